@@ -1,0 +1,433 @@
+//===- KilnOps.td - kiln dialect operations -----------------*- tablegen -*-===//
+//
+// Part of kiln. Operations of the kiln dialect. All tensors have static
+// shapes. Result types are inferred (InferTypeOpAdaptor) wherever the
+// operands and attributes determine them, so the verifier checks them.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_OPS
+#define KILN_OPS
+
+include "dialects/Kiln/KilnDialect.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+defvar Kiln_Tensor = AnyStaticShapeTensor;
+def Kiln_FloatTensor : StaticShapeTensorOf<[AnyFloat]>;
+def Kiln_BoolTensor : StaticShapeTensorOf<[I1]>;
+def Kiln_IndexTensor : StaticShapeTensorOf<[I32, I64]>;
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+def Kiln_ConstantOp : Kiln_Op<"constant",
+    [ConstantLike, Pure, InferTypeOpAdaptor]> {
+  let summary = "A constant tensor (weights, folded shapes).";
+  let description = [{
+    Produces a tensor from an elements attribute. Large weights use
+    `dense_resource` blobs so that the IR text stays small.
+
+    ```mlir
+    %w = kiln.constant dense<[1.0, 2.0]> : tensor<2xf32>
+    %big = kiln.constant dense_resource<conv1_w> : tensor<64x3x7x7xf32>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise ops
+//===----------------------------------------------------------------------===//
+
+class Kiln_UnaryOp<string mnemonic, string what, list<Trait> traits = []>
+    : Kiln_Op<mnemonic, !listconcat(traits, [Pure, SameOperandsAndResultType])> {
+  let summary = "Elementwise " # what # ".";
+  let description = [{
+    Applies the function to every element; the result has the operand's type.
+
+    ```mlir
+    %y = kiln.}] # mnemonic # [{ %x : tensor<2x3xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Kiln_NegOp : Kiln_UnaryOp<"neg", "negation">;
+def Kiln_AbsOp : Kiln_UnaryOp<"abs", "absolute value">;
+def Kiln_SqrtOp : Kiln_UnaryOp<"sqrt", "square root">;
+def Kiln_ExpOp : Kiln_UnaryOp<"exp", "natural exponential">;
+def Kiln_LogOp : Kiln_UnaryOp<"log", "natural logarithm">;
+def Kiln_ErfOp : Kiln_UnaryOp<"erf", "Gauss error function">;
+def Kiln_TanhOp : Kiln_UnaryOp<"tanh", "hyperbolic tangent">;
+def Kiln_SigmoidOp : Kiln_UnaryOp<"sigmoid", "logistic sigmoid 1/(1+exp(-x))">;
+def Kiln_ReluOp : Kiln_UnaryOp<"relu", "rectified linear unit max(x, 0)">;
+def Kiln_ReciprocalOp : Kiln_UnaryOp<"reciprocal", "reciprocal 1/x">;
+def Kiln_NotOp : Kiln_UnaryOp<"not", "logical not (i1)">;
+
+def Kiln_LeakyReluOp : Kiln_Op<"leaky_relu", [Pure, SameOperandsAndResultType]> {
+  let summary = "Elementwise leaky ReLU: x >= 0 ? x : alpha * x.";
+  let description = [{
+    ```mlir
+    %y = kiln.leaky_relu %x {alpha = 0.01 : f32} : tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, F32Attr:$alpha);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Kiln_ClipOp : Kiln_Op<"clip", [Pure, SameOperandsAndResultType]> {
+  let summary = "Elementwise clamp to [min, max].";
+  let description = [{
+    Bounds are explicit (ONNX's missing bounds become -inf/+inf, or the
+    integer type's limits).
+
+    ```mlir
+    %y = kiln.clip %x {min = 0.0 : f64, max = 6.0 : f64} : tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, F64Attr:$min, F64Attr:$max);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Kiln_GeluOp : Kiln_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+  let summary = "Elementwise GELU, exact (erf) or tanh approximation.";
+  let description = [{
+    ```mlir
+    %y = kiln.gelu %x {approximate = "tanh"} : tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input,
+                       DefaultValuedStrAttr<StrAttr, "none">:$approximate);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Kiln_CastOp : Kiln_Op<"cast", [Pure, SameOperandsAndResultShape]> {
+  let summary = "Elementwise conversion to another element type.";
+  let description = [{
+    Float to int truncates toward zero; to i1 tests `!= 0`.
+
+    ```mlir
+    %y = kiln.cast %x : tensor<4xi64> -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasFolder = 1;
+}
+
+class Kiln_BinaryOp<string mnemonic, string what, list<Trait> traits = []>
+    : Kiln_Op<mnemonic, !listconcat(traits, [Pure, InferTypeOpAdaptor])> {
+  let summary = "Elementwise " # what # " with numpy broadcasting.";
+  let description = [{
+    Both operands have the same element type; shapes broadcast by numpy
+    rules and the result has the broadcast shape.
+
+    ```mlir
+    %z = kiln.}] # mnemonic # [{ %x, %y : tensor<2x3xf32>, tensor<3xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$lhs, Kiln_Tensor:$rhs);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+}
+
+def Kiln_AddOp : Kiln_BinaryOp<"add", "addition", [Commutative]>;
+def Kiln_SubOp : Kiln_BinaryOp<"sub", "subtraction">;
+def Kiln_MulOp : Kiln_BinaryOp<"mul", "multiplication", [Commutative]>;
+def Kiln_DivOp : Kiln_BinaryOp<"div", "division">;
+def Kiln_PowOp : Kiln_BinaryOp<"pow", "power">;
+def Kiln_MaxOp : Kiln_BinaryOp<"max", "maximum", [Commutative]>;
+def Kiln_MinOp : Kiln_BinaryOp<"min", "minimum", [Commutative]>;
+def Kiln_AndOp : Kiln_BinaryOp<"and", "logical and (i1)", [Commutative]>;
+def Kiln_OrOp : Kiln_BinaryOp<"or", "logical or (i1)", [Commutative]>;
+// Comparisons produce i1 tensors.
+def Kiln_EqualOp : Kiln_BinaryOp<"equal", "equality test", [Commutative]>;
+def Kiln_LessOp : Kiln_BinaryOp<"less", "less-than test">;
+def Kiln_GreaterOp : Kiln_BinaryOp<"greater", "greater-than test">;
+
+def Kiln_WhereOp : Kiln_Op<"where", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Elementwise select with numpy broadcasting of all three operands.";
+  let description = [{
+    ```mlir
+    %z = kiln.where %c, %x, %y : tensor<4x4xi1>, tensor<4x4xf32>, tensor<f32>
+    ```
+  }];
+  let arguments = (ins Kiln_BoolTensor:$condition, Kiln_Tensor:$lhs,
+                       Kiln_Tensor:$rhs);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = [{
+    $condition `,` $lhs `,` $rhs attr-dict `:` type($condition) `,` type($lhs)
+    `,` type($rhs)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra and convolution
+//===----------------------------------------------------------------------===//
+
+def Kiln_MatMulOp : Kiln_Op<"matmul", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Batched matrix product with numpy batch broadcasting.";
+  let description = [{
+    Both operands have rank >= 2 (the importer reshapes ONNX's 1-D cases).
+    The last two dims multiply as matrices ([.., M, K] x [.., K, N]); the
+    leading dims broadcast.
+
+    ```mlir
+    %c = kiln.matmul %a, %b : tensor<2x4x8xf32>, tensor<8x16xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$lhs, Kiln_Tensor:$rhs);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+}
+
+def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
+  let summary = "2-D grouped convolution, NCHW input, FCHW weight, with bias.";
+  let description = [{
+    `padding` is [top, left, bottom, right]. The bias is always present (the
+    importer materializes zeros). Weight shape is
+    [F, C / group, KH, KW] and F must divide by `group`.
+
+    ```mlir
+    %y = kiln.conv2d %x, %w, %b {strides = array<i64: 2, 2>,
+           padding = array<i64: 3, 3, 3, 3>, dilations = array<i64: 1, 1>,
+           group = 1 : i64}
+         : tensor<1x3x224x224xf32>, tensor<64x3x7x7xf32>, tensor<64xf32>
+         -> tensor<1x64x112x112xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
+                       Kiln_FloatTensor:$bias,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$padding,
+                       DenseI64ArrayAttr:$dilations, I64Attr:$group);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias attr-dict `:` type($input) `,` type($weight)
+    `,` type($bias) `->` type($result)
+  }];
+}
+
+class Kiln_Pool2DOp<string mnemonic, string what, dag extraArgs>
+    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+  let summary = "2-D " # what # " pooling over NCHW.";
+  let description = [{
+    `padding` is [top, left, bottom, right]; ONNX's ceil_mode is expressed
+    as extra bottom/right padding by the importer. Padded positions never
+    win a max and (unless `count_include_pad`) are not counted in an average.
+
+    ```mlir
+    %y = kiln.}] # mnemonic # [{ %x {kernel = array<i64: 3, 3>,
+           strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>}
+         : tensor<1x64x112x112xf32> -> tensor<1x64x56x56xf32>
+    ```
+  }];
+  let arguments = !con((ins Kiln_FloatTensor:$input,
+                            DenseI64ArrayAttr:$kernel,
+                            DenseI64ArrayAttr:$strides,
+                            DenseI64ArrayAttr:$padding), extraArgs);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def Kiln_MaxPool2DOp : Kiln_Pool2DOp<"max_pool2d", "max", (ins)>;
+def Kiln_AvgPool2DOp : Kiln_Pool2DOp<"avg_pool2d", "average",
+    (ins DefaultValuedAttr<BoolAttr, "false">:$count_include_pad)>;
+
+def Kiln_BatchNormOp : Kiln_Op<"batch_norm",
+    [Pure, AllTypesMatch<["input", "result"]>,
+     AllTypesMatch<["scale", "bias", "mean", "variance"]>]> {
+  let summary = "Inference-mode batch normalization over axis 1.";
+  let description = [{
+    y = (x - mean) / sqrt(var + epsilon) * scale + bias, per channel (axis 1).
+
+    ```mlir
+    %y = kiln.batch_norm %x, %s, %b, %m, %v {epsilon = 1.0e-05 : f32}
+         : tensor<1x64x56x56xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$scale,
+                       Kiln_FloatTensor:$bias, Kiln_FloatTensor:$mean,
+                       Kiln_FloatTensor:$variance, F32Attr:$epsilon);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $bias `,` $mean `,` $variance attr-dict `:`
+    type($input) `,` type($scale)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization and reductions
+//===----------------------------------------------------------------------===//
+
+def Kiln_SoftmaxOp : Kiln_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "Softmax along one axis.";
+  let description = [{
+    ```mlir
+    %y = kiln.softmax %x {axis = 2 : i64} : tensor<1x16x16xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, I64Attr:$axis);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Kiln_LayerNormOp : Kiln_Op<"layer_norm",
+    [Pure, AllTypesMatch<["input", "result"]>,
+     AllTypesMatch<["scale", "bias"]>]> {
+  let summary = "Layer normalization over the dims from `axis` to the last.";
+  let description = [{
+    y = (x - mean) / sqrt(var + epsilon) * scale + bias, statistics over dims
+    [axis, rank). `scale` and `bias` have the normalized dims' shape.
+
+    ```mlir
+    %y = kiln.layer_norm %x, %g, %b {axis = 2 : i64, epsilon = 1.0e-05 : f32}
+         : tensor<1x16x64xf32>, tensor<64xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$scale,
+                       Kiln_FloatTensor:$bias, I64Attr:$axis, F32Attr:$epsilon);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $bias attr-dict `:` type($input) `,` type($scale)
+  }];
+  let hasVerifier = 1;
+}
+
+class Kiln_ReduceOp<string mnemonic, string what>
+    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+  let summary = "Reduces the given axes by " # what # ".";
+  let description = [{
+    `axes` are sorted, unique and non-negative; an empty list is not allowed
+    (the importer turns ONNX's noop_with_empty_axes into the identity).
+
+    ```mlir
+    %y = kiln.}] # mnemonic # [{ %x {axes = array<i64: 2>, keepdims = true}
+         : tensor<1x16x64xf32> -> tensor<1x16x1xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$axes,
+                       BoolAttr:$keepdims);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def Kiln_ReduceSumOp : Kiln_ReduceOp<"reduce_sum", "sum">;
+def Kiln_ReduceMeanOp : Kiln_ReduceOp<"reduce_mean", "mean">;
+def Kiln_ReduceMaxOp : Kiln_ReduceOp<"reduce_max", "maximum">;
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+def Kiln_ReshapeOp : Kiln_Op<"reshape", [Pure]> {
+  let summary = "Reinterprets a tensor with another static shape (row-major).";
+  let description = [{
+    Also expresses ONNX Flatten, Squeeze and Unsqueeze. Element counts match.
+
+    ```mlir
+    %y = kiln.reshape %x : tensor<1x16x64xf32> -> tensor<1x16x4x16xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Kiln_TransposeOp : Kiln_Op<"transpose", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Permutes dims: result dim i is input dim perm[i].";
+  let description = [{
+    ```mlir
+    %y = kiln.transpose %x {perm = array<i64: 0, 2, 1, 3>}
+         : tensor<1x16x4x16xf32> -> tensor<1x4x16x16xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasFolder = 1;
+}
+
+def Kiln_ConcatOp : Kiln_Op<"concat", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Concatenates tensors along one axis.";
+  let description = [{
+    ```mlir
+    %y = kiln.concat %a, %b {axis = 1 : i64}
+         : tensor<2x3xf32>, tensor<2x5xf32> -> tensor<2x8xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<Kiln_Tensor>:$inputs, I64Attr:$axis);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` type($inputs) `->` type($result)";
+}
+
+def Kiln_SliceOp : Kiln_Op<"slice", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Strided slice with one static (start, size, step) per dim.";
+  let description = [{
+    Normalized from ONNX Slice: one entry per dim, `starts` in range,
+    `sizes` >= 0 and `steps` non-zero (negative steps walk backwards).
+
+    ```mlir
+    %y = kiln.slice %x {starts = array<i64: 0, 2>, sizes = array<i64: 4, 3>,
+                        steps = array<i64: 1, 1>} : tensor<4x8xf32> -> tensor<4x3xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, DenseI64ArrayAttr:$starts,
+                       DenseI64ArrayAttr:$sizes, DenseI64ArrayAttr:$steps);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def Kiln_GatherOp : Kiln_Op<"gather", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Gathers slices of `data` along `axis` at `indices` (ONNX Gather).";
+  let description = [{
+    Result shape is data.shape[:axis] + indices.shape + data.shape[axis+1:].
+    Negative indices count from the end; out-of-range indices are clamped.
+
+    ```mlir
+    %y = kiln.gather %emb, %ids {axis = 0 : i64}
+         : tensor<1000x64xf32>, tensor<1x16xi64> -> tensor<1x16x64xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$data, Kiln_IndexTensor:$indices,
+                       I64Attr:$axis);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = [{
+    $data `,` $indices attr-dict `:` type($data) `,` type($indices) `->`
+    type($result)
+  }];
+}
+
+def Kiln_ExpandOp : Kiln_Op<"expand", [Pure]> {
+  let summary = "Broadcasts a tensor to a larger static shape (numpy rules).";
+  let description = [{
+    ```mlir
+    %y = kiln.expand %x : tensor<1x4xf32> -> tensor<3x4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+#endif // KILN_OPS

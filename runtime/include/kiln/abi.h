@@ -1,0 +1,150 @@
+/*===- kiln/abi.h - compiler <-> runtime contract -----------------*- C -*-===*
+ *
+ * The one header shared by kiln's code generator and its runtime. A compiled
+ * model exports `const kiln_model_desc* <name>_descriptor(void)`; everything
+ * the runtime needs to validate and run the model hangs off that struct.
+ *
+ * Versioning: KILN_ABI_VERSION changes only on incompatible layout changes.
+ * Compatible additions append fields at the end of a struct and are detected
+ * through `struct_size`, so an app built against an older header keeps
+ * working with newer artifacts and vice versa.
+ *
+ * Threading: descriptors are immutable, static data; any thread may read them.
+ *===----------------------------------------------------------------------===*/
+#ifndef KILN_ABI_H
+#define KILN_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KILN_ABI_VERSION 1u
+
+/* Largest tensor rank the runtime's tensor descriptors can hold. */
+#define KILN_MAX_RANK 8
+
+/* Alignment (bytes) of weights, workspace and every planned buffer. */
+#define KILN_ALIGNMENT 64
+
+/* Status codes returned by every runtime function and by generated kernels. */
+typedef enum kiln_status_code {
+  KILN_OK = 0,
+  KILN_ERROR_INVALID_ARGUMENT = 1, /* null pointer, bad index, bad option */
+  KILN_ERROR_SHAPE_MISMATCH = 2,   /* tensor shape differs from the model's */
+  KILN_ERROR_DTYPE_MISMATCH = 3,   /* tensor dtype differs from the model's */
+  KILN_ERROR_MISALIGNED = 4,       /* buffer not aligned for its dtype */
+  KILN_ERROR_OUT_OF_MEMORY = 5,
+  KILN_ERROR_ABI_MISMATCH = 6, /* artifact built for another ABI version */
+  KILN_ERROR_NOT_FOUND = 7,    /* file, symbol, input or output name */
+  KILN_ERROR_IO = 8,
+  KILN_ERROR_UNSUPPORTED = 9, /* feature not available in this build */
+  KILN_ERROR_INTERNAL = 10
+} kiln_status_code;
+
+/* Element types. Values are stable: they are written into artifacts. */
+typedef enum kiln_dtype {
+  KILN_DTYPE_INVALID = 0,
+  KILN_DTYPE_F32 = 1,
+  KILN_DTYPE_F16 = 2,
+  KILN_DTYPE_BF16 = 3,
+  KILN_DTYPE_F64 = 4,
+  KILN_DTYPE_I8 = 5,
+  KILN_DTYPE_I16 = 6,
+  KILN_DTYPE_I32 = 7,
+  KILN_DTYPE_I64 = 8,
+  KILN_DTYPE_U8 = 9,
+  KILN_DTYPE_BOOL = 10 /* one byte per element, 0 or 1 */
+} kiln_dtype;
+
+/* Name, element type and static shape of one model input or output.
+ * Buffers are dense, row-major (C order), with no padding. */
+typedef struct kiln_tensor_info {
+  const char *name;
+  int32_t dtype; /* kiln_dtype */
+  int32_t rank;
+  const int64_t *dims; /* `rank` entries */
+} kiln_tensor_info;
+
+/* The function the compiler emits for one entry point.
+ *   exec       runtime execution handle (thread pool etc.), opaque to kernels
+ *              except through the kiln_exec_* callbacks; may be NULL when the
+ *              kernel needs no runtime services.
+ *   inputs     one pointer per input, in descriptor order.
+ *   outputs    one pointer per output, in descriptor order.
+ *   workspace  `workspace_bytes` bytes, KILN_ALIGNMENT-aligned, scratch for
+ *              all intermediates (the run path never allocates).
+ * Returns KILN_OK or a kiln_status_code. */
+typedef int32_t (*kiln_entry_fn)(void *exec, void *const *inputs,
+                                 void *const *outputs, void *workspace);
+
+/* What an entry point does. Stateful models (a compiler-owned KV cache) have
+ * a PREFILL and a DECODE entry sharing the model's states. */
+typedef enum kiln_entry_kind {
+  KILN_ENTRY_RUN = 0,
+  KILN_ENTRY_PREFILL = 1,
+  KILN_ENTRY_DECODE = 2
+} kiln_entry_kind;
+
+/* Where an entry's code runs. */
+typedef enum kiln_target_kind {
+  KILN_TARGET_CPU = 0,
+  KILN_TARGET_CUDA = 1,
+  KILN_TARGET_NPU = 2
+} kiln_target_kind;
+
+typedef struct kiln_entry_desc {
+  uint32_t struct_size; /* sizeof(kiln_entry_desc) at compile time */
+  int32_t kind;         /* kiln_entry_kind */
+  const char *name;     /* "run", "prefill", "decode" */
+  int32_t num_inputs;
+  int32_t num_outputs;
+  const kiln_tensor_info *inputs;
+  const kiln_tensor_info *outputs;
+  kiln_entry_fn fn;
+  uint64_t workspace_bytes; /* scratch this entry needs */
+} kiln_entry_desc;
+
+/* Persistent state shared by entries (e.g. a KV cache). Reserved: no model
+ * has states in ABI version 1 artifacts yet, but the slot exists so that
+ * adding them does not change the layout of kiln_model_desc. */
+typedef struct kiln_state_desc {
+  uint32_t struct_size;
+  int32_t dtype;
+  const char *name;
+  int32_t rank;
+  int32_t reserved;
+  const int64_t *dims;
+  uint64_t bytes;
+} kiln_state_desc;
+
+typedef struct kiln_model_desc {
+  uint32_t abi_version; /* KILN_ABI_VERSION of the compiler */
+  uint32_t struct_size; /* sizeof(kiln_model_desc) at compile time */
+  const char *name;     /* symbol prefix given to `kiln compile --name` */
+  int32_t target;       /* kiln_target_kind */
+  int32_t reserved;
+  const char *target_triple;   /* e.g. "x86_64-unknown-linux-gnu" */
+  const char *target_cpu;      /* e.g. "znver3" */
+  const char *target_features; /* e.g. "+avx2,+fma" */
+  uint64_t workspace_bytes;    /* max over entries */
+  uint64_t weights_bytes;      /* read-only weight data in the artifact */
+  int32_t num_entries;
+  int32_t num_states;
+  const kiln_entry_desc *entries; /* entries[0] is the default entry */
+  const kiln_state_desc *states;
+} kiln_model_desc;
+
+/* Every artifact exports `const kiln_model_desc *<name>_descriptor(void)`.
+ * Shared libraries also export this generic alias so a loader that does not
+ * know the name can find it. */
+#define KILN_GENERIC_DESCRIPTOR_SYMBOL "kiln_model_descriptor"
+typedef const kiln_model_desc *(*kiln_descriptor_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_ABI_H */

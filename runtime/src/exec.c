@@ -1,0 +1,243 @@
+/*===- exec.c - the context's thread pool and parallel_for ----------------===*
+ *
+ * A fixed set of pthreads per context. A parallel_for publishes one job by
+ * bumping `generation`; workers (and the caller) claim chunks of the range
+ * through an atomic counter until none are left, then the caller waits for
+ * every worker to check in. Kernels issue many short parallel_fors per run,
+ * so both sides spin briefly before sleeping on a condition variable: a
+ * wake-up through the kernel costs tens of microseconds.
+ *===----------------------------------------------------------------------===*/
+#include "internal.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <string.h>
+
+#define KILN_EXEC_MAGIC 0x6b696c6eu /* "kiln" */
+
+/* Chunks per thread: more balances uneven work, fewer costs less. */
+#define KILN_CHUNKS_PER_THREAD 4
+
+/* Polls before sleeping; with the pause below, roughly 50-200 us. */
+#define KILN_SPIN_ITERATIONS 4000
+
+struct kiln_exec {
+  uint32_t magic; /* KILN_EXEC_MAGIC while alive: catches stray handles */
+  int32_t num_threads;
+  int32_t num_workers; /* threads actually started */
+  kiln_allocator allocator;
+  atomic_flag busy; /* a parallel_for is in flight */
+
+  /* The current job. Written by the caller before `generation` is bumped
+   * (release), read by workers after they observe it (acquire). */
+  kiln_range_fn fn;
+  void *data;
+  int64_t n;
+  int64_t chunk;
+  int64_t num_chunks;
+  atomic_int_fast64_t next_chunk;
+  atomic_int pending; /* workers that have not finished this generation */
+  atomic_uint_fast64_t generation;
+  atomic_int shutdown;
+
+  pthread_mutex_t mutex;
+  pthread_cond_t wake;  /* workers sleep here, waiting for a generation */
+  pthread_cond_t done;  /* the caller sleeps here, waiting for pending == 0 */
+  int sleepers;         /* workers in pthread_cond_wait(wake); under mutex */
+
+  pthread_t workers[]; /* num_threads - 1 */
+};
+
+static inline void kiln_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* Claims and runs chunks of the current job until none are left. */
+static void kiln_exec_drain(kiln_exec *e) {
+  for (;;) {
+    int64_t c =
+        atomic_fetch_add_explicit(&e->next_chunk, 1, memory_order_relaxed);
+    if (c >= e->num_chunks)
+      return;
+    int64_t begin = c * e->chunk;
+    int64_t end = e->n - begin > e->chunk ? begin + e->chunk : e->n;
+    e->fn(e->data, begin, end);
+  }
+}
+
+/* Returns once `generation` differs from `seen` or shutdown is requested. */
+static void kiln_exec_wait_for_work(kiln_exec *e, uint_fast64_t seen) {
+  for (int i = 0; i < KILN_SPIN_ITERATIONS; ++i) {
+    if (atomic_load_explicit(&e->generation, memory_order_acquire) != seen ||
+        atomic_load_explicit(&e->shutdown, memory_order_relaxed))
+      return;
+    kiln_cpu_relax();
+  }
+  pthread_mutex_lock(&e->mutex);
+  while (atomic_load_explicit(&e->generation, memory_order_acquire) == seen &&
+         !atomic_load_explicit(&e->shutdown, memory_order_relaxed)) {
+    ++e->sleepers;
+    pthread_cond_wait(&e->wake, &e->mutex);
+    --e->sleepers;
+  }
+  pthread_mutex_unlock(&e->mutex);
+}
+
+static void *kiln_exec_worker(void *arg) {
+  kiln_exec *e = arg;
+  uint_fast64_t seen = 0;
+  for (;;) {
+    kiln_exec_wait_for_work(e, seen);
+    if (atomic_load_explicit(&e->shutdown, memory_order_acquire))
+      return NULL;
+    seen = atomic_load_explicit(&e->generation, memory_order_acquire);
+    kiln_exec_drain(e);
+    /* The last worker out wakes the caller; taking the mutex orders the
+     * signal after the caller's check of `pending` (no lost wake-up). */
+    if (atomic_fetch_sub_explicit(&e->pending, 1, memory_order_acq_rel) == 1) {
+      pthread_mutex_lock(&e->mutex);
+      pthread_cond_signal(&e->done);
+      pthread_mutex_unlock(&e->mutex);
+    }
+  }
+}
+
+static void kiln_exec_stop(kiln_exec *e) {
+  pthread_mutex_lock(&e->mutex);
+  atomic_store_explicit(&e->shutdown, 1, memory_order_release);
+  pthread_cond_broadcast(&e->wake);
+  pthread_mutex_unlock(&e->mutex);
+  for (int32_t i = 0; i < e->num_workers; ++i)
+    pthread_join(e->workers[i], NULL);
+  e->num_workers = 0;
+}
+
+kiln_status_code kiln_exec_create(const kiln_allocator *allocator,
+                                  int32_t num_threads, kiln_exec **out) {
+  *out = NULL;
+  size_t size = offsetof(kiln_exec, workers) +
+                (size_t)(num_threads - 1) * sizeof(pthread_t);
+  kiln_exec *e = allocator->alloc(allocator->user, size, KILN_ALIGNMENT);
+  if (!e)
+    return kiln_error(KILN_ERROR_OUT_OF_MEMORY,
+                      "kiln_context_create: cannot allocate %zu bytes for the "
+                      "thread pool",
+                      size);
+  memset(e, 0, size);
+  e->magic = KILN_EXEC_MAGIC;
+  e->num_threads = num_threads;
+  e->allocator = *allocator;
+  atomic_flag_clear(&e->busy);
+  atomic_init(&e->next_chunk, 0);
+  atomic_init(&e->pending, 0);
+  atomic_init(&e->generation, 0);
+  atomic_init(&e->shutdown, 0);
+  pthread_mutex_init(&e->mutex, NULL);
+  pthread_cond_init(&e->wake, NULL);
+  pthread_cond_init(&e->done, NULL);
+
+  /* Workers block all signals, so that the application's handlers run on
+   * its own threads. They inherit the mask of the creating thread. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int err = 0;
+  for (int32_t i = 0; i < num_threads - 1; ++i) {
+    err = pthread_create(&e->workers[i], NULL, kiln_exec_worker, e);
+    if (err)
+      break;
+    ++e->num_workers;
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (err) {
+    int32_t started = e->num_workers;
+    kiln_exec_destroy(e);
+    return kiln_error(KILN_ERROR_OUT_OF_MEMORY,
+                      "kiln_context_create: cannot start worker thread %d of "
+                      "%d (pthread_create error %d)",
+                      started + 1, num_threads - 1, err);
+  }
+  *out = e;
+  return KILN_OK;
+}
+
+void kiln_exec_destroy(kiln_exec *e) {
+  if (!e)
+    return;
+  kiln_exec_stop(e);
+  pthread_cond_destroy(&e->done);
+  pthread_cond_destroy(&e->wake);
+  pthread_mutex_destroy(&e->mutex);
+  e->magic = 0;
+  e->allocator.free(e->allocator.user, e);
+}
+
+kiln_status_code kiln_exec_parallel_for(void *exec, int64_t n,
+                                        kiln_range_fn fn, void *data) {
+  if (!fn)
+    return kiln_error(KILN_ERROR_INVALID_ARGUMENT,
+                      "kiln_exec_parallel_for: fn is NULL");
+  if (n < 0)
+    return kiln_error(KILN_ERROR_INVALID_ARGUMENT,
+                      "kiln_exec_parallel_for: negative range size %lld",
+                      (long long)n);
+  kiln_exec *e = exec;
+  if (e && e->magic != KILN_EXEC_MAGIC)
+    return kiln_error(KILN_ERROR_INVALID_ARGUMENT,
+                      "kiln_exec_parallel_for: %p is not an execution handle "
+                      "(use kiln_context_exec)",
+                      exec);
+  if (n == 0)
+    return KILN_OK;
+  /* Serial when there is nobody to share with, or when a parallel_for is
+   * already in flight on this pool (nested call): waiting for workers that
+   * are busy running our caller would deadlock. */
+  if (!e || e->num_workers == 0 || n == 1 ||
+      atomic_flag_test_and_set_explicit(&e->busy, memory_order_acquire)) {
+    fn(data, 0, n);
+    return KILN_OK;
+  }
+
+  int64_t target = (int64_t)e->num_threads * KILN_CHUNKS_PER_THREAD;
+  e->fn = fn;
+  e->data = data;
+  e->n = n;
+  e->chunk = n <= target ? 1 : n / target + (n % target != 0);
+  e->num_chunks = n / e->chunk + (n % e->chunk != 0);
+  atomic_store_explicit(&e->next_chunk, 0, memory_order_relaxed);
+  atomic_store_explicit(&e->pending, e->num_workers, memory_order_relaxed);
+  atomic_fetch_add_explicit(&e->generation, 1, memory_order_release);
+
+  /* A worker checks `generation` under the mutex before sleeping, so either
+   * it sees the new value or it is counted in `sleepers` by now. */
+  pthread_mutex_lock(&e->mutex);
+  if (e->sleepers > 0)
+    pthread_cond_broadcast(&e->wake);
+  pthread_mutex_unlock(&e->mutex);
+
+  kiln_exec_drain(e);
+
+  for (int i = 0; i < KILN_SPIN_ITERATIONS; ++i) {
+    if (atomic_load_explicit(&e->pending, memory_order_acquire) == 0)
+      goto done;
+    kiln_cpu_relax();
+  }
+  pthread_mutex_lock(&e->mutex);
+  while (atomic_load_explicit(&e->pending, memory_order_acquire) != 0)
+    pthread_cond_wait(&e->done, &e->mutex);
+  pthread_mutex_unlock(&e->mutex);
+done:
+  atomic_flag_clear_explicit(&e->busy, memory_order_release);
+  return KILN_OK;
+}
+
+int32_t kiln_exec_num_threads(const void *exec) {
+  const kiln_exec *e = exec;
+  return e && e->magic == KILN_EXEC_MAGIC ? e->num_threads : 1;
+}

@@ -1,0 +1,79 @@
+/*===- internal.h - declarations shared by the runtime's sources --*- C -*-===*
+ *
+ * Not installed. Include first in every runtime source: it selects POSIX.
+ *===----------------------------------------------------------------------===*/
+#ifndef KILN_RUNTIME_INTERNAL_H
+#define KILN_RUNTIME_INTERNAL_H
+
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include "kiln/runtime.h"
+
+#include <stdint.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define KILN_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define KILN_PRINTF(f, a)
+#endif
+
+/* Records a message for kiln_last_error_message() and returns `code`, so
+ * that failure paths read `return kiln_error(CODE, "fn: ...", ...);`. */
+kiln_status_code kiln_error(kiln_status_code code, const char *fmt, ...)
+    KILN_PRINTF(2, 3);
+
+/* Descriptor strings may be NULL; print them as "?". */
+static inline const char *kiln_str(const char *s) { return s ? s : "?"; }
+
+/*===-- Execution (exec.c) ------------------------------------------------===*/
+
+typedef struct kiln_exec kiln_exec;
+
+/* Starts `num_threads - 1` workers. Memory comes from `allocator`. */
+kiln_status_code kiln_exec_create(const kiln_allocator *allocator,
+                                  int32_t num_threads, kiln_exec **out);
+/* Joins the workers and frees. NULL is a no-op. */
+void kiln_exec_destroy(kiln_exec *exec);
+
+/*===-- Context (context.c) -----------------------------------------------===*/
+
+struct kiln_context {
+  kiln_allocator allocator;
+  kiln_exec *exec;
+  void *workspace; /* KILN_ALIGNMENT aligned, NULL while workspace_bytes == 0 */
+  uint64_t workspace_bytes;
+  int32_t num_threads;
+};
+
+/* Grows ctx's workspace to at least `bytes`; `fn` names the public caller
+ * in messages. */
+kiln_status_code kiln_context_ensure_workspace(kiln_context *ctx,
+                                               uint64_t bytes, const char *fn);
+
+/*===-- Descriptors (model.c) ---------------------------------------------===*/
+
+/* Checks the header of `desc` and of every entry (not their tensor infos). */
+kiln_status_code kiln_desc_validate(const kiln_model_desc *desc,
+                                    const char *fn);
+
+/* Entries are laid out with the artifact's struct_size as stride, so a
+ * runtime reads newer artifacts whose kiln_entry_desc grew at the end. Only
+ * valid after kiln_desc_validate. */
+static inline const kiln_entry_desc *kiln_desc_entry(const kiln_model_desc *d,
+                                                     int32_t i) {
+  return (const kiln_entry_desc *)((const char *)d->entries +
+                                   (size_t)i * d->entries[0].struct_size);
+}
+
+/* Largest workspace any entry of a validated `desc` needs. */
+uint64_t kiln_desc_max_workspace(const kiln_model_desc *desc);
+
+/*===-- Tensors (tensor.c) ------------------------------------------------===*/
+
+/* Writes "1x3x224x224" ("scalar" for rank 0) into buf (always terminated). */
+void kiln_format_shape(char *buf, size_t size, int32_t rank,
+                       const int64_t *dims);
+
+#endif /* KILN_RUNTIME_INTERNAL_H */
