@@ -330,9 +330,13 @@ LogicalResult LayerNormOp::verify() {
   ArrayRef<int64_t> normalized = in.getShape().drop_front(axis);
   for (Value v : {getScale(), getBias()}) {
     auto t = cast<RankedTensorType>(v.getType());
-    if (t.getShape() != normalized || t.getElementType() != in.getElementType())
-      return emitOpError("scale and bias must have type tensor<")
-             << shapeString(normalized) << "x" << in.getElementType() << ">";
+    if (t.getShape() != normalized ||
+        t.getElementType() != in.getElementType()) {
+      std::string expected;
+      llvm::raw_string_ostream os(expected);
+      os << RankedTensorType::get(normalized, in.getElementType());
+      return emitOpError("scale and bias must have type ") << expected;
+    }
   }
   return success();
 }

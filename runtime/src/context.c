@@ -10,10 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Upper bound on option struct sizes: anything larger is garbage, not a
- * newer caller. */
-#define KILN_MAX_STRUCT_SIZE 4096u
-
 static void *kiln_default_alloc(void *user, size_t size, size_t alignment) {
   (void)user;
   void *ptr = NULL;

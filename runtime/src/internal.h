@@ -24,6 +24,10 @@
 kiln_status_code kiln_error(kiln_status_code code, const char *fmt, ...)
     KILN_PRINTF(2, 3);
 
+/* Upper bound on any struct_size we accept: anything larger is garbage, not
+ * a newer caller or artifact. */
+#define KILN_MAX_STRUCT_SIZE 4096u
+
 /* Descriptor strings may be NULL; print them as "?". */
 static inline const char *kiln_str(const char *s) { return s ? s : "?"; }
 

@@ -1,0 +1,37 @@
+# lit configuration for kiln. Substitutions:
+#   %kiln, %kiln_opt, %kiln_onnx_import  kiln's tools from the build tree
+#   %python                              the venv python (onnx, onnxruntime, numpy)
+#   %kiln_src                            the repository root
+#   %mlir_runner, %mlir_runner_libs      upstream mlir-runner and its support libraries
+#   %runtime_include, %runtime_lib       the runtime's headers and build directory
+import os
+import lit.formats
+
+config.name = "kiln"
+config.test_format = lit.formats.ShTest(execute_external=True)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.kiln_obj_root, "test")
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "models", "unit", "Inputs"]
+
+def tool(*parts):
+    return os.path.join(config.kiln_tools_dir, *parts)
+
+config.substitutions.append(("%kiln_opt", tool("kiln-opt", "kiln-opt")))
+config.substitutions.append(("%kiln_onnx_import",
+                             os.path.join(config.kiln_obj_root, "compiler", "onnx", "kiln-onnx-import")))
+config.substitutions.append(("%kiln_src", config.kiln_src_root))
+config.substitutions.append(("%kiln", tool("kiln", "kiln")))
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir, "mlir-runner")))
+libdir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
+config.substitutions.append(("%mlir_runner_libs", ",".join(
+    os.path.join(libdir, l) for l in ["libmlir_runner_utils.so", "libmlir_c_runner_utils.so"])))
+config.substitutions.append(("%runtime_include", config.runtime_include_dir))
+config.substitutions.append(("%runtime_lib", config.runtime_lib_dir))
+
+# FileCheck, not, count from LLVM.
+config.environment["PATH"] = os.pathsep.join([config.llvm_tools_dir, config.environment.get("PATH", os.environ.get("PATH", ""))])
+for var in ["HOME", "TMPDIR"]:
+    if var in os.environ:
+        config.environment[var] = os.environ[var]

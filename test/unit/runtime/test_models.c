@@ -1,0 +1,153 @@
+/*===- test_models.c - hand-written model descriptors for tests -----------===*/
+#include "test_models.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+static const int64_t k2x3[] = {2, 3};
+static const int64_t k4[] = {4};
+static const int64_t k1[] = {1};
+
+/*===-- add ---------------------------------------------------------------===*/
+
+typedef struct add_job {
+  const float *a, *b;
+  float *c;
+} add_job;
+
+static atomic_int add_chunk_calls;
+
+static void add_range(void *data, int64_t begin, int64_t end) {
+  add_job *job = data;
+  atomic_fetch_add(&add_chunk_calls, 1);
+  for (int64_t i = begin; i < end; ++i)
+    job->c[i] = job->a[i] + job->b[i];
+}
+
+static int32_t add_kernel(void *exec, void *const *inputs,
+                          void *const *outputs, void *workspace) {
+  if (!workspace || (uintptr_t)workspace % KILN_ALIGNMENT != 0)
+    return KILN_ERROR_INTERNAL;
+  /* Touch every byte we were promised: ASan catches a short workspace. */
+  memset(workspace, 0x5a, TEST_ADD_WORKSPACE_BYTES);
+  add_job job = {inputs[0], inputs[1], outputs[0]};
+  atomic_store(&add_chunk_calls, 0);
+  return kiln_exec_parallel_for(exec, 6, add_range, &job);
+}
+
+static int32_t scale_kernel(void *exec, void *const *inputs,
+                            void *const *outputs, void *workspace) {
+  (void)exec;
+  (void)workspace;
+  const float *x = inputs[0];
+  float *y = outputs[0];
+  for (int i = 0; i < 6; ++i)
+    y[i] = 2.0f * x[i];
+  return KILN_OK;
+}
+
+static int32_t fail_kernel(void *exec, void *const *inputs,
+                           void *const *outputs, void *workspace) {
+  (void)exec, (void)inputs, (void)outputs, (void)workspace;
+  return KILN_ERROR_IO;
+}
+
+static int32_t bogus_kernel(void *exec, void *const *inputs,
+                            void *const *outputs, void *workspace) {
+  (void)exec, (void)inputs, (void)outputs, (void)workspace;
+  return 1234;
+}
+
+static const kiln_tensor_info add_inputs[] = {
+    {"a", KILN_DTYPE_F32, 2, k2x3},
+    {"b", KILN_DTYPE_F32, 2, k2x3},
+};
+static const kiln_tensor_info add_outputs[] = {{"c", KILN_DTYPE_F32, 2, k2x3}};
+static const kiln_tensor_info scale_inputs[] = {{"x", KILN_DTYPE_F32, 2, k2x3}};
+static const kiln_tensor_info scale_outputs[] = {{"y", KILN_DTYPE_F32, 2, k2x3}};
+
+static const kiln_entry_desc add_entries[] = {
+    {sizeof(kiln_entry_desc), KILN_ENTRY_RUN, "run", 2, 1, add_inputs,
+     add_outputs, add_kernel, TEST_ADD_WORKSPACE_BYTES},
+    {sizeof(kiln_entry_desc), KILN_ENTRY_RUN, "scale", 1, 1, scale_inputs,
+     scale_outputs, scale_kernel, 0},
+    {sizeof(kiln_entry_desc), KILN_ENTRY_RUN, "fail", 0, 0, NULL, NULL,
+     fail_kernel, 0},
+    {sizeof(kiln_entry_desc), KILN_ENTRY_RUN, "bogus", 0, 0, NULL, NULL,
+     bogus_kernel, 0},
+};
+
+static const kiln_model_desc add_desc = {
+    .abi_version = KILN_ABI_VERSION,
+    .struct_size = sizeof(kiln_model_desc),
+    .name = "add",
+    .target = KILN_TARGET_CPU,
+    .target_triple = "x86_64-unknown-linux-gnu",
+    .target_cpu = "generic",
+    .target_features = "",
+    .workspace_bytes = TEST_ADD_WORKSPACE_BYTES,
+    .weights_bytes = 0,
+    .num_entries = 4,
+    .num_states = 0,
+    .entries = add_entries,
+    .states = NULL,
+};
+
+const kiln_model_desc *test_add_descriptor(void) { return &add_desc; }
+
+int test_add_last_chunk_calls(void) { return atomic_load(&add_chunk_calls); }
+
+/*===-- sum ---------------------------------------------------------------===*/
+
+static int32_t sum_kernel(void *exec, void *const *inputs,
+                          void *const *outputs, void *workspace) {
+  (void)exec;
+  (void)workspace;
+  const int64_t *v = inputs[0];
+  int64_t *total = outputs[0];
+  *total = v[0] + v[1] + v[2] + v[3];
+  return KILN_OK;
+}
+
+static const kiln_tensor_info sum_inputs[] = {
+    {"values", KILN_DTYPE_I64, 1, k4}};
+static const kiln_tensor_info sum_outputs[] = {
+    {"total", KILN_DTYPE_I64, 1, k1}};
+static const kiln_entry_desc sum_entries[] = {
+    {sizeof(kiln_entry_desc), KILN_ENTRY_RUN, "run", 1, 1, sum_inputs,
+     sum_outputs, sum_kernel, 0},
+};
+static const kiln_model_desc sum_desc = {
+    .abi_version = KILN_ABI_VERSION,
+    .struct_size = sizeof(kiln_model_desc),
+    .name = "sum",
+    .num_entries = 1,
+    .entries = sum_entries,
+};
+
+const kiln_model_desc *test_sum_descriptor(void) { return &sum_desc; }
+
+/*===-- const -------------------------------------------------------------===*/
+
+static int32_t const_kernel(void *exec, void *const *inputs,
+                            void *const *outputs, void *workspace) {
+  (void)exec, (void)inputs, (void)workspace;
+  *(float *)outputs[0] = 42.0f;
+  return KILN_OK;
+}
+
+static const kiln_tensor_info const_outputs[] = {
+    {"value", KILN_DTYPE_F32, 1, k1}};
+static const kiln_entry_desc const_entries[] = {
+    {sizeof(kiln_entry_desc), KILN_ENTRY_RUN, "run", 0, 1, NULL, const_outputs,
+     const_kernel, 0},
+};
+static const kiln_model_desc const_desc = {
+    .abi_version = KILN_ABI_VERSION,
+    .struct_size = sizeof(kiln_model_desc),
+    .name = "const",
+    .num_entries = 1,
+    .entries = const_entries,
+};
+
+const kiln_model_desc *test_const_descriptor(void) { return &const_desc; }

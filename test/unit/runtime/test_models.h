@@ -1,0 +1,39 @@
+/*===- test_models.h - hand-written model descriptors for tests ---*- C -*-===*
+ *
+ * Stand-ins for what `kiln compile` emits: static descriptors plus tiny
+ * kernels, written in C like the generated code's ABI side.
+ *===----------------------------------------------------------------------===*/
+#ifndef KILN_TEST_MODELS_H
+#define KILN_TEST_MODELS_H
+
+#include "kiln/runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* "add": entries
+ *   0 "run":   c = a + b over float32[2x3] (through kiln_exec_parallel_for);
+ *              fails with KILN_ERROR_INTERNAL unless it receives a non-NULL,
+ *              KILN_ALIGNMENT-aligned workspace, which it fills completely.
+ *   1 "scale": y = 2 * x over float32[2x3], no workspace.
+ *   2 "fail":  no tensors, returns KILN_ERROR_IO.
+ *   3 "bogus": no tensors, returns 1234 (not a kiln_status_code). */
+#define TEST_ADD_WORKSPACE_BYTES 1000
+const kiln_model_desc *test_add_descriptor(void);
+
+/* "sum": total = sum(values), int64[4] -> int64[1]; 8-byte alignment. */
+const kiln_model_desc *test_sum_descriptor(void);
+
+/* "const": no inputs, value = float32[1] {42}. */
+const kiln_model_desc *test_const_descriptor(void);
+
+/* Threads that ran a range body of the "add" kernel during the last run
+ * (counted per run; only meaningful with one context at a time). */
+int test_add_last_chunk_calls(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_TEST_MODELS_H */
