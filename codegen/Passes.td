@@ -24,6 +24,26 @@ def ConvertKilnToLinalgPass : Pass<"convert-kiln-to-linalg", "::mlir::ModuleOp">
   ];
 }
 
+def KilnFuseElementwisePass : Pass<"kiln-fuse-elementwise"> {
+  let summary = "Fuses elementwise linalg producers into their single consumer.";
+  let description = [{
+    Like upstream elementwise fusion, but only when the consumer is itself
+    all-parallel: fusing into a reduction (a matmul's operand, say) would
+    recompute the producer once per reduction step.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def KilnProtectInputsPass : Pass<"kiln-protect-inputs", "::mlir::ModuleOp"> {
+  let summary = "Marks entry-function inputs read-only for bufferization.";
+  let description = [{
+    Inputs of a `kiln.entry` function are the caller's buffers (`const T*`
+    in the generated header): bufferization must never write into them, so
+    each tensor argument gets `bufferization.writable = false`.
+  }];
+}
+
 def KilnPlanMemoryPass : Pass<"kiln-plan-memory", "::mlir::ModuleOp"> {
   let summary = "Places every intermediate buffer in one static workspace.";
   let description = [{
@@ -37,6 +57,30 @@ def KilnPlanMemoryPass : Pass<"kiln-plan-memory", "::mlir::ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];
+}
+
+def KilnApproximateMathPass : Pass<"kiln-approximate-math"> {
+  let summary = "Replaces math functions with inline polynomial approximations.";
+  let description = [{
+    tanh, erf, exp, log, ... become arithmetic (MLIR's polynomial
+    approximations, accurate to a few ulp in f32), so the generated object
+    calls no libm and the loops can vectorize. Ops without an approximation
+    (e.g. powf) are left for math-to-llvm / math-to-libm.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def KilnCopiesToLinalgPass : Pass<"kiln-copies-to-linalg"> {
+  let summary = "Turns memref.copy into linalg.copy so it lowers to loops.";
+  let description = [{
+    memref.copy between strided (non-identity layout) buffers would lower to
+    a call into MLIR's C runner library, which kiln artifacts do not link.
+    As a linalg.copy it becomes plain loops; contiguous copies stay
+    memref.copy (an llvm.memcpy).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
 #endif // KILN_CODEGEN_PASSES

@@ -1,9 +1,16 @@
 //===- ConvertKilnToLinalg.cpp - kiln -> linalg on tensors ----------------===//
 //
-// Part of kiln. (being written)
+// Part of kiln. The `convert-kiln-to-linalg` pass: every kiln op becomes
+// linalg (mostly linalg.generic), tensor, arith and math ops on tensors
+// with static shapes. The patterns live in one file per op family
+// (Elementwise, MatMulConv, Pooling, Normalization, Reductions,
+// DataMovement); this file holds the pass and the constant pattern. The
+// kiln dialect is illegal, so an op without a pattern fails the pass with
+// "failed to legalize operation 'kiln.<op>'".
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/KilnToLinalg/Lowering.h"
 #include "codegen/Passes.h"
 #include "dialects/Kiln/KilnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -11,6 +18,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_CONVERTKILNTOLINALGPASS
@@ -18,10 +26,49 @@ namespace mlir::kiln {
 } // namespace mlir::kiln
 
 using namespace mlir;
+using namespace mlir::kiln;
 
 namespace {
+
+/// kiln.constant -> arith.constant with the same elements attribute
+/// (dense_resource blobs stay blobs).
+struct ConstantLowering : OpConversionPattern<ConstantOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ConstantOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto value = dyn_cast<TypedAttr>(op.getValue());
+    if (!value)
+      return rewriter.notifyMatchFailure(op, "value is not a typed attribute");
+    rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, value);
+    return success();
+  }
+};
+
 struct ConvertKilnToLinalgPass
     : kiln::impl::ConvertKilnToLinalgPassBase<ConvertKilnToLinalgPass> {
-  void runOnOperation() override {}
+  void runOnOperation() override {
+    MLIRContext *context = &getContext();
+    ConversionTarget target(*context);
+    target.addIllegalDialect<KilnDialect>();
+    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
+                           math::MathDialect, tensor::TensorDialect>();
+    // Everything else (func, module, ...) is left alone.
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+
+    RewritePatternSet patterns(context);
+    patterns.add<ConstantLowering>(context);
+    lowering::populateElementwisePatterns(patterns);
+    lowering::populateMatMulConvPatterns(patterns);
+    lowering::populatePoolingPatterns(patterns);
+    lowering::populateNormalizationPatterns(patterns);
+    lowering::populateReductionPatterns(patterns);
+    lowering::populateDataMovementPatterns(patterns);
+
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
 };
+
 } // namespace

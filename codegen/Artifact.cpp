@@ -1,0 +1,168 @@
+//===- Artifact.cpp - what a compiled model exposes -----------------------===//
+//
+// Part of kiln.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Artifact.h"
+
+#include "kiln/abi.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+int64_t TensorSignature::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+int32_t mlir::kiln::dtypeOf(Type t) {
+  if (t.isF32())
+    return KILN_DTYPE_F32;
+  if (t.isF16())
+    return KILN_DTYPE_F16;
+  if (t.isBF16())
+    return KILN_DTYPE_BF16;
+  if (t.isF64())
+    return KILN_DTYPE_F64;
+  if (t.isInteger(1))
+    return KILN_DTYPE_BOOL;
+  if (t.isUnsignedInteger(8))
+    return KILN_DTYPE_U8;
+  if (t.isInteger(8))
+    return KILN_DTYPE_I8;
+  if (t.isInteger(16))
+    return KILN_DTYPE_I16;
+  if (t.isInteger(32))
+    return KILN_DTYPE_I32;
+  if (t.isInteger(64))
+    return KILN_DTYPE_I64;
+  return KILN_DTYPE_INVALID;
+}
+
+const char *mlir::kiln::dtypeName(int32_t dtype) {
+  switch (dtype) {
+  case KILN_DTYPE_F32: return "float32";
+  case KILN_DTYPE_F16: return "float16";
+  case KILN_DTYPE_BF16: return "bfloat16";
+  case KILN_DTYPE_F64: return "float64";
+  case KILN_DTYPE_I8: return "int8";
+  case KILN_DTYPE_I16: return "int16";
+  case KILN_DTYPE_I32: return "int32";
+  case KILN_DTYPE_I64: return "int64";
+  case KILN_DTYPE_U8: return "uint8";
+  case KILN_DTYPE_BOOL: return "bool";
+  default: return "invalid";
+  }
+}
+
+const char *mlir::kiln::dtypeCType(int32_t dtype) {
+  switch (dtype) {
+  case KILN_DTYPE_F32: return "float";
+  case KILN_DTYPE_F64: return "double";
+  case KILN_DTYPE_F16:
+  case KILN_DTYPE_BF16: return "uint16_t";
+  case KILN_DTYPE_I8: return "int8_t";
+  case KILN_DTYPE_I16: return "int16_t";
+  case KILN_DTYPE_I32: return "int32_t";
+  case KILN_DTYPE_I64: return "int64_t";
+  case KILN_DTYPE_U8:
+  case KILN_DTYPE_BOOL: return "uint8_t";
+  default: return "void";
+  }
+}
+
+std::string mlir::kiln::sanitizeIdentifier(StringRef name) {
+  std::string out;
+  for (char c : name)
+    out += llvm::isAlnum(c) || c == '_' ? c : '_';
+  if (out.empty() || llvm::isDigit(out[0]))
+    out.insert(out.begin(), '_');
+  return out;
+}
+
+namespace {
+FailureOr<TensorSignature> tensorSignature(func::FuncOp func, Type type,
+                                           DictionaryAttr attrs,
+                                           StringRef role, unsigned index) {
+  TensorSignature sig;
+  if (attrs)
+    if (auto name = attrs.getAs<StringAttr>("kiln.name"))
+      sig.name = name.str();
+  if (sig.name.empty())
+    sig.name = (role + Twine(index)).str();
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return func.emitError() << role << " '" << sig.name
+                            << "' must be a statically shaped tensor, got "
+                            << type;
+  if (tensor.getRank() > KILN_MAX_RANK)
+    return func.emitError() << role << " '" << sig.name << "' has rank "
+                            << tensor.getRank() << "; the runtime supports "
+                            << KILN_MAX_RANK;
+  sig.dtype = dtypeOf(tensor.getElementType());
+  if (sig.dtype == KILN_DTYPE_INVALID)
+    return func.emitError() << role << " '" << sig.name
+                            << "' has unsupported element type "
+                            << tensor.getElementType();
+  sig.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
+  return sig;
+}
+} // namespace
+
+FailureOr<ModelSignature> mlir::kiln::prepareEntries(ModuleOp module,
+                                                     StringRef modelName) {
+  ModelSignature model;
+  model.name = modelName.str();
+  SmallVector<func::FuncOp> entries;
+  for (auto func : module.getOps<func::FuncOp>())
+    if (func->hasAttr("kiln.entry"))
+      entries.push_back(func);
+  if (entries.empty())
+    return module.emitError("module has no kiln.entry function");
+  if (entries.size() > 1)
+    return module.emitError("one entry function per model is supported "
+                            "(stateful prefill/decode models come later)");
+  for (func::FuncOp func : entries) {
+    EntrySignature entry;
+    entry.name = "run";
+    entry.kind = KILN_ENTRY_RUN;
+    FunctionType type = func.getFunctionType();
+    for (unsigned i = 0; i < type.getNumInputs(); ++i) {
+      auto sig = tensorSignature(func, type.getInput(i), func.getArgAttrDict(i),
+                                 "input", i);
+      if (failed(sig))
+        return failure();
+      entry.inputs.push_back(*sig);
+    }
+    for (unsigned i = 0; i < type.getNumResults(); ++i) {
+      auto sig = tensorSignature(func, type.getResult(i),
+                                 func.getResultAttrDict(i), "output", i);
+      if (failed(sig))
+        return failure();
+      entry.outputs.push_back(*sig);
+    }
+    if (entry.outputs.empty())
+      return func.emitError("the model has no outputs");
+    entry.symbol = model.name + "_" + entry.name + "_kernel";
+    if (failed(SymbolTable::replaceAllSymbolUses(
+            func, StringAttr::get(module.getContext(), entry.symbol), module)))
+      return failure();
+    func.setSymName(entry.symbol);
+    model.entries.push_back(std::move(entry));
+  }
+  return model;
+}
+
+void mlir::kiln::readWorkspaceSizes(ModuleOp module, ModelSignature &model) {
+  auto sizes = module->getAttrOfType<DictionaryAttr>("kiln.workspace_bytes");
+  for (EntrySignature &entry : model.entries)
+    if (sizes)
+      if (auto bytes = sizes.getAs<IntegerAttr>(entry.symbol))
+        entry.workspaceBytes = bytes.getInt();
+}

@@ -1,0 +1,415 @@
+//===- Elementwise.cpp - kiln elementwise ops -> linalg.generic -----------===//
+//
+// Part of kiln. Unary, binary, comparison, select, cast and activation ops
+// each become one linalg.generic over the result shape; operands are read
+// with numpy broadcasting maps (right-aligned, size-1 dims -> constant 0).
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/KilnToLinalg/Lowering.h"
+#include "dialects/Kiln/KilnOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/Matchers.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::kiln;
+using namespace mlir::kiln::lowering;
+
+namespace {
+
+bool isFloat(Type t) { return isa<FloatType>(t); }
+
+/// Element type of the first input (the type the computation runs in).
+Type inputElement(ValueRange inputs) {
+  return cast<RankedTensorType>(inputs.front().getType()).getElementType();
+}
+
+//===----------------------------------------------------------------------===//
+// Scalar bodies, one overload per op, for the element types `supported`
+// accepts (for the others the pattern fails and the conversion reports the
+// op).
+//===----------------------------------------------------------------------===//
+
+bool supported(Operation *op, Type t) {
+  if (!isa<FloatType, IntegerType>(t))
+    return false;
+  if (isa<SqrtOp, ExpOp, LogOp, ErfOp, TanhOp, SigmoidOp>(op))
+    return isFloat(t);
+  if (isa<AndOp, OrOp>(op))
+    return !isFloat(t);
+  if (isa<NotOp>(op))
+    return t.isInteger(1);
+  if (isa<ReciprocalOp, DivOp>(op))
+    return !t.isInteger(1);
+  return true;
+}
+
+using B = OpBuilder;
+using L = Location;
+using A = ValueRange;
+
+Value body(NegOp, B &b, L l, A x, Type t) {
+  if (isFloat(t))
+    return arith::NegFOp::create(b, l, x[0]);
+  return arith::SubIOp::create(b, l, scalarConstant(b, l, t, 0), x[0]);
+}
+Value body(AbsOp, B &b, L l, A x, Type t) {
+  if (isFloat(t))
+    return math::AbsFOp::create(b, l, x[0]);
+  if (t.isInteger(1))
+    return x[0];
+  return math::AbsIOp::create(b, l, x[0]);
+}
+Value body(SqrtOp, B &b, L l, A x, Type t) {
+  return math::SqrtOp::create(b, l, x[0]);
+}
+Value body(ExpOp, B &b, L l, A x, Type t) {
+  return math::ExpOp::create(b, l, x[0]);
+}
+Value body(LogOp, B &b, L l, A x, Type t) {
+  return math::LogOp::create(b, l, x[0]);
+}
+Value body(ErfOp, B &b, L l, A x, Type t) {
+  return math::ErfOp::create(b, l, x[0]);
+}
+Value body(TanhOp, B &b, L l, A x, Type t) {
+  return math::TanhOp::create(b, l, x[0]);
+}
+Value body(SigmoidOp, B &b, L l, A x, Type t) {
+  // 1 / (1 + exp(-x)): exp(-x) overflows to inf for very negative x and the
+  // quotient is then exactly 0, as in ONNX Runtime.
+  Value one = scalarConstant(b, l, t, 1.0);
+  Value e = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, x[0]));
+  return arith::DivFOp::create(b, l, one, arith::AddFOp::create(b, l, one, e));
+}
+Value body(ReluOp, B &b, L l, A x, Type t) {
+  Value zero = scalarConstant(b, l, t, 0.0);
+  if (isFloat(t))
+    return arith::MaximumFOp::create(b, l, x[0], zero);
+  if (t.isInteger(1))
+    return x[0];
+  return arith::MaxSIOp::create(b, l, x[0], zero);
+}
+Value body(ReciprocalOp, B &b, L l, A x, Type t) {
+  Value one = scalarConstant(b, l, t, 1.0);
+  if (isFloat(t))
+    return arith::DivFOp::create(b, l, one, x[0]);
+  return arith::DivSIOp::create(b, l, one, x[0]);
+}
+Value body(NotOp, B &b, L l, A x, Type) {
+  Value ones = arith::ConstantOp::create(b, l, b.getBoolAttr(true));
+  return arith::XOrIOp::create(b, l, x[0], ones);
+}
+
+Value body(AddOp, B &b, L l, A x, Type t) {
+  if (isFloat(t))
+    return arith::AddFOp::create(b, l, x[0], x[1]);
+  if (t.isInteger(1))
+    return arith::XOrIOp::create(b, l, x[0], x[1]);
+  return arith::AddIOp::create(b, l, x[0], x[1]);
+}
+Value body(SubOp, B &b, L l, A x, Type t) {
+  if (isFloat(t))
+    return arith::SubFOp::create(b, l, x[0], x[1]);
+  if (t.isInteger(1))
+    return arith::XOrIOp::create(b, l, x[0], x[1]);
+  return arith::SubIOp::create(b, l, x[0], x[1]);
+}
+Value body(MulOp, B &b, L l, A x, Type t) {
+  if (isFloat(t))
+    return arith::MulFOp::create(b, l, x[0], x[1]);
+  if (t.isInteger(1))
+    return arith::AndIOp::create(b, l, x[0], x[1]);
+  return arith::MulIOp::create(b, l, x[0], x[1]);
+}
+Value body(DivOp, B &b, L l, A x, Type t) {
+  if (isFloat(t))
+    return arith::DivFOp::create(b, l, x[0], x[1]);
+  // ONNX integer Div truncates toward zero, as arith.divsi does.
+  return arith::DivSIOp::create(b, l, x[0], x[1]);
+}
+Value body(MaxOp, B &b, L l, A x, Type t) {
+  if (isFloat(t))
+    return arith::MaximumFOp::create(b, l, x[0], x[1]);
+  if (t.isInteger(1))
+    return arith::OrIOp::create(b, l, x[0], x[1]);
+  return arith::MaxSIOp::create(b, l, x[0], x[1]);
+}
+Value body(MinOp, B &b, L l, A x, Type t) {
+  if (isFloat(t))
+    return arith::MinimumFOp::create(b, l, x[0], x[1]);
+  if (t.isInteger(1))
+    return arith::AndIOp::create(b, l, x[0], x[1]);
+  return arith::MinSIOp::create(b, l, x[0], x[1]);
+}
+Value body(AndOp, B &b, L l, A x, Type t) {
+  return arith::AndIOp::create(b, l, x[0], x[1]);
+}
+Value body(OrOp, B &b, L l, A x, Type t) {
+  return arith::OrIOp::create(b, l, x[0], x[1]);
+}
+
+Value compare(B &b, L l, A x, Type t, arith::CmpFPredicate fp,
+              arith::CmpIPredicate sp, arith::CmpIPredicate up) {
+  if (isFloat(t))
+    return arith::CmpFOp::create(b, l, fp, x[0], x[1]);
+  // i1 compares as unsigned (false < true).
+  return arith::CmpIOp::create(b, l, t.isInteger(1) ? up : sp, x[0], x[1]);
+}
+Value body(EqualOp, B &b, L l, A x, Type t) {
+  return compare(b, l, x, t, arith::CmpFPredicate::OEQ,
+                 arith::CmpIPredicate::eq, arith::CmpIPredicate::eq);
+}
+Value body(LessOp, B &b, L l, A x, Type t) {
+  return compare(b, l, x, t, arith::CmpFPredicate::OLT,
+                 arith::CmpIPredicate::slt, arith::CmpIPredicate::ult);
+}
+Value body(GreaterOp, B &b, L l, A x, Type t) {
+  return compare(b, l, x, t, arith::CmpFPredicate::OGT,
+                 arith::CmpIPredicate::sgt, arith::CmpIPredicate::ugt);
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+/// Unary and binary ops whose body depends only on the op kind and the
+/// operands' element type.
+template <typename OpTy>
+struct ElementwiseLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto resultType = cast<RankedTensorType>(op.getType());
+    ValueRange inputs = adaptor.getOperands();
+    Type element = inputElement(inputs);
+    if (!supported(op, element))
+      return rewriter.notifyMatchFailure(op, "unsupported element type");
+    Value result = buildElementwise(
+        rewriter, op.getLoc(), resultType, inputs,
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          return body(op, b, loc, args, element);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// Returns the splat value of `value` when it is a constant float splat.
+std::optional<double> splatFloat(Value value) {
+  Attribute attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return std::nullopt;
+  auto dense = dyn_cast<DenseFPElementsAttr>(attr);
+  if (!dense || !dense.isSplat())
+    return std::nullopt;
+  return dense.getSplatValue<APFloat>().convertToDouble();
+}
+
+/// pow: math.powf for floats (x^1, x^2 and x^0.5 with a constant splat
+/// exponent become x, x*x and sqrt(x)); math.ipowi for integers.
+struct PowLowering : OpConversionPattern<PowOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(PowOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto resultType = cast<RankedTensorType>(op.getType());
+    Type element = resultType.getElementType();
+    if (!isa<FloatType, IntegerType>(element) || element.isInteger(1))
+      return rewriter.notifyMatchFailure(op, "unsupported element type");
+    std::optional<double> exponent = splatFloat(adaptor.getRhs());
+    Value result = buildElementwise(
+        rewriter, op.getLoc(), resultType, adaptor.getOperands(),
+        [&](OpBuilder &b, Location loc, ValueRange x) -> Value {
+          if (!isFloat(element))
+            return math::IPowIOp::create(b, loc, x[0], x[1]);
+          if (exponent && *exponent == 1.0)
+            return x[0];
+          if (exponent && *exponent == 2.0)
+            return arith::MulFOp::create(b, loc, x[0], x[0]);
+          if (exponent && *exponent == 0.5)
+            return math::SqrtOp::create(b, loc, x[0]);
+          return math::PowFOp::create(b, loc, x[0], x[1]);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct WhereLowering : OpConversionPattern<WhereOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(WhereOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Value result = buildElementwise(
+        rewriter, op.getLoc(), cast<RankedTensorType>(op.getType()),
+        adaptor.getOperands(),
+        [](OpBuilder &b, Location loc, ValueRange x) -> Value {
+          return arith::SelectOp::create(b, loc, x[0], x[1], x[2]);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct CastLowering : OpConversionPattern<CastOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(CastOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto resultType = cast<RankedTensorType>(op.getType());
+    Type to = resultType.getElementType();
+    Type from = getElementTypeOrSelf(adaptor.getInput().getType());
+    if (!from.isIntOrFloat() || !to.isIntOrFloat())
+      return rewriter.notifyMatchFailure(op, "unsupported element types");
+    if (from == to) {
+      rewriter.replaceOp(op, adaptor.getInput());
+      return success();
+    }
+    Value result = buildElementwise(
+        rewriter, op.getLoc(), resultType, adaptor.getInput(),
+        [&](OpBuilder &b, Location loc, ValueRange x) {
+          return convertScalar(b, loc, x[0], to);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct ClipLowering : OpConversionPattern<ClipOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ClipOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto resultType = cast<RankedTensorType>(op.getType());
+    Type t = resultType.getElementType();
+    double lo = op.getMin().convertToDouble();
+    double hi = op.getMax().convertToDouble();
+    if (!isa<FloatType, IntegerType>(t) || t.isInteger(1))
+      return rewriter.notifyMatchFailure(op, "unsupported element type");
+    Value result = buildElementwise(
+        rewriter, op.getLoc(), resultType, adaptor.getInput(),
+        [&](OpBuilder &b, Location loc, ValueRange x) -> Value {
+          if (isFloat(t)) {
+            Value v = x[0];
+            if (!std::isinf(lo) || lo > 0)
+              v = arith::MaximumFOp::create(b, loc, v,
+                                            scalarConstant(b, loc, t, lo));
+            if (!std::isinf(hi) || hi < 0)
+              v = arith::MinimumFOp::create(b, loc, v,
+                                            scalarConstant(b, loc, t, hi));
+            return v;
+          }
+          // Integers: clamp the bounds to the type's range first.
+          unsigned width = t.getIntOrFloatBitWidth();
+          APInt minInt = APInt::getSignedMinValue(width);
+          APInt maxInt = APInt::getSignedMaxValue(width);
+          auto clampBound = [&](double bound) -> APInt {
+            if (std::isnan(bound) ||
+                bound <= static_cast<double>(minInt.getSExtValue()))
+              return minInt;
+            if (bound >= static_cast<double>(maxInt.getSExtValue()))
+              return maxInt;
+            return APInt(width, static_cast<int64_t>(bound),
+                         /*isSigned=*/true);
+          };
+          // Integer clip bounds round inwards (ceil of min, floor of max).
+          APInt loInt = clampBound(std::ceil(lo));
+          APInt hiInt = clampBound(std::floor(hi));
+          Value v = arith::MaxSIOp::create(
+              b, loc, x[0],
+              arith::ConstantOp::create(b, loc, b.getIntegerAttr(t, loInt)));
+          return arith::MinSIOp::create(
+              b, loc, v,
+              arith::ConstantOp::create(b, loc, b.getIntegerAttr(t, hiInt)));
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct LeakyReluLowering : OpConversionPattern<LeakyReluOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(LeakyReluOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto resultType = cast<RankedTensorType>(op.getType());
+    Type t = resultType.getElementType();
+    double alpha = op.getAlpha().convertToDouble();
+    Value result = buildElementwise(
+        rewriter, op.getLoc(), resultType, adaptor.getInput(),
+        [&](OpBuilder &b, Location loc, ValueRange x) -> Value {
+          Value zero = scalarConstant(b, loc, t, 0.0);
+          Value isPos = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE,
+                                              x[0], zero);
+          Value scaled = arith::MulFOp::create(
+              b, loc, x[0], scalarConstant(b, loc, t, alpha));
+          return arith::SelectOp::create(b, loc, isPos, x[0], scaled);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct GeluLowering : OpConversionPattern<GeluOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(GeluOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto resultType = cast<RankedTensorType>(op.getType());
+    Type t = resultType.getElementType();
+    bool useTanh = op.getApproximate() == "tanh";
+    Value result = buildElementwise(
+        rewriter, op.getLoc(), resultType, adaptor.getInput(),
+        [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+          Value x = args[0];
+          auto c = [&](double v) { return scalarConstant(b, loc, t, v); };
+          Value inner;
+          if (useTanh) {
+            // tanh(sqrt(2/pi) * (x + 0.044715 x^3))
+            Value x3 = arith::MulFOp::create(
+                b, loc, arith::MulFOp::create(b, loc, x, x), x);
+            Value poly = arith::AddFOp::create(
+                b, loc, x, arith::MulFOp::create(b, loc, c(0.044715), x3));
+            inner = math::TanhOp::create(
+                b, loc,
+                arith::MulFOp::create(b, loc, c(0.7978845608028654), poly));
+          } else {
+            // erf(x / sqrt(2))
+            inner = math::ErfOp::create(
+                b, loc, arith::MulFOp::create(b, loc, x, c(0.7071067811865476)));
+          }
+          Value half = arith::MulFOp::create(b, loc, c(0.5), x);
+          return arith::MulFOp::create(
+              b, loc, half, arith::AddFOp::create(b, loc, c(1.0), inner));
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::kiln::lowering::populateElementwisePatterns(
+    RewritePatternSet &patterns) {
+  MLIRContext *context = patterns.getContext();
+  patterns.add<ElementwiseLowering<NegOp>, ElementwiseLowering<AbsOp>,
+               ElementwiseLowering<SqrtOp>, ElementwiseLowering<ExpOp>,
+               ElementwiseLowering<LogOp>, ElementwiseLowering<ErfOp>,
+               ElementwiseLowering<TanhOp>, ElementwiseLowering<SigmoidOp>,
+               ElementwiseLowering<ReluOp>, ElementwiseLowering<ReciprocalOp>,
+               ElementwiseLowering<NotOp>>(context);
+  patterns.add<ElementwiseLowering<AddOp>, ElementwiseLowering<SubOp>,
+               ElementwiseLowering<MulOp>, ElementwiseLowering<DivOp>,
+               ElementwiseLowering<MaxOp>, ElementwiseLowering<MinOp>,
+               ElementwiseLowering<AndOp>, ElementwiseLowering<OrOp>,
+               ElementwiseLowering<EqualOp>, ElementwiseLowering<LessOp>,
+               ElementwiseLowering<GreaterOp>>(context);
+  patterns.add<PowLowering, WhereLowering, CastLowering, ClipLowering,
+               LeakyReluLowering, GeluLowering>(context);
+}

@@ -1,0 +1,234 @@
+//===- Lowering.cpp - shared helpers of the kiln -> linalg lowering -------===//
+//
+// Part of kiln.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/KilnToLinalg/Lowering.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
+
+#include <limits>
+
+using namespace mlir;
+
+namespace mlir::kiln::lowering {
+
+AffineMap broadcastMap(ArrayRef<int64_t> operand, ArrayRef<int64_t> result,
+                       MLIRContext *context) {
+  int64_t offset = result.size() - operand.size();
+  assert(offset >= 0 && "operand rank exceeds result rank");
+  SmallVector<AffineExpr> exprs;
+  for (auto [i, size] : llvm::enumerate(operand)) {
+    int64_t dim = offset + i;
+    if (size == 1 && result[dim] != 1)
+      exprs.push_back(getAffineConstantExpr(0, context));
+    else
+      exprs.push_back(getAffineDimExpr(dim, context));
+  }
+  return AffineMap::get(result.size(), 0, exprs, context);
+}
+
+SmallVector<utils::IteratorType> parallelIterators(unsigned n) {
+  return SmallVector<utils::IteratorType>(n, utils::IteratorType::parallel);
+}
+
+Value scalarConstant(OpBuilder &b, Location loc, Type type, double value) {
+  if (auto ft = dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(ft, value));
+  auto it = cast<IntegerType>(type);
+  return arith::ConstantOp::create(
+      b, loc, b.getIntegerAttr(it, static_cast<int64_t>(value)));
+}
+
+Value lowestValue(OpBuilder &b, Location loc, Type type) {
+  if (auto ft = dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(
+        b, loc,
+        b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(),
+                                           /*Negative=*/true)));
+  auto it = cast<IntegerType>(type);
+  APInt lowest = it.getWidth() == 1 ? APInt(1, 0)
+                                    : APInt::getSignedMinValue(it.getWidth());
+  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(it, lowest));
+}
+
+Type accumulatorType(Type element) {
+  if (auto ft = dyn_cast<FloatType>(element))
+    if (ft.getWidth() < 32)
+      return Float32Type::get(element.getContext());
+  return element;
+}
+
+Value convertScalar(OpBuilder &b, Location loc, Value value, Type to) {
+  Type from = value.getType();
+  if (from == to)
+    return value;
+  auto fromFloat = dyn_cast<FloatType>(from);
+  auto toFloat = dyn_cast<FloatType>(to);
+  if (to.isInteger(1)) {
+    if (fromFloat)
+      return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, value,
+                                   scalarConstant(b, loc, from, 0.0));
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, value,
+                                 scalarConstant(b, loc, from, 0.0));
+  }
+  if (fromFloat && toFloat) {
+    if (fromFloat.getWidth() < toFloat.getWidth())
+      return arith::ExtFOp::create(b, loc, to, value);
+    if (fromFloat.getWidth() > toFloat.getWidth())
+      return arith::TruncFOp::create(b, loc, to, value);
+    // Same width, other format (bf16 <-> f16): go through f32.
+    Value wide = arith::ExtFOp::create(b, loc, b.getF32Type(), value);
+    return arith::TruncFOp::create(b, loc, to, wide);
+  }
+  if (toFloat) {
+    if (from.isInteger(1))
+      return arith::UIToFPOp::create(b, loc, to, value);
+    return arith::SIToFPOp::create(b, loc, to, value);
+  }
+  if (fromFloat)
+    return arith::FPToSIOp::create(b, loc, to, value);
+  unsigned fromWidth = from.getIntOrFloatBitWidth();
+  unsigned toWidth = to.getIntOrFloatBitWidth();
+  if (fromWidth < toWidth) {
+    if (fromWidth == 1)
+      return arith::ExtUIOp::create(b, loc, to, value);
+    return arith::ExtSIOp::create(b, loc, to, value);
+  }
+  return arith::TruncIOp::create(b, loc, to, value);
+}
+
+Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                  Type element) {
+  return tensor::EmptyOp::create(b, loc, shape, element);
+}
+
+Value filledTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                   Value value) {
+  Value empty = emptyTensor(b, loc, shape, value.getType());
+  return linalg::FillOp::create(b, loc, ValueRange{value}, ValueRange{empty})
+      .getResult(0);
+}
+
+Value buildElementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
+                       ValueRange inputs, ScalarFn body) {
+  MLIRContext *context = b.getContext();
+  ArrayRef<int64_t> shape = resultType.getShape();
+  SmallVector<AffineMap> maps;
+  for (Value input : inputs)
+    maps.push_back(broadcastMap(
+        cast<RankedTensorType>(input.getType()).getShape(), shape, context));
+  maps.push_back(b.getMultiDimIdentityMap(shape.size()));
+  Value init = emptyTensor(b, loc, shape, resultType.getElementType());
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{resultType}, inputs, ValueRange{init}, maps,
+      parallelIterators(shape.size()),
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value result = body(nb, nloc, args.drop_back());
+        linalg::YieldOp::create(nb, nloc, result);
+      });
+  return generic.getResult(0);
+}
+
+Value reshapeTo(OpBuilder &b, Location loc, Value value,
+                RankedTensorType target) {
+  auto source = cast<RankedTensorType>(value.getType());
+  if (source == target)
+    return value;
+  int64_t srcRank = source.getRank(), dstRank = target.getRank();
+  // Rank 0 <-> all-ones shapes: empty reassociation.
+  if (dstRank == 0)
+    return tensor::CollapseShapeOp::create(b, loc, target, value,
+                                           ArrayRef<ReassociationIndices>{});
+  if (srcRank == 0)
+    return tensor::ExpandShapeOp::create(b, loc, target, value,
+                                         ArrayRef<ReassociationIndices>{});
+  if (srcRank > dstRank) {
+    if (auto r = getReassociationIndicesForCollapse(source.getShape(),
+                                                    target.getShape()))
+      return tensor::CollapseShapeOp::create(b, loc, target, value, *r);
+  } else if (srcRank < dstRank) {
+    if (auto r = getReassociationIndicesForCollapse(target.getShape(),
+                                                    source.getShape()))
+      return tensor::ExpandShapeOp::create(b, loc, target, value, *r);
+  }
+  // General case: through a 1-D tensor.
+  auto flat = RankedTensorType::get({source.getNumElements()},
+                                    source.getElementType());
+  Value collapsed = value;
+  if (srcRank != 1) {
+    ReassociationIndices all = llvm::to_vector(llvm::seq<int64_t>(0, srcRank));
+    collapsed = tensor::CollapseShapeOp::create(b, loc, flat, value,
+                                                ArrayRef<ReassociationIndices>{all});
+  }
+  if (dstRank == 1)
+    return collapsed;
+  ReassociationIndices all = llvm::to_vector(llvm::seq<int64_t>(0, dstRank));
+  return tensor::ExpandShapeOp::create(b, loc, target, collapsed,
+                                       ArrayRef<ReassociationIndices>{all});
+}
+
+AffineMap keptDimsMap(unsigned rank, ArrayRef<int64_t> axes,
+                      MLIRContext *context) {
+  SmallVector<AffineExpr> exprs;
+  for (unsigned d = 0; d < rank; ++d)
+    if (!llvm::is_contained(axes, d))
+      exprs.push_back(getAffineDimExpr(d, context));
+  return AffineMap::get(rank, 0, exprs, context);
+}
+
+SmallVector<int64_t> dropAxes(ArrayRef<int64_t> shape,
+                              ArrayRef<int64_t> axes) {
+  SmallVector<int64_t> kept;
+  for (auto [d, size] : llvm::enumerate(shape))
+    if (!llvm::is_contained(axes, static_cast<int64_t>(d)))
+      kept.push_back(size);
+  return kept;
+}
+
+Value buildReduction(OpBuilder &b, Location loc, ValueRange inputs,
+                     ArrayRef<int64_t> axes, Value init, CombineFn combine) {
+  MLIRContext *context = b.getContext();
+  auto full = cast<RankedTensorType>(inputs.front().getType());
+  unsigned rank = full.getRank();
+  SmallVector<int64_t> reduced = dropAxes(full.getShape(), axes);
+  AffineMap kept = keptDimsMap(rank, axes, context);
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank)};
+  for (size_t i = 1; i < inputs.size(); ++i)
+    maps.push_back(kept);
+  maps.push_back(kept);
+  SmallVector<utils::IteratorType> iterators = parallelIterators(rank);
+  for (int64_t a : axes)
+    iterators[a] = utils::IteratorType::reduction;
+  Value acc = filledTensor(b, loc, reduced, init);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{acc.getType()}, inputs, ValueRange{acc}, maps,
+      iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value next = combine(nb, nloc, args.drop_back(), args.back());
+        linalg::YieldOp::create(nb, nloc, next);
+      });
+  return generic.getResult(0);
+}
+
+Value padTensor(OpBuilder &b, Location loc, Value value, ArrayRef<int64_t> low,
+                ArrayRef<int64_t> high, Value padValue) {
+  if (llvm::all_of(low, [](int64_t p) { return p == 0; }) &&
+      llvm::all_of(high, [](int64_t p) { return p == 0; }))
+    return value;
+  auto type = cast<RankedTensorType>(value.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  SmallVector<OpFoldResult> lowOfr, highOfr;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    shape[d] += low[d] + high[d];
+    lowOfr.push_back(b.getIndexAttr(low[d]));
+    highOfr.push_back(b.getIndexAttr(high[d]));
+  }
+  auto padded = RankedTensorType::get(shape, type.getElementType());
+  return tensor::PadOp::create(b, loc, padded, value, lowOfr, highOfr,
+                               padValue);
+}
+
+} // namespace mlir::kiln::lowering

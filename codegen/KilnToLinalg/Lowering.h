@@ -1,0 +1,106 @@
+//===- Lowering.h - shared helpers of the kiln -> linalg lowering -*- C++ -*-===//
+//
+// Part of kiln. Internal to codegen/KilnToLinalg: the helpers every op
+// family uses (broadcasting maps, scalar constants, reshapes, empty and
+// filled tensors) and the functions that add each family's patterns.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_CODEGEN_KILNTOLINALG_LOWERING_H
+#define KILN_CODEGEN_KILNTOLINALG_LOWERING_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Transforms/DialectConversion.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+namespace mlir::kiln::lowering {
+
+/// Body callback of an elementwise generic: receives the scalar operands
+/// (one per input, in order) and returns the scalar result.
+using ScalarFn =
+    llvm::function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+/// The indexing map that reads an operand of shape `operand` inside a loop
+/// nest over `result` with numpy broadcasting: dims are right-aligned and a
+/// size-1 operand dim that broadcasts against a larger result dim maps to
+/// the constant 0.
+AffineMap broadcastMap(ArrayRef<int64_t> operand, ArrayRef<int64_t> result,
+                       MLIRContext *context);
+
+/// `n` parallel iterators.
+SmallVector<utils::IteratorType> parallelIterators(unsigned n);
+
+/// A scalar constant of `type` (float or integer) holding `value`.
+Value scalarConstant(OpBuilder &b, Location loc, Type type, double value);
+
+/// The identity of max: -inf for floats, the signed minimum for integers
+/// (false for i1).
+Value lowestValue(OpBuilder &b, Location loc, Type type);
+
+/// Type reductions and contractions accumulate in: f32 for floats narrower
+/// than 32 bits, the element type otherwise.
+Type accumulatorType(Type element);
+
+/// Converts a scalar between element types with kiln.cast semantics
+/// (ext/trunc for floats, sitofp/fptosi, extsi/trunci, i1 -> uitofp/extui,
+/// anything -> i1 as `!= 0`).
+Value convertScalar(OpBuilder &b, Location loc, Value value, Type to);
+
+/// `tensor.empty` of a static shape.
+Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                  Type element);
+
+/// `linalg.fill` of a fresh tensor with `value`.
+Value filledTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                   Value value);
+
+/// One `linalg.generic` over `resultType`'s shape reading `inputs` with
+/// broadcasting maps and computing each element with `body`.
+Value buildElementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
+                       ValueRange inputs, ScalarFn body);
+
+/// Reshapes `value` (row-major) to `target`: one collapse_shape or
+/// expand_shape when a reassociation exists, else collapse to 1-D and
+/// expand to the target.
+Value reshapeTo(OpBuilder &b, Location loc, Value value,
+                RankedTensorType target);
+
+/// Combiner of a reduction: receives the scalar inputs (one per input, in
+/// order) and the accumulator, returns the new accumulator.
+using CombineFn =
+    llvm::function_ref<Value(OpBuilder &, Location, ValueRange, Value)>;
+
+/// The map from a loop nest of `rank` dims to the dims not in `axes`
+/// (sorted): the indexing map of a reduced tensor without kept unit dims.
+AffineMap keptDimsMap(unsigned rank, ArrayRef<int64_t> axes,
+                      MLIRContext *context);
+
+/// Shape of `shape` without the dims in `axes` (sorted).
+SmallVector<int64_t> dropAxes(ArrayRef<int64_t> shape, ArrayRef<int64_t> axes);
+
+/// A linalg.generic reducing over `axes` (sorted, non-empty). `inputs[0]`
+/// has the full shape and is read with the identity map; the other inputs
+/// have the reduced shape and are read with keptDimsMap. The result has the
+/// reduced shape (no unit dims) and starts at the scalar `init`, whose type
+/// is the result element type.
+Value buildReduction(OpBuilder &b, Location loc, ValueRange inputs,
+                     ArrayRef<int64_t> axes, Value init, CombineFn combine);
+
+/// `tensor.pad` with a constant padding value; `low`/`high` per dim.
+Value padTensor(OpBuilder &b, Location loc, Value value, ArrayRef<int64_t> low,
+                ArrayRef<int64_t> high, Value padValue);
+
+void populateElementwisePatterns(RewritePatternSet &patterns);
+void populateMatMulConvPatterns(RewritePatternSet &patterns);
+void populatePoolingPatterns(RewritePatternSet &patterns);
+void populateNormalizationPatterns(RewritePatternSet &patterns);
+void populateReductionPatterns(RewritePatternSet &patterns);
+void populateDataMovementPatterns(RewritePatternSet &patterns);
+
+} // namespace mlir::kiln::lowering
+
+#endif // KILN_CODEGEN_KILNTOLINALG_LOWERING_H

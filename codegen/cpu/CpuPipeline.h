@@ -1,0 +1,33 @@
+//===- CpuPipeline.h - kiln -> LLVM dialect for CPUs --------------*- C++ -*-===//
+//
+// Part of kiln.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_CODEGEN_CPU_CPUPIPELINE_H
+#define KILN_CODEGEN_CPU_CPUPIPELINE_H
+
+#include <functional>
+
+namespace mlir {
+class OpPassManager;
+namespace kiln {
+
+struct CpuPipelineOptions {
+  /// Plugin insertion point "before-llvm": runs on the module after
+  /// bufferization and memory planning, before conversion to the LLVM
+  /// dialect.
+  std::function<void(OpPassManager &)> beforeLLVM;
+};
+
+/// Lowers a module of kiln (and linalg/tensor) ops to the LLVM dialect:
+/// kiln -> linalg on tensors -> elementwise fusion -> bufferization with
+/// outputs as out-params -> static memory plan (one workspace) -> loops ->
+/// LLVM dialect with bare-pointer calling convention. Entry functions keep
+/// the signature (inputs..., outputs..., workspace) as plain pointers.
+void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
+
+} // namespace kiln
+} // namespace mlir
+
+#endif // KILN_CODEGEN_CPU_CPUPIPELINE_H

@@ -1,0 +1,330 @@
+//===- ObjectEmitter.cpp - LLVM dialect -> native object ------------------===//
+//
+// Part of kiln.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/cpu/ObjectEmitter.h"
+
+#include "kiln/abi.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/DerivedTypes.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+namespace {
+std::string hostFeatures() {
+  std::string features;
+  for (auto &f : llvm::sys::getHostCPUFeatures())
+    features += (features.empty() ? "" : ",") +
+                std::string(f.second ? "+" : "-") + f.first().str();
+  return features;
+}
+} // namespace
+
+std::unique_ptr<llvm::TargetMachine>
+mlir::kiln::createCpuTargetMachine(const CpuTargetOptions &options,
+                                   std::string &error) {
+  static bool initialized = [] {
+    llvm::InitializeAllTargetInfos();
+    llvm::InitializeAllTargets();
+    llvm::InitializeAllTargetMCs();
+    llvm::InitializeAllAsmPrinters();
+    return true;
+  }();
+  (void)initialized;
+
+  bool host = options.triple.empty();
+  llvm::Triple triple(host ? llvm::sys::getDefaultTargetTriple()
+                           : options.triple);
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target) {
+    error = "unknown target triple '" + triple.str() + "': " + error;
+    return nullptr;
+  }
+  std::string cpu = options.cpu;
+  if (cpu.empty() || cpu == "native")
+    cpu = host ? llvm::sys::getHostCPUName().str() : "generic";
+  std::string features = options.features;
+  if (features.empty() && host && (options.cpu.empty() || options.cpu == "native"))
+    features = hostFeatures();
+  llvm::TargetOptions targetOptions;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, cpu, features, targetOptions, llvm::Reloc::PIC_, std::nullopt,
+      options.optLevel >= 2 ? llvm::CodeGenOptLevel::Aggressive
+                            : llvm::CodeGenOptLevel::Default));
+  if (!tm) {
+    error = "cannot create a target machine for " + triple.str() + " cpu '" +
+            cpu + "'";
+    return nullptr;
+  }
+  // The subtarget silently ignores unknown CPU names; say so instead.
+  if (!options.cpu.empty() && options.cpu != "native" &&
+      !tm->getMCSubtargetInfo()->isCPUStringValid(cpu)) {
+    error = "unknown target CPU '" + cpu + "' for " + triple.str();
+    return nullptr;
+  }
+  return tm;
+}
+
+namespace {
+/// Builds the constant data of kiln/abi.h's structs in LLVM IR. The struct
+/// types mirror the C declarations field by field; with the target's data
+/// layout LLVM gives them the same size and alignment as the C compiler.
+class DescriptorBuilder {
+public:
+  DescriptorBuilder(llvm::Module &module, const ModelSignature &model)
+      : module(module), ctx(module.getContext()), model(model),
+        ptr(llvm::PointerType::getUnqual(ctx)), i32(llvm::Type::getInt32Ty(ctx)),
+        i64(llvm::Type::getInt64Ty(ctx)) {
+    tensorInfoTy = llvm::StructType::create(ctx, {ptr, i32, i32, ptr},
+                                            "kiln_tensor_info");
+    entryDescTy = llvm::StructType::create(
+        ctx, {i32, i32, ptr, i32, i32, ptr, ptr, ptr, i64}, "kiln_entry_desc");
+    modelDescTy = llvm::StructType::create(
+        ctx, {i32, i32, ptr, i32, i32, ptr, ptr, ptr, i64, i64, i32, i32, ptr,
+              ptr},
+        "kiln_model_desc");
+  }
+
+  LogicalResult build(llvm::TargetMachine &tm, bool genericDescriptor,
+                      std::string &error) {
+    const llvm::DataLayout &dl = module.getDataLayout();
+    // When compiling for the machine kiln runs on, check the mirror against
+    // the real C layout of abi.h.
+    if (tm.getTargetTriple().str() == llvm::sys::getDefaultTargetTriple() &&
+        (dl.getTypeAllocSize(modelDescTy) != sizeof(kiln_model_desc) ||
+         dl.getTypeAllocSize(entryDescTy) != sizeof(kiln_entry_desc) ||
+         dl.getTypeAllocSize(tensorInfoTy) != sizeof(kiln_tensor_info))) {
+      error = "internal error: descriptor layout differs from kiln/abi.h";
+      return failure();
+    }
+
+    uint64_t maxWorkspace = 0;
+    SmallVector<llvm::Constant *> entries;
+    for (const EntrySignature &entry : model.entries) {
+      llvm::Function *wrapper = buildEntryWrapper(entry, error);
+      if (!wrapper)
+        return failure();
+      maxWorkspace = std::max(maxWorkspace, entry.workspaceBytes);
+      entries.push_back(llvm::ConstantStruct::get(
+          entryDescTy,
+          {llvm::ConstantInt::get(i32, dl.getTypeAllocSize(entryDescTy)),
+           llvm::ConstantInt::get(i32, entry.kind), string(entry.name),
+           llvm::ConstantInt::get(i32, entry.inputs.size()),
+           llvm::ConstantInt::get(i32, entry.outputs.size()),
+           tensorInfos(entry.inputs, entry.name + ".inputs"),
+           tensorInfos(entry.outputs, entry.name + ".outputs"), wrapper,
+           llvm::ConstantInt::get(i64, entry.workspaceBytes)}));
+    }
+    auto *entriesTy = llvm::ArrayType::get(entryDescTy, entries.size());
+    llvm::Constant *entriesVar =
+        global(llvm::ConstantArray::get(entriesTy, entries), "entries");
+
+    uint64_t weights = 0;
+    for (llvm::GlobalVariable &g : module.globals())
+      if (g.isConstant() && g.hasInitializer() &&
+          !g.getName().starts_with(model.name + ".kiln."))
+        weights += dl.getTypeAllocSize(g.getValueType());
+
+    std::string cpu = tm.getTargetCPU().str();
+    std::string features = tm.getTargetFeatureString().str();
+    llvm::Constant *desc = llvm::ConstantStruct::get(
+        modelDescTy,
+        {llvm::ConstantInt::get(i32, KILN_ABI_VERSION),
+         llvm::ConstantInt::get(i32, dl.getTypeAllocSize(modelDescTy)),
+         string(model.name), llvm::ConstantInt::get(i32, KILN_TARGET_CPU),
+         llvm::ConstantInt::get(i32, 0), string(tm.getTargetTriple().str()),
+         string(cpu), string(features),
+         llvm::ConstantInt::get(i64, maxWorkspace),
+         llvm::ConstantInt::get(i64, weights),
+         llvm::ConstantInt::get(i32, entries.size()),
+         llvm::ConstantInt::get(i32, 0), entriesVar,
+         llvm::ConstantPointerNull::get(ptr)});
+    llvm::Constant *descVar = global(desc, "descriptor");
+
+    // const kiln_model_desc *<name>_descriptor(void)
+    auto *fnTy = llvm::FunctionType::get(ptr, false);
+    auto makeGetter = [&](const std::string &name) {
+      auto *fn = llvm::Function::Create(fnTy, llvm::Function::ExternalLinkage,
+                                        name, module);
+      llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", fn));
+      b.CreateRet(descVar);
+    };
+    makeGetter(model.name + "_descriptor");
+    if (genericDescriptor)
+      makeGetter(KILN_GENERIC_DESCRIPTOR_SYMBOL);
+    return success();
+  }
+
+private:
+  llvm::Constant *global(llvm::Constant *init, const std::string &what) {
+    auto *g = new llvm::GlobalVariable(
+        module, init->getType(), /*isConstant=*/true,
+        llvm::GlobalValue::PrivateLinkage, init,
+        model.name + ".kiln." + what);
+    g->setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
+    return g;
+  }
+
+  llvm::Constant *string(StringRef s) {
+    auto it = strings.find(s);
+    if (it != strings.end())
+      return it->second;
+    llvm::Constant *g =
+        global(llvm::ConstantDataArray::getString(ctx, s), "str");
+    strings[s] = g;
+    return g;
+  }
+
+  llvm::Constant *tensorInfos(const std::vector<TensorSignature> &tensors,
+                              const std::string &what) {
+    SmallVector<llvm::Constant *> infos;
+    for (const TensorSignature &t : tensors) {
+      llvm::Constant *dims = llvm::ConstantPointerNull::get(ptr);
+      if (!t.shape.empty())
+        dims = global(llvm::ConstantDataArray::get(
+                          ctx, ArrayRef<uint64_t>(
+                                   reinterpret_cast<const uint64_t *>(
+                                       t.shape.data()),
+                                   t.shape.size())),
+                      what + ".dims");
+      infos.push_back(llvm::ConstantStruct::get(
+          tensorInfoTy, {string(t.name), llvm::ConstantInt::get(i32, t.dtype),
+                         llvm::ConstantInt::get(i32, t.shape.size()), dims}));
+    }
+    if (infos.empty())
+      return llvm::ConstantPointerNull::get(ptr);
+    auto *arrayTy = llvm::ArrayType::get(tensorInfoTy, infos.size());
+    return global(llvm::ConstantArray::get(arrayTy, infos), what);
+  }
+
+  /// int32_t wrapper(void *exec, void *const *inputs, void *const *outputs,
+  ///                 void *workspace): unpacks the pointer arrays and calls
+  /// the kernel, whose bare-pointer signature is (inputs..., outputs...,
+  /// workspace).
+  llvm::Function *buildEntryWrapper(const EntrySignature &entry,
+                                    std::string &error) {
+    llvm::Function *kernel = module.getFunction(entry.symbol);
+    size_t expected = entry.inputs.size() + entry.outputs.size() + 1;
+    if (!kernel || kernel->arg_size() != expected) {
+      error = "internal error: kernel '" + entry.symbol +
+              "' missing or with an unexpected signature";
+      return nullptr;
+    }
+    kernel->setLinkage(llvm::GlobalValue::InternalLinkage);
+    auto *wrapperTy = llvm::FunctionType::get(i32, {ptr, ptr, ptr, ptr}, false);
+    auto *wrapper = llvm::Function::Create(
+        wrapperTy, llvm::GlobalValue::InternalLinkage,
+        model.name + "_" + entry.name + "_entry", module);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", wrapper));
+    SmallVector<llvm::Value *> args;
+    auto unpack = [&](llvm::Value *array, size_t n) {
+      for (size_t i = 0; i < n; ++i)
+        args.push_back(b.CreateLoad(
+            ptr, b.CreateConstInBoundsGEP1_64(ptr, array, i)));
+    };
+    unpack(wrapper->getArg(1), entry.inputs.size());
+    unpack(wrapper->getArg(2), entry.outputs.size());
+    args.push_back(wrapper->getArg(3));
+    b.CreateCall(kernel, args);
+    b.CreateRet(llvm::ConstantInt::get(i32, KILN_OK));
+    return wrapper;
+  }
+
+  llvm::Module &module;
+  llvm::LLVMContext &ctx;
+  const ModelSignature &model;
+  llvm::PointerType *ptr;
+  llvm::IntegerType *i32, *i64;
+  llvm::StructType *tensorInfoTy, *entryDescTy, *modelDescTy;
+  llvm::StringMap<llvm::Constant *> strings;
+};
+} // namespace
+
+FailureOr<std::unique_ptr<llvm::Module>>
+mlir::kiln::buildLLVMModule(ModuleOp module, const ModelSignature &model,
+                            llvm::TargetMachine &tm,
+                            const CpuTargetOptions &options,
+                            llvm::LLVMContext &llvmContext) {
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext, model.name);
+  if (!llvmModule)
+    return module.emitError("translation to LLVM IR failed");
+  llvmModule->setTargetTriple(tm.getTargetTriple());
+  llvmModule->setDataLayout(tm.createDataLayout());
+
+  // Weights and other constants: read-only, cache-line aligned.
+  for (llvm::GlobalVariable &g : llvmModule->globals()) {
+    if (!g.hasInitializer())
+      continue;
+    if (g.isConstant())
+      g.setAlignment(llvm::MaybeAlign(std::max<uint64_t>(
+          KILN_ALIGNMENT, g.getAlign().valueOrOne().value())));
+    if (!g.isDeclaration())
+      g.setLinkage(llvm::GlobalValue::PrivateLinkage);
+  }
+
+  std::string error;
+  DescriptorBuilder descriptor(*llvmModule, model);
+  if (failed(descriptor.build(tm, options.genericDescriptor, error)))
+    return module.emitError(error);
+  std::string verifyMessage;
+  llvm::raw_string_ostream verifyStream(verifyMessage);
+  if (llvm::verifyModule(*llvmModule, &verifyStream))
+    return module.emitError("internal error: invalid LLVM IR: ")
+           << verifyMessage;
+  return llvmModule;
+}
+
+void mlir::kiln::optimizeLLVMModule(llvm::Module &module,
+                                    llvm::TargetMachine &tm,
+                                    unsigned optLevel) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(&tm);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::OptimizationLevel level = optLevel == 0   ? llvm::OptimizationLevel::O0
+                                  : optLevel == 1 ? llvm::OptimizationLevel::O1
+                                  : optLevel == 2 ? llvm::OptimizationLevel::O2
+                                                  : llvm::OptimizationLevel::O3;
+  llvm::ModulePassManager mpm = level == llvm::OptimizationLevel::O0
+                                    ? pb.buildO0DefaultPipeline(level)
+                                    : pb.buildPerModuleDefaultPipeline(level);
+  mpm.run(module, mam);
+}
+
+LogicalResult mlir::kiln::emitObjectFile(llvm::Module &module,
+                                         llvm::TargetMachine &tm,
+                                         SmallVectorImpl<char> &out,
+                                         std::string &error) {
+  llvm::raw_svector_ostream os(out);
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr,
+                             llvm::CodeGenFileType::ObjectFile)) {
+    error = "the target cannot emit object files";
+    return failure();
+  }
+  pm.run(module);
+  return success();
+}

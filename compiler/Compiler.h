@@ -1,0 +1,62 @@
+//===- Compiler.h - the C++ API the kiln tools call ---------------*- C++ -*-===//
+//
+// Part of kiln. One call compiles an ONNX file into an artifact: an object
+// file or shared library plus its C header, or IR at an earlier stage.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_COMPILER_COMPILER_H
+#define KILN_COMPILER_COMPILER_H
+
+#include "codegen/cpu/ObjectEmitter.h"
+#include "compiler/Pipeline.h"
+#include "compiler/onnx/Importer.h"
+#include "llvm/Support/raw_ostream.h"
+#include <string>
+
+namespace mlir {
+class MLIRContext;
+namespace kiln {
+
+/// How far to go.
+enum class EmitKind {
+  ImportedMlir, // the kiln dialect straight from the importer
+  Mlir,         // the kiln dialect after the graph passes (every decision)
+  LoweredMlir,  // the LLVM dialect, before translation
+  LLVM,         // optimized LLVM IR (.ll)
+  Object,       // relocatable object (.o) + header
+  SharedLibrary // shared library (.so) + header
+};
+
+struct CompileOptions {
+  std::string inputPath;
+  std::string outputPath;
+  EmitKind emit = EmitKind::Object;
+  /// Symbol prefix (a C identifier); default: the output file's stem.
+  std::string name;
+  onnx::ImportOptions import;
+  CpuTargetOptions target;
+  /// Plugin/extension hook called at every insertion point.
+  PipelineHook hook;
+  /// Print per-stage times to this stream when set.
+  llvm::raw_ostream *timings = nullptr;
+};
+
+/// What a successful compile wrote.
+struct CompileResult {
+  std::vector<std::string> files;
+  uint64_t workspaceBytes = 0;
+};
+
+/// Compiles `options.inputPath`. Errors are reported as MLIR diagnostics
+/// (the caller installs a handler) and return failure; nothing aborts.
+LogicalResult compileModel(MLIRContext &context, const CompileOptions &options,
+                           CompileResult &result);
+
+/// Default symbol prefix for an output path: its stem as a C identifier.
+std::string defaultModelName(StringRef outputPath);
+
+} // namespace kiln
+} // namespace mlir
+
+#endif // KILN_COMPILER_COMPILER_H

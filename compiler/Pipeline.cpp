@@ -1,0 +1,64 @@
+//===- Pipeline.cpp - kiln's pass pipelines and insertion points ----------===//
+//
+// Part of kiln.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Pipeline.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+namespace {
+struct PointName {
+  InsertionPoint point;
+  const char *name;
+};
+constexpr PointName kPoints[] = {
+    {InsertionPoint::AfterImport, "after-import"},
+    {InsertionPoint::BeforeQuantize, "before-quantize"},
+    {InsertionPoint::AfterFusion, "after-fusion"},
+    {InsertionPoint::BeforeLowering, "before-lowering"},
+    {InsertionPoint::BeforeLLVM, "before-llvm"},
+};
+} // namespace
+
+StringRef mlir::kiln::insertionPointName(InsertionPoint point) {
+  for (const PointName &p : kPoints)
+    if (p.point == point)
+      return p.name;
+  return "unknown";
+}
+
+std::optional<InsertionPoint> mlir::kiln::parseInsertionPoint(StringRef name) {
+  for (const PointName &p : kPoints)
+    if (name == p.name)
+      return p.point;
+  return std::nullopt;
+}
+
+std::string mlir::kiln::insertionPointList() {
+  std::string list;
+  for (const PointName &p : kPoints)
+    list += (list.empty() ? "" : ", ") + std::string(p.name);
+  return list;
+}
+
+void mlir::kiln::buildGraphPipeline(OpPassManager &pm,
+                                    const GraphPipelineOptions &options) {
+  auto hook = [&](InsertionPoint point) {
+    if (options.hook)
+      options.hook(point, pm);
+  };
+  hook(InsertionPoint::AfterImport);
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  hook(InsertionPoint::BeforeQuantize);
+  // Quantization, L-Mul and fusion passes go here.
+  hook(InsertionPoint::AfterFusion);
+  // KV-cache layout goes here.
+  hook(InsertionPoint::BeforeLowering);
+}

@@ -1,0 +1,53 @@
+//===- Pipeline.h - kiln's pass pipelines and insertion points ----*- C++ -*-===//
+//
+// Part of kiln. The compile pipeline as C++ functions over options structs
+// (no global cl::opts), with named insertion points where plugins and
+// later passes hook in:
+//
+//   import ─▶ after-import ─▶ canonicalize ─▶ before-quantize ─▶ [quantize,
+//   lmul, fuse] ─▶ after-fusion ─▶ [kv-layout] ─▶ before-lowering ─▶
+//   kiln→linalg→buffers→workspace plan ─▶ before-llvm ─▶ LLVM dialect
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_COMPILER_PIPELINE_H
+#define KILN_COMPILER_PIPELINE_H
+
+#include "mlir/Support/LLVM.h"
+#include "llvm/ADT/StringRef.h"
+#include <functional>
+#include <optional>
+
+namespace mlir {
+class OpPassManager;
+namespace kiln {
+
+enum class InsertionPoint {
+  AfterImport,
+  BeforeQuantize,
+  AfterFusion,
+  BeforeLowering,
+  BeforeLLVM,
+};
+
+/// "after-import", "before-quantize", ...
+StringRef insertionPointName(InsertionPoint point);
+std::optional<InsertionPoint> parseInsertionPoint(StringRef name);
+/// All names, for error messages and --help.
+std::string insertionPointList();
+
+/// Called at every insertion point with the pass manager of the module.
+using PipelineHook = std::function<void(InsertionPoint, OpPassManager &)>;
+
+struct GraphPipelineOptions {
+  PipelineHook hook;
+};
+
+/// Graph-level passes on the kiln dialect (canonicalization today;
+/// quantization, L-Mul, fusion and KV layout slot in at their points).
+void buildGraphPipeline(OpPassManager &pm, const GraphPipelineOptions &options);
+
+} // namespace kiln
+} // namespace mlir
+
+#endif // KILN_COMPILER_PIPELINE_H

@@ -1,0 +1,159 @@
+//===- CompileCommand.cpp - kiln compile ----------------------------------===//
+//
+// Part of kiln.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/kiln/Commands.h"
+
+#include "compiler/Compiler.h"
+#include "compiler/Registration.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+using namespace mlir::kiln;
+
+cl::SubCommand kiln::compileCommand(
+    "compile", "Compile an ONNX model into a native object or shared library "
+               "plus a C header");
+
+namespace {
+cl::OptionCategory category("kiln compile options");
+
+cl::opt<std::string> input(cl::Positional, cl::Required,
+                           cl::desc("<model.onnx>"),
+                           cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<std::string> output(
+    "o", cl::Required,
+    cl::desc("Output path: .o (object + .h), .so (shared library + .h), "
+             ".mlir or .ll"),
+    cl::value_desc("path"), cl::sub(kiln::compileCommand), cl::cat(category));
+
+enum class Emit { Auto, Import, Mlir, Lowered, LLVM, Obj, So };
+cl::opt<Emit> emit(
+    "emit", cl::desc("Stage to stop at (default: from the output's extension)"),
+    cl::values(
+        clEnumValN(Emit::Import, "mlir-import", "kiln dialect as imported"),
+        clEnumValN(Emit::Mlir, "mlir",
+                   "kiln dialect after graph passes (every decision made)"),
+        clEnumValN(Emit::Lowered, "mlir-llvm", "LLVM dialect after codegen"),
+        clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
+        clEnumValN(Emit::Obj, "obj", "relocatable object + C header"),
+        clEnumValN(Emit::So, "so", "shared library + C header")),
+    cl::init(Emit::Auto), cl::sub(kiln::compileCommand), cl::cat(category));
+
+cl::opt<std::string>
+    name("name",
+         cl::desc("Symbol prefix of the generated API (<name>_run, "
+                  "<name>_descriptor); default: the output file's stem"),
+         cl::sub(kiln::compileCommand), cl::cat(category));
+
+cl::list<std::string> shapes(
+    "shape",
+    cl::desc("Fix symbolic dims: --shape INPUT=1x128 (an input's whole shape) "
+             "or --shape DIM_PARAM=4; repeatable"),
+    cl::value_desc("NAME=DIMS"), cl::sub(kiln::compileCommand),
+    cl::cat(category));
+
+cl::opt<std::string> targetTriple(
+    "target-triple", cl::desc("Target triple (default: the host's)"),
+    cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<std::string> targetCpu(
+    "target-cpu",
+    cl::desc("Target CPU, e.g. skylake-avx512, znver3, generic (default: the "
+             "host's)"),
+    cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<std::string> targetFeatures(
+    "target-features",
+    cl::desc("Target features, e.g. +avx2,+fma,-avx512f (default: the host's)"),
+    cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level 0-3"),
+                           cl::init(3), cl::Prefix,
+                           cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<bool> timings("timings", cl::desc("Print the time of each stage"),
+                      cl::sub(kiln::compileCommand), cl::cat(category));
+
+EmitKind emitKind() {
+  switch (emit) {
+  case Emit::Import: return EmitKind::ImportedMlir;
+  case Emit::Mlir: return EmitKind::Mlir;
+  case Emit::Lowered: return EmitKind::LoweredMlir;
+  case Emit::LLVM: return EmitKind::LLVM;
+  case Emit::Obj: return EmitKind::Object;
+  case Emit::So: return EmitKind::SharedLibrary;
+  case Emit::Auto: break;
+  }
+  StringRef ext = sys::path::extension(output);
+  if (ext == ".so")
+    return EmitKind::SharedLibrary;
+  if (ext == ".mlir")
+    return EmitKind::Mlir;
+  if (ext == ".ll")
+    return EmitKind::LLVM;
+  return EmitKind::Object;
+}
+
+/// Prints "kiln compile: error: <message>" (and notes) for every
+/// diagnostic, with the node or file location when there is one.
+void printDiagnostic(mlir::Diagnostic &diag) {
+  std::string loc;
+  llvm::raw_string_ostream os(loc);
+  if (!isa<mlir::UnknownLoc>(diag.getLocation()))
+    os << " [at " << diag.getLocation() << "]";
+  const char *severity = diag.getSeverity() == mlir::DiagnosticSeverity::Error
+                             ? "error"
+                         : diag.getSeverity() == mlir::DiagnosticSeverity::Warning
+                             ? "warning"
+                             : "note";
+  errs() << "kiln compile: " << severity << ": " << diag.str() << loc << "\n";
+  for (mlir::Diagnostic &note : diag.getNotes())
+    errs() << "kiln compile: note: " << note.str() << "\n";
+}
+} // namespace
+
+int kiln::compileMain() {
+  CompileOptions options;
+  options.inputPath = input;
+  options.outputPath = output;
+  options.emit = emitKind();
+  options.name = name;
+  options.target.triple = targetTriple;
+  options.target.cpu = targetCpu;
+  options.target.features = targetFeatures;
+  options.target.optLevel = std::min(3u, optLevel.getValue());
+  if (timings)
+    options.timings = &errs();
+  for (const std::string &shape : shapes) {
+    std::string error;
+    if (!onnx::parseShapeOption(shape, options.import, error))
+      return fail("compile", error);
+  }
+  std::string outDir = sys::path::parent_path(output).str();
+  if (!outDir.empty() && !sys::fs::is_directory(outDir))
+    if (std::error_code ec = sys::fs::create_directories(outDir))
+      return fail("compile", "cannot create '" + outDir + "': " + ec.message());
+
+  mlir::DialectRegistry registry;
+  registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  context.printOpOnDiagnostic(false);
+  mlir::ScopedDiagnosticHandler handler(&context, [](mlir::Diagnostic &diag) {
+    printDiagnostic(diag);
+    return mlir::success();
+  });
+
+  CompileResult result;
+  if (mlir::failed(compileModel(context, options, result)))
+    return 1;
+  for (const std::string &file : result.files)
+    outs() << "kiln: wrote " << file << "\n";
+  if (options.emit == EmitKind::Object ||
+      options.emit == EmitKind::SharedLibrary)
+    outs() << "kiln: workspace " << result.workspaceBytes << " bytes\n";
+  return 0;
+}

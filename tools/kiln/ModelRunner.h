@@ -1,0 +1,66 @@
+//===- ModelRunner.h - load a compiled model and feed it ----------*- C++ -*-===//
+//
+// Part of kiln. What `kiln run` and `kiln bench` share: loading a model
+// from a shared library through the runtime, matching inputs given as
+// NAME=file.npy to the descriptor, and owning aligned buffers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_TOOLS_KILN_MODELRUNNER_H
+#define KILN_TOOLS_KILN_MODELRUNNER_H
+
+#include "kiln/runtime.h"
+#include "llvm/ADT/StringRef.h"
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+/// A 64-byte aligned buffer.
+struct AlignedBuffer {
+  explicit AlignedBuffer(size_t bytes);
+  ~AlignedBuffer();
+  AlignedBuffer(const AlignedBuffer &) = delete;
+  AlignedBuffer &operator=(const AlignedBuffer &) = delete;
+  void *data = nullptr;
+  size_t bytes = 0;
+};
+
+class ModelRunner {
+public:
+  ~ModelRunner();
+
+  /// Loads `path` and creates a context with `threads` threads (0: all).
+  bool load(llvm::StringRef path, int threads, std::string &error);
+
+  /// Reads NAME=file.npy specs into the input buffers; inputs not named
+  /// are an error unless `fillMissing`, which fills them with
+  /// deterministic pseudo-random values.
+  bool setInputs(const std::vector<std::string> &specs, bool fillMissing,
+                 std::string &error);
+
+  /// One run; on failure sets `error` from the runtime's message.
+  bool run(std::string &error);
+
+  const kiln_model_desc &descriptor() const { return *desc; }
+  const kiln_entry_desc &entry() const { return desc->entries[0]; }
+  void *output(size_t i) const { return outputs[i]->data; }
+  int threads() const;
+
+private:
+  kiln_model *model = nullptr;
+  kiln_context *context = nullptr;
+  const kiln_model_desc *desc = nullptr;
+  std::vector<std::unique_ptr<AlignedBuffer>> inputs, outputs;
+  std::vector<const void *> inputPtrs;
+  std::vector<void *> outputPtrs;
+};
+
+/// Number of elements of a tensor info's shape.
+int64_t numElements(const kiln_tensor_info &info);
+std::string describe(const kiln_tensor_info &info); // "float32[1x3x224x224]"
+
+} // namespace kiln
+
+#endif // KILN_TOOLS_KILN_MODELRUNNER_H

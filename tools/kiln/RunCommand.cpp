@@ -1,0 +1,78 @@
+//===- RunCommand.cpp - kiln run ------------------------------------------===//
+//
+// Part of kiln.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/kiln/Commands.h"
+#include "tools/kiln/ModelRunner.h"
+#include "tools/kiln/Npy.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+#include <chrono>
+
+using namespace llvm;
+
+cl::SubCommand kiln::runCommand(
+    "run", "Run a compiled model (.so) on .npy inputs, write .npy outputs");
+
+namespace {
+cl::OptionCategory category("kiln run options");
+cl::opt<std::string> model(cl::Positional, cl::Required, cl::desc("<model.so>"),
+                           cl::sub(kiln::runCommand), cl::cat(category));
+cl::list<std::string> inputs(
+    "input", cl::desc("An input as NAME=file.npy (NAME may be omitted when "
+                      "the model has one input); repeatable"),
+    cl::value_desc("NAME=file.npy"), cl::sub(kiln::runCommand),
+    cl::cat(category));
+cl::opt<std::string> outputDir(
+    "output-dir",
+    cl::desc("Directory for the outputs, one <output name>.npy each (characters "
+             "unsafe in file names become '_')"),
+    cl::init("."), cl::sub(kiln::runCommand), cl::cat(category));
+cl::opt<int> threads("threads", cl::desc("Threads (0: all cores)"), cl::init(0),
+                     cl::sub(kiln::runCommand), cl::cat(category));
+
+std::string safeFileName(StringRef name) {
+  std::string out;
+  for (char c : name)
+    out += isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ||
+                   c == '_'
+               ? c
+               : '_';
+  if (out.empty() || out == "." || out == "..")
+    out = "_" + out;
+  return out;
+}
+} // namespace
+
+int kiln::runMain() {
+  std::string error;
+  ModelRunner runner;
+  if (!runner.load(model, threads, error) ||
+      !runner.setInputs(inputs, /*fillMissing=*/false, error))
+    return fail("run", error);
+  auto start = std::chrono::steady_clock::now();
+  if (!runner.run(error))
+    return fail("run", error);
+  double ms = std::chrono::duration<double, std::milli>(
+                  std::chrono::steady_clock::now() - start)
+                  .count();
+  if (std::error_code ec = sys::fs::create_directories(outputDir))
+    return fail("run", "cannot create '" + outputDir + "': " + ec.message());
+  const kiln_entry_desc &entry = runner.entry();
+  for (int32_t i = 0; i < entry.num_outputs; ++i) {
+    const kiln_tensor_info &info = entry.outputs[i];
+    SmallString<128> path(outputDir);
+    sys::path::append(path, safeFileName(info.name) + ".npy");
+    if (!writeNpy(path, info.dtype, ArrayRef<int64_t>(info.dims, info.rank),
+                  runner.output(i), error))
+      return fail("run", error);
+    outs() << "kiln: output '" << info.name << "' " << describe(info) << " -> "
+           << path << "\n";
+  }
+  outs() << format("kiln: ran in %.3f ms (%d threads)\n", ms, runner.threads());
+  return 0;
+}
