@@ -11,10 +11,12 @@
 #include "codegen/cpu/CpuPipeline.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -132,10 +134,19 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
            << "--name '" << name << "' is not a C identifier (try '"
            << sanitizeIdentifier(name) << "')";
 
-  auto imported = onnx::importOnnxFile(context, options.inputPath, options.import);
-  if (failed(imported))
-    return failure();
-  OwningOpRef<ModuleOp> module = std::move(*imported);
+  OwningOpRef<ModuleOp> module;
+  if (StringRef(options.inputPath).ends_with(".mlir")) {
+    // kiln-dialect IR (e.g. saved with --emit=mlir) compiles like a model.
+    module = parseSourceFile<ModuleOp>(options.inputPath, &context);
+    if (!module)
+      return failure();
+  } else {
+    auto imported =
+        onnx::importOnnxFile(context, options.inputPath, options.import);
+    if (failed(imported))
+      return failure();
+    module = std::move(*imported);
+  }
   timer.done("import");
   if (options.emit == EmitKind::ImportedMlir)
     return printModule(context, *module, options.outputPath, result);

@@ -7,6 +7,7 @@
 #include "codegen/cpu/ObjectEmitter.h"
 
 #include "kiln/abi.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/IR/Constants.h"
@@ -15,6 +16,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/TargetSelect.h"
@@ -261,6 +263,14 @@ mlir::kiln::buildLLVMModule(ModuleOp module, const ModelSignature &model,
                             llvm::TargetMachine &tm,
                             const CpuTargetOptions &options,
                             llvm::LLVMContext &llvmContext) {
+  // kiln's own argument/result annotations mean nothing to LLVM.
+  module.walk([](LLVM::LLVMFuncOp func) {
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+      for (StringRef attr : {"kiln.name", "kiln.workspace"})
+        func.removeArgAttr(i, attr);
+    for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
+      func.removeResultAttr(i, StringAttr::get(func.getContext(), "kiln.name"));
+  });
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, llvmContext, model.name);
   if (!llvmModule)

@@ -56,7 +56,8 @@ kiln_status_code kiln_context_create(const kiln_context_options *opts,
   kiln_context_options o;
   kiln_context_options_init(&o);
   if (opts) {
-    if (opts->struct_size < sizeof(o) || opts->struct_size > KILN_MAX_STRUCT_SIZE)
+    if (opts->struct_size < sizeof(o) ||
+        opts->struct_size > KILN_MAX_STRUCT_SIZE)
       return kiln_error(KILN_ERROR_INVALID_ARGUMENT,
                         "kiln_context_create: options struct_size %u is not "
                         "in [%zu, %u]; call kiln_context_options_init first",
@@ -87,7 +88,8 @@ kiln_status_code kiln_context_create(const kiln_context_options *opts,
   memset(ctx, 0, sizeof(*ctx));
   ctx->allocator = allocator;
   ctx->num_threads = num_threads;
-  kiln_status_code status = kiln_exec_create(&allocator, num_threads, &ctx->exec);
+  kiln_status_code status =
+      kiln_exec_create(&allocator, num_threads, &ctx->exec);
   if (status != KILN_OK) {
     allocator.free(allocator.user, ctx);
     return status;
@@ -124,8 +126,8 @@ kiln_status_code kiln_context_ensure_workspace(kiln_context *ctx,
     return kiln_error(KILN_ERROR_OUT_OF_MEMORY,
                       "%s: workspace of %llu bytes does not fit in memory", fn,
                       (unsigned long long)bytes);
-  size_t size = ((size_t)bytes + KILN_ALIGNMENT - 1) &
-                ~(size_t)(KILN_ALIGNMENT - 1);
+  size_t size =
+      ((size_t)bytes + KILN_ALIGNMENT - 1) & ~(size_t)(KILN_ALIGNMENT - 1);
   void *ws = ctx->allocator.alloc(ctx->allocator.user, size, KILN_ALIGNMENT);
   if (!ws)
     return kiln_error(KILN_ERROR_OUT_OF_MEMORY,

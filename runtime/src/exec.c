@@ -10,6 +10,7 @@
 #include "internal.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -20,8 +21,15 @@
 /* Chunks per thread: more balances uneven work, fewer costs less. */
 #define KILN_CHUNKS_PER_THREAD 4
 
-/* Polls before sleeping; with the pause below, roughly 50-200 us. */
-#define KILN_SPIN_ITERATIONS 4000
+/* Polls before sleeping. The first KILN_SPIN_PAUSES only pause the core;
+ * later ones yield it, so that an oversubscribed machine (more threads than
+ * cores, e.g. several contexts) runs the thread being waited for. */
+#ifndef KILN_SPIN_ITERATIONS
+#define KILN_SPIN_ITERATIONS 2000
+#endif
+#ifndef KILN_SPIN_PAUSES
+#define KILN_SPIN_PAUSES 100
+#endif
 
 struct kiln_exec {
   uint32_t magic; /* KILN_EXEC_MAGIC while alive: catches stray handles */
@@ -43,14 +51,18 @@ struct kiln_exec {
   atomic_int shutdown;
 
   pthread_mutex_t mutex;
-  pthread_cond_t wake;  /* workers sleep here, waiting for a generation */
-  pthread_cond_t done;  /* the caller sleeps here, waiting for pending == 0 */
-  int sleepers;         /* workers in pthread_cond_wait(wake); under mutex */
+  pthread_cond_t wake; /* workers sleep here, waiting for a generation */
+  pthread_cond_t done; /* the caller sleeps here, waiting for pending == 0 */
+  int sleepers;        /* workers in pthread_cond_wait(wake); under mutex */
 
   pthread_t workers[]; /* num_threads - 1 */
 };
 
-static inline void kiln_cpu_relax(void) {
+static inline void kiln_spin_pause(int iteration) {
+  if (iteration >= KILN_SPIN_PAUSES) {
+    sched_yield();
+    return;
+  }
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
 #elif defined(__aarch64__) || defined(__arm__)
@@ -77,7 +89,7 @@ static void kiln_exec_wait_for_work(kiln_exec *e, uint_fast64_t seen) {
     if (atomic_load_explicit(&e->generation, memory_order_acquire) != seen ||
         atomic_load_explicit(&e->shutdown, memory_order_relaxed))
       return;
-    kiln_cpu_relax();
+    kiln_spin_pause(i);
   }
   pthread_mutex_lock(&e->mutex);
   while (atomic_load_explicit(&e->generation, memory_order_acquire) == seen &&
@@ -178,8 +190,8 @@ void kiln_exec_destroy(kiln_exec *e) {
   e->allocator.free(e->allocator.user, e);
 }
 
-kiln_status_code kiln_exec_parallel_for(void *exec, int64_t n,
-                                        kiln_range_fn fn, void *data) {
+kiln_status_code kiln_exec_parallel_for(void *exec, int64_t n, kiln_range_fn fn,
+                                        void *data) {
   if (!fn)
     return kiln_error(KILN_ERROR_INVALID_ARGUMENT,
                       "kiln_exec_parallel_for: fn is NULL");
@@ -226,7 +238,7 @@ kiln_status_code kiln_exec_parallel_for(void *exec, int64_t n,
   for (int i = 0; i < KILN_SPIN_ITERATIONS; ++i) {
     if (atomic_load_explicit(&e->pending, memory_order_acquire) == 0)
       goto done;
-    kiln_cpu_relax();
+    kiln_spin_pause(i);
   }
   pthread_mutex_lock(&e->mutex);
   while (atomic_load_explicit(&e->pending, memory_order_acquire) != 0)

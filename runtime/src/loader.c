@@ -56,8 +56,17 @@ kiln_status_code kiln_model_load(const char *path, const char *name,
     snprintf(symbol, sizeof(symbol), "%s", KILN_GENERIC_DESCRIPTOR_SYMBOL);
   }
 
+  /* `path` names a file: without a '/', dlopen would search the library
+   * path instead of the current directory. */
+  char local[4096];
+  const char *open_path = path;
+  if (!strchr(path, '/')) {
+    if (snprintf(local, sizeof(local), "./%s", path) >= (int)sizeof(local))
+      return kiln_error(KILN_ERROR_INVALID_ARGUMENT, "%s: path too long", fn);
+    open_path = local;
+  }
   dlerror(); /* clear a stale error */
-  void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  void *handle = dlopen(open_path, RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char *why = dlerror();
     struct stat st;
@@ -72,9 +81,8 @@ kiln_status_code kiln_model_load(const char *path, const char *name,
   void *sym = dlsym(handle, symbol);
   const char *why = dlerror();
   if (why || !sym) {
-    kiln_error(KILN_ERROR_NOT_FOUND,
-               "%s: '%s' does not export '%s'%s: %s", fn, path, symbol,
-               name ? " (was it compiled with that --name?)" : "",
+    kiln_error(KILN_ERROR_NOT_FOUND, "%s: '%s' does not export '%s'%s: %s", fn,
+               path, symbol, name ? " (was it compiled with that --name?)" : "",
                why ? why : "symbol is NULL");
     dlclose(handle);
     return KILN_ERROR_NOT_FOUND;

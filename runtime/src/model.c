@@ -81,7 +81,7 @@ kiln_status_code kiln_desc_validate(const kiln_model_desc *desc,
                       "%s: model '%s': entry struct_size %u is not a multiple "
                       "of %zu in [%zu, %u]",
                       fn, kiln_str(desc->name), (unsigned)stride,
-                      (size_t)_Alignof(kiln_entry_desc),
+                      (size_t) _Alignof(kiln_entry_desc),
                       (size_t)KILN_ENTRY_DESC_V1_SIZE, KILN_MAX_STRUCT_SIZE);
   for (int32_t i = 0; i < desc->num_entries; ++i) {
     const kiln_entry_desc *e = kiln_desc_entry(desc, i);
@@ -266,13 +266,11 @@ kiln_tensors_check(const char *fn, const kiln_entry_desc *e, const char *kind,
   return KILN_OK;
 }
 
-static kiln_status_code kiln_run_tensors(const char *fn, kiln_context *ctx,
-                                         const kiln_model_desc *desc,
-                                         int32_t entry_index,
-                                         const kiln_tensor *inputs,
-                                         int32_t num_inputs,
-                                         kiln_tensor *outputs,
-                                         int32_t num_outputs) {
+static kiln_status_code
+kiln_run_tensors(const char *fn, kiln_context *ctx, const kiln_model_desc *desc,
+                 int32_t entry_index, const kiln_tensor *inputs,
+                 int32_t num_inputs, kiln_tensor *outputs,
+                 int32_t num_outputs) {
   const kiln_entry_desc *e = NULL;
   kiln_status_code status = kiln_entry_lookup(fn, ctx, desc, entry_index, &e);
   if (status != KILN_OK)
@@ -290,21 +288,20 @@ static kiln_status_code kiln_run_tensors(const char *fn, kiln_context *ctx,
   return kiln_entry_invoke(fn, ctx, desc, e, (const void *const *)in, out);
 }
 
-kiln_status_code kiln_model_run_entry_tensors(
-    kiln_context *ctx, const kiln_model_desc *desc, int32_t entry_index,
-    const kiln_tensor *inputs, int32_t num_inputs, kiln_tensor *outputs,
-    int32_t num_outputs) {
+kiln_status_code
+kiln_model_run_entry_tensors(kiln_context *ctx, const kiln_model_desc *desc,
+                             int32_t entry_index, const kiln_tensor *inputs,
+                             int32_t num_inputs, kiln_tensor *outputs,
+                             int32_t num_outputs) {
   return kiln_run_tensors("kiln_model_run_entry_tensors", ctx, desc,
                           entry_index, inputs, num_inputs, outputs,
                           num_outputs);
 }
 
-kiln_status_code kiln_model_run_tensors(kiln_context *ctx,
-                                        const kiln_model_desc *desc,
-                                        const kiln_tensor *inputs,
-                                        int32_t num_inputs,
-                                        kiln_tensor *outputs,
-                                        int32_t num_outputs) {
+kiln_status_code
+kiln_model_run_tensors(kiln_context *ctx, const kiln_model_desc *desc,
+                       const kiln_tensor *inputs, int32_t num_inputs,
+                       kiln_tensor *outputs, int32_t num_outputs) {
   return kiln_run_tensors("kiln_model_run_tensors", ctx, desc, 0, inputs,
                           num_inputs, outputs, num_outputs);
 }
@@ -314,9 +311,8 @@ kiln_status_code kiln_model_run_tensors(kiln_context *ctx,
  *===----------------------------------------------------------------------===*/
 
 static kiln_status_code kiln_find(const char *fn, const char *kind,
-                                  const kiln_model_desc *desc,
-                                  const char *name, int32_t *index,
-                                  int outputs) {
+                                  const kiln_model_desc *desc, const char *name,
+                                  int32_t *index, int outputs) {
   kiln_status_code status = kiln_desc_validate(desc, fn);
   if (status != KILN_OK)
     return status;

@@ -8,6 +8,7 @@
 #include "tools/kiln/Commands.h"
 #include "tools/kiln/ModelRunner.h"
 
+#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 #include <algorithm>
 #include <chrono>

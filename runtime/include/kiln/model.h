@@ -45,13 +45,19 @@ KILN_API kiln_status_code kiln_model_run(kiln_context *ctx,
 /* Runs entries[entry_index] of `desc`. `inputs` (`outputs`) holds one
  * pointer per input (output) of the entry, in descriptor order, each to a
  * dense buffer of the descriptor's shape and dtype; the arrays may be NULL
- * only when the entry has no inputs (outputs). Checks, in order: ctx and desc
- * non-NULL; desc->abi_version == KILN_ABI_VERSION (ABI_MISMATCH); struct
- * sizes and entry fields sane (INVALID_ARGUMENT); entry_index in range
- * (INVALID_ARGUMENT); each pointer non-NULL (INVALID_ARGUMENT) and aligned to
- * its element size (MISALIGNED); dtypes known (UNSUPPORTED). Grows the
- * workspace if kiln_context_reserve was not called (OUT_OF_MEMORY), then
- * returns the kernel's status (a kernel's unknown status becomes INTERNAL).
+ * only when the entry has no inputs (outputs). Checks, in order:
+ *   - ctx and desc non-NULL (INVALID_ARGUMENT);
+ *   - desc->abi_version == KILN_ABI_VERSION (ABI_MISMATCH, both versions in
+ *     the message);
+ *   - the descriptor is sane: struct sizes, entries, tensor infos
+ *     (INVALID_ARGUMENT; UNSUPPORTED for a dtype this runtime does not know);
+ *   - entry_index in [0, num_entries) (INVALID_ARGUMENT);
+ *   - every buffer pointer non-NULL (INVALID_ARGUMENT) and aligned to its
+ *     element size (MISALIGNED).
+ * Then grows the workspace if kiln_context_reserve did not (OUT_OF_MEMORY)
+ * and calls the entry's kernel with the context's exec handle and workspace
+ * (NULL while no run or reserve on this context needed any). Returns the
+ * kernel's status; a value outside kiln_status_code becomes INTERNAL.
  * Outputs may be partially written when the kernel fails. */
 KILN_API kiln_status_code kiln_model_run_entry(kiln_context *ctx,
                                                const kiln_model_desc *desc,
@@ -61,12 +67,9 @@ KILN_API kiln_status_code kiln_model_run_entry(kiln_context *ctx,
 
 /* Runs entries[0] with tensor descriptors: equivalent to
  * kiln_model_run_entry_tensors(ctx, desc, 0, ...). */
-KILN_API kiln_status_code kiln_model_run_tensors(kiln_context *ctx,
-                                                 const kiln_model_desc *desc,
-                                                 const kiln_tensor *inputs,
-                                                 int32_t num_inputs,
-                                                 kiln_tensor *outputs,
-                                                 int32_t num_outputs);
+KILN_API kiln_status_code kiln_model_run_tensors(
+    kiln_context *ctx, const kiln_model_desc *desc, const kiln_tensor *inputs,
+    int32_t num_inputs, kiln_tensor *outputs, int32_t num_outputs);
 
 /* Like kiln_model_run_entry, after checking that num_inputs/num_outputs
  * equal the entry's counts (INVALID_ARGUMENT, at most KILN_MAX_RUN_TENSORS

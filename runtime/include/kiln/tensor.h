@@ -18,8 +18,8 @@ extern "C" {
 #endif
 
 typedef struct kiln_tensor {
-  int32_t dtype; /* kiln_dtype */
-  int32_t rank;  /* 0 (scalar) .. KILN_MAX_RANK */
+  int32_t dtype;               /* kiln_dtype */
+  int32_t rank;                /* 0 (scalar) .. KILN_MAX_RANK */
   int64_t dims[KILN_MAX_RANK]; /* dims[rank..] are ignored */
   void *data;
 } kiln_tensor;
@@ -44,9 +44,8 @@ KILN_API kiln_status_code kiln_tensor_init(kiln_tensor *t, int32_t dtype,
 /* Like kiln_tensor_init, with dtype and shape taken from a descriptor's
  * input or output `info`, e.g. to allocate buffers for a loaded model:
  * init with data NULL, malloc kiln_tensor_num_bytes(), then set data. */
-KILN_API kiln_status_code kiln_tensor_init_from_info(kiln_tensor *t,
-                                                     const kiln_tensor_info *info,
-                                                     void *data);
+KILN_API kiln_status_code kiln_tensor_init_from_info(
+    kiln_tensor *t, const kiln_tensor_info *info, void *data);
 
 /* Returns the product of dims[0..rank) (1 for a scalar), or -1 if `t` is
  * NULL, its rank is out of range, a dimension is negative or the product

@@ -24,8 +24,8 @@ static void add_range(void *data, int64_t begin, int64_t end) {
     job->c[i] = job->a[i] + job->b[i];
 }
 
-static int32_t add_kernel(void *exec, void *const *inputs,
-                          void *const *outputs, void *workspace) {
+static int32_t add_kernel(void *exec, void *const *inputs, void *const *outputs,
+                          void *workspace) {
   if (!workspace || (uintptr_t)workspace % KILN_ALIGNMENT != 0)
     return KILN_ERROR_INTERNAL;
   /* Touch every byte we were promised: ASan catches a short workspace. */
@@ -64,7 +64,8 @@ static const kiln_tensor_info add_inputs[] = {
 };
 static const kiln_tensor_info add_outputs[] = {{"c", KILN_DTYPE_F32, 2, k2x3}};
 static const kiln_tensor_info scale_inputs[] = {{"x", KILN_DTYPE_F32, 2, k2x3}};
-static const kiln_tensor_info scale_outputs[] = {{"y", KILN_DTYPE_F32, 2, k2x3}};
+static const kiln_tensor_info scale_outputs[] = {
+    {"y", KILN_DTYPE_F32, 2, k2x3}};
 
 static const kiln_entry_desc add_entries[] = {
     {sizeof(kiln_entry_desc), KILN_ENTRY_RUN, "run", 2, 1, add_inputs,
@@ -99,8 +100,8 @@ int test_add_last_chunk_calls(void) { return atomic_load(&add_chunk_calls); }
 
 /*===-- sum ---------------------------------------------------------------===*/
 
-static int32_t sum_kernel(void *exec, void *const *inputs,
-                          void *const *outputs, void *workspace) {
+static int32_t sum_kernel(void *exec, void *const *inputs, void *const *outputs,
+                          void *workspace) {
   (void)exec;
   (void)workspace;
   const int64_t *v = inputs[0];

@@ -28,8 +28,9 @@ const kiln_model_desc *test_sum_descriptor(void);
 /* "const": no inputs, value = float32[1] {42}. */
 const kiln_model_desc *test_const_descriptor(void);
 
-/* Threads that ran a range body of the "add" kernel during the last run
- * (counted per run; only meaningful with one context at a time). */
+/* How many range-body calls the "add" kernel's parallel_for made during
+ * its last run: 1 when it ran serially. Global, so only meaningful while one
+ * thread runs "add". */
 int test_add_last_chunk_calls(void);
 
 #ifdef __cplusplus
