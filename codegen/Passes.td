@@ -35,6 +35,19 @@ def KilnFuseElementwisePass : Pass<"kiln-fuse-elementwise"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def KilnInterchangeReductionsPass : Pass<"kiln-interchange-reductions"> {
+  let summary = "Moves the output's contiguous dim innermost in reductions.";
+  let description = [{
+    A `linalg.generic` whose innermost loop is a reduction (a matmul's K, a
+    convolution's window) lowers to a scalar accumulation LLVM cannot
+    vectorize without reassociating floats. When the output's last dim
+    indexes every operand it touches only in that operand's last position,
+    making it the innermost loop gives unit-stride, vectorizable inner loops
+    (C[m, n:n+8] += A[m, k] * B[k, n:n+8]) with the same summation order.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def KilnProtectInputsPass : Pass<"kiln-protect-inputs", "::mlir::ModuleOp"> {
   let summary = "Marks entry-function inputs read-only for bufferization.";
   let description = [{

@@ -23,10 +23,11 @@ config.substitutions.append(("%kiln_onnx_import",
 config.substitutions.append(("%kiln_src", config.kiln_src_root))
 config.substitutions.append(("%kiln", tool("kiln", "kiln")))
 config.substitutions.append(("%python", config.python_executable))
-config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir, "mlir-runner")))
 libdir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
 config.substitutions.append(("%mlir_runner_libs", ",".join(
     os.path.join(libdir, l) for l in ["libmlir_runner_utils.so", "libmlir_c_runner_utils.so"])))
+# After %mlir_runner_libs: lit substitutes in order and one is a prefix.
+config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir, "mlir-runner")))
 config.substitutions.append(("%runtime_include", config.runtime_include_dir))
 config.substitutions.append(("%runtime_lib", config.runtime_lib_dir))
 

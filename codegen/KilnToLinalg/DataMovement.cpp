@@ -43,9 +43,9 @@ struct TransposeLowering : OpConversionPattern<TransposeOp> {
     auto type = cast<RankedTensorType>(op.getType());
     Value init = emptyTensor(rewriter, op.getLoc(), type.getShape(),
                              type.getElementType());
-    rewriter.replaceOp(op, linalg::TransposeOp::create(
-                               rewriter, op.getLoc(), adaptor.getInput(), init,
-                               op.getPerm())
+    rewriter.replaceOp(op, linalg::TransposeOp::create(rewriter, op.getLoc(),
+                                                       adaptor.getInput(), init,
+                                                       op.getPerm())
                                .getResult()[0]);
     return success();
   }
@@ -109,9 +109,9 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
         sizesOfr.push_back(rewriter.getIndexAttr(sizes[d]));
         stridesOfr.push_back(rewriter.getIndexAttr(steps[d]));
       }
-      rewriter.replaceOp(op, tensor::ExtractSliceOp::create(
-                                 rewriter, loc, type, input, offsets, sizesOfr,
-                                 stridesOfr));
+      rewriter.replaceOp(
+          op, tensor::ExtractSliceOp::create(rewriter, loc, type, input,
+                                             offsets, sizesOfr, stridesOfr));
       return success();
     }
     // result[i..] = input[start + step * i ..]: an affine input map; the
@@ -123,14 +123,14 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
                                    rewriter.getMultiDimIdentityMap(rank)};
     Value init =
         emptyTensor(rewriter, loc, type.getShape(), type.getElementType());
-    rewriter.replaceOp(
-        op, linalg::GenericOp::create(
-                rewriter, loc, TypeRange{type}, ValueRange{input},
-                ValueRange{init}, maps, parallelIterators(rank),
-                [](OpBuilder &b, Location l, ValueRange args) {
-                  linalg::YieldOp::create(b, l, args[0]);
-                })
-                .getResult(0));
+    rewriter.replaceOp(op,
+                       linalg::GenericOp::create(
+                           rewriter, loc, TypeRange{type}, ValueRange{input},
+                           ValueRange{init}, maps, parallelIterators(rank),
+                           [](OpBuilder &b, Location l, ValueRange args) {
+                             linalg::YieldOp::create(b, l, args[0]);
+                           })
+                           .getResult(0));
     return success();
   }
 };
@@ -157,9 +157,8 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
     SmallVector<AffineExpr> indexExprs;
     for (int64_t d = axis; d < axis + indexRank; ++d)
       indexExprs.push_back(getAffineDimExpr(d, context));
-    SmallVector<AffineMap> maps = {
-        AffineMap::get(rank, 0, indexExprs, context),
-        rewriter.getMultiDimIdentityMap(rank)};
+    SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, indexExprs, context),
+                                   rewriter.getMultiDimIdentityMap(rank)};
     Value init =
         emptyTensor(rewriter, loc, type.getShape(), type.getElementType());
     auto generic = linalg::GenericOp::create(
@@ -201,11 +200,10 @@ struct ExpandLowering : OpConversionPattern<ExpandOp> {
       rewriter.replaceOp(op, adaptor.getInput());
       return success();
     }
-    rewriter.replaceOp(op, buildElementwise(
-                               rewriter, op.getLoc(), type, adaptor.getInput(),
-                               [](OpBuilder &, Location, ValueRange x) {
-                                 return x[0];
-                               }));
+    rewriter.replaceOp(op, buildElementwise(rewriter, op.getLoc(), type,
+                                            adaptor.getInput(),
+                                            [](OpBuilder &, Location,
+                                               ValueRange x) { return x[0]; }));
     return success();
   }
 };

@@ -190,11 +190,11 @@ struct ElementwiseLowering : OpConversionPattern<OpTy> {
     Type element = inputElement(inputs);
     if (!supported(op, element))
       return rewriter.notifyMatchFailure(op, "unsupported element type");
-    Value result = buildElementwise(
-        rewriter, op.getLoc(), resultType, inputs,
-        [&](OpBuilder &b, Location loc, ValueRange args) {
-          return body(op, b, loc, args, element);
-        });
+    Value result =
+        buildElementwise(rewriter, op.getLoc(), resultType, inputs,
+                         [&](OpBuilder &b, Location loc, ValueRange args) {
+                           return body(op, b, loc, args, element);
+                         });
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -271,11 +271,11 @@ struct CastLowering : OpConversionPattern<CastOp> {
       rewriter.replaceOp(op, adaptor.getInput());
       return success();
     }
-    Value result = buildElementwise(
-        rewriter, op.getLoc(), resultType, adaptor.getInput(),
-        [&](OpBuilder &b, Location loc, ValueRange x) {
-          return convertScalar(b, loc, x[0], to);
-        });
+    Value result =
+        buildElementwise(rewriter, op.getLoc(), resultType, adaptor.getInput(),
+                         [&](OpBuilder &b, Location loc, ValueRange x) {
+                           return convertScalar(b, loc, x[0], to);
+                         });
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -382,7 +382,8 @@ struct GeluLowering : OpConversionPattern<GeluOp> {
           } else {
             // erf(x / sqrt(2))
             inner = math::ErfOp::create(
-                b, loc, arith::MulFOp::create(b, loc, x, c(0.7071067811865476)));
+                b, loc,
+                arith::MulFOp::create(b, loc, x, c(0.7071067811865476)));
           }
           Value half = arith::MulFOp::create(b, loc, c(0.5), x);
           return arith::MulFOp::create(

@@ -156,13 +156,13 @@ Value reshapeTo(OpBuilder &b, Location loc, Value value,
       return tensor::ExpandShapeOp::create(b, loc, target, value, *r);
   }
   // General case: through a 1-D tensor.
-  auto flat = RankedTensorType::get({source.getNumElements()},
-                                    source.getElementType());
+  auto flat =
+      RankedTensorType::get({source.getNumElements()}, source.getElementType());
   Value collapsed = value;
   if (srcRank != 1) {
     ReassociationIndices all = llvm::to_vector(llvm::seq<int64_t>(0, srcRank));
-    collapsed = tensor::CollapseShapeOp::create(b, loc, flat, value,
-                                                ArrayRef<ReassociationIndices>{all});
+    collapsed = tensor::CollapseShapeOp::create(
+        b, loc, flat, value, ArrayRef<ReassociationIndices>{all});
   }
   if (dstRank == 1)
     return collapsed;
@@ -180,8 +180,7 @@ AffineMap keptDimsMap(unsigned rank, ArrayRef<int64_t> axes,
   return AffineMap::get(rank, 0, exprs, context);
 }
 
-SmallVector<int64_t> dropAxes(ArrayRef<int64_t> shape,
-                              ArrayRef<int64_t> axes) {
+SmallVector<int64_t> dropAxes(ArrayRef<int64_t> shape, ArrayRef<int64_t> axes) {
   SmallVector<int64_t> kept;
   for (auto [d, size] : llvm::enumerate(shape))
     if (!llvm::is_contained(axes, static_cast<int64_t>(d)))

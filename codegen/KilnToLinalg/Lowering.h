@@ -1,4 +1,5 @@
-//===- Lowering.h - shared helpers of the kiln -> linalg lowering -*- C++ -*-===//
+//===- Lowering.h - shared helpers of the kiln -> linalg lowering -*- C++
+//-*-===//
 //
 // Part of kiln. Internal to codegen/KilnToLinalg: the helpers every op
 // family uses (broadcasting maps, scalar constants, reshapes, empty and
@@ -21,8 +22,7 @@ namespace mlir::kiln::lowering {
 
 /// Body callback of an elementwise generic: receives the scalar operands
 /// (one per input, in order) and returns the scalar result.
-using ScalarFn =
-    llvm::function_ref<Value(OpBuilder &, Location, ValueRange)>;
+using ScalarFn = llvm::function_ref<Value(OpBuilder &, Location, ValueRange)>;
 
 /// The indexing map that reads an operand of shape `operand` inside a loop
 /// nest over `result` with numpy broadcasting: dims are right-aligned and a

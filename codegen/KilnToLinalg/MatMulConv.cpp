@@ -1,4 +1,5 @@
-//===- MatMulConv.cpp - kiln matmul / conv2d -> linalg ---------------------===//
+//===- MatMulConv.cpp - kiln matmul / conv2d -> linalg
+//---------------------===//
 //
 // Part of kiln. Contractions accumulate in f32 (or the element type when it
 // is wider, or an integer type) into a zero-filled (matmul) or
@@ -25,8 +26,8 @@ Value multiplyAccumulate(OpBuilder &b, Location loc, Value x, Value y,
   x = convertScalar(b, loc, x, t);
   y = convertScalar(b, loc, y, t);
   if (isa<FloatType>(t))
-    return arith::AddFOp::create(
-        b, loc, acc, arith::MulFOp::create(b, loc, x, y));
+    return arith::AddFOp::create(b, loc, acc,
+                                 arith::MulFOp::create(b, loc, x, y));
   return arith::AddIOp::create(b, loc, acc,
                                arith::MulIOp::create(b, loc, x, y));
 }
@@ -75,10 +76,10 @@ struct MatMulLowering : OpConversionPattern<MatMulOp> {
     if (acc == element) {
       if (lr == 2 && rr == 2) {
         Value init = filledTensor(rewriter, loc, out, zero);
-        rewriter.replaceOp(op, linalg::MatmulOp::create(
-                                   rewriter, loc, TypeRange{resultType},
-                                   ValueRange{lhs, rhs}, ValueRange{init})
-                                   .getResult(0));
+        rewriter.replaceOp(
+            op, linalg::MatmulOp::create(rewriter, loc, TypeRange{resultType},
+                                         ValueRange{lhs, rhs}, ValueRange{init})
+                    .getResult(0));
         return success();
       }
       // [B.., M, K] x [K, N]: fold the batch dims into M.
@@ -88,10 +89,10 @@ struct MatMulLowering : OpConversionPattern<MatMulOp> {
             RankedTensorType::get({rows, lt.getShape().back()}, element);
         Value flat = reshapeTo(rewriter, loc, lhs, flatType);
         Value init = filledTensor(rewriter, loc, {rows, out.back()}, zero);
-        Value product = linalg::MatmulOp::create(
-                            rewriter, loc, TypeRange{init.getType()},
-                            ValueRange{flat, rhs}, ValueRange{init})
-                            .getResult(0);
+        Value product =
+            linalg::MatmulOp::create(rewriter, loc, TypeRange{init.getType()},
+                                     ValueRange{flat, rhs}, ValueRange{init})
+                .getResult(0);
         rewriter.replaceOp(op, reshapeTo(rewriter, loc, product, resultType));
         return success();
       }
@@ -169,8 +170,7 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
     int64_t group = op.getGroup();
     int64_t n = resultType.getDimSize(0), f = resultType.getDimSize(1),
             oh = resultType.getDimSize(2), ow = resultType.getDimSize(3);
-    int64_t cg = wt.getDimSize(1), kh = wt.getDimSize(2),
-            kw = wt.getDimSize(3);
+    int64_t cg = wt.getDimSize(1), kh = wt.getDimSize(2), kw = wt.getDimSize(3);
     bool grouped = group > 1;
 
     Value zero = scalarConstant(rewriter, loc, element, 0.0);
@@ -204,8 +204,7 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
             ValueRange{emptyTensor(rewriter, loc, outShape, acc)}, initMaps,
             parallelIterators(outRank),
             [&](OpBuilder &b, Location l, ValueRange args) {
-              linalg::YieldOp::create(b, l,
-                                      convertScalar(b, l, args[0], acc));
+              linalg::YieldOp::create(b, l, convertScalar(b, l, args[0], acc));
             })
             .getResult(0);
 
@@ -231,17 +230,15 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
     SmallVector<utils::IteratorType> iterators = parallelIterators(loops);
     for (unsigned i = outRank; i < loops; ++i)
       iterators[i] = utils::IteratorType::reduction;
-    Value conv = linalg::GenericOp::create(
-                     rewriter, loc, TypeRange{accType},
-                     ValueRange{input, weight}, ValueRange{init}, maps,
-                     iterators,
-                     [&](OpBuilder &b, Location l, ValueRange args) {
-                       linalg::YieldOp::create(
-                           b, l,
-                           multiplyAccumulate(b, l, args[0], args[1],
-                                              args[2]));
-                     })
-                     .getResult(0);
+    Value conv =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{accType}, ValueRange{input, weight},
+            ValueRange{init}, maps, iterators,
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              linalg::YieldOp::create(
+                  b, l, multiplyAccumulate(b, l, args[0], args[1], args[2]));
+            })
+            .getResult(0);
     if (grouped)
       conv = reshapeTo(rewriter, loc, conv,
                        RankedTensorType::get({n, f, oh, ow}, acc));

@@ -27,8 +27,8 @@ Value mapGeneric(OpBuilder &b, Location loc, RankedTensorType resultType,
   unsigned rank = resultType.getRank();
   SmallVector<AffineMap> maps(inputMaps);
   maps.push_back(b.getMultiDimIdentityMap(rank));
-  Value init = emptyTensor(b, loc, resultType.getShape(),
-                           resultType.getElementType());
+  Value init =
+      emptyTensor(b, loc, resultType.getShape(), resultType.getElementType());
   return linalg::GenericOp::create(
              b, loc, TypeRange{resultType}, inputs, ValueRange{init}, maps,
              parallelIterators(rank),
@@ -50,7 +50,7 @@ struct SoftmaxLowering : OpConversionPattern<SoftmaxOp> {
     Type element = type.getElementType();
     Type acc = accumulatorType(element);
     unsigned rank = type.getRank();
-    SmallVector<int64_t> axes = {op.getAxis()};
+    SmallVector<int64_t> axes = {static_cast<int64_t>(op.getAxis())};
     AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
     AffineMap kept = keptDimsMap(rank, axes, context);
 
@@ -60,23 +60,23 @@ struct SoftmaxLowering : OpConversionPattern<SoftmaxOp> {
           return arith::MaximumFOp::create(b, l, a, v[0]);
         });
     auto accType = RankedTensorType::get(type.getShape(), acc);
-    Value e = mapGeneric(
-        rewriter, loc, accType, {x, max}, {identity, kept},
-        [&](OpBuilder &b, Location l, ValueRange v) -> Value {
-          Value diff = arith::SubFOp::create(b, l, v[0], v[1]);
-          return math::ExpOp::create(b, l, convertScalar(b, l, diff, acc));
-        });
+    Value e = mapGeneric(rewriter, loc, accType, {x, max}, {identity, kept},
+                         [&](OpBuilder &b, Location l, ValueRange v) -> Value {
+                           Value diff = arith::SubFOp::create(
+                               b, l, convertScalar(b, l, v[0], acc),
+                               convertScalar(b, l, v[1], acc));
+                           return math::ExpOp::create(b, l, diff);
+                         });
     Value sum = buildReduction(
         rewriter, loc, e, axes, scalarConstant(rewriter, loc, acc, 0.0),
         [](OpBuilder &b, Location l, ValueRange v, Value a) -> Value {
           return arith::AddFOp::create(b, l, a, v[0]);
         });
-    Value y = mapGeneric(
-        rewriter, loc, type, {e, sum}, {identity, kept},
-        [&](OpBuilder &b, Location l, ValueRange v) -> Value {
-          Value q = arith::DivFOp::create(b, l, v[0], v[1]);
-          return convertScalar(b, l, q, element);
-        });
+    Value y = mapGeneric(rewriter, loc, type, {e, sum}, {identity, kept},
+                         [&](OpBuilder &b, Location l, ValueRange v) -> Value {
+                           Value q = arith::DivFOp::create(b, l, v[0], v[1]);
+                           return convertScalar(b, l, q, element);
+                         });
     rewriter.replaceOp(op, y);
     return success();
   }
@@ -98,8 +98,8 @@ struct LayerNormLowering : OpConversionPattern<LayerNormOp> {
     int64_t count = 1;
     for (int64_t a : axes)
       count *= type.getDimSize(a);
-    auto statsType = RankedTensorType::get(
-        dropAxes(type.getShape(), axes), acc);
+    auto statsType =
+        RankedTensorType::get(dropAxes(type.getShape(), axes), acc);
     AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
     AffineMap kept = keptDimsMap(rank, axes, context);
     SmallVector<AffineExpr> innerExprs;
@@ -125,8 +125,8 @@ struct LayerNormLowering : OpConversionPattern<LayerNormOp> {
     Value squares = buildReduction(
         rewriter, loc, {x, mean}, axes, zero,
         [&](OpBuilder &b, Location l, ValueRange v, Value a) -> Value {
-          Value d = arith::SubFOp::create(b, l, convertScalar(b, l, v[0], acc),
-                                          v[1]);
+          Value d =
+              arith::SubFOp::create(b, l, convertScalar(b, l, v[0], acc), v[1]);
           return arith::AddFOp::create(b, l, a,
                                        arith::MulFOp::create(b, l, d, d));
         });
@@ -137,16 +137,17 @@ struct LayerNormLowering : OpConversionPattern<LayerNormOp> {
         {x, mean, variance, adaptor.getScale(), adaptor.getBias()},
         {identity, kept, kept, inner, inner},
         [&](OpBuilder &b, Location l, ValueRange v) -> Value {
-          Value d = arith::SubFOp::create(b, l, convertScalar(b, l, v[0], acc),
-                                          v[1]);
+          Value d =
+              arith::SubFOp::create(b, l, convertScalar(b, l, v[0], acc), v[1]);
           Value stddev = math::SqrtOp::create(
               b, l,
-              arith::AddFOp::create(b, l, v[2], scalarConstant(b, l, acc, eps)));
+              arith::AddFOp::create(b, l, v[2],
+                                    scalarConstant(b, l, acc, eps)));
           Value normed = arith::DivFOp::create(b, l, d, stddev);
-          Value scaled = arith::MulFOp::create(
-              b, l, normed, convertScalar(b, l, v[3], acc));
-          Value shifted = arith::AddFOp::create(
-              b, l, scaled, convertScalar(b, l, v[4], acc));
+          Value scaled = arith::MulFOp::create(b, l, normed,
+                                               convertScalar(b, l, v[3], acc));
+          Value shifted = arith::AddFOp::create(b, l, scaled,
+                                                convertScalar(b, l, v[4], acc));
           return convertScalar(b, l, shifted, element);
         });
     rewriter.replaceOp(op, y);

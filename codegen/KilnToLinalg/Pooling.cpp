@@ -117,10 +117,10 @@ struct AvgPool2DLowering : OpConversionPattern<AvgPool2DOp> {
         });
 
     bool includePad = op.getCountIncludePad();
-    SmallVector<int64_t> rows = windowCounts(
-        out[2], inType.getDimSize(2), k[0], s[0], p[0], p[2], includePad);
-    SmallVector<int64_t> cols = windowCounts(
-        out[3], inType.getDimSize(3), k[1], s[1], p[1], p[3], includePad);
+    SmallVector<int64_t> rows = windowCounts(out[2], inType.getDimSize(2), k[0],
+                                             s[0], p[0], p[2], includePad);
+    SmallVector<int64_t> cols = windowCounts(out[3], inType.getDimSize(3), k[1],
+                                             s[1], p[1], p[3], includePad);
     bool uniform = llvm::all_equal(rows) && llvm::all_equal(cols);
 
     // sum / (rows[oh] * cols[ow]); the counts are constants.
@@ -135,8 +135,8 @@ struct AvgPool2DLowering : OpConversionPattern<AvgPool2DOp> {
         v.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
         values.push_back(v);
       }
-      auto type = RankedTensorType::get({static_cast<int64_t>(counts.size())},
-                                        acc);
+      auto type =
+          RankedTensorType::get({static_cast<int64_t>(counts.size())}, acc);
       return arith::ConstantOp::create(rewriter, loc,
                                        DenseFPElementsAttr::get(type, values));
     };
@@ -154,10 +154,10 @@ struct AvgPool2DLowering : OpConversionPattern<AvgPool2DOp> {
             ValueRange{emptyTensor(rewriter, loc, out, element)}, maps,
             parallelIterators(4),
             [&](OpBuilder &b, Location l, ValueRange args) {
-              Value count =
-                  uniform ? scalarConstant(b, l, acc, area)
-                          : arith::MulFOp::create(b, l, args[1], args[2])
-                                .getResult();
+              Value count = uniform
+                                ? scalarConstant(b, l, acc, area)
+                                : arith::MulFOp::create(b, l, args[1], args[2])
+                                      .getResult();
               Value mean = arith::DivFOp::create(b, l, args[0], count);
               linalg::YieldOp::create(b, l, convertScalar(b, l, mean, element));
             })

@@ -56,8 +56,8 @@ struct ReduceLowering : OpConversionPattern<OpTy> {
           return arith::AddIOp::create(b, l, a, e);
         });
 
-    auto flatType = RankedTensorType::get(
-        dropAxes(inType.getShape(), axes), element);
+    auto flatType =
+        RankedTensorType::get(dropAxes(inType.getShape(), axes), element);
     if (Kind == ReduceKind::Mean || acc != element) {
       int64_t count = 1;
       for (int64_t a : axes)

@@ -26,6 +26,7 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   pm.addPass(createKilnFuseElementwisePass());
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createKilnInterchangeReductionsPass());
 
   // Buffers: inputs are the caller's (read-only), outputs become out-params
   // written in place, every other buffer lands in the planned workspace.
@@ -50,6 +51,7 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createKilnCopiesToLinalgPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createKilnApproximateMathPass());
+  pm.addPass(createConvertMathToFuncs()); // integer powers (math.ipowi)
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

@@ -64,6 +64,8 @@ FailureOr<int64_t> lastUse(Value value, Block &body,
       Operation *user = use.getOwner();
       if (isa<func::ReturnOp>(user))
         return failure();
+      if (isa<memref::DeallocOp>(user))
+        continue; // freeing is not a use (and is removed)
       last = std::max(last, topLevelPosition(user, body, positions));
       if (auto view = dyn_cast<ViewLikeOpInterface>(user))
         if (view.getViewSource() == v)

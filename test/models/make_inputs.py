@@ -24,6 +24,7 @@ import numpy as np
 import onnx
 from onnx import helper
 
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from util import sanitize  # noqa: E402
 

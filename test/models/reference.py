@@ -20,6 +20,7 @@ import time
 import numpy as np
 import onnxruntime as ort
 
+sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_inputs import graph_inputs, load_graph_only  # noqa: E402
 from util import sanitize  # noqa: E402

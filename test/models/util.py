@@ -6,12 +6,12 @@ small constants as `Constant` nodes, weights as initializers.
 
 `sanitize` is the file-naming rule shared by make_inputs.py, reference.py,
 run_e2e.py and the `kiln run` driver: every character outside
-[A-Za-z0-9_.-] becomes `_` (so `logits:0` -> `logits_0.npy`).
+[A-Za-z0-9_.-] becomes `_` (so `logits:0` -> `logits_0.npy`), per UTF-8 byte;
+"", "." and ".." get a leading `_`.
 """
 
 import contextlib
 import os
-import re
 
 import numpy as np
 import onnx
@@ -22,12 +22,15 @@ DEFAULT_OPSET = 17
 DEFAULT_IR_VERSION = 8
 PRODUCER = "kiln-test-models"
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
+_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
 
 
 def sanitize(name: str) -> str:
-    """File stem for a tensor name: chars outside [A-Za-z0-9_.-] -> '_'."""
-    return _UNSAFE.sub("_", name)
+    """File stem for a tensor name, byte for byte as `kiln run` writes it: each
+    UTF-8 byte outside [A-Za-z0-9_.-] becomes '_'; "", "." and ".." get a
+    leading '_'."""
+    out = "".join(chr(c) if c in _SAFE else "_" for c in name.encode("utf-8"))
+    return "_" + out if out in ("", ".", "..") else out
 
 
 def he_normal(rng, shape, fan_in):
