@@ -16,8 +16,10 @@ namespace kiln {
 /// Writes `<name>.h`: the descriptor declaration, one macro block per input
 /// and output (name, rank, element count, dims), the workspace size and a
 /// typed `static inline <name>_run(ctx, inputs..., outputs...)` that calls
-/// kiln_model_run. `source` is mentioned in the banner.
+/// kiln_model_run. The banner names the `source` model, the header's own
+/// file name and the artifact (object or library) it goes with.
 void emitCHeader(const ModelSignature &model, StringRef source,
+                 StringRef headerFile, StringRef artifactFile,
                  llvm::raw_ostream &os);
 
 } // namespace kiln

@@ -18,6 +18,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Target/TargetMachine.h"
@@ -50,37 +51,83 @@ private:
   std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
 };
 
-/// Writes `contents` to `path` through a temporary file, so a failed
-/// compile never leaves a half-written artifact behind.
-LogicalResult writeFile(MLIRContext &ctx, StringRef path,
-                        llvm::function_ref<void(llvm::raw_ostream &)> write,
-                        CompileResult &result) {
-  std::error_code ec;
-  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
-  if (ec)
-    return emitError(UnknownLoc::get(&ctx))
-           << "cannot write '" << path << "': " << ec.message();
-  write(out.os());
-  out.os().flush();
-  if (out.os().has_error())
-    return emitError(UnknownLoc::get(&ctx))
-           << "cannot write '" << path << "': " << out.os().error().message();
-  out.keep();
-  result.files.push_back(path.str());
-  return success();
-}
+/// The files of one compile. Each is written under a temporary name next
+/// to its final path; commit() renames them all into place once every one
+/// is complete, so a failed compile leaves nothing behind.
+class PendingOutputs {
+public:
+  explicit PendingOutputs(MLIRContext &ctx) : ctx(ctx) {}
+  ~PendingOutputs() {
+    for (const File &f : files)
+      llvm::sys::fs::remove(f.temp);
+  }
 
-LogicalResult printModule(MLIRContext &ctx, ModuleOp module, StringRef path,
-                          CompileResult &result) {
-  return writeFile(
-      ctx, path,
-      [&](llvm::raw_ostream &os) {
-        OpPrintingFlags flags;
-        flags.elideLargeResourceString(64);
-        module->print(os, flags);
-        os << "\n";
-      },
-      result);
+  /// Reserves `path`; returns the temporary path to write instead.
+  FailureOr<std::string> reserve(StringRef path) {
+    for (const File &f : files)
+      if (f.path == path)
+        return emitError(UnknownLoc::get(&ctx))
+               << "two outputs of this compile would be '" << path
+               << "'; choose another -o";
+    if (llvm::sys::fs::is_directory(path))
+      return emitError(UnknownLoc::get(&ctx))
+             << "cannot write '" << path << "': it is a directory";
+    SmallString<128> temp;
+    int fd;
+    if (std::error_code ec = llvm::sys::fs::createUniqueFile(
+            path + ".tmp-%%%%%%", fd, temp))
+      return emitError(UnknownLoc::get(&ctx))
+             << "cannot write '" << path << "': " << ec.message();
+    llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+    files.push_back({path.str(), temp.str().str()});
+    return temp.str().str();
+  }
+
+  LogicalResult write(StringRef path,
+                      llvm::function_ref<void(llvm::raw_ostream &)> write) {
+    FailureOr<std::string> temp = reserve(path);
+    if (failed(temp))
+      return failure();
+    std::error_code ec;
+    llvm::raw_fd_ostream os(*temp, ec, llvm::sys::fs::OF_None);
+    if (!ec) {
+      write(os);
+      os.close();
+      ec = os.error();
+    }
+    if (ec)
+      return emitError(UnknownLoc::get(&ctx))
+             << "cannot write '" << path << "': " << ec.message();
+    return success();
+  }
+
+  LogicalResult commit(CompileResult &result) {
+    for (File &f : files) {
+      if (std::error_code ec = llvm::sys::fs::rename(f.temp, f.path))
+        return emitError(UnknownLoc::get(&ctx))
+               << "cannot write '" << f.path << "': " << ec.message();
+      f.temp.clear();
+      result.files.push_back(f.path);
+    }
+    return success();
+  }
+
+private:
+  struct File {
+    std::string path, temp;
+  };
+  MLIRContext &ctx;
+  std::vector<File> files;
+};
+
+LogicalResult printModule(ModuleOp module, StringRef path,
+                          PendingOutputs &outputs) {
+  return outputs.write(path, [&](llvm::raw_ostream &os) {
+    OpPrintingFlags flags;
+    flags.elideLargeResourceString(64);
+    module->print(os, flags);
+    os << "\n";
+  });
 }
 
 LogicalResult runPasses(ModuleOp module, PassManager &pm) {
@@ -102,23 +149,41 @@ LogicalResult linkSharedLibrary(MLIRContext &ctx, StringRef object,
     return emitError(UnknownLoc::get(&ctx))
            << "cannot produce a shared library: no system linker driver (cc, "
               "gcc or clang) on PATH; emit an object with -o model.o instead";
-  SmallString<128> temp(output);
-  temp += ".tmp";
-  std::string tempStr = temp.str().str();
-  SmallVector<StringRef> args = {linker, "-shared", "-o", tempStr, object,
+  SmallVector<StringRef> args = {linker, "-shared", "-o", output, object,
                                  "-lm", "-Wl,-z,noexecstack"};
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(linker, args, std::nullopt, {}, 0, 0,
                                      &message);
-  if (rc != 0) {
-    llvm::sys::fs::remove(temp);
+  if (rc != 0)
     return emitError(UnknownLoc::get(&ctx))
-           << "linking '" << output << "' failed (" << linker << " exited with "
-           << rc << (message.empty() ? "" : ": " + message) << ")";
-  }
-  if (std::error_code ec = llvm::sys::fs::rename(temp, output))
-    return emitError(UnknownLoc::get(&ctx))
-           << "cannot write '" << output << "': " << ec.message();
+           << "linking the shared library failed (" << linker
+           << " exited with " << rc << (message.empty() ? "" : ": " + message)
+           << ")";
+  return success();
+}
+/// Checks --name and -o before any work is done.
+LogicalResult checkNames(MLIRContext &ctx, StringRef name,
+                         const CompileOptions &options) {
+  auto error = [&]() { return emitError(UnknownLoc::get(&ctx)); };
+  if (name != sanitizeIdentifier(name))
+    return error() << "--name '" << name << "' is not a C identifier (try '"
+                   << sanitizeIdentifier(name) << "')";
+  if (name.size() > kMaxModelNameLength)
+    return error() << "--name is " << name.size()
+                   << " characters long; at most " << kMaxModelNameLength
+                   << " are allowed";
+  if (name.starts_with("kiln_") || name.starts_with("KILN_"))
+    return error() << "--name '" << name
+                   << "': the kiln_ prefix is reserved for the runtime";
+  StringRef out = options.outputPath;
+  if (out.empty() || out.ends_with("/") || llvm::sys::fs::is_directory(out))
+    return error() << "-o '" << out << "' must name a file, not a directory";
+  bool withHeader = options.emit == EmitKind::Object ||
+                    options.emit == EmitKind::SharedLibrary;
+  if (withHeader && llvm::sys::path::extension(out) == ".h")
+    return error() << "-o '" << out
+                   << "' would be overwritten by the generated header; "
+                      "name the object .o or the library .so";
   return success();
 }
 } // namespace
@@ -129,10 +194,12 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   StageTimer timer(options.timings);
   std::string name =
       options.name.empty() ? defaultModelName(options.outputPath) : options.name;
-  if (name != sanitizeIdentifier(name))
-    return emitError(UnknownLoc::get(&context))
-           << "--name '" << name << "' is not a C identifier (try '"
-           << sanitizeIdentifier(name) << "')";
+  if (failed(checkNames(context, name, options)))
+    return failure();
+  PendingOutputs outputs(context);
+  auto finish = [&](LogicalResult written) {
+    return failed(written) ? failure() : outputs.commit(result);
+  };
 
   OwningOpRef<ModuleOp> module;
   if (StringRef(options.inputPath).ends_with(".mlir")) {
@@ -149,7 +216,7 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   }
   timer.done("import");
   if (options.emit == EmitKind::ImportedMlir)
-    return printModule(context, *module, options.outputPath, result);
+    return finish(printModule(*module, options.outputPath, outputs));
 
   PassManager graph(&context);
   buildGraphPipeline(graph, {options.hook});
@@ -157,7 +224,7 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
     return failure();
   timer.done("graph passes");
   if (options.emit == EmitKind::Mlir)
-    return printModule(context, *module, options.outputPath, result);
+    return finish(printModule(*module, options.outputPath, outputs));
 
   FailureOr<ModelSignature> model = prepareEntries(*module, name);
   if (failed(model))
@@ -175,7 +242,7 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   result.workspaceBytes = model->entries.front().workspaceBytes;
   timer.done("codegen");
   if (options.emit == EmitKind::LoweredMlir)
-    return printModule(context, *module, options.outputPath, result);
+    return finish(printModule(*module, options.outputPath, outputs));
 
   CpuTargetOptions target = options.target;
   target.genericDescriptor = options.emit == EmitKind::SharedLibrary;
@@ -193,10 +260,9 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   optimizeLLVMModule(**llvmModule, *tm, target.optLevel);
   timer.done("LLVM opt");
   if (options.emit == EmitKind::LLVM)
-    return writeFile(
-        context, options.outputPath,
-        [&](llvm::raw_ostream &os) { (*llvmModule)->print(os, nullptr); },
-        result);
+    return finish(outputs.write(options.outputPath, [&](llvm::raw_ostream &os) {
+      (*llvmModule)->print(os, nullptr);
+    }));
 
   SmallVector<char, 0> object;
   if (failed(emitObjectFile(**llvmModule, *tm, object, error)))
@@ -207,7 +273,7 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
     os.write(object.data(), object.size());
   };
   if (options.emit == EmitKind::SharedLibrary) {
-    // The object only feeds the linker: keep it in a temporary file.
+    // The object only feeds the linker: it goes to a temporary file.
     SmallString<128> objectPath;
     int fd;
     if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
@@ -218,24 +284,23 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
       llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
       writeObject(os);
     }
+    FailureOr<std::string> library = outputs.reserve(options.outputPath);
     LogicalResult linked =
-        linkSharedLibrary(context, objectPath, options.outputPath);
+        succeeded(library) ? linkSharedLibrary(context, objectPath, *library)
+                           : failure();
     llvm::sys::fs::remove(objectPath);
     if (failed(linked))
       return failure();
-    result.files.push_back(options.outputPath);
     timer.done("link");
-  } else if (failed(writeFile(context, options.outputPath, writeObject,
-                              result))) {
+  } else if (failed(outputs.write(options.outputPath, writeObject))) {
     return failure();
   }
 
   SmallString<128> headerPath(options.outputPath);
   llvm::sys::path::replace_extension(headerPath, ".h");
-  return writeFile(
-      context, headerPath,
-      [&](llvm::raw_ostream &os) {
-        emitCHeader(*model, llvm::sys::path::filename(options.inputPath), os);
-      },
-      result);
+  return finish(outputs.write(headerPath, [&](llvm::raw_ostream &os) {
+    emitCHeader(*model, llvm::sys::path::filename(options.inputPath),
+                llvm::sys::path::filename(headerPath),
+                llvm::sys::path::filename(options.outputPath), os);
+  }));
 }

@@ -53,6 +53,10 @@ struct CompileResult {
 LogicalResult compileModel(MLIRContext &context, const CompileOptions &options,
                            CompileResult &result);
 
+/// Longest accepted --name (the runtime loader looks up
+/// `<name>_descriptor` in a fixed-size buffer).
+constexpr size_t kMaxModelNameLength = 128;
+
 /// Default symbol prefix for an output path: its stem as a C identifier.
 std::string defaultModelName(StringRef outputPath);
 

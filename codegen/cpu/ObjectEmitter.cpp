@@ -289,6 +289,16 @@ mlir::kiln::buildLLVMModule(ModuleOp module, const ModelSignature &model,
       g.setLinkage(llvm::GlobalValue::PrivateLinkage);
   }
 
+  // Record the CPU on every function too, so the .ll (--emit=llvm) keeps
+  // the target when another tool compiles it.
+  for (llvm::Function &f : *llvmModule) {
+    if (f.isDeclaration())
+      continue;
+    f.addFnAttr("target-cpu", tm.getTargetCPU());
+    if (!tm.getTargetFeatureString().empty())
+      f.addFnAttr("target-features", tm.getTargetFeatureString());
+  }
+
   std::string error;
   DescriptorBuilder descriptor(*llvmModule, model);
   if (failed(descriptor.build(tm, options.genericDescriptor, error)))

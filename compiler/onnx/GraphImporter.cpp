@@ -55,7 +55,8 @@ GraphImporter::GraphImporter(MLIRContext &ctx, ::onnx::ModelProto &model,
                              StringRef path, const ImportOptions &options)
     : ctx(&ctx), builder(&ctx), loc(UnknownLoc::get(&ctx)), model(model),
       graph(*model.mutable_graph()), path(path.str()), options(options),
-      fileLoc(FileLineColLoc::get(&ctx, path, 0, 0)) {
+      fileLoc(NameLoc::get(StringAttr::get(&ctx, path))),
+      diagLoc(UnknownLoc::get(&ctx)) {
   SmallString<256> dir(path);
   llvm::sys::path::remove_filename(dir);
   if (dir.empty())
@@ -68,7 +69,7 @@ StringRef GraphImporter::opType() const {
 }
 
 InFlightDiagnostic GraphImporter::error() {
-  InFlightDiagnostic diag = emitError(loc);
+  InFlightDiagnostic diag = emitError(diagLoc);
   if (node)
     diag << "node '" << nodeName << "' (" << node->op_type() << "): ";
   return diag;
@@ -251,7 +252,7 @@ LogicalResult GraphImporter::checkSupported() {
         continue;
       if (!reported.insert(n.op_type()).second)
         continue;
-      emitError(NameLoc::get(StringAttr::get(ctx, name), fileLoc))
+      emitError(diagLoc)
           << "unsupported op '" << n.op_type() << "' (node '" << name
           << "', opset " << opset << ")";
       ok = false;
@@ -264,7 +265,7 @@ LogicalResult GraphImporter::checkSupported() {
     for (const auto &op : model.opset_import())
       if (op.domain() == n.domain())
         version = op.version();
-    emitError(NameLoc::get(StringAttr::get(ctx, name), fileLoc))
+    emitError(diagLoc)
         << "unsupported op '" << full << "' (node '" << name << "', opset "
         << version << ")";
     ok = false;
@@ -275,20 +276,19 @@ LogicalResult GraphImporter::checkSupported() {
 LogicalResult GraphImporter::importInitializers() {
   for (auto &t : *graph.mutable_initializer()) {
     if (t.name().empty())
-      return emitError(fileLoc) << "an initializer has no name";
-    Location initLoc = NameLoc::get(StringAttr::get(ctx, t.name()), fileLoc);
-    FailureOr<TV> tv = decodeTensor(ctx, t, modelDir, initLoc,
+      return emitError(diagLoc) << "an initializer has no name";
+    FailureOr<TV> tv = decodeTensor(ctx, t, modelDir, diagLoc,
                                     "initializer '" + t.name() + "'");
     if (failed(tv))
       return failure();
     // The data now lives in the blob; free the protobuf copy.
     t.clear_raw_data();
     if (!values.try_emplace(t.name(), std::move(*tv)).second)
-      return emitError(initLoc)
+      return emitError(diagLoc)
              << "initializer '" << t.name() << "' is defined twice";
   }
   if (graph.sparse_initializer_size() > 0)
-    return emitError(fileLoc) << "sparse initializers are not supported ('"
+    return emitError(diagLoc) << "sparse initializers are not supported ('"
                               << graph.sparse_initializer(0).values().name()
                               << "')";
   return success();
@@ -309,7 +309,7 @@ GraphImporter::importInputs(SmallVectorImpl<Type> &argTypes,
   }
   for (const auto &entry : options.shapes)
     if (!knownNames.contains(entry.getKey()))
-      return emitError(fileLoc)
+      return emitError(diagLoc)
              << "--shape " << entry.getKey()
              << " names neither a graph input nor a symbolic dim";
 
@@ -317,15 +317,14 @@ GraphImporter::importInputs(SmallVectorImpl<Type> &argTypes,
     const std::string &name = in.name();
     if (values.contains(name))
       continue; // An initializer listed as input (IR < 4): a constant.
-    Location inLoc = NameLoc::get(StringAttr::get(ctx, name), fileLoc);
     if (name.empty())
-      return emitError(inLoc) << "a graph input has no name";
+      return emitError(diagLoc) << "a graph input has no name";
     if (!in.has_type() || !in.type().has_tensor_type())
-      return emitError(inLoc) << "input '" << name << "' is not a tensor";
+      return emitError(diagLoc) << "input '" << name << "' is not a tensor";
     const auto &tt = in.type().tensor_type();
     Type elt = getElementType(ctx, tt.elem_type());
     if (!elt)
-      return emitError(inLoc) << "input '" << name
+      return emitError(diagLoc) << "input '" << name
                               << "' has unsupported element type "
                               << dataTypeName(tt.elem_type());
 
@@ -335,23 +334,23 @@ GraphImporter::importInputs(SmallVectorImpl<Type> &argTypes,
     if (full != options.shapes.end()) {
       shape.assign(full->second.begin(), full->second.end());
       if (tt.has_shape() && tt.shape().dim_size() != (int)shape.size())
-        return emitError(inLoc)
+        return emitError(diagLoc)
                << "--shape " << name << "=" << shapeText(shape) << " has "
                << shape.size() << " dims but input '" << name << "' has rank "
                << tt.shape().dim_size();
       for (auto [d, v] : llvm::enumerate(shape)) {
         if (v < 0)
-          return emitError(inLoc) << "--shape " << name << ": negative dim";
+          return emitError(diagLoc) << "--shape " << name << ": negative dim";
         if (tt.has_shape() && tt.shape().dim(d).has_dim_value() &&
             tt.shape().dim(d).dim_value() != v)
-          return emitError(inLoc)
+          return emitError(diagLoc)
                  << "--shape " << name << "=" << shapeText(shape)
                  << " conflicts with the model's dim " << d << " of size "
                  << tt.shape().dim(d).dim_value();
       }
     } else {
       if (!tt.has_shape())
-        return emitError(inLoc) << "input '" << name
+        return emitError(diagLoc) << "input '" << name
                                 << "' has no shape: give it with --shape "
                                 << name << "=1x...";
       // Example shape for the hint: static dims, 1 for symbolic ones.
@@ -367,7 +366,7 @@ GraphImporter::importInputs(SmallVectorImpl<Type> &argTypes,
         const auto &dim = tt.shape().dim(d);
         if (dim.has_dim_value()) {
           if (dim.dim_value() < 0)
-            return emitError(inLoc) << "input '" << name << "' has dim " << d
+            return emitError(diagLoc) << "input '" << name << "' has dim " << d
                                     << " of negative size";
           shape.push_back(dim.dim_value());
           continue;
@@ -376,26 +375,26 @@ GraphImporter::importInputs(SmallVectorImpl<Type> &argTypes,
           auto it = options.shapes.find(dim.dim_param());
           if (it != options.shapes.end()) {
             if (it->second.size() != 1 || it->second[0] < 0)
-              return emitError(inLoc)
+              return emitError(diagLoc)
                      << "--shape " << dim.dim_param()
                      << " names a symbolic dim and needs one size, got '"
                      << shapeText(it->second) << "'";
             shape.push_back(it->second[0]);
             continue;
           }
-          return emitError(inLoc)
+          return emitError(diagLoc)
                  << "input '" << name << "' has symbolic dim '"
                  << dim.dim_param() << "' (dim " << d
                  << "): give its size with --shape " << name << "="
                  << example << " or --shape " << dim.dim_param() << "=N";
         }
-        return emitError(inLoc)
+        return emitError(diagLoc)
                << "input '" << name << "' has an unknown dim " << d
                << ": give its size with --shape " << name << "=" << example;
       }
     }
     if (!checkedNumElements(shape))
-      return emitError(inLoc) << "input '" << name << "' is too large ("
+      return emitError(diagLoc) << "input '" << name << "' is too large ("
                               << shapeText(shape) << ")";
     auto type = RankedTensorType::get(shape, elt);
     argTypes.push_back(type);
@@ -403,7 +402,7 @@ GraphImporter::importInputs(SmallVectorImpl<Type> &argTypes,
     TV tv;
     tv.type = type;
     if (!values.try_emplace(name, tv).second)
-      return emitError(inLoc) << "input '" << name << "' is listed twice";
+      return emitError(diagLoc) << "input '" << name << "' is listed twice";
   }
   return success();
 }
@@ -421,13 +420,13 @@ LogicalResult GraphImporter::sortNodes(SmallVectorImpl<int> &order) {
       if (out.empty())
         continue;
       if (values.contains(out))
-        return emitError(fileLoc) << "node '" << nameOf(i) << "' ("
+        return emitError(diagLoc) << "node '" << nameOf(i) << "' ("
                                   << graph.node(i).op_type()
                                   << ") redefines graph input or initializer '"
                                   << out << "'";
       auto [it, inserted] = producer.try_emplace(out, i);
       if (!inserted)
-        return emitError(fileLoc)
+        return emitError(diagLoc)
                << "value '" << out << "' is produced by both node '"
                << nameOf(it->second) << "' and node '" << nameOf(i) << "'";
     }
@@ -440,7 +439,7 @@ LogicalResult GraphImporter::sortNodes(SmallVectorImpl<int> &order) {
         continue;
       auto it = producer.find(in);
       if (it == producer.end())
-        return emitError(fileLoc)
+        return emitError(diagLoc)
                << "node '" << nameOf(i) << "' (" << graph.node(i).op_type()
                << ") uses value '" << in
                << "' that no node, graph input or initializer produces";
@@ -466,7 +465,7 @@ LogicalResult GraphImporter::sortNodes(SmallVectorImpl<int> &order) {
   if ((int)order.size() != n) {
     for (int i = 0; i < n; ++i)
       if (pending[i] > 0)
-        return emitError(fileLoc)
+        return emitError(diagLoc)
                << "the graph has a cycle through node '" << nameOf(i) << "' ("
                << graph.node(i).op_type() << ")";
   }
@@ -479,7 +478,7 @@ LogicalResult GraphImporter::importNode(int index) {
   nodeName = node->name().empty()
                  ? node->op_type() + "_" + std::to_string(index)
                  : node->name();
-  loc = NameLoc::get(StringAttr::get(ctx, nodeName), fileLoc);
+  loc = NameLoc::get(StringAttr::get(ctx, nodeName));
   OpHandler handler = getOpHandlers().lookup(node->op_type());
   if (!handler)
     return error() << "unsupported op";
@@ -499,14 +498,14 @@ LogicalResult GraphImporter::importNode(int index) {
 FailureOr<OwningOpRef<ModuleOp>> GraphImporter::run() {
   ctx->loadDialect<kiln::KilnDialect, func::FuncDialect>();
   if (options.functionName.empty())
-    return emitError(fileLoc) << "the entry function name is empty";
+    return emitError(diagLoc) << "the entry function name is empty";
   opset = getDefaultOpset(model);
   if (opset < 0) {
     bool usesDefault = llvm::any_of(graph.node(), [](const auto &n) {
       return isDefaultDomain(n.domain());
     });
     if (usesDefault)
-      return emitError(fileLoc) << "cannot parse ONNX model '" << path
+      return emitError(diagLoc) << "cannot parse ONNX model '" << path
                                 << "': it imports no opset of the default "
                                    "ONNX domain";
     opset = 0;
@@ -555,10 +554,10 @@ FailureOr<OwningOpRef<ModuleOp>> GraphImporter::run() {
   for (const auto &out : graph.output()) {
     auto it = values.find(out.name());
     if (it == values.end())
-      return emitError(fileLoc) << "graph output '" << out.name()
+      return emitError(diagLoc) << "graph output '" << out.name()
                                 << "' is not produced by any node, input "
                                    "or initializer";
-    loc = NameLoc::get(StringAttr::get(ctx, out.name()), fileLoc);
+    loc = NameLoc::get(StringAttr::get(ctx, out.name()));
     FailureOr<Value> v = materialize(it->second, out.name());
     if (failed(v))
       return failure();
@@ -581,9 +580,8 @@ FailureOr<OwningOpRef<ModuleOp>> GraphImporter::run() {
 FailureOr<OwningOpRef<ModuleOp>>
 mlir::kiln::onnx::importOnnxFile(MLIRContext &ctx, StringRef path,
                                  const ImportOptions &options) {
-  Location fileLoc = FileLineColLoc::get(&ctx, path, 0, 0);
   auto model = std::make_unique<::onnx::ModelProto>();
-  if (failed(loadModelProto(ctx, path, fileLoc, *model)))
+  if (failed(loadModelProto(ctx, path, UnknownLoc::get(&ctx), *model)))
     return failure();
   GraphImporter importer(ctx, *model, path, options);
   return importer.run();

@@ -175,7 +175,8 @@ public:
   /// Default-domain opset version.
   int64_t opset = 0;
   const ::onnx::NodeProto *node = nullptr;
-  /// Node name (or op_type + index when unnamed) and its location.
+  /// Node name (or op_type + index when unnamed) and its location (a NameLoc
+  /// that every op created for the node carries).
   std::string nodeName;
   Location loc;
 
@@ -300,7 +301,13 @@ private:
   std::string path;
   std::string modelDir;
   const ImportOptions &options;
+  /// Location of the module and function: NameLoc of the model path. Not a
+  /// FileLineColLoc: diagnostic handlers would load the (binary, possibly
+  /// huge) model file to show a source line.
   Location fileLoc;
+  /// Where the importer's own diagnostics go. Their messages name the file,
+  /// node or value themselves, so they print as plain `error: <message>`.
+  Location diagLoc;
   llvm::StringMap<TV> values;
   llvm::StringSet<> consumed;
   int nodeIndex = 0;

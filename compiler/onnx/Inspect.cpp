@@ -116,7 +116,7 @@ LogicalResult mlir::kiln::onnx::inspectOnnxFile(MLIRContext &ctx,
                                                 StringRef path,
                                                 llvm::raw_ostream &os,
                                                 bool json) {
-  Location loc = FileLineColLoc::get(&ctx, path, 0, 0);
+  Location loc = UnknownLoc::get(&ctx);
   ::onnx::ModelProto model;
   if (failed(loadModelProto(ctx, path, loc, model)))
     return failure();

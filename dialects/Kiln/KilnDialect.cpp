@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/Kiln/KilnDialect.h"
+#include "dialects/Kiln/KilnAttrs.h"
 #include "dialects/Kiln/KilnOps.h"
 
 using namespace mlir;
@@ -17,6 +18,7 @@ void KilnDialect::initialize() {
 #define GET_OP_LIST
 #include "dialects/Kiln/KilnOps.cpp.inc"
       >();
+  registerAttributes();
 }
 
 Operation *KilnDialect::materializeConstant(OpBuilder &builder, Attribute value,

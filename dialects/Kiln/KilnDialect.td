@@ -24,9 +24,13 @@ def Kiln_Dialect : Dialect {
     layouts) are recorded as attributes on the ops.
   }];
   let cppNamespace = "::mlir::kiln";
-  let useDefaultAttributePrinterParser = 0;
+  let useDefaultAttributePrinterParser = 1;
   let useDefaultTypePrinterParser = 0;
   let hasConstantMaterializer = 1;
+  let extraClassDeclaration = [{
+    /// Adds the attributes of KilnAttrs.td (KilnAttrs.cpp).
+    void registerAttributes();
+  }];
 }
 
 class Kiln_Op<string mnemonic, list<Trait> traits = []>

@@ -7,6 +7,7 @@
 #ifndef KILN_DIALECTS_KILN_KILNOPS_H
 #define KILN_DIALECTS_KILN_KILNOPS_H
 
+#include "dialects/Kiln/KilnAttrs.h"
 #include "dialects/Kiln/KilnDialect.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"

@@ -9,6 +9,7 @@
 #ifndef KILN_OPS
 #define KILN_OPS
 
+include "dialects/Kiln/KilnAttrs.td"
 include "dialects/Kiln/KilnDialect.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
 include "mlir/IR/CommonAttrConstraints.td"
@@ -130,7 +131,8 @@ def Kiln_CastOp : Kiln_Op<"cast", [Pure, SameOperandsAndResultShape]> {
   let hasFolder = 1;
 }
 
-class Kiln_BinaryOp<string mnemonic, string what, list<Trait> traits = []>
+class Kiln_BinaryOp<string mnemonic, string what, list<Trait> traits = [],
+                    dag extraArgs = (ins)>
     : Kiln_Op<mnemonic, !listconcat(traits, [Pure, InferTypeOpAdaptor])> {
   let summary = "Elementwise " # what # " with numpy broadcasting.";
   let description = [{
@@ -141,14 +143,16 @@ class Kiln_BinaryOp<string mnemonic, string what, list<Trait> traits = []>
     %z = kiln.}] # mnemonic # [{ %x, %y : tensor<2x3xf32>, tensor<3xf32>
     ```
   }];
-  let arguments = (ins Kiln_Tensor:$lhs, Kiln_Tensor:$rhs);
+  let arguments = !con((ins Kiln_Tensor:$lhs, Kiln_Tensor:$rhs), extraArgs);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
 }
 
 def Kiln_AddOp : Kiln_BinaryOp<"add", "addition", [Commutative]>;
 def Kiln_SubOp : Kiln_BinaryOp<"sub", "subtraction">;
-def Kiln_MulOp : Kiln_BinaryOp<"mul", "multiplication", [Commutative]>;
+// An `lmul` attribute (float operands only) makes every product an L-Mul.
+def Kiln_MulOp : Kiln_BinaryOp<"mul", "multiplication", [Commutative],
+                               (ins OptionalAttr<Kiln_LMulAttr>:$lmul)>;
 def Kiln_DivOp : Kiln_BinaryOp<"div", "division">;
 def Kiln_PowOp : Kiln_BinaryOp<"pow", "power">;
 def Kiln_MaxOp : Kiln_BinaryOp<"max", "maximum", [Commutative]>;
@@ -185,13 +189,15 @@ def Kiln_MatMulOp : Kiln_Op<"matmul", [Pure, InferTypeOpAdaptor]> {
   let description = [{
     Both operands have rank >= 2 (the importer reshapes ONNX's 1-D cases).
     The last two dims multiply as matrices ([.., M, K] x [.., K, N]); the
-    leading dims broadcast.
+    leading dims broadcast. An optional `lmul` attribute (float operands)
+    makes every scalar product an L-Mul (`#kiln.lmul`), accumulated in f32.
 
     ```mlir
     %c = kiln.matmul %a, %b : tensor<2x4x8xf32>, tensor<8x16xf32>
     ```
   }];
-  let arguments = (ins Kiln_Tensor:$lhs, Kiln_Tensor:$rhs);
+  let arguments = (ins Kiln_Tensor:$lhs, Kiln_Tensor:$rhs,
+                       OptionalAttr<Kiln_LMulAttr>:$lmul);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
 }
@@ -201,7 +207,8 @@ def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
   let description = [{
     `padding` is [top, left, bottom, right]. The bias is always present (the
     importer materializes zeros). Weight shape is
-    [F, C / group, KH, KW] and F must divide by `group`.
+    [F, C / group, KH, KW] and F must divide by `group`. An optional `lmul`
+    attribute makes every scalar product an L-Mul (`#kiln.lmul`).
 
     ```mlir
     %y = kiln.conv2d %x, %w, %b {strides = array<i64: 2, 2>,
@@ -214,7 +221,8 @@ def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
   let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
                        Kiln_FloatTensor:$bias,
                        DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$padding,
-                       DenseI64ArrayAttr:$dilations, I64Attr:$group);
+                       DenseI64ArrayAttr:$dilations, I64Attr:$group,
+                       OptionalAttr<Kiln_LMulAttr>:$lmul);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight `,` $bias attr-dict `:` type($input) `,` type($weight)

@@ -8,6 +8,7 @@
 #include "tools/kiln/ModelRunner.h"
 #include "tools/kiln/Npy.h"
 
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Format.h"
@@ -64,10 +65,18 @@ int kiln::runMain() {
   if (std::error_code ec = sys::fs::create_directories(outputDir))
     return fail("run", "cannot create '" + outputDir + "': " + ec.message());
   const kiln_entry_desc &entry = runner.entry();
+  StringSet<> written;
   for (int32_t i = 0; i < entry.num_outputs; ++i) {
     const kiln_tensor_info &info = entry.outputs[i];
+    // Names that differ only in unsafe characters ("y/0", "y:0") would land
+    // in one file: later ones get their output index appended.
+    std::string file = safeFileName(info.name);
+    if (!written.insert(file).second) {
+      file += "_" + std::to_string(i);
+      written.insert(file);
+    }
     SmallString<128> path(outputDir);
-    sys::path::append(path, safeFileName(info.name) + ".npy");
+    sys::path::append(path, file + ".npy");
     if (!writeNpy(path, info.dtype, ArrayRef<int64_t>(info.dims, info.rank),
                   runner.output(i), error))
       return fail("run", error);

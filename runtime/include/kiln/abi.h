@@ -140,7 +140,7 @@ typedef struct kiln_model_desc {
 /* Every artifact exports `const kiln_model_desc *<name>_descriptor(void)`.
  * Shared libraries also export this generic alias so a loader that does not
  * know the name can find it. */
-#define KILN_GENERIC_DESCRIPTOR_SYMBOL "kiln_model_descriptor"
+#define KILN_GENERIC_DESCRIPTOR_SYMBOL "kiln_artifact_descriptor"
 typedef const kiln_model_desc *(*kiln_descriptor_fn)(void);
 
 #ifdef __cplusplus

@@ -97,7 +97,7 @@ typedef struct kiln_model kiln_model;
 /* Loads the compiled model in the shared library at `path` (dlopen with
  * RTLD_NOW | RTLD_LOCAL, so its symbols do not leak into other models) and
  * calls its descriptor function: `<name>_descriptor`, or the generic
- * KILN_GENERIC_DESCRIPTOR_SYMBOL ("kiln_model_descriptor") if `name` is NULL.
+ * KILN_GENERIC_DESCRIPTOR_SYMBOL ("kiln_artifact_descriptor") if `name` is NULL.
  * The descriptor is validated as by kiln_model_run. On failure *out is NULL
  * and the library is closed again.
  * Errors: INVALID_ARGUMENT (NULL path/out, `name` not a C identifier, bad

@@ -105,7 +105,7 @@ TEST(ModelLoad, DescriptorFunctionReturnsNull) {
   kiln_model *model = nullptr;
   EXPECT_EQ(kiln_model_load(KILN_TEST_TINY_NULL_SO, nullptr, &model),
             KILN_ERROR_INVALID_ARGUMENT);
-  EXPECT_TRUE(contains(lastError(), "kiln_model_descriptor() returned NULL"))
+  EXPECT_TRUE(contains(lastError(), "kiln_artifact_descriptor() returned NULL"))
       << lastError();
 }
 

@@ -42,7 +42,7 @@ static const kiln_model_desc desc = {
 };
 
 const kiln_model_desc *tiny_descriptor(void);
-const kiln_model_desc *kiln_model_descriptor(void);
+const kiln_model_desc *kiln_artifact_descriptor(void);
 
 const kiln_model_desc *tiny_descriptor(void) {
 #ifdef TINY_RETURN_NULL
@@ -52,4 +52,4 @@ const kiln_model_desc *tiny_descriptor(void) {
 #endif
 }
 
-const kiln_model_desc *kiln_model_descriptor(void) { return tiny_descriptor(); }
+const kiln_model_desc *kiln_artifact_descriptor(void) { return tiny_descriptor(); }
