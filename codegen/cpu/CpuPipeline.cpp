@@ -26,6 +26,9 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   pm.addPass(createKilnFuseElementwisePass());
   pm.addPass(createCanonicalizerPass());
+  // Named ops (linalg.matmul, ...) become generics so the interchange
+  // below sees them too.
+  pm.addPass(createLinalgGeneralizeNamedOpsPass());
   pm.addPass(createKilnInterchangeReductionsPass());
 
   // Buffers: inputs are the caller's (read-only), outputs become out-params
