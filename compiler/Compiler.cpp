@@ -219,7 +219,7 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
     return finish(printModule(*module, options.outputPath, outputs));
 
   PassManager graph(&context);
-  buildGraphPipeline(graph, {options.hook});
+  buildGraphPipeline(graph, {options.hook, options.lmul});
   if (failed(runPasses(*module, graph)))
     return failure();
   timer.done("graph passes");

@@ -38,6 +38,8 @@ struct CompileOptions {
   CpuTargetOptions target;
   /// Plugin/extension hook called at every insertion point.
   PipelineHook hook;
+  /// L-Mul: which products and in which format (kiln compile --lmul=...).
+  std::optional<KilnLMulPassOptions> lmul;
   /// Print per-stage times to this stream when set.
   llvm::raw_ostream *timings = nullptr;
 };

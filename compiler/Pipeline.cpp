@@ -57,7 +57,10 @@ void mlir::kiln::buildGraphPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   hook(InsertionPoint::BeforeQuantize);
-  // Quantization, L-Mul and fusion passes go here.
+  // Quantization goes here.
+  if (options.lmul)
+    pm.addPass(createKilnLMulPass(*options.lmul));
+  // Fusion goes here.
   hook(InsertionPoint::AfterFusion);
   // KV-cache layout goes here.
   hook(InsertionPoint::BeforeLowering);

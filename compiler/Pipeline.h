@@ -13,6 +13,7 @@
 #ifndef KILN_COMPILER_PIPELINE_H
 #define KILN_COMPILER_PIPELINE_H
 
+#include "passes/LMul/Passes.h"
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/StringRef.h"
 #include <functional>
@@ -41,6 +42,8 @@ using PipelineHook = std::function<void(InsertionPoint, OpPassManager &)>;
 
 struct GraphPipelineOptions {
   PipelineHook hook;
+  /// Run kiln-lmul (after quantization, before fusion) with these options.
+  std::optional<KilnLMulPassOptions> lmul;
 };
 
 /// Graph-level passes on the kiln dialect (canonicalization today;

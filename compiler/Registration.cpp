@@ -8,6 +8,7 @@
 
 #include "codegen/Passes.h"
 #include "dialects/Kiln/KilnDialect.h"
+#include "passes/LMul/Passes.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -26,4 +27,5 @@ void mlir::kiln::registerAllDialects(DialectRegistry &registry) {
 void mlir::kiln::registerAllPasses() {
   mlir::registerAllPasses();
   registerCodegenPasses();
+  registerKilnLMulPasses();
 }

@@ -119,7 +119,10 @@ Value body(SubOp, B &b, L l, A x, Type t) {
     return arith::XOrIOp::create(b, l, x[0], x[1]);
   return arith::SubIOp::create(b, l, x[0], x[1]);
 }
-Value body(MulOp, B &b, L l, A x, Type t) {
+Value body(MulOp op, B &b, L l, A x, Type t) {
+  if (isFloat(t) && op.getLmulAttr())
+    return convertScalar(b, l, buildLMulProduct(b, l, x[0], x[1],
+                                                op.getLmulAttr()), t);
   if (isFloat(t))
     return arith::MulFOp::create(b, l, x[0], x[1]);
   if (t.isInteger(1))

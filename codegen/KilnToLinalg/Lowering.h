@@ -10,6 +10,7 @@
 #ifndef KILN_CODEGEN_KILNTOLINALG_LOWERING_H
 #define KILN_CODEGEN_KILNTOLINALG_LOWERING_H
 
+#include "dialects/Kiln/KilnAttrs.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/AffineMap.h"
@@ -93,6 +94,18 @@ Value buildReduction(OpBuilder &b, Location loc, ValueRange inputs,
 /// `tensor.pad` with a constant padding value; `low`/`high` per dim.
 Value padTensor(OpBuilder &b, Location loc, Value value, ArrayRef<int64_t> low,
                 ArrayRef<int64_t> high, Value padValue);
+
+/// The L-Mul product of two float scalars in `mode` (any float type, read
+/// as f32), as arith ops on i32 (LMul.cpp); the result is f32. With
+/// `prepared`, both operands come from prepareLMulOperand.
+Value buildLMulProduct(OpBuilder &b, Location loc, Value x, Value y,
+                       LMulAttr mode, bool prepared = false);
+
+/// An f32 tensor of `tensor`'s elements rounded, saturated and flushed as
+/// `mode` says (sign kept, NaN/Inf unchanged): L-Mul's operand step done
+/// once per element rather than once per product of a contraction.
+Value prepareLMulOperand(OpBuilder &b, Location loc, Value tensor,
+                         LMulAttr mode);
 
 void populateElementwisePatterns(RewritePatternSet &patterns);
 void populateMatMulConvPatterns(RewritePatternSet &patterns);

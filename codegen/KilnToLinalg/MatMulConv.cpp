@@ -19,10 +19,18 @@ using namespace mlir::kiln::lowering;
 
 namespace {
 
-/// acc + a * b in the accumulator type.
+/// acc + a * b in the accumulator type; with an L-Mul mode (float
+/// accumulators only) the product is an L-Mul (LMul.cpp) of operands
+/// already prepared by prepareLMulOperand.
 Value multiplyAccumulate(OpBuilder &b, Location loc, Value x, Value y,
-                         Value acc) {
+                         Value acc, LMulAttr lmul = {}) {
   Type t = acc.getType();
+  if (lmul && isa<FloatType>(t))
+    return arith::AddFOp::create(
+        b, loc, acc,
+        convertScalar(b, loc,
+                      buildLMulProduct(b, loc, x, y, lmul, /*prepared=*/true),
+                      t));
   x = convertScalar(b, loc, x, t);
   y = convertScalar(b, loc, y, t);
   if (isa<FloatType>(t))
@@ -72,8 +80,10 @@ struct MatMulLowering : OpConversionPattern<MatMulOp> {
     Value zero = scalarConstant(rewriter, loc, acc, 0.0);
     int64_t lr = lt.getRank(), rr = rt.getRank(), orank = out.size();
 
-    // Named ops when there is no batch broadcasting and no widening.
-    if (acc == element) {
+    // Named ops when there is no batch broadcasting, no widening and no
+    // L-Mul.
+    LMulAttr lmul = isa<FloatType>(element) ? op.getLmulAttr() : LMulAttr();
+    if (acc == element && !lmul) {
       if (lr == 2 && rr == 2) {
         Value init = filledTensor(rewriter, loc, out, zero);
         rewriter.replaceOp(
@@ -104,6 +114,14 @@ struct MatMulLowering : OpConversionPattern<MatMulOp> {
                                    .getResult(0));
         return success();
       }
+    }
+
+    // L-Mul: round/saturate/flush each operand element once.
+    if (lmul) {
+      lhs = prepareLMulOperand(rewriter, loc, lhs, lmul);
+      rhs = prepareLMulOperand(rewriter, loc, rhs, lmul);
+      lt = cast<RankedTensorType>(lhs.getType());
+      rt = cast<RankedTensorType>(rhs.getType());
     }
 
     // General case: loops (batch.., m, n, k), batch dims broadcast.
@@ -138,8 +156,9 @@ struct MatMulLowering : OpConversionPattern<MatMulOp> {
         rewriter, loc, TypeRange{accType}, ValueRange{lhs, rhs},
         ValueRange{init}, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange args) {
-          linalg::YieldOp::create(
-              b, l, multiplyAccumulate(b, l, args[0], args[1], args[2]));
+          linalg::YieldOp::create(b, l,
+                                  multiplyAccumulate(b, l, args[0], args[1],
+                                                     args[2], lmul));
         });
     rewriter.replaceOp(
         op, toResultType(rewriter, loc, generic.getResult(0), resultType));
@@ -178,12 +197,20 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
                             {0, 0, p[0], p[1]}, {0, 0, p[2], p[3]}, zero);
     Value weight = adaptor.getWeight();
     Value bias = adaptor.getBias();
+    // L-Mul: round/saturate/flush each operand element once.
+    LMulAttr lmul = isa<FloatType>(element) ? op.getLmulAttr() : LMulAttr();
+    if (lmul) {
+      input = prepareLMulOperand(rewriter, loc, input, lmul);
+      weight = prepareLMulOperand(rewriter, loc, weight, lmul);
+    }
     SmallVector<int64_t> outShape = {n, f, oh, ow};
     if (grouped) {
       outShape = {n, group, f / group, oh, ow};
       weight = reshapeTo(
           rewriter, loc, weight,
-          RankedTensorType::get({group, f / group, cg, kh, kw}, element));
+          RankedTensorType::get(
+              {group, f / group, cg, kh, kw},
+              cast<RankedTensorType>(weight.getType()).getElementType()));
       bias = reshapeTo(rewriter, loc, bias,
                        RankedTensorType::get({group, f / group}, element));
     }
@@ -236,7 +263,8 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
             ValueRange{init}, maps, iterators,
             [&](OpBuilder &b, Location l, ValueRange args) {
               linalg::YieldOp::create(
-                  b, l, multiplyAccumulate(b, l, args[0], args[1], args[2]));
+                  b, l,
+                  multiplyAccumulate(b, l, args[0], args[1], args[2], lmul));
             })
             .getResult(0);
     if (grouped)

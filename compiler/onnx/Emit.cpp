@@ -131,8 +131,8 @@ TV GraphImporter::makeSplat(RankedTensorType type, double value) {
   TV tv;
   tv.type = type;
   tv.attr = contentsToAttr(RankedTensorType::get({}, elt), one, "splat");
-  tv.attr = cast<ElementsAttr>(
-      cast<DenseElementsAttr>(tv.attr).resizeSplat(type));
+  tv.attr =
+      cast<ElementsAttr>(cast<DenseElementsAttr>(tv.attr).resizeSplat(type));
   return tv;
 }
 
@@ -143,8 +143,7 @@ FailureOr<Value> GraphImporter::materialize(TV &v, StringRef nameHint) {
     if (!v.data)
       return error() << "internal error: a value has neither an SSA value "
                         "nor contents";
-    std::string name =
-        nameHint.empty() ? nodeName + "_const" : nameHint.str();
+    std::string name = nameHint.empty() ? nodeName + "_const" : nameHint.str();
     v.attr = contentsToAttr(v.type, *v.data, name);
   }
   v.value = ConstantOp::create(builder, loc, v.attr).getResult();
@@ -160,10 +159,10 @@ FailureOr<TV> GraphImporter::emitUnary(UnaryKind kind, TV &x) {
   bool isFloat = isFloatType(elt);
   if (kind == UnaryKind::Not && !elt.isInteger(1))
     return error() << "Not needs a bool tensor, got " << x.type;
-  bool foldable = x.hasData() && (isFloat || kind == UnaryKind::Neg ||
-                                  kind == UnaryKind::Abs ||
-                                  kind == UnaryKind::Relu ||
-                                  kind == UnaryKind::Not);
+  bool foldable =
+      x.hasData() &&
+      (isFloat || kind == UnaryKind::Neg || kind == UnaryKind::Abs ||
+       kind == UnaryKind::Relu || kind == UnaryKind::Not);
   if (foldable) {
     Contents c;
     if (isFloat) {
@@ -171,17 +170,38 @@ FailureOr<TV> GraphImporter::emitUnary(UnaryKind kind, TV &x) {
       for (double v : x.data->floats) {
         double r = v;
         switch (kind) {
-        case UnaryKind::Neg: r = -v; break;
-        case UnaryKind::Abs: r = std::fabs(v); break;
-        case UnaryKind::Sqrt: r = std::sqrt(v); break;
-        case UnaryKind::Exp: r = std::exp(v); break;
-        case UnaryKind::Log: r = std::log(v); break;
-        case UnaryKind::Erf: r = std::erf(v); break;
-        case UnaryKind::Tanh: r = std::tanh(v); break;
-        case UnaryKind::Sigmoid: r = 1.0 / (1.0 + std::exp(-v)); break;
-        case UnaryKind::Relu: r = v > 0 ? v : 0.0; break;
-        case UnaryKind::Reciprocal: r = 1.0 / v; break;
-        case UnaryKind::Not: break;
+        case UnaryKind::Neg:
+          r = -v;
+          break;
+        case UnaryKind::Abs:
+          r = std::fabs(v);
+          break;
+        case UnaryKind::Sqrt:
+          r = std::sqrt(v);
+          break;
+        case UnaryKind::Exp:
+          r = std::exp(v);
+          break;
+        case UnaryKind::Log:
+          r = std::log(v);
+          break;
+        case UnaryKind::Erf:
+          r = std::erf(v);
+          break;
+        case UnaryKind::Tanh:
+          r = std::tanh(v);
+          break;
+        case UnaryKind::Sigmoid:
+          r = 1.0 / (1.0 + std::exp(-v));
+          break;
+        case UnaryKind::Relu:
+          r = v > 0 ? v : 0.0;
+          break;
+        case UnaryKind::Reciprocal:
+          r = 1.0 / v;
+          break;
+        case UnaryKind::Not:
+          break;
         }
         c.floats.push_back(roundToFloatType(elt, r));
       }
@@ -190,11 +210,20 @@ FailureOr<TV> GraphImporter::emitUnary(UnaryKind kind, TV &x) {
       for (int64_t v : x.data->ints) {
         int64_t r = v;
         switch (kind) {
-        case UnaryKind::Neg: r = wrapSub(0, v); break;
-        case UnaryKind::Abs: r = v < 0 ? wrapSub(0, v) : v; break;
-        case UnaryKind::Relu: r = v > 0 ? v : 0; break;
-        case UnaryKind::Not: r = !v; break;
-        default: break;
+        case UnaryKind::Neg:
+          r = wrapSub(0, v);
+          break;
+        case UnaryKind::Abs:
+          r = v < 0 ? wrapSub(0, v) : v;
+          break;
+        case UnaryKind::Relu:
+          r = v > 0 ? v : 0;
+          break;
+        case UnaryKind::Not:
+          r = !v;
+          break;
+        default:
+          break;
         }
         c.ints.push_back(wrapToIntType(elt, r));
       }
@@ -206,17 +235,39 @@ FailureOr<TV> GraphImporter::emitUnary(UnaryKind kind, TV &x) {
     return failure();
   FailureOr<Value> r;
   switch (kind) {
-  case UnaryKind::Neg: r = create<NegOp>(x.type, *v); break;
-  case UnaryKind::Abs: r = create<AbsOp>(x.type, *v); break;
-  case UnaryKind::Sqrt: r = create<SqrtOp>(x.type, *v); break;
-  case UnaryKind::Exp: r = create<ExpOp>(x.type, *v); break;
-  case UnaryKind::Log: r = create<LogOp>(x.type, *v); break;
-  case UnaryKind::Erf: r = create<ErfOp>(x.type, *v); break;
-  case UnaryKind::Tanh: r = create<TanhOp>(x.type, *v); break;
-  case UnaryKind::Sigmoid: r = create<SigmoidOp>(x.type, *v); break;
-  case UnaryKind::Relu: r = create<ReluOp>(x.type, *v); break;
-  case UnaryKind::Reciprocal: r = create<ReciprocalOp>(x.type, *v); break;
-  case UnaryKind::Not: r = create<NotOp>(x.type, *v); break;
+  case UnaryKind::Neg:
+    r = create<NegOp>(x.type, *v);
+    break;
+  case UnaryKind::Abs:
+    r = create<AbsOp>(x.type, *v);
+    break;
+  case UnaryKind::Sqrt:
+    r = create<SqrtOp>(x.type, *v);
+    break;
+  case UnaryKind::Exp:
+    r = create<ExpOp>(x.type, *v);
+    break;
+  case UnaryKind::Log:
+    r = create<LogOp>(x.type, *v);
+    break;
+  case UnaryKind::Erf:
+    r = create<ErfOp>(x.type, *v);
+    break;
+  case UnaryKind::Tanh:
+    r = create<TanhOp>(x.type, *v);
+    break;
+  case UnaryKind::Sigmoid:
+    r = create<SigmoidOp>(x.type, *v);
+    break;
+  case UnaryKind::Relu:
+    r = create<ReluOp>(x.type, *v);
+    break;
+  case UnaryKind::Reciprocal:
+    r = create<ReciprocalOp>(x.type, *v);
+    break;
+  case UnaryKind::Not:
+    r = create<NotOp>(x.type, *v);
+    break;
   }
   if (failed(r))
     return failure();
@@ -238,8 +289,7 @@ FailureOr<TV> GraphImporter::emitBinary(BinaryKind kind, TV &a, TV &bIn) {
   if (b->elementType() != elt)
     return error() << "operand element types differ: " << a.type << " and "
                    << b->type;
-  if ((kind == BinaryKind::And || kind == BinaryKind::Or) &&
-      !elt.isInteger(1))
+  if ((kind == BinaryKind::And || kind == BinaryKind::Or) && !elt.isInteger(1))
     return error() << "logical ops need bool tensors, got " << a.type;
   SmallVector<int64_t> shape;
   if (!OpTrait::util::getBroadcastedShape(a.shape(), b->shape(), shape))
@@ -260,18 +310,39 @@ FailureOr<TV> GraphImporter::emitBinary(BinaryKind kind, TV &a, TV &bIn) {
       for (int64_t k = 0; k < n; ++k) {
         double p = x[ia[k]], q = y[ib[k]], r = 0;
         switch (kind) {
-        case BinaryKind::Add: r = p + q; break;
-        case BinaryKind::Sub: r = p - q; break;
-        case BinaryKind::Mul: r = p * q; break;
-        case BinaryKind::Div: r = p / q; break;
-        case BinaryKind::Pow: r = std::pow(p, q); break;
-        case BinaryKind::Max: r = (std::isnan(p) || p > q) ? p : q; break;
-        case BinaryKind::Min: r = (std::isnan(p) || p < q) ? p : q; break;
-        case BinaryKind::Equal: r = p == q; break;
-        case BinaryKind::Less: r = p < q; break;
-        case BinaryKind::Greater: r = p > q; break;
+        case BinaryKind::Add:
+          r = p + q;
+          break;
+        case BinaryKind::Sub:
+          r = p - q;
+          break;
+        case BinaryKind::Mul:
+          r = p * q;
+          break;
+        case BinaryKind::Div:
+          r = p / q;
+          break;
+        case BinaryKind::Pow:
+          r = std::pow(p, q);
+          break;
+        case BinaryKind::Max:
+          r = (std::isnan(p) || p > q) ? p : q;
+          break;
+        case BinaryKind::Min:
+          r = (std::isnan(p) || p < q) ? p : q;
+          break;
+        case BinaryKind::Equal:
+          r = p == q;
+          break;
+        case BinaryKind::Less:
+          r = p < q;
+          break;
+        case BinaryKind::Greater:
+          r = p > q;
+          break;
         case BinaryKind::And:
-        case BinaryKind::Or: break;
+        case BinaryKind::Or:
+          break;
         }
         if (isCompare)
           c.ints.push_back(r != 0);
@@ -284,9 +355,15 @@ FailureOr<TV> GraphImporter::emitBinary(BinaryKind kind, TV &a, TV &bIn) {
       for (int64_t k = 0; k < n; ++k) {
         int64_t p = x[ia[k]], q = y[ib[k]], r = 0;
         switch (kind) {
-        case BinaryKind::Add: r = wrapAdd(p, q); break;
-        case BinaryKind::Sub: r = wrapSub(p, q); break;
-        case BinaryKind::Mul: r = wrapMul(p, q); break;
+        case BinaryKind::Add:
+          r = wrapAdd(p, q);
+          break;
+        case BinaryKind::Sub:
+          r = wrapSub(p, q);
+          break;
+        case BinaryKind::Mul:
+          r = wrapMul(p, q);
+          break;
         case BinaryKind::Div:
           if (q == 0)
             return error() << "integer division by zero in constant data";
@@ -294,9 +371,8 @@ FailureOr<TV> GraphImporter::emitBinary(BinaryKind kind, TV &a, TV &bIn) {
             r = static_cast<int64_t>(static_cast<uint64_t>(p) /
                                      static_cast<uint64_t>(q));
           else
-            r = (p == std::numeric_limits<int64_t>::min() && q == -1)
-                    ? p
-                    : p / q;
+            r = (p == std::numeric_limits<int64_t>::min() && q == -1) ? p
+                                                                      : p / q;
           break;
         case BinaryKind::Pow: {
           if (q < 0) {
@@ -313,11 +389,21 @@ FailureOr<TV> GraphImporter::emitBinary(BinaryKind kind, TV &a, TV &bIn) {
           }
           break;
         }
-        case BinaryKind::Max: r = std::max(p, q); break;
-        case BinaryKind::Min: r = std::min(p, q); break;
-        case BinaryKind::And: r = p && q; break;
-        case BinaryKind::Or: r = p || q; break;
-        case BinaryKind::Equal: r = p == q; break;
+        case BinaryKind::Max:
+          r = std::max(p, q);
+          break;
+        case BinaryKind::Min:
+          r = std::min(p, q);
+          break;
+        case BinaryKind::And:
+          r = p && q;
+          break;
+        case BinaryKind::Or:
+          r = p || q;
+          break;
+        case BinaryKind::Equal:
+          r = p == q;
+          break;
         case BinaryKind::Less:
           r = isUnsigned ? uint64_t(p) < uint64_t(q) : p < q;
           break;
@@ -339,18 +425,42 @@ FailureOr<TV> GraphImporter::emitBinary(BinaryKind kind, TV &a, TV &bIn) {
     return failure();
   FailureOr<Value> r;
   switch (kind) {
-  case BinaryKind::Add: r = create<AddOp>(Type(), *va, *vb); break;
-  case BinaryKind::Sub: r = create<SubOp>(Type(), *va, *vb); break;
-  case BinaryKind::Mul: r = create<MulOp>(Type(), *va, *vb); break;
-  case BinaryKind::Div: r = create<DivOp>(Type(), *va, *vb); break;
-  case BinaryKind::Pow: r = create<PowOp>(Type(), *va, *vb); break;
-  case BinaryKind::Max: r = create<MaxOp>(Type(), *va, *vb); break;
-  case BinaryKind::Min: r = create<MinOp>(Type(), *va, *vb); break;
-  case BinaryKind::And: r = create<AndOp>(Type(), *va, *vb); break;
-  case BinaryKind::Or: r = create<OrOp>(Type(), *va, *vb); break;
-  case BinaryKind::Equal: r = create<EqualOp>(Type(), *va, *vb); break;
-  case BinaryKind::Less: r = create<LessOp>(Type(), *va, *vb); break;
-  case BinaryKind::Greater: r = create<GreaterOp>(Type(), *va, *vb); break;
+  case BinaryKind::Add:
+    r = create<AddOp>(Type(), *va, *vb);
+    break;
+  case BinaryKind::Sub:
+    r = create<SubOp>(Type(), *va, *vb);
+    break;
+  case BinaryKind::Mul:
+    r = create<MulOp>(Type(), *va, *vb, LMulAttr());
+    break;
+  case BinaryKind::Div:
+    r = create<DivOp>(Type(), *va, *vb);
+    break;
+  case BinaryKind::Pow:
+    r = create<PowOp>(Type(), *va, *vb);
+    break;
+  case BinaryKind::Max:
+    r = create<MaxOp>(Type(), *va, *vb);
+    break;
+  case BinaryKind::Min:
+    r = create<MinOp>(Type(), *va, *vb);
+    break;
+  case BinaryKind::And:
+    r = create<AndOp>(Type(), *va, *vb);
+    break;
+  case BinaryKind::Or:
+    r = create<OrOp>(Type(), *va, *vb);
+    break;
+  case BinaryKind::Equal:
+    r = create<EqualOp>(Type(), *va, *vb);
+    break;
+  case BinaryKind::Less:
+    r = create<LessOp>(Type(), *va, *vb);
+    break;
+  case BinaryKind::Greater:
+    r = create<GreaterOp>(Type(), *va, *vb);
+    break;
   }
   if (failed(r))
     return failure();
@@ -359,8 +469,7 @@ FailureOr<TV> GraphImporter::emitBinary(BinaryKind kind, TV &a, TV &bIn) {
 
 FailureOr<TV> GraphImporter::emitWhere(TV &cond, TV &a, TV &b) {
   if (!cond.elementType().isInteger(1))
-    return error() << "the condition must be a bool tensor, got "
-                   << cond.type;
+    return error() << "the condition must be a bool tensor, got " << cond.type;
   if (a.elementType() != b.elementType())
     return error() << "operand element types differ: " << a.type << " and "
                    << b.type;
@@ -408,7 +517,7 @@ FailureOr<TV> GraphImporter::emitCast(TV &x, Type elt) {
   if (x.elementType() == elt)
     return x;
   auto resultType = RankedTensorType::get(x.shape(), elt);
-  if (x.hasData()) {
+  if (x.hasData() && canFoldElements(elt, x.type.getNumElements())) {
     Contents c;
     bool fromFloat = isFloatType(x.elementType());
     bool toFloat = isFloatType(elt);
@@ -530,8 +639,8 @@ FailureOr<TV> GraphImporter::emitTranspose(TV &x, ArrayRef<int64_t> perm) {
   FailureOr<Value> v = materialize(x);
   if (failed(v))
     return failure();
-  FailureOr<Value> r = create<TransposeOp>(
-      Type(), *v, builder.getDenseI64ArrayAttr(perm));
+  FailureOr<Value> r =
+      create<TransposeOp>(Type(), *v, builder.getDenseI64ArrayAttr(perm));
   if (failed(r))
     return failure();
   return fromValue(*r);
@@ -649,8 +758,8 @@ FailureOr<TV> GraphImporter::emitConcat(ArrayRef<TV *> xs, int64_t axis) {
   bool allData = true;
   for (TV *x : xs) {
     if (x->rank() != rank || x->elementType() != first.elementType())
-      return error() << "inputs differ in rank or element type: "
-                     << first.type << " and " << x->type;
+      return error() << "inputs differ in rank or element type: " << first.type
+                     << " and " << x->type;
     for (int64_t d = 0; d < rank; ++d)
       if (d != axis && x->shape()[d] != first.shape()[d])
         return error() << "inputs differ in dim " << d << ": "
@@ -716,8 +825,8 @@ FailureOr<TV> GraphImporter::emitGather(TV &data, TV &indices, int64_t axis) {
   if (indices.hasData()) {
     for (int64_t i : indices.data->ints)
       if (i < -dim || i >= dim)
-        return error() << "index " << i << " is out of range for dim "
-                       << axis << " of size " << dim;
+        return error() << "index " << i << " is out of range for dim " << axis
+                       << " of size " << dim;
   }
   int64_t n = numel(shape);
   if (data.hasData() && indices.hasData() &&
@@ -745,8 +854,8 @@ FailureOr<TV> GraphImporter::emitGather(TV &data, TV &indices, int64_t axis) {
   FailureOr<Value> vi = materialize(indices);
   if (failed(vi))
     return failure();
-  FailureOr<Value> r = create<GatherOp>(Type(), *vd, *vi,
-                                        builder.getI64IntegerAttr(axis));
+  FailureOr<Value> r =
+      create<GatherOp>(Type(), *vd, *vi, builder.getI64IntegerAttr(axis));
   if (failed(r))
     return failure();
   return fromValue(*r);
@@ -798,7 +907,7 @@ FailureOr<TV> GraphImporter::emitMatMul(TV &a, TV &b) {
     a.value = *va;
   if (b.rank() > 1 && !b.value)
     b.value = *vb;
-  FailureOr<Value> r = create<MatMulOp>(Type(), *va, *vb);
+  FailureOr<Value> r = create<MatMulOp>(Type(), *va, *vb, LMulAttr());
   if (failed(r))
     return failure();
   TV result = fromValue(*r);
@@ -813,8 +922,7 @@ FailureOr<TV> GraphImporter::emitMatMul(TV &a, TV &b) {
 }
 
 FailureOr<TV> GraphImporter::emitReduce(ReduceKind kind, TV &x,
-                                        ArrayRef<int64_t> axes,
-                                        bool keepdims) {
+                                        ArrayRef<int64_t> axes, bool keepdims) {
   if (!isFloatType(x.elementType()) && kind == ReduceKind::Mean)
     return error() << "ReduceMean needs a float tensor, got " << x.type;
   FailureOr<Value> v = materialize(x);

@@ -244,17 +244,15 @@ LogicalResult GraphImporter::checkSupported() {
   llvm::StringSet<> reported;
   bool ok = true;
   for (auto [i, n] : llvm::enumerate(graph.node())) {
-    std::string name = n.name().empty()
-                           ? n.op_type() + "_" + std::to_string(i)
-                           : n.name();
+    std::string name =
+        n.name().empty() ? n.op_type() + "_" + std::to_string(i) : n.name();
     if (isDefaultDomain(n.domain())) {
       if (handlers.contains(n.op_type()))
         continue;
       if (!reported.insert(n.op_type()).second)
         continue;
-      emitError(diagLoc)
-          << "unsupported op '" << n.op_type() << "' (node '" << name
-          << "', opset " << opset << ")";
+      emitError(diagLoc) << "unsupported op '" << n.op_type() << "' (node '"
+                         << name << "', opset " << opset << ")";
       ok = false;
       continue;
     }
@@ -265,9 +263,8 @@ LogicalResult GraphImporter::checkSupported() {
     for (const auto &op : model.opset_import())
       if (op.domain() == n.domain())
         version = op.version();
-    emitError(diagLoc)
-        << "unsupported op '" << full << "' (node '" << name << "', opset "
-        << version << ")";
+    emitError(diagLoc) << "unsupported op '" << full << "' (node '" << name
+                       << "', opset " << version << ")";
     ok = false;
   }
   return success(ok);
@@ -288,9 +285,9 @@ LogicalResult GraphImporter::importInitializers() {
              << "initializer '" << t.name() << "' is defined twice";
   }
   if (graph.sparse_initializer_size() > 0)
-    return emitError(diagLoc) << "sparse initializers are not supported ('"
-                              << graph.sparse_initializer(0).values().name()
-                              << "')";
+    return emitError(diagLoc)
+           << "sparse initializers are not supported ('"
+           << graph.sparse_initializer(0).values().name() << "')";
   return success();
 }
 
@@ -324,9 +321,9 @@ GraphImporter::importInputs(SmallVectorImpl<Type> &argTypes,
     const auto &tt = in.type().tensor_type();
     Type elt = getElementType(ctx, tt.elem_type());
     if (!elt)
-      return emitError(diagLoc) << "input '" << name
-                              << "' has unsupported element type "
-                              << dataTypeName(tt.elem_type());
+      return emitError(diagLoc)
+             << "input '" << name << "' has unsupported element type "
+             << dataTypeName(tt.elem_type());
 
     // Full shape from --shape NAME=...
     SmallVector<int64_t> shape;
@@ -350,9 +347,9 @@ GraphImporter::importInputs(SmallVectorImpl<Type> &argTypes,
       }
     } else {
       if (!tt.has_shape())
-        return emitError(diagLoc) << "input '" << name
-                                << "' has no shape: give it with --shape "
-                                << name << "=1x...";
+        return emitError(diagLoc)
+               << "input '" << name << "' has no shape: give it with --shape "
+               << name << "=1x...";
       // Example shape for the hint: static dims, 1 for symbolic ones.
       std::string example;
       for (int d = 0; d < tt.shape().dim_size(); ++d) {
@@ -367,7 +364,7 @@ GraphImporter::importInputs(SmallVectorImpl<Type> &argTypes,
         if (dim.has_dim_value()) {
           if (dim.dim_value() < 0)
             return emitError(diagLoc) << "input '" << name << "' has dim " << d
-                                    << " of negative size";
+                                      << " of negative size";
           shape.push_back(dim.dim_value());
           continue;
         }
@@ -385,8 +382,8 @@ GraphImporter::importInputs(SmallVectorImpl<Type> &argTypes,
           return emitError(diagLoc)
                  << "input '" << name << "' has symbolic dim '"
                  << dim.dim_param() << "' (dim " << d
-                 << "): give its size with --shape " << name << "="
-                 << example << " or --shape " << dim.dim_param() << "=N";
+                 << "): give its size with --shape " << name << "=" << example
+                 << " or --shape " << dim.dim_param() << "=N";
         }
         return emitError(diagLoc)
                << "input '" << name << "' has an unknown dim " << d
@@ -395,7 +392,7 @@ GraphImporter::importInputs(SmallVectorImpl<Type> &argTypes,
     }
     if (!checkedNumElements(shape))
       return emitError(diagLoc) << "input '" << name << "' is too large ("
-                              << shapeText(shape) << ")";
+                                << shapeText(shape) << ")";
     auto type = RankedTensorType::get(shape, elt);
     argTypes.push_back(type);
     argNames.push_back(name);
@@ -420,10 +417,9 @@ LogicalResult GraphImporter::sortNodes(SmallVectorImpl<int> &order) {
       if (out.empty())
         continue;
       if (values.contains(out))
-        return emitError(diagLoc) << "node '" << nameOf(i) << "' ("
-                                  << graph.node(i).op_type()
-                                  << ") redefines graph input or initializer '"
-                                  << out << "'";
+        return emitError(diagLoc)
+               << "node '" << nameOf(i) << "' (" << graph.node(i).op_type()
+               << ") redefines graph input or initializer '" << out << "'";
       auto [it, inserted] = producer.try_emplace(out, i);
       if (!inserted)
         return emitError(diagLoc)
@@ -486,8 +482,7 @@ LogicalResult GraphImporter::importNode(int index) {
     return failure();
   for (int i = 0; i < node->output_size(); ++i)
     if (outputUsed(i) && !values.contains(node->output(i)))
-      return error() << "does not produce output '" << node->output(i)
-                     << "'";
+      return error() << "does not produce output '" << node->output(i) << "'";
   return success();
 }
 
@@ -587,8 +582,7 @@ mlir::kiln::onnx::importOnnxFile(MLIRContext &ctx, StringRef path,
   return importer.run();
 }
 
-bool mlir::kiln::onnx::parseShapeOption(StringRef value,
-                                        ImportOptions &options,
+bool mlir::kiln::onnx::parseShapeOption(StringRef value, ImportOptions &options,
                                         std::string &error) {
   auto [name, dims] = value.split('=');
   name = name.trim();

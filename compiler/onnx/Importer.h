@@ -1,4 +1,5 @@
-//===- Importer.h - ONNX model importer ---------------------------*- C++ -*-===//
+//===- Importer.h - ONNX model importer ---------------------------*- C++
+//-*-===//
 //
 // Part of kiln. Reads an ONNX model (protobuf, with external data files next
 // to it) and produces a module holding one `func.func` of kiln ops with
@@ -38,9 +39,9 @@ struct ImportOptions {
 /// module with one `func.func @<functionName>` marked `kiln.entry`. On error
 /// emits MLIR diagnostics (mlir::emitError) and returns failure; never aborts
 /// on a bad model. Loads the kiln and func dialects into `ctx`.
-FailureOr<OwningOpRef<ModuleOp>>
-importOnnxFile(MLIRContext &ctx, llvm::StringRef path,
-               const ImportOptions &options);
+FailureOr<OwningOpRef<ModuleOp>> importOnnxFile(MLIRContext &ctx,
+                                                llvm::StringRef path,
+                                                const ImportOptions &options);
 
 /// Summarizes the model for `kiln inspect`: opsets, op types with counts,
 /// parameter count and bytes, inputs/outputs with dtypes and shapes

@@ -1,4 +1,5 @@
-//===- ImporterInternal.h - ONNX importer internals ---------------*- C++ -*-===//
+//===- ImporterInternal.h - ONNX importer internals ---------------*- C++
+//-*-===//
 //
 // Part of kiln. Private to compiler/onnx/: the graph importer's value table,
 // compile-time contents of small tensors, and the op handler interface.
@@ -51,8 +52,8 @@ constexpr int64_t kInlineElements = 64;
 constexpr int64_t kMaxFoldElements = int64_t(1) << 20;
 constexpr int64_t kMaxFloatFoldElements = int64_t(1) << 16;
 inline bool canFoldElements(Type elt, int64_t n) {
-  return n >= 0 && n <= (isa<FloatType>(elt) ? kMaxFloatFoldElements
-                                             : kMaxFoldElements);
+  return n >= 0 &&
+         n <= (isa<FloatType>(elt) ? kMaxFloatFoldElements : kMaxFoldElements);
 }
 /// Initializers whose contents are decoded for folding (integers are shape
 /// data; float initializers this small are scalars and tiny tables).
@@ -92,10 +93,31 @@ struct TV {
 
 /// Elementwise functions the emit helpers know.
 enum class UnaryKind {
-  Neg, Abs, Sqrt, Exp, Log, Erf, Tanh, Sigmoid, Relu, Reciprocal, Not
+  Neg,
+  Abs,
+  Sqrt,
+  Exp,
+  Log,
+  Erf,
+  Tanh,
+  Sigmoid,
+  Relu,
+  Reciprocal,
+  Not
 };
 enum class BinaryKind {
-  Add, Sub, Mul, Div, Pow, Max, Min, And, Or, Equal, Less, Greater
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Pow,
+  Max,
+  Min,
+  And,
+  Or,
+  Equal,
+  Less,
+  Greater
 };
 enum class ReduceKind { Sum, Mean, Max };
 
@@ -140,10 +162,11 @@ ElementsAttr contentsToAttr(RankedTensorType type, const Contents &data,
 
 /// Decodes a TensorProto (any storage form, external data relative to
 /// `modelDir`). Returns a TV with `attr` set, and `data` for small tensors.
-/// Diagnostics go to `loc` and name `what` ("initializer 'w'").
+/// Diagnostics go to `loc` and name `what` ("initializer 'w'"). A blob is
+/// named after `blobName`, by default the tensor's name.
 FailureOr<TV> decodeTensor(MLIRContext *ctx, const ::onnx::TensorProto &tensor,
-                           StringRef modelDir, Location loc,
-                           const Twine &what, bool forceContents = false);
+                           StringRef modelDir, Location loc, const Twine &what,
+                           bool forceContents = false, StringRef blobName = {});
 
 //===----------------------------------------------------------------------===//
 // GraphImporter
@@ -160,8 +183,8 @@ const llvm::StringMap<OpHandler> &getOpHandlers();
 
 class GraphImporter {
 public:
-  GraphImporter(MLIRContext &ctx, ::onnx::ModelProto &model,
-                StringRef path, const ImportOptions &options);
+  GraphImporter(MLIRContext &ctx, ::onnx::ModelProto &model, StringRef path,
+                const ImportOptions &options);
 
   /// Imports the whole graph.
   FailureOr<OwningOpRef<ModuleOp>> run();
@@ -277,6 +300,9 @@ public:
     }
     return finishCreate(state);
   }
+
+  /// Location for the importer's diagnostics (see `diagLoc`).
+  Location getDiagLoc() const { return diagLoc; }
 
   /// Directory external data files are resolved against.
   StringRef getModelDir() const { return modelDir; }

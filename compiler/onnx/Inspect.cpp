@@ -215,8 +215,7 @@ LogicalResult mlir::kiln::onnx::inspectOnnxFile(MLIRContext &ctx,
   os << "  initializers: " << graph.initializer_size();
   if (externalCount)
     os << " (" << externalCount << " with external data)";
-  os << "\n  parameters: " << params << " (" << humanBytes(paramBytes)
-     << ")\n";
+  os << "\n  parameters: " << params << " (" << humanBytes(paramBytes) << ")\n";
   os << "  nodes: " << graph.node_size() << "\n  ops:\n";
   for (const auto &[op, count] : ops)
     os << "    " << op << " " << count << "\n";

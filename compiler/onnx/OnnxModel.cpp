@@ -170,8 +170,8 @@ int64_t mlir::kiln::onnx::wrapToIntType(Type elt, int64_t v) {
 // Loading
 //===----------------------------------------------------------------------===//
 
-LogicalResult mlir::kiln::onnx::loadModelProto(MLIRContext &ctx,
-                                               StringRef path, Location loc,
+LogicalResult mlir::kiln::onnx::loadModelProto(MLIRContext &ctx, StringRef path,
+                                               Location loc,
                                                ::onnx::ModelProto &model) {
   std::string p = path.str();
   int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
@@ -197,8 +197,8 @@ LogicalResult mlir::kiln::onnx::loadModelProto(MLIRContext &ctx,
     fileStream.SetCloseOnDelete(true);
     google::protobuf::io::CodedInputStream coded(&fileStream);
     coded.SetTotalBytesLimit(INT_MAX);
-    parsed = model.ParseFromCodedStream(&coded) &&
-             coded.ConsumedEntireMessage();
+    parsed =
+        model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
     readErrno = fileStream.GetErrno();
   }
   if (readErrno != 0)
@@ -406,9 +406,9 @@ LogicalResult readExternal(const ::onnx::TensorProto &t, StringRef modelDir,
     } else if (key == "offset" || key == "length") {
       int64_t v;
       if (StringRef(entry.value()).getAsInteger(10, v) || v < 0)
-        return emitError(loc) << what << ": external data " << key << " '"
-                              << entry.value()
-                              << "' is not a non-negative integer";
+        return emitError(loc)
+               << what << ": external data " << key << " '" << entry.value()
+               << "' is not a non-negative integer";
       (key == "offset" ? offset : length) = v;
     }
   }
@@ -441,8 +441,7 @@ LogicalResult readExternal(const ::onnx::TensorProto &t, StringRef modelDir,
     ::close(fd);
     return emitError(loc) << what << ": external data [" << offset << ", "
                           << offset + length << ") lies past the end of '"
-                          << file << "' (" << int64_t(st.st_size)
-                          << " bytes)";
+                          << file << "' (" << int64_t(st.st_size) << " bytes)";
   }
   char *dst = allocate(length);
   int64_t done = 0;
@@ -518,7 +517,8 @@ FailureOr<TV> mlir::kiln::onnx::decodeTensor(MLIRContext *ctx,
                                              const ::onnx::TensorProto &t,
                                              StringRef modelDir, Location loc,
                                              const Twine &whatTwine,
-                                             bool forceContents) {
+                                             bool forceContents,
+                                             StringRef blobName) {
   std::string what = whatTwine.str();
   if (t.has_segment())
     return emitError(loc) << what << ": segmented tensors are not supported";
@@ -558,10 +558,9 @@ FailureOr<TV> mlir::kiln::onnx::decodeTensor(MLIRContext *ctx,
     bytes = blob ? blob->getData() : ArrayRef<char>(owned);
   } else if (t.has_raw_data() && (!t.raw_data().empty() || n == 0)) {
     if (static_cast<int64_t>(t.raw_data().size()) != nbytes)
-      return emitError(loc) << what << ": raw_data has "
-                            << t.raw_data().size() << " bytes, expected "
-                            << nbytes << " (" << shapeText(shape) << " x "
-                            << esize << ")";
+      return emitError(loc) << what << ": raw_data has " << t.raw_data().size()
+                            << " bytes, expected " << nbytes << " ("
+                            << shapeText(shape) << " x " << esize << ")";
     bytes = ArrayRef<char>(t.raw_data().data(), t.raw_data().size());
   } else if (n == 0) {
     bytes = {};
@@ -577,16 +576,17 @@ FailureOr<TV> mlir::kiln::onnx::decodeTensor(MLIRContext *ctx,
   TV result;
   result.type = type;
   if (wantContents)
-    result.data = std::make_shared<Contents>(
-        decodeContents(elt, bytes.data(), n));
+    result.data =
+        std::make_shared<Contents>(decodeContents(elt, bytes.data(), n));
   if (inlineAttr) {
-    result.attr = contentsToAttr(type, *result.data, t.name());
+    result.attr = contentsToAttr(type, *result.data, blobName);
     return result;
   }
   if (!blob)
     blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(bytes, /*align=*/64);
-  result.attr = DenseResourceElementsAttr::get(
-      type, sanitizeBlobName(t.name().empty() ? "tensor" : t.name()),
-      std::move(*blob));
+  if (blobName.empty())
+    blobName = t.name().empty() ? StringRef("tensor") : StringRef(t.name());
+  result.attr = DenseResourceElementsAttr::get(type, sanitizeBlobName(blobName),
+                                               std::move(*blob));
   return result;
 }

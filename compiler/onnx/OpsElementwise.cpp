@@ -20,8 +20,7 @@ using namespace mlir::kiln::onnx;
 
 namespace {
 
-template <UnaryKind Kind>
-LogicalResult importUnary(GraphImporter &imp) {
+template <UnaryKind Kind> LogicalResult importUnary(GraphImporter &imp) {
   FailureOr<TV *> x = imp.input(0);
   if (failed(x))
     return failure();
@@ -31,8 +30,7 @@ LogicalResult importUnary(GraphImporter &imp) {
   return imp.setOutput(0, *r);
 }
 
-template <BinaryKind Kind>
-LogicalResult importBinary(GraphImporter &imp) {
+template <BinaryKind Kind> LogicalResult importBinary(GraphImporter &imp) {
   FailureOr<TV *> a = imp.input(0);
   if (failed(a))
     return failure();
@@ -46,8 +44,7 @@ LogicalResult importBinary(GraphImporter &imp) {
 }
 
 /// Max, Min, Sum: variadic, folded pairwise left to right.
-template <BinaryKind Kind>
-LogicalResult importVariadic(GraphImporter &imp) {
+template <BinaryKind Kind> LogicalResult importVariadic(GraphImporter &imp) {
   if (imp.numInputs() < 1)
     return imp.error() << "needs at least one input";
   FailureOr<TV *> first = imp.input(0);
@@ -157,8 +154,8 @@ LogicalResult importGelu(GraphImporter &imp) {
   FailureOr<Value> v = imp.materialize(**x);
   if (failed(v))
     return failure();
-  FailureOr<Value> r = imp.create<GeluOp>(
-      (*x)->type, *v, imp.builder.getStringAttr(*approx));
+  FailureOr<Value> r =
+      imp.create<GeluOp>((*x)->type, *v, imp.builder.getStringAttr(*approx));
   if (failed(r))
     return failure();
   return imp.setOutput(0, GraphImporter::fromValue(*r));
@@ -245,8 +242,7 @@ LogicalResult importClip(GraphImporter &imp) {
 
 } // namespace
 
-void mlir::kiln::onnx::registerElementwiseOps(
-    llvm::StringMap<OpHandler> &map) {
+void mlir::kiln::onnx::registerElementwiseOps(llvm::StringMap<OpHandler> &map) {
   map["Neg"] = importUnary<UnaryKind::Neg>;
   map["Abs"] = importUnary<UnaryKind::Abs>;
   map["Sqrt"] = importUnary<UnaryKind::Sqrt>;

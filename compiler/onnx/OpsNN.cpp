@@ -191,9 +191,8 @@ LogicalResult importConv(GraphImporter &imp) {
     return imp.error() << "kernel_shape does not match the weight "
                        << (*w)->type;
   bool isSame;
-  FailureOr<SmallVector<int64_t>> pads =
-      windowPadding(imp, (*x)->shape().drop_front(2), *kernel, *strides,
-                    *dilations, isSame);
+  FailureOr<SmallVector<int64_t>> pads = windowPadding(
+      imp, (*x)->shape().drop_front(2), *kernel, *strides, *dilations, isSame);
   if (failed(pads))
     return failure();
   TV bias;
@@ -203,8 +202,8 @@ LogicalResult importConv(GraphImporter &imp) {
       return failure();
     bias = **b;
   } else {
-    bias = imp.makeSplat(RankedTensorType::get({ws[0]}, (*x)->elementType()),
-                         0.0);
+    bias =
+        imp.makeSplat(RankedTensorType::get({ws[0]}, (*x)->elementType()), 0.0);
   }
   FailureOr<Value> vx = imp.materialize(**x);
   if (failed(vx))
@@ -219,23 +218,21 @@ LogicalResult importConv(GraphImporter &imp) {
     vb = imp.materialize(bias);
   if (failed(vb))
     return failure();
-  return setValue(imp,
-                  imp.create<Conv2DOp>(
-                      Type(), *vx, *vw, *vb,
-                      imp.builder.getDenseI64ArrayAttr(*strides),
-                      imp.builder.getDenseI64ArrayAttr(*pads),
-                      imp.builder.getDenseI64ArrayAttr(*dilations),
-                      imp.builder.getI64IntegerAttr(*group)));
+  return setValue(imp, imp.create<Conv2DOp>(
+                           Type(), *vx, *vw, *vb,
+                           imp.builder.getDenseI64ArrayAttr(*strides),
+                           imp.builder.getDenseI64ArrayAttr(*pads),
+                           imp.builder.getDenseI64ArrayAttr(*dilations),
+                           imp.builder.getI64IntegerAttr(*group), LMulAttr()));
 }
 
-template <bool IsMax>
-LogicalResult importPool(GraphImporter &imp) {
+template <bool IsMax> LogicalResult importPool(GraphImporter &imp) {
   FailureOr<TV *> x = imp.input(0);
   if (failed(x))
     return failure();
   if ((*x)->rank() != 4)
-    return imp.error() << "only 2-D pooling is supported (input "
-                       << (*x)->type << ")";
+    return imp.error() << "only 2-D pooling is supported (input " << (*x)->type
+                       << ")";
   if (!imp.hasAttr("kernel_shape"))
     return imp.error() << "missing attribute 'kernel_shape'";
   FailureOr<SmallVector<int64_t>> kernel = pairAttr(imp, "kernel_shape", {});
@@ -298,8 +295,7 @@ LogicalResult importPool(GraphImporter &imp) {
                            imp.builder.getBoolAttr(*countIncludePad != 0)));
 }
 
-template <ReduceKind Kind>
-LogicalResult importGlobalPool(GraphImporter &imp) {
+template <ReduceKind Kind> LogicalResult importGlobalPool(GraphImporter &imp) {
   FailureOr<TV *> x = imp.input(0);
   if (failed(x))
     return failure();
@@ -353,9 +349,9 @@ LogicalResult importBatchNorm(GraphImporter &imp) {
       return failure();
     vals.push_back(*v);
   }
-  return setValue(imp, imp.create<BatchNormOp>(
-                           x.type, vals[0], vals[1], vals[2], vals[3],
-                           vals[4], imp.builder.getF32FloatAttr(*eps)));
+  return setValue(
+      imp, imp.create<BatchNormOp>(x.type, vals[0], vals[1], vals[2], vals[3],
+                                   vals[4], imp.builder.getF32FloatAttr(*eps)));
 }
 
 LogicalResult importLayerNorm(GraphImporter &imp) {
@@ -405,10 +401,10 @@ LogicalResult importLayerNorm(GraphImporter &imp) {
   FailureOr<Value> vx = imp.materialize(**x);
   if (failed(vx))
     return failure();
-  return setValue(imp, imp.create<LayerNormOp>(
-                           (*x)->type, *vx, *vs, *vb,
-                           imp.builder.getI64IntegerAttr(*axis),
-                           imp.builder.getF32FloatAttr(*eps)));
+  return setValue(imp,
+                  imp.create<LayerNormOp>((*x)->type, *vx, *vs, *vb,
+                                          imp.builder.getI64IntegerAttr(*axis),
+                                          imp.builder.getF32FloatAttr(*eps)));
 }
 
 LogicalResult importSoftmax(GraphImporter &imp) {
@@ -437,8 +433,8 @@ LogicalResult importSoftmax(GraphImporter &imp) {
     FailureOr<Value> v = imp.materialize(*flat);
     if (failed(v))
       return failure();
-    FailureOr<Value> r = imp.create<SoftmaxOp>(
-        flat->type, *v, imp.builder.getI64IntegerAttr(1));
+    FailureOr<Value> r =
+        imp.create<SoftmaxOp>(flat->type, *v, imp.builder.getI64IntegerAttr(1));
     if (failed(r))
       return failure();
     TV sm = GraphImporter::fromValue(*r);
@@ -455,8 +451,7 @@ LogicalResult importSoftmax(GraphImporter &imp) {
 // Reductions
 //===----------------------------------------------------------------------===//
 
-template <ReduceKind Kind>
-LogicalResult importReduce(GraphImporter &imp) {
+template <ReduceKind Kind> LogicalResult importReduce(GraphImporter &imp) {
   FailureOr<TV *> x = imp.input(0);
   FailureOr<int64_t> keepdims = imp.intAttr("keepdims", 1);
   FailureOr<int64_t> noop = imp.intAttr("noop_with_empty_axes", 0);

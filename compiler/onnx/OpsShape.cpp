@@ -27,9 +27,8 @@ RankedTensorType i64Vector(GraphImporter &imp, int64_t n) {
 }
 
 /// Axes from the attribute (before `inputSince`) or from input `index`.
-FailureOr<SmallVector<int64_t>> axesOperand(GraphImporter &imp,
-                                            int64_t inputSince, int index,
-                                            bool &present) {
+FailureOr<SmallVector<int64_t>>
+axesOperand(GraphImporter &imp, int64_t inputSince, int index, bool &present) {
   present = false;
   if (imp.opset < inputSince) {
     present = imp.hasAttr("axes");
@@ -45,9 +44,8 @@ FailureOr<SmallVector<int64_t>> axesOperand(GraphImporter &imp,
 }
 
 /// Normalizes axes against `rank`; rejects duplicates. Not sorted.
-FailureOr<SmallVector<int64_t>> normalizeAxes(GraphImporter &imp,
-                                              ArrayRef<int64_t> axes,
-                                              int64_t rank) {
+FailureOr<SmallVector<int64_t>>
+normalizeAxes(GraphImporter &imp, ArrayRef<int64_t> axes, int64_t rank) {
   SmallVector<int64_t> out;
   llvm::SmallSet<int64_t, 8> seen;
   for (int64_t a : axes) {
@@ -113,8 +111,12 @@ LogicalResult importConstant(GraphImporter &imp) {
   if (name == "value") {
     if (a.type() != ::onnx::AttributeProto::TENSOR && !a.has_t())
       return imp.error() << "attribute 'value' must be a tensor";
-    FailureOr<TV> t = decodeTensor(ctx, a.t(), imp.getModelDir(), imp.loc,
-                                   "node '" + imp.nodeName + "' (Constant)");
+    FailureOr<TV> t = decodeTensor(
+        ctx, a.t(), imp.getModelDir(), imp.getDiagLoc(),
+        "node '" + imp.nodeName + "' (Constant)",
+        /*forceContents=*/false,
+        imp.node->output_size() > 0 ? StringRef(imp.node->output(0))
+                                    : StringRef(imp.nodeName));
     if (failed(t))
       return failure();
     return imp.setOutput(0, *t);
@@ -158,9 +160,10 @@ LogicalResult importConstantOfShape(GraphImporter &imp) {
   if (const auto *a = imp.getAttr("value")) {
     if (!a->has_t())
       return imp.error() << "attribute 'value' must be a tensor";
-    FailureOr<TV> v = decodeTensor(imp.ctx, a->t(), imp.getModelDir(), imp.loc,
-                                   "node '" + imp.nodeName + "' value",
-                                   /*forceContents=*/true);
+    FailureOr<TV> v =
+        decodeTensor(imp.ctx, a->t(), imp.getModelDir(), imp.getDiagLoc(),
+                     "node '" + imp.nodeName + "' value",
+                     /*forceContents=*/true);
     if (failed(v))
       return failure();
     if (v->type.getNumElements() != 1)
@@ -216,8 +219,8 @@ LogicalResult importRange(GraphImporter &imp) {
             d = (*delta)->data->ints[0];
     if (d == 0)
       return imp.error() << "delta must not be 0";
-    double count = std::max(std::ceil((double(l) - double(s)) / double(d)),
-                            0.0);
+    double count =
+        std::max(std::ceil((double(l) - double(s)) / double(d)), 0.0);
     if (count > kMaxFoldElements)
       return imp.error() << "range of " << count << " elements is too large";
     for (int64_t i = 0; i < static_cast<int64_t>(count); ++i)
@@ -544,14 +547,14 @@ LogicalResult importSplit(GraphImporter &imp) {
       }
     } else {
       if (outputs <= 0 || dim % outputs != 0)
-        return imp.error() << "cannot split dim " << *axis << " of size "
-                           << dim << " into " << outputs << " equal parts";
+        return imp.error() << "cannot split dim " << *axis << " of size " << dim
+                           << " into " << outputs << " equal parts";
       split.assign(outputs, dim / outputs);
     }
   }
   if (static_cast<int>(split.size()) != outputs)
-    return imp.error() << "split has " << split.size()
-                       << " entries for " << outputs << " outputs";
+    return imp.error() << "split has " << split.size() << " entries for "
+                       << outputs << " outputs";
   int64_t sum = 0;
   for (int64_t s : split) {
     if (s < 0)

@@ -152,7 +152,18 @@ def Kiln_AddOp : Kiln_BinaryOp<"add", "addition", [Commutative]>;
 def Kiln_SubOp : Kiln_BinaryOp<"sub", "subtraction">;
 // An `lmul` attribute (float operands only) makes every product an L-Mul.
 def Kiln_MulOp : Kiln_BinaryOp<"mul", "multiplication", [Commutative],
-                               (ins OptionalAttr<Kiln_LMulAttr>:$lmul)>;
+                               (ins OptionalAttr<Kiln_LMulAttr>:$lmul)> {
+  // Builders without the optional `lmul` (plain multiplication).
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$lhs,
+                   "::mlir::Value":$rhs), [{
+      build($_builder, $_state, result, lhs, rhs, LMulAttr());
+    }]>,
+    OpBuilder<(ins "::mlir::Value":$lhs, "::mlir::Value":$rhs), [{
+      build($_builder, $_state, lhs, rhs, LMulAttr());
+    }]>
+  ];
+}
 def Kiln_DivOp : Kiln_BinaryOp<"div", "division">;
 def Kiln_PowOp : Kiln_BinaryOp<"pow", "power">;
 def Kiln_MaxOp : Kiln_BinaryOp<"max", "maximum", [Commutative]>;
@@ -200,6 +211,16 @@ def Kiln_MatMulOp : Kiln_Op<"matmul", [Pure, InferTypeOpAdaptor]> {
                        OptionalAttr<Kiln_LMulAttr>:$lmul);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs)";
+  // Builders without the optional `lmul` (plain products).
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$lhs,
+                   "::mlir::Value":$rhs), [{
+      build($_builder, $_state, result, lhs, rhs, LMulAttr());
+    }]>,
+    OpBuilder<(ins "::mlir::Value":$lhs, "::mlir::Value":$rhs), [{
+      build($_builder, $_state, lhs, rhs, LMulAttr());
+    }]>
+  ];
 }
 
 def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
@@ -228,6 +249,18 @@ def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
     $input `,` $weight `,` $bias attr-dict `:` type($input) `,` type($weight)
     `,` type($bias) `->` type($result)
   }];
+  // A builder without the optional `lmul` (plain products).
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+                   "::mlir::Value":$weight, "::mlir::Value":$bias,
+                   "::mlir::DenseI64ArrayAttr":$strides,
+                   "::mlir::DenseI64ArrayAttr":$padding,
+                   "::mlir::DenseI64ArrayAttr":$dilations,
+                   "::mlir::IntegerAttr":$group), [{
+      build($_builder, $_state, result, input, weight, bias, strides, padding,
+            dilations, group, LMulAttr());
+    }]>
+  ];
 }
 
 class Kiln_Pool2DOp<string mnemonic, string what, dag extraArgs>

@@ -78,6 +78,27 @@ cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level 0-3"),
 cl::opt<bool> timings("timings", cl::desc("Print the time of each stage"),
                       cl::sub(kiln::compileCommand), cl::cat(category));
 
+cl::opt<std::string> lmulScope(
+    "lmul",
+    cl::desc("L-Mul: compute float products as integer adds (Luo & Sun "
+             "2024) in this scope: attention (Q*K^T and softmax*V), matmul "
+             "(every matmul/conv) or all (also elementwise Mul)"),
+    cl::value_desc("scope"), cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<std::string> lmulFormat(
+    "lmul-format",
+    cl::desc("L-Mul operand format: fp32, bf16, fp16, e4m3, e5m2 (default "
+             "fp32)"),
+    cl::init("fp32"), cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<unsigned> lmulMantissa(
+    "lmul-mantissa",
+    cl::desc("L-Mul operand mantissa bits, rounded to nearest even (default: "
+             "the format's own)"),
+    cl::init(0), cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<std::string> lmulRounding(
+    "lmul-rounding",
+    cl::desc("L-Mul operand rounding: nearest (default) or truncate"),
+    cl::init("nearest"), cl::sub(kiln::compileCommand), cl::cat(category));
+
 EmitKind emitKind() {
   switch (emit) {
   case Emit::Import: return EmitKind::ImportedMlir;
@@ -128,6 +149,22 @@ int kiln::compileMain() {
   options.target.optLevel = std::min(3u, optLevel.getValue());
   if (timings)
     options.timings = &errs();
+  if (!lmulScope.empty()) {
+    KilnLMulPassOptions lmul;
+    lmul.scope = lmulScope;
+    lmul.format = lmulFormat;
+    lmul.mantissa = lmulMantissa;
+    lmul.rounding = lmulRounding;
+    std::string error;
+    if (!validateLMulOptions(lmul, error))
+      return fail("compile", "--lmul: " + error);
+    options.lmul = lmul;
+  } else if (lmulFormat.getNumOccurrences() ||
+             lmulMantissa.getNumOccurrences() ||
+             lmulRounding.getNumOccurrences()) {
+    return fail("compile", "--lmul-format, --lmul-mantissa and "
+                           "--lmul-rounding need --lmul=attention|matmul|all");
+  }
   for (const std::string &shape : shapes) {
     std::string error;
     if (!onnx::parseShapeOption(shape, options.import, error))

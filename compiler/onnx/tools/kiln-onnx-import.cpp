@@ -41,12 +41,14 @@ static cl::opt<std::string> functionName("function-name",
 static cl::opt<bool> inspect("inspect",
                              cl::desc("Print the model summary instead"));
 static cl::opt<bool> json("json", cl::desc("With --inspect: JSON output"));
-static cl::opt<bool> elideWeights(
-    "elide-weights",
-    cl::desc("Do not print the weight blobs (dialect_resources)"));
+static cl::opt<bool>
+    elideWeights("elide-weights",
+                 cl::desc("Do not print the weight blobs (dialect_resources)"));
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  registerAsmPrinterCLOptions(); // --mlir-print-debuginfo, ...
+  registerMLIRContextCLOptions();
   cl::ParseCommandLineOptions(argc, argv, "kiln ONNX importer test tool\n");
 
   MLIRContext ctx;
@@ -55,8 +57,8 @@ int main(int argc, char **argv) {
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx, llvm::errs());
 
   if (inspect)
-    return failed(kiln::onnx::inspectOnnxFile(ctx, inputPath, llvm::outs(),
-                                              json))
+    return failed(
+               kiln::onnx::inspectOnnxFile(ctx, inputPath, llvm::outs(), json))
                ? 1
                : 0;
 

@@ -431,6 +431,61 @@ def m_reduce13(out):
                 [vi("mean", TensorProto.FLOAT, None)], opset=13)
 
 
+@model("opset_forms")
+def m_opset_forms(out):
+    """Clip with min/max attributes (opset 6..10) and Squeeze/Unsqueeze
+    with axes attributes (before 13)."""
+    nodes = [node("Clip", ["x"], ["clipped"], min=-1.0, max=1.0),
+             node("Squeeze", ["clipped"], ["sq"], axes=[0]),
+             node("Unsqueeze", ["sq"], ["y"], axes=[2])]
+    return make(nodes, [vi("x", TensorProto.FLOAT, [1, 3, 4])],
+                [vi("y", TensorProto.FLOAT, None)], opset=10)
+
+
+@model("constants")
+def m_constants(out):
+    """Constant node forms: value_float(s), value_int(s), a large tensor."""
+    mk = helper.make_node
+    nodes = [mk("Constant", [], ["f"], name="f", value_float=0.5),
+             mk("Constant", [], ["fs"], name="fs", value_floats=[1.0, 2.0, 3.0]),
+             mk("Constant", [], ["i"], name="i", value_int=2),
+             mk("Constant", [], ["is"], name="is", value_ints=[3]),
+             mk("Constant", [], ["big"], name="big",
+                value=numpy_helper.from_array(arange([100]), "")),
+             node("Mul", ["fs", "f"], ["a"]),              # [0.5, 1, 1.5]
+             node("Add", ["i", "is"], ["b"]),              # [5]
+             node("Cast", ["b"], ["bf"], to=TensorProto.FLOAT),
+             node("Add", ["a", "bf"], ["c"]),               # [5.5, 6, 6.5]
+             node("Add", ["x", "c"], ["y"]),
+             node("Add", ["v", "big"], ["z"])]
+    return make(nodes, [vi("x", TensorProto.FLOAT, [3]), vi("v", TensorProto.FLOAT, [100])],
+                [vi("y", TensorProto.FLOAT, None), vi("z", TensorProto.FLOAT, None)])
+
+
+@model("dropout_mask")
+def m_dropout_mask(out):
+    nodes = [node("Dropout", ["x"], ["y", "mask"], name="drop")]
+    return make(nodes, [vi("x", TensorProto.FLOAT, [4])],
+                [vi("y", TensorProto.FLOAT, None), vi("mask", TensorProto.BOOL, None)])
+
+
+@model("bn_training")
+def m_bn_training(out):
+    inits = [numpy_helper.from_array(np.ones(2, np.float32), n) for n in ["s", "b", "m", "v"]]
+    nodes = [node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"], name="bn",
+                  training_mode=1)]
+    return make(nodes, [vi("x", TensorProto.FLOAT, [1, 2, 3, 3])],
+                [vi("y", TensorProto.FLOAT, None)], inits)
+
+
+@model("layernorm_stats")
+def m_layernorm_stats(out):
+    inits = [numpy_helper.from_array(np.ones(4, np.float32), "g")]
+    nodes = [node("LayerNormalization", ["x", "g"], ["y", "mean"], name="ln")]
+    return make(nodes, [vi("x", TensorProto.FLOAT, [2, 4])],
+                [vi("y", TensorProto.FLOAT, None), vi("mean", TensorProto.FLOAT, None)], inits)
+
+
 # -- symbolic dims -------------------------------------------------------------------------------
 
 
