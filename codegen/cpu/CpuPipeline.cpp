@@ -46,6 +46,7 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createKilnPlanMemoryPass());
+  pm.addPass(createKilnFlattenGlobalsPass());
 
   if (options.beforeLLVM)
     options.beforeLLVM(pm);
