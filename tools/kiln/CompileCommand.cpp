@@ -7,6 +7,7 @@
 #include "tools/kiln/Commands.h"
 
 #include "compiler/Compiler.h"
+#include "compiler/Plugins.h"
 #include "compiler/Registration.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -75,6 +76,19 @@ cl::opt<std::string> targetFeatures(
 cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level 0-3"),
                            cl::init(3), cl::Prefix,
                            cl::sub(kiln::compileCommand), cl::cat(category));
+cl::list<std::string> passPlugins(
+    "load-pass-plugin",
+    cl::desc("Load a pass plugin (MLIR's plugin ABI) whose passes "
+             "--plugin-pipeline can name; repeatable"),
+    cl::value_desc("lib.so"), cl::sub(kiln::compileCommand), cl::cat(category));
+cl::list<std::string> pluginPipelines(
+    "plugin-pipeline",
+    cl::desc("Run passes at an insertion point: POINT:PIPELINE, e.g. "
+             "'after-fusion:my-pass{opt=1}'. Points: after-import, "
+             "before-quantize, after-fusion, before-lowering, before-llvm; "
+             "repeatable"),
+    cl::value_desc("POINT:PIPELINE"), cl::sub(kiln::compileCommand),
+    cl::cat(category));
 cl::opt<bool> timings("timings", cl::desc("Print the time of each stage"),
                       cl::sub(kiln::compileCommand), cl::cat(category));
 
@@ -94,6 +108,11 @@ cl::opt<unsigned> lmulMantissa(
     cl::desc("L-Mul operand mantissa bits, rounded to nearest even (default: "
              "the format's own)"),
     cl::init(0), cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<bool> report(
+    "report",
+    cl::desc("Print the estimated arithmetic energy per inference, fp32 vs "
+             "each L-Mul scope and this compile (45 nm op-energy table)"),
+    cl::sub(kiln::compileCommand), cl::cat(category));
 cl::opt<std::string> lmulRounding(
     "lmul-rounding",
     cl::desc("L-Mul operand rounding: nearest (default) or truncate"),
@@ -149,6 +168,8 @@ int kiln::compileMain() {
   options.target.optLevel = std::min(3u, optLevel.getValue());
   if (timings)
     options.timings = &errs();
+  if (report)
+    options.energyReport = &outs();
   if (!lmulScope.empty()) {
     KilnLMulPassOptions lmul;
     lmul.scope = lmulScope;
@@ -164,6 +185,14 @@ int kiln::compileMain() {
              lmulRounding.getNumOccurrences()) {
     return fail("compile", "--lmul-format, --lmul-mantissa and "
                            "--lmul-rounding need --lmul=attention|matmul|all");
+  }
+  {
+    std::string error;
+    if (!pluginPipelines.empty())
+      registerAllPasses(); // so pipelines can also name kiln's own passes
+    if (!loadPassPlugins(passPlugins, error) ||
+        !parsePluginPipelines(pluginPipelines, options.hook, error))
+      return fail("compile", error);
   }
   for (const std::string &shape : shapes) {
     std::string error;
