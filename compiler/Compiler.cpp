@@ -9,6 +9,7 @@
 #include "codegen/Artifact.h"
 #include "codegen/HeaderEmitter.h"
 #include "codegen/cpu/CpuPipeline.h"
+#include "passes/LMul/EnergyReport.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -222,6 +223,9 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   buildGraphPipeline(graph, {options.hook, options.lmul});
   if (failed(runPasses(*module, graph)))
     return failure();
+  if (options.energyReport)
+    printEnergyReport(*module, options.lmul ? &*options.lmul : nullptr,
+                      EnergyTable::horowitz45nm(), *options.energyReport);
   timer.done("graph passes");
   if (options.emit == EmitKind::Mlir)
     return finish(printModule(*module, options.outputPath, outputs));

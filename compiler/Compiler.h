@@ -40,6 +40,8 @@ struct CompileOptions {
   PipelineHook hook;
   /// L-Mul: which products and in which format (kiln compile --lmul=...).
   std::optional<KilnLMulPassOptions> lmul;
+  /// Print the energy estimate (fp32 vs L-Mul scopes) here when set.
+  llvm::raw_ostream *energyReport = nullptr;
   /// Print per-stage times to this stream when set.
   llvm::raw_ostream *timings = nullptr;
 };

@@ -46,8 +46,9 @@ struct GraphPipelineOptions {
   std::optional<KilnLMulPassOptions> lmul;
 };
 
-/// Graph-level passes on the kiln dialect (canonicalization today;
-/// quantization, L-Mul, fusion and KV layout slot in at their points).
+/// Graph-level passes on the kiln dialect (canonicalization, kiln-lmul when
+/// `options.lmul` is set; quantization, fusion and KV layout slot in at
+/// their points).
 void buildGraphPipeline(OpPassManager &pm, const GraphPipelineOptions &options);
 
 } // namespace kiln

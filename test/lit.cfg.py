@@ -4,6 +4,9 @@
 #   %kiln_src                            the repository root
 #   %mlir_runner, %mlir_runner_libs      upstream mlir-runner and its support libraries
 #   %runtime_include, %runtime_lib       the runtime's headers and build directory
+#   %kiln_obj_root                       the build tree (test/install installs it)
+#   %cmake, %cmake_generator             the CMake and generator of this build
+#   %install_libdir                      lib (CMAKE_INSTALL_LIBDIR) under a prefix
 import os
 import lit.formats
 
@@ -21,6 +24,9 @@ config.substitutions.append(("%kiln_opt", tool("kiln-opt", "kiln-opt")))
 config.substitutions.append(("%kiln_onnx_import",
                              os.path.join(config.kiln_obj_root, "compiler", "onnx", "kiln-onnx-import")))
 config.substitutions.append(("%kiln_src", config.kiln_src_root))
+config.substitutions.append(("%kiln_obj_root", config.kiln_obj_root))
+config.substitutions.append(("%kiln_test_plugin",
+                             os.path.join(config.kiln_obj_root, "test", "Plugins", "KilnTestPlugin.so")))
 config.substitutions.append(("%kiln", tool("kiln", "kiln")))
 config.substitutions.append(("%python", config.python_executable))
 libdir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
@@ -28,6 +34,9 @@ config.substitutions.append(("%mlir_runner_libs", ",".join(
     os.path.join(libdir, l) for l in ["libmlir_runner_utils.so", "libmlir_c_runner_utils.so"])))
 # After %mlir_runner_libs: lit substitutes in order and one is a prefix.
 config.substitutions.append(("%mlir_runner", os.path.join(config.llvm_tools_dir, "mlir-runner")))
+config.substitutions.append(("%cmake_generator", config.cmake_generator))
+config.substitutions.append(("%cmake", config.cmake_command))
+config.substitutions.append(("%install_libdir", config.install_libdir))
 config.substitutions.append(("%runtime_include", config.runtime_include_dir))
 config.substitutions.append(("%runtime_lib", config.runtime_lib_dir))
 

@@ -64,6 +64,8 @@ struct ConvertKilnToLinalgPass
     lowering::populateNormalizationPatterns(patterns);
     lowering::populateReductionPatterns(patterns);
     lowering::populateDataMovementPatterns(patterns);
+    lowering::populateMathPatterns(patterns);
+    lowering::populateIndexReductionPatterns(patterns);
 
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))

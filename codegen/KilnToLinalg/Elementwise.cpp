@@ -52,74 +52,76 @@ using B = OpBuilder;
 using L = Location;
 using A = ValueRange;
 
-Value body(NegOp, B &b, L l, A x, Type t) {
+Value body(NegOp, B &b, L l, A x, Type t, bool u) {
   if (isFloat(t))
     return arith::NegFOp::create(b, l, x[0]);
   return arith::SubIOp::create(b, l, scalarConstant(b, l, t, 0), x[0]);
 }
-Value body(AbsOp, B &b, L l, A x, Type t) {
+Value body(AbsOp, B &b, L l, A x, Type t, bool u) {
   if (isFloat(t))
     return math::AbsFOp::create(b, l, x[0]);
-  if (t.isInteger(1))
+  if (t.isInteger(1) || u)
     return x[0];
   return math::AbsIOp::create(b, l, x[0]);
 }
-Value body(SqrtOp, B &b, L l, A x, Type t) {
+Value body(SqrtOp, B &b, L l, A x, Type t, bool u) {
   return math::SqrtOp::create(b, l, x[0]);
 }
-Value body(ExpOp, B &b, L l, A x, Type t) {
+Value body(ExpOp, B &b, L l, A x, Type t, bool u) {
   return math::ExpOp::create(b, l, x[0]);
 }
-Value body(LogOp, B &b, L l, A x, Type t) {
+Value body(LogOp, B &b, L l, A x, Type t, bool u) {
   return math::LogOp::create(b, l, x[0]);
 }
-Value body(ErfOp, B &b, L l, A x, Type t) {
+Value body(ErfOp, B &b, L l, A x, Type t, bool u) {
   return math::ErfOp::create(b, l, x[0]);
 }
-Value body(TanhOp, B &b, L l, A x, Type t) {
+Value body(TanhOp, B &b, L l, A x, Type t, bool u) {
   return math::TanhOp::create(b, l, x[0]);
 }
-Value body(SigmoidOp, B &b, L l, A x, Type t) {
+Value body(SigmoidOp, B &b, L l, A x, Type t, bool u) {
   // 1 / (1 + exp(-x)): exp(-x) overflows to inf for very negative x and the
   // quotient is then exactly 0, as in ONNX Runtime.
   Value one = scalarConstant(b, l, t, 1.0);
   Value e = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, x[0]));
   return arith::DivFOp::create(b, l, one, arith::AddFOp::create(b, l, one, e));
 }
-Value body(ReluOp, B &b, L l, A x, Type t) {
+Value body(ReluOp, B &b, L l, A x, Type t, bool u) {
   Value zero = scalarConstant(b, l, t, 0.0);
   if (isFloat(t))
     return arith::MaximumFOp::create(b, l, x[0], zero);
-  if (t.isInteger(1))
+  if (t.isInteger(1) || u)
     return x[0];
   return arith::MaxSIOp::create(b, l, x[0], zero);
 }
-Value body(ReciprocalOp, B &b, L l, A x, Type t) {
+Value body(ReciprocalOp, B &b, L l, A x, Type t, bool u) {
   Value one = scalarConstant(b, l, t, 1.0);
   if (isFloat(t))
     return arith::DivFOp::create(b, l, one, x[0]);
+  if (u)
+    return arith::DivUIOp::create(b, l, one, x[0]);
   return arith::DivSIOp::create(b, l, one, x[0]);
 }
-Value body(NotOp, B &b, L l, A x, Type) {
+Value body(NotOp, B &b, L l, A x, Type, bool u) {
   Value ones = arith::ConstantOp::create(b, l, b.getBoolAttr(true));
   return arith::XOrIOp::create(b, l, x[0], ones);
 }
 
-Value body(AddOp, B &b, L l, A x, Type t) {
+Value body(AddOp, B &b, L l, A x, Type t, bool u) {
   if (isFloat(t))
     return arith::AddFOp::create(b, l, x[0], x[1]);
   if (t.isInteger(1))
     return arith::XOrIOp::create(b, l, x[0], x[1]);
   return arith::AddIOp::create(b, l, x[0], x[1]);
 }
-Value body(SubOp, B &b, L l, A x, Type t) {
+Value body(SubOp, B &b, L l, A x, Type t, bool u) {
   if (isFloat(t))
     return arith::SubFOp::create(b, l, x[0], x[1]);
   if (t.isInteger(1))
     return arith::XOrIOp::create(b, l, x[0], x[1]);
   return arith::SubIOp::create(b, l, x[0], x[1]);
 }
-Value body(MulOp op, B &b, L l, A x, Type t) {
+Value body(MulOp op, B &b, L l, A x, Type t, bool u) {
   if (isFloat(t) && op.getLmulAttr())
     return convertScalar(b, l, buildLMulProduct(b, l, x[0], x[1],
                                                 op.getLmulAttr()), t);
@@ -129,50 +131,57 @@ Value body(MulOp op, B &b, L l, A x, Type t) {
     return arith::AndIOp::create(b, l, x[0], x[1]);
   return arith::MulIOp::create(b, l, x[0], x[1]);
 }
-Value body(DivOp, B &b, L l, A x, Type t) {
+Value body(DivOp, B &b, L l, A x, Type t, bool u) {
   if (isFloat(t))
     return arith::DivFOp::create(b, l, x[0], x[1]);
   // ONNX integer Div truncates toward zero, as arith.divsi does.
+  if (u)
+    return arith::DivUIOp::create(b, l, x[0], x[1]);
   return arith::DivSIOp::create(b, l, x[0], x[1]);
 }
-Value body(MaxOp, B &b, L l, A x, Type t) {
+Value body(MaxOp, B &b, L l, A x, Type t, bool u) {
   if (isFloat(t))
     return arith::MaximumFOp::create(b, l, x[0], x[1]);
   if (t.isInteger(1))
     return arith::OrIOp::create(b, l, x[0], x[1]);
+  if (u)
+    return arith::MaxUIOp::create(b, l, x[0], x[1]);
   return arith::MaxSIOp::create(b, l, x[0], x[1]);
 }
-Value body(MinOp, B &b, L l, A x, Type t) {
+Value body(MinOp, B &b, L l, A x, Type t, bool u) {
   if (isFloat(t))
     return arith::MinimumFOp::create(b, l, x[0], x[1]);
   if (t.isInteger(1))
     return arith::AndIOp::create(b, l, x[0], x[1]);
+  if (u)
+    return arith::MinUIOp::create(b, l, x[0], x[1]);
   return arith::MinSIOp::create(b, l, x[0], x[1]);
 }
-Value body(AndOp, B &b, L l, A x, Type t) {
+Value body(AndOp, B &b, L l, A x, Type t, bool u) {
   return arith::AndIOp::create(b, l, x[0], x[1]);
 }
-Value body(OrOp, B &b, L l, A x, Type t) {
+Value body(OrOp, B &b, L l, A x, Type t, bool u) {
   return arith::OrIOp::create(b, l, x[0], x[1]);
 }
 
-Value compare(B &b, L l, A x, Type t, arith::CmpFPredicate fp,
+Value compare(B &b, L l, A x, Type t, bool u, arith::CmpFPredicate fp,
               arith::CmpIPredicate sp, arith::CmpIPredicate up) {
   if (isFloat(t))
     return arith::CmpFOp::create(b, l, fp, x[0], x[1]);
   // i1 compares as unsigned (false < true).
-  return arith::CmpIOp::create(b, l, t.isInteger(1) ? up : sp, x[0], x[1]);
+  return arith::CmpIOp::create(b, l, t.isInteger(1) || u ? up : sp, x[0],
+                               x[1]);
 }
-Value body(EqualOp, B &b, L l, A x, Type t) {
-  return compare(b, l, x, t, arith::CmpFPredicate::OEQ,
+Value body(EqualOp, B &b, L l, A x, Type t, bool u) {
+  return compare(b, l, x, t, u, arith::CmpFPredicate::OEQ,
                  arith::CmpIPredicate::eq, arith::CmpIPredicate::eq);
 }
-Value body(LessOp, B &b, L l, A x, Type t) {
-  return compare(b, l, x, t, arith::CmpFPredicate::OLT,
+Value body(LessOp, B &b, L l, A x, Type t, bool u) {
+  return compare(b, l, x, t, u, arith::CmpFPredicate::OLT,
                  arith::CmpIPredicate::slt, arith::CmpIPredicate::ult);
 }
-Value body(GreaterOp, B &b, L l, A x, Type t) {
-  return compare(b, l, x, t, arith::CmpFPredicate::OGT,
+Value body(GreaterOp, B &b, L l, A x, Type t, bool u) {
+  return compare(b, l, x, t, u, arith::CmpFPredicate::OGT,
                  arith::CmpIPredicate::sgt, arith::CmpIPredicate::ugt);
 }
 
@@ -193,11 +202,20 @@ struct ElementwiseLowering : OpConversionPattern<OpTy> {
     Type element = inputElement(inputs);
     if (!supported(op, element))
       return rewriter.notifyMatchFailure(op, "unsupported element type");
-    Value result =
-        buildElementwise(rewriter, op.getLoc(), resultType, inputs,
-                         [&](OpBuilder &b, Location loc, ValueRange args) {
-                           return body(op, b, loc, args, element);
-                         });
+    // Unsigned integers compute on their signless bits with the unsigned
+    // arith ops.
+    bool isUnsigned = element.isUnsignedInteger();
+    Type signless = signlessType(element);
+    Type resultElement = resultType.getElementType();
+    Value result = buildElementwise(
+        rewriter, op.getLoc(), resultType, inputs,
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          SmallVector<Value> xs;
+          for (Value arg : args)
+            xs.push_back(toSignless(b, loc, arg));
+          Value r = body(op, b, loc, xs, signless, isUnsigned);
+          return fromSignless(b, loc, r, resultElement);
+        });
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -230,7 +248,11 @@ struct PowLowering : OpConversionPattern<PowOp> {
         rewriter, op.getLoc(), resultType, adaptor.getOperands(),
         [&](OpBuilder &b, Location loc, ValueRange x) -> Value {
           if (!isFloat(element))
-            return math::IPowIOp::create(b, loc, x[0], x[1]);
+            return fromSignless(
+                b, loc,
+                math::IPowIOp::create(b, loc, toSignless(b, loc, x[0]),
+                                      toSignless(b, loc, x[1])),
+                element);
           if (exponent && *exponent == 1.0)
             return x[0];
           if (exponent && *exponent == 2.0)
@@ -310,6 +332,28 @@ struct ClipLowering : OpConversionPattern<ClipOp> {
           }
           // Integers: clamp the bounds to the type's range first.
           unsigned width = t.getIntOrFloatBitWidth();
+          bool isUnsigned = t.isUnsignedInteger();
+          Type signless = signlessType(t);
+          if (isUnsigned) {
+            double maxU = std::ldexp(1.0, width) - 1;
+            auto clampU = [&](double bound) -> APInt {
+              if (std::isnan(bound) || bound <= 0)
+                return APInt(width, 0);
+              if (bound >= maxU)
+                return APInt::getMaxValue(width);
+              return APInt(width, static_cast<uint64_t>(bound));
+            };
+            Value v = arith::MaxUIOp::create(
+                b, loc, toSignless(b, loc, x[0]),
+                arith::ConstantOp::create(
+                    b, loc, b.getIntegerAttr(signless, clampU(std::ceil(lo)))));
+            v = arith::MinUIOp::create(
+                b, loc, v,
+                arith::ConstantOp::create(
+                    b, loc,
+                    b.getIntegerAttr(signless, clampU(std::floor(hi)))));
+            return fromSignless(b, loc, v, t);
+          }
           APInt minInt = APInt::getSignedMinValue(width);
           APInt maxInt = APInt::getSignedMaxValue(width);
           auto clampBound = [&](double bound) -> APInt {

@@ -39,8 +39,41 @@ Value scalarConstant(OpBuilder &b, Location loc, Type type, double value) {
   if (auto ft = dyn_cast<FloatType>(type))
     return arith::ConstantOp::create(b, loc, b.getFloatAttr(ft, value));
   auto it = cast<IntegerType>(type);
+  if (it.isUnsigned()) {
+    // arith constants are signless; values above INT64_MAX wrap.
+    Type signless = signlessType(it);
+    APInt bits(it.getWidth(),
+               value >= 9.2233720368547758e18
+                   ? static_cast<uint64_t>(value)
+                   : static_cast<uint64_t>(static_cast<int64_t>(value)));
+    return fromSignless(
+        b, loc,
+        arith::ConstantOp::create(b, loc, b.getIntegerAttr(signless, bits)),
+        it);
+  }
   return arith::ConstantOp::create(
       b, loc, b.getIntegerAttr(it, static_cast<int64_t>(value)));
+}
+
+Type signlessType(Type type) {
+  if (auto it = dyn_cast<IntegerType>(type))
+    if (!it.isSignless())
+      return IntegerType::get(type.getContext(), it.getWidth());
+  return type;
+}
+
+Value toSignless(OpBuilder &b, Location loc, Value value) {
+  Type signless = signlessType(value.getType());
+  if (signless == value.getType())
+    return value;
+  return UnrealizedConversionCastOp::create(b, loc, signless, value)
+      .getResult(0);
+}
+
+Value fromSignless(OpBuilder &b, Location loc, Value value, Type to) {
+  if (value.getType() == to)
+    return value;
+  return UnrealizedConversionCastOp::create(b, loc, to, value).getResult(0);
 }
 
 Value lowestValue(OpBuilder &b, Location loc, Type type) {
@@ -50,9 +83,13 @@ Value lowestValue(OpBuilder &b, Location loc, Type type) {
         b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(),
                                            /*Negative=*/true)));
   auto it = cast<IntegerType>(type);
-  APInt lowest = it.getWidth() == 1 ? APInt(1, 0)
-                                    : APInt::getSignedMinValue(it.getWidth());
-  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(it, lowest));
+  APInt lowest = it.getWidth() == 1 || it.isUnsigned()
+                     ? APInt(it.getWidth(), 0)
+                     : APInt::getSignedMinValue(it.getWidth());
+  return fromSignless(b, loc,
+                      arith::ConstantOp::create(
+                          b, loc, b.getIntegerAttr(signlessType(it), lowest)),
+                      it);
 }
 
 Type accumulatorType(Type element) {
@@ -63,9 +100,38 @@ Type accumulatorType(Type element) {
 }
 
 Value convertScalar(OpBuilder &b, Location loc, Value value, Type to) {
-  Type from = value.getType();
-  if (from == to)
+  if (value.getType() == to)
     return value;
+  // Unsigned integers: convert the signless bits, choosing the unsigned
+  // conversions (uitofp, fptoui, extui).
+  auto fromInt = dyn_cast<IntegerType>(value.getType());
+  auto toInt = dyn_cast<IntegerType>(to);
+  bool fromUnsigned = fromInt && fromInt.isUnsigned();
+  bool toUnsigned = toInt && toInt.isUnsigned();
+  if (fromUnsigned || toUnsigned) {
+    Value v = toSignless(b, loc, value);
+    Type from = v.getType(), target = signlessType(to);
+    Value r;
+    if (from == target)
+      r = v;
+    else if (target.isInteger(1))
+      r = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, v,
+                                scalarConstant(b, loc, from, 0.0));
+    else if (isa<FloatType>(target))
+      r = arith::UIToFPOp::create(b, loc, target, v);
+    else if (isa<FloatType>(from))
+      r = arith::FPToUIOp::create(b, loc, target, v);
+    else if (from.getIntOrFloatBitWidth() < target.getIntOrFloatBitWidth())
+      r = fromUnsigned || from.isInteger(1)
+              ? arith::ExtUIOp::create(b, loc, target, v).getResult()
+              : arith::ExtSIOp::create(b, loc, target, v).getResult();
+    else if (from.getIntOrFloatBitWidth() > target.getIntOrFloatBitWidth())
+      r = arith::TruncIOp::create(b, loc, target, v);
+    else
+      r = v;
+    return fromSignless(b, loc, r, to);
+  }
+  Type from = value.getType();
   auto fromFloat = dyn_cast<FloatType>(from);
   auto toFloat = dyn_cast<FloatType>(to);
   if (to.isInteger(1)) {

@@ -35,11 +35,25 @@ AffineMap broadcastMap(ArrayRef<int64_t> operand, ArrayRef<int64_t> result,
 /// `n` parallel iterators.
 SmallVector<utils::IteratorType> parallelIterators(unsigned n);
 
-/// A scalar constant of `type` (float or integer) holding `value`.
+/// A scalar constant of `type` (float or integer, unsigned ones through
+/// fromSignless) holding `value`.
 Value scalarConstant(OpBuilder &b, Location loc, Type type, double value);
 
+/// The signless integer type of `type`'s width for unsigned integer types
+/// (arith ops want signless operands), else `type`.
+Type signlessType(Type type);
+
+/// Reinterprets a scalar of unsigned integer type as its signless type (an
+/// unrealized_conversion_cast that the LLVM lowering folds away, as both
+/// become the same LLVM integer); other values are returned unchanged.
+Value toSignless(OpBuilder &b, Location loc, Value value);
+
+/// The inverse of toSignless: reinterprets `value` as type `to` (no-op when
+/// the types match).
+Value fromSignless(OpBuilder &b, Location loc, Value value, Type to);
+
 /// The identity of max: -inf for floats, the signed minimum for integers
-/// (false for i1).
+/// (false for i1, 0 for unsigned integers).
 Value lowestValue(OpBuilder &b, Location loc, Type type);
 
 /// Type reductions and contractions accumulate in: f32 for floats narrower
@@ -48,7 +62,7 @@ Type accumulatorType(Type element);
 
 /// Converts a scalar between element types with kiln.cast semantics
 /// (ext/trunc for floats, sitofp/fptosi, extsi/trunci, i1 -> uitofp/extui,
-/// anything -> i1 as `!= 0`).
+/// anything -> i1 as `!= 0`; unsigned integers use uitofp/fptoui/extui).
 Value convertScalar(OpBuilder &b, Location loc, Value value, Type to);
 
 /// `tensor.empty` of a static shape.
@@ -113,6 +127,10 @@ void populatePoolingPatterns(RewritePatternSet &patterns);
 void populateNormalizationPatterns(RewritePatternSet &patterns);
 void populateReductionPatterns(RewritePatternSet &patterns);
 void populateDataMovementPatterns(RewritePatternSet &patterns);
+/// Math.cpp: float functions, sign, mod, bit_shift, xor.
+void populateMathPatterns(RewritePatternSet &patterns);
+/// IndexReductions.cpp: arg_max, arg_min, top_k.
+void populateIndexReductionPatterns(RewritePatternSet &patterns);
 
 } // namespace mlir::kiln::lowering
 

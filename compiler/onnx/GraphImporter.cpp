@@ -34,6 +34,9 @@ const llvm::StringMap<OpHandler> &mlir::kiln::onnx::getOpHandlers() {
     registerElementwiseOps(map);
     registerShapeOps(map);
     registerNNOps(map);
+    registerLayoutOps(map);
+    registerIndexingOps(map);
+    registerNormOps(map);
     return map;
   }();
   return handlers;

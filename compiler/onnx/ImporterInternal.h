@@ -179,6 +179,12 @@ using OpHandler = LogicalResult (*)(GraphImporter &);
 void registerElementwiseOps(llvm::StringMap<OpHandler> &map);
 void registerShapeOps(llvm::StringMap<OpHandler> &map);
 void registerNNOps(llvm::StringMap<OpHandler> &map);
+/// Layout/structure ops (OpsLayout.cpp).
+void registerLayoutOps(llvm::StringMap<OpHandler> &map);
+/// Gather/scatter/cumsum/einsum ops (OpsIndexing.cpp).
+void registerIndexingOps(llvm::StringMap<OpHandler> &map);
+/// Normalization ops (OpsNorm.cpp).
+void registerNormOps(llvm::StringMap<OpHandler> &map);
 const llvm::StringMap<OpHandler> &getOpHandlers();
 
 class GraphImporter {

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/onnx/ImporterInternal.h"
+#include "compiler/onnx/TensorFile.h"
 
 #include "onnx.pb.h"
 
@@ -128,17 +129,21 @@ LogicalResult mlir::kiln::onnx::inspectOnnxFile(MLIRContext &ctx,
     opsets[op.domain().empty() ? "ai.onnx" : op.domain()] = op.version();
   int64_t opset = getDefaultOpset(model);
 
-  // Op types with counts (in first-appearance order), unsupported ones.
+  // Op types with counts (in first-appearance order).
   OrderedCounts ops;
-  OrderedCounts unsupported;
   for (const auto &n : graph.node()) {
     bool defaultDomain = n.domain().empty() || n.domain() == "ai.onnx";
     std::string key =
         defaultDomain ? n.op_type() : n.domain() + "." + n.op_type();
     ++ops[key];
-    if (!defaultDomain || !isSupportedOp(n.op_type()))
-      ++unsupported[key];
   }
+  // Every op type the importer lacks, in subgraphs too, each with its node
+  // count and first node: all of them at once, not just the first.
+  std::vector<UnsupportedOp> unsupported =
+      findUnsupportedOps(getModelInfo(model));
+  int64_t unsupportedNodes = 0;
+  for (const UnsupportedOp &u : unsupported)
+    unsupportedNodes += u.count;
 
   // Parameters.
   llvm::StringSet<> initNames;
@@ -191,8 +196,9 @@ LogicalResult mlir::kiln::onnx::inspectOnnxFile(MLIRContext &ctx,
       jops[op] = count;
     j["ops"] = jops;
     nlohmann::ordered_json junsup = nlohmann::ordered_json::array();
-    for (const auto &entry : unsupported)
-      junsup.push_back(entry.first);
+    for (const UnsupportedOp &u : unsupported)
+      junsup.push_back(
+          {{"op", u.op}, {"count", u.count}, {"first_node", u.firstNode}});
     j["unsupported_ops"] = junsup;
     os << j.dump(2) << "\n";
     return success();
@@ -219,11 +225,20 @@ LogicalResult mlir::kiln::onnx::inspectOnnxFile(MLIRContext &ctx,
   os << "  nodes: " << graph.node_size() << "\n  ops:\n";
   for (const auto &[op, count] : ops)
     os << "    " << op << " " << count << "\n";
-  os << "  unsupported ops:";
-  if (unsupported.empty())
-    os << " none";
-  for (const auto &[op, count] : unsupported)
-    os << " " << op << " (" << count << ")";
-  os << "\n";
+  if (unsupported.empty()) {
+    os << "  unsupported ops: none\n";
+    return success();
+  }
+  os << "  unsupported ops: " << unsupported.size() << " op type"
+     << (unsupported.size() == 1 ? "" : "s") << " in " << unsupportedNodes
+     << " node" << (unsupportedNodes == 1 ? "" : "s") << "\n";
+  size_t width = 2;
+  for (const UnsupportedOp &u : unsupported)
+    width = std::max(width, u.op.size());
+  os << "    " << llvm::left_justify("op", width) << "  count  first node\n";
+  for (const UnsupportedOp &u : unsupported)
+    os << "    " << llvm::left_justify(u.op, width) << "  "
+       << llvm::right_justify(std::to_string(u.count), 5) << "  '"
+       << u.firstNode << "'\n";
   return success();
 }

@@ -168,8 +168,8 @@ def Kiln_DivOp : Kiln_BinaryOp<"div", "division">;
 def Kiln_PowOp : Kiln_BinaryOp<"pow", "power">;
 def Kiln_MaxOp : Kiln_BinaryOp<"max", "maximum", [Commutative]>;
 def Kiln_MinOp : Kiln_BinaryOp<"min", "minimum", [Commutative]>;
-def Kiln_AndOp : Kiln_BinaryOp<"and", "logical and (i1)", [Commutative]>;
-def Kiln_OrOp : Kiln_BinaryOp<"or", "logical or (i1)", [Commutative]>;
+def Kiln_AndOp : Kiln_BinaryOp<"and", "and (bitwise; logical on i1)", [Commutative]>;
+def Kiln_OrOp : Kiln_BinaryOp<"or", "or (bitwise; logical on i1)", [Commutative]>;
 // Comparisons produce i1 tensors.
 def Kiln_EqualOp : Kiln_BinaryOp<"equal", "equality test", [Commutative]>;
 def Kiln_LessOp : Kiln_BinaryOp<"less", "less-than test">;
@@ -469,6 +469,219 @@ def Kiln_ExpandOp : Kiln_Op<"expand", [Pure]> {
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
   let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// ONNX coverage: math functions, integer arithmetic, reductions, arg/top-k
+// (the importer decomposes the other activations and reductions into these
+// and the ops above)
+//===----------------------------------------------------------------------===//
+
+class Kiln_FloatUnaryOp<string mnemonic, string what>
+    : Kiln_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+  let summary = "Elementwise " # what # " of a float tensor.";
+  let description = [{
+    Applies the function to every element; the result has the operand's type.
+
+    ```mlir
+    %y = kiln.}] # mnemonic # [{ %x : tensor<2x3xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Kiln_SinOp : Kiln_FloatUnaryOp<"sin", "sine">;
+def Kiln_CosOp : Kiln_FloatUnaryOp<"cos", "cosine">;
+def Kiln_TanOp : Kiln_FloatUnaryOp<"tan", "tangent">;
+def Kiln_AsinOp : Kiln_FloatUnaryOp<"asin", "arcsine">;
+def Kiln_AcosOp : Kiln_FloatUnaryOp<"acos", "arccosine">;
+def Kiln_AtanOp : Kiln_FloatUnaryOp<"atan", "arctangent">;
+def Kiln_SinhOp : Kiln_FloatUnaryOp<"sinh", "hyperbolic sine">;
+def Kiln_CoshOp : Kiln_FloatUnaryOp<"cosh", "hyperbolic cosine">;
+def Kiln_AsinhOp : Kiln_FloatUnaryOp<"asinh", "inverse hyperbolic sine">;
+def Kiln_AcoshOp : Kiln_FloatUnaryOp<"acosh", "inverse hyperbolic cosine">;
+def Kiln_AtanhOp : Kiln_FloatUnaryOp<"atanh", "inverse hyperbolic tangent">;
+def Kiln_FloorOp : Kiln_FloatUnaryOp<"floor", "rounding toward -inf">;
+def Kiln_CeilOp : Kiln_FloatUnaryOp<"ceil", "rounding toward +inf">;
+def Kiln_RoundOp : Kiln_FloatUnaryOp<"round",
+    "rounding to the nearest integer, halves to even">;
+
+def Kiln_SignOp : Kiln_UnaryOp<"sign", "sign: -1, 0 or 1 (NaN stays NaN)">;
+
+def Kiln_ModOp : Kiln_BinaryOp<"mod", "remainder",
+                               [], (ins BoolAttr:$fmod)> {
+  let description = [{
+    With `fmod = true` the result has the dividend's sign (C `fmod`, integer
+    `%`); with `fmod = false` (integers only) it has the divisor's sign
+    (Python `%`). Shapes broadcast by numpy rules.
+
+    ```mlir
+    %z = kiln.mod %x, %y {fmod = false} : tensor<6xi32>, tensor<6xi32>
+    ```
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_BitShiftOp : Kiln_BinaryOp<"bit_shift", "bit shift",
+                                    [], (ins StrAttr:$direction)> {
+  let description = [{
+    Shifts every element of `lhs` by the matching element of `rhs`
+    (`direction` is "left" or "right"; right shifts of unsigned integers are
+    logical, of signed ones arithmetic). Shifts by the bit width or more give
+    0 (-1 for negative signed values shifted right). Integers only.
+
+    ```mlir
+    %z = kiln.bit_shift %x, %y {direction = "left"} : tensor<3xui8>, tensor<3xui8>
+    ```
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_XorOp : Kiln_BinaryOp<"xor", "exclusive or (bitwise; logical on i1)",
+                               [Commutative]> {
+  let hasVerifier = 1;
+}
+
+def Kiln_ReduceMinOp : Kiln_ReduceOp<"reduce_min", "minimum">;
+def Kiln_ReduceProdOp : Kiln_ReduceOp<"reduce_prod", "product">;
+
+class Kiln_ArgReduceOp<string mnemonic, string what>
+    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+  let summary = "Index of the " # what # " along one axis (i64).";
+  let description = [{
+    Ties resolve to the first index, or the last with `select_last_index`.
+    With `keepdims` the reduced axis stays as a unit dim.
+
+    ```mlir
+    %i = kiln.}] # mnemonic # [{ %x {axis = 1 : i64, keepdims = true,
+           select_last_index = false} : tensor<2x5xf32> -> tensor<2x1xi64>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$axis, BoolAttr:$keepdims,
+                       BoolAttr:$select_last_index);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def Kiln_ArgMaxOp : Kiln_ArgReduceOp<"arg_max", "maximum">;
+def Kiln_ArgMinOp : Kiln_ArgReduceOp<"arg_min", "minimum">;
+
+def Kiln_TopKOp : Kiln_Op<"top_k", [Pure, InferTypeOpAdaptor]> {
+  let summary = "The k largest (or smallest) elements along one axis.";
+  let description = [{
+    Returns the values and their i64 indices, both with dim `axis` of size
+    `k`. Elements come in order (largest first, or smallest first when
+    `largest` is false); equal values keep their index order. `sorted` is
+    recorded for ONNX fidelity; the output is always sorted.
+
+    ```mlir
+    %v, %i = kiln.top_k %x {axis = 1 : i64, k = 3 : i64, largest = true,
+               sorted = true} : tensor<3x4xf32> -> tensor<3x3xf32>, tensor<3x3xi64>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$axis, I64Attr:$k,
+                       BoolAttr:$largest, BoolAttr:$sorted);
+  let results = (outs Kiln_Tensor:$values, Kiln_Tensor:$indices);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `->` type($values) `,` type($indices)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// ONNX coverage: N-D convolution and pooling, scatter
+// (1-D and 3-D windows, dilated pools, ceil mode, ScatterND/ScatterElements)
+//===----------------------------------------------------------------------===//
+
+def Kiln_ConvOp : Kiln_Op<"conv", [Pure, InferTypeOpAdaptor]> {
+  let summary = "N-D grouped convolution over N x C x spatial..., with bias.";
+  let description = [{
+    The N-D form of `kiln.conv2d` (used for 1-D and 3-D convolutions and
+    for the convolutions ConvTranspose becomes). With k spatial dims,
+    `strides` and `dilations` have k entries and `padding` 2k: all begins,
+    then all ends. The weight is [F, C / group, K1..Kk] and the bias [F].
+
+    ```mlir
+    %y = kiln.conv %x, %w, %b {strides = array<i64: 1, 1, 1>,
+           padding = array<i64: 1, 1, 1, 1, 1, 1>,
+           dilations = array<i64: 1, 1, 1>, group = 1 : i64}
+         : tensor<1x2x4x4x4xf32>, tensor<3x2x3x3x3xf32>, tensor<3xf32>
+         -> tensor<1x3x4x4x4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
+                       Kiln_FloatTensor:$bias,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$padding,
+                       DenseI64ArrayAttr:$dilations, I64Attr:$group);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `,` $bias attr-dict `:` type($input) `,` type($weight)
+    `,` type($bias) `->` type($result)
+  }];
+}
+
+class Kiln_PoolNDOp<string mnemonic, string what, TypeConstraint elements,
+                    dag extraArgs>
+    : Kiln_Op<mnemonic, [Pure, InferTypeOpAdaptor]> {
+  let summary = "N-D " # what # " pooling over N x C x spatial..., dilated.";
+  let description = [{
+    With k spatial dims, `kernel`, `strides` and `dilations` have k entries
+    and `padding` 2k (all begins, then all ends). With `ceil_mode` the
+    output length of each dim rounds up, as long as the last window starts
+    inside the input or its begin padding (ONNX's rule); the positions that
+    adds past the end padding are never counted. Padded positions never win
+    a max; an average counts them only with `count_include_pad`.
+
+    ```mlir
+    %y = kiln.}] # mnemonic # [{ %x {kernel = array<i64: 2, 2, 2>,
+           strides = array<i64: 2, 2, 2>, padding = array<i64: 0, 0, 0, 0, 0, 0>,
+           dilations = array<i64: 1, 1, 1>, ceil_mode = false}
+         : tensor<1x3x8x8x8xf32> -> tensor<1x3x4x4x4xf32>
+    ```
+  }];
+  let arguments = !con((ins elements:$input,
+                            DenseI64ArrayAttr:$kernel,
+                            DenseI64ArrayAttr:$strides,
+                            DenseI64ArrayAttr:$padding,
+                            DenseI64ArrayAttr:$dilations,
+                            DefaultValuedAttr<BoolAttr, "false">:$ceil_mode),
+                       extraArgs);
+  let results = (outs elements:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def Kiln_MaxPoolOp : Kiln_PoolNDOp<"max_pool", "max",
+    StaticShapeTensorOf<[AnyFloat, AnyInteger]>, (ins)>;
+def Kiln_AvgPoolOp : Kiln_PoolNDOp<"avg_pool", "average", Kiln_FloatTensor,
+    (ins DefaultValuedAttr<BoolAttr, "false">:$count_include_pad)>;
+
+def Kiln_ScatterNDOp : Kiln_Op<"scatter_nd",
+    [Pure, AllTypesMatch<["data", "result"]>]> {
+  let summary = "ONNX ScatterND: writes slices of `updates` into `data`.";
+  let description = [{
+    `indices` is [..., k] (k <= rank of data) and `updates` is
+    indices.shape[:-1] + data.shape[k:]. Each index row selects a slice of
+    the result, which receives the matching slice of `updates` (`reduction`
+    "none"), or is combined with it ("add", "mul", "max", "min"). Rows are
+    applied in order, so a repeated index with "none" keeps the last update.
+    Negative indices count from the end; out-of-range ones are clamped.
+    ScatterElements becomes this op with k = rank.
+
+    ```mlir
+    %y = kiln.scatter_nd %data, %idx, %upd {reduction = "add"}
+         : tensor<4x4xf32>, tensor<2x1xi64>, tensor<2x4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$data, Kiln_IndexTensor:$indices,
+                       Kiln_Tensor:$updates,
+                       DefaultValuedStrAttr<StrAttr, "none">:$reduction);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = [{
+    $data `,` $indices `,` $updates attr-dict `:` type($data) `,`
+    type($indices) `,` type($updates)
+  }];
+  let hasVerifier = 1;
 }
 
 #endif // KILN_OPS

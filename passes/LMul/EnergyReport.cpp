@@ -151,17 +151,19 @@ void mlir::kiln::printEnergyReport(Operation *root,
   }
   EnergyEstimate base = estimateEnergy(fp32, table);
   os << llvm::format(
-      "kiln:   fp32: %s products x %.2f pJ + %s adds x %.2f pJ = %.1f uJ\n",
+      "kiln:   fp32: %s products x %.2f pJ + %s adds x %.2f pJ = %.3f uJ\n",
       thousands(fp32.fp32Muls).c_str(), table.fp32Mul,
       thousands(fp32.fp32Adds).c_str(), table.fp32Add, base.totalPJ() * 1e-6);
-  os << llvm::format("kiln:   %-34s %16s %12s %9s\n", "L-Mul scope",
+  os << llvm::format("kiln:   %-34s %16s %14s %9s\n", "L-Mul scope",
                      "L-Mul products", "energy (uJ)", "vs fp32");
   auto row = [&](const std::string &label, const ArithmeticCounts &c) {
     EnergyEstimate e = estimateEnergy(c, table);
-    os << llvm::format("kiln:   %-34s %16s %12.1f %8.1f%%\n", label.c_str(),
+    os << llvm::format("kiln:   %-34s %16s %14.3f %8.1f%%\n", label.c_str(),
                        thousands(c.lmul8 + c.lmul32).c_str(),
                        e.totalPJ() * 1e-6,
-                       100.0 * e.totalPJ() / base.totalPJ());
+                       base.totalPJ() > 0
+                           ? 100.0 * e.totalPJ() / base.totalPJ()
+                           : 100.0);
   };
   row("none (fp32)", fp32);
   for (auto [label, scope] :

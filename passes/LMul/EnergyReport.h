@@ -11,6 +11,7 @@
 
 #include "costmodel/EnergyTable.h"
 #include "passes/LMul/LMulScope.h"
+#include "passes/LMul/Passes.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace mlir::kiln {

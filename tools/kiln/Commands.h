@@ -16,11 +16,13 @@ extern llvm::cl::SubCommand compileCommand;
 extern llvm::cl::SubCommand runCommand;
 extern llvm::cl::SubCommand benchCommand;
 extern llvm::cl::SubCommand inspectCommand;
+extern llvm::cl::SubCommand conformanceCommand;
 
 int compileMain();
 int runMain();
 int benchMain();
 int inspectMain();
+int conformanceMain();
 
 /// Prints "kiln <cmd>: error: <message>" to stderr and returns 1.
 int fail(llvm::StringRef command, const llvm::Twine &message);

@@ -45,6 +45,7 @@ public:
 
   const kiln_model_desc &descriptor() const { return *desc; }
   const kiln_entry_desc &entry() const { return desc->entries[0]; }
+  void *input(size_t i) const { return inputs[i]->data; }
   void *output(size_t i) const { return outputs[i]->data; }
   int threads() const;
 

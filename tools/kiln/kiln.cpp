@@ -28,7 +28,8 @@ int main(int argc, char **argv) {
       "  kiln compile model.onnx -o out/model.so  shared library + header\n"
       "  kiln run out/model.so --input x=x.npy --output-dir out/\n"
       "  kiln bench out/model.so --threads 2 --iterations 50\n"
-      "  kiln inspect model.onnx                  ops, opset, params, I/O\n\n"
+      "  kiln inspect model.onnx                  ops, opset, params, I/O\n"
+      "  kiln conformance [DIR] --report r.json   ONNX backend node tests\n\n"
       "Run 'kiln <command> --help' for a command's options.\n";
   if (!cl::ParseCommandLineOptions(argc, argv, overview, &errs()))
     return 1;
@@ -40,7 +41,9 @@ int main(int argc, char **argv) {
     return kiln::benchMain();
   if (kiln::inspectCommand)
     return kiln::inspectMain();
-  errs() << "kiln: no command given. Commands: compile, run, bench, inspect.\n"
+  if (kiln::conformanceCommand)
+    return kiln::conformanceMain();
+  errs() << "kiln: no command given. Commands: compile, run, bench, inspect, conformance.\n"
             "Run 'kiln --help' for an overview.\n";
   return 1;
 }

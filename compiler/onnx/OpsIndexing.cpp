@@ -1,0 +1,520 @@
+//===- OpsIndexing.cpp - indexing and contraction ONNX ops ----------------===//
+//
+// Part of kiln. Handlers for GatherElements, GatherND, CumSum and Einsum,
+// decomposed exactly into existing kiln ops:
+//   GatherElements / GatherND -> integer arithmetic computing flat indices
+//       (constant strides and offsets) and one kiln.gather on the flattened
+//       data;
+//   CumSum -> a matmul with a constant 0/1 triangular matrix along the axis;
+//   Einsum -> diagonals (gathers), reductions, transposes, reshapes and
+//       batched matmuls.
+// ScatterElements and ScatterND need kiln.scatter_nd (OpsScatter.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/onnx/OpsHelpers.h"
+
+#include "onnx.pb.h"
+
+#include "llvm/ADT/StringExtras.h"
+
+#include <map>
+
+using namespace mlir;
+using namespace mlir::kiln;
+using namespace mlir::kiln::onnx;
+using namespace mlir::kiln::onnx::helpers;
+
+namespace {
+
+/// Row-major strides of `shape`.
+SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> s(shape.size(), 1);
+  for (int64_t d = static_cast<int64_t>(shape.size()) - 2; d >= 0; --d)
+    s[d] = s[d + 1] * shape[d + 1];
+  return s;
+}
+
+/// int64 copy of an index tensor with negative entries wrapped by `dim`
+/// (dims given per element by broadcasting `dim`, a scalar here).
+FailureOr<TV> normalizeIndices(GraphImporter &imp, TV &idx, int64_t dim) {
+  Type i64 = imp.builder.getI64Type();
+  Type it = idx.elementType();
+  if (!it.isSignlessInteger(32) && !it.isSignlessInteger(64))
+    return imp.error() << "indices must be int32 or int64, got " << idx.type;
+  TV cur = idx;
+  if (it != i64) {
+    FailureOr<TV> c = imp.emitCast(idx, i64);
+    if (failed(c))
+      return failure();
+    cur = *c;
+  }
+  if (cur.hasData()) {
+    for (int64_t v : cur.data->ints)
+      if (v < -dim || v >= dim)
+        return imp.error() << "index " << v << " is out of range for a dim of "
+                           << dim;
+  }
+  TV zero = scalarTV(imp, i64, 0), d = scalarTV(imp, i64, double(dim));
+  FailureOr<TV> neg = imp.emitBinary(BinaryKind::Less, cur, zero);
+  if (failed(neg))
+    return failure();
+  FailureOr<TV> shifted = imp.emitBinary(BinaryKind::Add, cur, d);
+  if (failed(shifted))
+    return failure();
+  return imp.emitWhere(*neg, *shifted, cur);
+}
+
+//===----------------------------------------------------------------------===//
+// GatherElements
+//===----------------------------------------------------------------------===//
+
+LogicalResult importGatherElements(GraphImporter &imp) {
+  FailureOr<TV *> data = imp.input(0), indices = imp.input(1);
+  FailureOr<int64_t> axisAttr = imp.intAttr("axis", 0);
+  if (failed(data) || failed(indices) || failed(axisAttr))
+    return failure();
+  int64_t rank = (*data)->rank();
+  if ((*indices)->rank() != rank)
+    return imp.error() << "indices must have the data's rank " << rank
+                       << ", got " << (*indices)->type;
+  FailureOr<int64_t> axis = imp.normalizeAxis(*axisAttr, rank);
+  if (failed(axis))
+    return failure();
+  ArrayRef<int64_t> ds = (*data)->shape(), is = (*indices)->shape();
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != *axis && is[d] > ds[d])
+      return imp.error() << "indices dim " << d << " (" << is[d]
+                         << ") exceeds the data's (" << ds[d] << ")";
+  SmallVector<int64_t> strides = stridesOf(ds);
+  // base[i] = sum over d != axis of i_d * stride_d.
+  int64_t n = product(is);
+  SmallVector<int64_t> base(n), counter(rank, 0);
+  for (int64_t k = 0; k < n; ++k) {
+    int64_t off = 0;
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != *axis)
+        off += counter[d] * strides[d];
+    base[k] = off;
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      if (++counter[d] < is[d])
+        break;
+      counter[d] = 0;
+    }
+  }
+  FailureOr<TV> norm = normalizeIndices(imp, **indices, ds[*axis]);
+  if (failed(norm))
+    return failure();
+  Type i64 = imp.builder.getI64Type();
+  TV stride = scalarTV(imp, i64, double(strides[*axis]));
+  FailureOr<TV> scaled = imp.emitBinary(BinaryKind::Mul, *norm, stride);
+  if (failed(scaled))
+    return failure();
+  TV baseTV = i64Const(imp, is, base);
+  FailureOr<TV> flatIdx = imp.emitBinary(BinaryKind::Add, *scaled, baseTV);
+  if (failed(flatIdx))
+    return failure();
+  FailureOr<TV> flat = imp.emitReshape(**data, {product(ds)});
+  if (failed(flat))
+    return failure();
+  return setResult(imp, imp.emitGather(*flat, *flatIdx, 0));
+}
+
+//===----------------------------------------------------------------------===//
+// GatherND
+//===----------------------------------------------------------------------===//
+
+LogicalResult importGatherND(GraphImporter &imp) {
+  FailureOr<TV *> data = imp.input(0), indices = imp.input(1);
+  FailureOr<int64_t> batchDims = imp.intAttr("batch_dims", 0);
+  if (failed(data) || failed(indices) || failed(batchDims))
+    return failure();
+  ArrayRef<int64_t> ds = (*data)->shape(), is = (*indices)->shape();
+  int64_t b = *batchDims, r = ds.size(), q = is.size();
+  if (q < 1 || b < 0 || b >= std::min(r, q))
+    return imp.error() << "batch_dims " << b << " does not fit data "
+                       << (*data)->type << " and indices " << (*indices)->type;
+  int64_t k = is.back();
+  if (k < 1 || b + k > r)
+    return imp.error() << "indices' last dim " << k << " does not fit data "
+                       << (*data)->type << " with batch_dims " << b;
+  for (int64_t d = 0; d < b; ++d)
+    if (ds[d] != is[d])
+      return imp.error() << "batch dim " << d << " differs: " << ds[d]
+                         << " vs " << is[d];
+  ArrayRef<int64_t> batch = ds.take_front(b);
+  ArrayRef<int64_t> indexed = ds.slice(b, k);
+  ArrayRef<int64_t> rest = ds.drop_front(b + k);
+  ArrayRef<int64_t> outer = is.drop_back(); // batch + query dims
+  int64_t rows = product(indexed);
+  SmallVector<int64_t> strides = stridesOf(indexed);
+  Type i64 = imp.builder.getI64Type();
+  // flat = batchOffset + sum_j norm(idx[..., j]) * stride_j
+  TV idx = **indices;
+  std::optional<TV> acc;
+  for (int64_t j = 0; j < k; ++j) {
+    FailureOr<TV> col = sliceAxis(imp, idx, q - 1, j, 1);
+    if (failed(col))
+      return failure();
+    FailureOr<TV> colR = imp.emitReshape(*col, outer);
+    if (failed(colR))
+      return failure();
+    FailureOr<TV> norm = normalizeIndices(imp, *colR, indexed[j]);
+    if (failed(norm))
+      return failure();
+    TV stride = scalarTV(imp, i64, double(strides[j]));
+    FailureOr<TV> term = imp.emitBinary(BinaryKind::Mul, *norm, stride);
+    if (failed(term))
+      return failure();
+    if (!acc) {
+      acc = *term;
+      continue;
+    }
+    FailureOr<TV> sum = imp.emitBinary(BinaryKind::Add, *acc, *term);
+    if (failed(sum))
+      return failure();
+    acc = *sum;
+  }
+  if (b > 0) {
+    SmallVector<int64_t> offShape(outer.size(), 1), offs;
+    for (int64_t d = 0; d < b; ++d)
+      offShape[d] = batch[d];
+    int64_t nb = product(batch);
+    for (int64_t i = 0; i < nb; ++i)
+      offs.push_back(i * rows);
+    TV off = i64Const(imp, offShape, offs);
+    FailureOr<TV> sum = imp.emitBinary(BinaryKind::Add, *acc, off);
+    if (failed(sum))
+      return failure();
+    acc = *sum;
+  }
+  SmallVector<int64_t> flatShape = {product(batch) * rows};
+  flatShape.append(rest.begin(), rest.end());
+  FailureOr<TV> flat = imp.emitReshape(**data, flatShape);
+  if (failed(flat))
+    return failure();
+  return setResult(imp, imp.emitGather(*flat, *acc, 0));
+}
+
+//===----------------------------------------------------------------------===//
+// CumSum
+//===----------------------------------------------------------------------===//
+
+/// Along the axis moved last: x[..., n] x M[n, n] with M[i][j] = 1 when
+/// element i contributes to output j.
+LogicalResult importCumSum(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0);
+  FailureOr<int64_t> exclusive = imp.intAttr("exclusive", 0);
+  FailureOr<int64_t> reverse = imp.intAttr("reverse", 0);
+  if (failed(x) || failed(exclusive) || failed(reverse))
+    return failure();
+  FailureOr<TV *> axisIn = imp.constInput(1, "the axis input");
+  if (failed(axisIn))
+    return failure();
+  FailureOr<SmallVector<int64_t>> av = imp.intsOf(**axisIn, "axis");
+  if (failed(av))
+    return failure();
+  if (av->size() != 1)
+    return imp.error() << "axis must hold one value";
+  int64_t rank = (*x)->rank();
+  if (rank == 0)
+    return imp.error() << "input must have rank >= 1";
+  FailureOr<int64_t> axis = imp.normalizeAxis(av->front(), rank);
+  if (failed(axis))
+    return failure();
+  Type elt = (*x)->elementType();
+  if (elt.isInteger(1))
+    return imp.error() << "CumSum of bool tensors is not supported";
+  int64_t n = (*x)->shape()[*axis];
+  Contents m;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      bool on = *reverse ? (*exclusive ? i > j : i >= j)
+                         : (*exclusive ? i < j : i <= j);
+      if (isa<FloatType>(elt))
+        m.floats.push_back(on ? 1.0 : 0.0);
+      else
+        m.ints.push_back(on ? 1 : 0);
+    }
+  TV mat = imp.makeConst(RankedTensorType::get({n, n}, elt), std::move(m));
+  FailureOr<TV> moved = moveAxis(imp, **x, *axis, rank - 1);
+  if (failed(moved))
+    return failure();
+  FailureOr<TV> prod = imp.emitMatMul(*moved, mat);
+  if (failed(prod))
+    return failure();
+  return setResult(imp, moveAxis(imp, *prod, rank - 1, *axis));
+}
+
+//===----------------------------------------------------------------------===//
+// Einsum
+//===----------------------------------------------------------------------===//
+
+/// One operand during contraction: its value and one label per dim.
+struct Term {
+  TV value;
+  std::string labels;
+};
+
+/// Sums out the dims of `t` whose labels are not in `keep`.
+LogicalResult sumOut(GraphImporter &imp, Term &t, StringRef keep) {
+  SmallVector<int64_t> axes;
+  std::string kept;
+  for (auto [d, c] : llvm::enumerate(t.labels)) {
+    if (keep.contains(c))
+      kept.push_back(c);
+    else
+      axes.push_back(d);
+  }
+  if (axes.empty())
+    return success();
+  FailureOr<TV> r =
+      imp.emitReduce(ReduceKind::Sum, t.value, axes, /*keepdims=*/false);
+  if (failed(r))
+    return failure();
+  t.value = *r;
+  t.labels = kept;
+  return success();
+}
+
+/// Takes the diagonal of every label repeated within `t`.
+LogicalResult takeDiagonals(GraphImporter &imp, Term &t) {
+  for (size_t i = 0; i < t.labels.size(); ++i) {
+    size_t j = t.labels.find(t.labels[i], i + 1);
+    if (j == std::string::npos)
+      continue;
+    int64_t n = t.value.shape()[i];
+    if (t.value.shape()[j] != n)
+      return imp.error() << "label '" << t.labels[i]
+                         << "' has two different sizes";
+    // Move dims i and j last, merge them and gather the diagonal.
+    int64_t rank = t.value.rank();
+    SmallVector<int64_t> perm;
+    std::string labels;
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != (int64_t)i && d != (int64_t)j) {
+        perm.push_back(d);
+        labels.push_back(t.labels[d]);
+      }
+    perm.append({(int64_t)i, (int64_t)j});
+    FailureOr<TV> tr = imp.emitTranspose(t.value, perm);
+    if (failed(tr))
+      return failure();
+    SmallVector<int64_t> shape(tr->shape().drop_back(2));
+    shape.push_back(n * n);
+    FailureOr<TV> merged = imp.emitReshape(*tr, shape);
+    if (failed(merged))
+      return failure();
+    SmallVector<int64_t> diag;
+    for (int64_t k = 0; k < n; ++k)
+      diag.push_back(k * n + k);
+    TV idx = i64Const(imp, {n}, diag);
+    FailureOr<TV> g = imp.emitGather(*merged, idx, rank - 2);
+    if (failed(g))
+      return failure();
+    labels.push_back(t.labels[i]);
+    t.value = *g;
+    t.labels = labels;
+    i = static_cast<size_t>(-1); // Restart: labels moved.
+  }
+  return success();
+}
+
+/// Transposes `t` so that its labels read `order` (a permutation).
+LogicalResult permuteTo(GraphImporter &imp, Term &t, StringRef order) {
+  SmallVector<int64_t> perm;
+  for (char c : order)
+    perm.push_back(t.labels.find(c));
+  FailureOr<TV> r = imp.emitTranspose(t.value, perm);
+  if (failed(r))
+    return failure();
+  t.value = *r;
+  t.labels = order.str();
+  return success();
+}
+
+/// Contracts two terms, keeping the labels in `keep`.
+FailureOr<Term> contract(GraphImporter &imp, Term &a, Term &b,
+                         StringRef keep) {
+  std::string batch, left, right, sum;
+  for (char c : a.labels) {
+    bool inB = b.labels.find(c) != std::string::npos;
+    if (inB && keep.contains(c))
+      batch.push_back(c);
+    else if (inB)
+      sum.push_back(c);
+    else
+      left.push_back(c);
+  }
+  for (char c : b.labels)
+    if (a.labels.find(c) == std::string::npos)
+      right.push_back(c);
+  auto sizeOf = [&](StringRef labels) {
+    int64_t n = 1;
+    for (char c : labels) {
+      size_t i = a.labels.find(c);
+      n *= i != std::string::npos ? a.value.shape()[i]
+                                  : b.value.shape()[b.labels.find(c)];
+    }
+    return n;
+  };
+  auto dimsOf = [&](StringRef labels) {
+    SmallVector<int64_t> dims;
+    for (char c : labels) {
+      size_t i = a.labels.find(c);
+      dims.push_back(i != std::string::npos
+                         ? a.value.shape()[i]
+                         : b.value.shape()[b.labels.find(c)]);
+    }
+    return dims;
+  };
+  for (char c : batch + sum)
+    if (a.value.shape()[a.labels.find(c)] !=
+        b.value.shape()[b.labels.find(c)])
+      return imp.error() << "label '" << c << "' has two different sizes";
+  if (failed(permuteTo(imp, a, batch + left + sum)) ||
+      failed(permuteTo(imp, b, batch + sum + right)))
+    return failure();
+  int64_t nb = sizeOf(batch), nl = sizeOf(left), ns = sizeOf(sum),
+          nr = sizeOf(right);
+  FailureOr<TV> a3 = imp.emitReshape(a.value, {nb, nl, ns});
+  FailureOr<TV> b3 = imp.emitReshape(b.value, {nb, ns, nr});
+  if (failed(a3) || failed(b3))
+    return failure();
+  FailureOr<TV> p = imp.emitMatMul(*a3, *b3);
+  if (failed(p))
+    return failure();
+  SmallVector<int64_t> shape = dimsOf(batch);
+  llvm::append_range(shape, dimsOf(left));
+  llvm::append_range(shape, dimsOf(right));
+  FailureOr<TV> r = imp.emitReshape(*p, shape);
+  if (failed(r))
+    return failure();
+  return Term{*r, batch + left + right};
+}
+
+LogicalResult importEinsum(GraphImporter &imp) {
+  FailureOr<std::string> eqAttr = imp.stringAttr("equation", "");
+  if (failed(eqAttr))
+    return failure();
+  std::string eq;
+  for (char c : *eqAttr)
+    if (!llvm::isSpace(c))
+      eq.push_back(c);
+  StringRef lhs = eq, rhs;
+  bool explicitOut = false;
+  size_t arrow = eq.find("->");
+  if (arrow != std::string::npos) {
+    lhs = StringRef(eq).take_front(arrow);
+    rhs = StringRef(eq).drop_front(arrow + 2);
+    explicitOut = true;
+  }
+  SmallVector<StringRef> specs;
+  lhs.split(specs, ',');
+  if (static_cast<int>(specs.size()) != imp.numInputs())
+    return imp.error() << "equation '" << *eqAttr << "' has " << specs.size()
+                       << " operands, the node " << imp.numInputs();
+  // Ellipsis dims get labels from the unused characters '0'..
+  int64_t ellipsisRank = 0;
+  SmallVector<Term> terms;
+  for (auto [i, spec] : llvm::enumerate(specs)) {
+    FailureOr<TV *> x = imp.input(i);
+    if (failed(x))
+      return failure();
+    int64_t letters = 0;
+    for (char c : spec)
+      letters += llvm::isAlpha(c);
+    if (spec.contains("..."))
+      ellipsisRank = std::max(ellipsisRank, (*x)->rank() - letters);
+  }
+  auto expand = [&](StringRef spec, int64_t rank) -> FailureOr<std::string> {
+    std::string out;
+    size_t dots = spec.find("...");
+    if (dots == StringRef::npos) {
+      for (char c : spec) {
+        if (!llvm::isAlpha(c))
+          return imp.error() << "bad character '" << c << "' in equation";
+        out.push_back(c);
+      }
+      return out;
+    }
+    int64_t letters = static_cast<int64_t>(spec.size()) - 3;
+    int64_t n = rank < 0 ? ellipsisRank : rank - letters;
+    out = spec.take_front(dots).str();
+    for (int64_t k = ellipsisRank - n; k < ellipsisRank; ++k)
+      out.push_back(static_cast<char>('0' + k));
+    out += spec.drop_front(dots + 3).str();
+    return out;
+  };
+  for (auto [i, spec] : llvm::enumerate(specs)) {
+    TV &x = **imp.input(i);
+    FailureOr<std::string> labels = expand(spec, x.rank());
+    if (failed(labels))
+      return failure();
+    if (static_cast<int64_t>(labels->size()) != x.rank())
+      return imp.error() << "operand " << i << " has rank " << x.rank()
+                         << " but its subscripts '" << spec.str() << "' name "
+                         << labels->size() << " dims";
+    terms.push_back(Term{x, *labels});
+  }
+  std::string out;
+  if (explicitOut) {
+    FailureOr<std::string> o = expand(rhs, -1);
+    if (failed(o))
+      return failure();
+    out = *o;
+  } else {
+    // Implicit: ellipsis dims, then labels used once, alphabetically.
+    std::map<char, int> count;
+    for (Term &t : terms)
+      for (char c : t.labels)
+        ++count[c];
+    for (int64_t k = 0; k < ellipsisRank; ++k)
+      out.push_back(static_cast<char>('0' + k));
+    for (auto [c, n] : count)
+      if (n == 1 && llvm::isAlpha(c))
+        out.push_back(c);
+  }
+  for (Term &t : terms)
+    if (failed(takeDiagonals(imp, t)))
+      return failure();
+  // Labels needed after operand i: those of later operands and the output.
+  auto neededAfter = [&](size_t i) {
+    std::string need = out;
+    for (size_t j = i + 1; j < terms.size(); ++j)
+      need += terms[j].labels;
+    return need;
+  };
+  std::string need0 = neededAfter(0);
+  Term acc = terms[0];
+  // Sum out labels only operand 0 has.
+  if (failed(sumOut(imp, acc, need0)))
+    return failure();
+  for (size_t i = 1; i < terms.size(); ++i) {
+    std::string need = neededAfter(i);
+    Term &t = terms[i];
+    if (failed(sumOut(imp, t, need + acc.labels)))
+      return failure();
+    FailureOr<Term> r = contract(imp, acc, t, need);
+    if (failed(r))
+      return failure();
+    acc = *r;
+    if (failed(sumOut(imp, acc, need)))
+      return failure();
+  }
+  for (char c : out)
+    if (acc.labels.find(c) == std::string::npos)
+      return imp.error() << "output label '" << c << "' is not an input label";
+  if (failed(permuteTo(imp, acc, out)))
+    return failure();
+  return imp.setOutput(0, acc.value);
+}
+
+} // namespace
+
+void mlir::kiln::onnx::registerIndexingOps(llvm::StringMap<OpHandler> &map) {
+  map["GatherElements"] = importGatherElements;
+  map["GatherND"] = importGatherND;
+  map["CumSum"] = importCumSum;
+  map["Einsum"] = importEinsum;
+}

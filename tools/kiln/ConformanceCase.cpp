@@ -1,0 +1,481 @@
+//===- ConformanceCase.cpp - compile, run and check one test case ---------===//
+//
+// Part of kiln. The child side of `kiln conformance`: one ONNX backend test
+// case, in this process.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/kiln/Conformance.h"
+
+#include "tools/kiln/ModelRunner.h"
+#include "tools/kiln/Npy.h"
+
+#include "compiler/Compiler.h"
+#include "compiler/Registration.h"
+#include "compiler/onnx/TensorFile.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <thread>
+#include <cmath>
+#include <cstring>
+#include <map>
+
+using namespace llvm;
+using namespace kiln;
+using namespace kiln::conformance;
+namespace konnx = mlir::kiln::onnx;
+
+namespace {
+
+/// Longest message kept in a result (compiler diagnostics can be long).
+constexpr size_t kMaxMessage = 2000;
+
+std::string clip(std::string s) {
+  if (s.size() > kMaxMessage)
+    s = s.substr(0, kMaxMessage) + "...";
+  return s;
+}
+
+bool tracing = false;
+
+void phase(const Twine &what) {
+  if (!tracing)
+    return;
+  errs() << "kiln conformance: " << what << "\n";
+  errs().flush();
+}
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                       start)
+      .count();
+}
+
+/// kiln_dtype of an ONNX data type, KILN_DTYPE_INVALID when kiln has none.
+int32_t kilnDtypeOf(int32_t onnxType) {
+  switch (onnxType) {
+  case 1: return KILN_DTYPE_F32;   // FLOAT
+  case 2: return KILN_DTYPE_U8;    // UINT8
+  case 3: return KILN_DTYPE_I8;    // INT8
+  case 5: return KILN_DTYPE_I16;   // INT16
+  case 6: return KILN_DTYPE_I32;   // INT32
+  case 7: return KILN_DTYPE_I64;   // INT64
+  case 9: return KILN_DTYPE_BOOL;  // BOOL
+  case 10: return KILN_DTYPE_F16;  // FLOAT16
+  case 11: return KILN_DTYPE_F64;  // DOUBLE
+  case 16: return KILN_DTYPE_BF16; // BFLOAT16
+  default: return KILN_DTYPE_INVALID;
+  }
+}
+
+std::string describeTensor(const konnx::TensorData &t) {
+  return konnx::tensorDataTypeName(t.dataType) + "[" +
+         shapeToString(t.shape) + "]";
+}
+
+float halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  uint32_t bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13);
+  } else if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else { // subnormal: normalize
+      int e = -1;
+      do {
+        ++e;
+        mant <<= 1;
+      } while (!(mant & 0x400));
+      bits = sign | uint32_t(127 - 15 - e) << 23 | (mant & 0x3ff) << 13;
+    }
+  } else {
+    bits = sign | (exp + 127 - 15) << 23 | mant << 13;
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+float bf16ToFloat(uint16_t b) {
+  uint32_t bits = uint32_t(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+/// Element `i` of a float buffer of kiln dtype `dtype` as double.
+double floatAt(int32_t dtype, const char *data, int64_t i) {
+  switch (dtype) {
+  case KILN_DTYPE_F32: {
+    float f;
+    std::memcpy(&f, data + 4 * i, 4);
+    return f;
+  }
+  case KILN_DTYPE_F64: {
+    double d;
+    std::memcpy(&d, data + 8 * i, 8);
+    return d;
+  }
+  default: {
+    uint16_t u;
+    std::memcpy(&u, data + 2 * i, 2);
+    return dtype == KILN_DTYPE_F16 ? halfToFloat(u) : bf16ToFloat(u);
+  }
+  }
+}
+
+/// Element `i` of an integer or bool buffer as int64.
+int64_t intAt(int32_t dtype, const char *data, int64_t i) {
+  switch (dtype) {
+  case KILN_DTYPE_I8: return int8_t(data[i]);
+  case KILN_DTYPE_U8: return uint8_t(data[i]);
+  case KILN_DTYPE_BOOL: return data[i] != 0;
+  case KILN_DTYPE_I16: {
+    int16_t v;
+    std::memcpy(&v, data + 2 * i, 2);
+    return v;
+  }
+  case KILN_DTYPE_I32: {
+    int32_t v;
+    std::memcpy(&v, data + 4 * i, 4);
+    return v;
+  }
+  default: {
+    int64_t v;
+    std::memcpy(&v, data + 8 * i, 8);
+    return v;
+  }
+  }
+}
+
+/// Whether a compiled model's `kilnDtype` buffer holds ONNX `onnxType`
+/// elements. Exact, except that the ABI has no unsigned 16/32/64-bit types:
+/// those travel as the signed type of their width (same bits), and are
+/// compared bit for bit.
+bool sameElementType(int32_t onnxType, int32_t kilnDtype) {
+  if (kilnDtypeOf(onnxType) == kilnDtype && kilnDtype != KILN_DTYPE_INVALID)
+    return true;
+  switch (onnxType) {
+  case 4: return kilnDtype == KILN_DTYPE_I16;  // UINT16
+  case 12: return kilnDtype == KILN_DTYPE_I32; // UINT32
+  case 13: return kilnDtype == KILN_DTYPE_I64; // UINT64
+  default: return false;
+  }
+}
+
+bool isFloatDtype(int32_t d) {
+  return d == KILN_DTYPE_F32 || d == KILN_DTYPE_F64 || d == KILN_DTYPE_F16 ||
+         d == KILN_DTYPE_BF16;
+}
+
+/// "[1, 0, 2]" for flat index `i` of `shape`.
+std::string indexText(ArrayRef<int64_t> shape, int64_t i) {
+  SmallVector<int64_t> idx(shape.size());
+  for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
+    idx[d] = shape[d] ? i % shape[d] : 0;
+    i = shape[d] ? i / shape[d] : 0;
+  }
+  std::string s = "[";
+  for (auto [k, v] : llvm::enumerate(idx))
+    s += (k ? ", " : "") + std::to_string(v);
+  return s + "]";
+}
+
+struct ErrorStats {
+  double maxAbs = 0, maxRel = 0;
+  bool any = false;
+};
+
+/// Compares one output; returns "" when it matches, else what differs.
+std::string compareOutput(const konnx::TensorData &expected,
+                          const kiln_tensor_info &info, const void *actualPtr,
+                          Tolerance tol, ErrorStats &stats) {
+  std::string name = info.name;
+  int32_t dtype = info.dtype;
+  ArrayRef<int64_t> shape(info.dims, info.rank);
+  if (!sameElementType(expected.dataType, dtype) ||
+      shape != ArrayRef<int64_t>(expected.shape))
+    return "output '" + name + "' is " + describe(info) + ", expected " +
+           describeTensor(expected);
+  const char *actual = static_cast<const char *>(actualPtr);
+  const char *want = expected.bytes.data();
+  int64_t n = expected.numElements();
+  int64_t mismatches = 0, first = -1;
+  std::string firstText;
+  if (isFloatDtype(dtype)) {
+    // The ONNX runner allows two bfloat16 ULPs.
+    double rtol = dtype == KILN_DTYPE_BF16 ? std::max(tol.rtol, 1.0 / 64)
+                                           : tol.rtol;
+    for (int64_t i = 0; i < n; ++i) {
+      double a = floatAt(dtype, actual, i), e = floatAt(dtype, want, i);
+      bool ok;
+      if (std::isnan(e) || std::isnan(a)) {
+        ok = std::isnan(e) && std::isnan(a);
+      } else if (std::isinf(e) || std::isinf(a)) {
+        ok = a == e;
+      } else {
+        double abs = std::fabs(a - e);
+        double rel = e != 0 ? abs / std::fabs(e) : (abs != 0 ? INFINITY : 0);
+        ok = abs <= tol.atol + rtol * std::fabs(e);
+        if (!ok) {
+          stats.any = true;
+          stats.maxAbs = std::max(stats.maxAbs, abs);
+          stats.maxRel = std::max(stats.maxRel, rel);
+        }
+      }
+      if (!ok && mismatches++ == 0) {
+        first = i;
+        firstText = "got " + llvm::formatv("{0:g}", a).str() + ", expected " +
+                    llvm::formatv("{0:g}", e).str();
+      }
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t a = intAt(dtype, actual, i), e = intAt(dtype, want, i);
+      if (a != e && mismatches++ == 0) {
+        first = i;
+        firstText =
+            "got " + std::to_string(a) + ", expected " + std::to_string(e);
+      }
+    }
+  }
+  if (!mismatches)
+    return "";
+  return "output '" + name + "': " + std::to_string(mismatches) + " of " +
+         std::to_string(n) + " elements differ; first at " +
+         indexText(shape, first) + ": " + firstText;
+}
+
+/// Data sets of a case, in numeric order.
+std::vector<std::string> dataSets(StringRef caseDir) {
+  std::vector<std::pair<int, std::string>> sets;
+  std::error_code ec;
+  for (sys::fs::directory_iterator it(caseDir, ec), end; it != end && !ec;
+       it.increment(ec)) {
+    StringRef base = sys::path::filename(it->path());
+    int n;
+    if (base.consume_front("test_data_set_") && !base.getAsInteger(10, n))
+      sets.emplace_back(n, it->path());
+  }
+  llvm::sort(sets);
+  std::vector<std::string> out;
+  for (auto &s : sets)
+    out.push_back(s.second);
+  return out;
+}
+
+/// `prefix_<i>.pb` files of a data set, i = 0, 1, ... while they exist.
+std::vector<std::string> numberedFiles(StringRef dir, StringRef prefix) {
+  std::vector<std::string> files;
+  for (int i = 0;; ++i) {
+    SmallString<256> p(dir);
+    sys::path::append(p, prefix + "_" + Twine(i) + ".pb");
+    if (!sys::fs::exists(p))
+      break;
+    files.push_back(p.str().str());
+  }
+  return files;
+}
+
+Tolerance readTolerance(StringRef caseDir) {
+  Tolerance tol;
+  SmallString<256> p(caseDir);
+  sys::path::append(p, "data.json");
+  auto buffer = MemoryBuffer::getFile(p);
+  if (!buffer)
+    return tol;
+  nlohmann::json j =
+      nlohmann::json::parse((*buffer)->getBuffer().str(), nullptr, false);
+  if (j.is_object()) {
+    if (j.contains("rtol") && j["rtol"].is_number())
+      tol.rtol = j["rtol"].get<double>();
+    if (j.contains("atol") && j["atol"].is_number())
+      tol.atol = j["atol"].get<double>();
+  }
+  return tol;
+}
+
+} // namespace
+
+CaseResult kiln::conformance::runCase(StringRef caseDir,
+                                      const CaseOptions &options) {
+  auto start = std::chrono::steady_clock::now();
+  tracing = options.tracePhases;
+  CaseResult r;
+  r.name = sys::path::filename(sys::path::remove_leading_dotslash(caseDir))
+               .str();
+  auto finish = [&](Outcome outcome, std::string message = {}) {
+    r.outcome = outcome;
+    r.message = clip(std::move(message));
+    r.seconds = secondsSince(start);
+    return r;
+  };
+
+  SmallString<256> modelPath(caseDir);
+  sys::path::append(modelPath, "model.onnx");
+  konnx::ModelInfo info;
+  std::string error;
+  if (!konnx::readModelInfo(modelPath, info, error))
+    return finish(Outcome::CompileError, error);
+  r.ops = distinctOps(info);
+  std::string excluded = trainingExclusion(info);
+  if (!excluded.empty())
+    return finish(Outcome::Excluded, excluded);
+  std::vector<konnx::UnsupportedOp> unsupported =
+      konnx::findUnsupportedOps(info);
+  if (!unsupported.empty()) {
+    std::string message = "unsupported op";
+    message += unsupported.size() > 1 ? "s: " : ": ";
+    for (auto [i, u] : llvm::enumerate(unsupported)) {
+      r.unsupportedOps.push_back(u.op);
+      message += (i ? ", " : "") + u.op + " (node '" + u.firstNode + "')";
+    }
+    return finish(Outcome::UnsupportedOp, message);
+  }
+
+  // Compile to a shared library.
+  phase("compile " + modelPath);
+  if (std::error_code ec = sys::fs::create_directories(options.workDir))
+    return finish(Outcome::CompileError, "cannot create '" + options.workDir +
+                                             "': " + ec.message());
+  SmallString<256> soPath(options.workDir);
+  sys::path::append(soPath, "model.so");
+  mlir::kiln::CompileOptions compile;
+  compile.inputPath = modelPath.str().str();
+  compile.outputPath = soPath.str().str();
+  compile.emit = mlir::kiln::EmitKind::SharedLibrary;
+  compile.name = "model";
+  compile.target.optLevel = std::min(3u, options.optLevel);
+  {
+    auto compileStart = std::chrono::steady_clock::now();
+    mlir::DialectRegistry registry;
+    mlir::kiln::registerAllDialects(registry);
+    // One case per process and many processes: no thread pool here.
+    mlir::MLIRContext context(registry,
+                              mlir::MLIRContext::Threading::DISABLED);
+    context.loadAllAvailableDialects();
+    context.printOpOnDiagnostic(false);
+    std::string diagnostics;
+    mlir::ScopedDiagnosticHandler handler(
+        &context, [&](mlir::Diagnostic &diag) {
+          if (diag.getSeverity() != mlir::DiagnosticSeverity::Error)
+            return mlir::success();
+          if (!diagnostics.empty())
+            diagnostics += "\n";
+          diagnostics += diag.str();
+          for (mlir::Diagnostic &note : diag.getNotes())
+            diagnostics += "\n  note: " + note.str();
+          return mlir::success();
+        });
+    mlir::kiln::CompileResult compiled;
+    bool ok = mlir::succeeded(
+        mlir::kiln::compileModel(context, compile, compiled));
+    r.compileSeconds = secondsSince(compileStart);
+    if (!ok)
+      return finish(Outcome::CompileError,
+                    diagnostics.empty() ? "compile failed" : diagnostics);
+  }
+
+  // Test hook (test/conformance/runner.test): a child that crashes or hangs.
+  if (const char *hook = std::getenv("KILN_CONFORMANCE_TEST_HOOK")) {
+    StringRef h(hook);
+    if (h == "crash:" + r.name) {
+      phase("load " + soPath);
+      std::raise(SIGSEGV);
+    }
+    if (h == "hang:" + r.name) {
+      phase("load " + soPath);
+      for (;;)
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+
+  // Load, feed every data set, compare.
+  phase("load " + soPath);
+  ModelRunner runner;
+  if (!runner.load(soPath, /*threads=*/1, error))
+    return finish(Outcome::RuntimeError, "load: " + error);
+  const kiln_entry_desc &entry = runner.entry();
+  Tolerance tol = readTolerance(caseDir);
+  std::vector<std::string> sets = dataSets(caseDir);
+  if (sets.empty())
+    return finish(Outcome::RuntimeError, "the case has no test_data_set_*");
+  ErrorStats stats;
+  std::string mismatch;
+  auto runStart = std::chrono::steady_clock::now();
+  for (const std::string &set : sets) {
+    StringRef setName = sys::path::filename(set);
+    std::vector<std::string> inputs = numberedFiles(set, "input");
+    std::vector<bool> fed(entry.num_inputs, false);
+    for (auto [j, file] : llvm::enumerate(inputs)) {
+      konnx::TensorData t;
+      if (!konnx::readTensorFile(file, t, error))
+        return finish(Outcome::RuntimeError, error);
+      std::string name = j < info.allInputs.size() ? info.allInputs[j] : t.name;
+      int32_t index;
+      if (kiln_model_find_input(&runner.descriptor(), name.c_str(), &index) !=
+          KILN_OK)
+        continue; // an input the compiled model dropped (unused)
+      const kiln_tensor_info &in = entry.inputs[index];
+      if (!sameElementType(t.dataType, in.dtype) ||
+          ArrayRef<int64_t>(in.dims, in.rank) != ArrayRef<int64_t>(t.shape))
+        return finish(Outcome::WrongResult,
+                      std::string("input '") + in.name +
+                          "': the compiled model takes " + describe(in) +
+                          ", the test data is " + describeTensor(t));
+      std::memcpy(runner.input(index), t.bytes.data(), t.bytes.size());
+      fed[index] = true;
+    }
+    for (int32_t i = 0; i < entry.num_inputs; ++i)
+      if (!fed[i])
+        return finish(Outcome::WrongResult,
+                      std::string("the compiled model has input '") +
+                          entry.inputs[i].name +
+                          "' that the test data does not give");
+    phase("run " + set);
+    if (!runner.run(error))
+      return finish(Outcome::RuntimeError, "run: " + error);
+    std::vector<std::string> outputs = numberedFiles(set, "output");
+    for (auto [j, file] : llvm::enumerate(outputs)) {
+      konnx::TensorData t;
+      if (!konnx::readTensorFile(file, t, error))
+        return finish(Outcome::RuntimeError, error);
+      std::string name = j < info.outputs.size() ? info.outputs[j] : t.name;
+      int32_t index;
+      if (kiln_model_find_output(&runner.descriptor(), name.c_str(),
+                                 &index) != KILN_OK)
+        return finish(Outcome::WrongResult,
+                      "the compiled model has no output '" + name + "'");
+      std::string diff = compareOutput(t, entry.outputs[index],
+                                       runner.output(index), tol, stats);
+      if (!diff.empty() && mismatch.empty())
+        mismatch = (sets.size() > 1 ? setName.str() + ": " : "") + diff;
+    }
+  }
+  r.runSeconds = secondsSince(runStart);
+  if (stats.any) {
+    r.maxAbsError = stats.maxAbs;
+    r.maxRelError = stats.maxRel;
+  }
+  if (!mismatch.empty()) {
+    if (stats.any)
+      mismatch += llvm::formatv(" (max abs err {0:g}, max rel err {1:g}; "
+                                "rtol {2:g}, atol {3:g})",
+                                stats.maxAbs, stats.maxRel, tol.rtol, tol.atol)
+                      .str();
+    return finish(Outcome::WrongResult, mismatch);
+  }
+  return finish(Outcome::Pass);
+}
