@@ -53,8 +53,12 @@ def KilnProtectInputsPass : Pass<"kiln-protect-inputs", "::mlir::ModuleOp"> {
   let description = [{
     Inputs of a `kiln.entry` function are the caller's buffers (`const T*`
     in the generated header): bufferization must never write into them, so
-    each tensor argument gets `bufferization.writable = false`.
+    each tensor argument gets `bufferization.writable = false`. Outputs are
+    written into the caller's buffers, so a returned input, constant or
+    value returned twice is copied first.
   }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def KilnFlattenGlobalsPass : Pass<"kiln-flatten-globals", "::mlir::ModuleOp"> {
