@@ -34,6 +34,12 @@ int32_t mlir::kiln::dtypeOf(Type t) {
     return KILN_DTYPE_BOOL;
   if (t.isUnsignedInteger(8))
     return KILN_DTYPE_U8;
+  if (t.isUnsignedInteger(16))
+    return KILN_DTYPE_U16;
+  if (t.isUnsignedInteger(32))
+    return KILN_DTYPE_U32;
+  if (t.isUnsignedInteger(64))
+    return KILN_DTYPE_U64;
   if (t.isInteger(8))
     return KILN_DTYPE_I8;
   if (t.isInteger(16))
@@ -57,6 +63,9 @@ const char *mlir::kiln::dtypeName(int32_t dtype) {
   case KILN_DTYPE_I64: return "int64";
   case KILN_DTYPE_U8: return "uint8";
   case KILN_DTYPE_BOOL: return "bool";
+  case KILN_DTYPE_U16: return "uint16";
+  case KILN_DTYPE_U32: return "uint32";
+  case KILN_DTYPE_U64: return "uint64";
   default: return "invalid";
   }
 }
@@ -73,6 +82,9 @@ const char *mlir::kiln::dtypeCType(int32_t dtype) {
   case KILN_DTYPE_I64: return "int64_t";
   case KILN_DTYPE_U8:
   case KILN_DTYPE_BOOL: return "uint8_t";
+  case KILN_DTYPE_U16: return "uint16_t";
+  case KILN_DTYPE_U32: return "uint32_t";
+  case KILN_DTYPE_U64: return "uint64_t";
   default: return "void";
   }
 }

@@ -94,7 +94,8 @@ def KilnApproximateMathPass : Pass<"kiln-approximate-math"> {
     tanh, erf, exp, log, ... become arithmetic (MLIR's polynomial
     approximations, accurate to a few ulp in f32), so the generated object
     calls no libm and the loops can vectorize. Ops without an approximation
-    (e.g. powf) are left for math-to-llvm / math-to-libm.
+    (e.g. powf) are left for math-to-llvm / math-to-libm. bf16 conversions
+    are expanded to integer arithmetic too (no compiler-rt call).
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
@@ -110,6 +111,21 @@ def KilnCopiesToLinalgPass : Pass<"kiln-copies-to-linalg"> {
     memref.copy (an llvm.memcpy).
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def KilnEmptyTensorBoundaryPass
+    : Pass<"kiln-empty-tensor-boundary", "::mlir::ModuleOp"> {
+  let summary = "Makes zero-element entry inputs and outputs 1-D.";
+  let description = [{
+    A `kiln.entry` argument or result with no elements and rank other than 1
+    (`tensor<2x0x4xf32>`, an ONNX empty-set reduction's input) becomes
+    `tensor<0xf32>`: MLIR's bare-pointer calling convention cannot lower a
+    memref whose identity layout has a zero dim. Uses of such an input see a
+    `tensor.empty` of the original shape (nothing is ever read from it);
+    such an output returns an empty `tensor<0xT>`. The artifact's signature
+    (recorded before code generation) keeps the ONNX shapes.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
 #endif // KILN_CODEGEN_PASSES

@@ -8,7 +8,7 @@ apt_packages=(
   cmake ninja-build ccache g++ make python3 python3-venv
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   protobuf-compiler libprotobuf-dev nlohmann-json3-dev libxgboost-dev
-  googletest libgtest-dev pkg-config
+  googletest libgtest-dev pkg-config clang-22 libclang-rt-22-dev
 )
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -40,6 +40,26 @@ struct ConstantLowering : OpConversionPattern<ConstantOp> {
     auto value = dyn_cast<TypedAttr>(op.getValue());
     if (!value)
       return rewriter.notifyMatchFailure(op, "value is not a typed attribute");
+    // Elementwise fusion folds splat constants into linalg bodies as scalar
+    // arith.constants, which must be signless: an unsigned splat becomes a
+    // signless splat reinterpreted elementwise.
+    auto type = cast<RankedTensorType>(op.getType());
+    auto dense = dyn_cast<DenseElementsAttr>(value);
+    if (dense && dense.isSplat() && type.getElementType().isUnsignedInteger()) {
+      Type element = type.getElementType();
+      auto signless = RankedTensorType::get(
+          type.getShape(), lowering::signlessType(element));
+      Value bits = arith::ConstantOp::create(
+          rewriter, op.getLoc(),
+          DenseElementsAttr::get(signless, dense.getSplatValue<APInt>()));
+      rewriter.replaceOp(
+          op, lowering::buildElementwise(
+                  rewriter, op.getLoc(), type, bits,
+                  [&](OpBuilder &b, Location loc, ValueRange x) {
+                    return lowering::fromSignless(b, loc, x[0], element);
+                  }));
+      return success();
+    }
     rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, value);
     return success();
   }
@@ -64,6 +84,8 @@ struct ConvertKilnToLinalgPass
     lowering::populateNormalizationPatterns(patterns);
     lowering::populateReductionPatterns(patterns);
     lowering::populateDataMovementPatterns(patterns);
+    lowering::populateWindowPatterns(patterns);
+    lowering::populateScatterPatterns(patterns);
     lowering::populateMathPatterns(patterns);
     lowering::populateIndexReductionPatterns(patterns);
 

@@ -131,6 +131,10 @@ void populateDataMovementPatterns(RewritePatternSet &patterns);
 void populateMathPatterns(RewritePatternSet &patterns);
 /// IndexReductions.cpp: arg_max, arg_min, top_k.
 void populateIndexReductionPatterns(RewritePatternSet &patterns);
+/// Window.cpp: N-D conv, max_pool, avg_pool.
+void populateWindowPatterns(RewritePatternSet &patterns);
+/// Scatter.cpp: scatter_nd.
+void populateScatterPatterns(RewritePatternSet &patterns);
 
 } // namespace mlir::kiln::lowering
 

@@ -83,7 +83,7 @@ struct SignLowering : OpConversionPattern<SignOp> {
 
 /// mod: remf / remsi / remui (C fmod); with fmod = false a non-zero
 /// remainder whose sign differs from the divisor's gets the divisor added
-/// (Python's %).
+/// and a zero one takes the divisor's sign (numpy's mod).
 struct ModLowering : OpConversionPattern<ModOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -96,8 +96,28 @@ struct ModLowering : OpConversionPattern<ModOp> {
     Value result = buildElementwise(
         rewriter, op.getLoc(), resultType, adaptor.getOperands(),
         [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
-          if (isa<FloatType>(t))
-            return arith::RemFOp::create(b, loc, args[0], args[1]);
+          if (isa<FloatType>(t)) {
+            Value r = arith::RemFOp::create(b, loc, args[0], args[1]);
+            if (fmod)
+              return r;
+            // numpy's mod: a non-zero remainder takes the divisor's sign by
+            // adding the divisor; a zero one is a zero of the divisor's sign.
+            Value y = args[1];
+            Value zero = scalarConstant(b, loc, t, 0.0);
+            Value nonZero = arith::CmpFOp::create(
+                b, loc, arith::CmpFPredicate::UNE, r, zero);
+            Value rNeg = arith::CmpFOp::create(
+                b, loc, arith::CmpFPredicate::OLT, r, zero);
+            Value yNeg = arith::CmpFOp::create(
+                b, loc, arith::CmpFPredicate::OLT, y, zero);
+            Value signsDiffer = arith::CmpIOp::create(
+                b, loc, arith::CmpIPredicate::ne, rNeg, yNeg);
+            Value adjusted = arith::SelectOp::create(
+                b, loc, signsDiffer, arith::AddFOp::create(b, loc, r, y), r);
+            Value signedZero = math::CopySignOp::create(b, loc, zero, y);
+            return arith::SelectOp::create(b, loc, nonZero, adjusted,
+                                           signedZero);
+          }
           Value x = toSignless(b, loc, args[0]);
           Value y = toSignless(b, loc, args[1]);
           if (isUnsigned)

@@ -6,6 +6,7 @@
 
 #include "codegen/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -26,6 +27,9 @@ struct KilnApproximateMathPass
     // The standard set (tanh, erf, exp, expm1, log, log1p, log2, atan,
     // sin/cos, ...); f16/bf16 operands are computed in f32.
     populateMathPolynomialApproximationPatterns(patterns);
+    // bf16 <-> f32 conversions as integer ops (round to nearest even): LLVM
+    // would otherwise call __truncsfbf2, which the artifact cannot link.
+    arith::populateExpandBFloat16Patterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -8,6 +8,7 @@
 
 #include "codegen/Passes.h"
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -22,6 +23,7 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   // Tensors: kiln -> linalg, then fuse elementwise chains so fewer
   // intermediates exist at all.
   pm.addPass(createConvertKilnToLinalgPass());
+  pm.addPass(createKilnEmptyTensorBoundaryPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createKilnFuseElementwisePass());
@@ -54,6 +56,13 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   // Loops and LLVM.
   pm.addPass(createKilnCopiesToLinalgPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // bf16 arithmetic runs in f32, rounded after each op (LLVM's own
+  // promotion would call __truncsfbf2, which the artifact cannot link; the
+  // conversions themselves are expanded by kiln-approximate-math).
+  arith::ArithEmulateUnsupportedFloatsOptions bf16InF32;
+  bf16InF32.sourceTypeStrs = {"bf16"};
+  bf16InF32.targetTypeStr = "f32";
+  pm.addPass(arith::createArithEmulateUnsupportedFloats(bf16InF32));
   pm.addPass(createKilnApproximateMathPass());
   pm.addPass(createConvertMathToFuncs()); // integer powers (math.ipowi)
   pm.addPass(createLowerAffinePass());

@@ -34,9 +34,14 @@ const llvm::StringMap<OpHandler> &mlir::kiln::onnx::getOpHandlers() {
     registerElementwiseOps(map);
     registerShapeOps(map);
     registerNNOps(map);
+    registerMathOps(map);
+    registerReduceOps(map);
     registerLayoutOps(map);
     registerIndexingOps(map);
     registerNormOps(map);
+    registerConvPoolOps(map);
+    registerResizeOps(map);
+    registerAttentionOps(map);
     return map;
   }();
   return handlers;

@@ -179,12 +179,22 @@ using OpHandler = LogicalResult (*)(GraphImporter &);
 void registerElementwiseOps(llvm::StringMap<OpHandler> &map);
 void registerShapeOps(llvm::StringMap<OpHandler> &map);
 void registerNNOps(llvm::StringMap<OpHandler> &map);
+/// OpsMath.cpp: activations, float functions, integer ops; OpsReduce.cpp:
+/// Reduce*, ArgMax/ArgMin, TopK, Hardmax, LogSoftmax.
+void registerMathOps(llvm::StringMap<OpHandler> &map);
+void registerReduceOps(llvm::StringMap<OpHandler> &map);
 /// Layout/structure ops (OpsLayout.cpp).
 void registerLayoutOps(llvm::StringMap<OpHandler> &map);
 /// Gather/scatter/cumsum/einsum ops (OpsIndexing.cpp).
 void registerIndexingOps(llvm::StringMap<OpHandler> &map);
 /// Normalization ops (OpsNorm.cpp).
 void registerNormOps(llvm::StringMap<OpHandler> &map);
+/// Conv, ConvTranspose and pooling ops (OpsConvPool.cpp).
+void registerConvPoolOps(llvm::StringMap<OpHandler> &map);
+/// Resize and Upsample (OpsResize.cpp).
+void registerResizeOps(llvm::StringMap<OpHandler> &map);
+/// Attention and RotaryEmbedding (OpsAttention.cpp).
+void registerAttentionOps(llvm::StringMap<OpHandler> &map);
 const llvm::StringMap<OpHandler> &getOpHandlers();
 
 class GraphImporter {

@@ -206,6 +206,40 @@ LogicalResult importClip(GraphImporter &imp) {
     lo = *mn;
     hi = *mx;
   } else {
+    // Bounds computed at run time: max(x, min) then min(., max).
+    auto isDynamic = [&](int i) -> FailureOr<bool> {
+      if (!imp.hasInput(i))
+        return false;
+      FailureOr<TV *> t = imp.input(i);
+      if (failed(t))
+        return failure();
+      return !(*t)->hasData();
+    };
+    FailureOr<bool> dynMin = isDynamic(1), dynMax = isDynamic(2);
+    if (failed(dynMin) || failed(dynMax))
+      return failure();
+    if (*dynMin || *dynMax) {
+      TV acc = **x;
+      for (int i : {1, 2}) {
+        if (!imp.hasInput(i))
+          continue;
+        FailureOr<TV *> bound = imp.input(i);
+        if (failed(bound))
+          return failure();
+        if ((*bound)->type.getNumElements() != 1)
+          return imp.error() << (i == 1 ? "the min input" : "the max input")
+                             << " must be a scalar, got " << (*bound)->type;
+        FailureOr<TV> b = imp.emitReshape(**bound, {});
+        if (failed(b))
+          return failure();
+        FailureOr<TV> r = imp.emitBinary(
+            i == 1 ? BinaryKind::Max : BinaryKind::Min, acc, *b);
+        if (failed(r))
+          return failure();
+        acc = *r;
+      }
+      return imp.setOutput(0, acc);
+    }
     FailureOr<std::optional<double>> mn = clipBound(imp, 1, "the min input");
     if (failed(mn))
       return failure();
@@ -217,8 +251,9 @@ LogicalResult importClip(GraphImporter &imp) {
     if (*mx)
       hi = **mx;
   }
+  // min > max sets every element to max (numpy.clip).
   if (lo > hi)
-    return imp.error() << "min " << lo << " is greater than max " << hi;
+    lo = hi;
   TV &in = **x;
   if (in.hasData()) {
     Contents c;

@@ -8,11 +8,14 @@
 //   CumSum -> a matmul with a constant 0/1 triangular matrix along the axis;
 //   Einsum -> diagonals (gathers), reductions, transposes, reshapes and
 //       batched matmuls.
-// ScatterElements and ScatterND need kiln.scatter_nd (OpsScatter.cpp).
+// ScatterND and ScatterElements (rows of full coordinates) become
+// kiln.scatter_nd, which applies its rows in order.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/onnx/OpsHelpers.h"
+
+#include "dialects/Kiln/KilnOps.h"
 
 #include "onnx.pb.h"
 
@@ -510,6 +513,101 @@ LogicalResult importEinsum(GraphImporter &imp) {
   return imp.setOutput(0, acc.value);
 }
 
+
+//===----------------------------------------------------------------------===//
+// ScatterND, ScatterElements
+//===----------------------------------------------------------------------===//
+
+FailureOr<TV> emitScatterND(GraphImporter &imp, TV &data, TV &indices,
+                            TV &updates, StringRef reduction) {
+  Type it = indices.elementType();
+  if (!it.isSignlessInteger(32) && !it.isSignlessInteger(64))
+    return imp.error() << "indices must be int32 or int64, got "
+                       << indices.type;
+  FailureOr<Value> vd = imp.materialize(data);
+  if (failed(vd))
+    return failure();
+  FailureOr<Value> vi = imp.materialize(indices);
+  if (failed(vi))
+    return failure();
+  FailureOr<Value> vu = imp.materialize(updates);
+  if (failed(vu))
+    return failure();
+  FailureOr<Value> r = imp.create<ScatterNDOp>(
+      data.type, *vd, *vi, *vu, imp.builder.getStringAttr(reduction));
+  if (failed(r))
+    return failure();
+  return GraphImporter::fromValue(*r);
+}
+
+LogicalResult importScatterND(GraphImporter &imp) {
+  FailureOr<TV *> data = imp.input(0), indices = imp.input(1),
+                  updates = imp.input(2);
+  FailureOr<std::string> reduction = imp.stringAttr("reduction", "none");
+  if (failed(data) || failed(indices) || failed(updates) || failed(reduction))
+    return failure();
+  return setResult(imp, emitScatterND(imp, **data, **indices, **updates,
+                                      *reduction));
+}
+
+/// ScatterElements (and the deprecated Scatter): every element of
+/// `indices` names one element of the result; their full coordinates (the
+/// element's own position with the axis coordinate replaced) make a
+/// ScatterND with rows of length rank.
+LogicalResult importScatterElements(GraphImporter &imp) {
+  FailureOr<TV *> data = imp.input(0), indices = imp.input(1),
+                  updates = imp.input(2);
+  FailureOr<int64_t> axisAttr = imp.intAttr("axis", 0);
+  FailureOr<std::string> reduction = imp.stringAttr("reduction", "none");
+  if (failed(data) || failed(indices) || failed(updates) ||
+      failed(axisAttr) || failed(reduction))
+    return failure();
+  int64_t rank = (*data)->rank();
+  ArrayRef<int64_t> is = (*indices)->shape();
+  if ((*indices)->rank() != rank || (*updates)->shape() != is)
+    return imp.error() << "indices " << (*indices)->type << " and updates "
+                       << (*updates)->type
+                       << " must have one shape of the data's rank " << rank;
+  FailureOr<int64_t> axis = imp.normalizeAxis(*axisAttr, rank);
+  if (failed(axis))
+    return failure();
+  Type i64 = imp.builder.getI64Type();
+  TV idx = **indices;
+  if (idx.elementType() != i64) {
+    FailureOr<TV> c = imp.emitCast(idx, i64);
+    if (failed(c))
+      return failure();
+    idx = *c;
+  }
+  SmallVector<int64_t> colShape(is);
+  colShape.push_back(1);
+  int64_t n = product(is);
+  SmallVector<TV> cols;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (d == *axis) {
+      FailureOr<TV> col = imp.emitReshape(idx, colShape);
+      if (failed(col))
+        return failure();
+      cols.push_back(*col);
+      continue;
+    }
+    // The element's own coordinate along d.
+    SmallVector<int64_t> values(n);
+    int64_t inner = product(is.drop_front(d + 1));
+    for (int64_t e = 0; e < n; ++e)
+      values[e] = (e / inner) % is[d];
+    cols.push_back(i64Const(imp, colShape, values));
+  }
+  SmallVector<TV *> ptrs;
+  for (TV &c : cols)
+    ptrs.push_back(&c);
+  FailureOr<TV> coords = imp.emitConcat(ptrs, rank);
+  if (failed(coords))
+    return failure();
+  return setResult(imp, emitScatterND(imp, **data, *coords, **updates,
+                                      *reduction));
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerIndexingOps(llvm::StringMap<OpHandler> &map) {
@@ -517,4 +615,7 @@ void mlir::kiln::onnx::registerIndexingOps(llvm::StringMap<OpHandler> &map) {
   map["GatherND"] = importGatherND;
   map["CumSum"] = importCumSum;
   map["Einsum"] = importEinsum;
+  map["ScatterND"] = importScatterND;
+  map["ScatterElements"] = importScatterElements;
+  map["Scatter"] = importScatterElements;
 }

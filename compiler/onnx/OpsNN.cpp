@@ -1,9 +1,9 @@
 //===- OpsNN.cpp - neural-network ONNX ops --------------------------------===//
 //
-// Part of kiln. Handlers for MatMul, Gemm, Conv, pooling, normalization,
-// reductions and Softmax: ONNX attributes (auto_pad, ceil_mode, optional
-// inputs, axes in attribute or input form) are normalized into the kiln
-// ops' explicit attributes.
+// Part of kiln. Handlers for MatMul, Gemm, global pooling, normalization
+// and Softmax: ONNX attributes (optional inputs, axes in attribute or input
+// form) are normalized into the kiln ops' explicit attributes. Conv and the
+// windowed pools live in OpsConvPool.cpp, the Reduce* ops in OpsReduce.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,8 +12,6 @@
 #include "onnx.pb.h"
 
 #include "dialects/Kiln/KilnOps.h"
-
-#include "llvm/ADT/SmallSet.h"
 
 using namespace mlir;
 using namespace mlir::kiln;
@@ -114,186 +112,8 @@ LogicalResult importGemm(GraphImporter &imp) {
 }
 
 //===----------------------------------------------------------------------===//
-// Conv and pooling
+// Global pooling (Conv, ConvTranspose and the windowed pools: OpsConvPool.cpp)
 //===----------------------------------------------------------------------===//
-
-/// Reads a 2-entry attribute (strides, dilations, kernel_shape).
-FailureOr<SmallVector<int64_t>> pairAttr(GraphImporter &imp, StringRef name,
-                                         ArrayRef<int64_t> dflt) {
-  FailureOr<SmallVector<int64_t>> v = imp.intsAttr(name, dflt);
-  if (failed(v))
-    return failure();
-  if (v->size() != 2)
-    return imp.error() << "attribute '" << name << "' needs 2 values for a "
-                       << "2-D op, got " << v->size();
-  if (llvm::any_of(*v, [](int64_t x) { return x <= 0; }))
-    return imp.error() << "attribute '" << name << "' must be positive";
-  return v;
-}
-
-/// ONNX padding [top, left, bottom, right] (ONNX's [x1_begin, x2_begin,
-/// x1_end, x2_end]) for a 2-D window, from pads / auto_pad.
-FailureOr<SmallVector<int64_t>>
-windowPadding(GraphImporter &imp, ArrayRef<int64_t> in,
-              ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
-              ArrayRef<int64_t> dilations, bool &isSame) {
-  FailureOr<std::string> autoPad = imp.stringAttr("auto_pad", "NOTSET");
-  if (failed(autoPad))
-    return failure();
-  isSame = false;
-  if (*autoPad == "NOTSET" || autoPad->empty()) {
-    FailureOr<SmallVector<int64_t>> pads = imp.intsAttr("pads", {0, 0, 0, 0});
-    if (failed(pads))
-      return failure();
-    if (pads->size() != 4)
-      return imp.error() << "attribute 'pads' needs 4 values, got "
-                         << pads->size();
-    if (llvm::any_of(*pads, [](int64_t p) { return p < 0; }))
-      return imp.error() << "negative pads are not supported";
-    return pads;
-  }
-  if (*autoPad == "VALID")
-    return SmallVector<int64_t>{0, 0, 0, 0};
-  if (*autoPad != "SAME_UPPER" && *autoPad != "SAME_LOWER")
-    return imp.error() << "unknown auto_pad '" << *autoPad << "'";
-  isSame = true;
-  SmallVector<int64_t> pads(4, 0);
-  for (int d = 0; d < 2; ++d) {
-    int64_t out = (in[d] + strides[d] - 1) / strides[d];
-    int64_t effective = (kernel[d] - 1) * dilations[d] + 1;
-    int64_t total =
-        std::max<int64_t>(0, (out - 1) * strides[d] + effective - in[d]);
-    int64_t small = total / 2, big = total - small;
-    bool upper = *autoPad == "SAME_UPPER";
-    pads[d] = upper ? small : big;
-    pads[d + 2] = upper ? big : small;
-  }
-  return pads;
-}
-
-LogicalResult importConv(GraphImporter &imp) {
-  FailureOr<TV *> x = imp.input(0), w = imp.input(1);
-  if (failed(x) || failed(w))
-    return failure();
-  if ((*x)->rank() != 4 || (*w)->rank() != 4)
-    return imp.error() << "only 2-D Conv is supported (input " << (*x)->type
-                       << ", weight " << (*w)->type << ")";
-  ArrayRef<int64_t> ws = (*w)->shape();
-  FailureOr<SmallVector<int64_t>> kernel =
-      pairAttr(imp, "kernel_shape", {ws[2], ws[3]});
-  FailureOr<SmallVector<int64_t>> strides = pairAttr(imp, "strides", {1, 1});
-  FailureOr<SmallVector<int64_t>> dilations =
-      pairAttr(imp, "dilations", {1, 1});
-  FailureOr<int64_t> group = imp.intAttr("group", 1);
-  if (failed(kernel) || failed(strides) || failed(dilations) || failed(group))
-    return failure();
-  if ((*kernel)[0] != ws[2] || (*kernel)[1] != ws[3])
-    return imp.error() << "kernel_shape does not match the weight "
-                       << (*w)->type;
-  bool isSame;
-  FailureOr<SmallVector<int64_t>> pads = windowPadding(
-      imp, (*x)->shape().drop_front(2), *kernel, *strides, *dilations, isSame);
-  if (failed(pads))
-    return failure();
-  TV bias;
-  if (imp.hasInput(2)) {
-    FailureOr<TV *> b = imp.input(2);
-    if (failed(b))
-      return failure();
-    bias = **b;
-  } else {
-    bias =
-        imp.makeSplat(RankedTensorType::get({ws[0]}, (*x)->elementType()), 0.0);
-  }
-  FailureOr<Value> vx = imp.materialize(**x);
-  if (failed(vx))
-    return failure();
-  FailureOr<Value> vw = imp.materialize(**w);
-  if (failed(vw))
-    return failure();
-  FailureOr<Value> vb;
-  if (imp.hasInput(2))
-    vb = imp.materialize(**imp.input(2));
-  else
-    vb = imp.materialize(bias);
-  if (failed(vb))
-    return failure();
-  return setValue(imp, imp.create<Conv2DOp>(
-                           Type(), *vx, *vw, *vb,
-                           imp.builder.getDenseI64ArrayAttr(*strides),
-                           imp.builder.getDenseI64ArrayAttr(*pads),
-                           imp.builder.getDenseI64ArrayAttr(*dilations),
-                           imp.builder.getI64IntegerAttr(*group), LMulAttr()));
-}
-
-template <bool IsMax> LogicalResult importPool(GraphImporter &imp) {
-  FailureOr<TV *> x = imp.input(0);
-  if (failed(x))
-    return failure();
-  if ((*x)->rank() != 4)
-    return imp.error() << "only 2-D pooling is supported (input " << (*x)->type
-                       << ")";
-  if (!imp.hasAttr("kernel_shape"))
-    return imp.error() << "missing attribute 'kernel_shape'";
-  FailureOr<SmallVector<int64_t>> kernel = pairAttr(imp, "kernel_shape", {});
-  FailureOr<SmallVector<int64_t>> strides = pairAttr(imp, "strides", {1, 1});
-  FailureOr<int64_t> ceilMode = imp.intAttr("ceil_mode", 0);
-  if (failed(kernel) || failed(strides) || failed(ceilMode))
-    return failure();
-  if (IsMax) {
-    FailureOr<SmallVector<int64_t>> dil = pairAttr(imp, "dilations", {1, 1});
-    if (failed(dil))
-      return failure();
-    if ((*dil)[0] != 1 || (*dil)[1] != 1)
-      return imp.error() << "dilated MaxPool is not supported";
-    if (imp.outputUsed(1))
-      return imp.error() << "the Indices output is not supported";
-  }
-  FailureOr<int64_t> countIncludePad = imp.intAttr("count_include_pad", 0);
-  if (failed(countIncludePad))
-    return failure();
-  ArrayRef<int64_t> in = (*x)->shape().drop_front(2);
-  bool isSame;
-  FailureOr<SmallVector<int64_t>> padsOr =
-      windowPadding(imp, in, *kernel, *strides, {1, 1}, isSame);
-  if (failed(padsOr))
-    return failure();
-  SmallVector<int64_t> pads = *padsOr;
-  for (int d = 0; d < 2; ++d) {
-    int64_t k = (*kernel)[d], s = (*strides)[d];
-    int64_t span = in[d] + pads[d] + pads[d + 2] - k;
-    if (span < 0)
-      return imp.error() << "kernel " << k << " is larger than the padded "
-                         << "input (" << in[d] + pads[d] + pads[d + 2] << ")";
-    if (!*ceilMode || isSame)
-      continue;
-    // ceil_mode: one more window when the last one would start inside the
-    // input or its begin padding; expressed as extra end padding.
-    int64_t outFloor = span / s + 1;
-    int64_t outCeil = (span + s - 1) / s + 1;
-    if ((outCeil - 1) * s >= in[d] + pads[d])
-      --outCeil;
-    if (outCeil > outFloor)
-      pads[d + 2] += (outCeil - 1) * s + k - (in[d] + pads[d] + pads[d + 2]);
-  }
-  for (int d = 0; d < 2; ++d)
-    if (pads[d] >= (*kernel)[d] || pads[d + 2] >= (*kernel)[d])
-      return imp.error() << "padding " << shapeText(pads)
-                         << " must be smaller than the kernel "
-                         << shapeText(*kernel);
-  FailureOr<Value> v = imp.materialize(**x);
-  if (failed(v))
-    return failure();
-  auto kAttr = imp.builder.getDenseI64ArrayAttr(*kernel);
-  auto sAttr = imp.builder.getDenseI64ArrayAttr(*strides);
-  auto pAttr = imp.builder.getDenseI64ArrayAttr(pads);
-  if (IsMax)
-    return setValue(imp,
-                    imp.create<MaxPool2DOp>(Type(), *v, kAttr, sAttr, pAttr));
-  return setValue(imp, imp.create<AvgPool2DOp>(
-                           Type(), *v, kAttr, sAttr, pAttr,
-                           imp.builder.getBoolAttr(*countIncludePad != 0)));
-}
 
 template <ReduceKind Kind> LogicalResult importGlobalPool(GraphImporter &imp) {
   FailureOr<TV *> x = imp.input(0);
@@ -447,66 +267,14 @@ LogicalResult importSoftmax(GraphImporter &imp) {
                            in.type, *v, imp.builder.getI64IntegerAttr(*axis)));
 }
 
-//===----------------------------------------------------------------------===//
-// Reductions
-//===----------------------------------------------------------------------===//
-
-template <ReduceKind Kind> LogicalResult importReduce(GraphImporter &imp) {
-  FailureOr<TV *> x = imp.input(0);
-  FailureOr<int64_t> keepdims = imp.intAttr("keepdims", 1);
-  FailureOr<int64_t> noop = imp.intAttr("noop_with_empty_axes", 0);
-  if (failed(x) || failed(keepdims) || failed(noop))
-    return failure();
-  int64_t inputSince = Kind == ReduceKind::Sum ? 13 : 18;
-  SmallVector<int64_t> axes;
-  if (imp.opset < inputSince) {
-    FailureOr<SmallVector<int64_t>> a = imp.intsAttr("axes");
-    if (failed(a))
-      return failure();
-    axes = *a;
-  } else if (imp.hasInput(1)) {
-    FailureOr<TV *> t = imp.constInput(1, "the axes input");
-    if (failed(t))
-      return failure();
-    FailureOr<SmallVector<int64_t>> a = imp.intsOf(**t, "axes");
-    if (failed(a))
-      return failure();
-    axes = *a;
-  }
-  int64_t rank = (*x)->rank();
-  if (axes.empty()) {
-    if (*noop || rank == 0)
-      return imp.setOutput(0, **x);
-    for (int64_t d = 0; d < rank; ++d)
-      axes.push_back(d);
-  }
-  llvm::SmallSet<int64_t, 8> seen;
-  for (int64_t &a : axes) {
-    FailureOr<int64_t> n = imp.normalizeAxis(a, rank);
-    if (failed(n))
-      return failure();
-    if (!seen.insert(*n).second)
-      return imp.error() << "axis " << a << " appears twice";
-    a = *n;
-  }
-  llvm::sort(axes);
-  return setResult(imp, imp.emitReduce(Kind, **x, axes, *keepdims != 0));
-}
-
 } // namespace
 
 void mlir::kiln::onnx::registerNNOps(llvm::StringMap<OpHandler> &map) {
   map["MatMul"] = importMatMul;
   map["Gemm"] = importGemm;
-  map["Conv"] = importConv;
-  map["MaxPool"] = importPool<true>;
-  map["AveragePool"] = importPool<false>;
   map["GlobalAveragePool"] = importGlobalPool<ReduceKind::Mean>;
   map["GlobalMaxPool"] = importGlobalPool<ReduceKind::Max>;
   map["BatchNormalization"] = importBatchNorm;
   map["LayerNormalization"] = importLayerNorm;
   map["Softmax"] = importSoftmax;
-  map["ReduceMean"] = importReduce<ReduceKind::Mean>;
-  map["ReduceSum"] = importReduce<ReduceKind::Sum>;
-  map["ReduceMax"] = importReduce<ReduceKind::Max>;
 }

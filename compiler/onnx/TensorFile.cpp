@@ -13,6 +13,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <google/protobuf/io/coded_stream.h>
 
@@ -240,6 +241,50 @@ ModelInfo mlir::kiln::onnx::getModelInfo(const ::onnx::ModelProto &model) {
     info.outputs.push_back(out.name());
   collectNodes(graph, "", info.nodes);
   return info;
+}
+
+bool mlir::kiln::onnx::writeModelWithConstantInputs(
+    llvm::StringRef path, llvm::StringRef outPath,
+    const std::vector<TensorData> &values, std::string &error) {
+  std::string bytes;
+  if (!readFile(path, bytes, error))
+    return false;
+  ::onnx::ModelProto model;
+  if (!parse(bytes, model) || !model.has_graph()) {
+    error = "cannot parse ONNX model '" + path.str() + "'";
+    return false;
+  }
+  ::onnx::GraphProto *graph = model.mutable_graph();
+  for (const TensorData &value : values) {
+    auto *inputs = graph->mutable_input();
+    auto it = llvm::find_if(*inputs, [&](const ::onnx::ValueInfoProto &v) {
+      return v.name() == value.name;
+    });
+    if (it == inputs->end()) {
+      error = "the model has no graph input '" + value.name + "'";
+      return false;
+    }
+    inputs->erase(it);
+    ::onnx::TensorProto *t = graph->add_initializer();
+    t->set_name(value.name);
+    t->set_data_type(value.dataType);
+    for (int64_t d : value.shape)
+      t->add_dims(d);
+    t->set_raw_data(value.bytes.data(), value.bytes.size());
+  }
+  std::string out;
+  if (!model.SerializeToString(&out)) {
+    error = "cannot serialize the model";
+    return false;
+  }
+  std::error_code ec;
+  llvm::raw_fd_ostream os(outPath, ec);
+  if (ec) {
+    error = "cannot write '" + outPath.str() + "': " + ec.message();
+    return false;
+  }
+  os << out;
+  return true;
 }
 
 std::vector<UnsupportedOp>

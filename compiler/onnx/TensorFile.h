@@ -1,4 +1,5 @@
-//===- TensorFile.h - ONNX tensor files and model signatures -----*- C++ -*-===//
+//===- TensorFile.h - ONNX tensor files and model signatures -----*- C++
+//-*-===//
 //
 // Part of kiln. What tools that feed or check compiled models need from an
 // ONNX file without importing it: a serialized TensorProto (the
@@ -86,6 +87,15 @@ struct ModelInfo {
 bool readModelInfo(llvm::StringRef path, ModelInfo &info, std::string &error);
 /// The same for a model already parsed.
 ModelInfo getModelInfo(const ::onnx::ModelProto &model);
+
+/// Writes a copy of the model at `path` to `outPath` in which every graph
+/// input named by a tensor of `values` is an initializer holding that
+/// tensor (for compilers that need, say, a Reshape's shape at compile time,
+/// this specializes the model to those values). External data paths stay
+/// relative, so the copy belongs next to the original unless it has none.
+bool writeModelWithConstantInputs(llvm::StringRef path, llvm::StringRef outPath,
+                                  const std::vector<TensorData> &values,
+                                  std::string &error);
 
 /// An op type the importer has no handler for.
 struct UnsupportedOp {

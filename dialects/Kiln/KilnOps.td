@@ -514,8 +514,8 @@ def Kiln_ModOp : Kiln_BinaryOp<"mod", "remainder",
                                [], (ins BoolAttr:$fmod)> {
   let description = [{
     With `fmod = true` the result has the dividend's sign (C `fmod`, integer
-    `%`); with `fmod = false` (integers only) it has the divisor's sign
-    (Python `%`). Shapes broadcast by numpy rules.
+    `%`); with `fmod = false` it has the divisor's sign (numpy's `mod`, a
+    zero remainder of floats included). Shapes broadcast by numpy rules.
 
     ```mlir
     %z = kiln.mod %x, %y {fmod = false} : tensor<6xi32>, tensor<6xi32>

@@ -128,8 +128,6 @@ LogicalResult ModOp::verify() {
   if (t.isInteger(1) || !isa<FloatType, IntegerType>(t))
     return emitOpError("expects float or non-bool integer operands, got ")
            << t;
-  if (isa<FloatType>(t) && !getFmod())
-    return emitOpError("float operands need fmod = true");
   return success();
 }
 

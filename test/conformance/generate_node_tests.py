@@ -28,6 +28,7 @@ Prints the node directory (<out>/node) on its last line of stdout.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import glob
 import hashlib
 import json
@@ -215,6 +216,13 @@ def main() -> int:
         sys.exit(f"generate_node_tests: {out} exists and was not written by "
                  "this script; not overwriting it")
     os.makedirs(os.path.dirname(out), exist_ok=True)
+    # One writer at a time (test runs of several build trees share the
+    # cache); whoever waited finds the stamp and is done.
+    lock = open(out + ".lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    if not args.force and stamp_ok(out, version):
+        print(node_dir)
+        return 0
     with tempfile.TemporaryDirectory(prefix="kiln-onnx-node-") as tmp:
         env = dict(os.environ)
         if has_case_files(onnx_dir):

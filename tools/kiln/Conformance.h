@@ -1,4 +1,5 @@
-//===- Conformance.h - kiln conformance: cases, results, reports --*- C++ -*-===//
+//===- Conformance.h - kiln conformance: cases, results, reports --*- C++
+//-*-===//
 //
 // Part of kiln. `kiln conformance` runs the ONNX backend node tests: each
 // case is a folder with model.onnx and test_data_set_<N>/{input,output}_<i>.pb.
@@ -40,7 +41,7 @@ enum class Outcome {
   Excluded       // training-only: not run, not counted
 };
 constexpr Outcome kCountedOutcomes[] = {
-    Outcome::Pass,         Outcome::WrongResult,   Outcome::CompileError,
+    Outcome::Pass,          Outcome::WrongResult,  Outcome::CompileError,
     Outcome::UnsupportedOp, Outcome::RuntimeError, Outcome::Crash,
     Outcome::Timeout};
 
@@ -67,6 +68,9 @@ struct CaseResult {
   /// The op the case tests (see primaryOp), for the per-op table.
   std::string op;
   std::vector<std::string> unsupportedOps;
+  /// Graph inputs the compiler needed as compile-time constants, bound to
+  /// the test data's values (CaseOptions::bindConstantInputs).
+  std::vector<std::string> constantInputs;
   /// Largest errors over all compared float elements (wrong results).
   std::optional<double> maxAbsError, maxRelError;
   /// Wall time of the whole case (child process), compile and run parts.
@@ -88,6 +92,11 @@ struct CaseOptions {
   std::string workDir;
   /// Print "kiln conformance: <phase>" lines to stderr (for the parent).
   bool tracePhases = false;
+  /// When the compiler rejects the model because a graph input must be a
+  /// compile-time constant (a Reshape's shape, a reduction's axes, a Pad's
+  /// pads), bind that input to the test data's value and compile again: the
+  /// model is specialized to it, as --shape specializes symbolic dims.
+  bool bindConstantInputs = true;
 };
 
 /// Compiles, runs and checks the case in `caseDir` in this process. With
@@ -125,6 +134,7 @@ struct RunInfo {
   /// onnx version from the generator's stamp, when known.
   std::string onnxVersion;
   unsigned jobs = 0, optLevel = 3, timeoutSeconds = 0;
+  bool bindConstantInputs = true;
   double wallSeconds = 0;
   /// Cases in the data directory (before --filter / --expected).
   size_t casesFound = 0;

@@ -18,17 +18,19 @@
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Regex.h"
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
-#include <thread>
-#include <cmath>
 #include <cstring>
 #include <map>
+#include <thread>
 
 using namespace llvm;
 using namespace kiln;
@@ -56,31 +58,51 @@ void phase(const Twine &what) {
 }
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                       start)
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
       .count();
 }
 
 /// kiln_dtype of an ONNX data type, KILN_DTYPE_INVALID when kiln has none.
 int32_t kilnDtypeOf(int32_t onnxType) {
   switch (onnxType) {
-  case 1: return KILN_DTYPE_F32;   // FLOAT
-  case 2: return KILN_DTYPE_U8;    // UINT8
-  case 3: return KILN_DTYPE_I8;    // INT8
-  case 5: return KILN_DTYPE_I16;   // INT16
-  case 6: return KILN_DTYPE_I32;   // INT32
-  case 7: return KILN_DTYPE_I64;   // INT64
-  case 9: return KILN_DTYPE_BOOL;  // BOOL
-  case 10: return KILN_DTYPE_F16;  // FLOAT16
-  case 11: return KILN_DTYPE_F64;  // DOUBLE
-  case 16: return KILN_DTYPE_BF16; // BFLOAT16
-  default: return KILN_DTYPE_INVALID;
+  case 1:
+    return KILN_DTYPE_F32; // FLOAT
+  case 2:
+    return KILN_DTYPE_U8; // UINT8
+  case 3:
+    return KILN_DTYPE_I8; // INT8
+  case 4:
+    return KILN_DTYPE_U16; // UINT16
+  case 5:
+    return KILN_DTYPE_I16; // INT16
+  case 6:
+    return KILN_DTYPE_I32; // INT32
+  case 7:
+    return KILN_DTYPE_I64; // INT64
+  case 9:
+    return KILN_DTYPE_BOOL; // BOOL
+  case 10:
+    return KILN_DTYPE_F16; // FLOAT16
+  case 11:
+    return KILN_DTYPE_F64; // DOUBLE
+  case 12:
+    return KILN_DTYPE_U32; // UINT32
+  case 13:
+    return KILN_DTYPE_U64; // UINT64
+  case 16:
+    return KILN_DTYPE_BF16; // BFLOAT16
+  default:
+    return KILN_DTYPE_INVALID;
   }
 }
 
+/// "float32[2x3]" (kiln's dtype names; ONNX's for types kiln lacks).
 std::string describeTensor(const konnx::TensorData &t) {
-  return konnx::tensorDataTypeName(t.dataType) + "[" +
-         shapeToString(t.shape) + "]";
+  int32_t dtype = kilnDtypeOf(t.dataType);
+  std::string name = dtype != KILN_DTYPE_INVALID
+                         ? std::string(kiln_dtype_name(dtype))
+                         : konnx::tensorDataTypeName(t.dataType);
+  return name + "[" + shapeToString(t.shape) + "]";
 }
 
 float halfToFloat(uint16_t h) {
@@ -139,16 +161,29 @@ double floatAt(int32_t dtype, const char *data, int64_t i) {
 /// Element `i` of an integer or bool buffer as int64.
 int64_t intAt(int32_t dtype, const char *data, int64_t i) {
   switch (dtype) {
-  case KILN_DTYPE_I8: return int8_t(data[i]);
-  case KILN_DTYPE_U8: return uint8_t(data[i]);
-  case KILN_DTYPE_BOOL: return data[i] != 0;
+  case KILN_DTYPE_I8:
+    return int8_t(data[i]);
+  case KILN_DTYPE_U8:
+    return uint8_t(data[i]);
+  case KILN_DTYPE_BOOL:
+    return data[i] != 0;
   case KILN_DTYPE_I16: {
     int16_t v;
     std::memcpy(&v, data + 2 * i, 2);
     return v;
   }
+  case KILN_DTYPE_U16: {
+    uint16_t v;
+    std::memcpy(&v, data + 2 * i, 2);
+    return v;
+  }
   case KILN_DTYPE_I32: {
     int32_t v;
+    std::memcpy(&v, data + 4 * i, 4);
+    return v;
+  }
+  case KILN_DTYPE_U32: {
+    uint32_t v;
     std::memcpy(&v, data + 4 * i, 4);
     return v;
   }
@@ -161,18 +196,9 @@ int64_t intAt(int32_t dtype, const char *data, int64_t i) {
 }
 
 /// Whether a compiled model's `kilnDtype` buffer holds ONNX `onnxType`
-/// elements. Exact, except that the ABI has no unsigned 16/32/64-bit types:
-/// those travel as the signed type of their width (same bits), and are
-/// compared bit for bit.
+/// elements.
 bool sameElementType(int32_t onnxType, int32_t kilnDtype) {
-  if (kilnDtypeOf(onnxType) == kilnDtype && kilnDtype != KILN_DTYPE_INVALID)
-    return true;
-  switch (onnxType) {
-  case 4: return kilnDtype == KILN_DTYPE_I16;  // UINT16
-  case 12: return kilnDtype == KILN_DTYPE_I32; // UINT32
-  case 13: return kilnDtype == KILN_DTYPE_I64; // UINT64
-  default: return false;
-  }
+  return kilnDtype != KILN_DTYPE_INVALID && kilnDtypeOf(onnxType) == kilnDtype;
 }
 
 bool isFloatDtype(int32_t d) {
@@ -216,8 +242,8 @@ std::string compareOutput(const konnx::TensorData &expected,
   std::string firstText;
   if (isFloatDtype(dtype)) {
     // The ONNX runner allows two bfloat16 ULPs.
-    double rtol = dtype == KILN_DTYPE_BF16 ? std::max(tol.rtol, 1.0 / 64)
-                                           : tol.rtol;
+    double rtol =
+        dtype == KILN_DTYPE_BF16 ? std::max(tol.rtol, 1.0 / 64) : tol.rtol;
     for (int64_t i = 0; i < n; ++i) {
       double a = floatAt(dtype, actual, i), e = floatAt(dtype, want, i);
       bool ok;
@@ -237,8 +263,10 @@ std::string compareOutput(const konnx::TensorData &expected,
       }
       if (!ok && mismatches++ == 0) {
         first = i;
-        firstText = "got " + llvm::formatv("{0:g}", a).str() + ", expected " +
-                    llvm::formatv("{0:g}", e).str();
+        firstText =
+            llvm::formatv("got {0}, expected {1}", llvm::format("%.9g", a),
+                          llvm::format("%.9g", e))
+                .str();
       }
     }
   } else {
@@ -307,6 +335,64 @@ Tolerance readTolerance(StringRef caseDir) {
   return tol;
 }
 
+/// Compiles `model` to the shared library `so`; on failure returns false
+/// with the compiler's error diagnostics in `diagnostics`.
+bool compileToSharedLibrary(StringRef model, StringRef so, unsigned optLevel,
+                            std::string &diagnostics) {
+  mlir::kiln::CompileOptions compile;
+  compile.inputPath = model.str();
+  compile.outputPath = so.str();
+  compile.emit = mlir::kiln::EmitKind::SharedLibrary;
+  compile.name = "model";
+  compile.target.optLevel = std::min(3u, optLevel);
+  mlir::DialectRegistry registry;
+  mlir::kiln::registerAllDialects(registry);
+  // One case per process and many processes: no thread pool here.
+  mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
+  context.loadAllAvailableDialects();
+  context.printOpOnDiagnostic(false);
+  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &diag) {
+    if (diag.getSeverity() != mlir::DiagnosticSeverity::Error)
+      return mlir::success();
+    if (!diagnostics.empty())
+      diagnostics += "\n";
+    diagnostics += diag.str();
+    for (mlir::Diagnostic &note : diag.getNotes())
+      diagnostics += "\n  note: " + note.str();
+    return mlir::success();
+  });
+  mlir::kiln::CompileResult compiled;
+  if (mlir::succeeded(mlir::kiln::compileModel(context, compile, compiled)))
+    return true;
+  if (diagnostics.empty())
+    diagnostics = "compile failed";
+  return false;
+}
+
+/// Graph inputs that the diagnostics say must be compile-time constants
+/// ("the axes input ('axes') must be a compile-time constant") and that are
+/// not bound yet.
+std::vector<std::string>
+inputsNeededAsConstants(StringRef diagnostics, const konnx::ModelInfo &info,
+                        const std::vector<konnx::TensorData> &bound) {
+  std::vector<std::string> names;
+  static const Regex pattern("\\('([^']+)'\\) must be a compile-time constant");
+  SmallVector<StringRef> lines;
+  diagnostics.split(lines, '\n');
+  for (StringRef line : lines) {
+    SmallVector<StringRef, 2> match;
+    if (!pattern.match(line, &match))
+      continue;
+    std::string name = match[1].str();
+    bool isInput = llvm::is_contained(info.inputs, name);
+    bool isBound = llvm::any_of(
+        bound, [&](const konnx::TensorData &t) { return t.name == name; });
+    if (isInput && !isBound && !llvm::is_contained(names, name))
+      names.push_back(name);
+  }
+  return names;
+}
+
 } // namespace
 
 CaseResult kiln::conformance::runCase(StringRef caseDir,
@@ -314,8 +400,8 @@ CaseResult kiln::conformance::runCase(StringRef caseDir,
   auto start = std::chrono::steady_clock::now();
   tracing = options.tracePhases;
   CaseResult r;
-  r.name = sys::path::filename(sys::path::remove_leading_dotslash(caseDir))
-               .str();
+  r.name =
+      sys::path::filename(sys::path::remove_leading_dotslash(caseDir)).str();
   auto finish = [&](Outcome outcome, std::string message = {}) {
     r.outcome = outcome;
     r.message = clip(std::move(message));
@@ -345,48 +431,48 @@ CaseResult kiln::conformance::runCase(StringRef caseDir,
     return finish(Outcome::UnsupportedOp, message);
   }
 
-  // Compile to a shared library.
-  phase("compile " + modelPath);
+  // Compile to a shared library. When the compiler needs a graph input's
+  // value at compile time (a Reshape's shape, a reduction's axes), bind it
+  // to the first data set's value and compile again.
   if (std::error_code ec = sys::fs::create_directories(options.workDir))
-    return finish(Outcome::CompileError, "cannot create '" + options.workDir +
-                                             "': " + ec.message());
-  SmallString<256> soPath(options.workDir);
+    return finish(Outcome::CompileError,
+                  "cannot create '" + options.workDir + "': " + ec.message());
+  SmallString<256> soPath(options.workDir), boundPath(options.workDir);
   sys::path::append(soPath, "model.so");
-  mlir::kiln::CompileOptions compile;
-  compile.inputPath = modelPath.str().str();
-  compile.outputPath = soPath.str().str();
-  compile.emit = mlir::kiln::EmitKind::SharedLibrary;
-  compile.name = "model";
-  compile.target.optLevel = std::min(3u, options.optLevel);
-  {
-    auto compileStart = std::chrono::steady_clock::now();
-    mlir::DialectRegistry registry;
-    mlir::kiln::registerAllDialects(registry);
-    // One case per process and many processes: no thread pool here.
-    mlir::MLIRContext context(registry,
-                              mlir::MLIRContext::Threading::DISABLED);
-    context.loadAllAvailableDialects();
-    context.printOpOnDiagnostic(false);
+  sys::path::append(boundPath, "model.bound.onnx");
+  std::vector<std::string> sets = dataSets(caseDir);
+  std::vector<konnx::TensorData> bound;
+  auto compileStart = std::chrono::steady_clock::now();
+  for (;;) {
+    StringRef source = bound.empty() ? modelPath.str() : boundPath.str();
+    phase("compile " + source);
     std::string diagnostics;
-    mlir::ScopedDiagnosticHandler handler(
-        &context, [&](mlir::Diagnostic &diag) {
-          if (diag.getSeverity() != mlir::DiagnosticSeverity::Error)
-            return mlir::success();
-          if (!diagnostics.empty())
-            diagnostics += "\n";
-          diagnostics += diag.str();
-          for (mlir::Diagnostic &note : diag.getNotes())
-            diagnostics += "\n  note: " + note.str();
-          return mlir::success();
-        });
-    mlir::kiln::CompileResult compiled;
-    bool ok = mlir::succeeded(
-        mlir::kiln::compileModel(context, compile, compiled));
-    r.compileSeconds = secondsSince(compileStart);
-    if (!ok)
-      return finish(Outcome::CompileError,
-                    diagnostics.empty() ? "compile failed" : diagnostics);
+    if (compileToSharedLibrary(source, soPath, options.optLevel, diagnostics))
+      break;
+    std::vector<std::string> names =
+        options.bindConstantInputs
+            ? inputsNeededAsConstants(diagnostics, info, bound)
+            : std::vector<std::string>();
+    if (names.empty() || sets.empty()) {
+      r.compileSeconds = secondsSince(compileStart);
+      return finish(Outcome::CompileError, diagnostics);
+    }
+    for (const std::string &name : names) {
+      size_t j = llvm::find(info.allInputs, name) - info.allInputs.begin();
+      SmallString<256> file(sets.front());
+      sys::path::append(file, "input_" + Twine(j) + ".pb");
+      konnx::TensorData t;
+      if (!konnx::readTensorFile(file, t, error))
+        return finish(Outcome::RuntimeError, error);
+      t.name = name;
+      bound.push_back(std::move(t));
+      r.constantInputs.push_back(name);
+    }
+    if (!konnx::writeModelWithConstantInputs(modelPath, boundPath, bound,
+                                             error))
+      return finish(Outcome::CompileError, error);
   }
+  r.compileSeconds = secondsSince(compileStart);
 
   // Test hook (test/conformance/runner.test): a child that crashes or hangs.
   if (const char *hook = std::getenv("KILN_CONFORMANCE_TEST_HOOK")) {
@@ -409,7 +495,6 @@ CaseResult kiln::conformance::runCase(StringRef caseDir,
     return finish(Outcome::RuntimeError, "load: " + error);
   const kiln_entry_desc &entry = runner.entry();
   Tolerance tol = readTolerance(caseDir);
-  std::vector<std::string> sets = dataSets(caseDir);
   if (sets.empty())
     return finish(Outcome::RuntimeError, "the case has no test_data_set_*");
   ErrorStats stats;
@@ -424,6 +509,18 @@ CaseResult kiln::conformance::runCase(StringRef caseDir,
       if (!konnx::readTensorFile(file, t, error))
         return finish(Outcome::RuntimeError, error);
       std::string name = j < info.allInputs.size() ? info.allInputs[j] : t.name;
+      auto boundIt = llvm::find_if(
+          bound, [&](const konnx::TensorData &b) { return b.name == name; });
+      if (boundIt != bound.end()) {
+        if (boundIt->bytes != t.bytes || boundIt->shape != t.shape)
+          return finish(Outcome::CompileError,
+                        "input '" + name +
+                            "' must be a compile-time "
+                            "constant, and " +
+                            setName.str() + " gives it another value than " +
+                            sys::path::filename(sets.front()).str());
+        continue;
+      }
       int32_t index;
       if (kiln_model_find_input(&runner.descriptor(), name.c_str(), &index) !=
           KILN_OK)
@@ -454,8 +551,8 @@ CaseResult kiln::conformance::runCase(StringRef caseDir,
         return finish(Outcome::RuntimeError, error);
       std::string name = j < info.outputs.size() ? info.outputs[j] : t.name;
       int32_t index;
-      if (kiln_model_find_output(&runner.descriptor(), name.c_str(),
-                                 &index) != KILN_OK)
+      if (kiln_model_find_output(&runner.descriptor(), name.c_str(), &index) !=
+          KILN_OK)
         return finish(Outcome::WrongResult,
                       "the compiled model has no output '" + name + "'");
       std::string diff = compareOutput(t, entry.outputs[index],
@@ -471,9 +568,12 @@ CaseResult kiln::conformance::runCase(StringRef caseDir,
   }
   if (!mismatch.empty()) {
     if (stats.any)
-      mismatch += llvm::formatv(" (max abs err {0:g}, max rel err {1:g}; "
-                                "rtol {2:g}, atol {3:g})",
-                                stats.maxAbs, stats.maxRel, tol.rtol, tol.atol)
+      mismatch += llvm::formatv(" (max abs err {0}, max rel err {1}; rtol "
+                                "{2}, atol {3})",
+                                llvm::format("%.3g", stats.maxAbs),
+                                llvm::format("%.3g", stats.maxRel),
+                                llvm::format("%g", tol.rtol),
+                                llvm::format("%g", tol.atol))
                       .str();
     return finish(Outcome::WrongResult, mismatch);
   }

@@ -11,6 +11,7 @@
 #include "tools/kiln/Conformance.h"
 
 #include "compiler/onnx/TensorFile.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
@@ -39,18 +40,17 @@ namespace konnx = mlir::kiln::onnx;
 cl::SubCommand kiln::conformanceCommand(
     "conformance",
     "Run the ONNX backend node tests: compile, run and compare every case, "
-    "report pass / wrong result / compile error / unsupported op / crash");
+    "report pass / wrong result / compile error / unsupported op / crash. "
+    "DIR: a folder of cases (folders with model.onnx and test_data_set_*) or "
+    "one case; default $KILN_ONNX_NODE_DATA, else the newest "
+    "~/.cache/kiln/onnx-node-<version>/node written by "
+    "test/conformance/generate_node_tests.py");
 
 namespace {
 cl::OptionCategory category("kiln conformance options");
-cl::opt<std::string> dataDir(
-    cl::Positional, cl::Optional,
-    cl::desc("[DIR] folder of test cases (each a folder with model.onnx and "
-             "test_data_set_*), or one case folder. Default: "
-             "$KILN_ONNX_NODE_DATA, else the newest "
-             "~/.cache/kiln/onnx-node-<version>/node written by "
-             "test/conformance/generate_node_tests.py"),
-    cl::sub(kiln::conformanceCommand), cl::cat(category));
+cl::opt<std::string> dataDir(cl::Positional, cl::Optional, cl::desc("[DIR]"),
+                             cl::sub(kiln::conformanceCommand),
+                             cl::cat(category));
 cl::opt<unsigned> jobs("j",
                        cl::desc("Cases run in parallel (default: the number "
                                 "of cores)"),
@@ -75,10 +75,11 @@ cl::opt<std::string> reportPath(
              "per-op table and every case with its class, message and time"),
     cl::value_desc("FILE"), cl::sub(kiln::conformanceCommand),
     cl::cat(category));
-cl::opt<std::string> summaryPath(
-    "summary", cl::desc("Also write the readable summary to this file"),
-    cl::value_desc("FILE"), cl::sub(kiln::conformanceCommand),
-    cl::cat(category));
+cl::opt<std::string>
+    summaryPath("summary",
+                cl::desc("Also write the readable summary to this file"),
+                cl::value_desc("FILE"), cl::sub(kiln::conformanceCommand),
+                cl::cat(category));
 cl::opt<bool> perOpTable("per-op",
                          cl::desc("Print the per-op pass table in the "
                                   "summary (default: on, unless --expected)"),
@@ -118,10 +119,20 @@ cl::opt<bool> keep("keep",
                    cl::sub(kiln::conformanceCommand), cl::cat(category));
 cl::opt<bool> verbose("v", cl::desc("Print every case's result as it ends"),
                       cl::sub(kiln::conformanceCommand), cl::cat(category));
-cl::opt<unsigned> memoryLimit(
-    "memory-limit", cl::desc("Memory limit of each case's process in MB "
-                             "(0: none)"),
-    cl::init(0), cl::sub(kiln::conformanceCommand), cl::cat(category));
+cl::opt<unsigned>
+    memoryLimit("memory-limit",
+                cl::desc("Memory limit of each case's process in MB "
+                         "(0: none)"),
+                cl::init(0), cl::sub(kiln::conformanceCommand),
+                cl::cat(category));
+cl::opt<bool> bindConstantInputs(
+    "bind-constant-inputs",
+    cl::desc("When the compiler needs a graph input at compile time (a "
+             "Reshape's shape, a reduction's axes), bind it to the test "
+             "data's value and compile again; such passes are counted "
+             "separately (default: on; =false to count them as compile "
+             "errors)"),
+    cl::init(true), cl::sub(kiln::conformanceCommand), cl::cat(category));
 cl::opt<std::string> oneCase(
     "one",
     cl::desc("Run one case folder in this process (what each child does)"),
@@ -130,9 +141,7 @@ cl::opt<std::string> oneCase(
 cl::opt<bool> json("json", cl::desc("With --one: print the result as JSON"),
                    cl::sub(kiln::conformanceCommand), cl::cat(category));
 
-int failure(const Twine &message) {
-  return kiln::fail("conformance", message);
-}
+int failure(const Twine &message) { return kiln::fail("conformance", message); }
 
 std::string cacheRoot() {
   if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
@@ -283,9 +292,10 @@ void lastLines(StringRef errFile, std::string &phaseLine,
     line = line.trim();
     if (line.consume_front("kiln conformance: "))
       phaseLine = line.str();
-    else if (!line.starts_with("#") && !line.starts_with("Stack dump") &&
-             !line.starts_with("0.") && !line.starts_with("PLEASE") &&
-             !line.empty() && otherLine.empty())
+    else if (otherLine.empty() &&
+             (line.contains_insensitive("error") ||
+              line.contains("Assertion") || line.contains("terminate") ||
+              line.contains("what():")))
       otherLine = line.str();
   }
 }
@@ -296,6 +306,7 @@ int runOne() {
   kiln::conformance::CaseOptions options;
   options.optLevel = optLevel;
   options.tracePhases = json;
+  options.bindConstantInputs = bindConstantInputs;
   SmallString<256> tmp;
   if (!workDir.empty()) {
     options.workDir = workDir;
@@ -317,6 +328,9 @@ int runOne() {
            << format(" (%.2f s)", r.seconds);
     if (!r.message.empty())
       outs() << ": " << r.message;
+    if (!r.constantInputs.empty())
+      outs() << " [inputs bound as constants: "
+             << llvm::join(r.constantInputs, ", ") << "]";
     outs() << "\n";
   }
   return 0;
@@ -390,11 +404,12 @@ int kiln::conformanceMain() {
 
   std::string dir = dataDir.empty() ? defaultDataDir() : dataDir.getValue();
   if (dir.empty())
-    return failure("no ONNX node test data found. Generate it with\n"
-                "  .venv/bin/python test/conformance/generate_node_tests.py\n"
-                "(writes ~/.cache/kiln/onnx-node-<onnx version>/node), or "
-                "give a folder: kiln conformance DIR, or set "
-                "KILN_ONNX_NODE_DATA");
+    return failure(
+        "no ONNX node test data found. Generate it with\n"
+        "  .venv/bin/python test/conformance/generate_node_tests.py\n"
+        "(writes ~/.cache/kiln/onnx-node-<onnx version>/node), or "
+        "give a folder: kiln conformance DIR, or set "
+        "KILN_ONNX_NODE_DATA");
   if (!sys::fs::is_directory(dir))
     return failure("'" + dir + "' is not a folder");
   std::vector<std::string> all = findCases(dir);
@@ -407,9 +422,10 @@ int kiln::conformanceMain() {
   info.casesFound = all.size();
   info.optLevel = std::min(3u, optLevel.getValue());
   info.timeoutSeconds = timeout;
-  info.jobs = jobs ? jobs.getValue()
-                   : std::max(1u, llvm::hardware_concurrency()
-                                      .compute_thread_count());
+  info.bindConstantInputs = bindConstantInputs;
+  info.jobs =
+      jobs ? jobs.getValue()
+           : std::max(1u, llvm::hardware_concurrency().compute_thread_count());
 
   // Selection: --expected (the listed cases, unless --all), then --filter.
   std::vector<std::string> expected;
@@ -502,9 +518,9 @@ int kiln::conformanceMain() {
         errs() << ": " << firstLine(r.message);
       errs() << "\n";
     } else if (tty) {
-      std::string line = formatv("[{0}/{1}] pass {2}, other {3}, {4:f0} s  {5}",
-                                 finished, toRun, passed, finished - passed,
-                                 elapsed, r.name);
+      std::string line =
+          formatv("[{0}/{1}] pass {2}, other {3}, {4:f0} s  {5}", finished,
+                  toRun, passed, finished - passed, elapsed, r.name);
       if (line.size() > 100)
         line.resize(100);
       errs() << "\r" << left_justify(line, 100);
@@ -534,9 +550,10 @@ int kiln::conformanceMain() {
       SmallVector<StringRef> args = {self,         "conformance", "--one",
                                      selected[i],  "--json",      optArg,
                                      "--work-dir", child.work};
-      std::optional<StringRef> redirects[] = {StringRef(""),
-                                              StringRef(child.outFile),
-                                              StringRef(child.errFile)};
+      if (!bindConstantInputs)
+        args.push_back("--bind-constant-inputs=false");
+      std::optional<StringRef> redirects[] = {
+          StringRef(""), StringRef(child.outFile), StringRef(child.errFile)};
       std::string error;
       bool execFailed = false;
       child.start = std::chrono::steady_clock::now();
@@ -572,8 +589,8 @@ int kiln::conformanceMain() {
         timedOut = true;
       }
       size_t i = child.index;
-      CaseResult r = collect(child, results[i].name, status, waitMsg,
-                             timedOut, seconds);
+      CaseResult r =
+          collect(child, results[i].name, status, waitMsg, timedOut, seconds);
       r.op = results[i].op;
       if (r.ops.empty())
         r.ops = results[i].ops;
@@ -591,9 +608,9 @@ int kiln::conformanceMain() {
     if (!any && !running.empty())
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  info.wallSeconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - runStart)
-                         .count();
+  info.wallSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - runStart)
+          .count();
   if (ownWork && !keep)
     sys::fs::remove_directories(work);
   else if (keep)
@@ -602,10 +619,9 @@ int kiln::conformanceMain() {
 
   // Reports.
   bool perOp = perOpTable.getNumOccurrences() ? perOpTable.getValue()
-                                               : expectedPath.empty();
+                                              : expectedPath.empty();
   printSummary(outs(), info, results, perOp);
-  if (!summaryPath.empty() &&
-      !writeFile(summaryPath, [&](raw_ostream &os) {
+  if (!summaryPath.empty() && !writeFile(summaryPath, [&](raw_ostream &os) {
         printSummary(os, info, results, /*perOp=*/true);
       }))
     return 1;
@@ -634,9 +650,8 @@ int kiln::conformanceMain() {
       }
     }
     outs() << "expected-pass list " << expectedPath << ": " << expected.size()
-           << " listed, " << checked << " run, "
-           << checked - regressions.size() << " pass, " << regressions.size()
-           << " regressed";
+           << " listed, " << checked << " run, " << checked - regressions.size()
+           << " pass, " << regressions.size() << " regressed";
     if (!missing.empty())
       outs() << ", " << missing.size() << " not in the data";
     outs() << "\n";
@@ -644,8 +659,8 @@ int kiln::conformanceMain() {
       outs() << "  REGRESSION " << r->name << ": " << outcomeLabel(r->outcome)
              << ": " << firstLine(r->message) << "\n";
     for (const std::string &name : missing)
-      outs() << "  MISSING " << name << ": listed, but no such case in "
-             << dir << "\n";
+      outs() << "  MISSING " << name << ": listed, but no such case in " << dir
+             << "\n";
     if (!newPasses.empty()) {
       outs() << "new passes: add them to " << expectedPath
              << " (kiln conformance --write-expected " << expectedPath
@@ -702,10 +717,11 @@ int kiln::conformanceMain() {
             os << name << "\n";
         }))
       return 1;
-    outs() << "kiln conformance: wrote " << writeExpected << ": "
-           << list.size() << " cases (" << added << " added"
-           << (dropped.empty() ? "" : ", " + std::to_string(dropped.size()) +
-                                          " dropped")
+    outs() << "kiln conformance: wrote " << writeExpected << ": " << list.size()
+           << " cases (" << added << " added"
+           << (dropped.empty()
+                   ? ""
+                   : ", " + std::to_string(dropped.size()) + " dropped")
            << ")\n";
   }
   return status;

@@ -80,6 +80,8 @@ nlohmann::ordered_json kiln::conformance::toJson(const CaseResult &r) {
   j["ops"] = r.ops;
   if (!r.unsupportedOps.empty())
     j["unsupported_ops"] = r.unsupportedOps;
+  if (!r.constantInputs.empty())
+    j["constant_inputs"] = r.constantInputs;
   return j;
 }
 
@@ -122,6 +124,7 @@ bool kiln::conformance::fromJson(const nlohmann::json &j, CaseResult &r) {
   r.maxRelError = num("max_rel_err");
   r.ops = strings("ops");
   r.unsupportedOps = strings("unsupported_ops");
+  r.constantInputs = strings("constant_inputs");
   return true;
 }
 
@@ -189,6 +192,8 @@ bool kiln::conformance::readExpectedList(StringRef path,
 namespace {
 struct Totals {
   size_t excluded = 0, counted = 0;
+  /// Passing cases that needed inputs bound as constants.
+  size_t passBound = 0;
   std::map<Outcome, size_t> byOutcome;
   /// Unsupported op -> number of cases it blocks, most first.
   std::vector<std::pair<std::string, size_t>> unsupported;
@@ -217,6 +222,8 @@ Totals tally(const std::vector<CaseResult> &results) {
     }
     ++t.counted;
     ++t.byOutcome[r.outcome];
+    if (r.outcome == Outcome::Pass && !r.constantInputs.empty())
+      ++t.passBound;
     Totals::OpRow &row = t.perOp[r.op.empty() ? "?" : r.op];
     ++row.cases;
     ++row.byOutcome[r.outcome];
@@ -244,6 +251,7 @@ kiln::conformance::makeReport(const RunInfo &info,
   j["jobs"] = info.jobs;
   j["opt_level"] = info.optLevel;
   j["timeout_s"] = info.timeoutSeconds;
+  j["bind_constant_inputs"] = info.bindConstantInputs;
   j["wall_s"] = std::round(info.wallSeconds * 10) / 10;
   j["excluded_rules"] = trainingExclusionRules();
   nlohmann::ordered_json totals;
@@ -253,6 +261,7 @@ kiln::conformance::makeReport(const RunInfo &info,
   totals["counted"] = t.counted;
   totals["pass"] = t.count(Outcome::Pass);
   totals["pass_percent"] = std::round(t.passPercent() * 100) / 100;
+  totals["pass_with_constant_inputs"] = t.passBound;
   nlohmann::ordered_json byClass;
   for (Outcome o : kCountedOutcomes)
     byClass[outcomeName(o).str()] = t.count(o);
@@ -301,12 +310,16 @@ void kiln::conformance::printSummary(raw_ostream &os, const RunInfo &info,
     size_t n = t.count(o);
     os << "    " << left_justify(outcomeLabel(o), 14)
        << format("%6zu  %6.2f%%\n", n, t.counted ? 100.0 * n / t.counted : 0);
+    if (o == Outcome::Pass && t.passBound)
+      os << format("      %zu of them with graph inputs bound as compile-time "
+                   "constants\n",
+                   t.passBound);
   }
   os << format("  pass rate        %6.2f%%  (%zu of %zu counted cases)\n",
                t.passPercent(), t.count(Outcome::Pass), t.counted);
-  os << format("  wall time        %6.1f s  (-j %u, -O%u, timeout %u s)\n",
-               info.wallSeconds, info.jobs, info.optLevel,
-               info.timeoutSeconds);
+  os << format("  wall time        %6.1f s  (-j %u, -O%u, timeout %u s%s)\n",
+               info.wallSeconds, info.jobs, info.optLevel, info.timeoutSeconds,
+               info.bindConstantInputs ? "" : ", no constant binding");
   if (t.excluded) {
     os << "  excluded as training-only:\n";
     for (const std::string &rule : trainingExclusionRules())

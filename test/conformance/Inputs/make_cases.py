@@ -68,6 +68,12 @@ def main(out):
     a, b = np.array([1, -2, 1 << 40], np.int64), np.array([5, 6, 7], np.int64)
     write(out, "test_add_int64", add, [([a, b], [a + b])])
 
+    addu = model([helper.make_node("Add", ["a", "b"], ["c"])],
+                 [("a", TensorProto.UINT32, [2]), ("b", TensorProto.UINT32, [2])],
+                 [("c", TensorProto.UINT32, [2])], opset=14)
+    a, b = np.array([1, 0xFFFFFFF0], np.uint32), np.array([2, 3], np.uint32)
+    write(out, "test_add_uint32", addu, [([a, b], [a + b])])
+
     div = model([helper.make_node("Div", ["a", "b"], ["c"])],
                 [("a", F, [3]), ("b", F, [3])], [("c", F, [3])])
     a, b = np.array([0, 1, -1], np.float32), np.array([0, 0, 4], np.float32)
@@ -90,6 +96,12 @@ def main(out):
     write(out, "test_bad_broadcast", bad,
           [([np.zeros([2, 3], np.float32), np.zeros([4], np.float32)],
             [np.zeros([2, 3], np.float32)])])
+
+    # The shape is a graph input: kiln needs it at compile time.
+    reshape = model([helper.make_node("Reshape", ["x", "shape"], ["y"])],
+                    [("x", F, [2, 3]), ("shape", I64, [2])], [("y", F, [3, 2])])
+    write(out, "test_reshape_shape_input", reshape,
+          [([x0, np.array([3, 2], np.int64)], [x0.reshape(3, 2)])])
 
     dropout = model([helper.make_node("Dropout", ["x", "r", "t"], ["y"])],
                     [("x", F, [2, 3]), ("r", F, []), ("t", B, [])],

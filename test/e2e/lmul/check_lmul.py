@@ -7,10 +7,11 @@ usage: check_lmul.py golden --kiln PATH/TO/kiln --work DIR
 golden  bit-exact checks, a few seconds:
         - the golden vectors of docs/techniques.md 1.2-C (fp32 and e4m3);
         - NaN/Inf/zero/subnormal/overflow handling;
-        - elementwise kiln.mul and kiln.matmul (incl. broadcast batch dims)
-          for every format and both roundings on inputs spanning the whole
-          float range, against the NumPy reference lmul_ref.py (the C++
-          reference's twin), with 1 and 2 threads;
+        - elementwise kiln.mul for every format and both roundings (and
+          reduced mantissas) on inputs spanning the whole float range, and
+          kiln.matmul (incl. broadcast batch dims) for 9 of those modes,
+          against the NumPy reference lmul_ref.py (the C++ reference's
+          twin), with 1 and 2 threads;
         - the driver path: kiln compile --lmul=... on plain IR.
 tables  the error tables of techniques.md 1.2-B, computed from compiled
         kernels on the reference scripts' exact inputs (Python `random`,
@@ -201,12 +202,17 @@ def golden(k):
     a[0, 0, 0, :4] = [0, 1e-41, 2.0**-7, 500]
     c = (rng.standard_normal((6, 64)) * 3).astype(np.float32)
     d = (rng.standard_normal((64, 9)) * 3).astype(np.float32)
+    # Matmuls for a subset (their body only differs from one format to the
+    # next in constants; LLVM time grows with every kernel).
+    with_matmul = {0, 1, 2, 3, 5, 6, 7, 10, 12}
     body, outs = [], []
     for i, p in enumerate(configs):
         body.append(mul_line(f"z{i}", "x", "y", (n,), (n,), p))
-        body.append(matmul_line(f"m{i}", "a", "b", a.shape, b.shape, p))
-        body.append(matmul_line(f"q{i}", "c", "d", c.shape, d.shape, p))
-        outs += [(f"z{i}", (n,)), (f"m{i}", (2, 3, 5, 7)), (f"q{i}", (6, 9))]
+        outs.append((f"z{i}", (n,)))
+        if i in with_matmul:
+            body.append(matmul_line(f"m{i}", "a", "b", a.shape, b.shape, p))
+            body.append(matmul_line(f"q{i}", "c", "d", c.shape, d.shape, p))
+            outs += [(f"m{i}", (2, 3, 5, 7)), (f"q{i}", (6, 9))]
     mlir = module([("x", (n,)), ("y", (n,)), ("a", a.shape), ("b", b.shape),
                    ("c", c.shape), ("d", d.shape)], body, outs)
     so = k.compile("formats", mlir)
@@ -218,6 +224,8 @@ def golden(k):
         tag = f"{p.fmt} k={p.k} {p.rounding}"
         ok, msg = same_bits(out1[f"z{i}"], lmul(x, y, p))
         check(ok, f"mul    {tag}: {msg}")
+        if i not in with_matmul:
+            continue
         ok1, msg = same_bits(out1[f"m{i}"], lmul_matmul(a, b, p))
         ok2, msg2 = same_bits(out1[f"q{i}"], lmul_matmul(c, d, p))
         check(ok1 and ok2, f"matmul {tag}: [2,1,5,33]x[3,33,7] {msg}; "

@@ -11,6 +11,12 @@ usage: make_hostile.py names OUT.onnx SANDBOX
          absolute path, a symlinked file, a symlinked folder); the data file
          (SANDBOX/secret.bin) exists, so only the path check can refuse it.
          Also OUT_DIR/inside.onnx, whose data lies in OUT_DIR/sub/ (allowed).
+       make_hostile.py dims OUT_DIR
+         OUT_DIR/<case>.onnx with absurd sizes and mismatched types: neg,
+         overflow (2^80 elements), huge_input (2^42), huge_init (an
+         initializer claiming 2^41 elements with 16 bytes of data), dtype
+         (Add of float and int64), expand (Expand to 2^60 elements),
+         constant_of_shape (ConstantOfShape of 2^42 elements).
 """
 
 import os
@@ -80,7 +86,49 @@ def external(out_dir, sandbox):
     model_with_external(os.path.join(out_dir, "inside.onnx"), "sub/w.bin")
 
 
+def relu(path, dims):
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"], name="relu")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, dims)])
+    save(graph, path)
+
+
+def dims(out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    p = lambda name: os.path.join(out_dir, name + ".onnx")
+    relu(p("neg"), [-3, 4])
+    relu(p("overflow"), [1 << 40, 1 << 40])
+    relu(p("huge_input"), [1 << 21, 1 << 21])
+    w = TensorProto()
+    w.name, w.data_type = "w", TensorProto.FLOAT
+    w.dims.extend([1 << 20, 1 << 21])
+    w.raw_data = bytes(16)
+    save(helper.make_graph(
+        [helper.make_node("Add", ["x", "w"], ["y"], name="add")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])], initializer=[w]),
+        p("huge_init"))
+    save(helper.make_graph(
+        [helper.make_node("Add", ["x", "z"], ["y"], name="add")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4]),
+         helper.make_tensor_value_info("z", TensorProto.INT64, [4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])]), p("dtype"))
+    save(helper.make_graph(
+        [helper.make_node("Expand", ["x", "s"], ["y"], name="expand")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializer=[numpy_helper.from_array(np.array([1 << 30, 1 << 30], np.int64), "s")]),
+        p("expand"))
+    save(helper.make_graph(
+        [helper.make_node("ConstantOfShape", ["s"], ["y"], name="cos")], "g", [],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializer=[numpy_helper.from_array(np.array([1 << 20, 1 << 20, 4], np.int64), "s")]),
+        p("constant_of_shape"))
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] not in ("names", "external"):
+    modes = {"names": (names, 4), "external": (external, 4), "dims": (dims, 3)}
+    if len(sys.argv) < 2 or sys.argv[1] not in modes or len(sys.argv) != modes[sys.argv[1]][1]:
         sys.exit(__doc__)
-    {"names": names, "external": external}[sys.argv[1]](sys.argv[2], sys.argv[3])
+    modes[sys.argv[1]][0](*sys.argv[2:])

@@ -16,12 +16,14 @@ TEST(Dtype, SizesAndNames) {
       {KILN_DTYPE_I8, 1, "int8"},       {KILN_DTYPE_I16, 2, "int16"},
       {KILN_DTYPE_I32, 4, "int32"},     {KILN_DTYPE_I64, 8, "int64"},
       {KILN_DTYPE_U8, 1, "uint8"},      {KILN_DTYPE_BOOL, 1, "bool"},
+      {KILN_DTYPE_U16, 2, "uint16"},    {KILN_DTYPE_U32, 4, "uint32"},
+      {KILN_DTYPE_U64, 8, "uint64"},
   };
   for (const auto &c : cases) {
     EXPECT_EQ(kiln_dtype_size(c.dtype), c.size) << c.name;
     EXPECT_STREQ(kiln_dtype_name(c.dtype), c.name);
   }
-  for (int32_t bad : {int32_t(KILN_DTYPE_INVALID), -1, 11, 1000}) {
+  for (int32_t bad : {int32_t(KILN_DTYPE_INVALID), -1, 14, 1000}) {
     EXPECT_EQ(kiln_dtype_size(bad), 0u);
     EXPECT_STREQ(kiln_dtype_name(bad), "invalid");
   }

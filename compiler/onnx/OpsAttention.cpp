@@ -1,0 +1,592 @@
+//===- OpsAttention.cpp - Attention and RotaryEmbedding ONNX ops ----------===//
+//
+// Part of kiln. ONNX's Attention (opset 23+) and RotaryEmbedding decompose
+// into existing kiln ops, following onnx.reference step by step:
+//   Attention: 3-D inputs split into heads (reshape + transpose); past
+//     key/value concatenate into the present ones; one additive bias
+//     collects the mask (bool -> 0 / -inf, padded to the kv length), the
+//     causal and sliding-window masks (constants, or per batch from
+//     nonpad_kv_seqlen) and the padding mask; grouped-query heads repeat
+//     (reshape + expand); scores = (Q * sqrt(s)) x (K * sqrt(s))^T,
+//     optionally soft-capped (tanh), plus the bias, then kiln.softmax (in
+//     softmax_precision) with fully masked rows set to zero; Y = P x V.
+//   RotaryEmbedding: cos/sin rows gathered at position_ids, the rotated
+//     half (or interleaved pairs) combined as real/imaginary parts.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/onnx/OpsHelpers.h"
+
+#include "onnx.pb.h"
+
+#include "dialects/Kiln/KilnOps.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::kiln;
+using namespace mlir::kiln::onnx;
+using namespace mlir::kiln::onnx::helpers;
+
+namespace {
+
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+/// [B, S, H * D] -> [B, H, S, D].
+FailureOr<TV> splitHeads(GraphImporter &imp, TV &x, int64_t heads,
+                         StringRef what) {
+  ArrayRef<int64_t> s = x.shape();
+  if (heads <= 0 || s[2] % heads != 0)
+    return imp.error() << what << " hidden size " << s[2]
+                       << " does not divide into " << heads << " heads";
+  FailureOr<TV> r = imp.emitReshape(x, {s[0], s[1], heads, s[2] / heads});
+  if (failed(r))
+    return failure();
+  return imp.emitTranspose(*r, {0, 2, 1, 3});
+}
+
+/// where(cond, 0, -inf) in `elt`.
+FailureOr<TV> maskToBias(GraphImporter &imp, TV &cond, Type elt) {
+  TV zero = scalarTV(imp, elt, 0.0), neg = scalarTV(imp, elt, kNegInf);
+  return imp.emitWhere(cond, zero, neg);
+}
+
+/// Adds `b` to the running bias (absent: zeros).
+LogicalResult addBias(GraphImporter &imp, std::optional<TV> &bias, TV b) {
+  if (!bias) {
+    bias = b;
+    return success();
+  }
+  FailureOr<TV> s = imp.emitBinary(BinaryKind::Add, *bias, b);
+  if (failed(s))
+    return failure();
+  bias = *s;
+  return success();
+}
+
+/// A mask allowing key j for query i when `allowed(i + offset - j)` holds;
+/// `offsets` (int64 [B]) is per batch at run time, else `offset` is static.
+/// Returns the 0 / -inf bias, [q, kv] or [B, 1, q, kv].
+FailureOr<TV> positionBias(GraphImporter &imp, Type elt, int64_t q,
+                           int64_t kv, int64_t offset, TV *offsets,
+                           int64_t left, int64_t right, bool causal) {
+  auto allowed = [&](int64_t diff) {
+    if (causal && diff < 0)
+      return false;
+    if (left >= 0 && diff > left)
+      return false;
+    if (right >= 0 && -diff > right)
+      return false;
+    return true;
+  };
+  if (!offsets) {
+    SmallVector<bool> m;
+    for (int64_t i = 0; i < q; ++i)
+      for (int64_t j = 0; j < kv; ++j)
+        m.push_back(allowed(i + offset - j));
+    TV mask = boolConst(imp, {q, kv}, m);
+    return maskToBias(imp, mask, elt);
+  }
+  // diff[b, i, j] = i + off[b] - j, compared at run time.
+  int64_t b = offsets->shape()[0];
+  SmallVector<int64_t> ij;
+  for (int64_t i = 0; i < q; ++i)
+    for (int64_t j = 0; j < kv; ++j)
+      ij.push_back(i - j);
+  TV base = i64Const(imp, {q, kv}, ij);
+  FailureOr<TV> off = imp.emitReshape(*offsets, {b, 1, 1});
+  if (failed(off))
+    return failure();
+  FailureOr<TV> diff = imp.emitBinary(BinaryKind::Add, base, *off);
+  if (failed(diff))
+    return failure();
+  Type i64 = imp.builder.getI64Type();
+  std::optional<TV> ok;
+  auto conj = [&](FailureOr<TV> c) -> LogicalResult {
+    if (failed(c))
+      return failure();
+    if (!ok) {
+      ok = *c;
+      return success();
+    }
+    FailureOr<TV> a = imp.emitBinary(BinaryKind::And, *ok, *c);
+    if (failed(a))
+      return failure();
+    ok = *a;
+    return success();
+  };
+  if (causal) { // diff >= 0  <=>  !(diff < 0)
+    TV zero = scalarTV(imp, i64, 0);
+    FailureOr<TV> lt = imp.emitBinary(BinaryKind::Less, *diff, zero);
+    if (failed(lt) || failed(conj(imp.emitUnary(UnaryKind::Not, *lt))))
+      return failure();
+  }
+  if (left >= 0) { // diff <= left  <=>  !(diff > left)
+    TV l = scalarTV(imp, i64, double(left));
+    FailureOr<TV> gt = imp.emitBinary(BinaryKind::Greater, *diff, l);
+    if (failed(gt) || failed(conj(imp.emitUnary(UnaryKind::Not, *gt))))
+      return failure();
+  }
+  if (right >= 0) { // -diff <= right  <=>  !(diff < -right)
+    TV r = scalarTV(imp, i64, double(-right));
+    FailureOr<TV> lt = imp.emitBinary(BinaryKind::Less, *diff, r);
+    if (failed(lt) || failed(conj(imp.emitUnary(UnaryKind::Not, *lt))))
+      return failure();
+  }
+  if (!ok)
+    return imp.makeSplat(RankedTensorType::get({q, kv}, elt), 0.0);
+  FailureOr<TV> bias = maskToBias(imp, *ok, elt);
+  if (failed(bias))
+    return failure();
+  return imp.emitReshape(*bias, {b, 1, q, kv});
+}
+
+/// Repeats each head of [B, H, S, D] `reps` times in place (np.repeat on
+/// axis 1).
+FailureOr<TV> repeatHeads(GraphImporter &imp, TV &x, int64_t reps) {
+  if (reps == 1)
+    return x;
+  ArrayRef<int64_t> s = x.shape();
+  FailureOr<TV> u = imp.emitReshape(x, {s[0], s[1], 1, s[2], s[3]});
+  if (failed(u))
+    return failure();
+  FailureOr<TV> e = imp.emitExpand(*u, {s[0], s[1], reps, s[2], s[3]});
+  if (failed(e))
+    return failure();
+  return imp.emitReshape(*e, {s[0], s[1] * reps, s[2], s[3]});
+}
+
+FailureOr<TV> softmaxLast(GraphImporter &imp, TV &x) {
+  FailureOr<Value> v = imp.materialize(x);
+  if (failed(v))
+    return failure();
+  FailureOr<Value> r = imp.create<SoftmaxOp>(
+      x.type, *v, imp.builder.getI64IntegerAttr(x.rank() - 1));
+  if (failed(r))
+    return failure();
+  return GraphImporter::fromValue(*r);
+}
+
+LogicalResult importAttention(GraphImporter &imp) {
+  FailureOr<TV *> qIn = imp.input(0), kIn = imp.input(1), vIn = imp.input(2);
+  if (failed(qIn) || failed(kIn) || failed(vIn))
+    return failure();
+  FailureOr<int64_t> isCausal = imp.intAttr("is_causal", 0);
+  FailureOr<int64_t> qHeadsAttr = imp.intAttr("q_num_heads", 0);
+  FailureOr<int64_t> kvHeadsAttr = imp.intAttr("kv_num_heads", 0);
+  FailureOr<float> softcap = imp.floatAttr("softcap", 0.0f);
+  FailureOr<int64_t> qkMode = imp.intAttr("qk_matmul_output_mode", 0);
+  FailureOr<int64_t> left = imp.intAttr("left_window_size", -1);
+  FailureOr<int64_t> right = imp.intAttr("right_window_size", -1);
+  if (failed(isCausal) || failed(qHeadsAttr) || failed(kvHeadsAttr) ||
+      failed(softcap) || failed(qkMode) || failed(left) || failed(right))
+    return failure();
+  TV q = **qIn, k = **kIn, v = **vIn;
+  int64_t rank = q.rank();
+  if ((rank != 3 && rank != 4) || k.rank() != rank || v.rank() != rank)
+    return imp.error() << "Q, K and V must all be 3-D or all 4-D, got "
+                       << q.type << ", " << k.type << " and " << v.type;
+  Type elt = q.elementType();
+  if (!isa<FloatType>(elt) || k.elementType() != elt ||
+      v.elementType() != elt)
+    return imp.error() << "Q, K and V must be float tensors of one type";
+  if (rank == 3) {
+    if (*qHeadsAttr <= 0 || *kvHeadsAttr <= 0)
+      return imp.error() << "3-D inputs need q_num_heads and kv_num_heads";
+    FailureOr<TV> q4 = splitHeads(imp, q, *qHeadsAttr, "Q");
+    FailureOr<TV> k4 = splitHeads(imp, k, *kvHeadsAttr, "K");
+    FailureOr<TV> v4 = splitHeads(imp, v, *kvHeadsAttr, "V");
+    if (failed(q4) || failed(k4) || failed(v4))
+      return failure();
+    q = *q4;
+    k = *k4;
+    v = *v4;
+  }
+  int64_t batch = q.shape()[0], qHeads = q.shape()[1], qLen = q.shape()[2],
+          headSize = q.shape()[3];
+  double scale = 1.0 / std::sqrt(double(headSize));
+  if (imp.hasAttr("scale")) {
+    FailureOr<float> s = imp.floatAttr("scale", 1.0f);
+    if (failed(s))
+      return failure();
+    scale = *s;
+  }
+  // Past and present key/value.
+  bool hasPast = imp.hasInput(4) && imp.hasInput(5);
+  int64_t pastLen = 0;
+  if (hasPast) {
+    FailureOr<TV *> pk = imp.input(4), pv = imp.input(5);
+    if (failed(pk) || failed(pv))
+      return failure();
+    pastLen = (*pk)->shape().size() == 4 ? (*pk)->shape()[2] : 0;
+    TV *kparts[] = {*pk, &k};
+    FailureOr<TV> kc = imp.emitConcat(kparts, 2);
+    TV *vparts[] = {*pv, &v};
+    FailureOr<TV> vc = imp.emitConcat(vparts, 2);
+    if (failed(kc) || failed(vc))
+      return failure();
+    k = *kc;
+    v = *vc;
+  }
+  if (failed(imp.setOutput(1, k)) || failed(imp.setOutput(2, v)))
+    return failure();
+  int64_t kvLen = k.shape()[2];
+
+  // The additive bias.
+  std::optional<TV> bias;
+  std::optional<TV> mask;
+  if (imp.hasInput(3)) {
+    FailureOr<TV *> m = imp.input(3);
+    if (failed(m))
+      return failure();
+    TV mm = **m;
+    bool isBool = mm.elementType().isInteger(1);
+    if (!isBool && mm.elementType() != elt) {
+      FailureOr<TV> c = imp.emitCast(mm, elt);
+      if (failed(c))
+        return failure();
+      mm = *c;
+    }
+    if (mm.rank() < 1)
+      return imp.error() << "attn_mask must have rank >= 1";
+    int64_t padWidth = kvLen - mm.shape().back();
+    if (padWidth > 0) {
+      SmallVector<int64_t> ps(mm.shape());
+      ps.back() = padWidth;
+      TV pad = isBool ? imp.makeSplat(RankedTensorType::get(ps, mm.elementType()), 0)
+                      : imp.makeSplat(RankedTensorType::get(ps, elt), kNegInf);
+      TV *parts[] = {&mm, &pad};
+      FailureOr<TV> c = imp.emitConcat(parts, mm.rank() - 1);
+      if (failed(c))
+        return failure();
+      mm = *c;
+    }
+    if (isBool) {
+      FailureOr<TV> b = maskToBias(imp, mm, elt);
+      if (failed(b))
+        return failure();
+      mm = *b;
+    }
+    mask = mm;
+  }
+  TV *nonpad = nullptr;
+  std::optional<TV> offsets;
+  if (imp.hasInput(6)) {
+    FailureOr<TV *> np = imp.input(6);
+    if (failed(np))
+      return failure();
+    if ((*np)->rank() != 1 || (*np)->shape()[0] != batch)
+      return imp.error() << "nonpad_kv_seqlen must be [" << batch << "], got "
+                         << (*np)->type;
+    nonpad = *np;
+    Type i64 = imp.builder.getI64Type();
+    TV n64 = *nonpad;
+    if (n64.elementType() != i64) {
+      FailureOr<TV> c = imp.emitCast(n64, i64);
+      if (failed(c))
+        return failure();
+      n64 = *c;
+    }
+    TV ql = scalarTV(imp, i64, double(qLen));
+    FailureOr<TV> off = imp.emitBinary(BinaryKind::Sub, n64, ql);
+    if (failed(off))
+      return failure();
+    offsets = *off;
+  }
+  TV *offsetsPtr = (!hasPast && offsets) ? &*offsets : nullptr;
+  bool window = *left >= 0 || *right >= 0;
+  if (mask && failed(addBias(imp, bias, *mask)))
+    return failure();
+  if (*isCausal || window) {
+    FailureOr<TV> pb =
+        positionBias(imp, elt, qLen, kvLen, pastLen, offsetsPtr, *left,
+                     *right, *isCausal != 0);
+    if (failed(pb) || failed(addBias(imp, bias, *pb)))
+      return failure();
+  }
+  if (nonpad) {
+    SmallVector<int64_t> iota;
+    for (int64_t j = 0; j < kvLen; ++j)
+      iota.push_back(j);
+    TV j = i64Const(imp, {1, kvLen}, iota);
+    Type i64 = imp.builder.getI64Type();
+    TV n64 = *nonpad;
+    if (n64.elementType() != i64) {
+      FailureOr<TV> c = imp.emitCast(n64, i64);
+      if (failed(c))
+        return failure();
+      n64 = *c;
+    }
+    FailureOr<TV> col = imp.emitReshape(n64, {batch, 1});
+    if (failed(col))
+      return failure();
+    FailureOr<TV> lt = imp.emitBinary(BinaryKind::Less, j, *col);
+    if (failed(lt))
+      return failure();
+    FailureOr<TV> pm = maskToBias(imp, *lt, elt);
+    if (failed(pm))
+      return failure();
+    FailureOr<TV> pm4 = imp.emitReshape(*pm, {batch, 1, 1, kvLen});
+    if (failed(pm4) || failed(addBias(imp, bias, *pm4)))
+      return failure();
+  }
+
+  // Grouped-query attention: repeat the kv heads.
+  int64_t kHeads = k.shape()[1], vHeads = v.shape()[1];
+  if (qHeads != kHeads && kHeads > 0 && qHeads % kHeads == 0 &&
+      kHeads == vHeads) {
+    FailureOr<TV> kr = repeatHeads(imp, k, qHeads / kHeads);
+    FailureOr<TV> vr = repeatHeads(imp, v, qHeads / kHeads);
+    if (failed(kr) || failed(vr))
+      return failure();
+    k = *kr;
+    v = *vr;
+  }
+  TV sq = scalarTV(imp, elt, std::sqrt(scale));
+  FailureOr<TV> qs = imp.emitBinary(BinaryKind::Mul, q, sq);
+  FailureOr<TV> kt = imp.emitTranspose(k, {0, 1, 3, 2});
+  if (failed(qs) || failed(kt))
+    return failure();
+  FailureOr<TV> ks = imp.emitBinary(BinaryKind::Mul, *kt, sq);
+  if (failed(ks))
+    return failure();
+  FailureOr<TV> qk = imp.emitMatMul(*qs, *ks);
+  if (failed(qk))
+    return failure();
+  if (*softcap > 0) {
+    TV c = scalarTV(imp, elt, *softcap);
+    FailureOr<TV> d = imp.emitBinary(BinaryKind::Div, *qk, c);
+    if (failed(d))
+      return failure();
+    FailureOr<TV> t = imp.emitUnary(UnaryKind::Tanh, *d);
+    if (failed(t))
+      return failure();
+    qk = imp.emitBinary(BinaryKind::Mul, *t, c);
+    if (failed(qk))
+      return failure();
+  }
+  TV scores = *qk;
+  if (bias) {
+    FailureOr<TV> s = imp.emitBinary(BinaryKind::Add, scores, *bias);
+    if (failed(s))
+      return failure();
+    scores = *s;
+  }
+  if (*qkMode == 0 || *qkMode == 1) {
+    if (failed(imp.setOutput(3, *qk)))
+      return failure();
+  } else if (*qkMode == 2) {
+    if (failed(imp.setOutput(3, scores)))
+      return failure();
+  } else if (*qkMode != 3) {
+    return imp.error() << "unknown qk_matmul_output_mode " << *qkMode;
+  }
+  TV sm = scores;
+  if (imp.hasAttr("softmax_precision")) {
+    FailureOr<int64_t> sp = imp.intAttr("softmax_precision", 1);
+    if (failed(sp))
+      return failure();
+    Type st = getElementType(imp.ctx, *sp);
+    if (!st || !isa<FloatType>(st))
+      return imp.error() << "unsupported softmax_precision "
+                         << dataTypeName(*sp);
+    if (st != elt) {
+      FailureOr<TV> c = imp.emitCast(sm, st);
+      if (failed(c))
+        return failure();
+      sm = *c;
+    }
+  }
+  FailureOr<TV> p = softmaxLast(imp, sm);
+  if (failed(p))
+    return failure();
+  // Rows the bias masks entirely attend to nothing: zero (not NaN).
+  if (bias) {
+    int64_t last = bias->rank() - 1;
+    std::optional<TV> rowMasked;
+    if (bias->hasData()) {
+      ArrayRef<int64_t> bs = bias->shape();
+      int64_t cols = bs.back(), rows = bias->type.getNumElements() / cols;
+      SmallVector<bool> masked;
+      bool any = false;
+      for (int64_t r = 0; r < rows; ++r) {
+        bool all = true;
+        for (int64_t c = 0; c < cols && all; ++c)
+          all = std::isinf(bias->data->floats[r * cols + c]) &&
+                bias->data->floats[r * cols + c] < 0;
+        masked.push_back(all);
+        any |= all;
+      }
+      if (any) {
+        SmallVector<int64_t> ms(bs);
+        ms.back() = 1;
+        rowMasked = boolConst(imp, ms, masked);
+      }
+    } else {
+      FailureOr<TV> mx = imp.emitReduce(ReduceKind::Max, *bias, {last}, true);
+      if (failed(mx))
+        return failure();
+      TV neg = scalarTV(imp, elt, kNegInf);
+      FailureOr<TV> eq = imp.emitBinary(BinaryKind::Equal, *mx, neg);
+      if (failed(eq))
+        return failure();
+      rowMasked = *eq;
+    }
+    if (rowMasked) {
+      TV zero = scalarTV(imp, p->elementType(), 0.0);
+      FailureOr<TV> z = imp.emitWhere(*rowMasked, zero, *p);
+      if (failed(z))
+        return failure();
+      p = z;
+    }
+  }
+  if (*qkMode == 3) {
+    TV out3 = *p;
+    if (out3.elementType() != elt) {
+      FailureOr<TV> c = imp.emitCast(out3, elt);
+      if (failed(c))
+        return failure();
+      out3 = *c;
+    }
+    if (failed(imp.setOutput(3, out3)))
+      return failure();
+  }
+  if (p->elementType() != elt) {
+    p = imp.emitCast(*p, elt);
+    if (failed(p))
+      return failure();
+  }
+  FailureOr<TV> y = imp.emitMatMul(*p, v);
+  if (failed(y))
+    return failure();
+  if (rank == 3) {
+    FailureOr<TV> t = imp.emitTranspose(*y, {0, 2, 1, 3});
+    if (failed(t))
+      return failure();
+    ArrayRef<int64_t> ts = t->shape();
+    y = imp.emitReshape(*t, {ts[0], ts[1], ts[2] * ts[3]});
+    if (failed(y))
+      return failure();
+  }
+  return imp.setOutput(0, *y);
+}
+
+//===----------------------------------------------------------------------===//
+// RotaryEmbedding
+//===----------------------------------------------------------------------===//
+
+LogicalResult importRotaryEmbedding(GraphImporter &imp) {
+  FailureOr<TV *> xIn = imp.input(0), cosIn = imp.input(1),
+                  sinIn = imp.input(2);
+  FailureOr<int64_t> interleaved = imp.intAttr("interleaved", 0);
+  FailureOr<int64_t> rotDimAttr = imp.intAttr("rotary_embedding_dim", 0);
+  FailureOr<int64_t> numHeads = imp.intAttr("num_heads", 0);
+  if (failed(xIn) || failed(cosIn) || failed(sinIn) || failed(interleaved) ||
+      failed(rotDimAttr) || failed(numHeads))
+    return failure();
+  TV x = **xIn;
+  int64_t rank = x.rank();
+  if (rank != 3 && rank != 4)
+    return imp.error() << "input must be 3-D or 4-D, got " << x.type;
+  // To [B, S, H, D].
+  if (rank == 4) {
+    FailureOr<TV> t = imp.emitTranspose(x, {0, 2, 1, 3});
+    if (failed(t))
+      return failure();
+    x = *t;
+  } else {
+    ArrayRef<int64_t> s = x.shape();
+    if (*numHeads <= 0 || s[2] % *numHeads != 0)
+      return imp.error() << "3-D input needs num_heads dividing "
+                         << s[2];
+    FailureOr<TV> r =
+        imp.emitReshape(x, {s[0], s[1], *numHeads, s[2] / *numHeads});
+    if (failed(r))
+      return failure();
+    x = *r;
+  }
+  ArrayRef<int64_t> s4 = x.shape();
+  int64_t b = s4[0], seq = s4[1], heads = s4[2], head = s4[3];
+  int64_t rot = *rotDimAttr ? *rotDimAttr : head;
+  if (rot <= 0 || rot > head || rot % 2)
+    return imp.error() << "rotary_embedding_dim " << rot
+                       << " does not fit the head size " << head;
+  int64_t half = rot / 2;
+  TV cosC = **cosIn, sinC = **sinIn;
+  if (imp.hasInput(3)) {
+    FailureOr<TV *> pos = imp.input(3);
+    if (failed(pos))
+      return failure();
+    FailureOr<TV> c = imp.emitGather(cosC, **pos, 0);
+    FailureOr<TV> s = imp.emitGather(sinC, **pos, 0);
+    if (failed(c) || failed(s))
+      return failure();
+    cosC = *c;
+    sinC = *s;
+  }
+  if (cosC.shape().back() != half || sinC.shape().back() != half)
+    return imp.error() << "the cos/sin caches' last dim must be " << half;
+  // [B, S, 1, half]
+  FailureOr<TV> cos4 = imp.emitReshape(cosC, {cosC.shape()[0], seq, 1, half});
+  FailureOr<TV> sin4 = imp.emitReshape(sinC, {sinC.shape()[0], seq, 1, half});
+  if (failed(cos4) || failed(sin4))
+    return failure();
+  FailureOr<TV> xr = sliceAxis(imp, x, 3, 0, rot);
+  if (failed(xr))
+    return failure();
+  FailureOr<TV> x1 = *interleaved ? sliceAxis(imp, *xr, 3, 0, half, 2)
+                                  : sliceAxis(imp, *xr, 3, 0, half);
+  FailureOr<TV> x2 = *interleaved ? sliceAxis(imp, *xr, 3, 1, half, 2)
+                                  : sliceAxis(imp, *xr, 3, half, half);
+  if (failed(x1) || failed(x2))
+    return failure();
+  auto mul = [&](TV &a, TV &c) { return imp.emitBinary(BinaryKind::Mul, a, c); };
+  FailureOr<TV> c1 = mul(*cos4, *x1), s2 = mul(*sin4, *x2),
+                s1 = mul(*sin4, *x1), c2 = mul(*cos4, *x2);
+  if (failed(c1) || failed(s2) || failed(s1) || failed(c2))
+    return failure();
+  FailureOr<TV> real = imp.emitBinary(BinaryKind::Sub, *c1, *s2);
+  FailureOr<TV> imag = imp.emitBinary(BinaryKind::Add, *s1, *c2);
+  if (failed(real) || failed(imag))
+    return failure();
+  FailureOr<TV> rotated;
+  if (*interleaved) {
+    SmallVector<int64_t> e = {b, seq, heads, half, 1};
+    FailureOr<TV> re = imp.emitReshape(*real, e);
+    FailureOr<TV> im = imp.emitReshape(*imag, e);
+    if (failed(re) || failed(im))
+      return failure();
+    TV *parts[] = {&*re, &*im};
+    FailureOr<TV> c = imp.emitConcat(parts, 4);
+    if (failed(c))
+      return failure();
+    rotated = imp.emitReshape(*c, {b, seq, heads, rot});
+  } else {
+    TV *parts[] = {&*real, &*imag};
+    rotated = imp.emitConcat(parts, 3);
+  }
+  if (failed(rotated))
+    return failure();
+  TV out = *rotated;
+  if (rot < head) {
+    FailureOr<TV> pass = sliceAxis(imp, x, 3, rot, head - rot);
+    if (failed(pass))
+      return failure();
+    TV *parts[] = {&out, &*pass};
+    FailureOr<TV> c = imp.emitConcat(parts, 3);
+    if (failed(c))
+      return failure();
+    out = *c;
+  }
+  if (rank == 3)
+    return setResult(imp, imp.emitReshape(out, (*xIn)->shape()));
+  return setResult(imp, imp.emitTranspose(out, {0, 2, 1, 3}));
+}
+
+} // namespace
+
+void mlir::kiln::onnx::registerAttentionOps(llvm::StringMap<OpHandler> &map) {
+  map["Attention"] = importAttention;
+  map["RotaryEmbedding"] = importRotaryEmbedding;
+}

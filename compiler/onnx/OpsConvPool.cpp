@@ -1,0 +1,525 @@
+//===- OpsConvPool.cpp - convolution and pooling ONNX ops -----------------===//
+//
+// Part of kiln. Handlers for Conv, ConvTranspose, MaxPool, AveragePool,
+// LpPool and GlobalLpPool in any number of spatial dims. 2-D cases the
+// 2-D ops express become kiln.conv2d / max_pool2d / avg_pool2d (ONNX's
+// ceil_mode as extra end padding); 1-D, 3-D, dilated pools, integer max
+// pools and averages whose ceil-mode positions must not count use the N-D
+// kiln.conv / max_pool / avg_pool. ConvTranspose is a convolution of the
+// zero-upsampled input with the flipped, transposed weight; LpPool is
+// (sum |x|^p)^(1/p) over the window, padding counting as zeros.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/onnx/OpsHelpers.h"
+
+#include "onnx.pb.h"
+
+#include "dialects/Kiln/KilnOps.h"
+#include "dialects/Kiln/KilnOpsNN.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+using namespace mlir::kiln::onnx;
+using namespace mlir::kiln::onnx::helpers;
+
+namespace {
+
+/// Reads a k-entry positive attribute (strides, dilations, kernel_shape).
+FailureOr<SmallVector<int64_t>> spatialAttr(GraphImporter &imp, StringRef name,
+                                            int64_t k,
+                                            ArrayRef<int64_t> dflt) {
+  FailureOr<SmallVector<int64_t>> v = imp.intsAttr(name, dflt);
+  if (failed(v))
+    return failure();
+  if (static_cast<int64_t>(v->size()) != k)
+    return imp.error() << "attribute '" << name << "' needs " << k
+                       << " values for a " << k << "-D op, got " << v->size();
+  if (llvm::any_of(*v, [](int64_t x) { return x <= 0; }))
+    return imp.error() << "attribute '" << name << "' must be positive";
+  return v;
+}
+
+SmallVector<int64_t> ones(int64_t k) { return SmallVector<int64_t>(k, 1); }
+
+/// ONNX padding [begins..., ends...] for a window from pads / auto_pad.
+/// SAME pads so that out = ceil(in / stride).
+FailureOr<SmallVector<int64_t>>
+windowPadding(GraphImporter &imp, ArrayRef<int64_t> in,
+              ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+              ArrayRef<int64_t> dilations, bool &isSame) {
+  int64_t k = in.size();
+  FailureOr<std::string> autoPad = imp.stringAttr("auto_pad", "NOTSET");
+  if (failed(autoPad))
+    return failure();
+  isSame = false;
+  if (*autoPad == "NOTSET" || autoPad->empty()) {
+    FailureOr<SmallVector<int64_t>> pads =
+        imp.intsAttr("pads", SmallVector<int64_t>(2 * k, 0));
+    if (failed(pads))
+      return failure();
+    if (static_cast<int64_t>(pads->size()) != 2 * k)
+      return imp.error() << "attribute 'pads' needs " << 2 * k
+                         << " values, got " << pads->size();
+    if (llvm::any_of(*pads, [](int64_t p) { return p < 0; }))
+      return imp.error() << "negative pads are not supported";
+    return pads;
+  }
+  if (*autoPad == "VALID")
+    return SmallVector<int64_t>(2 * k, 0);
+  if (*autoPad != "SAME_UPPER" && *autoPad != "SAME_LOWER")
+    return imp.error() << "unknown auto_pad '" << *autoPad << "'";
+  isSame = true;
+  SmallVector<int64_t> pads(2 * k, 0);
+  for (int64_t d = 0; d < k; ++d) {
+    int64_t out = (in[d] + strides[d] - 1) / strides[d];
+    int64_t effective = (kernel[d] - 1) * dilations[d] + 1;
+    int64_t total =
+        std::max<int64_t>(0, (out - 1) * strides[d] + effective - in[d]);
+    int64_t small = total / 2, big = total - small;
+    bool upper = *autoPad == "SAME_UPPER";
+    pads[d] = upper ? small : big;
+    pads[d + k] = upper ? big : small;
+  }
+  return pads;
+}
+
+/// The N-D form of [top, left, bottom, right]-style 2-D padding.
+DenseI64ArrayAttr i64Array(GraphImporter &imp, ArrayRef<int64_t> v) {
+  return imp.builder.getDenseI64ArrayAttr(v);
+}
+
+/// Emits a convolution (2-D: kiln.conv2d, else kiln.conv).
+FailureOr<TV> emitConv(GraphImporter &imp, TV &x, TV &w, TV &b,
+                       ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
+                       ArrayRef<int64_t> dilations, int64_t group) {
+  FailureOr<Value> vx = imp.materialize(x);
+  if (failed(vx))
+    return failure();
+  FailureOr<Value> vw = imp.materialize(w);
+  if (failed(vw))
+    return failure();
+  FailureOr<Value> vb = imp.materialize(b);
+  if (failed(vb))
+    return failure();
+  FailureOr<Value> r;
+  if (x.rank() == 4)
+    r = imp.create<Conv2DOp>(Type(), *vx, *vw, *vb, i64Array(imp, strides),
+                             i64Array(imp, pads), i64Array(imp, dilations),
+                             imp.builder.getI64IntegerAttr(group), LMulAttr());
+  else
+    r = imp.create<ConvOp>(Type(), *vx, *vw, *vb, i64Array(imp, strides),
+                           i64Array(imp, pads), i64Array(imp, dilations),
+                           imp.builder.getI64IntegerAttr(group));
+  if (failed(r))
+    return failure();
+  return GraphImporter::fromValue(*r);
+}
+
+/// The bias input (index `i`) or zeros of `n` elements.
+FailureOr<TV> biasOrZeros(GraphImporter &imp, int i, int64_t n, Type elt) {
+  if (imp.hasInput(i)) {
+    FailureOr<TV *> b = imp.input(i);
+    if (failed(b))
+      return failure();
+    return **b;
+  }
+  return imp.makeSplat(RankedTensorType::get({n}, elt), 0.0);
+}
+
+//===----------------------------------------------------------------------===//
+// Conv
+//===----------------------------------------------------------------------===//
+
+LogicalResult importConv(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0), w = imp.input(1);
+  if (failed(x) || failed(w))
+    return failure();
+  int64_t rank = (*x)->rank();
+  if (rank < 3 || (*w)->rank() != rank)
+    return imp.error() << "input " << (*x)->type << " and weight "
+                       << (*w)->type
+                       << " must be N x C x spatial... of one rank";
+  int64_t k = rank - 2;
+  ArrayRef<int64_t> ws = (*w)->shape();
+  FailureOr<SmallVector<int64_t>> kernel =
+      spatialAttr(imp, "kernel_shape", k, ws.drop_front(2));
+  FailureOr<SmallVector<int64_t>> strides =
+      spatialAttr(imp, "strides", k, ones(k));
+  FailureOr<SmallVector<int64_t>> dilations =
+      spatialAttr(imp, "dilations", k, ones(k));
+  FailureOr<int64_t> group = imp.intAttr("group", 1);
+  if (failed(kernel) || failed(strides) || failed(dilations) || failed(group))
+    return failure();
+  if (ArrayRef<int64_t>(*kernel) != ws.drop_front(2))
+    return imp.error() << "kernel_shape does not match the weight "
+                       << (*w)->type;
+  bool isSame;
+  FailureOr<SmallVector<int64_t>> pads = windowPadding(
+      imp, (*x)->shape().drop_front(2), *kernel, *strides, *dilations, isSame);
+  if (failed(pads))
+    return failure();
+  FailureOr<TV> bias = biasOrZeros(imp, 2, ws[0], (*x)->elementType());
+  if (failed(bias))
+    return failure();
+  TV *bref = imp.hasInput(2) ? *imp.input(2) : &*bias;
+  return setResult(imp, emitConv(imp, **x, **w, *bref, *strides, *pads,
+                                 *dilations, *group));
+}
+
+//===----------------------------------------------------------------------===//
+// ConvTranspose
+//===----------------------------------------------------------------------===//
+
+/// Inserts `s - 1` zeros between the elements of dim `d` of `x`.
+FailureOr<TV> zeroUpsample(GraphImporter &imp, TV &x, int64_t d, int64_t s) {
+  if (s == 1)
+    return x;
+  int64_t n = x.shape()[d];
+  SmallVector<int64_t> unsq(x.shape());
+  unsq.insert(unsq.begin() + d + 1, 1);
+  FailureOr<TV> u = imp.emitReshape(x, unsq);
+  if (failed(u))
+    return failure();
+  SmallVector<int64_t> zshape(unsq);
+  zshape[d + 1] = s - 1;
+  TV zeros = imp.makeSplat(RankedTensorType::get(zshape, x.elementType()), 0);
+  TV *parts[] = {&*u, &zeros};
+  FailureOr<TV> c = imp.emitConcat(parts, d + 1);
+  if (failed(c))
+    return failure();
+  SmallVector<int64_t> merged(x.shape());
+  merged[d] = n * s;
+  FailureOr<TV> m = imp.emitReshape(*c, merged);
+  if (failed(m))
+    return failure();
+  return sliceAxis(imp, *m, d, 0, (n - 1) * s + 1);
+}
+
+LogicalResult importConvTranspose(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0), w = imp.input(1);
+  if (failed(x) || failed(w))
+    return failure();
+  int64_t rank = (*x)->rank();
+  if (rank < 3 || (*w)->rank() != rank)
+    return imp.error() << "input " << (*x)->type << " and weight "
+                       << (*w)->type
+                       << " must be N x C x spatial... of one rank";
+  int64_t k = rank - 2;
+  ArrayRef<int64_t> xs = (*x)->shape(), ws = (*w)->shape();
+  Type elt = (*x)->elementType();
+  FailureOr<SmallVector<int64_t>> kernel =
+      spatialAttr(imp, "kernel_shape", k, ws.drop_front(2));
+  FailureOr<SmallVector<int64_t>> strides =
+      spatialAttr(imp, "strides", k, ones(k));
+  FailureOr<SmallVector<int64_t>> dilations =
+      spatialAttr(imp, "dilations", k, ones(k));
+  FailureOr<int64_t> groupAttr = imp.intAttr("group", 1);
+  FailureOr<SmallVector<int64_t>> outPad =
+      imp.intsAttr("output_padding", SmallVector<int64_t>(k, 0));
+  FailureOr<SmallVector<int64_t>> outShape = imp.intsAttr("output_shape");
+  FailureOr<std::string> autoPad = imp.stringAttr("auto_pad", "NOTSET");
+  if (failed(kernel) || failed(strides) || failed(dilations) ||
+      failed(groupAttr) || failed(outPad) || failed(outShape) ||
+      failed(autoPad))
+    return failure();
+  if (ArrayRef<int64_t>(*kernel) != ws.drop_front(2))
+    return imp.error() << "kernel_shape does not match the weight "
+                       << (*w)->type;
+  int64_t group = *groupAttr, c = xs[1];
+  if (group <= 0 || c % group != 0 || ws[0] != c)
+    return imp.error() << "weight " << (*w)->type << " does not fit "
+                       << c << " input channels in " << group << " groups";
+  if (static_cast<int64_t>(outPad->size()) != k)
+    return imp.error() << "output_padding needs " << k << " values";
+  if (!outShape->empty() && static_cast<int64_t>(outShape->size()) != k) {
+    if (static_cast<int64_t>(outShape->size()) == rank)
+      outShape->erase(outShape->begin(), outShape->begin() + 2);
+    else
+      return imp.error() << "output_shape needs " << k << " values";
+  }
+  SmallVector<int64_t> eff;
+  for (int64_t d = 0; d < k; ++d)
+    eff.push_back(((*kernel)[d] - 1) * (*dilations)[d] + 1);
+  // Padding of the transposed conv: pads given, or derived from the
+  // output shape (auto_pad SAME_*, or output_shape).
+  SmallVector<int64_t> pads(2 * k, 0), extraEnd(k, 0);
+  bool same = *autoPad == "SAME_UPPER" || *autoPad == "SAME_LOWER";
+  if (imp.hasAttr("pads") && !same) {
+    FailureOr<SmallVector<int64_t>> p = imp.intsAttr("pads");
+    if (failed(p))
+      return failure();
+    if (static_cast<int64_t>(p->size()) != 2 * k)
+      return imp.error() << "attribute 'pads' needs " << 2 * k << " values";
+    pads = *p;
+    if (!outShape->empty())
+      for (int64_t d = 0; d < k; ++d) {
+        int64_t natural = (*strides)[d] * (xs[2 + d] - 1) + (*outPad)[d] +
+                          eff[d] - pads[d] - pads[k + d];
+        extraEnd[d] = (*outShape)[d] - natural;
+      }
+  } else if (same || !outShape->empty()) {
+    for (int64_t d = 0; d < k; ++d) {
+      int64_t target = outShape->empty() ? xs[2 + d] * (*strides)[d]
+                                         : (*outShape)[d];
+      int64_t total = (*strides)[d] * (xs[2 + d] - 1) + (*outPad)[d] +
+                      eff[d] - target;
+      bool upper = *autoPad == "SAME_UPPER";
+      // Floor division, as ONNX's reference (total may be negative).
+      int64_t half = total >= 0 ? total / 2 : -((1 - total) / 2);
+      pads[d] = upper ? half : total - half;
+      pads[k + d] = upper ? total - half : half;
+    }
+  } else if (*autoPad != "NOTSET" && *autoPad != "VALID" &&
+             !autoPad->empty()) {
+    return imp.error() << "unknown auto_pad '" << *autoPad << "'";
+  }
+
+  // z: the input with stride - 1 zeros between elements.
+  TV z = **x;
+  for (int64_t d = 0; d < k; ++d) {
+    FailureOr<TV> u = zeroUpsample(imp, z, 2 + d, (*strides)[d]);
+    if (failed(u))
+      return failure();
+    z = *u;
+  }
+  // Conv padding: eff - 1 - pad (+ output_padding and any output_shape
+  // surplus at the end); negative amounts crop instead.
+  SmallVector<int64_t> convPads(2 * k, 0);
+  for (int64_t d = 0; d < k; ++d) {
+    int64_t lo = eff[d] - 1 - pads[d];
+    int64_t hi = eff[d] - 1 - pads[k + d] + (*outPad)[d] + extraEnd[d];
+    int64_t dimz = z.shape()[2 + d];
+    int64_t cropLo = std::max<int64_t>(0, -lo), cropHi = std::max<int64_t>(0, -hi);
+    if (cropLo || cropHi) {
+      if (cropLo + cropHi >= dimz)
+        return imp.error() << "pads leave no output along dim " << 2 + d;
+      FailureOr<TV> s = sliceAxis(imp, z, 2 + d, cropLo, dimz - cropLo - cropHi);
+      if (failed(s))
+        return failure();
+      z = *s;
+    }
+    convPads[d] = std::max<int64_t>(0, lo);
+    convPads[k + d] = std::max<int64_t>(0, hi);
+  }
+  // Weight [C, F/g, K..] -> [F, C/g, K..], spatially flipped.
+  int64_t fg = ws[1], cg = c / group;
+  SmallVector<int64_t> split = {group, cg, fg};
+  llvm::append_range(split, ws.drop_front(2));
+  FailureOr<TV> w1 = imp.emitReshape(**w, split);
+  if (failed(w1))
+    return failure();
+  SmallVector<int64_t> perm = {0, 2, 1};
+  for (int64_t d = 0; d < k; ++d)
+    perm.push_back(3 + d);
+  FailureOr<TV> w2 = imp.emitTranspose(*w1, perm);
+  if (failed(w2))
+    return failure();
+  SmallVector<int64_t> wshape = {group * fg, cg};
+  llvm::append_range(wshape, ws.drop_front(2));
+  FailureOr<TV> w3 = imp.emitReshape(*w2, wshape);
+  if (failed(w3))
+    return failure();
+  SmallVector<int64_t> starts(rank, 0), sizes(wshape), steps(rank, 1);
+  for (int64_t d = 0; d < k; ++d) {
+    starts[2 + d] = wshape[2 + d] - 1;
+    steps[2 + d] = -1;
+  }
+  FailureOr<TV> wf = imp.emitSlice(*w3, starts, sizes, steps);
+  if (failed(wf))
+    return failure();
+  FailureOr<TV> bias = biasOrZeros(imp, 2, group * fg, elt);
+  if (failed(bias))
+    return failure();
+  return setResult(imp, emitConv(imp, z, *wf, *bias, ones(k), convPads,
+                                 *dilations, group));
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+enum class PoolKind { Max, Avg, Lp };
+
+/// Pools `x` (max or average); `countIncludePad` for averages.
+FailureOr<TV> emitPool(GraphImporter &imp, TV &x, bool isMax,
+                       bool countIncludePad, bool ceilMode,
+                       ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                       ArrayRef<int64_t> pads, ArrayRef<int64_t> dilations,
+                       bool isSame) {
+  int64_t k = kernel.size();
+  ArrayRef<int64_t> in = x.shape().drop_front(2);
+  bool undilated = llvm::all_of(dilations, [](int64_t d) { return d == 1; });
+  bool isFloat = isa<FloatType>(x.elementType());
+  if (isSame)
+    ceilMode = false;
+  // 2-D ops: ceil mode as extra end padding, unless an average would count
+  // those positions.
+  bool hasCeilExtra = false;
+  SmallVector<int64_t> pads2(pads);
+  if (ceilMode)
+    for (int64_t d = 0; d < k; ++d) {
+      int64_t floorOut = windowOutputSize(in[d], pads[d], pads[k + d],
+                                          kernel[d], strides[d], 1, false);
+      int64_t ceilOut = windowOutputSize(in[d], pads[d], pads[k + d],
+                                         kernel[d], strides[d], 1, true);
+      if (ceilOut > floorOut) {
+        hasCeilExtra = true;
+        pads2[k + d] += (ceilOut - 1) * strides[d] + kernel[d] -
+                        (in[d] + pads[d] + pads[k + d]);
+      }
+    }
+  bool use2D = k == 2 && undilated && isFloat &&
+               (isMax || !countIncludePad || !hasCeilExtra) &&
+               llvm::all_of(llvm::seq<int64_t>(0, k), [&](int64_t d) {
+                 return pads2[d] < kernel[d] && pads2[k + d] < kernel[d];
+               });
+  FailureOr<Value> v = imp.materialize(x);
+  if (failed(v))
+    return failure();
+  FailureOr<Value> r;
+  if (use2D) {
+    auto kAttr = i64Array(imp, kernel), sAttr = i64Array(imp, strides);
+    SmallVector<int64_t> p4 = {pads2[0], pads2[1], pads2[2], pads2[3]};
+    auto pAttr = i64Array(imp, p4);
+    if (isMax)
+      r = imp.create<MaxPool2DOp>(Type(), *v, kAttr, sAttr, pAttr);
+    else
+      r = imp.create<AvgPool2DOp>(Type(), *v, kAttr, sAttr, pAttr,
+                                  imp.builder.getBoolAttr(countIncludePad));
+  } else {
+    for (int64_t d = 0; d < k; ++d) {
+      int64_t effective = (kernel[d] - 1) * dilations[d] + 1;
+      if (pads[d] >= effective || pads[k + d] >= effective)
+        return imp.error() << "padding " << shapeText(pads)
+                           << " must be smaller than the kernel "
+                           << shapeText(kernel);
+    }
+    auto kAttr = i64Array(imp, kernel), sAttr = i64Array(imp, strides),
+         pAttr = i64Array(imp, pads), dAttr = i64Array(imp, dilations);
+    auto cAttr = imp.builder.getBoolAttr(ceilMode);
+    if (isMax)
+      r = imp.create<MaxPoolOp>(Type(), *v, kAttr, sAttr, pAttr, dAttr, cAttr);
+    else
+      r = imp.create<AvgPoolOp>(Type(), *v, kAttr, sAttr, pAttr, dAttr, cAttr,
+                                imp.builder.getBoolAttr(countIncludePad));
+  }
+  if (failed(r))
+    return failure();
+  return GraphImporter::fromValue(*r);
+}
+
+/// |x|^p (x * x for p = 2).
+FailureOr<TV> absPow(GraphImporter &imp, TV &x, int64_t p) {
+  if (p == 2)
+    return imp.emitBinary(BinaryKind::Mul, x, x);
+  FailureOr<TV> a = imp.emitUnary(UnaryKind::Abs, x);
+  if (failed(a) || p == 1)
+    return a;
+  TV e = scalarTV(imp, x.elementType(), double(p));
+  return imp.emitBinary(BinaryKind::Pow, *a, e);
+}
+
+/// y^(1/p) (sqrt for p = 2).
+FailureOr<TV> root(GraphImporter &imp, TV &y, int64_t p) {
+  if (p == 1)
+    return y;
+  if (p == 2)
+    return imp.emitUnary(UnaryKind::Sqrt, y);
+  TV e = scalarTV(imp, y.elementType(), 1.0 / double(p));
+  return imp.emitBinary(BinaryKind::Pow, y, e);
+}
+
+template <PoolKind Kind> LogicalResult importPool(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0);
+  if (failed(x))
+    return failure();
+  int64_t rank = (*x)->rank();
+  if (rank < 3)
+    return imp.error() << "input must be N x C x spatial..., got "
+                       << (*x)->type;
+  int64_t k = rank - 2;
+  if (!imp.hasAttr("kernel_shape"))
+    return imp.error() << "missing attribute 'kernel_shape'";
+  FailureOr<SmallVector<int64_t>> kernel =
+      spatialAttr(imp, "kernel_shape", k, {});
+  FailureOr<SmallVector<int64_t>> strides =
+      spatialAttr(imp, "strides", k, ones(k));
+  FailureOr<SmallVector<int64_t>> dilations =
+      spatialAttr(imp, "dilations", k, ones(k));
+  FailureOr<int64_t> ceilMode = imp.intAttr("ceil_mode", 0);
+  FailureOr<int64_t> countIncludePad = imp.intAttr("count_include_pad", 0);
+  FailureOr<int64_t> p = imp.intAttr("p", 2);
+  if (failed(kernel) || failed(strides) || failed(dilations) ||
+      failed(ceilMode) || failed(countIncludePad) || failed(p))
+    return failure();
+  if (Kind == PoolKind::Max && imp.outputUsed(1))
+    return imp.error() << "the Indices output is not supported";
+  if (Kind != PoolKind::Max && !isa<FloatType>((*x)->elementType()))
+    return imp.error() << "input must be a float tensor, got " << (*x)->type;
+  bool isSame;
+  FailureOr<SmallVector<int64_t>> pads =
+      windowPadding(imp, (*x)->shape().drop_front(2), *kernel, *strides,
+                    *dilations, isSame);
+  if (failed(pads))
+    return failure();
+  for (int64_t d = 0; d < k; ++d) {
+    int64_t effective = ((*kernel)[d] - 1) * (*dilations)[d] + 1;
+    int64_t padded = (*x)->shape()[2 + d] + (*pads)[d] + (*pads)[k + d];
+    if (padded < effective)
+      return imp.error() << "kernel " << (*kernel)[d]
+                         << " is larger than the padded input (" << padded
+                         << ")";
+  }
+  if (Kind != PoolKind::Lp)
+    return setResult(imp, emitPool(imp, **x, Kind == PoolKind::Max,
+                                   *countIncludePad != 0, *ceilMode != 0,
+                                   *kernel, *strides, *pads, *dilations,
+                                   isSame));
+  if (*p < 1)
+    return imp.error() << "p must be >= 1, got " << *p;
+  FailureOr<TV> powered = absPow(imp, **x, *p);
+  if (failed(powered))
+    return failure();
+  // Padded positions count as zeros: an average over the whole window.
+  FailureOr<TV> avg = emitPool(imp, *powered, false, true, *ceilMode != 0,
+                               *kernel, *strides, *pads, *dilations, isSame);
+  if (failed(avg))
+    return failure();
+  TV area = scalarTV(imp, (*x)->elementType(), double(product(*kernel)));
+  FailureOr<TV> sum = imp.emitBinary(BinaryKind::Mul, *avg, area);
+  if (failed(sum))
+    return failure();
+  return setResult(imp, root(imp, *sum, *p));
+}
+
+LogicalResult importGlobalLpPool(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0);
+  FailureOr<int64_t> p = imp.intAttr("p", 2);
+  if (failed(x) || failed(p))
+    return failure();
+  if ((*x)->rank() < 3)
+    return imp.error() << "input must be N x C x spatial..., got "
+                       << (*x)->type;
+  FailureOr<TV> powered = absPow(imp, **x, *p);
+  if (failed(powered))
+    return failure();
+  SmallVector<int64_t> axes;
+  for (int64_t d = 2; d < (*x)->rank(); ++d)
+    axes.push_back(d);
+  FailureOr<TV> sum = imp.emitReduce(ReduceKind::Sum, *powered, axes, true);
+  if (failed(sum))
+    return failure();
+  return setResult(imp, root(imp, *sum, *p));
+}
+
+} // namespace
+
+void mlir::kiln::onnx::registerConvPoolOps(llvm::StringMap<OpHandler> &map) {
+  map["Conv"] = importConv;
+  map["ConvTranspose"] = importConvTranspose;
+  map["MaxPool"] = importPool<PoolKind::Max>;
+  map["AveragePool"] = importPool<PoolKind::Avg>;
+  map["LpPool"] = importPool<PoolKind::Lp>;
+  map["GlobalLpPool"] = importGlobalLpPool;
+}

@@ -1,0 +1,554 @@
+//===- OpsMath.cpp - ONNX activations, math and integer ops ---------------===//
+//
+// Part of kiln. Handlers for ONNX's activations (Elu, Selu, Celu, HardSigmoid,
+// HardSwish, Softplus, Softsign, Mish, PRelu, ThresholdedRelu, Shrink,
+// Swish), float functions (trigonometric, hyperbolic, Floor/Ceil/Round,
+// Sign), tests (IsNaN, IsInf, LessOrEqual, GreaterOrEqual), integer ops (Mod,
+// BitShift, Bitwise*, Xor), Mean and CastLike.
+//
+// Activations decompose at import into kiln ops when the decomposition is
+// what ONNX's own function definition computes (so results match the
+// reference); functions without such an expansion get their own kiln ops.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/onnx/ImporterInternal.h"
+
+#include "onnx.pb.h"
+
+#include "dialects/Kiln/KilnOps.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::kiln;
+using namespace mlir::kiln::onnx;
+
+/// Evaluates a FailureOr<TV> expression into a new TV named `var`, returning
+/// failure from the enclosing function when it failed.
+#define KILN_TRY(var, expr)                                                    \
+  FailureOr<TV> var##OrFailure = (expr);                                       \
+  if (failed(var##OrFailure))                                                  \
+    return failure();                                                          \
+  TV var = std::move(*var##OrFailure)
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+/// A 0-d constant of element type `elt`.
+TV scalar(GraphImporter &imp, Type elt, double v) {
+  return imp.makeSplat(RankedTensorType::get({}, elt), v);
+}
+
+LogicalResult setResult(GraphImporter &imp, FailureOr<TV> r, int i = 0) {
+  if (failed(r))
+    return failure();
+  return imp.setOutput(i, *r);
+}
+
+/// The node's only input, which must have a float element type.
+FailureOr<TV *> floatInput(GraphImporter &imp, int i = 0) {
+  FailureOr<TV *> x = imp.input(i);
+  if (failed(x))
+    return failure();
+  if (!isa<FloatType>((*x)->elementType()))
+    return imp.error() << "expects a float tensor, got " << (*x)->type;
+  return x;
+}
+
+FailureOr<TV> unary(GraphImporter &imp, UnaryKind kind, TV x) {
+  return imp.emitUnary(kind, x);
+}
+FailureOr<TV> binary(GraphImporter &imp, BinaryKind kind, TV a, TV b) {
+  return imp.emitBinary(kind, a, b);
+}
+FailureOr<TV> mulScalar(GraphImporter &imp, TV x, double c) {
+  return binary(imp, BinaryKind::Mul, x, scalar(imp, x.elementType(), c));
+}
+FailureOr<TV> addScalar(GraphImporter &imp, TV x, double c) {
+  return binary(imp, BinaryKind::Add, x, scalar(imp, x.elementType(), c));
+}
+
+/// A new kiln op of one operand with the operand's type; folds known float
+/// contents through `fold` when given.
+template <typename OpTy>
+FailureOr<TV> newUnary(GraphImporter &imp, TV x,
+                       double (*fold)(double) = nullptr) {
+  if (fold && x.hasData() && isa<FloatType>(x.elementType())) {
+    Contents c;
+    for (double v : x.data->floats)
+      c.floats.push_back(roundToFloatType(x.elementType(), fold(v)));
+    return imp.makeConst(x.type, std::move(c));
+  }
+  FailureOr<Value> v = imp.materialize(x);
+  if (failed(v))
+    return failure();
+  FailureOr<Value> r = imp.create<OpTy>(x.type, *v);
+  if (failed(r))
+    return failure();
+  return GraphImporter::fromValue(*r);
+}
+
+/// A new broadcasting kiln op of two operands (result type inferred).
+template <typename OpTy, typename... Attrs>
+FailureOr<TV> newBinary(GraphImporter &imp, TV a, TV b, Attrs &&...attrs) {
+  FailureOr<Value> va = imp.materialize(a);
+  if (failed(va))
+    return failure();
+  FailureOr<Value> vb = imp.materialize(b);
+  if (failed(vb))
+    return failure();
+  FailureOr<Value> r =
+      imp.create<OpTy>(Type(), *va, *vb, std::forward<Attrs>(attrs)...);
+  if (failed(r))
+    return failure();
+  return GraphImporter::fromValue(*r);
+}
+
+//===----------------------------------------------------------------------===//
+// Activations
+//===----------------------------------------------------------------------===//
+
+/// Elu: x < 0 ? alpha * (exp(x) - 1) : x.
+LogicalResult importElu(GraphImporter &imp) {
+  FailureOr<TV *> in = floatInput(imp);
+  FailureOr<float> alpha = imp.floatAttr("alpha", 1.0f);
+  if (failed(in) || failed(alpha))
+    return failure();
+  TV x = **in;
+  Type t = x.elementType();
+  KILN_TRY(e, unary(imp, UnaryKind::Exp, x));
+  KILN_TRY(em1, addScalar(imp, e, -1.0));
+  KILN_TRY(neg, mulScalar(imp, em1, *alpha));
+  KILN_TRY(isNeg, binary(imp, BinaryKind::Less, x, scalar(imp, t, 0.0)));
+  return setResult(imp, imp.emitWhere(isNeg, neg, x));
+}
+
+/// Selu: gamma * (x > 0 ? x : alpha * exp(x) - alpha).
+LogicalResult importSelu(GraphImporter &imp) {
+  FailureOr<TV *> in = floatInput(imp);
+  FailureOr<float> alpha = imp.floatAttr("alpha", 1.67326319217681884765625f);
+  FailureOr<float> gamma = imp.floatAttr("gamma", 1.05070102214813232421875f);
+  if (failed(in) || failed(alpha) || failed(gamma))
+    return failure();
+  TV x = **in;
+  Type t = x.elementType();
+  KILN_TRY(e, unary(imp, UnaryKind::Exp, x));
+  KILN_TRY(ae, mulScalar(imp, e, *alpha));
+  KILN_TRY(neg, addScalar(imp, ae, -double(*alpha)));
+  KILN_TRY(isPos, binary(imp, BinaryKind::Greater, x, scalar(imp, t, 0.0)));
+  KILN_TRY(sel, imp.emitWhere(isPos, x, neg));
+  return setResult(imp, mulScalar(imp, sel, *gamma));
+}
+
+/// Celu: max(0, x) + min(0, alpha * (exp(x / alpha) - 1)).
+LogicalResult importCelu(GraphImporter &imp) {
+  FailureOr<TV *> in = floatInput(imp);
+  FailureOr<float> alpha = imp.floatAttr("alpha", 1.0f);
+  if (failed(in) || failed(alpha))
+    return failure();
+  if (*alpha == 0.0f)
+    return imp.error() << "alpha must not be 0";
+  TV x = **in;
+  Type t = x.elementType();
+  KILN_TRY(scaled, binary(imp, BinaryKind::Div, x, scalar(imp, t, *alpha)));
+  KILN_TRY(e, unary(imp, UnaryKind::Exp, scaled));
+  KILN_TRY(em1, addScalar(imp, e, -1.0));
+  KILN_TRY(neg, mulScalar(imp, em1, *alpha));
+  KILN_TRY(lo, binary(imp, BinaryKind::Min, neg, scalar(imp, t, 0.0)));
+  KILN_TRY(hi, binary(imp, BinaryKind::Max, x, scalar(imp, t, 0.0)));
+  return setResult(imp, binary(imp, BinaryKind::Add, hi, lo));
+}
+
+/// ThresholdedRelu: x > alpha ? x : 0.
+LogicalResult importThresholdedRelu(GraphImporter &imp) {
+  FailureOr<TV *> in = floatInput(imp);
+  FailureOr<float> alpha = imp.floatAttr("alpha", 1.0f);
+  if (failed(in) || failed(alpha))
+    return failure();
+  TV x = **in;
+  Type t = x.elementType();
+  KILN_TRY(above, binary(imp, BinaryKind::Greater, x, scalar(imp, t, *alpha)));
+  TV zero = scalar(imp, t, 0.0);
+  return setResult(imp, imp.emitWhere(above, x, zero));
+}
+
+/// clip(alpha * x + beta, 0, 1) as a kiln.clip (or folded).
+FailureOr<TV> hardSigmoid(GraphImporter &imp, TV x, double alpha,
+                          double beta) {
+  KILN_TRY(ax, mulScalar(imp, x, alpha));
+  KILN_TRY(axb, addScalar(imp, ax, beta));
+  KILN_TRY(lo, binary(imp, BinaryKind::Max, axb,
+                      scalar(imp, x.elementType(), 0.0)));
+  if (lo.hasData())
+    return binary(imp, BinaryKind::Min, lo, scalar(imp, x.elementType(), 1.0));
+  FailureOr<Value> v = imp.materialize(axb);
+  if (failed(v))
+    return failure();
+  FailureOr<Value> r = imp.create<ClipOp>(
+      axb.type, *v, imp.builder.getF64FloatAttr(0.0),
+      imp.builder.getF64FloatAttr(1.0));
+  if (failed(r))
+    return failure();
+  return GraphImporter::fromValue(*r);
+}
+
+LogicalResult importHardSigmoid(GraphImporter &imp) {
+  FailureOr<TV *> in = floatInput(imp);
+  FailureOr<float> alpha = imp.floatAttr("alpha", 0.2f);
+  FailureOr<float> beta = imp.floatAttr("beta", 0.5f);
+  if (failed(in) || failed(alpha) || failed(beta))
+    return failure();
+  return setResult(imp, hardSigmoid(imp, **in, *alpha, *beta));
+}
+
+/// HardSwish: x * hardsigmoid(x, 1/6, 0.5).
+LogicalResult importHardSwish(GraphImporter &imp) {
+  FailureOr<TV *> in = floatInput(imp);
+  if (failed(in))
+    return failure();
+  TV x = **in;
+  KILN_TRY(hs, hardSigmoid(imp, x, 1.0 / 6.0, 0.5));
+  return setResult(imp, binary(imp, BinaryKind::Mul, x, hs));
+}
+
+/// log(exp(x) + 1), as ONNX's Softplus function body.
+FailureOr<TV> softplus(GraphImporter &imp, TV x) {
+  KILN_TRY(e, unary(imp, UnaryKind::Exp, x));
+  KILN_TRY(e1, addScalar(imp, e, 1.0));
+  return unary(imp, UnaryKind::Log, e1);
+}
+
+LogicalResult importSoftplus(GraphImporter &imp) {
+  FailureOr<TV *> in = floatInput(imp);
+  if (failed(in))
+    return failure();
+  return setResult(imp, softplus(imp, **in));
+}
+
+/// Softsign: x / (1 + |x|).
+LogicalResult importSoftsign(GraphImporter &imp) {
+  FailureOr<TV *> in = floatInput(imp);
+  if (failed(in))
+    return failure();
+  TV x = **in;
+  KILN_TRY(a, unary(imp, UnaryKind::Abs, x));
+  KILN_TRY(a1, addScalar(imp, a, 1.0));
+  return setResult(imp, binary(imp, BinaryKind::Div, x, a1));
+}
+
+/// Mish: x * tanh(softplus(x)).
+LogicalResult importMish(GraphImporter &imp) {
+  FailureOr<TV *> in = floatInput(imp);
+  if (failed(in))
+    return failure();
+  TV x = **in;
+  KILN_TRY(sp, softplus(imp, x));
+  KILN_TRY(t, unary(imp, UnaryKind::Tanh, sp));
+  return setResult(imp, binary(imp, BinaryKind::Mul, x, t));
+}
+
+/// Swish: x * sigmoid(alpha * x).
+LogicalResult importSwish(GraphImporter &imp) {
+  FailureOr<TV *> in = floatInput(imp);
+  FailureOr<float> alpha = imp.floatAttr("alpha", 1.0f);
+  if (failed(in) || failed(alpha))
+    return failure();
+  TV x = **in;
+  TV ax = x;
+  if (*alpha != 1.0f) {
+    FailureOr<TV> r = mulScalar(imp, x, *alpha);
+    if (failed(r))
+      return failure();
+    ax = *r;
+  }
+  KILN_TRY(s, unary(imp, UnaryKind::Sigmoid, ax));
+  return setResult(imp, binary(imp, BinaryKind::Mul, x, s));
+}
+
+/// PRelu: x < 0 ? slope * x : x, with the slope broadcast to x.
+LogicalResult importPRelu(GraphImporter &imp) {
+  FailureOr<TV *> in = imp.input(0), slopeIn = imp.input(1);
+  if (failed(in) || failed(slopeIn))
+    return failure();
+  TV x = **in, slope = **slopeIn;
+  Type t = x.elementType();
+  if (slope.elementType() != t)
+    return imp.error() << "slope type " << slope.type
+                       << " differs from the input's " << x.type;
+  KILN_TRY(scaled, binary(imp, BinaryKind::Mul, x, slope));
+  if (scaled.shape() != x.shape())
+    return imp.error() << "slope of shape " << shapeText(slope.shape())
+                       << " does not broadcast to the input's shape "
+                       << shapeText(x.shape());
+  KILN_TRY(isNeg, binary(imp, BinaryKind::Less, x, scalar(imp, t, 0.0)));
+  return setResult(imp, imp.emitWhere(isNeg, scaled, x));
+}
+
+/// Shrink: x < -lambd ? x + bias : (x > lambd ? x - bias : 0).
+LogicalResult importShrink(GraphImporter &imp) {
+  FailureOr<TV *> in = imp.input(0);
+  FailureOr<float> bias = imp.floatAttr("bias", 0.0f);
+  FailureOr<float> lambd = imp.floatAttr("lambd", 0.5f);
+  if (failed(in) || failed(bias) || failed(lambd))
+    return failure();
+  TV x = **in;
+  Type t = x.elementType();
+  if (t.isInteger(1) || !isa<FloatType, IntegerType>(t))
+    return imp.error() << "expects a numeric tensor, got " << x.type;
+  KILN_TRY(below, binary(imp, BinaryKind::Less, x, scalar(imp, t, -*lambd)));
+  KILN_TRY(above, binary(imp, BinaryKind::Greater, x, scalar(imp, t, *lambd)));
+  KILN_TRY(plus, addScalar(imp, x, *bias));
+  KILN_TRY(minus, binary(imp, BinaryKind::Sub, x, scalar(imp, t, *bias)));
+  TV zero = scalar(imp, t, 0.0);
+  KILN_TRY(upper, imp.emitWhere(above, minus, zero));
+  return setResult(imp, imp.emitWhere(below, plus, upper));
+}
+
+//===----------------------------------------------------------------------===//
+// Float functions
+//===----------------------------------------------------------------------===//
+
+template <typename OpTy, double (*Fold)(double)>
+LogicalResult importFloatUnary(GraphImporter &imp) {
+  FailureOr<TV *> in = floatInput(imp);
+  if (failed(in))
+    return failure();
+  return setResult(imp, newUnary<OpTy>(imp, **in, Fold));
+}
+
+double foldSin(double v) { return std::sin(v); }
+double foldCos(double v) { return std::cos(v); }
+double foldTan(double v) { return std::tan(v); }
+double foldAsin(double v) { return std::asin(v); }
+double foldAcos(double v) { return std::acos(v); }
+double foldAtan(double v) { return std::atan(v); }
+double foldSinh(double v) { return std::sinh(v); }
+double foldCosh(double v) { return std::cosh(v); }
+double foldAsinh(double v) { return std::asinh(v); }
+double foldAcosh(double v) { return std::acosh(v); }
+double foldAtanh(double v) { return std::atanh(v); }
+double foldFloor(double v) { return std::floor(v); }
+double foldCeil(double v) { return std::ceil(v); }
+double foldRound(double v) { return std::nearbyint(v); } // ties to even
+
+LogicalResult importSign(GraphImporter &imp) {
+  FailureOr<TV *> in = imp.input(0);
+  if (failed(in))
+    return failure();
+  TV &x = **in;
+  if (x.hasData()) {
+    Contents c;
+    for (double v : x.data->floats)
+      c.floats.push_back(v > 0 ? 1.0 : (v < 0 ? -1.0 : v));
+    for (int64_t v : x.data->ints)
+      c.ints.push_back(x.elementType().isUnsignedInteger()
+                           ? (v != 0)
+                           : (v > 0 ? 1 : (v < 0 ? -1 : 0)));
+    return imp.setOutput(0, imp.makeConst(x.type, std::move(c)));
+  }
+  return setResult(imp, newUnary<SignOp>(imp, x));
+}
+
+/// IsNaN: x != x.
+LogicalResult importIsNaN(GraphImporter &imp) {
+  FailureOr<TV *> in = floatInput(imp);
+  if (failed(in))
+    return failure();
+  TV x = **in;
+  KILN_TRY(eq, binary(imp, BinaryKind::Equal, x, x));
+  return setResult(imp, unary(imp, UnaryKind::Not, eq));
+}
+
+/// IsInf: x == +inf and/or x == -inf.
+LogicalResult importIsInf(GraphImporter &imp) {
+  FailureOr<TV *> in = floatInput(imp);
+  FailureOr<int64_t> pos = imp.intAttr("detect_positive", 1);
+  FailureOr<int64_t> neg = imp.intAttr("detect_negative", 1);
+  if (failed(in) || failed(pos) || failed(neg))
+    return failure();
+  TV x = **in;
+  Type t = x.elementType();
+  double inf = std::numeric_limits<double>::infinity();
+  if (!*pos && !*neg) {
+    TV f = imp.makeSplat(RankedTensorType::get(x.shape(), imp.builder.getI1Type()),
+                         0.0);
+    return imp.setOutput(0, f);
+  }
+  if (*pos && *neg) {
+    KILN_TRY(a, unary(imp, UnaryKind::Abs, x));
+    return setResult(imp, binary(imp, BinaryKind::Equal, a, scalar(imp, t, inf)));
+  }
+  return setResult(imp, binary(imp, BinaryKind::Equal, x,
+                               scalar(imp, t, *pos ? inf : -inf)));
+}
+
+//===----------------------------------------------------------------------===//
+// Comparisons, logic and integer arithmetic
+//===----------------------------------------------------------------------===//
+
+/// LessOrEqual / GreaterOrEqual: (a < b) or (a == b), exact for NaN.
+template <BinaryKind Strict> LogicalResult importOrEqual(GraphImporter &imp) {
+  FailureOr<TV *> a = imp.input(0), b = imp.input(1);
+  if (failed(a) || failed(b))
+    return failure();
+  KILN_TRY(strict, binary(imp, Strict, **a, **b));
+  KILN_TRY(eq, binary(imp, BinaryKind::Equal, **a, **b));
+  return setResult(imp, binary(imp, BinaryKind::Or, strict, eq));
+}
+
+/// Mean: the sum of all inputs (broadcast) divided by their count.
+LogicalResult importMean(GraphImporter &imp) {
+  if (imp.numInputs() < 1)
+    return imp.error() << "needs at least one input";
+  FailureOr<TV *> first = imp.input(0);
+  if (failed(first))
+    return failure();
+  TV acc = **first;
+  if (!isa<FloatType>(acc.elementType()))
+    return imp.error() << "expects float tensors, got " << acc.type;
+  for (int i = 1; i < imp.numInputs(); ++i) {
+    FailureOr<TV *> next = imp.input(i);
+    if (failed(next))
+      return failure();
+    KILN_TRY(r, binary(imp, BinaryKind::Add, acc, **next));
+    acc = r;
+  }
+  if (imp.numInputs() == 1)
+    return imp.setOutput(0, **first);
+  return setResult(imp, binary(imp, BinaryKind::Div, acc,
+                               scalar(imp, acc.elementType(),
+                                      double(imp.numInputs()))));
+}
+
+/// Integer operands of the same type (the ONNX integer-only ops).
+LogicalResult checkIntegerOperands(GraphImporter &imp, const TV &a,
+                                   const TV &b, bool allowBool) {
+  Type t = a.elementType();
+  if (!isa<IntegerType>(t) || (!allowBool && t.isInteger(1)))
+    return imp.error() << "expects " << (allowBool ? "integer or bool" : "integer")
+                       << " tensors, got " << a.type;
+  if (b.elementType() != t)
+    return imp.error() << "operand element types differ: " << a.type << " and "
+                       << b.type;
+  return success();
+}
+
+LogicalResult importMod(GraphImporter &imp) {
+  FailureOr<TV *> a = imp.input(0), b = imp.input(1);
+  FailureOr<int64_t> fmod = imp.intAttr("fmod", 0);
+  if (failed(a) || failed(b) || failed(fmod))
+    return failure();
+  Type t = (*a)->elementType();
+  if ((*b)->elementType() != t)
+    return imp.error() << "operand element types differ: " << (*a)->type
+                       << " and " << (*b)->type;
+  if (t.isInteger(1) || !isa<FloatType, IntegerType>(t))
+    return imp.error() << "expects numeric tensors, got " << (*a)->type;
+  return setResult(imp, newBinary<ModOp>(imp, **a, **b,
+                                         imp.builder.getBoolAttr(*fmod != 0)));
+}
+
+LogicalResult importBitShift(GraphImporter &imp) {
+  FailureOr<TV *> a = imp.input(0), b = imp.input(1);
+  FailureOr<std::string> dir = imp.stringAttr("direction", "");
+  if (failed(a) || failed(b) || failed(dir))
+    return failure();
+  if (*dir != "LEFT" && *dir != "RIGHT")
+    return imp.error() << "direction must be \"LEFT\" or \"RIGHT\", got \""
+                       << *dir << "\"";
+  if (failed(checkIntegerOperands(imp, **a, **b, /*allowBool=*/false)))
+    return failure();
+  return setResult(imp, newBinary<BitShiftOp>(
+                            imp, **a, **b,
+                            imp.builder.getStringAttr(*dir == "LEFT" ? "left"
+                                                                     : "right")));
+}
+
+/// BitwiseAnd/Or/Xor and Xor: the kiln ops are bitwise (logical on i1).
+template <typename OpTy, bool BoolOnly>
+LogicalResult importBitwise(GraphImporter &imp) {
+  FailureOr<TV *> a = imp.input(0), b = imp.input(1);
+  if (failed(a) || failed(b))
+    return failure();
+  if (BoolOnly && !(*a)->elementType().isInteger(1))
+    return imp.error() << "expects bool tensors, got " << (*a)->type;
+  if (failed(checkIntegerOperands(imp, **a, **b, /*allowBool=*/BoolOnly)))
+    return failure();
+  return setResult(imp, newBinary<OpTy>(imp, **a, **b));
+}
+
+/// BitwiseNot: x xor all-ones.
+LogicalResult importBitwiseNot(GraphImporter &imp) {
+  FailureOr<TV *> a = imp.input(0);
+  if (failed(a))
+    return failure();
+  TV x = **a;
+  if (failed(checkIntegerOperands(imp, x, x, /*allowBool=*/false)))
+    return failure();
+  return setResult(imp,
+                   newBinary<XorOp>(imp, x, scalar(imp, x.elementType(), -1.0)));
+}
+
+LogicalResult importCastLike(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0), like = imp.input(1);
+  if (failed(x) || failed(like))
+    return failure();
+  FailureOr<TV> r = imp.emitCast(**x, (*like)->elementType());
+  if (failed(r))
+    return failure();
+  if (r->elementType() == (*x)->elementType())
+    return imp.setOutput(0, **x);
+  return imp.setOutput(0, *r);
+}
+
+} // namespace
+
+void mlir::kiln::onnx::registerMathOps(llvm::StringMap<OpHandler> &map) {
+  map["Elu"] = importElu;
+  map["Selu"] = importSelu;
+  map["Celu"] = importCelu;
+  map["ThresholdedRelu"] = importThresholdedRelu;
+  map["HardSigmoid"] = importHardSigmoid;
+  map["HardSwish"] = importHardSwish;
+  map["Softplus"] = importSoftplus;
+  map["Softsign"] = importSoftsign;
+  map["Mish"] = importMish;
+  map["Swish"] = importSwish;
+  map["PRelu"] = importPRelu;
+  map["Shrink"] = importShrink;
+
+  map["Sin"] = importFloatUnary<SinOp, foldSin>;
+  map["Cos"] = importFloatUnary<CosOp, foldCos>;
+  map["Tan"] = importFloatUnary<TanOp, foldTan>;
+  map["Asin"] = importFloatUnary<AsinOp, foldAsin>;
+  map["Acos"] = importFloatUnary<AcosOp, foldAcos>;
+  map["Atan"] = importFloatUnary<AtanOp, foldAtan>;
+  map["Sinh"] = importFloatUnary<SinhOp, foldSinh>;
+  map["Cosh"] = importFloatUnary<CoshOp, foldCosh>;
+  map["Asinh"] = importFloatUnary<AsinhOp, foldAsinh>;
+  map["Acosh"] = importFloatUnary<AcoshOp, foldAcosh>;
+  map["Atanh"] = importFloatUnary<AtanhOp, foldAtanh>;
+  map["Floor"] = importFloatUnary<FloorOp, foldFloor>;
+  map["Ceil"] = importFloatUnary<CeilOp, foldCeil>;
+  map["Round"] = importFloatUnary<RoundOp, foldRound>;
+  map["Sign"] = importSign;
+  map["IsNaN"] = importIsNaN;
+  map["IsInf"] = importIsInf;
+
+  map["LessOrEqual"] = importOrEqual<BinaryKind::Less>;
+  map["GreaterOrEqual"] = importOrEqual<BinaryKind::Greater>;
+  map["Mean"] = importMean;
+  map["Mod"] = importMod;
+  map["BitShift"] = importBitShift;
+  map["BitwiseAnd"] = importBitwise<AndOp, false>;
+  map["BitwiseOr"] = importBitwise<OrOp, false>;
+  map["BitwiseXor"] = importBitwise<XorOp, false>;
+  map["BitwiseNot"] = importBitwiseNot;
+  map["Xor"] = importBitwise<XorOp, true>;
+  map["CastLike"] = importCastLike;
+}

@@ -1,0 +1,442 @@
+//===- OpsResize.cpp - Resize and Upsample ONNX ops -----------------------===//
+//
+// Part of kiln. Resize is separable: each resized axis maps input positions
+// to output positions with a fixed [out, in] weight matrix that depends only
+// on the shapes and attributes. The importer computes that matrix at compile
+// time exactly as ONNX's reference does (coordinate transformation, nearest
+// rounding, linear / cubic / antialiased coefficients, exclude_outside,
+// edge clamping) and applies it per axis:
+//   one-hot rows (nearest)  -> kiln.gather with constant indices;
+//   otherwise               -> a matmul along the axis (moved last);
+//   tf_crop_and_resize      -> then a select of extrapolation_value where the
+//                              source coordinate falls outside the input.
+// Scales and sizes must be compile-time constants.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/onnx/OpsHelpers.h"
+
+#include "onnx.pb.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::kiln;
+using namespace mlir::kiln::onnx;
+using namespace mlir::kiln::onnx::helpers;
+
+namespace {
+
+struct ResizeParams {
+  std::string mode = "nearest";
+  std::string coordMode = "half_pixel";
+  std::string nearestMode = "round_prefer_floor";
+  double cubicA = -0.75;
+  bool excludeOutside = false;
+  bool antialias = false;
+  double extrapolation = 0.0;
+};
+
+/// Interpolation coefficients for fractional position `ratio` in (0, 1].
+SmallVector<double> coefficients(const ResizeParams &p, double ratio,
+                                 double scale) {
+  if (p.mode == "nearest") {
+    if (ratio == std::floor(ratio))
+      return {0, 1};
+    const std::string &m = p.nearestMode;
+    if (m == "round_prefer_ceil")
+      return {double(ratio < 0.5), double(ratio >= 0.5)};
+    if (m == "floor")
+      return {1, 0};
+    if (m == "ceil")
+      return {0, 1};
+    return {double(ratio <= 0.5), double(ratio > 0.5)}; // round_prefer_floor
+  }
+  if (p.mode == "linear") {
+    if (!p.antialias)
+      return {1 - ratio, ratio};
+    double s = std::min(scale, 1.0);
+    int64_t start = static_cast<int64_t>(std::floor(-1 / s) + 1);
+    int64_t footprint = 2 - 2 * start;
+    SmallVector<double> c;
+    double sum = 0;
+    for (int64_t i = start; i < start + footprint; ++i) {
+      double v = std::clamp(1 - std::fabs((i - ratio) * s), 0.0, 1.0);
+      c.push_back(v);
+      sum += v;
+    }
+    for (double &v : c)
+      v /= sum;
+    return c;
+  }
+  // cubic
+  double a = p.cubicA;
+  if (!p.antialias) {
+    double r1 = ratio + 1, q = 1 - ratio, q1 = q + 1;
+    return {((a * r1 - 5 * a) * r1 + 8 * a) * r1 - 4 * a,
+            ((a + 2) * ratio - (a + 3)) * ratio * ratio + 1,
+            ((a + 2) * q - (a + 3)) * q * q + 1,
+            ((a * q1 - 5 * a) * q1 + 8 * a) * q1 - 4 * a};
+  }
+  double s = std::min(scale, 1.0);
+  auto coeff = [&](double x) {
+    x = std::fabs(x);
+    double x2 = x * x, x3 = x * x2;
+    if (x <= 1)
+      return (a + 2) * x3 - (a + 3) * x2 + 1;
+    if (x < 2)
+      return a * x3 - 5 * a * x2 + 8 * a * x - 4 * a;
+    return 0.0;
+  };
+  int64_t start = static_cast<int64_t>(std::floor(-2 / s) + 1);
+  int64_t end = 2 - start;
+  SmallVector<double> c;
+  double sum = 0;
+  for (int64_t i = start; i < end; ++i) {
+    c.push_back(coeff(s * (i - ratio)));
+    sum += c.back();
+  }
+  for (double &v : c)
+    v /= sum;
+  return c;
+}
+
+/// The [out, in] weights of one axis and, for tf_crop_and_resize, which
+/// outputs are extrapolated. Follows onnx.reference's
+/// _interpolate_1d_along_axis.
+LogicalResult axisWeights(GraphImporter &imp, const ResizeParams &p,
+                          int64_t in, int64_t out, double scale,
+                          std::optional<std::pair<double, double>> roi,
+                          std::vector<double> &w, SmallVector<bool> &extrap) {
+  w.assign(out * in, 0.0);
+  extrap.assign(out, false);
+  double outWidth = scale * in;
+  for (int64_t y = 0; y < out; ++y) {
+    double x;
+    const std::string &m = p.coordMode;
+    if (m == "align_corners") {
+      x = outWidth == 1 ? 0.0 : y * double(in - 1) / (outWidth - 1);
+    } else if (m == "asymmetric") {
+      x = y / scale;
+    } else if (m == "tf_crop_and_resize") {
+      if (!roi)
+        return imp.error() << "tf_crop_and_resize needs the roi input";
+      double lo = roi->first, hi = roi->second;
+      x = outWidth == 1 ? (hi - lo) * (in - 1) / 2
+                        : y * (hi - lo) * (in - 1) / (outWidth - 1);
+      x += lo * (in - 1);
+      extrap[y] = x < 0 || x > in - 1;
+    } else if (m == "pytorch_half_pixel") {
+      x = outWidth == 1 ? -0.5 : (y + 0.5) / scale - 0.5;
+    } else if (m == "half_pixel") {
+      x = (y + 0.5) / scale - 0.5;
+    } else if (m == "half_pixel_symmetric") {
+      double adjustment = out / outWidth;
+      double center = in / 2.0;
+      x = center * (1 - adjustment) + (y + 0.5) / scale - 0.5;
+    } else {
+      return imp.error() << "unknown coordinate_transformation_mode '" << m
+                         << "'";
+    }
+    double xi = std::floor(x);
+    double ratio = x == xi ? 1.0 : x - xi;
+    SmallVector<double> c = coefficients(p, ratio, scale);
+    int64_t n = c.size();
+    int64_t pad = (n + 1) / 2;
+    double xp = x + pad;
+    double pp = std::floor(xp), frac = xp - pp;
+    int64_t offset;
+    if (n % 2 == 0)
+      offset = frac == 0 ? -(n / 2) : -(n / 2) + 1;
+    else
+      offset = frac <= 0.5 ? -((n - 1) / 2) : -((n - 1) / 2) + 1;
+    int64_t start = static_cast<int64_t>(pp) + offset;
+    SmallVector<int64_t> idx;
+    for (int64_t j = 0; j < n; ++j)
+      idx.push_back(start + j - pad);
+    if (p.excludeOutside) {
+      double sum = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        if (idx[j] < 0 || idx[j] >= in)
+          c[j] = 0;
+        sum += c[j];
+      }
+      if (sum == 0)
+        sum = 1;
+      for (double &v : c)
+        v /= sum;
+    }
+    for (int64_t j = 0; j < n; ++j)
+      w[y * in + std::clamp<int64_t>(idx[j], 0, in - 1)] += c[j];
+  }
+  return success();
+}
+
+/// Resizes axis `a` of `x` to `out` with weights `w` ([out, in]).
+FailureOr<TV> applyAxis(GraphImporter &imp, TV &x, int64_t a, int64_t out,
+                        const std::vector<double> &w,
+                        const SmallVector<bool> &extrap,
+                        const ResizeParams &p) {
+  int64_t in = x.shape()[a];
+  // One-hot rows: a gather.
+  SmallVector<int64_t> pick;
+  for (int64_t y = 0; y < out; ++y) {
+    int64_t hit = -1;
+    bool oneHot = true;
+    for (int64_t i = 0; i < in && oneHot; ++i) {
+      double v = w[y * in + i];
+      if (v == 0)
+        continue;
+      if (v != 1 || hit >= 0)
+        oneHot = false;
+      hit = i;
+    }
+    if (!oneHot || hit < 0) {
+      pick.clear();
+      break;
+    }
+    pick.push_back(hit);
+  }
+  Type elt = x.elementType();
+  FailureOr<TV> r;
+  if (static_cast<int64_t>(pick.size()) == out) {
+    TV idx = i64Const(imp, {out}, pick);
+    r = imp.emitGather(x, idx, a);
+  } else {
+    if (!isa<FloatType>(elt))
+      return imp.error() << "mode '" << p.mode
+                         << "' needs a float input, got " << x.type;
+    SmallVector<double> wt(in * out);
+    for (int64_t y = 0; y < out; ++y)
+      for (int64_t i = 0; i < in; ++i)
+        wt[i * out + y] = w[y * in + i];
+    TV m = floatConst(imp, elt, {in, out}, wt);
+    int64_t rank = x.rank();
+    FailureOr<TV> moved = moveAxis(imp, x, a, rank - 1);
+    if (failed(moved))
+      return failure();
+    FailureOr<TV> prod = imp.emitMatMul(*moved, m);
+    if (failed(prod))
+      return failure();
+    r = moveAxis(imp, *prod, rank - 1, a);
+  }
+  if (failed(r) || llvm::none_of(extrap, [](bool b) { return b; }))
+    return r;
+  SmallVector<int64_t> maskShape(x.rank(), 1);
+  maskShape[a] = out;
+  TV mask = boolConst(imp, maskShape, extrap);
+  TV value = scalarTV(imp, elt, p.extrapolation);
+  return imp.emitWhere(mask, value, *r);
+}
+
+/// Float contents of a constant (scales, roi).
+FailureOr<SmallVector<double>> floatsOf(GraphImporter &imp, TV &t,
+                                        StringRef what) {
+  if (!t.hasData())
+    return imp.error() << what << " must be a compile-time constant";
+  if (!t.data->floats.empty() || t.type.getNumElements() == 0)
+    return SmallVector<double>(t.data->floats);
+  SmallVector<double> v;
+  for (int64_t i : t.data->ints)
+    v.push_back(double(i));
+  return v;
+}
+
+LogicalResult importResize(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0);
+  if (failed(x))
+    return failure();
+  int64_t rank = (*x)->rank();
+  ArrayRef<int64_t> inShape = (*x)->shape();
+  bool upsample = imp.opType() == "Upsample";
+  ResizeParams p;
+  FailureOr<std::string> mode = imp.stringAttr("mode", "nearest");
+  if (failed(mode))
+    return failure();
+  p.mode = *mode;
+  if (p.mode == "bilinear" || p.mode == "trilinear")
+    p.mode = "linear";
+  if (p.mode != "nearest" && p.mode != "linear" && p.mode != "cubic")
+    return imp.error() << "unknown mode '" << *mode << "'";
+  bool legacy = upsample || imp.opset < 11;
+  if (legacy) {
+    // Upsample and Resize-10: asymmetric coordinates, nearest rounds down.
+    p.coordMode = "asymmetric";
+    p.nearestMode = "floor";
+  } else {
+    FailureOr<std::string> cm =
+        imp.stringAttr("coordinate_transformation_mode", "half_pixel");
+    FailureOr<std::string> nm =
+        imp.stringAttr("nearest_mode", "round_prefer_floor");
+    FailureOr<float> a = imp.floatAttr("cubic_coeff_a", -0.75f);
+    FailureOr<int64_t> ex = imp.intAttr("exclude_outside", 0);
+    FailureOr<int64_t> aa = imp.intAttr("antialias", 0);
+    FailureOr<float> ev = imp.floatAttr("extrapolation_value", 0.0f);
+    if (failed(cm) || failed(nm) || failed(a) || failed(ex) || failed(aa) ||
+        failed(ev))
+      return failure();
+    p.coordMode = *cm;
+    p.nearestMode = *nm;
+    p.cubicA = *a;
+    p.excludeOutside = *ex != 0;
+    p.antialias = *aa != 0 && p.mode != "nearest";
+    p.extrapolation = *ev;
+  }
+  FailureOr<std::string> policy =
+      imp.stringAttr("keep_aspect_ratio_policy", "stretch");
+  FailureOr<SmallVector<int64_t>> axesAttr = imp.intsAttr("axes");
+  if (failed(policy) || failed(axesAttr))
+    return failure();
+  SmallVector<int64_t> axes;
+  for (int64_t a : *axesAttr) {
+    FailureOr<int64_t> n = imp.normalizeAxis(a, rank);
+    if (failed(n))
+      return failure();
+    axes.push_back(*n);
+  }
+  bool allAxes = axes.empty();
+  if (allAxes)
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  int64_t na = axes.size();
+
+  // Scales or sizes (for the listed axes), and the roi.
+  SmallVector<double> scales;
+  SmallVector<int64_t> sizes;
+  SmallVector<double> roi;
+  if (upsample && imp.opset < 9) {
+    FailureOr<SmallVector<float>> s = imp.floatsAttr("scales");
+    if (failed(s))
+      return failure();
+    scales.assign(s->begin(), s->end());
+  } else if (legacy) {
+    FailureOr<TV *> s = imp.constInput(1, "the scales input");
+    if (failed(s))
+      return failure();
+    FailureOr<SmallVector<double>> v = floatsOf(imp, **s, "scales");
+    if (failed(v))
+      return failure();
+    scales = *v;
+  } else {
+    if (imp.hasInput(1)) {
+      FailureOr<TV *> r = imp.input(1);
+      if (failed(r))
+        return failure();
+      if ((*r)->type.getNumElements() > 0) {
+        FailureOr<TV *> rc = imp.constInput(1, "the roi input");
+        if (failed(rc))
+          return failure();
+        FailureOr<SmallVector<double>> v = floatsOf(imp, **rc, "roi");
+        if (failed(v))
+          return failure();
+        roi = *v;
+      }
+    }
+    if (imp.hasInput(3)) {
+      FailureOr<TV *> s = imp.constInput(3, "the sizes input");
+      if (failed(s))
+        return failure();
+      FailureOr<SmallVector<int64_t>> v = imp.intsOf(**s, "sizes");
+      if (failed(v))
+        return failure();
+      sizes = *v;
+    }
+    if (sizes.empty() && imp.hasInput(2)) {
+      FailureOr<TV *> s = imp.input(2);
+      if (failed(s))
+        return failure();
+      if ((*s)->type.getNumElements() > 0) {
+        FailureOr<TV *> sc = imp.constInput(2, "the scales input");
+        if (failed(sc))
+          return failure();
+        FailureOr<SmallVector<double>> v = floatsOf(imp, **sc, "scales");
+        if (failed(v))
+          return failure();
+        scales = *v;
+      }
+    }
+    if (sizes.empty() && scales.empty())
+      return imp.error() << "needs scales or sizes";
+  }
+  if (!scales.empty() && static_cast<int64_t>(scales.size()) != na)
+    return imp.error() << "scales has " << scales.size() << " entries for "
+                       << na << " axes";
+  if (!sizes.empty() && static_cast<int64_t>(sizes.size()) != na)
+    return imp.error() << "sizes has " << sizes.size() << " entries for "
+                       << na << " axes";
+  // Full-rank scale factors and output sizes, as the reference computes.
+  SmallVector<double> scale(rank, 1.0);
+  SmallVector<int64_t> outShape(inShape);
+  if (!sizes.empty()) {
+    for (int64_t i = 0; i < na; ++i)
+      scale[axes[i]] = double(sizes[i]) / double(inShape[axes[i]]);
+    for (int64_t i = 0; i < na; ++i)
+      outShape[axes[i]] = sizes[i];
+    if (*policy != "stretch") {
+      if (*policy != "not_larger" && *policy != "not_smaller")
+        return imp.error() << "unknown keep_aspect_ratio_policy '" << *policy
+                           << "'";
+      double s = scale[axes[0]];
+      for (int64_t a : axes)
+        s = *policy == "not_larger" ? std::min(s, scale[a])
+                                    : std::max(s, scale[a]);
+      for (int64_t a : axes) {
+        scale[a] = s;
+        outShape[a] = static_cast<int64_t>(s * inShape[a] + 0.5);
+      }
+    }
+  } else {
+    for (int64_t i = 0; i < na; ++i) {
+      if (!(scales[i] > 0))
+        return imp.error() << "scales must be positive";
+      scale[axes[i]] = scales[i];
+      outShape[axes[i]] =
+          static_cast<int64_t>(scales[i] * double(inShape[axes[i]]));
+    }
+  }
+  // Full-rank roi [starts..., ends...].
+  SmallVector<double> fullRoi;
+  if (!roi.empty()) {
+    if (static_cast<int64_t>(roi.size()) != 2 * na)
+      return imp.error() << "roi has " << roi.size() << " entries for " << na
+                         << " axes";
+    fullRoi.assign(rank, 0.0);
+    fullRoi.append(rank, 1.0);
+    for (int64_t i = 0; i < na; ++i) {
+      fullRoi[axes[i]] = roi[i];
+      fullRoi[rank + axes[i]] = roi[na + i];
+    }
+  }
+  TV cur = **x;
+  for (int64_t a : axes) {
+    bool trivialRoi =
+        fullRoi.empty() || (std::fabs(fullRoi[a]) < 1e-9 &&
+                            std::fabs(fullRoi[rank + a] - 1.0) < 1e-9);
+    if (std::fabs(scale[a] - 1.0) < 1e-9 && outShape[a] == inShape[a] &&
+        trivialRoi)
+      continue;
+    if (outShape[a] <= 0 || inShape[a] <= 0)
+      return imp.error() << "resizing dim " << a << " from " << inShape[a]
+                         << " to " << outShape[a] << " is not supported";
+    std::optional<std::pair<double, double>> axisRoi;
+    if (!fullRoi.empty())
+      axisRoi = std::make_pair(fullRoi[a], fullRoi[rank + a]);
+    std::vector<double> w;
+    SmallVector<bool> extrap;
+    if (failed(axisWeights(imp, p, inShape[a], outShape[a], scale[a], axisRoi,
+                           w, extrap)))
+      return failure();
+    FailureOr<TV> r = applyAxis(imp, cur, a, outShape[a], w, extrap, p);
+    if (failed(r))
+      return failure();
+    cur = *r;
+  }
+  return imp.setOutput(0, cur);
+}
+
+} // namespace
+
+void mlir::kiln::onnx::registerResizeOps(llvm::StringMap<OpHandler> &map) {
+  map["Resize"] = importResize;
+  map["Upsample"] = importResize;
+}

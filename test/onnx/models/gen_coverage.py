@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""ONNX models for the layout, indexing, window and normalization op families
+(importer lit tests in test/onnx/coverage_*.test and their e2e runs).
+
+usage: gen_coverage.py NAME OUT.onnx
+       gen_coverage.py --list
+
+Each model holds a few nodes of one family side by side. Parameters the ops
+need at compile time (pads, repeats, axes, indices) are initializers; the
+data inputs are graph inputs, so ONNX Runtime can give reference outputs.
+Deterministic.
+"""
+
+import sys
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+MODELS = {}
+F = TensorProto.FLOAT
+
+
+def model(name):
+    def register(fn):
+        MODELS[name] = fn
+        return fn
+    return register
+
+
+def vi(name, elem, shape):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def init(name, array):
+    return numpy_helper.from_array(np.asarray(array), name)
+
+
+def make(nodes, inputs, outputs, inits=(), opset=21):
+    graph = helper.make_graph(nodes, "g", inputs, outputs,
+                              initializer=list(inits))
+    m = helper.make_model(graph, producer_name="kiln-onnx-tests",
+                          opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 10
+    return m
+
+
+def node(op, ins, outs, **attrs):
+    return helper.make_node(op, ins, outs, name=outs[0], **attrs)
+
+
+def i64(*v):
+    return np.array(v, dtype=np.int64)
+
+
+def rand(shape, seed):
+    return np.random.RandomState(seed).randn(*shape).astype(np.float32)
+
+
+@model("pad")
+def m_pad():
+    """Pad in its four modes, a runtime constant value, negative pads."""
+    nodes = [
+        node("Pad", ["x", "pads", "v"], ["constant"], mode="constant"),
+        node("Pad", ["x", "pads"], ["reflect"], mode="reflect"),
+        node("Pad", ["x", "pads"], ["edge"], mode="edge"),
+        node("Pad", ["x", "pads"], ["wrap"], mode="wrap"),
+        node("Pad", ["x", "crop", "", "axes"], ["cropped"]),
+    ]
+    return make(nodes, [vi("x", F, [1, 2, 3, 4]), vi("v", F, [])],
+                [vi("constant", F, [1, 2, 5, 7]), vi("reflect", F, [1, 2, 5, 7]),
+                 vi("edge", F, [1, 2, 5, 7]), vi("wrap", F, [1, 2, 5, 7]),
+                 vi("cropped", F, [1, 2, 2, 3])],
+                [init("pads", i64(0, 0, 1, 2, 0, 0, 1, 1)),
+                 init("crop", i64(-1, 1, 0, -2)), init("axes", i64(-2, -1))])
+
+
+@model("layout")
+def m_layout():
+    """Tile, DepthToSpace (DCR, CRD), SpaceToDepth, Trilu, OneHot, EyeLike."""
+    nodes = [
+        node("Tile", ["x", "reps"], ["tiled"]),
+        node("DepthToSpace", ["d", ], ["d2s_dcr"], blocksize=2),
+        node("DepthToSpace", ["d"], ["d2s_crd"], blocksize=2, mode="CRD"),
+        node("SpaceToDepth", ["d2s_dcr"], ["s2d"], blocksize=2),
+        node("Trilu", ["x", "k"], ["lower"], upper=0),
+        node("OneHot", ["ids", "depth", "values"], ["onehot"], axis=1),
+        node("EyeLike", ["x"], ["eye"], k=1),
+    ]
+    return make(nodes,
+                [vi("x", F, [3, 4]), vi("d", F, [1, 8, 2, 3]),
+                 vi("ids", TensorProto.INT64, [2, 3])],
+                [vi("tiled", F, [6, 4]), vi("d2s_dcr", F, [1, 2, 4, 6]),
+                 vi("d2s_crd", F, [1, 2, 4, 6]), vi("s2d", F, [1, 8, 2, 3]),
+                 vi("lower", F, [3, 4]), vi("onehot", F, [2, 5, 3]),
+                 vi("eye", F, [3, 4])],
+                [init("reps", i64(2, 1)), init("k", i64(-1)),
+                 init("depth", np.array(5, dtype=np.int64)),
+                 init("values", np.array([-1.0, 2.0], dtype=np.float32))])
+
+
+@model("indexing")
+def m_indexing():
+    """GatherElements, GatherND (batch_dims 1), ScatterElements (add),
+    ScatterND (mul), CumSum (exclusive, reverse), Einsum."""
+    nodes = [
+        node("GatherElements", ["data", "gidx"], ["gathered"], axis=1),
+        node("GatherND", ["data3", "ndidx"], ["gathered_nd"], batch_dims=1),
+        node("ScatterElements", ["data", "sidx", "upd"], ["scattered"],
+             axis=0, reduction="add"),
+        node("ScatterND", ["data", "nidx", "rows"], ["scattered_nd"],
+             reduction="mul"),
+        node("CumSum", ["data", "axis"], ["cumsum"], exclusive=1, reverse=1),
+        node("Einsum", ["data3", "b"], ["einsum"], equation="bij,bjk->bik"),
+    ]
+    return make(nodes,
+                [vi("data", F, [3, 4]), vi("data3", F, [2, 3, 4]),
+                 vi("upd", F, [2, 4]), vi("rows", F, [2, 4]),
+                 vi("b", F, [2, 4, 5])],
+                [vi("gathered", F, [3, 2]), vi("gathered_nd", F, [2, 2, 4]),
+                 vi("scattered", F, [3, 4]), vi("scattered_nd", F, [3, 4]),
+                 vi("cumsum", F, [3, 4]), vi("einsum", F, [2, 3, 5])],
+                [init("gidx", np.array([[0, -1], [2, 1], [3, 3]], np.int64)),
+                 init("ndidx", np.array([[[1], [0]], [[2], [2]]], np.int64)),
+                 init("sidx", np.array([[0, 1, 2, 0], [0, 0, -1, 2]], np.int64)),
+                 init("nidx", np.array([[2], [0]], np.int64)),
+                 init("axis", np.array(1, np.int32))])
+
+
+@model("windows")
+def m_windows():
+    """Conv 1-D and 3-D, dilated 3-D MaxPool, AveragePool with ceil_mode
+    and count_include_pad, LpPool, ConvTranspose (stride 2, output_padding)."""
+    nodes = [
+        node("Conv", ["x1", "w1", "b1"], ["conv1d"], strides=[2], pads=[1, 1]),
+        node("Conv", ["x3", "w3"], ["conv3d"], auto_pad="SAME_UPPER"),
+        node("MaxPool", ["x3"], ["maxpool3d"], kernel_shape=[2, 2, 2],
+             dilations=[2, 2, 1], strides=[1, 1, 2]),
+        node("AveragePool", ["x2"], ["avgpool"], kernel_shape=[3, 3],
+             strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1,
+             count_include_pad=1),
+        node("LpPool", ["x2"], ["lppool"], kernel_shape=[2, 2], p=3),
+        node("ConvTranspose", ["x2", "wt"], ["convt"], strides=[2, 2],
+             pads=[1, 0, 0, 1], output_padding=[1, 1], group=2),
+    ]
+    return make(nodes,
+                [vi("x1", F, [1, 2, 9]), vi("x3", F, [1, 2, 4, 5, 6]),
+                 vi("x2", F, [1, 4, 6, 6])],
+                [vi("conv1d", F, [1, 3, 5]), vi("conv3d", F, [1, 3, 4, 5, 6]),
+                 vi("maxpool3d", F, [1, 2, 2, 3, 3]),
+                 vi("avgpool", F, [1, 4, 4, 4]), vi("lppool", F, [1, 4, 5, 5]),
+                 vi("convt", F, [1, 6, 13, 13])],
+                [init("w1", rand([3, 2, 3], 1)), init("b1", rand([3], 2)),
+                 init("w3", rand([3, 2, 3, 3, 3], 3)),
+                 init("wt", rand([4, 3, 3, 3], 4))])
+
+
+@model("norms")
+def m_norms():
+    """InstanceNormalization, GroupNormalization, RMSNormalization, LRN,
+    LpNormalization, MeanVarianceNormalization."""
+    nodes = [
+        node("InstanceNormalization", ["x", "s", "bias"], ["instance"]),
+        node("GroupNormalization", ["x", "s", "bias"], ["group"],
+             num_groups=2),
+        node("RMSNormalization", ["x", "w"], ["rms"], axis=2),
+        node("LRN", ["x"], ["lrn"], size=3, alpha=0.001, beta=0.6),
+        node("LpNormalization", ["x"], ["lpnorm"], axis=1, p=1),
+        node("MeanVarianceNormalization", ["x"], ["mvn"]),
+    ]
+    shape = [2, 4, 3, 5]
+    return make(nodes, [vi("x", F, shape)],
+                [vi(n, F, shape) for n in
+                 ["instance", "group", "rms", "lrn", "lpnorm", "mvn"]],
+                [init("s", rand([4], 5)), init("bias", rand([4], 6)),
+                 init("w", rand([3, 5], 7))], opset=23)
+
+
+def main(argv):
+    if len(argv) == 2 and argv[1] == "--list":
+        print("\n".join(sorted(MODELS)))
+        return 0
+    if len(argv) != 3 or argv[1] not in MODELS:
+        print(__doc__, file=sys.stderr)
+        return 2
+    m = MODELS[argv[1]]()
+    with open(argv[2], "wb") as f:
+        f.write(m.SerializeToString())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
