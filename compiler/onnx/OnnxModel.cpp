@@ -15,6 +15,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
 #include <google/protobuf/io/coded_stream.h>
@@ -110,13 +111,16 @@ std::string mlir::kiln::onnx::shapeText(ArrayRef<int64_t> shape) {
   return s;
 }
 
+/// The most elements a tensor may have: larger ones are refused.
+static constexpr int64_t kMaxElements = int64_t(1) << 40;
+
 std::optional<int64_t>
 mlir::kiln::onnx::checkedNumElements(ArrayRef<int64_t> shape) {
   int64_t n = 1;
   for (int64_t d : shape) {
     if (d < 0)
       return std::nullopt;
-    if (d != 0 && n > (int64_t(1) << 62) / d)
+    if (d != 0 && n > kMaxElements / d)
       return std::nullopt;
     n *= d;
   }
@@ -436,6 +440,22 @@ LogicalResult readExternal(const ::onnx::TensorProto &t, StringRef modelDir,
     ::close(fd);
     return emitError(loc) << what << ": cannot open '" << file
                           << "': not a regular file";
+  }
+  // The location may still leave the folder through a symbolic link (the
+  // file itself or a folder on the way): compare the real paths.
+  SmallString<256> realDir, realFile;
+  std::error_code realEc = llvm::sys::fs::real_path(
+      modelDir.empty() ? StringRef(".") : modelDir, realDir);
+  if (!realEc)
+    realEc = llvm::sys::fs::real_path(file, realFile);
+  if (!realEc && !llvm::sys::path::is_separator(realDir.back()))
+    realDir += llvm::sys::path::get_separator();
+  StringRef inside = realFile;
+  if (realEc || !inside.consume_front(realDir) || inside.empty()) {
+    ::close(fd);
+    return emitError(loc) << what << ": external data location '" << location
+                          << "' resolves to '" << realFile
+                          << "', outside the model's directory";
   }
   if (offset > st.st_size || length > st.st_size - offset) {
     ::close(fd);
