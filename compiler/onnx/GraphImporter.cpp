@@ -42,6 +42,8 @@ const llvm::StringMap<OpHandler> &mlir::kiln::onnx::getOpHandlers() {
     registerConvPoolOps(map);
     registerResizeOps(map);
     registerAttentionOps(map);
+    registerRecurrentOps(map);
+    registerQuantizeOps(map);
     return map;
   }();
   return handlers;

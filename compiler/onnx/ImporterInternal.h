@@ -129,8 +129,14 @@ enum class ReduceKind { Sum, Mean, Max };
 Type getElementType(MLIRContext *ctx, int32_t onnxType);
 /// Readable name of an ONNX data type ("float", "int64", ...).
 std::string dataTypeName(int32_t onnxType);
-/// Size in bytes of one element in ONNX raw_data, 0 if unsupported.
+/// Size in bytes of one element in ONNX raw_data, 0 if unsupported (and for
+/// the packed sub-byte types).
 int64_t elementByteSize(int32_t onnxType);
+/// Bits per element of the packed sub-byte types (INT4, UINT4, FLOAT4E2M1:
+/// 4; INT2, UINT2: 2), else 0. ONNX packs them low bits first.
+int64_t packedElementBits(int32_t onnxType);
+/// Unpacks `n` elements of `bits` bits into one byte each (zero-extended).
+void unpackElements(const char *packed, int64_t n, int64_t bits, char *out);
 /// "1x128xf32"-style shape text; "scalar" for rank 0.
 std::string shapeText(ArrayRef<int64_t> shape);
 /// Product of dims, or nullopt on overflow / negative dims.
@@ -195,6 +201,10 @@ void registerConvPoolOps(llvm::StringMap<OpHandler> &map);
 void registerResizeOps(llvm::StringMap<OpHandler> &map);
 /// Attention and RotaryEmbedding (OpsAttention.cpp).
 void registerAttentionOps(llvm::StringMap<OpHandler> &map);
+/// RNN, GRU and LSTM (OpsRecurrent.cpp).
+void registerRecurrentOps(llvm::StringMap<OpHandler> &map);
+/// QuantizeLinear family (OpsQuantize.cpp).
+void registerQuantizeOps(llvm::StringMap<OpHandler> &map);
 const llvm::StringMap<OpHandler> &getOpHandlers();
 
 class GraphImporter {

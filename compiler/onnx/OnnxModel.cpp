@@ -64,6 +64,24 @@ Type mlir::kiln::onnx::getElementType(MLIRContext *ctx, int32_t onnxType) {
     return b.getIntegerType(32, /*isSigned=*/false);
   case ::onnx::TensorProto::UINT64:
     return b.getIntegerType(64, /*isSigned=*/false);
+  case ::onnx::TensorProto::FLOAT8E4M3FN:
+    return b.getType<Float8E4M3FNType>();
+  case ::onnx::TensorProto::FLOAT8E4M3FNUZ:
+    return b.getType<Float8E4M3FNUZType>();
+  case ::onnx::TensorProto::FLOAT8E5M2:
+    return b.getType<Float8E5M2Type>();
+  case ::onnx::TensorProto::FLOAT8E5M2FNUZ:
+    return b.getType<Float8E5M2FNUZType>();
+  case ::onnx::TensorProto::FLOAT4E2M1:
+    return b.getType<Float4E2M1FNType>();
+  case ::onnx::TensorProto::INT4:
+    return b.getIntegerType(4);
+  case ::onnx::TensorProto::UINT4:
+    return b.getIntegerType(4, /*isSigned=*/false);
+  case ::onnx::TensorProto::INT2:
+    return b.getIntegerType(2);
+  case ::onnx::TensorProto::UINT2:
+    return b.getIntegerType(2, /*isSigned=*/false);
   default:
     return nullptr;
   }
@@ -96,9 +114,37 @@ int64_t mlir::kiln::onnx::elementByteSize(int32_t onnxType) {
   case ::onnx::TensorProto::BOOL:
   case ::onnx::TensorProto::INT8:
   case ::onnx::TensorProto::UINT8:
+  case ::onnx::TensorProto::FLOAT8E4M3FN:
+  case ::onnx::TensorProto::FLOAT8E4M3FNUZ:
+  case ::onnx::TensorProto::FLOAT8E5M2:
+  case ::onnx::TensorProto::FLOAT8E5M2FNUZ:
     return 1;
   default:
     return 0;
+  }
+}
+
+int64_t mlir::kiln::onnx::packedElementBits(int32_t onnxType) {
+  switch (onnxType) {
+  case ::onnx::TensorProto::INT4:
+  case ::onnx::TensorProto::UINT4:
+  case ::onnx::TensorProto::FLOAT4E2M1:
+    return 4;
+  case ::onnx::TensorProto::INT2:
+  case ::onnx::TensorProto::UINT2:
+    return 2;
+  default:
+    return 0;
+  }
+}
+
+void mlir::kiln::onnx::unpackElements(const char *packed, int64_t n,
+                                      int64_t bits, char *out) {
+  int64_t perByte = 8 / bits;
+  uint8_t mask = static_cast<uint8_t>((1u << bits) - 1);
+  for (int64_t i = 0; i < n; ++i) {
+    uint8_t byte = static_cast<uint8_t>(packed[i / perByte]);
+    out[i] = static_cast<char>((byte >> (bits * (i % perByte))) & mask);
   }
 }
 
@@ -237,6 +283,13 @@ int64_t mlir::kiln::onnx::getDefaultOpset(const ::onnx::ModelProto &model) {
 namespace {
 /// Little-endian element `i` of `bytes` as int64 (sign- or zero-extended).
 int64_t readInt(const char *bytes, int64_t i, unsigned width, bool isUnsigned) {
+  if (width < 8) {
+    // Sub-byte elements: one per byte, in the low bits.
+    uint8_t u = static_cast<uint8_t>(bytes[i]) & ((1u << width) - 1);
+    if (!isUnsigned && (u >> (width - 1)))
+      return int64_t(u) - (int64_t(1) << width);
+    return u;
+  }
   const char *p = bytes + i * (width / 8);
   switch (width) {
   case 8: {
@@ -279,6 +332,8 @@ Contents decodeContents(Type elt, const char *bytes, int64_t n) {
       unsigned w = ft.getWidth();
       for (int64_t i = 0; i < n; ++i) {
         uint64_t bits = static_cast<uint64_t>(readInt(bytes, i, w, true));
+        if (w < 64)
+          bits &= (uint64_t(1) << w) - 1;
         llvm::APFloat f(ft.getFloatSemantics(), llvm::APInt(w, bits));
         bool lost = false;
         f.convert(llvm::APFloat::IEEEdouble(),
@@ -327,13 +382,14 @@ std::vector<char> encodeContents(Type elt, const Contents &c, int64_t n) {
         bool lost = false;
         f.convert(ft.getFloatSemantics(), llvm::APFloat::rmNearestTiesToEven,
                   &lost);
-        appendLE(out, f.bitcastToAPInt().getZExtValue(), ft.getWidth() / 8);
+        appendLE(out, f.bitcastToAPInt().getZExtValue(),
+                 std::max(1u, ft.getWidth() / 8));
       }
     }
     return out;
   }
   unsigned w = cast<IntegerType>(elt).getWidth();
-  int64_t size = w == 1 ? 1 : w / 8;
+  int64_t size = w < 8 ? 1 : w / 8;
   out.reserve(n * size);
   for (int64_t i = 0; i < n; ++i)
     appendLE(out, static_cast<uint64_t>(c.ints[i]), size);
@@ -543,7 +599,10 @@ FailureOr<TV> mlir::kiln::onnx::decodeTensor(MLIRContext *ctx,
   if (t.has_segment())
     return emitError(loc) << what << ": segmented tensors are not supported";
   Type elt = getElementType(ctx, t.data_type());
-  int64_t esize = elementByteSize(t.data_type());
+  // Sub-byte types are stored packed (low bits first) and decoded to one
+  // element per byte.
+  int64_t packedBits = packedElementBits(t.data_type());
+  int64_t esize = packedBits ? 1 : elementByteSize(t.data_type());
   if (!elt || esize == 0)
     return emitError(loc) << what << ": unsupported data type "
                           << dataTypeName(t.data_type());
@@ -552,7 +611,7 @@ FailureOr<TV> mlir::kiln::onnx::decodeTensor(MLIRContext *ctx,
   if (!maybeN || *maybeN > INT64_MAX / 8)
     return emitError(loc) << what << ": invalid dims " << shapeText(shape);
   int64_t n = *maybeN;
-  int64_t nbytes = n * esize;
+  int64_t nbytes = packedBits ? (n * packedBits + 7) / 8 : n * esize;
   auto type = RankedTensorType::get(shape, elt);
   bool isFloat = isa<FloatType>(elt);
   bool inlineAttr = n <= kInlineElements || elt.isInteger(1);
@@ -566,7 +625,7 @@ FailureOr<TV> mlir::kiln::onnx::decodeTensor(MLIRContext *ctx,
   ArrayRef<char> bytes;
   if (t.data_location() == ::onnx::TensorProto::EXTERNAL) {
     auto allocate = [&](int64_t size) -> char * {
-      if (!inlineAttr) {
+      if (!inlineAttr && !packedBits) {
         blob = HeapAsmResourceBlob::allocate(size, /*align=*/64);
         return blob->getMutableData().data();
       }
@@ -584,6 +643,14 @@ FailureOr<TV> mlir::kiln::onnx::decodeTensor(MLIRContext *ctx,
     bytes = ArrayRef<char>(t.raw_data().data(), t.raw_data().size());
   } else if (n == 0) {
     bytes = {};
+  } else if (packedBits) {
+    // int32_data: one packed byte per entry.
+    if (t.int32_data_size() != nbytes)
+      return emitError(loc) << what << ": int32_data holds "
+                            << t.int32_data_size() << " values, expected "
+                            << nbytes << " packed bytes";
+    owned.assign(t.int32_data().begin(), t.int32_data().end());
+    bytes = owned;
   } else {
     FailureOr<std::vector<char>> typed =
         typedFieldBytes(t, n, esize, loc, what);
@@ -591,6 +658,12 @@ FailureOr<TV> mlir::kiln::onnx::decodeTensor(MLIRContext *ctx,
       return failure();
     owned = std::move(*typed);
     bytes = owned;
+  }
+  std::vector<char> unpacked;
+  if (packedBits) {
+    unpacked.resize(n);
+    unpackElements(bytes.data(), n, packedBits, unpacked.data());
+    bytes = unpacked;
   }
 
   TV result;

@@ -131,17 +131,16 @@ FailureOr<TV> biasOrZeros(GraphImporter &imp, int i, int64_t n, Type elt) {
 // Conv
 //===----------------------------------------------------------------------===//
 
-LogicalResult importConv(GraphImporter &imp) {
-  FailureOr<TV *> x = imp.input(0), w = imp.input(1);
-  if (failed(x) || failed(w))
-    return failure();
-  int64_t rank = (*x)->rank();
-  if (rank < 3 || (*w)->rank() != rank)
-    return imp.error() << "input " << (*x)->type << " and weight "
-                       << (*w)->type
+/// A convolution of `x` and `w` (plus `b`, or zeros) with the node's
+/// window attributes (kernel_shape, strides, dilations, group, pads or
+/// auto_pad).
+FailureOr<TV> convWithAttrs(GraphImporter &imp, TV &x, TV &w, TV *b) {
+  int64_t rank = x.rank();
+  if (rank < 3 || w.rank() != rank)
+    return imp.error() << "input " << x.type << " and weight " << w.type
                        << " must be N x C x spatial... of one rank";
   int64_t k = rank - 2;
-  ArrayRef<int64_t> ws = (*w)->shape();
+  ArrayRef<int64_t> ws = w.shape();
   FailureOr<SmallVector<int64_t>> kernel =
       spatialAttr(imp, "kernel_shape", k, ws.drop_front(2));
   FailureOr<SmallVector<int64_t>> strides =
@@ -152,19 +151,132 @@ LogicalResult importConv(GraphImporter &imp) {
   if (failed(kernel) || failed(strides) || failed(dilations) || failed(group))
     return failure();
   if (ArrayRef<int64_t>(*kernel) != ws.drop_front(2))
-    return imp.error() << "kernel_shape does not match the weight "
-                       << (*w)->type;
+    return imp.error() << "kernel_shape does not match the weight " << w.type;
   bool isSame;
   FailureOr<SmallVector<int64_t>> pads = windowPadding(
-      imp, (*x)->shape().drop_front(2), *kernel, *strides, *dilations, isSame);
+      imp, x.shape().drop_front(2), *kernel, *strides, *dilations, isSame);
   if (failed(pads))
     return failure();
-  FailureOr<TV> bias = biasOrZeros(imp, 2, ws[0], (*x)->elementType());
-  if (failed(bias))
+  TV zeros;
+  if (!b) {
+    zeros = imp.makeSplat(RankedTensorType::get({ws[0]}, x.elementType()), 0);
+    b = &zeros;
+  }
+  return emitConv(imp, x, w, *b, *strides, *pads, *dilations, *group);
+}
+
+LogicalResult importConv(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0), w = imp.input(1);
+  if (failed(x) || failed(w))
     return failure();
-  TV *bref = imp.hasInput(2) ? *imp.input(2) : &*bias;
-  return setResult(imp, emitConv(imp, **x, **w, *bref, *strides, *pads,
-                                 *dilations, *group));
+  TV *b = nullptr;
+  if (imp.hasInput(2)) {
+    FailureOr<TV *> bi = imp.input(2);
+    if (failed(bi))
+      return failure();
+    b = *bi;
+  }
+  return setResult(imp, convWithAttrs(imp, **x, **w, b));
+}
+
+/// `v` (an integer tensor) as f64 minus its zero point (input `zpIndex`,
+/// scalar or per `perAxis`-dim entry along dim 0 of a rank-`rank` value).
+FailureOr<TV> centered(GraphImporter &imp, TV &v, int zpIndex) {
+  Type f64 = imp.builder.getF64Type();
+  FailureOr<TV> vf = imp.emitCast(v, f64);
+  if (failed(vf) || !imp.hasInput(zpIndex))
+    return vf;
+  FailureOr<TV *> zp = imp.input(zpIndex);
+  if (failed(zp))
+    return failure();
+  TV z = **zp;
+  if (z.type.getNumElements() == 1) {
+    FailureOr<TV> r = imp.emitReshape(z, {});
+    if (failed(r))
+      return failure();
+    z = *r;
+  } else {
+    if (z.rank() != 1 || z.shape()[0] != v.shape()[0])
+      return imp.error() << "zero point " << z.type << " does not fit "
+                         << v.type;
+    SmallVector<int64_t> shape(v.rank(), 1);
+    shape[0] = v.shape()[0];
+    FailureOr<TV> r = imp.emitReshape(z, shape);
+    if (failed(r))
+      return failure();
+    z = *r;
+  }
+  FailureOr<TV> zf = imp.emitCast(z, f64);
+  if (failed(zf))
+    return failure();
+  return imp.emitBinary(BinaryKind::Sub, *vf, *zf);
+}
+
+/// ConvInteger: (x - x_zp) conv (w - w_zp) in int32, computed exactly in f64.
+LogicalResult importConvInteger(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0), w = imp.input(1);
+  if (failed(x) || failed(w))
+    return failure();
+  FailureOr<TV> xc = centered(imp, **x, 2), wc = centered(imp, **w, 3);
+  if (failed(xc) || failed(wc))
+    return failure();
+  FailureOr<TV> y = convWithAttrs(imp, *xc, *wc, nullptr);
+  if (failed(y))
+    return failure();
+  return setResult(imp, imp.emitCast(*y, imp.builder.getI32Type()));
+}
+
+/// QLinearConv: the integer convolution (plus the int32 bias), scaled by
+/// x_scale * w_scale / y_scale (w_scale per output channel), plus y_zp,
+/// rounded half to even, clamped and cast.
+LogicalResult importQLinearConv(GraphImporter &imp) {
+  SmallVector<TV *> in;
+  for (int i = 0; i < 8; ++i) {
+    FailureOr<TV *> t = imp.input(i);
+    if (failed(t))
+      return failure();
+    in.push_back(*t);
+  }
+  FailureOr<TV> xc = centered(imp, *in[0], 2), wc = centered(imp, *in[3], 5);
+  if (failed(xc) || failed(wc))
+    return failure();
+  Type f64 = imp.builder.getF64Type();
+  TV *b = nullptr;
+  TV bf;
+  if (imp.hasInput(8)) {
+    FailureOr<TV *> bi = imp.input(8);
+    if (failed(bi))
+      return failure();
+    FailureOr<TV> c = imp.emitCast(**bi, f64);
+    if (failed(c))
+      return failure();
+    bf = *c;
+    b = &bf;
+  }
+  FailureOr<TV> acc = convWithAttrs(imp, *xc, *wc, b);
+  if (failed(acc))
+    return failure();
+  // multiplier = x_scale * w_scale / y_scale (in the scales' type).
+  TV ws = *in[4];
+  if (ws.type.getNumElements() > 1) {
+    FailureOr<TV> r = imp.emitReshape(ws, {1, ws.type.getNumElements(), 1, 1});
+    if (failed(r))
+      return failure();
+    ws = *r;
+  }
+  FailureOr<TV> m = imp.emitBinary(BinaryKind::Mul, *in[1], ws);
+  if (failed(m))
+    return failure();
+  m = imp.emitBinary(BinaryKind::Div, *m, *in[6]);
+  if (failed(m))
+    return failure();
+  FailureOr<TV> m64 = imp.emitCast(*m, f64);
+  if (failed(m64))
+    return failure();
+  FailureOr<TV> r = imp.emitBinary(BinaryKind::Mul, *acc, *m64);
+  if (failed(r))
+    return failure();
+  return setResult(imp, requantize(imp, *r, *in[7]));
 }
 
 //===----------------------------------------------------------------------===//
@@ -513,6 +625,58 @@ LogicalResult importGlobalLpPool(GraphImporter &imp) {
   return setResult(imp, root(imp, *sum, *p));
 }
 
+
+/// CausalConvWithState: the past state (zeros by default) prepended along
+/// the length, a depthwise 1-D convolution, optional SiLU; the present
+/// state is the last kernel - 1 positions of the padded input.
+LogicalResult importCausalConvWithState(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0), w = imp.input(1);
+  FailureOr<std::string> act = imp.stringAttr("activation", "none");
+  if (failed(x) || failed(w) || failed(act))
+    return failure();
+  if (*act != "none" && *act != "silu" && *act != "swish")
+    return imp.error() << "unsupported activation '" << *act << "'";
+  if ((*x)->rank() != 3 || (*w)->rank() != 3 || (*w)->shape()[1] != 1)
+    return imp.error() << "input must be [N, C, L] and weight [C, 1, K], got "
+                       << (*x)->type << " and " << (*w)->type;
+  int64_t n = (*x)->shape()[0], c = (*x)->shape()[1], k = (*w)->shape()[2];
+  Type elt = (*x)->elementType();
+  TV padded = **x;
+  if (k > 1) {
+    TV past = imp.makeSplat(RankedTensorType::get({n, c, k - 1}, elt), 0.0);
+    if (imp.hasInput(3)) {
+      FailureOr<TV *> p = imp.input(3);
+      if (failed(p))
+        return failure();
+      past = **p;
+    }
+    TV *parts[] = {&past, &padded};
+    FailureOr<TV> cat = imp.emitConcat(parts, 2);
+    if (failed(cat))
+      return failure();
+    padded = *cat;
+  }
+  FailureOr<TV> bias = biasOrZeros(imp, 2, c, elt);
+  if (failed(bias))
+    return failure();
+  FailureOr<TV> y =
+      emitConv(imp, padded, **w, *bias, {1}, {0, 0}, {1}, c);
+  if (failed(y))
+    return failure();
+  if (*act != "none") {
+    FailureOr<TV> sg = imp.emitUnary(UnaryKind::Sigmoid, *y);
+    if (failed(sg))
+      return failure();
+    y = imp.emitBinary(BinaryKind::Mul, *y, *sg);
+    if (failed(y))
+      return failure();
+  }
+  if (failed(imp.setOutput(0, *y)))
+    return failure();
+  int64_t len = padded.shape()[2];
+  return setResult(imp, sliceAxis(imp, padded, 2, len - (k - 1), k - 1), 1);
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerConvPoolOps(llvm::StringMap<OpHandler> &map) {
@@ -522,4 +686,7 @@ void mlir::kiln::onnx::registerConvPoolOps(llvm::StringMap<OpHandler> &map) {
   map["AveragePool"] = importPool<PoolKind::Avg>;
   map["LpPool"] = importPool<PoolKind::Lp>;
   map["GlobalLpPool"] = importGlobalLpPool;
+  map["CausalConvWithState"] = importCausalConvWithState;
+  map["ConvInteger"] = importConvInteger;
+  map["QLinearConv"] = importQLinearConv;
 }

@@ -13,6 +13,10 @@
 
 #include "compiler/onnx/ImporterInternal.h"
 
+#include "dialects/Kiln/KilnOps.h"
+
+#include <cmath>
+
 namespace mlir::kiln::onnx::helpers {
 
 inline LogicalResult setResult(GraphImporter &imp, FailureOr<TV> r,
@@ -99,6 +103,63 @@ inline FailureOr<TV> fill(GraphImporter &imp, TV &v, ArrayRef<int64_t> shape) {
   if (failed(r))
     return failure();
   return imp.emitExpand(*r, shape);
+}
+
+
+/// Rounds a float tensor to the nearest integer, halves to even.
+inline FailureOr<TV> roundHalfEven(GraphImporter &imp, TV &x) {
+  if (x.hasData()) {
+    Contents c;
+    for (double v : x.data->floats)
+      c.floats.push_back(roundToFloatType(x.elementType(), std::nearbyint(v)));
+    return imp.makeConst(x.type, std::move(c));
+  }
+  FailureOr<Value> v = imp.materialize(x);
+  if (failed(v))
+    return failure();
+  FailureOr<Value> r = imp.create<RoundOp>(x.type, *v);
+  if (failed(r))
+    return failure();
+  return GraphImporter::fromValue(*r);
+}
+
+/// The value range of integer type `t` (not i1), or nullopt.
+inline std::optional<std::pair<double, double>> intRange(Type t) {
+  auto it = dyn_cast<IntegerType>(t);
+  if (!it || it.getWidth() == 1)
+    return std::nullopt;
+  unsigned w = it.getWidth();
+  if (it.isUnsigned())
+    return std::make_pair(0.0, std::ldexp(1.0, w) - 1);
+  return std::make_pair(-std::ldexp(1.0, w - 1), std::ldexp(1.0, w - 1) - 1);
+}
+
+/// round_half_even(x + zp) clamped to zp's integer type and cast to it
+/// (x float; zp an integer scalar or broadcastable tensor).
+inline FailureOr<TV> requantize(GraphImporter &imp, TV &x, TV &zp) {
+  Type target = zp.elementType();
+  std::optional<std::pair<double, double>> range = intRange(target);
+  if (!range)
+    return imp.error() << "zero point must be an integer tensor, got "
+                       << zp.type;
+  Type ft = x.elementType();
+  FailureOr<TV> z = imp.emitCast(zp, ft);
+  if (failed(z))
+    return failure();
+  FailureOr<TV> s = imp.emitBinary(BinaryKind::Add, x, *z);
+  if (failed(s))
+    return failure();
+  FailureOr<TV> r = roundHalfEven(imp, *s);
+  if (failed(r))
+    return failure();
+  TV lo = scalarTV(imp, ft, range->first), hi = scalarTV(imp, ft, range->second);
+  FailureOr<TV> a = imp.emitBinary(BinaryKind::Max, *r, lo);
+  if (failed(a))
+    return failure();
+  FailureOr<TV> b = imp.emitBinary(BinaryKind::Min, *a, hi);
+  if (failed(b))
+    return failure();
+  return imp.emitCast(*b, target);
 }
 
 } // namespace mlir::kiln::onnx::helpers

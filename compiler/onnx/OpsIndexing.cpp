@@ -72,21 +72,17 @@ FailureOr<TV> normalizeIndices(GraphImporter &imp, TV &idx, int64_t dim) {
 // GatherElements
 //===----------------------------------------------------------------------===//
 
-LogicalResult importGatherElements(GraphImporter &imp) {
-  FailureOr<TV *> data = imp.input(0), indices = imp.input(1);
-  FailureOr<int64_t> axisAttr = imp.intAttr("axis", 0);
-  if (failed(data) || failed(indices) || failed(axisAttr))
-    return failure();
-  int64_t rank = (*data)->rank();
-  if ((*indices)->rank() != rank)
+/// out[i] = data[i with the axis coordinate replaced by indices[i]]: one
+/// kiln.gather on the flattened data at flat indices.
+FailureOr<TV> gatherElements(GraphImporter &imp, TV &data, TV &indices,
+                             int64_t axis) {
+  int64_t rank = data.rank();
+  if (indices.rank() != rank)
     return imp.error() << "indices must have the data's rank " << rank
-                       << ", got " << (*indices)->type;
-  FailureOr<int64_t> axis = imp.normalizeAxis(*axisAttr, rank);
-  if (failed(axis))
-    return failure();
-  ArrayRef<int64_t> ds = (*data)->shape(), is = (*indices)->shape();
+                       << ", got " << indices.type;
+  ArrayRef<int64_t> ds = data.shape(), is = indices.shape();
   for (int64_t d = 0; d < rank; ++d)
-    if (d != *axis && is[d] > ds[d])
+    if (d != axis && is[d] > ds[d])
       return imp.error() << "indices dim " << d << " (" << is[d]
                          << ") exceeds the data's (" << ds[d] << ")";
   SmallVector<int64_t> strides = stridesOf(ds);
@@ -96,7 +92,7 @@ LogicalResult importGatherElements(GraphImporter &imp) {
   for (int64_t k = 0; k < n; ++k) {
     int64_t off = 0;
     for (int64_t d = 0; d < rank; ++d)
-      if (d != *axis)
+      if (d != axis)
         off += counter[d] * strides[d];
     base[k] = off;
     for (int64_t d = rank - 1; d >= 0; --d) {
@@ -105,11 +101,11 @@ LogicalResult importGatherElements(GraphImporter &imp) {
       counter[d] = 0;
     }
   }
-  FailureOr<TV> norm = normalizeIndices(imp, **indices, ds[*axis]);
+  FailureOr<TV> norm = normalizeIndices(imp, indices, ds[axis]);
   if (failed(norm))
     return failure();
   Type i64 = imp.builder.getI64Type();
-  TV stride = scalarTV(imp, i64, double(strides[*axis]));
+  TV stride = scalarTV(imp, i64, double(strides[axis]));
   FailureOr<TV> scaled = imp.emitBinary(BinaryKind::Mul, *norm, stride);
   if (failed(scaled))
     return failure();
@@ -117,10 +113,77 @@ LogicalResult importGatherElements(GraphImporter &imp) {
   FailureOr<TV> flatIdx = imp.emitBinary(BinaryKind::Add, *scaled, baseTV);
   if (failed(flatIdx))
     return failure();
-  FailureOr<TV> flat = imp.emitReshape(**data, {product(ds)});
+  FailureOr<TV> flat = imp.emitReshape(data, {product(ds)});
   if (failed(flat))
     return failure();
-  return setResult(imp, imp.emitGather(*flat, *flatIdx, 0));
+  return imp.emitGather(*flat, *flatIdx, 0);
+}
+
+LogicalResult importGatherElements(GraphImporter &imp) {
+  FailureOr<TV *> data = imp.input(0), indices = imp.input(1);
+  FailureOr<int64_t> axisAttr = imp.intAttr("axis", 0);
+  if (failed(data) || failed(indices) || failed(axisAttr))
+    return failure();
+  FailureOr<int64_t> axis = imp.normalizeAxis(*axisAttr, (*data)->rank());
+  if (failed(axis))
+    return failure();
+  return setResult(imp, gatherElements(imp, **data, **indices, *axis));
+}
+
+/// ReverseSequence: along the time axis, entry t of batch b reads
+/// len[b] - 1 - t for t < len[b] and stays otherwise (a GatherElements).
+LogicalResult importReverseSequence(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0), lens = imp.input(1);
+  FailureOr<int64_t> batchAttr = imp.intAttr("batch_axis", 1);
+  FailureOr<int64_t> timeAttr = imp.intAttr("time_axis", 0);
+  if (failed(x) || failed(lens) || failed(batchAttr) || failed(timeAttr))
+    return failure();
+  int64_t rank = (*x)->rank();
+  FailureOr<int64_t> ba = imp.normalizeAxis(*batchAttr, rank, "batch_axis");
+  FailureOr<int64_t> ta = imp.normalizeAxis(*timeAttr, rank, "time_axis");
+  if (failed(ba) || failed(ta))
+    return failure();
+  if (*ba == *ta)
+    return imp.error() << "batch_axis and time_axis must differ";
+  int64_t b = (*x)->shape()[*ba], t = (*x)->shape()[*ta];
+  if ((*lens)->rank() != 1 || (*lens)->shape()[0] != b)
+    return imp.error() << "sequence_lens must be [" << b << "], got "
+                       << (*lens)->type;
+  Type i64 = imp.builder.getI64Type();
+  TV len = **lens;
+  if (len.elementType() != i64) {
+    FailureOr<TV> c = imp.emitCast(len, i64);
+    if (failed(c))
+      return failure();
+    len = *c;
+  }
+  // [T, B] (or [B, T]) source indices, then broadcast to the data shape.
+  SmallVector<int64_t> tShape(rank, 1), bShape(rank, 1), iota;
+  tShape[*ta] = t;
+  bShape[*ba] = b;
+  for (int64_t i = 0; i < t; ++i)
+    iota.push_back(i);
+  TV ti = i64Const(imp, tShape, iota);
+  FailureOr<TV> lb = imp.emitReshape(len, bShape);
+  if (failed(lb))
+    return failure();
+  FailureOr<TV> live = imp.emitBinary(BinaryKind::Less, ti, *lb);
+  if (failed(live))
+    return failure();
+  TV one = scalarTV(imp, i64, 1);
+  FailureOr<TV> last = imp.emitBinary(BinaryKind::Sub, *lb, one);
+  if (failed(last))
+    return failure();
+  FailureOr<TV> rev = imp.emitBinary(BinaryKind::Sub, *last, ti);
+  if (failed(rev))
+    return failure();
+  FailureOr<TV> src = imp.emitWhere(*live, *rev, ti);
+  if (failed(src))
+    return failure();
+  FailureOr<TV> full = imp.emitExpand(*src, (*x)->shape());
+  if (failed(full))
+    return failure();
+  return setResult(imp, gatherElements(imp, **x, *full, *ta));
 }
 
 //===----------------------------------------------------------------------===//
@@ -608,14 +671,183 @@ LogicalResult importScatterElements(GraphImporter &imp) {
                                       *reduction));
 }
 
+
+/// MaxUnpool: the values scattered to their flat indices in a zero tensor of
+/// the inferred shape, then zero-padded at the end to output_shape.
+LogicalResult importMaxUnpool(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0), indices = imp.input(1);
+  if (failed(x) || failed(indices))
+    return failure();
+  int64_t rank = (*x)->rank(), k = rank - 2;
+  if (rank < 3 || (*indices)->shape() != (*x)->shape())
+    return imp.error() << "X and I must have one N x C x spatial... shape";
+  FailureOr<SmallVector<int64_t>> kernel = imp.intsAttr("kernel_shape");
+  FailureOr<SmallVector<int64_t>> strides =
+      imp.intsAttr("strides", SmallVector<int64_t>(k, 1));
+  FailureOr<SmallVector<int64_t>> pads =
+      imp.intsAttr("pads", SmallVector<int64_t>(2 * k, 0));
+  if (failed(kernel) || failed(strides) || failed(pads))
+    return failure();
+  if (static_cast<int64_t>(kernel->size()) != k ||
+      static_cast<int64_t>(strides->size()) != k ||
+      static_cast<int64_t>(pads->size()) != 2 * k)
+    return imp.error() << "kernel_shape, strides and pads do not fit " << k
+                       << " spatial dims";
+  ArrayRef<int64_t> xs = (*x)->shape();
+  SmallVector<int64_t> inferred = {xs[0], xs[1]};
+  for (int64_t d = 0; d < k; ++d)
+    inferred.push_back((xs[2 + d] - 1) * (*strides)[d] -
+                       ((*pads)[d] + (*pads)[k + d]) + (*kernel)[d]);
+  SmallVector<int64_t> outShape(inferred);
+  if (imp.hasInput(2)) {
+    FailureOr<TV *> os = imp.constInput(2, "the output_shape input");
+    if (failed(os))
+      return failure();
+    FailureOr<SmallVector<int64_t>> v = imp.intsOf(**os, "output_shape");
+    if (failed(v))
+      return failure();
+    if (static_cast<int64_t>(v->size()) != rank)
+      return imp.error() << "output_shape must have " << rank << " entries";
+    outShape = *v;
+  }
+  int64_t total = product(inferred), n = product(xs);
+  Type elt = (*x)->elementType();
+  TV zeros = imp.makeSplat(RankedTensorType::get({total}, elt), 0.0);
+  FailureOr<TV> idx = imp.emitReshape(**indices, {n, 1});
+  FailureOr<TV> upd = imp.emitReshape(**x, {n});
+  if (failed(idx) || failed(upd))
+    return failure();
+  FailureOr<TV> y = emitScatterND(imp, zeros, *idx, *upd, "none");
+  if (failed(y))
+    return failure();
+  FailureOr<TV> cur = imp.emitReshape(*y, inferred);
+  if (failed(cur))
+    return failure();
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t extra = outShape[d] - inferred[d];
+    if (extra < 0)
+      return imp.error() << "output_shape " << shapeText(outShape)
+                         << " is smaller than the unpooled shape "
+                         << shapeText(inferred);
+    if (!extra)
+      continue;
+    SmallVector<int64_t> zs(cur->shape());
+    zs[d] = extra;
+    TV z = imp.makeSplat(RankedTensorType::get(zs, elt), 0.0);
+    TV *parts[] = {&*cur, &z};
+    cur = imp.emitConcat(parts, d);
+    if (failed(cur))
+      return failure();
+  }
+  return imp.setOutput(0, *cur);
+}
+
+
+/// TensorScatter (KV-cache update): for every prefix index (dims before the
+/// axis) and update position s, the cache row write_indices[batch] + s
+/// (modulo the cache length in circular mode) receives the update row; a
+/// kiln.scatter_nd with rows of length axis + 1.
+LogicalResult importTensorScatter(GraphImporter &imp) {
+  FailureOr<TV *> cache = imp.input(0), update = imp.input(1);
+  FailureOr<std::string> mode = imp.stringAttr("mode", "linear");
+  FailureOr<int64_t> axisAttr = imp.intAttr("axis", -2);
+  if (failed(cache) || failed(update) || failed(mode) || failed(axisAttr))
+    return failure();
+  if (*mode != "linear" && *mode != "circular")
+    return imp.error() << "unknown mode '" << *mode << "'";
+  int64_t rank = (*cache)->rank();
+  FailureOr<int64_t> axis = imp.normalizeAxis(*axisAttr, rank);
+  if (failed(axis))
+    return failure();
+  ArrayRef<int64_t> cs = (*cache)->shape(), us = (*update)->shape();
+  if ((*update)->rank() != rank || *axis == 0)
+    return imp.error() << "update " << (*update)->type
+                       << " does not fit the cache " << (*cache)->type;
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != *axis ? us[d] != cs[d] : us[d] > cs[d])
+      return imp.error() << "update " << (*update)->type
+                         << " does not fit the cache " << (*cache)->type;
+  int64_t maxLen = cs[*axis], seq = us[*axis], batch = cs[0];
+  Type i64 = imp.builder.getI64Type();
+  // Row coordinates [prefix..., seq, axis + 1].
+  ArrayRef<int64_t> prefix = us.take_front(*axis);
+  SmallVector<int64_t> rowShape(prefix);
+  rowShape.push_back(seq);
+  int64_t rows = product(rowShape);
+  SmallVector<int64_t> colShape(rowShape);
+  colShape.push_back(1);
+  SmallVector<TV> cols;
+  for (int64_t d = 0; d < *axis; ++d) {
+    SmallVector<int64_t> v(rows);
+    int64_t inner = product(ArrayRef<int64_t>(rowShape).drop_front(d + 1));
+    for (int64_t e = 0; e < rows; ++e)
+      v[e] = (e / inner) % rowShape[d];
+    cols.push_back(i64Const(imp, colShape, v));
+  }
+  SmallVector<int64_t> sShape(rowShape.size(), 1), sv;
+  sShape.back() = seq;
+  for (int64_t i = 0; i < seq; ++i)
+    sv.push_back(i);
+  TV pos = i64Const(imp, sShape, sv);
+  if (imp.hasInput(2)) {
+    FailureOr<TV *> wi = imp.input(2);
+    if (failed(wi))
+      return failure();
+    TV w = **wi;
+    if (w.elementType() != i64) {
+      FailureOr<TV> c = imp.emitCast(w, i64);
+      if (failed(c))
+        return failure();
+      w = *c;
+    }
+    SmallVector<int64_t> bShape(rowShape.size(), 1);
+    bShape[0] = batch;
+    FailureOr<TV> wb = imp.emitReshape(w, bShape);
+    if (failed(wb))
+      return failure();
+    FailureOr<TV> p = imp.emitBinary(BinaryKind::Add, pos, *wb);
+    if (failed(p))
+      return failure();
+    pos = *p;
+    if (*mode == "circular") {
+      TV m = scalarTV(imp, i64, double(maxLen));
+      FailureOr<TV> over = imp.emitBinary(BinaryKind::Less, pos, m);
+      FailureOr<TV> wrapped = imp.emitBinary(BinaryKind::Sub, pos, m);
+      if (failed(over) || failed(wrapped))
+        return failure();
+      FailureOr<TV> sel = imp.emitWhere(*over, pos, *wrapped);
+      if (failed(sel))
+        return failure();
+      pos = *sel;
+    }
+  }
+  FailureOr<TV> posFull = imp.emitExpand(pos, rowShape);
+  if (failed(posFull))
+    return failure();
+  FailureOr<TV> posCol = imp.emitReshape(*posFull, colShape);
+  if (failed(posCol))
+    return failure();
+  cols.push_back(*posCol);
+  SmallVector<TV *> ptrs;
+  for (TV &c : cols)
+    ptrs.push_back(&c);
+  FailureOr<TV> coords = imp.emitConcat(ptrs, rowShape.size());
+  if (failed(coords))
+    return failure();
+  return setResult(imp, emitScatterND(imp, **cache, *coords, **update, "none"));
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerIndexingOps(llvm::StringMap<OpHandler> &map) {
   map["GatherElements"] = importGatherElements;
   map["GatherND"] = importGatherND;
+  map["ReverseSequence"] = importReverseSequence;
   map["CumSum"] = importCumSum;
   map["Einsum"] = importEinsum;
   map["ScatterND"] = importScatterND;
   map["ScatterElements"] = importScatterElements;
   map["Scatter"] = importScatterElements;
+  map["MaxUnpool"] = importMaxUnpool;
+  map["TensorScatter"] = importTensorScatter;
 }

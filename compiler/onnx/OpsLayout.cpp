@@ -500,6 +500,74 @@ LogicalResult importOneHot(GraphImporter &imp) {
   return setResult(imp, imp.emitWhere(*eq, *onS, *offS));
 }
 
+
+//===----------------------------------------------------------------------===//
+// CenterCropPad
+//===----------------------------------------------------------------------===//
+
+/// Per listed axis: a centered slice when the target is smaller, centered
+/// zero padding (the odd element at the end) when it is larger.
+LogicalResult importCenterCropPad(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0);
+  if (failed(x))
+    return failure();
+  FailureOr<TV *> shapeIn = imp.constInput(1, "the shape input");
+  if (failed(shapeIn))
+    return failure();
+  FailureOr<SmallVector<int64_t>> target = imp.intsOf(**shapeIn, "shape");
+  FailureOr<SmallVector<int64_t>> axesAttr = imp.intsAttr("axes");
+  if (failed(target) || failed(axesAttr))
+    return failure();
+  int64_t rank = (*x)->rank();
+  SmallVector<int64_t> axes;
+  if (axesAttr->empty())
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  for (int64_t a : *axesAttr) {
+    FailureOr<int64_t> n = imp.normalizeAxis(a, rank);
+    if (failed(n))
+      return failure();
+    axes.push_back(*n);
+  }
+  if (target->size() != axes.size())
+    return imp.error() << "shape has " << target->size() << " entries for "
+                       << axes.size() << " axes";
+  TV cur = **x;
+  Type elt = cur.elementType();
+  for (auto [a, want] : llvm::zip(axes, *target)) {
+    int64_t dim = cur.shape()[a];
+    if (want < 0)
+      return imp.error() << "negative target size " << want;
+    if (want < dim) {
+      FailureOr<TV> s = sliceAxis(imp, cur, a, (dim - want) / 2, want);
+      if (failed(s))
+        return failure();
+      cur = *s;
+    } else if (want > dim) {
+      int64_t lo = (want - dim) / 2, hi = want - dim - lo;
+      SmallVector<TV> parts;
+      SmallVector<int64_t> zs(cur.shape());
+      if (lo) {
+        zs[a] = lo;
+        parts.push_back(imp.makeSplat(RankedTensorType::get(zs, elt), 0.0));
+      }
+      parts.push_back(cur);
+      if (hi) {
+        zs[a] = hi;
+        parts.push_back(imp.makeSplat(RankedTensorType::get(zs, elt), 0.0));
+      }
+      SmallVector<TV *> ptrs;
+      for (TV &p : parts)
+        ptrs.push_back(&p);
+      FailureOr<TV> c = imp.emitConcat(ptrs, a);
+      if (failed(c))
+        return failure();
+      cur = *c;
+    }
+  }
+  return imp.setOutput(0, cur);
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerLayoutOps(llvm::StringMap<OpHandler> &map) {
@@ -509,6 +577,7 @@ void mlir::kiln::onnx::registerLayoutOps(llvm::StringMap<OpHandler> &map) {
   map["EyeLike"] = importEyeLike;
   map["Trilu"] = importTrilu;
   map["Pad"] = importPad;
+  map["CenterCropPad"] = importCenterCropPad;
   map["Compress"] = importCompress;
   map["NonZero"] = importNonZero;
   map["OneHot"] = importOneHot;

@@ -182,10 +182,11 @@ FailureOr<TV> hardSigmoid(GraphImporter &imp, TV x, double alpha,
                           double beta) {
   KILN_TRY(ax, mulScalar(imp, x, alpha));
   KILN_TRY(axb, addScalar(imp, ax, beta));
-  KILN_TRY(lo, binary(imp, BinaryKind::Max, axb,
-                      scalar(imp, x.elementType(), 0.0)));
-  if (lo.hasData())
+  if (axb.hasData()) {
+    KILN_TRY(lo, binary(imp, BinaryKind::Max, axb,
+                        scalar(imp, x.elementType(), 0.0)));
     return binary(imp, BinaryKind::Min, lo, scalar(imp, x.elementType(), 1.0));
+  }
   FailureOr<Value> v = imp.materialize(axb);
   if (failed(v))
     return failure();

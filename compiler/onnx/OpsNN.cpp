@@ -174,16 +174,72 @@ LogicalResult importBatchNorm(GraphImporter &imp) {
                                    vals[4], imp.builder.getF32FloatAttr(*eps)));
 }
 
+/// LayerNormalization's optional Mean and InvStdDev outputs (shape
+/// [d0..d(axis-1), 1, ..., 1]), computed with reductions in f32 for
+/// narrower floats (stash_type) and cast back to the input's type.
+LogicalResult layerNormStatistics(GraphImporter &imp, TV &x, int64_t axis,
+                                  float eps) {
+  Type elt = x.elementType();
+  auto ft = dyn_cast<FloatType>(elt);
+  if (!ft)
+    return imp.error() << "input must be a float tensor, got " << x.type;
+  TV xs = x;
+  if (ft.getWidth() < 32) {
+    FailureOr<TV> c = imp.emitCast(x, imp.builder.getF32Type());
+    if (failed(c))
+      return failure();
+    xs = *c;
+  }
+  SmallVector<int64_t> axes;
+  for (int64_t d = axis; d < x.rank(); ++d)
+    axes.push_back(d);
+  FailureOr<TV> mean = imp.emitReduce(ReduceKind::Mean, xs, axes, true);
+  if (failed(mean))
+    return failure();
+  FailureOr<TV> diff = imp.emitBinary(BinaryKind::Sub, xs, *mean);
+  if (failed(diff))
+    return failure();
+  FailureOr<TV> sq = imp.emitBinary(BinaryKind::Mul, *diff, *diff);
+  if (failed(sq))
+    return failure();
+  FailureOr<TV> var = imp.emitReduce(ReduceKind::Mean, *sq, axes, true);
+  if (failed(var))
+    return failure();
+  TV e = scalar(imp, xs.elementType(), eps);
+  FailureOr<TV> ve = imp.emitBinary(BinaryKind::Add, *var, e);
+  if (failed(ve))
+    return failure();
+  FailureOr<TV> sd = imp.emitUnary(UnaryKind::Sqrt, *ve);
+  if (failed(sd))
+    return failure();
+  FailureOr<TV> inv = imp.emitUnary(UnaryKind::Reciprocal, *sd);
+  if (failed(inv))
+    return failure();
+  for (auto [i, t] : llvm::enumerate(SmallVector<TV *>{&*mean, &*inv})) {
+    TV out = *t;
+    if (out.elementType() != elt) {
+      FailureOr<TV> c = imp.emitCast(out, elt);
+      if (failed(c))
+        return failure();
+      out = *c;
+    }
+    if (failed(imp.setOutput(i + 1, out)))
+      return failure();
+  }
+  return success();
+}
+
 LogicalResult importLayerNorm(GraphImporter &imp) {
   FailureOr<TV *> x = imp.input(0), scale = imp.input(1);
   FailureOr<int64_t> axisAttr = imp.intAttr("axis", -1);
   FailureOr<float> eps = imp.floatAttr("epsilon", 1e-5f);
   if (failed(x) || failed(scale) || failed(axisAttr) || failed(eps))
     return failure();
-  if (imp.outputUsed(1) || imp.outputUsed(2))
-    return imp.error() << "the Mean and InvStdDev outputs are not supported";
   FailureOr<int64_t> axis = imp.normalizeAxis(*axisAttr, (*x)->rank());
   if (failed(axis))
+    return failure();
+  if ((imp.outputUsed(1) || imp.outputUsed(2)) &&
+      failed(layerNormStatistics(imp, **x, *axis, *eps)))
     return failure();
   ArrayRef<int64_t> normalized = (*x)->shape().drop_front(*axis);
   Type elt = (*x)->elementType();

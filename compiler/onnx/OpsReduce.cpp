@@ -350,11 +350,11 @@ importAxisOp(GraphImporter &imp,
   return setResult(imp, imp.emitReshape(r, s));
 }
 
-/// log_softmax: (x - m) - log(sum(exp(x - m))), m the max along `axis`.
+/// log_softmax: (x - m) - log(sum(exp(x - m))), m the max along `axis` (as
+/// ONNX's function body).
 FailureOr<TV> logSoftmax(GraphImporter &imp, TV x, int64_t axis) {
   KILN_TRY(m, coreReduce(imp, Reduction::Max, x, {axis}, true));
-  KILN_TRY(shift, finiteOrZero(imp, m));
-  KILN_TRY(d, binary(imp, BinaryKind::Sub, x, shift));
+  KILN_TRY(d, binary(imp, BinaryKind::Sub, x, m));
   KILN_TRY(e, unary(imp, UnaryKind::Exp, d));
   KILN_TRY(s, coreReduce(imp, Reduction::Sum, e, {axis}, true));
   KILN_TRY(l, unary(imp, UnaryKind::Log, s));

@@ -434,9 +434,71 @@ LogicalResult importResize(GraphImporter &imp) {
   return imp.setOutput(0, cur);
 }
 
+
+/// AffineGrid: theta [N, 2, 3] (or [N, 3, 4]) times the constant
+/// homogeneous base grid of normalized coordinates (x, y[, z], 1).
+LogicalResult importAffineGrid(GraphImporter &imp) {
+  FailureOr<TV *> theta = imp.input(0);
+  FailureOr<int64_t> alignCorners = imp.intAttr("align_corners", 0);
+  if (failed(theta) || failed(alignCorners))
+    return failure();
+  FailureOr<TV *> sizeIn = imp.constInput(1, "the size input");
+  if (failed(sizeIn))
+    return failure();
+  FailureOr<SmallVector<int64_t>> size = imp.intsOf(**sizeIn, "size");
+  if (failed(size))
+    return failure();
+  if (size->size() != 4 && size->size() != 5)
+    return imp.error() << "size must be [N, C, H, W] or [N, C, D, H, W]";
+  int64_t k = size->size() - 2;
+  int64_t n = (*size)[0];
+  Type elt = (*theta)->elementType();
+  if ((*theta)->shape() != ArrayRef<int64_t>{n, k, k + 1})
+    return imp.error() << "theta must be [" << n << ", " << k << ", " << k + 1
+                       << "], got " << (*theta)->type;
+  SmallVector<int64_t> dims((*size).begin() + 2, (*size).end());
+  // Per-dim normalized coordinates.
+  SmallVector<SmallVector<double>> axis(k);
+  for (int64_t d = 0; d < k; ++d) {
+    int64_t m = dims[d];
+    for (int64_t i = 0; i < m; ++i) {
+      if (*alignCorners)
+        axis[d].push_back(m == 1 ? -1.0 : -1.0 + i * 2.0 / (m - 1));
+      else
+        axis[d].push_back(-1.0 + 1.0 / m + i * 2.0 / m);
+    }
+  }
+  // Base grid [k + 1, points]: rows x (last dim), y, [z], 1.
+  int64_t points = product(dims);
+  SmallVector<double> base((k + 1) * points);
+  SmallVector<int64_t> counter(k, 0);
+  for (int64_t p = 0; p < points; ++p) {
+    for (int64_t r = 0; r < k; ++r)
+      base[r * points + p] = axis[k - 1 - r][counter[k - 1 - r]];
+    base[k * points + p] = 1.0;
+    for (int64_t d = k - 1; d >= 0; --d) {
+      if (++counter[d] < dims[d])
+        break;
+      counter[d] = 0;
+    }
+  }
+  TV grid = floatConst(imp, elt, {k + 1, points}, base);
+  FailureOr<TV> prod = imp.emitMatMul(**theta, grid); // [N, k, points]
+  if (failed(prod))
+    return failure();
+  FailureOr<TV> t = imp.emitTranspose(*prod, {0, 2, 1});
+  if (failed(t))
+    return failure();
+  SmallVector<int64_t> out = {n};
+  llvm::append_range(out, dims);
+  out.push_back(k);
+  return setResult(imp, imp.emitReshape(*t, out));
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerResizeOps(llvm::StringMap<OpHandler> &map) {
   map["Resize"] = importResize;
   map["Upsample"] = importResize;
+  map["AffineGrid"] = importAffineGrid;
 }

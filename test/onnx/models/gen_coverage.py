@@ -175,6 +175,106 @@ def m_norms():
                  init("w", rand([3, 5], 7))], opset=23)
 
 
+@model("resize")
+def m_resize():
+    """Resize: nearest (asymmetric, floor) by scales, linear (half_pixel)
+    and cubic (align_corners) by sizes, linear antialias downsampling."""
+    nodes = [
+        node("Resize", ["x", "", "up"], ["nearest"], mode="nearest",
+             coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+        node("Resize", ["x", "", "", "sizes"], ["linear"], mode="linear"),
+        node("Resize", ["x", "", "", "sizes"], ["cubic"], mode="cubic",
+             coordinate_transformation_mode="align_corners"),
+        node("Resize", ["x", "", "down"], ["antialias"], mode="linear",
+             antialias=1),
+    ]
+    return make(nodes, [vi("x", F, [1, 2, 4, 6])],
+                [vi("nearest", F, [1, 2, 8, 9]), vi("linear", F, [1, 2, 7, 5]),
+                 vi("cubic", F, [1, 2, 7, 5]),
+                 vi("antialias", F, [1, 2, 2, 3])],
+                [init("up", np.array([1, 1, 2, 1.5], np.float32)),
+                 init("sizes", i64(1, 2, 7, 5)),
+                 init("down", np.array([1, 1, 0.5, 0.5], np.float32))])
+
+
+@model("attention")
+def m_attention():
+    """Attention: 4-D causal with grouped-query heads and a past cache
+    (present outputs); 3-D with a bool mask and softcap; RotaryEmbedding."""
+    nodes = [
+        node("Attention", ["q", "k", "v", "", "past_k", "past_v"],
+             ["y", "present_k", "present_v"], is_causal=1),
+        node("Attention", ["q3", "k3", "v3", "mask"], ["y3"], q_num_heads=2,
+             kv_num_heads=2, softcap=2.0),
+        node("RotaryEmbedding", ["q", "cos", "sin", "pos"], ["rotated"]),
+    ]
+    return make(nodes,
+                [vi("q", F, [1, 4, 3, 8]), vi("k", F, [1, 2, 3, 8]),
+                 vi("v", F, [1, 2, 3, 8]), vi("past_k", F, [1, 2, 2, 8]),
+                 vi("past_v", F, [1, 2, 2, 8]), vi("q3", F, [2, 3, 8]),
+                 vi("k3", F, [2, 5, 8]), vi("v3", F, [2, 5, 8])],
+                [vi("y", F, [1, 4, 3, 8]), vi("present_k", F, [1, 2, 5, 8]),
+                 vi("present_v", F, [1, 2, 5, 8]), vi("y3", F, [2, 3, 8]),
+                 vi("rotated", F, [1, 4, 3, 8])],
+                [init("mask", np.array([[True, True, False, True, False],
+                                        [True, False, True, True, True],
+                                        [False, True, True, False, True]])),
+                 init("cos", np.cos(np.arange(20, dtype=np.float32).reshape(5, 4) / 7)),
+                 init("sin", np.sin(np.arange(20, dtype=np.float32).reshape(5, 4) / 7)),
+                 init("pos", np.array([[2, 3, 4]], np.int64))], opset=23)
+
+
+@model("recurrent")
+def m_recurrent():
+    """LSTM (bidirectional, biases, peepholes, initial states), GRU
+    (linear_before_reset), RNN (reverse, Relu)."""
+    h, i, b, s = 3, 2, 2, 4
+    nodes = [
+        node("LSTM", ["x", "lw", "lr", "lb", "", "h0", "c0", "lp"],
+             ["lstm_y", "lstm_h", "lstm_c"], hidden_size=h,
+             direction="bidirectional"),
+        node("GRU", ["x", "gw", "gr", "gb"], ["gru_y", "gru_h"],
+             hidden_size=h, linear_before_reset=1),
+        node("RNN", ["x", "rw", "rr"], ["rnn_y", "rnn_h"], hidden_size=h,
+             direction="reverse", activations=["Relu"]),
+    ]
+    return make(nodes, [vi("x", F, [s, b, i])],
+                [vi("lstm_y", F, [s, 2, b, h]), vi("lstm_h", F, [2, b, h]),
+                 vi("lstm_c", F, [2, b, h]), vi("gru_y", F, [s, 1, b, h]),
+                 vi("gru_h", F, [1, b, h]), vi("rnn_y", F, [s, 1, b, h]),
+                 vi("rnn_h", F, [1, b, h])],
+                [init("lw", rand([2, 4 * h, i], 11)),
+                 init("lr", rand([2, 4 * h, h], 12)),
+                 init("lb", rand([2, 8 * h], 13)),
+                 init("h0", rand([2, b, h], 14)), init("c0", rand([2, b, h], 15)),
+                 init("lp", rand([2, 3 * h], 16)),
+                 init("gw", rand([1, 3 * h, i], 17)),
+                 init("gr", rand([1, 3 * h, h], 18)),
+                 init("gb", rand([1, 6 * h], 19)),
+                 init("rw", rand([1, h, i], 20)), init("rr", rand([1, h, h], 21))])
+
+
+@model("quantize")
+def m_quantize():
+    """QuantizeLinear per axis (uint8), DequantizeLinear blocked (int8),
+    DynamicQuantizeLinear."""
+    nodes = [
+        node("QuantizeLinear", ["x", "qs", "qz"], ["q"], axis=1),
+        node("DequantizeLinear", ["q8", "ds", "dz"], ["dq"], axis=1,
+             block_size=2),
+        node("DynamicQuantizeLinear", ["x"], ["dy", "dy_scale", "dy_zp"]),
+    ]
+    return make(nodes,
+                [vi("x", F, [2, 3, 4]), vi("q8", TensorProto.INT8, [2, 4])],
+                [vi("q", TensorProto.UINT8, [2, 3, 4]), vi("dq", F, [2, 4]),
+                 vi("dy", TensorProto.UINT8, [2, 3, 4]), vi("dy_scale", F, []),
+                 vi("dy_zp", TensorProto.UINT8, [])],
+                [init("qs", np.array([0.01, 0.02, 0.05], np.float32)),
+                 init("qz", np.array([128, 100, 0], np.uint8)),
+                 init("ds", np.array([[0.5, 2.0], [0.25, 1.0]], np.float32)),
+                 init("dz", np.array([[1, -2], [0, 3]], np.int8))])
+
+
 def main(argv):
     if len(argv) == 2 and argv[1] == "--list":
         print("\n".join(sorted(MODELS)))
