@@ -22,6 +22,26 @@ int64_t TensorSignature::numElements() const {
 }
 
 int32_t mlir::kiln::dtypeOf(Type t) {
+  if (isa<Float8E4M3FNType>(t))
+    return KILN_DTYPE_F8E4M3FN;
+  if (isa<Float8E4M3FNUZType>(t))
+    return KILN_DTYPE_F8E4M3FNUZ;
+  if (isa<Float8E5M2Type>(t))
+    return KILN_DTYPE_F8E5M2;
+  if (isa<Float8E5M2FNUZType>(t))
+    return KILN_DTYPE_F8E5M2FNUZ;
+  if (isa<Float4E2M1FNType>(t))
+    return KILN_DTYPE_F4E2M1;
+  if (isa<Float8E8M0FNUType>(t))
+    return KILN_DTYPE_F8E8M0;
+  if (t.isUnsignedInteger(4))
+    return KILN_DTYPE_U4;
+  if (t.isUnsignedInteger(2))
+    return KILN_DTYPE_U2;
+  if (t.isInteger(4))
+    return KILN_DTYPE_I4;
+  if (t.isInteger(2))
+    return KILN_DTYPE_I2;
   if (t.isF32())
     return KILN_DTYPE_F32;
   if (t.isF16())
@@ -66,6 +86,16 @@ const char *mlir::kiln::dtypeName(int32_t dtype) {
   case KILN_DTYPE_U16: return "uint16";
   case KILN_DTYPE_U32: return "uint32";
   case KILN_DTYPE_U64: return "uint64";
+  case KILN_DTYPE_F8E4M3FN: return "float8e4m3fn";
+  case KILN_DTYPE_F8E4M3FNUZ: return "float8e4m3fnuz";
+  case KILN_DTYPE_F8E5M2: return "float8e5m2";
+  case KILN_DTYPE_F8E5M2FNUZ: return "float8e5m2fnuz";
+  case KILN_DTYPE_F4E2M1: return "float4e2m1";
+  case KILN_DTYPE_I4: return "int4";
+  case KILN_DTYPE_U4: return "uint4";
+  case KILN_DTYPE_I2: return "int2";
+  case KILN_DTYPE_U2: return "uint2";
+  case KILN_DTYPE_F8E8M0: return "float8e8m0";
   default: return "invalid";
   }
 }
@@ -81,7 +111,17 @@ const char *mlir::kiln::dtypeCType(int32_t dtype) {
   case KILN_DTYPE_I32: return "int32_t";
   case KILN_DTYPE_I64: return "int64_t";
   case KILN_DTYPE_U8:
-  case KILN_DTYPE_BOOL: return "uint8_t";
+  case KILN_DTYPE_BOOL:
+  case KILN_DTYPE_F8E4M3FN:
+  case KILN_DTYPE_F8E4M3FNUZ:
+  case KILN_DTYPE_F8E5M2:
+  case KILN_DTYPE_F8E5M2FNUZ:
+  case KILN_DTYPE_F4E2M1:
+  case KILN_DTYPE_F8E8M0:
+  case KILN_DTYPE_U4:
+  case KILN_DTYPE_U2: return "uint8_t";
+  case KILN_DTYPE_I4:
+  case KILN_DTYPE_I2: return "int8_t";
   case KILN_DTYPE_U16: return "uint16_t";
   case KILN_DTYPE_U32: return "uint32_t";
   case KILN_DTYPE_U64: return "uint64_t";

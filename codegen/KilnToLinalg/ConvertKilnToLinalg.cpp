@@ -86,6 +86,7 @@ struct ConvertKilnToLinalgPass
     lowering::populateDataMovementPatterns(patterns);
     lowering::populateWindowPatterns(patterns);
     lowering::populateScatterPatterns(patterns);
+    lowering::populateSamplingPatterns(patterns);
     lowering::populateMathPatterns(patterns);
     lowering::populateIndexReductionPatterns(patterns);
 

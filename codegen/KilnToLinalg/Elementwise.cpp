@@ -299,7 +299,9 @@ struct CastLowering : OpConversionPattern<CastOp> {
     Value result =
         buildElementwise(rewriter, op.getLoc(), resultType, adaptor.getInput(),
                          [&](OpBuilder &b, Location loc, ValueRange x) {
-                           return convertScalar(b, loc, x[0], to);
+                           return convertScalar(b, loc, x[0], to,
+                                                op.getSaturate(),
+                                                op.getRoundMode());
                          });
     rewriter.replaceOp(op, result);
     return success();

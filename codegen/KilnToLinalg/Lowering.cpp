@@ -99,9 +99,29 @@ Type accumulatorType(Type element) {
   return element;
 }
 
-Value convertScalar(OpBuilder &b, Location loc, Value value, Type to) {
+/// Float to a signless integer type, truncating toward zero. Narrower
+/// targets convert through i64 and wrap (as numpy's astype does on x86),
+/// so out-of-range values give their low bits, not poison.
+static Value floatToInt(OpBuilder &b, Location loc, Value value, Type to,
+                        bool isUnsigned) {
+  if (to.getIntOrFloatBitWidth() >= 64)
+    return isUnsigned ? arith::FPToUIOp::create(b, loc, to, value).getResult()
+                      : arith::FPToSIOp::create(b, loc, to, value).getResult();
+  Value wide = arith::FPToSIOp::create(b, loc, b.getI64Type(), value);
+  return arith::TruncIOp::create(b, loc, to, wide);
+}
+
+Value convertScalar(OpBuilder &b, Location loc, Value value, Type to,
+                    bool saturate, StringRef roundMode) {
   if (value.getType() == to)
     return value;
+  // 8- and 4-bit floats: through f32.
+  if (isSmallFloat(value.getType()))
+    return convertScalar(b, loc, smallFloatToF32(b, loc, value), to, saturate,
+                         roundMode);
+  if (isSmallFloat(to))
+    return f32ToSmallFloat(b, loc, convertScalar(b, loc, value, b.getF32Type()),
+                           to, saturate, roundMode);
   // Unsigned integers: convert the signless bits, choosing the unsigned
   // conversions (uitofp, fptoui, extui).
   auto fromInt = dyn_cast<IntegerType>(value.getType());
@@ -120,7 +140,7 @@ Value convertScalar(OpBuilder &b, Location loc, Value value, Type to) {
     else if (isa<FloatType>(target))
       r = arith::UIToFPOp::create(b, loc, target, v);
     else if (isa<FloatType>(from))
-      r = arith::FPToUIOp::create(b, loc, target, v);
+      r = floatToInt(b, loc, v, target, /*isUnsigned=*/true);
     else if (from.getIntOrFloatBitWidth() < target.getIntOrFloatBitWidth())
       r = fromUnsigned || from.isInteger(1)
               ? arith::ExtUIOp::create(b, loc, target, v).getResult()
@@ -156,7 +176,7 @@ Value convertScalar(OpBuilder &b, Location loc, Value value, Type to) {
     return arith::SIToFPOp::create(b, loc, to, value);
   }
   if (fromFloat)
-    return arith::FPToSIOp::create(b, loc, to, value);
+    return floatToInt(b, loc, value, to, /*isUnsigned=*/false);
   unsigned fromWidth = from.getIntOrFloatBitWidth();
   unsigned toWidth = to.getIntOrFloatBitWidth();
   if (fromWidth < toWidth) {

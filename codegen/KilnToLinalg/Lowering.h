@@ -62,8 +62,23 @@ Type accumulatorType(Type element);
 
 /// Converts a scalar between element types with kiln.cast semantics
 /// (ext/trunc for floats, sitofp/fptosi, extsi/trunci, i1 -> uitofp/extui,
-/// anything -> i1 as `!= 0`; unsigned integers use uitofp/fptoui/extui).
-Value convertScalar(OpBuilder &b, Location loc, Value value, Type to);
+/// anything -> i1 as `!= 0`; unsigned integers use uitofp/fptoui/extui;
+/// 8- and 4-bit floats go through f32, saturating when converted to unless
+/// `saturate` is false; `roundMode` is kiln.cast's, for f8E8M0FNU).
+Value convertScalar(OpBuilder &b, Location loc, Value value, Type to,
+                    bool saturate = true, StringRef roundMode = "up");
+
+/// Whether `type` is a float LLVM cannot compute in (f8E4M3FN, f8E5M2,
+/// f8E4M3FNUZ, f8E5M2FNUZ, f8E8M0FNU, f4E2M1FN); SmallFloats.cpp.
+bool isSmallFloat(Type type);
+/// The (exact) f32 value of a small-float scalar.
+Value smallFloatToF32(OpBuilder &b, Location loc, Value value);
+/// An f32 scalar rounded to nearest even into small-float type `to`; out of
+/// range it becomes the largest finite value with `saturate`, else infinity
+/// (E5M2) or NaN (E2M1 always saturates). f8E8M0FNU rounds the exponent of
+/// |x| up, down or to nearest as `roundMode` says.
+Value f32ToSmallFloat(OpBuilder &b, Location loc, Value value, Type to,
+                      bool saturate, StringRef roundMode = "up");
 
 /// `tensor.empty` of a static shape.
 Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
@@ -133,8 +148,10 @@ void populateMathPatterns(RewritePatternSet &patterns);
 void populateIndexReductionPatterns(RewritePatternSet &patterns);
 /// Window.cpp: N-D conv, max_pool, avg_pool.
 void populateWindowPatterns(RewritePatternSet &patterns);
-/// Scatter.cpp: scatter_nd.
+/// Scatter.cpp: scatter_nd, cumulative.
 void populateScatterPatterns(RewritePatternSet &patterns);
+/// Sampling.cpp: grid_sample.
+void populateSamplingPatterns(RewritePatternSet &patterns);
 
 } // namespace mlir::kiln::lowering
 

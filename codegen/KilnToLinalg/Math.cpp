@@ -2,7 +2,7 @@
 //
 // Part of kiln. The elementwise ops of the "ONNX coverage" section: float
 // functions (trigonometric, hyperbolic, floor/ceil/round), sign, mod,
-// bit_shift and xor. Each becomes one linalg.generic over the result shape
+// bit_shift, xor and bitcast. Each becomes one linalg.generic over the result shape
 // with numpy broadcasting maps; unsigned integers compute on their signless
 // bits with the unsigned arith ops.
 //
@@ -208,6 +208,39 @@ struct XorLowering : OpConversionPattern<XorOp> {
   }
 };
 
+/// bitcast: arith.bitcast on the signless bits; i1 <-> 8-bit integers
+/// widen (0/1) or test != 0.
+struct BitcastLowering : OpConversionPattern<BitcastOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(BitcastOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto resultType = cast<RankedTensorType>(op.getType());
+    Type to = resultType.getElementType();
+    Value result = buildElementwise(
+        rewriter, op.getLoc(), resultType, adaptor.getInput(),
+        [&](OpBuilder &b, Location loc, ValueRange args) -> Value {
+          Value x = toSignless(b, loc, args[0]);
+          Type target = signlessType(to);
+          if (x.getType() == target)
+            return fromSignless(b, loc, x, to);
+          if (x.getType().isInteger(1))
+            x = arith::ExtUIOp::create(b, loc, b.getI8Type(), x);
+          Value r;
+          if (target.isInteger(1)) {
+            if (!x.getType().isInteger(8))
+              x = arith::BitcastOp::create(b, loc, b.getI8Type(), x);
+            r = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, x,
+                                      scalarConstant(b, loc, x.getType(), 0.0));
+          } else
+            r = arith::BitcastOp::create(b, loc, target, x);
+          return fromSignless(b, loc, r, to);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::kiln::lowering::populateMathPatterns(RewritePatternSet &patterns) {
@@ -226,6 +259,6 @@ void mlir::kiln::lowering::populateMathPatterns(RewritePatternSet &patterns) {
                FloatUnaryLowering<FloorOp, math::FloorOp>,
                FloatUnaryLowering<CeilOp, math::CeilOp>,
                FloatUnaryLowering<RoundOp, math::RoundEvenOp>>(context);
-  patterns.add<SignLowering, ModLowering, BitShiftLowering, XorLowering>(
-      context);
+  patterns.add<SignLowering, ModLowering, BitShiftLowering, XorLowering,
+               BitcastLowering>(context);
 }

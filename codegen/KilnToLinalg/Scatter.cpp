@@ -1,14 +1,19 @@
-//===- Scatter.cpp - kiln scatter_nd -> scf.for over tensors --------------===//
+//===- Scatter.cpp - kiln scatter_nd / cumulative -> scf.for --------------===//
 //
-// Part of kiln. Scatters apply their index rows in order (a repeated index
-// keeps the last update, or accumulates), which a parallel linalg op cannot
-// express, so kiln.scatter_nd becomes one scf.for over the index rows with
-// the result tensor as its iteration argument:
+// Part of kiln. Ops whose steps depend on the previous ones become one
+// scf.for with the result tensor as an iteration argument.
+//
+// Scatters apply their index rows in order (a repeated index keeps the
+// last update, or accumulates), which a parallel linalg op cannot express:
 //   row i: coordinates = indices[i, :] (negative += dim, clamped), then
 //     "none":   insert updates[i] at the coordinates
 //     others:   extract the slice there, combine it elementwise with
 //               updates[i] (add/mul/max/min), insert it back.
 // Bufferization turns the chain of inserts into in-place stores.
+//
+// kiln.cumulative walks the axis (backwards with `reverse`) carrying the
+// running sum/product of the slices seen so far: each step writes the carry
+// (exclusive) or the carry combined with the current slice (inclusive).
 //
 //===----------------------------------------------------------------------===//
 
@@ -158,9 +163,88 @@ struct ScatterNDLowering : OpConversionPattern<ScatterNDOp> {
   }
 };
 
+
+struct CumulativeLowering : OpConversionPattern<CumulativeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(CumulativeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    Type element = type.getElementType();
+    int64_t axis = op.getAxis(), rank = type.getRank();
+    int64_t n = type.getDimSize(axis);
+    if (type.getNumElements() == 0) {
+      rewriter.replaceOp(op, adaptor.getInput());
+      return success();
+    }
+    bool isProd = op.getKind() == "prod";
+    bool exclusive = op.getExclusive(), reverse = op.getReverse();
+    StringRef combineKind = isProd ? "mul" : "add";
+    // Slices: the full shape with the axis of size 1.
+    SmallVector<int64_t> sliceShape(type.getShape());
+    sliceShape[axis] = 1;
+    auto sliceType = RankedTensorType::get(sliceShape, element);
+    Value identity = scalarConstant(rewriter, loc, signlessType(element),
+                                    isProd ? 1.0 : 0.0);
+    identity = fromSignless(rewriter, loc, identity, element);
+    Value carry0 = filledTensor(rewriter, loc, sliceShape, identity);
+    Value init = emptyTensor(rewriter, loc, type.getShape(), element);
+    Value input = adaptor.getInput();
+    Value lb = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value ub = arith::ConstantIndexOp::create(rewriter, loc, n);
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    auto loop = scf::ForOp::create(
+        rewriter, loc, lb, ub, one, ValueRange{init, carry0},
+        [&](OpBuilder &b, Location l, Value iv, ValueRange iterArgs) {
+          Value pos = iv;
+          if (reverse)
+            pos = arith::SubIOp::create(
+                b, l, arith::ConstantIndexOp::create(b, l, n - 1), iv);
+          SmallVector<OpFoldResult> off(rank, b.getIndexAttr(0)), size,
+              stride(rank, b.getIndexAttr(1));
+          for (int64_t d : sliceShape)
+            size.push_back(b.getIndexAttr(d));
+          off[axis] = pos;
+          Value x = tensor::ExtractSliceOp::create(b, l, sliceType, input, off,
+                                                   size, stride);
+          Value carry = iterArgs[1], result = iterArgs[0];
+          // The carry is updated in place (outs), so that both yielded
+          // values bufferize to their iteration arguments.
+          auto update = [&](Value c) {
+            AffineMap id = b.getMultiDimIdentityMap(rank);
+            return linalg::GenericOp::create(
+                       b, l, TypeRange{sliceType}, ValueRange{x},
+                       ValueRange{c}, ArrayRef<AffineMap>{id, id},
+                       parallelIterators(rank),
+                       [&](OpBuilder &nb, Location nl, ValueRange v) {
+                         linalg::YieldOp::create(
+                             nb, nl,
+                             combineScalars(nb, nl, combineKind, v[1], v[0],
+                                            element));
+                       })
+                .getResult(0);
+          };
+          Value next;
+          if (exclusive) {
+            result = tensor::InsertSliceOp::create(b, l, carry, result, off,
+                                                   size, stride);
+            next = update(carry);
+          } else {
+            next = update(carry);
+            result = tensor::InsertSliceOp::create(b, l, next, result, off,
+                                                   size, stride);
+          }
+          scf::YieldOp::create(b, l, ValueRange{result, next});
+        });
+    rewriter.replaceOp(op, loop.getResult(0));
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::kiln::lowering::populateScatterPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<ScatterNDLowering>(patterns.getContext());
+  patterns.add<ScatterNDLowering, CumulativeLowering>(patterns.getContext());
 }

@@ -513,19 +513,39 @@ FailureOr<TV> GraphImporter::emitWhere(TV &cond, TV &a, TV &b) {
   return fromValue(*r);
 }
 
-FailureOr<TV> GraphImporter::emitCast(TV &x, Type elt) {
+FailureOr<TV> GraphImporter::emitCast(TV &x, Type elt, bool saturate,
+                                      StringRef roundMode) {
   if (x.elementType() == elt)
     return x;
+  if (roundMode != "up" && roundMode != "down" && roundMode != "nearest")
+    return error() << "round_mode must be \"up\", \"down\" or \"nearest\", "
+                      "got \""
+                   << roundMode << "\"";
   auto resultType = RankedTensorType::get(x.shape(), elt);
-  if (x.hasData() && canFoldElements(elt, x.type.getNumElements())) {
+  // E8M0's rounding modes are not folded.
+  if (x.hasData() && canFoldElements(elt, x.type.getNumElements()) &&
+      !isa<Float8E8M0FNUType>(elt)) {
     Contents c;
     bool fromFloat = isFloatType(x.elementType());
     bool toFloat = isFloatType(elt);
     bool fromUnsigned = x.elementType().isUnsignedInteger();
+    // Saturating casts to 8- and 4-bit floats clamp to the largest finite
+    // value first (rounding alone overflows to infinity or NaN).
+    double largest = std::numeric_limits<double>::infinity();
+    if (auto ft = dyn_cast<FloatType>(elt);
+        ft && ft.getWidth() <= 8 && (saturate || ft.getWidth() < 8)) {
+      llvm::APFloat l = llvm::APFloat::getLargest(ft.getFloatSemantics());
+      bool lost;
+      l.convert(llvm::APFloat::IEEEdouble(), llvm::APFloat::rmNearestTiesToEven,
+                &lost);
+      largest = l.convertToDouble();
+    }
     int64_t n = x.type.getNumElements();
     for (int64_t k = 0; k < n; ++k) {
       if (fromFloat) {
         double v = x.data->floats[k];
+        if (!std::isnan(v))
+          v = std::min(std::max(v, -largest), largest);
         if (toFloat)
           c.floats.push_back(roundToFloatType(elt, v));
         else if (elt.isInteger(1))
@@ -546,7 +566,7 @@ FailureOr<TV> GraphImporter::emitCast(TV &x, Type elt) {
   FailureOr<Value> v = materialize(x);
   if (failed(v))
     return failure();
-  FailureOr<Value> r = create<CastOp>(resultType, *v);
+  FailureOr<Value> r = create<CastOp>(resultType, *v, saturate, roundMode);
   if (failed(r))
     return failure();
   return fromValue(*r);

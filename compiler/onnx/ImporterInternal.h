@@ -282,7 +282,10 @@ public:
   FailureOr<TV> emitUnary(UnaryKind kind, TV &x);
   FailureOr<TV> emitBinary(BinaryKind kind, TV &a, TV &b);
   FailureOr<TV> emitWhere(TV &cond, TV &a, TV &b);
-  FailureOr<TV> emitCast(TV &x, Type elementType);
+  /// `saturate` and `roundMode` (ONNX Cast's attributes) matter for 8-bit
+  /// float results.
+  FailureOr<TV> emitCast(TV &x, Type elementType, bool saturate = true,
+                         StringRef roundMode = "up");
   FailureOr<TV> emitReshape(TV &x, ArrayRef<int64_t> shape);
   FailureOr<TV> emitTranspose(TV &x, ArrayRef<int64_t> perm);
   FailureOr<TV> emitExpand(TV &x, ArrayRef<int64_t> shape);

@@ -74,6 +74,8 @@ Type mlir::kiln::onnx::getElementType(MLIRContext *ctx, int32_t onnxType) {
     return b.getType<Float8E5M2FNUZType>();
   case ::onnx::TensorProto::FLOAT4E2M1:
     return b.getType<Float4E2M1FNType>();
+  case ::onnx::TensorProto::FLOAT8E8M0:
+    return b.getType<Float8E8M0FNUType>();
   case ::onnx::TensorProto::INT4:
     return b.getIntegerType(4);
   case ::onnx::TensorProto::UINT4:
@@ -118,6 +120,7 @@ int64_t mlir::kiln::onnx::elementByteSize(int32_t onnxType) {
   case ::onnx::TensorProto::FLOAT8E4M3FNUZ:
   case ::onnx::TensorProto::FLOAT8E5M2:
   case ::onnx::TensorProto::FLOAT8E5M2FNUZ:
+  case ::onnx::TensorProto::FLOAT8E8M0:
     return 1;
   default:
     return 0;

@@ -18,6 +18,9 @@
 #include "dialects/Kiln/KilnOps.h"
 #include "dialects/Kiln/KilnOpsNN.h"
 
+#include <cmath>
+#include <limits>
+
 using namespace mlir;
 using namespace mlir::kiln;
 using namespace mlir::kiln::onnx;
@@ -542,6 +545,131 @@ FailureOr<TV> root(GraphImporter &imp, TV &y, int64_t p) {
   return imp.emitBinary(BinaryKind::Pow, y, e);
 }
 
+/// MaxPool with its Indices output: the max over the kernel taps, each tap
+/// a strided slice of the input padded with the lowest value; the running
+/// maximum keeps the first of equal values and the flat input index of its
+/// tap (row-major, or column-major in the spatial dims for storage_order 1).
+LogicalResult maxPoolWithIndices(GraphImporter &imp, TV &x,
+                                 ArrayRef<int64_t> kernel,
+                                 ArrayRef<int64_t> strides,
+                                 ArrayRef<int64_t> pads,
+                                 ArrayRef<int64_t> dilations, bool ceilMode,
+                                 bool columnMajor) {
+  int64_t rank = x.rank(), k = rank - 2;
+  ArrayRef<int64_t> xs = x.shape();
+  Type elt = x.elementType();
+  SmallVector<int64_t> out = {xs[0], xs[1]};
+  SmallVector<int64_t> before(rank, 0), after(rank, 0);
+  for (int64_t d = 0; d < k; ++d) {
+    int64_t o = windowOutputSize(xs[2 + d], pads[d], pads[k + d], kernel[d],
+                                 strides[d], dilations[d], ceilMode);
+    if (o <= 0)
+      return imp.error() << "kernel larger than the padded input";
+    out.push_back(o);
+    int64_t effective = (kernel[d] - 1) * dilations[d] + 1;
+    before[2 + d] = pads[d];
+    after[2 + d] = std::max<int64_t>(
+        0, (o - 1) * strides[d] + effective - xs[2 + d] - pads[d]);
+  }
+  // Pad with the lowest value.
+  double lowest = -std::numeric_limits<double>::infinity();
+  if (auto it = dyn_cast<IntegerType>(elt))
+    lowest = it.isUnsigned() ? 0.0 : -std::ldexp(1.0, it.getWidth() - 1);
+  TV cur = x;
+  for (int64_t d = 2; d < rank; ++d) {
+    if (!before[d] && !after[d])
+      continue;
+    SmallVector<TV> parts;
+    SmallVector<int64_t> ps(cur.shape());
+    if (before[d]) {
+      ps[d] = before[d];
+      parts.push_back(imp.makeSplat(RankedTensorType::get(ps, elt), lowest));
+    }
+    parts.push_back(cur);
+    if (after[d]) {
+      ps[d] = after[d];
+      parts.push_back(imp.makeSplat(RankedTensorType::get(ps, elt), lowest));
+    }
+    SmallVector<TV *> ptrs;
+    for (TV &p : parts)
+      ptrs.push_back(&p);
+    FailureOr<TV> c = imp.emitConcat(ptrs, d);
+    if (failed(c))
+      return failure();
+    cur = *c;
+  }
+  // Flat-index strides of the (unpadded) input.
+  SmallVector<int64_t> spatialStride(k, 1);
+  if (columnMajor) {
+    for (int64_t d = 1; d < k; ++d)
+      spatialStride[d] = spatialStride[d - 1] * xs[2 + d - 1];
+  } else {
+    for (int64_t d = k - 2; d >= 0; --d)
+      spatialStride[d] = spatialStride[d + 1] * xs[2 + d + 1];
+  }
+  int64_t image = product(xs.drop_front(2));
+  Type i64 = imp.builder.getI64Type();
+  SmallVector<int64_t> ncShape = {xs[0], xs[1]}, nc;
+  ncShape.append(k, 1);
+  for (int64_t i = 0; i < xs[0] * xs[1]; ++i)
+    nc.push_back(i * image);
+  TV ncBase = i64Const(imp, ncShape, nc);
+  int64_t taps = product(kernel);
+  std::optional<TV> best, bestIdx;
+  SmallVector<int64_t> tap(k, 0);
+  for (int64_t t = 0; t < taps; ++t) {
+    SmallVector<int64_t> starts(rank, 0), sizes(out), steps(rank, 1);
+    for (int64_t d = 0; d < k; ++d) {
+      starts[2 + d] = tap[d] * dilations[d];
+      steps[2 + d] = strides[d];
+    }
+    FailureOr<TV> cand = imp.emitSlice(cur, starts, sizes, steps);
+    if (failed(cand))
+      return failure();
+    TV idx = ncBase;
+    for (int64_t d = 0; d < k; ++d) {
+      SmallVector<int64_t> shape(rank, 1), v;
+      shape[2 + d] = out[2 + d];
+      for (int64_t o = 0; o < out[2 + d]; ++o) {
+        int64_t pos = o * strides[d] + tap[d] * dilations[d] - pads[d];
+        pos = std::clamp<int64_t>(pos, 0, xs[2 + d] - 1);
+        v.push_back(pos * spatialStride[d]);
+      }
+      TV term = i64Const(imp, shape, v);
+      FailureOr<TV> sum = imp.emitBinary(BinaryKind::Add, idx, term);
+      if (failed(sum))
+        return failure();
+      idx = *sum;
+    }
+    if (!best) {
+      best = *cand;
+      FailureOr<TV> full = imp.emitExpand(idx, out);
+      if (failed(full))
+        return failure();
+      bestIdx = *full;
+    } else {
+      FailureOr<TV> better =
+          imp.emitBinary(BinaryKind::Greater, *cand, *best);
+      if (failed(better))
+        return failure();
+      FailureOr<TV> nb = imp.emitWhere(*better, *cand, *best);
+      FailureOr<TV> ni = imp.emitWhere(*better, idx, *bestIdx);
+      if (failed(nb) || failed(ni))
+        return failure();
+      best = *nb;
+      bestIdx = *ni;
+    }
+    for (int64_t d = k - 1; d >= 0; --d) {
+      if (++tap[d] < kernel[d])
+        break;
+      tap[d] = 0;
+    }
+  }
+  if (failed(imp.setOutput(0, *best)))
+    return failure();
+  return imp.setOutput(1, *bestIdx);
+}
+
 template <PoolKind Kind> LogicalResult importPool(GraphImporter &imp) {
   FailureOr<TV *> x = imp.input(0);
   if (failed(x))
@@ -565,8 +693,6 @@ template <PoolKind Kind> LogicalResult importPool(GraphImporter &imp) {
   if (failed(kernel) || failed(strides) || failed(dilations) ||
       failed(ceilMode) || failed(countIncludePad) || failed(p))
     return failure();
-  if (Kind == PoolKind::Max && imp.outputUsed(1))
-    return imp.error() << "the Indices output is not supported";
   if (Kind != PoolKind::Max && !isa<FloatType>((*x)->elementType()))
     return imp.error() << "input must be a float tensor, got " << (*x)->type;
   bool isSame;
@@ -582,6 +708,13 @@ template <PoolKind Kind> LogicalResult importPool(GraphImporter &imp) {
       return imp.error() << "kernel " << (*kernel)[d]
                          << " is larger than the padded input (" << padded
                          << ")";
+  }
+  if (Kind == PoolKind::Max && imp.outputUsed(1)) {
+    FailureOr<int64_t> order = imp.intAttr("storage_order", 0);
+    if (failed(order))
+      return failure();
+    return maxPoolWithIndices(imp, **x, *kernel, *strides, *pads, *dilations,
+                              *ceilMode != 0 && !isSame, *order != 0);
   }
   if (Kind != PoolKind::Lp)
     return setResult(imp, emitPool(imp, **x, Kind == PoolKind::Max,
@@ -677,6 +810,133 @@ LogicalResult importCausalConvWithState(GraphImporter &imp) {
   return setResult(imp, sliceAxis(imp, padded, 2, len - (k - 1), k - 1), 1);
 }
 
+
+/// Places `x` (dim d holds positions start, start + step, ...) into a dim of
+/// size `size`: zero-upsampled by `step`, then padded with zeros or cropped
+/// at both ends. Positions outside [0, size) are dropped.
+FailureOr<TV> placeAlong(GraphImporter &imp, TV &x, int64_t d, int64_t start,
+                         int64_t step, int64_t size) {
+  FailureOr<TV> up = zeroUpsample(imp, x, d, step);
+  if (failed(up))
+    return failure();
+  TV cur = *up;
+  int64_t len = cur.shape()[d];
+  int64_t lo = start, hi = size - (start + len);
+  int64_t cropLo = std::max<int64_t>(0, -lo), cropHi = std::max<int64_t>(0, -hi);
+  if (cropLo + cropHi >= len) {
+    SmallVector<int64_t> zs(cur.shape());
+    zs[d] = size;
+    return imp.makeSplat(RankedTensorType::get(zs, cur.elementType()), 0.0);
+  }
+  if (cropLo || cropHi) {
+    FailureOr<TV> sl = sliceAxis(imp, cur, d, cropLo, len - cropLo - cropHi);
+    if (failed(sl))
+      return failure();
+    cur = *sl;
+  }
+  SmallVector<TV> parts;
+  SmallVector<int64_t> zs(cur.shape());
+  if (lo > 0) {
+    zs[d] = lo;
+    parts.push_back(imp.makeSplat(RankedTensorType::get(zs, cur.elementType()), 0));
+  }
+  parts.push_back(cur);
+  if (hi > 0) {
+    zs[d] = hi;
+    parts.push_back(imp.makeSplat(RankedTensorType::get(zs, cur.elementType()), 0));
+  }
+  SmallVector<TV *> ptrs;
+  for (TV &p : parts)
+    ptrs.push_back(&p);
+  return imp.emitConcat(ptrs, d);
+}
+
+/// Col2Im: input [N, C * prod(block), L] holds, per kernel tap, the values
+/// of L sliding blocks; each tap's [N, C, blocks...] slab is placed at
+/// block * stride - pad + tap * dilation and the slabs are summed.
+LogicalResult importCol2Im(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0);
+  if (failed(x))
+    return failure();
+  FailureOr<TV *> imgIn = imp.constInput(1, "the image_shape input");
+  if (failed(imgIn))
+    return failure();
+  FailureOr<TV *> blkIn = imp.constInput(2, "the block_shape input");
+  if (failed(blkIn))
+    return failure();
+  FailureOr<SmallVector<int64_t>> image = imp.intsOf(**imgIn, "image_shape");
+  FailureOr<SmallVector<int64_t>> block = imp.intsOf(**blkIn, "block_shape");
+  if (failed(image) || failed(block))
+    return failure();
+  int64_t k = image->size();
+  if (static_cast<int64_t>(block->size()) != k || k == 0)
+    return imp.error() << "image_shape and block_shape differ in length";
+  FailureOr<SmallVector<int64_t>> dil = spatialAttr(imp, "dilations", k, ones(k));
+  FailureOr<SmallVector<int64_t>> str = spatialAttr(imp, "strides", k, ones(k));
+  FailureOr<SmallVector<int64_t>> pads =
+      imp.intsAttr("pads", SmallVector<int64_t>(2 * k, 0));
+  if (failed(dil) || failed(str) || failed(pads))
+    return failure();
+  if (static_cast<int64_t>(pads->size()) != 2 * k)
+    return imp.error() << "attribute 'pads' needs " << 2 * k << " values";
+  ArrayRef<int64_t> xs = (*x)->shape();
+  int64_t taps = product(*block);
+  if ((*x)->rank() != 3 || xs[1] % taps != 0)
+    return imp.error() << "input " << (*x)->type
+                       << " must be [N, C * prod(block_shape), L]";
+  SmallVector<int64_t> blocks;
+  for (int64_t d = 0; d < k; ++d)
+    blocks.push_back(((*image)[d] + (*pads)[d] + (*pads)[k + d] -
+                      (*dil)[d] * ((*block)[d] - 1) - 1) /
+                         (*str)[d] +
+                     1);
+  if (product(blocks) != xs[2])
+    return imp.error() << "input length " << xs[2] << " is not the "
+                       << product(blocks) << " sliding blocks";
+  int64_t n = xs[0], c = xs[1] / taps;
+  // [N, C, taps, blocks...]
+  SmallVector<int64_t> split = {n, c, taps};
+  llvm::append_range(split, blocks);
+  FailureOr<TV> r = imp.emitReshape(**x, split);
+  if (failed(r))
+    return failure();
+  std::optional<TV> sum;
+  SmallVector<int64_t> tap(k, 0);
+  SmallVector<int64_t> slabShape = {n, c};
+  llvm::append_range(slabShape, blocks);
+  for (int64_t t = 0; t < taps; ++t) {
+    FailureOr<TV> sl = sliceAxis(imp, *r, 2, t, 1);
+    if (failed(sl))
+      return failure();
+    FailureOr<TV> slab = imp.emitReshape(*sl, slabShape);
+    if (failed(slab))
+      return failure();
+    TV cur = *slab;
+    for (int64_t d = 0; d < k; ++d) {
+      FailureOr<TV> placed =
+          placeAlong(imp, cur, 2 + d, tap[d] * (*dil)[d] - (*pads)[d],
+                     (*str)[d], (*image)[d]);
+      if (failed(placed))
+        return failure();
+      cur = *placed;
+    }
+    if (!sum) {
+      sum = cur;
+    } else {
+      FailureOr<TV> a = imp.emitBinary(BinaryKind::Add, *sum, cur);
+      if (failed(a))
+        return failure();
+      sum = *a;
+    }
+    for (int64_t d = k - 1; d >= 0; --d) {
+      if (++tap[d] < (*block)[d])
+        break;
+      tap[d] = 0;
+    }
+  }
+  return imp.setOutput(0, *sum);
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerConvPoolOps(llvm::StringMap<OpHandler> &map) {
@@ -688,5 +948,6 @@ void mlir::kiln::onnx::registerConvPoolOps(llvm::StringMap<OpHandler> &map) {
   map["GlobalLpPool"] = importGlobalLpPool;
   map["CausalConvWithState"] = importCausalConvWithState;
   map["ConvInteger"] = importConvInteger;
+  map["Col2Im"] = importCol2Im;
   map["QLinearConv"] = importQLinearConv;
 }

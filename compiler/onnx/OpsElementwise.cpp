@@ -114,13 +114,15 @@ LogicalResult importCast(GraphImporter &imp) {
   if (!imp.hasAttr("to"))
     return imp.error() << "missing attribute 'to'";
   FailureOr<int64_t> to = imp.intAttr("to", 0);
-  if (failed(to))
+  FailureOr<int64_t> saturate = imp.intAttr("saturate", 1);
+  FailureOr<std::string> roundMode = imp.stringAttr("round_mode", "up");
+  if (failed(to) || failed(saturate) || failed(roundMode))
     return failure();
   Type elt = getElementType(imp.ctx, static_cast<int32_t>(*to));
   if (!elt)
     return imp.error() << "cast to unsupported type "
                        << dataTypeName(static_cast<int32_t>(*to));
-  FailureOr<TV> r = imp.emitCast(**x, elt);
+  FailureOr<TV> r = imp.emitCast(**x, elt, *saturate != 0, *roundMode);
   if (failed(r))
     return failure();
   if (r->elementType() == (*x)->elementType())

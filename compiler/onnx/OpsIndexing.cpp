@@ -1,11 +1,12 @@
 //===- OpsIndexing.cpp - indexing and contraction ONNX ops ----------------===//
 //
-// Part of kiln. Handlers for GatherElements, GatherND, CumSum and Einsum,
-// decomposed exactly into existing kiln ops:
+// Part of kiln. Handlers for GatherElements, GatherND, ReverseSequence,
+// CumSum/CumProd, Einsum and the scatters, mostly decomposed exactly into
+// existing kiln ops:
 //   GatherElements / GatherND -> integer arithmetic computing flat indices
 //       (constant strides and offsets) and one kiln.gather on the flattened
 //       data;
-//   CumSum -> a matmul with a constant 0/1 triangular matrix along the axis;
+//   CumSum, CumProd -> kiln.cumulative;
 //   Einsum -> diagonals (gathers), reductions, transposes, reshapes and
 //       batched matmuls.
 // ScatterND and ScatterElements (rows of full coordinates) become
@@ -263,12 +264,11 @@ LogicalResult importGatherND(GraphImporter &imp) {
 }
 
 //===----------------------------------------------------------------------===//
-// CumSum
+// CumSum, CumProd
 //===----------------------------------------------------------------------===//
 
-/// Along the axis moved last: x[..., n] x M[n, n] with M[i][j] = 1 when
-/// element i contributes to output j.
-LogicalResult importCumSum(GraphImporter &imp) {
+/// CumSum and CumProd: kiln.cumulative along the (constant) axis.
+template <bool IsProd> LogicalResult importCumulative(GraphImporter &imp) {
   FailureOr<TV *> x = imp.input(0);
   FailureOr<int64_t> exclusive = imp.intAttr("exclusive", 0);
   FailureOr<int64_t> reverse = imp.intAttr("reverse", 0);
@@ -288,28 +288,14 @@ LogicalResult importCumSum(GraphImporter &imp) {
   FailureOr<int64_t> axis = imp.normalizeAxis(av->front(), rank);
   if (failed(axis))
     return failure();
-  Type elt = (*x)->elementType();
-  if (elt.isInteger(1))
-    return imp.error() << "CumSum of bool tensors is not supported";
-  int64_t n = (*x)->shape()[*axis];
-  Contents m;
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < n; ++j) {
-      bool on = *reverse ? (*exclusive ? i > j : i >= j)
-                         : (*exclusive ? i < j : i <= j);
-      if (isa<FloatType>(elt))
-        m.floats.push_back(on ? 1.0 : 0.0);
-      else
-        m.ints.push_back(on ? 1 : 0);
-    }
-  TV mat = imp.makeConst(RankedTensorType::get({n, n}, elt), std::move(m));
-  FailureOr<TV> moved = moveAxis(imp, **x, *axis, rank - 1);
-  if (failed(moved))
+  FailureOr<Value> v = imp.materialize(**x);
+  if (failed(v))
     return failure();
-  FailureOr<TV> prod = imp.emitMatMul(*moved, mat);
-  if (failed(prod))
-    return failure();
-  return setResult(imp, moveAxis(imp, *prod, rank - 1, *axis));
+  return setValue(imp, imp.create<CumulativeOp>(
+                           (*x)->type, *v, imp.builder.getI64IntegerAttr(*axis),
+                           imp.builder.getStringAttr(IsProd ? "prod" : "sum"),
+                           imp.builder.getBoolAttr(*exclusive != 0),
+                           imp.builder.getBoolAttr(*reverse != 0)));
 }
 
 //===----------------------------------------------------------------------===//
@@ -843,7 +829,8 @@ void mlir::kiln::onnx::registerIndexingOps(llvm::StringMap<OpHandler> &map) {
   map["GatherElements"] = importGatherElements;
   map["GatherND"] = importGatherND;
   map["ReverseSequence"] = importReverseSequence;
-  map["CumSum"] = importCumSum;
+  map["CumSum"] = importCumulative<false>;
+  map["CumProd"] = importCumulative<true>;
   map["Einsum"] = importEinsum;
   map["ScatterND"] = importScatterND;
   map["ScatterElements"] = importScatterElements;

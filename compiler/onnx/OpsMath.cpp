@@ -4,7 +4,7 @@
 // HardSwish, Softplus, Softsign, Mish, PRelu, ThresholdedRelu, Shrink,
 // Swish), float functions (trigonometric, hyperbolic, Floor/Ceil/Round,
 // Sign), tests (IsNaN, IsInf, LessOrEqual, GreaterOrEqual), integer ops (Mod,
-// BitShift, Bitwise*, Xor), Mean and CastLike.
+// BitShift, Bitwise*, Xor), Mean, CastLike and BitCast.
 //
 // Activations decompose at import into kiln ops when the decomposition is
 // what ONNX's own function definition computes (so results match the
@@ -497,14 +497,44 @@ LogicalResult importBitwiseNot(GraphImporter &imp) {
 
 LogicalResult importCastLike(GraphImporter &imp) {
   FailureOr<TV *> x = imp.input(0), like = imp.input(1);
-  if (failed(x) || failed(like))
+  FailureOr<int64_t> saturate = imp.intAttr("saturate", 1);
+  FailureOr<std::string> roundMode = imp.stringAttr("round_mode", "up");
+  if (failed(x) || failed(like) || failed(saturate) || failed(roundMode))
     return failure();
-  FailureOr<TV> r = imp.emitCast(**x, (*like)->elementType());
+  FailureOr<TV> r = imp.emitCast(**x, (*like)->elementType(), *saturate != 0,
+                                 *roundMode);
   if (failed(r))
     return failure();
   if (r->elementType() == (*x)->elementType())
     return imp.setOutput(0, **x);
   return imp.setOutput(0, *r);
+}
+
+/// BitCast: the same bits as another type of the same size.
+LogicalResult importBitCast(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0);
+  FailureOr<int64_t> to = imp.intAttr("to", 0);
+  if (failed(x) || failed(to))
+    return failure();
+  if (!imp.hasAttr("to"))
+    return imp.error() << "missing attribute 'to'";
+  Type elt = getElementType(imp.ctx, static_cast<int32_t>(*to));
+  if (!elt)
+    return imp.error() << "bitcast to unsupported type "
+                       << dataTypeName(static_cast<int32_t>(*to));
+  TV &in = **x;
+  if (elt == in.elementType())
+    return imp.setOutput(0, in);
+  FailureOr<Value> v = imp.materialize(in);
+  if (failed(v))
+    return failure();
+  return setResult(imp, [&]() -> FailureOr<TV> {
+    FailureOr<Value> r = imp.create<BitcastOp>(
+        RankedTensorType::get(in.shape(), elt), *v);
+    if (failed(r))
+      return failure();
+    return GraphImporter::fromValue(*r);
+  }());
 }
 
 } // namespace
@@ -552,4 +582,5 @@ void mlir::kiln::onnx::registerMathOps(llvm::StringMap<OpHandler> &map) {
   map["BitwiseNot"] = importBitwiseNot;
   map["Xor"] = importBitwise<XorOp, true>;
   map["CastLike"] = importCastLike;
+  map["BitCast"] = importBitCast;
 }

@@ -18,6 +18,8 @@
 
 #include "onnx.pb.h"
 
+#include "dialects/Kiln/KilnOps.h"
+
 #include <cmath>
 
 using namespace mlir;
@@ -495,10 +497,46 @@ LogicalResult importAffineGrid(GraphImporter &imp) {
   return setResult(imp, imp.emitReshape(*t, out));
 }
 
+
+/// GridSample: kiln.grid_sample (the modes' old names bilinear / bicubic
+/// map to linear / cubic).
+LogicalResult importGridSample(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0), grid = imp.input(1);
+  FailureOr<std::string> mode = imp.stringAttr("mode", "linear");
+  FailureOr<std::string> padding = imp.stringAttr("padding_mode", "zeros");
+  FailureOr<int64_t> align = imp.intAttr("align_corners", 0);
+  if (failed(x) || failed(grid) || failed(mode) || failed(padding) ||
+      failed(align))
+    return failure();
+  std::string m = *mode;
+  if (m == "bilinear")
+    m = "linear";
+  else if (m == "bicubic")
+    m = "cubic";
+  TV g = **grid;
+  if (g.elementType() != (*x)->elementType()) {
+    FailureOr<TV> c = imp.emitCast(g, (*x)->elementType());
+    if (failed(c))
+      return failure();
+    g = *c;
+  }
+  FailureOr<Value> vx = imp.materialize(**x);
+  if (failed(vx))
+    return failure();
+  FailureOr<Value> vg = imp.materialize(g);
+  if (failed(vg))
+    return failure();
+  return setValue(imp, imp.create<GridSampleOp>(
+                           Type(), *vx, *vg, imp.builder.getStringAttr(m),
+                           imp.builder.getStringAttr(*padding),
+                           imp.builder.getBoolAttr(*align != 0)));
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerResizeOps(llvm::StringMap<OpHandler> &map) {
   map["Resize"] = importResize;
   map["Upsample"] = importResize;
   map["AffineGrid"] = importAffineGrid;
+  map["GridSample"] = importGridSample;
 }

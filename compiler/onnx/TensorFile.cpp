@@ -86,7 +86,10 @@ bool mlir::kiln::onnx::readTensorFile(llvm::StringRef path, TensorData &tensor,
   if (t.data_type() == ::onnx::TensorProto::UNDEFINED)
     return fail("not a tensor (no data type; a sequence, map or optional "
                 "value?)");
-  int64_t esize = elementByteSize(t.data_type());
+  // Sub-byte types (int4, float4, ...) are packed in the file and decoded
+  // to one element per byte, as kiln buffers hold them.
+  int64_t packedBits = packedElementBits(t.data_type());
+  int64_t esize = packedBits ? 1 : elementByteSize(t.data_type());
   if (esize == 0)
     return fail("data type " + dataTypeName(t.data_type()) +
                 " is not supported");
@@ -104,6 +107,21 @@ bool mlir::kiln::onnx::readTensorFile(llvm::StringRef path, TensorData &tensor,
   int64_t n = *maybeN;
   tensor.bytes.clear();
 
+  if (packedBits) {
+    std::string packed;
+    if (t.has_raw_data())
+      packed = t.raw_data();
+    else
+      for (int32_t v : t.int32_data()) // one packed byte per entry
+        packed.push_back(static_cast<char>(v));
+    int64_t want = (n * packedBits + 7) / 8;
+    if (static_cast<int64_t>(packed.size()) != want)
+      return fail("holds " + std::to_string(packed.size()) +
+                  " packed bytes, expected " + std::to_string(want));
+    tensor.bytes.resize(n);
+    unpackElements(packed.data(), n, packedBits, tensor.bytes.data());
+    return true;
+  }
   if (t.has_raw_data() && (!t.raw_data().empty() || n == 0)) {
     if (static_cast<int64_t>(t.raw_data().size()) != n * esize)
       return fail("raw_data has " + std::to_string(t.raw_data().size()) +

@@ -119,16 +119,25 @@ def Kiln_GeluOp : Kiln_Op<"gelu", [Pure, SameOperandsAndResultType]> {
 def Kiln_CastOp : Kiln_Op<"cast", [Pure, SameOperandsAndResultShape]> {
   let summary = "Elementwise conversion to another element type.";
   let description = [{
-    Float to int truncates toward zero; to i1 tests `!= 0`.
+    Float to int truncates toward zero; to i1 tests `!= 0`. Conversions to
+    8-bit floats round to nearest even; out-of-range values (infinities
+    included) become the largest finite value with `saturate` (the
+    default), else infinity where the type has one and NaN otherwise.
+    Conversions to f8E8M0FNU (a power of two) round the exponent as
+    `round_mode` says: "up" (the default), "down" or "nearest".
 
     ```mlir
     %y = kiln.cast %x : tensor<4xi64> -> tensor<4xf32>
+    %z = kiln.cast %x {saturate = false} : tensor<4xf32> -> tensor<4xf8E4M3FN>
     ```
   }];
-  let arguments = (ins Kiln_Tensor:$input);
+  let arguments = (ins Kiln_Tensor:$input,
+                       DefaultValuedAttr<BoolAttr, "true">:$saturate,
+                       DefaultValuedStrAttr<StrAttr, "up">:$round_mode);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasFolder = 1;
+  let hasVerifier = 1;
 }
 
 class Kiln_BinaryOp<string mnemonic, string what, list<Trait> traits = [],
@@ -544,6 +553,22 @@ def Kiln_XorOp : Kiln_BinaryOp<"xor", "exclusive or (bitwise; logical on i1)",
   let hasVerifier = 1;
 }
 
+def Kiln_BitcastOp : Kiln_Op<"bitcast", [Pure, SameOperandsAndResultShape]> {
+  let summary = "Reinterprets every element's bits as another type of that size.";
+  let description = [{
+    Element types have the same storage size (i1 is one byte: true is 1, and
+    a non-zero byte reads as true).
+
+    ```mlir
+    %y = kiln.bitcast %x : tensor<3xf32> -> tensor<3xi32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 def Kiln_ReduceMinOp : Kiln_ReduceOp<"reduce_min", "minimum">;
 def Kiln_ReduceProdOp : Kiln_ReduceOp<"reduce_prod", "product">;
 
@@ -590,8 +615,9 @@ def Kiln_TopKOp : Kiln_Op<"top_k", [Pure, InferTypeOpAdaptor]> {
 }
 
 //===----------------------------------------------------------------------===//
-// ONNX coverage: N-D convolution and pooling, scatter
-// (1-D and 3-D windows, dilated pools, ceil mode, ScatterND/ScatterElements)
+// ONNX coverage: N-D convolution and pooling, scatter, running sums, grid
+// sampling (1-D and 3-D windows, dilated pools, ceil mode,
+// ScatterND/ScatterElements, CumSum/CumProd, GridSample)
 //===----------------------------------------------------------------------===//
 
 def Kiln_ConvOp : Kiln_Op<"conv", [Pure, InferTypeOpAdaptor]> {
@@ -682,6 +708,52 @@ def Kiln_ScatterNDOp : Kiln_Op<"scatter_nd",
     type($indices) `,` type($updates)
   }];
   let hasVerifier = 1;
+}
+
+def Kiln_CumulativeOp : Kiln_Op<"cumulative",
+    [Pure, SameOperandsAndResultType]> {
+  let summary = "Running sum or product along one axis (CumSum, CumProd).";
+  let description = [{
+    Element i of the result combines the input elements 0..i along `axis`
+    (`kind` "sum" or "prod"), in order; `exclusive` leaves out element i
+    itself (the first result is 0 or 1), `reverse` runs from the end.
+
+    ```mlir
+    %y = kiln.cumulative %x {axis = 1 : i64, kind = "prod", exclusive = false,
+                             reverse = true} : tensor<2x5xi32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, I64Attr:$axis, StrAttr:$kind,
+                       BoolAttr:$exclusive, BoolAttr:$reverse);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Kiln_GridSampleOp : Kiln_Op<"grid_sample", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Samples N x C x spatial... input at grid coordinates (ONNX GridSample).";
+  let description = [{
+    `grid` is [N, O1..Ok, k] with normalized coordinates in [-1, 1], the
+    first component for the last spatial dim. The result is [N, C, O1..Ok].
+    `mode` is "nearest" (round half to even), "linear" or "cubic" (Keys,
+    A = -0.75); `padding_mode` is "zeros", "border" or "reflection";
+    `align_corners` maps -1 and 1 to the centers of the corner pixels
+    instead of their outer edges.
+
+    ```mlir
+    %y = kiln.grid_sample %x, %g {mode = "linear", padding_mode = "zeros",
+                                  align_corners = false}
+         : tensor<1x3x8x8xf32>, tensor<1x4x4x2xf32> -> tensor<1x3x4x4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$grid,
+                       StrAttr:$mode, StrAttr:$padding_mode,
+                       BoolAttr:$align_corners);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $grid attr-dict `:` type($input) `,` type($grid) `->`
+    type($result)
+  }];
 }
 
 #endif // KILN_OPS

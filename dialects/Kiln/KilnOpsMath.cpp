@@ -148,6 +148,30 @@ LogicalResult XorOp::verify() {
   return success();
 }
 
+LogicalResult CastOp::verify() {
+  StringRef mode = getRoundMode();
+  if (mode != "up" && mode != "down" && mode != "nearest")
+    return emitOpError("round_mode must be \"up\", \"down\" or \"nearest\", "
+                       "got \"")
+           << mode << "\"";
+  return success();
+}
+
+LogicalResult BitcastOp::verify() {
+  auto storageBits = [](Type t) -> unsigned {
+    if (!t.isIntOrFloat())
+      return 0;
+    unsigned w = t.getIntOrFloatBitWidth();
+    return w == 1 ? 8 : w;
+  };
+  Type from = getElementTypeOrSelf(getInput().getType());
+  Type to = getElementTypeOrSelf(getType());
+  if (!storageBits(from) || storageBits(from) != storageBits(to))
+    return emitOpError("element types ")
+           << from << " and " << to << " differ in size";
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Reductions
 //===----------------------------------------------------------------------===//

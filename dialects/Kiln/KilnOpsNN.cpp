@@ -1,8 +1,8 @@
-//===- KilnOpsNN.cpp - kiln N-D window and scatter ops --------------------===//
+//===- KilnOpsNN.cpp - kiln N-D window, scatter and scan ops --------------===//
 //
 // Part of kiln. Type inference and verifiers of the ops in the "N-D
 // convolution and pooling, scatter" section of KilnOps.td: conv, max_pool,
-// avg_pool and scatter_nd.
+// avg_pool, scatter_nd, cumulative and grid_sample.
 //
 //===----------------------------------------------------------------------===//
 
@@ -205,5 +205,56 @@ LogicalResult ScatterNDOp::verify() {
     return emitOpError("updates must have shape ")
            << shapeString(expected) << ", got "
            << shapeString(updates.getShape());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// CumulativeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CumulativeOp::verify() {
+  auto type = cast<RankedTensorType>(getInput().getType());
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= type.getRank())
+    return emitOpError("axis ") << axis << " out of range for rank "
+                                << type.getRank();
+  if (getKind() != "sum" && getKind() != "prod")
+    return emitOpError("kind must be \"sum\" or \"prod\", got \"")
+           << getKind() << "\"";
+  if (type.getElementType().isInteger(1))
+    return emitOpError("expects numeric elements, got i1");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GridSampleOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GridSampleOp::inferReturnTypes(MLIRContext *,
+                                             std::optional<Location> loc,
+                                             Adaptor adaptor,
+                                             SmallVectorImpl<Type> &inferred) {
+  auto in = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
+  auto grid = dyn_cast<RankedTensorType>(adaptor.getGrid().getType());
+  if (!in || !grid || in.getRank() < 3 || grid.getRank() != in.getRank())
+    return fail(loc, "grid_sample expects an N x C x spatial... input and a "
+                     "grid of the same rank");
+  int64_t k = in.getRank() - 2;
+  if (grid.getDimSize(0) != in.getDimSize(0) ||
+      grid.getShape().back() != k)
+    return fail(loc, "grid must be [" + std::to_string(in.getDimSize(0)) +
+                         ", out..., " + std::to_string(k) + "], got " +
+                         shapeString(grid.getShape()));
+  if (grid.getElementType() != in.getElementType())
+    return fail(loc, "input and grid element types differ");
+  StringRef mode = adaptor.getMode(), pad = adaptor.getPaddingMode();
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    return fail(loc, "mode must be nearest, linear or cubic, got " + mode);
+  if (pad != "zeros" && pad != "border" && pad != "reflection")
+    return fail(loc, "padding_mode must be zeros, border or reflection, got " +
+                         pad);
+  SmallVector<int64_t> shape = {in.getDimSize(0), in.getDimSize(1)};
+  llvm::append_range(shape, grid.getShape().drop_front().drop_back());
+  inferred.push_back(RankedTensorType::get(shape, in.getElementType()));
   return success();
 }

@@ -22,6 +22,16 @@ size_t kiln_dtype_size(int32_t dtype) {
   case KILN_DTYPE_I8:
   case KILN_DTYPE_U8:
   case KILN_DTYPE_BOOL:
+  case KILN_DTYPE_F8E4M3FN:
+  case KILN_DTYPE_F8E4M3FNUZ:
+  case KILN_DTYPE_F8E5M2:
+  case KILN_DTYPE_F8E5M2FNUZ:
+  case KILN_DTYPE_F8E8M0:
+  case KILN_DTYPE_F4E2M1:
+  case KILN_DTYPE_I4:
+  case KILN_DTYPE_U4:
+  case KILN_DTYPE_I2:
+  case KILN_DTYPE_U2:
     return 1;
   default:
     return 0;
@@ -56,6 +66,26 @@ const char *kiln_dtype_name(int32_t dtype) {
     return "uint32";
   case KILN_DTYPE_U64:
     return "uint64";
+  case KILN_DTYPE_F8E4M3FN:
+    return "float8e4m3fn";
+  case KILN_DTYPE_F8E4M3FNUZ:
+    return "float8e4m3fnuz";
+  case KILN_DTYPE_F8E5M2:
+    return "float8e5m2";
+  case KILN_DTYPE_F8E5M2FNUZ:
+    return "float8e5m2fnuz";
+  case KILN_DTYPE_F4E2M1:
+    return "float4e2m1";
+  case KILN_DTYPE_I4:
+    return "int4";
+  case KILN_DTYPE_U4:
+    return "uint4";
+  case KILN_DTYPE_I2:
+    return "int2";
+  case KILN_DTYPE_U2:
+    return "uint2";
+  case KILN_DTYPE_F8E8M0:
+    return "float8e8m0";
   default:
     return "invalid";
   }

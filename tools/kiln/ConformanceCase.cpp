@@ -16,6 +16,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
@@ -91,6 +92,26 @@ int32_t kilnDtypeOf(int32_t onnxType) {
     return KILN_DTYPE_U64; // UINT64
   case 16:
     return KILN_DTYPE_BF16; // BFLOAT16
+  case 17:
+    return KILN_DTYPE_F8E4M3FN; // FLOAT8E4M3FN
+  case 18:
+    return KILN_DTYPE_F8E4M3FNUZ; // FLOAT8E4M3FNUZ
+  case 19:
+    return KILN_DTYPE_F8E5M2; // FLOAT8E5M2
+  case 20:
+    return KILN_DTYPE_F8E5M2FNUZ; // FLOAT8E5M2FNUZ
+  case 21:
+    return KILN_DTYPE_U4; // UINT4
+  case 22:
+    return KILN_DTYPE_I4; // INT4
+  case 23:
+    return KILN_DTYPE_F4E2M1; // FLOAT4E2M1
+  case 24:
+    return KILN_DTYPE_F8E8M0; // FLOAT8E8M0
+  case 25:
+    return KILN_DTYPE_U2; // UINT2
+  case 26:
+    return KILN_DTYPE_I2; // INT2
   default:
     return KILN_DTYPE_INVALID;
   }
@@ -138,8 +159,47 @@ float bf16ToFloat(uint16_t b) {
 }
 
 /// Element `i` of a float buffer of kiln dtype `dtype` as double.
+/// The value of an 8- or 4-bit float (one element per byte, low bits).
+double smallFloatAt(int32_t dtype, uint8_t bits) {
+  const fltSemantics *sem = nullptr;
+  unsigned width = 8;
+  switch (dtype) {
+  case KILN_DTYPE_F8E4M3FN:
+    sem = &APFloat::Float8E4M3FN();
+    break;
+  case KILN_DTYPE_F8E4M3FNUZ:
+    sem = &APFloat::Float8E4M3FNUZ();
+    break;
+  case KILN_DTYPE_F8E5M2:
+    sem = &APFloat::Float8E5M2();
+    break;
+  case KILN_DTYPE_F8E5M2FNUZ:
+    sem = &APFloat::Float8E5M2FNUZ();
+    break;
+  case KILN_DTYPE_F8E8M0:
+    sem = &APFloat::Float8E8M0FNU();
+    break;
+  default:
+    sem = &APFloat::Float4E2M1FN();
+    width = 4;
+    bits &= 0xf;
+    break;
+  }
+  APFloat f(*sem, APInt(width, bits));
+  bool lost;
+  f.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+  return f.convertToDouble();
+}
+
 double floatAt(int32_t dtype, const char *data, int64_t i) {
   switch (dtype) {
+  case KILN_DTYPE_F8E4M3FN:
+  case KILN_DTYPE_F8E4M3FNUZ:
+  case KILN_DTYPE_F8E5M2:
+  case KILN_DTYPE_F8E5M2FNUZ:
+  case KILN_DTYPE_F8E8M0:
+  case KILN_DTYPE_F4E2M1:
+    return smallFloatAt(dtype, uint8_t(data[i]));
   case KILN_DTYPE_F32: {
     float f;
     std::memcpy(&f, data + 4 * i, 4);
@@ -167,6 +227,17 @@ int64_t intAt(int32_t dtype, const char *data, int64_t i) {
     return uint8_t(data[i]);
   case KILN_DTYPE_BOOL:
     return data[i] != 0;
+  case KILN_DTYPE_I4:
+  case KILN_DTYPE_I2: {
+    // One element per byte, in the low bits; the high bits are unspecified.
+    unsigned bits = dtype == KILN_DTYPE_I4 ? 4 : 2;
+    int64_t v = uint8_t(data[i]) & ((1u << bits) - 1);
+    return v >= (int64_t(1) << (bits - 1)) ? v - (int64_t(1) << bits) : v;
+  }
+  case KILN_DTYPE_U4:
+    return uint8_t(data[i]) & 0xf;
+  case KILN_DTYPE_U2:
+    return uint8_t(data[i]) & 0x3;
   case KILN_DTYPE_I16: {
     int16_t v;
     std::memcpy(&v, data + 2 * i, 2);
@@ -203,7 +274,10 @@ bool sameElementType(int32_t onnxType, int32_t kilnDtype) {
 
 bool isFloatDtype(int32_t d) {
   return d == KILN_DTYPE_F32 || d == KILN_DTYPE_F64 || d == KILN_DTYPE_F16 ||
-         d == KILN_DTYPE_BF16;
+         d == KILN_DTYPE_BF16 || d == KILN_DTYPE_F8E4M3FN ||
+         d == KILN_DTYPE_F8E4M3FNUZ || d == KILN_DTYPE_F8E5M2 ||
+         d == KILN_DTYPE_F8E5M2FNUZ || d == KILN_DTYPE_F4E2M1 ||
+         d == KILN_DTYPE_F8E8M0;
 }
 
 /// "[1, 0, 2]" for flat index `i` of `shape`.

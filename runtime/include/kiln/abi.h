@@ -59,7 +59,20 @@ typedef enum kiln_dtype {
   KILN_DTYPE_BOOL = 10, /* one byte per element, 0 or 1 */
   KILN_DTYPE_U16 = 11,
   KILN_DTYPE_U32 = 12,
-  KILN_DTYPE_U64 = 13
+  KILN_DTYPE_U64 = 13,
+  /* 8-bit floats (OCP / ONNX): one byte per element, their bit pattern. */
+  KILN_DTYPE_F8E4M3FN = 14,
+  KILN_DTYPE_F8E4M3FNUZ = 15,
+  KILN_DTYPE_F8E5M2 = 16,
+  KILN_DTYPE_F8E5M2FNUZ = 17,
+  /* Sub-byte types travel unpacked: one element per byte, in the low bits.
+   * Inputs' high bits are ignored; outputs' high bits are unspecified. */
+  KILN_DTYPE_F4E2M1 = 18,
+  KILN_DTYPE_I4 = 19,
+  KILN_DTYPE_U4 = 20,
+  KILN_DTYPE_I2 = 21,
+  KILN_DTYPE_U2 = 22,
+  KILN_DTYPE_F8E8M0 = 23 /* a power of two 2^(byte - 127); 0xFF is NaN */
 } kiln_dtype;
 
 /* Name, element type and static shape of one model input or output.

@@ -50,3 +50,39 @@ func.func @scatter_max_unsigned(%d: tensor<3x3xui8>, %i: tensor<2x2xi32>, %u: te
   %0 = kiln.scatter_nd %d, %i, %u {reduction = "max"} : tensor<3x3xui8>, tensor<2x2xi32>, tensor<2xui8>
   return %0 : tensor<3x3xui8>
 }
+
+// -----
+
+// kiln.cumulative: one scf.for along the axis (backwards with reverse)
+// carrying the running sum; exclusive writes the carry before adding the
+// current slice, which updates the carry in place (outs).
+// CHECK-LABEL: func.func @cumsum_exclusive_reverse
+// CHECK:       %[[ZERO:.+]] = arith.constant 0.000000e+00 : f32
+// CHECK:       %[[CARRY0:.+]] = linalg.fill ins(%[[ZERO]] : f32) outs(%{{.+}} : tensor<3x1xf32>)
+// CHECK:       scf.for %[[I:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[RES:.+]] = %{{.+}}, %[[CARRY:.+]] = %[[CARRY0]]) -> (tensor<3x4xf32>, tensor<3x1xf32>)
+// CHECK:         %[[POS:.+]] = arith.subi %{{.+}}, %[[I]] : index
+// CHECK:         %[[X:.+]] = tensor.extract_slice %arg0[0, %[[POS]]] [3, 1] [1, 1]
+// CHECK:         %[[INS:.+]] = tensor.insert_slice %[[CARRY]] into %[[RES]][0, %[[POS]]] [3, 1] [1, 1]
+// CHECK:         %[[NEXT:.+]] = linalg.generic {{.+}} ins(%[[X]] : tensor<3x1xf32>) outs(%[[CARRY]] : tensor<3x1xf32>)
+// CHECK:           arith.addf
+// CHECK:         scf.yield %[[INS]], %[[NEXT]]
+func.func @cumsum_exclusive_reverse(%x: tensor<3x4xf32>) -> tensor<3x4xf32> {
+  %0 = kiln.cumulative %x {axis = 1 : i64, kind = "sum", exclusive = true, reverse = true} : tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
+}
+
+// -----
+
+// Inclusive products of integers: the carry starts at 1 and the updated
+// carry is written.
+// CHECK-LABEL: func.func @cumprod_int
+// CHECK:       arith.constant 1 : i32
+// CHECK:       scf.for
+// CHECK:         %[[NEXT:.+]] = linalg.generic
+// CHECK:           arith.muli
+// CHECK:         %[[INS:.+]] = tensor.insert_slice %[[NEXT]] into
+// CHECK:         scf.yield %[[INS]], %[[NEXT]]
+func.func @cumprod_int(%x: tensor<5xi32>) -> tensor<5xi32> {
+  %0 = kiln.cumulative %x {axis = 0 : i64, kind = "prod", exclusive = false, reverse = false} : tensor<5xi32>
+  return %0 : tensor<5xi32>
+}

@@ -41,7 +41,9 @@ func.func @max(%x: tensor<4xui64>, %y: tensor<4xui64>) -> tensor<4xui64> {
 // CHECK:         arith.uitofp %[[S]] : i16 to f32
 // CHECK:         %[[S2:.+]] = builtin.unrealized_conversion_cast %{{.+}} : ui16 to i16
 // CHECK:         arith.extui %[[S2]] : i16 to i32
-// CHECK:         %[[T:.+]] = arith.fptoui %{{.+}} : f32 to i8
+// Float to narrow integers goes through i64 and wraps.
+// CHECK:         %[[W:.+]] = arith.fptosi %{{.+}} : f32 to i64
+// CHECK:         %[[T:.+]] = arith.trunci %[[W]] : i64 to i8
 // CHECK:         builtin.unrealized_conversion_cast %[[T]] : i8 to ui8
 func.func @casts(%x: tensor<4xui16>, %f: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xi32>, tensor<4xui8>) {
   %0 = kiln.cast %x : tensor<4xui16> -> tensor<4xf32>

@@ -99,3 +99,19 @@ func.func @top_k_bool(%x: tensor<2x3xi1>) {
   %0, %1 = kiln.top_k %x {axis = 1 : i64, k = 1 : i64, largest = true, sorted = true} : tensor<2x3xi1> -> tensor<2x1xi1>, tensor<2x1xi64>
   return
 }
+
+// -----
+
+func.func @bitcast_size(%x: tensor<4xf32>) {
+  // expected-error @+1 {{element types 'f32' and 'i16' differ in size}}
+  %0 = kiln.bitcast %x : tensor<4xf32> -> tensor<4xi16>
+  return
+}
+
+// -----
+
+func.func @bitcast_shape(%x: tensor<4xf32>) {
+  // expected-error @+1 {{requires the same shape for all operands and results}}
+  %0 = kiln.bitcast %x : tensor<4xf32> -> tensor<2xi32>
+  return
+}

@@ -66,3 +66,19 @@ func.func @reductions(%x: tensor<2x5x3xf32>, %i: tensor<4x6xui8>) -> (tensor<2x3
   %v, %idx = kiln.top_k %x {axis = 1 : i64, k = 2 : i64, largest = false, sorted = true} : tensor<2x5x3xf32> -> tensor<2x2x3xf32>, tensor<2x2x3xi64>
   return %0, %1, %2, %3, %v, %idx : tensor<2x3xf32>, tensor<1x5x1xf32>, tensor<2x1x3xi64>, tensor<4xi64>, tensor<2x2x3xf32>, tensor<2x2x3xi64>
 }
+
+// CHECK-LABEL: func.func @casts
+func.func @casts(%x: tensor<4xf32>, %b: tensor<4xi1>) -> (tensor<4xf8E4M3FN>, tensor<4xf8E5M2>, tensor<4xi4>, tensor<4xi32>, tensor<4xui8>) {
+  // Saturating is the default and is not printed.
+  // CHECK: kiln.cast %{{.*}} : tensor<4xf32> -> tensor<4xf8E4M3FN>
+  %0 = kiln.cast %x {saturate = true} : tensor<4xf32> -> tensor<4xf8E4M3FN>
+  // CHECK: kiln.cast %{{.*}} {saturate = false} : tensor<4xf32> -> tensor<4xf8E5M2>
+  %1 = kiln.cast %x {saturate = false} : tensor<4xf32> -> tensor<4xf8E5M2>
+  // CHECK: kiln.cast %{{.*}} : tensor<4xf32> -> tensor<4xi4>
+  %2 = kiln.cast %x : tensor<4xf32> -> tensor<4xi4>
+  // CHECK: kiln.bitcast %{{.*}} : tensor<4xf32> -> tensor<4xi32>
+  %3 = kiln.bitcast %x : tensor<4xf32> -> tensor<4xi32>
+  // CHECK: kiln.bitcast %{{.*}} : tensor<4xi1> -> tensor<4xui8>
+  %4 = kiln.bitcast %b : tensor<4xi1> -> tensor<4xui8>
+  return %0, %1, %2, %3, %4 : tensor<4xf8E4M3FN>, tensor<4xf8E5M2>, tensor<4xi4>, tensor<4xi32>, tensor<4xui8>
+}

@@ -98,3 +98,27 @@ func.func @scatter_row_length(%d: tensor<4xf32>, %i: tensor<2x2xi64>, %u: tensor
   %0 = kiln.scatter_nd %d, %i, %u : tensor<4xf32>, tensor<2x2xi64>, tensor<2xf32>
   return
 }
+
+// -----
+
+func.func @cumulative_axis(%x: tensor<2x5xf32>) {
+  // expected-error @+1 {{axis 2 out of range for rank 2}}
+  %0 = kiln.cumulative %x {axis = 2 : i64, kind = "sum", exclusive = false, reverse = false} : tensor<2x5xf32>
+  return
+}
+
+// -----
+
+func.func @cumulative_kind(%x: tensor<5xf32>) {
+  // expected-error @+1 {{kind must be "sum" or "prod", got "max"}}
+  %0 = kiln.cumulative %x {axis = 0 : i64, kind = "max", exclusive = false, reverse = false} : tensor<5xf32>
+  return
+}
+
+// -----
+
+func.func @cumulative_bool(%x: tensor<5xi1>) {
+  // expected-error @+1 {{expects numeric elements, got i1}}
+  %0 = kiln.cumulative %x {axis = 0 : i64, kind = "sum", exclusive = false, reverse = false} : tensor<5xi1>
+  return
+}

@@ -50,3 +50,12 @@ func.func @scatter(%d: tensor<4x4xf32>, %i: tensor<2x1xi64>, %u: tensor<2x4xf32>
   %1 = kiln.scatter_nd %d, %e, %v : tensor<4x4xf32>, tensor<2x2xi64>, tensor<2xf32>
   return %0, %1 : tensor<4x4xf32>, tensor<4x4xf32>
 }
+
+// CHECK-LABEL: func.func @cumulative
+func.func @cumulative(%x: tensor<2x5xi32>, %y: tensor<7xf64>) -> (tensor<2x5xi32>, tensor<7xf64>) {
+  // CHECK: kiln.cumulative %{{.*}} {axis = 1 : i64, exclusive = false, kind = "prod", reverse = true} : tensor<2x5xi32>
+  %0 = kiln.cumulative %x {axis = 1 : i64, kind = "prod", exclusive = false, reverse = true} : tensor<2x5xi32>
+  // CHECK: kiln.cumulative %{{.*}} {axis = 0 : i64, exclusive = true, kind = "sum", reverse = false} : tensor<7xf64>
+  %1 = kiln.cumulative %y {axis = 0 : i64, kind = "sum", exclusive = true, reverse = false} : tensor<7xf64>
+  return %0, %1 : tensor<2x5xi32>, tensor<7xf64>
+}

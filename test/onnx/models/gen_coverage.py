@@ -275,6 +275,69 @@ def m_quantize():
                  init("dz", np.array([[1, -2], [0, 3]], np.int8))])
 
 
+@model("extras")
+def m_extras():
+    """ReverseSequence, MaxUnpool, CenterCropPad,
+    AffineGrid, MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv."""
+    U8 = TensorProto.UINT8
+    nodes = [
+        node("ReverseSequence", ["seq", "lens"], ["reversed"], batch_axis=0,
+             time_axis=1),
+        node("MaxPool", ["img"], ["pooled", "argmax"], kernel_shape=[2, 2],
+             strides=[2, 2]),
+        node("MaxUnpool", ["pooled", "argmax"], ["unpooled"],
+             kernel_shape=[2, 2], strides=[2, 2]),
+        node("CenterCropPad", ["img", "crop"], ["cropped"], axes=[2, 3]),
+        node("AffineGrid", ["theta", "size"], ["grid"], align_corners=0),
+        node("MatMulInteger", ["qa", "qb", "za", "zb"], ["mmi"]),
+        node("QLinearMatMul", ["qa", "sa", "za", "qb", "sb", "zb", "sy", "zy"],
+             ["qmm"]),
+        node("ConvInteger", ["qx", "qw", "zx"], ["convi"], pads=[1, 1, 1, 1]),
+        node("QLinearConv", ["qx", "sa", "zx", "qw", "sb", "zb", "sy", "zy"],
+             ["qconv"]),
+    ]
+    return make(nodes,
+                [vi("seq", F, [3, 4, 2]),
+                 vi("img", F, [1, 2, 4, 6]), vi("theta", F, [2, 2, 3]),
+                 vi("qa", U8, [3, 4]), vi("qb", U8, [4, 2]),
+                 vi("qx", U8, [1, 1, 4, 4]), vi("qw", U8, [2, 1, 3, 3])],
+                [vi("reversed", F, [3, 4, 2]), vi("unpooled", F, [1, 2, 4, 6]),
+                 vi("cropped", F, [1, 2, 3, 8]), vi("grid", F, [2, 3, 5, 2]),
+                 vi("mmi", TensorProto.INT32, [3, 2]), vi("qmm", U8, [3, 2]),
+                 vi("convi", TensorProto.INT32, [1, 2, 4, 4]),
+                 vi("qconv", U8, [1, 2, 2, 2])],
+                [init("lens", i64(4, 1, 3)),
+                 init("crop", i64(3, 8)), init("size", i64(2, 1, 3, 5)),
+                 init("za", np.array(12, np.uint8)),
+                 init("zb", np.array(7, np.uint8)),
+                 init("zx", np.array(3, np.uint8)),
+                 init("sa", np.array(0.05, np.float32)),
+                 init("sb", np.array(0.02, np.float32)),
+                 init("sy", np.array(0.1, np.float32)),
+                 init("zy", np.array(100, np.uint8))])
+
+
+@model("newer")
+def m_newer():
+    """Opset 24-27 ops: CumProd, TensorScatter (circular), CausalConvWithState."""
+    nodes = [
+        node("CumProd", ["x", "axis"], ["cumprod"], reverse=1),
+        node("TensorScatter", ["cache", "update", "widx"], ["present"],
+             mode="circular"),
+        node("CausalConvWithState", ["sig", "cw", "cb", "state"],
+             ["conv", "new_state"], activation="silu"),
+    ]
+    return make(nodes,
+                [vi("x", F, [2, 5]), vi("cache", F, [2, 2, 6, 3]),
+                 vi("update", F, [2, 2, 2, 3]), vi("sig", F, [1, 3, 5]),
+                 vi("state", F, [1, 3, 2])],
+                [vi("cumprod", F, [2, 5]), vi("present", F, [2, 2, 6, 3]),
+                 vi("conv", F, [1, 3, 5]), vi("new_state", F, [1, 3, 2])],
+                [init("axis", np.array(1, np.int64)),
+                 init("widx", i64(1, 5)), init("cw", rand([3, 1, 3], 31)),
+                 init("cb", rand([3], 32))], opset=27)
+
+
 def main(argv):
     if len(argv) == 2 and argv[1] == "--list":
         print("\n".join(sorted(MODELS)))

@@ -18,12 +18,20 @@ TEST(Dtype, SizesAndNames) {
       {KILN_DTYPE_U8, 1, "uint8"},      {KILN_DTYPE_BOOL, 1, "bool"},
       {KILN_DTYPE_U16, 2, "uint16"},    {KILN_DTYPE_U32, 4, "uint32"},
       {KILN_DTYPE_U64, 8, "uint64"},
+      {KILN_DTYPE_F8E4M3FN, 1, "float8e4m3fn"},
+      {KILN_DTYPE_F8E4M3FNUZ, 1, "float8e4m3fnuz"},
+      {KILN_DTYPE_F8E5M2, 1, "float8e5m2"},
+      {KILN_DTYPE_F8E5M2FNUZ, 1, "float8e5m2fnuz"},
+      {KILN_DTYPE_F4E2M1, 1, "float4e2m1"},
+      {KILN_DTYPE_I4, 1, "int4"},       {KILN_DTYPE_U4, 1, "uint4"},
+      {KILN_DTYPE_I2, 1, "int2"},       {KILN_DTYPE_U2, 1, "uint2"},
+      {KILN_DTYPE_F8E8M0, 1, "float8e8m0"},
   };
   for (const auto &c : cases) {
     EXPECT_EQ(kiln_dtype_size(c.dtype), c.size) << c.name;
     EXPECT_STREQ(kiln_dtype_name(c.dtype), c.name);
   }
-  for (int32_t bad : {int32_t(KILN_DTYPE_INVALID), -1, 14, 1000}) {
+  for (int32_t bad : {int32_t(KILN_DTYPE_INVALID), -1, 24, 1000}) {
     EXPECT_EQ(kiln_dtype_size(bad), 0u);
     EXPECT_STREQ(kiln_dtype_name(bad), "invalid");
   }
