@@ -128,4 +128,31 @@ def KilnEmptyTensorBoundaryPass
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
+
+def KilnLowerContractionsPass
+    : Pass<"kiln-lower-contractions", "::mlir::ModuleOp"> {
+  let summary = "Register-tiled, vectorized loop nests for f32 matmuls.";
+  let description = [{
+    Rewrites f32 `linalg.generic` contractions on buffers (C[batch.., m, n]
+    += A[.., m, k] * B[.., k, n], any operand layout, one reduction dim)
+    into a parallel loop over (batch, N panels), K blocks and row tiles of
+    an mr x nr register tile of vector accumulators. Constant B operands are
+    packed at compile time into [N/nr][K][nr] panels. Tile sizes come from
+    chooseContractionConfig (codegen/cpu/KernelConfig.h) for the target
+    described by the options.
+  }];
+  let options = [
+    Option<"vectorBits", "vector-bits", "unsigned", "128",
+           "Width of the target's float vector registers in bits">,
+    Option<"vectorRegisters", "vector-registers", "unsigned", "16",
+           "Number of architectural vector registers">,
+    Option<"l1Bytes", "l1-bytes", "unsigned", "32768",
+           "L1 data cache per core in bytes">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // KILN_CODEGEN_PASSES

@@ -234,7 +234,14 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   if (failed(model))
     return failure();
   PassManager codegen(&context);
+  CpuTargetOptions target = options.target;
+  target.genericDescriptor = options.emit == EmitKind::SharedLibrary;
+  std::string error;
+  std::unique_ptr<llvm::TargetMachine> tm = createCpuTargetMachine(target, error);
+  if (!tm)
+    return emitError(UnknownLoc::get(&context)) << error;
   CpuPipelineOptions cpu;
+  cpu.target = describeCpuTarget(*tm);
   if (options.hook)
     cpu.beforeLLVM = [&](OpPassManager &pm) {
       options.hook(InsertionPoint::BeforeLLVM, pm);
@@ -248,12 +255,6 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   if (options.emit == EmitKind::LoweredMlir)
     return finish(printModule(*module, options.outputPath, outputs));
 
-  CpuTargetOptions target = options.target;
-  target.genericDescriptor = options.emit == EmitKind::SharedLibrary;
-  std::string error;
-  std::unique_ptr<llvm::TargetMachine> tm = createCpuTargetMachine(target, error);
-  if (!tm)
-    return emitError(UnknownLoc::get(&context)) << error;
   llvm::LLVMContext llvmContext;
   auto llvmModule =
       buildLLVMModule(*module, *model, *tm, target, llvmContext);

@@ -47,6 +47,13 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addPass(createCanonicalizerPass());
+  // Matmul-like ops become register-tiled vector kernels (constant weights
+  // packed now) before the workspace is planned.
+  KilnLowerContractionsPassOptions contractions;
+  contractions.vectorBits = options.target.vectorBits;
+  contractions.vectorRegisters = options.target.vectorRegisters;
+  contractions.l1Bytes = options.target.l1Bytes;
+  pm.addPass(createKilnLowerContractionsPass(contractions));
   pm.addPass(createKilnPlanMemoryPass());
   pm.addPass(createKilnFlattenGlobalsPass());
 
@@ -69,6 +76,7 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());

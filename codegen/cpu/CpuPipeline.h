@@ -7,6 +7,8 @@
 #ifndef KILN_CODEGEN_CPU_CPUPIPELINE_H
 #define KILN_CODEGEN_CPU_CPUPIPELINE_H
 
+#include "codegen/cpu/KernelConfig.h"
+
 #include <functional>
 
 namespace mlir {
@@ -14,6 +16,8 @@ class OpPassManager;
 namespace kiln {
 
 struct CpuPipelineOptions {
+  /// The CPU the kernels are tuned for (vector width, registers, caches).
+  CpuTarget target;
   /// Plugin insertion point "before-llvm": runs on the module after
   /// bufferization and memory planning, before conversion to the LLVM
   /// dialect.

@@ -38,6 +38,23 @@ std::string hostFeatures() {
 }
 } // namespace
 
+CpuTarget mlir::kiln::describeCpuTarget(const llvm::TargetMachine &tm) {
+  const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
+  CpuTarget t;
+  if (!tm.getTargetTriple().isX86())
+    return t; // portable 128-bit defaults (NEON, SSE-class)
+  if (sti->checkFeatures("+avx512f")) {
+    t.vectorBits = 512;
+    t.vectorRegisters = 32;
+    t.l1Bytes = 48 * 1024;
+    t.l2Bytes = 2 * 1024 * 1024;
+  } else if (sti->checkFeatures("+avx")) {
+    t.vectorBits = 256;
+    t.vectorRegisters = 16;
+  }
+  return t;
+}
+
 std::unique_ptr<llvm::TargetMachine>
 mlir::kiln::createCpuTargetMachine(const CpuTargetOptions &options,
                                    std::string &error) {

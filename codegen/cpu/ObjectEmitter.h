@@ -16,6 +16,8 @@
 #include <memory>
 #include <string>
 
+#include "codegen/cpu/KernelConfig.h"
+
 namespace llvm {
 class LLVMContext;
 class Module;
@@ -38,6 +40,9 @@ struct CpuTargetOptions {
 /// Creates the target machine, or returns null and sets `error`.
 std::unique_ptr<llvm::TargetMachine>
 createCpuTargetMachine(const CpuTargetOptions &options, std::string &error);
+
+/// The vector width, register count and caches the kernels are tuned for.
+CpuTarget describeCpuTarget(const llvm::TargetMachine &tm);
 
 /// Translates an LLVM-dialect `module` into LLVM IR for `tm` and adds the
 /// entry wrappers and descriptor described by `model`.

@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import onnx  # noqa: E402
 
 import cnn  # noqa: E402
+import contractions  # noqa: E402
 import gpt2  # noqa: E402
 import mlp  # noqa: E402
 import resnet  # noqa: E402
@@ -29,6 +30,8 @@ from util import save_model  # noqa: E402
 MODELS = {
     "mlp": (mlp.build, True, "[4,64] Gemm/Relu/MatMul/Add/Tanh/Gemm/Softmax -> [4,10]"),
     "cnn": (cnn.build, True, "[2,3,32,32] Conv/BN/pools/grouped+dilated conv -> [2,10]"),
+    "contractions": (contractions.build, True,
+                     "matmul shapes covering every tiled-kernel path"),
     "transformer": (transformer.build_transformer, True,
                     "one BERT encoder layer, [1,16,64], 4 heads"),
     "gpt2": (gpt2.build, True, "one GPT-2 decoder block, [1,16,64], 4 heads"),

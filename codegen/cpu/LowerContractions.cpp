@@ -1,0 +1,552 @@
+//===- LowerContractions.cpp - register-tiled f32 contractions ------------===//
+//
+// Part of kiln. Replaces f32 matmul-like linalg.generic ops on buffers with a
+// register-tiled, vectorized loop nest:
+//
+//   parallel over (batch.., N panels of nr columns)
+//     for K blocks of kc
+//       for row tiles of mr rows
+//         mr x nr accumulators (vectors) in registers;
+//         per k: one B vector (nr wide), mr A broadcasts, mr FMAs
+//
+// B operands that are constants are packed at compile time into panels
+// [N/nr][K][nr] (zero-padded), so the inner loop reads B contiguously. Other
+// B operands are read in place when their columns are contiguous, or packed
+// per (panel, K block) into a stack buffer otherwise (e.g. K^T in
+// attention). Tile sizes come from chooseContractionConfig.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Passes.h"
+#include "codegen/cpu/KernelConfig.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Utils/Utils.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/DenseMap.h"
+
+#include <cstring>
+
+namespace mlir::kiln {
+#define GEN_PASS_DEF_KILNLOWERCONTRACTIONSPASS
+#include "codegen/Passes.h.inc"
+} // namespace mlir::kiln
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+namespace {
+
+/// A matched C[batch.., m, n] += A[.., m, k] * B[.., k, n] on buffers.
+struct Matmul {
+  linalg::GenericOp op;
+  Value a, b, c;
+  AffineMap mapA, mapB, mapC;
+  SmallVector<unsigned> batchDims;
+  unsigned mDim = 0, nDim = 0, kDim = 0;
+  SmallVector<int64_t> ranges;
+  int64_t m() const { return ranges[mDim]; }
+  int64_t n() const { return ranges[nDim]; }
+  int64_t k() const { return ranges[kDim]; }
+};
+
+bool usesDim(AffineMap map, unsigned dim) {
+  for (AffineExpr e : map.getResults())
+    if (auto d = dyn_cast<AffineDimExpr>(e); d && d.getPosition() == dim)
+      return true;
+  return false;
+}
+
+/// Each result is a loop dim or the constant 0 (a broadcast batch dim).
+bool isDimsOrZero(AffineMap map) {
+  for (AffineExpr e : map.getResults()) {
+    if (isa<AffineDimExpr>(e))
+      continue;
+    auto c = dyn_cast<AffineConstantExpr>(e);
+    if (!c || c.getValue() != 0)
+      return false;
+  }
+  return true;
+}
+
+bool hasUnitInnerStride(Value memref) {
+  auto type = dyn_cast<MemRefType>(memref.getType());
+  if (!type || !type.hasStaticShape())
+    return false;
+  if (type.getLayout().isIdentity())
+    return true;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)))
+    return false;
+  return strides.empty() || strides.back() == 1;
+}
+
+/// The body is `out + in0 * in1` in f32 (either operand order).
+bool isMultiplyAccumulate(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  if (body.getNumArguments() != 3 || body.getOperations().size() != 3)
+    return false;
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return false;
+  Value acc = body.getArgument(2);
+  Value product = add.getLhs() == acc ? add.getRhs() : add.getLhs();
+  if (add.getLhs() != acc && add.getRhs() != acc)
+    return false;
+  auto mul = product.getDefiningOp<arith::MulFOp>();
+  if (!mul)
+    return false;
+  Value x = body.getArgument(0), y = body.getArgument(1);
+  return (mul.getLhs() == x && mul.getRhs() == y) ||
+         (mul.getLhs() == y && mul.getRhs() == x);
+}
+
+std::optional<Matmul> matchMatmul(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op.getNumReductionLoops() != 1)
+    return std::nullopt;
+  Matmul mm;
+  mm.op = op;
+  mm.a = op.getDpsInputOperand(0)->get();
+  mm.b = op.getDpsInputOperand(1)->get();
+  mm.c = op.getDpsInitOperand(0)->get();
+  for (Value v : {mm.a, mm.b, mm.c}) {
+    auto t = dyn_cast<MemRefType>(v.getType());
+    if (!t || !t.hasStaticShape() || !t.getElementType().isF32())
+      return std::nullopt;
+  }
+  if (!isMultiplyAccumulate(op))
+    return std::nullopt;
+  mm.mapA = op.getMatchingIndexingMap(op.getDpsInputOperand(0));
+  mm.mapB = op.getMatchingIndexingMap(op.getDpsInputOperand(1));
+  mm.mapC = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (!isDimsOrZero(mm.mapA) || !isDimsOrZero(mm.mapB) ||
+      !mm.mapC.isProjectedPermutation() ||
+      mm.mapC.getNumResults() != op.getNumParallelLoops())
+    return std::nullopt;
+  std::optional<unsigned> m, n, k;
+  auto iterators = op.getIteratorTypesArray();
+  for (unsigned d = 0, e = op.getNumLoops(); d < e; ++d) {
+    bool inA = usesDim(mm.mapA, d), inB = usesDim(mm.mapB, d),
+         inC = usesDim(mm.mapC, d);
+    if (linalg::isReductionIterator(iterators[d])) {
+      if (!inA || !inB || inC)
+        return std::nullopt;
+      k = d;
+    } else if (inA && inB && inC) {
+      mm.batchDims.push_back(d);
+    } else if (inA && !inB && inC && !m) {
+      m = d;
+    } else if (!inA && inB && inC && !n) {
+      n = d;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!m || !n || !k)
+    return std::nullopt;
+  mm.mDim = *m;
+  mm.nDim = *n;
+  mm.kDim = *k;
+  // The output's contiguous dim must be n (vectors are rows of C).
+  auto last = dyn_cast<AffineDimExpr>(mm.mapC.getResults().back());
+  if (!last || last.getPosition() != mm.nDim || !hasUnitInnerStride(mm.c))
+    return std::nullopt;
+  mm.ranges = op.getStaticLoopRanges();
+  for (int64_t r : mm.ranges)
+    if (ShapedType::isDynamic(r) || r <= 0)
+      return std::nullopt;
+  return mm;
+}
+
+/// Index values for `map` given a value per loop dim.
+SmallVector<Value> indicesFor(OpBuilder &b, Location loc, AffineMap map,
+                              ArrayRef<Value> loopValues) {
+  SmallVector<Value> indices;
+  for (AffineExpr e : map.getResults()) {
+    if (auto d = dyn_cast<AffineDimExpr>(e))
+      indices.push_back(loopValues[d.getPosition()]);
+    else
+      indices.push_back(arith::ConstantIndexOp::create(b, loc, 0));
+  }
+  return indices;
+}
+
+/// The f32 values of a constant global, or nullopt.
+std::optional<std::vector<float>> readF32Global(memref::GlobalOp global) {
+  if (!global || !global.getConstant() || !global.getInitialValue())
+    return std::nullopt;
+  Attribute init = *global.getInitialValue();
+  auto type = cast<MemRefType>(global.getType());
+  int64_t count = type.getNumElements();
+  std::vector<float> values(count);
+  if (auto dense = dyn_cast<DenseElementsAttr>(init)) {
+    if (!dense.getElementType().isF32())
+      return std::nullopt;
+    if (dense.isSplat()) {
+      std::fill(values.begin(), values.end(), dense.getSplatValue<float>());
+      return values;
+    }
+    auto it = dense.getValues<float>().begin();
+    for (int64_t i = 0; i < count; ++i, ++it)
+      values[i] = *it;
+    return values;
+  }
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(init)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || !resource.getElementType().isF32())
+      return std::nullopt;
+    ArrayRef<char> data = blob->getData();
+    if (int64_t(data.size()) != count * 4)
+      return std::nullopt;
+    std::memcpy(values.data(), data.data(), data.size());
+    return values;
+  }
+  return std::nullopt;
+}
+
+struct KilnLowerContractionsPass
+    : kiln::impl::KilnLowerContractionsPassBase<KilnLowerContractionsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    target.vectorBits = vectorBits;
+    target.vectorRegisters = vectorRegisters;
+    target.l1Bytes = l1Bytes;
+    SmallVector<Matmul> matches;
+    module.walk([&](linalg::GenericOp op) {
+      if (std::optional<Matmul> mm = matchMatmul(op))
+        matches.push_back(*mm);
+    });
+    SmallVector<memref::GlobalOp> packedSources;
+    for (Matmul &mm : matches)
+      lower(mm, packedSources);
+    // Globals whose every use now reads the packed copy.
+    for (memref::GlobalOp global : packedSources)
+      if (global && SymbolTable::symbolKnownUseEmpty(global, module))
+        global.erase();
+  }
+
+private:
+  CpuTarget target;
+  llvm::DenseMap<std::pair<Operation *, int64_t>, memref::GlobalOp> packed;
+  unsigned packedCount = 0;
+
+  /// The B constant packed as [N/nr][K][nr], or null when B is not a
+  /// constant global readable here (or has batch dims).
+  memref::GlobalOp packConstantB(Matmul &mm, int64_t nr,
+                                 SmallVector<memref::GlobalOp> &sources) {
+    auto get = mm.b.getDefiningOp<memref::GetGlobalOp>();
+    if (!get)
+      return {};
+    for (unsigned d : mm.batchDims)
+      if (usesDim(mm.mapB, d))
+        return {};
+    ModuleOp module = getOperation();
+    auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+        get, get.getNameAttr());
+    // The cache key includes the map through the operand layout: the same
+    // global read as (k, n) and as (n, k) packs differently.
+    int64_t kFirst = 0;
+    for (AffineExpr e : mm.mapB.getResults()) {
+      if (auto d = dyn_cast<AffineDimExpr>(e)) {
+        kFirst = d.getPosition() == mm.kDim ? 1 : 2;
+        break;
+      }
+    }
+    auto key = std::make_pair(global.getOperation(), nr * 4 + kFirst);
+    if (auto it = packed.find(key); it != packed.end())
+      return it->second;
+    std::optional<std::vector<float>> values = readF32Global(global);
+    if (!values)
+      return {};
+    int64_t n = mm.n(), k = mm.k(), panels = (n + nr - 1) / nr;
+    auto bType = cast<MemRefType>(mm.b.getType());
+    ArrayRef<int64_t> shape = bType.getShape();
+    SmallVector<int64_t> strides(shape.size(), 1);
+    for (int64_t i = int64_t(shape.size()) - 2; i >= 0; --i)
+      strides[i] = strides[i + 1] * shape[i + 1];
+    int64_t kStride = 0, nStride = 0;
+    for (auto [i, e] : llvm::enumerate(mm.mapB.getResults())) {
+      auto d = dyn_cast<AffineDimExpr>(e);
+      if (!d)
+        continue;
+      if (d.getPosition() == mm.kDim)
+        kStride = strides[i];
+      if (d.getPosition() == mm.nDim)
+        nStride = strides[i];
+    }
+    std::vector<float> data(panels * k * nr, 0.0f);
+    for (int64_t j = 0; j < panels; ++j)
+      for (int64_t kk = 0; kk < k; ++kk)
+        for (int64_t c = 0; c < nr && j * nr + c < n; ++c)
+          data[(j * k + kk) * nr + c] =
+              (*values)[kk * kStride + (j * nr + c) * nStride];
+
+    OpBuilder b(module.getContext());
+    b.setInsertionPointAfter(global);
+    auto type = MemRefType::get({panels, k, nr}, b.getF32Type());
+    auto tensorType = RankedTensorType::get({panels, k, nr}, b.getF32Type());
+    std::string name =
+        (global.getSymName() + "_packed" + Twine(packedCount++)).str();
+    auto attr = DenseResourceElementsAttr::get(
+        tensorType, name,
+        HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(data)));
+    auto result = memref::GlobalOp::create(
+        b, global.getLoc(), b.getStringAttr(name), b.getStringAttr("private"),
+        TypeAttr::get(type), attr, b.getUnitAttr(), b.getI64IntegerAttr(64));
+    SymbolTable(module).insert(result);
+    packed[key] = result;
+    sources.push_back(global);
+    return result;
+  }
+
+  void lower(Matmul &mm, SmallVector<memref::GlobalOp> &sources) {
+    ContractionShape shape;
+    for (unsigned d : mm.batchDims)
+      shape.batch *= mm.ranges[d];
+    shape.m = mm.m();
+    shape.n = mm.n();
+    shape.k = mm.k();
+    ContractionConfig config = chooseContractionConfig(shape, target);
+    int64_t nr = config.nr, kc = config.kc;
+    int64_t n = mm.n(), k = mm.k();
+    int64_t panels = (n + nr - 1) / nr;
+    bool ragged = n % nr != 0;
+
+    memref::GlobalOp packedB = packConstantB(mm, nr, sources);
+    bool direct = false;
+    if (!packedB) {
+      auto last = dyn_cast<AffineDimExpr>(mm.mapB.getResults().back());
+      direct = last && last.getPosition() == mm.nDim &&
+               hasUnitInnerStride(mm.b);
+    }
+
+    OpBuilder b(mm.op);
+    Location loc = mm.op.getLoc();
+    auto f32 = b.getF32Type();
+    auto vecType = VectorType::get({nr}, f32);
+    auto maskType = VectorType::get({nr}, b.getI1Type());
+    auto cst = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    Value zero = cst(0), one = cst(1);
+    Value bPacked;
+    if (packedB)
+      bPacked = memref::GetGlobalOp::create(b, loc, packedB.getType(),
+                                            packedB.getSymName());
+
+    SmallVector<Value> lbs, ubs, steps;
+    for (unsigned d : mm.batchDims) {
+      lbs.push_back(zero);
+      ubs.push_back(cst(mm.ranges[d]));
+      steps.push_back(one);
+    }
+    lbs.push_back(zero);
+    ubs.push_back(cst(panels));
+    steps.push_back(one);
+
+    unsigned loops = mm.ranges.size();
+    scf::ParallelOp::create(
+        b, loc, lbs, ubs, steps,
+        [&](OpBuilder &pb, Location l, ValueRange ivs) {
+          SmallVector<Value> loopValues(loops, Value());
+          for (auto [i, d] : llvm::enumerate(mm.batchDims))
+            loopValues[d] = ivs[i];
+          Value panel = ivs.back();
+          Value nStart = arith::MulIOp::create(
+              pb, l, panel, arith::ConstantIndexOp::create(pb, l, nr));
+          Value mask;
+          if (ragged) {
+            Value left = arith::SubIOp::create(
+                pb, l, arith::ConstantIndexOp::create(pb, l, n), nStart);
+            Value valid = arith::MinSIOp::create(
+                pb, l, left, arith::ConstantIndexOp::create(pb, l, nr));
+            mask = vector::CreateMaskOp::create(pb, l, maskType,
+                                                ArrayRef<OpFoldResult>{valid});
+          }
+          Value zeroVec = arith::ConstantOp::create(
+              pb, l, vecType, DenseElementsAttr::get(vecType, 0.0f));
+          auto body = [&](OpBuilder &sb, Location sl, Value stack) {
+            emitPanel(sb, sl, mm, config, loopValues, panel, nStart, mask,
+                      zeroVec, bPacked, direct, stack);
+          };
+          if (packedB || direct) {
+            body(pb, l, Value());
+          } else {
+            // Runtime packing needs a per-thread stack buffer; the scope
+            // frees it each iteration.
+            auto scope = memref::AllocaScopeOp::create(pb, l, TypeRange{});
+            Block &block = scope.getBodyRegion().emplaceBlock();
+            OpBuilder sb = OpBuilder::atBlockBegin(&block);
+            Value stack = memref::AllocaOp::create(
+                sb, l, MemRefType::get({std::min(kc, k), nr}, f32),
+                sb.getI64IntegerAttr(64));
+            body(sb, l, stack);
+            memref::AllocaScopeReturnOp::create(sb, l);
+          }
+        });
+    mm.op.erase();
+    if (auto get = mm.b.getDefiningOp<memref::GetGlobalOp>();
+        get && get->use_empty())
+      get.erase();
+  }
+
+  /// One N panel: K blocks, row tiles, register tiles.
+  void emitPanel(OpBuilder &b, Location loc, Matmul &mm,
+                 const ContractionConfig &config,
+                 SmallVector<Value> loopValues, Value panel, Value nStart,
+                 Value mask, Value zeroVec, Value bPacked, bool direct,
+                 Value stack) {
+    int64_t mr = config.mr, nr = config.nr, kc = config.kc;
+    int64_t m = mm.m(), n = mm.n(), k = mm.k();
+    auto cst = [&](OpBuilder &ob, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(ob, loc, v);
+    };
+    auto f32 = b.getF32Type();
+    auto vecType = VectorType::get({nr}, f32);
+    scf::ForOp::create(
+        b, loc, cst(b, 0), cst(b, k), cst(b, kc), ValueRange{},
+        [&](OpBuilder &kb, Location l, Value p, ValueRange) {
+          Value kEnd = arith::MinSIOp::create(
+              kb, l, arith::AddIOp::create(kb, l, p, cst(kb, kc)),
+              cst(kb, k));
+          if (stack)
+            emitRuntimePack(kb, l, mm, loopValues, p, kEnd, nStart, nr,
+                            stack);
+          auto tile = [&](OpBuilder &tb, Value row, int64_t rows) {
+            emitTile(tb, l, mm, loopValues, row, rows, p, kEnd, panel,
+                     nStart, mask, zeroVec, bPacked, direct, stack, vecType);
+          };
+          int64_t full = (m / mr) * mr;
+          if (full > 0)
+            scf::ForOp::create(
+                kb, l, cst(kb, 0), cst(kb, full), cst(kb, mr), ValueRange{},
+                [&](OpBuilder &rb, Location, Value row, ValueRange) {
+                  tile(rb, row, mr);
+                  scf::YieldOp::create(rb, l);
+                });
+          if (m % mr)
+            tile(kb, cst(kb, full), m % mr);
+          scf::YieldOp::create(kb, l);
+        });
+    (void)n;
+  }
+
+  /// stack[kk - p][c] = B(k = kk, n = nStart + c), zero past N.
+  void emitRuntimePack(OpBuilder &b, Location loc, Matmul &mm,
+                       SmallVector<Value> loopValues, Value p, Value kEnd,
+                       Value nStart, int64_t nr, Value stack) {
+    auto cst = [&](OpBuilder &ob, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(ob, loc, v);
+    };
+    Value nLimit = cst(b, mm.n());
+    Value zeroF = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+    scf::ForOp::create(
+        b, loc, cst(b, 0), cst(b, nr), cst(b, 1), ValueRange{},
+        [&](OpBuilder &cb, Location l, Value c, ValueRange) {
+          Value col = arith::AddIOp::create(cb, l, nStart, c);
+          Value inside = arith::CmpIOp::create(
+              cb, l, arith::CmpIPredicate::slt, col, nLimit);
+          // Past N the column is clamped (a valid address) and zeroed.
+          Value safe = arith::SelectOp::create(cb, l, inside, col,
+                                               cst(cb, 0));
+          scf::ForOp::create(
+              cb, l, p, kEnd, cst(cb, 1), ValueRange{},
+              [&](OpBuilder &ib, Location il, Value kk, ValueRange) {
+                SmallVector<Value> values = loopValues;
+                values[mm.kDim] = kk;
+                values[mm.nDim] = safe;
+                Value v = memref::LoadOp::create(
+                    ib, il, mm.b, indicesFor(ib, il, mm.mapB, values));
+                v = arith::SelectOp::create(ib, il, inside, v, zeroF);
+                Value rowIndex = arith::SubIOp::create(ib, il, kk, p);
+                memref::StoreOp::create(ib, il, v, stack,
+                                        ValueRange{rowIndex, c});
+                scf::YieldOp::create(ib, il);
+              });
+          scf::YieldOp::create(cb, l);
+        });
+  }
+
+  /// `rows` x nr accumulators over k in [p, kEnd).
+  void emitTile(OpBuilder &b, Location loc, Matmul &mm,
+                SmallVector<Value> loopValues, Value row, int64_t rows,
+                Value p, Value kEnd, Value panel, Value nStart, Value mask,
+                Value zeroVec, Value bPacked, bool direct, Value stack,
+                VectorType vecType) {
+    auto cst = [&](OpBuilder &ob, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(ob, loc, v);
+    };
+    SmallVector<Value> rowValues;
+    for (int64_t r = 0; r < rows; ++r)
+      rowValues.push_back(
+          r == 0 ? row : arith::AddIOp::create(b, loc, row, cst(b, r)));
+    auto cIndices = [&](OpBuilder &ob, int64_t r) {
+      SmallVector<Value> values = loopValues;
+      values[mm.mDim] = rowValues[r];
+      values[mm.nDim] = nStart;
+      return indicesFor(ob, loc, mm.mapC, values);
+    };
+    auto loadVec = [&](OpBuilder &ob, Value base, SmallVector<Value> idx) {
+      if (mask)
+        return vector::MaskedLoadOp::create(ob, loc, vecType, base, idx, mask,
+                                            zeroVec)
+            .getResult();
+      return vector::LoadOp::create(ob, loc, vecType, base, idx).getResult();
+    };
+    SmallVector<Value> init;
+    for (int64_t r = 0; r < rows; ++r)
+      init.push_back(loadVec(b, mm.c, cIndices(b, r)));
+    auto loop = scf::ForOp::create(
+        b, loc, p, kEnd, cst(b, 1), init,
+        [&](OpBuilder &kb, Location l, Value kk, ValueRange acc) {
+          Value bVec;
+          if (bPacked) {
+            bVec = vector::LoadOp::create(kb, l, vecType, bPacked,
+                                          ValueRange{panel, kk, cst(kb, 0)});
+          } else if (direct) {
+            SmallVector<Value> values = loopValues;
+            values[mm.kDim] = kk;
+            values[mm.nDim] = nStart;
+            bVec = loadVec(kb, mm.b, indicesFor(kb, l, mm.mapB, values));
+          } else {
+            Value local = arith::SubIOp::create(kb, l, kk, p);
+            bVec = vector::LoadOp::create(kb, l, vecType, stack,
+                                          ValueRange{local, cst(kb, 0)});
+          }
+          SmallVector<Value> next;
+          for (int64_t r = 0; r < rows; ++r) {
+            SmallVector<Value> values = loopValues;
+            values[mm.mDim] = rowValues[r];
+            values[mm.kDim] = kk;
+            Value a = memref::LoadOp::create(
+                kb, l, mm.a, indicesFor(kb, l, mm.mapA, values));
+            Value splat = vector::BroadcastOp::create(kb, l, vecType, a);
+            next.push_back(vector::FMAOp::create(kb, l, splat, bVec, acc[r]));
+          }
+          scf::YieldOp::create(kb, l, next);
+        });
+    for (int64_t r = 0; r < rows; ++r) {
+      SmallVector<Value> idx = cIndices(b, r);
+      if (mask)
+        vector::MaskedStoreOp::create(b, loc, mm.c, idx, mask,
+                                      loop.getResult(r));
+      else
+        vector::StoreOp::create(b, loc, loop.getResult(r), mm.c, idx);
+    }
+  }
+};
+
+} // namespace

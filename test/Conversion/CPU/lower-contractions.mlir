@@ -1,0 +1,114 @@
+// RUN: %kiln_opt %s --kiln-lower-contractions="vector-bits=512 vector-registers=32 l1-bytes=49152" --split-input-file | FileCheck %s
+
+// A constant B is packed at compile time into [N/nr][K][nr] panels (N = 40
+// pads to 2 panels of 32 columns) and the old global goes away; the ragged
+// last panel uses masked loads/stores of C.
+// CHECK-LABEL: module
+// CHECK-NOT: memref.global "private" constant @w :
+// CHECK: memref.global "private" constant @w_packed0 : memref<2x8x32xf32>
+// CHECK-LABEL: func.func @constant_b
+// CHECK: %[[P:.*]] = memref.get_global @w_packed0 : memref<2x8x32xf32>
+// CHECK: scf.parallel
+// CHECK: vector.create_mask
+// CHECK: scf.for
+// CHECK: vector.maskedload
+// CHECK: scf.for {{.*}} iter_args
+// CHECK: vector.load %[[P]]
+// CHECK: vector.broadcast
+// CHECK: vector.fma
+// CHECK: vector.maskedstore
+// CHECK-NOT: linalg.generic
+#a = affine_map<(m, k, n) -> (m, k)>
+#b = affine_map<(m, k, n) -> (k, n)>
+#c = affine_map<(m, k, n) -> (m, n)>
+memref.global "private" constant @w : memref<8x40xf32> = dense<1.0> {alignment = 64 : i64}
+func.func @constant_b(%x: memref<5x8xf32>, %y: memref<5x40xf32>) {
+  %w = memref.get_global @w : memref<8x40xf32>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : memref<5x8xf32>, memref<8x40xf32>) outs(%y : memref<5x40xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %0 = arith.mulf %in, %in_0 : f32
+    %1 = arith.addf %out, %0 : f32
+    linalg.yield %1 : f32
+  }
+  return
+}
+
+// -----
+
+// A runtime B read as (n, k) (K^T in attention) is packed per panel and K
+// block into a stack buffer; batch dims join the parallel loop.
+// CHECK-LABEL: func.func @transposed_b
+// CHECK: scf.parallel (%{{.*}}, %{{.*}}) =
+// CHECK: memref.alloca_scope
+// CHECK: memref.alloca() {alignment = 64 : i64} : memref<16x32xf32>
+// CHECK: memref.store
+// CHECK: vector.fma
+// CHECK-NOT: vector.maskedstore
+// CHECK: vector.store
+#qa = affine_map<(b, m, n, k) -> (b, m, k)>
+#qb = affine_map<(b, m, n, k) -> (b, n, k)>
+#qc = affine_map<(b, m, n, k) -> (b, m, n)>
+func.func @transposed_b(%q: memref<3x7x16xf32>, %k: memref<3x64x16xf32>, %s: memref<3x7x64xf32>) {
+  linalg.generic {indexing_maps = [#qa, #qb, #qc], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : memref<3x7x16xf32>, memref<3x64x16xf32>) outs(%s : memref<3x7x64xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %0 = arith.mulf %in, %in_0 : f32
+    %1 = arith.addf %out, %0 : f32
+    linalg.yield %1 : f32
+  }
+  return
+}
+
+// -----
+
+// A runtime B with contiguous columns is read in place (no packing).
+// CHECK-LABEL: func.func @direct_b
+// CHECK-NOT: memref.alloca
+// CHECK: vector.load %arg1
+// CHECK: vector.fma
+#a = affine_map<(m, k, n) -> (m, k)>
+#b = affine_map<(m, k, n) -> (k, n)>
+#c = affine_map<(m, k, n) -> (m, n)>
+func.func @direct_b(%x: memref<4x16xf32>, %w: memref<16x64xf32>, %y: memref<4x64xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : memref<4x16xf32>, memref<16x64xf32>) outs(%y : memref<4x64xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %0 = arith.mulf %in, %in_0 : f32
+    %1 = arith.addf %out, %0 : f32
+    linalg.yield %1 : f32
+  }
+  return
+}
+
+// -----
+
+// Not a plain multiply-accumulate (a fused producer in the body), or not
+// f32: left alone for the generic loop lowering.
+// CHECK-LABEL: func.func @not_matched
+// CHECK: linalg.generic
+// CHECK: math.exp
+// CHECK: linalg.generic
+// CHECK-NOT: vector.fma
+#a = affine_map<(m, k, n) -> (m, k)>
+#b = affine_map<(m, k, n) -> (k, n)>
+#c = affine_map<(m, k, n) -> (m, n)>
+func.func @not_matched(%x: memref<4x16xf32>, %w: memref<16x64xf32>, %y: memref<4x64xf32>,
+                       %xi: memref<4x16xi32>, %wi: memref<16x64xi32>, %yi: memref<4x64xi32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : memref<4x16xf32>, memref<16x64xf32>) outs(%y : memref<4x64xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %e = math.exp %in : f32
+    %0 = arith.mulf %e, %in_0 : f32
+    %1 = arith.addf %out, %0 : f32
+    linalg.yield %1 : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%xi, %wi : memref<4x16xi32>, memref<16x64xi32>) outs(%yi : memref<4x64xi32>) {
+  ^bb0(%in: i32, %in_0: i32, %out: i32):
+    %0 = arith.muli %in, %in_0 : i32
+    %1 = arith.addi %out, %0 : i32
+    linalg.yield %1 : i32
+  }
+  return
+}
