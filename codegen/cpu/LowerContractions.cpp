@@ -22,6 +22,7 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Utils/Utils.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -385,16 +386,16 @@ private:
           if (packedB || direct) {
             body(pb, l, Value());
           } else {
-            // Runtime packing needs a per-thread stack buffer; the scope
-            // frees it each iteration.
-            auto scope = memref::AllocaScopeOp::create(pb, l, TypeRange{});
-            Block &block = scope.getBodyRegion().emplaceBlock();
-            OpBuilder sb = OpBuilder::atBlockBegin(&block);
+            // Runtime packing needs a per-thread stack buffer, released
+            // at the end of each iteration (memref.alloca_scope would not
+            // survive scf-to-cf, which runs before memref-to-llvm).
+            Value saved = LLVM::StackSaveOp::create(
+                pb, l, LLVM::LLVMPointerType::get(pb.getContext()));
             Value stack = memref::AllocaOp::create(
-                sb, l, MemRefType::get({std::min(kc, k), nr}, f32),
-                sb.getI64IntegerAttr(64));
-            body(sb, l, stack);
-            memref::AllocaScopeReturnOp::create(sb, l);
+                pb, l, MemRefType::get({std::min(kc, k), nr}, f32),
+                pb.getI64IntegerAttr(64));
+            body(pb, l, stack);
+            LLVM::StackRestoreOp::create(pb, l, saved);
           }
         });
     mm.op.erase();

@@ -7,10 +7,14 @@
 #include "dialects/Kiln/KilnOps.h"
 
 #include "mlir/Dialect/Traits.h"
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/STLExtras.h"
+
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::kiln;
@@ -433,11 +437,74 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-OpFoldResult TransposeOp::fold(FoldAdaptor) {
-  for (auto [i, p] : llvm::enumerate(getPerm()))
-    if (static_cast<int64_t>(i) != p)
+/// The bytes of a constant's elements (row-major), or an empty ref for
+/// splats, bit-packed types and attributes without raw storage.
+static ArrayRef<char> rawElementBytes(Attribute attr, int64_t &elementBytes) {
+  auto shaped = dyn_cast_or_null<ElementsAttr>(attr);
+  if (!shaped)
+    return {};
+  Type elt = shaped.getShapedType().getElementType();
+  if (!elt.isIntOrFloat() || elt.getIntOrFloatBitWidth() % 8 != 0)
+    return {};
+  elementBytes = elt.getIntOrFloatBitWidth() / 8;
+  int64_t count = shaped.getShapedType().getNumElements();
+  ArrayRef<char> data;
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    if (dense.isSplat())
       return {};
-  return getInput();
+    data = dense.getRawData();
+  } else if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      data = blob->getData();
+  }
+  if (int64_t(data.size()) != count * elementBytes)
+    return {};
+  return data;
+}
+
+OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
+  bool identity = true;
+  for (auto [i, p] : llvm::enumerate(getPerm()))
+    identity &= static_cast<int64_t>(i) == p;
+  if (identity)
+    return getInput();
+  // A transposed constant (a Gemm transB weight, say) is permuted once here
+  // instead of on every run; splats stay splats.
+  auto type = cast<RankedTensorType>(getType());
+  if (auto dense = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput());
+      dense && dense.isSplat())
+    return dense.resizeSplat(type);
+  int64_t elementBytes = 0;
+  ArrayRef<char> data = rawElementBytes(adaptor.getInput(), elementBytes);
+  if (data.empty() || !type.hasStaticShape())
+    return {};
+  auto inType = cast<RankedTensorType>(getInput().getType());
+  ArrayRef<int64_t> inShape = inType.getShape();
+  int64_t rank = inType.getRank();
+  SmallVector<int64_t> inStrides(rank, 1);
+  for (int64_t i = rank - 2; i >= 0; --i)
+    inStrides[i] = inStrides[i + 1] * inShape[i + 1];
+  ArrayRef<int64_t> perm = getPerm();
+  ArrayRef<int64_t> outShape = type.getShape();
+  std::vector<char> out(data.size());
+  SmallVector<int64_t> index(rank, 0);
+  for (int64_t o = 0, e = type.getNumElements(); o < e; ++o) {
+    int64_t source = 0;
+    for (int64_t d = 0; d < rank; ++d)
+      source += index[d] * inStrides[perm[d]];
+    std::memcpy(&out[o * elementBytes], &data[source * elementBytes],
+                elementBytes);
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      if (++index[d] < outShape[d])
+        break;
+      index[d] = 0;
+    }
+  }
+  if (type.getNumElements() <= 64)
+    return DenseElementsAttr::getFromRawBuffer(type, out);
+  return DenseResourceElementsAttr::get(
+      type, "transposed",
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(out, alignof(max_align_t)));
 }
 
 LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,

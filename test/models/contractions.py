@@ -1,7 +1,7 @@
 """`contractions`: matmul shapes that exercise every path of the tiled CPU
 kernel (kiln-lower-contractions): ragged N panels and M row tiles, K longer
 than one K block, constant B in both layouts, runtime B read in place and
-packed at run time (K^T), broadcast batch dims, GEMV."""
+packed at run time (Einsum's K^T), broadcast batch dims, GEMV."""
 
 import numpy as np
 
@@ -44,4 +44,7 @@ def build(seed: int = 0):
     a7 = b.input("a7", np.float32, [3, 1, 8, 16])
     b7 = b.input("b7", np.float32, [1, 5, 16, 12])
     out(b.op("MatMul", [a7, b7]), [3, 5, 8, 12], "y7")
+
+    # Einsum reads K as (n, k): the B operand is packed at run time.
+    out(b.op("Einsum", [q, k], equation="bhqd,bhkd->bhqk"), [2, 4, 13, 17], "y8")
     return b.model(doc=__doc__)

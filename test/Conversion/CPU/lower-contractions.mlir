@@ -40,12 +40,13 @@ func.func @constant_b(%x: memref<5x8xf32>, %y: memref<5x40xf32>) {
 // block into a stack buffer; batch dims join the parallel loop.
 // CHECK-LABEL: func.func @transposed_b
 // CHECK: scf.parallel (%{{.*}}, %{{.*}}) =
-// CHECK: memref.alloca_scope
+// CHECK: %[[SP:.*]] = llvm.intr.stacksave
 // CHECK: memref.alloca() {alignment = 64 : i64} : memref<16x32xf32>
 // CHECK: memref.store
 // CHECK: vector.fma
 // CHECK-NOT: vector.maskedstore
 // CHECK: vector.store
+// CHECK: llvm.intr.stackrestore %[[SP]]
 #qa = affine_map<(b, m, n, k) -> (b, m, k)>
 #qb = affine_map<(b, m, n, k) -> (b, n, k)>
 #qc = affine_map<(b, m, n, k) -> (b, m, n)>
