@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Passes.h"
+#include "codegen/cpu/ContractionUtils.h"
 #include "codegen/cpu/KernelConfig.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -91,26 +92,6 @@ bool hasUnitInnerStride(Value memref) {
   return strides.empty() || strides.back() == 1;
 }
 
-/// The body is `out + in0 * in1` in f32 (either operand order).
-bool isMultiplyAccumulate(linalg::GenericOp op) {
-  Block &body = op.getRegion().front();
-  if (body.getNumArguments() != 3 || body.getOperations().size() != 3)
-    return false;
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
-  if (!add)
-    return false;
-  Value acc = body.getArgument(2);
-  Value product = add.getLhs() == acc ? add.getRhs() : add.getLhs();
-  if (add.getLhs() != acc && add.getRhs() != acc)
-    return false;
-  auto mul = product.getDefiningOp<arith::MulFOp>();
-  if (!mul)
-    return false;
-  Value x = body.getArgument(0), y = body.getArgument(1);
-  return (mul.getLhs() == x && mul.getRhs() == y) ||
-         (mul.getLhs() == y && mul.getRhs() == x);
-}
 
 std::optional<Matmul> matchMatmul(linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
@@ -183,38 +164,6 @@ SmallVector<Value> indicesFor(OpBuilder &b, Location loc, AffineMap map,
   return indices;
 }
 
-/// The f32 values of a constant global, or nullopt.
-std::optional<std::vector<float>> readF32Global(memref::GlobalOp global) {
-  if (!global || !global.getConstant() || !global.getInitialValue())
-    return std::nullopt;
-  Attribute init = *global.getInitialValue();
-  auto type = cast<MemRefType>(global.getType());
-  int64_t count = type.getNumElements();
-  std::vector<float> values(count);
-  if (auto dense = dyn_cast<DenseElementsAttr>(init)) {
-    if (!dense.getElementType().isF32())
-      return std::nullopt;
-    if (dense.isSplat()) {
-      std::fill(values.begin(), values.end(), dense.getSplatValue<float>());
-      return values;
-    }
-    auto it = dense.getValues<float>().begin();
-    for (int64_t i = 0; i < count; ++i, ++it)
-      values[i] = *it;
-    return values;
-  }
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(init)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob || !resource.getElementType().isF32())
-      return std::nullopt;
-    ArrayRef<char> data = blob->getData();
-    if (int64_t(data.size()) != count * 4)
-      return std::nullopt;
-    std::memcpy(values.data(), data.data(), data.size());
-    return values;
-  }
-  return std::nullopt;
-}
 
 struct KilnLowerContractionsPass
     : kiln::impl::KilnLowerContractionsPassBase<KilnLowerContractionsPass> {
@@ -226,13 +175,18 @@ struct KilnLowerContractionsPass
     target.vectorRegisters = vectorRegisters;
     target.l1Bytes = l1Bytes;
     SmallVector<Matmul> matches;
+    SmallVector<linalg::GenericOp> others;
     module.walk([&](linalg::GenericOp op) {
       if (std::optional<Matmul> mm = matchMatmul(op))
         matches.push_back(*mm);
+      else
+        others.push_back(op);
     });
     SmallVector<memref::GlobalOp> packedSources;
     for (Matmul &mm : matches)
       lower(mm, packedSources);
+    for (linalg::GenericOp op : others)
+      lowerConv2D(op, target, packedSources);
     // Globals whose every use now reads the packed copy.
     for (memref::GlobalOp global : packedSources)
       if (global && SymbolTable::symbolKnownUseEmpty(global, module))
@@ -247,16 +201,13 @@ private:
   /// The B constant packed as [N/nr][K][nr], or null when B is not a
   /// constant global readable here (or has batch dims).
   memref::GlobalOp packConstantB(Matmul &mm, int64_t nr,
-                                 SmallVector<memref::GlobalOp> &sources) {
-    auto get = mm.b.getDefiningOp<memref::GetGlobalOp>();
-    if (!get)
+                                 SmallVectorImpl<memref::GlobalOp> &sources) {
+    memref::GlobalOp global = constantGlobalOf(mm.b);
+    if (!global)
       return {};
     for (unsigned d : mm.batchDims)
       if (usesDim(mm.mapB, d))
         return {};
-    ModuleOp module = getOperation();
-    auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
-        get, get.getNameAttr());
     // The cache key includes the map through the operand layout: the same
     // global read as (k, n) and as (n, k) packs differently.
     int64_t kFirst = 0;
@@ -295,25 +246,15 @@ private:
           data[(j * k + kk) * nr + c] =
               (*values)[kk * kStride + (j * nr + c) * nStride];
 
-    OpBuilder b(module.getContext());
-    b.setInsertionPointAfter(global);
-    auto type = MemRefType::get({panels, k, nr}, b.getF32Type());
-    auto tensorType = RankedTensorType::get({panels, k, nr}, b.getF32Type());
-    std::string name =
-        (global.getSymName() + "_packed" + Twine(packedCount++)).str();
-    auto attr = DenseResourceElementsAttr::get(
-        tensorType, name,
-        HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<float>(data)));
-    auto result = memref::GlobalOp::create(
-        b, global.getLoc(), b.getStringAttr(name), b.getStringAttr("private"),
-        TypeAttr::get(type), attr, b.getUnitAttr(), b.getI64IntegerAttr(64));
-    SymbolTable(module).insert(result);
+    memref::GlobalOp result = createConstantGlobal(
+        global, (global.getSymName() + "_packed" + Twine(packedCount++)).str(),
+        {panels, k, nr}, data);
     packed[key] = result;
     sources.push_back(global);
     return result;
   }
 
-  void lower(Matmul &mm, SmallVector<memref::GlobalOp> &sources) {
+  void lower(Matmul &mm, SmallVectorImpl<memref::GlobalOp> &sources) {
     ContractionShape shape;
     for (unsigned d : mm.batchDims)
       shape.batch *= mm.ranges[d];

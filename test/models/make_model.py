@@ -19,6 +19,7 @@ import onnx  # noqa: E402
 
 import cnn  # noqa: E402
 import contractions  # noqa: E402
+import convolutions  # noqa: E402
 import gpt2  # noqa: E402
 import mlp  # noqa: E402
 import resnet  # noqa: E402
@@ -32,6 +33,8 @@ MODELS = {
     "cnn": (cnn.build, True, "[2,3,32,32] Conv/BN/pools/grouped+dilated conv -> [2,10]"),
     "contractions": (contractions.build, True,
                      "matmul shapes covering every tiled-kernel path"),
+    "convolutions": (convolutions.build, True,
+                     "conv shapes covering every direct-conv kernel path"),
     "transformer": (transformer.build_transformer, True,
                     "one BERT encoder layer, [1,16,64], 4 heads"),
     "gpt2": (gpt2.build, True, "one GPT-2 decoder block, [1,16,64], 4 heads"),

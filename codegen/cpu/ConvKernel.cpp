@@ -1,0 +1,339 @@
+//===- ConvKernel.cpp - register-tiled NCHW convolution -------------------===//
+//
+// Part of kiln. A direct convolution (no im2col buffer) for f32 NCHW 2-D
+// convolutions with constant weights:
+//
+//   parallel over (n, output-channel tiles of mr, output rows)
+//     for column blocks of nr output pixels (one row)
+//       mr x nr accumulators (vectors over output columns) in registers;
+//       per (c, kh, kw): one input vector, mr weight broadcasts, mr FMAs
+//
+// Weights are packed at compile time into [F/mr][C][KH][KW][mr] so a tile's
+// broadcasts are contiguous. Input vectors are contiguous loads for stride 1
+// and gathers otherwise. A 1x1 stride-1 convolution without padding is a
+// matmul over pixels: its rows are flattened so the vectors span OH*OW.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/cpu/ContractionUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+namespace {
+
+struct Conv {
+  Value x, w, y;
+  unsigned n, f, oh, ow, c, kh, kw; // loop dims
+  int64_t batch, channelsOut, rows, cols, channelsIn, kernelH, kernelW;
+  int64_t strideH, strideW, dilationH, dilationW;
+  bool flattened = false; // 1x1, stride 1, unpadded: rows folded into cols
+};
+
+/// (stride, dilation) when `e` is exactly `outer * stride + inner *
+/// dilation` over loop dims `outer` and `inner`.
+std::optional<std::pair<int64_t, int64_t>>
+linearIn(AffineExpr e, unsigned outer, unsigned inner, unsigned numDims) {
+  for (unsigned d = 0; d < numDims; ++d)
+    if (d != outer && d != inner && e.isFunctionOfDim(d))
+      return std::nullopt;
+  MLIRContext *ctx = e.getContext();
+  auto at = [&](int64_t o, int64_t i) -> std::optional<int64_t> {
+    SmallVector<AffineExpr> dims(numDims, getAffineConstantExpr(0, ctx));
+    dims[outer] = getAffineConstantExpr(o, ctx);
+    dims[inner] = getAffineConstantExpr(i, ctx);
+    auto c = dyn_cast<AffineConstantExpr>(e.replaceDims(dims));
+    if (!c)
+      return std::nullopt;
+    return c.getValue();
+  };
+  auto base = at(0, 0), s = at(1, 0), d = at(0, 1), both = at(2, 3);
+  if (!base || !s || !d || !both || *base != 0 || *s <= 0 || *d <= 0 ||
+      *both != 2 * *s + 3 * *d)
+    return std::nullopt;
+  return std::make_pair(*s, *d);
+}
+
+std::optional<unsigned> dimAt(AffineMap map, unsigned result) {
+  if (auto d = dyn_cast<AffineDimExpr>(map.getResult(result)))
+    return d.getPosition();
+  return std::nullopt;
+}
+
+bool isIdentityF32(Value v, int64_t rank) {
+  auto t = dyn_cast<MemRefType>(v.getType());
+  return t && t.getRank() == rank && t.hasStaticShape() &&
+         t.getLayout().isIdentity() && t.getElementType().isF32();
+}
+
+std::optional<Conv> matchConv(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op.getNumLoops() != 7 ||
+      op.getNumReductionLoops() != 3 || !isMultiplyAccumulate(op))
+    return std::nullopt;
+  Conv cv;
+  cv.x = op.getDpsInputOperand(0)->get();
+  cv.w = op.getDpsInputOperand(1)->get();
+  cv.y = op.getDpsInitOperand(0)->get();
+  if (!isIdentityF32(cv.x, 4) || !isIdentityF32(cv.w, 4) ||
+      !isIdentityF32(cv.y, 4) || !constantGlobalOf(cv.w))
+    return std::nullopt;
+  AffineMap xm = op.getMatchingIndexingMap(op.getDpsInputOperand(0));
+  AffineMap wm = op.getMatchingIndexingMap(op.getDpsInputOperand(1));
+  AffineMap ym = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (!ym.isProjectedPermutation() || !wm.isProjectedPermutation() ||
+      ym.getNumResults() != 4 || wm.getNumResults() != 4 ||
+      xm.getNumResults() != 4)
+    return std::nullopt;
+  cv.n = *dimAt(ym, 0);
+  cv.f = *dimAt(ym, 1);
+  cv.oh = *dimAt(ym, 2);
+  cv.ow = *dimAt(ym, 3);
+  if (*dimAt(wm, 0) != cv.f)
+    return std::nullopt;
+  cv.c = *dimAt(wm, 1);
+  cv.kh = *dimAt(wm, 2);
+  cv.kw = *dimAt(wm, 3);
+  if (dimAt(xm, 0) != std::optional<unsigned>(cv.n) ||
+      dimAt(xm, 1) != std::optional<unsigned>(cv.c))
+    return std::nullopt;
+  auto rowCoeffs = linearIn(xm.getResult(2), cv.oh, cv.kh, 7);
+  auto colCoeffs = linearIn(xm.getResult(3), cv.ow, cv.kw, 7);
+  if (!rowCoeffs || !colCoeffs)
+    return std::nullopt;
+  std::tie(cv.strideH, cv.dilationH) = *rowCoeffs;
+  std::tie(cv.strideW, cv.dilationW) = *colCoeffs;
+  SmallVector<int64_t> r = op.getStaticLoopRanges();
+  cv.batch = r[cv.n];
+  cv.channelsOut = r[cv.f];
+  cv.rows = r[cv.oh];
+  cv.cols = r[cv.ow];
+  cv.channelsIn = r[cv.c];
+  cv.kernelH = r[cv.kh];
+  cv.kernelW = r[cv.kw];
+  auto xShape = cast<MemRefType>(cv.x.getType()).getShape();
+  cv.flattened = cv.kernelH == 1 && cv.kernelW == 1 && cv.strideH == 1 &&
+                 cv.strideW == 1 && xShape[2] == cv.rows &&
+                 xShape[3] == cv.cols;
+  return cv;
+}
+
+/// Packs W[f][c][kh][kw] as [F/mr][C][KH][KW][mr], zero-padded.
+memref::GlobalOp packWeights(const Conv &cv, int64_t mr) {
+  memref::GlobalOp global = constantGlobalOf(cv.w);
+  std::optional<std::vector<float>> w = readF32Global(global);
+  if (!w)
+    return {};
+  int64_t f = cv.channelsOut, c = cv.channelsIn, kh = cv.kernelH,
+          kw = cv.kernelW, tiles = (f + mr - 1) / mr, taps = c * kh * kw;
+  std::vector<float> data(tiles * taps * mr, 0.0f);
+  for (int64_t o = 0; o < f; ++o)
+    for (int64_t t = 0; t < taps; ++t)
+      data[((o / mr) * taps + t) * mr + o % mr] = (*w)[o * taps + t];
+  return createConstantGlobal(global,
+                              (global.getSymName() + "_conv_packed").str(),
+                              {tiles, c, kh, kw, mr}, data);
+}
+
+struct ConvEmitter {
+  const Conv &cv;
+  int64_t mr, nr;
+  Location loc;
+  VectorType vecType, maskType;
+  Value x, y, packed;
+
+  Value cst(OpBuilder &b, int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  }
+
+  SmallVector<Value> yIndices(OpBuilder &b, Value n, Value f, Value row,
+                              Value col) {
+    if (cv.flattened)
+      return {n, f, col};
+    return {n, f, row, col};
+  }
+
+  /// The input vector for output columns [col, col + nr) at tap (kh, kw).
+  Value inputVector(OpBuilder &b, Value n, Value c, Value row, Value kh,
+                    int64_t kw, Value col, Value mask, Value zeroVec) {
+    if (cv.flattened) {
+      SmallVector<Value> idx = {n, c, col};
+      return mask ? vector::MaskedLoadOp::create(b, loc, vecType, x, idx,
+                                                 mask, zeroVec)
+                        .getResult()
+                  : vector::LoadOp::create(b, loc, vecType, x, idx)
+                        .getResult();
+    }
+    Value inRow = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, row, cst(b, cv.strideH)),
+        arith::MulIOp::create(b, loc, kh, cst(b, cv.dilationH)));
+    Value inCol = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, col, cst(b, cv.strideW)),
+        cst(b, kw * cv.dilationW));
+    SmallVector<Value> idx = {n, c, inRow, inCol};
+    if (cv.strideW == 1)
+      return mask ? vector::MaskedLoadOp::create(b, loc, vecType, x, idx,
+                                                 mask, zeroVec)
+                        .getResult()
+                  : vector::LoadOp::create(b, loc, vecType, x, idx)
+                        .getResult();
+    // Strided columns: a gather of lanes i * strideW.
+    SmallVector<int32_t> offsets;
+    for (int64_t i = 0; i < nr; ++i)
+      offsets.push_back(int32_t(i * cv.strideW));
+    auto offsetType = VectorType::get({nr}, b.getI32Type());
+    Value offsetVec = arith::ConstantOp::create(
+        b, loc, offsetType, DenseElementsAttr::get(offsetType, ArrayRef<int32_t>(offsets)));
+    Value allLanes =
+        mask ? mask
+             : vector::ConstantMaskOp::create(b, loc, maskType,
+                                              ArrayRef<int64_t>{nr})
+                   .getResult();
+    return vector::GatherOp::create(b, loc, vecType, x, idx, offsetVec,
+                                    allLanes, zeroVec)
+        .getResult();
+  }
+
+  /// `rows` output channels from `fBase` by nr columns from `col`.
+  void tile(OpBuilder &b, Value n, Value ft, Value fBase, int64_t rows,
+            Value row, Value col, Value mask, Value zeroVec) {
+    SmallVector<Value> fs;
+    for (int64_t r = 0; r < rows; ++r)
+      fs.push_back(r == 0 ? fBase
+                          : arith::AddIOp::create(b, loc, fBase, cst(b, r)));
+    SmallVector<Value> init;
+    for (int64_t r = 0; r < rows; ++r) {
+      SmallVector<Value> idx = yIndices(b, n, fs[r], row, col);
+      init.push_back(mask ? vector::MaskedLoadOp::create(b, loc, vecType, y,
+                                                         idx, mask, zeroVec)
+                                .getResult()
+                          : vector::LoadOp::create(b, loc, vecType, y, idx)
+                                .getResult());
+    }
+    auto channels = scf::ForOp::create(
+        b, loc, cst(b, 0), cst(b, cv.channelsIn), cst(b, 1), init,
+        [&](OpBuilder &cb, Location, Value c, ValueRange acc) {
+          auto taps = scf::ForOp::create(
+              cb, loc, cst(cb, 0), cst(cb, cv.kernelH), cst(cb, 1), acc,
+              [&](OpBuilder &hb, Location, Value kh, ValueRange acc2) {
+                SmallVector<Value> current(acc2.begin(), acc2.end());
+                for (int64_t kw = 0; kw < cv.kernelW; ++kw) {
+                  Value xv = inputVector(hb, n, c, row, kh, kw, col, mask,
+                                         zeroVec);
+                  for (int64_t r = 0; r < rows; ++r) {
+                    Value w = memref::LoadOp::create(
+                        hb, loc, packed,
+                        ValueRange{ft, c, kh, cst(hb, kw), cst(hb, r)});
+                    Value splat =
+                        vector::BroadcastOp::create(hb, loc, vecType, w);
+                    current[r] = vector::FMAOp::create(hb, loc, splat, xv,
+                                                       current[r]);
+                  }
+                }
+                scf::YieldOp::create(hb, loc, current);
+              });
+          scf::YieldOp::create(cb, loc, taps.getResults());
+        });
+    for (int64_t r = 0; r < rows; ++r) {
+      SmallVector<Value> idx = yIndices(b, n, fs[r], row, col);
+      if (mask)
+        vector::MaskedStoreOp::create(b, loc, y, idx, mask,
+                                      channels.getResult(r));
+      else
+        vector::StoreOp::create(b, loc, channels.getResult(r), y, idx);
+    }
+  }
+
+  /// Every column block of one output row for one channel tile.
+  void rowOfTiles(OpBuilder &b, Value n, Value ft, int64_t rows, Value row,
+                  Value zeroVec) {
+    Value fBase = arith::MulIOp::create(b, loc, ft, cst(b, mr));
+    int64_t cols = cv.flattened ? cv.rows * cv.cols : cv.cols;
+    int64_t full = (cols / nr) * nr;
+    if (full > 0)
+      scf::ForOp::create(b, loc, cst(b, 0), cst(b, full), cst(b, nr),
+                         ValueRange{},
+                         [&](OpBuilder &cb, Location, Value col, ValueRange) {
+                           tile(cb, n, ft, fBase, rows, row, col, Value(),
+                                zeroVec);
+                           scf::YieldOp::create(cb, loc);
+                         });
+    if (cols % nr) {
+      Value mask = vector::ConstantMaskOp::create(
+          b, loc, maskType, ArrayRef<int64_t>{cols % nr});
+      tile(b, n, ft, fBase, rows, row, cst(b, full), mask, zeroVec);
+    }
+  }
+};
+
+} // namespace
+
+bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
+                             SmallVectorImpl<memref::GlobalOp> &sources) {
+  std::optional<Conv> match = matchConv(op);
+  if (!match)
+    return false;
+  Conv &cv = *match;
+  ContractionShape shape;
+  shape.batch = cv.batch * (cv.flattened ? 1 : cv.rows);
+  shape.m = cv.channelsOut;
+  shape.n = cv.flattened ? cv.rows * cv.cols : cv.cols;
+  shape.k = cv.channelsIn * cv.kernelH * cv.kernelW;
+  ContractionConfig config = chooseContractionConfig(shape, target);
+  int64_t mr = config.mr, nr = config.nr;
+  memref::GlobalOp packedGlobal = packWeights(cv, mr);
+  if (!packedGlobal)
+    return false;
+  sources.push_back(constantGlobalOf(cv.w));
+
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  ConvEmitter e{cv, mr, nr, loc, VectorType::get({nr}, b.getF32Type()),
+                VectorType::get({nr}, b.getI1Type()), cv.x, cv.y, Value()};
+  e.packed = memref::GetGlobalOp::create(b, loc, packedGlobal.getType(),
+                                         packedGlobal.getSymName());
+  if (cv.flattened) {
+    SmallVector<ReassociationIndices> pixels = {{0}, {1}, {2, 3}};
+    e.x = memref::CollapseShapeOp::create(b, loc, cv.x, pixels);
+    e.y = memref::CollapseShapeOp::create(b, loc, cv.y, pixels);
+  }
+  int64_t tiles = (cv.channelsOut + mr - 1) / mr;
+  int64_t fullTiles = cv.channelsOut / mr, lastRows = cv.channelsOut % mr;
+  int64_t rows = cv.flattened ? 1 : cv.rows;
+  Value zero = e.cst(b, 0), one = e.cst(b, 1);
+  scf::ParallelOp::create(
+      b, loc, ValueRange{zero, zero, zero},
+      ValueRange{e.cst(b, cv.batch), e.cst(b, tiles), e.cst(b, rows)},
+      ValueRange{one, one, one},
+      [&](OpBuilder &pb, Location, ValueRange ivs) {
+        Value zeroVec = arith::ConstantOp::create(
+            pb, loc, e.vecType, DenseElementsAttr::get(e.vecType, 0.0f));
+        Value n = ivs[0], ft = ivs[1], row = ivs[2];
+        if (lastRows == 0) {
+          e.rowOfTiles(pb, n, ft, mr, row, zeroVec);
+          return;
+        }
+        Value isFull = arith::CmpIOp::create(pb, loc, arith::CmpIPredicate::slt,
+                                             ft, e.cst(pb, fullTiles));
+        scf::IfOp::create(
+            pb, loc, isFull,
+            [&](OpBuilder &tb, Location) {
+              e.rowOfTiles(tb, n, ft, mr, row, zeroVec);
+              scf::YieldOp::create(tb, loc);
+            },
+            [&](OpBuilder &tb, Location) {
+              e.rowOfTiles(tb, n, ft, lastRows, row, zeroVec);
+              scf::YieldOp::create(tb, loc);
+            });
+      });
+  Value weights = cv.w;
+  op.erase();
+  if (auto get = weights.getDefiningOp<memref::GetGlobalOp>();
+      get && get->use_empty())
+    get.erase();
+  return true;
+}

@@ -1,0 +1,34 @@
+"""`convolutions`: NCHW convolutions that exercise every path of the direct
+conv kernel (codegen/cpu/ConvKernel.cpp): 3x3 padded stride 1, stride-2
+(gathered columns), 7x7 stride-2 stem, 1x1 flattened over pixels, 1x1
+stride 2, dilation, output channels that leave a partial register tile,
+narrow rows (7 columns) and batch 2."""
+
+import numpy as np
+
+from util import GraphBuilder
+
+
+def build(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    b = GraphBuilder("convolutions")
+
+    def conv(x, cin, cout, k, name, **attrs):
+        w = b.init(name + ".w", (rng.standard_normal((cout, cin, k, k)) * (1.0 / np.sqrt(cin * k * k))).astype(np.float32))
+        bias = b.init(name + ".b", rng.standard_normal(cout).astype(np.float32))
+        return b.op("Conv", [x, w, bias], **attrs)
+
+    def out(value, shape, name):
+        b.output(value, np.float32, shape, name=name)
+
+    x = b.input("x", np.float32, [2, 6, 19, 19])
+    out(conv(x, 6, 20, 3, "c3", pads=[1, 1, 1, 1]), [2, 20, 19, 19], "y_3x3")
+    out(conv(x, 6, 17, 3, "c3s2", pads=[1, 1, 1, 1], strides=[2, 2]), [2, 17, 10, 10], "y_3x3_s2")
+    out(conv(x, 6, 16, 7, "stem", pads=[3, 3, 3, 3], strides=[2, 2]), [2, 16, 10, 10], "y_7x7_s2")
+    out(conv(x, 6, 33, 1, "c1"), [2, 33, 19, 19], "y_1x1")
+    out(conv(x, 6, 9, 1, "c1s2", strides=[2, 2]), [2, 9, 10, 10], "y_1x1_s2")
+    out(conv(x, 6, 5, 3, "dil", pads=[2, 2, 2, 2], dilations=[2, 2]), [2, 5, 19, 19], "y_dilated")
+    small = b.input("small", np.float32, [1, 40, 7, 7])
+    out(conv(small, 40, 30, 3, "c7", pads=[1, 1, 1, 1]), [1, 30, 7, 7], "y_7x7_map")
+    out(conv(small, 40, 24, 3, "asym", pads=[0, 1, 2, 0]), [1, 24, 7, 6], "y_asym_pad")
+    return b.model(doc=__doc__)
