@@ -58,9 +58,10 @@ def measure(built, thread_counts, quick, log):
     """-> dict with per-thread-count results (keys are str(threads)).
     `built`: what build() returned."""
     cc, version, exes = built
-    fma_iters = 20_000_000 if quick else 60_000_000
-    dot_iters = 20_000_000 if quick else 60_000_000
-    reps = 5 if quick else 7
+    # Many short timed runs (~30-60 ms each at peak), best one kept: on a
+    # shared machine a short run is more likely to get a core to itself.
+    fma_iters = dot_iters = 10_000_000
+    reps = 10 if quick else 25
     big = (256 << 20) if quick else (1 << 30)
     big_reps = 3 if quick else 5
     small = 16 << 20

@@ -7,7 +7,8 @@ SPEC: {"model": path, "inputs": {name: npy}, "threads": N, "warmup": W,
        "target_s": T, "min_iters": a, "max_iters": b, "output_dir": dir|null}
 
 Timing policy (the same as the kiln side): one untimed calibration run,
-then `warmup` untimed runs (1 when the calibration run took > 0.5 s), then
+then `warmup` untimed runs (1 when the calibration run took > 0.5 s, none
+when it took > 2 s), then
 K timed runs with K = clamp(ceil(T / calibration time), a, b); median/min/max.
 """
 
@@ -45,7 +46,7 @@ def main():
     t0 = time.perf_counter()
     outs = sess.run(names, feeds)
     calib = time.perf_counter() - t0
-    warmup = 1 if calib > 0.5 else int(spec["warmup"])
+    warmup = 0 if calib > 2.0 else 1 if calib > 0.5 else int(spec["warmup"])
     for _ in range(warmup):
         sess.run(names, feeds)
     iters = int(min(max(math.ceil(spec["target_s"] / max(calib, 1e-6)),

@@ -204,8 +204,9 @@ def compare_outputs(kiln_dir, ort_dir, output_names):
 # -- one model ----------------------------------------------------------------
 
 class Policy:
-    """Iteration policy shared by both sides: one untimed calibration run,
-    `warmup` more untimed runs (1 when the calibration run took > 0.5 s), then
+    """Iteration policy shared by both sides (ort_worker.py repeats it): one
+    untimed calibration run, then `warm(calibration)` more untimed runs
+    (`warmup`; 1 when a run takes > 0.5 s; none when it takes > 2 s), then
     K = clamp(ceil(target_s / calibration), min_iters, max_iters) timed runs;
     the median is reported."""
 
@@ -220,12 +221,19 @@ class Policy:
         return int(min(max(k, self.min_iters), self.max_iters))
 
     def warm(self, calib_s):
-        return 1 if calib_s > 0.5 else self.warmup
+        return 0 if calib_s > 2.0 else 1 if calib_s > 0.5 else self.warmup
 
 
-def kiln_bench(kiln, so, inputs, threads, policy, calib_s=None):
+def kiln_bench(kiln, so, inputs, threads, policy, estimate_s=None):
+    """`kiln bench` with the policy above. The calibration run is a separate
+    `kiln bench --iterations 1` process, unless `estimate_s` (an earlier
+    measurement of one run: the previous thread count's median, or the
+    `kiln run` process time) is at least 1 s, in which case that stands in
+    for it (one fewer multi-second run; a timed process still gets one
+    untimed run first)."""
     args = [kiln, "bench", so, "--threads", str(threads), "--json"]
     args += [f"--input={n}={p}" for n, p in inputs.items()]
+    calib_s = estimate_s if (estimate_s is not None and estimate_s >= 1.0) else None
     if calib_s is None:
         r = run_child(args + ["--warmup", "0", "--iterations", "1"], timeout=1800)
         if r["rc"] != 0:
@@ -274,12 +282,12 @@ def roofline(counts, limits, host, threads):
     l3 = host.get("l3_bytes")
     level = "L3" if (l3 and wb <= l3 // 2) else "DRAM"
     bw = bw_l3 if level == "L3" else bw_dram
-    intensity = fl / wb if wb else float("inf")
+    intensity = fl / wb if wb else None  # None: no weights, never memory-bound
     balance = peak / bw if (peak and bw) else None
     if balance is None:
         bound = "unknown"  # limits not measured (--skip-limits)
     else:
-        bound = "memory" if intensity < balance else "compute"
+        bound = "memory" if (intensity is not None and intensity < balance) else "compute"
     return {"bound": bound, "memory_level": level, "flop_per_weight_byte": intensity,
             "machine_balance": balance, "peak_gflops": peak, "bandwidth_gbs": bw,
             "dram_gbs": bw_dram, "l3_gbs": bw_l3}
@@ -344,15 +352,16 @@ def bench_model(name, args, kiln, limits, host, policy):
         for f in os.listdir(d):
             os.remove(os.path.join(d, f))
     if kiln_ok:
-        rr = run_child([kiln, "run", so, "--threads", str(max(args.threads)),
+        rr = run_child([kiln, "run", so, "--threads", str(args.threads[0]),
                         "--output-dir", kiln_out] +
                        [f"--input={n}={p}" for n, p in inputs.items()], timeout=1800)
+        entry["kiln_run_s"] = rr["wall_s"]
         if rr["rc"] != 0:
             entry["kiln_run_error"] = short_error(rr)
             log(f"  kiln run FAILED: {entry['kiln_run_error']}")
 
     entry["runs"] = []
-    prev_kiln_s = None
+    prev_kiln_s = entry.get("kiln_run_s")  # process time: an over-estimate
     for i, t in enumerate(args.threads):
         roof = roofline(counts, limits, host, t)
         run = {"threads": t, "roofline": roof, "loadavg": os.getloadavg()}
@@ -443,6 +452,13 @@ def print_limits(result, lim):
         if key in lim["l3"]:
             parts.append(f"L3-resident triad {lim['l3'][key]['triad_gbs']:.1f} GB/s")
         print(f"  {t} thr: " + ", ".join(parts))
+    counts = sorted(int(k) for k in lim.get("fma", {}))
+    if len(counts) > 1:
+        one, most = lim["fma"][str(counts[0])]["gflops"], lim["fma"][str(counts[-1])]["gflops"]
+        if most < one * (counts[-1] / counts[0]) * 0.8:
+            print(f"  NOTE: {counts[-1]}-thread FMA rate is {most / one:.2f}x the "
+                  f"{counts[0]}-thread one (ideal {counts[-1] / counts[0]:.0f}x): "
+                  "the cores were busy with other work; percentages are unreliable")
     print(f"  triad/read working set 3 x {lim.get('dram_bytes_per_array', 0) >> 20} MiB "
           f"against an L3 of {result['host'].get('L3 cache', '?')} (not >> L3: see "
           f"README); L3-resident triad 3 x {lim.get('l3_bytes_per_array', 0) >> 20} MiB")
@@ -638,12 +654,14 @@ def main(argv=None):
 
     for name in args.names:
         log(f"[{name}] {registry.MODELS[name][2]}")
+        t_model = time.perf_counter()
         try:
             entry = bench_model(name, args, args.kiln, result["limits"], host, policy)
         except Exception as e:  # noqa: BLE001 - one model must not stop the run
             log(f"  FAILED: {type(e).__name__}: {e}")
             entry = {"name": name, "group": registry.MODELS[name][1],
                      "error": f"{type(e).__name__}: {e}"}
+        entry["harness_s"] = time.perf_counter() - t_model
         result["models"].append(entry)
         with open(out_path, "w") as f:  # partial results survive an interrupt
             json.dump(result, f, indent=1)
