@@ -414,7 +414,7 @@ def format_row(entry, run):
     k_ms = k.get("median_ms") if k else None
     chk = entry.get("check")
     if not entry["compile"]["ok"]:
-        k_txt = "compile✗"
+        k_txt = "cmp-fail"
     elif "kiln_run_error" in entry or "error" in k:
         k_txt = "error"
     else:
@@ -494,6 +494,30 @@ def format_kernel_row(entry, run):
             f"{_f(run['ratio_ort_over_kiln'], '.3f', 8)} {gf(run['kiln_achieved'])} "
             f"{gf(run['ort_achieved'])} {bw(run['kiln_achieved'])} "
             f"{bw(run['ort_achieved'])}{tail}")
+
+
+def print_summary(result):
+    """One line: which models failed where, and which outputs differed."""
+    problems = []
+    for m in result["models"]:
+        if "error" in m:
+            problems.append(f"{m['name']} (harness: {m['error'][:80]})")
+            continue
+        if not m["compile"]["ok"]:
+            problems.append(f"{m['name']} (kiln compile)")
+        elif "kiln_run_error" in m:
+            problems.append(f"{m['name']} (kiln run)")
+        elif m.get("check") and not m["check"]["equal"]:
+            problems.append(f"{m['name']} (outputs differ from ORT)")
+        for r in m.get("runs", []):
+            for side in ("kiln", "ort"):
+                if "error" in r.get(side, {}):
+                    problems.append(f"{m['name']} ({side} bench, {r['threads']} thr)")
+    n = len(result["models"])
+    if problems:
+        print(f"\nProblems ({len(problems)}): " + "; ".join(problems) + " (details in the JSON)")
+    else:
+        print(f"\nAll {n} models compiled, ran and matched ORT.")
 
 
 def print_tables(result):
@@ -670,9 +694,7 @@ def main(argv=None):
     with open(out_path, "w") as f:
         json.dump(result, f, indent=1)
     print_tables(result)
-    failed = [m["name"] for m in result["models"] if "error" in m]
-    if failed:
-        print(f"\nFailed models: {', '.join(failed)} (see the JSON)")
+    print_summary(result)
     print(f"\nJSON: {out_path}   ({result['elapsed_s']:.0f} s)")
     return 0
 
