@@ -10,7 +10,7 @@ with optimizations off and those tensors added as graph outputs.
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper, shape_inference
+from onnx import helper, shape_inference
 
 COUNTED = ("MatMul", "Gemm", "Conv")
 
