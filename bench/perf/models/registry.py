@@ -1,0 +1,67 @@
+"""The benchmark's model list: name -> (builder(seed) -> ModelProto, group,
+one-line summary). Groups: `model` (whole networks), `kernel` (one-node
+MatMul models). `QUICK` is what `run.sh --quick` runs by default.
+
+Builders come from test/models/ (resnet50, bert_base) and from this folder.
+"""
+
+import dense
+import gpt2_small
+import mobilenetv2
+import resnet
+import transformer
+
+MODELS = {
+    "resnet50": (resnet.build, "model", "ResNet-50 v1, [1,3,224,224] (test/models/resnet.py)"),
+    "mobilenetv2": (mobilenetv2.build, "model", "MobileNetV2 1.0, [1,3,224,224], BN folded"),
+    "bert_base": (transformer.build_bert_base, "model",
+                  "BERT-base, batch 1, seq 128, with embeddings (test/models/transformer.py)"),
+    "gpt2_small": (gpt2_small.build, "model",
+                   "GPT-2 small, full-sequence forward, seq 128, with lm_head"),
+    "mlp4096_b1": (dense.build_mlp4096_b1, "model", "MLP 3x(4096x4096), batch 1"),
+    "mlp4096_b64": (dense.build_mlp4096_b64, "model", "MLP 3x(4096x4096), batch 64"),
+    "digits_cnn": (dense.build_digits_cnn, "model", "MNIST-style CNN, [1,1,28,28]"),
+    "mlp256_b1": (dense.build_mlp256_b1, "model", "MLP 3x(256x256), batch 1"),
+    "gemm_1024": (dense.build_gemm_1024, "kernel", "MatMul M=N=K=1024, B constant"),
+    "gemm_4096x4096x64": (dense.build_gemm_4096x4096x64, "kernel",
+                          "MatMul M=4096 N=4096 K=64, B constant"),
+    "gemv_4096": (dense.build_gemv_4096, "kernel", "MatMul M=1 N=4096 K=4096, W constant"),
+}
+
+QUICK = ["digits_cnn", "mlp256_b1", "gemv_4096"]
+
+# M x N x K of the single-kernel models (A [M, K] input, B [K, N] constant).
+KERNEL_MNK = {"gemm_1024": (1024, 1024, 1024), "gemm_4096x4096x64": (4096, 4096, 64),
+              "gemv_4096": (1, 4096, 4096)}
+
+
+def source_files(name):
+    """The generator's own module file and util.py (cache invalidation)."""
+    import inspect
+    import util
+
+    builder = MODELS[name][0]
+    return [inspect.getsourcefile(builder), inspect.getsourcefile(util)]
+
+
+def main(argv):
+    """registry.py NAME OUT.onnx [SEED]: write one model (single file)."""
+    import os
+
+    from util import save_model
+
+    name, out = argv[0], argv[1]
+    seed = int(argv[2]) if len(argv) > 2 else 0
+    model = MODELS[name][0](seed)
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    tmp = out + ".tmp"
+    save_model(model, tmp)
+    os.replace(tmp, out)
+    print(f"wrote {out} ({os.path.getsize(out)} bytes)")
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.dont_write_bytecode = True
+    main(sys.argv[1:])
