@@ -7,6 +7,7 @@
 #include "compiler/Pipeline.h"
 
 #include "mlir/Pass/PassManager.h"
+#include "passes/Fusion/Passes.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
@@ -60,7 +61,10 @@ void mlir::kiln::buildGraphPipeline(OpPassManager &pm,
   // Quantization goes here.
   if (options.lmul)
     pm.addPass(createKilnLMulPass(*options.lmul));
-  // Fusion goes here.
+  // Fusion: batch norms into the convs before them (after L-Mul, which
+  // keeps its convs' original weights).
+  pm.addPass(createKilnFoldBatchNormPass());
+  pm.addPass(createCanonicalizerPass());
   hook(InsertionPoint::AfterFusion);
   // KV-cache layout goes here.
   hook(InsertionPoint::BeforeLowering);

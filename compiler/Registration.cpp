@@ -8,6 +8,7 @@
 
 #include "codegen/Passes.h"
 #include "dialects/Kiln/KilnDialect.h"
+#include "passes/Fusion/Passes.h"
 #include "passes/LMul/Passes.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -28,4 +29,5 @@ void mlir::kiln::registerAllPasses() {
   mlir::registerAllPasses();
   registerCodegenPasses();
   registerKilnLMulPasses();
+  registerKilnFusionPasses();
 }
