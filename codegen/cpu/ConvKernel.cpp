@@ -145,6 +145,7 @@ struct ConvEmitter {
   Location loc;
   VectorType vecType, maskType;
   Value x, y, packed;
+  int64_t validLanes = 0; // lanes the ragged column block computes
 
   Value cst(OpBuilder &b, int64_t v) {
     return arith::ConstantIndexOp::create(b, loc, v);
@@ -181,13 +182,32 @@ struct ConvEmitter {
                         .getResult()
                   : vector::LoadOp::create(b, loc, vecType, x, idx)
                         .getResult();
-    // Strided columns: a gather of lanes i * strideW.
+    if (cv.strideW == 2) {
+      // 2*nr contiguous lanes, the even ones kept (one permute). Only the
+      // 2*valid-1 lanes the outputs need are read, so the last row of the
+      // buffer is never overrun.
+      int64_t valid = mask ? validLanes : nr;
+      auto wideType = VectorType::get({2 * nr}, vecType.getElementType());
+      auto wideMaskType = VectorType::get({2 * nr}, b.getI1Type());
+      Value wideMask = vector::ConstantMaskOp::create(
+          b, loc, wideMaskType, ArrayRef<int64_t>{2 * valid - 1});
+      Value wideZero = arith::ConstantOp::create(
+          b, loc, wideType, DenseElementsAttr::get(wideType, 0.0f));
+      Value wide = vector::MaskedLoadOp::create(b, loc, wideType, x, idx,
+                                                wideMask, wideZero);
+      SmallVector<int64_t> evens;
+      for (int64_t i = 0; i < nr; ++i)
+        evens.push_back(2 * i);
+      return vector::ShuffleOp::create(b, loc, wide, wide, evens);
+    }
+    // Other strides: a gather of lanes i * strideW.
     SmallVector<int32_t> offsets;
     for (int64_t i = 0; i < nr; ++i)
       offsets.push_back(int32_t(i * cv.strideW));
     auto offsetType = VectorType::get({nr}, b.getI32Type());
     Value offsetVec = arith::ConstantOp::create(
-        b, loc, offsetType, DenseElementsAttr::get(offsetType, ArrayRef<int32_t>(offsets)));
+        b, loc, offsetType,
+        DenseElementsAttr::get(offsetType, ArrayRef<int32_t>(offsets)));
     Value allLanes =
         mask ? mask
              : vector::ConstantMaskOp::create(b, loc, maskType,
@@ -248,25 +268,64 @@ struct ConvEmitter {
     }
   }
 
-  /// Every column block of one output row for one channel tile.
-  void rowOfTiles(OpBuilder &b, Value n, Value ft, int64_t rows, Value row,
-                  Value zeroVec) {
+  int64_t columns() const {
+    return cv.flattened ? cv.rows * cv.cols : cv.cols;
+  }
+
+  /// The column block from `col` for one channel tile; `ragged` selects the
+  /// masked last block.
+  void block(OpBuilder &b, Value n, Value ft, int64_t rows, Value row,
+             Value col, bool ragged, Value zeroVec) {
+    Value mask;
+    if (ragged)
+      mask = vector::ConstantMaskOp::create(b, loc, maskType,
+                                            ArrayRef<int64_t>{validLanes});
     Value fBase = arith::MulIOp::create(b, loc, ft, cst(b, mr));
-    int64_t cols = cv.flattened ? cv.rows * cv.cols : cv.cols;
-    int64_t full = (cols / nr) * nr;
+    tile(b, n, ft, fBase, rows, row, col, mask, zeroVec);
+  }
+
+  /// Weights stay hot: every column block of one row for one channel tile.
+  void allColumns(OpBuilder &b, Value n, Value ft, int64_t rows, Value row,
+                  Value zeroVec) {
+    int64_t full = (columns() / nr) * nr;
     if (full > 0)
       scf::ForOp::create(b, loc, cst(b, 0), cst(b, full), cst(b, nr),
                          ValueRange{},
                          [&](OpBuilder &cb, Location, Value col, ValueRange) {
-                           tile(cb, n, ft, fBase, rows, row, col, Value(),
-                                zeroVec);
+                           block(cb, n, ft, rows, row, col, false, zeroVec);
                            scf::YieldOp::create(cb, loc);
                          });
-    if (cols % nr) {
-      Value mask = vector::ConstantMaskOp::create(
-          b, loc, maskType, ArrayRef<int64_t>{cols % nr});
-      tile(b, n, ft, fBase, rows, row, cst(b, full), mask, zeroVec);
-    }
+    if (validLanes)
+      block(b, n, ft, rows, row, cst(b, full), true, zeroVec);
+  }
+
+  /// Inputs stay hot: every channel tile for one column block.
+  void allChannelTiles(OpBuilder &b, Value n, Value row, Value col,
+                       bool ragged, Value zeroVec) {
+    int64_t fullTiles = cv.channelsOut / mr, lastRows = cv.channelsOut % mr;
+    scf::ForOp::create(b, loc, cst(b, 0), cst(b, fullTiles), cst(b, 1),
+                       ValueRange{},
+                       [&](OpBuilder &fb, Location, Value ft, ValueRange) {
+                         block(fb, n, ft, mr, row, col, ragged, zeroVec);
+                         scf::YieldOp::create(fb, loc);
+                       });
+    if (lastRows)
+      block(b, n, cst(b, fullTiles), lastRows, row, col, ragged, zeroVec);
+  }
+
+  /// Runs `then` or `otherwise` depending on `cond` (both yield nothing).
+  void branch(OpBuilder &b, Value cond, function_ref<void(OpBuilder &)> then,
+              function_ref<void(OpBuilder &)> otherwise) {
+    scf::IfOp::create(
+        b, loc, cond,
+        [&](OpBuilder &tb, Location) {
+          then(tb);
+          scf::YieldOp::create(tb, loc);
+        },
+        [&](OpBuilder &tb, Location) {
+          otherwise(tb);
+          scf::YieldOp::create(tb, loc);
+        });
   }
 };
 
@@ -304,30 +363,52 @@ bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
   int64_t tiles = (cv.channelsOut + mr - 1) / mr;
   int64_t fullTiles = cv.channelsOut / mr, lastRows = cv.channelsOut % mr;
   int64_t rows = cv.flattened ? 1 : cv.rows;
+  int64_t blocks = (e.columns() + nr - 1) / nr, fullBlocks = e.columns() / nr;
+  e.validLanes = e.columns() % nr;
+  // Keep the larger operand in cache across the inner loop: the weights of
+  // a channel tile (deep layers) or the input rows of a column block
+  // (early layers).
+  auto xShape = cast<MemRefType>(cv.x.getType()).getShape();
+  int64_t weightBytes =
+      cv.channelsOut * cv.channelsIn * cv.kernelH * cv.kernelW * 4;
+  int64_t inputBytes = cv.channelsIn * xShape[2] * xShape[3] * 4;
+  bool weightsOuter = weightBytes > inputBytes;
   Value zero = e.cst(b, 0), one = e.cst(b, 1);
+  int64_t outer = weightsOuter ? tiles : blocks;
   scf::ParallelOp::create(
       b, loc, ValueRange{zero, zero, zero},
-      ValueRange{e.cst(b, cv.batch), e.cst(b, tiles), e.cst(b, rows)},
+      ValueRange{e.cst(b, cv.batch), e.cst(b, outer), e.cst(b, rows)},
       ValueRange{one, one, one},
       [&](OpBuilder &pb, Location, ValueRange ivs) {
         Value zeroVec = arith::ConstantOp::create(
             pb, loc, e.vecType, DenseElementsAttr::get(e.vecType, 0.0f));
-        Value n = ivs[0], ft = ivs[1], row = ivs[2];
-        if (lastRows == 0) {
-          e.rowOfTiles(pb, n, ft, mr, row, zeroVec);
+        Value n = ivs[0], row = ivs[2];
+        if (weightsOuter) {
+          Value ft = ivs[1];
+          if (lastRows == 0)
+            return e.allColumns(pb, n, ft, mr, row, zeroVec);
+          Value isFull = arith::CmpIOp::create(
+              pb, loc, arith::CmpIPredicate::slt, ft, e.cst(pb, fullTiles));
+          e.branch(
+              pb, isFull,
+              [&](OpBuilder &tb) { e.allColumns(tb, n, ft, mr, row, zeroVec); },
+              [&](OpBuilder &tb) {
+                e.allColumns(tb, n, ft, lastRows, row, zeroVec);
+              });
           return;
         }
-        Value isFull = arith::CmpIOp::create(pb, loc, arith::CmpIPredicate::slt,
-                                             ft, e.cst(pb, fullTiles));
-        scf::IfOp::create(
-            pb, loc, isFull,
-            [&](OpBuilder &tb, Location) {
-              e.rowOfTiles(tb, n, ft, mr, row, zeroVec);
-              scf::YieldOp::create(tb, loc);
+        Value col = arith::MulIOp::create(pb, loc, ivs[1], e.cst(pb, nr));
+        if (e.validLanes == 0)
+          return e.allChannelTiles(pb, n, row, col, false, zeroVec);
+        Value isFull = arith::CmpIOp::create(
+            pb, loc, arith::CmpIPredicate::slt, ivs[1], e.cst(pb, fullBlocks));
+        e.branch(
+            pb, isFull,
+            [&](OpBuilder &tb) {
+              e.allChannelTiles(tb, n, row, col, false, zeroVec);
             },
-            [&](OpBuilder &tb, Location) {
-              e.rowOfTiles(tb, n, ft, lastRows, row, zeroVec);
-              scf::YieldOp::create(tb, loc);
+            [&](OpBuilder &tb) {
+              e.allChannelTiles(tb, n, row, col, true, zeroVec);
             });
       });
   Value weights = cv.w;
