@@ -195,6 +195,65 @@ struct KilnLowerContractionsPass
 
 private:
   CpuTarget target;
+  Value aPacked;          // the current op's repacked A, if any
+  int64_t packedRows = 1; // its row-tile height (mr)
+
+  /// Copies A into a new buffer [batch.., ceil(M/mr), K, mr], rows past M
+  /// zero; a parallel loop over (batch.., row tiles).
+  Value packA(OpBuilder &b, Location loc, Matmul &mm, int64_t mr) {
+    auto cst = [&](OpBuilder &ob, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(ob, loc, v);
+    };
+    int64_t m = mm.m(), k = mm.k(), tiles = (m + mr - 1) / mr;
+    SmallVector<int64_t> shape;
+    SmallVector<Value> lbs, ubs, steps;
+    for (unsigned d : mm.batchDims) {
+      shape.push_back(mm.ranges[d]);
+      ubs.push_back(cst(b, mm.ranges[d]));
+    }
+    shape.append({tiles, k, mr});
+    ubs.push_back(cst(b, tiles));
+    lbs.assign(ubs.size(), cst(b, 0));
+    steps.assign(ubs.size(), cst(b, 1));
+    auto type = MemRefType::get(shape, b.getF32Type());
+    Value buffer =
+        memref::AllocOp::create(b, loc, type, b.getI64IntegerAttr(64));
+    Value zeroF = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+    unsigned loops = mm.ranges.size();
+    scf::ParallelOp::create(
+        b, loc, lbs, ubs, steps,
+        [&](OpBuilder &pb, Location l, ValueRange ivs) {
+          SmallVector<Value> values(loops, Value());
+          for (auto [i, d] : llvm::enumerate(mm.batchDims))
+            values[d] = ivs[i];
+          Value tile = ivs.back();
+          for (int64_t r = 0; r < mr; ++r) {
+            Value row = arith::AddIOp::create(
+                pb, l, arith::MulIOp::create(pb, l, tile, cst(pb, mr)),
+                cst(pb, r));
+            Value inside = arith::CmpIOp::create(
+                pb, l, arith::CmpIPredicate::slt, row, cst(pb, m));
+            Value safe = arith::SelectOp::create(pb, l, inside, row,
+                                                 cst(pb, 0));
+            scf::ForOp::create(
+                pb, l, cst(pb, 0), cst(pb, k), cst(pb, 1), ValueRange{},
+                [&](OpBuilder &kb, Location kl, Value kk, ValueRange) {
+                  SmallVector<Value> at = values;
+                  at[mm.mDim] = safe;
+                  at[mm.kDim] = kk;
+                  Value v = memref::LoadOp::create(
+                      kb, kl, mm.a, indicesFor(kb, kl, mm.mapA, at));
+                  v = arith::SelectOp::create(kb, kl, inside, v, zeroF);
+                  SmallVector<Value> idx(ivs.begin(), ivs.end());
+                  idx.append({kk, cst(kb, r)});
+                  memref::StoreOp::create(kb, kl, v, buffer, idx);
+                  scf::YieldOp::create(kb, kl);
+                });
+          }
+        });
+    packedRows = mr;
+    return buffer;
+  }
   llvm::DenseMap<std::pair<Operation *, int64_t>, memref::GlobalOp> packed;
   unsigned packedCount = 0;
 
@@ -288,6 +347,13 @@ private:
     if (packedB)
       bPacked = memref::GetGlobalOp::create(b, loc, packedB.getType(),
                                             packedB.getSymName());
+
+    // A is repacked as [batch.., M/mr][K][mr]: a tile's broadcasts become
+    // one contiguous stream instead of mr rows K apart (with K a multiple
+    // of 1024 those rows all fall in one L1 set and evict each other).
+    aPacked = Value();
+    if (mm.m() > 1)
+      aPacked = packA(b, loc, mm, config.mr);
 
     SmallVector<Value> lbs, ubs, steps;
     for (unsigned d : mm.batchDims) {
@@ -431,6 +497,9 @@ private:
     auto cst = [&](OpBuilder &ob, int64_t v) -> Value {
       return arith::ConstantIndexOp::create(ob, loc, v);
     };
+    Value rowTile;
+    if (aPacked)
+      rowTile = arith::DivUIOp::create(b, loc, row, cst(b, packedRows));
     SmallVector<Value> rowValues;
     for (int64_t r = 0; r < rows; ++r)
       rowValues.push_back(
@@ -473,8 +542,17 @@ private:
             SmallVector<Value> values = loopValues;
             values[mm.mDim] = rowValues[r];
             values[mm.kDim] = kk;
-            Value a = memref::LoadOp::create(
-                kb, l, mm.a, indicesFor(kb, l, mm.mapA, values));
+            Value a;
+            if (aPacked) {
+              SmallVector<Value> idx;
+              for (unsigned d : mm.batchDims)
+                idx.push_back(loopValues[d]);
+              idx.append({rowTile, kk, cst(kb, r)});
+              a = memref::LoadOp::create(kb, l, aPacked, idx);
+            } else {
+              a = memref::LoadOp::create(
+                  kb, l, mm.a, indicesFor(kb, l, mm.mapA, values));
+            }
             Value splat = vector::BroadcastOp::create(kb, l, vecType, a);
             next.push_back(vector::FMAOp::create(kb, l, splat, bVec, acc[r]));
           }

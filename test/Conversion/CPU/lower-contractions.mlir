@@ -7,7 +7,11 @@
 // CHECK-NOT: memref.global "private" constant @w :
 // CHECK: memref.global "private" constant @w_packed0 : memref<2x8x32xf32>
 // CHECK-LABEL: func.func @constant_b
+// A is repacked at run time as [M/mr][K][mr] (5 rows: one tile of 5).
 // CHECK: %[[P:.*]] = memref.get_global @w_packed0 : memref<2x8x32xf32>
+// CHECK: %[[A:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x8x5xf32>
+// CHECK: scf.parallel
+// CHECK: memref.store {{.*}}, %[[A]]
 // CHECK: scf.parallel
 // CHECK: vector.create_mask
 // CHECK: scf.for
