@@ -33,6 +33,41 @@ memref::GlobalOp createConstantGlobal(memref::GlobalOp near, StringRef name,
                                       ArrayRef<int64_t> shape,
                                       ArrayRef<float> data);
 
+/// Elementwise neighbours of a contraction writing Y that its kernel
+/// absorbs (TileFusion.cpp): the op before it that fills Y from per-row
+/// scalars (zeros, a broadcast bias) and the op after it that reads Y
+/// elementwise (bias, activation, residual add). Loop dims of both are Y's
+/// dims; `vectorDims` are the Y dims a kernel vector spans (the last one,
+/// or the last two for a flattened 1x1 conv).
+struct TileFusion {
+  struct Operand {
+    enum Kind { Scalar, Vector, Accumulator };
+    Value value;
+    AffineMap map;
+    Kind kind;
+  };
+  linalg::GenericOp prologue, epilogue;
+  SmallVector<Operand> prologueOperands, epilogueOperands;
+  Value epilogueOut;
+  bool storeY = true; // Y is still read after the epilogue
+  unsigned rank = 0;
+  SmallVector<unsigned> vectorDims;
+};
+
+TileFusion findTileFusion(linalg::GenericOp contraction, Value y,
+                          ArrayRef<unsigned> vectorDims);
+
+/// The prologue's value for the tile starting at Y index `yIndex`.
+Value emitPrologue(OpBuilder &b, Location loc, const TileFusion &f,
+                   ArrayRef<Value> yIndex, VectorType vecType);
+
+/// The epilogue applied to accumulator `acc` of the tile at `yIndex`.
+Value emitEpilogue(OpBuilder &b, Location loc, const TileFusion &f,
+                   ArrayRef<Value> yIndex, Value acc, Value mask);
+
+/// Erases the absorbed ops (after the kernel is emitted).
+void eraseFused(TileFusion &f);
+
 /// Lowers an f32 NCHW 2-D convolution generic (constant weights, group 1)
 /// to a register-tiled vector kernel; returns false (IR untouched) when
 /// `op` is not one. Erases `op` on success; `packedSources` collects the

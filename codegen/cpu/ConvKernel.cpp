@@ -145,6 +145,8 @@ struct ConvEmitter {
   Location loc;
   VectorType vecType, maskType;
   Value x, y, packed;
+  const TileFusion *fusion = nullptr;
+  Value z; // the epilogue's output (collapsed like y when flattened)
   int64_t validLanes = 0; // lanes the ragged column block computes
 
   Value cst(OpBuilder &b, int64_t v) {
@@ -228,6 +230,12 @@ struct ConvEmitter {
     SmallVector<Value> init;
     for (int64_t r = 0; r < rows; ++r) {
       SmallVector<Value> idx = yIndices(b, n, fs[r], row, col);
+      if (fusion->prologue) {
+        init.push_back(emitPrologue(b, loc, *fusion,
+                                    fusionIndex(b, n, fs[r], row, col),
+                                    vecType));
+        continue;
+      }
       init.push_back(mask ? vector::MaskedLoadOp::create(b, loc, vecType, y,
                                                          idx, mask, zeroVec)
                                 .getResult()
@@ -258,14 +266,31 @@ struct ConvEmitter {
               });
           scf::YieldOp::create(cb, loc, taps.getResults());
         });
+    auto store = [&](Value value, Value base, ArrayRef<Value> idx) {
+      if (mask)
+        vector::MaskedStoreOp::create(b, loc, base, idx, mask, value);
+      else
+        vector::StoreOp::create(b, loc, value, base, idx);
+    };
     for (int64_t r = 0; r < rows; ++r) {
       SmallVector<Value> idx = yIndices(b, n, fs[r], row, col);
-      if (mask)
-        vector::MaskedStoreOp::create(b, loc, y, idx, mask,
-                                      channels.getResult(r));
-      else
-        vector::StoreOp::create(b, loc, channels.getResult(r), y, idx);
+      Value acc = channels.getResult(r);
+      if (fusion->storeY)
+        store(acc, y, idx);
+      if (fusion->epilogue)
+        store(emitEpilogue(b, loc, *fusion,
+                           fusionIndex(b, n, fs[r], row, col), acc, mask),
+              z, idx);
     }
+  }
+
+  /// Y's 4-D index of a tile start, as the fused neighbours' loops see it
+  /// (flattened: row 0 and the flat pixel as column).
+  SmallVector<Value> fusionIndex(OpBuilder &b, Value n, Value f, Value row,
+                                 Value col) {
+    if (cv.flattened)
+      return {n, f, cst(b, 0), col};
+    return {n, f, row, col};
   }
 
   int64_t columns() const {
@@ -355,10 +380,17 @@ bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
                 VectorType::get({nr}, b.getI1Type()), cv.x, cv.y, Value()};
   e.packed = memref::GetGlobalOp::create(b, loc, packedGlobal.getType(),
                                          packedGlobal.getSymName());
+  TileFusion fusion = findTileFusion(
+      op, cv.y,
+      cv.flattened ? ArrayRef<unsigned>{2, 3} : ArrayRef<unsigned>{3});
+  e.fusion = &fusion;
+  e.z = fusion.epilogueOut;
   if (cv.flattened) {
     SmallVector<ReassociationIndices> pixels = {{0}, {1}, {2, 3}};
     e.x = memref::CollapseShapeOp::create(b, loc, cv.x, pixels);
     e.y = memref::CollapseShapeOp::create(b, loc, cv.y, pixels);
+    if (e.z)
+      e.z = memref::CollapseShapeOp::create(b, loc, e.z, pixels);
   }
   int64_t tiles = (cv.channelsOut + mr - 1) / mr;
   int64_t fullTiles = cv.channelsOut / mr, lastRows = cv.channelsOut % mr;
@@ -412,6 +444,7 @@ bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
             });
       });
   Value weights = cv.w;
+  eraseFused(fusion);
   op.erase();
   if (auto get = weights.getDefiningOp<memref::GetGlobalOp>();
       get && get->use_empty())

@@ -196,6 +196,8 @@ struct KilnLowerContractionsPass
 private:
   CpuTarget target;
   Value aPacked;          // the current op's repacked A, if any
+  const TileFusion *fusion = nullptr; // the current op's fused neighbours
+  int64_t kcBlock = 0;                // the current op's K block
   int64_t packedRows = 1; // its row-tile height (mr)
 
   /// Copies A into a new buffer [batch.., ceil(M/mr), K, mr], rows past M
@@ -354,6 +356,11 @@ private:
     aPacked = Value();
     if (mm.m() > 1)
       aPacked = packA(b, loc, mm, config.mr);
+    unsigned cRank = cast<MemRefType>(mm.c.getType()).getRank();
+    TileFusion fused = findTileFusion(mm.op, mm.c, {cRank - 1});
+    // The neighbours' loops are C's dims, and cIndices lists C's indices.
+    fusion = &fused;
+    kcBlock = config.kc;
 
     SmallVector<Value> lbs, ubs, steps;
     for (unsigned d : mm.batchDims) {
@@ -405,6 +412,7 @@ private:
             LLVM::StackRestoreOp::create(pb, l, saved);
           }
         });
+    eraseFused(fused);
     mm.op.erase();
     if (auto get = mm.b.getDefiningOp<memref::GetGlobalOp>();
         get && get->use_empty())
@@ -517,9 +525,39 @@ private:
             .getResult();
       return vector::LoadOp::create(ob, loc, vecType, base, idx).getResult();
     };
+    // The first K block starts from the fused prologue's value (zeros, a
+    // bias), later ones from the partial sums in C.
+    auto loadInit = [&](OpBuilder &ob) {
+      SmallVector<Value> values;
+      for (int64_t r = 0; r < rows; ++r)
+        values.push_back(loadVec(ob, mm.c, cIndices(ob, r)));
+      return values;
+    };
+    auto prologueInit = [&](OpBuilder &ob) {
+      SmallVector<Value> values;
+      for (int64_t r = 0; r < rows; ++r)
+        values.push_back(
+            emitPrologue(ob, loc, *fusion, cIndices(ob, r), vecType));
+      return values;
+    };
     SmallVector<Value> init;
-    for (int64_t r = 0; r < rows; ++r)
-      init.push_back(loadVec(b, mm.c, cIndices(b, r)));
+    if (!fusion->prologue) {
+      init = loadInit(b);
+    } else if (mm.k() <= kcBlock) {
+      init = prologueInit(b);
+    } else {
+      Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                          p, cst(b, 0));
+      SmallVector<Type> types(rows, vecType);
+      auto choice = scf::IfOp::create(b, loc, TypeRange(types), first,
+                                      /*addThenBlock=*/true,
+                                      /*addElseBlock=*/true);
+      OpBuilder thenBuilder = OpBuilder::atBlockEnd(choice.thenBlock());
+      scf::YieldOp::create(thenBuilder, loc, prologueInit(thenBuilder));
+      OpBuilder elseBuilder = OpBuilder::atBlockEnd(choice.elseBlock());
+      scf::YieldOp::create(elseBuilder, loc, loadInit(elseBuilder));
+      init.assign(choice.getResults().begin(), choice.getResults().end());
+    }
     auto loop = scf::ForOp::create(
         b, loc, p, kEnd, cst(b, 1), init,
         [&](OpBuilder &kb, Location l, Value kk, ValueRange acc) {
@@ -558,13 +596,45 @@ private:
           }
           scf::YieldOp::create(kb, l, next);
         });
-    for (int64_t r = 0; r < rows; ++r) {
-      SmallVector<Value> idx = cIndices(b, r);
+    auto store = [&](OpBuilder &ob, Value value, Value base,
+                     ArrayRef<Value> idx) {
       if (mask)
-        vector::MaskedStoreOp::create(b, loc, mm.c, idx, mask,
-                                      loop.getResult(r));
+        vector::MaskedStoreOp::create(ob, loc, base, idx, mask, value);
       else
-        vector::StoreOp::create(b, loc, loop.getResult(r), mm.c, idx);
+        vector::StoreOp::create(ob, loc, value, base, idx);
+    };
+    auto storePartial = [&](OpBuilder &ob) {
+      for (int64_t r = 0; r < rows; ++r)
+        store(ob, loop.getResult(r), mm.c, cIndices(ob, r));
+    };
+    // After the last K block the fused epilogue runs on the registers.
+    auto storeFinal = [&](OpBuilder &ob) {
+      for (int64_t r = 0; r < rows; ++r) {
+        SmallVector<Value> idx = cIndices(ob, r);
+        if (fusion->storeY)
+          store(ob, loop.getResult(r), mm.c, idx);
+        store(ob,
+              emitEpilogue(ob, loc, *fusion, idx, loop.getResult(r), mask),
+              fusion->epilogueOut, idx);
+      }
+    };
+    if (!fusion->epilogue) {
+      storePartial(b);
+    } else if (mm.k() <= kcBlock) {
+      storeFinal(b);
+    } else {
+      Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                         kEnd, cst(b, mm.k()));
+      scf::IfOp::create(
+          b, loc, last,
+          [&](OpBuilder &tb, Location) {
+            storeFinal(tb);
+            scf::YieldOp::create(tb, loc);
+          },
+          [&](OpBuilder &tb, Location) {
+            storePartial(tb);
+            scf::YieldOp::create(tb, loc);
+          });
     }
   }
 };

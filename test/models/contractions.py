@@ -47,4 +47,15 @@ def build(seed: int = 0):
 
     # Einsum reads K as (n, k): the B operand is packed at run time.
     out(b.op("Einsum", [q, k], equation="bhqd,bhkd->bhqk"), [2, 4, 13, 17], "y8")
+
+    # Fused epilogues: bias + Relu (Gemm), a masked score (bool constant
+    # read per element), a residual add with a graph input.
+    h = b.op("Gemm", [x5, w5, b5], transB=1)
+    out(b.op("Relu", [h]), [5, 70], "y9")
+    mask = b.init("mask", rng.random((1, 1, 13, 17)) > 0.3)
+    scores = b.op("MatMul", [q, kt])
+    neg = b.init("neg", np.array(-1e4, dtype=np.float32))
+    out(b.op("Where", [mask, scores, neg]), [2, 4, 13, 17], "y10")
+    res = b.input("res", np.float32, [37, 50])
+    out(b.op("Add", [b.op("MatMul", [x1, weight("w11", (70, 50))]), res]), [37, 50], "y11")
     return b.model(doc=__doc__)

@@ -31,4 +31,10 @@ def build(seed: int = 0):
     small = b.input("small", np.float32, [1, 40, 7, 7])
     out(conv(small, 40, 30, 3, "c7", pads=[1, 1, 1, 1]), [1, 30, 7, 7], "y_7x7_map")
     out(conv(small, 40, 24, 3, "asym", pads=[0, 1, 2, 0]), [1, 24, 7, 6], "y_asym_pad")
+    # Fused epilogue: residual add + Relu on the conv output, and a 1x1
+    # (flattened) conv followed by Relu.
+    skip = b.input("skip", np.float32, [2, 20, 19, 19])
+    c = conv(x, 6, 20, 3, "res", pads=[1, 1, 1, 1])
+    out(b.op("Relu", [b.op("Add", [c, skip])]), [2, 20, 19, 19], "y_residual")
+    out(b.op("Relu", [conv(x, 6, 12, 1, "c1r")]), [2, 12, 19, 19], "y_1x1_relu")
     return b.model(doc=__doc__)

@@ -1,0 +1,332 @@
+//===- TileFusion.cpp - elementwise ops absorbed by the CPU kernels -------===//
+//
+// Part of kiln. On buffers, a contraction writing Y is typically preceded by
+// an op that fills Y (zeros, a broadcast bias) and followed by an
+// elementwise op that reads Y (bias add, activation, residual add). The
+// matmul and conv kernels absorb both: the prologue's value initializes the
+// accumulators and the epilogue is applied to them in registers before the
+// one store, so Y is written once instead of three times.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/cpu/ContractionUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+namespace {
+
+/// Ops the kernels may step over when looking for a neighbour: nothing
+/// with memory effects (constants, views, index math).
+bool isSkippable(Operation *op) { return isMemoryEffectFree(op); }
+
+/// The body computes its yield from the inputs with scalar arith/math ops
+/// only (never from the output's current value).
+bool hasVectorizableBody(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  for (BlockArgument out : body.getArguments().drop_front(
+           op.getNumDpsInputs()))
+    if (!out.use_empty())
+      return false;
+  for (Operation &inner : body.without_terminator()) {
+    Dialect *d = inner.getDialect();
+    if (!d || !isa<arith::ArithDialect, math::MathDialect>(d) ||
+        inner.getNumRegions() != 0)
+      return false;
+    for (Type t : inner.getResultTypes())
+      if (!t.isIntOrIndexOrFloat() || t.isIndex())
+        return false;
+  }
+  return true;
+}
+
+/// How a neighbour's operand is read per tile.
+std::optional<TileFusion::Operand::Kind>
+classify(Value operand, AffineMap map, Value y, const TileFusion &f) {
+  unsigned rank = f.rank;
+  if (operand == y)
+    return map.isIdentity() ? std::optional(TileFusion::Operand::Accumulator)
+                            : std::nullopt;
+  auto type = dyn_cast<MemRefType>(operand.getType());
+  if (!type || !type.hasStaticShape() || !type.getLayout().isIdentity())
+    return std::nullopt;
+  bool usesVector = false;
+  for (unsigned d : f.vectorDims)
+    for (AffineExpr e : map.getResults())
+      usesVector |= e.isFunctionOfDim(d);
+  for (AffineExpr e : map.getResults())
+    if (!isa<AffineDimExpr, AffineConstantExpr>(e))
+      return std::nullopt;
+  if (!usesVector)
+    return TileFusion::Operand::Scalar;
+  // Vector loads of i1 (or sub-byte) memory would read packed bits, but
+  // such memrefs hold one element per byte.
+  Type elt = type.getElementType();
+  if (!elt.isIntOrFloat() || elt.getIntOrFloatBitWidth() % 8 != 0)
+    return std::nullopt;
+  // The vector dims must be the operand's trailing dims, in order, with the
+  // same extents as in Y (so a collapsed view lines up with Y's).
+  size_t nv = f.vectorDims.size();
+  if (map.getNumResults() < nv)
+    return std::nullopt;
+  for (size_t i = 0; i < nv; ++i) {
+    auto d = dyn_cast<AffineDimExpr>(
+        map.getResult(map.getNumResults() - nv + i));
+    if (!d || d.getPosition() != f.vectorDims[i] ||
+        type.getShape()[type.getRank() - nv + i] !=
+            cast<MemRefType>(y.getType()).getShape()[f.vectorDims[i]])
+      return std::nullopt;
+  }
+  for (unsigned i = 0; i + nv < map.getNumResults(); ++i)
+    for (unsigned d : f.vectorDims)
+      if (map.getResult(i).isFunctionOfDim(d))
+        return std::nullopt;
+  (void)rank;
+  return TileFusion::Operand::Vector;
+}
+
+/// The allocation or argument a memref view chain starts from.
+Value baseBuffer(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (auto view = dyn_cast<ViewLikeOpInterface>(def))
+      v = view.getViewSource();
+    else
+      break;
+  }
+  return v;
+}
+
+/// An all-parallel generic over exactly Y's iteration space writing
+/// `out` with the identity map.
+bool coversY(linalg::GenericOp op, Value y) {
+  if (!op || !op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 0)
+    return false;
+  auto yType = cast<MemRefType>(y.getType());
+  Value out = op.getDpsInitOperand(0)->get();
+  auto outType = dyn_cast<MemRefType>(out.getType());
+  return outType && outType.getShape() == yType.getShape() &&
+         outType.getElementType() == yType.getElementType() &&
+         outType.getLayout().isIdentity() &&
+         op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity() &&
+         hasVectorizableBody(op);
+}
+
+bool collectOperands(linalg::GenericOp op, Value y, TileFusion &f,
+                     SmallVectorImpl<TileFusion::Operand> &operands) {
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    // Another view of Y would be read from memory before the kernel
+    // stored it.
+    if (input->get() != y && isa<MemRefType>(input->get().getType()) &&
+        baseBuffer(input->get()) == baseBuffer(y))
+      return false;
+    auto kind = classify(input->get(), map, y, f);
+    if (!kind)
+      return false;
+    operands.push_back({input->get(), map, *kind});
+  }
+  return true;
+}
+
+} // namespace
+
+TileFusion mlir::kiln::findTileFusion(linalg::GenericOp contraction, Value y,
+                                      ArrayRef<unsigned> vectorDims) {
+  TileFusion f;
+  auto yType = dyn_cast<MemRefType>(y.getType());
+  if (!yType || !yType.getLayout().isIdentity())
+    return f;
+  f.rank = yType.getRank();
+  f.vectorDims.assign(vectorDims.begin(), vectorDims.end());
+
+  Operation *prev = contraction->getPrevNode();
+  while (prev && isSkippable(prev))
+    prev = prev->getPrevNode();
+  auto prologue = dyn_cast_or_null<linalg::GenericOp>(prev);
+  if (coversY(prologue, y) && prologue.getDpsInitOperand(0)->get() == y) {
+    SmallVector<TileFusion::Operand> operands;
+    bool scalarOnly = collectOperands(prologue, y, f, operands);
+    for (auto &o : operands)
+      scalarOnly &= o.kind == TileFusion::Operand::Scalar;
+    if (scalarOnly) {
+      f.prologue = prologue;
+      f.prologueOperands = std::move(operands);
+    }
+  }
+
+  Operation *next = contraction->getNextNode();
+  while (next && isSkippable(next))
+    next = next->getNextNode();
+  auto epilogue = dyn_cast_or_null<linalg::GenericOp>(next);
+  if (coversY(epilogue, y)) {
+    SmallVector<TileFusion::Operand> operands;
+    int readsOfY = 0;
+    bool ok = collectOperands(epilogue, y, f, operands);
+    for (auto &o : operands)
+      readsOfY += o.kind == TileFusion::Operand::Accumulator;
+    // The output may be Y itself (in place) or a buffer no input reads
+    // other than elementwise at the same index.
+    Value out = epilogue.getDpsInitOperand(0)->get();
+    for (auto &o : operands)
+      ok &= o.value != out || o.map.isIdentity();
+    // The kernel is emitted where the contraction is: every value the
+    // epilogue reads or writes must already exist there.
+    DominanceInfo dominance(contraction->getParentOfType<FunctionOpInterface>());
+    ok &= dominance.properlyDominates(out, contraction);
+    for (auto &o : operands)
+      ok &= dominance.properlyDominates(o.value, contraction);
+    // The kernel writes the epilogue's output tile by tile while it still
+    // reads its own inputs: they must not share a buffer.
+    Value outBase = baseBuffer(out);
+    for (OpOperand *input : contraction.getDpsInputOperands())
+      ok &= baseBuffer(input->get()) != outBase;
+    if (ok && readsOfY >= 1) {
+      f.epilogue = epilogue;
+      f.epilogueOperands = std::move(operands);
+      f.epilogueOut = out;
+    }
+  }
+
+  // Y itself still has to be stored when something else reads it later.
+  f.storeY = true;
+  if (f.epilogue && f.epilogueOut != y &&
+      isa_and_nonnull<memref::AllocOp>(y.getDefiningOp())) {
+    f.storeY = false;
+    for (Operation *user : y.getUsers())
+      if (user != contraction && user != f.prologue && user != f.epilogue)
+        f.storeY = true;
+  }
+  return f;
+}
+
+namespace {
+
+Value scalarToVector(OpBuilder &b, Location loc, Value scalar,
+                     int64_t lanes) {
+  return vector::BroadcastOp::create(
+      b, loc, VectorType::get({lanes}, scalar.getType()), scalar);
+}
+
+/// `op`'s body applied lane-wise to the operand values (vectors).
+Value vectorizeBody(OpBuilder &b, Location loc, linalg::GenericOp op,
+                    ArrayRef<Value> inputs, int64_t lanes) {
+  Block &body = op.getRegion().front();
+  IRMapping mapping;
+  for (auto [arg, v] : llvm::zip(body.getArguments(), inputs))
+    mapping.map(arg, v);
+  for (Operation &inner : body.without_terminator()) {
+    if (auto constant = dyn_cast<arith::ConstantOp>(inner)) {
+      Value c = arith::ConstantOp::create(b, loc, constant.getValue())
+                    .getResult();
+      mapping.map(constant.getResult(), scalarToVector(b, loc, c, lanes));
+      continue;
+    }
+    // Values from outside the body are scalars: splat them.
+    for (Value operand : inner.getOperands())
+      if (!mapping.contains(operand))
+        mapping.map(operand, scalarToVector(b, loc, operand, lanes));
+    Operation *clone = b.clone(inner, mapping);
+    for (OpResult r : clone->getResults())
+      r.setType(VectorType::get({lanes}, r.getType()));
+  }
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  Value result = yield.getOperand(0);
+  if (!mapping.contains(result)) // yields an input or an outside value
+    return isa<VectorType>(result.getType())
+               ? result
+               : scalarToVector(b, loc, result, lanes);
+  return mapping.lookup(result);
+}
+
+/// The operand's value for the tile: a broadcast scalar or a vector.
+Value readOperand(OpBuilder &b, Location loc, const TileFusion &f,
+                  const TileFusion::Operand &o, ArrayRef<Value> yIndex,
+                  VectorType vecType, Value mask, Value acc) {
+  if (o.kind == TileFusion::Operand::Accumulator)
+    return acc;
+  SmallVector<Value> idx;
+  for (AffineExpr e : o.map.getResults()) {
+    if (auto d = dyn_cast<AffineDimExpr>(e))
+      idx.push_back(yIndex[d.getPosition()]);
+    else
+      idx.push_back(arith::ConstantIndexOp::create(
+          b, loc, cast<AffineConstantExpr>(e).getValue()));
+  }
+  auto type = cast<MemRefType>(o.value.getType());
+  if (o.kind == TileFusion::Operand::Scalar) {
+    Value s = memref::LoadOp::create(b, loc, o.value, idx);
+    return scalarToVector(b, loc, s, vecType.getNumElements());
+  }
+  Value base = o.value;
+  size_t nv = f.vectorDims.size();
+  if (nv > 1) {
+    // Flattened vector dims: view the operand with them collapsed, as Y.
+    SmallVector<ReassociationIndices> groups;
+    int64_t rank = type.getRank();
+    for (int64_t i = 0; i < rank - int64_t(nv); ++i)
+      groups.push_back({i});
+    ReassociationIndices last;
+    for (int64_t i = rank - nv; i < rank; ++i)
+      last.push_back(i);
+    groups.push_back(last);
+    base = memref::CollapseShapeOp::create(b, loc, o.value, groups);
+    // The flat index of the tile start.
+    Value flat = idx[rank - nv];
+    for (int64_t i = rank - nv + 1; i < rank; ++i)
+      flat = arith::AddIOp::create(
+          b, loc,
+          arith::MulIOp::create(b, loc, flat,
+                                arith::ConstantIndexOp::create(
+                                    b, loc, type.getShape()[i])),
+          idx[i]);
+    idx.resize(rank - nv);
+    idx.push_back(flat);
+  }
+  auto operandVec =
+      VectorType::get(vecType.getShape(), type.getElementType());
+  if (mask) {
+    Value zero = arith::ConstantOp::create(b, loc, operandVec,
+                                           b.getZeroAttr(operandVec));
+    return vector::MaskedLoadOp::create(b, loc, operandVec, base, idx, mask,
+                                        zero);
+  }
+  return vector::LoadOp::create(b, loc, operandVec, base, idx);
+}
+
+} // namespace
+
+Value mlir::kiln::emitPrologue(OpBuilder &b, Location loc,
+                               const TileFusion &f, ArrayRef<Value> yIndex,
+                               VectorType vecType) {
+  SmallVector<Value> inputs;
+  for (const TileFusion::Operand &o : f.prologueOperands)
+    inputs.push_back(
+        readOperand(b, loc, f, o, yIndex, vecType, Value(), Value()));
+  return vectorizeBody(b, loc, f.prologue, inputs, vecType.getNumElements());
+}
+
+Value mlir::kiln::emitEpilogue(OpBuilder &b, Location loc,
+                               const TileFusion &f, ArrayRef<Value> yIndex,
+                               Value acc, Value mask) {
+  auto vecType = cast<VectorType>(acc.getType());
+  SmallVector<Value> inputs;
+  for (const TileFusion::Operand &o : f.epilogueOperands)
+    inputs.push_back(readOperand(b, loc, f, o, yIndex, vecType, mask, acc));
+  return vectorizeBody(b, loc, f.epilogue, inputs, vecType.getNumElements());
+}
+
+void mlir::kiln::eraseFused(TileFusion &f) {
+  if (f.prologue)
+    f.prologue.erase();
+  if (f.epilogue)
+    f.epilogue.erase();
+}
