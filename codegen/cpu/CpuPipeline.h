@@ -28,7 +28,8 @@ struct CpuPipelineOptions {
 /// kiln -> linalg on tensors -> elementwise fusion -> bufferization with
 /// outputs as out-params -> static memory plan (one workspace) -> loops ->
 /// LLVM dialect with bare-pointer calling convention. Entry functions keep
-/// the signature (inputs..., outputs..., workspace) as plain pointers.
+/// the signature (inputs..., outputs..., workspace, exec) as plain pointers;
+/// exec is the runtime's handle that parallel loops are dispatched through.
 void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
 
 } // namespace kiln
