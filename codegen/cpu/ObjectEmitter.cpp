@@ -320,7 +320,10 @@ void bindParallelFor(llvm::Module &module) {
   b.SetInsertPoint(serial);
   auto *rangeTy = llvm::FunctionType::get(
       llvm::Type::getVoidTy(ctx), {fn->getType(), i64, i64}, false);
-  b.CreateCall(rangeTy, fn, {data, llvm::ConstantInt::get(i64, 0), n});
+  // Rarely taken: keep the range function out of line here (inlined, every
+  // loop body would be compiled twice).
+  b.CreateCall(rangeTy, fn, {data, llvm::ConstantInt::get(i64, 0), n})
+      ->addFnAttr(llvm::Attribute::NoInline);
   b.CreateBr(done);
   b.SetInsertPoint(done);
   b.CreateRet(llvm::ConstantInt::get(i32, KILN_OK));
