@@ -194,7 +194,7 @@ def KilnOutlineParallelPass
   }];
   let options = [
     Option<"minParallelWork", "min-parallel-work", "int64_t",
-           /*default=*/"32768",
+           /*default=*/"131072",
            "Estimated ops below which a parallel loop stays serial">,
     Option<"minParallelItems", "min-parallel-items", "int64_t",
            /*default=*/"64",

@@ -66,7 +66,10 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   // the entry kernel then run on the runtime's thread pool through the
   // kernel's exec argument (small ones stay serial).
   pm.addNestedPass<func::FuncOp>(createKilnLinalgToLoopsPass());
-  pm.addPass(createKilnOutlineParallelPass());
+  KilnOutlineParallelPassOptions outline;
+  if (options.minParallelWork)
+    outline.minParallelWork = *options.minParallelWork;
+  pm.addPass(createKilnOutlineParallelPass(outline));
   // bf16 arithmetic runs in f32, rounded after each op (LLVM's own
   // promotion would call __truncsfbf2, which the artifact cannot link; the
   // conversions themselves are expanded by kiln-approximate-math).

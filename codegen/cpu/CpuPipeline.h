@@ -9,7 +9,9 @@
 
 #include "codegen/cpu/KernelConfig.h"
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 
 namespace mlir {
 class OpPassManager;
@@ -22,6 +24,9 @@ struct CpuPipelineOptions {
   /// bufferization and memory planning, before conversion to the LLVM
   /// dialect.
   std::function<void(OpPassManager &)> beforeLLVM;
+  /// kiln-outline-parallel's min-parallel-work (unset: the pass default):
+  /// estimated ops below which a parallel loop stays on one thread.
+  std::optional<int64_t> minParallelWork;
 };
 
 /// Lowers a module of kiln (and linalg/tensor) ops to the LLVM dialect:

@@ -71,7 +71,7 @@ func.func @tiny(%in: memref<4x4xf32>, %out: memref<4x4xf32>, %ws: memref<64xi8> 
 
 // A view of the workspace (and a strided subview of it) is rebuilt inside
 // the body: only the workspace pointer and a scalar cross over. The work of
-// the inner serial loop counts (64 items x 512 iterations).
+// the inner serial loop counts (64 items x 1024 iterations).
 // CHECK-LABEL: func.func @views
 // CHECK-SAME: %[[WS:[a-z0-9]+]]: memref<8192xi8> {kiln.workspace}
 // CHECK: llvm.alloca %{{.*}} x !llvm.struct<(f32, ptr)>
@@ -87,12 +87,12 @@ func.func @views(%s: memref<f32>, %ws: memref<8192xi8> {kiln.workspace}) attribu
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c64 = arith.constant 64 : index
-  %c512 = arith.constant 512 : index
+  %c1024 = arith.constant 1024 : index
   %v = memref.view %ws[%c0][] : memref<8192xi8> to memref<64x32xf32>
   %sub = memref.subview %v[0, 0] [64, 16] [1, 2] : memref<64x32xf32> to memref<64x16xf32, strided<[32, 2]>>
   %scale = memref.load %s[] : memref<f32>
   scf.parallel (%i) = (%c0) to (%c64) step (%c1) {
-    scf.for %k = %c0 to %c512 step %c1 {
+    scf.for %k = %c0 to %c1024 step %c1 {
       %r = arith.remui %k, %c64 : index
       %c16 = arith.constant 16 : index
       %j = arith.remui %k, %c16 : index
