@@ -156,4 +156,55 @@ def KilnLowerContractionsPass
   ];
 }
 
+def KilnLinalgToLoopsPass : Pass<"kiln-linalg-to-loops"> {
+  let summary = "Lowers linalg ops on buffers to loops, scf.parallel where safe.";
+  let description = [{
+    Like `convert-linalg-to-loops`, except that an op whose parallel
+    iterations write disjoint output elements (every output indexed by a
+    permutation that includes every parallel dim, no input read from the
+    output's buffer at another index, no writes in the body) lowers with
+    `scf.parallel` for its parallel dims. Reduction dims always stay
+    `scf.for`: each output element is still computed by one iteration in
+    the serial order, so splitting the parallel dims among threads never
+    changes a result. Unit dims of the new parallel loops are dropped.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def KilnOutlineParallelPass
+    : Pass<"kiln-outline-parallel", "::mlir::ModuleOp"> {
+  let summary = "Runs outermost scf.parallel loops on the runtime's threads.";
+  let description = [{
+    Gives every `kiln.entry` function a trailing `!llvm.ptr` argument marked
+    `kiln.exec` (the runtime's execution handle, passed by the entry
+    wrapper), and replaces each outermost `scf.parallel` in it whose
+    estimated work (iterations x ops of the body, nested loops multiplied
+    by their trip counts) reaches `min-parallel-work` by a call to
+    `kiln_exec_parallel_for(exec, items, @<kernel>_par<i>, data)`. The new
+    private function runs items [begin, end) of the loop's leading dims
+    (the fewest outer dims with at least `min-parallel-items` iterations,
+    linearized), the other dims as a loop nest. Captured static
+    identity-layout memrefs travel as pointers and scalars by value in a
+    stack struct; constants and views are rebuilt inside the body. Loops
+    below the threshold, with reductions, dynamic bounds or captures that
+    cannot be passed stay serial. See OutlineParallel.cpp for the design.
+  }];
+  let options = [
+    Option<"minParallelWork", "min-parallel-work", "int64_t",
+           /*default=*/"131072",
+           "Estimated ops below which a parallel loop stays serial">,
+    Option<"minParallelItems", "min-parallel-items", "int64_t",
+           /*default=*/"64",
+           "Iterations of the linearized leading dims to aim for">,
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // KILN_CODEGEN_PASSES

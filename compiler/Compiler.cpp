@@ -242,6 +242,7 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
     return emitError(UnknownLoc::get(&context)) << error;
   CpuPipelineOptions cpu;
   cpu.target = describeCpuTarget(*tm);
+  cpu.minParallelWork = options.minParallelWork;
   if (options.hook)
     cpu.beforeLLVM = [&](OpPassManager &pm) {
       options.hook(InsertionPoint::BeforeLLVM, pm);

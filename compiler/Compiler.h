@@ -44,6 +44,9 @@ struct CompileOptions {
   llvm::raw_ostream *energyReport = nullptr;
   /// Print per-stage times to this stream when set.
   llvm::raw_ostream *timings = nullptr;
+  /// Work below which a parallel loop stays on one thread (unset: the
+  /// codegen default; see kiln-outline-parallel).
+  std::optional<int64_t> minParallelWork;
 };
 
 /// What a successful compile wrote.

@@ -62,7 +62,14 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
 
   // Loops and LLVM.
   pm.addPass(createKilnCopiesToLinalgPass());
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  // Parallel dims of linalg ops become scf.parallel; the outermost ones of
+  // the entry kernel then run on the runtime's thread pool through the
+  // kernel's exec argument (small ones stay serial).
+  pm.addNestedPass<func::FuncOp>(createKilnLinalgToLoopsPass());
+  KilnOutlineParallelPassOptions outline;
+  if (options.minParallelWork)
+    outline.minParallelWork = *options.minParallelWork;
+  pm.addPass(createKilnOutlineParallelPass(outline));
   // bf16 arithmetic runs in f32, rounded after each op (LLVM's own
   // promotion would call __truncsfbf2, which the artifact cannot link; the
   // conversions themselves are expanded by kiln-approximate-math).

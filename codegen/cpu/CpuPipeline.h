@@ -9,7 +9,9 @@
 
 #include "codegen/cpu/KernelConfig.h"
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 
 namespace mlir {
 class OpPassManager;
@@ -22,13 +24,17 @@ struct CpuPipelineOptions {
   /// bufferization and memory planning, before conversion to the LLVM
   /// dialect.
   std::function<void(OpPassManager &)> beforeLLVM;
+  /// kiln-outline-parallel's min-parallel-work (unset: the pass default):
+  /// estimated ops below which a parallel loop stays on one thread.
+  std::optional<int64_t> minParallelWork;
 };
 
 /// Lowers a module of kiln (and linalg/tensor) ops to the LLVM dialect:
 /// kiln -> linalg on tensors -> elementwise fusion -> bufferization with
 /// outputs as out-params -> static memory plan (one workspace) -> loops ->
 /// LLVM dialect with bare-pointer calling convention. Entry functions keep
-/// the signature (inputs..., outputs..., workspace) as plain pointers.
+/// the signature (inputs..., outputs..., workspace, exec) as plain pointers;
+/// exec is the runtime's handle that parallel loops are dispatched through.
 void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
 
 } // namespace kiln

@@ -235,11 +235,12 @@ private:
   /// int32_t wrapper(void *exec, void *const *inputs, void *const *outputs,
   ///                 void *workspace): unpacks the pointer arrays and calls
   /// the kernel, whose bare-pointer signature is (inputs..., outputs...,
-  /// workspace).
+  /// workspace, exec); exec is what kernels dispatch parallel loops through
+  /// (kiln-outline-parallel).
   llvm::Function *buildEntryWrapper(const EntrySignature &entry,
                                     std::string &error) {
     llvm::Function *kernel = module.getFunction(entry.symbol);
-    size_t expected = entry.inputs.size() + entry.outputs.size() + 1;
+    size_t expected = entry.inputs.size() + entry.outputs.size() + 2;
     if (!kernel || kernel->arg_size() != expected) {
       error = "internal error: kernel '" + entry.symbol +
               "' missing or with an unexpected signature";
@@ -260,6 +261,7 @@ private:
     unpack(wrapper->getArg(1), entry.inputs.size());
     unpack(wrapper->getArg(2), entry.outputs.size());
     args.push_back(wrapper->getArg(3));
+    args.push_back(wrapper->getArg(0));
     b.CreateCall(kernel, args);
     b.CreateRet(llvm::ConstantInt::get(i32, KILN_OK));
     return wrapper;
@@ -275,6 +277,59 @@ private:
 };
 } // namespace
 
+namespace {
+/// Kernels call kiln_exec_parallel_for (kiln/exec.h) for their parallel
+/// loops. The artifact references it weakly and calls it through a private
+/// shim that runs the range serially when the symbol did not resolve -- a
+/// shared-library artifact loaded by a program that links the runtime
+/// statically without exporting it -- or when the runtime refused the call
+/// (its errors are argument checks made before any range runs). An object
+/// linked into a program with the runtime always resolves it (the context
+/// code that creates `exec` lives in the same archive member).
+void bindParallelFor(llvm::Module &module) {
+  llvm::Function *runtime = module.getFunction("kiln_exec_parallel_for");
+  if (!runtime || !runtime->isDeclaration() || runtime->use_empty())
+    return;
+  llvm::LLVMContext &ctx = module.getContext();
+  runtime->setLinkage(llvm::GlobalValue::ExternalWeakLinkage);
+  auto *shim = llvm::Function::Create(runtime->getFunctionType(),
+                                      llvm::GlobalValue::InternalLinkage,
+                                      "kiln.parallel_for", module);
+  SmallVector<llvm::CallBase *> calls;
+  for (llvm::User *user : runtime->users())
+    if (auto *call = dyn_cast<llvm::CallBase>(user))
+      if (call->getCalledOperand() == runtime)
+        calls.push_back(call);
+  for (llvm::CallBase *call : calls)
+    call->setCalledFunction(shim);
+
+  auto *entry = llvm::BasicBlock::Create(ctx, "entry", shim);
+  auto *callRuntime = llvm::BasicBlock::Create(ctx, "runtime", shim);
+  auto *serial = llvm::BasicBlock::Create(ctx, "serial", shim);
+  auto *done = llvm::BasicBlock::Create(ctx, "done", shim);
+  llvm::IRBuilder<> b(entry);
+  llvm::Type *i32 = llvm::Type::getInt32Ty(ctx);
+  llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
+  llvm::Value *exec = shim->getArg(0), *n = shim->getArg(1),
+              *fn = shim->getArg(2), *data = shim->getArg(3);
+  b.CreateCondBr(b.CreateIsNotNull(runtime), callRuntime, serial);
+  b.SetInsertPoint(callRuntime);
+  llvm::Value *status = b.CreateCall(runtime, {exec, n, fn, data});
+  b.CreateCondBr(b.CreateICmpEQ(status, llvm::ConstantInt::get(i32, KILN_OK)),
+                 done, serial);
+  b.SetInsertPoint(serial);
+  auto *rangeTy = llvm::FunctionType::get(
+      llvm::Type::getVoidTy(ctx), {fn->getType(), i64, i64}, false);
+  // Rarely taken: keep the range function out of line here (inlined, every
+  // loop body would be compiled twice).
+  b.CreateCall(rangeTy, fn, {data, llvm::ConstantInt::get(i64, 0), n})
+      ->addFnAttr(llvm::Attribute::NoInline);
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+  b.CreateRet(llvm::ConstantInt::get(i32, KILN_OK));
+}
+} // namespace
+
 FailureOr<std::unique_ptr<llvm::Module>>
 mlir::kiln::buildLLVMModule(ModuleOp module, const ModelSignature &model,
                             llvm::TargetMachine &tm,
@@ -283,7 +338,7 @@ mlir::kiln::buildLLVMModule(ModuleOp module, const ModelSignature &model,
   // kiln's own argument/result annotations mean nothing to LLVM.
   module.walk([](LLVM::LLVMFuncOp func) {
     for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-      for (StringRef attr : {"kiln.name", "kiln.workspace"})
+      for (StringRef attr : {"kiln.name", "kiln.workspace", "kiln.exec"})
         func.removeArgAttr(i, attr);
     for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
       func.removeResultAttr(i, StringAttr::get(func.getContext(), "kiln.name"));
@@ -294,6 +349,7 @@ mlir::kiln::buildLLVMModule(ModuleOp module, const ModelSignature &model,
     return module.emitError("translation to LLVM IR failed");
   llvmModule->setTargetTriple(tm.getTargetTriple());
   llvmModule->setDataLayout(tm.createDataLayout());
+  bindParallelFor(*llvmModule);
 
   // Weights become raw byte arrays: the same bytes, but LLVM's passes and
   // its AsmPrinter handle an [N x i8] as one blob instead of walking

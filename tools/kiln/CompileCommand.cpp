@@ -89,6 +89,13 @@ cl::list<std::string> pluginPipelines(
              "repeatable"),
     cl::value_desc("POINT:PIPELINE"), cl::sub(kiln::compileCommand),
     cl::cat(category));
+cl::opt<long long> parallelMinWork(
+    "parallel-min-work",
+    cl::desc("Estimated ops (iterations x body ops) below which a parallel "
+             "loop runs on one thread; 0 splits every parallel loop over the "
+             "context's threads (default: 131072)"),
+    cl::init(-1), cl::value_desc("N"), cl::sub(kiln::compileCommand),
+    cl::cat(category));
 cl::opt<bool> timings("timings", cl::desc("Print the time of each stage"),
                       cl::sub(kiln::compileCommand), cl::cat(category));
 
@@ -166,6 +173,8 @@ int kiln::compileMain() {
   options.target.cpu = targetCpu;
   options.target.features = targetFeatures;
   options.target.optLevel = std::min(3u, optLevel.getValue());
+  if (parallelMinWork >= 0)
+    options.minParallelWork = parallelMinWork;
   if (timings)
     options.timings = &errs();
   if (report)
