@@ -73,6 +73,15 @@ std::optional<std::vector<float>> readF32Global(memref::GlobalOp global) {
 }
 
 memref::GlobalOp constantGlobalOf(Value value) {
+  // Reshapes of a global keep its row-major data.
+  while (true) {
+    if (auto e = value.getDefiningOp<memref::ExpandShapeOp>())
+      value = e.getSrc();
+    else if (auto c = value.getDefiningOp<memref::CollapseShapeOp>())
+      value = c.getSrc();
+    else
+      break;
+  }
   auto get = value.getDefiningOp<memref::GetGlobalOp>();
   if (!get)
     return {};

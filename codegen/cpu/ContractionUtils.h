@@ -24,7 +24,8 @@ bool isMultiplyAccumulate(linalg::GenericOp op);
 /// The f32 values of a constant global, or nullopt.
 std::optional<std::vector<float>> readF32Global(memref::GlobalOp global);
 
-/// The constant global `value` reads (through memref.get_global), or null.
+/// The constant global `value` reads (through memref.get_global and
+/// reshapes of it), or null.
 memref::GlobalOp constantGlobalOf(Value value);
 
 /// A new private constant f32 global next to `near`, 64-byte aligned,
@@ -74,6 +75,11 @@ void eraseFused(TileFusion &f);
 /// weight globals that may now be dead.
 bool lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
                  SmallVectorImpl<memref::GlobalOp> &packedSources);
+
+/// Lowers an f32 depthwise convolution generic (grouped conv with one
+/// input and one output channel per group, constant weights) to a vector
+/// kernel over rows x columns of each channel; false when `op` is not one.
+bool lowerDepthwiseConv(linalg::GenericOp op, const CpuTarget &target);
 
 } // namespace mlir::kiln
 

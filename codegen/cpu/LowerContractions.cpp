@@ -186,7 +186,8 @@ struct KilnLowerContractionsPass
     for (Matmul &mm : matches)
       lower(mm, packedSources);
     for (linalg::GenericOp op : others)
-      lowerConv2D(op, target, packedSources);
+      if (!lowerConv2D(op, target, packedSources))
+        lowerDepthwiseConv(op, target);
     // Globals whose every use now reads the packed copy.
     for (memref::GlobalOp global : packedSources)
       if (global && SymbolTable::symbolKnownUseEmpty(global, module))

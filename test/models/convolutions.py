@@ -2,7 +2,8 @@
 conv kernel (codegen/cpu/ConvKernel.cpp): 3x3 padded stride 1, stride-2
 (gathered columns), 7x7 stride-2 stem, 1x1 flattened over pixels, 1x1
 stride 2, dilation, output channels that leave a partial register tile,
-narrow rows (7 columns) and batch 2."""
+narrow rows (7 columns), batch 2, and depthwise convolutions
+(codegen/cpu/DepthwiseKernel.cpp)."""
 
 import numpy as np
 
@@ -37,4 +38,15 @@ def build(seed: int = 0):
     c = conv(x, 6, 20, 3, "res", pads=[1, 1, 1, 1])
     out(b.op("Relu", [b.op("Add", [c, skip])]), [2, 20, 19, 19], "y_residual")
     out(b.op("Relu", [conv(x, 6, 12, 1, "c1r")]), [2, 12, 19, 19], "y_1x1_relu")
+    # Depthwise (group = channels): stride 1 with a Clip (ReLU6) epilogue,
+    # stride 2, 5x5 with ragged rows and columns.
+    def depthwise(x, ch, k, name, **attrs):
+        w = b.init(name + ".w", (rng.standard_normal((ch, 1, k, k)) * 0.3).astype(np.float32))
+        bias = b.init(name + ".b", rng.standard_normal(ch).astype(np.float32))
+        return b.op("Conv", [x, w, bias], group=ch, **attrs)
+    lo = b.init("lo", np.array(0.0, dtype=np.float32))
+    hi = b.init("hi", np.array(6.0, dtype=np.float32))
+    out(b.op("Clip", [depthwise(x, 6, 3, "dw", pads=[1, 1, 1, 1]), lo, hi]), [2, 6, 19, 19], "y_dw_relu6")
+    out(depthwise(x, 6, 3, "dws2", pads=[1, 1, 1, 1], strides=[2, 2]), [2, 6, 10, 10], "y_dw_s2")
+    out(depthwise(small, 40, 5, "dw5", pads=[2, 2, 2, 2]), [1, 40, 7, 7], "y_dw_5x5")
     return b.model(doc=__doc__)

@@ -1,0 +1,284 @@
+//===- DepthwiseKernel.cpp - vectorized depthwise convolution -------------===//
+//
+// Part of kiln. A depthwise convolution (one input and one output channel
+// per group, as in MobileNet) has no reduction over channels, so the matmul
+// style tile of ConvKernel.cpp does not apply. Each channel is computed as
+//
+//   parallel over (n, channel, blocks of R output rows)
+//     for column blocks of nr output pixels
+//       R vector accumulators; per tap (kh, kw) and row: one input vector
+//       (contiguous for stride 1, a wide load + even lanes for stride 2),
+//       one broadcast weight, one FMA
+//
+// The taps are unrolled, so loads of an input row shared by several
+// (row, kh) pairs are merged by LLVM. The bias fill before and an
+// elementwise op after are absorbed like in the other kernels.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/cpu/ContractionUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+namespace {
+
+struct Depthwise {
+  Value x, w, y;
+  unsigned n, g, f, oh, ow, c, kh, kw;
+  int64_t batch, channels, rows, cols, kernelH, kernelW;
+  int64_t strideH, strideW, dilationH, dilationW;
+};
+
+/// (a, b) when `e` is `x * a + y * b` in loop dims x and y only (a, b > 0).
+std::optional<std::pair<int64_t, int64_t>>
+linearPair(AffineExpr e, unsigned x, unsigned y, unsigned numDims) {
+  for (unsigned d = 0; d < numDims; ++d)
+    if (d != x && d != y && e.isFunctionOfDim(d))
+      return std::nullopt;
+  MLIRContext *ctx = e.getContext();
+  auto at = [&](int64_t vx, int64_t vy) -> std::optional<int64_t> {
+    SmallVector<AffineExpr> dims(numDims, getAffineConstantExpr(0, ctx));
+    dims[x] = getAffineConstantExpr(vx, ctx);
+    dims[y] = getAffineConstantExpr(vy, ctx);
+    auto c = dyn_cast<AffineConstantExpr>(e.replaceDims(dims));
+    return c ? std::optional<int64_t>(c.getValue()) : std::nullopt;
+  };
+  auto base = at(0, 0), a = at(1, 0), b = at(0, 1), both = at(2, 3);
+  if (!base || !a || !b || !both || *base != 0 || *a <= 0 || *b <= 0 ||
+      *both != 2 * *a + 3 * *b)
+    return std::nullopt;
+  return std::make_pair(*a, *b);
+}
+
+std::optional<unsigned> dimOf(AffineMap map, unsigned result) {
+  if (auto d = dyn_cast<AffineDimExpr>(map.getResult(result)))
+    return d.getPosition();
+  return std::nullopt;
+}
+
+bool isIdentityF32(Value v, int64_t rank) {
+  auto t = dyn_cast<MemRefType>(v.getType());
+  return t && t.getRank() == rank && t.hasStaticShape() &&
+         t.getLayout().isIdentity() && t.getElementType().isF32();
+}
+
+std::optional<Depthwise> matchDepthwise(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op.getNumLoops() != 8 ||
+      op.getNumReductionLoops() != 3 || !isMultiplyAccumulate(op))
+    return std::nullopt;
+  Depthwise dw;
+  dw.x = op.getDpsInputOperand(0)->get();
+  dw.w = op.getDpsInputOperand(1)->get();
+  dw.y = op.getDpsInitOperand(0)->get();
+  if (!isIdentityF32(dw.x, 4) || !isIdentityF32(dw.w, 5) ||
+      !isIdentityF32(dw.y, 5) || !constantGlobalOf(dw.w))
+    return std::nullopt;
+  AffineMap xm = op.getMatchingIndexingMap(op.getDpsInputOperand(0));
+  AffineMap wm = op.getMatchingIndexingMap(op.getDpsInputOperand(1));
+  AffineMap ym = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (!ym.isProjectedPermutation() || !wm.isProjectedPermutation() ||
+      ym.getNumResults() != 5 || wm.getNumResults() != 5 ||
+      xm.getNumResults() != 4)
+    return std::nullopt;
+  dw.n = *dimOf(ym, 0);
+  dw.g = *dimOf(ym, 1);
+  dw.f = *dimOf(ym, 2);
+  dw.oh = *dimOf(ym, 3);
+  dw.ow = *dimOf(ym, 4);
+  if (dimOf(wm, 0) != std::optional<unsigned>(dw.g) ||
+      dimOf(wm, 1) != std::optional<unsigned>(dw.f))
+    return std::nullopt;
+  dw.c = *dimOf(wm, 2);
+  dw.kh = *dimOf(wm, 3);
+  dw.kw = *dimOf(wm, 4);
+  SmallVector<int64_t> r = op.getStaticLoopRanges();
+  if (r[dw.f] != 1 || r[dw.c] != 1 ||
+      dimOf(xm, 0) != std::optional<unsigned>(dw.n))
+    return std::nullopt;
+  // Input channel g * 1 + c (one channel per group).
+  auto channel = linearPair(xm.getResult(1), dw.g, dw.c, 8);
+  auto rowCoeffs = linearPair(xm.getResult(2), dw.oh, dw.kh, 8);
+  auto colCoeffs = linearPair(xm.getResult(3), dw.ow, dw.kw, 8);
+  if (!channel || channel->first != 1 || !rowCoeffs || !colCoeffs)
+    return std::nullopt;
+  std::tie(dw.strideH, dw.dilationH) = *rowCoeffs;
+  std::tie(dw.strideW, dw.dilationW) = *colCoeffs;
+  dw.batch = r[dw.n];
+  dw.channels = r[dw.g];
+  dw.rows = r[dw.oh];
+  dw.cols = r[dw.ow];
+  dw.kernelH = r[dw.kh];
+  dw.kernelW = r[dw.kw];
+  return dw;
+}
+
+struct DepthwiseEmitter {
+  const Depthwise &dw;
+  const TileFusion &fusion;
+  int64_t rowsPerTile, nr;
+  Location loc;
+  VectorType vecType;
+
+  Value cst(OpBuilder &b, int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  }
+
+  /// Input row `inRow` of channel `g`, output columns [col, col + nr).
+  Value inputVector(OpBuilder &b, Value n, Value g, Value inRow, Value col,
+                    int64_t kw, int64_t valid) {
+    Value inCol = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, col, cst(b, dw.strideW)),
+        cst(b, kw * dw.dilationW));
+    SmallVector<Value> idx = {n, g, inRow, inCol};
+    Type f32 = vecType.getElementType();
+    if (dw.strideW == 1 && valid == nr)
+      return vector::LoadOp::create(b, loc, vecType, dw.x, idx);
+    // Read only the lanes the valid outputs need (never past the buffer).
+    int64_t lanes = dw.strideW * nr;
+    int64_t needed = dw.strideW * (valid - 1) + 1;
+    auto wideType = VectorType::get({lanes}, f32);
+    Value mask = vector::ConstantMaskOp::create(
+        b, loc, VectorType::get({lanes}, b.getI1Type()),
+        ArrayRef<int64_t>{needed});
+    Value zero = arith::ConstantOp::create(
+        b, loc, wideType, DenseElementsAttr::get(wideType, 0.0f));
+    Value wide =
+        vector::MaskedLoadOp::create(b, loc, wideType, dw.x, idx, mask, zero);
+    if (dw.strideW == 1)
+      return wide;
+    SmallVector<int64_t> picked;
+    for (int64_t i = 0; i < nr; ++i)
+      picked.push_back(i * dw.strideW);
+    return vector::ShuffleOp::create(b, loc, wide, wide, picked);
+  }
+
+  /// `rows` output rows from `row0` by nr columns from `col`; `valid`
+  /// columns are real (the rest masked off).
+  void tile(OpBuilder &b, Value n, Value g, Value row0, int64_t rows,
+            Value col, int64_t valid, ArrayRef<Value> weights) {
+    Value mask;
+    if (valid < nr)
+      mask = vector::ConstantMaskOp::create(
+          b, loc, VectorType::get({nr}, b.getI1Type()),
+          ArrayRef<int64_t>{valid});
+    Value zeroVec = arith::ConstantOp::create(
+        b, loc, vecType, DenseElementsAttr::get(vecType, 0.0f));
+    SmallVector<Value> outRows, acc;
+    for (int64_t r = 0; r < rows; ++r) {
+      Value row = arith::AddIOp::create(b, loc, row0, cst(b, r));
+      outRows.push_back(row);
+      SmallVector<Value> idx = {n, g, cst(b, 0), row, col};
+      if (fusion.prologue)
+        acc.push_back(emitPrologue(b, loc, fusion, idx, vecType));
+      else if (mask)
+        acc.push_back(vector::MaskedLoadOp::create(b, loc, vecType, dw.y, idx,
+                                                   mask, zeroVec));
+      else
+        acc.push_back(vector::LoadOp::create(b, loc, vecType, dw.y, idx));
+    }
+    for (int64_t kh = 0; kh < dw.kernelH; ++kh) {
+      for (int64_t r = 0; r < rows; ++r) {
+        Value inRow = arith::AddIOp::create(
+            b, loc,
+            arith::MulIOp::create(b, loc, outRows[r], cst(b, dw.strideH)),
+            cst(b, kh * dw.dilationH));
+        for (int64_t kw = 0; kw < dw.kernelW; ++kw) {
+          Value xv = inputVector(b, n, g, inRow, col, kw, valid);
+          acc[r] = vector::FMAOp::create(
+              b, loc, weights[kh * dw.kernelW + kw], xv, acc[r]);
+        }
+      }
+    }
+    auto store = [&](Value value, Value base, ArrayRef<Value> idx) {
+      if (mask)
+        vector::MaskedStoreOp::create(b, loc, base, idx, mask, value);
+      else
+        vector::StoreOp::create(b, loc, value, base, idx);
+    };
+    for (int64_t r = 0; r < rows; ++r) {
+      SmallVector<Value> idx = {n, g, cst(b, 0), outRows[r], col};
+      if (fusion.storeY)
+        store(acc[r], dw.y, idx);
+      if (fusion.epilogue)
+        store(emitEpilogue(b, loc, fusion, idx, acc[r], mask),
+              fusion.epilogueOut, idx);
+    }
+  }
+
+  /// Every column block of `rows` output rows of one channel.
+  void rowBlock(OpBuilder &b, Value n, Value g, Value row0, int64_t rows) {
+    // The channel's taps, broadcast once.
+    SmallVector<Value> weights;
+    for (int64_t kh = 0; kh < dw.kernelH; ++kh)
+      for (int64_t kw = 0; kw < dw.kernelW; ++kw) {
+        Value s = memref::LoadOp::create(
+            b, loc, dw.w,
+            ValueRange{g, cst(b, 0), cst(b, 0), cst(b, kh), cst(b, kw)});
+        weights.push_back(vector::BroadcastOp::create(b, loc, vecType, s));
+      }
+    int64_t full = (dw.cols / nr) * nr;
+    if (full > 0)
+      scf::ForOp::create(b, loc, cst(b, 0), cst(b, full), cst(b, nr),
+                         ValueRange{},
+                         [&](OpBuilder &cb, Location, Value col, ValueRange) {
+                           tile(cb, n, g, row0, rows, col, nr, weights);
+                           scf::YieldOp::create(cb, loc);
+                         });
+    if (dw.cols % nr)
+      tile(b, n, g, row0, rows, cst(b, full), dw.cols % nr, weights);
+  }
+};
+
+} // namespace
+
+bool mlir::kiln::lowerDepthwiseConv(linalg::GenericOp op,
+                                    const CpuTarget &target) {
+  std::optional<Depthwise> match = matchDepthwise(op);
+  if (!match)
+    return false;
+  Depthwise &dw = *match;
+  int64_t lanes = target.vectorBits / 32;
+  int64_t nr = dw.cols > lanes ? 2 * lanes : lanes;
+  int64_t rowsPerTile = std::min<int64_t>(4, dw.rows);
+  TileFusion fusion = findTileFusion(op, dw.y, {4});
+
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  DepthwiseEmitter e{dw, fusion, rowsPerTile, nr, loc,
+                     VectorType::get({nr}, b.getF32Type())};
+  int64_t blocks = (dw.rows + rowsPerTile - 1) / rowsPerTile;
+  int64_t fullBlocks = dw.rows / rowsPerTile, lastRows = dw.rows % rowsPerTile;
+  Value zero = e.cst(b, 0), one = e.cst(b, 1);
+  scf::ParallelOp::create(
+      b, loc, ValueRange{zero, zero, zero},
+      ValueRange{e.cst(b, dw.batch), e.cst(b, dw.channels), e.cst(b, blocks)},
+      ValueRange{one, one, one},
+      [&](OpBuilder &pb, Location, ValueRange ivs) {
+        Value n = ivs[0], g = ivs[1];
+        Value row0 =
+            arith::MulIOp::create(pb, loc, ivs[2], e.cst(pb, rowsPerTile));
+        if (lastRows == 0)
+          return e.rowBlock(pb, n, g, row0, rowsPerTile);
+        Value isFull = arith::CmpIOp::create(
+            pb, loc, arith::CmpIPredicate::slt, ivs[2], e.cst(pb, fullBlocks));
+        scf::IfOp::create(
+            pb, loc, isFull,
+            [&](OpBuilder &tb, Location) {
+              e.rowBlock(tb, n, g, row0, rowsPerTile);
+              scf::YieldOp::create(tb, loc);
+            },
+            [&](OpBuilder &tb, Location) {
+              e.rowBlock(tb, n, g, row0, lastRows);
+              scf::YieldOp::create(tb, loc);
+            });
+      });
+  eraseFused(fusion);
+  op.erase();
+  return true;
+}
