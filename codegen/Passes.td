@@ -139,7 +139,11 @@ def KilnLowerContractionsPass
     an mr x nr register tile of vector accumulators. Constant B operands are
     packed at compile time into [N/nr][K][nr] panels. Tile sizes come from
     chooseContractionConfig (codegen/cpu/KernelConfig.h) for the target
-    described by the options.
+    described by the options. NCHW convolutions (ConvKernel.cpp) and
+    depthwise convolutions (DepthwiseKernel.cpp) get direct vector kernels;
+    every kernel absorbs the fill before it and an elementwise op after it
+    (TileFusion.cpp); remaining elementwise generics with contiguous
+    operands become vector loops (VectorizeElementwise.cpp).
   }];
   let options = [
     Option<"vectorBits", "vector-bits", "unsigned", "128",

@@ -52,6 +52,7 @@ struct TileFusion {
   Value epilogueOut;
   bool storeY = true; // Y is still read after the epilogue
   unsigned rank = 0;
+  SmallVector<int64_t> yShape;
   SmallVector<unsigned> vectorDims;
 };
 
@@ -68,6 +69,30 @@ Value emitEpilogue(OpBuilder &b, Location loc, const TileFusion &f,
 
 /// Erases the absorbed ops (after the kernel is emitted).
 void eraseFused(TileFusion &f);
+
+// Building blocks of TileFusion, shared with the elementwise vectorizer.
+/// The generic's body is scalar arith/math computing from its inputs only.
+bool hasVectorizableBody(linalg::GenericOp op);
+/// How an operand is read per tile (nullopt: not per tile-able); an operand
+/// equal to `y` with the identity map is the Accumulator.
+std::optional<TileFusion::Operand::Kind>
+classifyTileOperand(Value operand, AffineMap map, Value y,
+                    const TileFusion &f);
+/// The allocation or argument a memref view chain starts from.
+Value baseBuffer(Value v);
+/// The operand's value for the tile at Y index `yIndex` (a splat scalar or
+/// a vector, masked when `mask` is set); `acc` for the Accumulator.
+Value readTileOperand(OpBuilder &b, Location loc, const TileFusion &f,
+                      const TileFusion::Operand &o, ArrayRef<Value> yIndex,
+                      VectorType vecType, Value mask, Value acc);
+/// `op`'s body applied lane-wise to vector operands.
+Value vectorizeBody(OpBuilder &b, Location loc, linalg::GenericOp op,
+                    ArrayRef<Value> inputs, int64_t lanes);
+
+/// Rewrites an all-parallel elementwise generic on buffers whose operands
+/// are contiguous (or constant) along the last dim into vector loops;
+/// false when it does not apply.
+bool vectorizeElementwise(linalg::GenericOp op, const CpuTarget &target);
 
 /// Lowers an f32 NCHW 2-D convolution generic (constant weights, group 1)
 /// to a register-tiled vector kernel; returns false (IR untouched) when

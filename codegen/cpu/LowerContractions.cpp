@@ -188,6 +188,12 @@ struct KilnLowerContractionsPass
     for (linalg::GenericOp op : others)
       if (!lowerConv2D(op, target, packedSources))
         lowerDepthwiseConv(op, target);
+    // What is left elementwise (not absorbed by a kernel) becomes vector
+    // loops.
+    SmallVector<linalg::GenericOp> elementwise;
+    module.walk([&](linalg::GenericOp op) { elementwise.push_back(op); });
+    for (linalg::GenericOp op : elementwise)
+      vectorizeElementwise(op, target);
     // Globals whose every use now reads the packed copy.
     for (memref::GlobalOp global : packedSources)
       if (global && SymbolTable::symbolKnownUseEmpty(global, module))

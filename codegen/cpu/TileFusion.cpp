@@ -22,7 +22,7 @@
 using namespace mlir;
 using namespace mlir::kiln;
 
-namespace {
+namespace mlir::kiln {
 
 /// Ops the kernels may step over when looking for a neighbour: nothing
 /// with memory effects (constants, views, index math).
@@ -41,6 +41,11 @@ bool hasVectorizableBody(linalg::GenericOp op) {
     if (!d || !isa<arith::ArithDialect, math::MathDialect>(d) ||
         inner.getNumRegions() != 0)
       return false;
+    // Integer division traps on x86 when a masked-off lane divides by zero.
+    if (isa<arith::DivSIOp, arith::DivUIOp, arith::RemSIOp, arith::RemUIOp,
+            arith::CeilDivSIOp, arith::CeilDivUIOp, arith::FloorDivSIOp>(
+            inner))
+      return false;
     for (Type t : inner.getResultTypes())
       if (!t.isIntOrIndexOrFloat() || t.isIndex())
         return false;
@@ -50,7 +55,8 @@ bool hasVectorizableBody(linalg::GenericOp op) {
 
 /// How a neighbour's operand is read per tile.
 std::optional<TileFusion::Operand::Kind>
-classify(Value operand, AffineMap map, Value y, const TileFusion &f) {
+classifyTileOperand(Value operand, AffineMap map, Value y,
+                    const TileFusion &f) {
   unsigned rank = f.rank;
   if (operand == y)
     return map.isIdentity() ? std::optional(TileFusion::Operand::Accumulator)
@@ -82,7 +88,7 @@ classify(Value operand, AffineMap map, Value y, const TileFusion &f) {
         map.getResult(map.getNumResults() - nv + i));
     if (!d || d.getPosition() != f.vectorDims[i] ||
         type.getShape()[type.getRank() - nv + i] !=
-            cast<MemRefType>(y.getType()).getShape()[f.vectorDims[i]])
+            f.yShape[f.vectorDims[i]])
       return std::nullopt;
   }
   for (unsigned i = 0; i + nv < map.getNumResults(); ++i)
@@ -129,7 +135,7 @@ bool collectOperands(linalg::GenericOp op, Value y, TileFusion &f,
     if (input->get() != y && isa<MemRefType>(input->get().getType()) &&
         baseBuffer(input->get()) == baseBuffer(y))
       return false;
-    auto kind = classify(input->get(), map, y, f);
+    auto kind = classifyTileOperand(input->get(), map, y, f);
     if (!kind)
       return false;
     operands.push_back({input->get(), map, *kind});
@@ -137,7 +143,7 @@ bool collectOperands(linalg::GenericOp op, Value y, TileFusion &f,
   return true;
 }
 
-} // namespace
+} // namespace mlir::kiln
 
 TileFusion mlir::kiln::findTileFusion(linalg::GenericOp contraction, Value y,
                                       ArrayRef<unsigned> vectorDims) {
@@ -146,6 +152,7 @@ TileFusion mlir::kiln::findTileFusion(linalg::GenericOp contraction, Value y,
   if (!yType || !yType.getLayout().isIdentity())
     return f;
   f.rank = yType.getRank();
+  f.yShape.assign(yType.getShape().begin(), yType.getShape().end());
   f.vectorDims.assign(vectorDims.begin(), vectorDims.end());
 
   Operation *prev = contraction->getPrevNode();
@@ -208,7 +215,7 @@ TileFusion mlir::kiln::findTileFusion(linalg::GenericOp contraction, Value y,
   return f;
 }
 
-namespace {
+namespace mlir::kiln {
 
 Value scalarToVector(OpBuilder &b, Location loc, Value scalar,
                      int64_t lanes) {
@@ -248,7 +255,7 @@ Value vectorizeBody(OpBuilder &b, Location loc, linalg::GenericOp op,
 }
 
 /// The operand's value for the tile: a broadcast scalar or a vector.
-Value readOperand(OpBuilder &b, Location loc, const TileFusion &f,
+Value readTileOperand(OpBuilder &b, Location loc, const TileFusion &f,
                   const TileFusion::Operand &o, ArrayRef<Value> yIndex,
                   VectorType vecType, Value mask, Value acc) {
   if (o.kind == TileFusion::Operand::Accumulator)
@@ -302,7 +309,7 @@ Value readOperand(OpBuilder &b, Location loc, const TileFusion &f,
   return vector::LoadOp::create(b, loc, operandVec, base, idx);
 }
 
-} // namespace
+} // namespace mlir::kiln
 
 Value mlir::kiln::emitPrologue(OpBuilder &b, Location loc,
                                const TileFusion &f, ArrayRef<Value> yIndex,
@@ -310,7 +317,7 @@ Value mlir::kiln::emitPrologue(OpBuilder &b, Location loc,
   SmallVector<Value> inputs;
   for (const TileFusion::Operand &o : f.prologueOperands)
     inputs.push_back(
-        readOperand(b, loc, f, o, yIndex, vecType, Value(), Value()));
+        readTileOperand(b, loc, f, o, yIndex, vecType, Value(), Value()));
   return vectorizeBody(b, loc, f.prologue, inputs, vecType.getNumElements());
 }
 
@@ -320,7 +327,7 @@ Value mlir::kiln::emitEpilogue(OpBuilder &b, Location loc,
   auto vecType = cast<VectorType>(acc.getType());
   SmallVector<Value> inputs;
   for (const TileFusion::Operand &o : f.epilogueOperands)
-    inputs.push_back(readOperand(b, loc, f, o, yIndex, vecType, mask, acc));
+    inputs.push_back(readTileOperand(b, loc, f, o, yIndex, vecType, mask, acc));
   return vectorizeBody(b, loc, f.epilogue, inputs, vecType.getNumElements());
 }
 

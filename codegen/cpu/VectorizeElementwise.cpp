@@ -1,0 +1,119 @@
+//===- VectorizeElementwise.cpp - elementwise ops as vector loops ---------===//
+//
+// Part of kiln. After bufferization every intermediate is a view of one
+// workspace, so LLVM cannot prove that an elementwise loop's input and
+// output do not overlap and leaves it scalar. Here, where the buffers are
+// still distinct, an all-parallel generic whose operands are contiguous
+// (or constant) along the last dim becomes
+//
+//   parallel over the outer dims
+//     for blocks of `lanes` elements of the last dim (masked tail)
+//       vector loads / splats, the body on vectors, one vector store
+//
+// reusing the body vectorizer of the kernels' fused epilogues.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/cpu/ContractionUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+bool mlir::kiln::vectorizeElementwise(linalg::GenericOp op,
+                                      const CpuTarget &target) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 0 || !hasVectorizableBody(op))
+    return false;
+  Value out = op.getDpsInitOperand(0)->get();
+  auto outType = dyn_cast<MemRefType>(out.getType());
+  if (!outType || !outType.hasStaticShape() || outType.getRank() == 0 ||
+      !outType.getLayout().isIdentity() ||
+      !op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity())
+    return false;
+  Type outElement = outType.getElementType();
+  if (!outElement.isIntOrFloat() || outElement.getIntOrFloatBitWidth() % 8)
+    return false;
+  int64_t rank = outType.getRank();
+  int64_t width = outType.getShape().back();
+  int64_t lanes = target.vectorBits / 32;
+  if (width < lanes / 2)
+    return false; // mostly masked lanes: the scalar loop is as good
+
+  TileFusion f;
+  f.rank = rank;
+  f.yShape.assign(outType.getShape().begin(), outType.getShape().end());
+  f.vectorDims = {unsigned(rank - 1)};
+  SmallVector<TileFusion::Operand> operands;
+  Value outBase = baseBuffer(out);
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    // Reading the output's buffer anywhere but at the same index would see
+    // values this loop already overwrote.
+    if (isa<MemRefType>(input->get().getType()) &&
+        baseBuffer(input->get()) == outBase &&
+        (input->get() != out || !map.isIdentity()))
+      return false;
+    auto kind = classifyTileOperand(input->get(), map, Value(), f);
+    if (!kind)
+      return false;
+    operands.push_back({input->get(), map, *kind});
+  }
+
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  auto cst = [&](OpBuilder &ob, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(ob, loc, v);
+  };
+  ArrayRef<int64_t> shape = outType.getShape();
+  auto vecType = VectorType::get({lanes}, outElement);
+  auto maskType = VectorType::get({lanes}, b.getI1Type());
+  auto emitRow = [&](OpBuilder &rb, SmallVector<Value> index) {
+    auto block = [&](OpBuilder &bb, Value col, int64_t valid) {
+      Value mask;
+      if (valid < lanes)
+        mask = vector::ConstantMaskOp::create(bb, loc, maskType,
+                                              ArrayRef<int64_t>{valid});
+      SmallVector<Value> at = index;
+      at.push_back(col);
+      SmallVector<Value> inputs;
+      for (const TileFusion::Operand &o : operands)
+        inputs.push_back(
+            readTileOperand(bb, loc, f, o, at, vecType, mask, Value()));
+      Value result = vectorizeBody(bb, loc, op, inputs, lanes);
+      if (mask)
+        vector::MaskedStoreOp::create(bb, loc, out, at, mask, result);
+      else
+        vector::StoreOp::create(bb, loc, result, out, at);
+    };
+    int64_t full = (width / lanes) * lanes;
+    if (full > 0)
+      scf::ForOp::create(rb, loc, cst(rb, 0), cst(rb, full), cst(rb, lanes),
+                         ValueRange{},
+                         [&](OpBuilder &cb, Location, Value col, ValueRange) {
+                           block(cb, col, lanes);
+                           scf::YieldOp::create(cb, loc);
+                         });
+    if (width % lanes)
+      block(rb, cst(rb, full), width % lanes);
+  };
+  if (rank == 1) {
+    emitRow(b, {});
+  } else {
+    SmallVector<Value> lbs, ubs, steps;
+    for (int64_t d = 0; d + 1 < rank; ++d) {
+      lbs.push_back(cst(b, 0));
+      ubs.push_back(cst(b, shape[d]));
+      steps.push_back(cst(b, 1));
+    }
+    scf::ParallelOp::create(b, loc, lbs, ubs, steps,
+                            [&](OpBuilder &pb, Location, ValueRange ivs) {
+                              emitRow(pb, SmallVector<Value>(ivs));
+                            });
+  }
+  op.erase();
+  return true;
+}
