@@ -94,6 +94,11 @@ Value vectorizeBody(OpBuilder &b, Location loc, linalg::GenericOp op,
 /// false when it does not apply.
 bool vectorizeElementwise(linalg::GenericOp op, const CpuTarget &target);
 
+/// Rewrites an f32 generic reducing its last loop with add/max/min
+/// (softmax, norms) into vector partial reductions; false when it does not
+/// apply.
+bool vectorizeReduction(linalg::GenericOp op, const CpuTarget &target);
+
 /// Lowers an f32 NCHW 2-D convolution generic (constant weights, group 1)
 /// to a register-tiled vector kernel; returns false (IR untouched) when
 /// `op` is not one. Erases `op` on success; `packedSources` collects the

@@ -193,7 +193,8 @@ struct KilnLowerContractionsPass
     SmallVector<linalg::GenericOp> elementwise;
     module.walk([&](linalg::GenericOp op) { elementwise.push_back(op); });
     for (linalg::GenericOp op : elementwise)
-      vectorizeElementwise(op, target);
+      if (!vectorizeElementwise(op, target))
+        vectorizeReduction(op, target);
     // Globals whose every use now reads the packed copy.
     for (memref::GlobalOp global : packedSources)
       if (global && SymbolTable::symbolKnownUseEmpty(global, module))

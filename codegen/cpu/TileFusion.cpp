@@ -61,6 +61,9 @@ classifyTileOperand(Value operand, AffineMap map, Value y,
   if (operand == y)
     return map.isIdentity() ? std::optional(TileFusion::Operand::Accumulator)
                             : std::nullopt;
+  // A scalar value (a fill constant, say) is the same in every lane.
+  if (operand.getType().isIntOrFloat() && map.getNumResults() == 0)
+    return TileFusion::Operand::Scalar;
   auto type = dyn_cast<MemRefType>(operand.getType());
   if (!type || !type.hasStaticShape() || !type.getLayout().isIdentity())
     return std::nullopt;
@@ -270,6 +273,8 @@ Value readTileOperand(OpBuilder &b, Location loc, const TileFusion &f,
   }
   auto type = cast<MemRefType>(o.value.getType());
   if (o.kind == TileFusion::Operand::Scalar) {
+    if (!isa<MemRefType>(o.value.getType()))
+      return scalarToVector(b, loc, o.value, vecType.getNumElements());
     Value s = memref::LoadOp::create(b, loc, o.value, idx);
     return scalarToVector(b, loc, s, vecType.getNumElements());
   }
