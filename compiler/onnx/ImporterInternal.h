@@ -117,7 +117,11 @@ enum class BinaryKind {
   Or,
   Equal,
   Less,
-  Greater
+  Greater,
+  /// Remainder with the divisor's sign (ONNX Mod, fmod=0).
+  Mod,
+  /// Remainder with the dividend's sign (ONNX Mod, fmod=1; C fmod and %).
+  FMod
 };
 enum class ReduceKind { Sum, Mean, Max };
 

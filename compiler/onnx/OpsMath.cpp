@@ -450,8 +450,13 @@ LogicalResult importMod(GraphImporter &imp) {
                        << " and " << (*b)->type;
   if (t.isInteger(1) || !isa<FloatType, IntegerType>(t))
     return imp.error() << "expects numeric tensors, got " << (*a)->type;
-  return setResult(imp, newBinary<ModOp>(imp, **a, **b,
-                                         imp.builder.getBoolAttr(*fmod != 0)));
+  // emitBinary folds known operands (shape arithmetic in expanded
+  // functions: Attention's head-count checks).
+  FailureOr<TV> r = imp.emitBinary(*fmod ? BinaryKind::FMod : BinaryKind::Mod,
+                                   **a, **b);
+  if (failed(r))
+    return failure();
+  return imp.setOutput(0, *r);
 }
 
 LogicalResult importBitShift(GraphImporter &imp) {

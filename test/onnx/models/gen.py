@@ -251,6 +251,36 @@ def m_shape_ops(out):
                  vi("xs", TensorProto.FLOAT, [4])])
 
 
+@model("shape_mod")
+def m_shape_mod(out):
+    """Mod on known shape data folds (fmod=0: divisor's sign; fmod=1:
+    dividend's sign): the Reshape target [2, 12] is known at import."""
+    nodes = [
+        node("Shape", ["x"], ["s"]),                               # [2,3,4]
+        const("d", i64(-5, 2, 5)),
+        node("Mod", ["s", "d"], ["m0"]),                           # [-3,1,4]
+        node("Mod", ["s", "d"], ["m1"], fmod=1),                   # [2,1,4]
+        node("Add", ["m0", "m1"], ["m"]),                          # [-1,2,8]
+        const("neg", i64(-7)),
+        node("Mod", ["neg", "d"], ["m2"]),                         # [-2,1,3]
+        node("Mod", ["neg", "d"], ["m3"], fmod=1),                 # [-2,-1,-2]
+        node("Mul", ["m2", "m3"], ["p"]),                          # [4,-1,-6]
+        node("Add", ["m", "p"], ["q"]),                            # [3,1,2]
+        const("four", i64(4)),
+        node("Mul", ["q", "four"], ["shp0"]),                      # [12,4,8]
+        const("idx", i64(2, 1)),
+        node("Gather", ["s", "idx"], ["g"]),                       # [4,3]
+        const("idx2", i64(0, 1)),
+        node("Gather", ["shp0", "idx2"], ["h"]),                   # [12,4]
+        node("Mod", ["h", "g"], ["r"]),                            # [0,1]
+        const("two", i64(2, 11)),
+        node("Add", ["r", "two"], ["shp"]),                        # [2,12]
+        node("Reshape", ["x", "shp"], ["y"]),
+    ]
+    return make(nodes, [vi("x", TensorProto.FLOAT, [2, 3, 4])],
+                [vi("y", TensorProto.FLOAT, [2, 12])])
+
+
 # -- Gemm, MatMul -------------------------------------------------------------------
 
 
