@@ -206,6 +206,31 @@ def m_reduce():
                 opset=18, ranges={"r": (0, 3)})
 
 
+@model("losses")
+def m_losses():
+    """NegativeLogLikelihoodLoss over [N, C, d1, d2] with weights and an
+    in-range ignore_index (none, mean), plain mean; SoftmaxCrossEntropyLoss
+    on [N, C] with int32 labels, sum and the log_prob output, and with
+    weights and mean on [N, C, d1, d2]."""
+    nodes = [
+        node("NegativeLogLikelihoodLoss", ["x", "t", "w"], ["nll_none"],
+             reduction="none", ignore_index=1),
+        node("NegativeLogLikelihoodLoss", ["x", "t"], ["nll_mean"]),
+        node("NegativeLogLikelihoodLoss", ["x", "t", "w"], ["nll_wmean"],
+             ignore_index=1),
+        node("SoftmaxCrossEntropyLoss", ["s", "l"], ["sce_sum", "log_prob"],
+             reduction="sum"),
+        node("SoftmaxCrossEntropyLoss", ["x", "t", "w"], ["sce_wmean"]),
+    ]
+    return make(nodes, [vi("x", F, [3, 4, 2, 2]), vi("t", I64, [3, 2, 2]),
+                        vi("s", F, [5, 6]), vi("l", I32, [5])],
+                [vi("nll_none", F, [3, 2, 2]), vi("nll_mean", F, []),
+                 vi("nll_wmean", F, []), vi("sce_sum", F, []),
+                 vi("log_prob", F, [5, 6]), vi("sce_wmean", F, [])],
+                [init("w", np.array([0.5, 1.0, 2.0, 0.25], np.float32))],
+                opset=13, ranges={"t": (0, 3), "l": (0, 5)})
+
+
 def main(argv):
     if len(argv) == 2 and argv[1] == "--list":
         print("\n".join(sorted(MODELS)))
