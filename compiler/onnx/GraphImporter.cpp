@@ -44,6 +44,7 @@ const llvm::StringMap<OpHandler> &mlir::kiln::onnx::getOpHandlers() {
     registerAttentionOps(map);
     registerRecurrentOps(map);
     registerQuantizeOps(map);
+    registerSignalOps(map);
     return map;
   }();
   return handlers;
@@ -104,10 +105,59 @@ FailureOr<TV *> GraphImporter::constInput(int i, StringRef what) {
   FailureOr<TV *> in = input(i);
   if (failed(in))
     return failure();
-  if (!(*in)->hasData())
-    return error() << what << " ('" << node->input(i)
-                   << "') must be a compile-time constant";
+  if (!(*in)->hasData()) {
+    InFlightDiagnostic diag = error() << what << " ('" << node->input(i)
+                                      << "') must be a compile-time constant";
+    // Name the graph inputs it is computed from (the ones to fix with
+    // --shape-style binding or to make initializers).
+    SmallVector<std::string> from = graphInputsFeeding(node->input(i));
+    if (!from.empty() && !(from.size() == 1 && from[0] == node->input(i))) {
+      diag << " (it is computed from graph input" << (from.size() > 1 ? "s " : " ");
+      for (auto [k, name] : llvm::enumerate(from))
+        diag << (k ? ", '" : "'") << name << "'";
+      diag << ")";
+    }
+    return diag;
+  }
   return in;
+}
+
+SmallVector<std::string> GraphImporter::graphInputsFeeding(StringRef name) {
+  llvm::StringMap<const ::onnx::NodeProto *> producer;
+  for (const auto &n : graph.node())
+    for (const auto &o : n.output())
+      if (!o.empty())
+        producer[o] = &n;
+  llvm::StringSet<> inits, inputs;
+  for (const auto &t : graph.initializer())
+    inits.insert(t.name());
+  for (const auto &in : graph.input())
+    if (!inits.contains(in.name()))
+      inputs.insert(in.name());
+  SmallVector<std::string> result, work{name.str()};
+  llvm::StringSet<> seen;
+  while (!work.empty()) {
+    std::string v = work.pop_back_val();
+    if (v.empty() || !seen.insert(v).second)
+      continue;
+    if (inputs.contains(v)) {
+      result.push_back(v);
+      continue;
+    }
+    auto it = producer.find(v);
+    if (it == producer.end())
+      continue;
+    const ::onnx::NodeProto &n = *it->second;
+    // Shape and Size read only their input's (static) shape, CastLike only
+    // its second input's type.
+    if (n.op_type() == "Shape" || n.op_type() == "Size")
+      continue;
+    for (int j = 0; j < n.input_size(); ++j)
+      if (!(n.op_type() == "CastLike" && j == 1))
+        work.push_back(n.input(j));
+  }
+  llvm::sort(result);
+  return result;
 }
 
 int GraphImporter::numOutputs() const { return node->output_size(); }

@@ -209,6 +209,8 @@ void registerAttentionOps(llvm::StringMap<OpHandler> &map);
 void registerRecurrentOps(llvm::StringMap<OpHandler> &map);
 /// QuantizeLinear family (OpsQuantize.cpp).
 void registerQuantizeOps(llvm::StringMap<OpHandler> &map);
+/// Window functions and DFT (OpsSignal.cpp).
+void registerSignalOps(llvm::StringMap<OpHandler> &map);
 const llvm::StringMap<OpHandler> &getOpHandlers();
 
 class GraphImporter {
@@ -342,6 +344,10 @@ public:
 
   /// Whether any graph output or node consumes `name`.
   bool isConsumed(StringRef name) const { return consumed.contains(name); }
+
+  /// The graph inputs (not initializers) whose values `name` is computed
+  /// from, sorted; reading a shape (Shape, Size) is no dependence.
+  SmallVector<std::string> graphInputsFeeding(StringRef name);
 
 private:
   std::function<LogicalResult(Diagnostic &)> captureInto(std::string &msg);

@@ -77,8 +77,6 @@ LogicalResult importDropout(GraphImporter &imp) {
   FailureOr<TV *> x = imp.input(0);
   if (failed(x))
     return failure();
-  if (imp.outputUsed(1))
-    return imp.error() << "the mask output is not supported (inference only)";
   // opset 12+: training_mode input; a constant true is training.
   if (imp.hasInput(2)) {
     FailureOr<TV *> mode = imp.input(2);
@@ -92,6 +90,16 @@ LogicalResult importDropout(GraphImporter &imp) {
   if (imp.opset < 7) {
     FailureOr<int64_t> isTest = imp.intAttr("is_test", 0);
     if (failed(isTest))
+      return failure();
+  }
+  // Inference keeps every element: the mask is all true (bool from opset
+  // 10 on, the input's type before).
+  if (imp.outputUsed(1)) {
+    Type maskElt = imp.opset >= 10 ? Type(imp.builder.getI1Type())
+                                   : (*x)->elementType();
+    if (failed(imp.setOutput(
+            1, imp.makeSplat(RankedTensorType::get((*x)->shape(), maskElt),
+                             1.0))))
       return failure();
   }
   return imp.setOutput(0, **x);

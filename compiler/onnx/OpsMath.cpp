@@ -2,7 +2,7 @@
 //
 // Part of kiln. Handlers for ONNX's activations (Elu, Selu, Celu, HardSigmoid,
 // HardSwish, Softplus, Softsign, Mish, PRelu, ThresholdedRelu, Shrink,
-// Swish), float functions (trigonometric, hyperbolic, Floor/Ceil/Round,
+// Swish, SwiGLU), Det, float functions (trigonometric, hyperbolic, Floor/Ceil/Round,
 // Sign), tests (IsNaN, IsInf, LessOrEqual, GreaterOrEqual), integer ops (Mod,
 // BitShift, Bitwise*, Xor), Mean, CastLike and BitCast.
 //
@@ -18,6 +18,7 @@
 
 #include "dialects/Kiln/KilnOps.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -269,6 +270,85 @@ LogicalResult importSwish(GraphImporter &imp) {
   }
   KILN_TRY(s, unary(imp, UnaryKind::Sigmoid, ax));
   return setResult(imp, binary(imp, BinaryKind::Mul, x, s));
+}
+
+/// SwiGLU (opset 28): a * sigmoid(alpha * a) * b, a and b of one shape.
+LogicalResult importSwiGLU(GraphImporter &imp) {
+  FailureOr<TV *> a = floatInput(imp, 0), b = floatInput(imp, 1);
+  FailureOr<float> alpha = imp.floatAttr("alpha", 1.0f);
+  if (failed(a) || failed(b) || failed(alpha))
+    return failure();
+  if ((*a)->type != (*b)->type)
+    return imp.error() << "A and B must have one type and shape, got "
+                       << (*a)->type << " and " << (*b)->type;
+  TV x = **a;
+  TV ax = x;
+  if (*alpha != 1.0f) {
+    KILN_TRY(r, mulScalar(imp, x, *alpha));
+    ax = r;
+  }
+  KILN_TRY(s, unary(imp, UnaryKind::Sigmoid, ax));
+  KILN_TRY(swish, binary(imp, BinaryKind::Mul, x, s));
+  return setResult(imp, binary(imp, BinaryKind::Mul, swish, **b));
+}
+
+/// Det of [..., n, n] matrices, n <= 4: the Leibniz sum over permutations
+/// of products of [..., 1, 1] element slices (exact for the small matrices
+/// this covers; larger ones need a factorization kiln lacks).
+LogicalResult importDet(GraphImporter &imp) {
+  FailureOr<TV *> in = floatInput(imp);
+  if (failed(in))
+    return failure();
+  TV x = **in;
+  int64_t rank = x.rank();
+  if (rank < 2 || x.shape()[rank - 1] != x.shape()[rank - 2])
+    return imp.error() << "input must be [..., n, n], got " << x.type;
+  int64_t n = x.shape()[rank - 1];
+  if (n > 4)
+    return imp.error() << "matrices larger than 4x4 are not supported (got "
+                       << n << "x" << n << ")";
+  SmallVector<int64_t> outShape(x.shape().drop_back(2));
+  Type elt = x.elementType();
+  if (n == 0)
+    return imp.setOutput(
+        0, imp.makeSplat(RankedTensorType::get(outShape, elt), 1.0));
+  // Element (i, j) as a [...] tensor.
+  SmallVector<TV> el(n * n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      SmallVector<int64_t> starts(rank, 0), sizes(x.shape()),
+          steps(rank, 1);
+      starts[rank - 2] = i, starts[rank - 1] = j;
+      sizes[rank - 2] = 1, sizes[rank - 1] = 1;
+      KILN_TRY(s, imp.emitSlice(x, starts, sizes, steps));
+      KILN_TRY(r, imp.emitReshape(s, outShape));
+      el[i * n + j] = r;
+    }
+  SmallVector<int64_t> perm;
+  for (int64_t i = 0; i < n; ++i)
+    perm.push_back(i);
+  std::optional<TV> pos, neg;
+  do {
+    int64_t inversions = 0;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = i + 1; j < n; ++j)
+        inversions += perm[i] > perm[j];
+    TV term = el[perm[0]];
+    for (int64_t i = 1; i < n; ++i) {
+      KILN_TRY(m, binary(imp, BinaryKind::Mul, term, el[i * n + perm[i]]));
+      term = m;
+    }
+    std::optional<TV> &acc = (inversions & 1) ? neg : pos;
+    if (!acc) {
+      acc = term;
+      continue;
+    }
+    KILN_TRY(sum, binary(imp, BinaryKind::Add, *acc, term));
+    acc = sum;
+  } while (std::next_permutation(perm.begin(), perm.end()));
+  if (!neg)
+    return imp.setOutput(0, *pos);
+  return setResult(imp, binary(imp, BinaryKind::Sub, *pos, *neg));
 }
 
 /// PRelu: x < 0 ? slope * x : x, with the slope broadcast to x.
@@ -555,6 +635,8 @@ void mlir::kiln::onnx::registerMathOps(llvm::StringMap<OpHandler> &map) {
   map["Softsign"] = importSoftsign;
   map["Mish"] = importMish;
   map["Swish"] = importSwish;
+  map["SwiGLU"] = importSwiGLU;
+  map["Det"] = importDet;
   map["PRelu"] = importPRelu;
   map["Shrink"] = importShrink;
 

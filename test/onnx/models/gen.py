@@ -499,6 +499,14 @@ def m_dropout_mask(out):
                 [vi("y", TensorProto.FLOAT, None), vi("mask", TensorProto.BOOL, None)])
 
 
+@model("dropout_training")
+def m_dropout_training(out):
+    nodes = [const("t", np.array(True)),
+             node("Dropout", ["x", "", "t"], ["y"], name="drop")]
+    return make(nodes, [vi("x", TensorProto.FLOAT, [4])],
+                [vi("y", TensorProto.FLOAT, None)])
+
+
 @model("bn_training")
 def m_bn_training(out):
     inits = [numpy_helper.from_array(np.ones(2, np.float32), n) for n in ["s", "b", "m", "v"]]

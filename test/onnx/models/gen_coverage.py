@@ -197,6 +197,34 @@ def m_resize():
                  init("down", np.array([1, 1, 0.5, 0.5], np.float32))])
 
 
+@model("signal")
+def m_signal():
+    """HannWindow (periodic), BlackmanWindow (symmetric), DFT forward along
+    axis 1 of a real signal, inverse of a complex one with dft_length
+    padding, one-sided (rfft), STFT with a window, MelWeightMatrix."""
+    nodes = [
+        node("HannWindow", ["n"], ["hann"]),
+        node("BlackmanWindow", ["n"], ["blackman"], periodic=0),
+        node("DFT", ["x", "", "ax1"], ["dft"]),
+        node("DFT", ["xc", "len", "ax2"], ["idft"], inverse=1),
+        node("DFT", ["x", "", "ax1"], ["rfft"], onesided=1),
+        node("STFT", ["sig", "step", "win"], ["stft"]),
+        node("MelWeightMatrix", ["bins", "len16", "rate", "lo", "hi"], ["mel"]),
+    ]
+    return make(nodes, [vi("x", F, [2, 6, 3, 1]), vi("xc", F, [2, 3, 5, 2]),
+                        vi("sig", F, [1, 40, 1]), vi("win", F, [8])],
+                [vi("hann", F, [8]), vi("blackman", F, [8]),
+                 vi("dft", F, [2, 6, 3, 2]), vi("idft", F, [2, 3, 7, 2]),
+                 vi("rfft", F, [2, 4, 3, 2]), vi("stft", F, None),
+                 vi("mel", F, [9, 4])],
+                [init("n", i64(8)[0]), init("ax1", i64(1)[0]),
+                 init("ax2", i64(2)[0]), init("len", i64(7)[0]),
+                 init("step", i64(4)[0]), init("bins", np.int32(4)),
+                 init("len16", np.int32(16)), init("rate", np.int32(8000)),
+                 init("lo", np.float32(100)), init("hi", np.float32(3000))],
+                opset=20)
+
+
 @model("attention")
 def m_attention():
     """Attention: 4-D causal with grouped-query heads and a past cache

@@ -231,6 +231,25 @@ def m_losses():
                 opset=13, ranges={"t": (0, 3), "l": (0, 5)})
 
 
+@model("det")
+def m_det():
+    """Det of a batch of 3x3 and of one 4x4 matrix (Leibniz sums of element
+    slices)."""
+    nodes = [node("Det", ["a"], ["det3"]), node("Det", ["b"], ["det4"])]
+    return make(nodes, [vi("a", F, [2, 3, 3]), vi("b", F, [4, 4])],
+                [vi("det3", F, [2]), vi("det4", F, [])], opset=22)
+
+
+@model("swiglu")
+def m_swiglu():
+    """SwiGLU (opset 28) with alpha, and LpNormalization whose norm can be 0
+    (then 0, not NaN)."""
+    nodes = [node("SwiGLU", ["a", "b"], ["y"], alpha=0.5),
+             node("LpNormalization", ["a"], ["lp"], axis=0, p=2)]
+    return make(nodes, [vi("a", F, [2, 4]), vi("b", F, [2, 4])],
+                [vi("y", F, [2, 4]), vi("lp", F, [2, 4])], opset=28)
+
+
 def main(argv):
     if len(argv) == 2 and argv[1] == "--list":
         print("\n".join(sorted(MODELS)))
