@@ -211,6 +211,8 @@ void registerRecurrentOps(llvm::StringMap<OpHandler> &map);
 void registerQuantizeOps(llvm::StringMap<OpHandler> &map);
 /// Window functions and DFT (OpsSignal.cpp).
 void registerSignalOps(llvm::StringMap<OpHandler> &map);
+/// If, Loop and Scan, resolved at import (OpsControl.cpp).
+void registerControlOps(llvm::StringMap<OpHandler> &map);
 const llvm::StringMap<OpHandler> &getOpHandlers();
 
 class GraphImporter {
@@ -342,6 +344,14 @@ public:
   /// Directory external data files are resolved against.
   StringRef getModelDir() const { return modelDir; }
 
+  /// Imports subgraph `g` inline (an If branch, one iteration of an
+  /// unrolled Loop or Scan body): binds its inputs to `inputs`, imports its
+  /// nodes (named NODE/`what`/...), and returns its outputs. The names it
+  /// defines are forgotten afterwards, so a body can be imported again.
+  FailureOr<SmallVector<TV>> importSubgraph(const ::onnx::GraphProto &g,
+                                            ArrayRef<TV> inputs,
+                                            StringRef what);
+
   /// Whether any graph output or node consumes `name`.
   bool isConsumed(StringRef name) const { return consumed.contains(name); }
 
@@ -357,9 +367,14 @@ private:
   LogicalResult importInitializers();
   LogicalResult importInputs(SmallVectorImpl<Type> &argTypes,
                              SmallVectorImpl<std::string> &argNames);
-  LogicalResult sortNodes(SmallVectorImpl<int> &order);
+  LogicalResult sortNodes(const ::onnx::GraphProto &graph,
+                          SmallVectorImpl<int> &order);
+  /// A node's inputs and the names its subgraphs read from enclosing scopes.
+  static SmallVector<std::string> nodeInputs(const ::onnx::NodeProto &n);
   LogicalResult checkSupported();
-  LogicalResult importNode(int index);
+  /// Imports one node; `scope` prefixes its name inside subgraphs.
+  LogicalResult importNode(const ::onnx::NodeProto &n, int index,
+                           StringRef scope);
 
   ::onnx::ModelProto &model;
   ::onnx::GraphProto &graph;
@@ -376,6 +391,7 @@ private:
   llvm::StringMap<TV> values;
   llvm::StringSet<> consumed;
   int nodeIndex = 0;
+  int subgraphDepth = 0;
 };
 
 } // namespace mlir::kiln::onnx

@@ -281,6 +281,68 @@ def m_shape_mod(out):
                 [vi("y", TensorProto.FLOAT, [2, 12])])
 
 
+@model("control_flow")
+def m_control_flow(out):
+    """If with a constant condition (its branch reads x from the outer
+    scope), Loop with a constant trip count (a carried value and a scan
+    output using an outer initializer), Scan over the rows of x in reverse
+    with its scan output stacked along axis 1."""
+    F = TensorProto.FLOAT
+    then_g = helper.make_graph(
+        [node("Add", ["x", "one_f"], ["t_out"])], "then", [],
+        [vi("t_out", F, [2, 3])])
+    else_g = helper.make_graph(
+        [node("Sub", ["x", "one_f"], ["e_out"])], "else", [],
+        [vi("e_out", F, [2, 3])])
+    body = helper.make_graph(
+        [node("Cast", ["i"], ["i_f"], to=F),
+         node("Add", ["acc_in", "i_f"], ["acc_out"]),
+         node("Identity", ["c"], ["c_out"]),
+         node("Mul", ["acc_out", "two"], ["scan_out"])],
+        "body",
+        [vi("i", TensorProto.INT64, []), vi("c", TensorProto.BOOL, []),
+         vi("acc_in", F, [2, 3])],
+        [vi("c_out", TensorProto.BOOL, []), vi("acc_out", F, [2, 3]),
+         vi("scan_out", F, [2, 3])])
+    scan_body = helper.make_graph(
+        [node("Add", ["sum_in", "row"], ["sum_out"]),
+         node("Identity", ["sum_out"], ["row_out"])],
+        "scan_body", [vi("sum_in", F, [3]), vi("row", F, [3])],
+        [vi("sum_out", F, [3]), vi("row_out", F, [3])])
+    nodes = [
+        node("If", ["cond"], ["if_out"], then_branch=then_g, else_branch=else_g),
+        node("Loop", ["trip", "cond", "x"], ["loop_acc", "loop_scan"], body=body),
+        node("Scan", ["s0", "x"], ["scan_sum", "scan_rows"], body=scan_body,
+             num_scan_inputs=1, scan_input_directions=[1],
+             scan_output_axes=[1]),
+    ]
+    inits = [numpy_helper.from_array(np.array(True), "cond"),
+             numpy_helper.from_array(np.array(1.0, np.float32), "one_f"),
+             numpy_helper.from_array(np.array(2.0, np.float32), "two"),
+             numpy_helper.from_array(np.array(3, np.int64), "trip"),
+             numpy_helper.from_array(np.zeros(3, np.float32), "s0")]
+    return make(nodes, [vi("x", F, [2, 3])],
+                [vi("if_out", F, [2, 3]), vi("loop_acc", F, [2, 3]),
+                 vi("loop_scan", F, [3, 2, 3]), vi("scan_sum", F, [3]),
+                 vi("scan_rows", F, [3, 2])], inits)
+
+
+@model("loop_dynamic")
+def m_loop_dynamic(out):
+    """A Loop whose trip count is computed from a graph input."""
+    body = helper.make_graph(
+        [node("Identity", ["c"], ["c_out"]),
+         node("Add", ["acc_in", "acc_in"], ["acc_out"])],
+        "body",
+        [vi("i", TensorProto.INT64, []), vi("c", TensorProto.BOOL, []),
+         vi("acc_in", TensorProto.FLOAT, [2])],
+        [vi("c_out", TensorProto.BOOL, []), vi("acc_out", TensorProto.FLOAT, [2])])
+    nodes = [node("Abs", ["n"], ["trip"]),
+             node("Loop", ["trip", "", "x"], ["y"], name="loop", body=body)]
+    return make(nodes, [vi("x", TensorProto.FLOAT, [2]), vi("n", TensorProto.INT64, [])],
+                [vi("y", TensorProto.FLOAT, [2])])
+
+
 # -- Gemm, MatMul -------------------------------------------------------------------
 
 
