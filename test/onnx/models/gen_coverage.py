@@ -225,6 +225,20 @@ def m_signal():
                 opset=20)
 
 
+@model("linear_attention")
+def m_linear_attention():
+    """LinearAttention (opset 27), gated_delta with grouped query heads
+    (4 query heads on 2 KV heads), per-head decay, per-head beta, a past
+    state, T = 2."""
+    nodes = [node("LinearAttention", ["q", "k", "v", "past", "decay", "beta"],
+                  ["y", "present"], q_num_heads=4, kv_num_heads=2)]
+    return make(nodes, [vi("q", F, [1, 2, 12]), vi("k", F, [1, 2, 6]),
+                        vi("v", F, [1, 2, 4]), vi("past", F, [1, 2, 3, 2]),
+                        vi("decay", F, [1, 2, 2]), vi("beta", F, [1, 2, 2])],
+                [vi("y", F, [1, 2, 8]), vi("present", F, [1, 2, 3, 2])],
+                opset=27)
+
+
 @model("attention")
 def m_attention():
     """Attention: 4-D causal with grouped-query heads and a past cache
