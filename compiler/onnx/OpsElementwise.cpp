@@ -73,6 +73,26 @@ LogicalResult importIdentity(GraphImporter &imp) {
   return imp.setOutput(0, **x);
 }
 
+/// OptionalHasElement: kiln values are plain tensors, so an input is always
+/// present (true) and a missing one is the empty optional (false).
+LogicalResult importOptionalHasElement(GraphImporter &imp) {
+  bool has = imp.hasInput(0);
+  if (has && failed(imp.input(0)))
+    return failure();
+  Contents c;
+  c.ints.push_back(has ? 1 : 0);
+  return imp.setOutput(
+      0, imp.makeConst(RankedTensorType::get({}, imp.builder.getI1Type()),
+                       std::move(c)));
+}
+
+/// OptionalGetElement of a tensor: the tensor itself.
+LogicalResult importOptionalGetElement(GraphImporter &imp) {
+  if (!imp.hasInput(0))
+    return imp.error() << "the optional input is empty";
+  return importIdentity(imp);
+}
+
 LogicalResult importDropout(GraphImporter &imp) {
   FailureOr<TV *> x = imp.input(0);
   if (failed(x))
@@ -317,6 +337,8 @@ void mlir::kiln::onnx::registerElementwiseOps(llvm::StringMap<OpHandler> &map) {
   map["Where"] = importWhere;
   map["Cast"] = importCast;
   map["Identity"] = importIdentity;
+  map["OptionalHasElement"] = importOptionalHasElement;
+  map["OptionalGetElement"] = importOptionalGetElement;
   map["Dropout"] = importDropout;
   map["LeakyRelu"] = importLeakyRelu;
   map["Gelu"] = importGelu;

@@ -343,6 +343,19 @@ def m_loop_dynamic(out):
                 [vi("y", TensorProto.FLOAT, [2])])
 
 
+@model("optional_ops")
+def m_optional_ops(out):
+    """OptionalHasElement without an input (false) and of a tensor (true),
+    OptionalGetElement of a tensor (the tensor)."""
+    B = TensorProto.BOOL
+    nodes = [node("OptionalHasElement", [], ["none"]),
+             node("OptionalHasElement", ["x"], ["some"]),
+             node("OptionalGetElement", ["x"], ["y"])]
+    return make(nodes, [vi("x", TensorProto.FLOAT, [4])],
+                [vi("none", B, []), vi("some", B, []),
+                 vi("y", TensorProto.FLOAT, [4])], opset=18)
+
+
 # -- Gemm, MatMul -------------------------------------------------------------------
 
 
