@@ -1,7 +1,8 @@
 //===- OpsIndexing.cpp - indexing and contraction ONNX ops ----------------===//
 //
 // Part of kiln. Handlers for GatherElements, GatherND, ReverseSequence,
-// CumSum/CumProd, Einsum and the scatters, mostly decomposed exactly into
+// CumSum/CumProd, Einsum, the scatters and TfIdfVectorizer (token
+// comparisons on shifted slices), mostly decomposed exactly into
 // existing kiln ops:
 //   GatherElements / GatherND -> integer arithmetic computing flat indices
 //       (constant strides and offsets) and one kiln.gather on the flattened
@@ -823,10 +824,189 @@ LogicalResult importTensorScatter(GraphImporter &imp) {
   return setResult(imp, emitScatterND(imp, **cache, *coords, **update, "none"));
 }
 
+//===----------------------------------------------------------------------===//
+// TfIdfVectorizer
+//===----------------------------------------------------------------------===//
+
+/// TfIdfVectorizer over integer tokens ([N] or [B, N]): for every pool
+/// n-gram g with min_gram_length <= n <= max_gram_length, the count of
+/// (skip distance d, start s) with x[s + j d] == g[j] for all j, d in
+/// 1..max_skip_count+1 (d = 1 only for unigrams), as ONNX's reference
+/// counts; each is a product of token comparisons on shifted slices,
+/// summed along the row. The mode applies per n-gram (TF: the count,
+/// TFIDF: count * weight, IDF: weight (or 1) if it occurs; weights are per
+/// n-gram as the spec and ONNX Runtime read them), and the values add up at
+/// their output index. The output is float.
+LogicalResult importTfIdfVectorizer(GraphImporter &imp) {
+  FailureOr<TV *> xIn = imp.input(0);
+  FailureOr<std::string> mode = imp.stringAttr("mode", "");
+  FailureOr<int64_t> minLen = imp.intAttr("min_gram_length", 0);
+  FailureOr<int64_t> maxLen = imp.intAttr("max_gram_length", 0);
+  FailureOr<int64_t> maxSkip = imp.intAttr("max_skip_count", 0);
+  FailureOr<SmallVector<int64_t>> counts = imp.intsAttr("ngram_counts");
+  FailureOr<SmallVector<int64_t>> indexes = imp.intsAttr("ngram_indexes");
+  FailureOr<SmallVector<int64_t>> pool = imp.intsAttr("pool_int64s");
+  FailureOr<SmallVector<float>> weights = imp.floatsAttr("weights");
+  if (failed(xIn) || failed(mode) || failed(minLen) || failed(maxLen) ||
+      failed(maxSkip) || failed(counts) || failed(indexes) || failed(pool) ||
+      failed(weights))
+    return failure();
+  if (imp.hasAttr("pool_strings"))
+    return imp.error() << "string pools (pool_strings) are not supported";
+  if (*mode != "TF" && *mode != "IDF" && *mode != "TFIDF")
+    return imp.error() << "mode must be TF, IDF or TFIDF, got \"" << *mode
+                       << "\"";
+  TV x = **xIn;
+  if (!isa<IntegerType>(x.elementType()) || x.elementType().isInteger(1) ||
+      (x.rank() != 1 && x.rank() != 2))
+    return imp.error() << "input must be a 1-D or 2-D integer tensor, got "
+                       << x.type;
+  if (*minLen < 1 || *maxLen < *minLen || *maxSkip < 0)
+    return imp.error() << "bad gram lengths [" << *minLen << ", " << *maxLen
+                       << "] or max_skip_count " << *maxSkip;
+  if (indexes->empty())
+    return imp.error() << "ngram_indexes is empty";
+  int64_t outSize = 0;
+  for (int64_t i : *indexes) {
+    if (i < 0)
+      return imp.error() << "negative ngram index " << i;
+    outSize = std::max(outSize, i + 1);
+  }
+  // The pool's n-grams (id order) with their lengths.
+  struct Gram {
+    int64_t n;
+    SmallVector<int64_t> tokens;
+  };
+  SmallVector<Gram> grams;
+  int64_t total = pool->size();
+  for (size_t i = 0; i < counts->size(); ++i) {
+    int64_t n = i + 1;
+    int64_t start = (*counts)[i];
+    int64_t end = i + 1 < counts->size() ? (*counts)[i + 1] : total;
+    if (start < 0 || end > total || end < start)
+      return imp.error() << "ngram_counts do not fit the pool";
+    for (int64_t p = start; p + n <= end; p += n)
+      grams.push_back({n, SmallVector<int64_t>(pool->begin() + p,
+                                               pool->begin() + p + n)});
+  }
+  if (grams.size() > indexes->size())
+    return imp.error() << "ngram_indexes has " << indexes->size()
+                       << " entries for " << grams.size() << " n-grams";
+  if (!weights->empty() && weights->size() < grams.size())
+    return imp.error() << "weights has " << weights->size()
+                       << " entries for " << grams.size() << " n-grams";
+  int64_t len = x.shape().back();
+  int64_t axis = x.rank() - 1;
+  SmallVector<int64_t> rowShape(x.shape().drop_back());
+  Type f32 = imp.builder.getF32Type(), elt = x.elementType();
+  if (static_cast<int64_t>(grams.size()) * (*maxSkip + 1) > 65536)
+    return imp.error() << "the pool is too large to unroll";
+  // Later duplicates of an n-gram replace earlier ones (as the reference's
+  // trie does): keep the last id of each.
+  std::map<SmallVector<int64_t>, size_t> lastId;
+  for (auto [id, g] : llvm::enumerate(grams))
+    lastId[g.tokens] = id;
+  SmallVector<std::optional<TV>> columns(outSize);
+  TV zero = scalarTV(imp, f32, 0.0), one = scalarTV(imp, f32, 1.0);
+  for (auto [id, g] : llvm::enumerate(grams)) {
+    if (g.n < *minLen || g.n > *maxLen || lastId[g.tokens] != id)
+      continue;
+    // Occurrences over every skip distance.
+    std::optional<TV> count;
+    int64_t maxD = g.n == 1 ? 1 : *maxSkip + 1;
+    for (int64_t d = 1; d <= maxD; ++d) {
+      int64_t starts = len - (g.n - 1) * d;
+      if (starts <= 0)
+        break;
+      std::optional<TV> match;
+      for (int64_t j = 0; j < g.n; ++j) {
+        FailureOr<TV> sl = sliceAxis(imp, x, axis, j * d, starts);
+        if (failed(sl))
+          return failure();
+        TV tok = scalarTV(imp, elt, double(g.tokens[j]));
+        FailureOr<TV> eq = imp.emitBinary(BinaryKind::Equal, *sl, tok);
+        if (failed(eq))
+          return failure();
+        if (!match) {
+          match = *eq;
+          continue;
+        }
+        FailureOr<TV> both = imp.emitBinary(BinaryKind::And, *match, *eq);
+        if (failed(both))
+          return failure();
+        match = *both;
+      }
+      FailureOr<TV> asF = imp.emitCast(*match, f32);
+      if (failed(asF))
+        return failure();
+      FailureOr<TV> c = imp.emitReduce(ReduceKind::Sum, *asF, {axis}, false);
+      if (failed(c))
+        return failure();
+      if (!count) {
+        count = *c;
+        continue;
+      }
+      FailureOr<TV> sum = imp.emitBinary(BinaryKind::Add, *count, *c);
+      if (failed(sum))
+        return failure();
+      count = *sum;
+    }
+    if (!count)
+      continue;
+    // The n-gram's value in the mode; weights are per n-gram (the spec's
+    // and ONNX Runtime's reading).
+    TV value = *count;
+    std::optional<TV> w;
+    if (!weights->empty())
+      w = scalarTV(imp, f32, (*weights)[id]);
+    if (*mode == "TFIDF" && w) {
+      FailureOr<TV> m = imp.emitBinary(BinaryKind::Mul, value, *w);
+      if (failed(m))
+        return failure();
+      value = *m;
+    } else if (*mode == "IDF") {
+      FailureOr<TV> present = imp.emitBinary(BinaryKind::Greater, value, zero);
+      if (failed(present))
+        return failure();
+      FailureOr<TV> v = imp.emitWhere(*present, w ? *w : one, zero);
+      if (failed(v))
+        return failure();
+      value = *v;
+    }
+    std::optional<TV> &col = columns[(*indexes)[id]];
+    if (!col) {
+      col = value;
+      continue;
+    }
+    FailureOr<TV> sum = imp.emitBinary(BinaryKind::Add, *col, value);
+    if (failed(sum))
+      return failure();
+    col = *sum;
+  }
+  // Stack the columns into [..., outSize].
+  SmallVector<int64_t> colShape(rowShape);
+  colShape.push_back(1);
+  SmallVector<TV> parts;
+  for (std::optional<TV> &col : columns) {
+    TV c = col ? *col : imp.makeSplat(RankedTensorType::get(rowShape, f32), 0);
+    FailureOr<TV> r = imp.emitReshape(c, colShape);
+    if (failed(r))
+      return failure();
+    parts.push_back(*r);
+  }
+  SmallVector<TV *> ptrs;
+  for (TV &p : parts)
+    ptrs.push_back(&p);
+  if (ptrs.size() == 1)
+    return imp.setOutput(0, parts.front());
+  return setResult(imp, imp.emitConcat(ptrs, axis));
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerIndexingOps(llvm::StringMap<OpHandler> &map) {
   map["GatherElements"] = importGatherElements;
+  map["TfIdfVectorizer"] = importTfIdfVectorizer;
   map["GatherND"] = importGatherND;
   map["ReverseSequence"] = importReverseSequence;
   map["CumSum"] = importCumulative<false>;

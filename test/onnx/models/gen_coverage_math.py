@@ -250,6 +250,27 @@ def m_swiglu():
                 [vi("y", F, [2, 4]), vi("lp", F, [2, 4])], opset=28)
 
 
+@model("tfidf")
+def m_tfidf():
+    """TfIdfVectorizer on [2, 8] tokens in [0, 3]: unigrams and bigrams with
+    up to 2 skips, TF, TFIDF with weights, IDF without (bigrams only), the
+    n-grams mapped to permuted output indexes."""
+    pool = dict(ngram_counts=[0, 3], ngram_indexes=[5, 1, 2, 3, 4, 0],
+                pool_int64s=[1, 2, 3, 1, 2, 2, 3, 1, 1])
+    nodes = [
+        node("TfIdfVectorizer", ["x"], ["tf"], mode="TF", min_gram_length=1,
+             max_gram_length=2, max_skip_count=2, **pool),
+        node("TfIdfVectorizer", ["x"], ["tfidf"], mode="TFIDF",
+             min_gram_length=1, max_gram_length=2, max_skip_count=2,
+             weights=[0.5, 1.0, 2.0, 0.25, 3.0, 1.5], **pool),
+        node("TfIdfVectorizer", ["x"], ["idf"], mode="IDF", min_gram_length=2,
+             max_gram_length=2, max_skip_count=0, **pool),
+    ]
+    return make(nodes, [vi("x", I64, [2, 8])],
+                [vi("tf", F, [2, 6]), vi("tfidf", F, [2, 6]),
+                 vi("idf", F, [2, 6])], opset=9, ranges={"x": (0, 3)})
+
+
 def main(argv):
     if len(argv) == 2 and argv[1] == "--list":
         print("\n".join(sorted(MODELS)))
