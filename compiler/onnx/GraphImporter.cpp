@@ -333,6 +333,8 @@ LogicalResult GraphImporter::checkSupported() {
       continue;
     }
     std::string full = n.domain() + "." + n.op_type();
+    if (handlers.contains(full))
+      continue;
     if (!reported.insert(full).second)
       continue;
     int64_t version = -1;
@@ -598,7 +600,9 @@ LogicalResult GraphImporter::importNode(const ::onnx::NodeProto &n, int index,
   if (!scope.empty())
     nodeName = scope.str() + "/" + nodeName;
   loc = NameLoc::get(StringAttr::get(ctx, nodeName));
-  OpHandler handler = getOpHandlers().lookup(node->op_type());
+  OpHandler handler = getOpHandlers().lookup(
+      isDefaultDomain(n.domain()) ? n.op_type()
+                                  : n.domain() + "." + n.op_type());
   if (!handler)
     return error() << "unsupported op";
   if (failed(handler(*this)))

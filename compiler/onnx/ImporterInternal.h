@@ -156,7 +156,8 @@ LogicalResult loadModelProto(MLIRContext &ctx, StringRef path, Location loc,
 /// Default-domain opset of the model, or -1 when it imports none.
 int64_t getDefaultOpset(const ::onnx::ModelProto &model);
 
-/// Whether `opType` in the default domain has a handler.
+/// Whether an op has a handler: `opType` for the default domain,
+/// "DOMAIN.OpType" for others (handler tables use the same keys).
 bool isSupportedOp(StringRef opType);
 
 /// Rounds `v` to the precision of float type `elt`.

@@ -14,6 +14,8 @@
 //     half (or interleaved pairs) combined as real/imaginary parts.
 //   LinearAttention: the (gated / delta) recurrence unrolled over the
 //     static sequence length in f32, matmuls per step.
+//   FlexAttention (ai.onnx.preview): scaled scores, the score_mod and
+//     prob_mod subgraphs imported inline around a max-shifted softmax.
 //
 //===----------------------------------------------------------------------===//
 
@@ -765,10 +767,103 @@ LogicalResult importLinearAttention(GraphImporter &imp) {
   return imp.setOutput(1, state);
 }
 
+//===----------------------------------------------------------------------===//
+// FlexAttention (ai.onnx.preview)
+//===----------------------------------------------------------------------===//
+
+/// FlexAttention: scores = (Q sqrt(s)) (K sqrt(s))^T in the input type,
+/// then in softmax_precision (f32 for narrower inputs): the score_mod
+/// subgraph, a max-shifted softmax, the prob_mod subgraph, times V; the
+/// modifier subgraphs import inline. KV heads repeat for grouped queries.
+LogicalResult importFlexAttention(GraphImporter &imp) {
+  FailureOr<TV *> qIn = imp.input(0), kIn = imp.input(1), vIn = imp.input(2);
+  if (failed(qIn) || failed(kIn) || failed(vIn))
+    return failure();
+  TV q = **qIn, k = **kIn, v = **vIn;
+  for (TV *x : {&q, &k, &v})
+    if (x->rank() != 4 || !isa<FloatType>(x->elementType()))
+      return imp.error() << "Q, K and V must be rank-4 float tensors, got "
+                         << x->type;
+  int64_t hq = q.shape()[1], hkv = k.shape()[1], e = q.shape()[3];
+  if (v.shape()[1] != hkv || v.shape()[2] != k.shape()[2] ||
+      k.shape()[3] != e || hkv <= 0 || hq % hkv != 0)
+    return imp.error() << "Q " << q.type << ", K " << k.type << " and V "
+                       << v.type << " do not fit together";
+  FailureOr<float> scaleAttr = imp.floatAttr(
+      "scale", static_cast<float>(1.0 / std::sqrt(double(e))));
+  if (failed(scaleAttr))
+    return failure();
+  Type elt = q.elementType();
+  Type compute = elt;
+  if (cast<FloatType>(elt).getWidth() < 32)
+    compute = imp.builder.getF32Type();
+  if (imp.hasAttr("softmax_precision")) {
+    FailureOr<int64_t> p = imp.intAttr("softmax_precision", 1);
+    if (failed(p))
+      return failure();
+    compute = getElementType(imp.ctx, static_cast<int32_t>(*p));
+    if (!compute || !isa<FloatType>(compute))
+      return imp.error() << "softmax_precision " << *p
+                         << " is not a float type";
+  }
+  KILN_TRY(kr, repeatHeads(imp, k, hq / hkv));
+  KILN_TRY(vr, repeatHeads(imp, v, hq / hkv));
+  double sqrtScale = std::sqrt(double(static_cast<float>(*scaleAttr)));
+  TV ss = scalarTV(imp, elt, sqrtScale);
+  KILN_TRY(qs, imp.emitBinary(BinaryKind::Mul, q, ss));
+  KILN_TRY(ks, imp.emitBinary(BinaryKind::Mul, kr, ss));
+  KILN_TRY(kt, imp.emitTranspose(ks, {0, 1, 3, 2}));
+  KILN_TRY(scores0, imp.emitMatMul(qs, kt));
+  TV scores = scores0;
+  auto toCompute = [&](TV &x) -> FailureOr<TV> {
+    if (x.elementType() == compute)
+      return x;
+    return imp.emitCast(x, compute);
+  };
+  auto applyMod = [&](StringRef name, TV &x) -> LogicalResult {
+    const ::onnx::AttributeProto *a = imp.getAttr(name);
+    if (!a)
+      return success();
+    if (!a->has_g())
+      return imp.error() << "attribute '" << name << "' must be a graph";
+    FailureOr<SmallVector<TV>> outs = imp.importSubgraph(a->g(), {x}, name);
+    if (failed(outs))
+      return failure();
+    if (outs->size() != 1 || (*outs)[0].shape() != x.shape())
+      return imp.error() << name << " must produce one tensor of shape "
+                         << shapeText(x.shape());
+    FailureOr<TV> c = toCompute((*outs)[0]);
+    if (failed(c))
+      return failure();
+    x = *c;
+    return success();
+  };
+  KILN_TRY(sc, toCompute(scores));
+  scores = sc;
+  if (failed(applyMod("score_mod", scores)))
+    return failure();
+  KILN_TRY(mx, imp.emitReduce(ReduceKind::Max, scores, {3}, true));
+  KILN_TRY(shifted, imp.emitBinary(BinaryKind::Sub, scores, mx));
+  KILN_TRY(ex, imp.emitUnary(UnaryKind::Exp, shifted));
+  KILN_TRY(sum, imp.emitReduce(ReduceKind::Sum, ex, {3}, true));
+  KILN_TRY(probs0, imp.emitBinary(BinaryKind::Div, ex, sum));
+  TV probs = probs0;
+  if (failed(applyMod("prob_mod", probs)))
+    return failure();
+  KILN_TRY(vc, toCompute(vr));
+  KILN_TRY(out, imp.emitMatMul(probs, vc));
+  if (out.elementType() != v.elementType()) {
+    KILN_TRY(oc, imp.emitCast(out, v.elementType()));
+    out = oc;
+  }
+  return imp.setOutput(0, out);
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerAttentionOps(llvm::StringMap<OpHandler> &map) {
   map["Attention"] = importAttention;
   map["RotaryEmbedding"] = importRotaryEmbedding;
   map["LinearAttention"] = importLinearAttention;
+  map["ai.onnx.preview.FlexAttention"] = importFlexAttention;
 }

@@ -2,7 +2,8 @@
 //
 // Part of kiln. Handlers for ONNX's activations (Elu, Selu, Celu, HardSigmoid,
 // HardSwish, Softplus, Softsign, Mish, PRelu, ThresholdedRelu, Shrink,
-// Swish, SwiGLU), Det, float functions (trigonometric, hyperbolic, Floor/Ceil/Round,
+// Swish, SwiGLU), Det, ai.onnx.ml Binarizer and ArrayFeatureExtractor,
+// float functions (trigonometric, hyperbolic, Floor/Ceil/Round,
 // Sign), tests (IsNaN, IsInf, LessOrEqual, GreaterOrEqual), integer ops (Mod,
 // BitShift, Bitwise*, Xor), Mean, CastLike and BitCast.
 //
@@ -351,6 +352,40 @@ LogicalResult importDet(GraphImporter &imp) {
   return setResult(imp, binary(imp, BinaryKind::Sub, *pos, *neg));
 }
 
+/// ai.onnx.ml Binarizer: x > threshold ? 1 : 0 in x's type.
+LogicalResult importBinarizer(GraphImporter &imp) {
+  FailureOr<TV *> in = imp.input(0);
+  FailureOr<float> threshold = imp.floatAttr("threshold", 0.0f);
+  if (failed(in) || failed(threshold))
+    return failure();
+  TV x = **in;
+  Type t = x.elementType();
+  if (t.isInteger(1) || !isa<FloatType, IntegerType>(t))
+    return imp.error() << "expects a numeric tensor, got " << x.type;
+  KILN_TRY(gt, binary(imp, BinaryKind::Greater, x, scalar(imp, t, *threshold)));
+  return setResult(imp, imp.emitCast(gt, t));
+}
+
+/// ai.onnx.ml ArrayFeatureExtractor: x[..., indices] along the last axis,
+/// indices flattened; a 1-D x gives one row ([1, k]), as ONNX Runtime.
+LogicalResult importArrayFeatureExtractor(GraphImporter &imp) {
+  FailureOr<TV *> in = imp.input(0), idxIn = imp.input(1);
+  if (failed(in) || failed(idxIn))
+    return failure();
+  TV x = **in, idx = **idxIn;
+  if (x.rank() < 1)
+    return imp.error() << "input must have rank >= 1, got " << x.type;
+  if (!idx.elementType().isSignlessInteger(64) &&
+      !idx.elementType().isSignlessInteger(32))
+    return imp.error() << "indices must be int64 or int32, got " << idx.type;
+  int64_t k = idx.type.getNumElements();
+  KILN_TRY(flat, imp.emitReshape(idx, {k}));
+  KILN_TRY(g, imp.emitGather(x, flat, x.rank() - 1));
+  if (x.rank() == 1)
+    return setResult(imp, imp.emitReshape(g, {1, k}));
+  return imp.setOutput(0, g);
+}
+
 /// PRelu: x < 0 ? slope * x : x, with the slope broadcast to x.
 LogicalResult importPRelu(GraphImporter &imp) {
   FailureOr<TV *> in = imp.input(0), slopeIn = imp.input(1);
@@ -637,6 +672,8 @@ void mlir::kiln::onnx::registerMathOps(llvm::StringMap<OpHandler> &map) {
   map["Swish"] = importSwish;
   map["SwiGLU"] = importSwiGLU;
   map["Det"] = importDet;
+  map["ai.onnx.ml.Binarizer"] = importBinarizer;
+  map["ai.onnx.ml.ArrayFeatureExtractor"] = importArrayFeatureExtractor;
   map["PRelu"] = importPRelu;
   map["Shrink"] = importShrink;
 

@@ -239,6 +239,54 @@ def m_linear_attention():
                 opset=27)
 
 
+@model("flex_attention")
+def m_flex_attention():
+    """FlexAttention (ai.onnx.preview) with grouped query heads, a soft-cap
+    score_mod subgraph (tanh(s / 5) * 5) and a prob_mod that scales."""
+    score_mod = helper.make_graph(
+        [node("Div", ["s", "cap"], ["sd"]), node("Tanh", ["sd"], ["st"]),
+         node("Mul", ["st", "cap"], ["s_out"])], "score_mod",
+        [vi("s", F, [1, 4, 3, 5])], [vi("s_out", F, [1, 4, 3, 5])],
+        [init("cap", np.array(5.0, np.float32))])
+    prob_mod = helper.make_graph(
+        [node("Mul", ["p", "half"], ["p_out"])], "prob_mod",
+        [vi("p", F, [1, 4, 3, 5])], [vi("p_out", F, [1, 4, 3, 5])],
+        [init("half", np.array(0.5, np.float32))])
+    nodes = [helper.make_node("FlexAttention", ["q", "k", "v"], ["y"],
+                              name="flex", domain="ai.onnx.preview",
+                              score_mod=score_mod, prob_mod=prob_mod)]
+    graph = helper.make_graph(
+        nodes, "g", [vi("q", F, [1, 4, 3, 8]), vi("k", F, [1, 2, 5, 8]),
+                     vi("v", F, [1, 2, 5, 6])], [vi("y", F, [1, 4, 3, 6])])
+    m = helper.make_model(graph, producer_name="kiln-onnx-tests",
+                          opset_imports=[helper.make_opsetid("", 23),
+                                         helper.make_opsetid("ai.onnx.preview", 1)])
+    m.ir_version = 10
+    return m
+
+
+@model("ml_ops")
+def m_ml_ops():
+    """ai.onnx.ml Binarizer and ArrayFeatureExtractor (runtime indices, 1-D
+    data gives one row)."""
+    nodes = [helper.make_node("Binarizer", ["x"], ["b"], name="b",
+                              domain="ai.onnx.ml", threshold=0.25),
+             helper.make_node("ArrayFeatureExtractor", ["x", "idx"], ["f"],
+                              name="f", domain="ai.onnx.ml"),
+             helper.make_node("ArrayFeatureExtractor", ["x1", "idx"], ["f1"],
+                              name="f1", domain="ai.onnx.ml")]
+    graph = helper.make_graph(
+        nodes, "g", [vi("x", F, [3, 4]), vi("x1", F, [4]),
+                     vi("idx", TensorProto.INT64, [2])],
+        [vi("b", F, [3, 4]), vi("f", F, [3, 2]), vi("f1", F, [1, 2])])
+    m = helper.make_model(graph, producer_name="kiln-onnx-tests",
+                          opset_imports=[helper.make_opsetid("", 17),
+                                         helper.make_opsetid("ai.onnx.ml", 3)])
+    m.ir_version = 8
+    helper.set_model_props(m, {"kiln.input_range.idx": "0,3"})
+    return m
+
+
 @model("attention")
 def m_attention():
     """Attention: 4-D causal with grouped-query heads and a past cache
