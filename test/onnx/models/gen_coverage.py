@@ -287,6 +287,38 @@ def m_ml_ops():
     return m
 
 
+@model("tree_ensemble")
+def m_tree_ensemble():
+    """ai.onnx.ml TreeEnsemble: two trees (LEQ then GT; set membership with
+    missing values tracking true), SUM over trees into 2 targets. The
+    features are rounded (Round(2x)) so the members {1, 2} occur."""
+    def t(name, dtype, vals):
+        return numpy_helper.from_array(np.array(vals, dtype), name)
+    tree = helper.make_node(
+        "TreeEnsemble", ["xr"], ["y"], name="trees", domain="ai.onnx.ml",
+        n_targets=2, aggregate_function=1, post_transform=0,
+        tree_roots=[0, 2],
+        nodes_featureids=[0, 1, 1],
+        nodes_splits=t("nodes_splits", np.float32, [0.5, 0.0, np.nan]),
+        nodes_modes=t("nodes_modes", np.uint8, [0, 3, 6]),
+        nodes_truenodeids=[1, 1, 3], nodes_trueleafs=[0, 1, 1],
+        nodes_falsenodeids=[0, 2, 4], nodes_falseleafs=[1, 1, 1],
+        nodes_missing_value_tracks_true=[0, 0, 1],
+        membership_values=t("membership_values", np.float32, [1.0, 2.0, np.nan]),
+        leaf_targetids=[0, 1, 0, 1, 1],
+        leaf_weights=t("leaf_weights", np.float32, [1.0, 2.0, 3.0, 10.0, 20.0]))
+    nodes = [node("Mul", ["x", "two"], ["x2"]), node("Round", ["x2"], ["xr"]),
+             tree]
+    graph = helper.make_graph(nodes, "g", [vi("x", F, [6, 2])],
+                              [vi("y", F, [6, 2])],
+                              [init("two", np.array(2.0, np.float32))])
+    m = helper.make_model(graph, producer_name="kiln-onnx-tests",
+                          opset_imports=[helper.make_opsetid("", 21),
+                                         helper.make_opsetid("ai.onnx.ml", 5)])
+    m.ir_version = 10
+    return m
+
+
 @model("attention")
 def m_attention():
     """Attention: 4-D causal with grouped-query heads and a past cache
