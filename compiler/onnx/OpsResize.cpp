@@ -11,6 +11,9 @@
 //   tf_crop_and_resize      -> then a select of extrapolation_value where the
 //                              source coordinate falls outside the input.
 // Scales and sizes must be compile-time constants.
+// RoiAlign uses the same separable form with matrices computed at run time
+// from the ROIs: per-axis bilinear weight matrices around the image of each
+// ROI's batch entry.
 //
 //===----------------------------------------------------------------------===//
 
@@ -532,6 +535,194 @@ LogicalResult importGridSample(GraphImporter &imp) {
                            imp.builder.getBoolAttr(*align != 0)));
 }
 
+//===----------------------------------------------------------------------===//
+// RoiAlign
+//===----------------------------------------------------------------------===//
+
+/// emitBinary / emitWhere on temporaries.
+FailureOr<TV> bin(GraphImporter &imp, BinaryKind k, TV a, TV b) {
+  return imp.emitBinary(k, a, b);
+}
+FailureOr<TV> sel(GraphImporter &imp, TV c, TV a, TV b) {
+  return imp.emitWhere(c, a, b);
+}
+
+#define KILN_TRY(var, expr)                                                    \
+  FailureOr<TV> var##OrFailure = (expr);                                       \
+  if (failed(var##OrFailure))                                                  \
+    return failure();                                                          \
+  TV var = std::move(*var##OrFailure)
+
+/// RoiAlign's per-axis bilinear weights for sample coordinates `c` [R, S]
+/// (f64) on an axis of length `len`, as ONNX's reference computes them:
+/// outside [-1, len] a sample is 0; else c = max(c, 0), low = floor(c) (the
+/// last index, with c = low, when low >= len - 1), high = low + 1. Returns
+/// the low-corner and high-corner weight matrices [R, S, len] (one-hot rows
+/// times 1 - frac and frac) in `elt`.
+FailureOr<std::pair<TV, TV>> roiAxisWeights(GraphImporter &imp, TV c,
+                                            int64_t len, Type elt) {
+  Type f64 = imp.builder.getF64Type();
+  auto num = [&](double v) { return scalarTV(imp, f64, v); };
+  KILN_TRY(below, bin(imp, BinaryKind::Less, c, num(-1.0)));
+  KILN_TRY(above, bin(imp, BinaryKind::Greater, c, num(double(len))));
+  KILN_TRY(out, bin(imp, BinaryKind::Or, below, above));
+  KILN_TRY(c0, bin(imp, BinaryKind::Max, c, num(0.0)));
+  FailureOr<Value> cv = imp.materialize(c0);
+  if (failed(cv))
+    return failure();
+  FailureOr<Value> fl = imp.create<FloorOp>(c0.type, *cv);
+  if (failed(fl))
+    return failure();
+  TV low0 = GraphImporter::fromValue(*fl);
+  KILN_TRY(notClamped, bin(imp, BinaryKind::Less, low0,
+                                      num(double(len - 1))));
+  TV last = num(double(len - 1));
+  KILN_TRY(low, sel(imp, notClamped, low0, last));
+  KILN_TRY(pos, sel(imp, notClamped, c0, last));
+  KILN_TRY(low1, bin(imp, BinaryKind::Add, low, num(1.0)));
+  KILN_TRY(high, sel(imp, notClamped, low1, last));
+  KILN_TRY(fracIn, bin(imp, BinaryKind::Sub, pos, low));
+  KILN_TRY(frac, sel(imp, out, num(0.0), fracIn));
+  KILN_TRY(restIn, bin(imp, BinaryKind::Sub, num(1.0), fracIn));
+  KILN_TRY(rest, sel(imp, out, num(0.0), restIn));
+  ArrayRef<int64_t> s = c.shape();
+  SmallVector<double> iotaValues;
+  for (int64_t i = 0; i < len; ++i)
+    iotaValues.push_back(double(i));
+  TV iota = floatConst(imp, f64, {1, 1, len}, iotaValues);
+  auto weights = [&](TV &index, TV &w) -> FailureOr<TV> {
+    KILN_TRY(i3, imp.emitReshape(index, {s[0], s[1], 1}));
+    KILN_TRY(w3, imp.emitReshape(w, {s[0], s[1], 1}));
+    KILN_TRY(hit, bin(imp, BinaryKind::Equal, i3, iota));
+    TV zero = num(0.0);
+    KILN_TRY(m, sel(imp, hit, w3, zero));
+    return imp.emitCast(m, elt);
+  };
+  KILN_TRY(wl, weights(low, rest));
+  KILN_TRY(wh, weights(high, frac));
+  return std::make_pair(wl, wh);
+}
+
+/// RoiAlign with a static sampling grid: the sample coordinates of every
+/// ROI are computed at run time (f64), their bilinear weights become
+/// per-axis interpolation matrices Wy [R, PH*g, H] and Wx [R, PW*g, W], the
+/// samples are Wy x X[batch] x Wx^T (per corner pair for "max", summed for
+/// "avg"), then averaged / maxed over each bin's g x g samples.
+LogicalResult importRoiAlign(GraphImporter &imp) {
+  FailureOr<TV *> xIn = imp.input(0), roisIn = imp.input(1),
+                  biIn = imp.input(2);
+  FailureOr<std::string> mode = imp.stringAttr("mode", "avg");
+  FailureOr<int64_t> ph = imp.intAttr("output_height", 1);
+  FailureOr<int64_t> pw = imp.intAttr("output_width", 1);
+  FailureOr<int64_t> ratio = imp.intAttr("sampling_ratio", 0);
+  FailureOr<float> scaleAttr = imp.floatAttr("spatial_scale", 1.0f);
+  FailureOr<std::string> ctm = imp.stringAttr(
+      "coordinate_transformation_mode",
+      imp.opset >= 16 ? "half_pixel" : "output_half_pixel");
+  if (failed(xIn) || failed(roisIn) || failed(biIn) || failed(mode) ||
+      failed(ph) || failed(pw) || failed(ratio) || failed(scaleAttr) ||
+      failed(ctm))
+    return failure();
+  TV x = **xIn, rois = **roisIn, bi = **biIn;
+  Type elt = x.elementType();
+  if (x.rank() != 4 || !isa<FloatType>(elt))
+    return imp.error() << "X must be a 4-D float tensor, got " << x.type;
+  if (rois.rank() != 2 || rois.shape()[1] != 4 ||
+      !isa<FloatType>(rois.elementType()))
+    return imp.error() << "rois must be [R, 4] floats, got " << rois.type;
+  int64_t r = rois.shape()[0];
+  if (bi.rank() != 1 || bi.shape()[0] != r ||
+      !isa<IntegerType>(bi.elementType()))
+    return imp.error() << "batch_indices must be [" << r
+                       << "] integers, got " << bi.type;
+  if (*mode != "avg" && *mode != "max")
+    return imp.error() << "mode must be avg or max, got \"" << *mode << "\"";
+  if (*ctm != "half_pixel" && *ctm != "output_half_pixel")
+    return imp.error() << "unknown coordinate_transformation_mode \"" << *ctm
+                       << "\"";
+  if (*ph < 1 || *pw < 1)
+    return imp.error() << "output sizes must be positive";
+  if (*ratio <= 0)
+    return imp.error() << "sampling_ratio " << *ratio
+                       << " (an adaptive grid that depends on the ROIs) is "
+                          "not supported; give a positive sampling_ratio";
+  int64_t g = *ratio;
+  int64_t c = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
+  bool halfPixel = *ctm == "half_pixel";
+  Type f64 = imp.builder.getF64Type();
+  auto num = [&](double v) { return scalarTV(imp, f64, v); };
+  KILN_TRY(r64, imp.emitCast(rois, f64));
+  auto coord = [&](int64_t k) -> FailureOr<TV> {
+    KILN_TRY(col, sliceAxis(imp, r64, 1, k, 1)); // [R, 1]
+    KILN_TRY(sc, bin(imp, BinaryKind::Mul, col,
+                                num(double(*scaleAttr))));
+    return bin(imp, BinaryKind::Sub, sc, num(halfPixel ? 0.5 : 0.0));
+  };
+  KILN_TRY(sw, coord(0));
+  KILN_TRY(sh, coord(1));
+  KILN_TRY(ew, coord(2));
+  KILN_TRY(eh, coord(3));
+  KILN_TRY(rw0, bin(imp, BinaryKind::Sub, ew, sw));
+  KILN_TRY(rh0, bin(imp, BinaryKind::Sub, eh, sh));
+  TV rw = rw0, rh = rh0;
+  if (!halfPixel) {
+    KILN_TRY(a, bin(imp, BinaryKind::Max, rw0, num(1.0)));
+    KILN_TRY(b, bin(imp, BinaryKind::Max, rh0, num(1.0)));
+    rw = a;
+    rh = b;
+  }
+  // Sample positions: start + bin * (p + (i + 0.5) / g).
+  auto samples = [&](TV &start, TV &extent, int64_t bins) -> FailureOr<TV> {
+    KILN_TRY(binSize, bin(imp, BinaryKind::Div, extent, num(double(bins))));
+    SmallVector<double> f;
+    for (int64_t p = 0; p < bins; ++p)
+      for (int64_t i = 0; i < g; ++i)
+        f.push_back(double(p) + (double(i) + 0.5) / double(g));
+    TV factors = floatConst(imp, f64, {1, bins * g}, f);
+    KILN_TRY(off, bin(imp, BinaryKind::Mul, binSize, factors));
+    return bin(imp, BinaryKind::Add, start, off); // [R, bins*g]
+  };
+  KILN_TRY(ys, samples(sh, rh, *ph));
+  KILN_TRY(xs, samples(sw, rw, *pw));
+  FailureOr<std::pair<TV, TV>> wy = roiAxisWeights(imp, ys, h, elt);
+  FailureOr<std::pair<TV, TV>> wx = roiAxisWeights(imp, xs, w, elt);
+  if (failed(wy) || failed(wx))
+    return failure();
+  KILN_TRY(xb, imp.emitGather(x, bi, 0)); // [R, C, H, W]
+  int64_t syn = *ph * g, sxn = *pw * g;
+  auto sample = [&](TV &my, TV &mx) -> FailureOr<TV> {
+    KILN_TRY(my4, imp.emitReshape(my, {r, 1, syn, h}));
+    KILN_TRY(rowsOut, imp.emitMatMul(my4, xb)); // [R, C, Sy, W]
+    KILN_TRY(mxt, imp.emitTranspose(mx, {0, 2, 1}));
+    KILN_TRY(mx4, imp.emitReshape(mxt, {r, 1, w, sxn}));
+    return imp.emitMatMul(rowsOut, mx4); // [R, C, Sy, Sx]
+  };
+  TV vals;
+  if (*mode == "avg") {
+    KILN_TRY(my, bin(imp, BinaryKind::Add, wy->first, wy->second));
+    KILN_TRY(mx, bin(imp, BinaryKind::Add, wx->first, wx->second));
+    KILN_TRY(v, sample(my, mx));
+    vals = v;
+  } else {
+    std::optional<TV> best;
+    for (TV *my : {&wy->first, &wy->second})
+      for (TV *mx : {&wx->first, &wx->second}) {
+        KILN_TRY(v, sample(*my, *mx));
+        if (!best) {
+          best = v;
+          continue;
+        }
+        KILN_TRY(m, bin(imp, BinaryKind::Max, *best, v));
+        best = m;
+      }
+    vals = *best;
+  }
+  KILN_TRY(bins, imp.emitReshape(vals, {r, c, *ph, g, *pw, g}));
+  return setResult(imp, imp.emitReduce(*mode == "avg" ? ReduceKind::Mean
+                                                      : ReduceKind::Max,
+                                       bins, {3, 5}, false));
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerResizeOps(llvm::StringMap<OpHandler> &map) {
@@ -539,4 +730,5 @@ void mlir::kiln::onnx::registerResizeOps(llvm::StringMap<OpHandler> &map) {
   map["Upsample"] = importResize;
   map["AffineGrid"] = importAffineGrid;
   map["GridSample"] = importGridSample;
+  map["RoiAlign"] = importRoiAlign;
 }

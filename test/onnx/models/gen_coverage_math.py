@@ -271,6 +271,24 @@ def m_tfidf():
                  vi("idf", F, [2, 6])], opset=9, ranges={"x": (0, 3)})
 
 
+@model("roialign")
+def m_roialign():
+    """RoiAlign on run-time ROIs (random, so some samples fall outside the
+    image): avg with half_pixel and a 2x2 sampling grid; max with
+    output_half_pixel, spatial_scale 0.5, one sample per bin."""
+    nodes = [
+        node("RoiAlign", ["x", "rois", "bi"], ["avg"], output_height=3,
+             output_width=2, sampling_ratio=2, spatial_scale=1.0),
+        node("RoiAlign", ["x", "rois", "bi"], ["max"], mode="max",
+             coordinate_transformation_mode="output_half_pixel",
+             output_height=2, output_width=3, sampling_ratio=1,
+             spatial_scale=0.5),
+    ]
+    return make(nodes, [vi("x", F, [2, 2, 6, 7]), vi("rois", F, [3, 4])],
+                [vi("avg", F, [3, 2, 3, 2]), vi("max", F, [3, 2, 2, 3])],
+                [init("bi", i64(0, 1, 1))], opset=16)
+
+
 def main(argv):
     if len(argv) == 2 and argv[1] == "--list":
         print("\n".join(sorted(MODELS)))
