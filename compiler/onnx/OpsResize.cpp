@@ -13,7 +13,8 @@
 // Scales and sizes must be compile-time constants.
 // RoiAlign uses the same separable form with matrices computed at run time
 // from the ROIs: per-axis bilinear weight matrices around the image of each
-// ROI's batch entry.
+// ROI's batch entry. DeformConv samples through kiln.grid_sample at the
+// offset kernel taps and contracts the samples with the weights.
 //
 //===----------------------------------------------------------------------===//
 
@@ -723,6 +724,134 @@ LogicalResult importRoiAlign(GraphImporter &imp) {
                                        bins, {3, 5}, false));
 }
 
+//===----------------------------------------------------------------------===//
+// DeformConv
+//===----------------------------------------------------------------------===//
+
+/// DeformConv (2-D): every kernel tap samples X bilinearly (zero padding) at
+/// its regular position plus the learned offset, as ONNX's reference does
+/// through GridSample with align_corners: the positions of each offset
+/// group form one kiln.grid_sample grid over that group's channels; the
+/// samples are scaled by the mask, then contracted with the weights per
+/// group (a batched matmul over channels x taps), plus the bias.
+LogicalResult importDeformConv(GraphImporter &imp) {
+  FailureOr<TV *> xIn = imp.input(0), wIn = imp.input(1), oIn = imp.input(2);
+  if (failed(xIn) || failed(wIn) || failed(oIn))
+    return failure();
+  TV x = **xIn, wt = **wIn, off = **oIn;
+  Type elt = x.elementType();
+  if (x.rank() != 4 || wt.rank() != 4 || off.rank() != 4 ||
+      !isa<FloatType>(elt))
+    return imp.error() << "only 2-D DeformConv on floats is supported (X "
+                       << x.type << ", W " << wt.type << ", offset "
+                       << off.type << ")";
+  int64_t n = x.shape()[0], c = x.shape()[1], h = x.shape()[2],
+          w = x.shape()[3];
+  int64_t oc = wt.shape()[0], cg = wt.shape()[1];
+  FailureOr<SmallVector<int64_t>> kernel =
+      imp.intsAttr("kernel_shape", {wt.shape()[2], wt.shape()[3]});
+  FailureOr<SmallVector<int64_t>> dil = imp.intsAttr("dilations", {1, 1});
+  FailureOr<SmallVector<int64_t>> pads = imp.intsAttr("pads", {0, 0, 0, 0});
+  FailureOr<SmallVector<int64_t>> strides = imp.intsAttr("strides", {1, 1});
+  FailureOr<int64_t> group = imp.intAttr("group", 1);
+  FailureOr<int64_t> offGroup = imp.intAttr("offset_group", 1);
+  if (failed(kernel) || failed(dil) || failed(pads) || failed(strides) ||
+      failed(group) || failed(offGroup))
+    return failure();
+  if (kernel->size() != 2 || dil->size() != 2 || pads->size() != 4 ||
+      strides->size() != 2)
+    return imp.error() << "kernel_shape, dilations, strides (2) and pads (4) "
+                          "must fit a 2-D convolution";
+  int64_t kh = (*kernel)[0], kw = (*kernel)[1], k = kh * kw;
+  int64_t g = *group, og = *offGroup;
+  if (g < 1 || og < 1 || c != cg * g || oc % g != 0 || c % og != 0 ||
+      (*kernel)[0] != wt.shape()[2] || (*kernel)[1] != wt.shape()[3])
+    return imp.error() << "X " << x.type << ", W " << wt.type << ", group "
+                       << g << " and offset_group " << og
+                       << " do not fit together";
+  int64_t oh = off.shape()[2], ow = off.shape()[3];
+  int64_t eh = (kh - 1) * (*dil)[0] + 1, ew = (kw - 1) * (*dil)[1] + 1;
+  if (off.shape()[0] != n || off.shape()[1] != og * 2 * k ||
+      oh != (h - eh + (*pads)[0] + (*pads)[2]) / (*strides)[0] + 1 ||
+      ow != (w - ew + (*pads)[1] + (*pads)[3]) / (*strides)[1] + 1)
+    return imp.error() << "offset " << off.type
+                       << " does not fit the output of the convolution";
+  if (h < 2 || w < 2)
+    return imp.error() << "the input must be at least 2x2 (sampling "
+                          "positions are normalized by H - 1 and W - 1)";
+  if (off.elementType() != elt)
+    return imp.error() << "offset must have X's type, got " << off.type;
+  // Sampling positions: base + offset, [N, OG, kH, kW, oH, oW] per axis.
+  KILN_TRY(off7, imp.emitReshape(off, {n, og, kh, kw, 2, oh, ow}));
+  auto axisPositions = [&](int64_t a) -> FailureOr<TV> {
+    KILN_TRY(o, sliceAxis(imp, off7, 4, a, 1));
+    KILN_TRY(o6, imp.emitReshape(o, {n, og, kh, kw, oh, ow}));
+    SmallVector<double> base;
+    for (int64_t i = 0; i < kh; ++i)
+      for (int64_t j = 0; j < kw; ++j)
+        for (int64_t y = 0; y < oh; ++y)
+          for (int64_t xx = 0; xx < ow; ++xx)
+            base.push_back(
+                a == 0 ? double(-(*pads)[0] + (*strides)[0] * y + i * (*dil)[0])
+                       : double(-(*pads)[1] + (*strides)[1] * xx +
+                                j * (*dil)[1]));
+    TV baseTV = floatConst(imp, elt, {1, 1, kh, kw, oh, ow}, base);
+    KILN_TRY(pos, bin(imp, BinaryKind::Add, o6, baseTV));
+    // align_corners normalization: p / (L - 1) * 2 - 1.
+    double len = double(a == 0 ? h : w);
+    KILN_TRY(sc, bin(imp, BinaryKind::Mul, pos,
+                     scalarTV(imp, elt, 2.0 / (len - 1.0))));
+    KILN_TRY(nrm, bin(imp, BinaryKind::Sub, sc, scalarTV(imp, elt, 1.0)));
+    return imp.emitReshape(nrm, {n * og, k * oh, ow, 1});
+  };
+  KILN_TRY(gy, axisPositions(0));
+  KILN_TRY(gx, axisPositions(1));
+  TV *parts[] = {&gx, &gy};
+  KILN_TRY(grid, imp.emitConcat(parts, 3)); // [N*OG, K*oH, oW, 2]
+  KILN_TRY(xg, imp.emitReshape(x, {n * og, c / og, h, w}));
+  FailureOr<Value> vx = imp.materialize(xg);
+  FailureOr<Value> vg = imp.materialize(grid);
+  if (failed(vx) || failed(vg))
+    return failure();
+  FailureOr<Value> sampled = imp.create<GridSampleOp>(
+      Type(), *vx, *vg, imp.builder.getStringAttr("linear"),
+      imp.builder.getStringAttr("zeros"), imp.builder.getBoolAttr(true));
+  if (failed(sampled))
+    return failure();
+  TV samples = GraphImporter::fromValue(*sampled); // [N*OG, C/OG, K*oH, oW]
+  int64_t p = oh * ow;
+  KILN_TRY(s5, imp.emitReshape(samples, {n, og, c / og, k, p}));
+  TV sm = s5;
+  if (imp.hasInput(4)) {
+    FailureOr<TV *> mIn = imp.input(4);
+    if (failed(mIn))
+      return failure();
+    TV mask = **mIn;
+    if (mask.type != RankedTensorType::get({n, og * k, oh, ow}, elt))
+      return imp.error() << "mask must be " << shapeText({n, og * k, oh, ow})
+                         << " of X's type, got " << mask.type;
+    KILN_TRY(m5, imp.emitReshape(mask, {n, og, 1, k, p}));
+    KILN_TRY(masked, bin(imp, BinaryKind::Mul, s5, m5));
+    sm = masked;
+  }
+  KILN_TRY(sg, imp.emitReshape(sm, {n, g, cg * k, p}));
+  KILN_TRY(wg, imp.emitReshape(wt, {g, oc / g, cg * k}));
+  KILN_TRY(prod, imp.emitMatMul(wg, sg)); // [N, G, OC/G, P]
+  KILN_TRY(y, imp.emitReshape(prod, {n, oc, oh, ow}));
+  if (imp.hasInput(3)) {
+    FailureOr<TV *> bIn = imp.input(3);
+    if (failed(bIn))
+      return failure();
+    if ((*bIn)->type != RankedTensorType::get({oc}, elt))
+      return imp.error() << "B must be [" << oc << "] of X's type, got "
+                         << (*bIn)->type;
+    KILN_TRY(b4, imp.emitReshape(**bIn, {1, oc, 1, 1}));
+    KILN_TRY(yb, bin(imp, BinaryKind::Add, y, b4));
+    y = yb;
+  }
+  return imp.setOutput(0, y);
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerResizeOps(llvm::StringMap<OpHandler> &map) {
@@ -731,4 +860,5 @@ void mlir::kiln::onnx::registerResizeOps(llvm::StringMap<OpHandler> &map) {
   map["AffineGrid"] = importAffineGrid;
   map["GridSample"] = importGridSample;
   map["RoiAlign"] = importRoiAlign;
+  map["DeformConv"] = importDeformConv;
 }

@@ -319,6 +319,20 @@ def m_tree_ensemble():
     return m
 
 
+@model("deform_conv")
+def m_deform_conv():
+    """DeformConv with 2 groups, 2 offset groups, padding, a (1, 2) stride,
+    a mask and a bias."""
+    nodes = [node("DeformConv", ["x", "w", "offset", "b", "mask"], ["y"],
+                  group=2, offset_group=2, pads=[1, 1, 1, 1], strides=[1, 2],
+                  kernel_shape=[3, 3])]
+    return make(nodes, [vi("x", F, [1, 4, 5, 6]), vi("offset", F, [1, 36, 5, 3]),
+                        vi("mask", F, [1, 18, 5, 3])],
+                [vi("y", F, [1, 4, 5, 3])],
+                [init("w", rand([4, 2, 3, 3], 11)), init("b", rand([4], 12))],
+                opset=22)
+
+
 @model("attention")
 def m_attention():
     """Attention: 4-D causal with grouped-query heads and a past cache
