@@ -1,8 +1,9 @@
 //===- OpsIndexing.cpp - indexing and contraction ONNX ops ----------------===//
 //
 // Part of kiln. Handlers for GatherElements, GatherND, ReverseSequence,
-// CumSum/CumProd, Einsum, the scatters and TfIdfVectorizer (token
-// comparisons on shifted slices), mostly decomposed exactly into
+// CumSum/CumProd, Einsum, the scatters, TfIdfVectorizer (token
+// comparisons on shifted slices) and Unique (evaluated at import on a
+// constant input), mostly decomposed exactly into
 // existing kiln ops:
 //   GatherElements / GatherND -> integer arithmetic computing flat indices
 //       (constant strides and offsets) and one kiln.gather on the flattened
@@ -23,6 +24,8 @@
 
 #include "llvm/ADT/StringExtras.h"
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 
 using namespace mlir;
@@ -1002,11 +1005,150 @@ LogicalResult importTfIdfVectorizer(GraphImporter &imp) {
   return setResult(imp, imp.emitConcat(ptrs, axis));
 }
 
+//===----------------------------------------------------------------------===//
+// Unique
+//===----------------------------------------------------------------------===//
+
+/// Unique: its output shapes depend on the values, so kiln evaluates it at
+/// import and needs the input at compile time. Slices along `axis` (single
+/// elements without it) compare lexicographically, NaNs equal and last, as
+/// numpy.unique; sorted=0 keeps first-occurrence order.
+LogicalResult importUnique(GraphImporter &imp) {
+  FailureOr<TV *> in = imp.constInput(0, "the input");
+  FailureOr<int64_t> sortedAttr = imp.intAttr("sorted", 1);
+  if (failed(in) || failed(sortedAttr))
+    return failure();
+  TV x = **in;
+  bool isFloat = isa<FloatType>(x.elementType());
+  ArrayRef<int64_t> shape = x.shape();
+  int64_t rank = x.rank();
+  std::optional<int64_t> axis;
+  if (imp.hasAttr("axis")) {
+    FailureOr<int64_t> a = imp.intAttr("axis", 0);
+    if (failed(a))
+      return failure();
+    FailureOr<int64_t> na = imp.normalizeAxis(*a, rank);
+    if (failed(na))
+      return failure();
+    axis = *na;
+  }
+  int64_t total = product(shape);
+  // Slices: count along the axis, each of `inner` x `outer` elements in
+  // (outer, inner) order.
+  int64_t count = axis ? shape[*axis] : total;
+  int64_t outer = axis ? product(shape.take_front(*axis)) : 1;
+  int64_t inner = axis ? product(shape.drop_front(*axis + 1)) : 1;
+  auto elem = [&](int64_t slice, int64_t j) -> double {
+    int64_t o = j / inner, i = j % inner;
+    int64_t flat = axis ? (o * count + slice) * inner + i : slice;
+    return isFloat ? x.data->floats[flat] : double(x.data->ints[flat]);
+  };
+  auto elemInt = [&](int64_t slice, int64_t j) -> int64_t {
+    int64_t o = j / inner, i = j % inner;
+    int64_t flat = axis ? (o * count + slice) * inner + i : slice;
+    return x.data->ints[flat];
+  };
+  int64_t width = outer * inner;
+  // -1, 0, 1 comparison of two slices.
+  auto compare = [&](int64_t a, int64_t b) -> int {
+    for (int64_t j = 0; j < width; ++j) {
+      if (!isFloat) {
+        int64_t p = elemInt(a, j), q = elemInt(b, j);
+        if (p != q)
+          return p < q ? -1 : 1;
+        continue;
+      }
+      double p = elem(a, j), q = elem(b, j);
+      bool pn = std::isnan(p), qn = std::isnan(q);
+      if (pn || qn) {
+        if (pn && qn)
+          continue;
+        return pn ? 1 : -1;
+      }
+      if (p != q)
+        return p < q ? -1 : 1;
+    }
+    return 0;
+  };
+  SmallVector<int64_t> order(count);
+  for (int64_t i = 0; i < count; ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return compare(a, b) < 0; });
+  // Groups of equal slices: their first occurrence and size.
+  SmallVector<int64_t> first, counts, groupOf(count);
+  for (int64_t k = 0; k < count; ++k) {
+    int64_t s = order[k];
+    if (k == 0 || compare(order[k - 1], s) != 0) {
+      first.push_back(s);
+      counts.push_back(0);
+    }
+    ++counts.back();
+    groupOf[s] = first.size() - 1;
+  }
+  int64_t u = first.size();
+  SmallVector<int64_t> rank2pos(u);
+  for (int64_t i = 0; i < u; ++i)
+    rank2pos[i] = i;
+  if (!*sortedAttr) {
+    // First-occurrence order (stable sort by first index).
+    SmallVector<int64_t> byFirst(u);
+    for (int64_t i = 0; i < u; ++i)
+      byFirst[i] = i;
+    std::stable_sort(byFirst.begin(), byFirst.end(),
+                     [&](int64_t a, int64_t b) { return first[a] < first[b]; });
+    SmallVector<int64_t> f2, c2;
+    for (int64_t i = 0; i < u; ++i) {
+      rank2pos[byFirst[i]] = i;
+      f2.push_back(first[byFirst[i]]);
+      c2.push_back(counts[byFirst[i]]);
+    }
+    first = f2;
+    counts = c2;
+  }
+  // Y: the unique slices in output order.
+  Contents y;
+  SmallVector<int64_t> yShape;
+  if (axis) {
+    yShape.assign(shape.begin(), shape.end());
+    yShape[*axis] = u;
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t k = 0; k < u; ++k)
+        for (int64_t i = 0; i < inner; ++i) {
+          int64_t flat = (o * count + first[k]) * inner + i;
+          if (isFloat)
+            y.floats.push_back(x.data->floats[flat]);
+          else
+            y.ints.push_back(x.data->ints[flat]);
+        }
+  } else {
+    yShape = {u};
+    for (int64_t k = 0; k < u; ++k) {
+      if (isFloat)
+        y.floats.push_back(x.data->floats[first[k]]);
+      else
+        y.ints.push_back(x.data->ints[first[k]]);
+    }
+  }
+  if (failed(imp.setOutput(
+          0, imp.makeConst(RankedTensorType::get(yShape, x.elementType()),
+                           std::move(y)))))
+    return failure();
+  SmallVector<int64_t> inverse;
+  for (int64_t s = 0; s < count; ++s)
+    inverse.push_back(rank2pos[groupOf[s]]);
+  if (failed(imp.setOutput(1, i64Const(imp, {u}, first))) ||
+      failed(imp.setOutput(2, i64Const(imp, {count}, inverse))))
+    return failure();
+  return imp.setOutput(3, i64Const(imp, {u}, counts));
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerIndexingOps(llvm::StringMap<OpHandler> &map) {
   map["GatherElements"] = importGatherElements;
   map["TfIdfVectorizer"] = importTfIdfVectorizer;
+  map["Unique"] = importUnique;
   map["GatherND"] = importGatherND;
   map["ReverseSequence"] = importReverseSequence;
   map["CumSum"] = importCumulative<false>;

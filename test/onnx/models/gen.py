@@ -356,6 +356,28 @@ def m_optional_ops(out):
                  vi("y", TensorProto.FLOAT, [4])], opset=18)
 
 
+@model("unique_const")
+def m_unique_const(out):
+    """Unique folds at import: sorted along axis 0 of a constant matrix,
+    unsorted over a constant vector; Unique of a graph input is an error."""
+    nodes = [const("m", np.array([[1, 2], [0, 5], [1, 2]], np.int64)),
+             node("Unique", ["m"], ["u", "idx", "inv", "cnt"], axis=0),
+             const("v", np.array([2.5, -1.0, 2.5, 7.0], np.float32)),
+             node("Unique", ["v"], ["uv", "idxv"], sorted=0)]
+    I = TensorProto.INT64
+    return make(nodes, [], [vi("u", I, [2, 2]), vi("idx", I, [2]),
+                            vi("inv", I, [3]), vi("cnt", I, [2]),
+                            vi("uv", TensorProto.FLOAT, [3]), vi("idxv", I, [3])],
+                opset=11)
+
+
+@model("unique_dynamic")
+def m_unique_dynamic(out):
+    nodes = [node("Unique", ["x"], ["y"], name="uniq")]
+    return make(nodes, [vi("x", TensorProto.FLOAT, [4])],
+                [vi("y", TensorProto.FLOAT, None)], opset=11)
+
+
 # -- Gemm, MatMul -------------------------------------------------------------------
 
 
