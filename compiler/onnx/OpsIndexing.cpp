@@ -2,8 +2,8 @@
 //
 // Part of kiln. Handlers for GatherElements, GatherND, ReverseSequence,
 // CumSum/CumProd, Einsum, the scatters, TfIdfVectorizer (token
-// comparisons on shifted slices) and Unique (evaluated at import on a
-// constant input), mostly decomposed exactly into
+// comparisons on shifted slices), Unique and NonMaxSuppression (evaluated
+// at import on constant inputs), mostly decomposed exactly into
 // existing kiln ops:
 //   GatherElements / GatherND -> integer arithmetic computing flat indices
 //       (constant strides and offsets) and one kiln.gather on the flattened
@@ -1143,12 +1143,128 @@ LogicalResult importUnique(GraphImporter &imp) {
   return imp.setOutput(3, i64Const(imp, {u}, counts));
 }
 
+//===----------------------------------------------------------------------===//
+// NonMaxSuppression
+//===----------------------------------------------------------------------===//
+
+/// NonMaxSuppression: the number of selected boxes depends on the values,
+/// so kiln evaluates it at import on compile-time-constant inputs, as
+/// ONNX's reference does (per batch and class: boxes above
+/// score_threshold by descending score, ties by index; a box is kept
+/// unless its IoU with a kept one exceeds iou_threshold; float arithmetic).
+LogicalResult importNonMaxSuppression(GraphImporter &imp) {
+  // Every needed constant is reported at once.
+  SmallVector<TV *> in(5, nullptr);
+  bool ok = true;
+  const char *what[] = {"boxes", "scores", "max_output_boxes_per_class",
+                        "iou_threshold", "score_threshold"};
+  for (int i = 0; i < 5; ++i) {
+    if (i >= 2 && !imp.hasInput(i))
+      continue;
+    FailureOr<TV *> t = imp.constInput(i, what[i]);
+    if (failed(t)) {
+      ok = false;
+      continue;
+    }
+    in[i] = *t;
+  }
+  FailureOr<int64_t> center = imp.intAttr("center_point_box", 0);
+  if (!ok || failed(center))
+    return failure();
+  TV &boxes = *in[0], &scores = *in[1];
+  if (boxes.rank() != 3 || boxes.shape()[2] != 4 || scores.rank() != 3 ||
+      scores.shape()[0] != boxes.shape()[0] ||
+      scores.shape()[2] != boxes.shape()[1] ||
+      !isa<FloatType>(boxes.elementType()) ||
+      !isa<FloatType>(scores.elementType()))
+    return imp.error() << "boxes must be [B, N, 4] and scores [B, C, N] "
+                          "floats, got "
+                       << boxes.type << " and " << scores.type;
+  auto scalarOf = [&](TV *t, double dflt) -> double {
+    if (!t || t->type.getNumElements() == 0)
+      return dflt;
+    return t->data->floats.empty() ? double(t->data->ints[0])
+                                   : t->data->floats[0];
+  };
+  int64_t maxOut = std::max<int64_t>(int64_t(scalarOf(in[2], 0)), 0);
+  float iouThreshold = float(scalarOf(in[3], 0));
+  bool hasScoreThreshold = in[4] && in[4]->type.getNumElements() > 0;
+  float scoreThreshold = float(scalarOf(in[4], 0));
+  int64_t nb = boxes.shape()[0], nbox = boxes.shape()[1],
+          nc = scores.shape()[1];
+  auto box = [&](int64_t b, int64_t i, int k) {
+    return float(boxes.data->floats[(b * nbox + i) * 4 + k]);
+  };
+  auto suppress = [&](int64_t b, int64_t i, int64_t j) {
+    float x1min, x1max, x2min, x2max, y1min, y1max, y2min, y2max;
+    auto minmax = [](float a, float c, float &lo, float &hi) {
+      lo = a >= c ? c : a;
+      hi = a >= c ? a : c;
+    };
+    if (*center == 0) {
+      minmax(box(b, i, 1), box(b, i, 3), x1min, x1max);
+      minmax(box(b, j, 1), box(b, j, 3), x2min, x2max);
+      minmax(box(b, i, 0), box(b, i, 2), y1min, y1max);
+      minmax(box(b, j, 0), box(b, j, 2), y2min, y2max);
+    } else {
+      float w1 = box(b, i, 2) / 2, h1 = box(b, i, 3) / 2;
+      float w2 = box(b, j, 2) / 2, h2 = box(b, j, 3) / 2;
+      x1min = box(b, i, 0) - w1, x1max = box(b, i, 0) + w1;
+      x2min = box(b, j, 0) - w2, x2max = box(b, j, 0) + w2;
+      y1min = box(b, i, 1) - h1, y1max = box(b, i, 1) + h1;
+      y2min = box(b, j, 1) - h2, y2max = box(b, j, 1) + h2;
+    }
+    float ixmin = std::max(x1min, x2min), ixmax = std::min(x1max, x2max);
+    if (ixmax <= ixmin)
+      return false;
+    float iymin = std::max(y1min, y2min), iymax = std::min(y1max, y2max);
+    if (iymax <= iymin)
+      return false;
+    float inter = (ixmax - ixmin) * (iymax - iymin);
+    if (inter <= 0)
+      return false;
+    float a1 = (x1max - x1min) * (y1max - y1min);
+    float a2 = (x2max - x2min) * (y2max - y2min);
+    float uni = a1 + a2 - inter;
+    if (a1 <= 0 || a2 <= 0 || uni <= 0)
+      return false;
+    return inter / uni > iouThreshold;
+  };
+  SmallVector<int64_t> rows;
+  for (int64_t b = 0; b < nb; ++b)
+    for (int64_t c = 0; c < nc; ++c) {
+      SmallVector<std::pair<float, int64_t>> cand;
+      for (int64_t i = 0; i < nbox; ++i) {
+        float sc = float(scores.data->floats[(b * nc + c) * nbox + i]);
+        if (!hasScoreThreshold || sc > scoreThreshold)
+          cand.push_back({sc, i});
+      }
+      // Highest score first; equal scores by lower index.
+      std::stable_sort(cand.begin(), cand.end(), [](auto &p, auto &q) {
+        return p.first > q.first || (p.first == q.first && p.second < q.second);
+      });
+      SmallVector<int64_t> kept;
+      for (auto &[sc, i] : cand) {
+        if (static_cast<int64_t>(kept.size()) >= maxOut)
+          break;
+        bool keep = llvm::none_of(kept, [&](int64_t j) { return suppress(b, i, j); });
+        if (!keep)
+          continue;
+        kept.push_back(i);
+        rows.append({b, c, i});
+      }
+    }
+  int64_t selected = rows.size() / 3;
+  return imp.setOutput(0, i64Const(imp, {selected, 3}, rows));
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerIndexingOps(llvm::StringMap<OpHandler> &map) {
   map["GatherElements"] = importGatherElements;
   map["TfIdfVectorizer"] = importTfIdfVectorizer;
   map["Unique"] = importUnique;
+  map["NonMaxSuppression"] = importNonMaxSuppression;
   map["GatherND"] = importGatherND;
   map["ReverseSequence"] = importReverseSequence;
   map["CumSum"] = importCumulative<false>;

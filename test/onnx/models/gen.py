@@ -378,6 +378,32 @@ def m_unique_dynamic(out):
                 [vi("y", TensorProto.FLOAT, None)], opset=11)
 
 
+@model("nms_const")
+def m_nms_const(out):
+    """NonMaxSuppression folds at import on constant boxes and scores: box 1
+    overlaps box 0 (IoU 0.81 > 0.5) and is suppressed; box 3 scores below
+    the threshold; at most 2 boxes per class."""
+    boxes = np.array([[[0, 0, 1, 1], [0, 0.1, 1, 1.1], [0, 2, 1, 3],
+                       [0, 5, 1, 6]]], np.float32)
+    scores = np.array([[[0.9, 0.8, 0.7, 0.1], [0.2, 0.3, 0.95, 0.6]]],
+                      np.float32)
+    nodes = [const("boxes", boxes), const("scores", scores),
+             const("maxk", np.array([2], np.int64)),
+             const("iou", np.array([0.5], np.float32)),
+             const("thr", np.array([0.25], np.float32)),
+             node("NonMaxSuppression", ["boxes", "scores", "maxk", "iou", "thr"],
+                  ["sel"])]
+    return make(nodes, [], [vi("sel", TensorProto.INT64, [4, 3])], opset=11)
+
+
+@model("nms_dynamic")
+def m_nms_dynamic(out):
+    nodes = [node("NonMaxSuppression", ["boxes", "scores"], ["sel"], name="nms")]
+    return make(nodes, [vi("boxes", TensorProto.FLOAT, [1, 4, 4]),
+                        vi("scores", TensorProto.FLOAT, [1, 1, 4])],
+                [vi("sel", TensorProto.INT64, None)], opset=11)
+
+
 # -- Gemm, MatMul -------------------------------------------------------------------
 
 
