@@ -340,6 +340,16 @@ FailureOr<TV> GraphImporter::emitBinary(BinaryKind kind, TV &a, TV &bIn) {
         case BinaryKind::Greater:
           r = p > q;
           break;
+        case BinaryKind::FMod:
+          r = std::fmod(p, q);
+          break;
+        case BinaryKind::Mod:
+          r = std::fmod(p, q);
+          if (r != 0 && ((r < 0) != (q < 0)))
+            r += q;
+          else if (r == 0)
+            r = std::copysign(0.0, q);
+          break;
         case BinaryKind::And:
         case BinaryKind::Or:
           break;
@@ -410,6 +420,19 @@ FailureOr<TV> GraphImporter::emitBinary(BinaryKind kind, TV &a, TV &bIn) {
         case BinaryKind::Greater:
           r = isUnsigned ? uint64_t(p) > uint64_t(q) : p > q;
           break;
+        case BinaryKind::Mod:
+        case BinaryKind::FMod:
+          if (q == 0)
+            return error() << "integer division by zero in constant data";
+          if (isUnsigned) {
+            r = static_cast<int64_t>(static_cast<uint64_t>(p) %
+                                     static_cast<uint64_t>(q));
+            break;
+          }
+          r = q == -1 ? 0 : p % q;
+          if (kind == BinaryKind::Mod && r != 0 && ((r < 0) != (q < 0)))
+            r += q;
+          break;
         }
         c.ints.push_back(wrapToIntType(resultElt, r));
       }
@@ -460,6 +483,11 @@ FailureOr<TV> GraphImporter::emitBinary(BinaryKind kind, TV &a, TV &bIn) {
     break;
   case BinaryKind::Greater:
     r = create<GreaterOp>(Type(), *va, *vb);
+    break;
+  case BinaryKind::Mod:
+  case BinaryKind::FMod:
+    r = create<ModOp>(Type(), *va, *vb,
+                      builder.getBoolAttr(kind == BinaryKind::FMod));
     break;
   }
   if (failed(r))

@@ -16,6 +16,7 @@
 #include "dialects/Kiln/KilnOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Path.h"
 
@@ -44,6 +45,8 @@ const llvm::StringMap<OpHandler> &mlir::kiln::onnx::getOpHandlers() {
     registerAttentionOps(map);
     registerRecurrentOps(map);
     registerQuantizeOps(map);
+    registerSignalOps(map);
+    registerControlOps(map);
     return map;
   }();
   return handlers;
@@ -104,10 +107,73 @@ FailureOr<TV *> GraphImporter::constInput(int i, StringRef what) {
   FailureOr<TV *> in = input(i);
   if (failed(in))
     return failure();
-  if (!(*in)->hasData())
-    return error() << what << " ('" << node->input(i)
-                   << "') must be a compile-time constant";
+  if (!(*in)->hasData()) {
+    InFlightDiagnostic diag = error() << what << " ('" << node->input(i)
+                                      << "') must be a compile-time constant";
+    // Name the graph inputs it is computed from (the ones to fix with
+    // --shape-style binding or to make initializers).
+    SmallVector<std::string> from = graphInputsFeeding(node->input(i));
+    if (!from.empty() && !(from.size() == 1 && from[0] == node->input(i))) {
+      diag << " (it is computed from graph input" << (from.size() > 1 ? "s " : " ");
+      for (auto [k, name] : llvm::enumerate(from))
+        diag << (k ? ", '" : "'") << name << "'";
+      diag << ")";
+    }
+    return diag;
+  }
   return in;
+}
+
+SmallVector<std::string> GraphImporter::graphInputsFeeding(StringRef name) {
+  // Producers in the graph and its subgraphs (names are unique across
+  // scopes); a node depends on its inputs and what its subgraphs read.
+  llvm::StringMap<const ::onnx::NodeProto *> producer;
+  std::function<void(const ::onnx::GraphProto &)> collect =
+      [&](const ::onnx::GraphProto &g) {
+        for (const auto &n : g.node()) {
+          for (const auto &o : n.output())
+            if (!o.empty())
+              producer[o] = &n;
+          for (const auto &a : n.attribute()) {
+            if (a.has_g())
+              collect(a.g());
+            for (const auto &sub : a.graphs())
+              collect(sub);
+          }
+        }
+      };
+  collect(graph);
+  llvm::StringSet<> inits, inputs;
+  for (const auto &t : graph.initializer())
+    inits.insert(t.name());
+  for (const auto &in : graph.input())
+    if (!inits.contains(in.name()))
+      inputs.insert(in.name());
+  SmallVector<std::string> result, work{name.str()};
+  llvm::StringSet<> seen;
+  while (!work.empty()) {
+    std::string v = work.pop_back_val();
+    if (v.empty() || !seen.insert(v).second)
+      continue;
+    if (inputs.contains(v)) {
+      result.push_back(v);
+      continue;
+    }
+    auto it = producer.find(v);
+    if (it == producer.end())
+      continue;
+    const ::onnx::NodeProto &n = *it->second;
+    // Shape and Size read only their input's (static) shape, CastLike only
+    // its second input's type.
+    if (n.op_type() == "Shape" || n.op_type() == "Size")
+      continue;
+    SmallVector<std::string> ins = nodeInputs(n);
+    for (auto [j, in] : llvm::enumerate(ins))
+      if (!(n.op_type() == "CastLike" && j == 1))
+        work.push_back(in);
+  }
+  llvm::sort(result);
+  return result;
 }
 
 int GraphImporter::numOutputs() const { return node->output_size(); }
@@ -267,6 +333,8 @@ LogicalResult GraphImporter::checkSupported() {
       continue;
     }
     std::string full = n.domain() + "." + n.op_type();
+    if (handlers.contains(full))
+      continue;
     if (!reported.insert(full).second)
       continue;
     int64_t version = -1;
@@ -414,7 +482,52 @@ GraphImporter::importInputs(SmallVectorImpl<Type> &argTypes,
   return success();
 }
 
-LogicalResult GraphImporter::sortNodes(SmallVectorImpl<int> &order) {
+/// Names a subgraph reads from enclosing scopes (recursively), in order.
+static void outerReferences(const ::onnx::GraphProto &g,
+                            SmallVectorImpl<std::string> &refs) {
+  llvm::StringSet<> local;
+  for (const auto &in : g.input())
+    local.insert(in.name());
+  for (const auto &t : g.initializer())
+    local.insert(t.name());
+  for (const auto &n : g.node())
+    for (const auto &out : n.output())
+      local.insert(out);
+  auto add = [&](const std::string &name) {
+    if (!name.empty() && !local.contains(name))
+      refs.push_back(name);
+  };
+  for (const auto &n : g.node()) {
+    for (const auto &in : n.input())
+      add(in);
+    for (const auto &a : n.attribute()) {
+      SmallVector<std::string> inner;
+      if (a.has_g())
+        outerReferences(a.g(), inner);
+      for (const auto &sub : a.graphs())
+        outerReferences(sub, inner);
+      for (const std::string &r : inner)
+        add(r);
+    }
+  }
+  for (const auto &out : g.output())
+    add(out.name());
+}
+
+SmallVector<std::string>
+GraphImporter::nodeInputs(const ::onnx::NodeProto &n) {
+  SmallVector<std::string> names(n.input().begin(), n.input().end());
+  for (const auto &a : n.attribute()) {
+    if (a.has_g())
+      outerReferences(a.g(), names);
+    for (const auto &sub : a.graphs())
+      outerReferences(sub, names);
+  }
+  return names;
+}
+
+LogicalResult GraphImporter::sortNodes(const ::onnx::GraphProto &graph,
+                                      SmallVectorImpl<int> &order) {
   int n = graph.node_size();
   llvm::StringMap<int> producer;
   auto nameOf = [&](int i) {
@@ -440,7 +553,7 @@ LogicalResult GraphImporter::sortNodes(SmallVectorImpl<int> &order) {
   std::vector<int> pending(n, 0);
   for (int i = 0; i < n; ++i) {
     llvm::SmallDenseSet<int, 4> deps;
-    for (const auto &in : graph.node(i).input()) {
+    for (const std::string &in : nodeInputs(graph.node(i))) {
       if (in.empty() || values.contains(in))
         continue;
       auto it = producer.find(in);
@@ -478,14 +591,18 @@ LogicalResult GraphImporter::sortNodes(SmallVectorImpl<int> &order) {
   return success();
 }
 
-LogicalResult GraphImporter::importNode(int index) {
-  node = &graph.node(index);
+LogicalResult GraphImporter::importNode(const ::onnx::NodeProto &n, int index,
+                                       StringRef scope) {
+  node = &n;
   nodeIndex = index;
-  nodeName = node->name().empty()
-                 ? node->op_type() + "_" + std::to_string(index)
-                 : node->name();
+  nodeName = n.name().empty() ? n.op_type() + "_" + std::to_string(index)
+                              : n.name();
+  if (!scope.empty())
+    nodeName = scope.str() + "/" + nodeName;
   loc = NameLoc::get(StringAttr::get(ctx, nodeName));
-  OpHandler handler = getOpHandlers().lookup(node->op_type());
+  OpHandler handler = getOpHandlers().lookup(
+      isDefaultDomain(n.domain()) ? n.op_type()
+                                  : n.domain() + "." + n.op_type());
   if (!handler)
     return error() << "unsupported op";
   if (failed(handler(*this)))
@@ -494,6 +611,79 @@ LogicalResult GraphImporter::importNode(int index) {
     if (outputUsed(i) && !values.contains(node->output(i)))
       return error() << "does not produce output '" << node->output(i) << "'";
   return success();
+}
+
+FailureOr<SmallVector<TV>>
+GraphImporter::importSubgraph(const ::onnx::GraphProto &g, ArrayRef<TV> inputs,
+                              StringRef what) {
+  if (subgraphDepth >= 32)
+    return error() << what << ": subgraphs nest too deeply";
+  if (g.input_size() != static_cast<int>(inputs.size()))
+    return error() << what << " takes " << g.input_size()
+                   << " inputs, the node gives it " << inputs.size();
+  const ::onnx::NodeProto *savedNode = node;
+  std::string savedName = nodeName;
+  Location savedLoc = loc;
+  int savedIndex = nodeIndex;
+  std::string scope = nodeName + "/" + what.str();
+  ++subgraphDepth;
+  SmallVector<std::string> defined;
+  llvm::scope_exit restore([&] {
+    for (const std::string &name : defined)
+      values.erase(name);
+    node = savedNode;
+    nodeName = savedName;
+    loc = savedLoc;
+    nodeIndex = savedIndex;
+    --subgraphDepth;
+  });
+  auto define = [&](const std::string &name, TV tv) -> LogicalResult {
+    if (name.empty())
+      return success();
+    if (!values.try_emplace(name, std::move(tv)).second)
+      return error() << what << " redefines value '" << name << "'";
+    defined.push_back(name);
+    return success();
+  };
+  for (auto [i, in] : llvm::enumerate(g.input()))
+    if (failed(define(in.name(), inputs[i])))
+      return failure();
+  for (const auto &t : g.initializer()) {
+    FailureOr<TV> tv = decodeTensor(ctx, t, modelDir, diagLoc,
+                                    "initializer '" + t.name() + "' of " +
+                                        scope);
+    if (failed(tv) || failed(define(t.name(), *tv)))
+      return failure();
+  }
+  for (const auto &n : g.node())
+    for (const std::string &in : nodeInputs(n))
+      consumed.insert(in);
+  for (const auto &out : g.output())
+    consumed.insert(out.name());
+  SmallVector<int> order;
+  if (failed(sortNodes(g, order)))
+    return failure();
+  for (int i : order) {
+    const ::onnx::NodeProto &n = g.node(i);
+    LogicalResult r = importNode(n, i, scope);
+    for (const auto &out : n.output())
+      if (!out.empty() && values.contains(out) &&
+          !llvm::is_contained(defined, out))
+        defined.push_back(out);
+    if (failed(r))
+      return failure();
+  }
+  node = savedNode;
+  nodeName = savedName;
+  SmallVector<TV> outputs;
+  for (const auto &out : g.output()) {
+    auto it = values.find(out.name());
+    if (it == values.end())
+      return error() << what << " output '" << out.name()
+                     << "' is not produced";
+    outputs.push_back(it->second);
+  }
+  return outputs;
 }
 
 //===----------------------------------------------------------------------===//
@@ -519,7 +709,7 @@ FailureOr<OwningOpRef<ModuleOp>> GraphImporter::run() {
     return failure();
 
   for (const auto &n : graph.node())
-    for (const auto &in : n.input())
+    for (const std::string &in : nodeInputs(n))
       consumed.insert(in);
   for (const auto &out : graph.output())
     consumed.insert(out.name());
@@ -546,10 +736,10 @@ FailureOr<OwningOpRef<ModuleOp>> GraphImporter::run() {
   builder.setInsertionPointToEnd(entry);
 
   SmallVector<int> order;
-  if (failed(sortNodes(order)))
+  if (failed(sortNodes(graph, order)))
     return failure();
   for (int i : order)
-    if (failed(importNode(i)))
+    if (failed(importNode(graph.node(i), i, {})))
       return failure();
 
   node = nullptr;

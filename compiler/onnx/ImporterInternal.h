@@ -117,7 +117,11 @@ enum class BinaryKind {
   Or,
   Equal,
   Less,
-  Greater
+  Greater,
+  /// Remainder with the divisor's sign (ONNX Mod, fmod=0).
+  Mod,
+  /// Remainder with the dividend's sign (ONNX Mod, fmod=1; C fmod and %).
+  FMod
 };
 enum class ReduceKind { Sum, Mean, Max };
 
@@ -152,7 +156,8 @@ LogicalResult loadModelProto(MLIRContext &ctx, StringRef path, Location loc,
 /// Default-domain opset of the model, or -1 when it imports none.
 int64_t getDefaultOpset(const ::onnx::ModelProto &model);
 
-/// Whether `opType` in the default domain has a handler.
+/// Whether an op has a handler: `opType` for the default domain,
+/// "DOMAIN.OpType" for others (handler tables use the same keys).
 bool isSupportedOp(StringRef opType);
 
 /// Rounds `v` to the precision of float type `elt`.
@@ -205,6 +210,10 @@ void registerAttentionOps(llvm::StringMap<OpHandler> &map);
 void registerRecurrentOps(llvm::StringMap<OpHandler> &map);
 /// QuantizeLinear family (OpsQuantize.cpp).
 void registerQuantizeOps(llvm::StringMap<OpHandler> &map);
+/// Window functions and DFT (OpsSignal.cpp).
+void registerSignalOps(llvm::StringMap<OpHandler> &map);
+/// If, Loop and Scan, resolved at import (OpsControl.cpp).
+void registerControlOps(llvm::StringMap<OpHandler> &map);
 const llvm::StringMap<OpHandler> &getOpHandlers();
 
 class GraphImporter {
@@ -336,8 +345,20 @@ public:
   /// Directory external data files are resolved against.
   StringRef getModelDir() const { return modelDir; }
 
+  /// Imports subgraph `g` inline (an If branch, one iteration of an
+  /// unrolled Loop or Scan body): binds its inputs to `inputs`, imports its
+  /// nodes (named NODE/`what`/...), and returns its outputs. The names it
+  /// defines are forgotten afterwards, so a body can be imported again.
+  FailureOr<SmallVector<TV>> importSubgraph(const ::onnx::GraphProto &g,
+                                            ArrayRef<TV> inputs,
+                                            StringRef what);
+
   /// Whether any graph output or node consumes `name`.
   bool isConsumed(StringRef name) const { return consumed.contains(name); }
+
+  /// The graph inputs (not initializers) whose values `name` is computed
+  /// from, sorted; reading a shape (Shape, Size) is no dependence.
+  SmallVector<std::string> graphInputsFeeding(StringRef name);
 
 private:
   std::function<LogicalResult(Diagnostic &)> captureInto(std::string &msg);
@@ -347,9 +368,14 @@ private:
   LogicalResult importInitializers();
   LogicalResult importInputs(SmallVectorImpl<Type> &argTypes,
                              SmallVectorImpl<std::string> &argNames);
-  LogicalResult sortNodes(SmallVectorImpl<int> &order);
+  LogicalResult sortNodes(const ::onnx::GraphProto &graph,
+                          SmallVectorImpl<int> &order);
+  /// A node's inputs and the names its subgraphs read from enclosing scopes.
+  static SmallVector<std::string> nodeInputs(const ::onnx::NodeProto &n);
   LogicalResult checkSupported();
-  LogicalResult importNode(int index);
+  /// Imports one node; `scope` prefixes its name inside subgraphs.
+  LogicalResult importNode(const ::onnx::NodeProto &n, int index,
+                           StringRef scope);
 
   ::onnx::ModelProto &model;
   ::onnx::GraphProto &graph;
@@ -366,6 +392,7 @@ private:
   llvm::StringMap<TV> values;
   llvm::StringSet<> consumed;
   int nodeIndex = 0;
+  int subgraphDepth = 0;
 };
 
 } // namespace mlir::kiln::onnx

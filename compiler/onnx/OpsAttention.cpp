@@ -12,6 +12,10 @@
 //     softmax_precision) with fully masked rows set to zero; Y = P x V.
 //   RotaryEmbedding: cos/sin rows gathered at position_ids, the rotated
 //     half (or interleaved pairs) combined as real/imaginary parts.
+//   LinearAttention: the (gated / delta) recurrence unrolled over the
+//     static sequence length in f32, matmuls per step.
+//   FlexAttention (ai.onnx.preview): scaled scores, the score_mod and
+//     prob_mod subgraphs imported inline around a max-shifted softmax.
 //
 //===----------------------------------------------------------------------===//
 
@@ -584,9 +588,282 @@ LogicalResult importRotaryEmbedding(GraphImporter &imp) {
   return setResult(imp, imp.emitTranspose(out, {0, 2, 1, 3}));
 }
 
+//===----------------------------------------------------------------------===//
+// LinearAttention
+//===----------------------------------------------------------------------===//
+
+#define KILN_TRY(var, expr)                                                    \
+  FailureOr<TV> var##OrFailure = (expr);                                       \
+  if (failed(var##OrFailure))                                                  \
+    return failure();                                                          \
+  TV var = std::move(*var##OrFailure)
+
+/// LinearAttention (opset 27): the recurrence unrolled over the (static)
+/// sequence, in f32 as onnx.reference computes it. Per step t, with the
+/// state S [B, Hkv, dk, dv]:
+///   gated:  S *= exp(g_t) (per head or per key dim);
+///   delta:  v_t = beta_t * (v_t - k_t^T S);
+///   S += k_t (x) v_t;  o_t = scale * q_t^T S (query heads grouped onto
+///   their KV head).
+LogicalResult importLinearAttention(GraphImporter &imp) {
+  FailureOr<TV *> qIn = imp.input(0), kIn = imp.input(1), vIn = imp.input(2);
+  FailureOr<int64_t> hq = imp.intAttr("q_num_heads", 0);
+  FailureOr<int64_t> hkv = imp.intAttr("kv_num_heads", 0);
+  FailureOr<float> scaleAttr = imp.floatAttr("scale", 0.0f);
+  FailureOr<std::string> rule = imp.stringAttr("update_rule", "gated_delta");
+  if (failed(qIn) || failed(kIn) || failed(vIn) || failed(hq) ||
+      failed(hkv) || failed(scaleAttr) || failed(rule))
+    return failure();
+  if (*rule != "linear" && *rule != "gated" && *rule != "delta" &&
+      *rule != "gated_delta")
+    return imp.error() << "update_rule must be linear, gated, delta or "
+                          "gated_delta, got \""
+                       << *rule << "\"";
+  if (*hq <= 0 || *hkv <= 0 || *hq % *hkv != 0)
+    return imp.error() << "q_num_heads (" << *hq
+                       << ") must be a positive multiple of kv_num_heads ("
+                       << *hkv << ")";
+  bool gating = *rule == "gated" || *rule == "gated_delta";
+  bool delta = *rule == "delta" || *rule == "gated_delta";
+  if (gating != imp.hasInput(4))
+    return imp.error() << "update_rule '" << *rule
+                       << (gating ? "' requires" : "' forbids")
+                       << " the decay input";
+  if (delta != imp.hasInput(5))
+    return imp.error() << "update_rule '" << *rule
+                       << (delta ? "' requires" : "' forbids")
+                       << " the beta input";
+  TV q = **qIn, k = **kIn, v = **vIn;
+  for (TV *x : {&q, &k, &v})
+    if (x->rank() != 3 || !isa<FloatType>(x->elementType()))
+      return imp.error() << "query, key and value must be 3-D float "
+                            "tensors, got "
+                         << x->type;
+  int64_t b = q.shape()[0], t = q.shape()[1];
+  if (q.shape()[2] % *hq || k.shape()[2] % *hkv || v.shape()[2] % *hkv)
+    return imp.error() << "hidden sizes do not divide into the heads";
+  int64_t dk = q.shape()[2] / *hq, dv = v.shape()[2] / *hkv;
+  int64_t group = *hq / *hkv;
+  if (k.shape()[0] != b || k.shape()[1] != t || v.shape()[0] != b ||
+      v.shape()[1] != t || k.shape()[2] != *hkv * dk)
+    return imp.error() << "key " << k.type << " and value " << v.type
+                       << " do not match query " << q.type;
+  Type outElt = q.elementType(), f32 = imp.builder.getF32Type();
+  auto toF32 = [&](TV x) -> FailureOr<TV> {
+    if (x.elementType() == f32)
+      return x;
+    return imp.emitCast(x, f32);
+  };
+  // [B, T, H*D] -> [B, H, T, D] in f32.
+  auto unpack = [&](TV x, int64_t heads) -> FailureOr<TV> {
+    KILN_TRY(h, splitHeads(imp, x, heads, "input"));
+    return toF32(h);
+  };
+  KILN_TRY(q4, unpack(q, *hq));
+  KILN_TRY(k4, unpack(k, *hkv));
+  KILN_TRY(v4, unpack(v, *hkv));
+  std::optional<TV> decay4, beta4;
+  if (gating) {
+    FailureOr<TV *> d = imp.input(4);
+    if (failed(d))
+      return failure();
+    TV dd = **d;
+    int64_t last = dd.rank() == 3 ? dd.shape()[2] : -1;
+    if (dd.rank() != 3 || dd.shape()[0] != b || dd.shape()[1] != t ||
+        (last != *hkv && last != *hkv * dk))
+      return imp.error() << "decay must be [" << b << ", " << t << ", "
+                         << *hkv << " or " << *hkv * dk << "], got "
+                         << dd.type;
+    KILN_TRY(r, unpack(dd, *hkv)); // [B, Hkv, T, 1 or dk]
+    decay4 = r;
+  }
+  if (delta) {
+    FailureOr<TV *> bt = imp.input(5);
+    if (failed(bt))
+      return failure();
+    TV bb = **bt;
+    int64_t last = bb.rank() == 3 ? bb.shape()[2] : -1;
+    if (bb.rank() != 3 || bb.shape()[0] != b || bb.shape()[1] != t ||
+        (last != *hkv && last != 1))
+      return imp.error() << "beta must be [" << b << ", " << t << ", "
+                         << *hkv << " or 1], got " << bb.type;
+    KILN_TRY(r, unpack(bb, last)); // [B, Hkv or 1, T, 1]
+    beta4 = r;
+  }
+  Type stateElt = outElt;
+  TV state;
+  SmallVector<int64_t> stateShape{b, *hkv, dk, dv};
+  if (imp.hasInput(3)) {
+    FailureOr<TV *> p = imp.input(3);
+    if (failed(p))
+      return failure();
+    if ((*p)->shape() != ArrayRef<int64_t>(stateShape) ||
+        !isa<FloatType>((*p)->elementType()))
+      return imp.error() << "past_state must be " << shapeText(stateShape)
+                         << " floats, got " << (*p)->type;
+    stateElt = (*p)->elementType();
+    KILN_TRY(s0, toF32(**p));
+    state = s0;
+  } else {
+    state = imp.makeSplat(RankedTensorType::get(stateShape, f32), 0.0);
+  }
+  double scale =
+      *scaleAttr == 0.0f ? 1.0 / std::sqrt(double(dk)) : double(*scaleAttr);
+  TV scaleTV = scalarTV(imp, f32, scale);
+
+  SmallVector<TV> outs;
+  for (int64_t i = 0; i < t; ++i) {
+    KILN_TRY(qt, sliceAxis(imp, q4, 2, i, 1)); // [B, Hq, 1, dk]
+    KILN_TRY(kt, sliceAxis(imp, k4, 2, i, 1)); // [B, Hkv, 1, dk]
+    KILN_TRY(vt0, sliceAxis(imp, v4, 2, i, 1)); // [B, Hkv, 1, dv]
+    TV vt = vt0;
+    if (gating) {
+      KILN_TRY(gt, sliceAxis(imp, *decay4, 2, i, 1)); // [B, Hkv, 1, X]
+      int64_t x = gt.shape()[3];
+      KILN_TRY(gcol, imp.emitReshape(gt, {b, *hkv, x, 1}));
+      KILN_TRY(e, imp.emitUnary(UnaryKind::Exp, gcol));
+      KILN_TRY(decayed, imp.emitBinary(BinaryKind::Mul, state, e));
+      state = decayed;
+    }
+    if (delta) {
+      KILN_TRY(retrieved, imp.emitMatMul(kt, state)); // [B, Hkv, 1, dv]
+      KILN_TRY(diff, imp.emitBinary(BinaryKind::Sub, vt, retrieved));
+      KILN_TRY(bt, sliceAxis(imp, *beta4, 2, i, 1)); // [B, Hkv|1, 1, 1]
+      KILN_TRY(scaled, imp.emitBinary(BinaryKind::Mul, bt, diff));
+      vt = scaled;
+    }
+    KILN_TRY(kcol, imp.emitReshape(kt, {b, *hkv, dk, 1}));
+    KILN_TRY(outer, imp.emitMatMul(kcol, vt));
+    KILN_TRY(updated, imp.emitBinary(BinaryKind::Add, state, outer));
+    state = updated;
+    KILN_TRY(qg, imp.emitReshape(qt, {b, *hkv, group, dk}));
+    KILN_TRY(read, imp.emitMatMul(qg, state)); // [B, Hkv, group, dv]
+    KILN_TRY(o, imp.emitReshape(read, {b, *hq, 1, dv}));
+    KILN_TRY(os, imp.emitBinary(BinaryKind::Mul, o, scaleTV));
+    outs.push_back(os);
+  }
+  SmallVector<TV *> ptrs;
+  for (TV &o : outs)
+    ptrs.push_back(&o);
+  TV all;
+  if (ptrs.size() == 1) {
+    all = outs.front();
+  } else {
+    KILN_TRY(c, imp.emitConcat(ptrs, 2)); // [B, Hq, T, dv]
+    all = c;
+  }
+  KILN_TRY(tr, imp.emitTranspose(all, {0, 2, 1, 3}));
+  KILN_TRY(y, imp.emitReshape(tr, {b, t, *hq * dv}));
+  if (outElt != f32) {
+    KILN_TRY(yc, imp.emitCast(y, outElt));
+    y = yc;
+  }
+  if (failed(imp.setOutput(0, y)))
+    return failure();
+  if (stateElt != f32) {
+    KILN_TRY(sc, imp.emitCast(state, stateElt));
+    state = sc;
+  }
+  return imp.setOutput(1, state);
+}
+
+//===----------------------------------------------------------------------===//
+// FlexAttention (ai.onnx.preview)
+//===----------------------------------------------------------------------===//
+
+/// FlexAttention: scores = (Q sqrt(s)) (K sqrt(s))^T in the input type,
+/// then in softmax_precision (f32 for narrower inputs): the score_mod
+/// subgraph, a max-shifted softmax, the prob_mod subgraph, times V; the
+/// modifier subgraphs import inline. KV heads repeat for grouped queries.
+LogicalResult importFlexAttention(GraphImporter &imp) {
+  FailureOr<TV *> qIn = imp.input(0), kIn = imp.input(1), vIn = imp.input(2);
+  if (failed(qIn) || failed(kIn) || failed(vIn))
+    return failure();
+  TV q = **qIn, k = **kIn, v = **vIn;
+  for (TV *x : {&q, &k, &v})
+    if (x->rank() != 4 || !isa<FloatType>(x->elementType()))
+      return imp.error() << "Q, K and V must be rank-4 float tensors, got "
+                         << x->type;
+  int64_t hq = q.shape()[1], hkv = k.shape()[1], e = q.shape()[3];
+  if (v.shape()[1] != hkv || v.shape()[2] != k.shape()[2] ||
+      k.shape()[3] != e || hkv <= 0 || hq % hkv != 0)
+    return imp.error() << "Q " << q.type << ", K " << k.type << " and V "
+                       << v.type << " do not fit together";
+  FailureOr<float> scaleAttr = imp.floatAttr(
+      "scale", static_cast<float>(1.0 / std::sqrt(double(e))));
+  if (failed(scaleAttr))
+    return failure();
+  Type elt = q.elementType();
+  Type compute = elt;
+  if (cast<FloatType>(elt).getWidth() < 32)
+    compute = imp.builder.getF32Type();
+  if (imp.hasAttr("softmax_precision")) {
+    FailureOr<int64_t> p = imp.intAttr("softmax_precision", 1);
+    if (failed(p))
+      return failure();
+    compute = getElementType(imp.ctx, static_cast<int32_t>(*p));
+    if (!compute || !isa<FloatType>(compute))
+      return imp.error() << "softmax_precision " << *p
+                         << " is not a float type";
+  }
+  KILN_TRY(kr, repeatHeads(imp, k, hq / hkv));
+  KILN_TRY(vr, repeatHeads(imp, v, hq / hkv));
+  double sqrtScale = std::sqrt(double(static_cast<float>(*scaleAttr)));
+  TV ss = scalarTV(imp, elt, sqrtScale);
+  KILN_TRY(qs, imp.emitBinary(BinaryKind::Mul, q, ss));
+  KILN_TRY(ks, imp.emitBinary(BinaryKind::Mul, kr, ss));
+  KILN_TRY(kt, imp.emitTranspose(ks, {0, 1, 3, 2}));
+  KILN_TRY(scores0, imp.emitMatMul(qs, kt));
+  TV scores = scores0;
+  auto toCompute = [&](TV &x) -> FailureOr<TV> {
+    if (x.elementType() == compute)
+      return x;
+    return imp.emitCast(x, compute);
+  };
+  auto applyMod = [&](StringRef name, TV &x) -> LogicalResult {
+    const ::onnx::AttributeProto *a = imp.getAttr(name);
+    if (!a)
+      return success();
+    if (!a->has_g())
+      return imp.error() << "attribute '" << name << "' must be a graph";
+    FailureOr<SmallVector<TV>> outs = imp.importSubgraph(a->g(), {x}, name);
+    if (failed(outs))
+      return failure();
+    if (outs->size() != 1 || (*outs)[0].shape() != x.shape())
+      return imp.error() << name << " must produce one tensor of shape "
+                         << shapeText(x.shape());
+    FailureOr<TV> c = toCompute((*outs)[0]);
+    if (failed(c))
+      return failure();
+    x = *c;
+    return success();
+  };
+  KILN_TRY(sc, toCompute(scores));
+  scores = sc;
+  if (failed(applyMod("score_mod", scores)))
+    return failure();
+  KILN_TRY(mx, imp.emitReduce(ReduceKind::Max, scores, {3}, true));
+  KILN_TRY(shifted, imp.emitBinary(BinaryKind::Sub, scores, mx));
+  KILN_TRY(ex, imp.emitUnary(UnaryKind::Exp, shifted));
+  KILN_TRY(sum, imp.emitReduce(ReduceKind::Sum, ex, {3}, true));
+  KILN_TRY(probs0, imp.emitBinary(BinaryKind::Div, ex, sum));
+  TV probs = probs0;
+  if (failed(applyMod("prob_mod", probs)))
+    return failure();
+  KILN_TRY(vc, toCompute(vr));
+  KILN_TRY(out, imp.emitMatMul(probs, vc));
+  if (out.elementType() != v.elementType()) {
+    KILN_TRY(oc, imp.emitCast(out, v.elementType()));
+    out = oc;
+  }
+  return imp.setOutput(0, out);
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerAttentionOps(llvm::StringMap<OpHandler> &map) {
   map["Attention"] = importAttention;
   map["RotaryEmbedding"] = importRotaryEmbedding;
+  map["LinearAttention"] = importLinearAttention;
+  map["ai.onnx.preview.FlexAttention"] = importFlexAttention;
 }

@@ -73,12 +73,30 @@ LogicalResult importIdentity(GraphImporter &imp) {
   return imp.setOutput(0, **x);
 }
 
+/// OptionalHasElement: kiln values are plain tensors, so an input is always
+/// present (true) and a missing one is the empty optional (false).
+LogicalResult importOptionalHasElement(GraphImporter &imp) {
+  bool has = imp.hasInput(0);
+  if (has && failed(imp.input(0)))
+    return failure();
+  Contents c;
+  c.ints.push_back(has ? 1 : 0);
+  return imp.setOutput(
+      0, imp.makeConst(RankedTensorType::get({}, imp.builder.getI1Type()),
+                       std::move(c)));
+}
+
+/// OptionalGetElement of a tensor: the tensor itself.
+LogicalResult importOptionalGetElement(GraphImporter &imp) {
+  if (!imp.hasInput(0))
+    return imp.error() << "the optional input is empty";
+  return importIdentity(imp);
+}
+
 LogicalResult importDropout(GraphImporter &imp) {
   FailureOr<TV *> x = imp.input(0);
   if (failed(x))
     return failure();
-  if (imp.outputUsed(1))
-    return imp.error() << "the mask output is not supported (inference only)";
   // opset 12+: training_mode input; a constant true is training.
   if (imp.hasInput(2)) {
     FailureOr<TV *> mode = imp.input(2);
@@ -92,6 +110,16 @@ LogicalResult importDropout(GraphImporter &imp) {
   if (imp.opset < 7) {
     FailureOr<int64_t> isTest = imp.intAttr("is_test", 0);
     if (failed(isTest))
+      return failure();
+  }
+  // Inference keeps every element: the mask is all true (bool from opset
+  // 10 on, the input's type before).
+  if (imp.outputUsed(1)) {
+    Type maskElt = imp.opset >= 10 ? Type(imp.builder.getI1Type())
+                                   : (*x)->elementType();
+    if (failed(imp.setOutput(
+            1, imp.makeSplat(RankedTensorType::get((*x)->shape(), maskElt),
+                             1.0))))
       return failure();
   }
   return imp.setOutput(0, **x);
@@ -309,6 +337,8 @@ void mlir::kiln::onnx::registerElementwiseOps(llvm::StringMap<OpHandler> &map) {
   map["Where"] = importWhere;
   map["Cast"] = importCast;
   map["Identity"] = importIdentity;
+  map["OptionalHasElement"] = importOptionalHasElement;
+  map["OptionalGetElement"] = importOptionalGetElement;
   map["Dropout"] = importDropout;
   map["LeakyRelu"] = importLeakyRelu;
   map["Gelu"] = importGelu;

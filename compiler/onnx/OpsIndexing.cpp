@@ -1,7 +1,9 @@
 //===- OpsIndexing.cpp - indexing and contraction ONNX ops ----------------===//
 //
 // Part of kiln. Handlers for GatherElements, GatherND, ReverseSequence,
-// CumSum/CumProd, Einsum and the scatters, mostly decomposed exactly into
+// CumSum/CumProd, Einsum, the scatters, TfIdfVectorizer (token
+// comparisons on shifted slices), Unique and NonMaxSuppression (evaluated
+// at import on constant inputs), mostly decomposed exactly into
 // existing kiln ops:
 //   GatherElements / GatherND -> integer arithmetic computing flat indices
 //       (constant strides and offsets) and one kiln.gather on the flattened
@@ -22,6 +24,8 @@
 
 #include "llvm/ADT/StringExtras.h"
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 
 using namespace mlir;
@@ -823,10 +827,444 @@ LogicalResult importTensorScatter(GraphImporter &imp) {
   return setResult(imp, emitScatterND(imp, **cache, *coords, **update, "none"));
 }
 
+//===----------------------------------------------------------------------===//
+// TfIdfVectorizer
+//===----------------------------------------------------------------------===//
+
+/// TfIdfVectorizer over integer tokens ([N] or [B, N]): for every pool
+/// n-gram g with min_gram_length <= n <= max_gram_length, the count of
+/// (skip distance d, start s) with x[s + j d] == g[j] for all j, d in
+/// 1..max_skip_count+1 (d = 1 only for unigrams), as ONNX's reference
+/// counts; each is a product of token comparisons on shifted slices,
+/// summed along the row. The mode applies per n-gram (TF: the count,
+/// TFIDF: count * weight, IDF: weight (or 1) if it occurs; weights are per
+/// n-gram as the spec and ONNX Runtime read them), and the values add up at
+/// their output index. The output is float.
+LogicalResult importTfIdfVectorizer(GraphImporter &imp) {
+  FailureOr<TV *> xIn = imp.input(0);
+  FailureOr<std::string> mode = imp.stringAttr("mode", "");
+  FailureOr<int64_t> minLen = imp.intAttr("min_gram_length", 0);
+  FailureOr<int64_t> maxLen = imp.intAttr("max_gram_length", 0);
+  FailureOr<int64_t> maxSkip = imp.intAttr("max_skip_count", 0);
+  FailureOr<SmallVector<int64_t>> counts = imp.intsAttr("ngram_counts");
+  FailureOr<SmallVector<int64_t>> indexes = imp.intsAttr("ngram_indexes");
+  FailureOr<SmallVector<int64_t>> pool = imp.intsAttr("pool_int64s");
+  FailureOr<SmallVector<float>> weights = imp.floatsAttr("weights");
+  if (failed(xIn) || failed(mode) || failed(minLen) || failed(maxLen) ||
+      failed(maxSkip) || failed(counts) || failed(indexes) || failed(pool) ||
+      failed(weights))
+    return failure();
+  if (imp.hasAttr("pool_strings"))
+    return imp.error() << "string pools (pool_strings) are not supported";
+  if (*mode != "TF" && *mode != "IDF" && *mode != "TFIDF")
+    return imp.error() << "mode must be TF, IDF or TFIDF, got \"" << *mode
+                       << "\"";
+  TV x = **xIn;
+  if (!isa<IntegerType>(x.elementType()) || x.elementType().isInteger(1) ||
+      (x.rank() != 1 && x.rank() != 2))
+    return imp.error() << "input must be a 1-D or 2-D integer tensor, got "
+                       << x.type;
+  if (*minLen < 1 || *maxLen < *minLen || *maxSkip < 0)
+    return imp.error() << "bad gram lengths [" << *minLen << ", " << *maxLen
+                       << "] or max_skip_count " << *maxSkip;
+  if (indexes->empty())
+    return imp.error() << "ngram_indexes is empty";
+  int64_t outSize = 0;
+  for (int64_t i : *indexes) {
+    if (i < 0)
+      return imp.error() << "negative ngram index " << i;
+    outSize = std::max(outSize, i + 1);
+  }
+  // The pool's n-grams (id order) with their lengths.
+  struct Gram {
+    int64_t n;
+    SmallVector<int64_t> tokens;
+  };
+  SmallVector<Gram> grams;
+  int64_t total = pool->size();
+  for (size_t i = 0; i < counts->size(); ++i) {
+    int64_t n = i + 1;
+    int64_t start = (*counts)[i];
+    int64_t end = i + 1 < counts->size() ? (*counts)[i + 1] : total;
+    if (start < 0 || end > total || end < start)
+      return imp.error() << "ngram_counts do not fit the pool";
+    for (int64_t p = start; p + n <= end; p += n)
+      grams.push_back({n, SmallVector<int64_t>(pool->begin() + p,
+                                               pool->begin() + p + n)});
+  }
+  if (grams.size() > indexes->size())
+    return imp.error() << "ngram_indexes has " << indexes->size()
+                       << " entries for " << grams.size() << " n-grams";
+  if (!weights->empty() && weights->size() < grams.size())
+    return imp.error() << "weights has " << weights->size()
+                       << " entries for " << grams.size() << " n-grams";
+  int64_t len = x.shape().back();
+  int64_t axis = x.rank() - 1;
+  SmallVector<int64_t> rowShape(x.shape().drop_back());
+  Type f32 = imp.builder.getF32Type(), elt = x.elementType();
+  if (static_cast<int64_t>(grams.size()) * (*maxSkip + 1) > 65536)
+    return imp.error() << "the pool is too large to unroll";
+  // Later duplicates of an n-gram replace earlier ones (as the reference's
+  // trie does): keep the last id of each.
+  std::map<SmallVector<int64_t>, size_t> lastId;
+  for (auto [id, g] : llvm::enumerate(grams))
+    lastId[g.tokens] = id;
+  SmallVector<std::optional<TV>> columns(outSize);
+  TV zero = scalarTV(imp, f32, 0.0), one = scalarTV(imp, f32, 1.0);
+  for (auto [id, g] : llvm::enumerate(grams)) {
+    if (g.n < *minLen || g.n > *maxLen || lastId[g.tokens] != id)
+      continue;
+    // Occurrences over every skip distance.
+    std::optional<TV> count;
+    int64_t maxD = g.n == 1 ? 1 : *maxSkip + 1;
+    for (int64_t d = 1; d <= maxD; ++d) {
+      int64_t starts = len - (g.n - 1) * d;
+      if (starts <= 0)
+        break;
+      std::optional<TV> match;
+      for (int64_t j = 0; j < g.n; ++j) {
+        FailureOr<TV> sl = sliceAxis(imp, x, axis, j * d, starts);
+        if (failed(sl))
+          return failure();
+        TV tok = scalarTV(imp, elt, double(g.tokens[j]));
+        FailureOr<TV> eq = imp.emitBinary(BinaryKind::Equal, *sl, tok);
+        if (failed(eq))
+          return failure();
+        if (!match) {
+          match = *eq;
+          continue;
+        }
+        FailureOr<TV> both = imp.emitBinary(BinaryKind::And, *match, *eq);
+        if (failed(both))
+          return failure();
+        match = *both;
+      }
+      FailureOr<TV> asF = imp.emitCast(*match, f32);
+      if (failed(asF))
+        return failure();
+      FailureOr<TV> c = imp.emitReduce(ReduceKind::Sum, *asF, {axis}, false);
+      if (failed(c))
+        return failure();
+      if (!count) {
+        count = *c;
+        continue;
+      }
+      FailureOr<TV> sum = imp.emitBinary(BinaryKind::Add, *count, *c);
+      if (failed(sum))
+        return failure();
+      count = *sum;
+    }
+    if (!count)
+      continue;
+    // The n-gram's value in the mode; weights are per n-gram (the spec's
+    // and ONNX Runtime's reading).
+    TV value = *count;
+    std::optional<TV> w;
+    if (!weights->empty())
+      w = scalarTV(imp, f32, (*weights)[id]);
+    if (*mode == "TFIDF" && w) {
+      FailureOr<TV> m = imp.emitBinary(BinaryKind::Mul, value, *w);
+      if (failed(m))
+        return failure();
+      value = *m;
+    } else if (*mode == "IDF") {
+      FailureOr<TV> present = imp.emitBinary(BinaryKind::Greater, value, zero);
+      if (failed(present))
+        return failure();
+      FailureOr<TV> v = imp.emitWhere(*present, w ? *w : one, zero);
+      if (failed(v))
+        return failure();
+      value = *v;
+    }
+    std::optional<TV> &col = columns[(*indexes)[id]];
+    if (!col) {
+      col = value;
+      continue;
+    }
+    FailureOr<TV> sum = imp.emitBinary(BinaryKind::Add, *col, value);
+    if (failed(sum))
+      return failure();
+    col = *sum;
+  }
+  // Stack the columns into [..., outSize].
+  SmallVector<int64_t> colShape(rowShape);
+  colShape.push_back(1);
+  SmallVector<TV> parts;
+  for (std::optional<TV> &col : columns) {
+    TV c = col ? *col : imp.makeSplat(RankedTensorType::get(rowShape, f32), 0);
+    FailureOr<TV> r = imp.emitReshape(c, colShape);
+    if (failed(r))
+      return failure();
+    parts.push_back(*r);
+  }
+  SmallVector<TV *> ptrs;
+  for (TV &p : parts)
+    ptrs.push_back(&p);
+  if (ptrs.size() == 1)
+    return imp.setOutput(0, parts.front());
+  return setResult(imp, imp.emitConcat(ptrs, axis));
+}
+
+//===----------------------------------------------------------------------===//
+// Unique
+//===----------------------------------------------------------------------===//
+
+/// Unique: its output shapes depend on the values, so kiln evaluates it at
+/// import and needs the input at compile time. Slices along `axis` (single
+/// elements without it) compare lexicographically, NaNs equal and last, as
+/// numpy.unique; sorted=0 keeps first-occurrence order.
+LogicalResult importUnique(GraphImporter &imp) {
+  FailureOr<TV *> in = imp.constInput(0, "the input");
+  FailureOr<int64_t> sortedAttr = imp.intAttr("sorted", 1);
+  if (failed(in) || failed(sortedAttr))
+    return failure();
+  TV x = **in;
+  bool isFloat = isa<FloatType>(x.elementType());
+  ArrayRef<int64_t> shape = x.shape();
+  int64_t rank = x.rank();
+  std::optional<int64_t> axis;
+  if (imp.hasAttr("axis")) {
+    FailureOr<int64_t> a = imp.intAttr("axis", 0);
+    if (failed(a))
+      return failure();
+    FailureOr<int64_t> na = imp.normalizeAxis(*a, rank);
+    if (failed(na))
+      return failure();
+    axis = *na;
+  }
+  int64_t total = product(shape);
+  // Slices: count along the axis, each of `inner` x `outer` elements in
+  // (outer, inner) order.
+  int64_t count = axis ? shape[*axis] : total;
+  int64_t outer = axis ? product(shape.take_front(*axis)) : 1;
+  int64_t inner = axis ? product(shape.drop_front(*axis + 1)) : 1;
+  auto elem = [&](int64_t slice, int64_t j) -> double {
+    int64_t o = j / inner, i = j % inner;
+    int64_t flat = axis ? (o * count + slice) * inner + i : slice;
+    return isFloat ? x.data->floats[flat] : double(x.data->ints[flat]);
+  };
+  auto elemInt = [&](int64_t slice, int64_t j) -> int64_t {
+    int64_t o = j / inner, i = j % inner;
+    int64_t flat = axis ? (o * count + slice) * inner + i : slice;
+    return x.data->ints[flat];
+  };
+  int64_t width = outer * inner;
+  // -1, 0, 1 comparison of two slices.
+  auto compare = [&](int64_t a, int64_t b) -> int {
+    for (int64_t j = 0; j < width; ++j) {
+      if (!isFloat) {
+        int64_t p = elemInt(a, j), q = elemInt(b, j);
+        if (p != q)
+          return p < q ? -1 : 1;
+        continue;
+      }
+      double p = elem(a, j), q = elem(b, j);
+      bool pn = std::isnan(p), qn = std::isnan(q);
+      if (pn || qn) {
+        if (pn && qn)
+          continue;
+        return pn ? 1 : -1;
+      }
+      if (p != q)
+        return p < q ? -1 : 1;
+    }
+    return 0;
+  };
+  SmallVector<int64_t> order(count);
+  for (int64_t i = 0; i < count; ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return compare(a, b) < 0; });
+  // Groups of equal slices: their first occurrence and size.
+  SmallVector<int64_t> first, counts, groupOf(count);
+  for (int64_t k = 0; k < count; ++k) {
+    int64_t s = order[k];
+    if (k == 0 || compare(order[k - 1], s) != 0) {
+      first.push_back(s);
+      counts.push_back(0);
+    }
+    ++counts.back();
+    groupOf[s] = first.size() - 1;
+  }
+  int64_t u = first.size();
+  SmallVector<int64_t> rank2pos(u);
+  for (int64_t i = 0; i < u; ++i)
+    rank2pos[i] = i;
+  if (!*sortedAttr) {
+    // First-occurrence order (stable sort by first index).
+    SmallVector<int64_t> byFirst(u);
+    for (int64_t i = 0; i < u; ++i)
+      byFirst[i] = i;
+    std::stable_sort(byFirst.begin(), byFirst.end(),
+                     [&](int64_t a, int64_t b) { return first[a] < first[b]; });
+    SmallVector<int64_t> f2, c2;
+    for (int64_t i = 0; i < u; ++i) {
+      rank2pos[byFirst[i]] = i;
+      f2.push_back(first[byFirst[i]]);
+      c2.push_back(counts[byFirst[i]]);
+    }
+    first = f2;
+    counts = c2;
+  }
+  // Y: the unique slices in output order.
+  Contents y;
+  SmallVector<int64_t> yShape;
+  if (axis) {
+    yShape.assign(shape.begin(), shape.end());
+    yShape[*axis] = u;
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t k = 0; k < u; ++k)
+        for (int64_t i = 0; i < inner; ++i) {
+          int64_t flat = (o * count + first[k]) * inner + i;
+          if (isFloat)
+            y.floats.push_back(x.data->floats[flat]);
+          else
+            y.ints.push_back(x.data->ints[flat]);
+        }
+  } else {
+    yShape = {u};
+    for (int64_t k = 0; k < u; ++k) {
+      if (isFloat)
+        y.floats.push_back(x.data->floats[first[k]]);
+      else
+        y.ints.push_back(x.data->ints[first[k]]);
+    }
+  }
+  if (failed(imp.setOutput(
+          0, imp.makeConst(RankedTensorType::get(yShape, x.elementType()),
+                           std::move(y)))))
+    return failure();
+  SmallVector<int64_t> inverse;
+  for (int64_t s = 0; s < count; ++s)
+    inverse.push_back(rank2pos[groupOf[s]]);
+  if (failed(imp.setOutput(1, i64Const(imp, {u}, first))) ||
+      failed(imp.setOutput(2, i64Const(imp, {count}, inverse))))
+    return failure();
+  return imp.setOutput(3, i64Const(imp, {u}, counts));
+}
+
+//===----------------------------------------------------------------------===//
+// NonMaxSuppression
+//===----------------------------------------------------------------------===//
+
+/// NonMaxSuppression: the number of selected boxes depends on the values,
+/// so kiln evaluates it at import on compile-time-constant inputs, as
+/// ONNX's reference does (per batch and class: boxes above
+/// score_threshold by descending score, ties by index; a box is kept
+/// unless its IoU with a kept one exceeds iou_threshold; float arithmetic).
+LogicalResult importNonMaxSuppression(GraphImporter &imp) {
+  // Every needed constant is reported at once.
+  SmallVector<TV *> in(5, nullptr);
+  bool ok = true;
+  const char *what[] = {"boxes", "scores", "max_output_boxes_per_class",
+                        "iou_threshold", "score_threshold"};
+  for (int i = 0; i < 5; ++i) {
+    if (i >= 2 && !imp.hasInput(i))
+      continue;
+    FailureOr<TV *> t = imp.constInput(i, what[i]);
+    if (failed(t)) {
+      ok = false;
+      continue;
+    }
+    in[i] = *t;
+  }
+  FailureOr<int64_t> center = imp.intAttr("center_point_box", 0);
+  if (!ok || failed(center))
+    return failure();
+  TV &boxes = *in[0], &scores = *in[1];
+  if (boxes.rank() != 3 || boxes.shape()[2] != 4 || scores.rank() != 3 ||
+      scores.shape()[0] != boxes.shape()[0] ||
+      scores.shape()[2] != boxes.shape()[1] ||
+      !isa<FloatType>(boxes.elementType()) ||
+      !isa<FloatType>(scores.elementType()))
+    return imp.error() << "boxes must be [B, N, 4] and scores [B, C, N] "
+                          "floats, got "
+                       << boxes.type << " and " << scores.type;
+  auto scalarOf = [&](TV *t, double dflt) -> double {
+    if (!t || t->type.getNumElements() == 0)
+      return dflt;
+    return t->data->floats.empty() ? double(t->data->ints[0])
+                                   : t->data->floats[0];
+  };
+  int64_t maxOut = std::max<int64_t>(int64_t(scalarOf(in[2], 0)), 0);
+  float iouThreshold = float(scalarOf(in[3], 0));
+  bool hasScoreThreshold = in[4] && in[4]->type.getNumElements() > 0;
+  float scoreThreshold = float(scalarOf(in[4], 0));
+  int64_t nb = boxes.shape()[0], nbox = boxes.shape()[1],
+          nc = scores.shape()[1];
+  auto box = [&](int64_t b, int64_t i, int k) {
+    return float(boxes.data->floats[(b * nbox + i) * 4 + k]);
+  };
+  auto suppress = [&](int64_t b, int64_t i, int64_t j) {
+    float x1min, x1max, x2min, x2max, y1min, y1max, y2min, y2max;
+    auto minmax = [](float a, float c, float &lo, float &hi) {
+      lo = a >= c ? c : a;
+      hi = a >= c ? a : c;
+    };
+    if (*center == 0) {
+      minmax(box(b, i, 1), box(b, i, 3), x1min, x1max);
+      minmax(box(b, j, 1), box(b, j, 3), x2min, x2max);
+      minmax(box(b, i, 0), box(b, i, 2), y1min, y1max);
+      minmax(box(b, j, 0), box(b, j, 2), y2min, y2max);
+    } else {
+      float w1 = box(b, i, 2) / 2, h1 = box(b, i, 3) / 2;
+      float w2 = box(b, j, 2) / 2, h2 = box(b, j, 3) / 2;
+      x1min = box(b, i, 0) - w1, x1max = box(b, i, 0) + w1;
+      x2min = box(b, j, 0) - w2, x2max = box(b, j, 0) + w2;
+      y1min = box(b, i, 1) - h1, y1max = box(b, i, 1) + h1;
+      y2min = box(b, j, 1) - h2, y2max = box(b, j, 1) + h2;
+    }
+    float ixmin = std::max(x1min, x2min), ixmax = std::min(x1max, x2max);
+    if (ixmax <= ixmin)
+      return false;
+    float iymin = std::max(y1min, y2min), iymax = std::min(y1max, y2max);
+    if (iymax <= iymin)
+      return false;
+    float inter = (ixmax - ixmin) * (iymax - iymin);
+    if (inter <= 0)
+      return false;
+    float a1 = (x1max - x1min) * (y1max - y1min);
+    float a2 = (x2max - x2min) * (y2max - y2min);
+    float uni = a1 + a2 - inter;
+    if (a1 <= 0 || a2 <= 0 || uni <= 0)
+      return false;
+    return inter / uni > iouThreshold;
+  };
+  SmallVector<int64_t> rows;
+  for (int64_t b = 0; b < nb; ++b)
+    for (int64_t c = 0; c < nc; ++c) {
+      SmallVector<std::pair<float, int64_t>> cand;
+      for (int64_t i = 0; i < nbox; ++i) {
+        float sc = float(scores.data->floats[(b * nc + c) * nbox + i]);
+        if (!hasScoreThreshold || sc > scoreThreshold)
+          cand.push_back({sc, i});
+      }
+      // Highest score first; equal scores by lower index.
+      std::stable_sort(cand.begin(), cand.end(), [](auto &p, auto &q) {
+        return p.first > q.first || (p.first == q.first && p.second < q.second);
+      });
+      SmallVector<int64_t> kept;
+      for (auto &[sc, i] : cand) {
+        if (static_cast<int64_t>(kept.size()) >= maxOut)
+          break;
+        bool keep = llvm::none_of(kept, [&](int64_t j) { return suppress(b, i, j); });
+        if (!keep)
+          continue;
+        kept.push_back(i);
+        rows.append({b, c, i});
+      }
+    }
+  int64_t selected = rows.size() / 3;
+  return imp.setOutput(0, i64Const(imp, {selected, 3}, rows));
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerIndexingOps(llvm::StringMap<OpHandler> &map) {
   map["GatherElements"] = importGatherElements;
+  map["TfIdfVectorizer"] = importTfIdfVectorizer;
+  map["Unique"] = importUnique;
+  map["NonMaxSuppression"] = importNonMaxSuppression;
   map["GatherND"] = importGatherND;
   map["ReverseSequence"] = importReverseSequence;
   map["CumSum"] = importCumulative<false>;

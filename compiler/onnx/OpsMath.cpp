@@ -2,7 +2,8 @@
 //
 // Part of kiln. Handlers for ONNX's activations (Elu, Selu, Celu, HardSigmoid,
 // HardSwish, Softplus, Softsign, Mish, PRelu, ThresholdedRelu, Shrink,
-// Swish), float functions (trigonometric, hyperbolic, Floor/Ceil/Round,
+// Swish, SwiGLU), Det, ai.onnx.ml Binarizer, ArrayFeatureExtractor and
+// TreeEnsemble (trees unfolded into comparisons), float functions (trigonometric, hyperbolic, Floor/Ceil/Round,
 // Sign), tests (IsNaN, IsInf, LessOrEqual, GreaterOrEqual), integer ops (Mod,
 // BitShift, Bitwise*, Xor), Mean, CastLike and BitCast.
 //
@@ -18,6 +19,9 @@
 
 #include "dialects/Kiln/KilnOps.h"
 
+#include <algorithm>
+#include <functional>
+#include <map>
 #include <cmath>
 #include <limits>
 
@@ -271,6 +275,433 @@ LogicalResult importSwish(GraphImporter &imp) {
   return setResult(imp, binary(imp, BinaryKind::Mul, x, s));
 }
 
+/// SwiGLU (opset 28): a * sigmoid(alpha * a) * b, a and b of one shape.
+LogicalResult importSwiGLU(GraphImporter &imp) {
+  FailureOr<TV *> a = floatInput(imp, 0), b = floatInput(imp, 1);
+  FailureOr<float> alpha = imp.floatAttr("alpha", 1.0f);
+  if (failed(a) || failed(b) || failed(alpha))
+    return failure();
+  if ((*a)->type != (*b)->type)
+    return imp.error() << "A and B must have one type and shape, got "
+                       << (*a)->type << " and " << (*b)->type;
+  TV x = **a;
+  TV ax = x;
+  if (*alpha != 1.0f) {
+    KILN_TRY(r, mulScalar(imp, x, *alpha));
+    ax = r;
+  }
+  KILN_TRY(s, unary(imp, UnaryKind::Sigmoid, ax));
+  KILN_TRY(swish, binary(imp, BinaryKind::Mul, x, s));
+  return setResult(imp, binary(imp, BinaryKind::Mul, swish, **b));
+}
+
+/// Det of [..., n, n] matrices, n <= 4: the Leibniz sum over permutations
+/// of products of [..., 1, 1] element slices (exact for the small matrices
+/// this covers; larger ones need a factorization kiln lacks).
+LogicalResult importDet(GraphImporter &imp) {
+  FailureOr<TV *> in = floatInput(imp);
+  if (failed(in))
+    return failure();
+  TV x = **in;
+  int64_t rank = x.rank();
+  if (rank < 2 || x.shape()[rank - 1] != x.shape()[rank - 2])
+    return imp.error() << "input must be [..., n, n], got " << x.type;
+  int64_t n = x.shape()[rank - 1];
+  if (n > 4)
+    return imp.error() << "matrices larger than 4x4 are not supported (got "
+                       << n << "x" << n << ")";
+  SmallVector<int64_t> outShape(x.shape().drop_back(2));
+  Type elt = x.elementType();
+  if (n == 0)
+    return imp.setOutput(
+        0, imp.makeSplat(RankedTensorType::get(outShape, elt), 1.0));
+  // Element (i, j) as a [...] tensor.
+  SmallVector<TV> el(n * n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      SmallVector<int64_t> starts(rank, 0), sizes(x.shape()),
+          steps(rank, 1);
+      starts[rank - 2] = i, starts[rank - 1] = j;
+      sizes[rank - 2] = 1, sizes[rank - 1] = 1;
+      KILN_TRY(s, imp.emitSlice(x, starts, sizes, steps));
+      KILN_TRY(r, imp.emitReshape(s, outShape));
+      el[i * n + j] = r;
+    }
+  SmallVector<int64_t> perm;
+  for (int64_t i = 0; i < n; ++i)
+    perm.push_back(i);
+  std::optional<TV> pos, neg;
+  do {
+    int64_t inversions = 0;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = i + 1; j < n; ++j)
+        inversions += perm[i] > perm[j];
+    TV term = el[perm[0]];
+    for (int64_t i = 1; i < n; ++i) {
+      KILN_TRY(m, binary(imp, BinaryKind::Mul, term, el[i * n + perm[i]]));
+      term = m;
+    }
+    std::optional<TV> &acc = (inversions & 1) ? neg : pos;
+    if (!acc) {
+      acc = term;
+      continue;
+    }
+    KILN_TRY(sum, binary(imp, BinaryKind::Add, *acc, term));
+    acc = sum;
+  } while (std::next_permutation(perm.begin(), perm.end()));
+  if (!neg)
+    return imp.setOutput(0, *pos);
+  return setResult(imp, binary(imp, BinaryKind::Sub, *pos, *neg));
+}
+
+/// ai.onnx.ml Binarizer: x > threshold ? 1 : 0 in x's type.
+LogicalResult importBinarizer(GraphImporter &imp) {
+  FailureOr<TV *> in = imp.input(0);
+  FailureOr<float> threshold = imp.floatAttr("threshold", 0.0f);
+  if (failed(in) || failed(threshold))
+    return failure();
+  TV x = **in;
+  Type t = x.elementType();
+  if (t.isInteger(1) || !isa<FloatType, IntegerType>(t))
+    return imp.error() << "expects a numeric tensor, got " << x.type;
+  KILN_TRY(gt, binary(imp, BinaryKind::Greater, x, scalar(imp, t, *threshold)));
+  return setResult(imp, imp.emitCast(gt, t));
+}
+
+/// ai.onnx.ml ArrayFeatureExtractor: x[..., indices] along the last axis,
+/// indices flattened; a 1-D x gives one row ([1, k]), as ONNX Runtime.
+LogicalResult importArrayFeatureExtractor(GraphImporter &imp) {
+  FailureOr<TV *> in = imp.input(0), idxIn = imp.input(1);
+  if (failed(in) || failed(idxIn))
+    return failure();
+  TV x = **in, idx = **idxIn;
+  if (x.rank() < 1)
+    return imp.error() << "input must have rank >= 1, got " << x.type;
+  if (!idx.elementType().isSignlessInteger(64) &&
+      !idx.elementType().isSignlessInteger(32))
+    return imp.error() << "indices must be int64 or int32, got " << idx.type;
+  int64_t k = idx.type.getNumElements();
+  KILN_TRY(flat, imp.emitReshape(idx, {k}));
+  KILN_TRY(g, imp.emitGather(x, flat, x.rank() - 1));
+  if (x.rank() == 1)
+    return setResult(imp, imp.emitReshape(g, {1, k}));
+  return imp.setOutput(0, g);
+}
+
+/// A tensor attribute's contents (as doubles), or an error.
+FailureOr<SmallVector<double>> tensorAttrValues(GraphImporter &imp,
+                                                StringRef name,
+                                                bool required) {
+  const ::onnx::AttributeProto *a = imp.getAttr(name);
+  if (!a) {
+    if (required)
+      return imp.error() << "missing attribute '" << name << "'";
+    return SmallVector<double>();
+  }
+  if (!a->has_t())
+    return imp.error() << "attribute '" << name << "' must be a tensor";
+  FailureOr<TV> tv =
+      decodeTensor(imp.ctx, a->t(), imp.getModelDir(), imp.getDiagLoc(),
+                   "attribute '" + name + "'", /*forceContents=*/true);
+  if (failed(tv))
+    return failure();
+  if (!tv->data)
+    return imp.error() << "attribute '" << name << "' has no readable data";
+  if (!tv->data->floats.empty())
+    return SmallVector<double>(tv->data->floats);
+  SmallVector<double> v;
+  for (int64_t i : tv->data->ints)
+    v.push_back(double(i));
+  return v;
+}
+
+/// ai.onnx.ml TreeEnsemble (opset 5): every tree is unfolded at import.
+/// Each node's test is a comparison of one feature column (NaN taking the
+/// true branch when missing values track true); each leaf is reached where
+/// the AND of the tests along its path holds, and contributes its weight to
+/// its target (SUM, AVERAGE over trees, MIN, MAX). post_transform NONE.
+LogicalResult importTreeEnsemble(GraphImporter &imp) {
+  FailureOr<TV *> in = imp.input(0);
+  if (failed(in))
+    return failure();
+  TV x = **in;
+  Type elt = x.elementType();
+  if (!isa<FloatType>(elt) || x.rank() != 2)
+    return imp.error() << "X must be a 2-D float tensor, got " << x.type;
+  int64_t n = x.shape()[0], numFeatures = x.shape()[1];
+  auto ints = [&](StringRef name) { return imp.intsAttr(name); };
+  FailureOr<SmallVector<int64_t>> featureIds = ints("nodes_featureids"),
+                                  trueIds = ints("nodes_truenodeids"),
+                                  falseIds = ints("nodes_falsenodeids"),
+                                  trueLeafs = ints("nodes_trueleafs"),
+                                  falseLeafs = ints("nodes_falseleafs"),
+                                  targetIds = ints("leaf_targetids"),
+                                  roots = ints("tree_roots"),
+                                  tracks = ints(
+                                      "nodes_missing_value_tracks_true");
+  FailureOr<int64_t> nTargets = imp.intAttr("n_targets", 0);
+  FailureOr<int64_t> aggregate = imp.intAttr("aggregate_function", 1);
+  FailureOr<int64_t> post = imp.intAttr("post_transform", 0);
+  if (failed(featureIds) || failed(trueIds) || failed(falseIds) ||
+      failed(trueLeafs) || failed(falseLeafs) || failed(targetIds) ||
+      failed(roots) || failed(tracks) || failed(nTargets) ||
+      failed(aggregate) || failed(post))
+    return failure();
+  FailureOr<SmallVector<double>> splits =
+      tensorAttrValues(imp, "nodes_splits", true);
+  FailureOr<SmallVector<double>> modes =
+      tensorAttrValues(imp, "nodes_modes", true);
+  FailureOr<SmallVector<double>> weights =
+      tensorAttrValues(imp, "leaf_weights", true);
+  FailureOr<SmallVector<double>> members =
+      tensorAttrValues(imp, "membership_values", false);
+  if (failed(splits) || failed(modes) || failed(weights) || failed(members))
+    return failure();
+  if (*post != 0)
+    return imp.error() << "post_transform " << *post
+                       << " is not supported (only NONE)";
+  if (*aggregate < 0 || *aggregate > 3)
+    return imp.error() << "aggregate_function " << *aggregate
+                       << " is not supported";
+  size_t numNodes = featureIds->size();
+  if (trueIds->size() != numNodes || falseIds->size() != numNodes ||
+      trueLeafs->size() != numNodes || falseLeafs->size() != numNodes ||
+      splits->size() != numNodes || modes->size() != numNodes ||
+      (!tracks->empty() && tracks->size() != numNodes))
+    return imp.error() << "the nodes_* attributes differ in length";
+  if (targetIds->size() != weights->size())
+    return imp.error() << "leaf_targetids and leaf_weights differ in length";
+  if (*nTargets < 1)
+    return imp.error() << "n_targets must be positive";
+  // Set members per MEMBER node, in node order (NaN-separated).
+  SmallVector<SmallVector<double>> memberSets(numNodes);
+  {
+    size_t pos = 0;
+    for (size_t i = 0; i < numNodes; ++i) {
+      if ((*modes)[i] != 6)
+        continue;
+      while (pos < members->size() && !std::isnan((*members)[pos]))
+        memberSets[i].push_back((*members)[pos++]);
+      if (pos >= members->size())
+        return imp.error() << "membership_values has no set for node " << i;
+      ++pos;
+    }
+  }
+  std::map<int64_t, TV> columns;
+  auto column = [&](int64_t f) -> FailureOr<TV> {
+    if (f < 0 || f >= numFeatures)
+      return imp.error() << "feature id " << f << " is out of range";
+    auto it = columns.find(f);
+    if (it != columns.end())
+      return it->second;
+    KILN_TRY(s, imp.emitSlice(x, {0, f}, {n, 1}, {1, 1}));
+    KILN_TRY(r, imp.emitReshape(s, {n}));
+    columns.emplace(f, r);
+    return r;
+  };
+  auto test = [&](size_t i) -> FailureOr<TV> {
+    KILN_TRY(col, column((*featureIds)[i]));
+    TV split = scalar(imp, elt, (*splits)[i]);
+    int mode = static_cast<int>((*modes)[i]);
+    std::optional<TV> c;
+    switch (mode) {
+    case 0: { // LEQ: not (x > s)
+      KILN_TRY(g, binary(imp, BinaryKind::Greater, col, split));
+      KILN_TRY(ng, unary(imp, UnaryKind::Not, g));
+      KILN_TRY(nan, binary(imp, BinaryKind::Equal, col, col));
+      KILN_TRY(r, binary(imp, BinaryKind::And, ng, nan));
+      c = r;
+      break;
+    }
+    case 1: {
+      KILN_TRY(r, binary(imp, BinaryKind::Less, col, split));
+      c = r;
+      break;
+    }
+    case 2: { // GTE: not (x < s), x not NaN
+      KILN_TRY(l, binary(imp, BinaryKind::Less, col, split));
+      KILN_TRY(nl, unary(imp, UnaryKind::Not, l));
+      KILN_TRY(nan, binary(imp, BinaryKind::Equal, col, col));
+      KILN_TRY(r, binary(imp, BinaryKind::And, nl, nan));
+      c = r;
+      break;
+    }
+    case 3: {
+      KILN_TRY(r, binary(imp, BinaryKind::Greater, col, split));
+      c = r;
+      break;
+    }
+    case 4: {
+      KILN_TRY(r, binary(imp, BinaryKind::Equal, col, split));
+      c = r;
+      break;
+    }
+    case 5: {
+      KILN_TRY(e, binary(imp, BinaryKind::Equal, col, split));
+      KILN_TRY(r, unary(imp, UnaryKind::Not, e));
+      c = r;
+      break;
+    }
+    case 6: {
+      for (double m : memberSets[i]) {
+        KILN_TRY(e, binary(imp, BinaryKind::Equal, col, scalar(imp, elt, m)));
+        if (!c) {
+          c = e;
+          continue;
+        }
+        KILN_TRY(o, binary(imp, BinaryKind::Or, *c, e));
+        c = o;
+      }
+      if (!c)
+        c = imp.makeSplat(RankedTensorType::get({n}, imp.builder.getI1Type()),
+                          0.0);
+      break;
+    }
+    default:
+      return imp.error() << "node " << i << " has unknown mode " << mode;
+    }
+    if (!tracks->empty() && (*tracks)[i]) {
+      KILN_TRY(eq, binary(imp, BinaryKind::Equal, col, col));
+      KILN_TRY(isNan, unary(imp, UnaryKind::Not, eq));
+      KILN_TRY(r, binary(imp, BinaryKind::Or, *c, isNan));
+      c = r;
+    }
+    return *c;
+  };
+  // Per tree: for each target, the weight sum of the reached leaves with
+  // that target and whether one was reached.
+  struct Contribution {
+    std::optional<TV> value, reached;
+  };
+  SmallVector<SmallVector<Contribution>> perTree;
+  TV zero = scalar(imp, elt, 0.0);
+  int64_t steps = 0;
+  for (int64_t root : *roots) {
+    if (root < 0 || static_cast<size_t>(root) >= numNodes)
+      return imp.error() << "tree root " << root << " is out of range";
+    SmallVector<Contribution> contrib(*nTargets);
+    auto addLeaf = [&](int64_t leaf,
+                       std::optional<TV> path) -> LogicalResult {
+      if (leaf < 0 || static_cast<size_t>(leaf) >= weights->size())
+        return imp.error() << "leaf " << leaf << " is out of range";
+      int64_t t = (*targetIds)[leaf];
+      if (t < 0 || t >= *nTargets)
+        return imp.error() << "leaf target " << t << " is out of range";
+      TV w = scalar(imp, elt, (*weights)[leaf]);
+      TV reached = path ? *path
+                        : imp.makeSplat(RankedTensorType::get(
+                                            {n}, imp.builder.getI1Type()),
+                                        1.0);
+      FailureOr<TV> v = imp.emitWhere(reached, w, zero);
+      if (failed(v))
+        return failure();
+      Contribution &c = contrib[t];
+      if (!c.value) {
+        c.value = *v;
+        c.reached = reached;
+        return success();
+      }
+      FailureOr<TV> sum = binary(imp, BinaryKind::Add, *c.value, *v);
+      FailureOr<TV> any = binary(imp, BinaryKind::Or, *c.reached, reached);
+      if (failed(sum) || failed(any))
+        return failure();
+      c.value = *sum;
+      c.reached = *any;
+      return success();
+    };
+    std::function<LogicalResult(int64_t, bool, std::optional<TV>, int)> walk =
+        [&](int64_t id, bool isLeaf, std::optional<TV> path,
+            int depth) -> LogicalResult {
+      if (isLeaf)
+        return addLeaf(id, path);
+      if (id < 0 || static_cast<size_t>(id) >= numNodes)
+        return imp.error() << "node " << id << " is out of range";
+      if (depth > 4096 || ++steps > (int64_t(1) << 20))
+        return imp.error() << "the trees are too large to unfold";
+      FailureOr<TV> c = test(id);
+      if (failed(c))
+        return failure();
+      FailureOr<TV> nc = unary(imp, UnaryKind::Not, *c);
+      if (failed(nc))
+        return failure();
+      auto extend = [&](TV cond) -> FailureOr<TV> {
+        if (!path)
+          return cond;
+        return binary(imp, BinaryKind::And, *path, cond);
+      };
+      FailureOr<TV> tp = extend(*c), fp = extend(*nc);
+      if (failed(tp) || failed(fp))
+        return failure();
+      if (failed(walk((*trueIds)[id], (*trueLeafs)[id] != 0, *tp, depth + 1)))
+        return failure();
+      return walk((*falseIds)[id], (*falseLeafs)[id] != 0, *fp, depth + 1);
+    };
+    bool rootIsLeaf = (*trueLeafs)[root] && (*falseLeafs)[root] &&
+                      (*trueIds)[root] == (*falseIds)[root];
+    if (failed(rootIsLeaf ? addLeaf((*trueIds)[root], std::nullopt)
+                          : walk(root, false, std::nullopt, 0)))
+      return failure();
+    perTree.push_back(std::move(contrib));
+  }
+  // Aggregate over trees per target.
+  double init = 0.0;
+  if (*aggregate == 2)
+    init = APFloat::getLargest(cast<FloatType>(elt).getFloatSemantics())
+               .convertToDouble();
+  if (*aggregate == 3)
+    init = -APFloat::getLargest(cast<FloatType>(elt).getFloatSemantics())
+                .convertToDouble();
+  TV initTV = imp.makeSplat(RankedTensorType::get({n, 1}, elt), init);
+  SmallVector<TV> cols;
+  for (int64_t t = 0; t < *nTargets; ++t) {
+    std::optional<TV> acc;
+    for (SmallVector<Contribution> &tree : perTree) {
+      Contribution &c = tree[t];
+      if (!c.value)
+        continue;
+      TV v = *c.value;
+      if (*aggregate == 0) {
+        KILN_TRY(d, mulScalar(imp, v, 1.0 / double(perTree.size())));
+        v = d;
+      }
+      if (*aggregate >= 2) {
+        // Trees that reach no leaf of this target leave it alone.
+        TV initScalar = scalar(imp, elt, init);
+        KILN_TRY(m, imp.emitWhere(*c.reached, v, initScalar));
+        v = m;
+      }
+      if (!acc) {
+        if (*aggregate >= 2) {
+          TV initScalar = scalar(imp, elt, init);
+          KILN_TRY(m, binary(imp, *aggregate == 2 ? BinaryKind::Min
+                                                  : BinaryKind::Max,
+                             v, initScalar));
+          v = m;
+        }
+        acc = v;
+        continue;
+      }
+      BinaryKind k = *aggregate == 2   ? BinaryKind::Min
+                     : *aggregate == 3 ? BinaryKind::Max
+                                       : BinaryKind::Add;
+      KILN_TRY(r, binary(imp, k, *acc, v));
+      acc = r;
+    }
+    if (!acc) {
+      cols.push_back(initTV);
+      continue;
+    }
+    KILN_TRY(r, imp.emitReshape(*acc, {n, 1}));
+    cols.push_back(r);
+  }
+  SmallVector<TV *> ptrs;
+  for (TV &c : cols)
+    ptrs.push_back(&c);
+  if (ptrs.size() == 1)
+    return imp.setOutput(0, cols.front());
+  return setResult(imp, imp.emitConcat(ptrs, 1));
+}
+
 /// PRelu: x < 0 ? slope * x : x, with the slope broadcast to x.
 LogicalResult importPRelu(GraphImporter &imp) {
   FailureOr<TV *> in = imp.input(0), slopeIn = imp.input(1);
@@ -450,8 +881,13 @@ LogicalResult importMod(GraphImporter &imp) {
                        << " and " << (*b)->type;
   if (t.isInteger(1) || !isa<FloatType, IntegerType>(t))
     return imp.error() << "expects numeric tensors, got " << (*a)->type;
-  return setResult(imp, newBinary<ModOp>(imp, **a, **b,
-                                         imp.builder.getBoolAttr(*fmod != 0)));
+  // emitBinary folds known operands (shape arithmetic in expanded
+  // functions: Attention's head-count checks).
+  FailureOr<TV> r = imp.emitBinary(*fmod ? BinaryKind::FMod : BinaryKind::Mod,
+                                   **a, **b);
+  if (failed(r))
+    return failure();
+  return imp.setOutput(0, *r);
 }
 
 LogicalResult importBitShift(GraphImporter &imp) {
@@ -550,6 +986,11 @@ void mlir::kiln::onnx::registerMathOps(llvm::StringMap<OpHandler> &map) {
   map["Softsign"] = importSoftsign;
   map["Mish"] = importMish;
   map["Swish"] = importSwish;
+  map["SwiGLU"] = importSwiGLU;
+  map["Det"] = importDet;
+  map["ai.onnx.ml.Binarizer"] = importBinarizer;
+  map["ai.onnx.ml.ArrayFeatureExtractor"] = importArrayFeatureExtractor;
+  map["ai.onnx.ml.TreeEnsemble"] = importTreeEnsemble;
   map["PRelu"] = importPRelu;
   map["Shrink"] = importShrink;
 

@@ -145,14 +145,19 @@ LogicalResult importBatchNorm(GraphImporter &imp) {
   FailureOr<int64_t> spatial = imp.intAttr("spatial", 1);
   if (failed(eps) || failed(training) || failed(spatial))
     return failure();
-  if (*training)
-    return imp.error() << "training_mode=1 is not supported (inference only)";
+  FailureOr<float> momentum = imp.floatAttr("momentum", 0.9f);
+  if (failed(momentum))
+    return failure();
   if (!*spatial)
     return imp.error() << "spatial=0 is not supported";
-  for (int i = 1; i < 5; ++i)
-    if (imp.outputUsed(i))
-      return imp.error() << "training outputs (running mean/var) are not "
-                            "supported";
+  // Before opset 14 the extra outputs are the training statistics of the
+  // old form (saved mean/var), which kiln does not produce.
+  if (!*training || imp.opset < 14)
+    for (int i = 1; i < 5; ++i)
+      if (imp.outputUsed(i))
+        return imp.error() << "training outputs (running mean/var) are "
+                              "only supported with training_mode=1 "
+                              "(opset 14+)";
   TV &x = *in[0];
   if (x.rank() < 2)
     return imp.error() << "input must have rank >= 2, got " << x.type;
@@ -162,6 +167,49 @@ LogicalResult importBatchNorm(GraphImporter &imp) {
       return imp.error() << "scale, bias, mean and variance must be "
                          << x.shape()[1] << "-element vectors of "
                          << x.elementType() << ", got " << in[i]->type;
+  // training_mode=1: normalize with the batch's statistics over every axis
+  // but 1 (population variance); the running statistics come out as
+  // input * momentum + batch * (1 - momentum).
+  TV batchMean, batchVar;
+  if (*training) {
+    SmallVector<int64_t> axes;
+    for (int64_t d = 0; d < x.rank(); ++d)
+      if (d != 1)
+        axes.push_back(d);
+    Type elt = x.elementType();
+    FailureOr<TV> mk = imp.emitReduce(ReduceKind::Mean, x, axes, true);
+    if (failed(mk))
+      return failure();
+    FailureOr<TV> diff = imp.emitBinary(BinaryKind::Sub, x, *mk);
+    if (failed(diff))
+      return failure();
+    FailureOr<TV> sq = imp.emitBinary(BinaryKind::Mul, *diff, *diff);
+    if (failed(sq))
+      return failure();
+    FailureOr<TV> var = imp.emitReduce(ReduceKind::Mean, *sq, axes, false);
+    FailureOr<TV> mean = imp.emitReshape(*mk, {x.shape()[1]});
+    if (failed(var) || failed(mean))
+      return failure();
+    batchMean = *mean;
+    batchVar = *var;
+    TV mom = scalar(imp, elt, *momentum), rest = scalar(imp, elt, 1.0 - *momentum);
+    for (int i = 1; i <= 2; ++i) {
+      if (!imp.outputUsed(i))
+        continue;
+      TV &batch = i == 1 ? batchMean : batchVar;
+      FailureOr<TV> a = imp.emitBinary(BinaryKind::Mul, *in[i + 2], mom);
+      if (failed(a))
+        return failure();
+      FailureOr<TV> b = imp.emitBinary(BinaryKind::Mul, batch, rest);
+      if (failed(b))
+        return failure();
+      FailureOr<TV> r = imp.emitBinary(BinaryKind::Add, *a, *b);
+      if (failed(r) || failed(imp.setOutput(i, *r)))
+        return failure();
+    }
+    in[3] = &batchMean;
+    in[4] = &batchVar;
+  }
   SmallVector<Value> vals;
   for (TV *t : in) {
     FailureOr<Value> v = imp.materialize(*t);

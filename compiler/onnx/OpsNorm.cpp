@@ -215,7 +215,15 @@ LogicalResult importLpNorm(GraphImporter &imp) {
     if (failed(s))
       return failure();
   }
-  return setResult(imp, imp.emitBinary(BinaryKind::Div, **x, *s));
+  // A zero norm gives 0, not 0/0 (as ONNX's reference).
+  FailureOr<TV> q = imp.emitBinary(BinaryKind::Div, **x, *s);
+  if (failed(q))
+    return failure();
+  TV zero = scalarTV(imp, (*x)->elementType(), 0.0);
+  FailureOr<TV> isZero = imp.emitBinary(BinaryKind::Equal, *s, zero);
+  if (failed(isZero))
+    return failure();
+  return setResult(imp, imp.emitWhere(*isZero, zero, *q));
 }
 
 LogicalResult importMVN(GraphImporter &imp) {

@@ -2,7 +2,8 @@
 //
 // Part of kiln. Handlers for the Reduce* ops in every opset form (axes as an
 // attribute or an input, empty axes, noop_with_empty_axes, keepdims,
-// negative axes), ArgMax/ArgMin, TopK, Hardmax and LogSoftmax.
+// negative axes), ArgMax/ArgMin, TopK, Hardmax and LogSoftmax, and the
+// losses built on them (NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss).
 //
 // Every Reduce* is `post(core(pre(x)))`: L1 = sum(|x|), L2 = sqrt(sum(x^2)),
 // LogSum = log(sum(x)), SumSquare = sum(x^2), LogSumExp = log(sum(exp(x -
@@ -386,6 +387,167 @@ LogicalResult importHardmax(GraphImporter &imp) {
                       [&](TV x, int64_t axis) { return hardmax(imp, x, axis); });
 }
 
+//===----------------------------------------------------------------------===//
+// NegativeLogLikelihoodLoss / SoftmaxCrossEntropyLoss
+//===----------------------------------------------------------------------===//
+
+/// NLL of `x` [N, C, d...] (log-probabilities) at integer `target`
+/// [N, d...], as ONNX's reference computes it:
+///   loss[n, d] = -x[n, target[n, d], d] * w[n, d]
+/// with w = weight[clip(target, 0, C-1)] (1 without weights), 0 where target
+/// is `ignoreIndex` (those elements also lose their -x term). The pick is a
+/// one-hot mask (target == iota over C) summed over C, so out-of-range
+/// targets read nothing. Reductions: "none", "sum", and "mean" = sum(loss) /
+/// sum(w) (the plain mean without weights and ignore_index).
+FailureOr<TV> nllLoss(GraphImporter &imp, TV x, TV target, TV *weight,
+                      std::optional<int64_t> ignoreIndex,
+                      StringRef reduction) {
+  if (reduction != "none" && reduction != "sum" && reduction != "mean")
+    return imp.error() << "reduction must be \"none\", \"sum\" or \"mean\", "
+                          "got \""
+                       << reduction << "\"";
+  Type elt = x.elementType();
+  if (!isa<FloatType>(elt))
+    return imp.error() << "expects a float input, got " << x.type;
+  int64_t rank = x.rank();
+  if (rank < 2)
+    return imp.error() << "input must have rank >= 2 ([N, C, d...]), got "
+                       << x.type;
+  ArrayRef<int64_t> xs = x.shape();
+  int64_t c = xs[1];
+  SmallVector<int64_t> ts{xs[0]};
+  ts.append(xs.begin() + 2, xs.end());
+  Type tt = target.elementType();
+  if (!tt.isSignlessInteger(32) && !tt.isSignlessInteger(64))
+    return imp.error() << "target must be int32 or int64, got " << target.type;
+  if (target.shape() != ArrayRef<int64_t>(ts))
+    return imp.error() << "target shape " << shapeText(target.shape())
+                       << " does not match the input's [N, d...] "
+                       << shapeText(ts);
+  if (weight && (weight->elementType() != elt || weight->rank() != 1 ||
+                 weight->shape()[0] != c))
+    return imp.error() << "weight must be a [" << c << "] tensor of the "
+                       << "input's type, got " << weight->type;
+
+  Type i64 = imp.builder.getI64Type();
+  TV t = target;
+  if (tt != i64) {
+    KILN_TRY(c64, imp.emitCast(target, i64));
+    t = c64;
+  }
+  // One-hot pick of x along C.
+  SmallVector<int64_t> us(ts);
+  us.insert(us.begin() + 1, 1);
+  KILN_TRY(tu, imp.emitReshape(t, us));
+  SmallVector<int64_t> iotaShape(rank, 1);
+  iotaShape[1] = c;
+  Contents iotaData;
+  for (int64_t i = 0; i < c; ++i)
+    iotaData.ints.push_back(i);
+  TV iota = imp.makeConst(RankedTensorType::get(iotaShape, i64),
+                          std::move(iotaData));
+  KILN_TRY(onehot, binary(imp, BinaryKind::Equal, tu, iota));
+  TV zero = scalar(imp, elt, 0.0);
+  KILN_TRY(sel, imp.emitWhere(onehot, x, zero));
+  KILN_TRY(picked, imp.emitReduce(ReduceKind::Sum, sel, {1}, false));
+  KILN_TRY(loss, unary(imp, UnaryKind::Neg, picked));
+
+  // Per-element weights.
+  std::optional<TV> w;
+  if (weight) {
+    TV lo = scalar(imp, i64, 0.0), hi = scalar(imp, i64, double(c - 1));
+    KILN_TRY(a, binary(imp, BinaryKind::Max, t, lo));
+    KILN_TRY(clipped, binary(imp, BinaryKind::Min, a, hi));
+    KILN_TRY(g, imp.emitGather(*weight, clipped, 0));
+    w = g;
+  }
+  if (ignoreIndex) {
+    TV ii = scalar(imp, i64, double(*ignoreIndex));
+    KILN_TRY(ignored, binary(imp, BinaryKind::Equal, t, ii));
+    TV one = scalar(imp, elt, 1.0);
+    KILN_TRY(kept, imp.emitWhere(ignored, zero, w ? *w : one));
+    w = kept;
+  }
+  if (w) {
+    KILN_TRY(weighted, binary(imp, BinaryKind::Mul, loss, *w));
+    loss = weighted;
+  }
+  if (reduction == "none")
+    return loss;
+  SmallVector<int64_t> all;
+  for (int64_t d = 0; d < loss.rank(); ++d)
+    all.push_back(d);
+  if (all.empty())
+    return loss;
+  if (reduction == "mean" && !w)
+    return imp.emitReduce(ReduceKind::Mean, loss, all, false);
+  KILN_TRY(sum, imp.emitReduce(ReduceKind::Sum, loss, all, false));
+  if (reduction == "sum")
+    return sum;
+  KILN_TRY(wsum, imp.emitReduce(ReduceKind::Sum, *w, all, false));
+  return binary(imp, BinaryKind::Div, sum, wsum);
+}
+
+/// Reads the shared attributes and the optional weight input (#2).
+LogicalResult lossOperands(GraphImporter &imp, TV *&weight,
+                           std::optional<int64_t> &ignoreIndex,
+                           std::string &reduction) {
+  FailureOr<std::string> red = imp.stringAttr("reduction", "mean");
+  if (failed(red))
+    return failure();
+  reduction = *red;
+  if (imp.hasAttr("ignore_index")) {
+    FailureOr<int64_t> ii = imp.intAttr("ignore_index", 0);
+    if (failed(ii))
+      return failure();
+    ignoreIndex = *ii;
+  }
+  weight = nullptr;
+  if (imp.hasInput(2)) {
+    FailureOr<TV *> w = imp.input(2);
+    if (failed(w))
+      return failure();
+    weight = *w;
+  }
+  return success();
+}
+
+LogicalResult importNegativeLogLikelihoodLoss(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0), target = imp.input(1);
+  if (failed(x) || failed(target))
+    return failure();
+  TV *weight;
+  std::optional<int64_t> ignoreIndex;
+  std::string reduction;
+  if (failed(lossOperands(imp, weight, ignoreIndex, reduction)))
+    return failure();
+  return setResult(
+      imp, nllLoss(imp, **x, **target, weight, ignoreIndex, reduction));
+}
+
+/// SoftmaxCrossEntropyLoss: NLL of log_softmax(scores) along C (axis 1);
+/// the optional second output is that log_softmax.
+LogicalResult importSoftmaxCrossEntropyLoss(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0), target = imp.input(1);
+  if (failed(x) || failed(target))
+    return failure();
+  TV *weight;
+  std::optional<int64_t> ignoreIndex;
+  std::string reduction;
+  if (failed(lossOperands(imp, weight, ignoreIndex, reduction)))
+    return failure();
+  if (!isa<FloatType>((*x)->elementType()))
+    return imp.error() << "expects a float input, got " << (*x)->type;
+  if ((*x)->rank() < 2)
+    return imp.error() << "input must have rank >= 2 ([N, C, d...]), got "
+                       << (*x)->type;
+  KILN_TRY(logProb, logSoftmax(imp, **x, 1));
+  if (failed(setResult(
+          imp, nllLoss(imp, logProb, **target, weight, ignoreIndex, reduction))))
+    return failure();
+  return imp.setOutput(1, logProb);
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerReduceOps(llvm::StringMap<OpHandler> &map) {
@@ -404,4 +566,6 @@ void mlir::kiln::onnx::registerReduceOps(llvm::StringMap<OpHandler> &map) {
   map["TopK"] = importTopK;
   map["Hardmax"] = importHardmax;
   map["LogSoftmax"] = importLogSoftmax;
+  map["NegativeLogLikelihoodLoss"] = importNegativeLogLikelihoodLoss;
+  map["SoftmaxCrossEntropyLoss"] = importSoftmaxCrossEntropyLoss;
 }

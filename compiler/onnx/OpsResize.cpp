@@ -11,6 +11,10 @@
 //   tf_crop_and_resize      -> then a select of extrapolation_value where the
 //                              source coordinate falls outside the input.
 // Scales and sizes must be compile-time constants.
+// RoiAlign uses the same separable form with matrices computed at run time
+// from the ROIs: per-axis bilinear weight matrices around the image of each
+// ROI's batch entry. DeformConv samples through kiln.grid_sample at the
+// offset kernel taps and contracts the samples with the weights.
 //
 //===----------------------------------------------------------------------===//
 
@@ -532,6 +536,322 @@ LogicalResult importGridSample(GraphImporter &imp) {
                            imp.builder.getBoolAttr(*align != 0)));
 }
 
+//===----------------------------------------------------------------------===//
+// RoiAlign
+//===----------------------------------------------------------------------===//
+
+/// emitBinary / emitWhere on temporaries.
+FailureOr<TV> bin(GraphImporter &imp, BinaryKind k, TV a, TV b) {
+  return imp.emitBinary(k, a, b);
+}
+FailureOr<TV> sel(GraphImporter &imp, TV c, TV a, TV b) {
+  return imp.emitWhere(c, a, b);
+}
+
+#define KILN_TRY(var, expr)                                                    \
+  FailureOr<TV> var##OrFailure = (expr);                                       \
+  if (failed(var##OrFailure))                                                  \
+    return failure();                                                          \
+  TV var = std::move(*var##OrFailure)
+
+/// RoiAlign's per-axis bilinear weights for sample coordinates `c` [R, S]
+/// (f64) on an axis of length `len`, as ONNX's reference computes them:
+/// outside [-1, len] a sample is 0; else c = max(c, 0), low = floor(c) (the
+/// last index, with c = low, when low >= len - 1), high = low + 1. Returns
+/// the low-corner and high-corner weight matrices [R, S, len] (one-hot rows
+/// times 1 - frac and frac) in `elt`.
+FailureOr<std::pair<TV, TV>> roiAxisWeights(GraphImporter &imp, TV c,
+                                            int64_t len, Type elt) {
+  Type f64 = imp.builder.getF64Type();
+  auto num = [&](double v) { return scalarTV(imp, f64, v); };
+  KILN_TRY(below, bin(imp, BinaryKind::Less, c, num(-1.0)));
+  KILN_TRY(above, bin(imp, BinaryKind::Greater, c, num(double(len))));
+  KILN_TRY(out, bin(imp, BinaryKind::Or, below, above));
+  KILN_TRY(c0, bin(imp, BinaryKind::Max, c, num(0.0)));
+  FailureOr<Value> cv = imp.materialize(c0);
+  if (failed(cv))
+    return failure();
+  FailureOr<Value> fl = imp.create<FloorOp>(c0.type, *cv);
+  if (failed(fl))
+    return failure();
+  TV low0 = GraphImporter::fromValue(*fl);
+  KILN_TRY(notClamped, bin(imp, BinaryKind::Less, low0,
+                                      num(double(len - 1))));
+  TV last = num(double(len - 1));
+  KILN_TRY(low, sel(imp, notClamped, low0, last));
+  KILN_TRY(pos, sel(imp, notClamped, c0, last));
+  KILN_TRY(low1, bin(imp, BinaryKind::Add, low, num(1.0)));
+  KILN_TRY(high, sel(imp, notClamped, low1, last));
+  KILN_TRY(fracIn, bin(imp, BinaryKind::Sub, pos, low));
+  KILN_TRY(frac, sel(imp, out, num(0.0), fracIn));
+  KILN_TRY(restIn, bin(imp, BinaryKind::Sub, num(1.0), fracIn));
+  KILN_TRY(rest, sel(imp, out, num(0.0), restIn));
+  ArrayRef<int64_t> s = c.shape();
+  SmallVector<double> iotaValues;
+  for (int64_t i = 0; i < len; ++i)
+    iotaValues.push_back(double(i));
+  TV iota = floatConst(imp, f64, {1, 1, len}, iotaValues);
+  auto weights = [&](TV &index, TV &w) -> FailureOr<TV> {
+    KILN_TRY(i3, imp.emitReshape(index, {s[0], s[1], 1}));
+    KILN_TRY(w3, imp.emitReshape(w, {s[0], s[1], 1}));
+    KILN_TRY(hit, bin(imp, BinaryKind::Equal, i3, iota));
+    TV zero = num(0.0);
+    KILN_TRY(m, sel(imp, hit, w3, zero));
+    return imp.emitCast(m, elt);
+  };
+  KILN_TRY(wl, weights(low, rest));
+  KILN_TRY(wh, weights(high, frac));
+  return std::make_pair(wl, wh);
+}
+
+/// RoiAlign with a static sampling grid: the sample coordinates of every
+/// ROI are computed at run time (f64), their bilinear weights become
+/// per-axis interpolation matrices Wy [R, PH*g, H] and Wx [R, PW*g, W], the
+/// samples are Wy x X[batch] x Wx^T (per corner pair for "max", summed for
+/// "avg"), then averaged / maxed over each bin's g x g samples.
+LogicalResult importRoiAlign(GraphImporter &imp) {
+  FailureOr<TV *> xIn = imp.input(0), roisIn = imp.input(1),
+                  biIn = imp.input(2);
+  FailureOr<std::string> mode = imp.stringAttr("mode", "avg");
+  FailureOr<int64_t> ph = imp.intAttr("output_height", 1);
+  FailureOr<int64_t> pw = imp.intAttr("output_width", 1);
+  FailureOr<int64_t> ratio = imp.intAttr("sampling_ratio", 0);
+  FailureOr<float> scaleAttr = imp.floatAttr("spatial_scale", 1.0f);
+  FailureOr<std::string> ctm = imp.stringAttr(
+      "coordinate_transformation_mode",
+      imp.opset >= 16 ? "half_pixel" : "output_half_pixel");
+  if (failed(xIn) || failed(roisIn) || failed(biIn) || failed(mode) ||
+      failed(ph) || failed(pw) || failed(ratio) || failed(scaleAttr) ||
+      failed(ctm))
+    return failure();
+  TV x = **xIn, rois = **roisIn, bi = **biIn;
+  Type elt = x.elementType();
+  if (x.rank() != 4 || !isa<FloatType>(elt))
+    return imp.error() << "X must be a 4-D float tensor, got " << x.type;
+  if (rois.rank() != 2 || rois.shape()[1] != 4 ||
+      !isa<FloatType>(rois.elementType()))
+    return imp.error() << "rois must be [R, 4] floats, got " << rois.type;
+  int64_t r = rois.shape()[0];
+  if (bi.rank() != 1 || bi.shape()[0] != r ||
+      !isa<IntegerType>(bi.elementType()))
+    return imp.error() << "batch_indices must be [" << r
+                       << "] integers, got " << bi.type;
+  if (*mode != "avg" && *mode != "max")
+    return imp.error() << "mode must be avg or max, got \"" << *mode << "\"";
+  if (*ctm != "half_pixel" && *ctm != "output_half_pixel")
+    return imp.error() << "unknown coordinate_transformation_mode \"" << *ctm
+                       << "\"";
+  if (*ph < 1 || *pw < 1)
+    return imp.error() << "output sizes must be positive";
+  if (*ratio <= 0)
+    return imp.error() << "sampling_ratio " << *ratio
+                       << " (an adaptive grid that depends on the ROIs) is "
+                          "not supported; give a positive sampling_ratio";
+  int64_t g = *ratio;
+  int64_t c = x.shape()[1], h = x.shape()[2], w = x.shape()[3];
+  bool halfPixel = *ctm == "half_pixel";
+  Type f64 = imp.builder.getF64Type();
+  auto num = [&](double v) { return scalarTV(imp, f64, v); };
+  KILN_TRY(r64, imp.emitCast(rois, f64));
+  auto coord = [&](int64_t k) -> FailureOr<TV> {
+    KILN_TRY(col, sliceAxis(imp, r64, 1, k, 1)); // [R, 1]
+    KILN_TRY(sc, bin(imp, BinaryKind::Mul, col,
+                                num(double(*scaleAttr))));
+    return bin(imp, BinaryKind::Sub, sc, num(halfPixel ? 0.5 : 0.0));
+  };
+  KILN_TRY(sw, coord(0));
+  KILN_TRY(sh, coord(1));
+  KILN_TRY(ew, coord(2));
+  KILN_TRY(eh, coord(3));
+  KILN_TRY(rw0, bin(imp, BinaryKind::Sub, ew, sw));
+  KILN_TRY(rh0, bin(imp, BinaryKind::Sub, eh, sh));
+  TV rw = rw0, rh = rh0;
+  if (!halfPixel) {
+    KILN_TRY(a, bin(imp, BinaryKind::Max, rw0, num(1.0)));
+    KILN_TRY(b, bin(imp, BinaryKind::Max, rh0, num(1.0)));
+    rw = a;
+    rh = b;
+  }
+  // Sample positions: start + bin * (p + (i + 0.5) / g).
+  auto samples = [&](TV &start, TV &extent, int64_t bins) -> FailureOr<TV> {
+    KILN_TRY(binSize, bin(imp, BinaryKind::Div, extent, num(double(bins))));
+    SmallVector<double> f;
+    for (int64_t p = 0; p < bins; ++p)
+      for (int64_t i = 0; i < g; ++i)
+        f.push_back(double(p) + (double(i) + 0.5) / double(g));
+    TV factors = floatConst(imp, f64, {1, bins * g}, f);
+    KILN_TRY(off, bin(imp, BinaryKind::Mul, binSize, factors));
+    return bin(imp, BinaryKind::Add, start, off); // [R, bins*g]
+  };
+  KILN_TRY(ys, samples(sh, rh, *ph));
+  KILN_TRY(xs, samples(sw, rw, *pw));
+  FailureOr<std::pair<TV, TV>> wy = roiAxisWeights(imp, ys, h, elt);
+  FailureOr<std::pair<TV, TV>> wx = roiAxisWeights(imp, xs, w, elt);
+  if (failed(wy) || failed(wx))
+    return failure();
+  KILN_TRY(xb, imp.emitGather(x, bi, 0)); // [R, C, H, W]
+  int64_t syn = *ph * g, sxn = *pw * g;
+  auto sample = [&](TV &my, TV &mx) -> FailureOr<TV> {
+    KILN_TRY(my4, imp.emitReshape(my, {r, 1, syn, h}));
+    KILN_TRY(rowsOut, imp.emitMatMul(my4, xb)); // [R, C, Sy, W]
+    KILN_TRY(mxt, imp.emitTranspose(mx, {0, 2, 1}));
+    KILN_TRY(mx4, imp.emitReshape(mxt, {r, 1, w, sxn}));
+    return imp.emitMatMul(rowsOut, mx4); // [R, C, Sy, Sx]
+  };
+  TV vals;
+  if (*mode == "avg") {
+    KILN_TRY(my, bin(imp, BinaryKind::Add, wy->first, wy->second));
+    KILN_TRY(mx, bin(imp, BinaryKind::Add, wx->first, wx->second));
+    KILN_TRY(v, sample(my, mx));
+    vals = v;
+  } else {
+    std::optional<TV> best;
+    for (TV *my : {&wy->first, &wy->second})
+      for (TV *mx : {&wx->first, &wx->second}) {
+        KILN_TRY(v, sample(*my, *mx));
+        if (!best) {
+          best = v;
+          continue;
+        }
+        KILN_TRY(m, bin(imp, BinaryKind::Max, *best, v));
+        best = m;
+      }
+    vals = *best;
+  }
+  KILN_TRY(bins, imp.emitReshape(vals, {r, c, *ph, g, *pw, g}));
+  return setResult(imp, imp.emitReduce(*mode == "avg" ? ReduceKind::Mean
+                                                      : ReduceKind::Max,
+                                       bins, {3, 5}, false));
+}
+
+//===----------------------------------------------------------------------===//
+// DeformConv
+//===----------------------------------------------------------------------===//
+
+/// DeformConv (2-D): every kernel tap samples X bilinearly (zero padding) at
+/// its regular position plus the learned offset, as ONNX's reference does
+/// through GridSample with align_corners: the positions of each offset
+/// group form one kiln.grid_sample grid over that group's channels; the
+/// samples are scaled by the mask, then contracted with the weights per
+/// group (a batched matmul over channels x taps), plus the bias.
+LogicalResult importDeformConv(GraphImporter &imp) {
+  FailureOr<TV *> xIn = imp.input(0), wIn = imp.input(1), oIn = imp.input(2);
+  if (failed(xIn) || failed(wIn) || failed(oIn))
+    return failure();
+  TV x = **xIn, wt = **wIn, off = **oIn;
+  Type elt = x.elementType();
+  if (x.rank() != 4 || wt.rank() != 4 || off.rank() != 4 ||
+      !isa<FloatType>(elt))
+    return imp.error() << "only 2-D DeformConv on floats is supported (X "
+                       << x.type << ", W " << wt.type << ", offset "
+                       << off.type << ")";
+  int64_t n = x.shape()[0], c = x.shape()[1], h = x.shape()[2],
+          w = x.shape()[3];
+  int64_t oc = wt.shape()[0], cg = wt.shape()[1];
+  FailureOr<SmallVector<int64_t>> kernel =
+      imp.intsAttr("kernel_shape", {wt.shape()[2], wt.shape()[3]});
+  FailureOr<SmallVector<int64_t>> dil = imp.intsAttr("dilations", {1, 1});
+  FailureOr<SmallVector<int64_t>> pads = imp.intsAttr("pads", {0, 0, 0, 0});
+  FailureOr<SmallVector<int64_t>> strides = imp.intsAttr("strides", {1, 1});
+  FailureOr<int64_t> group = imp.intAttr("group", 1);
+  FailureOr<int64_t> offGroup = imp.intAttr("offset_group", 1);
+  if (failed(kernel) || failed(dil) || failed(pads) || failed(strides) ||
+      failed(group) || failed(offGroup))
+    return failure();
+  if (kernel->size() != 2 || dil->size() != 2 || pads->size() != 4 ||
+      strides->size() != 2)
+    return imp.error() << "kernel_shape, dilations, strides (2) and pads (4) "
+                          "must fit a 2-D convolution";
+  int64_t kh = (*kernel)[0], kw = (*kernel)[1], k = kh * kw;
+  int64_t g = *group, og = *offGroup;
+  if (g < 1 || og < 1 || c != cg * g || oc % g != 0 || c % og != 0 ||
+      (*kernel)[0] != wt.shape()[2] || (*kernel)[1] != wt.shape()[3])
+    return imp.error() << "X " << x.type << ", W " << wt.type << ", group "
+                       << g << " and offset_group " << og
+                       << " do not fit together";
+  int64_t oh = off.shape()[2], ow = off.shape()[3];
+  int64_t eh = (kh - 1) * (*dil)[0] + 1, ew = (kw - 1) * (*dil)[1] + 1;
+  if (off.shape()[0] != n || off.shape()[1] != og * 2 * k ||
+      oh != (h - eh + (*pads)[0] + (*pads)[2]) / (*strides)[0] + 1 ||
+      ow != (w - ew + (*pads)[1] + (*pads)[3]) / (*strides)[1] + 1)
+    return imp.error() << "offset " << off.type
+                       << " does not fit the output of the convolution";
+  if (h < 2 || w < 2)
+    return imp.error() << "the input must be at least 2x2 (sampling "
+                          "positions are normalized by H - 1 and W - 1)";
+  if (off.elementType() != elt)
+    return imp.error() << "offset must have X's type, got " << off.type;
+  // Sampling positions: base + offset, [N, OG, kH, kW, oH, oW] per axis.
+  KILN_TRY(off7, imp.emitReshape(off, {n, og, kh, kw, 2, oh, ow}));
+  auto axisPositions = [&](int64_t a) -> FailureOr<TV> {
+    KILN_TRY(o, sliceAxis(imp, off7, 4, a, 1));
+    KILN_TRY(o6, imp.emitReshape(o, {n, og, kh, kw, oh, ow}));
+    SmallVector<double> base;
+    for (int64_t i = 0; i < kh; ++i)
+      for (int64_t j = 0; j < kw; ++j)
+        for (int64_t y = 0; y < oh; ++y)
+          for (int64_t xx = 0; xx < ow; ++xx)
+            base.push_back(
+                a == 0 ? double(-(*pads)[0] + (*strides)[0] * y + i * (*dil)[0])
+                       : double(-(*pads)[1] + (*strides)[1] * xx +
+                                j * (*dil)[1]));
+    TV baseTV = floatConst(imp, elt, {1, 1, kh, kw, oh, ow}, base);
+    KILN_TRY(pos, bin(imp, BinaryKind::Add, o6, baseTV));
+    // align_corners normalization: p / (L - 1) * 2 - 1.
+    double len = double(a == 0 ? h : w);
+    KILN_TRY(sc, bin(imp, BinaryKind::Mul, pos,
+                     scalarTV(imp, elt, 2.0 / (len - 1.0))));
+    KILN_TRY(nrm, bin(imp, BinaryKind::Sub, sc, scalarTV(imp, elt, 1.0)));
+    return imp.emitReshape(nrm, {n * og, k * oh, ow, 1});
+  };
+  KILN_TRY(gy, axisPositions(0));
+  KILN_TRY(gx, axisPositions(1));
+  TV *parts[] = {&gx, &gy};
+  KILN_TRY(grid, imp.emitConcat(parts, 3)); // [N*OG, K*oH, oW, 2]
+  KILN_TRY(xg, imp.emitReshape(x, {n * og, c / og, h, w}));
+  FailureOr<Value> vx = imp.materialize(xg);
+  FailureOr<Value> vg = imp.materialize(grid);
+  if (failed(vx) || failed(vg))
+    return failure();
+  FailureOr<Value> sampled = imp.create<GridSampleOp>(
+      Type(), *vx, *vg, imp.builder.getStringAttr("linear"),
+      imp.builder.getStringAttr("zeros"), imp.builder.getBoolAttr(true));
+  if (failed(sampled))
+    return failure();
+  TV samples = GraphImporter::fromValue(*sampled); // [N*OG, C/OG, K*oH, oW]
+  int64_t p = oh * ow;
+  KILN_TRY(s5, imp.emitReshape(samples, {n, og, c / og, k, p}));
+  TV sm = s5;
+  if (imp.hasInput(4)) {
+    FailureOr<TV *> mIn = imp.input(4);
+    if (failed(mIn))
+      return failure();
+    TV mask = **mIn;
+    if (mask.type != RankedTensorType::get({n, og * k, oh, ow}, elt))
+      return imp.error() << "mask must be " << shapeText({n, og * k, oh, ow})
+                         << " of X's type, got " << mask.type;
+    KILN_TRY(m5, imp.emitReshape(mask, {n, og, 1, k, p}));
+    KILN_TRY(masked, bin(imp, BinaryKind::Mul, s5, m5));
+    sm = masked;
+  }
+  KILN_TRY(sg, imp.emitReshape(sm, {n, g, cg * k, p}));
+  KILN_TRY(wg, imp.emitReshape(wt, {g, oc / g, cg * k}));
+  KILN_TRY(prod, imp.emitMatMul(wg, sg)); // [N, G, OC/G, P]
+  KILN_TRY(y, imp.emitReshape(prod, {n, oc, oh, ow}));
+  if (imp.hasInput(3)) {
+    FailureOr<TV *> bIn = imp.input(3);
+    if (failed(bIn))
+      return failure();
+    if ((*bIn)->type != RankedTensorType::get({oc}, elt))
+      return imp.error() << "B must be [" << oc << "] of X's type, got "
+                         << (*bIn)->type;
+    KILN_TRY(b4, imp.emitReshape(**bIn, {1, oc, 1, 1}));
+    KILN_TRY(yb, bin(imp, BinaryKind::Add, y, b4));
+    y = yb;
+  }
+  return imp.setOutput(0, y);
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerResizeOps(llvm::StringMap<OpHandler> &map) {
@@ -539,4 +859,6 @@ void mlir::kiln::onnx::registerResizeOps(llvm::StringMap<OpHandler> &map) {
   map["Upsample"] = importResize;
   map["AffineGrid"] = importAffineGrid;
   map["GridSample"] = importGridSample;
+  map["RoiAlign"] = importRoiAlign;
+  map["DeformConv"] = importDeformConv;
 }

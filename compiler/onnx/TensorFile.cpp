@@ -310,9 +310,9 @@ mlir::kiln::onnx::findUnsupportedOps(const ModelInfo &info) {
   std::vector<UnsupportedOp> result;
   llvm::StringMap<size_t> index;
   for (const NodeInfo &n : info.nodes) {
-    if (n.domain.empty() && isSupportedOp(n.opType))
-      continue;
     std::string op = n.domain.empty() ? n.opType : n.domain + "." + n.opType;
+    if (isSupportedOp(op))
+      continue;
     auto [it, inserted] = index.try_emplace(op, result.size());
     if (inserted) {
       UnsupportedOp u;

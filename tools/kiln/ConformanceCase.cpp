@@ -450,19 +450,32 @@ std::vector<std::string>
 inputsNeededAsConstants(StringRef diagnostics, const konnx::ModelInfo &info,
                         const std::vector<konnx::TensorData> &bound) {
   std::vector<std::string> names;
+  // "('NAME') must be a compile-time constant", optionally followed by
+  // "(it is computed from graph input(s) 'A', 'B')" when NAME is derived.
   static const Regex pattern("\\('([^']+)'\\) must be a compile-time constant");
+  static const Regex derived("computed from graph inputs? ('[^)]*)\\)");
   SmallVector<StringRef> lines;
   diagnostics.split(lines, '\n');
-  for (StringRef line : lines) {
-    SmallVector<StringRef, 2> match;
-    if (!pattern.match(line, &match))
-      continue;
-    std::string name = match[1].str();
+  auto add = [&](StringRef nameRef) {
+    std::string name = nameRef.str();
     bool isInput = llvm::is_contained(info.inputs, name);
     bool isBound = llvm::any_of(
         bound, [&](const konnx::TensorData &t) { return t.name == name; });
     if (isInput && !isBound && !llvm::is_contained(names, name))
       names.push_back(name);
+  };
+  for (StringRef line : lines) {
+    SmallVector<StringRef, 2> match;
+    if (!pattern.match(line, &match))
+      continue;
+    add(match[1]);
+    SmallVector<StringRef, 2> from;
+    if (!derived.match(line, &from))
+      continue;
+    SmallVector<StringRef> quoted;
+    from[1].split(quoted, ", ");
+    for (StringRef q : quoted)
+      add(q.trim("'"));
   }
   return names;
 }

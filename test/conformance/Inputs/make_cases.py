@@ -1,6 +1,7 @@
 """Writes small ONNX backend-style test cases for test/conformance/runner.test.
 
 Usage: make_cases.py OUT_DIR
+       make_cases.py OUT_DIR --derived   (only the derived-constant case)
 
 Each case is OUT_DIR/<name>/model.onnx + test_data_set_<N>/{input,output}_<i>.pb,
 the layout of the ONNX backend node tests. One case per outcome that
@@ -41,6 +42,20 @@ def write(out, name, m, data_sets, tolerance=None):
             for j, v in enumerate(values):
                 with open(os.path.join(ds, f"{prefix}_{j}.pb"), "wb") as f:
                     f.write(numpy_helper.from_array(v, infos[j].name).SerializeToString())
+
+
+def derived(out):
+    """The Reshape target is computed from a graph input (shape + 1): kiln
+    names that input, and the runner binds it."""
+    os.makedirs(out, exist_ok=True)
+    x0 = np.arange(6, dtype=np.float32).reshape(2, 3)
+    m = model([helper.make_node("Constant", [], ["one"],
+                                value=numpy_helper.from_array(np.array(1, np.int64))),
+               helper.make_node("Add", ["shape", "one"], ["target"]),
+               helper.make_node("Reshape", ["x", "target"], ["y"])],
+              [("x", F, [2, 3]), ("shape", I64, [2])], [("y", F, [3, 2])])
+    write(out, "test_reshape_derived_shape", m,
+          [([x0, np.array([2, 1], np.int64)], [x0.reshape(3, 2)])])
 
 
 def main(out):
@@ -111,4 +126,7 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[2:] == ["--derived"]:
+        derived(sys.argv[1])
+    else:
+        main(sys.argv[1])

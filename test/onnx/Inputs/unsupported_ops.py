@@ -26,7 +26,7 @@ def main(out):
         helper.make_node("FooBar", ["b"], ["c"], name="foo_second"),
         helper.make_node("Loop", ["n", "cond", "c"], ["d"], name="the_loop",
                          body=body),
-        helper.make_node("Binarizer", ["d"], ["e"], name="binarize",
+        helper.make_node("LabelEncoder", ["d"], ["e"], name="encode",
                          domain="ai.onnx.ml"),
         helper.make_node("Add", ["e", "x"], ["y"], name="add"),
     ]

@@ -251,6 +251,159 @@ def m_shape_ops(out):
                  vi("xs", TensorProto.FLOAT, [4])])
 
 
+@model("shape_mod")
+def m_shape_mod(out):
+    """Mod on known shape data folds (fmod=0: divisor's sign; fmod=1:
+    dividend's sign): the Reshape target [2, 12] is known at import."""
+    nodes = [
+        node("Shape", ["x"], ["s"]),                               # [2,3,4]
+        const("d", i64(-5, 2, 5)),
+        node("Mod", ["s", "d"], ["m0"]),                           # [-3,1,4]
+        node("Mod", ["s", "d"], ["m1"], fmod=1),                   # [2,1,4]
+        node("Add", ["m0", "m1"], ["m"]),                          # [-1,2,8]
+        const("neg", i64(-7)),
+        node("Mod", ["neg", "d"], ["m2"]),                         # [-2,1,3]
+        node("Mod", ["neg", "d"], ["m3"], fmod=1),                 # [-2,-1,-2]
+        node("Mul", ["m2", "m3"], ["p"]),                          # [4,-1,-6]
+        node("Add", ["m", "p"], ["q"]),                            # [3,1,2]
+        const("four", i64(4)),
+        node("Mul", ["q", "four"], ["shp0"]),                      # [12,4,8]
+        const("idx", i64(2, 1)),
+        node("Gather", ["s", "idx"], ["g"]),                       # [4,3]
+        const("idx2", i64(0, 1)),
+        node("Gather", ["shp0", "idx2"], ["h"]),                   # [12,4]
+        node("Mod", ["h", "g"], ["r"]),                            # [0,1]
+        const("two", i64(2, 11)),
+        node("Add", ["r", "two"], ["shp"]),                        # [2,12]
+        node("Reshape", ["x", "shp"], ["y"]),
+    ]
+    return make(nodes, [vi("x", TensorProto.FLOAT, [2, 3, 4])],
+                [vi("y", TensorProto.FLOAT, [2, 12])])
+
+
+@model("control_flow")
+def m_control_flow(out):
+    """If with a constant condition (its branch reads x from the outer
+    scope), Loop with a constant trip count (a carried value and a scan
+    output using an outer initializer), Scan over the rows of x in reverse
+    with its scan output stacked along axis 1."""
+    F = TensorProto.FLOAT
+    then_g = helper.make_graph(
+        [node("Add", ["x", "one_f"], ["t_out"])], "then", [],
+        [vi("t_out", F, [2, 3])])
+    else_g = helper.make_graph(
+        [node("Sub", ["x", "one_f"], ["e_out"])], "else", [],
+        [vi("e_out", F, [2, 3])])
+    body = helper.make_graph(
+        [node("Cast", ["i"], ["i_f"], to=F),
+         node("Add", ["acc_in", "i_f"], ["acc_out"]),
+         node("Identity", ["c"], ["c_out"]),
+         node("Mul", ["acc_out", "two"], ["scan_out"])],
+        "body",
+        [vi("i", TensorProto.INT64, []), vi("c", TensorProto.BOOL, []),
+         vi("acc_in", F, [2, 3])],
+        [vi("c_out", TensorProto.BOOL, []), vi("acc_out", F, [2, 3]),
+         vi("scan_out", F, [2, 3])])
+    scan_body = helper.make_graph(
+        [node("Add", ["sum_in", "row"], ["sum_out"]),
+         node("Identity", ["sum_out"], ["row_out"])],
+        "scan_body", [vi("sum_in", F, [3]), vi("row", F, [3])],
+        [vi("sum_out", F, [3]), vi("row_out", F, [3])])
+    nodes = [
+        node("If", ["cond"], ["if_out"], then_branch=then_g, else_branch=else_g),
+        node("Loop", ["trip", "cond", "x"], ["loop_acc", "loop_scan"], body=body),
+        node("Scan", ["s0", "x"], ["scan_sum", "scan_rows"], body=scan_body,
+             num_scan_inputs=1, scan_input_directions=[1],
+             scan_output_axes=[1]),
+    ]
+    inits = [numpy_helper.from_array(np.array(True), "cond"),
+             numpy_helper.from_array(np.array(1.0, np.float32), "one_f"),
+             numpy_helper.from_array(np.array(2.0, np.float32), "two"),
+             numpy_helper.from_array(np.array(3, np.int64), "trip"),
+             numpy_helper.from_array(np.zeros(3, np.float32), "s0")]
+    return make(nodes, [vi("x", F, [2, 3])],
+                [vi("if_out", F, [2, 3]), vi("loop_acc", F, [2, 3]),
+                 vi("loop_scan", F, [3, 2, 3]), vi("scan_sum", F, [3]),
+                 vi("scan_rows", F, [3, 2])], inits)
+
+
+@model("loop_dynamic")
+def m_loop_dynamic(out):
+    """A Loop whose trip count is computed from a graph input."""
+    body = helper.make_graph(
+        [node("Identity", ["c"], ["c_out"]),
+         node("Add", ["acc_in", "acc_in"], ["acc_out"])],
+        "body",
+        [vi("i", TensorProto.INT64, []), vi("c", TensorProto.BOOL, []),
+         vi("acc_in", TensorProto.FLOAT, [2])],
+        [vi("c_out", TensorProto.BOOL, []), vi("acc_out", TensorProto.FLOAT, [2])])
+    nodes = [node("Abs", ["n"], ["trip"]),
+             node("Loop", ["trip", "", "x"], ["y"], name="loop", body=body)]
+    return make(nodes, [vi("x", TensorProto.FLOAT, [2]), vi("n", TensorProto.INT64, [])],
+                [vi("y", TensorProto.FLOAT, [2])])
+
+
+@model("optional_ops")
+def m_optional_ops(out):
+    """OptionalHasElement without an input (false) and of a tensor (true),
+    OptionalGetElement of a tensor (the tensor)."""
+    B = TensorProto.BOOL
+    nodes = [node("OptionalHasElement", [], ["none"]),
+             node("OptionalHasElement", ["x"], ["some"]),
+             node("OptionalGetElement", ["x"], ["y"])]
+    return make(nodes, [vi("x", TensorProto.FLOAT, [4])],
+                [vi("none", B, []), vi("some", B, []),
+                 vi("y", TensorProto.FLOAT, [4])], opset=18)
+
+
+@model("unique_const")
+def m_unique_const(out):
+    """Unique folds at import: sorted along axis 0 of a constant matrix,
+    unsorted over a constant vector; Unique of a graph input is an error."""
+    nodes = [const("m", np.array([[1, 2], [0, 5], [1, 2]], np.int64)),
+             node("Unique", ["m"], ["u", "idx", "inv", "cnt"], axis=0),
+             const("v", np.array([2.5, -1.0, 2.5, 7.0], np.float32)),
+             node("Unique", ["v"], ["uv", "idxv"], sorted=0)]
+    I = TensorProto.INT64
+    return make(nodes, [], [vi("u", I, [2, 2]), vi("idx", I, [2]),
+                            vi("inv", I, [3]), vi("cnt", I, [2]),
+                            vi("uv", TensorProto.FLOAT, [3]), vi("idxv", I, [3])],
+                opset=11)
+
+
+@model("unique_dynamic")
+def m_unique_dynamic(out):
+    nodes = [node("Unique", ["x"], ["y"], name="uniq")]
+    return make(nodes, [vi("x", TensorProto.FLOAT, [4])],
+                [vi("y", TensorProto.FLOAT, None)], opset=11)
+
+
+@model("nms_const")
+def m_nms_const(out):
+    """NonMaxSuppression folds at import on constant boxes and scores: box 1
+    overlaps box 0 (IoU 0.81 > 0.5) and is suppressed; box 3 scores below
+    the threshold; at most 2 boxes per class."""
+    boxes = np.array([[[0, 0, 1, 1], [0, 0.1, 1, 1.1], [0, 2, 1, 3],
+                       [0, 5, 1, 6]]], np.float32)
+    scores = np.array([[[0.9, 0.8, 0.7, 0.1], [0.2, 0.3, 0.95, 0.6]]],
+                      np.float32)
+    nodes = [const("boxes", boxes), const("scores", scores),
+             const("maxk", np.array([2], np.int64)),
+             const("iou", np.array([0.5], np.float32)),
+             const("thr", np.array([0.25], np.float32)),
+             node("NonMaxSuppression", ["boxes", "scores", "maxk", "iou", "thr"],
+                  ["sel"])]
+    return make(nodes, [], [vi("sel", TensorProto.INT64, [4, 3])], opset=11)
+
+
+@model("nms_dynamic")
+def m_nms_dynamic(out):
+    nodes = [node("NonMaxSuppression", ["boxes", "scores"], ["sel"], name="nms")]
+    return make(nodes, [vi("boxes", TensorProto.FLOAT, [1, 4, 4]),
+                        vi("scores", TensorProto.FLOAT, [1, 1, 4])],
+                [vi("sel", TensorProto.INT64, None)], opset=11)
+
+
 # -- Gemm, MatMul -------------------------------------------------------------------
 
 
@@ -467,6 +620,14 @@ def m_dropout_mask(out):
     nodes = [node("Dropout", ["x"], ["y", "mask"], name="drop")]
     return make(nodes, [vi("x", TensorProto.FLOAT, [4])],
                 [vi("y", TensorProto.FLOAT, None), vi("mask", TensorProto.BOOL, None)])
+
+
+@model("dropout_training")
+def m_dropout_training(out):
+    nodes = [const("t", np.array(True)),
+             node("Dropout", ["x", "", "t"], ["y"], name="drop")]
+    return make(nodes, [vi("x", TensorProto.FLOAT, [4])],
+                [vi("y", TensorProto.FLOAT, None)])
 
 
 @model("bn_training")

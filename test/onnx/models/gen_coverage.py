@@ -197,6 +197,142 @@ def m_resize():
                  init("down", np.array([1, 1, 0.5, 0.5], np.float32))])
 
 
+@model("signal")
+def m_signal():
+    """HannWindow (periodic), BlackmanWindow (symmetric), DFT forward along
+    axis 1 of a real signal, inverse of a complex one with dft_length
+    padding, one-sided (rfft), STFT with a window, MelWeightMatrix."""
+    nodes = [
+        node("HannWindow", ["n"], ["hann"]),
+        node("BlackmanWindow", ["n"], ["blackman"], periodic=0),
+        node("DFT", ["x", "", "ax1"], ["dft"]),
+        node("DFT", ["xc", "len", "ax2"], ["idft"], inverse=1),
+        node("DFT", ["x", "", "ax1"], ["rfft"], onesided=1),
+        node("STFT", ["sig", "step", "win"], ["stft"]),
+        node("MelWeightMatrix", ["bins", "len16", "rate", "lo", "hi"], ["mel"]),
+    ]
+    return make(nodes, [vi("x", F, [2, 6, 3, 1]), vi("xc", F, [2, 3, 5, 2]),
+                        vi("sig", F, [1, 40, 1]), vi("win", F, [8])],
+                [vi("hann", F, [8]), vi("blackman", F, [8]),
+                 vi("dft", F, [2, 6, 3, 2]), vi("idft", F, [2, 3, 7, 2]),
+                 vi("rfft", F, [2, 4, 3, 2]), vi("stft", F, None),
+                 vi("mel", F, [9, 4])],
+                [init("n", i64(8)[0]), init("ax1", i64(1)[0]),
+                 init("ax2", i64(2)[0]), init("len", i64(7)[0]),
+                 init("step", i64(4)[0]), init("bins", np.int32(4)),
+                 init("len16", np.int32(16)), init("rate", np.int32(8000)),
+                 init("lo", np.float32(100)), init("hi", np.float32(3000))],
+                opset=20)
+
+
+@model("linear_attention")
+def m_linear_attention():
+    """LinearAttention (opset 27), gated_delta with grouped query heads
+    (4 query heads on 2 KV heads), per-head decay, per-head beta, a past
+    state, T = 2."""
+    nodes = [node("LinearAttention", ["q", "k", "v", "past", "decay", "beta"],
+                  ["y", "present"], q_num_heads=4, kv_num_heads=2)]
+    return make(nodes, [vi("q", F, [1, 2, 12]), vi("k", F, [1, 2, 6]),
+                        vi("v", F, [1, 2, 4]), vi("past", F, [1, 2, 3, 2]),
+                        vi("decay", F, [1, 2, 2]), vi("beta", F, [1, 2, 2])],
+                [vi("y", F, [1, 2, 8]), vi("present", F, [1, 2, 3, 2])],
+                opset=27)
+
+
+@model("flex_attention")
+def m_flex_attention():
+    """FlexAttention (ai.onnx.preview) with grouped query heads, a soft-cap
+    score_mod subgraph (tanh(s / 5) * 5) and a prob_mod that scales."""
+    score_mod = helper.make_graph(
+        [node("Div", ["s", "cap"], ["sd"]), node("Tanh", ["sd"], ["st"]),
+         node("Mul", ["st", "cap"], ["s_out"])], "score_mod",
+        [vi("s", F, [1, 4, 3, 5])], [vi("s_out", F, [1, 4, 3, 5])],
+        [init("cap", np.array(5.0, np.float32))])
+    prob_mod = helper.make_graph(
+        [node("Mul", ["p", "half"], ["p_out"])], "prob_mod",
+        [vi("p", F, [1, 4, 3, 5])], [vi("p_out", F, [1, 4, 3, 5])],
+        [init("half", np.array(0.5, np.float32))])
+    nodes = [helper.make_node("FlexAttention", ["q", "k", "v"], ["y"],
+                              name="flex", domain="ai.onnx.preview",
+                              score_mod=score_mod, prob_mod=prob_mod)]
+    graph = helper.make_graph(
+        nodes, "g", [vi("q", F, [1, 4, 3, 8]), vi("k", F, [1, 2, 5, 8]),
+                     vi("v", F, [1, 2, 5, 6])], [vi("y", F, [1, 4, 3, 6])])
+    m = helper.make_model(graph, producer_name="kiln-onnx-tests",
+                          opset_imports=[helper.make_opsetid("", 23),
+                                         helper.make_opsetid("ai.onnx.preview", 1)])
+    m.ir_version = 10
+    return m
+
+
+@model("ml_ops")
+def m_ml_ops():
+    """ai.onnx.ml Binarizer and ArrayFeatureExtractor (runtime indices, 1-D
+    data gives one row)."""
+    nodes = [helper.make_node("Binarizer", ["x"], ["b"], name="b",
+                              domain="ai.onnx.ml", threshold=0.25),
+             helper.make_node("ArrayFeatureExtractor", ["x", "idx"], ["f"],
+                              name="f", domain="ai.onnx.ml"),
+             helper.make_node("ArrayFeatureExtractor", ["x1", "idx"], ["f1"],
+                              name="f1", domain="ai.onnx.ml")]
+    graph = helper.make_graph(
+        nodes, "g", [vi("x", F, [3, 4]), vi("x1", F, [4]),
+                     vi("idx", TensorProto.INT64, [2])],
+        [vi("b", F, [3, 4]), vi("f", F, [3, 2]), vi("f1", F, [1, 2])])
+    m = helper.make_model(graph, producer_name="kiln-onnx-tests",
+                          opset_imports=[helper.make_opsetid("", 17),
+                                         helper.make_opsetid("ai.onnx.ml", 3)])
+    m.ir_version = 8
+    helper.set_model_props(m, {"kiln.input_range.idx": "0,3"})
+    return m
+
+
+@model("tree_ensemble")
+def m_tree_ensemble():
+    """ai.onnx.ml TreeEnsemble: two trees (LEQ then GT; set membership with
+    missing values tracking true), SUM over trees into 2 targets. The
+    features are rounded (Round(2x)) so the members {1, 2} occur."""
+    def t(name, dtype, vals):
+        return numpy_helper.from_array(np.array(vals, dtype), name)
+    tree = helper.make_node(
+        "TreeEnsemble", ["xr"], ["y"], name="trees", domain="ai.onnx.ml",
+        n_targets=2, aggregate_function=1, post_transform=0,
+        tree_roots=[0, 2],
+        nodes_featureids=[0, 1, 1],
+        nodes_splits=t("nodes_splits", np.float32, [0.5, 0.0, np.nan]),
+        nodes_modes=t("nodes_modes", np.uint8, [0, 3, 6]),
+        nodes_truenodeids=[1, 1, 3], nodes_trueleafs=[0, 1, 1],
+        nodes_falsenodeids=[0, 2, 4], nodes_falseleafs=[1, 1, 1],
+        nodes_missing_value_tracks_true=[0, 0, 1],
+        membership_values=t("membership_values", np.float32, [1.0, 2.0, np.nan]),
+        leaf_targetids=[0, 1, 0, 1, 1],
+        leaf_weights=t("leaf_weights", np.float32, [1.0, 2.0, 3.0, 10.0, 20.0]))
+    nodes = [node("Mul", ["x", "two"], ["x2"]), node("Round", ["x2"], ["xr"]),
+             tree]
+    graph = helper.make_graph(nodes, "g", [vi("x", F, [6, 2])],
+                              [vi("y", F, [6, 2])],
+                              [init("two", np.array(2.0, np.float32))])
+    m = helper.make_model(graph, producer_name="kiln-onnx-tests",
+                          opset_imports=[helper.make_opsetid("", 21),
+                                         helper.make_opsetid("ai.onnx.ml", 5)])
+    m.ir_version = 10
+    return m
+
+
+@model("deform_conv")
+def m_deform_conv():
+    """DeformConv with 2 groups, 2 offset groups, padding, a (1, 2) stride,
+    a mask and a bias."""
+    nodes = [node("DeformConv", ["x", "w", "offset", "b", "mask"], ["y"],
+                  group=2, offset_group=2, pads=[1, 1, 1, 1], strides=[1, 2],
+                  kernel_shape=[3, 3])]
+    return make(nodes, [vi("x", F, [1, 4, 5, 6]), vi("offset", F, [1, 36, 5, 3]),
+                        vi("mask", F, [1, 18, 5, 3])],
+                [vi("y", F, [1, 4, 5, 3])],
+                [init("w", rand([4, 2, 3, 3], 11)), init("b", rand([4], 12))],
+                opset=22)
+
+
 @model("attention")
 def m_attention():
     """Attention: 4-D causal with grouped-query heads and a past cache

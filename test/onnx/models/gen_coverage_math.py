@@ -206,6 +206,89 @@ def m_reduce():
                 opset=18, ranges={"r": (0, 3)})
 
 
+@model("losses")
+def m_losses():
+    """NegativeLogLikelihoodLoss over [N, C, d1, d2] with weights and an
+    in-range ignore_index (none, mean), plain mean; SoftmaxCrossEntropyLoss
+    on [N, C] with int32 labels, sum and the log_prob output, and with
+    weights and mean on [N, C, d1, d2]."""
+    nodes = [
+        node("NegativeLogLikelihoodLoss", ["x", "t", "w"], ["nll_none"],
+             reduction="none", ignore_index=1),
+        node("NegativeLogLikelihoodLoss", ["x", "t"], ["nll_mean"]),
+        node("NegativeLogLikelihoodLoss", ["x", "t", "w"], ["nll_wmean"],
+             ignore_index=1),
+        node("SoftmaxCrossEntropyLoss", ["s", "l"], ["sce_sum", "log_prob"],
+             reduction="sum"),
+        node("SoftmaxCrossEntropyLoss", ["x", "t", "w"], ["sce_wmean"]),
+    ]
+    return make(nodes, [vi("x", F, [3, 4, 2, 2]), vi("t", I64, [3, 2, 2]),
+                        vi("s", F, [5, 6]), vi("l", I32, [5])],
+                [vi("nll_none", F, [3, 2, 2]), vi("nll_mean", F, []),
+                 vi("nll_wmean", F, []), vi("sce_sum", F, []),
+                 vi("log_prob", F, [5, 6]), vi("sce_wmean", F, [])],
+                [init("w", np.array([0.5, 1.0, 2.0, 0.25], np.float32))],
+                opset=13, ranges={"t": (0, 3), "l": (0, 5)})
+
+
+@model("det")
+def m_det():
+    """Det of a batch of 3x3 and of one 4x4 matrix (Leibniz sums of element
+    slices)."""
+    nodes = [node("Det", ["a"], ["det3"]), node("Det", ["b"], ["det4"])]
+    return make(nodes, [vi("a", F, [2, 3, 3]), vi("b", F, [4, 4])],
+                [vi("det3", F, [2]), vi("det4", F, [])], opset=22)
+
+
+@model("swiglu")
+def m_swiglu():
+    """SwiGLU (opset 28) with alpha, and LpNormalization whose norm can be 0
+    (then 0, not NaN)."""
+    nodes = [node("SwiGLU", ["a", "b"], ["y"], alpha=0.5),
+             node("LpNormalization", ["a"], ["lp"], axis=0, p=2)]
+    return make(nodes, [vi("a", F, [2, 4]), vi("b", F, [2, 4])],
+                [vi("y", F, [2, 4]), vi("lp", F, [2, 4])], opset=28)
+
+
+@model("tfidf")
+def m_tfidf():
+    """TfIdfVectorizer on [2, 8] tokens in [0, 3]: unigrams and bigrams with
+    up to 2 skips, TF, TFIDF with weights, IDF without (bigrams only), the
+    n-grams mapped to permuted output indexes."""
+    pool = dict(ngram_counts=[0, 3], ngram_indexes=[5, 1, 2, 3, 4, 0],
+                pool_int64s=[1, 2, 3, 1, 2, 2, 3, 1, 1])
+    nodes = [
+        node("TfIdfVectorizer", ["x"], ["tf"], mode="TF", min_gram_length=1,
+             max_gram_length=2, max_skip_count=2, **pool),
+        node("TfIdfVectorizer", ["x"], ["tfidf"], mode="TFIDF",
+             min_gram_length=1, max_gram_length=2, max_skip_count=2,
+             weights=[0.5, 1.0, 2.0, 0.25, 3.0, 1.5], **pool),
+        node("TfIdfVectorizer", ["x"], ["idf"], mode="IDF", min_gram_length=2,
+             max_gram_length=2, max_skip_count=0, **pool),
+    ]
+    return make(nodes, [vi("x", I64, [2, 8])],
+                [vi("tf", F, [2, 6]), vi("tfidf", F, [2, 6]),
+                 vi("idf", F, [2, 6])], opset=9, ranges={"x": (0, 3)})
+
+
+@model("roialign")
+def m_roialign():
+    """RoiAlign on run-time ROIs (random, so some samples fall outside the
+    image): avg with half_pixel and a 2x2 sampling grid; max with
+    output_half_pixel, spatial_scale 0.5, one sample per bin."""
+    nodes = [
+        node("RoiAlign", ["x", "rois", "bi"], ["avg"], output_height=3,
+             output_width=2, sampling_ratio=2, spatial_scale=1.0),
+        node("RoiAlign", ["x", "rois", "bi"], ["max"], mode="max",
+             coordinate_transformation_mode="output_half_pixel",
+             output_height=2, output_width=3, sampling_ratio=1,
+             spatial_scale=0.5),
+    ]
+    return make(nodes, [vi("x", F, [2, 2, 6, 7]), vi("rois", F, [3, 4])],
+                [vi("avg", F, [3, 2, 3, 2]), vi("max", F, [3, 2, 2, 3])],
+                [init("bi", i64(0, 1, 1))], opset=16)
+
+
 def main(argv):
     if len(argv) == 2 and argv[1] == "--list":
         print("\n".join(sorted(MODELS)))
