@@ -151,7 +151,9 @@ def KilnLowerContractionsPass
     Option<"vectorRegisters", "vector-registers", "unsigned", "16",
            "Number of architectural vector registers">,
     Option<"l1Bytes", "l1-bytes", "unsigned", "32768",
-           "L1 data cache per core in bytes">
+           "L1 data cache per core in bytes">,
+    Option<"l2Bytes", "l2-bytes", "unsigned", "1048576",
+           "L2 cache per core in bytes">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",

@@ -53,6 +53,7 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   contractions.vectorBits = options.target.vectorBits;
   contractions.vectorRegisters = options.target.vectorRegisters;
   contractions.l1Bytes = options.target.l1Bytes;
+  contractions.l2Bytes = options.target.l2Bytes;
   pm.addPass(createKilnLowerContractionsPass(contractions));
   pm.addPass(createKilnPlanMemoryPass());
   pm.addPass(createKilnFlattenGlobalsPass());

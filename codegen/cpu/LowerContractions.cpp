@@ -174,6 +174,7 @@ struct KilnLowerContractionsPass
     target.vectorBits = vectorBits;
     target.vectorRegisters = vectorRegisters;
     target.l1Bytes = l1Bytes;
+    target.l2Bytes = l2Bytes;
     SmallVector<Matmul> matches;
     SmallVector<linalg::GenericOp> others;
     module.walk([&](linalg::GenericOp op) {
