@@ -163,6 +163,18 @@ LogicalResult linkSharedLibrary(MLIRContext &ctx, StringRef object,
   return success();
 }
 /// Checks --name and -o before any work is done.
+/// Prints the kernels kiln-lower-contractions formed (its `kiln.kernels`
+/// module attribute, removed here) to `os` when set.
+void printFormedKernels(ModuleOp module, llvm::raw_ostream *os) {
+  auto kernels = module->getAttrOfType<ArrayAttr>("kiln.kernels");
+  module->removeAttr("kiln.kernels");
+  if (!os || !kernels)
+    return;
+  *os << "kernels formed (" << (kernels.size() - 1) << "):\n";
+  for (Attribute line : kernels)
+    *os << "  " << cast<StringAttr>(line).getValue() << "\n";
+}
+
 LogicalResult checkNames(MLIRContext &ctx, StringRef name,
                          const CompileOptions &options) {
   auto error = [&]() { return emitError(UnknownLoc::get(&ctx)); };
@@ -250,6 +262,7 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   buildCpuPipeline(codegen, cpu);
   if (failed(runPasses(*module, codegen)))
     return failure();
+  printFormedKernels(*module, options.energyReport);
   readWorkspaceSizes(*module, *model);
   result.workspaceBytes = model->entries.front().workspaceBytes;
   timer.done("codegen");

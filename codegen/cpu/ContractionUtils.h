@@ -67,6 +67,10 @@ Value emitPrologue(OpBuilder &b, Location loc, const TileFusion &f,
 Value emitEpilogue(OpBuilder &b, Location loc, const TileFusion &f,
                    ArrayRef<Value> yIndex, Value acc, Value mask);
 
+/// " + fill + epilogue(addf, maximumf)": what a kernel absorbed, for
+/// `kiln compile --report`.
+std::string describeFusion(const TileFusion &f);
+
 /// Erases the absorbed ops (after the kernel is emitted).
 void eraseFused(TileFusion &f);
 
@@ -104,12 +108,14 @@ bool vectorizeReduction(linalg::GenericOp op, const CpuTarget &target);
 /// `op` is not one. Erases `op` on success; `packedSources` collects the
 /// weight globals that may now be dead.
 bool lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
-                 SmallVectorImpl<memref::GlobalOp> &packedSources);
+                 SmallVectorImpl<memref::GlobalOp> &packedSources,
+                 std::string *description = nullptr);
 
 /// Lowers an f32 depthwise convolution generic (grouped conv with one
 /// input and one output channel per group, constant weights) to a vector
 /// kernel over rows x columns of each channel; false when `op` is not one.
-bool lowerDepthwiseConv(linalg::GenericOp op, const CpuTarget &target);
+bool lowerDepthwiseConv(linalg::GenericOp op, const CpuTarget &target,
+                        std::string *description = nullptr);
 
 } // namespace mlir::kiln
 

@@ -357,7 +357,8 @@ struct ConvEmitter {
 } // namespace
 
 bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
-                             SmallVectorImpl<memref::GlobalOp> &sources) {
+                             SmallVectorImpl<memref::GlobalOp> &sources,
+                             std::string *description) {
   std::optional<Conv> match = matchConv(op);
   if (!match)
     return false;
@@ -443,6 +444,17 @@ bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
               e.allChannelTiles(tb, n, row, col, true, zeroVec);
             });
       });
+  if (description)
+    *description =
+        (Twine("conv2d ") + Twine(cv.channelsOut) + "x" + Twine(cv.channelsIn) +
+         "x" + Twine(cv.kernelH) + "x" + Twine(cv.kernelW) + " stride " +
+         Twine(cv.strideH) + " -> " + Twine(cv.batch) + "x" +
+         Twine(cv.channelsOut) + "x" + Twine(cv.rows) + "x" + Twine(cv.cols) +
+         ", tile " + Twine(mr) + "x" + Twine(nr) +
+         (cv.flattened ? ", pixels flattened" : "") +
+         (weightsOuter ? ", weights outer" : ", input outer") +
+         describeFusion(fusion))
+            .str();
   Value weights = cv.w;
   eraseFused(fusion);
   op.erase();

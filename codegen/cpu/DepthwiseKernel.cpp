@@ -238,7 +238,8 @@ struct DepthwiseEmitter {
 } // namespace
 
 bool mlir::kiln::lowerDepthwiseConv(linalg::GenericOp op,
-                                    const CpuTarget &target) {
+                                    const CpuTarget &target,
+                                    std::string *description) {
   std::optional<Depthwise> match = matchDepthwise(op);
   if (!match)
     return false;
@@ -278,6 +279,14 @@ bool mlir::kiln::lowerDepthwiseConv(linalg::GenericOp op,
               scf::YieldOp::create(tb, loc);
             });
       });
+  if (description)
+    *description =
+        (Twine("depthwise ") + Twine(dw.channels) + "x" + Twine(dw.kernelH) +
+         "x" + Twine(dw.kernelW) + " stride " + Twine(dw.strideH) + " -> " +
+         Twine(dw.batch) + "x" + Twine(dw.channels) + "x" + Twine(dw.rows) +
+         "x" + Twine(dw.cols) + ", tile " + Twine(rowsPerTile) + " rows x " +
+         Twine(nr) + describeFusion(fusion))
+            .str();
   eraseFused(fusion);
   op.erase();
   return true;

@@ -184,18 +184,36 @@ struct KilnLowerContractionsPass
         others.push_back(op);
     });
     SmallVector<memref::GlobalOp> packedSources;
+    SmallVector<Attribute> formed;
+    auto note = [&](const std::string &text) {
+      formed.push_back(StringAttr::get(&getContext(), text));
+    };
     for (Matmul &mm : matches)
-      lower(mm, packedSources);
-    for (linalg::GenericOp op : others)
-      if (!lowerConv2D(op, target, packedSources))
-        lowerDepthwiseConv(op, target);
+      note(lower(mm, packedSources));
+    for (linalg::GenericOp op : others) {
+      std::string text;
+      if (lowerConv2D(op, target, packedSources, &text) ||
+          lowerDepthwiseConv(op, target, &text))
+        note(text);
+    }
     // What is left elementwise (not absorbed by a kernel) becomes vector
     // loops.
     SmallVector<linalg::GenericOp> elementwise;
     module.walk([&](linalg::GenericOp op) { elementwise.push_back(op); });
-    for (linalg::GenericOp op : elementwise)
-      if (!vectorizeElementwise(op, target))
-        vectorizeReduction(op, target);
+    int64_t loops = 0, reductions = 0;
+    for (linalg::GenericOp op : elementwise) {
+      if (vectorizeElementwise(op, target))
+        ++loops;
+      else if (vectorizeReduction(op, target))
+        ++reductions;
+    }
+    note(("vector loops: " + Twine(loops) + " elementwise, " +
+          Twine(reductions) + " last-dim reductions, " +
+          Twine(elementwise.size() - loops - reductions) +
+          " other ops left to the generic loop lowering")
+             .str());
+    // Read (and removed) by the driver for `kiln compile --report`.
+    module->setAttr("kiln.kernels", ArrayAttr::get(&getContext(), formed));
     // Globals whose every use now reads the packed copy.
     for (memref::GlobalOp global : packedSources)
       if (global && SymbolTable::symbolKnownUseEmpty(global, module))
@@ -324,7 +342,8 @@ private:
     return result;
   }
 
-  void lower(Matmul &mm, SmallVectorImpl<memref::GlobalOp> &sources) {
+  /// Emits the kernel for `mm` and returns its one-line description.
+  std::string lower(Matmul &mm, SmallVectorImpl<memref::GlobalOp> &sources) {
     ContractionShape shape;
     for (unsigned d : mm.batchDims)
       shape.batch *= mm.ranges[d];
@@ -421,11 +440,20 @@ private:
             LLVM::StackRestoreOp::create(pb, l, saved);
           }
         });
+    std::string text =
+        (Twine("matmul batch ") + Twine(shape.batch) + " M " + Twine(mm.m()) +
+         " N " + Twine(mm.n()) + " K " + Twine(mm.k()) + ", tile " +
+         Twine(config.mr) + "x" + Twine(nr) + " kc " + Twine(kc) + ", B " +
+         (packedB ? "packed at compile time"
+                  : direct ? "read in place" : "packed per K block") +
+         (aPacked ? ", A repacked" : "") + describeFusion(fused))
+            .str();
     eraseFused(fused);
     mm.op.erase();
     if (auto get = mm.b.getDefiningOp<memref::GetGlobalOp>();
         get && get->use_empty())
       get.erase();
+    return text;
   }
 
   /// One N panel: K blocks, row tiles, register tiles.

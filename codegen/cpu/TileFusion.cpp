@@ -336,6 +336,25 @@ Value mlir::kiln::emitEpilogue(OpBuilder &b, Location loc,
   return vectorizeBody(b, loc, f.epilogue, inputs, vecType.getNumElements());
 }
 
+std::string mlir::kiln::describeFusion(const TileFusion &f) {
+  std::string text;
+  if (f.prologue)
+    text += " + fill";
+  if (f.epilogue) {
+    text += " + epilogue(";
+    bool first = true;
+    linalg::GenericOp epilogue = f.epilogue;
+    for (Operation &inner : epilogue.getRegion().front().without_terminator()) {
+      if (isa<arith::ConstantOp>(inner))
+        continue;
+      text += (first ? "" : ", ") + inner.getName().stripDialect().str();
+      first = false;
+    }
+    text += ")";
+  }
+  return text;
+}
+
 void mlir::kiln::eraseFused(TileFusion &f) {
   if (f.prologue)
     f.prologue.erase();
