@@ -118,7 +118,8 @@ cl::opt<unsigned> lmulMantissa(
 cl::opt<bool> report(
     "report",
     cl::desc("Print the estimated arithmetic energy per inference, fp32 vs "
-             "each L-Mul scope and this compile (45 nm op-energy table)"),
+             "each L-Mul scope and this compile (45 nm op-energy table), and "
+             "the CPU kernels formed (with what each absorbed)"),
     cl::sub(kiln::compileCommand), cl::cat(category));
 cl::opt<std::string> lmulRounding(
     "lmul-rounding",
