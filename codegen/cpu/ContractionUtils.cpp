@@ -7,6 +7,7 @@
 #include "codegen/cpu/ContractionUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -90,6 +91,63 @@ memref::GlobalOp constantGlobalOf(Value value) {
   if (!global || !global.getConstant())
     return {};
   return global;
+}
+
+std::optional<std::pair<int64_t, int64_t>>
+stridedWindowCoefficients(AffineExpr e, unsigned outer, unsigned inner,
+                          unsigned numDims) {
+  for (unsigned d = 0; d < numDims; ++d)
+    if (d != outer && d != inner && e.isFunctionOfDim(d))
+      return std::nullopt;
+  MLIRContext *ctx = e.getContext();
+  auto at = [&](int64_t o, int64_t i) -> std::optional<int64_t> {
+    SmallVector<AffineExpr> dims(numDims, getAffineConstantExpr(0, ctx));
+    dims[outer] = getAffineConstantExpr(o, ctx);
+    dims[inner] = getAffineConstantExpr(i, ctx);
+    auto c = dyn_cast<AffineConstantExpr>(e.replaceDims(dims));
+    return c ? std::optional<int64_t>(c.getValue()) : std::nullopt;
+  };
+  auto base = at(0, 0), s = at(1, 0), d = at(0, 1), both = at(2, 3);
+  if (!base || !s || !d || !both || *base != 0 || *s <= 0 || *d <= 0 ||
+      *both != 2 * *s + 3 * *d)
+    return std::nullopt;
+  return std::make_pair(*s, *d);
+}
+
+std::optional<unsigned> resultDim(AffineMap map, unsigned result) {
+  if (auto d = dyn_cast<AffineDimExpr>(map.getResult(result)))
+    return d.getPosition();
+  return std::nullopt;
+}
+
+bool isIdentityF32(Value v, int64_t rank) {
+  auto t = dyn_cast<MemRefType>(v.getType());
+  return t && t.getRank() == rank && t.hasStaticShape() &&
+         t.getLayout().isIdentity() && t.getElementType().isF32();
+}
+
+Value loadStridedColumns(OpBuilder &b, Location loc, Value base,
+                         ValueRange idx, int64_t lanes, int64_t stride,
+                         int64_t valid) {
+  Type f32 = cast<MemRefType>(base.getType()).getElementType();
+  auto vecType = VectorType::get({lanes}, f32);
+  if (stride == 1 && valid == lanes)
+    return vector::LoadOp::create(b, loc, vecType, base, idx);
+  int64_t wide = stride * lanes;
+  auto wideType = VectorType::get({wide}, f32);
+  Value mask = vector::ConstantMaskOp::create(
+      b, loc, VectorType::get({wide}, b.getI1Type()),
+      ArrayRef<int64_t>{stride * (valid - 1) + 1});
+  Value zero = arith::ConstantOp::create(
+      b, loc, wideType, DenseElementsAttr::get(wideType, 0.0f));
+  Value loaded =
+      vector::MaskedLoadOp::create(b, loc, wideType, base, idx, mask, zero);
+  if (stride == 1)
+    return loaded;
+  SmallVector<int64_t> picked;
+  for (int64_t i = 0; i < lanes; ++i)
+    picked.push_back(i * stride);
+  return vector::ShuffleOp::create(b, loc, loaded, loaded, picked);
 }
 
 memref::GlobalOp createConstantGlobal(memref::GlobalOp near, StringRef name,

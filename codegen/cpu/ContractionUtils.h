@@ -28,6 +28,26 @@ std::optional<std::vector<float>> readF32Global(memref::GlobalOp global);
 /// reshapes of it), or null.
 memref::GlobalOp constantGlobalOf(Value value);
 
+/// (stride, dilation) when `e` is exactly `outer * stride + inner *
+/// dilation` over loop dims `outer` and `inner` of a `numDims`-loop map.
+std::optional<std::pair<int64_t, int64_t>>
+stridedWindowCoefficients(AffineExpr e, unsigned outer, unsigned inner,
+                          unsigned numDims);
+
+/// The loop dim of `map`'s result `result`, if it is a plain dim.
+std::optional<unsigned> resultDim(AffineMap map, unsigned result);
+
+/// A static, identity-layout f32 memref of rank `rank`.
+bool isIdentityF32(Value v, int64_t rank);
+
+/// `lanes` elements of `base` from `idx` along the last dim, `stride`
+/// apart; only the first `valid` are real (the rest read as 0 and nothing
+/// past the last real element is touched). Stride 1 is a (masked) load,
+/// larger strides one masked wide load and a lane shuffle.
+Value loadStridedColumns(OpBuilder &b, Location loc, Value base,
+                         ValueRange idx, int64_t lanes, int64_t stride,
+                         int64_t valid);
+
 /// A new private constant f32 global next to `near`, 64-byte aligned,
 /// holding `data` (row-major, `shape`); the name is made unique.
 memref::GlobalOp createConstantGlobal(memref::GlobalOp near, StringRef name,

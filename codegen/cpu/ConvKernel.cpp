@@ -10,7 +10,7 @@
 //
 // Weights are packed at compile time into [F/mr][C][KH][KW][mr] so a tile's
 // broadcasts are contiguous. Input vectors are contiguous loads for stride 1
-// and gathers otherwise. A 1x1 stride-1 convolution without padding is a
+// and one wide masked load + lane shuffle otherwise. A 1x1 stride-1 convolution without padding is a
 // matmul over pixels: its rows are flattened so the vectors span OH*OW.
 //
 //===----------------------------------------------------------------------===//
@@ -34,42 +34,6 @@ struct Conv {
   bool flattened = false; // 1x1, stride 1, unpadded: rows folded into cols
 };
 
-/// (stride, dilation) when `e` is exactly `outer * stride + inner *
-/// dilation` over loop dims `outer` and `inner`.
-std::optional<std::pair<int64_t, int64_t>>
-linearIn(AffineExpr e, unsigned outer, unsigned inner, unsigned numDims) {
-  for (unsigned d = 0; d < numDims; ++d)
-    if (d != outer && d != inner && e.isFunctionOfDim(d))
-      return std::nullopt;
-  MLIRContext *ctx = e.getContext();
-  auto at = [&](int64_t o, int64_t i) -> std::optional<int64_t> {
-    SmallVector<AffineExpr> dims(numDims, getAffineConstantExpr(0, ctx));
-    dims[outer] = getAffineConstantExpr(o, ctx);
-    dims[inner] = getAffineConstantExpr(i, ctx);
-    auto c = dyn_cast<AffineConstantExpr>(e.replaceDims(dims));
-    if (!c)
-      return std::nullopt;
-    return c.getValue();
-  };
-  auto base = at(0, 0), s = at(1, 0), d = at(0, 1), both = at(2, 3);
-  if (!base || !s || !d || !both || *base != 0 || *s <= 0 || *d <= 0 ||
-      *both != 2 * *s + 3 * *d)
-    return std::nullopt;
-  return std::make_pair(*s, *d);
-}
-
-std::optional<unsigned> dimAt(AffineMap map, unsigned result) {
-  if (auto d = dyn_cast<AffineDimExpr>(map.getResult(result)))
-    return d.getPosition();
-  return std::nullopt;
-}
-
-bool isIdentityF32(Value v, int64_t rank) {
-  auto t = dyn_cast<MemRefType>(v.getType());
-  return t && t.getRank() == rank && t.hasStaticShape() &&
-         t.getLayout().isIdentity() && t.getElementType().isF32();
-}
-
 std::optional<Conv> matchConv(linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || op.getNumLoops() != 7 ||
@@ -89,20 +53,20 @@ std::optional<Conv> matchConv(linalg::GenericOp op) {
       ym.getNumResults() != 4 || wm.getNumResults() != 4 ||
       xm.getNumResults() != 4)
     return std::nullopt;
-  cv.n = *dimAt(ym, 0);
-  cv.f = *dimAt(ym, 1);
-  cv.oh = *dimAt(ym, 2);
-  cv.ow = *dimAt(ym, 3);
-  if (*dimAt(wm, 0) != cv.f)
+  cv.n = *resultDim(ym, 0);
+  cv.f = *resultDim(ym, 1);
+  cv.oh = *resultDim(ym, 2);
+  cv.ow = *resultDim(ym, 3);
+  if (*resultDim(wm, 0) != cv.f)
     return std::nullopt;
-  cv.c = *dimAt(wm, 1);
-  cv.kh = *dimAt(wm, 2);
-  cv.kw = *dimAt(wm, 3);
-  if (dimAt(xm, 0) != std::optional<unsigned>(cv.n) ||
-      dimAt(xm, 1) != std::optional<unsigned>(cv.c))
+  cv.c = *resultDim(wm, 1);
+  cv.kh = *resultDim(wm, 2);
+  cv.kw = *resultDim(wm, 3);
+  if (resultDim(xm, 0) != std::optional<unsigned>(cv.n) ||
+      resultDim(xm, 1) != std::optional<unsigned>(cv.c))
     return std::nullopt;
-  auto rowCoeffs = linearIn(xm.getResult(2), cv.oh, cv.kh, 7);
-  auto colCoeffs = linearIn(xm.getResult(3), cv.ow, cv.kw, 7);
+  auto rowCoeffs = stridedWindowCoefficients(xm.getResult(2), cv.oh, cv.kh, 7);
+  auto colCoeffs = stridedWindowCoefficients(xm.getResult(3), cv.ow, cv.kw, 7);
   if (!rowCoeffs || !colCoeffs)
     return std::nullopt;
   std::tie(cv.strideH, cv.dilationH) = *rowCoeffs;
@@ -162,62 +126,18 @@ struct ConvEmitter {
 
   /// The input vector for output columns [col, col + nr) at tap (kh, kw).
   Value inputVector(OpBuilder &b, Value n, Value c, Value row, Value kh,
-                    int64_t kw, Value col, Value mask, Value zeroVec) {
-    if (cv.flattened) {
-      SmallVector<Value> idx = {n, c, col};
-      return mask ? vector::MaskedLoadOp::create(b, loc, vecType, x, idx,
-                                                 mask, zeroVec)
-                        .getResult()
-                  : vector::LoadOp::create(b, loc, vecType, x, idx)
-                        .getResult();
-    }
+                    int64_t kw, Value col, Value mask) {
+    int64_t valid = mask ? validLanes : nr;
+    if (cv.flattened)
+      return loadStridedColumns(b, loc, x, {n, c, col}, nr, 1, valid);
     Value inRow = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, row, cst(b, cv.strideH)),
         arith::MulIOp::create(b, loc, kh, cst(b, cv.dilationH)));
     Value inCol = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, col, cst(b, cv.strideW)),
         cst(b, kw * cv.dilationW));
-    SmallVector<Value> idx = {n, c, inRow, inCol};
-    if (cv.strideW == 1)
-      return mask ? vector::MaskedLoadOp::create(b, loc, vecType, x, idx,
-                                                 mask, zeroVec)
-                        .getResult()
-                  : vector::LoadOp::create(b, loc, vecType, x, idx)
-                        .getResult();
-    if (cv.strideW == 2) {
-      // 2*nr contiguous lanes, the even ones kept (one permute). Only the
-      // 2*valid-1 lanes the outputs need are read, so the last row of the
-      // buffer is never overrun.
-      int64_t valid = mask ? validLanes : nr;
-      auto wideType = VectorType::get({2 * nr}, vecType.getElementType());
-      auto wideMaskType = VectorType::get({2 * nr}, b.getI1Type());
-      Value wideMask = vector::ConstantMaskOp::create(
-          b, loc, wideMaskType, ArrayRef<int64_t>{2 * valid - 1});
-      Value wideZero = arith::ConstantOp::create(
-          b, loc, wideType, DenseElementsAttr::get(wideType, 0.0f));
-      Value wide = vector::MaskedLoadOp::create(b, loc, wideType, x, idx,
-                                                wideMask, wideZero);
-      SmallVector<int64_t> evens;
-      for (int64_t i = 0; i < nr; ++i)
-        evens.push_back(2 * i);
-      return vector::ShuffleOp::create(b, loc, wide, wide, evens);
-    }
-    // Other strides: a gather of lanes i * strideW.
-    SmallVector<int32_t> offsets;
-    for (int64_t i = 0; i < nr; ++i)
-      offsets.push_back(int32_t(i * cv.strideW));
-    auto offsetType = VectorType::get({nr}, b.getI32Type());
-    Value offsetVec = arith::ConstantOp::create(
-        b, loc, offsetType,
-        DenseElementsAttr::get(offsetType, ArrayRef<int32_t>(offsets)));
-    Value allLanes =
-        mask ? mask
-             : vector::ConstantMaskOp::create(b, loc, maskType,
-                                              ArrayRef<int64_t>{nr})
-                   .getResult();
-    return vector::GatherOp::create(b, loc, vecType, x, idx, offsetVec,
-                                    allLanes, zeroVec)
-        .getResult();
+    return loadStridedColumns(b, loc, x, {n, c, inRow, inCol}, nr,
+                              cv.strideW, valid);
   }
 
   /// `rows` output channels from `fBase` by nr columns from `col`.
@@ -250,8 +170,7 @@ struct ConvEmitter {
               [&](OpBuilder &hb, Location, Value kh, ValueRange acc2) {
                 SmallVector<Value> current(acc2.begin(), acc2.end());
                 for (int64_t kw = 0; kw < cv.kernelW; ++kw) {
-                  Value xv = inputVector(hb, n, c, row, kh, kw, col, mask,
-                                         zeroVec);
+                  Value xv = inputVector(hb, n, c, row, kh, kw, col, mask);
                   for (int64_t r = 0; r < rows; ++r) {
                     Value w = memref::LoadOp::create(
                         hb, loc, packed,

@@ -34,39 +34,6 @@ struct Depthwise {
   int64_t strideH, strideW, dilationH, dilationW;
 };
 
-/// (a, b) when `e` is `x * a + y * b` in loop dims x and y only (a, b > 0).
-std::optional<std::pair<int64_t, int64_t>>
-linearPair(AffineExpr e, unsigned x, unsigned y, unsigned numDims) {
-  for (unsigned d = 0; d < numDims; ++d)
-    if (d != x && d != y && e.isFunctionOfDim(d))
-      return std::nullopt;
-  MLIRContext *ctx = e.getContext();
-  auto at = [&](int64_t vx, int64_t vy) -> std::optional<int64_t> {
-    SmallVector<AffineExpr> dims(numDims, getAffineConstantExpr(0, ctx));
-    dims[x] = getAffineConstantExpr(vx, ctx);
-    dims[y] = getAffineConstantExpr(vy, ctx);
-    auto c = dyn_cast<AffineConstantExpr>(e.replaceDims(dims));
-    return c ? std::optional<int64_t>(c.getValue()) : std::nullopt;
-  };
-  auto base = at(0, 0), a = at(1, 0), b = at(0, 1), both = at(2, 3);
-  if (!base || !a || !b || !both || *base != 0 || *a <= 0 || *b <= 0 ||
-      *both != 2 * *a + 3 * *b)
-    return std::nullopt;
-  return std::make_pair(*a, *b);
-}
-
-std::optional<unsigned> dimOf(AffineMap map, unsigned result) {
-  if (auto d = dyn_cast<AffineDimExpr>(map.getResult(result)))
-    return d.getPosition();
-  return std::nullopt;
-}
-
-bool isIdentityF32(Value v, int64_t rank) {
-  auto t = dyn_cast<MemRefType>(v.getType());
-  return t && t.getRank() == rank && t.hasStaticShape() &&
-         t.getLayout().isIdentity() && t.getElementType().isF32();
-}
-
 std::optional<Depthwise> matchDepthwise(linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || op.getNumLoops() != 8 ||
@@ -86,25 +53,25 @@ std::optional<Depthwise> matchDepthwise(linalg::GenericOp op) {
       ym.getNumResults() != 5 || wm.getNumResults() != 5 ||
       xm.getNumResults() != 4)
     return std::nullopt;
-  dw.n = *dimOf(ym, 0);
-  dw.g = *dimOf(ym, 1);
-  dw.f = *dimOf(ym, 2);
-  dw.oh = *dimOf(ym, 3);
-  dw.ow = *dimOf(ym, 4);
-  if (dimOf(wm, 0) != std::optional<unsigned>(dw.g) ||
-      dimOf(wm, 1) != std::optional<unsigned>(dw.f))
+  dw.n = *resultDim(ym, 0);
+  dw.g = *resultDim(ym, 1);
+  dw.f = *resultDim(ym, 2);
+  dw.oh = *resultDim(ym, 3);
+  dw.ow = *resultDim(ym, 4);
+  if (resultDim(wm, 0) != std::optional<unsigned>(dw.g) ||
+      resultDim(wm, 1) != std::optional<unsigned>(dw.f))
     return std::nullopt;
-  dw.c = *dimOf(wm, 2);
-  dw.kh = *dimOf(wm, 3);
-  dw.kw = *dimOf(wm, 4);
+  dw.c = *resultDim(wm, 2);
+  dw.kh = *resultDim(wm, 3);
+  dw.kw = *resultDim(wm, 4);
   SmallVector<int64_t> r = op.getStaticLoopRanges();
   if (r[dw.f] != 1 || r[dw.c] != 1 ||
-      dimOf(xm, 0) != std::optional<unsigned>(dw.n))
+      resultDim(xm, 0) != std::optional<unsigned>(dw.n))
     return std::nullopt;
   // Input channel g * 1 + c (one channel per group).
-  auto channel = linearPair(xm.getResult(1), dw.g, dw.c, 8);
-  auto rowCoeffs = linearPair(xm.getResult(2), dw.oh, dw.kh, 8);
-  auto colCoeffs = linearPair(xm.getResult(3), dw.ow, dw.kw, 8);
+  auto channel = stridedWindowCoefficients(xm.getResult(1), dw.g, dw.c, 8);
+  auto rowCoeffs = stridedWindowCoefficients(xm.getResult(2), dw.oh, dw.kh, 8);
+  auto colCoeffs = stridedWindowCoefficients(xm.getResult(3), dw.ow, dw.kw, 8);
   if (!channel || channel->first != 1 || !rowCoeffs || !colCoeffs)
     return std::nullopt;
   std::tie(dw.strideH, dw.dilationH) = *rowCoeffs;
@@ -135,27 +102,8 @@ struct DepthwiseEmitter {
     Value inCol = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, col, cst(b, dw.strideW)),
         cst(b, kw * dw.dilationW));
-    SmallVector<Value> idx = {n, g, inRow, inCol};
-    Type f32 = vecType.getElementType();
-    if (dw.strideW == 1 && valid == nr)
-      return vector::LoadOp::create(b, loc, vecType, dw.x, idx);
-    // Read only the lanes the valid outputs need (never past the buffer).
-    int64_t lanes = dw.strideW * nr;
-    int64_t needed = dw.strideW * (valid - 1) + 1;
-    auto wideType = VectorType::get({lanes}, f32);
-    Value mask = vector::ConstantMaskOp::create(
-        b, loc, VectorType::get({lanes}, b.getI1Type()),
-        ArrayRef<int64_t>{needed});
-    Value zero = arith::ConstantOp::create(
-        b, loc, wideType, DenseElementsAttr::get(wideType, 0.0f));
-    Value wide =
-        vector::MaskedLoadOp::create(b, loc, wideType, dw.x, idx, mask, zero);
-    if (dw.strideW == 1)
-      return wide;
-    SmallVector<int64_t> picked;
-    for (int64_t i = 0; i < nr; ++i)
-      picked.push_back(i * dw.strideW);
-    return vector::ShuffleOp::create(b, loc, wide, wide, picked);
+    return loadStridedColumns(b, loc, dw.x, {n, g, inRow, inCol}, nr,
+                              dw.strideW, valid);
   }
 
   /// `rows` output rows from `row0` by nr columns from `col`; `valid`
