@@ -10,8 +10,9 @@
 //
 // Weights are packed at compile time into [F/mr][C][KH][KW][mr] so a tile's
 // broadcasts are contiguous. Input vectors are contiguous loads for stride 1
-// and one wide masked load + lane shuffle otherwise. A 1x1 stride-1 convolution without padding is a
-// matmul over pixels: its rows are flattened so the vectors span OH*OW.
+// and one masked wide load + lane shuffle otherwise (loadStridedColumns).
+// A 1x1 stride-1 convolution without padding is a matmul over pixels: its
+// rows are flattened so the vectors span OH*OW.
 //
 //===----------------------------------------------------------------------===//
 
