@@ -37,6 +37,7 @@ struct EntrySignature {
 struct ModelSignature {
   std::string name; // symbol prefix, a C identifier
   std::vector<EntrySignature> entries;
+  std::string weightsFile; // external weight file's name; empty: embedded
 };
 
 /// kiln_dtype of an MLIR element type, or 0 (KILN_DTYPE_INVALID).

@@ -88,6 +88,10 @@ void mlir::kiln::emitCHeader(const ModelSignature &model, StringRef source,
      << " * Link with " << commentSafe(artifactFile) << " and libkiln_runtime:\n"
      << " *   cc app.c " << commentSafe(artifactFile)
      << " -lkiln_runtime -lm -lpthread -ldl\n"
+     << (model.weightsFile.empty()
+             ? ""
+             : " * and ship " + commentSafe(model.weightsFile) +
+                   " (the weights) with it.\n")
      << " * Buffers are dense, row-major (C order). Threading: a context is\n"
      << " * used by one thread at a time; the model itself is immutable.\n"
      << " */\n";
@@ -107,6 +111,17 @@ void mlir::kiln::emitCHeader(const ModelSignature &model, StringRef source,
   os << "/* Scratch bytes the run needs (held by the context). */\n";
   os << "#define " << prefix << "_WORKSPACE_BYTES " << entry.workspaceBytes
      << "\n\n";
+  if (!model.weightsFile.empty()) {
+    os << "/* The weights are in a separate file (kiln compile\n"
+       << " * --weights=external), checked for size and checksum when loaded.\n"
+       << " * Load it once, before the first run; `path` is where it is now. */\n";
+    os << "#define " << prefix << "_WEIGHTS_FILE "
+       << cString(model.weightsFile) << "\n";
+    os << "static inline kiln_status_code " << model.name
+       << "_load_weights(const char *path) {\n"
+       << "  return kiln_model_load_weights(" << model.name
+       << "_descriptor(), path);\n}\n\n";
+  }
 
   // Parameter names: the sanitized tensor names, made unique and kept
   // clear of C keywords and the function's own names.

@@ -197,6 +197,10 @@ LogicalResult checkNames(MLIRContext &ctx, StringRef name,
     return error() << "-o '" << out
                    << "' would be overwritten by the generated header; "
                       "name the object .o or the library .so";
+  if (options.externalWeights && !withHeader &&
+      options.emit != EmitKind::LLVM)
+    return error() << "--weights=external applies to objects, shared "
+                      "libraries and LLVM IR (-o .o, .so or .ll)";
   return success();
 }
 } // namespace
@@ -269,11 +273,27 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   if (options.emit == EmitKind::LoweredMlir)
     return finish(printModule(*module, options.outputPath, outputs));
 
+  std::optional<ExternalWeights> external;
+  SmallString<128> weightsPath(options.outputPath);
+  llvm::sys::path::replace_extension(weightsPath, ".weights");
+  if (options.externalWeights) {
+    external.emplace();
+    external->fileName = llvm::sys::path::filename(weightsPath).str();
+    model->weightsFile = external->fileName;
+  }
   llvm::LLVMContext llvmContext;
-  auto llvmModule =
-      buildLLVMModule(*module, *model, *tm, target, llvmContext);
+  auto llvmModule = buildLLVMModule(*module, *model, *tm, target, llvmContext,
+                                    external ? &*external : nullptr);
   if (failed(llvmModule))
     return failure();
+  if (external) {
+    if (failed(outputs.write(weightsPath, [&](llvm::raw_ostream &os) {
+          os.write(external->bytes.data(), external->bytes.size());
+        })))
+      return failure();
+    // The file holds them now; free the copy before LLVM's passes run.
+    std::vector<char>().swap(external->bytes);
+  }
   module = nullptr; // free the MLIR copy of the weights early
   timer.done("to LLVM IR");
   optimizeLLVMModule(**llvmModule, *tm, target.optLevel);

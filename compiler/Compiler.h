@@ -47,6 +47,9 @@ struct CompileOptions {
   /// Work below which a parallel loop stays on one thread (unset: the
   /// codegen default; see kiln-outline-parallel).
   std::optional<int64_t> minParallelWork;
+  /// Write the weights to `<output stem>.weights` next to the output
+  /// instead of into it (kiln compile --weights=external).
+  bool externalWeights = false;
 };
 
 /// What a successful compile wrote.

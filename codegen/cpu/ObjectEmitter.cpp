@@ -19,6 +19,7 @@
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -106,8 +107,11 @@ namespace {
 /// layout LLVM gives them the same size and alignment as the C compiler.
 class DescriptorBuilder {
 public:
-  DescriptorBuilder(llvm::Module &module, const ModelSignature &model)
+  DescriptorBuilder(llvm::Module &module, const ModelSignature &model,
+                    const ExternalWeights *external,
+                    llvm::GlobalVariable *weightsSlot)
       : module(module), ctx(module.getContext()), model(model),
+        external(external), weightsSlot(weightsSlot),
         ptr(llvm::PointerType::getUnqual(ctx)), i32(llvm::Type::getInt32Ty(ctx)),
         i64(llvm::Type::getInt64Ty(ctx)) {
     tensorInfoTy = llvm::StructType::create(ctx, {ptr, i32, i32, ptr},
@@ -116,7 +120,7 @@ public:
         ctx, {i32, i32, ptr, i32, i32, ptr, ptr, ptr, i64}, "kiln_entry_desc");
     modelDescTy = llvm::StructType::create(
         ctx, {i32, i32, ptr, i32, i32, ptr, ptr, ptr, i64, i64, i32, i32, ptr,
-              ptr},
+              ptr, ptr, i64, i64, ptr},
         "kiln_model_desc");
   }
 
@@ -159,6 +163,7 @@ public:
       if (g.isConstant() && g.hasInitializer() &&
           !g.getName().starts_with(model.name + ".kiln."))
         weights += dl.getTypeAllocSize(g.getValueType());
+    llvm::Constant *null = llvm::ConstantPointerNull::get(ptr);
 
     std::string cpu = tm.getTargetCPU().str();
     std::string features = tm.getTargetFeatureString().str();
@@ -172,8 +177,11 @@ public:
          llvm::ConstantInt::get(i64, maxWorkspace),
          llvm::ConstantInt::get(i64, weights),
          llvm::ConstantInt::get(i32, entries.size()),
-         llvm::ConstantInt::get(i32, 0), entriesVar,
-         llvm::ConstantPointerNull::get(ptr)});
+         llvm::ConstantInt::get(i32, 0), entriesVar, null,
+         external ? string(external->fileName) : null,
+         llvm::ConstantInt::get(i64, external ? external->bytes.size() : 0),
+         llvm::ConstantInt::get(i64, external ? external->checksum : 0),
+         weightsSlot ? weightsSlot : null});
     llvm::Constant *descVar = global(desc, "descriptor");
 
     // const kiln_model_desc *<name>_descriptor(void)
@@ -270,6 +278,8 @@ private:
   llvm::Module &module;
   llvm::LLVMContext &ctx;
   const ModelSignature &model;
+  const ExternalWeights *external;
+  llvm::GlobalVariable *weightsSlot;
   llvm::PointerType *ptr;
   llvm::IntegerType *i32, *i64;
   llvm::StructType *tensorInfoTy, *entryDescTy, *modelDescTy;
@@ -334,7 +344,8 @@ FailureOr<std::unique_ptr<llvm::Module>>
 mlir::kiln::buildLLVMModule(ModuleOp module, const ModelSignature &model,
                             llvm::TargetMachine &tm,
                             const CpuTargetOptions &options,
-                            llvm::LLVMContext &llvmContext) {
+                            llvm::LLVMContext &llvmContext,
+                            ExternalWeights *external) {
   // kiln's own argument/result annotations mean nothing to LLVM.
   module.walk([](LLVM::LLVMFuncOp func) {
     for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
@@ -401,7 +412,24 @@ mlir::kiln::buildLLVMModule(ModuleOp module, const ModelSignature &model,
   }
 
   std::string error;
-  DescriptorBuilder descriptor(*llvmModule, model);
+  llvm::GlobalVariable *weightsSlot = nullptr;
+  if (external) {
+    weightsSlot = moveWeightsToFile(*llvmModule, model.name, *external, error);
+    if (!weightsSlot)
+      return module.emitError(error);
+  } else if (uint64_t bytes = embeddedWeightBytes(*llvmModule);
+             bytes > options.maxEmbeddedWeightBytes) {
+    auto mib = [](uint64_t b) {
+      return llvm::formatv("{0:F1} MiB", double(b) / (1 << 20)).str();
+    };
+    return module.emitError()
+           << "the model has " << mib(bytes)
+           << " of weights; an object embeds at most "
+           << mib(options.maxEmbeddedWeightBytes)
+           << " (x86-64's default code model addresses data within 2 GiB): "
+              "compile with --weights=external";
+  }
+  DescriptorBuilder descriptor(*llvmModule, model, external, weightsSlot);
   if (failed(descriptor.build(tm, options.genericDescriptor, error)))
     return module.emitError(error);
   std::string verifyMessage;

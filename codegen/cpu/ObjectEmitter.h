@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "codegen/cpu/ExternalWeights.h"
 #include "codegen/cpu/KernelConfig.h"
 
 namespace llvm {
@@ -35,6 +36,8 @@ struct CpuTargetOptions {
   /// Also export KILN_GENERIC_DESCRIPTOR_SYMBOL (for shared libraries that
   /// are loaded by path without knowing the model name).
   bool genericDescriptor = false;
+  /// Embedded weights beyond this are refused (see ExternalWeights.h).
+  uint64_t maxEmbeddedWeightBytes = kDefaultMaxEmbeddedWeightBytes;
 };
 
 /// Creates the target machine, or returns null and sets `error`.
@@ -45,11 +48,14 @@ createCpuTargetMachine(const CpuTargetOptions &options, std::string &error);
 CpuTarget describeCpuTarget(const llvm::TargetMachine &tm);
 
 /// Translates an LLVM-dialect `module` into LLVM IR for `tm` and adds the
-/// entry wrappers and descriptor described by `model`.
+/// entry wrappers and descriptor described by `model`. With `external`
+/// (its fileName set), the weights go into `external->bytes` instead of the
+/// module; otherwise more than options.maxEmbeddedWeightBytes is an error.
 FailureOr<std::unique_ptr<llvm::Module>>
 buildLLVMModule(ModuleOp module, const ModelSignature &model,
                 llvm::TargetMachine &tm, const CpuTargetOptions &options,
-                llvm::LLVMContext &llvmContext);
+                llvm::LLVMContext &llvmContext,
+                ExternalWeights *external = nullptr);
 
 /// Runs LLVM's optimization pipeline at `optLevel`.
 void optimizeLLVMModule(llvm::Module &module, llvm::TargetMachine &tm,

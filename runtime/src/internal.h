@@ -71,6 +71,16 @@ static inline const kiln_entry_desc *kiln_desc_entry(const kiln_model_desc *d,
                                    (size_t)i * d->entries[0].struct_size);
 }
 
+/* The external weight file's name, or NULL when the weights are embedded
+ * (or the artifact predates the field). */
+const char *kiln_desc_weights_file(const kiln_model_desc *desc);
+
+/* kiln_model_load's use of external weights: loads them if needed and
+ * counts one more user; the last drop releases them (weights.c). */
+kiln_status_code kiln_weights_acquire(const kiln_model_desc *desc,
+                                      const char *path);
+void kiln_weights_drop(const kiln_model_desc *desc);
+
 /* Largest workspace any entry of a validated `desc` needs. */
 uint64_t kiln_desc_max_workspace(const kiln_model_desc *desc);
 

@@ -20,6 +20,7 @@
 struct kiln_model {
   void *handle;
   const kiln_model_desc *desc;
+  int weights_user; /* counted as a user of the external weights */
 };
 
 static int kiln_is_identifier(const char *s) {
@@ -104,13 +105,34 @@ kiln_status_code kiln_model_load(const char *path, const char *name,
     return status;
   }
 
+  /* External weights live next to the library. */
+  const char *weights = kiln_desc_weights_file(desc);
+  if (weights) {
+    const char *slash = strrchr(path, '/');
+    int dir = slash ? (int)(slash - path) + 1 : 0;
+    char weights_path[4096];
+    if (snprintf(weights_path, sizeof(weights_path), "%.*s%s", dir, path,
+                 weights) >= (int)sizeof(weights_path))
+      status = kiln_error(KILN_ERROR_INVALID_ARGUMENT, "%s: path too long",
+                          prefix);
+    else
+      status = kiln_weights_acquire(desc, weights_path);
+    if (status != KILN_OK) {
+      dlclose(handle);
+      return status;
+    }
+  }
+
   kiln_model *model = malloc(sizeof(*model));
   if (!model) {
+    if (weights)
+      kiln_weights_drop(desc);
     dlclose(handle);
     return kiln_error(KILN_ERROR_OUT_OF_MEMORY, "%s: out of memory", fn);
   }
   model->handle = handle;
   model->desc = desc;
+  model->weights_user = weights != NULL;
   *out = model;
   return KILN_OK;
 }
@@ -122,6 +144,8 @@ const kiln_model_desc *kiln_model_descriptor(const kiln_model *model) {
 void kiln_model_unload(kiln_model *model) {
   if (!model)
     return;
+  if (model->weights_user)
+    kiln_weights_drop(model->desc);
   dlclose(model->handle);
   free(model);
 }

@@ -74,6 +74,13 @@ kiln_status_code kiln_desc_validate(const kiln_model_desc *desc,
     return kiln_error(KILN_ERROR_INVALID_ARGUMENT,
                       "%s: model '%s' has a bad state list (count %d)", fn,
                       kiln_str(desc->name), (int)desc->num_states);
+  const char *weights = kiln_desc_weights_file(desc);
+  if (weights && (!*weights || strchr(weights, '/') || !desc->weights_slot))
+    return kiln_error(KILN_ERROR_INVALID_ARGUMENT,
+                      "%s: model '%s' has a bad external weights record "
+                      "(file '%s', slot %p)",
+                      fn, kiln_str(desc->name), weights,
+                      (const void *)desc->weights_slot);
   uint32_t stride = desc->entries[0].struct_size;
   if (stride < KILN_ENTRY_DESC_V1_SIZE || stride > KILN_MAX_STRUCT_SIZE ||
       stride % _Alignof(kiln_entry_desc) != 0)
@@ -130,6 +137,11 @@ static kiln_status_code kiln_entry_lookup(const char *fn, kiln_context *ctx,
                       "entries",
                       fn, (int)index, kiln_str(desc->name),
                       (int)desc->num_entries);
+  if (!kiln_model_weights_ready(desc))
+    return kiln_error(KILN_ERROR_INVALID_ARGUMENT,
+                      "%s: model '%s' keeps its weights in '%s', which is not "
+                      "loaded: call kiln_model_load_weights() first",
+                      fn, kiln_str(desc->name), kiln_desc_weights_file(desc));
   *out = kiln_desc_entry(desc, index);
   return KILN_OK;
 }
@@ -180,7 +192,7 @@ static kiln_status_code kiln_entry_invoke(const char *fn, kiln_context *ctx,
   int32_t rc = e->fn(ctx->exec, (void *const *)inputs, outputs, ctx->workspace);
   if (rc == KILN_OK)
     return KILN_OK;
-  if (rc < KILN_OK || rc > KILN_ERROR_INTERNAL)
+  if (rc < KILN_OK || rc > KILN_ERROR_CORRUPT_DATA)
     return kiln_error(KILN_ERROR_INTERNAL,
                       "%s: entry '%s' of model '%s' returned unknown status %d",
                       fn, kiln_str(e->name), kiln_str(desc->name), (int)rc);

@@ -47,6 +47,8 @@ const char *kiln_status_string(kiln_status_code code) {
     return "unsupported";
   case KILN_ERROR_INTERNAL:
     return "internal error";
+  case KILN_ERROR_CORRUPT_DATA:
+    return "corrupt data";
   default:
     return "unknown status";
   }

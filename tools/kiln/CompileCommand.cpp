@@ -96,6 +96,23 @@ cl::opt<long long> parallelMinWork(
              "context's threads (default: 131072)"),
     cl::init(-1), cl::value_desc("N"), cl::sub(kiln::compileCommand),
     cl::cat(category));
+enum class Weights { Embedded, External };
+cl::opt<Weights> weights(
+    "weights", cl::desc("Where the weights go (default: embedded)"),
+    cl::values(clEnumValN(Weights::Embedded, "embedded",
+                          "inside the object or library"),
+               clEnumValN(Weights::External, "external",
+                          "in <output stem>.weights next to it, with its "
+                          "size and checksum recorded in the artifact and "
+                          "verified when the runtime loads it")),
+    cl::init(Weights::Embedded), cl::sub(kiln::compileCommand),
+    cl::cat(category));
+cl::opt<uint64_t> maxEmbeddedWeights(
+    "max-embedded-weights",
+    cl::desc("Refuse to embed more than this many bytes of weights (default "
+             "1.5 GiB, what x86-64's default code model can address)"),
+    cl::value_desc("bytes"), cl::Hidden, cl::sub(kiln::compileCommand),
+    cl::cat(category));
 cl::opt<bool> timings("timings", cl::desc("Print the time of each stage"),
                       cl::sub(kiln::compileCommand), cl::cat(category));
 
@@ -178,6 +195,9 @@ int kiln::compileMain() {
     options.minParallelWork = parallelMinWork;
   if (timings)
     options.timings = &errs();
+  options.externalWeights = weights == Weights::External;
+  if (maxEmbeddedWeights.getNumOccurrences())
+    options.target.maxEmbeddedWeightBytes = maxEmbeddedWeights;
   if (report)
     options.energyReport = &outs();
   if (!lmulScope.empty()) {

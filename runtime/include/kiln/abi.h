@@ -41,7 +41,9 @@ typedef enum kiln_status_code {
   KILN_ERROR_NOT_FOUND = 7,    /* file, symbol, input or output name */
   KILN_ERROR_IO = 8,
   KILN_ERROR_UNSUPPORTED = 9, /* feature not available in this build */
-  KILN_ERROR_INTERNAL = 10
+  KILN_ERROR_INTERNAL = 10,
+  KILN_ERROR_CORRUPT_DATA = 11 /* a file's size or checksum differs from the
+                                  one the artifact recorded */
 } kiln_status_code;
 
 /* Element types. Values are stable: they are written into artifacts. */
@@ -151,7 +153,47 @@ typedef struct kiln_model_desc {
   int32_t num_states;
   const kiln_entry_desc *entries; /* entries[0] is the default entry */
   const kiln_state_desc *states;
+  /* Appended (read only when struct_size covers them): weights kept in a
+   * sidecar file by `kiln compile --weights=external`. All zero/NULL when
+   * the weights are inside the artifact. */
+  const char *weights_file;    /* file name, in the artifact's folder */
+  uint64_t weights_file_bytes; /* its exact size */
+  uint64_t weights_checksum;   /* kiln_weights_checksum() of its bytes */
+  /* Where kiln_model_load_weights stores the verified bytes (64-byte
+   * aligned); kernels read their weights through it. Mutable, in the
+   * artifact's data section. */
+  const void **weights_slot;
 } kiln_model_desc;
+
+/* The checksum recorded for external weight files: a 64-bit hash over the
+ * bytes in 32-byte stripes (four multiply-rotate lanes, then a final
+ * avalanche). It detects truncation, corruption and a file from another
+ * compile; it is not a cryptographic signature. The compiler and the
+ * runtime both use this definition. */
+static inline uint64_t kiln_weights_checksum(const void *data, uint64_t size) {
+  const unsigned char *p = (const unsigned char *)data;
+  const uint64_t k1 = 0x9E3779B185EBCA87ull, k2 = 0xC2B2AE3D27D4EB4Full;
+  uint64_t lane[4] = {k1 ^ size, k2 ^ size, ~k1, ~k2};
+  uint64_t i = 0;
+  for (; i + 32 <= size; i += 32)
+    for (int j = 0; j < 4; ++j) {
+      uint64_t w = 0;
+      for (int b = 0; b < 8; ++b) /* little-endian on every host */
+        w |= (uint64_t)p[i + 8 * j + b] << (8 * b);
+      uint64_t x = lane[j] ^ (w * k2);
+      lane[j] = ((x << 29) | (x >> 35)) * k1;
+    }
+  uint64_t h = size;
+  for (int j = 0; j < 4; ++j)
+    h = (h ^ lane[j]) * k1 + k2;
+  for (; i < size; ++i)
+    h = (h ^ p[i]) * 0x100000001B3ull;
+  h ^= h >> 31;
+  h *= 0xBF58476D1CE4E5B9ull;
+  h ^= h >> 29;
+  h *= 0x94D049BB133111EBull;
+  return h ^ (h >> 32);
+}
 
 /* Every artifact exports `const kiln_model_desc *<name>_descriptor(void)`.
  * Shared libraries also export this generic alias so a loader that does not

@@ -91,6 +91,34 @@ KILN_API kiln_status_code kiln_model_find_output(const kiln_model_desc *desc,
                                                  const char *name,
                                                  int32_t *index);
 
+/* External weights. A model compiled with `kiln compile --weights=external`
+ * keeps its weights in a sidecar file (desc->weights_file, written next to
+ * the artifact) whose size and checksum the descriptor records. Its runs
+ * fail with INVALID_ARGUMENT until the weights are loaded:
+ * kiln_model_load(), for a shared library, does it from the library's
+ * folder; a program that links the object calls kiln_model_load_weights()
+ * (or the header's `<name>_load_weights()`). */
+
+/* Reads the weight file at `path` into 64-byte aligned memory, checks that
+ * its size and kiln_weights_checksum() equal the descriptor's, and makes it
+ * the model's weights for every context. Once loaded, later calls return
+ * KILN_OK without reading `path` again. Thread-safe.
+ * Errors: INVALID_ARGUMENT (NULL desc or path, bad descriptor, a model
+ * whose weights are embedded), NOT_FOUND (no such file), IO (unreadable),
+ * CORRUPT_DATA (wrong size: truncated or from another compile; checksum
+ * differs: altered), OUT_OF_MEMORY. Nothing is kept on failure. */
+KILN_API kiln_status_code kiln_model_load_weights(const kiln_model_desc *desc,
+                                                  const char *path);
+
+/* Returns 1 when `desc`'s weights can be used (embedded, or loaded), else 0
+ * (also for NULL). */
+KILN_API int kiln_model_weights_ready(const kiln_model_desc *desc);
+
+/* Frees weights loaded by kiln_model_load_weights; runs fail again until
+ * they are reloaded. No thread may be running the model. NULL, embedded or
+ * not loaded: no-op. */
+KILN_API void kiln_model_release_weights(const kiln_model_desc *desc);
+
 /* A model loaded from a shared library. Opaque. */
 typedef struct kiln_model kiln_model;
 
@@ -98,8 +126,10 @@ typedef struct kiln_model kiln_model;
  * RTLD_NOW | RTLD_LOCAL, so its symbols do not leak into other models) and
  * calls its descriptor function: `<name>_descriptor`, or the generic
  * KILN_GENERIC_DESCRIPTOR_SYMBOL ("kiln_artifact_descriptor") if `name` is NULL.
- * The descriptor is validated as by kiln_model_run. On failure *out is NULL
- * and the library is closed again.
+ * The descriptor is validated as by kiln_model_run. A model with external
+ * weights gets them from desc->weights_file in the library's folder, as by
+ * kiln_model_load_weights (its errors apply). On failure *out is NULL and
+ * the library is closed again.
  * Errors: INVALID_ARGUMENT (NULL path/out, `name` not a C identifier, bad
  * descriptor), NOT_FOUND (no such file, no such symbol), IO (the file exists
  * but cannot be loaded; the message carries dlerror()), ABI_MISMATCH (the
@@ -112,7 +142,8 @@ KILN_API kiln_status_code kiln_model_load(const char *path, const char *name,
  * `model` is NULL. */
 KILN_API const kiln_model_desc *kiln_model_descriptor(const kiln_model *model);
 
-/* Closes the library and frees `model`. NULL is a no-op. */
+/* Releases the weights kiln_model_load read (if any), closes the library and
+ * frees `model`. NULL is a no-op. */
 KILN_API void kiln_model_unload(kiln_model *model);
 
 #ifdef __cplusplus

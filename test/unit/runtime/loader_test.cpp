@@ -128,3 +128,62 @@ TEST(ModelLoad, BadArguments) {
   EXPECT_EQ(kiln_model_descriptor(nullptr), nullptr);
   kiln_model_unload(nullptr); // no-op
 }
+
+namespace {
+// Writes tiny_ext.weights ({1, 2, 3} as float32, or `bytes` of them) next to
+// the tiny_ext library.
+std::string writeTinyWeights(size_t bytes = 3 * sizeof(float)) {
+  std::string lib = KILN_TEST_TINY_EXT_SO;
+  std::string path = lib.substr(0, lib.rfind('/') + 1) + "tiny_ext.weights";
+  const float w[3] = {1.0f, 2.0f, 3.0f};
+  FILE *f = fopen(path.c_str(), "wb");
+  EXPECT_NE(f, nullptr);
+  if (f) {
+    fwrite(w, 1, bytes, f);
+    fclose(f);
+  }
+  return path;
+}
+
+void expectTinyExtRuns(const kiln_model_desc *desc) {
+  ContextPtr ctx = makeContext(1);
+  float x[3] = {1, 1, 1}, y[3] = {};
+  const void *in[] = {x};
+  void *out[] = {y};
+  ASSERT_EQ(kiln_model_run(ctx.get(), desc, in, out), KILN_OK) << lastError();
+  EXPECT_EQ(y[0], 2.0f);
+  EXPECT_EQ(y[2], 4.0f);
+}
+} // namespace
+
+TEST(ModelLoad, ExternalWeightsFromTheLibrarysFolder) {
+  writeTinyWeights();
+  kiln_model *first = nullptr, *second = nullptr;
+  ASSERT_EQ(kiln_model_load(KILN_TEST_TINY_EXT_SO, "tiny", &first), KILN_OK)
+      << lastError();
+  ASSERT_EQ(kiln_model_load(KILN_TEST_TINY_EXT_SO, "tiny", &second), KILN_OK);
+  const kiln_model_desc *desc = kiln_model_descriptor(second);
+  EXPECT_EQ(kiln_model_weights_ready(desc), 1);
+  expectTinyExtRuns(desc);
+  // The library and its weights stay while the second load holds them.
+  kiln_model_unload(first);
+  EXPECT_EQ(kiln_model_weights_ready(desc), 1);
+  expectTinyExtRuns(desc);
+  kiln_model_unload(second);
+}
+
+TEST(ModelLoad, ExternalWeightsDamagedFileIsRefused) {
+  std::string path = writeTinyWeights(2 * sizeof(float));
+  kiln_model *model = reinterpret_cast<kiln_model *>(0x1);
+  EXPECT_EQ(kiln_model_load(KILN_TEST_TINY_EXT_SO, nullptr, &model),
+            KILN_ERROR_CORRUPT_DATA);
+  EXPECT_EQ(model, nullptr);
+  EXPECT_TRUE(contains(lastError(), "is 8 bytes, model 'tiny' expects 12"))
+      << lastError();
+  std::remove(path.c_str());
+  EXPECT_EQ(kiln_model_load(KILN_TEST_TINY_EXT_SO, nullptr, &model),
+            KILN_ERROR_NOT_FOUND);
+  EXPECT_TRUE(contains(lastError(), "needs its weight file 'tiny_ext.weights'"))
+      << lastError();
+  writeTinyWeights(); // leave a good file for reruns
+}

@@ -8,7 +8,7 @@ using namespace kiln_test;
 
 TEST(Status, StringsAreDistinctAndNamed) {
   std::set<std::string> seen;
-  for (int code = KILN_OK; code <= KILN_ERROR_INTERNAL; ++code) {
+  for (int code = KILN_OK; code <= KILN_ERROR_CORRUPT_DATA; ++code) {
     std::string s = kiln_status_string(static_cast<kiln_status_code>(code));
     EXPECT_FALSE(s.empty());
     EXPECT_NE(s, "unknown status") << code;
