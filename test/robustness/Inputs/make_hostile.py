@@ -17,6 +17,11 @@ usage: make_hostile.py names OUT.onnx SANDBOX
          initializer claiming 2^41 elements with 16 bytes of data), dtype
          (Add of float and int64), expand (Expand to 2^60 elements),
          constant_of_shape (ConstantOfShape of 2^42 elements).
+       make_hostile.py zero OUT_DIR
+         OUT_DIR/zero.onnx: zero-sized tensors, which ONNX allows and kiln
+         computes (x [0,4] -> Relu -> r [0,4]; ReduceSum over the empty
+         axis -> s [4] of zeros; Concat of r and w [2,4] -> c [2,4]), with
+         OUT_DIR/x.npy and ONNX Runtime's outputs OUT_DIR/ref_<name>.npy.
 """
 
 import os
@@ -127,8 +132,32 @@ def dims(out_dir):
         p("constant_of_shape"))
 
 
+def zero(out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    w = numpy_helper.from_array(np.arange(8, dtype=np.float32).reshape(2, 4) - 3, "w")
+    axes = numpy_helper.from_array(np.array([0], np.int64), "axes")
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["r"], name="relu"),
+         helper.make_node("ReduceSum", ["r", "axes"], ["s"], name="sum", keepdims=0),
+         helper.make_node("Concat", ["r", "w"], ["c"], name="concat", axis=0)], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [0, 4])],
+        [helper.make_tensor_value_info("r", TensorProto.FLOAT, [0, 4]),
+         helper.make_tensor_value_info("s", TensorProto.FLOAT, [4]),
+         helper.make_tensor_value_info("c", TensorProto.FLOAT, [2, 4])],
+        initializer=[w, axes])
+    path = os.path.join(out_dir, "zero.onnx")
+    save(graph, path)
+    x = np.zeros([0, 4], np.float32)
+    np.save(os.path.join(out_dir, "x.npy"), x)
+    import onnxruntime as ort
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    for out, value in zip(session.get_outputs(), session.run(None, {"x": x})):
+        np.save(os.path.join(out_dir, "ref_" + out.name + ".npy"), value)
+
+
 if __name__ == "__main__":
-    modes = {"names": (names, 4), "external": (external, 4), "dims": (dims, 3)}
+    modes = {"names": (names, 4), "external": (external, 4), "dims": (dims, 3),
+             "zero": (zero, 3)}
     if len(sys.argv) < 2 or sys.argv[1] not in modes or len(sys.argv) != modes[sys.argv[1]][1]:
         sys.exit(__doc__)
     modes[sys.argv[1]][0](*sys.argv[2:])
