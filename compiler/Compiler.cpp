@@ -235,12 +235,27 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   if (options.emit == EmitKind::ImportedMlir)
     return finish(printModule(*module, options.outputPath, outputs));
 
+  // The target is known before the graph passes: the L-Mul cost model
+  // estimates latency on it.
+  CpuTargetOptions target = options.target;
+  target.genericDescriptor = options.emit == EmitKind::SharedLibrary;
+  std::string error;
+  std::unique_ptr<llvm::TargetMachine> tm = createCpuTargetMachine(target, error);
+  if (!tm)
+    return emitError(UnknownLoc::get(&context)) << error;
+  CpuTarget cpuTarget = describeCpuTarget(*tm);
+  std::optional<KilnLMulPassOptions> lmul = options.lmul;
+  if (lmul) {
+    lmul->vectorBits = cpuTarget.vectorBits;
+    lmul->l2Bytes = cpuTarget.l2Bytes;
+  }
+
   PassManager graph(&context);
-  buildGraphPipeline(graph, {options.hook, options.lmul});
+  buildGraphPipeline(graph, {options.hook, lmul});
   if (failed(runPasses(*module, graph)))
     return failure();
   if (options.energyReport)
-    printEnergyReport(*module, options.lmul ? &*options.lmul : nullptr,
+    printEnergyReport(*module, lmul ? &*lmul : nullptr,
                       EnergyTable::horowitz45nm(), *options.energyReport);
   timer.done("graph passes");
   if (options.emit == EmitKind::Mlir)
@@ -250,14 +265,8 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   if (failed(model))
     return failure();
   PassManager codegen(&context);
-  CpuTargetOptions target = options.target;
-  target.genericDescriptor = options.emit == EmitKind::SharedLibrary;
-  std::string error;
-  std::unique_ptr<llvm::TargetMachine> tm = createCpuTargetMachine(target, error);
-  if (!tm)
-    return emitError(UnknownLoc::get(&context)) << error;
   CpuPipelineOptions cpu;
-  cpu.target = describeCpuTarget(*tm);
+  cpu.target = cpuTarget;
   cpu.minParallelWork = options.minParallelWork;
   if (options.hook)
     cpu.beforeLLVM = [&](OpPassManager &pm) {

@@ -27,6 +27,21 @@ unsigned operandBits(LMulAttr mode) {
   return 1 + (f ? f->exponentBits : 8) + mode.getMantissa();
 }
 
+/// Bytes of every ranked-tensor operand and result of `op`.
+uint64_t trafficBytes(Operation *op) {
+  uint64_t bytes = 0;
+  auto add = [&](Type type) {
+    if (auto t = dyn_cast<RankedTensorType>(type); t && t.hasStaticShape())
+      bytes += uint64_t(t.getNumElements()) *
+               std::max<uint64_t>(1, t.getElementTypeBitWidth() / 8);
+  };
+  for (Type t : op->getOperandTypes())
+    add(t);
+  for (Type t : op->getResultTypes())
+    add(t);
+  return bytes;
+}
+
 std::string thousands(uint64_t v) {
   std::string s = std::to_string(v), out;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -52,23 +67,26 @@ SmallVector<ArithmeticSite> mlir::kiln::collectArithmetic(Operation *root) {
                            isAttentionMatMul(mm)
                                ? ArithmeticSite::Kind::AttentionMatMul
                                : ArithmeticSite::Kind::MatMul,
-                           n, n});
+                           n, n, trafficBytes(op)});
         })
         .Case([&](Conv2DOp conv) {
           auto wt = cast<RankedTensorType>(conv.getWeight().getType());
           uint64_t n = uint64_t(conv.getType().getNumElements()) *
                        uint64_t(wt.getNumElements() / wt.getDimSize(0));
-          sites.push_back({op, ArithmeticSite::Kind::Conv, n, n});
+          sites.push_back(
+              {op, ArithmeticSite::Kind::Conv, n, n, trafficBytes(op)});
         })
         .Case([&](MulOp mul) {
           if (floatTensor(mul.getLhs()))
             sites.push_back({op, ArithmeticSite::Kind::Mul,
-                             uint64_t(mul.getType().getNumElements()), 0});
+                             uint64_t(mul.getType().getNumElements()), 0,
+                             trafficBytes(op)});
         })
         .Case<AddOp, SubOp>([&](auto add) {
           if (floatTensor(add.getLhs()))
             sites.push_back({op, ArithmeticSite::Kind::AddSub, 0,
-                             uint64_t(add.getType().getNumElements())});
+                             uint64_t(add.getType().getNumElements()),
+                             trafficBytes(op)});
         });
   });
   return sites;
@@ -172,7 +190,37 @@ void mlir::kiln::printEnergyReport(Operation *root,
         {"all", LMulScope::All}})
     row(std::string(label) + " (" + formatName + ")",
         countArithmetic(sites, scope, bits));
-  row(mode ? "this compile (--lmul=" + mode->scope + ")"
-           : std::string("this compile (no --lmul)"),
+  row(!mode                      ? std::string("this compile (no --lmul)")
+      : mode->objective.empty() ? "this compile (--lmul=" + mode->scope + ")"
+                                : "this compile (--objective=" +
+                                      mode->objective + ")",
       countArithmetic(sites, std::nullopt, bits));
+
+  // The cost model's latency side: a roofline estimate per op on the
+  // target core, fp32 vs as compiled.
+  CpuThroughput cpu = CpuThroughput::forVector(mode ? mode->vectorBits : 256,
+                                               mode ? mode->l2Bytes : 1 << 20);
+  double fp32Total = 0, compiled = 0;
+  unsigned candidates = 0, placed = 0;
+  for (const ArithmeticSite &s : sites) {
+    double f = fp32Cycles(s.work(), cpu);
+    bool lmulHere = bool(s.op->getAttrOfType<LMulAttr>("lmul"));
+    fp32Total += f;
+    compiled += lmulHere ? lmulCycles(s.work(), cpu) : f;
+    candidates += s.products > 0;
+    placed += lmulHere;
+  }
+  os << llvm::format("kiln:   estimated core cycles (roofline, %u-bit "
+                     "vectors; L-Mul emulated with integer SIMD): fp32 "
+                     "%.3f M, this compile %.3f M (%.2fx)\n",
+                     unsigned(cpu.fmaLanes / 2 * 32), fp32Total * 1e-6,
+                     compiled * 1e-6,
+                     fp32Total > 0 ? compiled / fp32Total : 1.0);
+  if (mode && !mode->objective.empty())
+    os << "kiln:   --objective=" << mode->objective << ": the cost model put "
+       << "L-Mul on " << placed << " of " << candidates
+       << " ops with float products"
+       << (mode->objective == "latency"
+               ? " (where it costs no time on this core)\n"
+               : " (where it lowers the arithmetic energy)\n");
 }

@@ -10,6 +10,7 @@
 #define KILN_PASSES_LMUL_ENERGYREPORT_H
 
 #include "costmodel/EnergyTable.h"
+#include "costmodel/LMulCost.h"
 #include "passes/LMul/LMulScope.h"
 #include "passes/LMul/Passes.h"
 #include "llvm/Support/raw_ostream.h"
@@ -23,6 +24,9 @@ struct ArithmeticSite {
   Kind kind;
   uint64_t products; // multiplications (MACs for matmul/conv)
   uint64_t adds;     // accumulations or elementwise adds
+  uint64_t bytes;    // operands read once + result written once
+
+  OpWork work() const { return {products, adds, bytes}; }
 };
 
 /// Every float matmul, conv2d, mul, add and sub under `root`.

@@ -10,6 +10,7 @@
 
 #include "dialects/Kiln/KilnAttrs.h"
 #include "dialects/Kiln/KilnOps.h"
+#include "passes/LMul/EnergyReport.h"
 #include "passes/LMul/LMulScope.h"
 
 namespace mlir::kiln {
@@ -28,7 +29,8 @@ struct KilnLMulPass : kiln::impl::KilnLMulPassBase<KilnLMulPass> {
   using KilnLMulPassBase::KilnLMulPassBase;
 
   void runOnOperation() override {
-    KilnLMulPassOptions options{scope, format, mantissa, rounding};
+    KilnLMulPassOptions options{scope,     format,     mantissa, rounding,
+                                objective, vectorBits, l2Bytes};
     std::string error;
     if (!validateLMulOptions(options, error)) {
       getOperation()->emitError("kiln-lmul: ") << error;
@@ -40,8 +42,20 @@ struct KilnLMulPass : kiln::impl::KilnLMulPassBase<KilnLMulPass> {
                               mantissa ? unsigned(mantissa) : f.mantissaBits,
                               rounding);
 
+    // With an objective, the cost model vets each op of the scope.
+    std::optional<Objective> goal = parseObjective(view(objective));
+    llvm::DenseMap<Operation *, OpWork> work;
+    if (goal)
+      for (const ArithmeticSite &site : collectArithmetic(getOperation()))
+        work[site.op] = site.work();
+    CpuThroughput cpu = CpuThroughput::forVector(vectorBits, l2Bytes);
+    EnergyTable table = EnergyTable::horowitz45nm();
+    unsigned bits = 1 + f.exponentBits + mode.getMantissa();
+
     getOperation()->walk([&](Operation *op) {
       bool mark = !op->hasAttr("lmul") && inLMulScope(op, which);
+      if (mark && goal)
+        mark = prefersLMul(work.lookup(op), bits, *goal, cpu, table);
       if (!mark)
         return;
       op->setAttr("lmul", mode);
@@ -73,6 +87,11 @@ bool mlir::kiln::validateLMulOptions(const KilnLMulPassOptions &options,
   if (!lmul::parseRounding(options.rounding)) {
     error = "unknown rounding '" + options.rounding +
             "' (expected nearest or truncate)";
+    return false;
+  }
+  if (!options.objective.empty() && !parseObjective(options.objective)) {
+    error = "unknown objective '" + options.objective +
+            "' (expected latency or energy)";
     return false;
   }
   return true;

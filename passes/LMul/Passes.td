@@ -32,6 +32,12 @@ def KilnLMulPass : Pass<"kiln-lmul"> {
     nearest-even or truncate) and the offset 2^-l(mantissa). Ops that
     already carry an `lmul` attribute keep it.
 
+    With `objective` set, the cost model (costmodel/LMulCost.h) decides op
+    by op within the scope: `latency` marks only ops where L-Mul costs no
+    time on the target core (`vector-bits`, `l2-bytes`: memory-bound ops),
+    `energy` every op where it lowers the arithmetic energy. Without it,
+    every op in the scope is marked.
+
     ```mlir
     // kiln-opt --kiln-lmul="scope=matmul format=e4m3"
     %c = kiln.matmul %a, %b {lmul = #kiln.lmul<format = "e4m3", mantissa = 3,
@@ -47,6 +53,13 @@ def KilnLMulPass : Pass<"kiln-lmul"> {
            "Operand mantissa bits (0: the format's own)">,
     Option<"rounding", "rounding", "std::string", /*default=*/"\"nearest\"",
            "Operand rounding: nearest (ties to even) or truncate">,
+    Option<"objective", "objective", "std::string", /*default=*/"\"\"",
+           "Let the cost model choose within the scope: latency or energy "
+           "(empty: mark the whole scope)">,
+    Option<"vectorBits", "vector-bits", "unsigned", /*default=*/"256",
+           "Target vector register width, for the latency estimate">,
+    Option<"l2Bytes", "l2-bytes", "uint64_t", /*default=*/"1048576",
+           "Target L2 cache size, for the latency estimate">,
   ];
   let statistics = [
     Statistic<"numMarked", "num-marked", "Ops given an lmul attribute">,

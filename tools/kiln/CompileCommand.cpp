@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/kiln/Commands.h"
+#include "tools/kiln/LMulLatency.h"
 
 #include "compiler/Compiler.h"
 #include "compiler/Plugins.h"
@@ -132,12 +133,28 @@ cl::opt<unsigned> lmulMantissa(
     cl::desc("L-Mul operand mantissa bits, rounded to nearest even (default: "
              "the format's own)"),
     cl::init(0), cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<std::string> objective(
+    "objective",
+    cl::desc("Let the cost model place L-Mul: latency (only where it costs "
+             "no time on the target CPU, i.e. memory-bound ops) or energy "
+             "(wherever it lowers the arithmetic energy); within --lmul's "
+             "scope, or among all candidates without --lmul"),
+    cl::value_desc("latency|energy"), cl::sub(kiln::compileCommand),
+    cl::cat(category));
 cl::opt<bool> report(
     "report",
     cl::desc("Print the estimated arithmetic energy per inference, fp32 vs "
-             "each L-Mul scope and this compile (45 nm op-energy table), and "
-             "the CPU kernels formed (with what each absorbed)"),
+             "each L-Mul scope and this compile (45 nm op-energy table), the "
+             "CPU kernels formed (with what each absorbed), and the latency "
+             "of an fp32 and an L-Mul build measured here (--report-runs)"),
     cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<int> reportRuns(
+    "report-runs",
+    cl::desc("With --report: timed runs of the fp32 and the L-Mul build on "
+             "this machine (each compiled once more, into a temporary "
+             "folder); 0 skips the measurement (default: 10)"),
+    cl::init(10), cl::value_desc("N"), cl::sub(kiln::compileCommand),
+    cl::cat(category));
 cl::opt<std::string> lmulRounding(
     "lmul-rounding",
     cl::desc("L-Mul operand rounding: nearest (default) or truncate"),
@@ -182,6 +199,8 @@ void printDiagnostic(mlir::Diagnostic &diag) {
 } // namespace
 
 int kiln::compileMain() {
+  if (reportRuns < 0)
+    return fail("compile", "--report-runs must be >= 0");
   CompileOptions options;
   options.inputPath = input;
   options.outputPath = output;
@@ -200,21 +219,24 @@ int kiln::compileMain() {
     options.target.maxEmbeddedWeightBytes = maxEmbeddedWeights;
   if (report)
     options.energyReport = &outs();
-  if (!lmulScope.empty()) {
+  if (!lmulScope.empty() || !objective.empty()) {
     KilnLMulPassOptions lmul;
-    lmul.scope = lmulScope;
+    lmul.scope = lmulScope.empty() ? "all" : lmulScope.getValue();
+    lmul.objective = objective;
     lmul.format = lmulFormat;
     lmul.mantissa = lmulMantissa;
     lmul.rounding = lmulRounding;
     std::string error;
     if (!validateLMulOptions(lmul, error))
-      return fail("compile", "--lmul: " + error);
+      return fail("compile", (lmulScope.empty() ? "--objective: " : "--lmul: ") +
+                                 error);
     options.lmul = lmul;
   } else if (lmulFormat.getNumOccurrences() ||
              lmulMantissa.getNumOccurrences() ||
              lmulRounding.getNumOccurrences()) {
     return fail("compile", "--lmul-format, --lmul-mantissa and "
-                           "--lmul-rounding need --lmul=attention|matmul|all");
+                           "--lmul-rounding need --lmul=attention|matmul|all "
+                           "or --objective");
   }
   {
     std::string error;
@@ -247,6 +269,11 @@ int kiln::compileMain() {
   CompileResult result;
   if (mlir::failed(compileModel(context, options, result)))
     return 1;
+  if (report && reportRuns > 0) {
+    std::string error;
+    if (!reportLMulLatency(context, options, reportRuns, outs(), error))
+      return error.empty() ? 1 : fail("compile", "--report: " + error);
+  }
   for (const std::string &file : result.files)
     outs() << "kiln: wrote " << file << "\n";
   if (options.emit == EmitKind::Object ||
