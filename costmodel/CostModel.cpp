@@ -1,0 +1,118 @@
+//===- CostModel.cpp - analytic and stub models, model selection ----------===//
+//
+// Part of kiln.
+//
+//===----------------------------------------------------------------------===//
+
+#include "costmodel/CostModel.h"
+
+#include "costmodel/EnergyTable.h"
+#include "costmodel/ShippedModels.h"
+#include <algorithm>
+#include <cmath>
+
+using namespace mlir::kiln;
+
+std::vector<Estimate>
+CostModel::predictBatch(const std::vector<KernelDesc> &kernels) const {
+  std::vector<Estimate> out;
+  out.reserve(kernels.size());
+  for (const KernelDesc &k : kernels)
+    out.push_back(predict(k));
+  return out;
+}
+
+namespace {
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// Arithmetic energy of a contraction: one product and one add per MAC.
+double contractionEnergyNj(const KernelDesc &d) {
+  EnergyTable table = EnergyTable::horowitz45nm();
+  double macs = double(d.batch) * d.m * d.n * d.k;
+  return macs * (table.fp32Mul + table.fp32Add) * 1e-3;
+}
+
+class AnalyticModel : public CostModel {
+public:
+  explicit AnalyticModel(const MachinePeaks &peaks) : peaks(peaks) {}
+  std::string name() const override { return "analytic"; }
+
+  Estimate predict(const KernelDesc &d) const override {
+    int64_t lanes = std::max<int64_t>(1, d.vectorBits / 32);
+    int64_t nrVec = std::max<int64_t>(1, d.nr / lanes);
+    int64_t panels = ceilDiv(d.n, d.nr), rowTiles = ceilDiv(d.m, d.mr);
+    int64_t kBlocks = ceilDiv(d.k, d.kc);
+    // Peak scales with the vector width the kernel uses.
+    double peak = peaks.flopsPerNs * double(lanes) / 16.0;
+    // Per K step the tile issues mr * nrVec FMAs against mr broadcasts and
+    // nrVec loads (two load ports, two FMA ports); it also needs enough
+    // independent accumulators to cover the FMA latency (4 cycles x 2).
+    double fmas = double(d.mr * nrVec);
+    double issue = std::min(1.0, fmas / double(d.mr + nrVec));
+    double latency = std::min(1.0, fmas / 8.0);
+    double spill = d.mr * nrVec + nrVec + 1 > int64_t(d.vectorRegisters) ? 0.4 : 1.0;
+    // Ragged tiles compute padding lanes too.
+    double padded = double(rowTiles * d.mr) * double(panels * d.nr);
+    double flops = 2.0 * d.batch * padded * d.k;
+    double workers = std::max(1.0, std::min(double(d.threads),
+                                            double(d.batch * panels)));
+    double compute = flops / (peak * issue * latency * spill) / workers;
+
+    // Traffic: B streams once (from memory if constant weights), A row
+    // blocks once per panel, C tiles twice per K block; the levels they
+    // come from depend on whether their working sets fit in L2.
+    double aBytes = 4.0 * d.batch * d.m * d.k, bBytes = 4.0 * d.batch * d.k * d.n;
+    double cBytes = 4.0 * d.batch * d.m * d.n;
+    auto rate = [&](double workingSet) {
+      return workingSet <= double(d.l2Bytes) ? peaks.l2BytesPerNs
+                                             : peaks.memoryBytesPerNs;
+    };
+    double memory = bBytes / peaks.memoryBytesPerNs +
+                    aBytes * double(panels) / rate(aBytes / d.batch) +
+                    cBytes * 2.0 * double(kBlocks) / rate(cBytes / d.batch);
+    memory /= workers;
+    // Loop and tile overhead: ~20 cycles per register tile per K block.
+    double overhead = double(d.batch * panels * rowTiles * kBlocks) * 20.0 /
+                      3.0 / workers;
+    return {std::max(compute, memory) + overhead, contractionEnergyNj(d)};
+  }
+
+private:
+  MachinePeaks peaks;
+};
+
+class StubModel : public CostModel {
+public:
+  std::string name() const override { return "stub"; }
+  Estimate predict(const KernelDesc &d) const override {
+    double tile = double(d.mr * d.nr);
+    return {1e9 / (tile * 1024.0 + double(std::min<int64_t>(d.kc, d.k))),
+            contractionEnergyNj(d)};
+  }
+};
+} // namespace
+
+std::unique_ptr<CostModel>
+mlir::kiln::createAnalyticModel(const MachinePeaks &peaks) {
+  return std::make_unique<AnalyticModel>(peaks);
+}
+
+std::unique_ptr<CostModel> mlir::kiln::createStubModel() {
+  return std::make_unique<StubModel>();
+}
+
+std::unique_ptr<CostModel> mlir::kiln::createCostModel(const std::string &spec,
+                                                       unsigned vectorBits,
+                                                       std::string &error) {
+  if (spec.empty() || spec == "analytic")
+    return createAnalyticModel();
+  if (spec == "stub")
+    return createStubModel();
+  if (spec == "learned") {
+    const char *json = shippedModelFor(vectorBits);
+    if (!json)
+      return createAnalyticModel(); // no model for this target: analytic
+    return loadXGBoostModel(json, error);
+  }
+  return loadXGBoostModel(spec, error);
+}

@@ -1,0 +1,67 @@
+//===- CostModel.h - predicted cost of a kernel configuration -----*- C++ -*-===//
+//
+// Part of kiln. The interface passes and codegen use to rank candidate
+// kernel configurations (and later other decisions). Implementations:
+// AnalyticModel (roofline from peak FLOP/s and bandwidth + the op-energy
+// table), XGBoostModel (trained on kernels kiln measured itself), and a
+// deterministic stub for lit tests.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_COSTMODEL_COSTMODEL_H
+#define KILN_COSTMODEL_COSTMODEL_H
+
+#include "costmodel/KernelFeatures.h"
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlir::kiln {
+
+struct Estimate {
+  double latencyNs = 0; // for a learned ranking model: a score, lower = faster
+  double energyNj = 0;  // arithmetic energy (op-energy table)
+};
+
+class CostModel {
+public:
+  virtual ~CostModel() = default;
+  /// "analytic", "learned (x86-64-avx512.json)", "stub".
+  virtual std::string name() const = 0;
+  virtual Estimate predict(const KernelDesc &kernel) const = 0;
+  /// Batch form for ranking candidates; the default calls predict().
+  virtual std::vector<Estimate>
+  predictBatch(const std::vector<KernelDesc> &kernels) const;
+};
+
+/// Peak rates of one core, measured or assumed.
+struct MachinePeaks {
+  double flopsPerNs = 96;      // fp32 FLOP per ns (2 FMA x 16 lanes x 3 GHz)
+  double l2BytesPerNs = 96;    // L2 -> core
+  double memoryBytesPerNs = 15; // DRAM, one core
+};
+
+/// Roofline over the kernel's tile structure: compute at peak scaled by
+/// the register tile's FMA share of its instructions, memory traffic per
+/// level from the tile footprints.
+std::unique_ptr<CostModel> createAnalyticModel(const MachinePeaks &peaks = {});
+
+/// Deterministic, timing-free ranking for lit tests: prefers larger tiles,
+/// then deeper K blocks.
+std::unique_ptr<CostModel> createStubModel();
+
+/// An XGBoost model saved as JSON by `kiln-costmodel train` (its file or
+/// its text). Null and `error` set if it cannot be loaded or was trained on
+/// another feature version.
+std::unique_ptr<CostModel> loadXGBoostModel(const std::string &pathOrJson,
+                                            std::string &error);
+
+/// "analytic", "stub", "learned" (the model shipped for `vectorBits`-wide
+/// x86-64, else analytic) or a model file path.
+std::unique_ptr<CostModel> createCostModel(const std::string &spec,
+                                           unsigned vectorBits,
+                                           std::string &error);
+
+} // namespace mlir::kiln
+
+#endif // KILN_COSTMODEL_COSTMODEL_H
