@@ -153,7 +153,14 @@ def KilnLowerContractionsPass
     Option<"l1Bytes", "l1-bytes", "unsigned", "32768",
            "L1 data cache per core in bytes">,
     Option<"l2Bytes", "l2-bytes", "unsigned", "1048576",
-           "L2 cache per core in bytes">
+           "L2 cache per core in bytes">,
+    Option<"costModel", "cost-model", "std::string", "\"\"",
+           "Rank candidate tile configurations with this cost model: "
+           "analytic, learned, stub or an XGBoost JSON file (empty: the "
+           "hand-written choice)">,
+    Option<"forceConfig", "force-config", "std::string", "\"\"",
+           "Use this configuration, mr,nr,kc, for every matmul and conv "
+           "(kiln-costmodel collect)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",

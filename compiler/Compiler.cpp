@@ -268,6 +268,8 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   CpuPipelineOptions cpu;
   cpu.target = cpuTarget;
   cpu.minParallelWork = options.minParallelWork;
+  cpu.costModel = options.costModel;
+  cpu.forceConfig = options.forceKernelConfig;
   if (options.hook)
     cpu.beforeLLVM = [&](OpPassManager &pm) {
       options.hook(InsertionPoint::BeforeLLVM, pm);

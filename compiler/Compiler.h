@@ -50,6 +50,12 @@ struct CompileOptions {
   /// Write the weights to `<output stem>.weights` next to the output
   /// instead of into it (kiln compile --weights=external).
   bool externalWeights = false;
+  /// How kernel configurations are chosen (kiln compile --cost-model):
+  /// "learned" (the model shipped for the target, else the hand-written
+  /// choice), "analytic", "stub", a model file, or "" (hand-written).
+  std::string costModel = "learned";
+  /// A configuration forced on every kernel, "mr,nr,kc" (collect).
+  std::string forceKernelConfig;
 };
 
 /// What a successful compile wrote.

@@ -111,7 +111,7 @@ std::unique_ptr<CostModel> mlir::kiln::createCostModel(const std::string &spec,
   if (spec == "learned") {
     const char *json = shippedModelFor(vectorBits);
     if (!json)
-      return createAnalyticModel(); // no model for this target: analytic
+      return nullptr; // none ships for this target: the caller's default
     return loadXGBoostModel(json, error);
   }
   return loadXGBoostModel(spec, error);

@@ -57,7 +57,8 @@ std::unique_ptr<CostModel> loadXGBoostModel(const std::string &pathOrJson,
                                             std::string &error);
 
 /// "analytic", "stub", "learned" (the model shipped for `vectorBits`-wide
-/// x86-64, else analytic) or a model file path.
+/// x86-64; null with `error` empty when none ships) or a model file path.
+/// Null with `error` set when a model cannot be loaded.
 std::unique_ptr<CostModel> createCostModel(const std::string &spec,
                                            unsigned vectorBits,
                                            std::string &error);

@@ -5,6 +5,7 @@
 //   {"version": 1, "kind": "matmul", "target": "avx512",
 //    "shape": "<KernelDesc::shapeKey()>",
 //    "config": {"mr": 10, "nr": 32, "kc": 384},
+//    "kernel": {...every KernelDesc field...},
 //    "features": [...kernelFeatures()...],
 //    "latency_ns": 123456.0, "runs": 15}
 //
@@ -25,6 +26,7 @@ namespace mlir::kiln {
 struct Sample {
   std::string kind, target, shape;
   int64_t mr = 0, nr = 0, kc = 0;
+  KernelDesc kernel; // what any cost model predicts from
   std::vector<float> features;
   double latencyNs = 0;
   int runs = 0;

@@ -50,6 +50,10 @@ evaluate(const std::vector<Sample> &samples,
              &predict,
          bool scoresAreLatencies);
 
+/// `model`'s latency prediction (or score) for each sample's kernel.
+std::vector<double> predictSamples(const CostModel &model,
+                                   const std::vector<Sample> &samples);
+
 /// Kendall's tau-b between two sequences (ties handled).
 double kendallTau(const std::vector<double> &a, const std::vector<double> &b);
 

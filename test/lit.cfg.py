@@ -1,5 +1,6 @@
 # lit configuration for kiln. Substitutions:
-#   %kiln, %kiln_opt, %kiln_onnx_import  kiln's tools from the build tree
+#   %kiln, %kiln_opt, %kiln_onnx_import, %kiln_costmodel
+#                                        kiln's tools from the build tree
 #   %python                              the venv python (onnx, onnxruntime, numpy)
 #   %kiln_src                            the repository root
 #   %mlir_runner, %mlir_runner_libs      upstream mlir-runner and its support libraries
@@ -21,6 +22,7 @@ def tool(*parts):
     return os.path.join(config.kiln_tools_dir, *parts)
 
 config.substitutions.append(("%kiln_opt", tool("kiln-opt", "kiln-opt")))
+config.substitutions.append(("%kiln_costmodel", tool("kiln-costmodel", "kiln-costmodel")))
 config.substitutions.append(("%kiln_onnx_import",
                              os.path.join(config.kiln_obj_root, "compiler", "onnx", "kiln-onnx-import")))
 config.substitutions.append(("%kiln_src", config.kiln_src_root))

@@ -128,6 +128,7 @@ bool vectorizeReduction(linalg::GenericOp op, const CpuTarget &target);
 /// `op` is not one. Erases `op` on success; `packedSources` collects the
 /// weight globals that may now be dead.
 bool lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
+                 const KernelChoiceOptions &choice,
                  SmallVectorImpl<memref::GlobalOp> &packedSources,
                  std::string *description = nullptr);
 

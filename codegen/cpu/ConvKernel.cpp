@@ -277,6 +277,7 @@ struct ConvEmitter {
 } // namespace
 
 bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
+                             const KernelChoiceOptions &choice,
                              SmallVectorImpl<memref::GlobalOp> &sources,
                              std::string *description) {
   std::optional<Conv> match = matchConv(op);
@@ -288,8 +289,9 @@ bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
   shape.m = cv.channelsOut;
   shape.n = cv.flattened ? cv.rows * cv.cols : cv.cols;
   shape.k = cv.channelsIn * cv.kernelH * cv.kernelW;
-  ContractionConfig config = chooseContractionConfig(shape, target);
-  int64_t mr = config.mr, nr = config.nr;
+  ContractionChoice chosen =
+      chooseContraction(shape, KernelKind::Conv, target, choice);
+  int64_t mr = std::min(chosen.config.mr, shape.m), nr = chosen.config.nr;
   memref::GlobalOp packedGlobal = packWeights(cv, mr);
   if (!packedGlobal)
     return false;
@@ -373,7 +375,10 @@ bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
          ", tile " + Twine(mr) + "x" + Twine(nr) +
          (cv.flattened ? ", pixels flattened" : "") +
          (weightsOuter ? ", weights outer" : ", input outer") +
-         describeFusion(fusion))
+         describeFusion(fusion) +
+         (chosen.summary.empty() || chosen.summary == "forced"
+              ? ""
+              : " [" + chosen.summary + "]"))
             .str();
   Value weights = cv.w;
   eraseFused(fusion);

@@ -54,6 +54,8 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   contractions.vectorRegisters = options.target.vectorRegisters;
   contractions.l1Bytes = options.target.l1Bytes;
   contractions.l2Bytes = options.target.l2Bytes;
+  contractions.costModel = options.costModel;
+  contractions.forceConfig = options.forceConfig;
   pm.addPass(createKilnLowerContractionsPass(contractions));
   pm.addPass(createKilnPlanMemoryPass());
   pm.addPass(createKilnFlattenGlobalsPass());

@@ -6,7 +6,11 @@
 
 #include "codegen/cpu/KernelConfig.h"
 
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
 #include <algorithm>
+#include <cstdio>
+#include <numeric>
 
 using namespace mlir::kiln;
 
@@ -33,5 +37,101 @@ ContractionConfig mlir::kiln::chooseContractionConfig(
   // K block: a B block (kc x nr) of about 1/16 of L2, at most 512 deep.
   c.kc = std::clamp<int64_t>((target.l2Bytes / 16) / (c.nr * 4), 64, 512);
   c.kc = std::min(c.kc, shape.k);
+  return c;
+}
+
+std::vector<ContractionConfig>
+mlir::kiln::contractionCandidates(const ContractionShape &shape,
+                                  const CpuTarget &target, bool blocksK) {
+  int64_t lanes = std::max<unsigned>(1, target.vectorBits / 32);
+  std::vector<int64_t> kcs;
+  if (!blocksK || shape.k <= 64) {
+    kcs.push_back(shape.k);
+  } else {
+    for (int64_t kc : {64, 128, 192, 256, 384, 512})
+      if (kc < shape.k)
+        kcs.push_back(kc);
+    if (shape.k <= 512)
+      kcs.push_back(shape.k);
+  }
+  std::vector<ContractionConfig> out;
+  int64_t maxVectors = std::max<int64_t>(1, (shape.n + lanes - 1) / lanes);
+  for (int64_t vectors = 1; vectors <= std::min<int64_t>(4, maxVectors);
+       ++vectors) {
+    // Accumulators + the B vectors + one broadcast register.
+    int64_t rows = (int64_t(target.vectorRegisters) - vectors - 1) / vectors;
+    for (int64_t mr = 1; mr <= std::min(rows, shape.m); ++mr) {
+      if (mr > 4 && mr % 2 && mr != std::min(rows, shape.m))
+        continue; // odd row counts past 4 add little but cost time
+      for (int64_t kc : kcs)
+        out.push_back({mr, vectors * lanes, kc});
+    }
+  }
+  return out;
+}
+
+KernelDesc mlir::kiln::describeKernel(const ContractionShape &shape,
+                                      KernelKind kind,
+                                      const ContractionConfig &config,
+                                      const CpuTarget &target) {
+  KernelDesc d;
+  d.kind = kind;
+  d.batch = shape.batch;
+  d.m = shape.m;
+  d.n = shape.n;
+  d.k = shape.k;
+  d.mr = config.mr;
+  d.nr = config.nr;
+  d.kc = config.kc;
+  d.vectorBits = target.vectorBits;
+  d.vectorRegisters = target.vectorRegisters;
+  d.l1Bytes = target.l1Bytes;
+  d.l2Bytes = target.l2Bytes;
+  return d;
+}
+
+ContractionChoice mlir::kiln::chooseContraction(
+    const ContractionShape &shape, KernelKind kind, const CpuTarget &target,
+    const KernelChoiceOptions &options) {
+  if (options.forced)
+    return {*options.forced, "forced"};
+  if (!options.model)
+    return {chooseContractionConfig(shape, target), ""};
+  std::vector<ContractionConfig> candidates =
+      contractionCandidates(shape, target, kind != KernelKind::Conv);
+  std::vector<KernelDesc> kernels;
+  for (const ContractionConfig &c : candidates)
+    kernels.push_back(describeKernel(shape, kind, c, target));
+  std::vector<Estimate> cost = options.model->predictBatch(kernels);
+  std::vector<size_t> order(candidates.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return cost[a].latencyNs < cost[b].latencyNs;
+  });
+  std::string summary;
+  llvm::raw_string_ostream os(summary);
+  os << options.model->name() << ", " << candidates.size()
+     << " candidates (mr x nr / kc: predicted):";
+  for (size_t i = 0; i < std::min<size_t>(5, order.size()); ++i) {
+    const ContractionConfig &c = candidates[order[i]];
+    os << " " << c.mr << "x" << c.nr << "/" << c.kc << ": "
+       << llvm::format("%.4g", cost[order[i]].latencyNs);
+  }
+  if (order.size() > 5)
+    os << " ...";
+  return {candidates[order.front()], summary};
+}
+
+std::optional<ContractionConfig>
+mlir::kiln::parseContractionConfig(const std::string &s) {
+  ContractionConfig c;
+  char tail;
+  long long mr, nr, kc;
+  if (std::sscanf(s.c_str(), "%lld,%lld,%lld%c", &mr, &nr, &kc, &tail) != 3 ||
+      mr < 1 || nr < 1 || kc < 1)
+    return std::nullopt;
+  c.mr = mr;
+  c.nr = nr;
+  c.kc = kc;
   return c;
 }

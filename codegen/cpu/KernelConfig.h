@@ -9,7 +9,11 @@
 #ifndef KILN_CODEGEN_CPU_KERNELCONFIG_H
 #define KILN_CODEGEN_CPU_KERNELCONFIG_H
 
+#include "costmodel/CostModel.h"
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace mlir::kiln {
 
@@ -33,8 +37,42 @@ struct ContractionConfig {
   int64_t mr = 1, nr = 4, kc = 256;
 };
 
+/// The hand-written choice (measured on AVX-512 for 1024^3): two vectors of
+/// columns, as many rows as registers allow up to 10, kc from L2.
 ContractionConfig chooseContractionConfig(const ContractionShape &shape,
                                           const CpuTarget &target);
+
+/// Every configuration the kernels can emit for `shape` without spilling
+/// the register tile: nr of 1-4 vectors, mr up to what the register file
+/// holds (at most m), kc in {64, ..., 512} (at most k; only k when the
+/// kernel does not block K).
+std::vector<ContractionConfig>
+contractionCandidates(const ContractionShape &shape, const CpuTarget &target,
+                      bool blocksK);
+
+/// The kernel the cost model sees for one candidate.
+KernelDesc describeKernel(const ContractionShape &shape, KernelKind kind,
+                          const ContractionConfig &config,
+                          const CpuTarget &target);
+
+/// How a kernel's configuration is decided.
+struct KernelChoiceOptions {
+  const CostModel *model = nullptr; // null: chooseContractionConfig
+  std::optional<ContractionConfig> forced; // kiln-costmodel collect
+};
+
+/// A decision and, for `kiln compile --report`, what it weighed.
+struct ContractionChoice {
+  ContractionConfig config;
+  std::string summary; // "" when no model ranked candidates
+};
+
+ContractionChoice chooseContraction(const ContractionShape &shape,
+                                    KernelKind kind, const CpuTarget &target,
+                                    const KernelChoiceOptions &options);
+
+/// "mr,nr,kc" -> config (for --force-config); nullopt if malformed.
+std::optional<ContractionConfig> parseContractionConfig(const std::string &s);
 
 } // namespace mlir::kiln
 

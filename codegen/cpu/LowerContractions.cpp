@@ -175,6 +175,24 @@ struct KilnLowerContractionsPass
     target.vectorRegisters = vectorRegisters;
     target.l1Bytes = l1Bytes;
     target.l2Bytes = l2Bytes;
+    std::unique_ptr<CostModel> model;
+    if (!costModel.empty()) {
+      std::string error;
+      model = createCostModel(costModel, vectorBits, error);
+      if (!model && !error.empty()) {
+        module.emitError("kiln-lower-contractions: ") << error;
+        return signalPassFailure();
+      }
+      choice.model = model.get(); // null: the hand-written choice
+    }
+    if (!forceConfig.empty()) {
+      choice.forced = parseContractionConfig(forceConfig);
+      if (!choice.forced) {
+        module.emitError("kiln-lower-contractions: force-config '")
+            << forceConfig << "' is not mr,nr,kc";
+        return signalPassFailure();
+      }
+    }
     SmallVector<Matmul> matches;
     SmallVector<linalg::GenericOp> others;
     module.walk([&](linalg::GenericOp op) {
@@ -192,7 +210,7 @@ struct KilnLowerContractionsPass
       note(lower(mm, packedSources));
     for (linalg::GenericOp op : others) {
       std::string text;
-      if (lowerConv2D(op, target, packedSources, &text) ||
+      if (lowerConv2D(op, target, choice, packedSources, &text) ||
           lowerDepthwiseConv(op, target, &text))
         note(text);
     }
@@ -222,6 +240,7 @@ struct KilnLowerContractionsPass
 
 private:
   CpuTarget target;
+  KernelChoiceOptions choice;
   Value aPacked;          // the current op's repacked A, if any
   const TileFusion *fusion = nullptr; // the current op's fused neighbours
   int64_t kcBlock = 0;                // the current op's K block
@@ -350,7 +369,13 @@ private:
     shape.m = mm.m();
     shape.n = mm.n();
     shape.k = mm.k();
-    ContractionConfig config = chooseContractionConfig(shape, target);
+    KernelKind kind = shape.batch > 1 ? KernelKind::BatchMatMul
+                      : constantGlobalOf(mm.b) ? KernelKind::MatMul
+                                               : KernelKind::MatMulRuntimeB;
+    ContractionChoice chosen = chooseContraction(shape, kind, target, choice);
+    ContractionConfig config = chosen.config;
+    config.mr = std::min(config.mr, shape.m);
+    config.kc = std::min(config.kc, shape.k);
     int64_t nr = config.nr, kc = config.kc;
     int64_t n = mm.n(), k = mm.k();
     int64_t panels = (n + nr - 1) / nr;
@@ -446,7 +471,10 @@ private:
          Twine(config.mr) + "x" + Twine(nr) + " kc " + Twine(kc) + ", B " +
          (packedB ? "packed at compile time"
                   : direct ? "read in place" : "packed per K block") +
-         (aPacked ? ", A repacked" : "") + describeFusion(fused))
+         (aPacked ? ", A repacked" : "") + describeFusion(fused) +
+         (chosen.summary.empty() || chosen.summary == "forced"
+              ? ""
+              : " [" + chosen.summary + "]"))
             .str();
     eraseFused(fused);
     mm.op.erase();

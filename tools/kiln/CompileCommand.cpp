@@ -141,6 +141,21 @@ cl::opt<std::string> objective(
              "scope, or among all candidates without --lmul"),
     cl::value_desc("latency|energy"), cl::sub(kiln::compileCommand),
     cl::cat(category));
+cl::opt<std::string> costModel(
+    "cost-model",
+    cl::desc("How kernel tile configurations are chosen: learned (the model "
+             "shipped for the target CPU; without one, the hand-written "
+             "choice), analytic (roofline), heuristic (hand-written), or an "
+             "XGBoost model file from kiln-costmodel train (default: "
+             "learned)"),
+    cl::init("learned"), cl::value_desc("learned|analytic|heuristic|FILE"),
+    cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<std::string> forceKernelConfig(
+    "force-kernel-config",
+    cl::desc("Use this register tile and K block, mr,nr,kc, for every matmul "
+             "and conv kernel (for experiments and kiln-costmodel)"),
+    cl::value_desc("mr,nr,kc"), cl::Hidden, cl::sub(kiln::compileCommand),
+    cl::cat(category));
 cl::opt<bool> report(
     "report",
     cl::desc("Print the estimated arithmetic energy per inference, fp32 vs "
@@ -215,6 +230,8 @@ int kiln::compileMain() {
   if (timings)
     options.timings = &errs();
   options.externalWeights = weights == Weights::External;
+  options.costModel = costModel == "heuristic" ? "" : costModel.getValue();
+  options.forceKernelConfig = forceKernelConfig;
   if (maxEmbeddedWeights.getNumOccurrences())
     options.target.maxEmbeddedWeightBytes = maxEmbeddedWeights;
   if (report)

@@ -1,0 +1,128 @@
+//===- costmodel_test.cpp - features, metrics, XGBoost round trip ---------===//
+#include "costmodel/CostModel.h"
+#include "costmodel/Training.h"
+
+#include <cmath>
+#include <gtest/gtest.h>
+#include <random>
+
+using namespace mlir::kiln;
+
+namespace {
+KernelDesc kernel(int64_t m, int64_t n, int64_t k, int64_t mr, int64_t nr,
+                  int64_t kc) {
+  KernelDesc d;
+  d.m = m, d.n = n, d.k = k, d.mr = mr, d.nr = nr, d.kc = kc;
+  d.vectorBits = 512, d.vectorRegisters = 32;
+  return d;
+}
+} // namespace
+
+TEST(KernelFeatures, OneValuePerNameAndDeterministic) {
+  KernelDesc d = kernel(128, 768, 768, 10, 32, 384);
+  std::vector<float> f = kernelFeatures(d);
+  EXPECT_EQ(f.size(), kernelFeatureNames().size());
+  EXPECT_EQ(f, kernelFeatures(d));
+  for (float v : f)
+    EXPECT_TRUE(std::isfinite(v));
+  // The configuration shows in the features, not in the shape key.
+  KernelDesc other = kernel(128, 768, 768, 4, 64, 128);
+  EXPECT_NE(f, kernelFeatures(other));
+  EXPECT_EQ(d.shapeKey(), other.shapeKey());
+  EXPECT_EQ(d.shapeKey(), "matmul b1 m128 n768 k768 v512 t1");
+}
+
+TEST(Metrics, KendallTau) {
+  EXPECT_DOUBLE_EQ(kendallTau({1, 2, 3, 4}, {10, 20, 30, 40}), 1.0);
+  EXPECT_DOUBLE_EQ(kendallTau({1, 2, 3, 4}, {40, 30, 20, 10}), -1.0);
+  // One discordant pair of six: (6 - 2 * 1) / 6.
+  EXPECT_NEAR(kendallTau({1, 2, 3, 4}, {1, 3, 2, 4}), 4.0 / 6.0, 1e-12);
+}
+
+TEST(Metrics, RegretAndSplit) {
+  // Two shapes; the predictor picks the second-best of shape A (1.5x the
+  // best) and the best of shape B: geometric mean regret sqrt(1.5).
+  std::vector<Sample> samples;
+  auto add = [&](const char *shape, double latency, double predicted) {
+    Sample s;
+    s.kind = "matmul";
+    s.shape = shape;
+    s.latencyNs = latency;
+    s.kernel.kc = int64_t(predicted); // carries the prediction below
+    samples.push_back(s);
+  };
+  add("A", 100, 3), add("A", 150, 1), add("A", 200, 2);
+  add("B", 50, 1), add("B", 70, 2);
+  auto predict = [](const std::vector<Sample> &rows) {
+    std::vector<double> p;
+    for (const Sample &s : rows)
+      p.push_back(double(s.kernel.kc));
+    return p;
+  };
+  Metrics m = evaluate(samples, predict, true)["all"];
+  EXPECT_EQ(m.shapes, 2);
+  EXPECT_NEAR(m.top1Regret, std::sqrt(1.5), 1e-9);
+
+  std::vector<Sample> train, test;
+  splitByShape(samples, 0.5, 7, train, test);
+  EXPECT_EQ(train.size() + test.size(), samples.size());
+  for (const Sample &t : test)
+    for (const Sample &r : train)
+      EXPECT_NE(t.shape, r.shape); // never split a shape
+}
+
+TEST(XGBoost, LearnsASyntheticCostAndRoundTrips) {
+  // Latency = flops / (rate that grows with mr, saturating at 8): the model
+  // must rank a shape's configurations by mr.
+  std::mt19937 rng(3);
+  std::vector<Sample> samples;
+  for (int shape = 0; shape < 30; ++shape) {
+    int64_t m = 16 + rng() % 200, n = 64 + rng() % 512, k = 64 + rng() % 512;
+    for (int64_t mr : {1, 2, 4, 6, 8}) {
+      Sample s;
+      s.kind = "matmul";
+      s.kernel = kernel(m, n, k, mr, 32, 256);
+      s.shape = s.kernel.shapeKey();
+      s.features = kernelFeatures(s.kernel);
+      s.latencyNs = 2.0 * m * n * k / (8.0 * std::min<int64_t>(mr, 8));
+      samples.push_back(s);
+    }
+  }
+  for (TrainObjective o :
+       {TrainObjective::RegressionLogLatency, TrainObjective::PairwiseRank}) {
+    std::string error;
+    std::string json = trainXGBoost(samples, o, error);
+    ASSERT_FALSE(json.empty()) << error;
+    std::unique_ptr<CostModel> model = loadXGBoostModel(json, error);
+    ASSERT_TRUE(model) << error;
+    Metrics m = evaluate(
+        samples,
+        [&](const std::vector<Sample> &rows) {
+          return predictSamples(*model, rows);
+        },
+        o == TrainObjective::RegressionLogLatency)["all"];
+    EXPECT_GT(m.kendallTau, 0.9);
+    EXPECT_LT(m.top1Regret, 1.05);
+  }
+}
+
+TEST(XGBoost, RefusesAnotherFeatureVersionAndGarbage) {
+  std::string error;
+  EXPECT_FALSE(loadXGBoostModel("/nonexistent/model.json", error));
+  EXPECT_NE(error.find("cannot load"), std::string::npos) << error;
+  error.clear();
+  EXPECT_FALSE(loadXGBoostModel("{\"not\": \"a model\"}", error));
+  EXPECT_FALSE(error.empty());
+}
+
+TEST(CostModels, AnalyticPrefersFullRegisterTiles) {
+  std::unique_ptr<CostModel> analytic = createAnalyticModel();
+  double small = analytic->predict(kernel(512, 512, 512, 1, 16, 256)).latencyNs;
+  double big = analytic->predict(kernel(512, 512, 512, 10, 32, 256)).latencyNs;
+  EXPECT_LT(big, small);
+  EXPECT_GT(analytic->predict(kernel(512, 512, 512, 10, 32, 256)).energyNj, 0);
+  std::string error;
+  EXPECT_FALSE(createCostModel("/nonexistent.json", 512, error));
+  EXPECT_TRUE(createCostModel("analytic", 512, error));
+  EXPECT_TRUE(createCostModel("stub", 512, error));
+}

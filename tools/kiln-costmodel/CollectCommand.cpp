@@ -1,0 +1,350 @@
+//===- CollectCommand.cpp - kiln-costmodel collect ------------------------===//
+//
+// Part of kiln. Measures kernel configurations with the real codegen and
+// runtime: for each sampled shape, writes a one-kernel kiln-dialect module,
+// compiles it once per candidate configuration (forced through
+// --force-config's path) into a shared library, times it on one thread
+// (warm, median of repeats) and appends features + latency to a JSONL file
+// right away, so an interrupted run resumes where it stopped.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/kiln-costmodel/Commands.h"
+
+#include "codegen/cpu/KernelConfig.h"
+#include "compiler/Compiler.h"
+#include "compiler/Registration.h"
+#include "costmodel/Dataset.h"
+#include "tools/kiln/ModelRunner.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <set>
+
+using namespace llvm;
+using namespace mlir::kiln;
+
+cl::SubCommand kiln::costmodel::collectCommand(
+    "collect", "Measure sampled kernels x candidate configurations on this "
+               "machine and append them to a JSONL dataset");
+
+namespace {
+cl::OptionCategory category("kiln-costmodel collect options");
+cl::opt<std::string> out("out", cl::Required, cl::desc("Dataset (JSONL, appended)"),
+                         cl::value_desc("data.jsonl"),
+                         cl::sub(kiln::costmodel::collectCommand),
+                         cl::cat(category));
+cl::opt<double> minutes("minutes",
+                        cl::desc("Stop starting new shapes after this long "
+                                 "(default 25)"),
+                        cl::init(25), cl::sub(kiln::costmodel::collectCommand),
+                        cl::cat(category));
+cl::opt<std::string> shard("shard",
+                           cl::desc("Collect share i of n (0-based), e.g. "
+                                    "--shard 1/4; the files concatenate"),
+                           cl::init("0/1"), cl::value_desc("i/n"),
+                           cl::sub(kiln::costmodel::collectCommand),
+                           cl::cat(category));
+cl::opt<unsigned> seed("seed", cl::desc("Seed of the shape and config sample"),
+                       cl::init(1), cl::sub(kiln::costmodel::collectCommand),
+                       cl::cat(category));
+cl::opt<unsigned> perShape("configs-per-shape",
+                           cl::desc("Configurations measured per shape "
+                                    "(default 12)"),
+                           cl::init(12),
+                           cl::sub(kiln::costmodel::collectCommand),
+                           cl::cat(category));
+cl::opt<unsigned> randomShapes("random-shapes",
+                               cl::desc("Random shapes after the real-model "
+                                        "layers (default 400)"),
+                               cl::init(400),
+                               cl::sub(kiln::costmodel::collectCommand),
+                               cl::cat(category));
+cl::opt<unsigned> maxShapes("max-shapes",
+                            cl::desc("Measure at most this many shapes of this "
+                                     "shard (default: all)"),
+                            cl::init(0), cl::sub(kiln::costmodel::collectCommand),
+                            cl::cat(category));
+cl::opt<unsigned> repeats("repeats", cl::desc("Timed runs per kernel (median)"),
+                          cl::init(11), cl::sub(kiln::costmodel::collectCommand),
+                          cl::cat(category));
+cl::opt<std::string> targetCpu("target-cpu",
+                               cl::desc("Target CPU (default: the host's)"),
+                               cl::sub(kiln::costmodel::collectCommand),
+                               cl::cat(category));
+cl::opt<std::string> targetFeatures(
+    "target-features",
+    cl::desc("Target features, e.g. -avx512f for AVX2 kernels on an "
+             "AVX-512 machine (default: the host's)"),
+    cl::sub(kiln::costmodel::collectCommand), cl::cat(category));
+
+/// One kernel shape to measure.
+struct Shape {
+  KernelKind kind;
+  ContractionShape dims;
+};
+
+/// Layers of the bench models (BERT-base, GPT-2, ResNet-50 as matmuls,
+/// MLPs) and attention products, then random shapes.
+std::vector<Shape> sampleShapes(unsigned seed, unsigned randomCount) {
+  std::vector<Shape> shapes;
+  auto add = [&](KernelKind kind, int64_t b, int64_t m, int64_t n, int64_t k) {
+    shapes.push_back({kind, {b, m, n, k}});
+  };
+  for (int64_t m : {1, 16, 128}) {
+    add(KernelKind::MatMul, 1, m, 768, 768);
+    add(KernelKind::MatMul, 1, m, 3072, 768);
+    add(KernelKind::MatMul, 1, m, 768, 3072);
+    add(KernelKind::MatMul, 1, m, 2304, 768);
+  }
+  for (int64_t m : {1, 64})
+    add(KernelKind::MatMul, 1, m, 4096, 1024);
+  add(KernelKind::MatMul, 1, 64, 256, 256);
+  add(KernelKind::MatMul, 1, 1, 256, 256);
+  add(KernelKind::MatMul, 1, 128, 384, 384);
+  add(KernelKind::MatMul, 1, 128, 1536, 384);
+  add(KernelKind::MatMul, 1, 1024, 1024, 1024);
+  add(KernelKind::MatMul, 1, 1, 1000, 2048);
+  add(KernelKind::BatchMatMul, 12, 128, 128, 64);
+  add(KernelKind::BatchMatMul, 12, 128, 64, 128);
+  add(KernelKind::BatchMatMul, 4, 16, 16, 16);
+  add(KernelKind::MatMulRuntimeB, 1, 128, 128, 64);
+  add(KernelKind::MatMulRuntimeB, 1, 64, 512, 512);
+
+  std::mt19937 rng(seed);
+  auto pick = [&](std::initializer_list<int64_t> values) {
+    std::vector<int64_t> v(values);
+    return v[rng() % v.size()];
+  };
+  auto extent = [&](int64_t lo, int64_t hi) {
+    // Log-uniform, and half of the time rounded to a multiple of 16.
+    double x = std::exp(std::uniform_real_distribution<double>(
+        std::log(double(lo)), std::log(double(hi)))(rng));
+    int64_t v = std::max<int64_t>(1, int64_t(x));
+    return rng() % 2 ? std::max<int64_t>(16, v / 16 * 16) : v;
+  };
+  for (unsigned i = 0; i < randomCount; ++i) {
+    KernelKind kind = KernelKind(pick({0, 0, 0, 0, 1, 2}));
+    int64_t batch = kind == KernelKind::BatchMatMul ? pick({2, 4, 8, 12}) : 1;
+    int64_t m = rng() % 4 == 0 ? pick({1, 2, 4, 8}) : extent(1, 512);
+    int64_t n = extent(8, 2048), k = extent(8, 2048);
+    // Keep a constant B under 16 MiB (it is written into the module).
+    while (n * k > (int64_t(4) << 20))
+      k /= 2;
+    add(kind, batch, m, n, k);
+  }
+  return shapes;
+}
+
+/// A kiln-dialect module with the one kernel: constant B as a resource
+/// blob of pseudo-random values, or B as a second input.
+std::string kernelModule(const Shape &s, std::mt19937 &rng) {
+  const ContractionShape &d = s.dims;
+  auto type = [&](int64_t rows, int64_t cols) {
+    std::string t = "tensor<";
+    if (s.kind == KernelKind::BatchMatMul)
+      t += std::to_string(d.batch) + "x";
+    return t + std::to_string(rows) + "x" + std::to_string(cols) + "xf32>";
+  };
+  std::string a = type(d.m, d.k), b = type(d.k, d.n), c = type(d.m, d.n);
+  bool constantB = s.kind == KernelKind::MatMul;
+  std::string text;
+  raw_string_ostream os(text);
+  os << "func.func @main(%a: " << a << " {kiln.name = \"a\"}";
+  if (!constantB)
+    os << ", %b: " << b << " {kiln.name = \"b\"}";
+  os << ") -> (" << c << " {kiln.name = \"c\"}) attributes {kiln.entry} {\n";
+  if (constantB)
+    os << "  %b = kiln.constant dense_resource<w> : " << b << "\n";
+  os << "  %c = kiln.matmul %a, %b : " << a << ", " << b << "\n"
+     << "  return %c : " << c << "\n}\n";
+  if (constantB) {
+    os << "{-#\n  dialect_resources: {\n    builtin: {\n      w: \"0x04000000";
+    std::uniform_real_distribution<float> value(-1, 1);
+    for (int64_t i = 0, e = d.k * d.n; i < e; ++i) {
+      float f = value(rng);
+      uint32_t bits;
+      std::memcpy(&bits, &f, 4);
+      for (int byte = 0; byte < 4; ++byte)
+        os << format_hex_no_prefix((bits >> (8 * byte)) & 0xff, 2, true);
+    }
+    os << "\"\n    }\n  }\n#-}\n";
+  }
+  return text;
+}
+
+/// Median of `repeats` warm runs in ns, or a negative value on failure.
+double measure(const std::string &library, std::string &error) {
+  kiln::ModelRunner runner;
+  if (!runner.load(library, 1, error) ||
+      !runner.setInputs({}, /*fillMissing=*/true, error))
+    return -1;
+  for (int i = 0; i < 3; ++i)
+    if (!runner.run(error))
+      return -1;
+  std::vector<double> times;
+  for (unsigned i = 0; i < std::max(1u, repeats.getValue()); ++i) {
+    auto start = std::chrono::steady_clock::now();
+    if (!runner.run(error))
+      return -1;
+    times.push_back(std::chrono::duration<double, std::nano>(
+                        std::chrono::steady_clock::now() - start)
+                        .count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+std::string configKey(const std::string &shape, const ContractionConfig &c) {
+  return shape + "|" + std::to_string(c.mr) + "," + std::to_string(c.nr) +
+         "," + std::to_string(c.kc);
+}
+} // namespace
+
+int kiln::costmodel::collectMain() {
+  static const char cmd[] = "collect";
+  unsigned shardIndex = 0, shardCount = 1;
+  if (std::sscanf(shard.c_str(), "%u/%u", &shardIndex, &shardCount) != 2 ||
+      shardCount == 0 || shardIndex >= shardCount)
+    return fail(cmd, "--shard must be i/n with 0 <= i < n");
+
+  // The target the kernels are compiled for (and described with).
+  CompileOptions base;
+  base.target.cpu = targetCpu;
+  base.target.features = targetFeatures;
+  std::string error;
+  std::unique_ptr<llvm::TargetMachine> tm =
+      createCpuTargetMachine(base.target, error);
+  if (!tm)
+    return fail(cmd, error);
+  CpuTarget target = describeCpuTarget(*tm);
+  std::string targetName = target.vectorBits >= 512   ? "avx512"
+                           : target.vectorBits >= 256 ? "avx2"
+                                                      : "sse";
+
+  // Resume: what the file already holds is not measured again.
+  std::set<std::string> done;
+  if (sys::fs::exists(out)) {
+    std::vector<Sample> existing;
+    if (!loadSamples(out, existing, error))
+      return fail(cmd, error);
+    for (const Sample &s : existing)
+      done.insert(configKey(s.shape, {s.mr, s.nr, s.kc}));
+  }
+  std::ofstream file(out, std::ios::app);
+  if (!file)
+    return fail(cmd, "cannot append to '" + out + "'");
+
+  SmallString<128> dir;
+  if (std::error_code ec =
+          sys::fs::createUniqueDirectory("kiln-costmodel-collect", dir))
+    return fail(cmd, "cannot create a temporary folder: " + ec.message());
+
+  mlir::DialectRegistry registry;
+  registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  mlir::ScopedDiagnosticHandler handler(&context, [](mlir::Diagnostic &diag) {
+    errs() << "kiln-costmodel collect: " << diag.str() << "\n";
+    return mlir::success();
+  });
+
+  std::vector<Shape> shapes = sampleShapes(seed, randomShapes);
+  std::vector<Shape> mine;
+  for (size_t i = 0; i < shapes.size(); ++i)
+    if (i % shardCount == shardIndex &&
+        (maxShapes == 0 || mine.size() < maxShapes))
+      mine.push_back(shapes[i]);
+  std::mt19937 rng(seed * 7919u + shardIndex);
+  auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         start)
+        .count();
+  };
+  size_t measured = 0, failures = 0;
+  for (size_t si = 0; si < mine.size(); ++si) {
+    if (elapsed() > minutes * 60)
+      break;
+    const Shape &shape = mine[si];
+    KernelDesc probe = describeKernel(shape.dims, shape.kind, {}, target);
+    std::string key = probe.shapeKey();
+    // Candidates: the hand-written pick, then a random sample.
+    std::vector<ContractionConfig> all =
+        contractionCandidates(shape.dims, target, /*blocksK=*/true);
+    std::shuffle(all.begin(), all.end(), rng);
+    ContractionConfig heuristic = chooseContractionConfig(shape.dims, target);
+    all.insert(all.begin(), heuristic);
+    std::vector<ContractionConfig> configs;
+    std::set<std::string> seen;
+    for (const ContractionConfig &c : all) {
+      if (configs.size() >= perShape)
+        break;
+      if (seen.insert(configKey(key, c)).second)
+        configs.push_back(c);
+    }
+    std::string modulePath = (dir + "/kernel.mlir").str();
+    {
+      std::ofstream m(modulePath);
+      m << kernelModule(shape, rng);
+    }
+    for (const ContractionConfig &config : configs) {
+      if (done.count(configKey(key, config)))
+        continue;
+      CompileOptions options = base;
+      options.inputPath = modulePath;
+      options.outputPath = (dir + "/kernel.so").str();
+      options.emit = EmitKind::SharedLibrary;
+      options.name = "kernel";
+      options.costModel = "";
+      options.forceKernelConfig = std::to_string(config.mr) + "," +
+                                  std::to_string(config.nr) + "," +
+                                  std::to_string(config.kc);
+      CompileResult result;
+      double ns = -1;
+      if (mlir::succeeded(compileModel(context, options, result)))
+        ns = measure(options.outputPath, error);
+      if (ns <= 0) {
+        ++failures;
+        errs() << "kiln-costmodel collect: " << key << " config "
+               << options.forceKernelConfig << " failed"
+               << (error.empty() ? "" : ": " + error) << "\n";
+        continue;
+      }
+      Sample s;
+      s.kind = kernelKindName(shape.kind);
+      s.target = targetName;
+      s.shape = key;
+      s.mr = config.mr;
+      s.nr = config.nr;
+      s.kc = config.kc;
+      s.kernel = describeKernel(shape.dims, shape.kind, config, target);
+      s.features = kernelFeatures(s.kernel);
+      s.latencyNs = ns;
+      s.runs = int(repeats);
+      file << sampleToJson(s) << "\n";
+      file.flush();
+      ++measured;
+    }
+    double t = elapsed();
+    double eta = std::min(minutes * 60 - t,
+                          t / double(si + 1) * double(mine.size() - si - 1));
+    outs() << format("[%zu/%zu shapes] %s: %zu samples so far, %.0f s "
+                     "elapsed, ~%.0f s left\n",
+                     si + 1, mine.size(), key.c_str(), measured, t,
+                     std::max(0.0, eta));
+    outs().flush();
+  }
+  sys::fs::remove_directories(dir);
+  outs() << "kiln-costmodel collect: " << measured << " samples appended to "
+         << out << " (" << failures << " failed)\n";
+  return failures && !measured ? 1 : 0;
+}
