@@ -64,7 +64,8 @@ std::string mlir::kiln::sampleToJson(const Sample &s) {
                       {"config", {{"mr", s.mr}, {"nr", s.nr}, {"kc", s.kc}}},
                       {"features", s.features},
                       {"latency_ns", s.latencyNs},
-                      {"runs", s.runs}};
+                      {"runs", s.runs},
+                      {"heuristic", s.heuristic}};
   return j.dump();
 }
 
@@ -104,6 +105,7 @@ bool mlir::kiln::loadSamples(const std::string &path, std::vector<Sample> &out,
       s.features = j.at("features").get<std::vector<float>>();
       s.latencyNs = j.at("latency_ns").get<double>();
       s.runs = j.value("runs", 0);
+      s.heuristic = j.value("heuristic", false);
       if (s.features.size() != columns || !(s.latencyNs > 0)) {
         error = where() + "expected " + std::to_string(columns) +
                 " features and a positive latency";

@@ -7,7 +7,7 @@
 //    "config": {"mr": 10, "nr": 32, "kc": 384},
 //    "kernel": {...every KernelDesc field...},
 //    "features": [...kernelFeatures()...],
-//    "latency_ns": 123456.0, "runs": 15}
+//    "latency_ns": 123456.0, "runs": 15, "heuristic": false}
 //
 // "version" is kFeatureVersion. Candidates of one shape share "shape";
 // training and evaluation split on it, never on configurations.
@@ -30,6 +30,7 @@ struct Sample {
   std::vector<float> features;
   double latencyNs = 0;
   int runs = 0;
+  bool heuristic = false; // the hand-written choice for this shape
 };
 
 /// One JSON line for `sample` (no trailing newline).

@@ -73,6 +73,14 @@ cl::opt<unsigned> maxShapes("max-shapes",
                                      "shard (default: all)"),
                             cl::init(0), cl::sub(kiln::costmodel::collectCommand),
                             cl::cat(category));
+cl::list<std::string> onlyShapes(
+    "shape",
+    cl::desc("Measure this shape instead of the built-in sample: "
+             "KIND:BATCHxMxNxK with KIND matmul, matmul_runtime_b or "
+             "batch_matmul (repeatable); with a large --configs-per-shape "
+             "this is an exhaustive search"),
+    cl::value_desc("KIND:BxMxNxK"), cl::sub(kiln::costmodel::collectCommand),
+    cl::cat(category));
 cl::opt<unsigned> repeats("repeats", cl::desc("Timed runs per kernel (median)"),
                           cl::init(11), cl::sub(kiln::costmodel::collectCommand),
                           cl::cat(category));
@@ -257,7 +265,27 @@ int kiln::costmodel::collectMain() {
     return mlir::success();
   });
 
-  std::vector<Shape> shapes = sampleShapes(seed, randomShapes);
+  std::vector<Shape> shapes;
+  for (const std::string &spec : onlyShapes) {
+    char kind[32];
+    long long b, m, n, k;
+    Shape s{KernelKind::MatMul, {}};
+    if (std::sscanf(spec.c_str(), "%31[a-z_]:%lldx%lldx%lldx%lld", kind, &b, &m,
+                    &n, &k) != 5 ||
+        b < 1 || m < 1 || n < 1 || k < 1)
+      return fail(cmd, "--shape '" + spec + "' is not KIND:BATCHxMxNxK");
+    std::string name = kind;
+    if (name == "matmul_runtime_b")
+      s.kind = KernelKind::MatMulRuntimeB;
+    else if (name == "batch_matmul")
+      s.kind = KernelKind::BatchMatMul;
+    else if (name != "matmul")
+      return fail(cmd, "--shape '" + spec + "': unknown kind '" + name + "'");
+    s.dims = {b, m, n, k};
+    shapes.push_back(s);
+  }
+  if (shapes.empty())
+    shapes = sampleShapes(seed, randomShapes);
   std::vector<Shape> mine;
   for (size_t i = 0; i < shapes.size(); ++i)
     if (i % shardCount == shardIndex &&
@@ -330,6 +358,8 @@ int kiln::costmodel::collectMain() {
       s.features = kernelFeatures(s.kernel);
       s.latencyNs = ns;
       s.runs = int(repeats);
+      s.heuristic = config.mr == heuristic.mr && config.nr == heuristic.nr &&
+                    config.kc == heuristic.kc;
       file << sampleToJson(s) << "\n";
       file.flush();
       ++measured;
