@@ -47,6 +47,7 @@ const llvm::StringMap<OpHandler> &mlir::kiln::onnx::getOpHandlers() {
     registerQuantizeOps(map);
     registerSignalOps(map);
     registerControlOps(map);
+    registerSequenceOps(map);
     return map;
   }();
   return handlers;
@@ -100,7 +101,22 @@ FailureOr<TV *> GraphImporter::input(int i) {
   auto it = values.find(node->input(i));
   if (it == values.end())
     return error() << "uses unknown value '" << node->input(i) << "'";
+  if (it->second.isSequence())
+    return error() << "input #" << i << " ('" << node->input(i)
+                   << "') is a sequence; this op takes a tensor";
   return &it->second;
+}
+
+FailureOr<const Sequence *> GraphImporter::sequenceInput(int i) {
+  if (!hasInput(i))
+    return error() << "missing input #" << i;
+  auto it = values.find(node->input(i));
+  if (it == values.end())
+    return error() << "uses unknown value '" << node->input(i) << "'";
+  if (!it->second.isSequence())
+    return error() << "input #" << i << " ('" << node->input(i)
+                   << "') is a tensor; this op takes a sequence";
+  return it->second.sequence.get();
 }
 
 FailureOr<TV *> GraphImporter::constInput(int i, StringRef what) {
@@ -187,7 +203,7 @@ LogicalResult GraphImporter::setOutput(int i, const TV &value) {
   if (i < 0 || i >= node->output_size() || node->output(i).empty())
     return success();
   const std::string &name = node->output(i);
-  if (!value.type)
+  if (!value.type && !value.isSequence())
     return error() << "internal error: output '" << name << "' has no type";
   if (!values.try_emplace(name, value).second)
     return error() << "value '" << name << "' is defined twice";
@@ -615,7 +631,7 @@ LogicalResult GraphImporter::importNode(const ::onnx::NodeProto &n, int index,
 
 FailureOr<SmallVector<TV>>
 GraphImporter::importSubgraph(const ::onnx::GraphProto &g, ArrayRef<TV> inputs,
-                              StringRef what) {
+                              StringRef what, bool allowSequenceOutputs) {
   if (subgraphDepth >= 32)
     return error() << what << ": subgraphs nest too deeply";
   if (g.input_size() != static_cast<int>(inputs.size()))
@@ -681,6 +697,9 @@ GraphImporter::importSubgraph(const ::onnx::GraphProto &g, ArrayRef<TV> inputs,
     if (it == values.end())
       return error() << what << " output '" << out.name()
                      << "' is not produced";
+    if (it->second.isSequence() && !allowSequenceOutputs)
+      return error() << what << " output '" << out.name()
+                     << "' is a sequence; only tensors are supported here";
     outputs.push_back(it->second);
   }
   return outputs;
@@ -752,6 +771,11 @@ FailureOr<OwningOpRef<ModuleOp>> GraphImporter::run() {
       return emitError(diagLoc) << "graph output '" << out.name()
                                 << "' is not produced by any node, input "
                                    "or initializer";
+    if (it->second.isSequence())
+      return emitError(diagLoc)
+             << "graph output '" << out.name()
+             << "' is a sequence; kiln compiles models with tensor outputs "
+                "only";
     loc = NameLoc::get(StringAttr::get(ctx, out.name()));
     FailureOr<Value> v = materialize(it->second, out.name());
     if (failed(v))

@@ -72,7 +72,19 @@ struct Contents {
   SmallVector<double> floats;
 };
 
-/// One ONNX value during import.
+struct TV;
+/// An ONNX sequence value, known at import: its tensors, in order, and the
+/// element type they share (an empty sequence from SequenceEmpty has one).
+struct Sequence {
+  Type elementType;
+  std::vector<TV> elements;
+};
+
+/// One ONNX value during import: a tensor, or (with `sequence` set and no
+/// `type`) a sequence of tensors. Sequences exist only while importing: the
+/// sequence ops (OpsSequence.cpp) resolve them to their tensors, and op
+/// handlers, which read operands with `GraphImporter::input`, see tensors
+/// only.
 struct TV {
   RankedTensorType type;
   /// The SSA value, once materialized (graph inputs, op results, constants
@@ -84,6 +96,10 @@ struct TV {
   /// `data`, or a cached one.
   ElementsAttr attr;
 
+  /// Set (and `type` null) for a sequence value.
+  std::shared_ptr<const Sequence> sequence;
+
+  bool isSequence() const { return sequence != nullptr; }
   bool isConstant() const { return data || attr; }
   bool hasData() const { return data != nullptr; }
   Type elementType() const { return type.getElementType(); }
@@ -214,6 +230,9 @@ void registerQuantizeOps(llvm::StringMap<OpHandler> &map);
 void registerSignalOps(llvm::StringMap<OpHandler> &map);
 /// If, Loop and Scan, resolved at import (OpsControl.cpp).
 void registerControlOps(llvm::StringMap<OpHandler> &map);
+/// Sequence ops (SplitToSequence, SequenceAt, ...), resolved at import
+/// (OpsSequence.cpp).
+void registerSequenceOps(llvm::StringMap<OpHandler> &map);
 const llvm::StringMap<OpHandler> &getOpHandlers();
 
 class GraphImporter {
@@ -246,15 +265,18 @@ public:
   int numInputs() const;
   /// Whether input `i` exists and is not the empty (omitted) name.
   bool hasInput(int i) const;
-  /// Input `i`; emits an error when absent or unknown.
+  /// Input `i`, a tensor; emits an error when absent, unknown or a
+  /// sequence.
   FailureOr<TV *> input(int i);
+  /// Input `i`, a sequence; emits an error when absent, unknown or a tensor.
+  FailureOr<const Sequence *> sequenceInput(int i);
   /// Input `i` that must be known at compile time (`what` names it in the
   /// error: "the shape input").
   FailureOr<TV *> constInput(int i, StringRef what);
   int numOutputs() const;
   /// Whether output `i` exists and is consumed (by a node or graph output).
   bool outputUsed(int i) const;
-  /// Defines output `i`.
+  /// Defines output `i` (a tensor or a sequence).
   LogicalResult setOutput(int i, const TV &value);
 
   // Attributes. A missing attribute yields the default; one of the wrong
@@ -349,9 +371,12 @@ public:
   /// unrolled Loop or Scan body): binds its inputs to `inputs`, imports its
   /// nodes (named NODE/`what`/...), and returns its outputs. The names it
   /// defines are forgotten afterwards, so a body can be imported again.
+  /// Sequence outputs are an error unless `allowSequenceOutputs` (If, which
+  /// only forwards its branch's outputs).
   FailureOr<SmallVector<TV>> importSubgraph(const ::onnx::GraphProto &g,
                                             ArrayRef<TV> inputs,
-                                            StringRef what);
+                                            StringRef what,
+                                            bool allowSequenceOutputs = false);
 
   /// Whether any graph output or node consumes `name`.
   bool isConsumed(StringRef name) const { return consumed.contains(name); }

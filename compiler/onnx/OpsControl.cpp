@@ -86,7 +86,8 @@ LogicalResult importIf(GraphImporter &imp) {
   FailureOr<const ::onnx::GraphProto *> g = graphAttr(imp, branch);
   if (failed(g))
     return failure();
-  FailureOr<SmallVector<TV>> outs = imp.importSubgraph(**g, {}, branch);
+  FailureOr<SmallVector<TV>> outs =
+      imp.importSubgraph(**g, {}, branch, /*allowSequenceOutputs=*/true);
   if (failed(outs))
     return failure();
   if (static_cast<int>(outs->size()) != imp.numOutputs())

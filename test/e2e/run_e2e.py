@@ -4,13 +4,14 @@
 usage: run_e2e.py --model NAME --kiln PATH/TO/kiln --work DIR
                   [--rtol 1e-4] [--atol 1e-5] [--seed 0] [--shape PARAM=N ...]
                   [--compile-arg ARG ...] [--run-arg ARG ...]
-       run_e2e.py --onnx MODEL.onnx [--inputs DIR] --kiln ... --work DIR
+       run_e2e.py --onnx MODEL.onnx [--inputs DIR] [--expected DIR] --kiln ... --work DIR
 
 Steps (every command is printed, so a failure can be replayed by hand):
   1. DIR/NAME.onnx from test/models/make_model.py (cached; regenerated when the
      generator sources, the seed or --regen change it);
   2. DIR/inputs/<name>.npy from make_inputs.py (or copied from --inputs);
-  3. DIR/ref/<name>.npy from ONNX Runtime (reference.py);
+  3. DIR/ref/<name>.npy from ONNX Runtime (reference.py), or with --expected
+     the stored reference outputs in that directory (ORT is not run);
   4. kiln compile DIR/NAME.onnx -o DIR/NAME.so [--shape PARAM=N ...]
   5. kiln run DIR/NAME.so --input NAME=DIR/inputs/NAME.npy ... --output-dir DIR/out
   6. compare DIR/out/<name>.npy to DIR/ref/<name>.npy for every model output
@@ -164,6 +165,17 @@ def compare(name, actual, expected, rtol, atol):
     return ok
 
 
+def stored_outputs(model, expected_dir):
+    """{output name: DIR/<name>.npy} for every graph output of `model`."""
+    out = {}
+    for vi in make_inputs.load_graph_only(model).graph.output:
+        path = os.path.join(expected_dir, sanitize(vi.name) + ".npy")
+        if not os.path.exists(path):
+            raise StepError(f"--expected has no file for output '{vi.name}': {path}")
+        out[vi.name] = path
+    return out
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -172,6 +184,9 @@ def parse_args(argv):
     src.add_argument("--onnx", help="use this existing .onnx file instead")
     p.add_argument("--inputs", help="directory with <input>.npy files to use "
                    "instead of random ones")
+    p.add_argument("--expected", help="directory with stored reference outputs "
+                   "<output>.npy to compare with instead of running ONNX Runtime "
+                   "(needs --inputs)")
     p.add_argument("--kiln", required=True, help="path to the kiln driver")
     p.add_argument("--work", required=True, help="work directory (created)")
     p.add_argument("--rtol", type=float, default=1e-4)
@@ -195,6 +210,9 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.expected and not args.inputs:
+        log("error: --expected needs --inputs (the inputs those outputs came from)")
+        return EXIT_ERROR
     work = os.path.abspath(args.work)
     if os.path.isfile(work):
         os.remove(work)
@@ -234,14 +252,19 @@ def main(argv=None):
             a = np.load(path)
             log(f"input: {n}: {a.dtype}{list(a.shape)} -> {path}")
 
-        ref_dir = os.path.join(work, "ref")
-        shutil.rmtree(ref_dir, ignore_errors=True)
-        r = reference.run_reference(model, in_dir, ref_dir, args.ort_threads,
-                                    args.ort_repeat)
-        log(f"ort: session {r['load_s'] * 1e3:.1f} ms, first run "
-            f"{r['first_run_s'] * 1e3:.3f} ms, run {r['run_s'] * 1e3:.3f} ms "
-            f"(median of {r['repeat']}, threads "
-            f"{args.ort_threads or 'default'})")
+        if args.expected:
+            r = {"outputs": stored_outputs(model, args.expected)}
+            for n, path in r["outputs"].items():
+                log(f"expected: {n} -> {path} (stored)")
+        else:
+            ref_dir = os.path.join(work, "ref")
+            shutil.rmtree(ref_dir, ignore_errors=True)
+            r = reference.run_reference(model, in_dir, ref_dir, args.ort_threads,
+                                        args.ort_repeat)
+            log(f"ort: session {r['load_s'] * 1e3:.1f} ms, first run "
+                f"{r['first_run_s'] * 1e3:.3f} ms, run {r['run_s'] * 1e3:.3f} ms "
+                f"(median of {r['repeat']}, threads "
+                f"{args.ort_threads or 'default'})")
 
         artifact = os.path.join(work, f"{name}.so")
         out_dir = os.path.join(work, "out")
@@ -291,8 +314,10 @@ def main(argv=None):
 
     kiln_run = (f"kiln run {kiln_ms:.3f} ms (driver), {run_s:.3f} s (process)"
                 if kiln_ms is not None else f"kiln run {run_s:.3f} s (process)")
-    log(f"times: kiln compile {compile_s:.3f} s | {kiln_run} | "
-        f"ort run {r['run_s'] * 1e3:.3f} ms (median), session {r['load_s'] * 1e3:.1f} ms")
+    ort_times = ("ort not run (stored outputs)" if args.expected else
+                 f"ort run {r['run_s'] * 1e3:.3f} ms (median), "
+                 f"session {r['load_s'] * 1e3:.1f} ms")
+    log(f"times: kiln compile {compile_s:.3f} s | {kiln_run} | {ort_times}")
     log(f"RESULT: {'PASS' if all_ok else 'FAIL'} ({name}, rtol={args.rtol:g}, "
         f"atol={args.atol:g})")
     return EXIT_PASS if all_ok else EXIT_MISMATCH

@@ -356,6 +356,56 @@ def m_optional_ops(out):
                  vi("y", TensorProto.FLOAT, [4])], opset=18)
 
 
+@model("sequence_ops")
+def m_sequence_ops(out):
+    """Sequence ops resolved at import: SplitToSequence (split sizes, one
+    chunk size, none with keepdims=0), SequenceAt, SequenceLength,
+    SequenceErase, SequenceInsert, SequenceEmpty, SequenceConstruct,
+    ConcatFromSequence (concat and, with new_axis=1, stack)."""
+    F = TensorProto.FLOAT
+    nodes = [
+        const("sizes", i64(3, 4)),
+        const("chunk", np.array(3, np.int64)),
+        const("last", np.array(-1, np.int64)),
+        const("zero", np.array(0, np.int32)),
+        node("SplitToSequence", ["x", "sizes"], ["s1"], axis=1),
+        node("SequenceAt", ["s1", "last"], ["a"]),
+        node("SplitToSequence", ["x"], ["rows"], axis=0, keepdims=0),
+        node("ConcatFromSequence", ["rows"], ["b"], axis=0, new_axis=1),
+        node("SplitToSequence", ["x", "chunk"], ["s3"], axis=-1),
+        node("SequenceLength", ["s3"], ["n"]),
+        node("SequenceErase", ["s3", "zero"], ["s4"]),
+        node("SequenceInsert", ["s4", "x", "zero"], ["s5"]),
+        node("ConcatFromSequence", ["s5"], ["c"], axis=1),
+        node("SequenceEmpty", [], ["e"], dtype=F),
+        node("SequenceInsert", ["e", "a"], ["e1"]),
+        node("SequenceAt", ["e1", "zero"], ["a2"]),
+        node("SequenceConstruct", ["a2", "a"], ["pair"]),
+        node("ConcatFromSequence", ["pair"], ["d"], axis=-1),
+    ]
+    return make(nodes, [vi("x", F, [2, 7])],
+                [vi("a", F, [2, 4]), vi("b", F, [2, 7]),
+                 vi("n", TensorProto.INT64, []), vi("c", F, [2, 11]),
+                 vi("d", F, [2, 8])])
+
+
+@model("sequence_output")
+def m_sequence_output(out):
+    """A graph output that is a sequence (unsupported)."""
+    seq = helper.make_tensor_sequence_value_info("s", TensorProto.FLOAT, [1, 4])
+    return make([node("SplitToSequence", ["x"], ["s"], axis=0)],
+                [vi("x", TensorProto.FLOAT, [2, 4])], [seq])
+
+
+@model("sequence_as_tensor")
+def m_sequence_as_tensor(out):
+    """A sequence given to an op that takes a tensor (an error)."""
+    return make([node("SplitToSequence", ["x"], ["s"], axis=0),
+                 node("Relu", ["s"], ["y"], name="relu")],
+                [vi("x", TensorProto.FLOAT, [2, 4])],
+                [vi("y", TensorProto.FLOAT, [2, 4])])
+
+
 @model("unique_const")
 def m_unique_const(out):
     """Unique folds at import: sorted along axis 0 of a constant matrix,
