@@ -69,8 +69,10 @@ def main():
         t0 = time.time()
         run([cm, "collect", "--out", data, "--minutes", str(args.minutes)] + flags)
         collect_s = time.time() - t0
-        run([cm, "train", "--data", data, "--out", model])
-        run([cm, "eval", "--data", data, "--model", model, "--json", metrics])
+        # Judged on shapes it never saw; then refit on all for shipping.
+        run([cm, "train", "--data", data, "--out", model + ".split"])
+        run([cm, "eval", "--data", data, "--model", model + ".split", "--json", metrics])
+        run([cm, "train", "--data", data, "--out", model, "--fit-all"])
         # Exhaustive search on real-model shapes.
         exhaustive = os.path.join(args.out, f"exhaustive_{isa}.jsonl")
         shape_args = [a for s in EXHAUSTIVE for a in ("--shape", s)]
