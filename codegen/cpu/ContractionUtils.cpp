@@ -133,6 +133,24 @@ Value loadStridedColumns(OpBuilder &b, Location loc, Value base,
   auto vecType = VectorType::get({lanes}, f32);
   if (stride == 1 && valid == lanes)
     return vector::LoadOp::create(b, loc, vecType, base, idx);
+  if (stride > 2) {
+    // A wide load would read stride x lanes floats for lanes of them, and
+    // LLVM's instruction selection slows to a crawl on such vectors
+    // (<128 x float> for stride 8): gather the lanes instead.
+    SmallVector<int32_t> offsets;
+    for (int64_t i = 0; i < lanes; ++i)
+      offsets.push_back(int32_t(i * stride));
+    auto indexType = VectorType::get({lanes}, b.getI32Type());
+    Value indices = arith::ConstantOp::create(
+        b, loc, indexType, DenseElementsAttr::get(indexType, ArrayRef(offsets)));
+    Value mask = vector::ConstantMaskOp::create(
+        b, loc, VectorType::get({lanes}, b.getI1Type()),
+        ArrayRef<int64_t>{valid});
+    Value zero = arith::ConstantOp::create(
+        b, loc, vecType, DenseElementsAttr::get(vecType, 0.0f));
+    return vector::GatherOp::create(b, loc, vecType, base, idx, indices, mask,
+                                    zero, IntegerAttr());
+  }
   int64_t wide = stride * lanes;
   auto wideType = VectorType::get({wide}, f32);
   Value mask = vector::ConstantMaskOp::create(

@@ -43,7 +43,8 @@ bool isIdentityF32(Value v, int64_t rank);
 /// `lanes` elements of `base` from `idx` along the last dim, `stride`
 /// apart; only the first `valid` are real (the rest read as 0 and nothing
 /// past the last real element is touched). Stride 1 is a (masked) load,
-/// larger strides one masked wide load and a lane shuffle.
+/// stride 2 one masked wide load and a lane shuffle, larger strides a
+/// masked gather.
 Value loadStridedColumns(OpBuilder &b, Location loc, Value base,
                          ValueRange idx, int64_t lanes, int64_t stride,
                          int64_t valid);
