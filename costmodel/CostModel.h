@@ -29,6 +29,8 @@ public:
   /// "analytic", "learned (x86-64-avx512.json)", "stub".
   virtual std::string name() const = 0;
   virtual Estimate predict(const KernelDesc &kernel) const = 0;
+  /// Whether Estimate::latencyNs is a latency (else only a ranking score).
+  virtual bool predictsLatency() const { return true; }
   /// Batch form for ranking candidates; the default calls predict().
   virtual std::vector<Estimate>
   predictBatch(const std::vector<KernelDesc> &kernels) const;

@@ -47,6 +47,7 @@ public:
   }
 
   std::string name() const override { return "learned (" + source + ")"; }
+  bool predictsLatency() const override { return output == "log_latency_ns"; }
 
   Estimate predict(const KernelDesc &kernel) const override {
     return predictBatch({kernel}).front();

@@ -76,12 +76,10 @@ int kiln::costmodel::evalMain() {
   outs() << format("%-10s %-18s %6s %8s %8s %8s %8s\n", "model", "kind",
                    "shapes", "samples", "tau", "MAPE", "regret");
   for (CostModel *model : {learned.get(), analytic.get()}) {
-    bool latencies = model == analytic.get() ||
-                     model->name().find("learned") == std::string::npos;
+    bool latencies = model->predictsLatency();
     auto predict = [&](const std::vector<Sample> &rows) {
       return predictSamples(*model, rows);
     };
-    // A learned model's output is a latency only for the regression form.
     std::map<std::string, Metrics> metrics = evaluate(test, predict, latencies);
     const char *label = model == learned.get() ? "learned" : "analytic";
     for (auto &[kind, m] : metrics) {
