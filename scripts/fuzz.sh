@@ -36,7 +36,9 @@ fi
 # cost. -ffile-prefix-map: objects independent of the checkout's path, so
 # ccache (the top-level CMakeLists.txt sets it as the compiler launcher)
 # hits across clones; with -g and no prefix map ccache hashes the working
-# directory and a fresh clone rebuilds everything.
+# directory and a fresh clone rebuilds everything. (ccache keys on paths
+# relative to the checkout: a tree hits the entries of trees at the same
+# place in other clones, build/test/fuzz-build for ctest and CI.)
 flags="-gline-tables-only -ffile-prefix-map=$root/=./ -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined"
 # A tree configured with other flags (an older version of this script) is
 # configured afresh.

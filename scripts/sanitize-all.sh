@@ -50,7 +50,9 @@ fi
 # for full allocation stacks. -gline-tables-only: file:line in reports at a
 # fraction of -g's cost. -ffile-prefix-map: the objects do not depend on
 # where the checkout is, so ccache hits across clones (with -g and no prefix
-# map, ccache hashes the working directory).
+# map, ccache hashes the working directory). ccache also keys on paths
+# relative to the checkout (CCACHE_BASEDIR), so a tree hits the entries of
+# trees at the same place in other clones: CI's is build/test/sanitize-all.
 san="address,undefined"
 flags="-fsanitize=$san -fno-sanitize-recover=all -fno-omit-frame-pointer"
 flags+=" -gline-tables-only -ffile-prefix-map=$root/=./"
