@@ -17,7 +17,10 @@ case "$san" in
   *) echo "sanitize-runtime: unknown sanitizer '$san'" >&2; exit 2 ;;
 esac
 
+# -ffile-prefix-map and CCACHE_BASEDIR (below): ccache hits across clones
+# (with -g and absolute paths it would key on the checkout's path).
 flags="-fsanitize=$san -fno-omit-frame-pointer -fno-sanitize-recover=all -g -O1"
+flags+=" -ffile-prefix-map=$root/=./"
 args=(-S "$root/runtime" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
       -DKILN_RUNTIME_BUILD_TESTS=ON -DKILN_RUNTIME_INSTALL=OFF
       "-DCMAKE_C_FLAGS=$flags" "-DCMAKE_CXX_FLAGS=$flags"
@@ -33,7 +36,7 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake "${args[@]}" > "$build/configure.log" 2>&1 ||
     { cat "$build/configure.log" >&2; exit 1; }
 fi
-cmake --build "$build" --target kiln_runtime_tests kiln_runtime_c_smoke
+CCACHE_BASEDIR="$root" cmake --build "$build" --target kiln_runtime_tests kiln_runtime_c_smoke
 
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}"
 export ASAN_OPTIONS="detect_leaks=1 ${ASAN_OPTIONS:-}"

@@ -8,6 +8,8 @@
 #   %kiln_obj_root                       the build tree (test/install installs it)
 #   %cmake, %cmake_generator             the CMake and generator of this build
 #   %install_libdir                      lib (CMAKE_INSTALL_LIBDIR) under a prefix
+# Features: `sanitizer` in a tree built with -DKILN_SANITIZER_FLAGS
+# (scripts/sanitize-all.sh: ASan + UBSan).
 import os
 import lit.formats
 
@@ -43,7 +45,15 @@ config.substitutions.append(("%runtime_include", config.runtime_include_dir))
 config.substitutions.append(("%runtime_lib", config.runtime_lib_dir))
 
 # FileCheck, not, count from LLVM.
-config.environment["PATH"] = os.pathsep.join([config.llvm_tools_dir, config.environment.get("PATH", os.environ.get("PATH", ""))])
+path = [config.llvm_tools_dir, config.environment.get("PATH", os.environ.get("PATH", ""))]
+# In a sanitized tree the runtime libraries are instrumented: tests that
+# build C programs against them with `cc`/`c++` (and `kiln compile -o x.so`,
+# which links with `cc`) get wrappers that add the tree's sanitizer flags
+# (test/CMakeLists.txt writes them).
+if getattr(config, "sanitizer_bin_dir", ""):
+    path.insert(0, config.sanitizer_bin_dir)
+    config.available_features.add("sanitizer")
+config.environment["PATH"] = os.pathsep.join(path)
 for var in ["HOME", "TMPDIR"]:
     if var in os.environ:
         config.environment[var] = os.environ[var]

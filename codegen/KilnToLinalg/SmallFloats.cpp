@@ -175,9 +175,12 @@ Value mlir::kiln::lowering::smallFloatToF32(OpBuilder &b, Location loc,
   Value normExp = arith::MaxUIOp::create(b, loc, exp, i32Const(b, loc, 1));
   Value scaleExp = arith::SubIOp::create(
       b, loc, normExp, i32Const(b, loc, f.bias + f.mantissa));
+  // One op built per statement: the order of a call's arguments is
+  // unspecified (GCC and clang build them in opposite orders), and so would
+  // be the order of the ops in the output.
+  Value scale = powerOfTwo(b, loc, scaleExp);
   Value r = arith::MulFOp::create(
-      b, loc, arith::UIToFPOp::create(b, loc, f32, significand),
-      powerOfTwo(b, loc, scaleExp));
+      b, loc, arith::UIToFPOp::create(b, loc, f32, significand), scale);
   Value negative = eq(b, loc, sign, 1);
   r = arith::SelectOp::create(b, loc, negative,
                               arith::NegFOp::create(b, loc, r), r);

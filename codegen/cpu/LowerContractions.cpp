@@ -194,11 +194,15 @@ struct KilnLowerContractionsPass
       }
     }
     SmallVector<Matmul> matches;
+    // Conv candidates: only ops with reduction loops. Each kernel erases
+    // the fill and epilogue ops it absorbs, which are all-parallel, so an
+    // op kept here is never erased by an earlier kernel's lowering (an
+    // all-parallel op kept here could be, and then be read after free).
     SmallVector<linalg::GenericOp> others;
     module.walk([&](linalg::GenericOp op) {
       if (std::optional<Matmul> mm = matchMatmul(op))
         matches.push_back(*mm);
-      else
+      else if (op.getNumReductionLoops() != 0)
         others.push_back(op);
     });
     SmallVector<memref::GlobalOp> packedSources;

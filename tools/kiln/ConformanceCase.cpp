@@ -619,7 +619,10 @@ CaseResult kiln::conformance::runCase(StringRef caseDir,
                       std::string("input '") + in.name +
                           "': the compiled model takes " + describe(in) +
                           ", the test data is " + describeTensor(t));
-      std::memcpy(runner.input(index), t.bytes.data(), t.bytes.size());
+      // memcpy's pointers must not be null even for 0 bytes, and an empty
+      // tensor's are (CastLike's zero-element "like" input).
+      if (!t.bytes.empty())
+        std::memcpy(runner.input(index), t.bytes.data(), t.bytes.size());
       fed[index] = true;
     }
     for (int32_t i = 0; i < entry.num_inputs; ++i)

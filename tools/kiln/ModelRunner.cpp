@@ -154,7 +154,8 @@ bool ModelRunner::setInputs(const std::vector<std::string> &specs,
               shapeToString(array.shape) + "] from '" + it->second + "'";
       return false;
     }
-    std::memcpy(inputs[i]->data, array.data.data(), array.data.size());
+    if (!array.data.empty()) // memcpy's pointers must not be null
+      std::memcpy(inputs[i]->data, array.data.data(), array.data.size());
   }
   return true;
 }

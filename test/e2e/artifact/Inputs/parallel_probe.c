@@ -101,6 +101,10 @@ int main(int argc, char **argv) {
   printf("dispatches per run %ld\n", dispatches / runs);
   printf("ranges > dispatches: %d\n", ranges > dispatches);
   printf("threads running ranges: %d\n", num_threads_seen);
+  for (int k = 0; k < e->num_inputs; ++k)
+    free(in[k].data);
+  for (int k = 0; k < e->num_outputs; ++k)
+    free(out[k].data);
   kiln_context_destroy(ctx);
   kiln_model_unload(model);
   return 0;
