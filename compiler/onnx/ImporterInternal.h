@@ -233,6 +233,12 @@ void registerControlOps(llvm::StringMap<OpHandler> &map);
 /// Sequence ops (SplitToSequence, SequenceAt, ...), resolved at import
 /// (OpsSequence.cpp).
 void registerSequenceOps(llvm::StringMap<OpHandler> &map);
+
+class GraphImporter;
+/// Split/SplitToSequence sizes: none negative, summing to `dim`; otherwise
+/// reports the node's error (OpsShape.cpp).
+LogicalResult checkSplitSizes(GraphImporter &imp, ArrayRef<int64_t> sizes,
+                              int64_t dim);
 const llvm::StringMap<OpHandler> &getOpHandlers();
 
 class GraphImporter {

@@ -104,15 +104,8 @@ LogicalResult importSplitToSequence(GraphImporter &imp) {
       if ((*s)->rank() != 1)
         return imp.error() << "split must be a scalar or 1-D, got "
                            << (*s)->type;
-      int64_t sum = 0;
-      for (int64_t v1 : *v) {
-        if (v1 < 0)
-          return imp.error() << "negative split size " << v1;
-        sum += v1;
-      }
-      if (sum != dim)
-        return imp.error() << "split sizes add up to " << sum
-                           << ", not the dim size " << dim;
+      if (failed(checkSplitSizes(imp, *v, dim)))
+        return failure();
       sizes.assign(v->begin(), v->end());
     }
   } else {

@@ -555,15 +555,8 @@ LogicalResult importSplit(GraphImporter &imp) {
   if (static_cast<int>(split.size()) != outputs)
     return imp.error() << "split has " << split.size() << " entries for "
                        << outputs << " outputs";
-  int64_t sum = 0;
-  for (int64_t s : split) {
-    if (s < 0)
-      return imp.error() << "negative split size " << s;
-    sum += s;
-  }
-  if (sum != dim)
-    return imp.error() << "split sizes add up to " << sum
-                       << ", not the dim size " << dim;
+  if (failed(checkSplitSizes(imp, split, dim)))
+    return failure();
   int64_t offset = 0;
   for (int i = 0; i < outputs; ++i) {
     int64_t size = split[i];
@@ -610,4 +603,19 @@ void mlir::kiln::onnx::registerShapeOps(llvm::StringMap<OpHandler> &map) {
   map["Slice"] = importSlice;
   map["Split"] = importSplit;
   map["Gather"] = importGather;
+}
+
+LogicalResult mlir::kiln::onnx::checkSplitSizes(GraphImporter &imp,
+                                                ArrayRef<int64_t> sizes,
+                                                int64_t dim) {
+  int64_t sum = 0;
+  for (int64_t s : sizes) {
+    if (s < 0)
+      return imp.error() << "negative split size " << s;
+    sum += s;
+  }
+  if (sum != dim)
+    return imp.error() << "split sizes add up to " << sum
+                       << ", not the dim size " << dim;
+  return success();
 }
