@@ -251,7 +251,7 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   }
 
   PassManager graph(&context);
-  buildGraphPipeline(graph, {options.hook, lmul});
+  buildGraphPipeline(graph, {options.hook, options.weightQuantize, lmul});
   if (failed(runPasses(*module, graph)))
     return failure();
   if (options.energyReport)

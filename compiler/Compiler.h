@@ -38,6 +38,8 @@ struct CompileOptions {
   CpuTargetOptions target;
   /// Plugin/extension hook called at every insertion point.
   PipelineHook hook;
+  /// Weight-only quantization (kiln compile --quantize=w8|w4).
+  std::optional<KilnWeightQuantizePassOptions> weightQuantize;
   /// L-Mul: which products and in which format (kiln compile --lmul=...).
   std::optional<KilnLMulPassOptions> lmul;
   /// Print the energy estimate (fp32 vs L-Mul scopes) here when set.

@@ -58,7 +58,8 @@ void mlir::kiln::buildGraphPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   hook(InsertionPoint::BeforeQuantize);
-  // Quantization goes here.
+  if (options.weightQuantize)
+    pm.addPass(createKilnWeightQuantizePass(*options.weightQuantize));
   if (options.lmul)
     pm.addPass(createKilnLMulPass(*options.lmul));
   // Fusion: batch norms into the convs before them (after L-Mul, which

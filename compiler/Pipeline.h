@@ -14,6 +14,7 @@
 #define KILN_COMPILER_PIPELINE_H
 
 #include "passes/LMul/Passes.h"
+#include "passes/Quantize/Passes.h"
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/StringRef.h"
 #include <functional>
@@ -42,13 +43,15 @@ using PipelineHook = std::function<void(InsertionPoint, OpPassManager &)>;
 
 struct GraphPipelineOptions {
   PipelineHook hook;
+  /// Run kiln-weight-quantize (before L-Mul) with these options.
+  std::optional<KilnWeightQuantizePassOptions> weightQuantize;
   /// Run kiln-lmul (after quantization, before fusion) with these options.
   std::optional<KilnLMulPassOptions> lmul;
 };
 
-/// Graph-level passes on the kiln dialect (canonicalization, kiln-lmul when
-/// `options.lmul` is set; quantization, fusion and KV layout slot in at
-/// their points).
+/// Graph-level passes on the kiln dialect (canonicalization, weight
+/// quantization and kiln-lmul when their options are set, fusion; KV
+/// layout slots in at its point).
 void buildGraphPipeline(OpPassManager &pm, const GraphPipelineOptions &options);
 
 } // namespace kiln

@@ -10,6 +10,7 @@
 #include "dialects/Kiln/KilnDialect.h"
 #include "passes/Fusion/Passes.h"
 #include "passes/LMul/Passes.h"
+#include "passes/Quantize/Passes.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -30,4 +31,5 @@ void mlir::kiln::registerAllPasses() {
   registerCodegenPasses();
   registerKilnLMulPasses();
   registerKilnFusionPasses();
+  registerKilnQuantizePasses();
 }

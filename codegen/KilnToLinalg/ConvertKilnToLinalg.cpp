@@ -80,6 +80,7 @@ struct ConvertKilnToLinalgPass
     patterns.add<ConstantLowering>(context);
     lowering::populateElementwisePatterns(patterns);
     lowering::populateMatMulConvPatterns(patterns);
+    lowering::populateQuantizedMatMulPatterns(patterns);
     lowering::populatePoolingPatterns(patterns);
     lowering::populateNormalizationPatterns(patterns);
     lowering::populateReductionPatterns(patterns);

@@ -138,6 +138,12 @@ Value prepareLMulOperand(OpBuilder &b, Location loc, Value tensor,
 
 void populateElementwisePatterns(RewritePatternSet &patterns);
 void populateMatMulConvPatterns(RewritePatternSet &patterns);
+void populateQuantizedMatMulPatterns(RewritePatternSet &patterns);
+
+/// Discardable attribute (a #kiln.weight_quant) marking the linalg.generic
+/// a kiln.quantized_matmul became (QuantizedMatMul.cpp).
+inline constexpr llvm::StringLiteral kQuantizedMatmulAttr =
+    "kiln.weight_quant";
 void populatePoolingPatterns(RewritePatternSet &patterns);
 void populateNormalizationPatterns(RewritePatternSet &patterns);
 void populateReductionPatterns(RewritePatternSet &patterns);

@@ -40,37 +40,46 @@ bool isMultiplyAccumulate(linalg::GenericOp op) {
          (mul.getLhs() == y && mul.getRhs() == x);
 }
 
-/// The f32 values of a constant global, or nullopt.
-std::optional<std::vector<float>> readF32Global(memref::GlobalOp global) {
+std::optional<std::vector<char>> readGlobalBytes(memref::GlobalOp global) {
   if (!global || !global.getConstant() || !global.getInitialValue())
     return std::nullopt;
   Attribute init = *global.getInitialValue();
   auto type = cast<MemRefType>(global.getType());
-  int64_t count = type.getNumElements();
-  std::vector<float> values(count);
+  unsigned width = type.getElementTypeBitWidth();
+  if (width % 8)
+    return std::nullopt;
+  size_t size = type.getNumElements() * (width / 8);
   if (auto dense = dyn_cast<DenseElementsAttr>(init)) {
-    if (!dense.getElementType().isF32())
-      return std::nullopt;
+    ArrayRef<char> raw = dense.getRawData();
+    std::vector<char> bytes(size);
     if (dense.isSplat()) {
-      std::fill(values.begin(), values.end(), dense.getSplatValue<float>());
-      return values;
+      for (size_t i = 0; i < size; i += raw.size())
+        std::memcpy(bytes.data() + i, raw.data(), raw.size());
+      return bytes;
     }
-    auto it = dense.getValues<float>().begin();
-    for (int64_t i = 0; i < count; ++i, ++it)
-      values[i] = *it;
-    return values;
+    if (raw.size() != size)
+      return std::nullopt;
+    bytes.assign(raw.begin(), raw.end());
+    return bytes;
   }
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(init)) {
     AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob || !resource.getElementType().isF32())
+    if (!blob || blob->getData().size() != size)
       return std::nullopt;
-    ArrayRef<char> data = blob->getData();
-    if (int64_t(data.size()) != count * 4)
-      return std::nullopt;
-    std::memcpy(values.data(), data.data(), data.size());
-    return values;
+    return std::vector<char>(blob->getData().begin(), blob->getData().end());
   }
   return std::nullopt;
+}
+
+std::optional<std::vector<float>> readF32Global(memref::GlobalOp global) {
+  if (!global || !cast<MemRefType>(global.getType()).getElementType().isF32())
+    return std::nullopt;
+  std::optional<std::vector<char>> bytes = readGlobalBytes(global);
+  if (!bytes)
+    return std::nullopt;
+  std::vector<float> values(bytes->size() / sizeof(float));
+  std::memcpy(values.data(), bytes->data(), bytes->size());
+  return values;
 }
 
 memref::GlobalOp constantGlobalOf(Value value) {
@@ -169,20 +178,29 @@ Value loadStridedColumns(OpBuilder &b, Location loc, Value base,
 }
 
 memref::GlobalOp createConstantGlobal(memref::GlobalOp near, StringRef name,
-                                      ArrayRef<int64_t> shape,
-                                      ArrayRef<float> data) {
+                                      ArrayRef<int64_t> shape, Type element,
+                                      ArrayRef<char> bytes) {
   OpBuilder b(near.getContext());
   b.setInsertionPointAfter(near);
-  auto type = MemRefType::get(shape, b.getF32Type());
-  auto tensorType = RankedTensorType::get(shape, b.getF32Type());
+  auto type = MemRefType::get(shape, element);
+  auto tensorType = RankedTensorType::get(shape, element);
   auto attr = DenseResourceElementsAttr::get(
-      tensorType, name, HeapAsmResourceBlob::allocateAndCopyInferAlign(data));
+      tensorType, name, HeapAsmResourceBlob::allocateAndCopyInferAlign(bytes));
   auto result = memref::GlobalOp::create(
       b, near.getLoc(), b.getStringAttr(name), b.getStringAttr("private"),
       TypeAttr::get(type), attr, b.getUnitAttr(), b.getI64IntegerAttr(64));
   // Already in the module: the table only renames it if the name is taken.
   SymbolTable(near->getParentOfType<ModuleOp>()).insert(result);
   return result;
+}
+
+memref::GlobalOp createConstantGlobal(memref::GlobalOp near, StringRef name,
+                                      ArrayRef<int64_t> shape,
+                                      ArrayRef<float> data) {
+  return createConstantGlobal(
+      near, name, shape, Float32Type::get(near.getContext()),
+      ArrayRef<char>(reinterpret_cast<const char *>(data.data()),
+                     data.size() * sizeof(float)));
 }
 
 } // namespace mlir::kiln

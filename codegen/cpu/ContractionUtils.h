@@ -24,6 +24,10 @@ bool isMultiplyAccumulate(linalg::GenericOp op);
 /// The f32 values of a constant global, or nullopt.
 std::optional<std::vector<float>> readF32Global(memref::GlobalOp global);
 
+/// The raw bytes (row-major) of a constant global whose elements are whole
+/// bytes wide, or nullopt.
+std::optional<std::vector<char>> readGlobalBytes(memref::GlobalOp global);
+
 /// The constant global `value` reads (through memref.get_global and
 /// reshapes of it), or null.
 memref::GlobalOp constantGlobalOf(Value value);
@@ -54,6 +58,10 @@ Value loadStridedColumns(OpBuilder &b, Location loc, Value base,
 memref::GlobalOp createConstantGlobal(memref::GlobalOp near, StringRef name,
                                       ArrayRef<int64_t> shape,
                                       ArrayRef<float> data);
+/// The same for any element type, from raw row-major bytes.
+memref::GlobalOp createConstantGlobal(memref::GlobalOp near, StringRef name,
+                                      ArrayRef<int64_t> shape, Type element,
+                                      ArrayRef<char> bytes);
 
 /// Elementwise neighbours of a contraction writing Y that its kernel
 /// absorbs (TileFusion.cpp): the op before it that fills Y from per-row
@@ -132,6 +140,14 @@ bool lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
                  const KernelChoiceOptions &choice,
                  SmallVectorImpl<memref::GlobalOp> &packedSources,
                  std::string *description = nullptr);
+
+/// Lowers the linalg.generic of a kiln.quantized_matmul (marked with
+/// kQuantizedMatmulAttr) with constant weights, scales and zero points to
+/// a vector kernel over weights packed at compile time (two 4-bit values
+/// per byte); false (IR untouched) when it does not apply.
+bool lowerQuantizedMatmul(linalg::GenericOp op, const CpuTarget &target,
+                          SmallVectorImpl<memref::GlobalOp> &packedSources,
+                          std::string *description = nullptr);
 
 /// Lowers an f32 depthwise convolution generic (grouped conv with one
 /// input and one output channel per group, constant weights) to a vector

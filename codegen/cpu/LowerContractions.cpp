@@ -214,7 +214,8 @@ struct KilnLowerContractionsPass
       note(lower(mm, packedSources));
     for (linalg::GenericOp op : others) {
       std::string text;
-      if (lowerConv2D(op, target, choice, packedSources, &text) ||
+      if (lowerQuantizedMatmul(op, target, packedSources, &text) ||
+          lowerConv2D(op, target, choice, packedSources, &text) ||
           lowerDepthwiseConv(op, target, &text))
         note(text);
     }

@@ -60,3 +60,13 @@ lmul::Params LMulAttr::getParams() const {
       r.value_or(lmul::Rounding::Nearest));
   return p.value_or(lmul::Params());
 }
+
+LogicalResult
+WeightQuantAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                        unsigned bits, int64_t groupSize) {
+  if (bits < 2 || bits > 8)
+    return emitError() << "weight bits " << bits << " out of range 2..8";
+  if (groupSize < 1)
+    return emitError() << "group size " << groupSize << " must be positive";
+  return success();
+}

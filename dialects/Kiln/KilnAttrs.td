@@ -48,4 +48,22 @@ def Kiln_LMulAttr : Kiln_Attr<"LMul", "lmul"> {
   }];
 }
 
+def Kiln_WeightQuantAttr : Kiln_Attr<"WeightQuant", "weight_quant"> {
+  let summary = "Group-wise integer weight quantization: bits and group size.";
+  let description = [{
+    On `kiln.quantized_matmul`: each weight is an integer of `bits` bits
+    (2 to 8), and every `group` consecutive weights along the
+    reduction dim K of one output column share a scale (and a zero point
+    when the op has them). Signed weights span [-2^(bits-1), 2^(bits-1)-1],
+    unsigned ones [0, 2^bits - 1].
+
+    ```mlir
+    #kiln.weight_quant<bits = 4, group = 32>
+    ```
+  }];
+  let parameters = (ins "unsigned":$bits, "int64_t":$group);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // KILN_ATTRS

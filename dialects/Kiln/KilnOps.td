@@ -232,6 +232,42 @@ def Kiln_MatMulOp : Kiln_Op<"matmul", [Pure, InferTypeOpAdaptor]> {
   ];
 }
 
+def Kiln_QuantizedMatMulOp : Kiln_Op<"quantized_matmul",
+    [Pure, InferTypeOpAdaptor]> {
+  let summary = "Matrix product with group-quantized integer weights.";
+  let description = [{
+    `lhs` [.., M, K] times the weight matrix [K, N] that `weights` (integer
+    values, [K, N]), `scales` ([ceil(K / group), N]) and optional
+    `zero_points` (same shape as `scales`, same type as `weights`) encode:
+
+      W[k, n] = (weights[k, n] - zero_points[k / g, n]) * scales[k / g, n]
+
+    with g = `quant`'s group size (no zero points: zero). The result is
+    [.., M, N] in `lhs`'s float type. `weights` hold integers of `quant`'s
+    bit width in an 8-bit container (signed or unsigned, see
+    `#kiln.weight_quant`); how they are packed in memory is the target's
+    choice (the CPU kernel packs two 4-bit values per byte).
+
+    ```mlir
+    %y = kiln.quantized_matmul %x, %w scales %s zero_points %z
+           {quant = #kiln.weight_quant<bits = 4, group = 32>}
+         : tensor<1x64xf32>, tensor<64x16xui8>, tensor<2x16xf32>,
+           tensor<2x16xui8>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$lhs, Kiln_Tensor:$weights,
+                       Kiln_FloatTensor:$scales,
+                       Optional<Kiln_Tensor>:$zero_points,
+                       Kiln_WeightQuantAttr:$quant);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $weights `scales` $scales (`zero_points` $zero_points^)?
+    attr-dict `:` type($lhs) `,` type($weights) `,` type($scales)
+    (`,` type($zero_points)^)?
+  }];
+  let hasVerifier = 1;
+}
+
 def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
   let summary = "2-D grouped convolution, NCHW input, FCHW weight, with bias.";
   let description = [{

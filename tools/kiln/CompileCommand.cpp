@@ -117,6 +117,27 @@ cl::opt<uint64_t> maxEmbeddedWeights(
 cl::opt<bool> timings("timings", cl::desc("Print the time of each stage"),
                       cl::sub(kiln::compileCommand), cl::cat(category));
 
+cl::opt<std::string> quantize(
+    "quantize",
+    cl::desc("Weight-only quantization of matmul weights: w8 (8-bit) or w4 "
+             "(4-bit), group-wise along the reduction dim, dequantized in "
+             "the kernel's inner loop; activations stay float"),
+    cl::value_desc("w8|w4"), cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<int64_t> quantGroupSize(
+    "quant-group-size",
+    cl::desc("Weights per scale along the reduction dim (default: 32 for "
+             "w4, 128 for w8)"),
+    cl::init(0), cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<bool> quantAsymmetric(
+    "quant-asymmetric",
+    cl::desc("Asymmetric quantization (a zero point per group) instead of "
+             "symmetric"),
+    cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<int64_t> quantMinWeights(
+    "quant-min-weights",
+    cl::desc("Matrices with fewer weights stay float (default 4096)"),
+    cl::init(4096), cl::sub(kiln::compileCommand), cl::cat(category));
+
 cl::opt<std::string> lmulScope(
     "lmul",
     cl::desc("L-Mul: compute float products as integer adds (Luo & Sun "
@@ -236,6 +257,27 @@ int kiln::compileMain() {
     options.target.maxEmbeddedWeightBytes = maxEmbeddedWeights;
   if (report)
     options.energyReport = &outs();
+  if (!quantize.empty()) {
+    KilnWeightQuantizePassOptions q;
+    if (quantize == "w8")
+      q.bits = 8;
+    else if (quantize == "w4")
+      q.bits = 4;
+    else
+      return fail("compile", "--quantize: unknown mode '" + quantize +
+                                 "' (expected w8 or w4)");
+    if (quantGroupSize < 0)
+      return fail("compile", "--quant-group-size must be positive");
+    q.groupSize = quantGroupSize ? quantGroupSize.getValue()
+                                 : (q.bits == 8 ? 128 : 32);
+    q.symmetric = !quantAsymmetric;
+    q.minWeights = quantMinWeights;
+    options.weightQuantize = q;
+  } else if (quantGroupSize.getNumOccurrences() ||
+             quantAsymmetric.getNumOccurrences()) {
+    return fail("compile", "--quant-group-size and --quant-asymmetric need "
+                           "--quantize=w8|w4");
+  }
   if (!lmulScope.empty() || !objective.empty()) {
     KilnLMulPassOptions lmul;
     lmul.scope = lmulScope.empty() ? "all" : lmulScope.getValue();

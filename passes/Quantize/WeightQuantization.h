@@ -1,0 +1,30 @@
+//===- WeightQuantization.h - group-wise weight quantization ------*- C++ -*-===//
+//
+// Part of kiln. The round-to-nearest quantizer of kiln-weight-quantize, on
+// host arrays, so that tests and tools can reproduce it exactly.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_QUANTIZE_WEIGHTQUANTIZATION_H
+#define KILN_PASSES_QUANTIZE_WEIGHTQUANTIZATION_H
+
+#include <cstdint>
+#include <vector>
+
+namespace mlir::kiln {
+
+/// A [K, N] matrix quantized in groups of `groupSize` rows per column.
+struct QuantizedWeights {
+  std::vector<int8_t> values;     // [K, N]; unsigned (0..2^b-1) if asymmetric
+  std::vector<float> scales;      // [groups, N]
+  std::vector<int8_t> zeroPoints; // [groups, N]; empty when symmetric
+};
+
+/// Quantizes row-major `w` [k, n] (see KilnWeightQuantizePass's formulas).
+QuantizedWeights quantizeWeights(const std::vector<float> &w, int64_t k,
+                                 int64_t n, unsigned bits, int64_t groupSize,
+                                 bool symmetric);
+
+} // namespace mlir::kiln
+
+#endif // KILN_PASSES_QUANTIZE_WEIGHTQUANTIZATION_H
