@@ -45,6 +45,7 @@ const llvm::StringMap<OpHandler> &mlir::kiln::onnx::getOpHandlers() {
     registerAttentionOps(map);
     registerRecurrentOps(map);
     registerQuantizeOps(map);
+    registerContribQuantOps(map);
     registerSignalOps(map);
     registerControlOps(map);
     registerSequenceOps(map);
