@@ -10,6 +10,21 @@
 //                (unpackMatMulNBits) into q / scales / zero points, then
 //                dequantized to a float [K, N] constant for kiln.matmul.
 //
+// and the QOperator-format ops quantize_static writes (per-tensor uint8/int8
+// activations), each as dequantize -> float op -> requantize, the QDQ
+// semantics ORT's own integer kernels match (test/e2e/quant/qop.test):
+//
+//   QLinearAdd, QLinearMul         y = q(dq(a) op dq(b))
+//   QGemm                          the integer product (+ int32 C) scaled by
+//                                  alpha * a_scale * b_scale [/ y_scale]
+//   QLinearGlobalAveragePool       int32 sum of (x - x_zp) over the image,
+//                                  times x_scale / (y_scale * size)
+//   QLinearSoftmax                 as ORT's CPU kernel: softmax of dq(x),
+//                                  times floor(1 / y_scale), rounded
+//
+// where q(v) = clamp(round_half_even(v / scale) + zp) and
+// dq(x) = (x - zp) * scale.
+//
 //===----------------------------------------------------------------------===//
 
 #include "compiler/onnx/OpsHelpers.h"
@@ -17,6 +32,8 @@
 #include "onnx.pb.h"
 
 #include "dialects/Kiln/KilnOps.h"
+
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::kiln;
@@ -246,9 +263,318 @@ LogicalResult importMatMulNBits(GraphImporter &imp) {
   return setResult(imp, y);
 }
 
+//===----------------------------------------------------------------------===//
+// QOperator ops
+//===----------------------------------------------------------------------===//
+
+/// Input `i`, or a 0 zero point of `integerType` when omitted.
+FailureOr<TV> zeroPointInput(GraphImporter &imp, int i, Type integerType) {
+  if (imp.hasInput(i)) {
+    FailureOr<TV *> z = imp.input(i);
+    if (failed(z))
+      return failure();
+    return **z;
+  }
+  return scalarTV(imp, integerType, 0.0);
+}
+
+/// A per-tensor scale or zero point: one element, made 0-d.
+FailureOr<TV> perTensor(GraphImporter &imp, TV &p, StringRef what) {
+  if (p.type.getNumElements() != 1)
+    return imp.error() << what << " must be a scalar (per-tensor), got "
+                       << p.type;
+  return imp.emitReshape(p, {});
+}
+
+/// (float(x) - float(zp)) * scale in f32; scale and zp per tensor.
+FailureOr<TV> dequant(GraphImporter &imp, TV &x, TV &scale, TV &zp) {
+  Type f32 = imp.builder.getF32Type();
+  if (!intRange(x.elementType()))
+    return imp.error() << "quantized input must be an integer tensor, got "
+                       << x.type;
+  FailureOr<TV> s = perTensor(imp, scale, "scale");
+  FailureOr<TV> z = perTensor(imp, zp, "zero point");
+  if (failed(s) || failed(z))
+    return failure();
+  FailureOr<TV> xf = imp.emitCast(x, f32), zf = imp.emitCast(*z, f32);
+  if (failed(xf) || failed(zf))
+    return failure();
+  FailureOr<TV> c = imp.emitBinary(BinaryKind::Sub, *xf, *zf);
+  if (failed(c))
+    return failure();
+  FailureOr<TV> sf = imp.emitCast(*s, f32);
+  if (failed(sf))
+    return failure();
+  return imp.emitBinary(BinaryKind::Mul, *c, *sf);
+}
+
+/// clamp(round_half_even(v / scale) + zp) as zp's type; per tensor.
+FailureOr<TV> quant(GraphImporter &imp, TV &v, TV &scale, TV &zp) {
+  FailureOr<TV> s = perTensor(imp, scale, "output scale");
+  FailureOr<TV> z = perTensor(imp, zp, "output zero point");
+  if (failed(s) || failed(z))
+    return failure();
+  FailureOr<TV> sf = imp.emitCast(*s, v.elementType());
+  if (failed(sf))
+    return failure();
+  FailureOr<TV> d = imp.emitBinary(BinaryKind::Div, v, *sf);
+  if (failed(d))
+    return failure();
+  return requantize(imp, *d, *z);
+}
+
+/// QLinearAdd / QLinearMul: A, A_scale, A_zp, B, B_scale, B_zp, C_scale,
+/// C_zp (zero points optional).
+template <BinaryKind Kind>
+LogicalResult importQLinearBinary(GraphImporter &imp) {
+  FailureOr<TV *> a = imp.input(0), as = imp.input(1), b = imp.input(3),
+                  bs = imp.input(4), cs = imp.input(6);
+  if (failed(a) || failed(as) || failed(b) || failed(bs) || failed(cs))
+    return failure();
+  Type qt = (*a)->elementType();
+  FailureOr<TV> az = zeroPointInput(imp, 2, qt),
+                bz = zeroPointInput(imp, 5, (*b)->elementType()),
+                cz = zeroPointInput(imp, 7, qt);
+  if (failed(az) || failed(bz) || failed(cz))
+    return failure();
+  FailureOr<TV> da = dequant(imp, **a, **as, *az);
+  FailureOr<TV> db = dequant(imp, **b, **bs, *bz);
+  if (failed(da) || failed(db))
+    return failure();
+  FailureOr<TV> y = imp.emitBinary(Kind, *da, *db);
+  if (failed(y))
+    return failure();
+  return setResult(imp, quant(imp, *y, **cs, *cz));
+}
+
+/// QGemm: A, a_scale, a_zp, B, b_scale, b_zp, C (int32, optional), y_scale
+/// and y_zp (optional: without y_scale the output is float).
+LogicalResult importQGemm(GraphImporter &imp) {
+  FailureOr<TV *> a = imp.input(0), as = imp.input(1), az = imp.input(2),
+                  b = imp.input(3), bs = imp.input(4), bz = imp.input(5);
+  FailureOr<int64_t> transA = imp.intAttr("transA", 0),
+                     transB = imp.intAttr("transB", 0);
+  FailureOr<float> alpha = imp.floatAttr("alpha", 1.0f);
+  if (failed(a) || failed(as) || failed(az) || failed(b) || failed(bs) ||
+      failed(bz) || failed(transA) || failed(transB) || failed(alpha))
+    return failure();
+  if ((*a)->rank() != 2 || (*b)->rank() != 2)
+    return imp.error() << "A and B must be 2-D, got " << (*a)->type << " and "
+                       << (*b)->type;
+  TV at = **a, bt = **b;
+  if (*transA) {
+    FailureOr<TV> t = imp.emitTranspose(at, {1, 0});
+    if (failed(t))
+      return failure();
+    at = *t;
+  }
+  if (*transB) {
+    FailureOr<TV> t = imp.emitTranspose(bt, {1, 0});
+    if (failed(t))
+      return failure();
+    bt = *t;
+  }
+  int64_t n = bt.shape()[1];
+  // b_scale and b_zp: per tensor or per output column.
+  for (TV *p : {*bs, *bz})
+    if (p->type.getNumElements() != 1 &&
+        !(p->rank() == 1 && p->shape()[0] == n))
+      return imp.error() << "b_scale and b_zero_point must have 1 or " << n
+                         << " elements, got " << p->type;
+  FailureOr<TV> az0 = perTensor(imp, **az, "a_zero_point");
+  FailureOr<TV> as0 = perTensor(imp, **as, "a_scale");
+  if (failed(az0) || failed(as0))
+    return failure();
+  // (A - a_zp) x (B - b_zp) in int32.
+  Type i32 = imp.builder.getI32Type(), f32 = imp.builder.getF32Type();
+  FailureOr<TV> ai = imp.emitCast(at, i32), bi = imp.emitCast(bt, i32);
+  FailureOr<TV> azi = imp.emitCast(*az0, i32), bzi = imp.emitCast(**bz, i32);
+  if (failed(ai) || failed(bi) || failed(azi) || failed(bzi))
+    return failure();
+  FailureOr<TV> ac = imp.emitBinary(BinaryKind::Sub, *ai, *azi);
+  FailureOr<TV> bc = imp.emitBinary(BinaryKind::Sub, *bi, *bzi);
+  if (failed(ac) || failed(bc))
+    return failure();
+  FailureOr<TV> acc = imp.emitMatMul(*ac, *bc);
+  if (failed(acc))
+    return failure();
+  if (imp.hasInput(6)) {
+    FailureOr<TV *> c = imp.input(6);
+    if (failed(c))
+      return failure();
+    if ((*c)->elementType() != i32)
+      return imp.error() << "C must be int32 (quantized with scale alpha * "
+                            "a_scale * b_scale), got "
+                         << (*c)->type;
+    acc = imp.emitBinary(BinaryKind::Add, *acc, **c);
+    if (failed(acc))
+      return failure();
+  }
+  // Multiplier alpha * a_scale * b_scale (f32), applied in f64 as for
+  // QLinearMatMul.
+  FailureOr<TV> bsf = imp.emitCast(**bs, f32), asf = imp.emitCast(*as0, f32);
+  if (failed(bsf) || failed(asf))
+    return failure();
+  FailureOr<TV> m = imp.emitBinary(BinaryKind::Mul, *asf, *bsf);
+  if (failed(m))
+    return failure();
+  TV al = scalarTV(imp, f32, *alpha);
+  m = imp.emitBinary(BinaryKind::Mul, *m, al);
+  if (failed(m))
+    return failure();
+  if (!imp.hasInput(7)) {
+    FailureOr<TV> accf = imp.emitCast(*acc, f32);
+    if (failed(accf))
+      return failure();
+    return setResult(imp, imp.emitBinary(BinaryKind::Mul, *accf, *m));
+  }
+  FailureOr<TV *> ys = imp.input(7);
+  if (failed(ys))
+    return failure();
+  FailureOr<TV> ys0 = perTensor(imp, **ys, "y_scale");
+  Type yt = IntegerType::get(imp.ctx, 8, IntegerType::Unsigned);
+  FailureOr<TV> yz = zeroPointInput(imp, 8, yt);
+  if (failed(ys0) || failed(yz))
+    return failure();
+  FailureOr<TV> yz0 = perTensor(imp, *yz, "y_zero_point");
+  FailureOr<TV> ysf = imp.emitCast(*ys0, f32);
+  if (failed(yz0) || failed(ysf))
+    return failure();
+  m = imp.emitBinary(BinaryKind::Div, *m, *ysf);
+  if (failed(m))
+    return failure();
+  Type f64 = imp.builder.getF64Type();
+  FailureOr<TV> m64 = imp.emitCast(*m, f64), acc64 = imp.emitCast(*acc, f64);
+  if (failed(m64) || failed(acc64))
+    return failure();
+  FailureOr<TV> d = imp.emitBinary(BinaryKind::Mul, *acc64, *m64);
+  if (failed(d))
+    return failure();
+  return setResult(imp, requantize(imp, *d, *yz0));
+}
+
+/// QLinearGlobalAveragePool: X, x_scale, x_zp, y_scale, y_zp;
+/// channels_last picks NHWC.
+LogicalResult importQLinearGlobalAveragePool(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0), xs = imp.input(1), ys = imp.input(3);
+  FailureOr<int64_t> channelsLast = imp.intAttr("channels_last", 0);
+  if (failed(x) || failed(xs) || failed(ys) || failed(channelsLast))
+    return failure();
+  int64_t rank = (*x)->rank();
+  if (rank < 3)
+    return imp.error() << "X must have rank >= 3, got " << (*x)->type;
+  Type qt = (*x)->elementType();
+  FailureOr<TV> xz = zeroPointInput(imp, 2, qt), yz = zeroPointInput(imp, 4, qt);
+  if (failed(xz) || failed(yz))
+    return failure();
+  SmallVector<int64_t> axes;
+  int64_t size = 1;
+  for (int64_t d = *channelsLast ? 1 : 2; d < (*channelsLast ? rank - 1 : rank);
+       ++d) {
+    axes.push_back(d);
+    size *= (*x)->shape()[d];
+  }
+  Type i32 = imp.builder.getI32Type(), f32 = imp.builder.getF32Type();
+  FailureOr<TV> xz0 = perTensor(imp, *xz, "x_zero_point");
+  FailureOr<TV> xs0 = perTensor(imp, **xs, "x_scale");
+  FailureOr<TV> ys0 = perTensor(imp, **ys, "y_scale");
+  FailureOr<TV> yz0 = perTensor(imp, *yz, "y_zero_point");
+  if (failed(xz0) || failed(xs0) || failed(ys0) || failed(yz0))
+    return failure();
+  FailureOr<TV> xi = imp.emitCast(**x, i32), zi = imp.emitCast(*xz0, i32);
+  if (failed(xi) || failed(zi))
+    return failure();
+  FailureOr<TV> c = imp.emitBinary(BinaryKind::Sub, *xi, *zi);
+  if (failed(c))
+    return failure();
+  FailureOr<TV> sum = imp.emitReduce(ReduceKind::Sum, *c, axes, true);
+  if (failed(sum))
+    return failure();
+  // x_scale / (y_scale * size), each step rounded to f32.
+  FailureOr<TV> xsf = imp.emitCast(*xs0, f32), ysf = imp.emitCast(*ys0, f32);
+  if (failed(xsf) || failed(ysf))
+    return failure();
+  TV sz = scalarTV(imp, f32, static_cast<double>(size));
+  FailureOr<TV> den = imp.emitBinary(BinaryKind::Mul, *ysf, sz);
+  if (failed(den))
+    return failure();
+  FailureOr<TV> m = imp.emitBinary(BinaryKind::Div, *xsf, *den);
+  FailureOr<TV> sumf = imp.emitCast(*sum, f32);
+  if (failed(m) || failed(sumf))
+    return failure();
+  FailureOr<TV> v = imp.emitBinary(BinaryKind::Mul, *sumf, *m);
+  if (failed(v))
+    return failure();
+  return setResult(imp, requantize(imp, *v, *yz0));
+}
+
+/// QLinearSoftmax (X, X_scale, x_zp, y_scale, y_zp; attributes axis and
+/// opset) as ONNX Runtime's CPU kernel computes it: the probabilities of
+/// dq(X) are requantized with the integer multiplier floor(1 / y_scale) (a
+/// constant here), not divided by y_scale: for y_scale = 1/255 (f32,
+/// 0.003921569, reciprocal 254.99998) that is 254.
+LogicalResult importQLinearSoftmax(GraphImporter &imp) {
+  FailureOr<TV *> x = imp.input(0), xs = imp.input(1), ys = imp.input(3);
+  FailureOr<int64_t> opsetAttr = imp.intAttr("opset", -1);
+  if (failed(x) || failed(xs) || failed(ys) || failed(opsetAttr))
+    return failure();
+  if (*opsetAttr < 0)
+    return imp.error() << "attribute opset is required";
+  int64_t rank = (*x)->rank();
+  if (rank == 0)
+    return imp.error() << "X must have rank >= 1";
+  bool legacy = *opsetAttr < 13;
+  FailureOr<int64_t> axisAttr = imp.intAttr("axis", legacy ? 1 : -1);
+  if (failed(axisAttr))
+    return failure();
+  FailureOr<int64_t> axis = imp.normalizeAxis(*axisAttr, rank);
+  if (failed(axis))
+    return failure();
+  if (legacy && *axis != rank - 1)
+    return imp.error() << "opset " << *opsetAttr << " softmax over axis "
+                       << *axis << " of rank " << rank
+                       << " (flattened) is not supported";
+  Type qt = (*x)->elementType();
+  FailureOr<TV> xz = zeroPointInput(imp, 2, qt), yz = zeroPointInput(imp, 4, qt);
+  if (failed(xz) || failed(yz))
+    return failure();
+  FailureOr<TV> ys0 = perTensor(imp, **ys, "y_scale");
+  if (failed(ys0))
+    return failure();
+  std::optional<Contents> ysc = readContents(*ys0);
+  if (!ysc || ysc->floats.size() != 1)
+    return imp.error() << "y_scale must be a constant";
+  float inv = std::floor(1.0f / static_cast<float>(ysc->floats[0]));
+  FailureOr<TV> dx = dequant(imp, **x, **xs, *xz);
+  if (failed(dx))
+    return failure();
+  FailureOr<Value> v = imp.materialize(*dx);
+  if (failed(v))
+    return failure();
+  FailureOr<Value> sm = imp.create<SoftmaxOp>(
+      dx->type, *v, imp.builder.getI64IntegerAttr(*axis));
+  if (failed(sm))
+    return failure();
+  TV p = GraphImporter::fromValue(*sm);
+  TV mul = scalarTV(imp, imp.builder.getF32Type(), inv);
+  FailureOr<TV> scaled = imp.emitBinary(BinaryKind::Mul, p, mul);
+  if (failed(scaled))
+    return failure();
+  FailureOr<TV> yz0 = perTensor(imp, *yz, "y_zero_point");
+  if (failed(yz0))
+    return failure();
+  return setResult(imp, requantize(imp, *scaled, *yz0));
+}
+
 } // namespace
 
 void mlir::kiln::onnx::registerContribQuantOps(
     llvm::StringMap<OpHandler> &map) {
   map["com.microsoft.MatMulNBits"] = importMatMulNBits;
+  map["com.microsoft.QLinearAdd"] = importQLinearBinary<BinaryKind::Add>;
+  map["com.microsoft.QLinearMul"] = importQLinearBinary<BinaryKind::Mul>;
+  map["com.microsoft.QGemm"] = importQGemm;
+  map["com.microsoft.QLinearGlobalAveragePool"] =
+      importQLinearGlobalAveragePool;
+  map["com.microsoft.QLinearSoftmax"] = importQLinearSoftmax;
 }

@@ -18,6 +18,7 @@ MODE (the ORT tool and its settings):
   qdq_pc       the same with per_channel=True (int8 weights per output channel)
   qop          quantize_static, QOperator format (QLinearConv, QLinearMatMul,
                and com.microsoft QLinearAdd/QGemm/... where ORT emits them)
+  qop_pc       the same with per_channel=True
   dynamic      quantize_dynamic: DynamicQuantizeLinear + MatMulInteger /
                ConvInteger, int8 weights
   nbits4       MatMulNBitsQuantizer: com.microsoft MatMulNBits, 4 bits,
@@ -147,7 +148,7 @@ def build_transformer(seed=0):
 
 
 MODELS = {"mlp": build_mlp, "cnn": build_cnn, "transformer": build_transformer}
-MODES = ["qdq", "qdq_pc", "qop", "dynamic", "nbits4", "nbits4_sym", "nbits8"]
+MODES = ["qdq", "qdq_pc", "qop", "qop_pc", "dynamic", "nbits4", "nbits4_sym", "nbits8"]
 
 
 class _Calibration:
@@ -198,9 +199,9 @@ def quantize(model, mode, out, seed=0):
         if mode == "dynamic":
             q.quantize_dynamic(src, out, weight_type=q.QuantType.QInt8)
             return
-        fmt = q.QuantFormat.QOperator if mode == "qop" else q.QuantFormat.QDQ
+        fmt = q.QuantFormat.QOperator if mode.startswith("qop") else q.QuantFormat.QDQ
         q.quantize_static(src, out, _Calibration(model, seed), quant_format=fmt,
-                          per_channel=(mode == "qdq_pc"),
+                          per_channel=mode.endswith("_pc"),
                           activation_type=q.QuantType.QUInt8,
                           weight_type=q.QuantType.QInt8)
 
