@@ -4,7 +4,7 @@ run it, and compare with ORT running the same quantized model.
 
 usage: check_ort_quant.py MODEL MODE --kiln KILN --work DIR
                           [--ort-opt all|extended|basic|disable]
-                          [--atol-steps N] [--exact-softmax-scale]
+                          [--atol-steps N] [--exact-softmax-scale] [--ort-fused]
 
 MODEL and MODE as in test/models/ort_quantized.py (--list). The comparison is
 run_e2e.py's (|kiln - ort| <= atol + rtol * |ort|, rtol 1e-4, atol 1e-5),
@@ -20,7 +20,11 @@ whose log shows the max abs/rel error.
                          1e-5.
   --exact-softmax-scale  set the output scale of every QuantizeLinear after a
                          Softmax to 1/256, a scale whose reciprocal is an
-                         integer (see qdq.test for why).
+                         integer (see qdq_transformer.test for why).
+  --ort-fused            compile the graph ORT's optimizer makes of the
+                         quantized model (level extended: QDQ groups fused
+                         into QLinearMatMul, com.microsoft QLinearAdd,
+                         QLinearSoftmax, ...) instead of the model itself.
 """
 
 import argparse
@@ -88,6 +92,7 @@ def main(argv=None):
     p.add_argument("--ort-opt", default="all")
     p.add_argument("--atol-steps", type=float)
     p.add_argument("--exact-softmax-scale", action="store_true")
+    p.add_argument("--ort-fused", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
 
@@ -98,6 +103,19 @@ def main(argv=None):
     if a.exact_softmax_scale:
         exact_softmax_scale(model)
         onnx.save(model, path)
+    if a.ort_fused:
+        import onnxruntime as ort
+
+        fused = os.path.join(a.work, f"{a.model}_{a.mode}_fused.onnx")
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        so.optimized_model_filepath = fused
+        ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        path = fused
+        model = onnx.load(path)
+        ops = sorted({(n.domain + "." if n.domain else "") + n.op_type
+                      for n in model.graph.node})
+        print("ORT-fused graph ops:", " ".join(ops))
     args = ["--onnx", path, "--kiln", a.kiln, "--work", a.work,
             "--ort-opt", a.ort_opt, "--ort-repeat", "1", "--seed", str(a.seed)]
     if a.atol_steps is not None:
