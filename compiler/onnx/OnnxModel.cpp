@@ -484,8 +484,8 @@ std::optional<Contents> mlir::kiln::onnx::readContents(const TV &v) {
     for (const llvm::APFloat &f : dense.getValues<llvm::APFloat>()) {
       llvm::APFloat d = f;
       bool lost = false;
-      d.convert(llvm::APFloat::IEEEdouble(),
-                llvm::APFloat::rmNearestTiesToEven, &lost);
+      d.convert(llvm::APFloat::IEEEdouble(), llvm::APFloat::rmNearestTiesToEven,
+                &lost);
       c.floats.push_back(d.convertToDouble());
     }
     return c;

@@ -109,16 +109,13 @@ FailureOr<NBitsWeights> unpackMatMulNBits(GraphImporter &imp, int64_t K,
   const int64_t nb = w.numBlocks, blob = blockSize * bits / 8;
 
   Type u8 = IntegerType::get(imp.ctx, 8, IntegerType::Unsigned);
-  if (b.elementType() != u8 ||
-      b.shape() != ArrayRef<int64_t>{N, nb, blob})
-    return imp.error() << "B is " << b.type << ", expected uint8 ["
-                       << N << ", " << nb << ", " << blob
-                       << "] for K=" << K << ", N=" << N << ", bits=" << bits
-                       << ", block_size=" << blockSize;
+  if (b.elementType() != u8 || b.shape() != ArrayRef<int64_t>{N, nb, blob})
+    return imp.error() << "B is " << b.type << ", expected uint8 [" << N << ", "
+                       << nb << ", " << blob << "] for K=" << K << ", N=" << N
+                       << ", bits=" << bits << ", block_size=" << blockSize;
   if (scales.elementType() != floatType ||
       scales.type.getNumElements() != N * nb ||
-      !(scales.rank() == 1 ||
-        (scales.rank() == 2 && scales.shape()[0] == N)))
+      !(scales.rank() == 1 || (scales.rank() == 2 && scales.shape()[0] == N)))
     return imp.error() << "scales is " << scales.type << ", expected "
                        << floatType << " [" << N * nb << "] (N * "
                        << "n_blocks_per_col, or [" << N << ", " << nb << "])";
@@ -155,7 +152,8 @@ FailureOr<NBitsWeights> unpackMatMulNBits(GraphImporter &imp, int64_t K,
       int64_t rowBytes = (nb * bits + 7) / 8;
       if (z.type.getNumElements() != N * rowBytes)
         return imp.error() << "zero_points is " << z.type << ", expected "
-                           << N * rowBytes << " uint8 (N * ceil(n_blocks_per_col"
+                           << N * rowBytes
+                           << " uint8 (N * ceil(n_blocks_per_col"
                            << " * bits / 8))";
       std::optional<std::vector<uint8_t>> zb = constBytes(z);
       if (!zb)
@@ -191,8 +189,8 @@ FailureOr<NBitsWeights> unpackMatMulNBits(GraphImporter &imp, int64_t K,
     // mapping, the same as no g_idx, is supported.
     std::optional<Contents> g = readContents(*gIdx);
     if (!g || g->ints.size() != static_cast<size_t>(K))
-      return imp.error() << "g_idx must be a constant int32 [" << K
-                         << "], got " << gIdx->type;
+      return imp.error() << "g_idx must be a constant int32 [" << K << "], got "
+                         << gIdx->type;
     for (int64_t k = 0; k < K; ++k)
       if (g->ints[k] != k / blockSize)
         return imp.error() << "g_idx[" << k << "] = " << g->ints[k]
@@ -218,8 +216,8 @@ LogicalResult importMatMulNBits(GraphImporter &imp) {
     return imp.error() << "A must be a float tensor [..., K], got "
                        << (*a)->type;
   if ((*a)->shape().back() != *K)
-    return imp.error() << "A is " << (*a)->type << ", its last dim must be K="
-                       << *K;
+    return imp.error() << "A is " << (*a)->type
+                       << ", its last dim must be K=" << *K;
   auto optional = [&](int i) -> FailureOr<TV *> {
     if (!imp.hasInput(i))
       return static_cast<TV *>(nullptr);
@@ -229,9 +227,8 @@ LogicalResult importMatMulNBits(GraphImporter &imp) {
   if (failed(zp) || failed(gIdx) || failed(bias))
     return failure();
 
-  FailureOr<NBitsWeights> w =
-      unpackMatMulNBits(imp, *K, *N, *bits, *block, **b, **scales, *zp, *gIdx,
-                        elt);
+  FailureOr<NBitsWeights> w = unpackMatMulNBits(imp, *K, *N, *bits, *block, **b,
+                                                **scales, *zp, *gIdx, elt);
   if (failed(w))
     return failure();
 
@@ -464,7 +461,8 @@ LogicalResult importQLinearGlobalAveragePool(GraphImporter &imp) {
   if (rank < 3)
     return imp.error() << "X must have rank >= 3, got " << (*x)->type;
   Type qt = (*x)->elementType();
-  FailureOr<TV> xz = zeroPointInput(imp, 2, qt), yz = zeroPointInput(imp, 4, qt);
+  FailureOr<TV> xz = zeroPointInput(imp, 2, qt),
+                yz = zeroPointInput(imp, 4, qt);
   if (failed(xz) || failed(yz))
     return failure();
   SmallVector<int64_t> axes;
@@ -535,7 +533,8 @@ LogicalResult importQLinearSoftmax(GraphImporter &imp) {
                        << *axis << " of rank " << rank
                        << " (flattened) is not supported";
   Type qt = (*x)->elementType();
-  FailureOr<TV> xz = zeroPointInput(imp, 2, qt), yz = zeroPointInput(imp, 4, qt);
+  FailureOr<TV> xz = zeroPointInput(imp, 2, qt),
+                yz = zeroPointInput(imp, 4, qt);
   if (failed(xz) || failed(yz))
     return failure();
   FailureOr<TV> ys0 = perTensor(imp, **ys, "y_scale");
@@ -551,8 +550,8 @@ LogicalResult importQLinearSoftmax(GraphImporter &imp) {
   FailureOr<Value> v = imp.materialize(*dx);
   if (failed(v))
     return failure();
-  FailureOr<Value> sm = imp.create<SoftmaxOp>(
-      dx->type, *v, imp.builder.getI64IntegerAttr(*axis));
+  FailureOr<Value> sm =
+      imp.create<SoftmaxOp>(dx->type, *v, imp.builder.getI64IntegerAttr(*axis));
   if (failed(sm))
     return failure();
   TV p = GraphImporter::fromValue(*sm);
