@@ -27,7 +27,7 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "setup: creating $venv"
   python3 -m venv "$venv"
 fi
-if ! "$venv/bin/python" -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import onnx, onnxruntime, numpy, onnx_ir" 2>/dev/null; then
   "$venv/bin/pip" install -q --upgrade pip
   "$venv/bin/pip" install -q -r "$root/scripts/requirements.txt"
 fi

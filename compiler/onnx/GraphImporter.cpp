@@ -45,6 +45,7 @@ const llvm::StringMap<OpHandler> &mlir::kiln::onnx::getOpHandlers() {
     registerAttentionOps(map);
     registerRecurrentOps(map);
     registerQuantizeOps(map);
+    registerContribQuantOps(map);
     registerSignalOps(map);
     registerControlOps(map);
     registerSequenceOps(map);
@@ -84,8 +85,12 @@ StringRef GraphImporter::opType() const {
 
 InFlightDiagnostic GraphImporter::error() {
   InFlightDiagnostic diag = emitError(diagLoc);
-  if (node)
-    diag << "node '" << nodeName << "' (" << node->op_type() << "): ";
+  if (node) {
+    diag << "node '" << nodeName << "' (";
+    if (!isDefaultDomain(node->domain()))
+      diag << node->domain() << ".";
+    diag << node->op_type() << "): ";
+  }
   return diag;
 }
 

@@ -187,6 +187,11 @@ int64_t wrapToIntType(Type elt, int64_t v);
 ElementsAttr contentsToAttr(RankedTensorType type, const Contents &data,
                             StringRef nameHint);
 
+/// The contents of a constant `v`: its `data`, or decoded from its attribute
+/// (dense or resource blob) for tensors too large to keep `data`. nullopt
+/// when `v` is not a constant (or its blob is gone).
+std::optional<Contents> readContents(const TV &v);
+
 /// Decodes a TensorProto (any storage form, external data relative to
 /// `modelDir`). Returns a TV with `attr` set, and `data` for small tensors.
 /// Diagnostics go to `loc` and name `what` ("initializer 'w'"). A blob is
@@ -226,6 +231,9 @@ void registerAttentionOps(llvm::StringMap<OpHandler> &map);
 void registerRecurrentOps(llvm::StringMap<OpHandler> &map);
 /// QuantizeLinear family (OpsQuantize.cpp).
 void registerQuantizeOps(llvm::StringMap<OpHandler> &map);
+/// ONNX Runtime's com.microsoft quantized ops: MatMulNBits, ...
+/// (OpsContribQuant.cpp).
+void registerContribQuantOps(llvm::StringMap<OpHandler> &map);
 /// Window functions and DFT (OpsSignal.cpp).
 void registerSignalOps(llvm::StringMap<OpHandler> &map);
 /// If, Loop and Scan, resolved at import (OpsControl.cpp).

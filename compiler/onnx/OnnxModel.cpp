@@ -455,6 +455,50 @@ ElementsAttr mlir::kiln::onnx::contentsToAttr(RankedTensorType type,
                                         std::move(blob));
 }
 
+std::optional<Contents> mlir::kiln::onnx::readContents(const TV &v) {
+  if (v.data)
+    return *v.data;
+  if (!v.attr || !v.type)
+    return std::nullopt;
+  Type elt = v.elementType();
+  int64_t n = v.type.getNumElements();
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(v.attr)) {
+    // Blobs hold one element per byte for the packed sub-byte types (the
+    // decoder unpacks them) and little-endian elements otherwise.
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    unsigned w = isa<FloatType>(elt) ? cast<FloatType>(elt).getWidth()
+                                     : cast<IntegerType>(elt).getWidth();
+    int64_t esize = w < 8 ? 1 : w / 8;
+    if (static_cast<int64_t>(blob->getData().size()) != n * esize)
+      return std::nullopt;
+    return decodeContents(elt, blob->getData().data(), n);
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(v.attr);
+  if (!dense)
+    return std::nullopt;
+  Contents c;
+  if (isa<FloatType>(elt)) {
+    c.floats.reserve(n);
+    for (const llvm::APFloat &f : dense.getValues<llvm::APFloat>()) {
+      llvm::APFloat d = f;
+      bool lost = false;
+      d.convert(llvm::APFloat::IEEEdouble(), llvm::APFloat::rmNearestTiesToEven,
+                &lost);
+      c.floats.push_back(d.convertToDouble());
+    }
+    return c;
+  }
+  auto it = cast<IntegerType>(elt);
+  c.ints.reserve(n);
+  for (const llvm::APInt &i : dense.getValues<llvm::APInt>())
+    c.ints.push_back(it.getWidth() == 1 || it.isUnsigned()
+                         ? static_cast<int64_t>(i.getZExtValue())
+                         : i.getSExtValue());
+  return c;
+}
+
 namespace {
 /// Reads `length` bytes at `offset` of the external data file into `dst`.
 LogicalResult readExternal(const ::onnx::TensorProto &t, StringRef modelDir,

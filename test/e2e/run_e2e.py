@@ -200,6 +200,8 @@ def parse_args(argv):
                    help="extra argument for `kiln run` (repeatable)")
     p.add_argument("--ort-threads", type=int, default=0,
                    help="ORT intra-op threads (0: ORT's default)")
+    p.add_argument("--ort-opt", default="all", choices=sorted(reference.OPT_LEVELS),
+                   help="ORT graph optimization level (default all)")
     p.add_argument("--ort-repeat", type=int, default=10,
                    help="timed ORT runs (median reported)")
     p.add_argument("--timeout", type=int, default=900,
@@ -260,11 +262,11 @@ def main(argv=None):
             ref_dir = os.path.join(work, "ref")
             shutil.rmtree(ref_dir, ignore_errors=True)
             r = reference.run_reference(model, in_dir, ref_dir, args.ort_threads,
-                                        args.ort_repeat)
+                                        args.ort_repeat, args.ort_opt)
             log(f"ort: session {r['load_s'] * 1e3:.1f} ms, first run "
                 f"{r['first_run_s'] * 1e3:.3f} ms, run {r['run_s'] * 1e3:.3f} ms "
                 f"(median of {r['repeat']}, threads "
-                f"{args.ort_threads or 'default'})")
+                f"{args.ort_threads or 'default'}, optimization {args.ort_opt})")
 
         artifact = os.path.join(work, f"{name}.so")
         out_dir = os.path.join(work, "out")
