@@ -200,6 +200,76 @@ FailureOr<NBitsWeights> unpackMatMulNBits(GraphImporter &imp, int64_t K,
   return w;
 }
 
+/// A x W with W kept as integers: kiln.quantized_matmul (unsigned values
+/// and zero points, group = block size), dequantized in the kernel.
+FailureOr<TV> emitQuantizedMatMul(GraphImporter &imp, TV &a,
+                                  const NBitsWeights &w) {
+  MLIRContext *ctx = imp.ctx;
+  Type u8 = IntegerType::get(ctx, 8, IntegerType::Unsigned);
+  auto constant = [&](RankedTensorType type, Contents c,
+                      StringRef suffix) -> FailureOr<Value> {
+    TV v;
+    v.type = type;
+    v.attr = contentsToAttr(type, c, imp.node->input(1) + suffix.str());
+    return imp.materialize(v);
+  };
+  Contents q, s, z;
+  q.ints.assign(w.q.begin(), w.q.end());
+  s.floats.assign(w.scales.begin(), w.scales.end());
+  for (float zp : w.zeroPoints)
+    z.ints.push_back(int64_t(zp));
+  FailureOr<Value> qv =
+      constant(RankedTensorType::get({w.K, w.N}, u8), q, "_q");
+  FailureOr<Value> sv = constant(
+      RankedTensorType::get({w.numBlocks, w.N}, imp.builder.getF32Type()), s,
+      "_scales");
+  FailureOr<Value> zv =
+      constant(RankedTensorType::get({w.numBlocks, w.N}, u8), z, "_zero");
+  if (failed(qv) || failed(sv) || failed(zv))
+    return failure();
+  // kiln.quantized_matmul wants lhs of rank >= 2.
+  TV lhs = a;
+  if (a.rank() == 1) {
+    FailureOr<TV> r = imp.emitReshape(lhs, {1, a.shape()[0]});
+    if (failed(r))
+      return failure();
+    lhs = *r;
+  }
+  FailureOr<Value> va = imp.materialize(lhs);
+  if (failed(va))
+    return failure();
+  FailureOr<Value> r = imp.create<QuantizedMatMulOp>(
+      Type(), *va, *qv, *sv, *zv,
+      WeightQuantAttr::get(ctx, unsigned(w.bits), w.blockSize));
+  if (failed(r))
+    return failure();
+  TV result = imp.fromValue(*r);
+  if (a.rank() == 1)
+    return imp.emitReshape(result, {w.N});
+  return result;
+}
+
+/// A x W with W dequantized at import in f32, as ONNX Runtime's CPU kernel
+/// does ((q - zp) * scale, then the matmul in A's type): for other float
+/// types and float zero points.
+FailureOr<TV> emitDequantizedMatMul(GraphImporter &imp, TV &a,
+                                    const NBitsWeights &w, Type elt) {
+  Contents c;
+  c.floats.resize(w.K * w.N);
+  for (int64_t k = 0; k < w.K; ++k) {
+    int64_t blk = k / w.blockSize;
+    for (int64_t n = 0; n < w.N; ++n) {
+      float q = w.q[k * w.N + n];
+      float v = (q - w.zeroPoints[blk * w.N + n]) * w.scales[blk * w.N + n];
+      c.floats[k * w.N + n] = roundToFloatType(elt, v);
+    }
+  }
+  TV weight;
+  weight.type = RankedTensorType::get({w.K, w.N}, elt);
+  weight.attr = contentsToAttr(weight.type, c, imp.node->input(1) + "_dq");
+  return imp.emitMatMul(a, weight);
+}
+
 /// com.microsoft MatMulNBits: A [..., K] x dequant(B) [K, N] (+ bias [N]).
 LogicalResult importMatMulNBits(GraphImporter &imp) {
   FailureOr<TV *> a = imp.input(0), b = imp.input(1), scales = imp.input(2);
@@ -232,22 +302,9 @@ LogicalResult importMatMulNBits(GraphImporter &imp) {
   if (failed(w))
     return failure();
 
-  // Dequantize in f32 as ONNX Runtime's CPU kernel does ((q - zp) * scale,
-  // then the matmul in A's type).
-  Contents c;
-  c.floats.resize(w->K * w->N);
-  for (int64_t k = 0; k < w->K; ++k) {
-    int64_t blk = k / w->blockSize;
-    for (int64_t n = 0; n < w->N; ++n) {
-      float q = w->q[k * w->N + n];
-      float v = (q - w->zeroPoints[blk * w->N + n]) * w->scales[blk * w->N + n];
-      c.floats[k * w->N + n] = roundToFloatType(elt, v);
-    }
-  }
-  TV weight;
-  weight.type = RankedTensorType::get({w->K, w->N}, elt);
-  weight.attr = contentsToAttr(weight.type, c, imp.node->input(1) + "_dq");
-  FailureOr<TV> y = imp.emitMatMul(**a, weight);
+  FailureOr<TV> y = w->integerZeroPoints && elt.isF32()
+                        ? emitQuantizedMatMul(imp, **a, *w)
+                        : emitDequantizedMatMul(imp, **a, *w, elt);
   if (failed(y))
     return failure();
   if (*bias) {
