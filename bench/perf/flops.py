@@ -1,4 +1,5 @@
-"""Work counts from an ONNX graph: FLOPs of MatMul, Gemm and Conv (a
+"""Work counts from an ONNX graph: FLOPs of MatMul, Gemm, Conv and
+com.microsoft MatMulNBits (a
 multiply-add counts 2; bias adds, activations, normalizations, softmax and
 every other op are not counted), and the bytes of the initializers those
 nodes read (weights and biases: what a memory-bound run must stream).
@@ -12,7 +13,7 @@ import numpy as np
 import onnx
 from onnx import helper, shape_inference
 
-COUNTED = ("MatMul", "Gemm", "Conv")
+COUNTED = ("MatMul", "Gemm", "Conv", "MatMulNBits")
 
 
 def _attr(node, name, default):
@@ -84,6 +85,8 @@ def count(model_path, inputs):
             a = shapes[n.input[0]]
             k = a[-1]
             f = 2 * int(np.prod(out, dtype=np.int64)) * k
+        elif n.op_type == "MatMulNBits":  # com.microsoft; K is an attribute
+            f = 2 * int(np.prod(out, dtype=np.int64)) * _attr(n, "K", 0)
         elif n.op_type == "Gemm":
             a = shapes[n.input[0]]
             k = a[0] if _attr(n, "transA", 0) else a[1]

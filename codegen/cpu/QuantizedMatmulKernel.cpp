@@ -11,9 +11,9 @@
 //         y += acc * s[g]  (- xs * (zero[g] * s[g]) with zero points)
 //
 // Weights are packed at compile time into [panel][K / per byte][nr] bytes
-// (4-bit values two per byte, k even in the low nibble, sign-extended on
-// load when signed), scales and zero terms zero * s into
-// [panel][group][nr] f32, so the inner loop streams packed weights once
+// (4-bit values two per byte, k even in the low nibble, read as 16 times
+// their value: the packed scale is s / 16), scales and zero terms zero * s
+// into [panel][group][nr] f32, so the inner loop streams packed weights once
 // and dequantizes in registers: the dequantized matrix never exists.
 //
 //===----------------------------------------------------------------------===//
@@ -139,7 +139,7 @@ Packed pack(QuantizedMatmul q, int64_t nr) {
         if (z)
           zero = q.unsignedValues ? int(uint8_t((*z)[gi * n + col]))
                                   : int(int8_t((*z)[gi * n + col]));
-        sp[(p * groups + gi) * nr + c] = scale;
+        sp[(p * groups + gi) * nr + c] = nibbles ? scale / 16.0f : scale;
         zp[(p * groups + gi) * nr + c] = float(zero) * scale;
       }
   // SymbolTable makes the names unique.
@@ -342,16 +342,11 @@ private:
           b, loc, byteType,
           DenseElementsAttr::get(byteType, b.getI8IntegerAttr(v)));
     };
-    Value four = splat(4);
-    if (packed.isSigned) {
-      // Arithmetic shifts sign-extend each nibble.
-      Value low = arith::ShRSIOp::create(
-          b, loc, arith::ShLIOp::create(b, loc, bytes, four), four);
-      Value high = arith::ShRSIOp::create(b, loc, bytes, four);
-      return {toFloat(low), toFloat(high)};
-    }
-    Value low = arith::AndIOp::create(b, loc, bytes, splat(15));
-    Value high = arith::ShRUIOp::create(b, loc, bytes, four);
+    // Each nibble times 16, without shifting right (x86 has no byte
+    // shifts): the low one shifted up, the high one masked in place. The
+    // packed scales carry the 1/16 (exact).
+    Value low = arith::ShLIOp::create(b, loc, bytes, splat(4));
+    Value high = arith::AndIOp::create(b, loc, bytes, splat(0xF0));
     return {toFloat(low), toFloat(high)};
   }
 };

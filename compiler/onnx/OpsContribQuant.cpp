@@ -218,13 +218,26 @@ FailureOr<TV> emitQuantizedMatMul(GraphImporter &imp, TV &a,
   s.floats.assign(w.scales.begin(), w.scales.end());
   for (float zp : w.zeroPoints)
     z.ints.push_back(int64_t(zp));
+  // One zero point everywhere (symmetric quantization: 2^(bits-1) by
+  // default) is folded into signed values q - zp: no zero points to read.
+  // (Values span [0, 2^bits), so q - zp fits int8 when zp <= 128 and
+  // 2^bits - 1 - zp <= 127.)
+  bool uniformZero = !z.ints.empty() && llvm::all_equal(z.ints) &&
+                     z.ints[0] <= 128 && (1 << w.bits) - 1 - z.ints[0] <= 127;
+  Type valueType = u8;
+  if (uniformZero) {
+    for (int64_t &v : q.ints)
+      v -= z.ints[0];
+    valueType = imp.builder.getI8Type();
+  }
   FailureOr<Value> qv =
-      constant(RankedTensorType::get({w.K, w.N}, u8), q, "_q");
+      constant(RankedTensorType::get({w.K, w.N}, valueType), q, "_q");
   FailureOr<Value> sv = constant(
       RankedTensorType::get({w.numBlocks, w.N}, imp.builder.getF32Type()), s,
       "_scales");
-  FailureOr<Value> zv =
-      constant(RankedTensorType::get({w.numBlocks, w.N}, u8), z, "_zero");
+  FailureOr<Value> zv = Value();
+  if (!uniformZero)
+    zv = constant(RankedTensorType::get({w.numBlocks, w.N}, u8), z, "_zero");
   if (failed(qv) || failed(sv) || failed(zv))
     return failure();
   // kiln.quantized_matmul wants lhs of rank >= 2.

@@ -8,6 +8,7 @@ Builders come from test/models/ (resnet50, bert_base) and from this folder.
 import dense
 import gpt2_small
 import mobilenetv2
+import quantized
 import resnet
 import transformer
 
@@ -26,13 +27,16 @@ MODELS = {
     "gemm_4096x4096x64": (dense.build_gemm_4096x4096x64, "kernel",
                           "MatMul M=4096 N=4096 K=64, B constant"),
     "gemv_4096": (dense.build_gemv_4096, "kernel", "MatMul M=1 N=4096 K=4096, W constant"),
+    "gemv_4096_nbits4": (quantized.build_gemv_4096_nbits4, "kernel",
+                         "MatMulNBits M=1 N=4096 K=4096, 4-bit W (ORT's quantizer, "
+                         "block 32)"),
 }
 
 QUICK = ["digits_cnn", "mlp256_b1", "gemv_4096"]
 
 # M x N x K of the single-kernel models (A [M, K] input, B [K, N] constant).
 KERNEL_MNK = {"gemm_1024": (1024, 1024, 1024), "gemm_4096x4096x64": (4096, 4096, 64),
-              "gemv_4096": (1, 4096, 4096)}
+              "gemv_4096": (1, 4096, 4096), "gemv_4096_nbits4": (1, 4096, 4096)}
 
 
 def source_files(name):
