@@ -24,8 +24,11 @@ def KilnWeightQuantizePass : Pass<"kiln-weight-quantize"> {
       s = (hi - lo) / (2^b - 1), z = clamp(rint(-lo / s), 0, 2^b - 1),
       q = clamp(rint(w / s) + z, 0, 2^b - 1) (unsigned ui8 container).
 
-    A group of zeros gets s = 1. Activations stay float; the CPU kernel
-    dequantizes inside the GEMM/GEMV inner loop.
+    A group of zeros gets s = 1. With `clipping=mse` (the default) each
+    group's range (max|w|, or lo and hi) is first scaled by the factor in
+    {1, 0.95, ..., 0.55} whose quantization has the least squared error
+    (ties keep the wider range); `none` uses the full range. Activations
+    stay float; the CPU kernel dequantizes inside the GEMM/GEMV inner loop.
 
     ```mlir
     // kiln-opt --kiln-weight-quantize="bits=4 group-size=32"
@@ -42,6 +45,8 @@ def KilnWeightQuantizePass : Pass<"kiln-weight-quantize"> {
            "Symmetric (no zero points) or asymmetric (zero points)">,
     Option<"minWeights", "min-weights", "int64_t", /*default=*/"4096",
            "Matrices with fewer weights stay float">,
+    Option<"clipping", "clipping", "std::string", /*default=*/"\"mse\"",
+           "Range per group: mse (the least-error shrink) or none">,
   ];
   let statistics = [
     Statistic<"numQuantized", "num-quantized", "Matmuls quantized">,

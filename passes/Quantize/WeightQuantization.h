@@ -20,10 +20,16 @@ struct QuantizedWeights {
   std::vector<int8_t> zeroPoints; // [groups, N]; empty when symmetric
 };
 
+/// Range shrinks tried by the clipping search: 1, 0.95, ..., 0.55.
+constexpr int kClippingSteps = 10;
+
 /// Quantizes row-major `w` [k, n] (see KilnWeightQuantizePass's formulas).
+/// With `searchClipping`, each group's range (max |w|, or [lo, hi]) is
+/// scaled by the factor in {1, 0.95, ..., 0.55} that minimizes the group's
+/// squared dequantization error.
 QuantizedWeights quantizeWeights(const std::vector<float> &w, int64_t k,
                                  int64_t n, unsigned bits, int64_t groupSize,
-                                 bool symmetric);
+                                 bool symmetric, bool searchClipping);
 
 } // namespace mlir::kiln
 

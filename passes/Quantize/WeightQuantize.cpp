@@ -26,6 +26,12 @@ struct KilnWeightQuantizePass
   using KilnWeightQuantizePassBase::KilnWeightQuantizePassBase;
 
   void runOnOperation() override {
+    if (clipping != "none" && clipping != "mse") {
+      getOperation()->emitError("kiln-weight-quantize: clipping must be none "
+                                "or mse, got '")
+          << clipping << "'";
+      return signalPassFailure();
+    }
     if (bits < 2 || bits > 8 || groupSize < 1) {
       getOperation()->emitError("kiln-weight-quantize: bits must be 2..8 and "
                                 "group-size positive, got bits=")
@@ -49,7 +55,8 @@ struct KilnWeightQuantizePass
       return;
     int64_t k = rt.getDimSize(0), n = rt.getDimSize(1);
     QuantizedWeights q =
-        quantizeWeights(*w, k, n, bits, groupSize, symmetric);
+        quantizeWeights(*w, k, n, bits, groupSize, symmetric,
+                                         clipping == "mse");
     OpBuilder b(op);
     Location loc = op.getLoc();
     MLIRContext *ctx = op.getContext();

@@ -133,6 +133,12 @@ cl::opt<bool> quantAsymmetric(
     cl::desc("Asymmetric quantization (a zero point per group) instead of "
              "symmetric"),
     cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<std::string> quantClipping(
+    "quant-clipping",
+    cl::desc("Range of each weight group: mse (shrunk to the least squared "
+             "error, default) or none (the full range)"),
+    cl::init("mse"), cl::value_desc("mse|none"), cl::sub(kiln::compileCommand),
+    cl::cat(category));
 cl::opt<int64_t> quantMinWeights(
     "quant-min-weights",
     cl::desc("Matrices with fewer weights stay float (default 4096)"),
@@ -272,11 +278,16 @@ int kiln::compileMain() {
                                  : (q.bits == 8 ? 128 : 32);
     q.symmetric = !quantAsymmetric;
     q.minWeights = quantMinWeights;
+    if (quantClipping != "mse" && quantClipping != "none")
+      return fail("compile", "--quant-clipping: expected mse or none, got '" +
+                                 quantClipping + "'");
+    q.clipping = quantClipping;
     options.weightQuantize = q;
   } else if (quantGroupSize.getNumOccurrences() ||
-             quantAsymmetric.getNumOccurrences()) {
-    return fail("compile", "--quant-group-size and --quant-asymmetric need "
-                           "--quantize=w8|w4");
+             quantAsymmetric.getNumOccurrences() ||
+             quantClipping.getNumOccurrences()) {
+    return fail("compile", "--quant-group-size, --quant-asymmetric and "
+                           "--quant-clipping need --quantize=w8|w4");
   }
   if (!lmulScope.empty() || !objective.empty()) {
     KilnLMulPassOptions lmul;

@@ -1,7 +1,7 @@
 // kiln-weight-quantize: constant f32 [K, N] matmul weights become integers
 // with one scale per group of K (formulas in passes/Quantize/Passes.td).
-// RUN: %kiln_opt %s --kiln-weight-quantize="bits=4 group-size=2 min-weights=0" | FileCheck %s --check-prefix=SYM
-// RUN: %kiln_opt %s --kiln-weight-quantize="bits=4 group-size=2 symmetric=false min-weights=0" | FileCheck %s --check-prefix=ASYM
+// RUN: %kiln_opt %s --kiln-weight-quantize="bits=4 group-size=2 min-weights=0 clipping=none" | FileCheck %s --check-prefix=SYM
+// RUN: %kiln_opt %s --kiln-weight-quantize="bits=4 group-size=2 symmetric=false min-weights=0 clipping=none" | FileCheck %s --check-prefix=ASYM
 // RUN: %kiln_opt %s --kiln-weight-quantize="bits=4 group-size=2" | FileCheck %s --check-prefix=SMALL
 // RUN: not %kiln_opt %s --kiln-weight-quantize="bits=9" 2>&1 | FileCheck %s --check-prefix=BAD
 

@@ -18,13 +18,14 @@ Exit status: 0 pass, 1 a check failed, 2 a step failed.
 
 import argparse
 import os
-import subprocess
 import sys
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODELS = os.path.join(os.path.dirname(os.path.dirname(HERE)), "models")
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "models"))
+from minilm_eval import MiniLM, cosines  # noqa: E402
 
 VARIANTS = [  # (label, kiln compile flags)
     ("attention fp32", ["--lmul=attention"]),
@@ -35,46 +36,15 @@ VARIANTS = [  # (label, kiln compile flags)
 ]
 
 
-def step(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.stderr.write(f"step failed: {' '.join(cmd)}\n{r.stdout}{r.stderr}")
-        sys.exit(2)
-
-
-def cosines(a, b):
-    a = a / np.linalg.norm(a, axis=1, keepdims=True)
-    b = b / np.linalg.norm(b, axis=1, keepdims=True)
-    return np.sum(a * b, axis=1)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kiln", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--seq", type=int, default=16)
     args = ap.parse_args()
-    w = args.work
-    os.makedirs(w, exist_ok=True)
-    model, inputs = os.path.join(w, "minilm.onnx"), os.path.join(w, "in")
-    minilm = os.path.join(MODELS, "minilm.py")
-    step([sys.executable, minilm, "export", model, "--seq", str(args.seq)])
-    step([sys.executable, minilm, "inputs", inputs, "--seq", str(args.seq)])
-    feeds = {n: np.load(os.path.join(inputs, n + ".npy")) for n in ("input_ids", "attention_mask")}
-
-    import onnxruntime as ort
-    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
-    names = [o.name for o in session.get_outputs()]
-    ref = dict(zip(names, session.run(None, feeds)))["sentence_embedding"]
-
-    def kiln(label, flags):
-        stem = label.replace(" ", "_").replace("=", "")
-        lib = os.path.join(w, stem + ".so")
-        step([args.kiln, "compile", model, "-o", lib] + flags)
-        out = os.path.join(w, stem + "_out")
-        step([args.kiln, "run", lib, "--output-dir", out]
-             + [f"--input={n}={os.path.join(inputs, n + '.npy')}" for n in feeds])
-        return np.load(os.path.join(out, "sentence_embedding.npy"))
+    m = MiniLM(args.kiln, args.work, args.seq)
+    ref = m.reference
+    kiln = m.run
 
     ok = True
     fp32 = kiln("fp32", [])

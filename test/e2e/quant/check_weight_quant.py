@@ -113,7 +113,7 @@ def case(args, name, x_shape, k, hidden, n, mode, group, symmetric, packing):
     onnx_path = os.path.join(work, "model.onnx")
     w1, b1, w2 = make_model(onnx_path, x_shape, k, hidden, n, seed=len(name))
     so = os.path.join(work, "model.so")
-    flags = [f"--quantize={mode}", f"--quant-group-size={group}",
+    flags = [f"--quantize={mode}", f"--quant-group-size={group}", "--quant-clipping=none",
              "--quant-min-weights=0"]
     if not symmetric:
         flags.append("--quant-asymmetric")

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Quantization accuracy on a real pretrained model: all-MiniLM-L6-v2.
+
+usage: minilm_quant_accuracy.py --kiln KILN --work DIR [--seq 16]
+
+Builds the model from the package's weights (test/models/minilm.py), runs
+ONNX Runtime as the fp32 reference and one kiln build per quantization mode
+below on the same 8 tokenized sentences, and prints per mode the mean and
+minimum cosine similarity of the sentence embeddings to ONNX Runtime's and
+the max relative error (max |kiln - fp32| / max |fp32|). Checks: every
+sentence's cosine >= 0.995 for 8-bit weights (issue 5's w8a8 target, met by
+weight-only w8); for 4-bit weights in groups of 32 the floors are what
+round-to-nearest with the clipping search measures (symmetric mean 0.966,
+asymmetric 0.977), minus a margin: issue 5's 0.98 target is NOT met
+without activation-aware (calibrated) quantization, and these floors only
+guard against regressions. More bits never lose to fewer (w8 >= w4 g32 >=
+w4 g128 in mean cosine), and the clipping search never loses to plain
+round-to-nearest.
+Exit status: 0 pass, 1 a check failed, 2 a step failed.
+"""
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "models"))
+from minilm_eval import MiniLM, cosines  # noqa: E402
+
+MODES = [  # (label, kiln compile flags, per-sentence cosine floor)
+    ("w8 g128", ["--quantize=w8"], 0.995),
+    ("w4 g32", ["--quantize=w4"], 0.955),
+    ("w4 g32 rtn", ["--quantize=w4", "--quant-clipping=none"], 0.95),
+    ("w4 g32 asym", ["--quantize=w4", "--quant-asymmetric"], 0.97),
+    ("w4 g128", ["--quantize=w4", "--quant-group-size=128"], 0.94),
+]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kiln", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--seq", type=int, default=16)
+    args = ap.parse_args()
+    m = MiniLM(args.kiln, args.work, args.seq)
+    ok = True
+    means = {}
+    for label, flags, floor in MODES:
+        y = m.run(label, flags)
+        c = cosines(y, m.reference)
+        rel = np.max(np.abs(y - m.reference)) / np.max(np.abs(m.reference))
+        means[label] = c.mean()
+        good = c.min() >= floor
+        ok &= good
+        print(f"{label:12s} cosine to fp32: mean {c.mean():.5f} min {c.min():.5f} "
+              f"max rel err {rel:.4f} (>= {floor}: {'ok' if good else 'FAIL'})")
+    order = ["w8 g128", "w4 g32", "w4 g128"]
+    for better, worse in list(zip(order, order[1:])) + [("w4 g32", "w4 g32 rtn")]:
+        if means[better] < means[worse]:
+            print(f"FAIL: {better} is further from fp32 than {worse}")
+            ok = False
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+//===- weight_quantization_test.cpp - group-wise weight quantizer ---------===//
+//
+// Part of kiln. Properties of quantizeWeights (kiln-weight-quantize's
+// quantizer): values in range, round-to-nearest error bounds, zero points,
+// the partial last group, all-zero groups, and the clipping search never
+// losing to the full range.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Quantize/WeightQuantization.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+using namespace mlir::kiln;
+
+namespace {
+
+std::vector<float> gaussian(int64_t count, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> w(count);
+  for (float &x : w)
+    x = dist(rng);
+  return w;
+}
+
+/// Dequantized weight (k, c) of `q` ([k, n], groups of `g`).
+float dequant(const QuantizedWeights &q, int64_t r, int64_t c, int64_t n,
+              int64_t g, bool symmetric) {
+  int64_t gi = r / g;
+  int value = symmetric ? int(q.values[r * n + c])
+                        : int(uint8_t(q.values[r * n + c]));
+  int zero = symmetric ? 0 : int(uint8_t(q.zeroPoints[gi * n + c]));
+  return float(value - zero) * q.scales[gi * n + c];
+}
+
+/// Squared dequantization error of each (group, column).
+std::vector<double> groupErrors(const std::vector<float> &w,
+                                const QuantizedWeights &q, int64_t k,
+                                int64_t n, int64_t g, bool symmetric) {
+  int64_t groups = (k + g - 1) / g;
+  std::vector<double> e(groups * n, 0.0);
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t c = 0; c < n; ++c) {
+      double d = dequant(q, r, c, n, g, symmetric) - w[r * n + c];
+      e[(r / g) * n + c] += d * d;
+    }
+  return e;
+}
+
+TEST(WeightQuantization, SymmetricRoundToNearest) {
+  const int64_t k = 70, n = 5, g = 32; // a partial last group of 6
+  std::vector<float> w = gaussian(k * n, 1);
+  for (unsigned bits : {4u, 8u}) {
+    QuantizedWeights q = quantizeWeights(w, k, n, bits, g, true, false);
+    ASSERT_EQ(q.scales.size(), size_t(3 * n));
+    EXPECT_TRUE(q.zeroPoints.empty());
+    int qmax = (1 << (bits - 1)) - 1;
+    for (int64_t r = 0; r < k; ++r)
+      for (int64_t c = 0; c < n; ++c) {
+        int v = q.values[r * n + c];
+        EXPECT_GE(v, -qmax - 1);
+        EXPECT_LE(v, qmax);
+        float s = q.scales[(r / g) * n + c];
+        // Nothing clips at the full range: error at most half a step.
+        EXPECT_LE(std::fabs(dequant(q, r, c, n, g, true) - w[r * n + c]),
+                  0.5f * s * (1 + 1e-5f));
+      }
+    // The largest magnitude of a group maps to +-qmax exactly.
+    for (int64_t c = 0; c < n; ++c) {
+      float amax = 0.0f;
+      for (int64_t r = 0; r < g; ++r)
+        amax = std::max(amax, std::fabs(w[r * n + c]));
+      EXPECT_FLOAT_EQ(q.scales[c], amax / float(qmax));
+    }
+  }
+}
+
+TEST(WeightQuantization, AsymmetricZeroPoints) {
+  const int64_t k = 64, n = 3, g = 16;
+  std::vector<float> w = gaussian(k * n, 2);
+  for (float &x : w)
+    x += 0.7f; // mostly positive: the zero point moves off the middle
+  QuantizedWeights q = quantizeWeights(w, k, n, 4, g, false, false);
+  ASSERT_EQ(q.zeroPoints.size(), size_t(4 * n));
+  for (int8_t z : q.zeroPoints)
+    EXPECT_LE(int(uint8_t(z)), 15);
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t c = 0; c < n; ++c) {
+      EXPECT_LE(int(uint8_t(q.values[r * n + c])), 15);
+      float s = q.scales[(r / g) * n + c];
+      // The zero point is rounded, so one end may clip by up to half a step.
+      EXPECT_LE(std::fabs(dequant(q, r, c, n, g, false) - w[r * n + c]),
+                s * (1 + 1e-5f));
+    }
+}
+
+TEST(WeightQuantization, ZeroGroupsGetUnitScale) {
+  std::vector<float> w(32 * 2, 0.0f);
+  QuantizedWeights q = quantizeWeights(w, 32, 2, 4, 32, true, true);
+  for (float s : q.scales)
+    EXPECT_EQ(s, 1.0f);
+  for (int8_t v : q.values)
+    EXPECT_EQ(v, 0);
+}
+
+TEST(WeightQuantization, ClippingSearchNeverLoses) {
+  const int64_t k = 256, n = 64, g = 32;
+  std::vector<float> w = gaussian(k * n, 3);
+  for (bool symmetric : {true, false}) {
+    QuantizedWeights full = quantizeWeights(w, k, n, 4, g, symmetric, false);
+    QuantizedWeights mse = quantizeWeights(w, k, n, 4, g, symmetric, true);
+    std::vector<double> ef = groupErrors(w, full, k, n, g, symmetric);
+    std::vector<double> em = groupErrors(w, mse, k, n, g, symmetric);
+    double sumFull = 0, sumMse = 0;
+    int shrunk = 0;
+    for (size_t i = 0; i < ef.size(); ++i) {
+      EXPECT_LE(em[i], ef[i] * (1 + 1e-9)) << "group " << i;
+      sumFull += ef[i];
+      sumMse += em[i];
+      shrunk += mse.scales[i] < full.scales[i];
+    }
+    // On Gaussian groups of 32 a shrunk range often wins.
+    EXPECT_LT(sumMse, 0.95 * sumFull) << "symmetric " << symmetric;
+    EXPECT_GT(shrunk, int(ef.size() / 4)) << "symmetric " << symmetric;
+  }
+}
+
+} // namespace
