@@ -5,16 +5,20 @@
 //   parallel over N panels of nr columns
 //     for row tiles of mr rows
 //       for each group g of K:  (acc, xs = 0)
-//         per k (two at a time for 4-bit): one byte vector of the panel,
-//           nibbles -> f32, mr broadcasts of A, FMAs into acc;
-//           with zero points also xs += A[r, k]
-//         y += acc * s[g]  (- xs * (zero[g] * s[g]) with zero points)
+//         per byte row of the block (8 / bits consecutive k): one byte
+//           vector, each value moved to the byte's top bits -> f32,
+//           mr broadcasts of A, FMAs into acc; with zero points also
+//           xs += A[r, k]
+//         y += acc * s[g]  (- xs * zero[g] * s[g] with zero points)
 //
-// Weights are packed at compile time into [panel][K / per byte][nr] bytes
-// (4-bit values two per byte, k even in the low nibble, read as 16 times
-// their value: the packed scale is s / 16), scales and zero terms zero * s
-// into [panel][group][nr] f32, so the inner loop streams packed weights once
-// and dequantizes in registers: the dequantized matrix never exists.
+// Weights are packed at compile time into one byte stream of blocks (one
+// panel by one group), each block 8, 4 or 2 bits per value: 2 when all its
+// values and zero points fit (mixed 2/4-bit weights, with a per-block
+// width and offset table), else 4, else 8. Sub-byte values are read as
+// 16 or 64 times their value (no byte shifts right on x86), so the packed
+// scales carry 1/16 or 1/64; scales are stored in fp16 when that is exact.
+// The inner loop streams packed weights once and dequantizes in registers:
+// the dequantized matrix never exists.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +28,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/ADT/Twine.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <cstring>
 
@@ -85,14 +91,58 @@ std::optional<QuantizedMatmul> match(linalg::GenericOp op) {
   return q;
 }
 
+/// How the weights of one (panel, group) block are stored.
+enum class BlockBits { Eight = 8, Four = 4, Two = 2 };
+
 /// The packed constants of one quantized matmul.
 struct Packed {
-  memref::GlobalOp weights, scales, zeroTerms; // zeroTerms: with zero points
-  bool nibbles = false;
+  /// One byte stream: block (panel p, group g) starts at offset(p, g) and
+  /// holds its rows of nr bytes, each byte 8 / bits consecutive k.
+  memref::GlobalOp weights;
+  /// [panel][group][nr] scales (f16 when exact, else f32), divided by the
+  /// block's multiplier (16 for 4-bit, 64 for 2-bit: the kernel reads
+  /// values shifted to a byte's top bits).
+  memref::GlobalOp scales;
+  /// [panel][group][nr] zero points as stored (i8), when there are any.
+  memref::GlobalOp zeros;
+  /// Mixed widths: [panel][group] i8 bits and i32 byte offsets.
+  memref::GlobalOp blockBits, blockOffsets;
+  BlockBits uniform = BlockBits::Eight; // when not mixed
   bool isSigned = false;
+  bool halfScales = false;
+  int64_t rowBytes = 0; // bytes of one panel's K (uniform layouts)
+  /// Bytes of weights, scales, zero points and tables as stored.
+  int64_t storedBytes = 0;
 };
 
-/// Packs weights, scales and zero terms for panels of `nr` columns, or
+int64_t valuesPerByte(BlockBits bits) { return 8 / int64_t(bits); }
+float multiplier(BlockBits bits) {
+  return bits == BlockBits::Four ? 16.0f : bits == BlockBits::Two ? 64.0f : 1.0f;
+}
+
+/// The fp16 bits of `v` when fp16 holds it exactly.
+std::optional<uint16_t> halfBits(float v) {
+  llvm::APFloat h(v);
+  bool lost = false;
+  llvm::APFloat::opStatus status = h.convert(
+      llvm::APFloat::IEEEhalf(), llvm::APFloat::rmNearestTiesToEven, &lost);
+  if (lost || status != llvm::APFloat::opOK)
+    return std::nullopt;
+  return uint16_t(h.bitcastToAPInt().getZExtValue());
+}
+
+/// "2 per byte", "2/4 per byte mixed", ... for --report.
+std::string describeWidths(const Packed &p) {
+  if (p.blockBits)
+    return "4 or 2 bits per block (mixed)" +
+           std::string(p.halfScales ? ", fp16 scales" : "");
+  std::string text = p.uniform == BlockBits::Eight  ? "1 per byte"
+                     : p.uniform == BlockBits::Four ? "2 per byte"
+                                                    : "4 per byte";
+  return text + (p.halfScales ? ", fp16 scales" : "");
+}
+
+/// Packs weights, scales and zero points for panels of `nr` columns, or
 /// returns an empty Packed when a constant cannot be read.
 Packed pack(QuantizedMatmul q, int64_t nr) {
   std::optional<std::vector<char>> w = readGlobalBytes(q.weights);
@@ -104,58 +154,125 @@ Packed pack(QuantizedMatmul q, int64_t nr) {
     return {};
   int64_t k = q.k, n = q.n, groups = q.groups, g = q.quant.getGroup();
   int64_t panels = (n + nr - 1) / nr;
-  auto value = [&](int64_t r, int64_t c) {
-    return q.unsignedValues ? int(uint8_t((*w)[r * n + c]))
-                            : int(int8_t((*w)[r * n + c]));
+  auto asInt = [&](char c) {
+    return q.unsignedValues ? int(uint8_t(c)) : int(int8_t(c));
   };
-  // Nibbles when every value is a 4-bit integer and the groups split
-  // into pairs of k.
-  int lo = q.unsignedValues ? 0 : -8, hi = lo + 15;
-  bool nibbles = q.quant.getBits() <= 4 && k % 2 == 0 && g % 2 == 0;
-  for (int64_t i = 0; nibbles && i < k * n; ++i) {
-    int v = value(i / n, i % n);
-    nibbles = v >= lo && v <= hi;
-  }
-  int64_t perByte = nibbles ? 2 : 1, rows = k / perByte;
-  std::vector<char> wp(panels * rows * nr, 0);
+  auto value = [&](int64_t r, int64_t c) { return asInt((*w)[r * n + c]); };
+  auto zero = [&](int64_t gi, int64_t c) {
+    return z ? asInt((*z)[gi * n + c]) : 0;
+  };
+  // A width fits when every value (and zero point) of the block is an
+  // integer of that many bits and the block's rows split into whole bytes.
+  auto fits = [&](int v, int bits) {
+    int lo = q.unsignedValues ? 0 : -(1 << (bits - 1));
+    return v >= lo && v < lo + (1 << bits);
+  };
+  bool subByte = q.quant.getBits() <= 4;
+  auto blockFits = [&](int64_t p, int64_t gi, int bits) {
+    int64_t k0 = gi * g, k1 = std::min(k, k0 + g);
+    if ((k1 - k0) % (8 / bits))
+      return false;
+    for (int64_t c = p * nr; c < std::min(n, (p + 1) * nr); ++c) {
+      if (!fits(zero(gi, c), bits))
+        return false;
+      for (int64_t r = k0; r < k1; ++r)
+        if (!fits(value(r, c), bits))
+          return false;
+    }
+    return true;
+  };
+  std::vector<BlockBits> widths(panels * groups, BlockBits::Eight);
+  bool mixed = false;
   for (int64_t p = 0; p < panels; ++p)
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < nr && p * nr + c < n; ++c) {
-        int64_t col = p * nr + c;
-        unsigned byte =
-            nibbles ? (unsigned(value(2 * r, col)) & 15) |
-                          (unsigned(value(2 * r + 1, col)) & 15) << 4
-                    : unsigned(value(r, col)) & 255;
-        wp[(p * rows + r) * nr + c] = char(byte);
-      }
-  std::vector<float> sp(panels * groups * nr, 0.0f),
-      zp(panels * groups * nr, 0.0f);
+    for (int64_t gi = 0; gi < groups; ++gi) {
+      BlockBits &b = widths[p * groups + gi];
+      if (subByte && blockFits(p, gi, 2))
+        b = BlockBits::Two;
+      else if (subByte && blockFits(p, gi, 4))
+        b = BlockBits::Four;
+      mixed |= b != widths[0];
+    }
+  // A sub-byte block next to an 8-bit one: keep them all 8-bit.
+  if (mixed && llvm::is_contained(widths, BlockBits::Eight)) {
+    std::fill(widths.begin(), widths.end(), BlockBits::Eight);
+    mixed = false;
+  }
+
+  std::vector<char> stream;
+  std::vector<int32_t> offsets(panels * groups);
+  for (int64_t p = 0; p < panels; ++p)
+    for (int64_t gi = 0; gi < groups; ++gi) {
+      BlockBits bits = widths[p * groups + gi];
+      int64_t per = valuesPerByte(bits), k0 = gi * g, k1 = std::min(k, k0 + g);
+      offsets[p * groups + gi] = int32_t(stream.size());
+      for (int64_t r = k0; r < k1; r += per)
+        for (int64_t c = 0; c < nr; ++c) {
+          unsigned byte = 0;
+          for (int64_t j = 0; j < per && p * nr + c < n; ++j)
+            byte |= (unsigned(value(r + j, p * nr + c)) &
+                     ((1u << int(bits)) - 1))
+                    << (j * int(bits));
+          stream.push_back(char(byte));
+        }
+    }
+  // Exact in fp16 (after the power-of-two multiplier)? Then 16 bits.
+  std::vector<float> sp(panels * groups * nr, 0.0f);
+  std::vector<char> zp(panels * groups * nr, 0);
+  bool half = true;
   for (int64_t p = 0; p < panels; ++p)
     for (int64_t gi = 0; gi < groups; ++gi)
       for (int64_t c = 0; c < nr && p * nr + c < n; ++c) {
         int64_t col = p * nr + c;
-        float scale = (*s)[gi * n + col];
-        int zero = 0;
+        float v = (*s)[gi * n + col] / multiplier(widths[p * groups + gi]);
+        sp[(p * groups + gi) * nr + c] = v;
+        half &= halfBits(v).has_value();
         if (z)
-          zero = q.unsignedValues ? int(uint8_t((*z)[gi * n + col]))
-                                  : int(int8_t((*z)[gi * n + col]));
-        sp[(p * groups + gi) * nr + c] = nibbles ? scale / 16.0f : scale;
-        zp[(p * groups + gi) * nr + c] = float(zero) * scale;
+          zp[(p * groups + gi) * nr + c] = (*z)[gi * n + col];
       }
+
   // SymbolTable makes the names unique.
   std::string base = q.weights.getSymName().str();
-  Packed result;
-  result.nibbles = nibbles;
-  result.isSigned = !q.unsignedValues;
   MLIRContext *ctx = q.op.getContext();
-  result.weights =
-      createConstantGlobal(q.weights, base + "_packed", {panels, rows, nr},
-                           IntegerType::get(ctx, 8), wp);
-  result.scales =
-      createConstantGlobal(q.weights, base + "_scales", {panels, groups, nr}, sp);
+  Type i8 = IntegerType::get(ctx, 8);
+  Packed result;
+  result.isSigned = !q.unsignedValues;
+  result.halfScales = half;
+  result.uniform = widths[0];
+  result.rowBytes = int64_t(stream.size()) / panels;
+  result.weights = createConstantGlobal(q.weights, base + "_packed",
+                                        {int64_t(stream.size())}, i8, stream);
+  if (half) {
+    std::vector<uint16_t> bits16(sp.size());
+    for (size_t i = 0; i < sp.size(); ++i)
+      bits16[i] = *halfBits(sp[i]);
+    result.scales = createConstantGlobal(
+        q.weights, base + "_scales", {panels, groups, nr},
+        Float16Type::get(ctx),
+        ArrayRef<char>(reinterpret_cast<const char *>(bits16.data()),
+                       bits16.size() * 2));
+  } else {
+    result.scales = createConstantGlobal(q.weights, base + "_scales",
+                                         {panels, groups, nr}, sp);
+  }
   if (z)
-    result.zeroTerms = createConstantGlobal(
-        q.weights, base + "_zero_terms", {panels, groups, nr}, zp);
+    result.zeros = createConstantGlobal(q.weights, base + "_zeros",
+                                        {panels, groups, nr}, i8, zp);
+  result.storedBytes = int64_t(stream.size()) +
+                       int64_t(sp.size()) * (half ? 2 : 4) +
+                       (z ? int64_t(zp.size()) : 0) +
+                       (mixed ? int64_t(widths.size()) * 5 : 0);
+  if (mixed) {
+    std::vector<char> bits(widths.size());
+    for (size_t i = 0; i < widths.size(); ++i)
+      bits[i] = char(int(widths[i]));
+    result.blockBits = createConstantGlobal(q.weights, base + "_block_bits",
+                                            {panels, groups}, i8, bits);
+    result.blockOffsets = createConstantGlobal(
+        q.weights, base + "_block_offsets", {panels, groups},
+        IntegerType::get(ctx, 32),
+        ArrayRef<char>(reinterpret_cast<const char *>(offsets.data()),
+                       offsets.size() * 4));
+  }
   return result;
 }
 
@@ -174,8 +291,12 @@ public:
     };
     wp = get(packed.weights);
     sp = get(packed.scales);
-    if (packed.zeroTerms)
-      zp = get(packed.zeroTerms);
+    if (packed.zeros)
+      zp = get(packed.zeros);
+    if (packed.blockBits) {
+      blockBits = get(packed.blockBits);
+      blockOffsets = get(packed.blockOffsets);
+    }
     int64_t panels = (q.n + nr - 1) / nr;
     scf::ParallelOp::create(
         b, loc, ValueRange{cst(b, loc, 0)}, ValueRange{cst(b, loc, panels)},
@@ -210,7 +331,7 @@ private:
   const Packed &packed;
   int64_t nr, mr;
   TileFusion &fusion;
-  Value wp, sp, zp, panel, nStart, mask;
+  Value wp, sp, zp, blockBits, blockOffsets, panel, nStart, mask;
 
   static Value cst(OpBuilder &b, Location loc, int64_t v) {
     return arith::ConstantIndexOp::create(b, loc, v);
@@ -260,11 +381,45 @@ private:
     }
   }
 
-  /// One group: the integer-weighted sums (and, with zero points, the
-  /// sums of A), then y + acc * s (- xs * zeroTerm).
+  /// One group: y plus the group's contribution, for its block's width
+  /// (a branch on the block table when widths are mixed).
   SmallVector<Value> emitGroup(OpBuilder &b, Location loc,
                                ArrayRef<Value> rowValues, Value g,
                                ValueRange y) {
+    if (!blockBits) {
+      // Uniform width: block (p, g) starts at p * rowBytes + k0 / per * nr.
+      int64_t per = valuesPerByte(packed.uniform);
+      Value start = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, panel, cst(b, loc, packed.rowBytes)),
+          arith::MulIOp::create(b, loc, g,
+                                cst(b, loc, q.quant.getGroup() / per * nr)));
+      return emitBlock(b, loc, rowValues, g, y, packed.uniform, start);
+    }
+    Value bits = memref::LoadOp::create(b, loc, blockBits, ValueRange{panel, g});
+    Value start = arith::IndexCastOp::create(
+        b, loc, b.getIndexType(),
+        memref::LoadOp::create(b, loc, blockOffsets, ValueRange{panel, g}));
+    Value four = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq, bits,
+        arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(4)));
+    auto branch = scf::IfOp::create(b, loc, TypeRange(ValueRange(y)), four,
+                                    /*addThenBlock=*/true,
+                                    /*addElseBlock=*/true);
+    OpBuilder tb = OpBuilder::atBlockEnd(branch.thenBlock());
+    scf::YieldOp::create(
+        tb, loc, emitBlock(tb, loc, rowValues, g, y, BlockBits::Four, start));
+    OpBuilder eb = OpBuilder::atBlockEnd(branch.elseBlock());
+    scf::YieldOp::create(
+        eb, loc, emitBlock(eb, loc, rowValues, g, y, BlockBits::Two, start));
+    return SmallVector<Value>(branch.getResults());
+  }
+
+  /// The integer-weighted sums of block (panel, g) stored `bits` wide from
+  /// byte `start` (and, with zero points, the sums of A), then
+  /// y + acc * s (- xs * zero * s).
+  SmallVector<Value> emitBlock(OpBuilder &b, Location loc,
+                               ArrayRef<Value> rowValues, Value g,
+                               ValueRange y, BlockBits bits, Value start) {
     VectorType vt = vecType(b);
     int64_t rows = rowValues.size(), gs = q.quant.getGroup();
     bool sums = static_cast<bool>(zp);
@@ -278,11 +433,16 @@ private:
     if (sums)
       init.append(rows, arith::ConstantOp::create(b, loc,
                                                   b.getF32FloatAttr(0.0f)));
-    int64_t step = packed.nibbles ? 2 : 1;
+    int64_t per = valuesPerByte(bits);
     auto loop = scf::ForOp::create(
-        b, loc, k0, kEnd, cst(b, loc, step), init,
+        b, loc, k0, kEnd, cst(b, loc, per), init,
         [&](OpBuilder &kb, Location kl, Value kk, ValueRange carried) {
-          SmallVector<Value> columns = loadColumns(kb, kl, kk);
+          Value byteRow = arith::DivUIOp::create(
+              kb, kl, arith::SubIOp::create(kb, kl, kk, k0), cst(kb, kl, per));
+          Value at = arith::AddIOp::create(
+              kb, kl, start,
+              arith::MulIOp::create(kb, kl, byteRow, cst(kb, kl, nr)));
+          SmallVector<Value> columns = loadColumns(kb, kl, at, bits);
           SmallVector<Value> next(carried.begin(), carried.end());
           for (int64_t r = 0; r < rows; ++r) {
             for (auto [j, column] : llvm::enumerate(columns)) {
@@ -300,12 +460,25 @@ private:
           }
           scf::YieldOp::create(kb, kl, next);
         });
-    Value scale = vector::LoadOp::create(b, loc, vt, sp,
-                                         ValueRange{panel, g, cst(b, loc, 0)});
+    Value scale = vector::LoadOp::create(
+        b, loc, VectorType::get({nr}, packed.halfScales ? b.getF16Type()
+                                                        : b.getF32Type()),
+        sp, ValueRange{panel, g, cst(b, loc, 0)});
+    if (packed.halfScales)
+      scale = arith::ExtFOp::create(b, loc, vt, scale);
     Value zeroTerm;
-    if (sums)
-      zeroTerm = vector::LoadOp::create(b, loc, vt, zp,
-                                        ValueRange{panel, g, cst(b, loc, 0)});
+    if (sums) {
+      // zero * s, with s the packed scale times the block's multiplier.
+      Value z = vector::LoadOp::create(b, loc,
+                                       VectorType::get({nr}, b.getI8Type()), zp,
+                                       ValueRange{panel, g, cst(b, loc, 0)});
+      z = packed.isSigned ? arith::SIToFPOp::create(b, loc, vt, z).getResult()
+                          : arith::UIToFPOp::create(b, loc, vt, z).getResult();
+      Value mult = arith::ConstantOp::create(
+          b, loc, vt, DenseElementsAttr::get(vt, multiplier(bits)));
+      zeroTerm = arith::MulFOp::create(
+          b, loc, arith::MulFOp::create(b, loc, z, scale), mult);
+    }
     SmallVector<Value> result;
     for (int64_t r = 0; r < rows; ++r) {
       Value acc = vector::FMAOp::create(b, loc, loop.getResult(r), scale, y[r]);
@@ -320,34 +493,41 @@ private:
     return result;
   }
 
-  /// The weights of k (and k + 1 when two share a byte) for the panel's
-  /// columns, as f32 vectors.
-  SmallVector<Value> loadColumns(OpBuilder &b, Location loc, Value kk) {
+  /// The weights of the 8 / bits consecutive k that share the byte row at
+  /// `at`, as f32 vectors over the panel's columns; sub-byte values are
+  /// read in a byte's top bits, i.e. times their block's multiplier.
+  SmallVector<Value> loadColumns(OpBuilder &b, Location loc, Value at,
+                                 BlockBits bits) {
     VectorType vt = vecType(b);
     VectorType byteType = VectorType::get({nr}, b.getI8Type());
-    Value byteRow = packed.nibbles
-                        ? arith::DivUIOp::create(b, loc, kk, cst(b, loc, 2))
-                        : kk;
-    Value bytes = vector::LoadOp::create(
-        b, loc, byteType, wp, ValueRange{panel, byteRow, cst(b, loc, 0)});
+    Value bytes = vector::LoadOp::create(b, loc, byteType, wp, ValueRange{at});
     auto toFloat = [&](Value v) -> Value {
       if (packed.isSigned)
         return arith::SIToFPOp::create(b, loc, vt, v);
       return arith::UIToFPOp::create(b, loc, vt, v);
     };
-    if (!packed.nibbles)
+    if (bits == BlockBits::Eight)
       return {toFloat(bytes)};
     auto splat = [&](int64_t v) -> Value {
       return arith::ConstantOp::create(
           b, loc, byteType,
           DenseElementsAttr::get(byteType, b.getI8IntegerAttr(v)));
     };
-    // Each nibble times 16, without shifting right (x86 has no byte
-    // shifts): the low one shifted up, the high one masked in place. The
-    // packed scales carry the 1/16 (exact).
-    Value low = arith::ShLIOp::create(b, loc, bytes, splat(4));
-    Value high = arith::AndIOp::create(b, loc, bytes, splat(0xF0));
-    return {toFloat(low), toFloat(high)};
+    // Each value moved to the byte's top bits (shifted up, the rest masked
+    // off): x86 has no byte shifts right, and the sign lands in place.
+    int width = int(bits);
+    Value top = splat(int8_t(uint8_t(0xFF << (8 - width))));
+    SmallVector<Value> columns;
+    for (int j = 0; j < 8 / width; ++j) {
+      int up = 8 - width * (j + 1);
+      Value v = up ? arith::ShLIOp::create(b, loc, bytes, splat(up)).getResult()
+                   : bytes;
+      // Value 0 arrives with zeros below it; later ones carry the values
+      // before them in the low bits.
+      columns.push_back(toFloat(
+          j ? arith::AndIOp::create(b, loc, v, top).getResult() : v));
+    }
+    return columns;
   }
 };
 
@@ -371,12 +551,17 @@ bool mlir::kiln::lowerQuantizedMatmul(
     return false;
   TileFusion fusion = findTileFusion(op, q->c, {1});
   Emitter(*q, packed, nr, mr, fusion).emit();
+  std::string bitsText;
+  llvm::raw_string_ostream(bitsText)
+      << llvm::format("%.2f", 8.0 * double(packed.storedBytes) /
+                                  double(q->k * q->n));
   if (description)
     *description =
         (Twine("quantized matmul M ") + Twine(q->m) + " N " + Twine(q->n) +
          " K " + Twine(q->k) + ", w" + Twine(q->quant.getBits()) + " group " +
          Twine(q->quant.getGroup()) + (q->zeros ? " asymmetric" : "") +
-         ", weights packed " + (packed.nibbles ? "2 per byte" : "1 per byte") +
+         ", weights packed " + describeWidths(packed) + ", " + bitsText +
+         " bits/weight stored" +
          ", tile " + Twine(mr) + "x" + Twine(nr) + describeFusion(fusion))
             .str();
   packedSources.push_back(q->weights);

@@ -24,6 +24,13 @@ def KilnWeightQuantizePass : Pass<"kiln-weight-quantize"> {
       s = (hi - lo) / (2^b - 1), z = clamp(rint(-lo / s), 0, 2^b - 1),
       q = clamp(rint(w / s) + z, 0, 2^b - 1) (unsigned ui8 container).
 
+    Mixed 2/4-bit (`bits=2 wide-fraction=F`, techniques.md section 5): the
+    matrix is cut into blocks of one group by `tile-columns` columns; the F
+    of them with the largest range (max - min) are quantized at 4 bits, the
+    rest at 2, all asymmetric with scales rounded to fp16 first, so a
+    kernel reading tiles of those columns sees one width per block and
+    stores scales in 16 bits. The op's `bits` is then 4.
+
     A group of zeros gets s = 1. With `clipping=mse` (the default) each
     group's range (max|w|, or lo and hi) is first scaled by the factor in
     {1, 0.95, ..., 0.55} whose quantization has the least squared error
@@ -47,6 +54,12 @@ def KilnWeightQuantizePass : Pass<"kiln-weight-quantize"> {
            "Matrices with fewer weights stay float">,
     Option<"clipping", "clipping", "std::string", /*default=*/"\"mse\"",
            "Range per group: mse (the least-error shrink) or none">,
+    Option<"wideFraction", "wide-fraction", "double", /*default=*/"0.0",
+           "With bits=2: the fraction of blocks (group x tile-columns) with "
+           "the largest range kept at 4 bits (mixed 2/4-bit, asymmetric, "
+           "fp16-rounded scales)">,
+    Option<"tileColumns", "tile-columns", "int64_t", /*default=*/"32",
+           "Columns per block of one width (mixed 2/4-bit)">,
   ];
   let statistics = [
     Statistic<"numQuantized", "num-quantized", "Matmuls quantized">,

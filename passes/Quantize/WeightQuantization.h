@@ -31,6 +31,21 @@ QuantizedWeights quantizeWeights(const std::vector<float> &w, int64_t k,
                                  int64_t n, unsigned bits, int64_t groupSize,
                                  bool symmetric, bool searchClipping);
 
+/// Mixed 2/4-bit (techniques.md section 5): asymmetric groups of
+/// `groupSize` along K; the weights are cut into blocks of one group by
+/// `tileColumns` columns, and the `wideFraction` of blocks with the largest
+/// range (max - min) are quantized to 4 bits, the rest to 2 bits, so that a
+/// kernel reading tiles of `tileColumns` columns (or a divisor of it) sees
+/// one width per block. Scales are rounded to the nearest fp16 value first
+/// (a kernel stores them in 16 bits). Values and zero points are unsigned.
+QuantizedWeights quantizeMixed24(const std::vector<float> &w, int64_t k,
+                                 int64_t n, int64_t groupSize,
+                                 int64_t tileColumns, double wideFraction,
+                                 bool searchClipping);
+
+/// `x` rounded to the nearest fp16 value (ties to even), as a float.
+float roundToHalf(float x);
+
 } // namespace mlir::kiln
 
 #endif // KILN_PASSES_QUANTIZE_WEIGHTQUANTIZATION_H

@@ -32,6 +32,11 @@ struct KilnWeightQuantizePass
           << clipping << "'";
       return signalPassFailure();
     }
+    if (wideFraction < 0.0 || wideFraction > 1.0 || tileColumns < 1) {
+      getOperation()->emitError("kiln-weight-quantize: wide-fraction must be "
+                                "in [0, 1] and tile-columns positive");
+      return signalPassFailure();
+    }
     if (bits < 2 || bits > 8 || groupSize < 1) {
       getOperation()->emitError("kiln-weight-quantize: bits must be 2..8 and "
                                 "group-size positive, got bits=")
@@ -54,14 +59,18 @@ struct KilnWeightQuantizePass
     if (!w)
       return;
     int64_t k = rt.getDimSize(0), n = rt.getDimSize(1);
+    bool mixed = bits == 2 && wideFraction > 0.0;
+    bool isSymmetric = symmetric && !mixed;
     QuantizedWeights q =
-        quantizeWeights(*w, k, n, bits, groupSize, symmetric,
-                                         clipping == "mse");
+        mixed ? quantizeMixed24(*w, k, n, groupSize, tileColumns, wideFraction,
+                                clipping == "mse")
+              : quantizeWeights(*w, k, n, bits, groupSize, symmetric,
+                                clipping == "mse");
     OpBuilder b(op);
     Location loc = op.getLoc();
     MLIRContext *ctx = op.getContext();
     Type valueType = IntegerType::get(
-        ctx, 8, symmetric ? IntegerType::Signless : IntegerType::Unsigned);
+        ctx, 8, isSymmetric ? IntegerType::Signless : IntegerType::Unsigned);
     int64_t groups = (k + groupSize - 1) / groupSize;
     Value values = createConstant(
         b, loc, RankedTensorType::get({k, n}, valueType), q.values,
@@ -70,13 +79,13 @@ struct KilnWeightQuantizePass
         b, loc, RankedTensorType::get({groups, n}, b.getF32Type()), q.scales,
         "weight_scales");
     Value zeros;
-    if (!symmetric)
+    if (!isSymmetric)
       zeros = createConstant(b, loc,
                              RankedTensorType::get({groups, n}, valueType),
                              q.zeroPoints, "weight_zero_points");
     auto quantized = QuantizedMatMulOp::create(
         b, loc, op.getType(), op.getLhs(), values, scales, zeros,
-        WeightQuantAttr::get(ctx, bits, groupSize));
+        WeightQuantAttr::get(ctx, mixed ? 4 : bits, groupSize));
     op.replaceAllUsesWith(quantized.getResult());
     op.erase();
     ++numQuantized;

@@ -119,14 +119,15 @@ cl::opt<bool> timings("timings", cl::desc("Print the time of each stage"),
 
 cl::opt<std::string> quantize(
     "quantize",
-    cl::desc("Weight-only quantization of matmul weights: w8 (8-bit) or w4 "
-             "(4-bit), group-wise along the reduction dim, dequantized in "
-             "the kernel's inner loop; activations stay float"),
-    cl::value_desc("w8|w4"), cl::sub(kiln::compileCommand), cl::cat(category));
+    cl::desc("Weight-only quantization of matmul weights: w8 (8-bit), w4 "
+             "(4-bit) or w2w4 (2-bit with the widest-range blocks at 4 bits, "
+             "asymmetric), group-wise along the reduction dim, dequantized "
+             "in the kernel's inner loop; activations stay float"),
+    cl::value_desc("w8|w4|w2w4"), cl::sub(kiln::compileCommand), cl::cat(category));
 cl::opt<int64_t> quantGroupSize(
     "quant-group-size",
     cl::desc("Weights per scale along the reduction dim (default: 32 for "
-             "w4, 128 for w8)"),
+             "w4, 64 for w2w4, 128 for w8)"),
     cl::init(0), cl::sub(kiln::compileCommand), cl::cat(category));
 cl::opt<bool> quantAsymmetric(
     "quant-asymmetric",
@@ -139,6 +140,10 @@ cl::opt<std::string> quantClipping(
              "error, default) or none (the full range)"),
     cl::init("mse"), cl::value_desc("mse|none"), cl::sub(kiln::compileCommand),
     cl::cat(category));
+cl::opt<double> quantWideFraction(
+    "quant-wide-fraction",
+    cl::desc("w2w4: fraction of weight blocks kept at 4 bits (default 0.25)"),
+    cl::init(0.25), cl::sub(kiln::compileCommand), cl::cat(category));
 cl::opt<int64_t> quantMinWeights(
     "quant-min-weights",
     cl::desc("Matrices with fewer weights stay float (default 4096)"),
@@ -265,18 +270,26 @@ int kiln::compileMain() {
     options.energyReport = &outs();
   if (!quantize.empty()) {
     KilnWeightQuantizePassOptions q;
-    if (quantize == "w8")
+    if (quantize == "w8") {
       q.bits = 8;
-    else if (quantize == "w4")
+    } else if (quantize == "w4") {
       q.bits = 4;
-    else
+    } else if (quantize == "w2w4") {
+      q.bits = 2;
+      q.wideFraction = quantWideFraction;
+      if (q.wideFraction < 0 || q.wideFraction > 1)
+        return fail("compile", "--quant-wide-fraction must be in [0, 1]");
+    } else {
       return fail("compile", "--quantize: unknown mode '" + quantize +
-                                 "' (expected w8 or w4)");
+                                 "' (expected w8, w4 or w2w4)");
+    }
     if (quantGroupSize < 0)
       return fail("compile", "--quant-group-size must be positive");
     q.groupSize = quantGroupSize ? quantGroupSize.getValue()
-                                 : (q.bits == 8 ? 128 : 32);
-    q.symmetric = !quantAsymmetric;
+                  : q.bits == 8  ? 128
+                  : q.bits == 2  ? 64
+                                 : 32;
+    q.symmetric = !quantAsymmetric && q.bits != 2;
     q.minWeights = quantMinWeights;
     if (quantClipping != "mse" && quantClipping != "none")
       return fail("compile", "--quant-clipping: expected mse or none, got '" +
@@ -285,9 +298,11 @@ int kiln::compileMain() {
     options.weightQuantize = q;
   } else if (quantGroupSize.getNumOccurrences() ||
              quantAsymmetric.getNumOccurrences() ||
-             quantClipping.getNumOccurrences()) {
-    return fail("compile", "--quant-group-size, --quant-asymmetric and "
-                           "--quant-clipping need --quantize=w8|w4");
+             quantClipping.getNumOccurrences() ||
+             quantWideFraction.getNumOccurrences()) {
+    return fail("compile", "--quant-group-size, --quant-asymmetric, "
+                           "--quant-clipping and --quant-wide-fraction need "
+                           "--quantize=w8|w4|w2w4");
   }
   if (!lmulScope.empty() || !objective.empty()) {
     KilnLMulPassOptions lmul;

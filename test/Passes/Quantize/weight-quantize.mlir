@@ -3,6 +3,7 @@
 // RUN: %kiln_opt %s --kiln-weight-quantize="bits=4 group-size=2 min-weights=0 clipping=none" | FileCheck %s --check-prefix=SYM
 // RUN: %kiln_opt %s --kiln-weight-quantize="bits=4 group-size=2 symmetric=false min-weights=0 clipping=none" | FileCheck %s --check-prefix=ASYM
 // RUN: %kiln_opt %s --kiln-weight-quantize="bits=4 group-size=2" | FileCheck %s --check-prefix=SMALL
+// RUN: %kiln_opt %s --kiln-weight-quantize="bits=2 wide-fraction=0.5 tile-columns=1 group-size=2 min-weights=0 clipping=none" | FileCheck %s --check-prefix=MIXED
 // RUN: not %kiln_opt %s --kiln-weight-quantize="bits=9" 2>&1 | FileCheck %s --check-prefix=BAD
 
 // Symmetric 4-bit: s = max|w| / 7 per (group, column), q = rint(w / s).
@@ -22,6 +23,16 @@
 // ASYM-DAG:   %[[Q:.*]] = kiln.constant dense<{{\[}}[15, {{[0-9]+}}], [0, {{[0-9]+}}], {{.*}}> : tensor<4x2xui8>
 // ASYM-DAG:   %[[Z:.*]] = kiln.constant dense<{{\[}}[13, {{[0-9]+}}], {{.*}}> : tensor<2x2xui8>
 // ASYM:       kiln.quantized_matmul %arg0, %[[Q]] scales %{{.*}} zero_points %[[Z]] {quant = #kiln.weight_quant<bits = 4, group = 2>} : tensor<3x4xf32>, tensor<4x2xui8>, tensor<2x2xf32>, tensor<2x2xui8>
+
+// Mixed 2/4-bit with one-column blocks: block ranges (max - min, 0
+// included) are 8 and 3.5 (column 0), 2.25 and 5.5 (column 1); the wider
+// half, column 0 group 0 and column 1 group 1, get 4 bits, the others 2.
+// Column 1, group 0 at 2 bits: s = 2.25 / 3 = 0.75, z = rint(2.33) = 2,
+// q = {0, 3}. Column 0, group 0 at 4 bits: z = 13, q = {15, 0}.
+// MIXED-LABEL: func.func @weights
+// MIXED-DAG:   %[[Q:.*]] = kiln.constant dense<{{\[}}[15, 0], [0, 3], {{.*}}> : tensor<4x2xui8>
+// MIXED-DAG:   kiln.constant dense<{{\[}}[{{.*}}, 7.500000e-01], {{.*}}> : tensor<2x2xf32>
+// MIXED:       kiln.quantized_matmul %arg0, %[[Q]] scales %{{.*}} zero_points %{{.*}} {quant = #kiln.weight_quant<bits = 4, group = 2>}
 
 // Below min-weights (default 4096) matrices stay float.
 // SMALL-LABEL: func.func @weights

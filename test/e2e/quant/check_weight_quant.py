@@ -15,7 +15,10 @@ computed in float64. Checked per case:
     over the layers' magnitudes (a bound proportional to the sum of the
     absolute terms, which is what fp32 summation error scales with);
   - the quantization error vs the float model is what the bits allow
-    (cosine >= 0.999 for 8-bit, >= 0.99 for 4-bit on Gaussian weights);
+    (cosine >= 0.999 for 8-bit, >= 0.99 for 4-bit, >= 0.85 for mixed
+    2/4-bit on Gaussian weights);
+  - mixed 2/4-bit (w2w4): some blocks at 4 bits, and <= 3.0 bits per
+    weight stored (weights, fp16 scales, zero points, block tables);
     a wrong scale, zero point or nibble order fails both checks.
 Shapes cover a ragged N panel, a row tile remainder, a partial last group,
 odd K (one value per byte), 3-D inputs (batch folded into M) and
@@ -78,6 +81,42 @@ def quantize(w, bits, group, symmetric):
     return out
 
 
+def quantize_mixed(w, group, tile, fraction):
+    """Mixed 2/4-bit (kiln-weight-quantize bits=2 wide-fraction=F): blocks
+    of one group x `tile` columns ranked by range (max - min, with 0 in
+    the range), the widest `fraction` at 4 bits, the rest at 2, asymmetric,
+    scales rounded to fp16; returns the dequantized matrix and the number
+    of 4-bit blocks."""
+    w = w.astype(np.float32)
+    k, n = w.shape
+    groups, tiles = -(-k // group), -(-n // tile)
+    ranges = np.empty(groups * tiles, np.float32)
+    for g in range(groups):
+        for t in range(tiles):
+            blk = w[g * group:(g + 1) * group, t * tile:(t + 1) * tile]
+            ranges[g * tiles + t] = (np.maximum(blk.max(), np.float32(0)) -
+                                     np.minimum(blk.min(), np.float32(0)))
+    order = np.argsort(-ranges, kind="stable")
+    wide = np.zeros(len(ranges), bool)
+    wide[order[:int(np.floor(fraction * len(ranges) + 0.5))]] = True
+    out = np.empty_like(w)
+    for g in range(groups):
+        rows = slice(g * group, (g + 1) * group)
+        for c in range(n):
+            bits = 4 if wide[g * tiles + c // tile] else 2
+            col = w[rows, c]
+            lo = np.minimum(col.min(), np.float32(0))
+            hi = np.maximum(col.max(), np.float32(0))
+            qhi = np.float32(2 ** bits - 1)
+            s = np.float32(np.float16((hi - lo) / qhi))
+            if not s > 0:
+                s = np.float32(1)
+            z = np.clip(np.rint(-lo / s), 0, qhi)
+            q = np.clip(np.rint(col / s) + z, 0, qhi)
+            out[rows, c] = (q - z) * s
+    return out, int(wide.sum())
+
+
 def make_model(path, x_shape, k, hidden, n, seed):
     rng = np.random.default_rng(seed)
     w1 = (rng.standard_normal((k, hidden)) / np.sqrt(k)).astype(np.float32)
@@ -107,14 +146,14 @@ def forward(x, w1, b1, w2):
 
 
 def case(args, name, x_shape, k, hidden, n, mode, group, symmetric, packing):
-    bits = 8 if mode == "w8" else 4
+    bits = {"w8": 8, "w4": 4, "w2w4": 2}[mode]
     work = os.path.join(args.work, name)
     os.makedirs(work, exist_ok=True)
     onnx_path = os.path.join(work, "model.onnx")
     w1, b1, w2 = make_model(onnx_path, x_shape, k, hidden, n, seed=len(name))
     so = os.path.join(work, "model.so")
-    flags = [f"--quantize={mode}", f"--quant-group-size={group}", "--quant-clipping=none",
-             "--quant-min-weights=0"]
+    flags = [f"--quantize={mode}", f"--quant-group-size={group}",
+             "--quant-clipping=none", "--quant-min-weights=0"]
     if not symmetric:
         flags.append("--quant-asymmetric")
     report = run([args.kiln, "compile", onnx_path, "-o", so, *flags,
@@ -128,8 +167,17 @@ def case(args, name, x_shape, k, hidden, n, mode, group, symmetric, packing):
     x = rng.standard_normal(x_shape).astype(np.float32)
     xin = os.path.join(work, "x.npy")
     np.save(xin, x)
-    q1, q2 = (quantize(w1, bits, group, symmetric),
-              quantize(w2, bits, group, symmetric))
+    if mode == "w2w4":
+        (q1, wide1), (q2, wide2) = (quantize_mixed(w1, group, 32, 0.25),
+                                    quantize_mixed(w2, group, 32, 0.25))
+        stored = [float(l.split(" bits/weight")[0].split(", ")[-1])
+                  for l in kernels]
+        check(wide1 > 0 and wide2 > 0 and stored[0] <= 3.0,
+              f"{name}: {wide1} + {wide2} blocks at 4 bits; stored bits per "
+              f"weight {stored} (<= 3.0 for the first, unpadded layer)")
+    else:
+        q1, q2 = (quantize(w1, bits, group, symmetric),
+                  quantize(w2, bits, group, symmetric))
     ref, h = forward(x, q1, b1, q2)
     # Magnitude bound of the summed terms, layer by layer.
     xa = np.abs(x.astype(np.float64))
@@ -152,7 +200,7 @@ def case(args, name, x_shape, k, hidden, n, mode, group, symmetric, packing):
     cos = float(np.dot(y.ravel(), fp32.ravel()) /
                 (np.linalg.norm(y) * np.linalg.norm(fp32)))
     rel = float(np.max(np.abs(y - fp32)) / np.max(np.abs(fp32)))
-    need = 0.999 if bits == 8 else 0.99
+    need = {8: 0.999, 4: 0.99, 2: 0.85}[bits]
     check(cos >= need, f"{name}: vs float model cosine {cos:.6f} (>= {need}), "
           f"max error / max |y| {rel:.4f}")
 
@@ -172,6 +220,8 @@ def main():
          "1 per byte")
     case(args, "w8_asym", (2, 128), 128, 48, 33, "w8", 32, False, "1 per byte")
     case(args, "w4_odd_k", (4, 99), 99, 41, 17, "w4", 32, True, "1 per byte")
+    case(args, "w2w4", (3, 256), 256, 256, 40, "w2w4", 64, False,
+         "4 or 2 bits per block (mixed)")
     if failures:
         print(f"{len(failures)} check(s) failed")
         return 1

@@ -129,4 +129,40 @@ TEST(WeightQuantization, ClippingSearchNeverLoses) {
   }
 }
 
+TEST(WeightQuantization, RoundToHalf) {
+  EXPECT_EQ(roundToHalf(1.0f), 1.0f);
+  EXPECT_EQ(roundToHalf(8.0f / 15.0f), 0.533203125f); // 0x3844
+  EXPECT_EQ(roundToHalf(1.0f + 1.0f / 4096.0f), 1.0f); // below half an ulp
+  EXPECT_EQ(roundToHalf(1.0f + 3.0f / 2048.0f), 1.0f + 2.0f / 1024.0f); // tie to even
+  EXPECT_EQ(roundToHalf(1e6f), 65504.0f);                // saturates
+  EXPECT_EQ(roundToHalf(std::ldexp(1.0f, -24)), std::ldexp(1.0f, -24)); // subnormal
+  EXPECT_EQ(roundToHalf(std::ldexp(1.0f, -26)), 0.0f);
+}
+
+TEST(WeightQuantization, Mixed24) {
+  const int64_t k = 128, n = 64, g = 32, tile = 16;
+  std::vector<float> w = gaussian(k * n, 4);
+  QuantizedWeights q = quantizeMixed24(w, k, n, g, tile, 0.25, false);
+  ASSERT_EQ(q.zeroPoints.size(), size_t(4 * n));
+  int wide = 0;
+  for (int64_t gi = 0; gi < 4; ++gi)
+    for (int64_t t = 0; t < n / tile; ++t) {
+      int maxValue = 0;
+      for (int64_t r = gi * g; r < (gi + 1) * g; ++r)
+        for (int64_t c = t * tile; c < (t + 1) * tile; ++c)
+          maxValue = std::max(maxValue, int(uint8_t(q.values[r * n + c])));
+      EXPECT_LE(maxValue, 15);
+      wide += maxValue > 3; // a 2-bit block never exceeds 3
+    }
+  EXPECT_EQ(wide, 4); // a quarter of the 16 blocks
+  for (float s : q.scales)
+    EXPECT_EQ(roundToHalf(s), s);
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t c = 0; c < n; ++c) {
+      float s = q.scales[(r / g) * n + c];
+      EXPECT_LE(std::fabs(dequant(q, r, c, n, g, false) - w[r * n + c]),
+                s * (1 + 1e-5f));
+    }
+}
+
 } // namespace
