@@ -175,6 +175,27 @@ void printFormedKernels(ModuleOp module, llvm::raw_ostream *os) {
     *os << "  " << cast<StringAttr>(line).getValue() << "\n";
 }
 
+/// Prints the per-matmul quantization decisions of --quantize=auto (their
+/// `kiln.quantization` attributes) to `os` when set.
+void printQuantizationChoices(ModuleOp module, llvm::raw_ostream *os) {
+  if (!os)
+    return;
+  SmallVector<std::pair<Location, StringRef>> choices;
+  module.walk([&](Operation *op) {
+    if (auto why = op->getAttrOfType<StringAttr>("kiln.quantization"))
+      choices.push_back({op->getLoc(), why.getValue()});
+  });
+  if (choices.empty())
+    return;
+  *os << "quantization choices (" << choices.size() << "):\n";
+  for (auto [loc, why] : choices) {
+    std::string where;
+    if (auto name = dyn_cast<NameLoc>(loc))
+      where = name.getName().str() + ": ";
+    *os << "  " << where << why << "\n";
+  }
+}
+
 LogicalResult checkNames(MLIRContext &ctx, StringRef name,
                          const CompileOptions &options) {
   auto error = [&]() { return emitError(UnknownLoc::get(&ctx)); };
@@ -251,9 +272,15 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   }
 
   PassManager graph(&context);
-  buildGraphPipeline(graph, {options.hook, options.weightQuantize, lmul});
+  std::optional<KilnWeightQuantizePassOptions> quantize = options.weightQuantize;
+  if (quantize) {
+    quantize->vectorBits = cpuTarget.vectorBits;
+    quantize->l2Bytes = cpuTarget.l2Bytes;
+  }
+  buildGraphPipeline(graph, {options.hook, quantize, lmul});
   if (failed(runPasses(*module, graph)))
     return failure();
+  printQuantizationChoices(*module, options.energyReport);
   if (options.energyReport)
     printEnergyReport(*module, lmul ? &*lmul : nullptr,
                       EnergyTable::horowitz45nm(), *options.energyReport);

@@ -31,6 +31,15 @@ def KilnWeightQuantizePass : Pass<"kiln-weight-quantize"> {
     kernel reading tiles of those columns sees one width per block and
     stores scales in 16 bits. The op's `bits` is then 4.
 
+    With `accuracy-budget=X` the pass chooses per matmul instead (the
+    `--quantize=auto` of kiln compile): among w2w4 g64, w4 g32 and w8 g128
+    (fewest stored bits first) the first whose relative weight error
+    ||W - Wq||_F / ||W||_F is at most X (the expected relative output error
+    for uncorrelated activations) and that the roofline of
+    costmodel/QuantCost.h estimates faster than fp32 on the target core;
+    none: the matmul stays float. The reasoning is recorded on the op as
+    `kiln.quantization` (errors, estimated speedups, choice).
+
     A group of zeros gets s = 1. With `clipping=mse` (the default) each
     group's range (max|w|, or lo and hi) is first scaled by the factor in
     {1, 0.95, ..., 0.55} whose quantization has the least squared error
@@ -60,6 +69,14 @@ def KilnWeightQuantizePass : Pass<"kiln-weight-quantize"> {
            "fp16-rounded scales)">,
     Option<"tileColumns", "tile-columns", "int64_t", /*default=*/"32",
            "Columns per block of one width (mixed 2/4-bit)">,
+    Option<"accuracyBudget", "accuracy-budget", "double", /*default=*/"0.0",
+           "Choose per matmul (> 0): the fewest bits among w2w4 g64, w4 g32, "
+           "w8 g128 whose relative weight error is within this budget and "
+           "that the roofline estimates faster than fp32; else float">,
+    Option<"vectorBits", "vector-bits", "unsigned", /*default=*/"256",
+           "Target vector register width, for the roofline">,
+    Option<"l2Bytes", "l2-bytes", "uint64_t", /*default=*/"1048576",
+           "Target L2 cache size, for the roofline">,
   ];
   let statistics = [
     Statistic<"numQuantized", "num-quantized", "Matmuls quantized">,

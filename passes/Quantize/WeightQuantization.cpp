@@ -162,3 +162,21 @@ QuantizedWeights mlir::kiln::quantizeMixed24(const std::vector<float> &w,
                     q);
   return q;
 }
+
+double mlir::kiln::relativeError(const std::vector<float> &w,
+                                 const QuantizedWeights &q, int64_t k,
+                                 int64_t n, int64_t groupSize) {
+  bool asymmetric = !q.zeroPoints.empty();
+  double diff = 0, norm = 0;
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t c = 0; c < n; ++c) {
+      int64_t gi = (r / groupSize) * n + c;
+      int v = asymmetric ? int(uint8_t(q.values[r * n + c]))
+                         : int(q.values[r * n + c]);
+      int z = asymmetric ? int(uint8_t(q.zeroPoints[gi])) : 0;
+      double d = double(v - z) * q.scales[gi] - w[r * n + c];
+      diff += d * d;
+      norm += double(w[r * n + c]) * w[r * n + c];
+    }
+  return norm > 0 ? std::sqrt(diff / norm) : 0.0;
+}

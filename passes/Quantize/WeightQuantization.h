@@ -43,6 +43,13 @@ QuantizedWeights quantizeMixed24(const std::vector<float> &w, int64_t k,
                                  int64_t tileColumns, double wideFraction,
                                  bool searchClipping);
 
+/// ||W - dequant(q)||_F / ||W||_F for `q` quantized from `w` ([k, n],
+/// groups of `groupSize`; values signed when there are no zero points).
+/// For activations with uncorrelated, equal-variance features this is the
+/// expected relative error of x * W.
+double relativeError(const std::vector<float> &w, const QuantizedWeights &q,
+                     int64_t k, int64_t n, int64_t groupSize);
+
 /// `x` rounded to the nearest fp16 value (ties to even), as a float.
 float roundToHalf(float x);
 

@@ -9,7 +9,10 @@
 #include "passes/Quantize/Passes.h"
 #include "passes/Quantize/WeightQuantization.h"
 
+#include "costmodel/QuantCost.h"
 #include "dialects/Kiln/KilnOps.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
 
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNWEIGHTQUANTIZEPASS
@@ -49,6 +52,23 @@ struct KilnWeightQuantizePass
       quantize(op);
   }
 
+  /// One way to store a matrix: bits, group, symmetric, mixed 2/4-bit.
+  struct Mode {
+    const char *name;
+    unsigned bits;
+    int64_t group;
+    bool symmetric, mixed;
+    double fraction;
+  };
+
+  QuantizedWeights quantizeAs(const Mode &m, const std::vector<float> &w,
+                              int64_t k, int64_t n) {
+    return m.mixed ? quantizeMixed24(w, k, n, m.group, tileColumns, m.fraction,
+                                     clipping == "mse")
+                   : quantizeWeights(w, k, n, m.bits, m.group, m.symmetric,
+                                     clipping == "mse");
+  }
+
   void quantize(MatMulOp op) {
     auto lt = cast<RankedTensorType>(op.getLhs().getType());
     auto rt = cast<RankedTensorType>(op.getRhs().getType());
@@ -59,19 +79,67 @@ struct KilnWeightQuantizePass
     if (!w)
       return;
     int64_t k = rt.getDimSize(0), n = rt.getDimSize(1);
-    bool mixed = bits == 2 && wideFraction > 0.0;
-    bool isSymmetric = symmetric && !mixed;
-    QuantizedWeights q =
-        mixed ? quantizeMixed24(*w, k, n, groupSize, tileColumns, wideFraction,
-                                clipping == "mse")
-              : quantizeWeights(*w, k, n, bits, groupSize, symmetric,
-                                clipping == "mse");
+    Mode mode{"", bits, groupSize, symmetric && !(bits == 2 && wideFraction > 0),
+              bits == 2 && wideFraction > 0.0, wideFraction};
+    QuantizedWeights q;
+    if (accuracyBudget > 0) {
+      std::optional<QuantizedWeights> chosen = chooseMode(op, *w, k, n, mode);
+      if (!chosen)
+        return;
+      q = std::move(*chosen);
+    } else {
+      q = quantizeAs(mode, *w, k, n);
+    }
+    replace(op, mode, q, k, n);
+  }
+
+  /// --quantize=auto: the fewest bits whose relative weight error is within
+  /// the budget, if the roofline says the matmul gets faster; records why
+  /// on the op (`kiln.quantization`). nullopt: the op stays float.
+  std::optional<QuantizedWeights> chooseMode(MatMulOp op,
+                                             const std::vector<float> &w,
+                                             int64_t k, int64_t n,
+                                             Mode &chosen) {
+    auto lt = cast<RankedTensorType>(op.getLhs().getType());
+    MatmulShape shape{lt.getNumElements() / k, k, n};
+    CpuThroughput cpu = CpuThroughput::forVector(vectorBits, l2Bytes);
+    double fp32 = matmulCycles(shape, 32, cpu);
+    // Fewest stored bits first (weights + scales + zero points).
+    const Mode modes[] = {{"w2w4 g64", 2, 64, false, true, 0.25},
+                          {"w4 g32", 4, 32, true, false, 0},
+                          {"w8 g128", 8, 128, true, false, 0}};
+    const double stored[] = {2.0 + 2 * 0.25 + 24.0 / 64, 4.0 + 1.0,
+                             8.0 + 0.25};
+    std::string why;
+    llvm::raw_string_ostream os(why);
+    os << "M " << shape.m << " K " << k << " N " << n << ": ";
+    for (auto [m, bitsStored] : llvm::zip(modes, stored)) {
+      QuantizedWeights q = quantizeAs(m, w, k, n);
+      double error = relativeError(w, q, k, n, m.group);
+      double cycles = matmulCycles(shape, bitsStored, cpu);
+      os << m.name << " error " << llvm::format("%.4f", error) << " est. "
+         << llvm::format("%.2f", fp32 / cycles) << "x; ";
+      if (error <= accuracyBudget && cycles < fp32) {
+        os << "-> " << m.name;
+        op->setAttr("kiln.quantization", StringAttr::get(op.getContext(), why));
+        chosen = m;
+        return q;
+      }
+    }
+    os << "-> float (no mode within the error budget "
+       << llvm::format("%g", double(accuracyBudget)) << " and faster)";
+    op->setAttr("kiln.quantization", StringAttr::get(op.getContext(), why));
+    return std::nullopt;
+  }
+
+  void replace(MatMulOp op, const Mode &mode, const QuantizedWeights &q,
+               int64_t k, int64_t n) {
     OpBuilder b(op);
     Location loc = op.getLoc();
     MLIRContext *ctx = op.getContext();
     Type valueType = IntegerType::get(
-        ctx, 8, isSymmetric ? IntegerType::Signless : IntegerType::Unsigned);
-    int64_t groups = (k + groupSize - 1) / groupSize;
+        ctx, 8, mode.symmetric ? IntegerType::Signless : IntegerType::Unsigned);
+    int64_t groups = (k + mode.group - 1) / mode.group;
     Value values = createConstant(
         b, loc, RankedTensorType::get({k, n}, valueType), q.values,
         "quantized_weights");
@@ -79,13 +147,15 @@ struct KilnWeightQuantizePass
         b, loc, RankedTensorType::get({groups, n}, b.getF32Type()), q.scales,
         "weight_scales");
     Value zeros;
-    if (!isSymmetric)
+    if (!mode.symmetric)
       zeros = createConstant(b, loc,
                              RankedTensorType::get({groups, n}, valueType),
                              q.zeroPoints, "weight_zero_points");
     auto quantized = QuantizedMatMulOp::create(
         b, loc, op.getType(), op.getLhs(), values, scales, zeros,
-        WeightQuantAttr::get(ctx, mixed ? 4 : bits, groupSize));
+        WeightQuantAttr::get(ctx, mode.mixed ? 4 : mode.bits, mode.group));
+    if (Attribute why = op->getAttr("kiln.quantization"))
+      quantized->setAttr("kiln.quantization", why);
     op.replaceAllUsesWith(quantized.getResult());
     op.erase();
     ++numQuantized;

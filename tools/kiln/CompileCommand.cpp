@@ -122,8 +122,9 @@ cl::opt<std::string> quantize(
     cl::desc("Weight-only quantization of matmul weights: w8 (8-bit), w4 "
              "(4-bit) or w2w4 (2-bit with the widest-range blocks at 4 bits, "
              "asymmetric), group-wise along the reduction dim, dequantized "
-             "in the kernel's inner loop; activations stay float"),
-    cl::value_desc("w8|w4|w2w4"), cl::sub(kiln::compileCommand), cl::cat(category));
+             "in the kernel's inner loop; activations stay float; auto "
+             "chooses per matmul within --accuracy-budget"),
+    cl::value_desc("w8|w4|w2w4|auto"), cl::sub(kiln::compileCommand), cl::cat(category));
 cl::opt<int64_t> quantGroupSize(
     "quant-group-size",
     cl::desc("Weights per scale along the reduction dim (default: 32 for "
@@ -140,6 +141,13 @@ cl::opt<std::string> quantClipping(
              "error, default) or none (the full range)"),
     cl::init("mse"), cl::value_desc("mse|none"), cl::sub(kiln::compileCommand),
     cl::cat(category));
+cl::opt<double> accuracyBudget(
+    "accuracy-budget",
+    cl::desc("--quantize=auto: the largest relative weight error "
+             "||W - Wq|| / ||W|| allowed per matmul (default 0.05); each "
+             "gets the fewest bits within it that the cost model estimates "
+             "faster than fp32, else stays float (--report lists why)"),
+    cl::init(0.05), cl::sub(kiln::compileCommand), cl::cat(category));
 cl::opt<double> quantWideFraction(
     "quant-wide-fraction",
     cl::desc("w2w4: fraction of weight blocks kept at 4 bits (default 0.25)"),
@@ -274,6 +282,10 @@ int kiln::compileMain() {
       q.bits = 8;
     } else if (quantize == "w4") {
       q.bits = 4;
+    } else if (quantize == "auto") {
+      if (!(accuracyBudget > 0))
+        return fail("compile", "--accuracy-budget must be positive");
+      q.accuracyBudget = accuracyBudget;
     } else if (quantize == "w2w4") {
       q.bits = 2;
       q.wideFraction = quantWideFraction;
@@ -281,7 +293,7 @@ int kiln::compileMain() {
         return fail("compile", "--quant-wide-fraction must be in [0, 1]");
     } else {
       return fail("compile", "--quantize: unknown mode '" + quantize +
-                                 "' (expected w8, w4 or w2w4)");
+                                 "' (expected w8, w4, w2w4 or auto)");
     }
     if (quantGroupSize < 0)
       return fail("compile", "--quant-group-size must be positive");
@@ -299,10 +311,11 @@ int kiln::compileMain() {
   } else if (quantGroupSize.getNumOccurrences() ||
              quantAsymmetric.getNumOccurrences() ||
              quantClipping.getNumOccurrences() ||
-             quantWideFraction.getNumOccurrences()) {
+             quantWideFraction.getNumOccurrences() ||
+             accuracyBudget.getNumOccurrences()) {
     return fail("compile", "--quant-group-size, --quant-asymmetric, "
-                           "--quant-clipping and --quant-wide-fraction need "
-                           "--quantize=w8|w4|w2w4");
+                           "--quant-clipping, --quant-wide-fraction and "
+                           "--accuracy-budget need --quantize");
   }
   if (!lmulScope.empty() || !objective.empty()) {
     KilnLMulPassOptions lmul;
