@@ -251,7 +251,9 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   }
 
   PassManager graph(&context);
-  buildGraphPipeline(graph, {options.hook, options.weightQuantize, lmul});
+  GraphPipelineOptions graphOptions{options.hook, options.weightQuantize, lmul};
+  graphOptions.w8a8Quantize = options.w8a8Quantize;
+  buildGraphPipeline(graph, graphOptions);
   if (failed(runPasses(*module, graph)))
     return failure();
   if (options.energyReport)

@@ -121,8 +121,10 @@ cl::opt<std::string> quantize(
     "quantize",
     cl::desc("Weight-only quantization of matmul weights: w8 (8-bit) or w4 "
              "(4-bit), group-wise along the reduction dim, dequantized in "
-             "the kernel's inner loop; activations stay float"),
-    cl::value_desc("w8|w4"), cl::sub(kiln::compileCommand), cl::cat(category));
+             "the kernel's inner loop; activations stay float. w8a8: int8 "
+             "weights (per output column) and int8 activations (per row, "
+             "at run time), int32 accumulation"),
+    cl::value_desc("w8|w4|w8a8"), cl::sub(kiln::compileCommand), cl::cat(category));
 cl::opt<int64_t> quantGroupSize(
     "quant-group-size",
     cl::desc("Weights per scale along the reduction dim (default: 32 for "
@@ -257,7 +259,16 @@ int kiln::compileMain() {
     options.target.maxEmbeddedWeightBytes = maxEmbeddedWeights;
   if (report)
     options.energyReport = &outs();
-  if (!quantize.empty()) {
+  if (quantize == "w8a8") {
+    if (quantGroupSize.getNumOccurrences() ||
+        quantAsymmetric.getNumOccurrences())
+      return fail("compile", "--quant-group-size and --quant-asymmetric do "
+                             "not apply to --quantize=w8a8 (per-column "
+                             "symmetric weights)");
+    KilnW8A8QuantizePassOptions q;
+    q.minWeights = quantMinWeights;
+    options.w8a8Quantize = q;
+  } else if (!quantize.empty()) {
     KilnWeightQuantizePassOptions q;
     if (quantize == "w8")
       q.bits = 8;
@@ -265,7 +276,7 @@ int kiln::compileMain() {
       q.bits = 4;
     else
       return fail("compile", "--quantize: unknown mode '" + quantize +
-                                 "' (expected w8 or w4)");
+                                 "' (expected w8, w4 or w8a8)");
     if (quantGroupSize < 0)
       return fail("compile", "--quant-group-size must be positive");
     q.groupSize = quantGroupSize ? quantGroupSize.getValue()
