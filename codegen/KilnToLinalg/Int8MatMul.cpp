@@ -46,7 +46,8 @@ struct DynamicQuantizedMatMulLowering
 
     // Row scales.
     Value amax = buildReduction(
-        rewriter, loc, ValueRange{x}, {1}, scalarConstant(rewriter, loc, f32, 0),
+        rewriter, loc, ValueRange{x}, {1},
+        scalarConstant(rewriter, loc, f32, 0),
         [](OpBuilder &b, Location l, ValueRange in, Value acc) -> Value {
           return arith::MaximumFOp::create(b, l, acc,
                                            math::AbsFOp::create(b, l, in[0]));
@@ -80,10 +81,10 @@ struct DynamicQuantizedMatMulLowering
         [&](OpBuilder &b, Location l, ValueRange args) {
           Value q = arith::DivFOp::create(b, l, args[0], args[1]);
           q = math::RoundEvenOp::create(b, l, q);
-          q = arith::MaximumFOp::create(b, l, q,
-                                        scalarConstant(b, l, b.getF32Type(), -127));
-          q = arith::MinimumFOp::create(b, l, q,
-                                        scalarConstant(b, l, b.getF32Type(), 127));
+          q = arith::MaximumFOp::create(
+              b, l, q, scalarConstant(b, l, b.getF32Type(), -127));
+          q = arith::MinimumFOp::create(
+              b, l, q, scalarConstant(b, l, b.getF32Type(), 127));
           Value qi = arith::FPToSIOp::create(b, l, b.getI32Type(), q);
           Value wi = arith::ExtSIOp::create(b, l, b.getI32Type(), args[2]);
           Value sum = arith::AddIOp::create(
@@ -100,15 +101,14 @@ struct DynamicQuantizedMatMulLowering
         ValueRange{contraction.getResult(0), sx, adaptor.getScales()},
         ValueRange{out},
         {map(2, {em, en}), map(2, {em}), map(2, {en}), map(2, {em, en})},
-        parallelIterators(2),
-        [&](OpBuilder &b, Location l, ValueRange args) {
+        parallelIterators(2), [&](OpBuilder &b, Location l, ValueRange args) {
           Value y = arith::SIToFPOp::create(b, l, b.getF32Type(), args[0]);
           y = arith::MulFOp::create(b, l, y, args[1]);
           y = arith::MulFOp::create(b, l, y, args[2]);
           linalg::YieldOp::create(b, l, y);
         });
-    rewriter.replaceOp(op, reshapeTo(rewriter, loc, rescale.getResult(0),
-                                     resultType));
+    rewriter.replaceOp(
+        op, reshapeTo(rewriter, loc, rescale.getResult(0), resultType));
     return success();
   }
 };

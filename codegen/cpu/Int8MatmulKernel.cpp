@@ -59,9 +59,8 @@ bool isStaticIdentity(Value v, int64_t rank, Type element) {
 }
 
 std::optional<Int8Matmul> match(linalg::GenericOp op) {
-  if (!op->hasAttr(lowering::kInt8MatmulAttr) ||
-      !op.hasPureBufferSemantics() || op.getNumDpsInputs() != 3 ||
-      op.getNumDpsInits() != 1)
+  if (!op->hasAttr(lowering::kInt8MatmulAttr) || !op.hasPureBufferSemantics() ||
+      op.getNumDpsInputs() != 3 || op.getNumDpsInits() != 1)
     return std::nullopt;
   Int8Matmul q;
   q.op = op;
@@ -185,9 +184,9 @@ Packed pack(Int8Matmul q, int64_t nr) {
   MLIRContext *ctx = q.op.getContext();
   std::string base = q.weights.getSymName().str();
   Packed result;
-  result.weights = createConstantGlobal(q.weights, base + "_vnni",
-                                        {panels, quads, nr * 4},
-                                        IntegerType::get(ctx, 8), wp);
+  result.weights =
+      createConstantGlobal(q.weights, base + "_vnni", {panels, quads, nr * 4},
+                           IntegerType::get(ctx, 8), wp);
   result.bias = createConstantGlobal(
       q.weights, base + "_colsum", {panels, nr}, IntegerType::get(ctx, 32),
       ArrayRef<char>(reinterpret_cast<const char *>(bias.data()),
@@ -197,15 +196,14 @@ Packed pack(Int8Matmul q, int64_t nr) {
 
 class Emitter {
 public:
-  Emitter(Int8Matmul q, Packed packed, int64_t nv, int64_t mr,
-          bool vnni, TileFusion &fusion)
+  Emitter(Int8Matmul q, Packed packed, int64_t nv, int64_t mr, bool vnni,
+          TileFusion &fusion)
       : q(q), packed(packed), nv(nv), nr(nv * kLanes), mr(mr), vnni(vnni),
         fusion(fusion) {}
 
   void emit(Operation *at) {
     OpBuilder b(at);
     Location loc = q.op.getLoc();
-    MLIRContext *ctx = b.getContext();
     i8 = b.getI8Type();
     i32 = b.getI32Type();
     f32 = b.getF32Type();
@@ -230,8 +228,8 @@ public:
           masks.assign(nv, Value());
           columns.clear();
           for (int64_t v = 0; v < nv; ++v) {
-            Value start = arith::AddIOp::create(pb, l, nStart,
-                                                cst(pb, l, v * kLanes));
+            Value start =
+                arith::AddIOp::create(pb, l, nStart, cst(pb, l, v * kLanes));
             columns.push_back(start);
             if (q.n % nr == 0)
               continue;
@@ -255,7 +253,6 @@ public:
           if (q.m > full)
             emitTile(pb, l, cst(pb, l, full), q.m - full);
         });
-    (void)ctx;
   }
 
 private:
@@ -282,15 +279,15 @@ private:
   Value quantizeWords(OpBuilder &b, Location loc, Value x, Value scale) {
     Value v = arith::DivFOp::create(b, loc, x, scale);
     v = math::RoundEvenOp::create(b, loc, v);
-    v = arith::MaximumFOp::create(b, loc, v,
-                                  splat(b, loc, v16f32, b.getF32FloatAttr(-127)));
-    v = arith::MinimumFOp::create(b, loc, v,
-                                  splat(b, loc, v16f32, b.getF32FloatAttr(127)));
+    v = arith::MaximumFOp::create(
+        b, loc, v, splat(b, loc, v16f32, b.getF32FloatAttr(-127)));
+    v = arith::MinimumFOp::create(
+        b, loc, v, splat(b, loc, v16f32, b.getF32FloatAttr(127)));
     Value i = arith::FPToSIOp::create(b, loc, v16i32, v);
     i = arith::AddIOp::create(b, loc, i,
                               splat(b, loc, v16i32, b.getI32IntegerAttr(128)));
-    Value bytes = arith::TruncIOp::create(
-        b, loc, VectorType::get({kLanes}, i8), i);
+    Value bytes =
+        arith::TruncIOp::create(b, loc, VectorType::get({kLanes}, i8), i);
     return vector::BitCastOp::create(b, loc, VectorType::get({4}, i32), bytes);
   }
 
@@ -311,8 +308,8 @@ private:
                 [&](OpBuilder &kb, Location kl, Value kk, ValueRange) {
                   Value x = vector::LoadOp::create(kb, kl, v16f32, q.x,
                                                    ValueRange{row, kk});
-                  Value word = arith::DivUIOp::create(kb, kl, kk,
-                                                      cst(kb, kl, 4));
+                  Value word =
+                      arith::DivUIOp::create(kb, kl, kk, cst(kb, kl, 4));
                   vector::StoreOp::create(kb, kl,
                                           quantizeWords(kb, kl, x, scale), xw,
                                           ValueRange{row, word});
@@ -328,9 +325,9 @@ private:
             Value wMask = vector::ConstantMaskOp::create(
                 pb, l, VectorType::get({4}, pb.getI1Type()),
                 ArrayRef<int64_t>{(tail + 3) / 4});
-            vector::MaskedStoreOp::create(pb, l, xw,
-                                          ValueRange{row, cst(pb, l, full / 4)},
-                                          wMask, quantizeWords(pb, l, x, scale));
+            vector::MaskedStoreOp::create(
+                pb, l, xw, ValueRange{row, cst(pb, l, full / 4)}, wMask,
+                quantizeWords(pb, l, x, scale));
           }
         });
   }
@@ -345,7 +342,6 @@ private:
           .getResult(0);
     // Widen to i16, multiply-add pairs into i32, add the pairs of pairs.
     auto v64i16 = VectorType::get({4 * kLanes}, b.getI16Type());
-    auto v32i16 = VectorType::get({2 * kLanes}, b.getI16Type());
     auto v32i32 = VectorType::get({2 * kLanes}, i32);
     Value a16 = arith::ExtUIOp::create(b, loc, v64i16, a);
     Value w16 = arith::ExtSIOp::create(b, loc, v64i16, w);
@@ -358,7 +354,6 @@ private:
       Value s = vector::ShuffleOp::create(b, loc, v, v, idx);
       return arith::ExtSIOp::create(b, loc, wide, s);
     };
-    (void)v32i16;
     Value pairs = arith::AddIOp::create(
         b, loc,
         arith::MulIOp::create(b, loc, half(a16, even, v32i32),
@@ -388,8 +383,7 @@ private:
     SmallVector<Value> bias;
     for (int64_t v = 0; v < nv; ++v)
       bias.push_back(vector::LoadOp::create(
-          b, loc, v16i32, colBias,
-          ValueRange{panel, cst(b, loc, v * kLanes)}));
+          b, loc, v16i32, colBias, ValueRange{panel, cst(b, loc, v * kLanes)}));
     // Accumulators start at C's initial value (the fused fill, or C) minus
     // the +128 bias of the activations.
     SmallVector<Value> init;
@@ -478,7 +472,8 @@ bool mlir::kiln::lowerInt8Matmul(
   Value w = op.getDpsInputOperand(2)->get();
   eraseFused(fusion);
   op.erase();
-  if (auto get = w.getDefiningOp<memref::GetGlobalOp>(); get && get->use_empty())
+  if (auto get = w.getDefiningOp<memref::GetGlobalOp>();
+      get && get->use_empty())
     get.erase();
   if (auto alloc = c.getDefiningOp<memref::AllocOp>()) {
     SmallVector<Operation *> users(alloc->getUsers());

@@ -41,9 +41,9 @@ void quantizeColumns(const std::vector<float> &w, int64_t k, int64_t n,
     for (int64_t r = 0; r < k; ++r) {
       float x = w[r * n + c] / scale;
       // rint: round half to even in the default rounding mode.
-      float q = std::isnan(x) ? 0.0f
-                              : std::min(std::max(std::rint(x), -127.0f),
-                                         127.0f);
+      float q = std::isnan(x)
+                    ? 0.0f
+                    : std::min(std::max(std::rint(x), -127.0f), 127.0f);
       values[r * n + c] = int8_t(q);
     }
   }
@@ -75,9 +75,9 @@ struct KilnW8A8QuantizePass
     quantizeColumns(*w, k, n, values, scales);
     OpBuilder b(op);
     Location loc = op.getLoc();
-    Value q = createConstant(
-        b, loc, RankedTensorType::get({k, n}, b.getIntegerType(8)), values,
-        "w8a8_weights");
+    Value q = createConstant(b, loc,
+                             RankedTensorType::get({k, n}, b.getIntegerType(8)),
+                             values, "w8a8_weights");
     Value s = createConstant(b, loc, RankedTensorType::get({n}, b.getF32Type()),
                              scales, "w8a8_scales");
     auto quantized =
