@@ -160,7 +160,9 @@ def KilnLowerContractionsPass
            "hand-written choice)">,
     Option<"forceConfig", "force-config", "std::string", "\"\"",
            "Use this configuration, mr,nr,kc, for every matmul and conv "
-           "(kiln-costmodel collect)">
+           "(kiln-costmodel collect)">,
+    Option<"vnni", "vnni", "bool", "false",
+           "The target has AVX-512 VNNI (int8 kernels use vpdpbusd)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",

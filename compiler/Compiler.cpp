@@ -277,7 +277,9 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
     quantize->vectorBits = cpuTarget.vectorBits;
     quantize->l2Bytes = cpuTarget.l2Bytes;
   }
-  buildGraphPipeline(graph, {options.hook, quantize, lmul});
+  GraphPipelineOptions graphOptions{options.hook, quantize, lmul};
+  graphOptions.w8a8Quantize = options.w8a8Quantize;
+  buildGraphPipeline(graph, graphOptions);
   if (failed(runPasses(*module, graph)))
     return failure();
   printQuantizationChoices(*module, options.energyReport);

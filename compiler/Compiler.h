@@ -40,6 +40,8 @@ struct CompileOptions {
   PipelineHook hook;
   /// Weight-only quantization (kiln compile --quantize=w8|w4).
   std::optional<KilnWeightQuantizePassOptions> weightQuantize;
+  /// Int8 weights and activations (kiln compile --quantize=w8a8).
+  std::optional<KilnW8A8QuantizePassOptions> w8a8Quantize;
   /// L-Mul: which products and in which format (kiln compile --lmul=...).
   std::optional<KilnLMulPassOptions> lmul;
   /// Print the energy estimate (fp32 vs L-Mul scopes) here when set.

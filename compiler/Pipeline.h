@@ -47,6 +47,9 @@ struct GraphPipelineOptions {
   std::optional<KilnWeightQuantizePassOptions> weightQuantize;
   /// Run kiln-lmul (after quantization, before fusion) with these options.
   std::optional<KilnLMulPassOptions> lmul;
+  /// Run kiln-w8a8-quantize (next to kiln-weight-quantize) with these
+  /// options.
+  std::optional<KilnW8A8QuantizePassOptions> w8a8Quantize;
 };
 
 /// Graph-level passes on the kiln dialect (canonicalization, weight

@@ -81,6 +81,7 @@ struct ConvertKilnToLinalgPass
     lowering::populateElementwisePatterns(patterns);
     lowering::populateMatMulConvPatterns(patterns);
     lowering::populateQuantizedMatMulPatterns(patterns);
+    lowering::populateInt8MatMulPatterns(patterns);
     lowering::populatePoolingPatterns(patterns);
     lowering::populateNormalizationPatterns(patterns);
     lowering::populateReductionPatterns(patterns);

@@ -144,6 +144,11 @@ void populateQuantizedMatMulPatterns(RewritePatternSet &patterns);
 /// a kiln.quantized_matmul became (QuantizedMatMul.cpp).
 inline constexpr llvm::StringLiteral kQuantizedMatmulAttr =
     "kiln.weight_quant";
+/// Int8MatMul.cpp: kiln.dynamic_quantized_matmul.
+void populateInt8MatMulPatterns(RewritePatternSet &patterns);
+/// Discardable unit attribute marking the i32 contraction generic a
+/// kiln.dynamic_quantized_matmul became (Int8MatMul.cpp).
+inline constexpr llvm::StringLiteral kInt8MatmulAttr = "kiln.int8_matmul";
 void populatePoolingPatterns(RewritePatternSet &patterns);
 void populateNormalizationPatterns(RewritePatternSet &patterns);
 void populateReductionPatterns(RewritePatternSet &patterns);

@@ -149,6 +149,16 @@ bool lowerQuantizedMatmul(linalg::GenericOp op, const CpuTarget &target,
                           SmallVectorImpl<memref::GlobalOp> &packedSources,
                           std::string *description = nullptr);
 
+/// Lowers the i32 contraction generic of a kiln.dynamic_quantized_matmul
+/// (marked with kInt8MatmulAttr, constant int8 weights) and the rescale
+/// after it to an int8 GEMM (Int8MatmulKernel.cpp): activations quantized
+/// once per row, weights packed at compile time for vpdpbusd (or its
+/// widening emulation without VNNI); false (IR untouched) when it does not
+/// apply.
+bool lowerInt8Matmul(linalg::GenericOp op, const CpuTarget &target,
+                     SmallVectorImpl<memref::GlobalOp> &packedSources,
+                     std::string *description = nullptr);
+
 /// Lowers an f32 depthwise convolution generic (grouped conv with one
 /// input and one output channel per group, constant weights) to a vector
 /// kernel over rows x columns of each channel; false when `op` is not one.

@@ -56,6 +56,7 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   contractions.l2Bytes = options.target.l2Bytes;
   contractions.costModel = options.costModel;
   contractions.forceConfig = options.forceConfig;
+  contractions.vnni = options.target.hasVnni;
   pm.addPass(createKilnLowerContractionsPass(contractions));
   pm.addPass(createKilnPlanMemoryPass());
   pm.addPass(createKilnFlattenGlobalsPass());

@@ -23,6 +23,7 @@ struct CpuTarget {
   unsigned vectorRegisters = 16; // architectural vector registers
   unsigned l1Bytes = 32 * 1024;  // data cache per core
   unsigned l2Bytes = 1024 * 1024;
+  bool hasVnni = false; // AVX-512 VNNI (vpdpbusd on 512-bit vectors)
   // Filled from the LLVM target machine by describeCpuTarget (ObjectEmitter).
 };
 

@@ -175,6 +175,7 @@ struct KilnLowerContractionsPass
     target.vectorRegisters = vectorRegisters;
     target.l1Bytes = l1Bytes;
     target.l2Bytes = l2Bytes;
+    target.hasVnni = vnni;
     std::unique_ptr<CostModel> model;
     if (!costModel.empty()) {
       std::string error;
@@ -214,7 +215,8 @@ struct KilnLowerContractionsPass
       note(lower(mm, packedSources));
     for (linalg::GenericOp op : others) {
       std::string text;
-      if (lowerQuantizedMatmul(op, target, packedSources, &text) ||
+      if (lowerInt8Matmul(op, target, packedSources, &text) ||
+          lowerQuantizedMatmul(op, target, packedSources, &text) ||
           lowerConv2D(op, target, choice, packedSources, &text) ||
           lowerDepthwiseConv(op, target, &text))
         note(text);

@@ -268,6 +268,44 @@ def Kiln_QuantizedMatMulOp : Kiln_Op<"quantized_matmul",
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Int8 x int8 matmul (w8a8)
+//===----------------------------------------------------------------------===//
+
+def Kiln_DynamicQuantizedMatMulOp : Kiln_Op<"dynamic_quantized_matmul",
+    [Pure, InferTypeOpAdaptor]> {
+  let summary = "Int8 x int8 matrix product, activations quantized per row.";
+  let description = [{
+    `input` (f32 [.., M, K]) times the weight matrix that `weights` (signed
+    8-bit integers, [K, N]) and `scales` (f32 [N], one per output column)
+    encode, with the activations quantized to int8 on the fly, one scale per
+    row r of `input` (leading dims fold into M):
+
+      s_x[r]    = max_k |x[r, k]| / 127       (1 when the row is all zeros)
+      x_q[r, k] = clamp(rint(x[r, k] / s_x[r]), -127, 127)
+                                              (round half to even, f32)
+      y[r, n]   = s_x[r] * scales[n] * sum_k x_q[r, k] * weights[k, n]
+
+    The sum is exact (int32); the rescale is f32 in the order written
+    (f32(sum) * s_x, then * scales). The result is [.., M, N] f32. How the
+    weights are packed in memory is the target's choice (the CPU kernel
+    packs them for `vpdpbusd`).
+
+    ```mlir
+    %y = kiln.dynamic_quantized_matmul %x, %w scales %s
+         : tensor<4x64xf32>, tensor<64x16xi8>, tensor<16xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_Tensor:$weights,
+                       Kiln_FloatTensor:$scales);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weights `scales` $scales attr-dict `:` type($input) `,`
+    type($weights) `,` type($scales)
+  }];
+  let hasVerifier = 1;
+}
+
 def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
   let summary = "2-D grouped convolution, NCHW input, FCHW weight, with bias.";
   let description = [{

@@ -83,4 +83,34 @@ def KilnWeightQuantizePass : Pass<"kiln-weight-quantize"> {
   ];
 }
 
+def KilnW8A8QuantizePass : Pass<"kiln-w8a8-quantize"> {
+  let summary = "Int8 weights and int8 activations for constant matmuls (w8a8).";
+  let description = [{
+    Every f32 `kiln.matmul` whose right operand is a constant f32 [K, N]
+    matrix with at least `min-weights` elements becomes a
+    `kiln.dynamic_quantized_matmul`: the weights are quantized per output
+    column, symmetric (f32 arithmetic, round half to even),
+
+      s_w[n] = max_k |w[k, n]| / 127   (1 for an all-zero column)
+      q[k, n] = clamp(rint(w[k, n] / s_w[n]), -127, 127)
+
+    and the activations are quantized per row at run time (see the op).
+    Matmuls with an L-Mul mode, batched weights or non-constant weights
+    stay float.
+
+    ```mlir
+    // kiln-opt --kiln-w8a8-quantize
+    %y = kiln.dynamic_quantized_matmul %x, %q scales %s
+         : tensor<8x4096xf32>, tensor<4096x1024xi8>, tensor<1024xf32>
+    ```
+  }];
+  let options = [
+    Option<"minWeights", "min-weights", "int64_t", /*default=*/"4096",
+           "Matrices with fewer weights stay float">,
+  ];
+  let statistics = [
+    Statistic<"numQuantized", "num-quantized", "Matmuls quantized">,
+  ];
+}
+
 #endif // KILN_PASSES_QUANTIZE

@@ -122,9 +122,12 @@ cl::opt<std::string> quantize(
     cl::desc("Weight-only quantization of matmul weights: w8 (8-bit), w4 "
              "(4-bit) or w2w4 (2-bit with the widest-range blocks at 4 bits, "
              "asymmetric), group-wise along the reduction dim, dequantized "
-             "in the kernel's inner loop; activations stay float; auto "
-             "chooses per matmul within --accuracy-budget"),
-    cl::value_desc("w8|w4|w2w4|auto"), cl::sub(kiln::compileCommand), cl::cat(category));
+             "in the kernel's inner loop, activations float; auto chooses "
+             "per matmul within --accuracy-budget. w8a8: int8 weights (per "
+             "output column) and int8 activations (per row, at run time), "
+             "int32 accumulation"),
+    cl::value_desc("w8|w4|w2w4|auto|w8a8"), cl::sub(kiln::compileCommand),
+    cl::cat(category));
 cl::opt<int64_t> quantGroupSize(
     "quant-group-size",
     cl::desc("Weights per scale along the reduction dim (default: 32 for "
@@ -276,7 +279,21 @@ int kiln::compileMain() {
     options.target.maxEmbeddedWeightBytes = maxEmbeddedWeights;
   if (report)
     options.energyReport = &outs();
-  if (!quantize.empty()) {
+  if (quantize == "w8a8") {
+    if (quantGroupSize.getNumOccurrences() ||
+        quantAsymmetric.getNumOccurrences() ||
+        quantClipping.getNumOccurrences() ||
+        quantWideFraction.getNumOccurrences() ||
+        accuracyBudget.getNumOccurrences())
+      return fail("compile", "--quant-group-size, --quant-asymmetric, "
+                             "--quant-clipping, --quant-wide-fraction and "
+                             "--accuracy-budget do not apply to "
+                             "--quantize=w8a8 (per-column symmetric "
+                             "weights)");
+    KilnW8A8QuantizePassOptions q;
+    q.minWeights = quantMinWeights;
+    options.w8a8Quantize = q;
+  } else if (!quantize.empty()) {
     KilnWeightQuantizePassOptions q;
     if (quantize == "w8") {
       q.bits = 8;
@@ -293,7 +310,7 @@ int kiln::compileMain() {
         return fail("compile", "--quant-wide-fraction must be in [0, 1]");
     } else {
       return fail("compile", "--quantize: unknown mode '" + quantize +
-                                 "' (expected w8, w4, w2w4 or auto)");
+                                 "' (expected w8, w4, w2w4, auto or w8a8)");
     }
     if (quantGroupSize < 0)
       return fail("compile", "--quant-group-size must be positive");

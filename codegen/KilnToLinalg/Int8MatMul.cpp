@@ -1,0 +1,121 @@
+//===- Int8MatMul.cpp - kiln.dynamic_quantized_matmul -> linalg -----------===//
+//
+// Part of kiln. The reference form, valid for any shape (leading input dims
+// fold into M):
+//
+//   amax[m]  = max_k |x[m, k]|                          (reduction)
+//   s_x[m]   = amax[m] == 0 ? 1 : amax[m] / 127          (elementwise)
+//   acc[m,n] = sum_k q(x[m, k], s_x[m]) * w[k, n]  in i32 (contraction)
+//              with q(x, s) = clamp(roundeven(x / s), -127, 127)
+//   y[m, n]  = f32(acc[m, n]) * s_x[m] * w_s[n]          (rescale)
+//
+// The contraction quantizes inline (once per product: a reference, not a
+// kernel) and is marked with `kInt8MatmulAttr`, so that the CPU kernel
+// (codegen/cpu/Int8MatmulKernel.cpp) can replace it and the rescale after
+// it with one int8 GEMM that quantizes each activation once.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/KilnToLinalg/Lowering.h"
+#include "dialects/Kiln/KilnOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+using namespace mlir::kiln::lowering;
+
+namespace {
+
+struct DynamicQuantizedMatMulLowering
+    : OpConversionPattern<DynamicQuantizedMatMulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(DynamicQuantizedMatMulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto resultType = cast<RankedTensorType>(op.getType());
+    auto xt = cast<RankedTensorType>(adaptor.getInput().getType());
+    Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
+    int64_t k = xt.getShape().back(), n = resultType.getShape().back();
+    int64_t m = xt.getNumElements() / std::max<int64_t>(k, 1);
+    Value x = reshapeTo(rewriter, loc, adaptor.getInput(),
+                        RankedTensorType::get({m, k}, f32));
+
+    // Row scales.
+    Value amax = buildReduction(
+        rewriter, loc, ValueRange{x}, {1},
+        scalarConstant(rewriter, loc, f32, 0),
+        [](OpBuilder &b, Location l, ValueRange in, Value acc) -> Value {
+          return arith::MaximumFOp::create(b, l, acc,
+                                           math::AbsFOp::create(b, l, in[0]));
+        });
+    Value sx = buildElementwise(
+        rewriter, loc, RankedTensorType::get({m}, f32), ValueRange{amax},
+        [](OpBuilder &b, Location l, ValueRange in) -> Value {
+          Value zero = scalarConstant(b, l, b.getF32Type(), 0);
+          Value isZero = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ,
+                                               in[0], zero);
+          Value scaled = arith::DivFOp::create(
+              b, l, in[0], scalarConstant(b, l, b.getF32Type(), 127));
+          return arith::SelectOp::create(
+              b, l, isZero, scalarConstant(b, l, b.getF32Type(), 1), scaled);
+        });
+
+    // The integer contraction, quantizing inline.
+    AffineExpr dm = getAffineDimExpr(0, ctx), dn = getAffineDimExpr(1, ctx),
+               dk = getAffineDimExpr(2, ctx);
+    auto map = [&](unsigned dims, ArrayRef<AffineExpr> results) {
+      return AffineMap::get(dims, 0, results, ctx);
+    };
+    Value init = filledTensor(rewriter, loc, {m, n},
+                              scalarConstant(rewriter, loc, i32, 0));
+    auto contraction = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{init.getType()},
+        ValueRange{x, sx, adaptor.getWeights()}, ValueRange{init},
+        {map(3, {dm, dk}), map(3, {dm}), map(3, {dk, dn}), map(3, {dm, dn})},
+        {utils::IteratorType::parallel, utils::IteratorType::parallel,
+         utils::IteratorType::reduction},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value q = arith::DivFOp::create(b, l, args[0], args[1]);
+          q = math::RoundEvenOp::create(b, l, q);
+          q = arith::MaximumFOp::create(
+              b, l, q, scalarConstant(b, l, b.getF32Type(), -127));
+          q = arith::MinimumFOp::create(
+              b, l, q, scalarConstant(b, l, b.getF32Type(), 127));
+          Value qi = arith::FPToSIOp::create(b, l, b.getI32Type(), q);
+          Value wi = arith::ExtSIOp::create(b, l, b.getI32Type(), args[2]);
+          Value sum = arith::AddIOp::create(
+              b, l, args[3], arith::MulIOp::create(b, l, qi, wi));
+          linalg::YieldOp::create(b, l, sum);
+        });
+    contraction->setAttr(kInt8MatmulAttr, UnitAttr::get(ctx));
+
+    // The rescale.
+    Value out = emptyTensor(rewriter, loc, {m, n}, f32);
+    AffineExpr em = getAffineDimExpr(0, ctx), en = getAffineDimExpr(1, ctx);
+    auto rescale = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{out.getType()},
+        ValueRange{contraction.getResult(0), sx, adaptor.getScales()},
+        ValueRange{out},
+        {map(2, {em, en}), map(2, {em}), map(2, {en}), map(2, {em, en})},
+        parallelIterators(2), [&](OpBuilder &b, Location l, ValueRange args) {
+          Value y = arith::SIToFPOp::create(b, l, b.getF32Type(), args[0]);
+          y = arith::MulFOp::create(b, l, y, args[1]);
+          y = arith::MulFOp::create(b, l, y, args[2]);
+          linalg::YieldOp::create(b, l, y);
+        });
+    rewriter.replaceOp(
+        op, reshapeTo(rewriter, loc, rescale.getResult(0), resultType));
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::kiln::lowering::populateInt8MatMulPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<DynamicQuantizedMatMulLowering>(patterns.getContext());
+}

@@ -1,0 +1,489 @@
+//===- Int8MatmulKernel.cpp - int8 x int8 GEMM (w8a8) ---------------------===//
+//
+// Part of kiln. The kernel of kiln.dynamic_quantized_matmul on buffers. It
+// replaces the marked i32 contraction of the reference form
+// (KilnToLinalg/Int8MatMul.cpp), the fill before it and the rescale after
+// it (with whatever elementwise ops were fused into the rescale):
+//
+//   parallel over rows m:                       (activations, once)
+//     xw[m, k / 4] = 4 bytes of u8(q(x[m, k], s_x[m]) + 128)
+//   parallel over N panels of nr = 16 * nv columns
+//     for row tiles of mr rows
+//       acc[r][v] = -128 * colsum(w)[v]         (i32, mr x nv vectors)
+//       per k quad: nv packed weight vectors, mr broadcast activation
+//         words, mr x nv dot4(acc, a_u8, w_s8)
+//       y = rescale epilogue(acc) (f32(acc) * s_x * w_s, bias, ...)
+//
+// dot4 is vpdpbusd (llvm.x86.avx512.vpdpbusd.512) when the target has
+// AVX-512 VNNI: it multiplies unsigned bytes by signed bytes and adds each
+// group of four products to an i32 lane, hence the +128 bias on the
+// activations, removed exactly by the precomputed column sums. Without
+// VNNI the same layout is widened to i16 and summed pairwise in i32 with
+// plain vector ops (LLVM picks vpmaddwd-style instructions). Weights are
+// packed at compile time into [panel][K / 4][nr][4] bytes (groups of four
+// consecutive k per 32-bit lane, zero padded), so the inner loop streams
+// them contiguously. All sums are exact, so the result equals the
+// reference form's up to the order of the f32 rescale (the same here).
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/KilnToLinalg/Lowering.h"
+#include "codegen/cpu/ContractionUtils.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/Twine.h"
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+namespace {
+
+constexpr int64_t kLanes = 16; // i32 lanes of one 512-bit accumulator
+
+/// The matched operands and sizes of an int8 contraction generic.
+struct Int8Matmul {
+  linalg::GenericOp op;
+  Value x, sx, c; // f32 [M, K], f32 [M], i32 [M, N]
+  memref::GlobalOp weights;
+  int64_t m = 0, n = 0, k = 0;
+};
+
+bool isStaticIdentity(Value v, int64_t rank, Type element) {
+  auto t = dyn_cast<MemRefType>(v.getType());
+  return t && t.hasStaticShape() && t.getRank() == rank &&
+         t.getLayout().isIdentity() && t.getElementType() == element;
+}
+
+std::optional<Int8Matmul> match(linalg::GenericOp op) {
+  if (!op->hasAttr(lowering::kInt8MatmulAttr) || !op.hasPureBufferSemantics() ||
+      op.getNumDpsInputs() != 3 || op.getNumDpsInits() != 1)
+    return std::nullopt;
+  Int8Matmul q;
+  q.op = op;
+  q.x = op.getDpsInputOperand(0)->get();
+  q.sx = op.getDpsInputOperand(1)->get();
+  Value w = op.getDpsInputOperand(2)->get();
+  q.c = op.getDpsInitOperand(0)->get();
+  q.weights = constantGlobalOf(w);
+  MLIRContext *ctx = op.getContext();
+  auto f32 = Float32Type::get(ctx);
+  if (!q.weights || !isIdentityF32(q.x, 2) ||
+      !isStaticIdentity(q.c, 2, IntegerType::get(ctx, 32)))
+    return std::nullopt;
+  auto sxType = dyn_cast<MemRefType>(q.sx.getType());
+  auto wType = cast<MemRefType>(w.getType());
+  if (!sxType || !sxType.hasStaticShape() || sxType.getRank() != 1 ||
+      sxType.getElementType() != f32 || !wType.getElementType().isInteger(8))
+    return std::nullopt;
+  // The lowering's maps: x (m, k), s_x (m), w (k, n), C (m, n), whatever
+  // the loop order.
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  std::optional<unsigned> xm = resultDim(maps[0], 0),
+                          xk = resultDim(maps[0], 1),
+                          sm = resultDim(maps[1], 0),
+                          wk = resultDim(maps[2], 0),
+                          wn = resultDim(maps[2], 1);
+  AffineMap cMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (!xm || !xk || !sm || !wk || !wn || *xk != *wk || *sm != *xm ||
+      resultDim(cMap, 0) != xm || resultDim(cMap, 1) != wn)
+    return std::nullopt;
+  ArrayRef<int64_t> xShape = cast<MemRefType>(q.x.getType()).getShape();
+  q.m = xShape[0];
+  q.k = xShape[1];
+  q.n = wType.getShape()[1];
+  if (sxType.getShape()[0] != q.m || wType.getShape()[0] != q.k)
+    return std::nullopt;
+  return q;
+}
+
+/// The rescale generic after the contraction, as an epilogue of C: an
+/// all-parallel elementwise generic over C's shape reading C (identity)
+/// and writing an f32 buffer. Fills `f`'s epilogue fields; false when the
+/// next op is not one.
+bool findRescale(const Int8Matmul &q, TileFusion &f) {
+  // Steps over what has no memory effects and the allocation of the
+  // rescale's output (the kernel is emitted at the rescale).
+  Operation *next = q.op->getNextNode();
+  while (next && (isMemoryEffectFree(next) || isa<memref::AllocOp>(next)))
+    next = next->getNextNode();
+  auto epilogue = dyn_cast_or_null<linalg::GenericOp>(next);
+  if (!epilogue || !epilogue.hasPureBufferSemantics() ||
+      epilogue.getNumDpsInits() != 1 || epilogue.getNumReductionLoops() != 0 ||
+      !hasVectorizableBody(epilogue))
+    return false;
+  Value out = epilogue.getDpsInitOperand(0)->get();
+  auto outType = dyn_cast<MemRefType>(out.getType());
+  auto cType = cast<MemRefType>(q.c.getType());
+  if (!outType || !outType.getLayout().isIdentity() ||
+      outType.getShape() != cType.getShape() ||
+      !outType.getElementType().isF32() ||
+      !epilogue.getMatchingIndexingMap(epilogue.getDpsInitOperand(0))
+           .isIdentity())
+    return false;
+  SmallVector<TileFusion::Operand> operands;
+  int readsOfC = 0;
+  for (OpOperand *input : epilogue.getDpsInputOperands()) {
+    Value v = input->get();
+    AffineMap map = epilogue.getMatchingIndexingMap(input);
+    // Another view of C would be read before the kernel stored it.
+    if (v != q.c && isa<MemRefType>(v.getType()) &&
+        baseBuffer(v) == baseBuffer(q.c))
+      return false;
+    // The output is written tile by tile: only same-index reads of it.
+    if (v == out && !map.isIdentity())
+      return false;
+    std::optional<TileFusion::Operand::Kind> kind =
+        classifyTileOperand(v, map, q.c, f);
+    if (!kind)
+      return false;
+    readsOfC += *kind == TileFusion::Operand::Accumulator;
+    operands.push_back({v, map, *kind});
+  }
+  Value outBase = baseBuffer(out);
+  if (readsOfC < 1 || outBase == baseBuffer(q.x) ||
+      outBase == baseBuffer(q.sx) || outBase == baseBuffer(q.c))
+    return false;
+  f.epilogue = epilogue;
+  f.epilogueOperands = std::move(operands);
+  f.epilogueOut = out;
+  f.storeY = !isa_and_nonnull<memref::AllocOp>(q.c.getDefiningOp());
+  for (Operation *user : q.c.getUsers())
+    if (user != q.op && user != f.prologue && user != f.epilogue)
+      f.storeY = true;
+  return true;
+}
+
+/// The packed constants of one int8 matmul.
+struct Packed {
+  memref::GlobalOp weights; // i8 [panels][K / 4][nr * 4]
+  memref::GlobalOp bias;    // i32 [panels][nr]: -128 * column sums
+};
+
+Packed pack(Int8Matmul q, int64_t nr) {
+  std::optional<std::vector<char>> w = readGlobalBytes(q.weights);
+  if (!w || int64_t(w->size()) != q.k * q.n)
+    return {};
+  int64_t k = q.k, n = q.n, quads = (k + 3) / 4, panels = (n + nr - 1) / nr;
+  std::vector<char> wp(panels * quads * nr * 4, 0);
+  std::vector<int32_t> bias(panels * nr, 0);
+  for (int64_t p = 0; p < panels; ++p)
+    for (int64_t c = 0; c < nr && p * nr + c < n; ++c) {
+      int64_t col = p * nr + c;
+      int32_t sum = 0;
+      for (int64_t kk = 0; kk < k; ++kk) {
+        char v = (*w)[kk * n + col];
+        sum += int8_t(v);
+        wp[((p * quads + kk / 4) * nr + c) * 4 + kk % 4] = v;
+      }
+      bias[p * nr + c] = -128 * sum;
+    }
+  MLIRContext *ctx = q.op.getContext();
+  std::string base = q.weights.getSymName().str();
+  Packed result;
+  result.weights =
+      createConstantGlobal(q.weights, base + "_vnni", {panels, quads, nr * 4},
+                           IntegerType::get(ctx, 8), wp);
+  result.bias = createConstantGlobal(
+      q.weights, base + "_colsum", {panels, nr}, IntegerType::get(ctx, 32),
+      ArrayRef<char>(reinterpret_cast<const char *>(bias.data()),
+                     bias.size() * sizeof(int32_t)));
+  return result;
+}
+
+class Emitter {
+public:
+  Emitter(Int8Matmul q, Packed packed, int64_t nv, int64_t mr, bool vnni,
+          TileFusion &fusion)
+      : q(q), packed(packed), nv(nv), nr(nv * kLanes), mr(mr), vnni(vnni),
+        fusion(fusion) {}
+
+  void emit(Operation *at) {
+    OpBuilder b(at);
+    Location loc = q.op.getLoc();
+    i8 = b.getI8Type();
+    i32 = b.getI32Type();
+    f32 = b.getF32Type();
+    v16i32 = VectorType::get({kLanes}, i32);
+    v64i8 = VectorType::get({4 * kLanes}, i8);
+    v16f32 = VectorType::get({kLanes}, f32);
+    quads = (q.k + 3) / 4;
+    xw = memref::AllocOp::create(b, loc, MemRefType::get({q.m, quads}, i32),
+                                 b.getI64IntegerAttr(64));
+    emitQuantize(b, loc);
+    wp = memref::GetGlobalOp::create(b, loc, packed.weights.getType(),
+                                     packed.weights.getSymName());
+    colBias = memref::GetGlobalOp::create(b, loc, packed.bias.getType(),
+                                          packed.bias.getSymName());
+    int64_t panels = (q.n + nr - 1) / nr;
+    scf::ParallelOp::create(
+        b, loc, ValueRange{cst(b, loc, 0)}, ValueRange{cst(b, loc, panels)},
+        ValueRange{cst(b, loc, 1)},
+        [&](OpBuilder &pb, Location l, ValueRange ivs) {
+          panel = ivs[0];
+          nStart = arith::MulIOp::create(pb, l, panel, cst(pb, l, nr));
+          masks.assign(nv, Value());
+          columns.clear();
+          for (int64_t v = 0; v < nv; ++v) {
+            Value start =
+                arith::AddIOp::create(pb, l, nStart, cst(pb, l, v * kLanes));
+            columns.push_back(start);
+            if (q.n % nr == 0)
+              continue;
+            Value left = arith::SubIOp::create(pb, l, cst(pb, l, q.n), start);
+            Value valid = arith::MaxSIOp::create(
+                pb, l, arith::MinSIOp::create(pb, l, left, cst(pb, l, kLanes)),
+                cst(pb, l, 0));
+            masks[v] = vector::CreateMaskOp::create(
+                pb, l, VectorType::get({kLanes}, pb.getI1Type()),
+                ArrayRef<OpFoldResult>{valid});
+          }
+          int64_t full = (q.m / mr) * mr;
+          if (full > 0)
+            scf::ForOp::create(
+                pb, l, cst(pb, l, 0), cst(pb, l, full), cst(pb, l, mr),
+                ValueRange{},
+                [&](OpBuilder &rb, Location rl, Value row, ValueRange) {
+                  emitTile(rb, rl, row, mr);
+                  scf::YieldOp::create(rb, rl);
+                });
+          if (q.m > full)
+            emitTile(pb, l, cst(pb, l, full), q.m - full);
+        });
+  }
+
+private:
+  Int8Matmul q;
+  Packed packed;
+  int64_t nv, nr, mr;
+  bool vnni;
+  TileFusion &fusion;
+  Type i8, i32, f32;
+  VectorType v16i32, v64i8, v16f32;
+  int64_t quads = 0;
+  Value xw, wp, colBias, panel, nStart;
+  SmallVector<Value> masks, columns;
+
+  static Value cst(OpBuilder &b, Location loc, int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  }
+  Value splat(OpBuilder &b, Location loc, VectorType t, Attribute scalar) {
+    return arith::ConstantOp::create(b, loc, t,
+                                     DenseElementsAttr::get(t, scalar));
+  }
+
+  /// 16 activations -> 16 bytes u8(q + 128) -> 4 i32 words.
+  Value quantizeWords(OpBuilder &b, Location loc, Value x, Value scale) {
+    Value v = arith::DivFOp::create(b, loc, x, scale);
+    v = math::RoundEvenOp::create(b, loc, v);
+    v = arith::MaximumFOp::create(
+        b, loc, v, splat(b, loc, v16f32, b.getF32FloatAttr(-127)));
+    v = arith::MinimumFOp::create(
+        b, loc, v, splat(b, loc, v16f32, b.getF32FloatAttr(127)));
+    Value i = arith::FPToSIOp::create(b, loc, v16i32, v);
+    i = arith::AddIOp::create(b, loc, i,
+                              splat(b, loc, v16i32, b.getI32IntegerAttr(128)));
+    Value bytes =
+        arith::TruncIOp::create(b, loc, VectorType::get({kLanes}, i8), i);
+    return vector::BitCastOp::create(b, loc, VectorType::get({4}, i32), bytes);
+  }
+
+  /// xw[m, :] for every row, in parallel; padding bytes hold 128 (x_q 0).
+  void emitQuantize(OpBuilder &b, Location loc) {
+    int64_t full = (q.k / kLanes) * kLanes, tail = q.k - full;
+    scf::ParallelOp::create(
+        b, loc, ValueRange{cst(b, loc, 0)}, ValueRange{cst(b, loc, q.m)},
+        ValueRange{cst(b, loc, 1)},
+        [&](OpBuilder &pb, Location l, ValueRange ivs) {
+          Value row = ivs[0];
+          Value s = memref::LoadOp::create(pb, l, q.sx, ValueRange{row});
+          Value scale = vector::BroadcastOp::create(pb, l, v16f32, s);
+          if (full > 0)
+            scf::ForOp::create(
+                pb, l, cst(pb, l, 0), cst(pb, l, full), cst(pb, l, kLanes),
+                ValueRange{},
+                [&](OpBuilder &kb, Location kl, Value kk, ValueRange) {
+                  Value x = vector::LoadOp::create(kb, kl, v16f32, q.x,
+                                                   ValueRange{row, kk});
+                  Value word =
+                      arith::DivUIOp::create(kb, kl, kk, cst(kb, kl, 4));
+                  vector::StoreOp::create(kb, kl,
+                                          quantizeWords(kb, kl, x, scale), xw,
+                                          ValueRange{row, word});
+                  scf::YieldOp::create(kb, kl);
+                });
+          if (tail > 0) {
+            Value xMask = vector::ConstantMaskOp::create(
+                pb, l, VectorType::get({kLanes}, pb.getI1Type()),
+                ArrayRef<int64_t>{tail});
+            Value x = vector::MaskedLoadOp::create(
+                pb, l, v16f32, q.x, ValueRange{row, cst(pb, l, full)}, xMask,
+                splat(pb, l, v16f32, pb.getF32FloatAttr(0)));
+            Value wMask = vector::ConstantMaskOp::create(
+                pb, l, VectorType::get({4}, pb.getI1Type()),
+                ArrayRef<int64_t>{(tail + 3) / 4});
+            vector::MaskedStoreOp::create(
+                pb, l, xw, ValueRange{row, cst(pb, l, full / 4)}, wMask,
+                quantizeWords(pb, l, x, scale));
+          }
+        });
+  }
+
+  /// acc + the sums of the four u8 x s8 products of each lane.
+  Value dot4(OpBuilder &b, Location loc, Value acc, Value a, Value w) {
+    if (vnni)
+      return LLVM::CallIntrinsicOp::create(
+                 b, loc, v16i32,
+                 b.getStringAttr("llvm.x86.avx512.vpdpbusd.512"),
+                 ValueRange{acc, a, w})
+          .getResult(0);
+    // Widen to i16, multiply-add pairs into i32, add the pairs of pairs.
+    auto v64i16 = VectorType::get({4 * kLanes}, b.getI16Type());
+    auto v32i32 = VectorType::get({2 * kLanes}, i32);
+    Value a16 = arith::ExtUIOp::create(b, loc, v64i16, a);
+    Value w16 = arith::ExtSIOp::create(b, loc, v64i16, w);
+    SmallVector<int64_t> even, odd;
+    for (int64_t i = 0; i < 2 * kLanes; ++i) {
+      even.push_back(2 * i);
+      odd.push_back(2 * i + 1);
+    }
+    auto half = [&](Value v, ArrayRef<int64_t> idx, VectorType wide) -> Value {
+      Value s = vector::ShuffleOp::create(b, loc, v, v, idx);
+      return arith::ExtSIOp::create(b, loc, wide, s);
+    };
+    Value pairs = arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(b, loc, half(a16, even, v32i32),
+                              half(w16, even, v32i32)),
+        arith::MulIOp::create(b, loc, half(a16, odd, v32i32),
+                              half(w16, odd, v32i32)));
+    ArrayRef<int64_t> evenQ(even.data(), kLanes), oddQ(odd.data(), kLanes);
+    Value quads4 = arith::AddIOp::create(
+        b, loc, vector::ShuffleOp::create(b, loc, pairs, pairs, evenQ),
+        vector::ShuffleOp::create(b, loc, pairs, pairs, oddQ));
+    return arith::AddIOp::create(b, loc, acc, quads4);
+  }
+
+  void store(OpBuilder &b, Location loc, Value value, Value base,
+             ArrayRef<Value> idx, Value mask) {
+    if (mask)
+      vector::MaskedStoreOp::create(b, loc, base, idx, mask, value);
+    else
+      vector::StoreOp::create(b, loc, value, base, idx);
+  }
+
+  /// `rows` rows from `row` times the panel's columns.
+  void emitTile(OpBuilder &b, Location loc, Value row, int64_t rows) {
+    SmallVector<Value> rowValues;
+    for (int64_t r = 0; r < rows; ++r)
+      rowValues.push_back(arith::AddIOp::create(b, loc, row, cst(b, loc, r)));
+    SmallVector<Value> bias;
+    for (int64_t v = 0; v < nv; ++v)
+      bias.push_back(vector::LoadOp::create(
+          b, loc, v16i32, colBias, ValueRange{panel, cst(b, loc, v * kLanes)}));
+    // Accumulators start at C's initial value (the fused fill, or C) minus
+    // the +128 bias of the activations.
+    SmallVector<Value> init;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t v = 0; v < nv; ++v) {
+        SmallVector<Value> idx = {rowValues[r], columns[v]};
+        Value c0;
+        if (fusion.prologue)
+          c0 = emitPrologue(b, loc, fusion, idx, v16i32);
+        else if (masks[v])
+          c0 = vector::MaskedLoadOp::create(
+              b, loc, v16i32, q.c, idx, masks[v],
+              splat(b, loc, v16i32, b.getI32IntegerAttr(0)));
+        else
+          c0 = vector::LoadOp::create(b, loc, v16i32, q.c, idx);
+        init.push_back(arith::AddIOp::create(b, loc, c0, bias[v]));
+      }
+    auto loop = scf::ForOp::create(
+        b, loc, cst(b, loc, 0), cst(b, loc, quads), cst(b, loc, 1), init,
+        [&](OpBuilder &kb, Location kl, Value kq, ValueRange acc) {
+          SmallVector<Value> w;
+          for (int64_t v = 0; v < nv; ++v)
+            w.push_back(vector::LoadOp::create(
+                kb, kl, v64i8, wp,
+                ValueRange{panel, kq, cst(kb, kl, v * 4 * kLanes)}));
+          SmallVector<Value> next;
+          for (int64_t r = 0; r < rows; ++r) {
+            Value word = memref::LoadOp::create(kb, kl, xw,
+                                                ValueRange{rowValues[r], kq});
+            Value a = vector::BitCastOp::create(
+                kb, kl, v64i8,
+                vector::BroadcastOp::create(kb, kl, v16i32, word));
+            for (int64_t v = 0; v < nv; ++v)
+              next.push_back(dot4(kb, kl, acc[r * nv + v], a, w[v]));
+          }
+          scf::YieldOp::create(kb, kl, next);
+        });
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t v = 0; v < nv; ++v) {
+        SmallVector<Value> idx = {rowValues[r], columns[v]};
+        Value acc = loop.getResult(r * nv + v);
+        if (!fusion.epilogue || fusion.storeY)
+          store(b, loc, acc, q.c, idx, masks[v]);
+        if (fusion.epilogue)
+          store(b, loc, emitEpilogue(b, loc, fusion, idx, acc, masks[v]),
+                fusion.epilogueOut, idx, masks[v]);
+      }
+  }
+};
+
+} // namespace
+
+bool mlir::kiln::lowerInt8Matmul(
+    linalg::GenericOp op, const CpuTarget &target,
+    SmallVectorImpl<memref::GlobalOp> &packedSources,
+    std::string *description) {
+  std::optional<Int8Matmul> q = match(op);
+  if (!q)
+    return false;
+  // VNNI: 4 vectors of 16 columns by 6 rows = 24 accumulators, 4 weight
+  // vectors and a broadcast in 32 registers. The widening path needs
+  // registers for its temporaries.
+  bool vnni = target.hasVnni && target.vectorBits >= 512;
+  int64_t nv = vnni ? 4 : 2;
+  int64_t mr = vnni ? 6 : target.vectorRegisters >= 32 ? 4 : 2;
+  mr = std::min(mr, q->m);
+  Packed packed = pack(*q, nv * kLanes);
+  if (!packed.weights)
+    return false;
+  // The fill of C (prologue); the rescale (an f32 epilogue, which
+  // findTileFusion does not take as C is i32) unless an i32 epilogue was
+  // found.
+  TileFusion fusion = findTileFusion(op, q->c, {1});
+  bool rescale = !fusion.epilogue && findRescale(*q, fusion);
+  Operation *at = rescale ? fusion.epilogue.getOperation() : op.getOperation();
+  Emitter(*q, packed, nv, mr, vnni, fusion).emit(at);
+  if (description)
+    *description =
+        (Twine("int8 matmul M ") + Twine(q->m) + " N " + Twine(q->n) + " K " +
+         Twine(q->k) + ", " + (vnni ? "vpdpbusd" : "widening i8 dot") +
+         ", activations quantized per row, weights packed 4 k per lane, tile " +
+         Twine(mr) + "x" + Twine(nv * kLanes) + describeFusion(fusion))
+            .str();
+  packedSources.push_back(q->weights);
+  Value c = q->c;
+  Value w = op.getDpsInputOperand(2)->get();
+  eraseFused(fusion);
+  op.erase();
+  if (auto get = w.getDefiningOp<memref::GetGlobalOp>();
+      get && get->use_empty())
+    get.erase();
+  if (auto alloc = c.getDefiningOp<memref::AllocOp>()) {
+    SmallVector<Operation *> users(alloc->getUsers());
+    bool onlyDeallocs = llvm::all_of(
+        users, [](Operation *u) { return isa<memref::DeallocOp>(u); });
+    if (onlyDeallocs) {
+      for (Operation *u : users)
+        u->erase();
+      alloc.erase();
+    }
+  }
+  return true;
+}

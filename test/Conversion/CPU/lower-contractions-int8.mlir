@@ -1,0 +1,46 @@
+// The int8 GEMM kernel of kiln.dynamic_quantized_matmul (Int8MatmulKernel.cpp)
+// on the bufferized reference form, with and without AVX-512 VNNI.
+// RUN: %kiln_opt %s --convert-kiln-to-linalg --canonicalize --kiln-fuse-elementwise --linalg-generalize-named-ops --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --canonicalize --kiln-lower-contractions="vector-bits=512 vector-registers=32 vnni=true" | FileCheck %s --check-prefixes=CHECK,VNNI
+// RUN: %kiln_opt %s --convert-kiln-to-linalg --canonicalize --kiln-fuse-elementwise --linalg-generalize-named-ops --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --canonicalize --kiln-lower-contractions="vector-bits=256 vector-registers=16" | FileCheck %s --check-prefixes=CHECK,WIDE
+
+// K = 10 pads to 3 quads of k; N = 20 is one ragged panel (VNNI: 64
+// columns, 4 accumulators of 16 per row; widening: 32 columns, 2).
+// Weights [K, N] are packed as [panel][K / 4][nr * 4] bytes and the column
+// sums as [panel][nr] i32; the original weights are gone. The marked
+// contraction and the rescale (with the bias add fused into it) are
+// replaced; no i32 accumulator buffer remains.
+// CHECK-DAG:   memref.global "private" constant @{{.*}}_vnni : memref<1x3x{{256|128}}xi8>
+// CHECK-DAG:   memref.global "private" constant @{{.*}}_colsum : memref<1x{{64|32}}xi32>
+// CHECK-NOT:   memref.global "private" constant @{{.*}} : memref<10x20xi8>
+// CHECK-LABEL: func.func @gemm
+// CHECK-NOT:   kiln.int8_matmul
+// CHECK-NOT:   memref<5x20xi32>
+// The activations, once per row (K = 10 < 16: one masked block), divided
+// by the row scale, rounded half to even, +128, 4 bytes per i32 word.
+// CHECK:       %[[XW:.*]] = memref.alloc() {{.*}} : memref<5x3xi32>
+// CHECK:       scf.parallel
+// CHECK:         vector.maskedload %arg0
+// CHECK:         arith.divf %{{.*}} : vector<16xf32>
+// CHECK:         math.roundeven %{{.*}} : vector<16xf32>
+// CHECK:         arith.trunci %{{.*}} : vector<16xi32> to vector<16xi8>
+// CHECK:         vector.bitcast %{{.*}} : vector<16xi8> to vector<4xi32>
+// CHECK:         vector.maskedstore %[[XW]]
+// CHECK:       scf.parallel
+// CHECK:         scf.for
+// CHECK:           memref.load %[[XW]]
+// VNNI-COUNT-4:    llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// WIDE-NOT:        llvm.call_intrinsic
+// WIDE:            arith.extui %{{.*}} : vector<64xi8> to vector<64xi16>
+// WIDE:            arith.muli %{{.*}} : vector<32xi32>
+// CHECK:         arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK:         arith.mulf
+// CHECK:         arith.mulf
+// CHECK:         arith.addf
+// CHECK:         vector.maskedstore %{{.*}} : memref<5x20xf32>, vector<16xi1>, vector<16xf32>
+func.func @gemm(%x: tensor<5x10xf32>, %bias: tensor<20xf32>) -> tensor<5x20xf32> {
+  %w = arith.constant dense<[[-5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3], [2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4], [-2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0], [5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4], [1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3], [-3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1], [4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5], [0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2], [-4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2], [3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5]]> : tensor<10x20xi8>
+  %s = arith.constant dense<[0.5, 0.75, 1.0, 0.5, 0.75, 1.0, 0.5, 0.75, 1.0, 0.5, 0.75, 1.0, 0.5, 0.75, 1.0, 0.5, 0.75, 1.0, 0.5, 0.75]> : tensor<20xf32>
+  %0 = kiln.dynamic_quantized_matmul %x, %w scales %s : tensor<5x10xf32>, tensor<10x20xi8>, tensor<20xf32>
+  %1 = kiln.add %0, %bias : tensor<5x20xf32>, tensor<20xf32>
+  return %1 : tensor<5x20xf32>
+}

@@ -1,0 +1,37 @@
+// RUN: %kiln_opt %s --convert-kiln-to-linalg | FileCheck %s
+
+// kiln.dynamic_quantized_matmul's reference form: leading dims fold into M
+// (6 rows); the row max |x| (a max reduction from 0), the row scale
+// (1 for an all-zero row, else max / 127), the i32 contraction that
+// quantizes inline (divide, round half to even, clamp to +-127) and is
+// marked for the CPU kernel, then the f32 rescale f32(acc) * s_x * w_s.
+// CHECK-LABEL: func.func @int8
+// CHECK:       %[[X:.*]] = tensor.collapse_shape %arg0 {{\[}}[0, 1], [2]] : tensor<2x3x5xf32> into tensor<6x5xf32>
+// CHECK:       %[[AMAX:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[X]] : tensor<6x5xf32>)
+// CHECK:         math.absf
+// CHECK:         arith.maximumf
+// CHECK:       %[[SX:.*]] = linalg.generic {{.*}} ins(%[[AMAX]] : tensor<6xf32>)
+// CHECK:         %[[ZERO:.*]] = arith.cmpf oeq
+// CHECK:         %[[DIV:.*]] = arith.divf %{{.*}}, %{{.*}} : f32
+// CHECK:         arith.select %[[ZERO]], %{{.*}}, %[[DIV]]
+// CHECK:       %[[ACC0:.*]] = linalg.fill ins(%{{.*}} : i32) outs(%{{.*}} : tensor<6x7xi32>)
+// CHECK:       %[[ACC:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[X]], %[[SX]], %arg1 : tensor<6x5xf32>, tensor<6xf32>, tensor<5x7xi8>) outs(%[[ACC0]] : tensor<6x7xi32>) attrs = {kiln.int8_matmul}
+// CHECK:         arith.divf
+// CHECK:         math.roundeven
+// CHECK-NEXT:    arith.constant -1.270000e+02 : f32
+// CHECK-NEXT:    arith.maximumf
+// CHECK-NEXT:    arith.constant 1.270000e+02 : f32
+// CHECK-NEXT:    arith.minimumf
+// CHECK:         arith.fptosi %{{.*}} : f32 to i32
+// CHECK:         arith.extsi %{{.*}} : i8 to i32
+// CHECK:         arith.muli
+// CHECK:         arith.addi
+// CHECK:       %[[Y:.*]] = linalg.generic {{.*}} ins(%[[ACC]], %[[SX]], %arg2 : tensor<6x7xi32>, tensor<6xf32>, tensor<7xf32>)
+// CHECK:         %[[F:.*]] = arith.sitofp %{{.*}} : i32 to f32
+// CHECK:         %[[FS:.*]] = arith.mulf %[[F]], %{{.*}} : f32
+// CHECK:         arith.mulf %[[FS]], %{{.*}} : f32
+// CHECK:       tensor.expand_shape %[[Y]] {{\[}}[0, 1], [2]] output_shape [2, 3, 7]
+func.func @int8(%x: tensor<2x3x5xf32>, %w: tensor<5x7xi8>, %s: tensor<7xf32>) -> tensor<2x3x7xf32> {
+  %0 = kiln.dynamic_quantized_matmul %x, %w scales %s : tensor<2x3x5xf32>, tensor<5x7xi8>, tensor<7xf32>
+  return %0 : tensor<2x3x7xf32>
+}

@@ -1,0 +1,54 @@
+// RUN: %kiln_opt %s -split-input-file -verify-diagnostics
+// Verifier errors of kiln.dynamic_quantized_matmul.
+
+func.func @k_mismatch(%x: tensor<2x48xf32>, %w: tensor<64x16xi8>, %s: tensor<16xf32>) {
+  // expected-error @+1 {{input reduction dim 48 differs from the weights' K 64}}
+  %0 = kiln.dynamic_quantized_matmul %x, %w scales %s
+       : tensor<2x48xf32>, tensor<64x16xi8>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @per_group_scales(%x: tensor<2x64xf32>, %w: tensor<64x16xi8>, %s: tensor<2x16xf32>) {
+  // expected-error @+1 {{scales must be f32 [16] (one per output column)}}
+  %0 = kiln.dynamic_quantized_matmul %x, %w scales %s
+       : tensor<2x64xf32>, tensor<64x16xi8>, tensor<2x16xf32>
+  return
+}
+
+// -----
+
+func.func @wrong_count(%x: tensor<2x64xf32>, %w: tensor<64x16xi8>, %s: tensor<15xf32>) {
+  // expected-error @+1 {{scales must be f32 [16]}}
+  %0 = kiln.dynamic_quantized_matmul %x, %w scales %s
+       : tensor<2x64xf32>, tensor<64x16xi8>, tensor<15xf32>
+  return
+}
+
+// -----
+
+func.func @unsigned_weights(%x: tensor<2x64xf32>, %w: tensor<64x16xui8>, %s: tensor<16xf32>) {
+  // expected-error @+1 {{weights must be signless i8}}
+  %0 = kiln.dynamic_quantized_matmul %x, %w scales %s
+       : tensor<2x64xf32>, tensor<64x16xui8>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @f16_input(%x: tensor<2x64xf16>, %w: tensor<64x16xi8>, %s: tensor<16xf32>) {
+  // expected-error @+1 {{input must be f32}}
+  %0 = kiln.dynamic_quantized_matmul %x, %w scales %s
+       : tensor<2x64xf16>, tensor<64x16xi8>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @rank1_weights(%x: tensor<2x64xf32>, %w: tensor<64xi8>, %s: tensor<16xf32>) {
+  // expected-error @+1 {{needs an input of rank >= 2 and weights of rank 2}}
+  %0 = kiln.dynamic_quantized_matmul %x, %w scales %s
+       : tensor<2x64xf32>, tensor<64xi8>, tensor<16xf32>
+  return
+}

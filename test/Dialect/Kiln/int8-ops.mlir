@@ -1,0 +1,21 @@
+// RUN: %kiln_opt %s | %kiln_opt | FileCheck %s
+// Round trip of kiln.dynamic_quantized_matmul; the result type is inferred
+// ([.., M, N]).
+
+// CHECK-LABEL: func.func @matrix
+func.func @matrix(%x: tensor<4x64xf32>, %w: tensor<64x16xi8>, %s: tensor<16xf32>) -> tensor<4x16xf32> {
+  // CHECK: %[[Y:.*]] = kiln.dynamic_quantized_matmul %{{.*}}, %{{.*}} scales %{{.*}} : tensor<4x64xf32>, tensor<64x16xi8>, tensor<16xf32>
+  // CHECK: return %[[Y]] : tensor<4x16xf32>
+  %0 = kiln.dynamic_quantized_matmul %x, %w scales %s
+       : tensor<4x64xf32>, tensor<64x16xi8>, tensor<16xf32>
+  return %0 : tensor<4x16xf32>
+}
+
+// Leading dims stay in the result.
+// CHECK-LABEL: func.func @batched
+func.func @batched(%x: tensor<2x3x10xf32>, %w: tensor<10x7xi8>, %s: tensor<7xf32>) -> tensor<2x3x7xf32> {
+  // CHECK: kiln.dynamic_quantized_matmul %{{.*}} : tensor<2x3x10xf32>, tensor<10x7xi8>, tensor<7xf32>
+  %0 = kiln.dynamic_quantized_matmul %x, %w scales %s
+       : tensor<2x3x10xf32>, tensor<10x7xi8>, tensor<7xf32>
+  return %0 : tensor<2x3x7xf32>
+}
