@@ -172,7 +172,9 @@ def ensure_model(name, cache, seed):
     return path, time.perf_counter() - t0
 
 
-def compare_outputs(kiln_dir, ort_dir, output_names):
+def compare_outputs(kiln_dir, ort_dir, output_names, cosine=False):
+    """allclose per output; with `cosine` (two different quantizations of
+    one model) `equal` means every output's cosine to ORT's is >= 0.99."""
     res = {"rtol": RTOL, "atol": ATOL, "outputs": {}, "equal": True,
            "max_abs_err": 0.0}
     for name in output_names:
@@ -196,6 +198,12 @@ def compare_outputs(kiln_dir, ort_dir, output_names):
         res["outputs"][name] = {"max_abs_err": max_abs, "max_rel_err": max_rel,
                                 "ref_max_abs": float(np.abs(of).max()) if of.size else 0.0,
                                 "allclose": ok, "finite": finite}
+        if cosine:
+            cos = float(np.dot(kf.ravel(), of.ravel()) /
+                        max(np.linalg.norm(kf) * np.linalg.norm(of), 1e-30))
+            res["outputs"][name]["cosine"] = cos
+            res["min_cosine"] = min(res.get("min_cosine", 1.0), cos)
+            ok = finite and cos >= 0.99
         res["equal"] &= ok
         res["max_abs_err"] = max(res["max_abs_err"], max_abs)
     return res
@@ -331,11 +339,23 @@ def bench_model(name, args, kiln, limits, host, policy):
     output_names = [o.name for o in model_proto.graph.output]
     del model_proto
 
+    # A quantized variant: kiln compiles the fp32 file with its flags, ORT
+    # runs its own quantization of it.
+    kiln_flags, ort_path = [], onnx_path
+    if name in registry.VARIANTS:
+        _, kiln_flags, ort_quantize = registry.VARIANTS[name]
+        ort_path = onnx_path[:-len(".onnx")] + "-ort.onnx"
+        if not os.path.exists(ort_path) or \
+                os.path.getmtime(ort_path) < os.path.getmtime(onnx_path):
+            ort_quantize(onnx_path, ort_path)
+        entry["kiln_flags"], entry["ort_onnx"] = kiln_flags, ort_path
+
     # kiln compile (timed, peak RSS of the compiler process).
     so = os.path.join(work, f"{name}.so")
     if os.path.exists(so):
         os.remove(so)
-    r = run_child([kiln, "compile", onnx_path, "-o", so], timeout=args.compile_timeout)
+    r = run_child([kiln, "compile", onnx_path, "-o", so] + kiln_flags,
+                  timeout=args.compile_timeout)
     entry["compile"] = {"ok": r["rc"] == 0, "seconds": r["wall_s"],
                         "maxrss_mb": r["maxrss_mb"]}
     if r["rc"] != 0:
@@ -369,7 +389,7 @@ def bench_model(name, args, kiln, limits, host, policy):
             run["kiln"] = kiln_bench(kiln, so, inputs, t, policy, prev_kiln_s)
             if "median_ms" in run["kiln"]:
                 prev_kiln_s = run["kiln"]["median_ms"] / 1e3
-        run["ort"] = ort_bench(onnx_path, inputs, t, policy, work,
+        run["ort"] = ort_bench(ort_path, inputs, t, policy, work,
                                output_dir=ort_out if i == 0 else None)
         k_ms = run.get("kiln", {}).get("median_ms")
         o_ms = run["ort"].get("median_ms")
@@ -382,7 +402,8 @@ def bench_model(name, args, kiln, limits, host, policy):
         entry["runs"].append(run)
         if i == 0:
             if kiln_ok and "kiln_run_error" not in entry and "error" not in run["ort"]:
-                entry["check"] = compare_outputs(kiln_out, ort_out, output_names)
+                entry["check"] = compare_outputs(kiln_out, ort_out, output_names,
+                                                 cosine=name in registry.VARIANTS)
             else:
                 entry["check"] = None
         log("  " + format_row(entry, run).strip())

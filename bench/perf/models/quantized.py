@@ -6,6 +6,14 @@ and ORT run the same 4-bit weights.
                      blocks of 32 along K, symmetric (zero point 8), ORT's
                      accuracy_level 0 (fp32 compute); 8 MiB of packed weights
                      plus 2 MiB of f32 scales
+
+Quantized variants of the fp32 models, each side quantizing with its own
+tool (registry.VARIANTS): kiln compiles the fp32 file with its flag
+(`--quantize=w8a8`), ONNX Runtime runs the file its quantize_dynamic wrote
+(QInt8 weights; ORT quantizes activations to uint8 at run time and fuses
+its own int8 matmul kernels). The outputs
+differ by the two quantizations, so the harness reports their cosine
+instead of requiring allclose.
 """
 
 import logging
@@ -24,6 +32,14 @@ def _nbits(model, bits=4, block=32, symmetric=True):
                                      algo_config=cfg)
     quant.process()
     return quant.model.model
+
+
+def ort_dynamic(src, dst):
+    """ORT's dynamic quantization of the fp32 model `src` into `dst`."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    logging.getLogger().setLevel(logging.WARNING)
+    quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
 
 
 def build_gemv_4096_nbits4(seed=0):

@@ -32,6 +32,17 @@ MODELS = {
                          "block 32)"),
 }
 
+# Quantized variants: name -> (fp32 model it starts from, kiln compile
+# flags, function(src, dst) writing the model ORT runs). Outputs are
+# compared by cosine, not allclose (two different quantizations).
+VARIANTS = {
+    "bert_base_w8a8": ("bert_base", ["--quantize=w8a8"], quantized.ort_dynamic),
+    "mlp4096_b1_w8a8": ("mlp4096_b1", ["--quantize=w8a8"], quantized.ort_dynamic),
+}
+for _name, (_base, _, _) in VARIANTS.items():
+    MODELS[_name] = (MODELS[_base][0], MODELS[_base][1],
+                     MODELS[_base][2] + "; kiln --quantize=w8a8 vs ORT quantize_dynamic")
+
 QUICK = ["digits_cnn", "mlp256_b1", "gemv_4096"]
 
 # M x N x K of the single-kernel models (A [M, K] input, B [K, N] constant).
