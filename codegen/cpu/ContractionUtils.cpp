@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/cpu/ContractionUtils.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -175,6 +176,22 @@ Value loadStridedColumns(OpBuilder &b, Location loc, Value base,
   for (int64_t i = 0; i < lanes; ++i)
     picked.push_back(i * stride);
   return vector::ShuffleOp::create(b, loc, loaded, loaded, picked);
+}
+
+void emitTiles(OpBuilder &b, Location loc, int64_t extent, int64_t size,
+               llvm::function_ref<void(OpBuilder &, Value, int64_t)> body) {
+  auto cst = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  int64_t full = (extent / size) * size;
+  if (full > 0)
+    scf::ForOp::create(b, loc, cst(0), cst(full), cst(size), ValueRange{},
+                       [&](OpBuilder &fb, Location fl, Value start, ValueRange) {
+                         body(fb, start, size);
+                         scf::YieldOp::create(fb, fl);
+                       });
+  if (extent > full)
+    body(b, cst(full), extent - full);
 }
 
 memref::GlobalOp createConstantGlobal(memref::GlobalOp near, StringRef name,

@@ -53,6 +53,12 @@ Value loadStridedColumns(OpBuilder &b, Location loc, Value base,
                          ValueRange idx, int64_t lanes, int64_t stride,
                          int64_t valid);
 
+/// Emits `body` for the tiles of `size` of [0, extent): the full ones in an
+/// scf.for (body gets the tile's start and `size`), then the remainder
+/// once with its own static size.
+void emitTiles(OpBuilder &b, Location loc, int64_t extent, int64_t size,
+               llvm::function_ref<void(OpBuilder &, Value, int64_t)> body);
+
 /// A new private constant f32 global next to `near`, 64-byte aligned,
 /// holding `data` (row-major, `shape`); the name is made unique.
 memref::GlobalOp createConstantGlobal(memref::GlobalOp near, StringRef name,

@@ -517,16 +517,7 @@ private:
             emitTile(tb, l, mm, loopValues, row, rows, p, kEnd, panel,
                      nStart, mask, zeroVec, bPacked, direct, stack, vecType);
           };
-          int64_t full = (m / mr) * mr;
-          if (full > 0)
-            scf::ForOp::create(
-                kb, l, cst(kb, 0), cst(kb, full), cst(kb, mr), ValueRange{},
-                [&](OpBuilder &rb, Location, Value row, ValueRange) {
-                  tile(rb, row, mr);
-                  scf::YieldOp::create(rb, l);
-                });
-          if (m % mr)
-            tile(kb, cst(kb, full), m % mr);
+          emitTiles(kb, l, m, mr, tile);
           scf::YieldOp::create(kb, l);
         });
     (void)n;

@@ -312,17 +312,9 @@ public:
                 pb, l, VectorType::get({nr}, pb.getI1Type()),
                 ArrayRef<OpFoldResult>{valid});
           }
-          int64_t full = (q.m / mr) * mr;
-          if (full > 0)
-            scf::ForOp::create(
-                pb, l, cst(pb, l, 0), cst(pb, l, full), cst(pb, l, mr),
-                ValueRange{},
-                [&](OpBuilder &rb, Location rl, Value row, ValueRange) {
-                  emitTile(rb, rl, row, mr);
-                  scf::YieldOp::create(rb, rl);
-                });
-          if (q.m > full)
-            emitTile(pb, l, cst(pb, l, full), q.m - full);
+          emitTiles(pb, l, q.m, mr, [&](OpBuilder &rb, Value row, int64_t rows) {
+            emitTile(rb, l, row, rows);
+          });
         });
   }
 

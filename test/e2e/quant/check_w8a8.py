@@ -31,31 +31,15 @@ Exit status: 0 pass, 1 a check failed, 2 a step failed.
 
 import argparse
 import os
-import shlex
-import subprocess
 import sys
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
 
-failures = []
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from quant_checks import check, failures, make_mlp, run  # noqa: E402
+
 F32 = np.float32
-
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what, flush=True)
-    if not ok:
-        failures.append(what)
-
-
-def run(cmd):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True)
-    if p.returncode != 0:
-        print(f"$ {shlex.join(cmd)}\n{p.stdout}", flush=True)
-        raise SystemExit(2)
-    return p.stdout
 
 
 def host_has_vnni():
@@ -92,33 +76,11 @@ def int8_matmul(x, q, s_w):
             mag.reshape(*lead, -1))
 
 
-def make_model(path, x_shape, k, hidden, n, seed):
-    rng = np.random.default_rng(seed)
-    w1 = (rng.standard_normal((k, hidden)) / np.sqrt(k)).astype(F32)
-    b1 = (rng.standard_normal(hidden) * 0.1).astype(F32)
-    w2 = (rng.standard_normal((hidden, n)) / np.sqrt(hidden)).astype(F32)
-    nodes = [helper.make_node("MatMul", ["x", "w1"], ["h"]),
-             helper.make_node("Add", ["h", "b1"], ["hb"]),
-             helper.make_node("Relu", ["hb"], ["r"]),
-             helper.make_node("MatMul", ["r", "w2"], ["y"])]
-    out_shape = list(x_shape[:-1]) + [n]
-    graph = helper.make_graph(
-        nodes, "mlp",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)],
-        [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(b1, "b1"),
-         numpy_helper.from_array(w2, "w2")])
-    model = helper.make_model(graph,
-                              opset_imports=[helper.make_opsetid("", 17)])
-    onnx.save(model, path)
-    return w1, b1, w2
-
-
 def case(args, name, x_shape, k, hidden, n, targets):
     work = os.path.join(args.work, name)
     os.makedirs(work, exist_ok=True)
     onnx_path = os.path.join(work, "model.onnx")
-    w1, b1, w2 = make_model(onnx_path, x_shape, k, hidden, n,
+    w1, b1, w2 = make_mlp(onnx_path, x_shape, k, hidden, n,
                             seed=len(name))
     rng = np.random.default_rng(100 + len(name))
     x = rng.standard_normal(x_shape).astype(F32)
@@ -208,7 +170,7 @@ def run_vnni_report(args):
     work = os.path.join(args.work, "vnni_report")
     os.makedirs(work, exist_ok=True)
     onnx_path = os.path.join(work, "model.onnx")
-    make_model(onnx_path, (4, 64), 64, 64, 32, seed=1)
+    make_mlp(onnx_path, (4, 64), 64, 64, 32, seed=1)
     report = run([args.kiln, "compile", onnx_path, "-o",
                   os.path.join(work, "m.o"), "--quantize=w8a8",
                   "--quant-min-weights=0", "--target-cpu=icelake-server",
