@@ -668,16 +668,9 @@ private:
   /// Every row tile of the panel over the `kLen` quads from `k0`.
   void emitRows(OpBuilder &b, Location loc, Value k0, int64_t kLen,
                 bool first, bool last) {
-    int64_t full = (q.m / mr) * mr;
-    if (full > 0)
-      scf::ForOp::create(
-          b, loc, cst(b, loc, 0), cst(b, loc, full), cst(b, loc, mr),
-          ValueRange{}, [&](OpBuilder &rb, Location rl, Value row, ValueRange) {
-            emitTile(rb, rl, row, mr, k0, kLen, first, last);
-            scf::YieldOp::create(rb, rl);
-          });
-    if (q.m > full)
-      emitTile(b, loc, cst(b, loc, full), q.m - full, k0, kLen, first, last);
+    emitTiles(b, loc, q.m, mr, [&](OpBuilder &rb, Value row, int64_t rows) {
+      emitTile(rb, loc, row, rows, k0, kLen, first, last);
+    });
   }
 
   /// `rows` rows from `row` times the panel's columns, over `kLen` quads
