@@ -356,9 +356,7 @@ public:
       : q(q), packed(packed), nv(nv), nr(nv * kLanes), mr(mr), vnni(vnni),
         fastDivide(fastDivide), computeScale(computeScale), fusion(fusion) {}
 
-  /// K blocks of `kcq` quads (the last may be shorter); with more than one
-  /// the accumulators live in a scratch buffer between blocks.
-  void emit(Operation *at, int64_t kcqWanted) {
+  void emit(Operation *at) {
     OpBuilder b(at);
     Location loc = q.op.getLoc();
     i8 = b.getI8Type();
@@ -368,9 +366,6 @@ public:
     v64i8 = VectorType::get({4 * kLanes}, i8);
     v16f32 = VectorType::get({kLanes}, f32);
     quads = (q.k + 3) / 4;
-    blocks = (quads + kcqWanted - 1) / kcqWanted;
-    kcq = (quads + blocks - 1) / blocks;
-    blocks = (quads + kcq - 1) / kcq;
     xw = memref::AllocOp::create(b, loc, MemRefType::get({q.m, quads}, i32),
                                  b.getI64IntegerAttr(64));
     emitQuantize(b, loc);
@@ -379,10 +374,6 @@ public:
     colBias = memref::GetGlobalOp::create(b, loc, packed.bias.getType(),
                                           packed.bias.getSymName());
     int64_t panels = (q.n + nr - 1) / nr;
-    if (blocks > 1)
-      scratch = memref::AllocOp::create(
-          b, loc, MemRefType::get({panels, q.m, nr}, i32),
-          b.getI64IntegerAttr(64));
     scf::ParallelOp::create(
         b, loc, ValueRange{cst(b, loc, 0)}, ValueRange{cst(b, loc, panels)},
         ValueRange{cst(b, loc, 1)},
@@ -405,25 +396,10 @@ public:
                 pb, l, VectorType::get({kLanes}, pb.getI1Type()),
                 ArrayRef<OpFoldResult>{valid});
           }
-          // K blocks: the first starts the accumulators from C, the
-          // middle ones (a loop) and the last reload them from the scratch
-          // buffer, all but the last store them there, the last runs the
-          // epilogue.
-          if (blocks == 1) {
-            emitRows(pb, l, cst(pb, l, 0), quads, true, true);
-            return;
-          }
-          emitRows(pb, l, cst(pb, l, 0), kcq, true, false);
-          if (blocks > 2)
-            scf::ForOp::create(
-                pb, l, cst(pb, l, kcq), cst(pb, l, (blocks - 1) * kcq),
-                cst(pb, l, kcq), ValueRange{},
-                [&](OpBuilder &kb, Location kl, Value k0, ValueRange) {
-                  emitRows(kb, kl, k0, kcq, false, false);
-                  scf::YieldOp::create(kb, kl);
-                });
-          emitRows(pb, l, cst(pb, l, (blocks - 1) * kcq),
-                   quads - (blocks - 1) * kcq, false, true);
+          emitTiles(pb, l, q.m, mr,
+                    [&](OpBuilder &rb, Value row, int64_t rows) {
+                      emitTile(rb, l, row, rows);
+                    });
         });
   }
 
@@ -435,8 +411,7 @@ private:
   TileFusion &fusion;
   Type i8, i32, f32;
   VectorType v16i32, v64i8, v16f32;
-  int64_t quads = 0, kcq = 0, blocks = 1;
-  Value scratch; // i32 [panels][M][nr]: accumulators between K blocks
+  int64_t quads = 0;
   Value xw, wp, colBias, panel, nStart;
   SmallVector<Value> masks, columns;
 
@@ -665,38 +640,18 @@ private:
       vector::StoreOp::create(b, loc, value, base, idx);
   }
 
-  /// Every row tile of the panel over the `kLen` quads from `k0`.
-  void emitRows(OpBuilder &b, Location loc, Value k0, int64_t kLen,
-                bool first, bool last) {
-    emitTiles(b, loc, q.m, mr, [&](OpBuilder &rb, Value row, int64_t rows) {
-      emitTile(rb, loc, row, rows, k0, kLen, first, last);
-    });
-  }
-
-  /// `rows` rows from `row` times the panel's columns, over `kLen` quads
-  /// from `k0`.
-  void emitTile(OpBuilder &b, Location loc, Value row, int64_t rows, Value k0,
-                int64_t kLen, bool first, bool last) {
+  /// `rows` rows from `row` times the panel's columns, over all of K.
+  void emitTile(OpBuilder &b, Location loc, Value row, int64_t rows) {
     SmallVector<Value> rowValues;
     for (int64_t r = 0; r < rows; ++r)
       rowValues.push_back(arith::AddIOp::create(b, loc, row, cst(b, loc, r)));
-    auto scratchIdx = [&](OpBuilder &sb, Location sl, int64_t r,
-                          int64_t v) -> SmallVector<Value> {
-      return {panel, rowValues[r], cst(sb, sl, v * kLanes)};
-    };
-    SmallVector<Value> init;
-    if (!first)
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t v = 0; v < nv; ++v)
-          init.push_back(vector::LoadOp::create(b, loc, v16i32, scratch,
-                                                scratchIdx(b, loc, r, v)));
-    SmallVector<Value> bias;
-    for (int64_t v = 0; first && v < nv; ++v)
+    SmallVector<Value> init, bias;
+    for (int64_t v = 0; v < nv; ++v)
       bias.push_back(vector::LoadOp::create(
           b, loc, v16i32, colBias, ValueRange{panel, cst(b, loc, v * kLanes)}));
     // Accumulators start at C's initial value (the fused fill, or C) minus
     // the +128 bias of the activations.
-    for (int64_t r = 0; first && r < rows; ++r)
+    for (int64_t r = 0; r < rows; ++r)
       for (int64_t v = 0; v < nv; ++v) {
         SmallVector<Value> idx = {rowValues[r], columns[v]};
         Value c0;
@@ -710,9 +665,8 @@ private:
           c0 = vector::LoadOp::create(b, loc, v16i32, q.c, idx);
         init.push_back(arith::AddIOp::create(b, loc, c0, bias[v]));
       }
-    Value kEnd = arith::AddIOp::create(b, loc, k0, cst(b, loc, kLen));
     auto loop = scf::ForOp::create(
-        b, loc, k0, kEnd, cst(b, loc, 1), init,
+        b, loc, cst(b, loc, 0), cst(b, loc, quads), cst(b, loc, 1), init,
         [&](OpBuilder &kb, Location kl, Value kq, ValueRange acc) {
           SmallVector<Value> w;
           for (int64_t v = 0; v < nv; ++v)
@@ -731,13 +685,6 @@ private:
           }
           scf::YieldOp::create(kb, kl, next);
         });
-    if (!last) {
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t v = 0; v < nv; ++v)
-          vector::StoreOp::create(b, loc, loop.getResult(r * nv + v), scratch,
-                                  scratchIdx(b, loc, r, v));
-      return;
-    }
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t v = 0; v < nv; ++v) {
         SmallVector<Value> idx = {rowValues[r], columns[v]};
@@ -776,17 +723,14 @@ bool mlir::kiln::lowerInt8Matmul(
   TileFusion fusion = findTileFusion(op, q->c, {1});
   bool rescale = !fusion.epilogue && findRescale(*q, fusion);
   Operation *at = rescale ? fusion.epilogue.getOperation() : op.getOperation();
-  // K blocks (kcq quads per block, accumulators kept in a scratch buffer
-  // between blocks) are supported but off: on the AVX-512 host, 1024^3,
-  // blocks sized to L1 (64-128 quads) measured 4-6% slower than one
-  // block over K (the panel streams from L2 fast enough, and each block
-  // adds the reload and store of 24 accumulators per tile).
-  int64_t kcq = (q->k + 3) / 4;
+  // One pass over K per tile: blocking K to fit L1 (64-128 quads, the
+  // accumulators stored and reloaded between blocks) measured 4-6% slower
+  // on the AVX-512 host at 1024^3 (the panel streams from L2 fast enough).
   // AVX-512 has FMA, which the division-free quantization needs.
   bool fastDivide = target.vectorBits >= 512;
   std::optional<RowScale> rowScale = matchRowScale(*q);
   Emitter(*q, packed, nv, mr, vnni, fastDivide, rowScale.has_value(), fusion)
-      .emit(at, kcq);
+      .emit(at);
   if (rowScale) {
     rowScale->scale.erase();
     rowScale->reduce.erase();
