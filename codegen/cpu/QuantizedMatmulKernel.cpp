@@ -131,7 +131,8 @@ std::optional<uint16_t> halfBits(float v) {
   return uint16_t(h.bitcastToAPInt().getZExtValue());
 }
 
-/// "2 per byte", "2/4 per byte mixed", ... for --report.
+/// How the weights are stored ("2 per byte", "4 or 2 bits per block
+/// (mixed)", ...), for --report.
 std::string describeWidths(const Packed &p) {
   if (p.blockBits)
     return "4 or 2 bits per block (mixed)" +

@@ -58,6 +58,10 @@ void quantizeGroup(const std::vector<float> &w, int64_t n, int64_t k0,
     lo = std::min(lo, w[r * n + c]);
     hi = std::max(hi, w[r * n + c]);
   }
+  // Weight r in steps of the choice's scale, relative to its zero point.
+  auto centered = [&](int64_t r, const GroupChoice &ch) {
+    return clampRound(w[r * n + c] / ch.scale, qlo - ch.zero, qhi - ch.zero);
+  };
   auto choose = [&](float shrink) {
     GroupChoice ch;
     float l = lo * shrink, h = hi * shrink;
@@ -69,9 +73,7 @@ void quantizeGroup(const std::vector<float> &w, int64_t n, int64_t k0,
     if (!symmetric)
       ch.zero = clampRound(-l / ch.scale, qlo, qhi);
     for (int64_t r = k0; r < k1; ++r) {
-      float v =
-          clampRound(w[r * n + c] / ch.scale, qlo - ch.zero, qhi - ch.zero);
-      double d = double(v * ch.scale) - double(w[r * n + c]);
+      double d = double(centered(r, ch) * ch.scale) - double(w[r * n + c]);
       ch.error += d * d;
     }
     return ch;
@@ -89,11 +91,8 @@ void quantizeGroup(const std::vector<float> &w, int64_t n, int64_t k0,
   if (!symmetric)
     q.zeroPoints[gi * n + c] = int8_t(uint8_t(best.zero));
   q.scales[gi * n + c] = best.scale;
-  for (int64_t r = k0; r < k1; ++r) {
-    float v = clampRound(w[r * n + c] / best.scale, qlo - best.zero,
-                         qhi - best.zero);
-    q.values[r * n + c] = int8_t(uint8_t(int(v + best.zero)));
-  }
+  for (int64_t r = k0; r < k1; ++r)
+    q.values[r * n + c] = int8_t(uint8_t(int(centered(r, best) + best.zero)));
 }
 
 QuantizedWeights allocate(int64_t k, int64_t n, int64_t groups,

@@ -52,21 +52,27 @@ struct KilnWeightQuantizePass
       quantize(op);
   }
 
-  /// One way to store a matrix: bits, group, symmetric, mixed 2/4-bit.
+  /// One way to store a matrix: bits, group, symmetric; 2 bits with a
+  /// wide fraction is mixed 2/4-bit (always asymmetric).
   struct Mode {
     const char *name;
     unsigned bits;
     int64_t group;
-    bool symmetric, mixed;
-    double fraction;
+    bool symmetric;
+    double fraction = 0.0;
+    /// Stored bits per weight (weights, scales, zero points), for the
+    /// roofline of --quantize=auto.
+    double storedBits = 0.0;
+    bool mixed() const { return bits == 2 && fraction > 0.0; }
+    bool isSymmetric() const { return symmetric && !mixed(); }
   };
 
   QuantizedWeights quantizeAs(const Mode &m, const std::vector<float> &w,
                               int64_t k, int64_t n) {
-    return m.mixed ? quantizeMixed24(w, k, n, m.group, tileColumns, m.fraction,
-                                     clipping == "mse")
-                   : quantizeWeights(w, k, n, m.bits, m.group, m.symmetric,
-                                     clipping == "mse");
+    return m.mixed() ? quantizeMixed24(w, k, n, m.group, tileColumns,
+                                       m.fraction, clipping == "mse")
+                     : quantizeWeights(w, k, n, m.bits, m.group,
+                                       m.isSymmetric(), clipping == "mse");
   }
 
   void quantize(MatMulOp op) {
@@ -79,8 +85,7 @@ struct KilnWeightQuantizePass
     if (!w)
       return;
     int64_t k = rt.getDimSize(0), n = rt.getDimSize(1);
-    Mode mode{"", bits, groupSize, symmetric && !(bits == 2 && wideFraction > 0),
-              bits == 2 && wideFraction > 0.0, wideFraction};
+    Mode mode{"", bits, groupSize, symmetric, wideFraction};
     QuantizedWeights q;
     if (accuracyBudget > 0) {
       std::optional<QuantizedWeights> chosen = chooseMode(op, *w, k, n, mode);
@@ -105,18 +110,17 @@ struct KilnWeightQuantizePass
     CpuThroughput cpu = CpuThroughput::forVector(vectorBits, l2Bytes);
     double fp32 = matmulCycles(shape, 32, cpu);
     // Fewest stored bits first (weights + scales + zero points).
-    const Mode modes[] = {{"w2w4 g64", 2, 64, false, true, 0.25},
-                          {"w4 g32", 4, 32, true, false, 0},
-                          {"w8 g128", 8, 128, true, false, 0}};
-    const double stored[] = {2.0 + 2 * 0.25 + 24.0 / 64, 4.0 + 1.0,
-                             8.0 + 0.25};
+    const Mode modes[] = {
+        {"w2w4 g64", 2, 64, false, 0.25, 2.0 + 2 * 0.25 + 24.0 / 64},
+        {"w4 g32", 4, 32, true, 0.0, 4.0 + 32.0 / 32},
+        {"w8 g128", 8, 128, true, 0.0, 8.0 + 32.0 / 128}};
     std::string why;
     llvm::raw_string_ostream os(why);
     os << "M " << shape.m << " K " << k << " N " << n << ": ";
-    for (auto [m, bitsStored] : llvm::zip(modes, stored)) {
+    for (const Mode &m : modes) {
       QuantizedWeights q = quantizeAs(m, w, k, n);
       double error = relativeError(w, q, k, n, m.group);
-      double cycles = matmulCycles(shape, bitsStored, cpu);
+      double cycles = matmulCycles(shape, m.storedBits, cpu);
       os << m.name << " error " << llvm::format("%.4f", error) << " est. "
          << llvm::format("%.2f", fp32 / cycles) << "x; ";
       if (error <= accuracyBudget && cycles < fp32) {
@@ -138,7 +142,8 @@ struct KilnWeightQuantizePass
     Location loc = op.getLoc();
     MLIRContext *ctx = op.getContext();
     Type valueType = IntegerType::get(
-        ctx, 8, mode.symmetric ? IntegerType::Signless : IntegerType::Unsigned);
+        ctx, 8,
+        mode.isSymmetric() ? IntegerType::Signless : IntegerType::Unsigned);
     int64_t groups = (k + mode.group - 1) / mode.group;
     Value values = createConstant(
         b, loc, RankedTensorType::get({k, n}, valueType), q.values,
@@ -147,13 +152,13 @@ struct KilnWeightQuantizePass
         b, loc, RankedTensorType::get({groups, n}, b.getF32Type()), q.scales,
         "weight_scales");
     Value zeros;
-    if (!mode.symmetric)
+    if (!mode.isSymmetric())
       zeros = createConstant(b, loc,
                              RankedTensorType::get({groups, n}, valueType),
                              q.zeroPoints, "weight_zero_points");
     auto quantized = QuantizedMatMulOp::create(
         b, loc, op.getType(), op.getLhs(), values, scales, zeros,
-        WeightQuantAttr::get(ctx, mode.mixed ? 4 : mode.bits, mode.group));
+        WeightQuantAttr::get(ctx, mode.mixed() ? 4 : mode.bits, mode.group));
     if (Attribute why = op->getAttr("kiln.quantization"))
       quantized->setAttr("kiln.quantization", why);
     op.replaceAllUsesWith(quantized.getResult());

@@ -218,6 +218,18 @@ cl::opt<std::string> lmulRounding(
     cl::desc("L-Mul operand rounding: nearest (default) or truncate"),
     cl::init("nearest"), cl::sub(kiln::compileCommand), cl::cat(category));
 
+/// The options of the weight-only modes (w8, w4, w2w4, auto).
+constexpr const char *kWeightQuantFlags =
+    "--quant-group-size, --quant-asymmetric, --quant-clipping, "
+    "--quant-wide-fraction and --accuracy-budget";
+bool weightQuantFlagsGiven() {
+  return quantGroupSize.getNumOccurrences() ||
+         quantAsymmetric.getNumOccurrences() ||
+         quantClipping.getNumOccurrences() ||
+         quantWideFraction.getNumOccurrences() ||
+         accuracyBudget.getNumOccurrences();
+}
+
 EmitKind emitKind() {
   switch (emit) {
   case Emit::Import: return EmitKind::ImportedMlir;
@@ -280,16 +292,10 @@ int kiln::compileMain() {
   if (report)
     options.energyReport = &outs();
   if (quantize == "w8a8") {
-    if (quantGroupSize.getNumOccurrences() ||
-        quantAsymmetric.getNumOccurrences() ||
-        quantClipping.getNumOccurrences() ||
-        quantWideFraction.getNumOccurrences() ||
-        accuracyBudget.getNumOccurrences())
-      return fail("compile", "--quant-group-size, --quant-asymmetric, "
-                             "--quant-clipping, --quant-wide-fraction and "
-                             "--accuracy-budget do not apply to "
-                             "--quantize=w8a8 (per-column symmetric "
-                             "weights)");
+    if (weightQuantFlagsGiven())
+      return fail("compile", std::string(kWeightQuantFlags) +
+                                 " do not apply to --quantize=w8a8 "
+                                 "(per-column symmetric weights)");
     KilnW8A8QuantizePassOptions q;
     q.minWeights = quantMinWeights;
     options.w8a8Quantize = q;
@@ -325,14 +331,8 @@ int kiln::compileMain() {
                                  quantClipping + "'");
     q.clipping = quantClipping;
     options.weightQuantize = q;
-  } else if (quantGroupSize.getNumOccurrences() ||
-             quantAsymmetric.getNumOccurrences() ||
-             quantClipping.getNumOccurrences() ||
-             quantWideFraction.getNumOccurrences() ||
-             accuracyBudget.getNumOccurrences()) {
-    return fail("compile", "--quant-group-size, --quant-asymmetric, "
-                           "--quant-clipping, --quant-wide-fraction and "
-                           "--accuracy-budget need --quantize");
+  } else if (weightQuantFlagsGiven()) {
+    return fail("compile", std::string(kWeightQuantFlags) + " need --quantize");
   }
   if (!lmulScope.empty() || !objective.empty()) {
     KilnLMulPassOptions lmul;
