@@ -21,6 +21,15 @@ int64_t TensorSignature::numElements() const {
   return n;
 }
 
+uint64_t StateSignature::bytes() const {
+  // States hold float caches: every kiln_dtype of one is 1, 2 or 4 bytes.
+  uint64_t element = dtype == KILN_DTYPE_F32 ? 4
+                     : dtype == KILN_DTYPE_F16 || dtype == KILN_DTYPE_BF16
+                         ? 2
+                         : 1;
+  return uint64_t(numElements()) * element;
+}
+
 int32_t mlir::kiln::dtypeOf(Type t) {
   if (isa<Float8E4M3FNType>(t))
     return KILN_DTYPE_F8E4M3FN;
@@ -178,20 +187,49 @@ FailureOr<ModelSignature> mlir::kiln::prepareEntries(ModuleOp module,
   if (entries.empty())
     return module.emitError("module has no kiln.entry function");
   if (entries.size() > 1)
-    return module.emitError("one entry function per model is supported "
-                            "(stateful prefill/decode models come later)");
+    return module.emitError("one entry function per model is supported");
   for (func::FuncOp func : entries) {
     EntrySignature entry;
     entry.name = "run";
     entry.kind = KILN_ENTRY_RUN;
+    if (auto kind = func->getAttrOfType<StringAttr>("kiln.entry_kind")) {
+      entry.name = kind.str();
+      entry.kind = kind == "decode" ? KILN_ENTRY_DECODE : KILN_ENTRY_PREFILL;
+      if (auto tokens = func->getAttrOfType<IntegerAttr>("kiln.tokens"))
+        entry.tokens = tokens.getInt();
+      if (auto rows = func->getAttrOfType<IntegerAttr>("kiln.max_seq_len"))
+        model.maxSeqLen = rows.getInt();
+    }
     FunctionType type = func.getFunctionType();
+    // Inputs, then (stateful entries) the position, then the states.
+    enum { Inputs, Position, States } part = Inputs;
     for (unsigned i = 0; i < type.getNumInputs(); ++i) {
       auto sig = tensorSignature(func, type.getInput(i), func.getArgAttrDict(i),
                                  "input", i);
       if (failed(sig))
         return failure();
+      bool isPosition = bool(func.getArgAttr(i, "kiln.position"));
+      bool isState = bool(func.getArgAttr(i, "kiln.state"));
+      if (isPosition && part == Inputs && entry.kind != KILN_ENTRY_RUN) {
+        part = Position;
+        continue;
+      }
+      if (isState && part != Inputs) {
+        part = States;
+        StateSignature state;
+        static_cast<TensorSignature &>(state) = *sig;
+        model.states.push_back(state);
+        continue;
+      }
+      if (isPosition || isState || part != Inputs)
+        return func.emitError("internal error: argument ")
+               << i << " is out of order (inputs, position, states)";
       entry.inputs.push_back(*sig);
     }
+    if (entry.kind != KILN_ENTRY_RUN &&
+        (part != States || entry.tokens <= 0 || model.maxSeqLen <= 0))
+      return func.emitError("internal error: a stateful entry needs a "
+                            "position, states, tokens and max_seq_len");
     for (unsigned i = 0; i < type.getNumResults(); ++i) {
       auto sig = tensorSignature(func, type.getResult(i),
                                  func.getResultAttrDict(i), "output", i);

@@ -27,16 +27,25 @@ struct TensorSignature {
 };
 
 struct EntrySignature {
-  std::string name;   // "run" (later "prefill", "decode")
+  std::string name;   // "run", "prefill" or "decode"
   int32_t kind = 0;   // kiln_entry_kind
+  int64_t tokens = 0; // rows a stateful entry appends to its caches
   std::string symbol; // the kernel function's symbol in the module
   std::vector<TensorSignature> inputs, outputs;
   uint64_t workspaceBytes = 0; // filled in after memory planning
 };
 
+/// A persistent tensor the entries share (a KV cache), in the order the
+/// kernels take them after their inputs and the position.
+struct StateSignature : TensorSignature {
+  uint64_t bytes() const;
+};
+
 struct ModelSignature {
   std::string name; // symbol prefix, a C identifier
   std::vector<EntrySignature> entries;
+  std::vector<StateSignature> states;
+  int64_t maxSeqLen = 0; // rows of each cache; 0 without states
   std::string weightsFile; // external weight file's name; empty: embedded
 };
 
@@ -50,7 +59,8 @@ const char *dtypeCType(int32_t dtype);
 std::string sanitizeIdentifier(StringRef name);
 
 /// Reads every `kiln.entry` function of `module` (at the kiln/tensor level)
-/// into a signature, renames each kernel to `<modelName>_<entry>_kernel` so
+/// into a signature (a stateful entry's arguments are its inputs, then the
+/// `kiln.position` scalar, then its `kiln.state` caches), renames each kernel to `<modelName>_<entry>_kernel` so
 /// several models link into one program, and reports unsupported I/O types.
 FailureOr<ModelSignature> prepareEntries(ModuleOp module, StringRef modelName);
 

@@ -6,6 +6,8 @@
 
 #include "codegen/HeaderEmitter.h"
 
+#include "kiln/abi.h"
+
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -59,7 +61,7 @@ const char *const kReserved[] = {
     "int", "long", "register", "restrict", "return", "short", "signed",
     "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned",
     "void", "volatile", "while", "bool", "true", "false", "ctx", "inputs",
-    "outputs", "class", "new", "delete", "this", "template", "namespace"};
+    "outputs", "state", "class", "new", "delete", "this", "template", "namespace"};
 
 void emitTensorMacros(llvm::raw_ostream &os, StringRef prefix,
                       const char *role, const char *macroRole, unsigned index,
@@ -148,10 +150,31 @@ void mlir::kiln::emitCHeader(const ModelSignature &model, StringRef source,
   for (auto [i, t] : llvm::enumerate(entry.outputs))
     outNames.push_back(paramName(t, i, "out"));
 
-  os << "/* Runs the model on `ctx`. Returns KILN_OK or a status;\n"
+  bool stateful = entry.kind != KILN_ENTRY_RUN;
+  if (stateful) {
+    os << "/* A compiler-owned KV cache (kiln compile --max-seq-len): each\n"
+       << " * call of " << model.name << "_" << entry.name << "() appends "
+       << entry.tokens << " token(s) to a kiln_state\n"
+       << " * holding at most " << prefix << "_MAX_SEQ_LEN; see kiln/state.h. */\n";
+    os << "#define " << prefix << "_MAX_SEQ_LEN " << model.maxSeqLen << "\n";
+    os << "#define " << prefix << "_TOKENS_PER_CALL " << entry.tokens << "\n";
+    os << "#define " << prefix << "_NUM_STATES " << model.states.size()
+       << "\n";
+    uint64_t stateBytes = 0;
+    for (const StateSignature &st : model.states)
+      stateBytes += st.bytes();
+    os << "#define " << prefix << "_STATE_BYTES " << stateBytes << "\n";
+    os << "static inline kiln_status_code " << model.name
+       << "_state_create(kiln_state **out) {\n"
+       << "  return kiln_state_create(" << model.name
+       << "_descriptor(), NULL, out);\n}\n\n";
+  }
+  os << "/* Runs the model on `ctx`" << (stateful ? " and `state`" : "")
+     << ". Returns KILN_OK or a status;\n"
      << " * kiln_last_error_message() says why. */\n";
-  os << "static inline kiln_status_code " << model.name
-     << "_run(kiln_context *ctx";
+  os << "static inline kiln_status_code " << model.name << "_"
+     << (stateful ? entry.name : std::string("run")) << "(kiln_context *ctx"
+     << (stateful ? ", kiln_state *state" : "");
   for (auto [i, t] : llvm::enumerate(entry.inputs))
     os << ",\n    const " << dtypeCType(t.dtype) << " *" << inNames[i];
   for (auto [i, t] : llvm::enumerate(entry.outputs))
@@ -168,7 +191,11 @@ void mlir::kiln::emitCHeader(const ModelSignature &model, StringRef source,
   for (auto [i, n] : llvm::enumerate(outNames))
     os << (i ? ", " : "") << n;
   os << "};\n";
-  os << "  return kiln_model_run(ctx, " << model.name
-     << "_descriptor(), inputs, outputs);\n}\n\n";
+  if (stateful)
+    os << "  return kiln_model_run_state(ctx, " << model.name
+       << "_descriptor(), 0, state, inputs, outputs);\n}\n\n";
+  else
+    os << "  return kiln_model_run(ctx, " << model.name
+       << "_descriptor(), inputs, outputs);\n}\n\n";
   os << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard << " */\n";
 }

@@ -42,6 +42,8 @@ struct CompileOptions {
   std::optional<KilnWeightQuantizePassOptions> weightQuantize;
   /// Int8 weights and activations (kiln compile --quantize=w8a8).
   std::optional<KilnW8A8QuantizePassOptions> w8a8Quantize;
+  /// Compiler-owned KV cache (kiln compile --max-seq-len=N).
+  std::optional<KilnKVLayoutPassOptions> kvLayout;
   /// L-Mul: which products and in which format (kiln compile --lmul=...).
   std::optional<KilnLMulPassOptions> lmul;
   /// Print the energy estimate (fp32 vs L-Mul scopes) here when set.

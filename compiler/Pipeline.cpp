@@ -69,6 +69,7 @@ void mlir::kiln::buildGraphPipeline(OpPassManager &pm,
   pm.addPass(createKilnFoldBatchNormPass());
   pm.addPass(createCanonicalizerPass());
   hook(InsertionPoint::AfterFusion);
-  // KV-cache layout goes here.
+  if (options.kvLayout)
+    pm.addPass(createKilnKVLayoutPass(*options.kvLayout));
   hook(InsertionPoint::BeforeLowering);
 }

@@ -13,6 +13,7 @@
 #ifndef KILN_COMPILER_PIPELINE_H
 #define KILN_COMPILER_PIPELINE_H
 
+#include "passes/KVLayout/Passes.h"
 #include "passes/LMul/Passes.h"
 #include "passes/Quantize/Passes.h"
 #include "mlir/Support/LLVM.h"
@@ -50,6 +51,8 @@ struct GraphPipelineOptions {
   /// Run kiln-w8a8-quantize (next to kiln-weight-quantize) with these
   /// options.
   std::optional<KilnW8A8QuantizePassOptions> w8a8Quantize;
+  /// Run kiln-kv-layout (after fusion) with these options.
+  std::optional<KilnKVLayoutPassOptions> kvLayout;
 };
 
 /// Graph-level passes on the kiln dialect (canonicalization, weight

@@ -9,6 +9,7 @@
 #include "codegen/Passes.h"
 #include "dialects/Kiln/KilnDialect.h"
 #include "passes/Fusion/Passes.h"
+#include "passes/KVLayout/Passes.h"
 #include "passes/LMul/Passes.h"
 #include "passes/Quantize/Passes.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -32,4 +33,5 @@ void mlir::kiln::registerAllPasses() {
   registerKilnLMulPasses();
   registerKilnFusionPasses();
   registerKilnQuantizePasses();
+  registerKilnKVLayoutPasses();
 }

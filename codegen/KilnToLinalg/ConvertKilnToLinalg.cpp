@@ -80,6 +80,7 @@ struct ConvertKilnToLinalgPass
     patterns.add<ConstantLowering>(context);
     lowering::populateElementwisePatterns(patterns);
     lowering::populateMatMulConvPatterns(patterns);
+    lowering::populateAttentionPatterns(patterns);
     lowering::populateQuantizedMatMulPatterns(patterns);
     lowering::populateInt8MatMulPatterns(patterns);
     lowering::populatePoolingPatterns(patterns);

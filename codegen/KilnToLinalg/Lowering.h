@@ -138,6 +138,8 @@ Value prepareLMulOperand(OpBuilder &b, Location loc, Value tensor,
 
 void populateElementwisePatterns(RewritePatternSet &patterns);
 void populateMatMulConvPatterns(RewritePatternSet &patterns);
+/// kiln.attention (as kiln ops) and kiln.kv_append; Attention.cpp.
+void populateAttentionPatterns(RewritePatternSet &patterns);
 void populateQuantizedMatMulPatterns(RewritePatternSet &patterns);
 
 /// Discardable attribute (a #kiln.weight_quant) marking the linalg.generic

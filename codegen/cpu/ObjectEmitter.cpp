@@ -118,10 +118,13 @@ public:
     tensorInfoTy = llvm::StructType::create(ctx, {ptr, i32, i32, ptr},
                                             "kiln_tensor_info");
     entryDescTy = llvm::StructType::create(
-        ctx, {i32, i32, ptr, i32, i32, ptr, ptr, ptr, i64}, "kiln_entry_desc");
+        ctx, {i32, i32, ptr, i32, i32, ptr, ptr, ptr, i64, i64},
+        "kiln_entry_desc");
+    stateDescTy = llvm::StructType::create(
+        ctx, {i32, i32, ptr, i32, i32, ptr, i64}, "kiln_state_desc");
     modelDescTy = llvm::StructType::create(
         ctx, {i32, i32, ptr, i32, i32, ptr, ptr, ptr, i64, i64, i32, i32, ptr,
-              ptr, ptr, i64, i64, ptr},
+              ptr, ptr, i64, i64, ptr, i64},
         "kiln_model_desc");
   }
 
@@ -133,6 +136,7 @@ public:
     if (tm.getTargetTriple().str() == llvm::sys::getDefaultTargetTriple() &&
         (dl.getTypeAllocSize(modelDescTy) != sizeof(kiln_model_desc) ||
          dl.getTypeAllocSize(entryDescTy) != sizeof(kiln_entry_desc) ||
+         dl.getTypeAllocSize(stateDescTy) != sizeof(kiln_state_desc) ||
          dl.getTypeAllocSize(tensorInfoTy) != sizeof(kiln_tensor_info))) {
       error = "internal error: descriptor layout differs from kiln/abi.h";
       return failure();
@@ -153,7 +157,8 @@ public:
            llvm::ConstantInt::get(i32, entry.outputs.size()),
            tensorInfos(entry.inputs, entry.name + ".inputs"),
            tensorInfos(entry.outputs, entry.name + ".outputs"), wrapper,
-           llvm::ConstantInt::get(i64, entry.workspaceBytes)}));
+           llvm::ConstantInt::get(i64, entry.workspaceBytes),
+           llvm::ConstantInt::get(i64, entry.tokens)}));
     }
     auto *entriesTy = llvm::ArrayType::get(entryDescTy, entries.size());
     llvm::Constant *entriesVar =
@@ -165,6 +170,7 @@ public:
           !g.getName().starts_with(model.name + ".kiln."))
         weights += dl.getTypeAllocSize(g.getValueType());
     llvm::Constant *null = llvm::ConstantPointerNull::get(ptr);
+    llvm::Constant *statesVar = stateDescs(dl);
 
     std::string cpu = tm.getTargetCPU().str();
     std::string features = tm.getTargetFeatureString().str();
@@ -178,11 +184,13 @@ public:
          llvm::ConstantInt::get(i64, maxWorkspace),
          llvm::ConstantInt::get(i64, weights),
          llvm::ConstantInt::get(i32, entries.size()),
-         llvm::ConstantInt::get(i32, 0), entriesVar, null,
+         llvm::ConstantInt::get(i32, model.states.size()), entriesVar,
+         statesVar,
          external ? string(external->fileName) : null,
          llvm::ConstantInt::get(i64, external ? external->bytes.size() : 0),
          llvm::ConstantInt::get(i64, external ? external->checksum : 0),
-         weightsSlot ? weightsSlot : null});
+         weightsSlot ? weightsSlot : null,
+         llvm::ConstantInt::get(i64, model.maxSeqLen)});
     llvm::Constant *descVar = global(desc, "descriptor");
 
     // const kiln_model_desc *<name>_descriptor(void)
@@ -241,6 +249,30 @@ private:
     return global(llvm::ConstantArray::get(arrayTy, infos), what);
   }
 
+  /// The kiln_state_desc array (null without states).
+  llvm::Constant *stateDescs(const llvm::DataLayout &dl) {
+    SmallVector<llvm::Constant *> descs;
+    for (const StateSignature &state : model.states) {
+      llvm::Constant *dims = global(
+          llvm::ConstantDataArray::get(
+              ctx, ArrayRef<uint64_t>(
+                       reinterpret_cast<const uint64_t *>(state.shape.data()),
+                       state.shape.size())),
+          "state.dims");
+      descs.push_back(llvm::ConstantStruct::get(
+          stateDescTy,
+          {llvm::ConstantInt::get(i32, dl.getTypeAllocSize(stateDescTy)),
+           llvm::ConstantInt::get(i32, state.dtype), string(state.name),
+           llvm::ConstantInt::get(i32, state.shape.size()),
+           llvm::ConstantInt::get(i32, 0), dims,
+           llvm::ConstantInt::get(i64, state.bytes())}));
+    }
+    if (descs.empty())
+      return llvm::ConstantPointerNull::get(ptr);
+    auto *arrayTy = llvm::ArrayType::get(stateDescTy, descs.size());
+    return global(llvm::ConstantArray::get(arrayTy, descs), "states");
+  }
+
   /// int32_t wrapper(void *exec, void *const *inputs, void *const *outputs,
   ///                 void *workspace): unpacks the pointer arrays and calls
   /// the kernel, whose bare-pointer signature is (inputs..., outputs...,
@@ -249,7 +281,11 @@ private:
   llvm::Function *buildEntryWrapper(const EntrySignature &entry,
                                     std::string &error) {
     llvm::Function *kernel = module.getFunction(entry.symbol);
-    size_t expected = entry.inputs.size() + entry.outputs.size() + 2;
+    // Stateful entries: inputs, position, states (see kiln_entry_fn).
+    size_t inputs = entry.inputs.size();
+    if (entry.kind != KILN_ENTRY_RUN)
+      inputs += 1 + model.states.size();
+    size_t expected = inputs + entry.outputs.size() + 2;
     if (!kernel || kernel->arg_size() != expected) {
       error = "internal error: kernel '" + entry.symbol +
               "' missing or with an unexpected signature";
@@ -267,7 +303,7 @@ private:
         args.push_back(b.CreateLoad(
             ptr, b.CreateConstInBoundsGEP1_64(ptr, array, i)));
     };
-    unpack(wrapper->getArg(1), entry.inputs.size());
+    unpack(wrapper->getArg(1), inputs);
     unpack(wrapper->getArg(2), entry.outputs.size());
     args.push_back(wrapper->getArg(3));
     args.push_back(wrapper->getArg(0));
@@ -283,7 +319,7 @@ private:
   llvm::GlobalVariable *weightsSlot;
   llvm::PointerType *ptr;
   llvm::IntegerType *i32, *i64;
-  llvm::StructType *tensorInfoTy, *entryDescTy, *modelDescTy;
+  llvm::StructType *tensorInfoTy, *entryDescTy, *stateDescTy, *modelDescTy;
   llvm::StringMap<llvm::Constant *> strings;
 };
 } // namespace

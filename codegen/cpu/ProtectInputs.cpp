@@ -27,8 +27,10 @@ struct KilnProtectInputsPass
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (!func->hasAttr("kiln.entry") || func.isExternal())
         continue;
+      // A KV cache (`kiln.state`, see kiln-kv-layout) is written in place.
       for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-        if (isa<TensorType>(func.getArgument(i).getType()))
+        if (isa<TensorType>(func.getArgument(i).getType()) &&
+            !func.getArgAttr(i, "kiln.state"))
           func.setArgAttr(i, "bufferization.writable", readOnly);
       func.walk([](func::ReturnOp ret) { giveOutputsTheirOwnBuffers(ret); });
     }

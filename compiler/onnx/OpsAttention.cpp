@@ -172,6 +172,21 @@ FailureOr<TV> softmaxLast(GraphImporter &imp, TV &x) {
   return GraphImporter::fromValue(*r);
 }
 
+/// Output 0 from [B, H, S, Dv]; 3-D inputs merge the heads back.
+LogicalResult setAttentionResult(GraphImporter &imp, TV y, int64_t rank) {
+  if (rank == 3) {
+    FailureOr<TV> t = imp.emitTranspose(y, {0, 2, 1, 3});
+    if (failed(t))
+      return failure();
+    ArrayRef<int64_t> ts = t->shape();
+    FailureOr<TV> r = imp.emitReshape(*t, {ts[0], ts[1], ts[2] * ts[3]});
+    if (failed(r))
+      return failure();
+    y = *r;
+  }
+  return imp.setOutput(0, y);
+}
+
 LogicalResult importAttention(GraphImporter &imp) {
   FailureOr<TV *> qIn = imp.input(0), kIn = imp.input(1), vIn = imp.input(2);
   if (failed(qIn) || failed(kIn) || failed(vIn))
@@ -236,6 +251,30 @@ LogicalResult importAttention(GraphImporter &imp) {
   if (failed(imp.setOutput(1, k)) || failed(imp.setOutput(2, v)))
     return failure();
   int64_t kvLen = k.shape()[2];
+
+  // The common form (a causal or unmasked decoder/encoder attention) is one
+  // kiln.attention, which kiln-kv-layout and the kernels recognize.
+  bool simple = !imp.hasInput(3) && !imp.hasInput(6) && *softcap == 0 &&
+                !imp.outputUsed(3) && *left < 0 && *right < 0 &&
+                (!*isCausal || kvLen >= qLen);
+  if (simple && imp.hasAttr("softmax_precision")) {
+    FailureOr<int64_t> sp = imp.intAttr("softmax_precision", 1);
+    if (failed(sp))
+      return failure();
+    simple = getElementType(imp.ctx, *sp) == elt;
+  }
+  if (simple) {
+    FailureOr<Value> vq = imp.materialize(q), vk = imp.materialize(k),
+                     vv = imp.materialize(v);
+    if (failed(vq) || failed(vk) || failed(vv))
+      return failure();
+    FailureOr<Value> r = imp.create<AttentionOp>(
+        Type(), *vq, *vk, *vv, Value(), imp.builder.getF32FloatAttr(scale),
+        *isCausal ? imp.builder.getUnitAttr() : UnitAttr());
+    if (failed(r))
+      return failure();
+    return setAttentionResult(imp, GraphImporter::fromValue(*r), rank);
+  }
 
   // The additive bias.
   std::optional<TV> bias;
@@ -464,16 +503,7 @@ LogicalResult importAttention(GraphImporter &imp) {
   FailureOr<TV> y = imp.emitMatMul(*p, v);
   if (failed(y))
     return failure();
-  if (rank == 3) {
-    FailureOr<TV> t = imp.emitTranspose(*y, {0, 2, 1, 3});
-    if (failed(t))
-      return failure();
-    ArrayRef<int64_t> ts = t->shape();
-    y = imp.emitReshape(*t, {ts[0], ts[1], ts[2] * ts[3]});
-    if (failed(y))
-      return failure();
-  }
-  return imp.setOutput(0, *y);
+  return setAttentionResult(imp, *y, rank);
 }
 
 //===----------------------------------------------------------------------===//

@@ -306,6 +306,75 @@ def Kiln_DynamicQuantizedMatMulOp : Kiln_Op<"dynamic_quantized_matmul",
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Attention and the KV cache
+//===----------------------------------------------------------------------===//
+
+def Kiln_AttentionOp : Kiln_Op<"attention", [Pure, InferTypeOpAdaptor]> {
+  let summary = "Scaled dot-product attention, optionally causal, over a "
+                "key/value prefix of run-time length.";
+  let description = [{
+    `query` [B, Hq, S, D], `key` [B, Hkv, L, D], `value` [B, Hkv, L, Dv],
+    Hq a multiple of Hkv (query head h reads key/value head h / (Hq / Hkv):
+    grouped-query attention without repeating K/V). With n = `kv_length`
+    (a 0-d i64 tensor, 1 <= n <= L, S <= n, known at run time) or n = L:
+
+      score[b, h, i, j] = scale * sum_d query[b, h, i, d] * key[b, h', j, d]
+      allowed(i, j)     = j < n  and  (not causal or j <= i + n - S)
+      p[b, h, i, :]     = softmax over the allowed j
+      result[b, h, i, e] = sum_j p[b, h, i, j] * value[b, h', j, e]
+
+    The causal mask is aligned to the end of the keys (query i sits at
+    position n - S + i), as a decoder with a cache needs. Keys at j >= n are
+    never read, so `key`/`value` may be a preallocated cache of which only
+    the first n rows hold data. Without `kv_length`, a causal op needs
+    L >= S (no fully masked row).
+
+    ```mlir
+    %y = kiln.attention %q, %k, %v kv_length %n {scale = 0.125 : f32, causal}
+         : tensor<1x12x1x64xf32>, tensor<1x12x1024x64xf32>,
+           tensor<1x12x1024x64xf32>, tensor<i64>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$query, Kiln_FloatTensor:$key,
+                       Kiln_FloatTensor:$value,
+                       Optional<Kiln_IndexTensor>:$kv_length, F32Attr:$scale,
+                       UnitAttr:$causal);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`kv_length` $kv_length^)? attr-dict `:`
+    type($query) `,` type($key) `,` type($value) (`,` type($kv_length)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_KVAppendOp : Kiln_Op<"kv_append",
+    [Pure, AllTypesMatch<["cache", "result"]>]> {
+  let summary = "Writes new key or value rows into a cache at a run-time "
+                "position.";
+  let description = [{
+    `cache` [B, H, M, D] with `update` [B, H, S, D] written over rows
+    [position, position + S) of dim 2; every other row is unchanged.
+    `position` is a 0-d i64 tensor with 0 <= position <= M - S (the runtime
+    checks it before an entry runs). When `cache` is an entry's state
+    argument (kiln-kv-layout), the write happens in place: nothing is
+    copied but the new rows.
+
+    ```mlir
+    %c2 = kiln.kv_append %c, %k_new, %pos
+          : tensor<1x12x1024x64xf32>, tensor<1x12x1x64xf32>, tensor<i64>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$cache, Kiln_FloatTensor:$update,
+                       Kiln_IndexTensor:$position);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $cache `,` $update `,` $position attr-dict `:` type($cache) `,`
+    type($update) `,` type($position)
+  }];
+  let hasVerifier = 1;
+}
+
 def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
   let summary = "2-D grouped convolution, NCHW input, FCHW weight, with bias.";
   let description = [{

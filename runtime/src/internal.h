@@ -84,6 +84,29 @@ void kiln_weights_drop(const kiln_model_desc *desc);
 /* Largest workspace any entry of a validated `desc` needs. */
 uint64_t kiln_desc_max_workspace(const kiln_model_desc *desc);
 
+/* Checks ctx, desc (validated), the entry index and the weights; stores
+ * the entry in *out. */
+kiln_status_code kiln_entry_lookup(const char *fn, kiln_context *ctx,
+                                   const kiln_model_desc *desc, int32_t index,
+                                   const kiln_entry_desc **out);
+
+/* Checks the buffers, reserves the workspace and calls the entry's kernel.
+ * `kernel_inputs` is the pointer list the kernel gets (a stateful entry's
+ * inputs, position and states); NULL for a stateless call, which refuses
+ * stateful entries. */
+kiln_status_code kiln_entry_invoke(const char *fn, kiln_context *ctx,
+                                   const kiln_model_desc *desc,
+                                   const kiln_entry_desc *e,
+                                   const void *const *inputs,
+                                   void *const *outputs,
+                                   void *const *kernel_inputs);
+
+/* The entry's `tokens` (0 when its struct predates the field). */
+int64_t kiln_entry_tokens(const kiln_entry_desc *e);
+
+/* The model's max_seq_len (0 when its struct predates the field). */
+int64_t kiln_desc_max_seq_len(const kiln_model_desc *desc);
+
 /*===-- Tensors (tensor.c) ------------------------------------------------===*/
 
 /* Writes "1x3x224x224" ("scalar" for rank 0) into buf (always terminated). */

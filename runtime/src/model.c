@@ -74,6 +74,18 @@ kiln_status_code kiln_desc_validate(const kiln_model_desc *desc,
     return kiln_error(KILN_ERROR_INVALID_ARGUMENT,
                       "%s: model '%s' has a bad state list (count %d)", fn,
                       kiln_str(desc->name), (int)desc->num_states);
+  for (int32_t i = 0; i < desc->num_states; ++i) {
+    const kiln_state_desc *st =
+        (const kiln_state_desc *)((const char *)desc->states +
+                                  (size_t)i * desc->states[0].struct_size);
+    if (desc->states[0].struct_size < sizeof(kiln_state_desc) ||
+        desc->states[0].struct_size > KILN_MAX_STRUCT_SIZE ||
+        st->rank < 1 || st->rank > KILN_MAX_RANK || !st->dims ||
+        st->bytes == 0)
+      return kiln_error(KILN_ERROR_INVALID_ARGUMENT,
+                        "%s: model '%s' has a bad state %d '%s'", fn,
+                        kiln_str(desc->name), (int)i, kiln_str(st->name));
+  }
   const char *weights = kiln_desc_weights_file(desc);
   if (weights && (!*weights || strchr(weights, '/') || !desc->weights_slot))
     return kiln_error(KILN_ERROR_INVALID_ARGUMENT,
@@ -122,7 +134,7 @@ uint64_t kiln_desc_max_workspace(const kiln_model_desc *desc) {
 }
 
 /* Validates ctx, desc and the entry index; returns the entry. */
-static kiln_status_code kiln_entry_lookup(const char *fn, kiln_context *ctx,
+kiln_status_code kiln_entry_lookup(const char *fn, kiln_context *ctx,
                                           const kiln_model_desc *desc,
                                           int32_t index,
                                           const kiln_entry_desc **out) {
@@ -173,11 +185,22 @@ static kiln_status_code kiln_buffers_check(const char *fn, const char *kind,
   return KILN_OK;
 }
 
-static kiln_status_code kiln_entry_invoke(const char *fn, kiln_context *ctx,
-                                          const kiln_model_desc *desc,
-                                          const kiln_entry_desc *e,
-                                          const void *const *inputs,
-                                          void *const *outputs) {
+int64_t kiln_entry_tokens(const kiln_entry_desc *e) {
+  size_t end = offsetof(kiln_entry_desc, tokens) + sizeof(int64_t);
+  return e->struct_size >= end ? e->tokens : 0;
+}
+
+kiln_status_code kiln_entry_invoke(const char *fn, kiln_context *ctx,
+                                   const kiln_model_desc *desc,
+                                   const kiln_entry_desc *e,
+                                   const void *const *inputs,
+                                   void *const *outputs,
+                                   void *const *kernel_inputs) {
+  if (!kernel_inputs && e->kind != KILN_ENTRY_RUN)
+    return kiln_error(KILN_ERROR_INVALID_ARGUMENT,
+                      "%s: entry '%s' of model '%s' appends to a KV cache: "
+                      "run it with kiln_model_run_state",
+                      fn, kiln_str(e->name), kiln_str(desc->name));
   kiln_status_code status =
       kiln_buffers_check(fn, "input", e->num_inputs, e->inputs, inputs);
   if (status == KILN_OK)
@@ -189,7 +212,9 @@ static kiln_status_code kiln_entry_invoke(const char *fn, kiln_context *ctx,
     return status;
   /* Kernels take non-const input pointers only because the ABI uses one
    * pointer type for both lists; they never write inputs. */
-  int32_t rc = e->fn(ctx->exec, (void *const *)inputs, outputs, ctx->workspace);
+  if (!kernel_inputs)
+    kernel_inputs = (void *const *)inputs;
+  int32_t rc = e->fn(ctx->exec, kernel_inputs, outputs, ctx->workspace);
   if (rc == KILN_OK)
     return KILN_OK;
   if (rc < KILN_OK || rc > KILN_ERROR_CORRUPT_DATA)
@@ -212,7 +237,7 @@ kiln_status_code kiln_model_run_entry(kiln_context *ctx,
   kiln_status_code status = kiln_entry_lookup(fn, ctx, desc, entry_index, &e);
   if (status != KILN_OK)
     return status;
-  return kiln_entry_invoke(fn, ctx, desc, e, inputs, outputs);
+  return kiln_entry_invoke(fn, ctx, desc, e, inputs, outputs, NULL);
 }
 
 kiln_status_code kiln_model_run(kiln_context *ctx, const kiln_model_desc *desc,
@@ -223,7 +248,7 @@ kiln_status_code kiln_model_run(kiln_context *ctx, const kiln_model_desc *desc,
   kiln_status_code status = kiln_entry_lookup(fn, ctx, desc, 0, &e);
   if (status != KILN_OK)
     return status;
-  return kiln_entry_invoke(fn, ctx, desc, e, inputs, outputs);
+  return kiln_entry_invoke(fn, ctx, desc, e, inputs, outputs, NULL);
 }
 
 /*===----------------------------------------------------------------------===*
@@ -297,7 +322,8 @@ kiln_run_tensors(const char *fn, kiln_context *ctx, const kiln_model_desc *desc,
                                 outputs, num_outputs, out);
   if (status != KILN_OK)
     return status;
-  return kiln_entry_invoke(fn, ctx, desc, e, (const void *const *)in, out);
+  return kiln_entry_invoke(fn, ctx, desc, e, (const void *const *)in, out,
+                           NULL);
 }
 
 kiln_status_code

@@ -12,6 +12,7 @@
 #include "llvm/Support/raw_ostream.h"
 #include <algorithm>
 #include <chrono>
+#include <functional>
 
 using namespace llvm;
 
@@ -36,6 +37,46 @@ cl::opt<int> warmup("warmup", cl::desc("Untimed runs first"), cl::init(3),
                     cl::sub(kiln::benchCommand), cl::cat(category));
 cl::opt<bool> json("json", cl::desc("Print one JSON object"),
                    cl::sub(kiln::benchCommand), cl::cat(category));
+cl::opt<bool> decode(
+    "decode",
+    cl::desc("Time one decode step of a model compiled with --max-seq-len: "
+             "the cache is first filled to --context tokens, then every "
+             "timed step appends one token at that length"),
+    cl::sub(kiln::benchCommand), cl::cat(category));
+cl::opt<int64_t> context("context",
+                         cl::desc("Tokens in the cache before a timed decode "
+                                  "step (with --decode)"),
+                         cl::init(128), cl::sub(kiln::benchCommand),
+                         cl::cat(category));
+} // namespace
+
+namespace {
+/// Fills the cache with `context` tokens (pseudo-random ids below 50) and
+/// returns the step that replays the token after them, so that every
+/// timed step runs at the same context length.
+bool prepareDecode(kiln::ModelRunner &runner,
+                   std::function<bool(std::string &)> &step,
+                   std::string &error) {
+  if (!runner.stateful() ||
+      runner.entry().kind != KILN_ENTRY_DECODE)
+    return error = "--decode needs a model compiled with --max-seq-len and "
+                   "--shape seq=1 (a one-token decode entry)",
+           false;
+  int64_t capacity = kiln_state_capacity(runner.state());
+  if (context < 0 || context >= capacity)
+    return error = "--context must be in [0, " + std::to_string(capacity) +
+                   ") (the model's --max-seq-len)",
+           false;
+  for (int64_t i = 0; i < context; ++i)
+    if (!runner.setToken((i * 7 + 3) % 50, i, error) || !runner.run(error))
+      return false;
+  step = [&runner](std::string &err) {
+    if (kiln_state_truncate(runner.state(), context) != KILN_OK)
+      return err = kiln_last_error_message(), false;
+    return runner.setToken(11, context, err) && runner.run(err);
+  };
+  return true;
+}
 } // namespace
 
 int kiln::benchMain() {
@@ -46,13 +87,21 @@ int kiln::benchMain() {
   if (!runner.load(model, threads, error) ||
       !runner.setInputs(inputs, /*fillMissing=*/true, error))
     return fail("bench", error);
+  std::function<bool(std::string &)> step = [&](std::string &err) {
+    return runner.run(err);
+  };
+  if (decode && !prepareDecode(runner, step, error))
+    return fail("bench", error);
+  if (!decode && runner.stateful())
+    return fail("bench", "the model keeps a KV cache: time it with --decode "
+                         "--context N");
   for (int i = 0; i < warmup; ++i)
-    if (!runner.run(error))
+    if (!step(error))
       return fail("bench", error);
   std::vector<double> times;
   for (int i = 0; i < iterations; ++i) {
     auto start = std::chrono::steady_clock::now();
-    if (!runner.run(error))
+    if (!step(error))
       return fail("bench", error);
     times.push_back(std::chrono::duration<double, std::milli>(
                         std::chrono::steady_clock::now() - start)
@@ -64,9 +113,10 @@ int kiln::benchMain() {
   if (json) {
     outs() << format("{\"model\": \"%s\", \"median_ms\": %.4f, \"min_ms\": "
                      "%.4f, \"max_ms\": %.4f, \"iterations\": %d, "
-                     "\"threads\": %d}\n",
+                     "\"threads\": %d, \"context\": %lld}\n",
                      runner.descriptor().name, median, times.front(),
-                     times.back(), int(n), runner.threads());
+                     times.back(), int(n), runner.threads(),
+                     decode ? (long long)context : -1LL);
   } else {
     outs() << format("kiln bench %s: median %.3f ms, min %.3f ms, max %.3f ms "
                      "(%d iterations after %d warm-up, %d threads)\n",

@@ -117,6 +117,16 @@ cl::opt<uint64_t> maxEmbeddedWeights(
 cl::opt<bool> timings("timings", cl::desc("Print the time of each stage"),
                       cl::sub(kiln::compileCommand), cl::cat(category));
 
+cl::opt<int64_t> maxSeqLen(
+    "max-seq-len",
+    cl::desc("Decoders with past/present key-value inputs and outputs: keep "
+             "the cache inside the model (appended in place, up to this "
+             "many tokens) and expose a stateful decode (one new token) or "
+             "prefill entry instead; models without that pattern are "
+             "unaffected"),
+    cl::value_desc("tokens"), cl::init(0), cl::sub(kiln::compileCommand),
+    cl::cat(category));
+
 cl::opt<std::string> quantize(
     "quantize",
     cl::desc("Weight-only quantization of matmul weights: w8 (8-bit), w4 "
@@ -291,6 +301,13 @@ int kiln::compileMain() {
     options.target.maxEmbeddedWeightBytes = maxEmbeddedWeights;
   if (report)
     options.energyReport = &outs();
+  if (maxSeqLen.getNumOccurrences()) {
+    if (maxSeqLen <= 0)
+      return fail("compile", "--max-seq-len must be positive");
+    KilnKVLayoutPassOptions kv;
+    kv.maxSeqLen = maxSeqLen;
+    options.kvLayout = kv;
+  }
   if (quantize == "w8a8") {
     if (weightQuantFlagsGiven())
       return fail("compile", std::string(kWeightQuantFlags) +

@@ -40,6 +40,7 @@ std::string kiln::describe(const kiln_tensor_info &info) {
 }
 
 ModelRunner::~ModelRunner() {
+  kiln_state_destroy(kvState);
   kiln_context_destroy(context);
   kiln_model_unload(model);
 }
@@ -57,7 +58,9 @@ bool ModelRunner::load(llvm::StringRef path, int threads, std::string &error) {
   kiln_context_options_init(&options);
   options.num_threads = threads;
   if (kiln_context_create(&options, &context) != KILN_OK ||
-      kiln_context_reserve(context, desc) != KILN_OK) {
+      kiln_context_reserve(context, desc) != KILN_OK ||
+      (entry().kind != KILN_ENTRY_RUN &&
+       kiln_state_create(desc, nullptr, &kvState) != KILN_OK)) {
     error = kiln_last_error_message();
     return false;
   }
@@ -160,9 +163,43 @@ bool ModelRunner::setInputs(const std::vector<std::string> &specs,
   return true;
 }
 
+bool ModelRunner::setToken(int64_t token, int64_t position,
+                           std::string &error) {
+  bool hasIds = false;
+  for (int32_t i = 0; i < entry().num_inputs; ++i) {
+    const kiln_tensor_info &info = entry().inputs[i];
+    llvm::StringRef name = info.name;
+    if (name != "input_ids" && name != "position_ids")
+      continue;
+    if (info.dtype != KILN_DTYPE_I64 || numElements(info) != 1) {
+      error = "input '" + name.str() + "' is " + describe(info) +
+              "; one int64 token per call is needed (compile with --shape "
+              "seq=1)";
+      return false;
+    }
+    *static_cast<int64_t *>(input(i)) =
+        name == "input_ids" ? token : position;
+    hasIds |= name == "input_ids";
+  }
+  if (!hasIds)
+    error = "the model has no 'input_ids' input";
+  return hasIds;
+}
+
+int ModelRunner::outputIndex(llvm::StringRef name) const {
+  for (int32_t i = 0; i < entry().num_outputs; ++i)
+    if (name == entry().outputs[i].name)
+      return i;
+  return -1;
+}
+
 bool ModelRunner::run(std::string &error) {
-  if (kiln_model_run(context, desc, inputPtrs.data(), outputPtrs.data()) !=
-      KILN_OK) {
+  kiln_status_code status =
+      kvState ? kiln_model_run_state(context, desc, 0, kvState,
+                                     inputPtrs.data(), outputPtrs.data())
+              : kiln_model_run(context, desc, inputPtrs.data(),
+                               outputPtrs.data());
+  if (status != KILN_OK) {
     error = kiln_last_error_message();
     return false;
   }

@@ -40,8 +40,20 @@ public:
   bool setInputs(const std::vector<std::string> &specs, bool fillMissing,
                  std::string &error);
 
-  /// One run; on failure sets `error` from the runtime's message.
+  /// One run; on failure sets `error` from the runtime's message. A
+  /// stateful model (a decode or prefill entry) runs on the runner's
+  /// kiln_state, appending to its KV cache.
   bool run(std::string &error);
+
+  /// Stateful models: the KV cache the runs append to (else null).
+  kiln_state *state() const { return kvState; }
+  bool stateful() const { return kvState != nullptr; }
+  /// Sets the int64 inputs `input_ids` to `token` and `position_ids` (when
+  /// the model has it) to `position`, for a one-token decode entry; false
+  /// when the model has no one-element int64 `input_ids`.
+  bool setToken(int64_t token, int64_t position, std::string &error);
+  /// Index of the output called `name`, or -1.
+  int outputIndex(llvm::StringRef name) const;
 
   const kiln_model_desc &descriptor() const { return *desc; }
   const kiln_entry_desc &entry() const { return desc->entries[0]; }
@@ -52,6 +64,7 @@ public:
 private:
   kiln_model *model = nullptr;
   kiln_context *context = nullptr;
+  kiln_state *kvState = nullptr;
   const kiln_model_desc *desc = nullptr;
   std::vector<std::unique_ptr<AlignedBuffer>> inputs, outputs;
   std::vector<const void *> inputPtrs;

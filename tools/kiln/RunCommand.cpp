@@ -13,6 +13,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
+#include <algorithm>
 #include <chrono>
 
 using namespace llvm;
@@ -36,6 +37,18 @@ cl::opt<std::string> outputDir(
     cl::init("."), cl::sub(kiln::runCommand), cl::cat(category));
 cl::opt<int> threads("threads", cl::desc("Threads (0: all cores)"), cl::init(0),
                      cl::sub(kiln::runCommand), cl::cat(category));
+cl::list<int64_t> prompt(
+    "prompt",
+    cl::desc("Models with a KV cache (--max-seq-len): the prompt's token ids, "
+             "fed one decode step each"),
+    cl::value_desc("ID,ID,..."), cl::CommaSeparated, cl::sub(kiln::runCommand),
+    cl::cat(category));
+cl::opt<int> generate(
+    "generate",
+    cl::desc("Models with a KV cache: then generate this many tokens "
+             "greedily (argmax of 'logits'); writes tokens.npy and the logits "
+             "of every step, logits.npy [steps, vocab]"),
+    cl::init(0), cl::sub(kiln::runCommand), cl::cat(category));
 
 std::string safeFileName(StringRef name) {
   std::string out;
@@ -50,11 +63,62 @@ std::string safeFileName(StringRef name) {
 }
 } // namespace
 
+namespace {
+/// Greedy generation through a one-token decode entry: the prompt, then
+/// `generate` tokens, each the argmax of the previous step's logits.
+int generateMain(kiln::ModelRunner &runner) {
+  std::string error;
+  if (prompt.empty())
+    return kiln::fail("run", "the model keeps a KV cache: give the token ids "
+                             "with --prompt (and --generate K)");
+  if (generate < 0)
+    return kiln::fail("run", "--generate must be >= 0");
+  int logitsIndex = runner.outputIndex("logits");
+  if (logitsIndex < 0 ||
+      runner.entry().outputs[logitsIndex].dtype != KILN_DTYPE_F32)
+    return kiln::fail("run", "--generate needs a float32 output 'logits'");
+  int64_t vocab = kiln::numElements(runner.entry().outputs[logitsIndex]);
+  const float *logits = static_cast<const float *>(runner.output(logitsIndex));
+  std::vector<int64_t> tokens(prompt.begin(), prompt.end());
+  std::vector<float> steps;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (!runner.setToken(tokens[i], int64_t(i), error) || !runner.run(error))
+      return kiln::fail("run", "token " + std::to_string(i) + ": " + error);
+    steps.insert(steps.end(), logits, logits + vocab);
+    if (i + 1 == tokens.size() && int(tokens.size() - prompt.size()) < generate)
+      tokens.push_back(std::max_element(logits, logits + vocab) - logits);
+  }
+  if (std::error_code ec = sys::fs::create_directories(outputDir))
+    return kiln::fail("run", "cannot create '" + outputDir +
+                                 "': " + ec.message());
+  SmallString<128> tokensPath(outputDir), logitsPath(outputDir);
+  sys::path::append(tokensPath, "tokens.npy");
+  sys::path::append(logitsPath, "logits.npy");
+  int64_t numTokens = tokens.size(), numSteps = steps.size() / vocab;
+  if (!kiln::writeNpy(tokensPath, KILN_DTYPE_I64, {numTokens}, tokens.data(),
+                      error) ||
+      !kiln::writeNpy(logitsPath, KILN_DTYPE_F32, {numSteps, vocab},
+                      steps.data(), error))
+    return kiln::fail("run", error);
+  outs() << "kiln: tokens";
+  for (int64_t t : tokens)
+    outs() << " " << t;
+  outs() << "\nkiln: " << numSteps << " decode steps -> " << tokensPath
+         << ", " << logitsPath << "\n";
+  return 0;
+}
+} // namespace
+
 int kiln::runMain() {
   std::string error;
   ModelRunner runner;
-  if (!runner.load(model, threads, error) ||
-      !runner.setInputs(inputs, /*fillMissing=*/false, error))
+  if (!runner.load(model, threads, error))
+    return fail("run", error);
+  if (runner.stateful())
+    return runner.setInputs(inputs, /*fillMissing=*/true, error)
+               ? generateMain(runner)
+               : fail("run", error);
+  if (!runner.setInputs(inputs, /*fillMissing=*/false, error))
     return fail("run", error);
   auto start = std::chrono::steady_clock::now();
   if (!runner.run(error))

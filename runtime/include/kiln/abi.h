@@ -94,7 +94,14 @@ typedef struct kiln_tensor_info {
  *   outputs    one pointer per output, in descriptor order.
  *   workspace  `workspace_bytes` bytes, KILN_ALIGNMENT-aligned, scratch for
  *              all intermediates (the run path never allocates).
- * Returns KILN_OK or a kiln_status_code. */
+ * Returns KILN_OK or a kiln_status_code.
+ *
+ * Stateful entries (PREFILL, DECODE) take more pointers in `inputs`: the
+ * entry's inputs, then a pointer to an int64_t position (the tokens already
+ * in the caches, where this call appends its `tokens` rows), then one
+ * pointer per state of the model, in kiln_model_desc::states order, which
+ * the kernel reads and updates in place. kiln_model_run_state (state.h)
+ * builds that list and checks the position against max_seq_len. */
 typedef int32_t (*kiln_entry_fn)(void *exec, void *const *inputs,
                                  void *const *outputs, void *workspace);
 
@@ -123,11 +130,16 @@ typedef struct kiln_entry_desc {
   const kiln_tensor_info *outputs;
   kiln_entry_fn fn;
   uint64_t workspace_bytes; /* scratch this entry needs */
+  /* Appended (read only when struct_size covers it): the rows a PREFILL or
+   * DECODE entry appends to every cache per call (its new tokens); 0 for a
+   * RUN entry. */
+  int64_t tokens;
 } kiln_entry_desc;
 
-/* Persistent state shared by entries (e.g. a KV cache). Reserved: no model
- * has states in ABI version 1 artifacts yet, but the slot exists so that
- * adding them does not change the layout of kiln_model_desc. */
+/* Persistent state shared by a model's stateful entries: one KV cache
+ * tensor (`kiln compile --max-seq-len`), named after the past input it
+ * replaces, dims [batch, heads, max_seq_len, head_dim], `bytes` long.
+ * kiln_state_create (state.h) allocates them. */
 typedef struct kiln_state_desc {
   uint32_t struct_size;
   int32_t dtype;
@@ -163,6 +175,9 @@ typedef struct kiln_model_desc {
    * aligned); kernels read their weights through it. Mutable, in the
    * artifact's data section. */
   const void **weights_slot;
+  /* Appended: the rows every state holds (the longest context a stateful
+   * entry can reach); 0 for a model without states. */
+  int64_t max_seq_len;
 } kiln_model_desc;
 
 /* The checksum recorded for external weight files: a 64-bit hash over the

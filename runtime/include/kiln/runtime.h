@@ -32,6 +32,7 @@
 #include "kiln/context.h"
 #include "kiln/exec.h"
 #include "kiln/model.h"
+#include "kiln/state.h"
 #include "kiln/status.h"
 #include "kiln/tensor.h"
 

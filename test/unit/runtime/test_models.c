@@ -69,13 +69,13 @@ static const kiln_tensor_info scale_outputs[] = {
 
 static const kiln_entry_desc add_entries[] = {
     {sizeof(kiln_entry_desc), KILN_ENTRY_RUN, "run", 2, 1, add_inputs,
-     add_outputs, add_kernel, TEST_ADD_WORKSPACE_BYTES},
+     add_outputs, add_kernel, TEST_ADD_WORKSPACE_BYTES, 0},
     {sizeof(kiln_entry_desc), KILN_ENTRY_RUN, "scale", 1, 1, scale_inputs,
-     scale_outputs, scale_kernel, 0},
+     scale_outputs, scale_kernel, 0, 0},
     {sizeof(kiln_entry_desc), KILN_ENTRY_RUN, "fail", 0, 0, NULL, NULL,
-     fail_kernel, 0},
+     fail_kernel, 0, 0},
     {sizeof(kiln_entry_desc), KILN_ENTRY_RUN, "bogus", 0, 0, NULL, NULL,
-     bogus_kernel, 0},
+     bogus_kernel, 0, 0},
 };
 
 static const kiln_model_desc add_desc = {
@@ -116,7 +116,7 @@ static const kiln_tensor_info sum_outputs[] = {
     {"total", KILN_DTYPE_I64, 1, k1}};
 static const kiln_entry_desc sum_entries[] = {
     {sizeof(kiln_entry_desc), KILN_ENTRY_RUN, "run", 1, 1, sum_inputs,
-     sum_outputs, sum_kernel, 0},
+     sum_outputs, sum_kernel, 0, 0},
 };
 static const kiln_model_desc sum_desc = {
     .abi_version = KILN_ABI_VERSION,
@@ -141,7 +141,7 @@ static const kiln_tensor_info const_outputs[] = {
     {"value", KILN_DTYPE_F32, 1, k1}};
 static const kiln_entry_desc const_entries[] = {
     {sizeof(kiln_entry_desc), KILN_ENTRY_RUN, "run", 0, 1, NULL, const_outputs,
-     const_kernel, 0},
+     const_kernel, 0, 0},
 };
 static const kiln_model_desc const_desc = {
     .abi_version = KILN_ABI_VERSION,
@@ -152,3 +152,50 @@ static const kiln_model_desc const_desc = {
 };
 
 const kiln_model_desc *test_const_descriptor(void) { return &const_desc; }
+
+/*===-- cache -------------------------------------------------------------===*/
+
+/* Appends x[2] to cache[position..] and returns the sum of the cache's
+ * first position + 2 rows: what a stateful entry sees of its state. */
+static int32_t cache_kernel(void *exec, void *const *inputs,
+                            void *const *outputs, void *workspace) {
+  (void)exec, (void)workspace;
+  const float *x = inputs[0];
+  int64_t position = *(const int64_t *)inputs[1];
+  float *cache = inputs[2];
+  if (position < 0 || position + 2 > TEST_CACHE_ROWS)
+    return KILN_ERROR_INTERNAL;
+  cache[position] = x[0];
+  cache[position + 1] = x[1];
+  float total = 0;
+  for (int64_t i = 0; i < position + 2; ++i)
+    total += cache[i];
+  *(float *)outputs[0] = total;
+  return KILN_OK;
+}
+
+static const int64_t k2[] = {2};
+static const int64_t kRows[] = {TEST_CACHE_ROWS};
+static const kiln_tensor_info cache_inputs[] = {{"x", KILN_DTYPE_F32, 1, k2}};
+static const kiln_tensor_info cache_outputs[] = {
+    {"total", KILN_DTYPE_F32, 1, k1}};
+static const kiln_entry_desc cache_entries[] = {
+    {sizeof(kiln_entry_desc), KILN_ENTRY_PREFILL, "prefill", 1, 1,
+     cache_inputs, cache_outputs, cache_kernel, 0, 2},
+};
+static const kiln_state_desc cache_states[] = {
+    {sizeof(kiln_state_desc), KILN_DTYPE_F32, "cache", 1, 0, kRows,
+     TEST_CACHE_ROWS * sizeof(float)},
+};
+static const kiln_model_desc cache_desc = {
+    .abi_version = KILN_ABI_VERSION,
+    .struct_size = sizeof(kiln_model_desc),
+    .name = "cache",
+    .num_entries = 1,
+    .num_states = 1,
+    .entries = cache_entries,
+    .states = cache_states,
+    .max_seq_len = TEST_CACHE_ROWS,
+};
+
+const kiln_model_desc *test_cache_descriptor(void) { return &cache_desc; }

@@ -28,6 +28,11 @@ const kiln_model_desc *test_sum_descriptor(void);
 /* "const": no inputs, value = float32[1] {42}. */
 const kiln_model_desc *test_const_descriptor(void);
 
+/* "cache": a stateful PREFILL entry appending 2 rows per call to a float32
+ * state of TEST_CACHE_ROWS rows; total = sum of the rows so far. */
+#define TEST_CACHE_ROWS 6
+const kiln_model_desc *test_cache_descriptor(void);
+
 /* How many range-body calls the "add" kernel's parallel_for made during
  * its last run: 1 when it ran serially. Global, so only meaningful while one
  * thread runs "add". */

@@ -1,0 +1,55 @@
+//===- Passes.td - KV-cache layout passes ------------------*- tablegen -*-===//
+//
+// Part of kiln.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_KVLAYOUT
+#define KILN_PASSES_KVLAYOUT
+
+include "mlir/Pass/PassBase.td"
+
+def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
+  let summary = "Turns past/present key-value tensors into a compiler-owned "
+                "cache appended in place.";
+  let description = [{
+    Exported decoders take the cache as inputs (`past_key_values.*`) and
+    return it concatenated with the new tokens' keys and values
+    (`present.*`), so every step copies the whole cache. In each
+    `kiln.entry` function this pass finds, per attention,
+
+      %k = kiln.concat %past_k, %k_new {axis = 2}   (%past_k an argument)
+      %v = kiln.concat %past_v, %v_new {axis = 2}
+      %y = kiln.attention %q, %k, %v ...
+      return ..., %k, %v, ...                          (the present outputs)
+
+    and rewrites it to read and append a preallocated cache of
+    `max-seq-len` rows:
+
+      %kc = kiln.kv_append %state_k, %k_new, %position
+      %vc = kiln.kv_append %state_v, %v_new, %position
+      %y  = kiln.attention %q, %kc, %vc kv_length (%position + S) ...
+
+    The past arguments and present results disappear; the function gains
+    a `tensor<i64>` argument marked `kiln.position` (the tokens already in
+    the cache) after the remaining inputs, then one argument per cache
+    tensor marked `kiln.state` (named after its past input), which entries
+    write in place. The function is marked with `kiln.entry_kind`
+    ("decode" for one token per call, else "prefill"), `kiln.tokens` (S)
+    and `kiln.max_seq_len`. Layout: contiguous [B, H, max-seq-len, D] per
+    layer, the head dim innermost.
+
+    A function without the pattern is left unchanged. A cache that anything
+    but its attention and the return reads, or attentions that disagree on
+    S, are errors naming the input.
+  }];
+  let options = [
+    Option<"maxSeqLen", "max-seq-len", "int64_t", /*default=*/"0",
+           "Rows preallocated per cache (the longest context); required">,
+  ];
+  let statistics = [
+    Statistic<"numCaches", "num-caches", "Past/present pairs made state">,
+  ];
+}
+
+#endif // KILN_PASSES_KVLAYOUT

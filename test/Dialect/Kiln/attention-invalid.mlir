@@ -1,0 +1,61 @@
+// RUN: %kiln_opt %s -split-input-file -verify-diagnostics
+// Verifier errors of kiln.attention and kiln.kv_append.
+
+func.func @heads(%q: tensor<1x3x2x16xf32>, %k: tensor<1x2x4x16xf32>, %v: tensor<1x2x4x16xf32>) {
+  // expected-error @+1 {{query heads 3 are not a multiple of key/value heads 2}}
+  %0 = kiln.attention %q, %k, %v {scale = 1.0 : f32}
+       : tensor<1x3x2x16xf32>, tensor<1x2x4x16xf32>, tensor<1x2x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @head_dim(%q: tensor<1x2x2x16xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x16xf32>) {
+  // expected-error @+1 {{key head size 8 differs from the query's 16}}
+  %0 = kiln.attention %q, %k, %v {scale = 1.0 : f32}
+       : tensor<1x2x2x16xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x16xf32>
+  return
+}
+
+// -----
+
+func.func @kv_mismatch(%q: tensor<1x2x2x16xf32>, %k: tensor<1x2x4x16xf32>, %v: tensor<1x2x5x16xf32>) {
+  // expected-error @+1 {{key and value need the same heads and length}}
+  %0 = kiln.attention %q, %k, %v {scale = 1.0 : f32}
+       : tensor<1x2x2x16xf32>, tensor<1x2x4x16xf32>, tensor<1x2x5x16xf32>
+  return
+}
+
+// -----
+
+func.func @causal_short(%q: tensor<1x2x4x16xf32>, %k: tensor<1x2x3x16xf32>, %v: tensor<1x2x3x16xf32>) {
+  // expected-error @+1 {{causal attention of 4 queries over 3 keys would leave rows without any key}}
+  %0 = kiln.attention %q, %k, %v {scale = 1.0 : f32, causal}
+       : tensor<1x2x4x16xf32>, tensor<1x2x3x16xf32>, tensor<1x2x3x16xf32>
+  return
+}
+
+// -----
+
+func.func @length_type(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x8x16xf32>, %n: tensor<1xi64>) {
+  // expected-error @+1 {{kv_length must be a 0-d i64 tensor}}
+  %0 = kiln.attention %q, %k, %k kv_length %n {scale = 1.0 : f32}
+       : tensor<1x2x1x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1xi64>
+  return
+}
+
+// -----
+
+func.func @append_rows(%c: tensor<1x2x4x16xf32>, %u: tensor<1x2x5x16xf32>, %p: tensor<i64>) {
+  // expected-error @+1 {{does not fit the cache}}
+  %0 = kiln.kv_append %c, %u, %p : tensor<1x2x4x16xf32>, tensor<1x2x5x16xf32>, tensor<i64>
+  return
+}
+
+// -----
+
+func.func @append_position(%c: tensor<1x2x4x16xf32>, %u: tensor<1x2x1x16xf32>, %p: tensor<i32>) {
+  // expected-error @+1 {{position must be a 0-d i64 tensor}}
+  %0 = kiln.kv_append %c, %u, %p : tensor<1x2x4x16xf32>, tensor<1x2x1x16xf32>, tensor<i32>
+  return
+}

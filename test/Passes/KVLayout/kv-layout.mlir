@@ -1,0 +1,84 @@
+// kiln-kv-layout: past/present key-value tensors become state arguments
+// appended in place at a run-time position.
+// RUN: %kiln_opt %s -split-input-file --kiln-kv-layout="max-seq-len=64" -verify-diagnostics | FileCheck %s
+
+// One layer, grouped heads. The past inputs and present outputs go; the
+// position and two states (named after the past inputs) come last.
+// CHECK-LABEL: func.func @decoder
+// CHECK-SAME: (%[[X:.*]]: tensor<1x4x1x16xf32> {kiln.name = "q"}, %[[KN:.*]]: tensor<1x2x1x16xf32> {kiln.name = "k"}, %[[VN:.*]]: tensor<1x2x1x16xf32> {kiln.name = "v"},
+// CHECK-SAME: %[[POS:.*]]: tensor<i64> {kiln.name = "position", kiln.position},
+// CHECK-SAME: %[[SK:.*]]: tensor<1x2x64x16xf32> {kiln.name = "past.0.key", kiln.state},
+// CHECK-SAME: %[[SV:.*]]: tensor<1x2x64x16xf32> {kiln.name = "past.0.value", kiln.state})
+// CHECK-SAME: -> (tensor<1x4x1x16xf32> {kiln.name = "y"})
+// CHECK-SAME: attributes {kiln.entry, kiln.entry_kind = "decode", kiln.max_seq_len = 64 : i64, kiln.tokens = 1 : i64}
+// CHECK-DAG: %[[K:.*]] = kiln.kv_append %[[SK]], %[[KN]], %[[POS]]
+// CHECK-DAG: %[[V:.*]] = kiln.kv_append %[[SV]], %[[VN]], %[[POS]]
+// CHECK-DAG: %[[ONE:.*]] = kiln.constant dense<1> : tensor<i64>
+// CHECK-DAG: %[[N:.*]] = kiln.add %[[POS]], %[[ONE]]
+// CHECK: %[[Y:.*]] = kiln.attention %[[X]], %[[K]], %[[V]] kv_length %[[N]] {causal, scale = 2.500000e-01 : f32}
+// CHECK-NOT: kiln.concat
+// CHECK: return %[[Y]] : tensor<1x4x1x16xf32>
+func.func @decoder(%q: tensor<1x4x1x16xf32> {kiln.name = "q"},
+                   %pk: tensor<1x2x5x16xf32> {kiln.name = "past.0.key"},
+                   %pv: tensor<1x2x5x16xf32> {kiln.name = "past.0.value"},
+                   %kn: tensor<1x2x1x16xf32> {kiln.name = "k"},
+                   %vn: tensor<1x2x1x16xf32> {kiln.name = "v"})
+    -> (tensor<1x4x1x16xf32> {kiln.name = "y"},
+        tensor<1x2x6x16xf32> {kiln.name = "present.0.key"},
+        tensor<1x2x6x16xf32> {kiln.name = "present.0.value"})
+    attributes {kiln.entry} {
+  %k = kiln.concat %pk, %kn {axis = 2 : i64}
+       : tensor<1x2x5x16xf32>, tensor<1x2x1x16xf32> -> tensor<1x2x6x16xf32>
+  %v = kiln.concat %pv, %vn {axis = 2 : i64}
+       : tensor<1x2x5x16xf32>, tensor<1x2x1x16xf32> -> tensor<1x2x6x16xf32>
+  %y = kiln.attention %q, %k, %v {scale = 0.25 : f32, causal}
+       : tensor<1x4x1x16xf32>, tensor<1x2x6x16xf32>, tensor<1x2x6x16xf32>
+  return %y, %k, %v : tensor<1x4x1x16xf32>, tensor<1x2x6x16xf32>, tensor<1x2x6x16xf32>
+}
+
+// -----
+
+// Without the pattern nothing changes (no position, no states).
+// CHECK-LABEL: func.func @encoder
+// CHECK-SAME: attributes {kiln.entry}
+// CHECK: kiln.attention %{{.*}}, %{{.*}}, %{{.*}} {scale
+func.func @encoder(%q: tensor<1x2x4x16xf32>, %k: tensor<1x2x4x16xf32>)
+    -> tensor<1x2x4x16xf32> attributes {kiln.entry} {
+  %y = kiln.attention %q, %k, %k {scale = 0.25 : f32}
+       : tensor<1x2x4x16xf32>, tensor<1x2x4x16xf32>, tensor<1x2x4x16xf32>
+  return %y : tensor<1x2x4x16xf32>
+}
+
+// -----
+
+// A prefill chunk of 3 tokens.
+// CHECK-LABEL: func.func @prefill
+// CHECK-SAME: kiln.entry_kind = "prefill"
+// CHECK-SAME: kiln.tokens = 3 : i64
+// CHECK: kiln.constant dense<3> : tensor<i64>
+func.func @prefill(%q: tensor<1x2x3x16xf32>, %pk: tensor<1x2x1x16xf32>,
+                   %pv: tensor<1x2x1x16xf32>, %kn: tensor<1x2x3x16xf32>)
+    -> tensor<1x2x3x16xf32> attributes {kiln.entry} {
+  %k = kiln.concat %pk, %kn {axis = 2 : i64}
+       : tensor<1x2x1x16xf32>, tensor<1x2x3x16xf32> -> tensor<1x2x4x16xf32>
+  %v = kiln.concat %pv, %kn {axis = 2 : i64}
+       : tensor<1x2x1x16xf32>, tensor<1x2x3x16xf32> -> tensor<1x2x4x16xf32>
+  %y = kiln.attention %q, %k, %v {scale = 0.25 : f32, causal}
+       : tensor<1x2x3x16xf32>, tensor<1x2x4x16xf32>, tensor<1x2x4x16xf32>
+  return %y : tensor<1x2x3x16xf32>
+}
+
+// -----
+
+// The present cache read by something else than its attention.
+func.func @leak(%q: tensor<1x2x1x16xf32>, %pk: tensor<1x2x1x16xf32> {kiln.name = "past.0.key"},
+                %kn: tensor<1x2x1x16xf32>) -> tensor<1x2x2x16xf32>
+    attributes {kiln.entry} {
+  %k = kiln.concat %pk, %kn {axis = 2 : i64}
+       : tensor<1x2x1x16xf32>, tensor<1x2x1x16xf32> -> tensor<1x2x2x16xf32>
+  %y = kiln.attention %q, %k, %k {scale = 0.25 : f32, causal}
+       : tensor<1x2x1x16xf32>, tensor<1x2x2x16xf32>, tensor<1x2x2x16xf32>
+  // expected-error @+1 {{kiln-kv-layout: the cache 'past.0.key' is read here, not only by its attention}}
+  %z = kiln.relu %k : tensor<1x2x2x16xf32>
+  return %z : tensor<1x2x2x16xf32>
+}
