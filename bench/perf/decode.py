@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Decode-step benchmark (issue 9): kiln's compiler-owned KV cache vs ONNX
+Runtime on the same exported past/present decoder, side by side in one run.
+
+usage: .venv/bin/python bench/perf/decode.py [--config gpt2|tiny]
+         [--contexts 128,1024] [--threads 1,2] [--iterations 10]
+         [--kiln PATH] [--out FILE.json] [--quantize w4]
+
+For each context length N and thread count T:
+  kiln  `kiln bench decoder.so --decode --context N`: the cache is filled
+        with N tokens, then each timed step appends token N+1 in place
+        (the state is truncated back to N between steps);
+  ORT   InferenceSession (Python API, intra_op_num_threads=T) on the same
+        ONNX file with past_key_values.* of length N (N(0,1) values) and one
+        new token; each step returns present.* = past + the new row (the copy
+        an app pays for without kiln).
+Both report the median step. The floor is the bytes a step must read --
+the weights except the embedding tables (a Gather reads one row of each)
+plus the K/V cache, layers x 2 x kv_heads x N x head_dim x 4 -- divided by
+the STREAM triad bandwidth measured in the same run (bench/perf/limits).
+The model (test/models/decoder.py, GPT-2 small: 12 layers, 768 wide,
+vocab 50257; random weights) is generated into bench/cache/models and the
+artifacts into bench/cache/decode-work. Not a test: numbers depend on the
+machine and its load.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "test", "models"))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(ROOT, "test", "e2e", "kv"))
+import decoder  # noqa: E402
+import limits as machine  # noqa: E402
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def ensure_model(config, cache):
+    path = os.path.join(cache, "models", f"decoder_{config}-s0.onnx")
+    src = os.path.join(ROOT, "test", "models", "decoder.py")
+    if os.path.exists(path) and os.path.getmtime(path) >= os.path.getmtime(src):
+        return path
+    import onnx
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    log(f"generating {path}")
+    onnx.save(decoder.build(config), path)
+    return path
+
+
+def step_bytes(model_path, config, context):
+    import onnx
+    m = onnx.load(model_path, load_external_data=False)
+    weights = sum(np.prod(t.dims) * 4 for t in m.graph.initializer
+                  if t.name not in ("wte", "wpe"))
+    c = decoder.CONFIGS[config]
+    head_dim = c["hidden"] // c["heads"]
+    kv = c["layers"] * 2 * c["kv_heads"] * context * head_dim * 4
+    return int(weights), int(kv)
+
+
+def kiln_step(kiln, so, context, threads, iterations):
+    r = subprocess.run([kiln, "bench", so, "--decode", "--context", str(context),
+                        "--threads", str(threads), "--json", "--warmup", "2",
+                        "--iterations", str(iterations)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(r.stdout + r.stderr)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def ort_step(model_path, context, threads, iterations):
+    import onnxruntime as ort
+    from ort_decode import past_inputs, step_feeds
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    s = ort.InferenceSession(model_path, so, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    pasts = {}
+    for name, shape in past_inputs(s):
+        shape[2] = context
+        pasts[name] = rng.standard_normal(shape, dtype=np.float32)
+    feeds = step_feeds([11], context, pasts)
+    for _ in range(2):
+        s.run(None, feeds)
+    times = []
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        s.run(None, feeds)
+        times.append((time.perf_counter() - t0) * 1e3)
+    times.sort()
+    return {"median_ms": float(np.median(times)), "min_ms": times[0]}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", default="gpt2", choices=sorted(decoder.CONFIGS))
+    ap.add_argument("--contexts", default="128,1024")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--iterations", type=int, default=10)
+    ap.add_argument("--kiln", default=os.environ.get(
+        "KILN", os.path.join(os.environ.get("KILN_BUILD_DIR", os.path.join(ROOT, "build")),
+                             "tools", "kiln", "kiln")))
+    ap.add_argument("--quantize", default="", help="kiln --quantize mode (e.g. w4)")
+    ap.add_argument("--out", default="")
+    args = ap.parse_args()
+    contexts = [int(c) for c in args.contexts.split(",")]
+    threads = [int(t) for t in args.threads.split(",")]
+    cache = os.path.join(ROOT, "bench", "cache")
+    work = os.path.join(cache, "decode-work")
+    os.makedirs(work, exist_ok=True)
+
+    built = machine.build(os.path.join(work, "limits"), log)
+    bandwidth = {}
+    for t in threads:
+        r = machine._run(built[2]["stream"], t, 1 << 30, 3)
+        bandwidth[t] = r["triad_gbs"]
+        log(f"memory {t} thr: triad {r['triad_gbs']:.1f} GB/s, read {r['read_gbs']:.1f} GB/s")
+
+    model = ensure_model(args.config, cache)
+    rows = []
+    for n in contexts:
+        so = os.path.join(work, f"decoder_{args.config}_ctx{n}{args.quantize}.so")
+        cmd = [args.kiln, "compile", model, "-o", so, "--shape", "seq=1",
+               "--shape", "past_seq=1", "--max-seq-len", str(n + 16)]
+        if args.quantize:
+            cmd += ["--quantize", args.quantize]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        log(f"compiled {os.path.basename(so)} in {time.perf_counter() - t0:.1f} s")
+        wbytes, kvbytes = step_bytes(model, args.config, n)
+        for t in threads:
+            k = kiln_step(args.kiln, so, n, t, args.iterations)
+            o = ort_step(model, n, t, args.iterations)
+            floor_ms = (wbytes + kvbytes) / (bandwidth[t] * 1e9) * 1e3
+            row = {"context": n, "threads": t, "kiln_ms": k["median_ms"],
+                   "ort_ms": o["median_ms"], "speedup": o["median_ms"] / k["median_ms"],
+                   "weight_bytes": wbytes, "kv_bytes": kvbytes, "floor_ms": floor_ms,
+                   "kiln_of_floor": floor_ms / k["median_ms"],
+                   "ort_of_floor": floor_ms / o["median_ms"]}
+            rows.append(row)
+            log(f"context {n:5d} threads {t}: kiln {k['median_ms']:.2f} ms, ORT "
+                f"{o['median_ms']:.2f} ms, ORT/kiln {row['speedup']:.2f}x; floor "
+                f"{floor_ms:.2f} ms (kiln {100 * row['kiln_of_floor']:.0f}%, ORT "
+                f"{100 * row['ort_of_floor']:.0f}%)")
+    out = args.out or os.path.join(cache, f"decode-{args.config}.json")
+    with open(out, "w") as f:
+        json.dump({"config": args.config, "quantize": args.quantize,
+                   "bandwidth_triad_gbs": bandwidth, "rows": rows}, f, indent=1)
+    log(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
