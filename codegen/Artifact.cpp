@@ -186,8 +186,6 @@ FailureOr<ModelSignature> mlir::kiln::prepareEntries(ModuleOp module,
       entries.push_back(func);
   if (entries.empty())
     return module.emitError("module has no kiln.entry function");
-  if (entries.size() > 1)
-    return module.emitError("one entry function per model is supported");
   for (func::FuncOp func : entries) {
     EntrySignature entry;
     entry.name = "run";
@@ -200,9 +198,18 @@ FailureOr<ModelSignature> mlir::kiln::prepareEntries(ModuleOp module,
       if (auto rows = func->getAttrOfType<IntegerAttr>("kiln.max_seq_len"))
         model.maxSeqLen = rows.getInt();
     }
+    if (entries.size() > 1 && entry.kind == KILN_ENTRY_RUN)
+      return func.emitError("a model with several entries needs a KV cache "
+                            "in each (kiln compile --max-seq-len)");
+    for (const EntrySignature &other : model.entries)
+      if (other.name == entry.name)
+        return func.emitError("two entries would be called '")
+               << entry.name << "' (one decode entry of 1 token and one "
+               << "prefill entry of more are allowed)";
     FunctionType type = func.getFunctionType();
     // Inputs, then (stateful entries) the position, then the states.
     enum { Inputs, Position, States } part = Inputs;
+    std::vector<StateSignature> states;
     for (unsigned i = 0; i < type.getNumInputs(); ++i) {
       auto sig = tensorSignature(func, type.getInput(i), func.getArgAttrDict(i),
                                  "input", i);
@@ -218,7 +225,7 @@ FailureOr<ModelSignature> mlir::kiln::prepareEntries(ModuleOp module,
         part = States;
         StateSignature state;
         static_cast<TensorSignature &>(state) = *sig;
-        model.states.push_back(state);
+        states.push_back(state);
         continue;
       }
       if (isPosition || isState || part != Inputs)
@@ -230,6 +237,20 @@ FailureOr<ModelSignature> mlir::kiln::prepareEntries(ModuleOp module,
         (part != States || entry.tokens <= 0 || model.maxSeqLen <= 0))
       return func.emitError("internal error: a stateful entry needs a "
                             "position, states, tokens and max_seq_len");
+    // Every stateful entry reads and appends the same caches.
+    if (model.entries.empty()) {
+      model.states = std::move(states);
+    } else {
+      bool same = states.size() == model.states.size();
+      for (size_t i = 0; same && i < states.size(); ++i)
+        same = states[i].name == model.states[i].name &&
+               states[i].dtype == model.states[i].dtype &&
+               states[i].shape == model.states[i].shape;
+      if (!same)
+        return func.emitError("entry '")
+               << entry.name << "' has other KV caches than entry '"
+               << model.entries.front().name << "'";
+    }
     for (unsigned i = 0; i < type.getNumResults(); ++i) {
       auto sig = tensorSignature(func, type.getResult(i),
                                  func.getResultAttrDict(i), "output", i);

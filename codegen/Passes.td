@@ -20,7 +20,7 @@ def ConvertKilnToLinalgPass : Pass<"convert-kiln-to-linalg", "::mlir::ModuleOp">
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect",
-    "::mlir::scf::SCFDialect"
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
   ];
 }
 
@@ -59,6 +59,21 @@ def KilnProtectInputsPass : Pass<"kiln-protect-inputs", "::mlir::ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+def KilnDedupeGlobalsPass : Pass<"kiln-dedupe-globals", "::mlir::ModuleOp"> {
+  let summary = "Keeps one copy of constant memref globals with equal contents.";
+  let description = [{
+    Two constant `memref.global`s with the same type, alignment and bytes
+    (weights packed the same way for two entries of one model, such as a
+    decoder's prefill and decode functions, or a tied embedding) become
+    one: every `memref.get_global` of a duplicate reads the kept global,
+    and the duplicate is erased.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+  let statistics = [
+    Statistic<"numRemoved", "num-removed", "Duplicate globals removed">,
+  ];
 }
 
 def KilnFlattenGlobalsPass : Pass<"kiln-flatten-globals", "::mlir::ModuleOp"> {

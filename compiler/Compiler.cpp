@@ -10,6 +10,7 @@
 #include "codegen/HeaderEmitter.h"
 #include "codegen/cpu/CpuPipeline.h"
 #include "passes/LMul/EnergyReport.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -196,6 +197,30 @@ void printQuantizationChoices(ModuleOp module, llvm::raw_ostream *os) {
   }
 }
 
+/// Imports the graph again with the prefill dim fixed and moves its entry
+/// function into `module`. Its weights are separate blobs with the same
+/// bytes; kiln-dedupe-globals keeps one copy of each packed weight that
+/// both entries lay out alike.
+LogicalResult importPrefillEntry(MLIRContext &ctx,
+                                 const CompileOptions &options,
+                                 ModuleOp module) {
+  if (!options.kvLayout)
+    return emitError(UnknownLoc::get(&ctx))
+           << "--prefill needs --max-seq-len (the entries share a KV cache)";
+  onnx::ImportOptions prefill = options.import;
+  prefill.shapes[options.prefillDim] = {options.prefillTokens};
+  prefill.functionName = "prefill";
+  auto imported = onnx::importOnnxFile(ctx, options.inputPath, prefill);
+  if (failed(imported))
+    return failure();
+  for (auto func :
+       llvm::make_early_inc_range((*imported)->getOps<func::FuncOp>())) {
+    func->remove();
+    module.push_back(func);
+  }
+  return success();
+}
+
 LogicalResult checkNames(MLIRContext &ctx, StringRef name,
                          const CompileOptions &options) {
   auto error = [&]() { return emitError(UnknownLoc::get(&ctx)); };
@@ -251,6 +276,9 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
     if (failed(imported))
       return failure();
     module = std::move(*imported);
+    if (options.prefillTokens > 0 &&
+        failed(importPrefillEntry(context, options, *module)))
+      return failure();
   }
   timer.done("import");
   if (options.emit == EmitKind::ImportedMlir)

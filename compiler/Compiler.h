@@ -44,6 +44,11 @@ struct CompileOptions {
   std::optional<KilnW8A8QuantizePassOptions> w8a8Quantize;
   /// Compiler-owned KV cache (kiln compile --max-seq-len=N).
   std::optional<KilnKVLayoutPassOptions> kvLayout;
+  /// With kvLayout: a second (prefill) entry, the graph imported again with
+  /// the symbolic dim `prefillDim` set to `prefillTokens` (kiln compile
+  /// --prefill DIM=N); its weights are shared with the first entry's.
+  std::string prefillDim;
+  int64_t prefillTokens = 0;
   /// L-Mul: which products and in which format (kiln compile --lmul=...).
   std::optional<KilnLMulPassOptions> lmul;
   /// Print the energy estimate (fp32 vs L-Mul scopes) here when set.

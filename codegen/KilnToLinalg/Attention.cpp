@@ -14,12 +14,26 @@
 //   kiln.kv_append becomes a tensor.insert_slice at the run-time position,
 //   which bufferizes to a copy of the new rows into the cache's buffer.
 //
+// An attention with a run-time `kv_length` (a cache, see kiln-kv-layout)
+// instead becomes one streaming loop nest, since the decomposition would
+// read all L rows of the cache: per (batch, head, query) a single pass over
+// the allowed keys j < limit (limit = n, or n - S + i + 1 when causal) keeps
+// the running max m, the sum l and the output row acc in registers
+// (online softmax):
+//     s = scale * q . k_j;  m' = max(m, s);  c = exp(m - m');  p = exp(s - m')
+//     l = l * c + p;        acc = acc * c + p * v_j;            y = acc / l
+// It reads each K/V row once, never forms the score matrix or a mask, and
+// reads the grouped heads' shared K/V head directly.
+//
 //===----------------------------------------------------------------------===//
 
 #include "codegen/KilnToLinalg/Lowering.h"
 #include "dialects/Kiln/KilnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
 
@@ -125,6 +139,113 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
   }
 };
 
+struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
+  CachedAttentionLowering(MLIRContext *ctx)
+      : OpConversionPattern(ctx, /*benefit=*/2) {}
+  LogicalResult
+  matchAndRewrite(AttentionOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto qt = cast<RankedTensorType>(op.getQuery().getType());
+    auto kt = cast<RankedTensorType>(op.getKey().getType());
+    auto vt = cast<RankedTensorType>(op.getValue().getType());
+    if (!adaptor.getKvLength() || !qt.getElementType().isF32())
+      return failure();
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    Type f32 = b.getF32Type();
+    int64_t batch = qt.getShape()[0], hq = qt.getShape()[1],
+            s = qt.getShape()[2], d = qt.getShape()[3];
+    int64_t groups = hq / kt.getShape()[1], dv = vt.getShape()[3];
+    auto qType = VectorType::get({d}, f32), vType = VectorType::get({dv}, f32);
+    auto index = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    auto f32Const = [&](OpBuilder &ob, double v) -> Value {
+      return arith::ConstantOp::create(ob, loc, ob.getF32FloatAttr(v));
+    };
+    Value zero = index(0), one = index(1);
+    Value n = arith::IndexCastOp::create(
+        b, loc, b.getIndexType(),
+        tensor::ExtractOp::create(b, loc, adaptor.getKvLength(), ValueRange{}));
+    Value q = adaptor.getQuery(), k = adaptor.getKey(), v = adaptor.getValue();
+    Value pad = f32Const(b, 0.0);
+    Value scale = vector::BroadcastOp::create(
+        b, loc, qType, f32Const(b, op.getScale().convertToDouble()));
+    Value out = tensor::EmptyOp::create(b, loc, op.getType().getShape(), f32);
+
+    // One row of the result: (bi, h, i) -> out.
+    auto row = [&](OpBuilder &rb, Value bi, Value h, Value i, Value acc) {
+      Value hk = arith::DivUIOp::create(rb, loc, h, index(groups));
+      Value qv = vector::TransferReadOp::create(
+          rb, loc, qType, q, ValueRange{bi, h, i, zero}, pad,
+          ArrayRef<bool>{true});
+      qv = arith::MulFOp::create(rb, loc, qv, scale);
+      Value limit = n;
+      if (op.getCausal()) {
+        // Query i sits at position n - S + i: keys up to it are allowed.
+        Value last = arith::AddIOp::create(
+            rb, loc, arith::SubIOp::create(rb, loc, n, index(s - 1)), i);
+        limit = arith::MinSIOp::create(rb, loc, n, last);
+      }
+      // A finite start for m: exp(m - m') is then 0, never NaN.
+      Value init[] = {f32Const(rb, -1e30), f32Const(rb, 0.0),
+                      arith::ConstantOp::create(
+                          rb, loc, DenseElementsAttr::get(vType, 0.0f))};
+      auto keys = scf::ForOp::create(
+          rb, loc, zero, limit, one, init,
+          [&](OpBuilder &kb, Location l, Value j, ValueRange st) {
+            Value kv = vector::TransferReadOp::create(
+                kb, l, qType, k, ValueRange{bi, hk, j, zero}, pad,
+                ArrayRef<bool>{true});
+            Value score = vector::ReductionOp::create(
+                kb, l, vector::CombiningKind::ADD,
+                arith::MulFOp::create(kb, l, qv, kv));
+            Value m = arith::MaximumFOp::create(kb, l, st[0], score);
+            Value c = math::ExpOp::create(
+                kb, l, arith::SubFOp::create(kb, l, st[0], m));
+            Value p = math::ExpOp::create(
+                kb, l, arith::SubFOp::create(kb, l, score, m));
+            Value sum = arith::AddFOp::create(
+                kb, l, arith::MulFOp::create(kb, l, st[1], c), p);
+            Value vv = vector::TransferReadOp::create(
+                kb, l, vType, v, ValueRange{bi, hk, j, zero}, pad,
+                ArrayRef<bool>{true});
+            Value cv = vector::BroadcastOp::create(kb, l, vType, c);
+            Value pv = vector::BroadcastOp::create(kb, l, vType, p);
+            Value accNew = vector::FMAOp::create(
+                kb, l, vv, pv, arith::MulFOp::create(kb, l, st[2], cv));
+            scf::YieldOp::create(kb, l, ValueRange{m, sum, accNew});
+          });
+      Value y = arith::DivFOp::create(
+          rb, loc, keys.getResult(2),
+          vector::BroadcastOp::create(rb, loc, vType, keys.getResult(1)));
+      return vector::TransferWriteOp::create(rb, loc, y, acc,
+                                             ValueRange{bi, h, i, zero},
+                                             ArrayRef<bool>{true})
+          .getResult();
+    };
+    // Loops over batch, heads and queries carry the result tensor.
+    auto loop = [&](OpBuilder &lb, int64_t count, Value acc,
+                    function_ref<Value(OpBuilder &, Value, Value)> body) {
+      return scf::ForOp::create(
+                 lb, loc, index(0), index(count), index(1), ValueRange{acc},
+                 [&](OpBuilder &ib, Location l, Value iv, ValueRange args) {
+                   scf::YieldOp::create(ib, l, body(ib, iv, args[0]));
+                 })
+          .getResult(0);
+    };
+    Value result = loop(b, batch, out, [&](OpBuilder &b1, Value bi, Value a1) {
+      return loop(b1, hq, a1, [&](OpBuilder &b2, Value h, Value a2) {
+        return loop(b2, s, a2, [&](OpBuilder &b3, Value i, Value a3) {
+          return row(b3, bi, h, i, a3);
+        });
+      });
+    });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 struct KVAppendLowering : OpConversionPattern<KVAppendOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -153,5 +274,6 @@ struct KVAppendLowering : OpConversionPattern<KVAppendOp> {
 
 void mlir::kiln::lowering::populateAttentionPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<AttentionLowering, KVAppendLowering>(patterns.getContext());
+  patterns.add<AttentionLowering, CachedAttentionLowering, KVAppendLowering>(
+      patterns.getContext());
 }

@@ -58,6 +58,7 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   contractions.forceConfig = options.forceConfig;
   contractions.vnni = options.target.hasVnni;
   pm.addPass(createKilnLowerContractionsPass(contractions));
+  pm.addPass(createKilnDedupeGlobalsPass());
   pm.addPass(createKilnPlanMemoryPass());
   pm.addPass(createKilnFlattenGlobalsPass());
 

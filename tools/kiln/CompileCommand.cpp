@@ -127,6 +127,14 @@ cl::opt<int64_t> maxSeqLen(
     cl::value_desc("tokens"), cl::init(0), cl::sub(kiln::compileCommand),
     cl::cat(category));
 
+cl::opt<std::string> prefill(
+    "prefill",
+    cl::desc("With --max-seq-len: also a prefill entry that appends N tokens "
+             "per call, the symbolic dim DIM set to N (e.g. --shape seq=1 "
+             "--prefill seq=32: a decode entry and a 32-token prefill entry "
+             "sharing the cache and the weights)"),
+    cl::value_desc("DIM=N"), cl::sub(kiln::compileCommand), cl::cat(category));
+
 cl::opt<std::string> quantize(
     "quantize",
     cl::desc("Weight-only quantization of matmul weights: w8 (8-bit), w4 "
@@ -307,6 +315,16 @@ int kiln::compileMain() {
     KilnKVLayoutPassOptions kv;
     kv.maxSeqLen = maxSeqLen;
     options.kvLayout = kv;
+  }
+  if (!prefill.empty()) {
+    auto [dim, count] = StringRef(prefill).split('=');
+    if (dim.empty() || count.getAsInteger(10, options.prefillTokens) ||
+        options.prefillTokens < 2)
+      return fail("compile", "--prefill: expected DIM=N with N >= 2, got '" +
+                                 prefill + "'");
+    if (!options.kvLayout)
+      return fail("compile", "--prefill needs --max-seq-len");
+    options.prefillDim = dim.str();
   }
   if (quantize == "w8a8") {
     if (weightQuantFlagsGiven())

@@ -80,6 +80,52 @@ bool ModelRunner::load(llvm::StringRef path, int threads, std::string &error) {
     inputPtrs.push_back(b->data);
   for (auto &b : outputs)
     outputPtrs.push_back(b->data);
+  if (kvState && kiln_model_find_entry(desc, KILN_ENTRY_PREFILL,
+                                       &prefillIndex) == KILN_OK &&
+      prefillIndex > 0) {
+    const kiln_entry_desc &p = desc->entries[prefillIndex];
+    for (int32_t i = 0; i < p.num_inputs; ++i)
+      if (!allocate(p.inputs[i], prefillInputs))
+        return error = "out of memory", false;
+    for (int32_t i = 0; i < p.num_outputs; ++i)
+      if (!allocate(p.outputs[i], prefillOutputs))
+        return error = "out of memory", false;
+  } else {
+    prefillIndex = -1;
+  }
+  return true;
+}
+
+int64_t ModelRunner::prefillTokens() const {
+  return prefillIndex < 0 ? 0 : prefillEntry().tokens;
+}
+
+bool ModelRunner::prefill(const int64_t *tokens, int64_t position,
+                          std::string &error) {
+  const kiln_entry_desc &p = prefillEntry();
+  std::vector<const void *> ins;
+  std::vector<void *> outs;
+  for (int32_t i = 0; i < p.num_inputs; ++i) {
+    llvm::StringRef name = p.inputs[i].name;
+    auto *data = static_cast<int64_t *>(prefillInputs[i]->data);
+    if (p.inputs[i].dtype != KILN_DTYPE_I64 ||
+        numElements(p.inputs[i]) != p.tokens ||
+        (name != "input_ids" && name != "position_ids")) {
+      error = "prefill input '" + name.str() + "' " + describe(p.inputs[i]) +
+              " is not one int64 per token (input_ids, position_ids)";
+      return false;
+    }
+    for (int64_t t = 0; t < p.tokens; ++t)
+      data[t] = name == "input_ids" ? tokens[t] : position + t;
+    ins.push_back(data);
+  }
+  for (auto &b : prefillOutputs)
+    outs.push_back(b->data);
+  if (kiln_model_run_state(context, desc, prefillIndex, kvState, ins.data(),
+                           outs.data()) != KILN_OK) {
+    error = kiln_last_error_message();
+    return false;
+  }
   return true;
 }
 

@@ -55,6 +55,15 @@ public:
   /// Index of the output called `name`, or -1.
   int outputIndex(llvm::StringRef name) const;
 
+  /// Models compiled with --prefill: the prefill entry (its tokens per call,
+  /// else 0), run on `tokens` at `position`, and its outputs.
+  int64_t prefillTokens() const;
+  bool prefill(const int64_t *tokens, int64_t position, std::string &error);
+  const kiln_entry_desc &prefillEntry() const {
+    return desc->entries[prefillIndex];
+  }
+  void *prefillOutput(size_t i) const { return prefillOutputs[i]->data; }
+
   const kiln_model_desc &descriptor() const { return *desc; }
   const kiln_entry_desc &entry() const { return desc->entries[0]; }
   void *input(size_t i) const { return inputs[i]->data; }
@@ -67,6 +76,8 @@ private:
   kiln_state *kvState = nullptr;
   const kiln_model_desc *desc = nullptr;
   std::vector<std::unique_ptr<AlignedBuffer>> inputs, outputs;
+  int32_t prefillIndex = -1;
+  std::vector<std::unique_ptr<AlignedBuffer>> prefillInputs, prefillOutputs;
   std::vector<const void *> inputPtrs;
   std::vector<void *> outputPtrs;
 };

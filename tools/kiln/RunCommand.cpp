@@ -81,7 +81,27 @@ int generateMain(kiln::ModelRunner &runner) {
   const float *logits = static_cast<const float *>(runner.output(logitsIndex));
   std::vector<int64_t> tokens(prompt.begin(), prompt.end());
   std::vector<float> steps;
-  for (size_t i = 0; i < tokens.size(); ++i) {
+  // Whole chunks of the prompt through the prefill entry, if there is one.
+  size_t start = 0;
+  int64_t chunk = runner.prefillTokens();
+  int prefillLogits = -1;
+  if (chunk > 0)
+    for (int32_t i = 0; i < runner.prefillEntry().num_outputs; ++i)
+      if (StringRef(runner.prefillEntry().outputs[i].name) == "logits")
+        prefillLogits = i;
+  for (; chunk > 0 && prefillLogits >= 0 && start + chunk <= tokens.size();
+       start += chunk) {
+    if (!runner.prefill(tokens.data() + start, int64_t(start), error))
+      return kiln::fail("run", "prefill at token " + std::to_string(start) +
+                                   ": " + error);
+    const float *rows =
+        static_cast<const float *>(runner.prefillOutput(prefillLogits));
+    steps.insert(steps.end(), rows, rows + chunk * vocab);
+  }
+  if (start == tokens.size() && int(tokens.size() - prompt.size()) < generate)
+    tokens.push_back(std::max_element(steps.end() - vocab, steps.end()) -
+                     (steps.end() - vocab));
+  for (size_t i = start; i < tokens.size(); ++i) {
     if (!runner.setToken(tokens[i], int64_t(i), error) || !runner.run(error))
       return kiln::fail("run", "token " + std::to_string(i) + ": " + error);
     steps.insert(steps.end(), logits, logits + vocab);

@@ -17,6 +17,10 @@ state. Checked:
     the logits' scale), and ORT's argmax picks the same tokens;
   - the generated C header declares the stateful API (<name>_decode with a
     kiln_state, <name>_state_create, MAX_SEQ_LEN);
+  - with --prefill seq=4 the artifact also has a 4-token prefill entry on
+    the same cache, its weights shared with the decode entry's (the .so
+    grows by code, not by a second copy of the weights), and a prompt fed
+    through it in chunks gives ORT's logits too;
   - running past --max-seq-len fails with the runtime's "cache is full"
     message instead of writing past the cache.
 
@@ -80,6 +84,34 @@ def main():
           "logits equal ORT's step by step")
     greedy = [int(np.argmax(ref[i])) for i in range(len(prompt) - 1, len(tokens) - 1)]
     check(greedy == tokens[len(prompt):].tolist(), "ORT's argmax picks the same tokens")
+
+    # A prefill entry of 4 tokens beside the decode entry, sharing the cache
+    # and the weights: the prompt's first 8 tokens go through it.
+    both = os.path.join(args.work, "prefill.so")
+    run([args.kiln, "compile", model, "-o", both, "--shape", "seq=1",
+         "--shape", "past_seq=1", "--max-seq-len", "32", "--prefill", "seq=4"])
+    header = open(os.path.join(args.work, "prefill.h")).read()
+    for decl in ["prefill_prefill(kiln_context *ctx, kiln_state *state",
+                 "prefill_decode(kiln_context *ctx, kiln_state *state",
+                 "#define PREFILL_PREFILL_TOKENS 4",
+                 "#define PREFILL_PREFILL_INPUT0_DIMS {1, 4}"]:
+        check(decl in header, f"prefill header declares '{decl}'")
+    size_one, size_both = os.path.getsize(lib), os.path.getsize(both)
+    check(size_both < size_one + 300_000,
+          f"the prefill entry shares the weights ({size_one} -> {size_both} bytes; "
+          "the weights alone are ~470 KB)")
+    prompt2 = [5, 7, 9, 11, 3, 8, 2, 40, 17]
+    out2 = os.path.join(args.work, "gen2")
+    run([args.kiln, "run", both, "--prompt", ",".join(map(str, prompt2)),
+         "--generate", "6", "--output-dir", out2])
+    tokens2 = np.load(os.path.join(out2, "tokens.npy"))
+    logits2 = np.load(os.path.join(out2, "logits.npy"))
+    ref2 = decode_logits(model, tokens2.tolist())
+    err2 = np.abs(logits2 - ref2).max()
+    print(f"prefill + decode: max |kiln - ORT| over {len(tokens2)} tokens: {err2:.3g}")
+    check(logits2.shape == ref2.shape and
+          np.allclose(logits2, ref2, rtol=1e-4, atol=1e-5 * scale),
+          "prefill (2 chunks of 4) then decode: logits equal ORT's")
 
     # 30 + 3 tokens > max_seq_len 32.
     p = subprocess.run([args.kiln, "run", lib, "--prompt", ",".join(["1"] * 30),

@@ -1,0 +1,61 @@
+// RUN: %kiln_opt %s --convert-kiln-to-linalg --split-input-file | FileCheck %s
+
+// Without kv_length: the decomposition. Two grouped query heads share one
+// K/V head through a reshape of q (K/V are not repeated); the causal mask
+// is a constant bias.
+// CHECK-LABEL: func.func @static_causal
+// CHECK:       tensor.expand_shape {{.*}} into tensor<1x1x6x8xf32>
+// CHECK:       linalg.generic
+// CHECK-SAME:    iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]
+// Row r is query r % 3 at position 1 + r % 3: keys j <= 1 + r % 3.
+// CHECK:       arith.constant dense<{{\[}}[true, true, false, false], [true, true, true, false], [true, true, true, true], [true, true, false, false], [true, true, true, false], [true, true, true, true]]> : tensor<6x4xi1>
+// CHECK-NOT:   scf.for
+func.func @static_causal(%q: tensor<1x2x3x8xf32>, %k: tensor<1x1x4x8xf32>,
+                         %v: tensor<1x1x4x8xf32>) -> tensor<1x2x3x8xf32> {
+  %y = kiln.attention %q, %k, %v {scale = 0.5 : f32, causal}
+       : tensor<1x2x3x8xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>
+  return %y : tensor<1x2x3x8xf32>
+}
+
+// -----
+
+// With kv_length: one streaming loop nest (batch, heads, queries), and per
+// query a loop over the allowed keys only, up to min(n, n - S + 1 + i),
+// with the online softmax in registers.
+// CHECK-LABEL: func.func @cache
+// CHECK:       %[[N:.*]] = arith.index_cast
+// CHECK:       scf.for
+// CHECK:         scf.for
+// CHECK:           scf.for %[[I:.*]] = {{.*}} iter_args
+// CHECK:             arith.divui
+// CHECK:             vector.transfer_read %arg0
+// CHECK:             %[[LAST:.*]] = arith.addi %{{.*}}, %[[I]]
+// CHECK:             %[[LIMIT:.*]] = arith.minsi %[[N]], %[[LAST]]
+// CHECK:             scf.for %{{.*}} = %{{.*}} to %[[LIMIT]] {{.*}} iter_args
+// CHECK:               vector.reduction <add>
+// CHECK:               math.exp
+// CHECK:               math.exp
+// CHECK:               vector.fma
+// CHECK:             arith.divf
+// CHECK:             vector.transfer_write
+func.func @cache(%q: tensor<1x4x2x16xf32>, %k: tensor<1x2x64x16xf32>,
+                 %v: tensor<1x2x64x16xf32>, %n: tensor<i64>) -> tensor<1x4x2x16xf32> {
+  %y = kiln.attention %q, %k, %v kv_length %n {scale = 0.25 : f32, causal}
+       : tensor<1x4x2x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32>,
+         tensor<i64>
+  return %y : tensor<1x4x2x16xf32>
+}
+
+// -----
+
+// kv_append: the new rows inserted at the run-time position.
+// CHECK-LABEL: func.func @append
+// CHECK:       %[[P:.*]] = tensor.extract %arg2[] : tensor<i64>
+// CHECK:       %[[R:.*]] = arith.index_cast %[[P]] : i64 to index
+// CHECK:       tensor.insert_slice %arg1 into %arg0[0, 0, %[[R]], 0] [1, 2, 1, 16] [1, 1, 1, 1]
+func.func @append(%c: tensor<1x2x64x16xf32>, %u: tensor<1x2x1x16xf32>,
+                  %p: tensor<i64>) -> tensor<1x2x64x16xf32> {
+  %r = kiln.kv_append %c, %u, %p
+       : tensor<1x2x64x16xf32>, tensor<1x2x1x16xf32>, tensor<i64>
+  return %r : tensor<1x2x64x16xf32>
+}
