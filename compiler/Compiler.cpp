@@ -221,6 +221,23 @@ LogicalResult importPrefillEntry(MLIRContext &ctx,
   return success();
 }
 
+/// The KV cache's bytes per token for --report.
+void printKVCache(const ModelSignature &model, llvm::raw_ostream &os) {
+  if (model.states.empty() || model.maxSeqLen <= 0)
+    return;
+  uint64_t total = 0;
+  for (const StateSignature &state : model.states)
+    total += state.bytes();
+  os << "kv cache: " << model.states.size() << " state tensors ("
+     << dtypeName(model.states.front().dtype) << " rows";
+  if (model.states.size() > 1 && model.states[1].name ==
+                                     model.states[0].name + ".scales")
+    os << " + f32 row scales";
+  os << "), " << model.maxSeqLen << " tokens max: "
+     << total / uint64_t(model.maxSeqLen) << " bytes per token, " << total
+     << " bytes in all\n";
+}
+
 LogicalResult checkNames(MLIRContext &ctx, StringRef name,
                          const CompileOptions &options) {
   auto error = [&]() { return emitError(UnknownLoc::get(&ctx)); };
@@ -322,6 +339,8 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   FailureOr<ModelSignature> model = prepareEntries(*module, name);
   if (failed(model))
     return failure();
+  if (options.energyReport)
+    printKVCache(*model, *options.energyReport);
   PassManager codegen(&context);
   CpuPipelineOptions cpu;
   cpu.target = cpuTarget;

@@ -12,7 +12,9 @@
 //                             or computed from kv_length at run time)
 //     y    = reshape(softmax(s) x v)         [B, Hq, S, Dv]
 //   kiln.kv_append becomes a tensor.insert_slice at the run-time position,
-//   which bufferizes to a copy of the new rows into the cache's buffer.
+//   which bufferizes to a copy of the new rows into the cache's buffer
+//   (kiln.kv_append_quantized: the rows quantized first, and their scales
+//   inserted beside them).
 //
 // An attention with a run-time `kv_length` (a cache, see kiln-kv-layout)
 // instead becomes one streaming loop nest, since the decomposition would
@@ -173,6 +175,21 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
         b, loc, qType, f32Const(b, op.getScale().convertToDouble()));
     Value out = tensor::EmptyOp::create(b, loc, op.getType().getShape(), f32);
 
+    // One key or value row as f32 (an int8 cache's row unscaled: its scale
+    // multiplies the score or the weight instead).
+    auto readRow = [&](OpBuilder &rb, Value t, int64_t width,
+                       ArrayRef<Value> at) -> Value {
+      auto elt = cast<RankedTensorType>(t.getType()).getElementType();
+      auto f32Type = VectorType::get({width}, f32);
+      if (elt.isF32())
+        return vector::TransferReadOp::create(rb, loc, f32Type, t, at, pad,
+                                              ArrayRef<bool>{true});
+      Value zero8 = arith::ConstantOp::create(rb, loc, rb.getI8IntegerAttr(0));
+      Value raw = vector::TransferReadOp::create(
+          rb, loc, VectorType::get({width}, elt), t, at, zero8,
+          ArrayRef<bool>{true});
+      return arith::SIToFPOp::create(rb, loc, f32Type, raw);
+    };
     // One row of the result: (bi, h, i) -> out.
     auto row = [&](OpBuilder &rb, Value bi, Value h, Value i, Value acc) {
       Value hk = arith::DivUIOp::create(rb, loc, h, index(groups));
@@ -194,12 +211,14 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       auto keys = scf::ForOp::create(
           rb, loc, zero, limit, one, init,
           [&](OpBuilder &kb, Location l, Value j, ValueRange st) {
-            Value kv = vector::TransferReadOp::create(
-                kb, l, qType, k, ValueRange{bi, hk, j, zero}, pad,
-                ArrayRef<bool>{true});
+            Value kv = readRow(kb, k, d, {bi, hk, j, zero});
             Value score = vector::ReductionOp::create(
                 kb, l, vector::CombiningKind::ADD,
                 arith::MulFOp::create(kb, l, qv, kv));
+            if (Value ks = adaptor.getKeyScales())
+              score = arith::MulFOp::create(
+                  kb, l, score,
+                  tensor::ExtractOp::create(kb, l, ks, ValueRange{bi, hk, j}));
             Value m = arith::MaximumFOp::create(kb, l, st[0], score);
             Value c = math::ExpOp::create(
                 kb, l, arith::SubFOp::create(kb, l, st[0], m));
@@ -207,10 +226,12 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                 kb, l, arith::SubFOp::create(kb, l, score, m));
             Value sum = arith::AddFOp::create(
                 kb, l, arith::MulFOp::create(kb, l, st[1], c), p);
-            Value vv = vector::TransferReadOp::create(
-                kb, l, vType, v, ValueRange{bi, hk, j, zero}, pad,
-                ArrayRef<bool>{true});
+            Value vv = readRow(kb, v, dv, {bi, hk, j, zero});
             Value cv = vector::BroadcastOp::create(kb, l, vType, c);
+            if (Value vs = adaptor.getValueScales())
+              p = arith::MulFOp::create(
+                  kb, l, p,
+                  tensor::ExtractOp::create(kb, l, vs, ValueRange{bi, hk, j}));
             Value pv = vector::BroadcastOp::create(kb, l, vType, p);
             Value accNew = vector::FMAOp::create(
                 kb, l, vv, pv, arith::MulFOp::create(kb, l, st[2], cv));
@@ -270,10 +291,83 @@ struct KVAppendLowering : OpConversionPattern<KVAppendOp> {
   }
 };
 
+/// Per row: s = max|u| / 127 (1 for zeros), q = clamp(rint(u / s)) as i8,
+/// both inserted at the position (the same f32 steps as
+/// kiln-w8a8-quantize's weights).
+struct KVAppendQuantizedLowering : OpConversionPattern<KVAppendQuantizedOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(KVAppendQuantizedOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    Type f32 = b.getF32Type(), i8 = b.getI8Type();
+    auto ut = cast<RankedTensorType>(op.getUpdate().getType());
+    ArrayRef<int64_t> u = ut.getShape();
+    Value amax = lowering::buildReduction(
+        b, loc, ValueRange{adaptor.getUpdate()}, {3},
+        lowering::scalarConstant(b, loc, f32, 0),
+        [](OpBuilder &rb, Location l, ValueRange in, Value acc) -> Value {
+          return arith::MaximumFOp::create(rb, l, acc,
+                                           math::AbsFOp::create(rb, l, in[0]));
+        });
+    auto rowsType = RankedTensorType::get(u.drop_back(), f32);
+    Value scales = lowering::buildElementwise(
+        b, loc, rowsType, ValueRange{amax},
+        [](OpBuilder &rb, Location l, ValueRange in) -> Value {
+          Value zero = lowering::scalarConstant(rb, l, rb.getF32Type(), 0);
+          Value isZero = arith::CmpFOp::create(
+              rb, l, arith::CmpFPredicate::OEQ, in[0], zero);
+          Value s = arith::DivFOp::create(
+              rb, l, in[0],
+              lowering::scalarConstant(rb, l, rb.getF32Type(), 127));
+          return arith::SelectOp::create(
+              rb, l, isZero,
+              lowering::scalarConstant(rb, l, rb.getF32Type(), 1), s);
+        });
+    // The scales broadcast along the row (the map drops the last dim).
+    Value scalesRow = tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get({u[0], u[1], u[2], 1}, f32), scales,
+        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+    Value q = lowering::buildElementwise(
+        b, loc, RankedTensorType::get(u, i8),
+        ValueRange{adaptor.getUpdate(), scalesRow},
+        [](OpBuilder &rb, Location l, ValueRange in) -> Value {
+          Type f = rb.getF32Type();
+          Value r = math::RoundEvenOp::create(
+              rb, l, arith::DivFOp::create(rb, l, in[0], in[1]));
+          r = arith::MaximumFOp::create(
+              rb, l, r, lowering::scalarConstant(rb, l, f, -127));
+          r = arith::MinimumFOp::create(
+              rb, l, r, lowering::scalarConstant(rb, l, f, 127));
+          return arith::FPToSIOp::create(rb, l, rb.getI8Type(), r);
+        });
+    Value row = arith::IndexCastOp::create(
+        b, loc, b.getIndexType(),
+        tensor::ExtractOp::create(b, loc, adaptor.getPosition(),
+                                  ValueRange{}));
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t dim : u)
+      sizes.push_back(b.getIndexAttr(dim));
+    Value cache = tensor::InsertSliceOp::create(
+        b, loc, q, adaptor.getCache(),
+        SmallVector<OpFoldResult>{zero, zero, row, zero}, sizes,
+        SmallVector<OpFoldResult>(4, one));
+    Value newScales = tensor::InsertSliceOp::create(
+        b, loc, scales, adaptor.getScales(),
+        SmallVector<OpFoldResult>{zero, zero, row},
+        ArrayRef<OpFoldResult>(sizes).drop_back(),
+        SmallVector<OpFoldResult>(3, one));
+    rewriter.replaceOp(op, {cache, newScales});
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::kiln::lowering::populateAttentionPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<AttentionLowering, CachedAttentionLowering, KVAppendLowering>(
-      patterns.getContext());
+  patterns.add<AttentionLowering, CachedAttentionLowering, KVAppendLowering,
+               KVAppendQuantizedLowering>(patterns.getContext());
 }

@@ -254,9 +254,12 @@ LogicalResult importAttention(GraphImporter &imp) {
 
   // The common form (a causal or unmasked decoder/encoder attention) is one
   // kiln.attention, which kiln-kv-layout and the kernels recognize.
+  // ONNX aligns the causal mask after the past (query i sees keys j <=
+  // past + i); kiln.attention aligns it to the end of the keys, which is
+  // the same only when the keys are exactly past + the new ones.
   bool simple = !imp.hasInput(3) && !imp.hasInput(6) && *softcap == 0 &&
                 !imp.outputUsed(3) && *left < 0 && *right < 0 &&
-                (!*isCausal || kvLen >= qLen);
+                (!*isCausal || kvLen - qLen == pastLen);
   if (simple && imp.hasAttr("softmax_precision")) {
     FailureOr<int64_t> sp = imp.intAttr("softmax_precision", 1);
     if (failed(sp))
@@ -269,7 +272,8 @@ LogicalResult importAttention(GraphImporter &imp) {
     if (failed(vq) || failed(vk) || failed(vv))
       return failure();
     FailureOr<Value> r = imp.create<AttentionOp>(
-        Type(), *vq, *vk, *vv, Value(), imp.builder.getF32FloatAttr(scale),
+        Type(), *vq, *vk, *vv, /*kv_length=*/Value(), /*key_scales=*/Value(),
+        /*value_scales=*/Value(), imp.builder.getF32FloatAttr(scale),
         *isCausal ? imp.builder.getUnitAttr() : UnitAttr());
     if (failed(r))
       return failure();

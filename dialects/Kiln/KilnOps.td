@@ -310,7 +310,8 @@ def Kiln_DynamicQuantizedMatMulOp : Kiln_Op<"dynamic_quantized_matmul",
 // Attention and the KV cache
 //===----------------------------------------------------------------------===//
 
-def Kiln_AttentionOp : Kiln_Op<"attention", [Pure, InferTypeOpAdaptor]> {
+def Kiln_AttentionOp : Kiln_Op<"attention",
+    [Pure, InferTypeOpAdaptor, AttrSizedOperandSegments]> {
   let summary = "Scaled dot-product attention, optionally causal, over a "
                 "key/value prefix of run-time length.";
   let description = [{
@@ -330,20 +331,31 @@ def Kiln_AttentionOp : Kiln_Op<"attention", [Pure, InferTypeOpAdaptor]> {
     the first n rows hold data. Without `kv_length`, a causal op needs
     L >= S (no fully masked row).
 
+    An int8 cache (kiln.kv_append_quantized) gives `key` and/or `value` as
+    i8 with one f32 scale per row in `key_scales` / `value_scales`
+    ([B, Hkv, L]): key[b, h, j, d] reads as key_scales[b, h, j] * key_i8.
+    Int8 operands need `kv_length`.
+
     ```mlir
-    %y = kiln.attention %q, %k, %v kv_length %n {scale = 0.125 : f32, causal}
+    %y = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>)
+         {scale = 0.125 : f32, causal}
          : tensor<1x12x1x64xf32>, tensor<1x12x1024x64xf32>,
-           tensor<1x12x1024x64xf32>, tensor<i64>
+           tensor<1x12x1024x64xf32>
     ```
   }];
-  let arguments = (ins Kiln_FloatTensor:$query, Kiln_FloatTensor:$key,
-                       Kiln_FloatTensor:$value,
-                       Optional<Kiln_IndexTensor>:$kv_length, F32Attr:$scale,
-                       UnitAttr:$causal);
+  let arguments = (ins Kiln_FloatTensor:$query, Kiln_Tensor:$key,
+                       Kiln_Tensor:$value,
+                       Optional<Kiln_IndexTensor>:$kv_length,
+                       Optional<Kiln_FloatTensor>:$key_scales,
+                       Optional<Kiln_FloatTensor>:$value_scales,
+                       F32Attr:$scale, UnitAttr:$causal);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
-    $query `,` $key `,` $value (`kv_length` $kv_length^)? attr-dict `:`
-    type($query) `,` type($key) `,` type($value) (`,` type($kv_length)^)?
+    $query `,` $key `,` $value
+    (`kv_length` `(` $kv_length^ `:` type($kv_length) `)`)?
+    (`key_scales` `(` $key_scales^ `:` type($key_scales) `)`)?
+    (`value_scales` `(` $value_scales^ `:` type($value_scales) `)`)?
+    attr-dict `:` type($query) `,` type($key) `,` type($value)
   }];
   let hasVerifier = 1;
 }
@@ -371,6 +383,39 @@ def Kiln_KVAppendOp : Kiln_Op<"kv_append",
   let assemblyFormat = [{
     $cache `,` $update `,` $position attr-dict `:` type($cache) `,`
     type($update) `,` type($position)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_KVAppendQuantizedOp : Kiln_Op<"kv_append_quantized",
+    [Pure, AllTypesMatch<["cache", "cache_result"]>,
+     AllTypesMatch<["scales", "scales_result"]>]> {
+  let summary = "Quantizes new key or value rows to int8 and writes them "
+                "into an int8 cache at a run-time position.";
+  let description = [{
+    Like `kiln.kv_append`, for an int8 cache `cache` [B, H, M, D] with one
+    f32 scale per row in `scales` [B, H, M]. Each new row u = update[b, h,
+    r, :] (f32 [B, H, S, D]) is quantized symmetrically, in f32:
+
+      s = max_d |u[d]| / 127            (1 for a row of zeros)
+      q[d] = clamp(rint(u[d] / s), -127, 127)   (round half to even)
+
+    and q, s land in row position + r. Half the bytes of an fp16 cache plus
+    4 bytes per row for the scale.
+
+    ```mlir
+    %c2, %s2 = kiln.kv_append_quantized %c, %s, %k_new, %pos
+        : tensor<1x12x1024x64xi8>, tensor<1x12x1024xf32>,
+          tensor<1x12x1x64xf32>, tensor<i64>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$cache, Kiln_FloatTensor:$scales,
+                       Kiln_FloatTensor:$update, Kiln_IndexTensor:$position);
+  let results = (outs Kiln_Tensor:$cache_result,
+                      Kiln_FloatTensor:$scales_result);
+  let assemblyFormat = [{
+    $cache `,` $scales `,` $update `,` $position attr-dict `:` type($cache)
+    `,` type($scales) `,` type($update) `,` type($position)
   }];
   let hasVerifier = 1;
 }

@@ -1,7 +1,7 @@
 //===- KilnOpsAttention.cpp - attention and KV-cache ops ------------------===//
 //
-// Part of kiln. Type inference and verifiers of kiln.attention and
-// kiln.kv_append.
+// Part of kiln. Type inference and verifiers of kiln.attention,
+// kiln.kv_append and kiln.kv_append_quantized.
 //
 //===----------------------------------------------------------------------===//
 
@@ -45,10 +45,33 @@ LogicalResult AttentionOp::verify() {
   auto vt = cast<RankedTensorType>(getValue().getType());
   if (kt.getRank() != 4)
     return emitOpError("key must be 4-D, got ") << kt;
-  if (kt.getElementType() != qt.getElementType() ||
-      vt.getElementType() != qt.getElementType())
-    return emitOpError("query, key and value must have one element type");
   ArrayRef<int64_t> q = qt.getShape(), k = kt.getShape(), v = vt.getShape();
+  // Key and value: the query's float type, or i8 with per-row scales.
+  auto checkOperand = [&](RankedTensorType t, Value scales,
+                          StringRef what) -> LogicalResult {
+    if (t.getElementType().isSignlessInteger(8)) {
+      if (!scales)
+        return emitOpError("an i8 ") << what << " needs " << what << "_scales";
+      if (!getKvLength())
+        return emitOpError("an i8 ") << what << " needs kv_length";
+      auto st = cast<RankedTensorType>(scales.getType());
+      if (!st.getElementType().isF32() ||
+          st.getShape() != ArrayRef<int64_t>(t.getShape()).drop_back())
+        return emitOpError(what) << "_scales must be f32 ["
+                                 << t.getShape()[0] << ", " << t.getShape()[1]
+                                 << ", " << t.getShape()[2] << "], got " << st;
+      return success();
+    }
+    if (scales)
+      return emitOpError(what) << "_scales apply to an i8 " << what;
+    if (t.getElementType() != qt.getElementType())
+      return emitOpError("query, key and value must have one element type "
+                         "(or i8 key/value with scales)");
+    return success();
+  };
+  if (failed(checkOperand(kt, getKeyScales(), "key")) ||
+      failed(checkOperand(vt, getValueScales(), "value")))
+    return failure();
   if (k[0] != q[0] || v[0] != q[0])
     return emitOpError("batch sizes differ: ")
            << q[0] << ", " << k[0] << ", " << v[0];
@@ -89,6 +112,28 @@ LogicalResult KVAppendOp::verify() {
     return emitOpError("update ")
            << ut << " does not fit the cache " << ct
            << " (same dims 0, 1, 3; at most as many rows)";
+  if (!isI64Scalar(getPosition().getType()))
+    return emitOpError("position must be a 0-d i64 tensor, got ")
+           << getPosition().getType();
+  return success();
+}
+
+LogicalResult KVAppendQuantizedOp::verify() {
+  auto ct = cast<RankedTensorType>(getCache().getType());
+  auto st = cast<RankedTensorType>(getScales().getType());
+  auto ut = cast<RankedTensorType>(getUpdate().getType());
+  if (!ct.getElementType().isSignlessInteger(8) || ct.getRank() != 4)
+    return emitOpError("cache must be a 4-D i8 tensor, got ") << ct;
+  if (!ut.getElementType().isF32() || ut.getRank() != 4)
+    return emitOpError("update must be a 4-D f32 tensor, got ") << ut;
+  ArrayRef<int64_t> c = ct.getShape(), u = ut.getShape();
+  if (c[0] != u[0] || c[1] != u[1] || c[3] != u[3] || u[2] > c[2])
+    return emitOpError("update ")
+           << ut << " does not fit the cache " << ct
+           << " (same dims 0, 1, 3; at most as many rows)";
+  if (!st.getElementType().isF32() || st.getShape() != c.drop_back())
+    return emitOpError("scales must be f32 [")
+           << c[0] << ", " << c[1] << ", " << c[2] << "], got " << st;
   if (!isI64Scalar(getPosition().getType()))
     return emitOpError("position must be a 0-d i64 tensor, got ")
            << getPosition().getType();

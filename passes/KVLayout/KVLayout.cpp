@@ -70,6 +70,10 @@ struct KilnKVLayoutPass
       return success();
     if (maxSeqLen <= 0)
       return func.emitError("kiln-kv-layout needs max-seq-len > 0");
+    if (kvDtype != "f32" && kvDtype != "int8")
+      return func.emitError("kiln-kv-layout: kv-dtype must be f32 or int8, "
+                            "got '")
+             << kvDtype << "'";
 
     int64_t tokens = cast<RankedTensorType>(attentions[0].getQuery().getType())
                          .getShape()[2];
@@ -120,23 +124,52 @@ struct KilnKVLayoutPass
             loc)))
       return failure();
     Value position = func.getArgument(positionIndex);
-    DenseMap<Operation *, Value> appended;
+    bool int8 = kvDtype == "int8";
+    // The cache (and, int8, its row scales) each read after the append.
+    DenseMap<Operation *, std::pair<Value, Value>> appended;
+    auto addState = [&](RankedTensorType type, StringRef name,
+                        Location at) -> FailureOr<Value> {
+      unsigned index = func.getNumArguments();
+      if (failed(func.insertArgument(
+              index, type,
+              b.getDictionaryAttr(
+                  {b.getNamedAttr("kiln.name", b.getStringAttr(name)),
+                   b.getNamedAttr("kiln.state", b.getUnitAttr())}),
+              at)))
+        return failure();
+      return func.getArgument(index);
+    };
     for (Cache &c : caches) {
       auto pastType = cast<RankedTensorType>(c.past.getType());
       SmallVector<int64_t> shape(pastType.getShape());
       shape[2] = maxSeqLen;
-      unsigned index = func.getNumArguments();
-      if (failed(func.insertArgument(
-              index, RankedTensorType::get(shape, pastType.getElementType()),
-              b.getDictionaryAttr(
-                  {b.getNamedAttr("kiln.name", b.getStringAttr(c.name)),
-                   b.getNamedAttr("kiln.state", b.getUnitAttr())}),
-              c.past.getLoc())))
+      Value update = c.concat.getInputs()[1];
+      if (int8 && !pastType.getElementType().isF32())
+        return c.concat.emitError("kiln-kv-layout: an int8 cache needs f32 "
+                                  "keys and values, '")
+               << c.name << "' is " << pastType;
+      FailureOr<Value> state = addState(
+          RankedTensorType::get(shape, int8 ? b.getI8Type()
+                                            : pastType.getElementType()),
+          c.name, c.past.getLoc());
+      if (failed(state))
         return failure();
       b.setInsertionPoint(c.concat);
-      appended[c.concat] = KVAppendOp::create(
-          b, c.concat.getLoc(), func.getArgument(index),
-          c.concat.getInputs()[1], position);
+      if (!int8) {
+        appended[c.concat] = {KVAppendOp::create(b, c.concat.getLoc(), *state,
+                                                 update, position),
+                              Value()};
+        continue;
+      }
+      FailureOr<Value> scales = addState(
+          RankedTensorType::get(ArrayRef<int64_t>(shape).drop_back(),
+                                b.getF32Type()),
+          c.name + ".scales", c.past.getLoc());
+      if (failed(scales))
+        return failure();
+      auto q = KVAppendQuantizedOp::create(b, c.concat.getLoc(), *state,
+                                           *scales, update, position);
+      appended[c.concat] = {q.getCacheResult(), q.getScalesResult()};
     }
 
     for (AttentionOp op : attentions) {
@@ -145,11 +178,11 @@ struct KilnKVLayoutPass
           b, op.getLoc(),
           DenseElementsAttr::get(scalar, APInt(64, uint64_t(tokens))));
       Value length = AddOp::create(b, op.getLoc(), position, count);
+      auto [key, keyScales] = appended[op.getKey().getDefiningOp()];
+      auto [value, valueScales] = appended[op.getValue().getDefiningOp()];
       auto fused = AttentionOp::create(
-          b, op.getLoc(), op.getType(), op.getQuery(),
-          appended[op.getKey().getDefiningOp()],
-          appended[op.getValue().getDefiningOp()], length, op.getScaleAttr(),
-          op.getCausalAttr());
+          b, op.getLoc(), op.getType(), op.getQuery(), key, value, length,
+          keyScales, valueScales, op.getScaleAttr(), op.getCausalAttr());
       op.replaceAllUsesWith(fused.getResult());
       op.erase();
     }
@@ -176,6 +209,7 @@ struct KilnKVLayoutPass
                   b.getStringAttr(tokens == 1 ? "decode" : "prefill"));
     func->setAttr("kiln.tokens", b.getI64IntegerAttr(tokens));
     func->setAttr("kiln.max_seq_len", b.getI64IntegerAttr(maxSeqLen));
+    func->setAttr("kiln.kv_dtype", b.getStringAttr(int8 ? "int8" : "f32"));
     numCaches += caches.size() / 2;
     return success();
   }

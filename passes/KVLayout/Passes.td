@@ -39,6 +39,12 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
     and `kiln.max_seq_len`. Layout: contiguous [B, H, max-seq-len, D] per
     layer, the head dim innermost.
 
+    With `kv-dtype=int8` each cache is i8 [B, H, max-seq-len, D] plus a
+    state of f32 row scales [B, H, max-seq-len] (named `<past>.scales`),
+    written by `kiln.kv_append_quantized` (per token and head, symmetric)
+    and read by the attention as scale * int8: 2 * H * (D + 4) bytes per
+    token and layer instead of 2 * H * D * 4.
+
     A function without the pattern is left unchanged. A cache that anything
     but its attention and the return reads, or attentions that disagree on
     S, are errors naming the input.
@@ -46,6 +52,9 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
   let options = [
     Option<"maxSeqLen", "max-seq-len", "int64_t", /*default=*/"0",
            "Rows preallocated per cache (the longest context); required">,
+    Option<"kvDtype", "kv-dtype", "std::string", /*default=*/"\"f32\"",
+           "Element type of the cache: f32 (the model's) or int8 (per-row "
+           "scales)">,
   ];
   let statistics = [
     Statistic<"numCaches", "num-caches", "Past/present pairs made state">,

@@ -113,10 +113,12 @@ int kiln::benchMain() {
   if (json) {
     outs() << format("{\"model\": \"%s\", \"median_ms\": %.4f, \"min_ms\": "
                      "%.4f, \"max_ms\": %.4f, \"iterations\": %d, "
-                     "\"threads\": %d, \"context\": %lld}\n",
+                     "\"threads\": %d",
                      runner.descriptor().name, median, times.front(),
-                     times.back(), int(n), runner.threads(),
-                     decode ? (long long)context : -1LL);
+                     times.back(), int(n), runner.threads());
+    if (decode)
+      outs() << format(", \"context\": %lld", (long long)context);
+    outs() << "}\n";
   } else {
     outs() << format("kiln bench %s: median %.3f ms, min %.3f ms, max %.3f ms "
                      "(%d iterations after %d warm-up, %d threads)\n",

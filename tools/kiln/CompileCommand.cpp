@@ -127,6 +127,13 @@ cl::opt<int64_t> maxSeqLen(
     cl::value_desc("tokens"), cl::init(0), cl::sub(kiln::compileCommand),
     cl::cat(category));
 
+cl::opt<std::string> kvCache(
+    "kv",
+    cl::desc("With --max-seq-len: the cache's element type, f32 (default) or "
+             "int8 (per token and head, with an f32 scale per row: about a "
+             "quarter of the f32 bytes)"),
+    cl::value_desc("f32|int8"), cl::init("f32"), cl::sub(kiln::compileCommand),
+    cl::cat(category));
 cl::opt<std::string> prefill(
     "prefill",
     cl::desc("With --max-seq-len: also a prefill entry that appends N tokens "
@@ -314,7 +321,13 @@ int kiln::compileMain() {
       return fail("compile", "--max-seq-len must be positive");
     KilnKVLayoutPassOptions kv;
     kv.maxSeqLen = maxSeqLen;
+    if (kvCache != "f32" && kvCache != "int8")
+      return fail("compile", "--kv: expected f32 or int8, got '" + kvCache +
+                                 "'");
+    kv.kvDtype = kvCache;
     options.kvLayout = kv;
+  } else if (kvCache.getNumOccurrences()) {
+    return fail("compile", "--kv needs --max-seq-len");
   }
   if (!prefill.empty()) {
     auto [dim, count] = StringRef(prefill).split('=');

@@ -40,9 +40,9 @@ func.func @static_causal(%q: tensor<1x2x3x8xf32>, %k: tensor<1x1x4x8xf32>,
 // CHECK:             vector.transfer_write
 func.func @cache(%q: tensor<1x4x2x16xf32>, %k: tensor<1x2x64x16xf32>,
                  %v: tensor<1x2x64x16xf32>, %n: tensor<i64>) -> tensor<1x4x2x16xf32> {
-  %y = kiln.attention %q, %k, %v kv_length %n {scale = 0.25 : f32, causal}
-       : tensor<1x4x2x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32>,
-         tensor<i64>
+  %y = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>)
+       {scale = 0.25 : f32, causal}
+       : tensor<1x4x2x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32>
   return %y : tensor<1x4x2x16xf32>
 }
 
@@ -58,4 +58,27 @@ func.func @append(%c: tensor<1x2x64x16xf32>, %u: tensor<1x2x1x16xf32>,
   %r = kiln.kv_append %c, %u, %p
        : tensor<1x2x64x16xf32>, tensor<1x2x1x16xf32>, tensor<i64>
   return %r : tensor<1x2x64x16xf32>
+}
+
+// -----
+
+// kv_append_quantized: row max |u| / 127 (1 for zeros), round half to even,
+// clamp to +-127, then both inserted at the position.
+// CHECK-LABEL: func.func @append_int8
+// CHECK:       linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK:         math.absf
+// CHECK:         arith.maximumf
+// CHECK:       arith.cmpf oeq
+// CHECK:       arith.select
+// CHECK:       math.roundeven
+// CHECK:       arith.fptosi {{.*}} : f32 to i8
+// CHECK:       %[[R:.*]] = arith.index_cast
+// CHECK:       tensor.insert_slice {{.*}} into %arg0[0, 0, %[[R]], 0] [1, 2, 1, 16] [1, 1, 1, 1] : tensor<1x2x1x16xi8> into tensor<1x2x64x16xi8>
+// CHECK:       tensor.insert_slice {{.*}} into %arg1[0, 0, %[[R]]] [1, 2, 1] [1, 1, 1] : tensor<1x2x1xf32> into tensor<1x2x64xf32>
+func.func @append_int8(%c: tensor<1x2x64x16xi8>, %s: tensor<1x2x64xf32>,
+                       %u: tensor<1x2x1x16xf32>, %p: tensor<i64>)
+    -> (tensor<1x2x64x16xi8>, tensor<1x2x64xf32>) {
+  %r, %rs = kiln.kv_append_quantized %c, %s, %u, %p
+       : tensor<1x2x64x16xi8>, tensor<1x2x64xf32>, tensor<1x2x1x16xf32>, tensor<i64>
+  return %r, %rs : tensor<1x2x64x16xi8>, tensor<1x2x64xf32>
 }

@@ -39,8 +39,8 @@ func.func @causal_short(%q: tensor<1x2x4x16xf32>, %k: tensor<1x2x3x16xf32>, %v: 
 
 func.func @length_type(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x8x16xf32>, %n: tensor<1xi64>) {
   // expected-error @+1 {{kv_length must be a 0-d i64 tensor}}
-  %0 = kiln.attention %q, %k, %k kv_length %n {scale = 1.0 : f32}
-       : tensor<1x2x1x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1xi64>
+  %0 = kiln.attention %q, %k, %k kv_length(%n : tensor<1xi64>) {scale = 1.0 : f32}
+       : tensor<1x2x1x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>
   return
 }
 
@@ -57,5 +57,57 @@ func.func @append_rows(%c: tensor<1x2x4x16xf32>, %u: tensor<1x2x5x16xf32>, %p: t
 func.func @append_position(%c: tensor<1x2x4x16xf32>, %u: tensor<1x2x1x16xf32>, %p: tensor<i32>) {
   // expected-error @+1 {{position must be a 0-d i64 tensor}}
   %0 = kiln.kv_append %c, %u, %p : tensor<1x2x4x16xf32>, tensor<1x2x1x16xf32>, tensor<i32>
+  return
+}
+
+// -----
+
+func.func @int8_no_scales(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x8x16xi8>, %v: tensor<1x2x8x16xf32>, %n: tensor<i64>) {
+  // expected-error @+1 {{an i8 key needs key_scales}}
+  %0 = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>) {scale = 1.0 : f32}
+       : tensor<1x2x1x16xf32>, tensor<1x2x8x16xi8>, tensor<1x2x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @int8_no_length(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x8x16xi8>, %ks: tensor<1x2x8xf32>, %v: tensor<1x2x8x16xf32>) {
+  // expected-error @+1 {{an i8 key needs kv_length}}
+  %0 = kiln.attention %q, %k, %v key_scales(%ks : tensor<1x2x8xf32>) {scale = 1.0 : f32}
+       : tensor<1x2x1x16xf32>, tensor<1x2x8x16xi8>, tensor<1x2x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @int8_scale_shape(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x8x16xi8>, %ks: tensor<1x2x4xf32>, %v: tensor<1x2x8x16xf32>, %n: tensor<i64>) {
+  // expected-error @+1 {{key_scales must be f32 [1, 2, 8]}}
+  %0 = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>) key_scales(%ks : tensor<1x2x4xf32>) {scale = 1.0 : f32}
+       : tensor<1x2x1x16xf32>, tensor<1x2x8x16xi8>, tensor<1x2x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @float_with_scales(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x8x16xf32>, %vs: tensor<1x2x8xf32>, %n: tensor<i64>) {
+  // expected-error @+1 {{value_scales apply to an i8 value}}
+  %0 = kiln.attention %q, %k, %k kv_length(%n : tensor<i64>) value_scales(%vs : tensor<1x2x8xf32>) {scale = 1.0 : f32}
+       : tensor<1x2x1x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @append_quantized_scales(%c: tensor<1x2x4x16xi8>, %s: tensor<1x2x5xf32>, %u: tensor<1x2x1x16xf32>, %p: tensor<i64>) {
+  // expected-error @+1 {{scales must be f32 [1, 2, 4]}}
+  %0, %1 = kiln.kv_append_quantized %c, %s, %u, %p : tensor<1x2x4x16xi8>, tensor<1x2x5xf32>, tensor<1x2x1x16xf32>, tensor<i64>
+  return
+}
+
+// -----
+
+func.func @append_quantized_cache(%c: tensor<1x2x4x16xf32>, %s: tensor<1x2x4xf32>, %u: tensor<1x2x1x16xf32>, %p: tensor<i64>) {
+  // expected-error @+1 {{cache must be a 4-D i8 tensor}}
+  %0, %1 = kiln.kv_append_quantized %c, %s, %u, %p : tensor<1x2x4x16xf32>, tensor<1x2x4xf32>, tensor<1x2x1x16xf32>, tensor<i64>
   return
 }

@@ -12,14 +12,30 @@ func.func @grouped_causal(%q: tensor<1x4x3x16xf32>, %k: tensor<1x2x5x16xf32>,
 
 // CHECK-LABEL: func.func @cache
 // CHECK: %[[K:.*]] = kiln.kv_append %{{.*}}, %{{.*}}, %[[P:.*]] : tensor<1x2x64x16xf32>, tensor<1x2x1x16xf32>, tensor<i64>
-// CHECK: kiln.attention %{{.*}}, %[[K]], %{{.*}} kv_length %{{.*}} {causal, scale = 2.500000e-01 : f32} : tensor<1x2x1x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32>, tensor<i64>
+// CHECK: kiln.attention %{{.*}}, %[[K]], %{{.*}} kv_length(%{{.*}} : tensor<i64>) {causal, scale = 2.500000e-01 : f32} : tensor<1x2x1x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32>
 func.func @cache(%q: tensor<1x2x1x16xf32>, %kn: tensor<1x2x1x16xf32>,
                  %kc: tensor<1x2x64x16xf32>, %vc: tensor<1x2x64x16xf32>,
                  %pos: tensor<i64>, %n: tensor<i64>) -> tensor<1x2x1x16xf32> {
   %k = kiln.kv_append %kc, %kn, %pos
        : tensor<1x2x64x16xf32>, tensor<1x2x1x16xf32>, tensor<i64>
-  %y = kiln.attention %q, %k, %vc kv_length %n {scale = 0.25 : f32, causal}
-       : tensor<1x2x1x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32>,
-         tensor<i64>
+  %y = kiln.attention %q, %k, %vc kv_length(%n : tensor<i64>)
+       {scale = 0.25 : f32, causal}
+       : tensor<1x2x1x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32>
+  return %y : tensor<1x2x1x16xf32>
+}
+
+// CHECK-LABEL: func.func @int8_cache
+// CHECK: %[[K:.*]], %[[KS:.*]] = kiln.kv_append_quantized %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<1x2x64x16xi8>, tensor<1x2x64xf32>, tensor<1x2x1x16xf32>, tensor<i64>
+// CHECK: kiln.attention %{{.*}}, %[[K]], %{{.*}} kv_length(%{{.*}} : tensor<i64>) key_scales(%[[KS]] : tensor<1x2x64xf32>) value_scales(%{{.*}} : tensor<1x2x64xf32>) {scale = 2.500000e-01 : f32} : tensor<1x2x1x16xf32>, tensor<1x2x64x16xi8>, tensor<1x2x64x16xi8>
+func.func @int8_cache(%q: tensor<1x2x1x16xf32>, %kn: tensor<1x2x1x16xf32>,
+                      %kc: tensor<1x2x64x16xi8>, %ks: tensor<1x2x64xf32>,
+                      %vc: tensor<1x2x64x16xi8>, %vs: tensor<1x2x64xf32>,
+                      %pos: tensor<i64>, %n: tensor<i64>) -> tensor<1x2x1x16xf32> {
+  %k, %s = kiln.kv_append_quantized %kc, %ks, %kn, %pos
+       : tensor<1x2x64x16xi8>, tensor<1x2x64xf32>, tensor<1x2x1x16xf32>, tensor<i64>
+  %y = kiln.attention %q, %k, %vc kv_length(%n : tensor<i64>)
+       key_scales(%s : tensor<1x2x64xf32>) value_scales(%vs : tensor<1x2x64xf32>)
+       {scale = 0.25 : f32}
+       : tensor<1x2x1x16xf32>, tensor<1x2x64x16xi8>, tensor<1x2x64x16xi8>
   return %y : tensor<1x2x1x16xf32>
 }

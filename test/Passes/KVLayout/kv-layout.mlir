@@ -1,6 +1,7 @@
 // kiln-kv-layout: past/present key-value tensors become state arguments
 // appended in place at a run-time position.
 // RUN: %kiln_opt %s -split-input-file --kiln-kv-layout="max-seq-len=64" -verify-diagnostics | FileCheck %s
+// RUN: %kiln_opt %s -split-input-file --kiln-kv-layout="max-seq-len=64 kv-dtype=int8" -verify-diagnostics | FileCheck %s --check-prefix=INT8
 
 // One layer, grouped heads. The past inputs and present outputs go; the
 // position and two states (named after the past inputs) come last.
@@ -10,12 +11,12 @@
 // CHECK-SAME: %[[SK:.*]]: tensor<1x2x64x16xf32> {kiln.name = "past.0.key", kiln.state},
 // CHECK-SAME: %[[SV:.*]]: tensor<1x2x64x16xf32> {kiln.name = "past.0.value", kiln.state})
 // CHECK-SAME: -> (tensor<1x4x1x16xf32> {kiln.name = "y"})
-// CHECK-SAME: attributes {kiln.entry, kiln.entry_kind = "decode", kiln.max_seq_len = 64 : i64, kiln.tokens = 1 : i64}
+// CHECK-SAME: attributes {kiln.entry, kiln.entry_kind = "decode", kiln.kv_dtype = "f32", kiln.max_seq_len = 64 : i64, kiln.tokens = 1 : i64}
 // CHECK-DAG: %[[K:.*]] = kiln.kv_append %[[SK]], %[[KN]], %[[POS]]
 // CHECK-DAG: %[[V:.*]] = kiln.kv_append %[[SV]], %[[VN]], %[[POS]]
 // CHECK-DAG: %[[ONE:.*]] = kiln.constant dense<1> : tensor<i64>
 // CHECK-DAG: %[[N:.*]] = kiln.add %[[POS]], %[[ONE]]
-// CHECK: %[[Y:.*]] = kiln.attention %[[X]], %[[K]], %[[V]] kv_length %[[N]] {causal, scale = 2.500000e-01 : f32}
+// CHECK: %[[Y:.*]] = kiln.attention %[[X]], %[[K]], %[[V]] kv_length(%[[N]] : tensor<i64>) {causal, scale = 2.500000e-01 : f32}
 // CHECK-NOT: kiln.concat
 // CHECK: return %[[Y]] : tensor<1x4x1x16xf32>
 func.func @decoder(%q: tensor<1x4x1x16xf32> {kiln.name = "q"},
@@ -35,6 +36,18 @@ func.func @decoder(%q: tensor<1x4x1x16xf32> {kiln.name = "q"},
        : tensor<1x4x1x16xf32>, tensor<1x2x6x16xf32>, tensor<1x2x6x16xf32>
   return %y, %k, %v : tensor<1x4x1x16xf32>, tensor<1x2x6x16xf32>, tensor<1x2x6x16xf32>
 }
+
+// With kv-dtype=int8: an i8 cache and its f32 row scales per past input.
+// INT8-LABEL: func.func @decoder
+// INT8-SAME: %[[POS:[a-z0-9]+]]: tensor<i64> {kiln.name = "position", kiln.position},
+// INT8-SAME: %[[SK:[a-z0-9]+]]: tensor<1x2x64x16xi8> {kiln.name = "past.0.key", kiln.state},
+// INT8-SAME: %[[SKS:[a-z0-9]+]]: tensor<1x2x64xf32> {kiln.name = "past.0.key.scales", kiln.state},
+// INT8-SAME: %[[SV:[a-z0-9]+]]: tensor<1x2x64x16xi8> {kiln.name = "past.0.value", kiln.state},
+// INT8-SAME: %[[SVS:[a-z0-9]+]]: tensor<1x2x64xf32> {kiln.name = "past.0.value.scales", kiln.state})
+// INT8-SAME: kiln.kv_dtype = "int8"
+// INT8: %[[K:.*]], %[[KS:.*]] = kiln.kv_append_quantized %[[SK]], %[[SKS]], %{{.*}}, %[[POS]]
+// INT8: %[[V:.*]], %[[VS:.*]] = kiln.kv_append_quantized %[[SV]], %[[SVS]], %{{.*}}, %[[POS]]
+// INT8: kiln.attention %{{.*}}, %[[K]], %[[V]] kv_length(%{{.*}} : tensor<i64>) key_scales(%[[KS]] : tensor<1x2x64xf32>) value_scales(%[[VS]] : tensor<1x2x64xf32>)
 
 // -----
 
