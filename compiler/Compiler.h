@@ -42,6 +42,9 @@ struct CompileOptions {
   std::optional<KilnWeightQuantizePassOptions> weightQuantize;
   /// Int8 weights and activations (kiln compile --quantize=w8a8).
   std::optional<KilnW8A8QuantizePassOptions> w8a8Quantize;
+  /// SmoothQuant before w8a8, with calibrated channel maxima (kiln compile
+  /// --smoothquant, filled in by calibration).
+  std::optional<KilnSmoothQuantPassOptions> smoothQuant;
   /// L-Mul: which products and in which format (kiln compile --lmul=...).
   std::optional<KilnLMulPassOptions> lmul;
   /// Print the energy estimate (fp32 vs L-Mul scopes) here when set.

@@ -50,6 +50,9 @@ struct GraphPipelineOptions {
   /// Run kiln-w8a8-quantize (next to kiln-weight-quantize) with these
   /// options.
   std::optional<KilnW8A8QuantizePassOptions> w8a8Quantize;
+  /// Run kiln-smooth-quant (right before kiln-w8a8-quantize) with these
+  /// options (calibrated channel maxima).
+  std::optional<KilnSmoothQuantPassOptions> smoothQuant;
 };
 
 /// Graph-level passes on the kiln dialect (canonicalization, weight

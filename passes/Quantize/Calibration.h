@@ -1,0 +1,81 @@
+//===- Calibration.h - activation statistics for static w8a8 ------*- C++ -*-===//
+//
+// Part of kiln. What static int8 activation quantization needs to know
+// about the float model: which matmuls kiln-w8a8-quantize takes (in the
+// order calibration statistics are indexed by), the range of each one's
+// activation input over calibration samples (min-max or a percentile of
+// |x|), and the per-channel maxima and SmoothQuant factors.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_QUANTIZE_CALIBRATION_H
+#define KILN_PASSES_QUANTIZE_CALIBRATION_H
+
+#include "dialects/Kiln/KilnOps.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace mlir::kiln {
+
+/// Whether kiln-w8a8-quantize turns `op` into an int8 matmul: f32 input of
+/// rank >= 2, constant f32 [K, N] weights with at least `minWeights`
+/// elements, no L-Mul mode.
+bool isW8A8Candidate(MatMulOp op, int64_t minWeights);
+
+/// The candidates under `root` in walk order: statistics lists (pass
+/// options activation-ranges, channel-maxima) are indexed this way.
+SmallVector<MatMulOp> w8a8Candidates(Operation *root, int64_t minWeights);
+
+/// The output name kiln-calibration-instrument gives candidate `index`'s
+/// activation input.
+std::string calibrationOutputName(int64_t index);
+
+enum class CalibrationMethod { MinMax, Percentile };
+
+/// Statistics of one matmul's activation input ([rows, channels] views of
+/// every sample it saw).
+class ActivationStats {
+public:
+  explicit ActivationStats(int64_t channels);
+
+  /// Adds `rows` rows of `channels` values.
+  void observe(const float *x, int64_t rows);
+
+  /// The range to quantize to: max |x| (MinMax), or the `percentile`-th
+  /// percentile of |x| over every value seen (nearest rank). NaNs are
+  /// ignored; 0 when nothing finite was seen. Past kMaxKept values the
+  /// percentile is over an evenly strided subset (every 2^i-th value).
+  float range(CalibrationMethod method, double percentile) const;
+
+  /// max |x[:, j]| per channel j.
+  const std::vector<float> &channelMax() const { return channelMax_; }
+  int64_t channels() const { return channels_; }
+
+  static constexpr size_t kMaxKept = size_t(1) << 24;
+
+private:
+  int64_t channels_;
+  std::vector<float> channelMax_;
+  float max_ = 0.0f;
+  std::vector<float> kept_; // |x|, for percentiles
+  uint64_t seen_ = 0, stride_ = 1;
+};
+
+/// SmoothQuant (techniques.md): s_j = max|X_j|^alpha / max|W_j|^(1-alpha)
+/// per input channel j, from the activations' channel maxima and the
+/// weights' row maxima (over every output column of every matmul sharing
+/// the activation), the weight maxima and the factors clamped to >= 1e-5
+/// as in SmoothQuant's smooth.py. A channel whose activation or weight
+/// maximum is 0 (never seen in calibration) keeps s_j = 1, so that a value
+/// there at run time is not blown up. Computed in double, returned as f32.
+std::vector<float> smoothingFactors(ArrayRef<float> channelMax,
+                                    ArrayRef<float> weightRowMax,
+                                    double alpha);
+
+} // namespace mlir::kiln
+
+#endif // KILN_PASSES_QUANTIZE_CALIBRATION_H
