@@ -2,6 +2,7 @@
 """Static w8a8 activation scales from calibration, end to end.
 
 usage: check_w8a8_calibrated.py --kiln PATH/TO/kiln --work DIR
+       check_w8a8_calibrated.py --error-cases DIR   (for calibration_errors.test)
 
 An MLP (MatMul + Add + Relu, MatMul; quant_checks.make_mlp) is compiled
 with --quantize=w8a8 --calibration DIR, DIR holding 6 samples as
@@ -144,11 +145,31 @@ def case(args, name, x_shape, k, hidden, n):
               f"{c:.6f} (>= 0.99)")
 
 
+def error_cases(work):
+    """DIR/model.onnx (x: float32 [13, 70]), a good calibration folder and
+    bad ones: a sample without x, a wrong shape, a wrong dtype, both
+    layouts, an extra file, an empty folder."""
+    make_mlp(os.path.join(work, "model.onnx"), (13, 70), 70, 100, 37, seed=3)
+    x = np.zeros((13, 70), F32)
+    files = {"good/sample_0/x.npy": x, "missing/sample_0/y.npy": x,
+             "shape/x.npy": x[:2], "dtype/x.npy": x.astype(np.float64),
+             "mixed/x.npy": x, "mixed/sample_0/x.npy": x,
+             "extra/x.npy": x, "extra/z.npy": x}
+    for path, a in files.items():
+        os.makedirs(os.path.dirname(os.path.join(work, path)), exist_ok=True)
+        np.save(os.path.join(work, path), a)
+    os.makedirs(os.path.join(work, "empty"), exist_ok=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--kiln", required=True)
-    ap.add_argument("--work", required=True)
+    ap.add_argument("--kiln")
+    ap.add_argument("--work")
+    ap.add_argument("--error-cases")
     args = ap.parse_args()
+    if args.error_cases:
+        error_cases(args.error_cases)
+        return 0
     case(args, "ragged", (13, 70), 70, 100, 37)
     case(args, "batch3d", (2, 5, 33), 33, 64, 16)
     if failures:
