@@ -40,8 +40,9 @@ std::string mlir::kiln::calibrationOutputName(int64_t index) {
   return "kiln_calibration_" + std::to_string(index);
 }
 
-ActivationStats::ActivationStats(int64_t channels)
-    : channels_(channels), channelMax_(channels, 0.0f) {}
+ActivationStats::ActivationStats(int64_t channels, bool keepValues)
+    : channels_(channels), channelMax_(channels, 0.0f),
+      keepValues_(keepValues) {}
 
 void ActivationStats::observe(const float *x, int64_t rows) {
   for (int64_t r = 0; r < rows; ++r)
@@ -51,7 +52,7 @@ void ActivationStats::observe(const float *x, int64_t rows) {
         continue;
       channelMax_[j] = std::max(channelMax_[j], a);
       max_ = std::max(max_, a);
-      if (seen_++ % stride_ != 0)
+      if (!keepValues_ || seen_++ % stride_ != 0)
         continue;
       kept_.push_back(a);
       // Too many to keep: halve what is kept and keep every other one

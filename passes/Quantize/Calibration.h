@@ -40,7 +40,9 @@ enum class CalibrationMethod { MinMax, Percentile };
 /// every sample it saw).
 class ActivationStats {
 public:
-  explicit ActivationStats(int64_t channels);
+  /// `keepValues`: keep |x| for percentiles (memory: at most kMaxKept
+  /// floats); without it only the maxima are recorded.
+  ActivationStats(int64_t channels, bool keepValues);
 
   /// Adds `rows` rows of `channels` values.
   void observe(const float *x, int64_t rows);
@@ -48,19 +50,21 @@ public:
   /// The range to quantize to: max |x| (MinMax), or the `percentile`-th
   /// percentile of |x| over every value seen (nearest rank). NaNs are
   /// ignored; 0 when nothing finite was seen. Past kMaxKept values the
-  /// percentile is over an evenly strided subset (every 2^i-th value).
+  /// percentile is over an evenly strided subset (every 2^i-th value);
+  /// without kept values it is the maximum.
   float range(CalibrationMethod method, double percentile) const;
 
   /// max |x[:, j]| per channel j.
   const std::vector<float> &channelMax() const { return channelMax_; }
   int64_t channels() const { return channels_; }
 
-  static constexpr size_t kMaxKept = size_t(1) << 24;
+  static constexpr size_t kMaxKept = size_t(1) << 22; // 16 MiB
 
 private:
   int64_t channels_;
   std::vector<float> channelMax_;
   float max_ = 0.0f;
+  bool keepValues_;
   std::vector<float> kept_; // |x|, for percentiles
   uint64_t seen_ = 0, stride_ = 1;
 };

@@ -104,11 +104,13 @@ std::string inputList(const kiln_entry_desc &entry) {
 
 /// Compiles the float model with the matmuls' activations as extra
 /// outputs (after SmoothQuant with `smooth` when set), runs it on every
-/// sample and returns the statistics per matmul in `stats`.
+/// sample and returns the statistics per matmul in `stats` (keeping |x|
+/// for percentiles when `keepValues`).
 bool collect(mlir::MLIRContext &context, const CompileOptions &options,
              const std::vector<Sample> &samples,
              const std::optional<KilnSmoothQuantPassOptions> &smooth,
-             std::vector<ActivationStats> &stats, std::string &error) {
+             bool keepValues, std::vector<ActivationStats> &stats,
+             std::string &error) {
   llvm::SmallString<128> dir;
   if (std::error_code ec =
           llvm::sys::fs::createUniqueDirectory("kiln-calibration", dir)) {
@@ -130,7 +132,9 @@ bool collect(mlir::MLIRContext &context, const CompileOptions &options,
   variant.lmul.reset();
   variant.energyReport = nullptr;
   variant.timings = nullptr;
-  variant.externalWeights = false;
+  // Large models keep their weights out of the library (the runtime reads
+  // them from its folder), as the real compile does.
+  variant.externalWeights = options.externalWeights;
   int64_t minWeights = options.w8a8Quantize->minWeights;
   PipelineHook user = options.hook;
   variant.hook = [user, smooth, minWeights](InsertionPoint point,
@@ -172,7 +176,7 @@ bool collect(mlir::MLIRContext &context, const CompileOptions &options,
               describe(info) + " (an internal error)";
       return false;
     }
-    stats.emplace_back(info.dims[info.rank - 1]);
+    stats.emplace_back(info.dims[info.rank - 1], keepValues);
   }
 
   for (const Sample &sample : samples) {
@@ -225,7 +229,10 @@ bool kiln::calibrateW8A8(mlir::MLIRContext &context, CompileOptions &options,
   if (!listSamples(calibration.dir, samples, error))
     return false;
   std::vector<ActivationStats> stats;
-  if (!collect(context, options, samples, std::nullopt, stats, error))
+  bool percentile = calibration.method == CalibrationMethod::Percentile;
+  // With SmoothQuant the first run only needs the channel maxima.
+  if (!collect(context, options, samples, std::nullopt,
+               percentile && !calibration.smoothQuantAlpha, stats, error))
     return false;
   if (calibration.smoothQuantAlpha) {
     KilnSmoothQuantPassOptions smooth;
@@ -236,7 +243,7 @@ bool kiln::calibrateW8A8(mlir::MLIRContext &context, CompileOptions &options,
                                   s.channelMax().end());
     options.smoothQuant = smooth;
     // The ranges of the smoothed activations, which the kernels quantize.
-    if (!collect(context, options, samples, smooth, stats, error))
+    if (!collect(context, options, samples, smooth, percentile, stats, error))
       return false;
   }
   options.w8a8Quantize->activationRanges.clear();

@@ -15,7 +15,8 @@ dynamic per-row scales and by static scales after SmoothQuant with
 alpha 0.75. Plain static per-tensor scales (one scale for all 128 tokens
 of a matmul's input) lose about 0.015 of cosine, most of it at each FFN's
 second matmul, whose GELU output has a few outlier channels (keeping only
-those 6 of the 36 matmuls dynamic measured mean 0.993). Percentile
+those 6 of the 36 matmuls dynamic, with a debugging switch that is not
+in kiln, measured mean 0.993). Percentile
 clipping recovers a little. SmoothQuant's alpha matters on this model:
 mean cosine 0.983 at the default 0.5 (too much of the outliers' range
 moves into the weights, quantized per output column), 0.995 at 0.6,
