@@ -17,10 +17,9 @@ using namespace mlir::kiln;
 bool mlir::kiln::isW8A8Candidate(MatMulOp op, int64_t minWeights) {
   auto lt = dyn_cast<RankedTensorType>(op.getLhs().getType());
   auto rt = dyn_cast<RankedTensorType>(op.getRhs().getType());
-  if (!lt || !rt || op.getLmulAttr() || lt.getRank() < 2 ||
-      rt.getRank() != 2 || !lt.getElementType().isF32() ||
-      !rt.getElementType().isF32() || !rt.hasStaticShape() ||
-      rt.getNumElements() < minWeights)
+  if (!lt || !rt || op.getLmulAttr() || lt.getRank() < 2 || rt.getRank() != 2 ||
+      !lt.getElementType().isF32() || !rt.getElementType().isF32() ||
+      !rt.hasStaticShape() || rt.getNumElements() < minWeights)
     return false;
   auto constant = op.getRhs().getDefiningOp<kiln::ConstantOp>();
   return constant && isa<ElementsAttr>(constant.getValue());
@@ -90,9 +89,8 @@ std::vector<float> mlir::kiln::smoothingFactors(ArrayRef<float> channelMax,
       continue;
     // As SmoothQuant's smooth.py: both the weight maxima and the factors
     // are clamped to >= 1e-5.
-    double f = std::max(std::pow(x, alpha) /
-                            std::pow(std::max(w, 1e-5), 1.0 - alpha),
-                        1e-5);
+    double f = std::max(
+        std::pow(x, alpha) / std::pow(std::max(w, 1e-5), 1.0 - alpha), 1e-5);
     if (std::isfinite(float(f)))
       s[j] = float(f);
   }

@@ -1,4 +1,4 @@
-//===- Calibration.h - activation statistics for static w8a8 ------*- C++ -*-===//
+//===- Calibration.h - activation statistics for w8a8 -----------*- C++ -*-===//
 //
 // Part of kiln. What static int8 activation quantization needs to know
 // about the float model: which matmuls kiln-w8a8-quantize takes (in the
@@ -77,8 +77,7 @@ private:
 /// maximum is 0 (never seen in calibration) keeps s_j = 1, so that a value
 /// there at run time is not blown up. Computed in double, returned as f32.
 std::vector<float> smoothingFactors(ArrayRef<float> channelMax,
-                                    ArrayRef<float> weightRowMax,
-                                    double alpha);
+                                    ArrayRef<float> weightRowMax, double alpha);
 
 } // namespace mlir::kiln
 

@@ -64,9 +64,8 @@ struct KilnSmoothQuantPass
 
   LogicalResult smooth(Value x,
                        MutableArrayRef<std::pair<MatMulOp, size_t>> members) {
-    int64_t k =
-        cast<RankedTensorType>(members.front().first.getRhs().getType())
-            .getDimSize(0);
+    int64_t k = cast<RankedTensorType>(members.front().first.getRhs().getType())
+                    .getDimSize(0);
     std::vector<float> xMax(k, 0.0f), wMax(k, 0.0f);
     SmallVector<std::vector<float>> weights;
     for (auto &[op, offset] : members) {
@@ -102,8 +101,7 @@ struct KilnSmoothQuantPass
     // Activations: channel j divided by s_j, in the LayerNorm when it only
     // feeds this group, else by a multiply the group reads.
     auto isMember = [&](OpOperand &use) {
-      return use.getOperandNumber() == 0 &&
-             llvm::any_of(members, [&](auto &m) {
+      return use.getOperandNumber() == 0 && llvm::any_of(members, [&](auto &m) {
                return m.first == use.getOwner();
              });
     };
@@ -112,7 +110,8 @@ struct KilnSmoothQuantPass
         llvm::all_of(x.getUses(), isMember)) {
       std::optional<std::vector<float>> gamma =
           constantF32Values(norm.getScale());
-      std::optional<std::vector<float>> beta = constantF32Values(norm.getBias());
+      std::optional<std::vector<float>> beta =
+          constantF32Values(norm.getBias());
       if (gamma && beta && int64_t(gamma->size()) == k &&
           int64_t(beta->size()) == k) {
         for (int64_t j = 0; j < k; ++j) {
@@ -123,8 +122,8 @@ struct KilnSmoothQuantPass
         auto type = cast<RankedTensorType>(norm.getScale().getType());
         norm.getScaleMutable().assign(createConstant(
             b, norm.getLoc(), type, *gamma, "smoothquant_gamma"));
-        norm.getBiasMutable().assign(createConstant(
-            b, norm.getLoc(), type, *beta, "smoothquant_beta"));
+        norm.getBiasMutable().assign(
+            createConstant(b, norm.getLoc(), type, *beta, "smoothquant_beta"));
         ++numFolded;
         return success();
       }
@@ -138,9 +137,9 @@ struct KilnSmoothQuantPass
     else
       b.setInsertionPointToStart(x.getParentBlock());
     Location loc = members.front().first.getLoc();
-    Value factors = createConstant(
-        b, loc, RankedTensorType::get({k}, b.getF32Type()), inverse,
-        "smoothquant_inverse");
+    Value factors =
+        createConstant(b, loc, RankedTensorType::get({k}, b.getF32Type()),
+                       inverse, "smoothquant_inverse");
     Value smoothed = MulOp::create(b, loc, x, factors).getResult();
     for (auto &[op, offset] : members)
       op.getLhsMutable().assign(smoothed);

@@ -6,8 +6,8 @@
 
 #include "tools/kiln/Calibrate.h"
 
-#include "tools/kiln/ModelRunner.h"
 #include "mlir/Pass/PassManager.h"
+#include "tools/kiln/ModelRunner.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -172,8 +172,8 @@ bool collect(mlir::MLIRContext &context, const CompileOptions &options,
     const kiln_tensor_info &info = entry.outputs[output];
     if (index != int64_t(stats.size()) || info.dtype != KILN_DTYPE_F32 ||
         info.rank < 1 || info.dims[info.rank - 1] <= 0) {
-      error = "--calibration: unexpected calibration output " +
-              describe(info) + " (an internal error)";
+      error = "--calibration: unexpected calibration output " + describe(info) +
+              " (an internal error)";
       return false;
     }
     stats.emplace_back(info.dims[info.rank - 1], keepValues);
@@ -239,8 +239,7 @@ bool kiln::calibrateW8A8(mlir::MLIRContext &context, CompileOptions &options,
     smooth.alpha = *calibration.smoothQuantAlpha;
     smooth.minWeights = options.w8a8Quantize->minWeights;
     for (const ActivationStats &s : stats)
-      smooth.channelMaxima.append(s.channelMax().begin(),
-                                  s.channelMax().end());
+      smooth.channelMaxima.append(s.channelMax().begin(), s.channelMax().end());
     options.smoothQuant = smooth;
     // The ranges of the smoothed activations, which the kernels quantize.
     if (!collect(context, options, samples, smooth, percentile, stats, error))
@@ -251,12 +250,11 @@ bool kiln::calibrateW8A8(mlir::MLIRContext &context, CompileOptions &options,
     options.w8a8Quantize->activationRanges.push_back(
         s.range(calibration.method, calibration.percentile));
   log << "kiln: calibrated " << stats.size() << " matmul"
-      << (stats.size() == 1 ? "" : "s") << " on " << samples.size()
-      << " sample" << (samples.size() == 1 ? "" : "s") << " ("
+      << (stats.size() == 1 ? "" : "s") << " on " << samples.size() << " sample"
+      << (samples.size() == 1 ? "" : "s") << " ("
       << (calibration.method == CalibrationMethod::MinMax
               ? std::string("max |x|")
-              : llvm::formatv("{0}th percentile of |x|",
-                              calibration.percentile)
+              : llvm::formatv("{0}th percentile of |x|", calibration.percentile)
                     .str())
       << (calibration.smoothQuantAlpha
               ? llvm::formatv(", SmoothQuant alpha {0}",

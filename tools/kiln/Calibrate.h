@@ -1,4 +1,4 @@
-//===- Calibrate.h - static w8a8 activation scales from samples ---*- C++ -*-===//
+//===- Calibrate.h - static w8a8 scales from samples ------------*- C++ -*-===//
 //
 // Part of kiln. For `kiln compile --quantize=w8a8 --calibration DIR`:
 // compiles the float model with the activation input of every matmul to
@@ -24,8 +24,7 @@ struct CalibrationOptions {
   /// DIR/<input>.npy (one sample) or DIR/<sample>/<input>.npy (one sample
   /// per subfolder, in name order), one file per model input.
   std::string dir;
-  mlir::kiln::CalibrationMethod method =
-      mlir::kiln::CalibrationMethod::MinMax;
+  mlir::kiln::CalibrationMethod method = mlir::kiln::CalibrationMethod::MinMax;
   /// Of |x|, for CalibrationMethod::Percentile.
   double percentile = 99.99;
   /// SmoothQuant's alpha when set.
@@ -41,8 +40,8 @@ struct CalibrationOptions {
 /// empty) on failure.
 bool calibrateW8A8(mlir::MLIRContext &context,
                    mlir::kiln::CompileOptions &options,
-                   const CalibrationOptions &calibration, llvm::raw_ostream &log,
-                   std::string &error);
+                   const CalibrationOptions &calibration,
+                   llvm::raw_ostream &log, std::string &error);
 
 } // namespace kiln
 
