@@ -6,38 +6,10 @@
 
 #include "passes/Quantize/Calibration.h"
 
-#include "passes/Constants.h"
-
 #include <algorithm>
 #include <cmath>
 
-using namespace mlir;
 using namespace mlir::kiln;
-
-bool mlir::kiln::isW8A8Candidate(MatMulOp op, int64_t minWeights) {
-  auto lt = dyn_cast<RankedTensorType>(op.getLhs().getType());
-  auto rt = dyn_cast<RankedTensorType>(op.getRhs().getType());
-  if (!lt || !rt || op.getLmulAttr() || lt.getRank() < 2 || rt.getRank() != 2 ||
-      !lt.getElementType().isF32() || !rt.getElementType().isF32() ||
-      !rt.hasStaticShape() || rt.getNumElements() < minWeights)
-    return false;
-  auto constant = op.getRhs().getDefiningOp<kiln::ConstantOp>();
-  return constant && isa<ElementsAttr>(constant.getValue());
-}
-
-SmallVector<MatMulOp> mlir::kiln::w8a8Candidates(Operation *root,
-                                                 int64_t minWeights) {
-  SmallVector<MatMulOp> candidates;
-  root->walk([&](MatMulOp op) {
-    if (isW8A8Candidate(op, minWeights))
-      candidates.push_back(op);
-  });
-  return candidates;
-}
-
-std::string mlir::kiln::calibrationOutputName(int64_t index) {
-  return "kiln_calibration_" + std::to_string(index);
-}
 
 ActivationStats::ActivationStats(int64_t channels, bool keepValues)
     : channels_(channels), channelMax_(channels, 0.0f),
@@ -79,9 +51,10 @@ float ActivationStats::range(CalibrationMethod method,
   return std::isfinite(v) ? v : 0.0f;
 }
 
-std::vector<float> mlir::kiln::smoothingFactors(ArrayRef<float> channelMax,
-                                                ArrayRef<float> weightRowMax,
-                                                double alpha) {
+std::vector<float>
+mlir::kiln::smoothingFactors(const std::vector<float> &channelMax,
+                             const std::vector<float> &weightRowMax,
+                             double alpha) {
   std::vector<float> s(channelMax.size(), 1.0f);
   for (size_t j = 0; j < channelMax.size() && j < weightRowMax.size(); ++j) {
     double x = channelMax[j], w = weightRowMax[j];

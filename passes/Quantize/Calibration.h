@@ -1,38 +1,21 @@
 //===- Calibration.h - activation statistics for w8a8 -----------*- C++ -*-===//
 //
 // Part of kiln. What static int8 activation quantization needs to know
-// about the float model: which matmuls kiln-w8a8-quantize takes (in the
-// order calibration statistics are indexed by), the range of each one's
+// about the float model (plain C++, no MLIR): the range of each matmul's
 // activation input over calibration samples (min-max or a percentile of
-// |x|), and the per-channel maxima and SmoothQuant factors.
+// |x|), its per-channel maxima, and the SmoothQuant factors. Which matmuls:
+// W8A8Candidates.h.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_PASSES_QUANTIZE_CALIBRATION_H
 #define KILN_PASSES_QUANTIZE_CALIBRATION_H
 
-#include "dialects/Kiln/KilnOps.h"
-
-#include "llvm/ADT/ArrayRef.h"
-#include "llvm/ADT/SmallVector.h"
-
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
 namespace mlir::kiln {
-
-/// Whether kiln-w8a8-quantize turns `op` into an int8 matmul: f32 input of
-/// rank >= 2, constant f32 [K, N] weights with at least `minWeights`
-/// elements, no L-Mul mode.
-bool isW8A8Candidate(MatMulOp op, int64_t minWeights);
-
-/// The candidates under `root` in walk order: statistics lists (pass
-/// options activation-ranges, channel-maxima) are indexed this way.
-SmallVector<MatMulOp> w8a8Candidates(Operation *root, int64_t minWeights);
-
-/// The output name kiln-calibration-instrument gives candidate `index`'s
-/// activation input.
-std::string calibrationOutputName(int64_t index);
 
 enum class CalibrationMethod { MinMax, Percentile };
 
@@ -76,8 +59,9 @@ private:
 /// as in SmoothQuant's smooth.py. A channel whose activation or weight
 /// maximum is 0 (never seen in calibration) keeps s_j = 1, so that a value
 /// there at run time is not blown up. Computed in double, returned as f32.
-std::vector<float> smoothingFactors(ArrayRef<float> channelMax,
-                                    ArrayRef<float> weightRowMax, double alpha);
+std::vector<float> smoothingFactors(const std::vector<float> &channelMax,
+                                    const std::vector<float> &weightRowMax,
+                                    double alpha);
 
 } // namespace mlir::kiln
 

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/Quantize/Calibration.h"
+#include "passes/Quantize/W8A8Candidates.h"
 #include "passes/Quantize/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -9,6 +9,7 @@
 
 #include "passes/Constants.h"
 #include "passes/Quantize/Calibration.h"
+#include "passes/Quantize/W8A8Candidates.h"
 #include "passes/Quantize/Passes.h"
 
 #include "llvm/ADT/MapVector.h"

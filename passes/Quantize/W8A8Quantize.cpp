@@ -9,7 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Constants.h"
-#include "passes/Quantize/Calibration.h"
+#include "passes/Quantize/W8A8Candidates.h"
 #include "passes/Quantize/Passes.h"
 
 #include "dialects/Kiln/KilnOps.h"

@@ -13,6 +13,7 @@
 
 #include "compiler/Compiler.h"
 #include "passes/Quantize/Calibration.h"
+#include "passes/Quantize/W8A8Candidates.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <optional>
