@@ -325,6 +325,7 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   GraphPipelineOptions graphOptions{options.hook, quantize, lmul};
   graphOptions.w8a8Quantize = options.w8a8Quantize;
   graphOptions.kvLayout = options.kvLayout;
+  graphOptions.smoothQuant = options.smoothQuant;
   buildGraphPipeline(graph, graphOptions);
   if (failed(runPasses(*module, graph)))
     return failure();

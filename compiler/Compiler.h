@@ -49,6 +49,9 @@ struct CompileOptions {
   /// --prefill DIM=N); its weights are shared with the first entry's.
   std::string prefillDim;
   int64_t prefillTokens = 0;
+  /// SmoothQuant before w8a8, with calibrated channel maxima (kiln compile
+  /// --smoothquant, filled in by calibration).
+  std::optional<KilnSmoothQuantPassOptions> smoothQuant;
   /// L-Mul: which products and in which format (kiln compile --lmul=...).
   std::optional<KilnLMulPassOptions> lmul;
   /// Print the energy estimate (fp32 vs L-Mul scopes) here when set.

@@ -60,6 +60,8 @@ void mlir::kiln::buildGraphPipeline(OpPassManager &pm,
   hook(InsertionPoint::BeforeQuantize);
   if (options.weightQuantize)
     pm.addPass(createKilnWeightQuantizePass(*options.weightQuantize));
+  if (options.smoothQuant)
+    pm.addPass(createKilnSmoothQuantPass(*options.smoothQuant));
   if (options.w8a8Quantize)
     pm.addPass(createKilnW8A8QuantizePass(*options.w8a8Quantize));
   if (options.lmul)

@@ -53,6 +53,9 @@ struct GraphPipelineOptions {
   std::optional<KilnW8A8QuantizePassOptions> w8a8Quantize;
   /// Run kiln-kv-layout (after fusion) with these options.
   std::optional<KilnKVLayoutPassOptions> kvLayout;
+  /// Run kiln-smooth-quant (right before kiln-w8a8-quantize) with these
+  /// options (calibrated channel maxima).
+  std::optional<KilnSmoothQuantPassOptions> smoothQuant;
 };
 
 /// Graph-level passes on the kiln dialect (canonicalization, weight

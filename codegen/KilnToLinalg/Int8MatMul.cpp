@@ -9,6 +9,10 @@
 //              with q(x, s) = clamp(roundeven(x / s), -127, 127)
 //   y[m, n]  = f32(acc[m, n]) * s_x[m] * w_s[n]          (rescale)
 //
+// With a static `input_scale` (calibrated), s_x[m] is that constant for
+// every row (a fill) and there is no reduction; the contraction clamps
+// out-of-range activations to +-127 as before.
+//
 // The contraction quantizes inline (once per product: a reference, not a
 // kernel) and is marked with `kInt8MatmulAttr`, so that the CPU kernel
 // (codegen/cpu/Int8MatmulKernel.cpp) can replace it and the rescale after
@@ -28,6 +32,30 @@ using namespace mlir::kiln::lowering;
 
 namespace {
 
+/// s_x[m] = amax[m] == 0 ? 1 : amax[m] / 127, amax[m] = max_k |x[m, k]|.
+Value dynamicRowScales(OpBuilder &rewriter, Location loc, Value x,
+                       int64_t m) {
+  Type f32 = rewriter.getF32Type();
+  Value amax = buildReduction(
+      rewriter, loc, ValueRange{x}, {1},
+      scalarConstant(rewriter, loc, f32, 0),
+      [](OpBuilder &b, Location l, ValueRange in, Value acc) -> Value {
+        return arith::MaximumFOp::create(b, l, acc,
+                                         math::AbsFOp::create(b, l, in[0]));
+      });
+  return buildElementwise(
+      rewriter, loc, RankedTensorType::get({m}, f32), ValueRange{amax},
+      [](OpBuilder &b, Location l, ValueRange in) -> Value {
+        Value zero = scalarConstant(b, l, b.getF32Type(), 0);
+        Value isZero = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ,
+                                             in[0], zero);
+        Value scaled = arith::DivFOp::create(
+            b, l, in[0], scalarConstant(b, l, b.getF32Type(), 127));
+        return arith::SelectOp::create(
+            b, l, isZero, scalarConstant(b, l, b.getF32Type(), 1), scaled);
+      });
+}
+
 struct DynamicQuantizedMatMulLowering
     : OpConversionPattern<DynamicQuantizedMatMulOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -44,25 +72,14 @@ struct DynamicQuantizedMatMulLowering
     Value x = reshapeTo(rewriter, loc, adaptor.getInput(),
                         RankedTensorType::get({m, k}, f32));
 
-    // Row scales.
-    Value amax = buildReduction(
-        rewriter, loc, ValueRange{x}, {1},
-        scalarConstant(rewriter, loc, f32, 0),
-        [](OpBuilder &b, Location l, ValueRange in, Value acc) -> Value {
-          return arith::MaximumFOp::create(b, l, acc,
-                                           math::AbsFOp::create(b, l, in[0]));
-        });
-    Value sx = buildElementwise(
-        rewriter, loc, RankedTensorType::get({m}, f32), ValueRange{amax},
-        [](OpBuilder &b, Location l, ValueRange in) -> Value {
-          Value zero = scalarConstant(b, l, b.getF32Type(), 0);
-          Value isZero = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ,
-                                               in[0], zero);
-          Value scaled = arith::DivFOp::create(
-              b, l, in[0], scalarConstant(b, l, b.getF32Type(), 127));
-          return arith::SelectOp::create(
-              b, l, isZero, scalarConstant(b, l, b.getF32Type(), 1), scaled);
-        });
+    // Row scales: the calibrated constant, or from each row's max |x|.
+    Value sx;
+    if (std::optional<APFloat> fixed = op.getInputScale())
+      sx = filledTensor(
+          rewriter, loc, {m},
+          scalarConstant(rewriter, loc, f32, fixed->convertToDouble()));
+    else
+      sx = dynamicRowScales(rewriter, loc, x, m);
 
     // The integer contraction, quantizing inline.
     AffineExpr dm = getAffineDimExpr(0, ctx), dn = getAffineDimExpr(1, ctx),

@@ -34,6 +34,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/Twine.h"
@@ -50,9 +51,12 @@ constexpr int64_t kLanes = 16; // i32 lanes of one 512-bit accumulator
 /// The matched operands and sizes of an int8 contraction generic.
 struct Int8Matmul {
   linalg::GenericOp op;
-  Value x, sx, c; // f32 [M, K], f32 [M], i32 [M, N]
+  Value x, sx, c; // f32 [M, K], f32 [M] (null: static scale), i32 [M, N]
   memref::GlobalOp weights;
   int64_t m = 0, n = 0, k = 0;
+  /// A calibrated scale (input_scale), folded into the contraction's body
+  /// as the divisor constant once its fill was canonicalized away.
+  std::optional<float> staticScale;
 };
 
 bool isStaticIdentity(Value v, int64_t rank, Type element) {
@@ -61,15 +65,37 @@ bool isStaticIdentity(Value v, int64_t rank, Type element) {
          t.getLayout().isIdentity() && t.getElementType() == element;
 }
 
+/// The positive finite constant x is divided by in the body of a
+/// contraction whose scale operand was folded away (static input_scale).
+std::optional<float> bodyScale(linalg::GenericOp op) {
+  Value x = op.getRegion().front().getArgument(0);
+  for (Operation *user : x.getUsers()) {
+    auto div = dyn_cast<arith::DivFOp>(user);
+    FloatAttr attr;
+    if (!div || div.getLhs() != x ||
+        !matchPattern(div.getRhs(), m_Constant(&attr)) ||
+        !attr.getType().isF32())
+      continue;
+    float s = attr.getValue().convertToFloat();
+    if (s > 0.0f && std::isfinite(s))
+      return s;
+  }
+  return std::nullopt;
+}
+
 std::optional<Int8Matmul> match(linalg::GenericOp op) {
+  unsigned inputs = op.getNumDpsInputs();
   if (!op->hasAttr(lowering::kInt8MatmulAttr) || !op.hasPureBufferSemantics() ||
-      op.getNumDpsInputs() != 3 || op.getNumDpsInits() != 1)
+      (inputs != 2 && inputs != 3) || op.getNumDpsInits() != 1)
     return std::nullopt;
   Int8Matmul q;
   q.op = op;
   q.x = op.getDpsInputOperand(0)->get();
-  q.sx = op.getDpsInputOperand(1)->get();
-  Value w = op.getDpsInputOperand(2)->get();
+  if (inputs == 3)
+    q.sx = op.getDpsInputOperand(1)->get();
+  else if (!(q.staticScale = bodyScale(op)))
+    return std::nullopt;
+  Value w = op.getDpsInputOperand(inputs - 1)->get();
   q.c = op.getDpsInitOperand(0)->get();
   q.weights = constantGlobalOf(w);
   MLIRContext *ctx = op.getContext();
@@ -77,19 +103,20 @@ std::optional<Int8Matmul> match(linalg::GenericOp op) {
   if (!q.weights || !isIdentityF32(q.x, 2) ||
       !isStaticIdentity(q.c, 2, IntegerType::get(ctx, 32)))
     return std::nullopt;
-  auto sxType = dyn_cast<MemRefType>(q.sx.getType());
+  auto sxType = q.sx ? dyn_cast<MemRefType>(q.sx.getType()) : MemRefType();
   auto wType = cast<MemRefType>(w.getType());
-  if (!sxType || !sxType.hasStaticShape() || sxType.getRank() != 1 ||
-      sxType.getElementType() != f32 || !wType.getElementType().isInteger(8))
+  if ((q.sx && (!sxType || !sxType.hasStaticShape() ||
+                sxType.getRank() != 1 || sxType.getElementType() != f32)) ||
+      !wType.getElementType().isInteger(8))
     return std::nullopt;
-  // The lowering's maps: x (m, k), s_x (m), w (k, n), C (m, n), whatever
-  // the loop order.
+  // The lowering's maps: x (m, k), s_x (m) unless static, w (k, n),
+  // C (m, n), whatever the loop order.
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   std::optional<unsigned> xm = resultDim(maps[0], 0),
                           xk = resultDim(maps[0], 1),
-                          sm = resultDim(maps[1], 0),
-                          wk = resultDim(maps[2], 0),
-                          wn = resultDim(maps[2], 1);
+                          sm = q.sx ? resultDim(maps[1], 0) : xm,
+                          wk = resultDim(maps[inputs - 1], 0),
+                          wn = resultDim(maps[inputs - 1], 1);
   AffineMap cMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
   if (!xm || !xk || !sm || !wk || !wn || *xk != *wk || *sm != *xm ||
       resultDim(cMap, 0) != xm || resultDim(cMap, 1) != wn)
@@ -98,7 +125,7 @@ std::optional<Int8Matmul> match(linalg::GenericOp op) {
   q.m = xShape[0];
   q.k = xShape[1];
   q.n = wType.getShape()[1];
-  if (sxType.getShape()[0] != q.m || wType.getShape()[0] != q.k)
+  if ((sxType && sxType.getShape()[0] != q.m) || wType.getShape()[0] != q.k)
     return std::nullopt;
   return q;
 }
@@ -148,7 +175,7 @@ bool findRescale(const Int8Matmul &q, TileFusion &f) {
   }
   Value outBase = baseBuffer(out);
   if (readsOfC < 1 || outBase == baseBuffer(q.x) ||
-      outBase == baseBuffer(q.sx) || outBase == baseBuffer(q.c))
+      (q.sx && outBase == baseBuffer(q.sx)) || outBase == baseBuffer(q.c))
     return false;
   f.epilogue = epilogue;
   f.epilogueOperands = std::move(operands);
@@ -565,9 +592,15 @@ private:
         ValueRange{cst(b, loc, 1)},
         [&](OpBuilder &pb, Location l, ValueRange ivs) {
           Value row = ivs[0];
-          Value s = computeScale
-                        ? emitRowScale(pb, l, row)
-                        : memref::LoadOp::create(pb, l, q.sx, ValueRange{row});
+          Value s =
+              q.staticScale
+                  ? arith::ConstantOp::create(
+                        pb, l, pb.getF32FloatAttr(*q.staticScale))
+                        .getResult()
+              : computeScale
+                  ? emitRowScale(pb, l, row)
+                  : memref::LoadOp::create(pb, l, q.sx, ValueRange{row})
+                        .getResult();
           Value scale = vector::BroadcastOp::create(pb, l, v16f32, s);
           if (!fastDivide) {
             emitQuantizeRow(pb, l, row, scale, Value());
@@ -728,7 +761,8 @@ bool mlir::kiln::lowerInt8Matmul(
   // on the AVX-512 host at 1024^3 (the panel streams from L2 fast enough).
   // AVX-512 has FMA, which the division-free quantization needs.
   bool fastDivide = target.vectorBits >= 512;
-  std::optional<RowScale> rowScale = matchRowScale(*q);
+  std::optional<RowScale> rowScale =
+      q->sx ? matchRowScale(*q) : std::nullopt;
   Emitter(*q, packed, nv, mr, vnni, fastDivide, rowScale.has_value(), fusion)
       .emit(at);
   if (rowScale) {
@@ -746,14 +780,16 @@ bool mlir::kiln::lowerInt8Matmul(
     *description =
         (Twine("int8 matmul M ") + Twine(q->m) + " N " + Twine(q->n) + " K " +
          Twine(q->k) + ", " + (vnni ? "vpdpbusd" : "widening i8 dot") +
-         ", activations quantized per row, weights packed 4 k per lane, tile " +
+         (q->staticScale ? ", activations quantized with a static scale"
+                         : ", activations quantized per row") +
+         ", weights packed 4 k per lane, tile " +
          Twine(mr) + "x" + Twine(nv * kLanes) +
          (rowScale ? ", row scales computed in the quantization pass" : "") +
          describeFusion(fusion))
             .str();
   packedSources.push_back(q->weights);
   Value c = q->c;
-  Value w = op.getDpsInputOperand(2)->get();
+  Value w = op.getDpsInputOperand(op.getNumDpsInputs() - 1)->get();
   eraseFused(fusion);
   op.erase();
   if (auto get = w.getDefiningOp<memref::GetGlobalOp>();

@@ -274,7 +274,8 @@ def Kiln_QuantizedMatMulOp : Kiln_Op<"quantized_matmul",
 
 def Kiln_DynamicQuantizedMatMulOp : Kiln_Op<"dynamic_quantized_matmul",
     [Pure, InferTypeOpAdaptor]> {
-  let summary = "Int8 x int8 matrix product, activations quantized per row.";
+  let summary = "Int8 x int8 matrix product, activations quantized per row "
+                "or with a calibrated static scale.";
   let description = [{
     `input` (f32 [.., M, K]) times the weight matrix that `weights` (signed
     8-bit integers, [K, N]) and `scales` (f32 [N], one per output column)
@@ -286,6 +287,11 @@ def Kiln_DynamicQuantizedMatMulOp : Kiln_Op<"dynamic_quantized_matmul",
                                               (round half to even, f32)
       y[r, n]   = s_x[r] * scales[n] * sum_k x_q[r, k] * weights[k, n]
 
+    With `input_scale` (a positive finite f32, from calibration: the
+    recorded activation range / 127) every row uses that static scale,
+    s_x[r] = input_scale, and values outside the calibrated range saturate
+    at -127 / 127; no per-row maximum is computed at run time.
+
     The sum is exact (int32); the rescale is f32 in the order written
     (f32(sum) * s_x, then * scales). The result is [.., M, N] f32. How the
     weights are packed in memory is the target's choice (the CPU kernel
@@ -294,10 +300,14 @@ def Kiln_DynamicQuantizedMatMulOp : Kiln_Op<"dynamic_quantized_matmul",
     ```mlir
     %y = kiln.dynamic_quantized_matmul %x, %w scales %s
          : tensor<4x64xf32>, tensor<64x16xi8>, tensor<16xf32>
+    %z = kiln.dynamic_quantized_matmul %x, %w scales %s
+         {input_scale = 0.0125 : f32}
+         : tensor<4x64xf32>, tensor<64x16xi8>, tensor<16xf32>
     ```
   }];
   let arguments = (ins Kiln_FloatTensor:$input, Kiln_Tensor:$weights,
-                       Kiln_FloatTensor:$scales);
+                       Kiln_FloatTensor:$scales,
+                       OptionalAttr<F32Attr>:$input_scale);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weights `scales` $scales attr-dict `:` type($input) `,`

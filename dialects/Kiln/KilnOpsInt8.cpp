@@ -1,7 +1,7 @@
 //===- KilnOpsInt8.cpp - kiln int8 x int8 ops -----------------------------===//
 //
 // Part of kiln. Type inference and verifier of
-// kiln.dynamic_quantized_matmul.
+// kiln.dynamic_quantized_matmul (dynamic or static activation scale).
 //
 //===----------------------------------------------------------------------===//
 
@@ -9,6 +9,8 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
+
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::kiln;
@@ -47,5 +49,12 @@ LogicalResult DynamicQuantizedMatMulOp::verify() {
       st.getShape()[0] != n)
     return emitOpError("scales must be f32 [")
            << n << "] (one per output column), got " << st;
+  if (std::optional<APFloat> s = getInputScale()) {
+    float v = s->convertToFloat();
+    if (!(v > 0.0f) || !std::isfinite(v))
+      return emitOpError("input_scale must be a positive finite f32 (the "
+                         "calibrated activation range / 127), got ")
+             << v;
+  }
   return success();
 }

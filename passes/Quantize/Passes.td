@@ -98,18 +98,98 @@ def KilnW8A8QuantizePass : Pass<"kiln-w8a8-quantize"> {
     Matmuls with an L-Mul mode, batched weights or non-constant weights
     stay float.
 
+    With `activation-ranges` (from calibration, `kiln compile --calibration`:
+    one range per candidate matmul, in walk order, as
+    kiln-calibration-instrument numbers them) each matmul gets a static
+    per-tensor activation scale instead, symmetric int8:
+
+      input_scale = f32(range) / 127   (1 for a range of 0)
+
     ```mlir
     // kiln-opt --kiln-w8a8-quantize
     %y = kiln.dynamic_quantized_matmul %x, %q scales %s
          : tensor<8x4096xf32>, tensor<4096x1024xi8>, tensor<1024xf32>
+    // kiln-opt --kiln-w8a8-quantize="activation-ranges=2.54"
+    %y = kiln.dynamic_quantized_matmul %x, %q scales %s
+         {input_scale = 2.000000e-02 : f32} : ...
     ```
   }];
   let options = [
     Option<"minWeights", "min-weights", "int64_t", /*default=*/"4096",
            "Matrices with fewer weights stay float">,
+    ListOption<"activationRanges", "activation-ranges", "double",
+               "Calibrated activation range per candidate matmul (walk "
+               "order): static scales range / 127; empty: dynamic per-row "
+               "scales">,
   ];
   let statistics = [
     Statistic<"numQuantized", "num-quantized", "Matmuls quantized">,
+  ];
+}
+
+def KilnCalibrationInstrumentPass : Pass<"kiln-calibration-instrument"> {
+  let summary = "Returns the activation input of every w8a8 matmul, for "
+                "calibration.";
+  let description = [{
+    For calibrating static int8 activation scales: the activation input
+    (left operand) of every matmul that kiln-w8a8-quantize with the same
+    `min-weights` would quantize becomes an extra result of its function,
+    appended in walk order and named `kiln_calibration_<i>` (`kiln.name`),
+    so that a float build of the module, run on calibration samples, hands
+    them to the statistics (passes/Quantize/Calibration.h). Nothing else
+    changes.
+
+    ```mlir
+    // kiln-opt --kiln-calibration-instrument="min-weights=0"
+    func.func @f(%x: tensor<2x4xf32>) -> (tensor<2x3xf32>
+        {kiln.name = "y"}, tensor<2x4xf32> {kiln.name = "kiln_calibration_0"})
+    ```
+  }];
+  let options = [
+    Option<"minWeights", "min-weights", "int64_t", /*default=*/"4096",
+           "As kiln-w8a8-quantize's">,
+  ];
+}
+
+def KilnSmoothQuantPass : Pass<"kiln-smooth-quant"> {
+  let summary = "SmoothQuant: move activation outliers into the weights "
+                "before w8a8.";
+  let description = [{
+    SmoothQuant (techniques.md 11.3) for the matmuls kiln-w8a8-quantize
+    takes (same `min-weights`). `channel-maxima` holds, for each candidate
+    in walk order, its activation's calibrated max |X_j| per input channel
+    j (K values each, concatenated). Candidates that read the same
+    activation are smoothed together; per channel
+
+      s_j = max|X_j|^alpha / max(max|W_j|, 1e-5)^(1 - alpha), >= 1e-5
+
+    with max|W_j| over row j of every weight matrix of the group (s_j = 1
+    where either maximum is 0). Weight row j is multiplied by s_j and the
+    activation channel j divided by it, so the float product is unchanged
+    up to rounding and the activation's range flattens. The division folds
+    into the producer when it is a kiln.layer_norm over the last dim with
+    constant scale and bias whose only users are the group (gamma_j / s_j,
+    beta_j / s_j); otherwise a `kiln.mul` by the constant 1 / s_j is
+    inserted before the group (elementwise, fused by codegen).
+
+    ```mlir
+    // kiln-opt --kiln-smooth-quant="alpha=0.5 channel-maxima=4,1"
+    %xs = kiln.mul %x, %inv : tensor<8x2xf32>, tensor<2xf32>
+    %y = kiln.matmul %xs, %w_smoothed : tensor<8x2xf32>, tensor<2x16xf32>
+    ```
+  }];
+  let options = [
+    Option<"alpha", "alpha", "double", /*default=*/"0.5",
+           "Migration strength in [0, 1]">,
+    ListOption<"channelMaxima", "channel-maxima", "double",
+               "max |X_j| per input channel of every candidate matmul, "
+               "concatenated in walk order">,
+    Option<"minWeights", "min-weights", "int64_t", /*default=*/"4096",
+           "As kiln-w8a8-quantize's">,
+  ];
+  let statistics = [
+    Statistic<"numSmoothed", "num-smoothed", "Matmuls smoothed">,
+    Statistic<"numFolded", "num-folded", "Activations divided in a LayerNorm">,
   ];
 }
 

@@ -2,12 +2,14 @@
 //
 // Part of kiln. Turns float matmuls with constant weights into
 // kiln.dynamic_quantized_matmul: int8 weights with one scale per output
-// column, int8 activations quantized per row at run time (see Passes.td
-// for the formulas).
+// column, int8 activations quantized per row at run time, or with a
+// static per-tensor scale from calibrated ranges (see Passes.td for the
+// formulas).
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/Constants.h"
+#include "passes/Quantize/W8A8Candidates.h"
 #include "passes/Quantize/Passes.h"
 
 #include "dialects/Kiln/KilnOps.h"
@@ -54,18 +56,26 @@ struct KilnW8A8QuantizePass
   using KilnW8A8QuantizePassBase::KilnW8A8QuantizePassBase;
 
   void runOnOperation() override {
-    SmallVector<MatMulOp> candidates;
-    getOperation()->walk([&](MatMulOp op) { candidates.push_back(op); });
-    for (MatMulOp op : candidates)
-      quantize(op);
+    SmallVector<MatMulOp> candidates =
+        w8a8Candidates(getOperation(), minWeights);
+    if (!activationRanges.empty() &&
+        activationRanges.size() != candidates.size()) {
+      getOperation()->emitError()
+          << "kiln-w8a8-quantize: activation-ranges has "
+          << activationRanges.size() << " ranges but the module has "
+          << candidates.size()
+          << " matmuls to quantize; calibrate the same module with the same "
+             "min-weights";
+      return signalPassFailure();
+    }
+    for (auto [i, op] : llvm::enumerate(candidates))
+      quantize(op, activationRanges.empty()
+                       ? std::nullopt
+                       : std::optional<double>(activationRanges[i]));
   }
 
-  void quantize(MatMulOp op) {
-    auto lt = cast<RankedTensorType>(op.getLhs().getType());
+  void quantize(MatMulOp op, std::optional<double> range) {
     auto rt = cast<RankedTensorType>(op.getRhs().getType());
-    if (op.getLmulAttr() || lt.getRank() < 2 || rt.getRank() != 2 ||
-        !lt.getElementType().isF32() || rt.getNumElements() < minWeights)
-      return;
     std::optional<std::vector<float>> w = constantF32Values(op.getRhs());
     if (!w)
       return;
@@ -80,8 +90,16 @@ struct KilnW8A8QuantizePass
                              values, "w8a8_weights");
     Value s = createConstant(b, loc, RankedTensorType::get({n}, b.getF32Type()),
                              scales, "w8a8_scales");
-    auto quantized =
-        DynamicQuantizedMatMulOp::create(b, loc, op.getLhs(), q, s);
+    FloatAttr inputScale;
+    if (range) {
+      // f32 arithmetic, as a reference reproduces it: f32(range) / 127.
+      float scale = float(*range) / 127.0f;
+      if (!(scale > 0.0f) || !std::isfinite(scale))
+        scale = 1.0f;
+      inputScale = b.getF32FloatAttr(scale);
+    }
+    auto quantized = DynamicQuantizedMatMulOp::create(b, loc, op.getLhs(), q,
+                                                      s, inputScale);
     op.replaceAllUsesWith(quantized.getResult());
     op.erase();
     ++numQuantized;

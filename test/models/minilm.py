@@ -4,6 +4,7 @@ accuracy on a real model.
 
 usage: minilm.py export OUT.onnx [--model-dir DIR] [--seq 32]
        minilm.py inputs OUTDIR [--model-dir DIR] [--seq 32]
+       minilm.py calibration OUTDIR [--model-dir DIR] [--seq 32]
 
 --model-dir defaults to the installed package's model folder.
 
@@ -21,7 +22,9 @@ LayerNormalization), plus embeddings, masked mean pooling and L2
 normalization. Inputs: input_ids, attention_mask (int64 [batch, seq]);
 outputs: last_hidden_state [batch, seq, 384], sentence_embedding [batch, 384].
 `inputs` tokenizes a fixed set of sentences with a small uncased WordPiece
-tokenizer (vocab.txt), padded to --seq.
+tokenizer (vocab.txt), padded to --seq. `calibration` writes
+CALIBRATION_SENTENCES (other sentences) the same way as samples for
+`kiln compile --calibration OUTDIR`: OUTDIR/sample_<i>/<input>.npy.
 """
 
 import argparse
@@ -51,6 +54,30 @@ SENTENCES = [
     "Two men pushed carts through the woods.",
     "A man is riding a white horse on an enclosed ground.",
     "A monkey is playing drums.",
+]
+
+
+# Calibration text for static int8 activation scales (kiln compile
+# --calibration): other sentences than the evaluated ones, so that the
+# accuracy checks do not calibrate on their own inputs. Written as samples
+# of len(SENTENCES) sentences each (the model's batch).
+CALIBRATION_SENTENCES = [
+    "A woman is slicing an onion.",
+    "The children are playing football in the park.",
+    "A cat is sleeping on the sofa.",
+    "Someone is cooking pasta in a large pot.",
+    "Two dogs are running along the beach.",
+    "The train arrived at the station late in the evening.",
+    "A man is playing the guitar on stage.",
+    "She is reading a book under a tree.",
+    "A boy is jumping into the swimming pool.",
+    "The old bridge crosses a wide river.",
+    "People are waiting in line for the bus.",
+    "A chef is cutting vegetables in the kitchen.",
+    "The plane is taking off from the airport.",
+    "A girl is painting a picture of flowers.",
+    "Heavy rain is falling on the city streets.",
+    "A man is repairing a bicycle in his garage.",
 ]
 
 
@@ -163,7 +190,7 @@ def tokenize(vocab, text, seq):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["export", "inputs"])
+    ap.add_argument("what", choices=["export", "inputs", "calibration"])
     ap.add_argument("out")
     ap.add_argument("--model-dir")
     ap.add_argument("--seq", type=int, default=32)
@@ -182,11 +209,23 @@ def main():
         with open(os.path.join(args.model_dir, "vocab.txt"), encoding="utf-8") as f:
             for i, line in enumerate(f):
                 vocab[line.rstrip("\n")] = i
-        ids, masks = zip(*(tokenize(vocab, s, args.seq) for s in SENTENCES))
-        os.makedirs(args.out, exist_ok=True)
-        np.save(os.path.join(args.out, "input_ids.npy"), np.array(ids, np.int64))
-        np.save(os.path.join(args.out, "attention_mask.npy"), np.array(masks, np.int64))
-        print(f"wrote {args.out}/input_ids.npy, attention_mask.npy ({batch} sentences)")
+
+        def write(out, sentences):
+            ids, masks = zip(*(tokenize(vocab, s, args.seq) for s in sentences))
+            os.makedirs(out, exist_ok=True)
+            np.save(os.path.join(out, "input_ids.npy"), np.array(ids, np.int64))
+            np.save(os.path.join(out, "attention_mask.npy"),
+                    np.array(masks, np.int64))
+
+        if args.what == "inputs":
+            write(args.out, SENTENCES)
+            print(f"wrote {args.out}/input_ids.npy, attention_mask.npy ({batch} sentences)")
+        else:
+            text = CALIBRATION_SENTENCES
+            for i in range(0, len(text) - batch + 1, batch):
+                write(os.path.join(args.out, f"sample_{i // batch}"),
+                      text[i:i + batch])
+            print(f"wrote {len(text) // batch} samples of {batch} sentences to {args.out}")
 
 
 if __name__ == "__main__":

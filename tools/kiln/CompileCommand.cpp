@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/kiln/Commands.h"
+#include "tools/kiln/Calibrate.h"
 #include "tools/kiln/LMulLatency.h"
 
 #include "compiler/Compiler.h"
@@ -149,8 +150,8 @@ cl::opt<std::string> quantize(
              "asymmetric), group-wise along the reduction dim, dequantized "
              "in the kernel's inner loop, activations float; auto chooses "
              "per matmul within --accuracy-budget. w8a8: int8 weights (per "
-             "output column) and int8 activations (per row, at run time), "
-             "int32 accumulation"),
+             "output column) and int8 activations (per row, at run time, or per tensor with "
+             "static scales from --calibration), int32 accumulation"),
     cl::value_desc("w8|w4|w2w4|auto|w8a8"), cl::sub(kiln::compileCommand),
     cl::cat(category));
 cl::opt<int64_t> quantGroupSize(
@@ -184,6 +185,38 @@ cl::opt<int64_t> quantMinWeights(
     "quant-min-weights",
     cl::desc("Matrices with fewer weights stay float (default 4096)"),
     cl::init(4096), cl::sub(kiln::compileCommand), cl::cat(category));
+
+cl::opt<std::string> calibrationDir(
+    "calibration",
+    cl::desc("--quantize=w8a8 with static activation scales: run the float "
+             "model on the samples in DIR at compile time and give each "
+             "int8 matmul one scale per tensor (range / 127) instead of "
+             "per-row scales computed at run time. DIR holds one .npy per "
+             "model input named <input>.npy (one sample), or one subfolder "
+             "per sample holding those (e.g. DIR/sample_0/<input>.npy); "
+             "each array must have the input's exact dtype and shape"),
+    cl::value_desc("DIR"), cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<std::string> calibrationMethod(
+    "calibration-method",
+    cl::desc("Activation range from the calibration samples: minmax (max "
+             "|x|, the default) or percentile (--calibration-percentile of "
+             "|x|; larger values saturate at +-127)"),
+    cl::init("minmax"), cl::value_desc("minmax|percentile"),
+    cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<double> calibrationPercentile(
+    "calibration-percentile",
+    cl::desc("Percentile of |x| for --calibration-method=percentile, in "
+             "(0, 100] (default 99.99)"),
+    cl::init(99.99), cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<std::string> smoothQuant(
+    "smoothquant",
+    cl::desc("With --quantize=w8a8 --calibration: SmoothQuant, per input "
+             "channel j s_j = max|X_j|^ALPHA / max|W_j|^(1-ALPHA) (ALPHA in "
+             "[0, 1], default 0.5); activations divided by s_j (in the "
+             "LayerNorm before them when it feeds only those matmuls), "
+             "weight rows multiplied by it"),
+    cl::ValueOptional, cl::value_desc("ALPHA"), cl::sub(kiln::compileCommand),
+    cl::cat(category));
 
 cl::opt<std::string> lmulScope(
     "lmul",
@@ -382,6 +415,46 @@ int kiln::compileMain() {
   } else if (weightQuantFlagsGiven()) {
     return fail("compile", std::string(kWeightQuantFlags) + " need --quantize");
   }
+  if (calibrationDir.getNumOccurrences() && !options.w8a8Quantize)
+    return fail("compile", "--calibration applies to --quantize=w8a8 (static "
+                           "int8 activation scales)");
+  std::optional<CalibrationOptions> calibration;
+  if (calibrationDir.getNumOccurrences()) {
+    calibration.emplace();
+    calibration->dir = calibrationDir;
+    if (calibrationMethod == "minmax") {
+      calibration->method = CalibrationMethod::MinMax;
+    } else if (calibrationMethod == "percentile") {
+      calibration->method = CalibrationMethod::Percentile;
+    } else {
+      return fail("compile", "--calibration-method: expected minmax or "
+                             "percentile, got '" +
+                                 calibrationMethod + "'");
+    }
+    if (!(calibrationPercentile > 0 && calibrationPercentile <= 100))
+      return fail("compile", "--calibration-percentile must be in (0, 100]");
+    if (calibrationPercentile.getNumOccurrences() &&
+        calibration->method != CalibrationMethod::Percentile)
+      return fail("compile", "--calibration-percentile needs "
+                             "--calibration-method=percentile");
+    calibration->percentile = calibrationPercentile;
+    if (smoothQuant.getNumOccurrences()) {
+      double alpha = 0.5;
+      if (!smoothQuant.empty() &&
+          (StringRef(smoothQuant).getAsDouble(alpha) || !(alpha >= 0) ||
+           !(alpha <= 1)))
+        return fail("compile", "--smoothquant=ALPHA: expected a number in "
+                               "[0, 1], got '" +
+                                   smoothQuant + "'");
+      calibration->smoothQuantAlpha = alpha;
+    }
+  } else if (calibrationMethod.getNumOccurrences() ||
+             calibrationPercentile.getNumOccurrences() ||
+             smoothQuant.getNumOccurrences()) {
+    return fail("compile", "--calibration-method, --calibration-percentile "
+                           "and --smoothquant need --quantize=w8a8 "
+                           "--calibration DIR");
+  }
   if (!lmulScope.empty() || !objective.empty()) {
     KilnLMulPassOptions lmul;
     lmul.scope = lmulScope.empty() ? "all" : lmulScope.getValue();
@@ -429,6 +502,11 @@ int kiln::compileMain() {
     return mlir::success();
   });
 
+  if (calibration) {
+    std::string error;
+    if (!calibrateW8A8(context, options, *calibration, outs(), error))
+      return error.empty() ? 1 : fail("compile", error);
+  }
   CompileResult result;
   if (mlir::failed(compileModel(context, options, result)))
     return 1;

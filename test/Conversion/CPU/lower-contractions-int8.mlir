@@ -44,3 +44,27 @@ func.func @gemm(%x: tensor<5x10xf32>, %bias: tensor<20xf32>) -> tensor<5x20xf32>
   %1 = kiln.add %0, %bias : tensor<5x20xf32>, tensor<20xf32>
   return %1 : tensor<5x20xf32>
 }
+
+// A static input_scale (calibrated): the scale folds into the contraction
+// as a constant divisor; the kernel quantizes every row with it (no row
+// maximum, no s_x buffer) and the rescale multiplies by it.
+// CHECK-LABEL: func.func @gemm_static
+// CHECK-NOT:   vector.reduction <maximumf>
+// CHECK-NOT:   memref<3xf32>
+// CHECK:       scf.parallel
+// CHECK:         arith.constant 2.500000e-01 : f32
+// CHECK:         math.roundeven %{{.*}} : vector<16xf32>
+// CHECK:         arith.maximumf
+// CHECK:         arith.minimumf
+// CHECK:       scf.parallel
+// VNNI:            llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// CHECK:         arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK:         arith.mulf
+// CHECK:         arith.mulf
+// CHECK-NOT:   kiln.int8_matmul
+func.func @gemm_static(%x: tensor<3x8xf32>) -> tensor<3x16xf32> {
+  %w = arith.constant dense<[[-5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4], [2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3], [-2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1], [5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5], [1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2], [-3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2], [4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5], [0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1]]> : tensor<8x16xi8>
+  %s = arith.constant dense<0.5> : tensor<16xf32>
+  %0 = kiln.dynamic_quantized_matmul %x, %w scales %s {input_scale = 0.25 : f32} : tensor<3x8xf32>, tensor<8x16xi8>, tensor<16xf32>
+  return %0 : tensor<3x16xf32>
+}

@@ -35,3 +35,21 @@ func.func @int8(%x: tensor<2x3x5xf32>, %w: tensor<5x7xi8>, %s: tensor<7xf32>) ->
   %0 = kiln.dynamic_quantized_matmul %x, %w scales %s : tensor<2x3x5xf32>, tensor<5x7xi8>, tensor<7xf32>
   return %0 : tensor<2x3x7xf32>
 }
+
+// A static input_scale: s_x is a fill of the constant (no reduction, no
+// per-row scale), then the same contraction (clamping to +-127: values past
+// the calibrated range saturate) and rescale.
+// CHECK-LABEL: func.func @int8_static
+// CHECK-NOT:   iterator_types = ["parallel", "reduction"]
+// CHECK:       %[[S:.*]] = arith.constant 1.250000e-01 : f32
+// CHECK:       %[[SX:.*]] = linalg.fill ins(%[[S]] : f32) outs(%{{.*}} : tensor<4xf32>)
+// CHECK:       %[[ACC:.*]] = linalg.generic {{.*}} ins(%arg0, %[[SX]], %arg1 : tensor<4x5xf32>, tensor<4xf32>, tensor<5x7xi8>) {{.*}} attrs = {kiln.int8_matmul}
+// CHECK:         arith.divf
+// CHECK:         math.roundeven
+// CHECK:         arith.maximumf
+// CHECK:         arith.minimumf
+// CHECK:       linalg.generic {{.*}} ins(%[[ACC]], %[[SX]], %arg2 : tensor<4x7xi32>, tensor<4xf32>, tensor<7xf32>)
+func.func @int8_static(%x: tensor<4x5xf32>, %w: tensor<5x7xi8>, %s: tensor<7xf32>) -> tensor<4x7xf32> {
+  %0 = kiln.dynamic_quantized_matmul %x, %w scales %s {input_scale = 0.125 : f32} : tensor<4x5xf32>, tensor<5x7xi8>, tensor<7xf32>
+  return %0 : tensor<4x7xf32>
+}

@@ -52,3 +52,30 @@ func.func @rank1_weights(%x: tensor<2x64xf32>, %w: tensor<64xi8>, %s: tensor<16x
        : tensor<2x64xf32>, tensor<64xi8>, tensor<16xf32>
   return
 }
+
+// -----
+
+func.func @zero_static_scale(%x: tensor<2x64xf32>, %w: tensor<64x16xi8>, %s: tensor<16xf32>) {
+  // expected-error @+1 {{input_scale must be a positive finite f32 (the calibrated activation range / 127), got 0}}
+  %0 = kiln.dynamic_quantized_matmul %x, %w scales %s {input_scale = 0.0 : f32}
+       : tensor<2x64xf32>, tensor<64x16xi8>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @negative_static_scale(%x: tensor<2x64xf32>, %w: tensor<64x16xi8>, %s: tensor<16xf32>) {
+  // expected-error @+1 {{input_scale must be a positive finite f32}}
+  %0 = kiln.dynamic_quantized_matmul %x, %w scales %s {input_scale = -0.5 : f32}
+       : tensor<2x64xf32>, tensor<64x16xi8>, tensor<16xf32>
+  return
+}
+
+// -----
+
+func.func @f64_static_scale(%x: tensor<2x64xf32>, %w: tensor<64x16xi8>, %s: tensor<16xf32>) {
+  // expected-error @+1 {{attribute 'input_scale' failed to satisfy constraint: 32-bit float attribute}}
+  %0 = kiln.dynamic_quantized_matmul %x, %w scales %s {input_scale = 0.5 : f64}
+       : tensor<2x64xf32>, tensor<64x16xi8>, tensor<16xf32>
+  return
+}

@@ -19,3 +19,12 @@ func.func @batched(%x: tensor<2x3x10xf32>, %w: tensor<10x7xi8>, %s: tensor<7xf32
        : tensor<2x3x10xf32>, tensor<10x7xi8>, tensor<7xf32>
   return %0 : tensor<2x3x7xf32>
 }
+
+// A calibrated static activation scale.
+// CHECK-LABEL: func.func @static_scale
+func.func @static_scale(%x: tensor<4x64xf32>, %w: tensor<64x16xi8>, %s: tensor<16xf32>) -> tensor<4x16xf32> {
+  // CHECK: kiln.dynamic_quantized_matmul %{{.*}}, %{{.*}} scales %{{.*}} {input_scale = 1.250000e-02 : f32} : tensor<4x64xf32>, tensor<64x16xi8>, tensor<16xf32>
+  %0 = kiln.dynamic_quantized_matmul %x, %w scales %s {input_scale = 0.0125 : f32}
+       : tensor<4x64xf32>, tensor<64x16xi8>, tensor<16xf32>
+  return %0 : tensor<4x16xf32>
+}
