@@ -15,8 +15,9 @@ For each context length N and thread count T:
         new token; each step returns present.* = past + the new row (the copy
         an app pays for without kiln).
 Both report the median step. The floor is the bytes a step must read --
-the weights except the embedding tables (a Gather reads one row of each)
-plus the K/V cache, layers x 2 x kv_heads x N x head_dim x 4 -- divided by
+the weights except the embedding tables (a Gather reads one row of each;
+with --quantize, the packed weights the artifact reports) plus the K/V
+cache, layers x 2 x kv_heads x N x head_dim x 4 -- divided by
 the STREAM triad bandwidth measured in the same run (bench/perf/limits).
 The model (test/models/decoder.py, GPT-2 small: 12 layers, 768 wide,
 vocab 50257; random weights) is generated into bench/cache/models and the
@@ -79,7 +80,7 @@ def kiln_step(kiln, so, context, threads, iterations):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def ort_step(model_path, context, threads, iterations):
+def ort_step(model_path, config, context, threads, iterations):
     import onnxruntime as ort
     from ort_decode import past_inputs, step_feeds
     so = ort.SessionOptions()
@@ -90,7 +91,11 @@ def ort_step(model_path, context, threads, iterations):
     for name, shape in past_inputs(s):
         shape[2] = context
         pasts[name] = rng.standard_normal(shape, dtype=np.float32)
-    feeds = step_feeds([11], context, pasts)
+    # GPT-2 has 1024 positions: the step at context 1024 reads the last
+    # position row (kiln's Gather clamps the same way); the bytes a step
+    # reads do not depend on which row.
+    n_pos = decoder.CONFIGS[config]["n_pos"]
+    feeds = step_feeds([11], min(context, n_pos - 1), pasts)
     for _ in range(2):
         s.run(None, feeds)
     times = []
@@ -139,9 +144,15 @@ def main():
         subprocess.run(cmd, check=True)
         log(f"compiled {os.path.basename(so)} in {time.perf_counter() - t0:.1f} s")
         wbytes, kvbytes = step_bytes(model, args.config, n)
+        if args.quantize:
+            # The packed weights the artifact holds, minus the embedding
+            # tables (still f32; a Gather reads one row of each).
+            c = decoder.CONFIGS[args.config]
+            tables = (c["vocab"] + c["n_pos"]) * c["hidden"] * 4
+            wbytes = kiln_step(args.kiln, so, 0, 1, 1)["weights_bytes"] - tables
         for t in threads:
             k = kiln_step(args.kiln, so, n, t, args.iterations)
-            o = ort_step(model, n, t, args.iterations)
+            o = ort_step(model, args.config, n, t, args.iterations)
             floor_ms = (wbytes + kvbytes) / (bandwidth[t] * 1e9) * 1e3
             row = {"context": n, "threads": t, "kiln_ms": k["median_ms"],
                    "ort_ms": o["median_ms"], "speedup": o["median_ms"] / k["median_ms"],

@@ -171,8 +171,6 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
         tensor::ExtractOp::create(b, loc, adaptor.getKvLength(), ValueRange{}));
     Value q = adaptor.getQuery(), k = adaptor.getKey(), v = adaptor.getValue();
     Value pad = f32Const(b, 0.0);
-    Value scale = vector::BroadcastOp::create(
-        b, loc, qType, f32Const(b, op.getScale().convertToDouble()));
     Value out = tensor::EmptyOp::create(b, loc, op.getType().getShape(), f32);
 
     // One key or value row as f32 (an int8 cache's row unscaled: its scale
@@ -196,6 +194,10 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       Value qv = vector::TransferReadOp::create(
           rb, loc, qType, q, ValueRange{bi, h, i, zero}, pad,
           ArrayRef<bool>{true});
+      // Built here, not above the loops: kiln-outline-parallel passes only
+      // memrefs and scalars into a parallel body.
+      Value scale = vector::BroadcastOp::create(
+          rb, loc, qType, f32Const(rb, op.getScale().convertToDouble()));
       qv = arith::MulFOp::create(rb, loc, qv, scale);
       Value limit = n;
       if (op.getCausal()) {
@@ -237,31 +239,49 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                 kb, l, vv, pv, arith::MulFOp::create(kb, l, st[2], cv));
             scf::YieldOp::create(kb, l, ValueRange{m, sum, accNew});
           });
+      // At most L keys: what kiln-outline-parallel weighs the heads by.
+      keys->setAttr("kiln.max_trips", rb.getI64IntegerAttr(kt.getShape()[2]));
       Value y = arith::DivFOp::create(
           rb, loc, keys.getResult(2),
           vector::BroadcastOp::create(rb, loc, vType, keys.getResult(1)));
+      // `acc` is this (batch, head)'s [1, 1, S, Dv] slice of the result.
       return vector::TransferWriteOp::create(rb, loc, y, acc,
-                                             ValueRange{bi, h, i, zero},
+                                             ValueRange{zero, zero, i, zero},
                                              ArrayRef<bool>{true})
           .getResult();
     };
-    // Loops over batch, heads and queries carry the result tensor.
-    auto loop = [&](OpBuilder &lb, int64_t count, Value acc,
-                    function_ref<Value(OpBuilder &, Value, Value)> body) {
-      return scf::ForOp::create(
-                 lb, loc, index(0), index(count), index(1), ValueRange{acc},
-                 [&](OpBuilder &ib, Location l, Value iv, ValueRange args) {
-                   scf::YieldOp::create(ib, l, body(ib, iv, args[0]));
-                 })
-          .getResult(0);
-    };
-    Value result = loop(b, batch, out, [&](OpBuilder &b1, Value bi, Value a1) {
-      return loop(b1, hq, a1, [&](OpBuilder &b2, Value h, Value a2) {
-        return loop(b2, s, a2, [&](OpBuilder &b3, Value i, Value a3) {
-          return row(b3, bi, h, i, a3);
+    // (batch, head) pairs are independent: an scf.forall, which becomes the
+    // scf.parallel that kiln-outline-parallel spreads over the threads.
+    // Each writes its [1, 1, S, Dv] slice, its queries in a loop.
+    OpFoldResult one1 = b.getIndexAttr(1);
+    SmallVector<OpFoldResult> sliceSizes = {one1, one1, b.getIndexAttr(s),
+                                            b.getIndexAttr(dv)};
+    SmallVector<OpFoldResult> unitStrides(4, one1);
+    auto heads = scf::ForallOp::create(
+        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(batch), b.getIndexAttr(hq)},
+        ValueRange{out}, std::nullopt,
+        [&](OpBuilder &fb, Location l, ValueRange args) {
+          Value bi = args[0], h = args[1], shared = args[2];
+          SmallVector<OpFoldResult> at = {bi, h, fb.getIndexAttr(0),
+                                          fb.getIndexAttr(0)};
+          Value slice = tensor::ExtractSliceOp::create(
+              fb, l, RankedTensorType::get({1, 1, s, dv}, f32), shared, at,
+              sliceSizes, unitStrides);
+          Value rows =
+              scf::ForOp::create(
+                  fb, l, index(0), index(s), index(1), ValueRange{slice},
+                  [&](OpBuilder &ib, Location il, Value i, ValueRange acc) {
+                    scf::YieldOp::create(ib, il,
+                                         row(ib, bi, h, i, acc[0]));
+                  })
+                  .getResult(0);
+          auto terminator = scf::InParallelOp::create(fb, l);
+          OpBuilder::InsertionGuard guard(fb);
+          fb.setInsertionPointToStart(terminator.getBody());
+          tensor::ParallelInsertSliceOp::create(fb, l, rows, shared, at,
+                                                sliceSizes, unitStrides);
         });
-      });
-    });
+    Value result = heads.getResult(0);
     rewriter.replaceOp(op, result);
     return success();
   }

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -71,6 +72,8 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   // the entry kernel then run on the runtime's thread pool through the
   // kernel's exec argument (small ones stay serial).
   pm.addNestedPass<func::FuncOp>(createKilnLinalgToLoopsPass());
+  // scf.forall (the cached attention's heads) joins the parallel loops.
+  pm.addPass(createForallToParallelLoopPass());
   KilnOutlineParallelPassOptions outline;
   if (options.minParallelWork)
     outline.minParallelWork = *options.minParallelWork;

@@ -386,7 +386,8 @@ mlir::kiln::buildLLVMModule(ModuleOp module, const ModelSignature &model,
   // kiln's own argument/result annotations mean nothing to LLVM.
   module.walk([](LLVM::LLVMFuncOp func) {
     for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
-      for (StringRef attr : {"kiln.name", "kiln.workspace", "kiln.exec"})
+      for (StringRef attr : {"kiln.name", "kiln.workspace", "kiln.exec",
+                             "kiln.position", "kiln.state"})
         func.removeArgAttr(i, attr);
     for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
       func.removeResultAttr(i, StringAttr::get(func.getContext(), "kiln.name"));

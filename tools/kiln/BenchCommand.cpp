@@ -117,7 +117,9 @@ int kiln::benchMain() {
                      runner.descriptor().name, median, times.front(),
                      times.back(), int(n), runner.threads());
     if (decode)
-      outs() << format(", \"context\": %lld", (long long)context);
+      outs() << format(", \"context\": %lld, \"weights_bytes\": %llu",
+                       (long long)context,
+                       (unsigned long long)runner.descriptor().weights_bytes);
     outs() << "}\n";
   } else {
     outs() << format("kiln bench %s: median %.3f ms, min %.3f ms, max %.3f ms "

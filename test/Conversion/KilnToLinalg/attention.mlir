@@ -19,13 +19,13 @@ func.func @static_causal(%q: tensor<1x2x3x8xf32>, %k: tensor<1x1x4x8xf32>,
 
 // -----
 
-// With kv_length: one streaming loop nest (batch, heads, queries), and per
-// query a loop over the allowed keys only, up to min(n, n - S + 1 + i),
-// with the online softmax in registers.
+// With kv_length: (batch, head) pairs in an scf.forall, each writing its
+// slice, its queries in a loop, and per query a loop over the allowed keys
+// only, up to min(n, n - S + 1 + i), with the online softmax in registers.
 // CHECK-LABEL: func.func @cache
 // CHECK:       %[[N:.*]] = arith.index_cast
-// CHECK:       scf.for
-// CHECK:         scf.for
+// CHECK:       scf.forall (%{{.*}}, %{{.*}}) in (1, 4) shared_outs
+// CHECK:         tensor.extract_slice {{.*}} [1, 1, 2, 16] [1, 1, 1, 1]
 // CHECK:           scf.for %[[I:.*]] = {{.*}} iter_args
 // CHECK:             arith.divui
 // CHECK:             vector.transfer_read %arg0
@@ -36,8 +36,11 @@ func.func @static_causal(%q: tensor<1x2x3x8xf32>, %k: tensor<1x1x4x8xf32>,
 // CHECK:               math.exp
 // CHECK:               math.exp
 // CHECK:               vector.fma
+// CHECK:             } {kiln.max_trips = 64 : i64}
 // CHECK:             arith.divf
 // CHECK:             vector.transfer_write
+// CHECK:         scf.forall.in_parallel
+// CHECK:           tensor.parallel_insert_slice
 func.func @cache(%q: tensor<1x4x2x16xf32>, %k: tensor<1x2x64x16xf32>,
                  %v: tensor<1x2x64x16xf32>, %n: tensor<i64>) -> tensor<1x4x2x16xf32> {
   %y = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>)
