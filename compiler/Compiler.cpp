@@ -342,6 +342,11 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
     return failure();
   if (options.energyReport)
     printKVCache(*model, *options.energyReport);
+  if (options.kvLayout && model->states.empty())
+    emitWarning(UnknownLoc::get(&context))
+        << "--max-seq-len: no past/present key-value pair feeds an attention "
+           "(kiln.concat of a past input and the new rows, as ONNX Attention "
+           "with past_key/past_value imports); compiled without a KV cache";
   PassManager codegen(&context);
   CpuPipelineOptions cpu;
   cpu.target = cpuTarget;

@@ -19,11 +19,12 @@
 // An attention with a run-time `kv_length` (a cache, see kiln-kv-layout)
 // instead becomes one streaming loop nest, since the decomposition would
 // read all L rows of the cache: per (batch, head, query) a single pass over
-// the allowed keys j < limit (limit = n, or n - S + i + 1 when causal) keeps
-// the running max m, the sum l and the output row acc in registers
-// (online softmax):
-//     s = scale * q . k_j;  m' = max(m, s);  c = exp(m - m');  p = exp(s - m')
-//     l = l * c + p;        acc = acc * c + p * v_j;            y = acc / l
+// the allowed keys j < limit (limit = n, or n - S + i + 1 when causal), in
+// blocks of up to 16 keys, keeps the running max m, the sum l and the
+// output row acc in registers (online softmax):
+//     s_j = scale * q . k_j  (the block's scores: one vector)
+//     m' = max(m, max_j s_j);  c = exp(m - m');  p_j = exp(s_j - m')
+//     l = l * c + sum_j p_j;   acc = acc * c + sum_j p_j * v_j;   y = acc / l
 // It reads each K/V row once, never forms the score matrix or a mask, and
 // reads the grouped heads' shared K/V head directly.
 //
@@ -43,6 +44,28 @@ using namespace mlir;
 using namespace mlir::kiln;
 
 namespace {
+
+/// The index value of a 0-d i64 tensor (a run-time position or length).
+Value scalarIndex(OpBuilder &b, Location loc, Value tensor) {
+  return arith::IndexCastOp::create(
+      b, loc, b.getIndexType(),
+      tensor::ExtractOp::create(b, loc, tensor, ValueRange{}));
+}
+
+/// `rows` (the new rows, dims 0, 1 and the trailing ones matching `cache`)
+/// written into `cache` from row `row` of dim 2 on.
+Value insertRows(OpBuilder &b, Location loc, Value rows, Value cache,
+                 Value row) {
+  auto type = cast<RankedTensorType>(rows.getType());
+  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+  offsets[2] = row;
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t dim : type.getShape())
+    sizes.push_back(b.getIndexAttr(dim));
+  SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
+  return tensor::InsertSliceOp::create(b, loc, rows, cache, offsets, sizes,
+                                       strides);
+}
 
 Value constantTensor(OpBuilder &b, Location loc, RankedTensorType type,
                      ArrayRef<int64_t> values) {
@@ -159,6 +182,10 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
             s = qt.getShape()[2], d = qt.getShape()[3];
     int64_t groups = hq / kt.getShape()[1], dv = vt.getShape()[3];
     auto qType = VectorType::get({d}, f32), vType = VectorType::get({dv}, f32);
+    // Keys per block of the online softmax (16 f32 lanes: one AVX-512
+    // register of scores), at most the cache's rows.
+    int64_t keysLen = kt.getShape()[2];
+    int64_t width = std::min<int64_t>(16, keysLen);
     auto index = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, loc, v);
     };
@@ -166,9 +193,7 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       return arith::ConstantOp::create(ob, loc, ob.getF32FloatAttr(v));
     };
     Value zero = index(0), one = index(1);
-    Value n = arith::IndexCastOp::create(
-        b, loc, b.getIndexType(),
-        tensor::ExtractOp::create(b, loc, adaptor.getKvLength(), ValueRange{}));
+    Value n = scalarIndex(b, loc, adaptor.getKvLength());
     Value q = adaptor.getQuery(), k = adaptor.getKey(), v = adaptor.getValue();
     Value pad = f32Const(b, 0.0);
     Value out = tensor::EmptyOp::create(b, loc, op.getType().getShape(), f32);
@@ -210,37 +235,70 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       Value init[] = {f32Const(rb, -1e30), f32Const(rb, 0.0),
                       arith::ConstantOp::create(
                           rb, loc, DenseElementsAttr::get(vType, 0.0f))};
+      // Keys in blocks of `width`: the block's scores form one vector, so
+      // the max and the exponentials are one vector op per block, not two
+      // scalar exps per key. Lanes past `limit` score -1e30 (weight 0) and
+      // read row min(j, L - 1), which exists.
+      auto scoresType = VectorType::get({width}, f32);
       auto keys = scf::ForOp::create(
-          rb, loc, zero, limit, one, init,
-          [&](OpBuilder &kb, Location l, Value j, ValueRange st) {
-            Value kv = readRow(kb, k, d, {bi, hk, j, zero});
-            Value score = vector::ReductionOp::create(
-                kb, l, vector::CombiningKind::ADD,
-                arith::MulFOp::create(kb, l, qv, kv));
-            if (Value ks = adaptor.getKeyScales())
-              score = arith::MulFOp::create(
-                  kb, l, score,
-                  tensor::ExtractOp::create(kb, l, ks, ValueRange{bi, hk, j}));
-            Value m = arith::MaximumFOp::create(kb, l, st[0], score);
+          rb, loc, zero, limit, index(width), init,
+          [&](OpBuilder &kb, Location l, Value jb, ValueRange st) {
+            Value masked = f32Const(kb, -1e30);
+            Value scores = vector::BroadcastOp::create(kb, l, scoresType,
+                                                       masked);
+            SmallVector<Value> rowsAt;
+            for (int64_t w = 0; w < width; ++w) {
+              Value j = arith::AddIOp::create(kb, l, jb, index(w));
+              Value at = arith::MinSIOp::create(kb, l, j, index(keysLen - 1));
+              rowsAt.push_back(at);
+              Value kv = readRow(kb, k, d, {bi, hk, at, zero});
+              Value score = vector::ReductionOp::create(
+                  kb, l, vector::CombiningKind::ADD,
+                  arith::MulFOp::create(kb, l, qv, kv));
+              if (Value ks = adaptor.getKeyScales())
+                score = arith::MulFOp::create(
+                    kb, l, score,
+                    tensor::ExtractOp::create(kb, l, ks,
+                                              ValueRange{bi, hk, at}));
+              Value inside = arith::CmpIOp::create(
+                  kb, l, arith::CmpIPredicate::slt, j, limit);
+              score = arith::SelectOp::create(kb, l, inside, score, masked);
+              scores = vector::InsertOp::create(kb, l, score, scores, w);
+            }
+            Value blockMax = vector::ReductionOp::create(
+                kb, l, vector::CombiningKind::MAXIMUMF, scores);
+            Value m = arith::MaximumFOp::create(kb, l, st[0], blockMax);
             Value c = math::ExpOp::create(
                 kb, l, arith::SubFOp::create(kb, l, st[0], m));
             Value p = math::ExpOp::create(
-                kb, l, arith::SubFOp::create(kb, l, score, m));
+                kb, l,
+                arith::SubFOp::create(
+                    kb, l, scores,
+                    vector::BroadcastOp::create(kb, l, scoresType, m)));
             Value sum = arith::AddFOp::create(
-                kb, l, arith::MulFOp::create(kb, l, st[1], c), p);
-            Value vv = readRow(kb, v, dv, {bi, hk, j, zero});
-            Value cv = vector::BroadcastOp::create(kb, l, vType, c);
-            if (Value vs = adaptor.getValueScales())
-              p = arith::MulFOp::create(
-                  kb, l, p,
-                  tensor::ExtractOp::create(kb, l, vs, ValueRange{bi, hk, j}));
-            Value pv = vector::BroadcastOp::create(kb, l, vType, p);
-            Value accNew = vector::FMAOp::create(
-                kb, l, vv, pv, arith::MulFOp::create(kb, l, st[2], cv));
+                kb, l, arith::MulFOp::create(kb, l, st[1], c),
+                vector::ReductionOp::create(kb, l, vector::CombiningKind::ADD,
+                                            p));
+            Value accNew = arith::MulFOp::create(
+                kb, l, st[2], vector::BroadcastOp::create(kb, l, vType, c));
+            for (int64_t w = 0; w < width; ++w) {
+              Value pw = vector::ExtractOp::create(kb, l, p, w);
+              if (Value vs = adaptor.getValueScales())
+                pw = arith::MulFOp::create(
+                    kb, l, pw,
+                    tensor::ExtractOp::create(kb, l, vs,
+                                              ValueRange{bi, hk, rowsAt[w]}));
+              Value vv = readRow(kb, v, dv, {bi, hk, rowsAt[w], zero});
+              accNew = vector::FMAOp::create(
+                  kb, l, vv, vector::BroadcastOp::create(kb, l, vType, pw),
+                  accNew);
+            }
             scf::YieldOp::create(kb, l, ValueRange{m, sum, accNew});
           });
-      // At most L keys: what kiln-outline-parallel weighs the heads by.
-      keys->setAttr("kiln.max_trips", rb.getI64IntegerAttr(kt.getShape()[2]));
+      // At most ceil(L / width) blocks: what kiln-outline-parallel weighs
+      // the heads by.
+      keys->setAttr("kiln.max_trips",
+                    rb.getI64IntegerAttr(llvm::divideCeil(keysLen, width)));
       Value y = arith::DivFOp::create(
           rb, loc, keys.getResult(2),
           vector::BroadcastOp::create(rb, loc, vType, keys.getResult(1)));
@@ -293,20 +351,9 @@ struct KVAppendLowering : OpConversionPattern<KVAppendOp> {
   matchAndRewrite(KVAppendOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    auto ut = cast<RankedTensorType>(op.getUpdate().getType());
-    Value position = tensor::ExtractOp::create(rewriter, loc,
-                                               adaptor.getPosition(),
-                                               ValueRange{});
-    Value row = arith::IndexCastOp::create(rewriter, loc,
-                                           rewriter.getIndexType(), position);
-    OpFoldResult zero = rewriter.getIndexAttr(0), one = rewriter.getIndexAttr(1);
-    SmallVector<OpFoldResult> offsets = {zero, zero, row, zero};
-    SmallVector<OpFoldResult> sizes;
-    for (int64_t dim : ut.getShape())
-      sizes.push_back(rewriter.getIndexAttr(dim));
-    SmallVector<OpFoldResult> strides(4, one);
-    rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(
-        op, adaptor.getUpdate(), adaptor.getCache(), offsets, sizes, strides);
+    Value row = scalarIndex(rewriter, loc, adaptor.getPosition());
+    rewriter.replaceOp(op, insertRows(rewriter, loc, adaptor.getUpdate(),
+                                      adaptor.getCache(), row));
     return success();
   }
 };
@@ -362,23 +409,9 @@ struct KVAppendQuantizedLowering : OpConversionPattern<KVAppendQuantizedOp> {
               rb, l, r, lowering::scalarConstant(rb, l, f, 127));
           return arith::FPToSIOp::create(rb, l, rb.getI8Type(), r);
         });
-    Value row = arith::IndexCastOp::create(
-        b, loc, b.getIndexType(),
-        tensor::ExtractOp::create(b, loc, adaptor.getPosition(),
-                                  ValueRange{}));
-    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-    SmallVector<OpFoldResult> sizes;
-    for (int64_t dim : u)
-      sizes.push_back(b.getIndexAttr(dim));
-    Value cache = tensor::InsertSliceOp::create(
-        b, loc, q, adaptor.getCache(),
-        SmallVector<OpFoldResult>{zero, zero, row, zero}, sizes,
-        SmallVector<OpFoldResult>(4, one));
-    Value newScales = tensor::InsertSliceOp::create(
-        b, loc, scales, adaptor.getScales(),
-        SmallVector<OpFoldResult>{zero, zero, row},
-        ArrayRef<OpFoldResult>(sizes).drop_back(),
-        SmallVector<OpFoldResult>(3, one));
+    Value row = scalarIndex(b, loc, adaptor.getPosition());
+    Value cache = insertRows(b, loc, q, adaptor.getCache(), row);
+    Value newScales = insertRows(b, loc, scales, adaptor.getScales(), row);
     rewriter.replaceOp(op, {cache, newScales});
     return success();
   }

@@ -99,23 +99,30 @@ LogicalResult AttentionOp::verify() {
   return success();
 }
 
+/// The checks both appends share: 4-D rows that fit the cache, a 0-d i64
+/// position.
+static LogicalResult verifyAppend(Operation *op, RankedTensorType ct,
+                           RankedTensorType ut, Type position) {
+  if (ct.getRank() != 4 || ut.getRank() != 4)
+    return op->emitOpError("cache and update must be 4-D, got ")
+           << ct << " and " << ut;
+  ArrayRef<int64_t> c = ct.getShape(), u = ut.getShape();
+  if (c[0] != u[0] || c[1] != u[1] || c[3] != u[3] || u[2] > c[2])
+    return op->emitOpError("update ")
+           << ut << " does not fit the cache " << ct
+           << " (same dims 0, 1, 3; at most as many rows)";
+  if (!isI64Scalar(position))
+    return op->emitOpError("position must be a 0-d i64 tensor, got ")
+           << position;
+  return success();
+}
+
 LogicalResult KVAppendOp::verify() {
   auto ct = cast<RankedTensorType>(getCache().getType());
   auto ut = cast<RankedTensorType>(getUpdate().getType());
-  if (ct.getRank() != 4 || ut.getRank() != 4)
-    return emitOpError("cache and update must be 4-D, got ")
-           << ct << " and " << ut;
   if (ct.getElementType() != ut.getElementType())
     return emitOpError("cache and update element types differ");
-  ArrayRef<int64_t> c = ct.getShape(), u = ut.getShape();
-  if (c[0] != u[0] || c[1] != u[1] || c[3] != u[3] || u[2] > c[2])
-    return emitOpError("update ")
-           << ut << " does not fit the cache " << ct
-           << " (same dims 0, 1, 3; at most as many rows)";
-  if (!isI64Scalar(getPosition().getType()))
-    return emitOpError("position must be a 0-d i64 tensor, got ")
-           << getPosition().getType();
-  return success();
+  return verifyAppend(*this, ct, ut, getPosition().getType());
 }
 
 LogicalResult KVAppendQuantizedOp::verify() {
@@ -126,16 +133,11 @@ LogicalResult KVAppendQuantizedOp::verify() {
     return emitOpError("cache must be a 4-D i8 tensor, got ") << ct;
   if (!ut.getElementType().isF32() || ut.getRank() != 4)
     return emitOpError("update must be a 4-D f32 tensor, got ") << ut;
-  ArrayRef<int64_t> c = ct.getShape(), u = ut.getShape();
-  if (c[0] != u[0] || c[1] != u[1] || c[3] != u[3] || u[2] > c[2])
-    return emitOpError("update ")
-           << ut << " does not fit the cache " << ct
-           << " (same dims 0, 1, 3; at most as many rows)";
+  if (failed(verifyAppend(*this, ct, ut, getPosition().getType())))
+    return failure();
+  ArrayRef<int64_t> c = ct.getShape();
   if (!st.getElementType().isF32() || st.getShape() != c.drop_back())
     return emitOpError("scales must be f32 [")
            << c[0] << ", " << c[1] << ", " << c[2] << "], got " << st;
-  if (!isI64Scalar(getPosition().getType()))
-    return emitOpError("position must be a 0-d i64 tensor, got ")
-           << getPosition().getType();
   return success();
 }

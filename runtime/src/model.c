@@ -198,9 +198,8 @@ kiln_status_code kiln_entry_invoke(const char *fn, kiln_context *ctx,
                                    void *const *kernel_inputs) {
   if (!kernel_inputs && e->kind != KILN_ENTRY_RUN)
     return kiln_error(KILN_ERROR_INVALID_ARGUMENT,
-                      "%s: entry '%s' of model '%s' appends to a KV cache: "
-                      "run it with kiln_model_run_state",
-                      fn, kiln_str(e->name), kiln_str(desc->name));
+                      "%s: entry '%s' is stateful: use kiln_model_run_state",
+                      fn, kiln_str(e->name));
   kiln_status_code status =
       kiln_buffers_check(fn, "input", e->num_inputs, e->inputs, inputs);
   if (status == KILN_OK)

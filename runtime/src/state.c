@@ -1,8 +1,8 @@
 /*===- state.c - KV caches of stateful models -----------------------------===*
  *
- * A kiln_state owns one buffer per kiln_state_desc and the kernel pointer
- * list of the model's stateful entries, both allocated at create, so that
- * a decode step allocates nothing.
+ * A kiln_state owns one block holding every kiln_state_desc's buffer and
+ * the kernel pointer list of the model's stateful entries, both allocated
+ * at create, so that a decode step allocates nothing.
  *===----------------------------------------------------------------------===*/
 #include "internal.h"
 
@@ -14,10 +14,12 @@ struct kiln_state {
   kiln_allocator allocator;
   int64_t length;   /* tokens in the caches */
   int64_t position; /* what the kernel reads: length at the call */
-  int32_t num_buffers;
-  void **buffers;        /* one per state */
-  void **kernel_inputs;  /* room for the widest stateful entry's list */
-  int32_t kernel_slots;
+  void *caches;     /* every state, each KILN_ALIGNMENT aligned */
+  /* The kernel's pointer list: room for the widest stateful entry's
+   * inputs, then the position and one pointer per state (the tail, filled
+   * at create, is the same for every call). */
+  int32_t num_slots;
+  void *kernel_inputs[];
 };
 
 int64_t kiln_desc_max_seq_len(const kiln_model_desc *desc) {
@@ -25,10 +27,8 @@ int64_t kiln_desc_max_seq_len(const kiln_model_desc *desc) {
   return desc->struct_size >= end ? desc->max_seq_len : 0;
 }
 
-static const kiln_state_desc *kiln_desc_state(const kiln_model_desc *d,
-                                              int32_t i) {
-  return (const kiln_state_desc *)((const char *)d->states +
-                                   (size_t)i * d->states[0].struct_size);
+static uint64_t kiln_align_up(uint64_t n) {
+  return (n + KILN_ALIGNMENT - 1) / KILN_ALIGNMENT * KILN_ALIGNMENT;
 }
 
 kiln_status_code kiln_state_create(const kiln_model_desc *desc,
@@ -43,49 +43,44 @@ kiln_status_code kiln_state_create(const kiln_model_desc *desc,
     return status;
   if (desc->num_states == 0 || kiln_desc_max_seq_len(desc) <= 0)
     return kiln_error(KILN_ERROR_INVALID_ARGUMENT,
-                      "%s: model '%s' has no KV cache (compile it with "
-                      "--max-seq-len to get one)",
-                      fn, kiln_str(desc->name));
+                      "%s: model '%s' has no KV cache (--max-seq-len)", fn,
+                      kiln_str(desc->name));
   kiln_allocator a = allocator ? *allocator : kiln_allocator_default();
   if (!a.alloc || !a.free)
     return kiln_error(KILN_ERROR_INVALID_ARGUMENT,
                       "%s: allocator has a NULL callback", fn);
-  int32_t slots = 0;
+  int32_t inputs = 0;
   for (int32_t i = 0; i < desc->num_entries; ++i) {
     const kiln_entry_desc *e = kiln_desc_entry(desc, i);
-    int32_t n = e->num_inputs + 1 + desc->num_states;
-    if (e->kind != KILN_ENTRY_RUN && n > slots)
-      slots = n;
+    if (e->kind != KILN_ENTRY_RUN && e->num_inputs > inputs)
+      inputs = e->num_inputs;
   }
-  kiln_state *s = a.alloc(a.user, sizeof(kiln_state), KILN_ALIGNMENT);
-  if (!s)
-    return kiln_error(KILN_ERROR_OUT_OF_MEMORY, "%s: cannot allocate", fn);
-  memset(s, 0, sizeof *s);
-  s->desc = desc;
-  s->allocator = a;
-  s->kernel_slots = slots;
-  size_t listBytes = sizeof(void *) * (size_t)(desc->num_states + slots);
-  s->buffers = a.alloc(a.user, listBytes, KILN_ALIGNMENT);
-  if (!s->buffers) {
-    a.free(a.user, s);
-    return kiln_error(KILN_ERROR_OUT_OF_MEMORY, "%s: cannot allocate", fn);
+  uint64_t bytes = 0;
+  for (int32_t i = 0; i < desc->num_states; ++i)
+    bytes += kiln_align_up(((const kiln_state_desc *)(
+        (const char *)desc->states + (size_t)i * desc->states[0].struct_size))
+                               ->bytes);
+  int32_t slots = inputs + 1 + desc->num_states;
+  kiln_state *s = a.alloc(a.user, sizeof(kiln_state) + sizeof(void *) * slots,
+                          KILN_ALIGNMENT);
+  void *caches = s ? a.alloc(a.user, (size_t)bytes, KILN_ALIGNMENT) : NULL;
+  if (!caches) {
+    if (s)
+      a.free(a.user, s);
+    return kiln_error(KILN_ERROR_OUT_OF_MEMORY,
+                      "%s: cannot allocate %llu bytes of KV cache", fn,
+                      (unsigned long long)bytes);
   }
-  memset(s->buffers, 0, listBytes);
-  s->kernel_inputs = s->buffers + desc->num_states;
+  /* Zeros: a kernel may read (with weight 0) rows past the length. */
+  memset(caches, 0, (size_t)bytes);
+  *s = (kiln_state){.desc = desc, .allocator = a, .caches = caches,
+                    .num_slots = slots};
+  char *next = caches;
   for (int32_t i = 0; i < desc->num_states; ++i) {
-    const kiln_state_desc *st = kiln_desc_state(desc, i);
-    void *p = st->bytes ? a.alloc(a.user, (size_t)st->bytes, KILN_ALIGNMENT)
-                        : NULL;
-    if (st->bytes && !p) {
-      kiln_state_destroy(s);
-      return kiln_error(KILN_ERROR_OUT_OF_MEMORY,
-                        "%s: cannot allocate %llu bytes for cache '%s'", fn,
-                        (unsigned long long)st->bytes, kiln_str(st->name));
-    }
-    if (p)
-      memset(p, 0, (size_t)st->bytes);
-    s->buffers[i] = p;
-    s->num_buffers = i + 1;
+    s->kernel_inputs[inputs + 1 + i] = next;
+    next += kiln_align_up(((const kiln_state_desc *)(
+        (const char *)desc->states + (size_t)i * desc->states[0].struct_size))
+                              ->bytes);
   }
   *out = s;
   return KILN_OK;
@@ -95,12 +90,7 @@ void kiln_state_destroy(kiln_state *state) {
   if (!state)
     return;
   kiln_allocator a = state->allocator;
-  if (state->buffers) {
-    for (int32_t i = 0; i < state->num_buffers; ++i)
-      if (state->buffers[i])
-        a.free(a.user, state->buffers[i]);
-    a.free(a.user, state->buffers);
-  }
+  a.free(a.user, state->caches);
   a.free(a.user, state);
 }
 
@@ -151,9 +141,8 @@ kiln_status_code kiln_model_run_state(kiln_context *ctx,
   int64_t tokens = kiln_entry_tokens(e);
   if (e->kind == KILN_ENTRY_RUN || tokens <= 0)
     return kiln_error(KILN_ERROR_INVALID_ARGUMENT,
-                      "%s: entry '%s' of model '%s' does not use a KV cache: "
-                      "run it with kiln_model_run_entry",
-                      fn, kiln_str(e->name), kiln_str(desc->name));
+                      "%s: entry '%s' has no KV cache", fn,
+                      kiln_str(e->name));
   int64_t capacity = kiln_desc_max_seq_len(desc);
   if (state->length > capacity - tokens)
     return kiln_error(KILN_ERROR_INVALID_ARGUMENT,
@@ -162,19 +151,15 @@ kiln_status_code kiln_model_run_state(kiln_context *ctx,
                       "larger --max-seq-len",
                       fn, (long long)state->length, (long long)tokens,
                       (long long)capacity);
-  if (e->num_inputs > 0 && !inputs)
-    return kiln_error(KILN_ERROR_INVALID_ARGUMENT,
-                      "%s: the input array is NULL, expected %d pointers", fn,
-                      (int)e->num_inputs);
-  int32_t n = 0;
+  /* This entry's inputs end where the state pointers' block starts. */
+  int32_t first = state->num_slots - desc->num_states - 1 - e->num_inputs;
+  void **list = state->kernel_inputs + first;
+  /* A NULL array or pointer is reported by the buffer checks. */
   for (int32_t i = 0; i < e->num_inputs; ++i)
-    state->kernel_inputs[n++] = (void *)inputs[i];
+    list[i] = inputs ? (void *)inputs[i] : NULL;
   state->position = state->length;
-  state->kernel_inputs[n++] = &state->position;
-  for (int32_t i = 0; i < desc->num_states; ++i)
-    state->kernel_inputs[n++] = state->buffers[i];
-  status = kiln_entry_invoke(fn, ctx, desc, e, inputs, outputs,
-                             state->kernel_inputs);
+  list[e->num_inputs] = &state->position;
+  status = kiln_entry_invoke(fn, ctx, desc, e, inputs, outputs, list);
   if (status == KILN_OK)
     state->length += tokens;
   return status;

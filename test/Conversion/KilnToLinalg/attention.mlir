@@ -21,7 +21,9 @@ func.func @static_causal(%q: tensor<1x2x3x8xf32>, %k: tensor<1x1x4x8xf32>,
 
 // With kv_length: (batch, head) pairs in an scf.forall, each writing its
 // slice, its queries in a loop, and per query a loop over the allowed keys
-// only, up to min(n, n - S + 1 + i), with the online softmax in registers.
+// only, up to min(n, n - S + 1 + i), in blocks of 16 keys (one vector of
+// scores, rows past the limit masked), with the online softmax in
+// registers.
 // CHECK-LABEL: func.func @cache
 // CHECK:       %[[N:.*]] = arith.index_cast
 // CHECK:       scf.forall (%{{.*}}, %{{.*}}) in (1, 4) shared_outs
@@ -31,12 +33,16 @@ func.func @static_causal(%q: tensor<1x2x3x8xf32>, %k: tensor<1x1x4x8xf32>,
 // CHECK:             vector.transfer_read %arg0
 // CHECK:             %[[LAST:.*]] = arith.addi %{{.*}}, %[[I]]
 // CHECK:             %[[LIMIT:.*]] = arith.minsi %[[N]], %[[LAST]]
-// CHECK:             scf.for %{{.*}} = %{{.*}} to %[[LIMIT]] {{.*}} iter_args
+// CHECK:             scf.for %{{.*}} = %{{.*}} to %[[LIMIT]] step %c16{{.*}} iter_args
 // CHECK:               vector.reduction <add>
-// CHECK:               math.exp
-// CHECK:               math.exp
+// CHECK:               arith.cmpi slt
+// CHECK:               arith.select
+// CHECK:               vector.insert
+// CHECK:               vector.reduction <maximumf>
+// CHECK:               math.exp {{.*}} : f32
+// CHECK:               math.exp {{.*}} : vector<16xf32>
 // CHECK:               vector.fma
-// CHECK:             } {kiln.max_trips = 64 : i64}
+// CHECK:             } {kiln.max_trips = 4 : i64}
 // CHECK:             arith.divf
 // CHECK:             vector.transfer_write
 // CHECK:         scf.forall.in_parallel

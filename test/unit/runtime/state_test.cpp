@@ -83,7 +83,7 @@ TEST_F(State, StatefulEntriesNeedAState) {
   void *outs[] = {&total};
   EXPECT_EQ(kiln_model_run(ctx.get(), desc, ins, outs),
             KILN_ERROR_INVALID_ARGUMENT);
-  EXPECT_TRUE(contains(lastError(), "run it with kiln_model_run_state"))
+  EXPECT_TRUE(contains(lastError(), "is stateful: use kiln_model_run_state"))
       << lastError();
   EXPECT_EQ(kiln_model_run_state(ctx.get(), desc, 0, nullptr, ins, outs),
             KILN_ERROR_INVALID_ARGUMENT);
