@@ -4,7 +4,7 @@ Runtime on the same exported past/present decoder, side by side in one run.
 
 usage: .venv/bin/python bench/perf/decode.py [--config gpt2|tiny]
          [--contexts 128,1024] [--threads 1,2] [--iterations 10]
-         [--kiln PATH] [--out FILE.json] [--quantize w4]
+         [--kiln PATH] [--out FILE.json] [--quantize w4] [--kv int8]
 
 For each context length N and thread count T:
   kiln  `kiln bench decoder.so --decode --context N`: the cache is filled
@@ -59,15 +59,17 @@ def ensure_model(config, cache):
     return path
 
 
-def step_bytes(model_path, config, context):
+def step_bytes(model_path, config, context, kv="f32"):
     import onnx
     m = onnx.load(model_path, load_external_data=False)
     weights = sum(np.prod(t.dims) * 4 for t in m.graph.initializer
                   if t.name not in ("wte", "wpe"))
     c = decoder.CONFIGS[config]
     head_dim = c["hidden"] // c["heads"]
-    kv = c["layers"] * 2 * c["kv_heads"] * context * head_dim * 4
-    return int(weights), int(kv)
+    # f32 rows, or int8 rows with an f32 scale each (--kv int8).
+    row = head_dim * 4 if kv == "f32" else head_dim + 4
+    kv_bytes = c["layers"] * 2 * c["kv_heads"] * context * row
+    return int(weights), int(kv_bytes)
 
 
 def kiln_step(kiln, so, context, threads, iterations):
@@ -117,6 +119,8 @@ def main():
         "KILN", os.path.join(os.environ.get("KILN_BUILD_DIR", os.path.join(ROOT, "build")),
                              "tools", "kiln", "kiln")))
     ap.add_argument("--quantize", default="", help="kiln --quantize mode (e.g. w4)")
+    ap.add_argument("--kv", default="f32", choices=["f32", "int8"],
+                    help="kiln --kv: the cache's element type")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
     contexts = [int(c) for c in args.contexts.split(",")]
@@ -135,15 +139,16 @@ def main():
     model = ensure_model(args.config, cache)
     rows = []
     for n in contexts:
-        so = os.path.join(work, f"decoder_{args.config}_ctx{n}{args.quantize}.so")
+        so = os.path.join(work, f"decoder_{args.config}_ctx{n}{args.quantize}_{args.kv}.so")
         cmd = [args.kiln, "compile", model, "-o", so, "--shape", "seq=1",
                "--shape", "past_seq=1", "--max-seq-len", str(n + 16)]
         if args.quantize:
             cmd += ["--quantize", args.quantize]
+        cmd += ["--kv", args.kv]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True)
         log(f"compiled {os.path.basename(so)} in {time.perf_counter() - t0:.1f} s")
-        wbytes, kvbytes = step_bytes(model, args.config, n)
+        wbytes, kvbytes = step_bytes(model, args.config, n, args.kv)
         if args.quantize:
             # The packed weights the artifact holds, minus the embedding
             # tables (still f32; a Gather reads one row of each).
@@ -166,7 +171,7 @@ def main():
                 f"{100 * row['ort_of_floor']:.0f}%)")
     out = args.out or os.path.join(cache, f"decode-{args.config}.json")
     with open(out, "w") as f:
-        json.dump({"config": args.config, "quantize": args.quantize,
+        json.dump({"config": args.config, "quantize": args.quantize, "kv": args.kv,
                    "bandwidth_triad_gbs": bandwidth, "rows": rows}, f, indent=1)
     log(f"wrote {out}")
 

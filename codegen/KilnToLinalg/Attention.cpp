@@ -252,9 +252,12 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
               Value at = arith::MinSIOp::create(kb, l, j, index(keysLen - 1));
               rowsAt.push_back(at);
               Value kv = readRow(kb, k, d, {bi, hk, at, zero});
+              // Reassociated (a tree, fixed at compile time): an ordered
+              // sum would be D dependent adds per key.
               Value score = vector::ReductionOp::create(
                   kb, l, vector::CombiningKind::ADD,
-                  arith::MulFOp::create(kb, l, qv, kv));
+                  arith::MulFOp::create(kb, l, qv, kv),
+                  arith::FastMathFlags::reassoc);
               if (Value ks = adaptor.getKeyScales())
                 score = arith::MulFOp::create(
                     kb, l, score,
@@ -278,7 +281,7 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
             Value sum = arith::AddFOp::create(
                 kb, l, arith::MulFOp::create(kb, l, st[1], c),
                 vector::ReductionOp::create(kb, l, vector::CombiningKind::ADD,
-                                            p));
+                                            p, arith::FastMathFlags::reassoc));
             Value accNew = arith::MulFOp::create(
                 kb, l, st[2], vector::BroadcastOp::create(kb, l, vType, c));
             for (int64_t w = 0; w < width; ++w) {
