@@ -346,7 +346,9 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
     emitWarning(UnknownLoc::get(&context))
         << "--max-seq-len: no past/present key-value pair feeds an attention "
            "(kiln.concat of a past input and the new rows, as ONNX Attention "
-           "with past_key/past_value imports); compiled without a KV cache";
+           "with past_key/past_value imports; a past of length 0 folds away, "
+           "so fix a symbolic past length to 1 or more); compiled without a "
+           "KV cache";
   PassManager codegen(&context);
   CpuPipelineOptions cpu;
   cpu.target = cpuTarget;
