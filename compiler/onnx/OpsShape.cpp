@@ -612,6 +612,10 @@ LogicalResult mlir::kiln::onnx::checkSplitSizes(GraphImporter &imp,
   for (int64_t s : sizes) {
     if (s < 0)
       return imp.error() << "negative split size " << s;
+    // Sizes past the dim cannot add up to it (and must not overflow).
+    if (s > dim - sum)
+      return imp.error() << "split sizes add up to more than the dim size "
+                         << dim;
     sum += s;
   }
   if (sum != dim)
