@@ -71,6 +71,14 @@ static inline const kiln_entry_desc *kiln_desc_entry(const kiln_model_desc *d,
                                    (size_t)i * d->entries[0].struct_size);
 }
 
+/* State i of a validated descriptor (the array's stride is states[0]'s
+ * struct_size, as for entries). */
+static inline const kiln_state_desc *kiln_desc_state(const kiln_model_desc *d,
+                                                     int32_t i) {
+  return (const kiln_state_desc *)((const char *)d->states +
+                                   (size_t)i * d->states[0].struct_size);
+}
+
 /* The external weight file's name, or NULL when the weights are embedded
  * (or the artifact predates the field). */
 const char *kiln_desc_weights_file(const kiln_model_desc *desc);

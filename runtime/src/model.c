@@ -75,9 +75,7 @@ kiln_status_code kiln_desc_validate(const kiln_model_desc *desc,
                       "%s: model '%s' has a bad state list (count %d)", fn,
                       kiln_str(desc->name), (int)desc->num_states);
   for (int32_t i = 0; i < desc->num_states; ++i) {
-    const kiln_state_desc *st =
-        (const kiln_state_desc *)((const char *)desc->states +
-                                  (size_t)i * desc->states[0].struct_size);
+    const kiln_state_desc *st = kiln_desc_state(desc, i);
     if (desc->states[0].struct_size < sizeof(kiln_state_desc) ||
         desc->states[0].struct_size > KILN_MAX_STRUCT_SIZE ||
         st->rank < 1 || st->rank > KILN_MAX_RANK || !st->dims ||

@@ -57,9 +57,7 @@ kiln_status_code kiln_state_create(const kiln_model_desc *desc,
   }
   uint64_t bytes = 0;
   for (int32_t i = 0; i < desc->num_states; ++i)
-    bytes += kiln_align_up(((const kiln_state_desc *)(
-        (const char *)desc->states + (size_t)i * desc->states[0].struct_size))
-                               ->bytes);
+    bytes += kiln_align_up(kiln_desc_state(desc, i)->bytes);
   int32_t slots = inputs + 1 + desc->num_states;
   kiln_state *s = a.alloc(a.user, sizeof(kiln_state) + sizeof(void *) * slots,
                           KILN_ALIGNMENT);
@@ -78,9 +76,7 @@ kiln_status_code kiln_state_create(const kiln_model_desc *desc,
   char *next = caches;
   for (int32_t i = 0; i < desc->num_states; ++i) {
     s->kernel_inputs[inputs + 1 + i] = next;
-    next += kiln_align_up(((const kiln_state_desc *)(
-        (const char *)desc->states + (size_t)i * desc->states[0].struct_size))
-                              ->bytes);
+    next += kiln_align_up(kiln_desc_state(desc, i)->bytes);
   }
   *out = s;
   return KILN_OK;

@@ -8,6 +8,7 @@
 
 #include "mlir/Pass/PassManager.h"
 #include "tools/kiln/ModelRunner.h"
+#include "tools/kiln/TempDir.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -111,16 +112,10 @@ bool collect(mlir::MLIRContext &context, const CompileOptions &options,
              const std::optional<KilnSmoothQuantPassOptions> &smooth,
              bool keepValues, std::vector<ActivationStats> &stats,
              std::string &error) {
-  llvm::SmallString<128> dir;
-  if (std::error_code ec =
-          llvm::sys::fs::createUniqueDirectory("kiln-calibration", dir)) {
-    error = "cannot create a temporary folder: " + ec.message();
+  ::kiln::TempDir temp("kiln-calibration", error);
+  if (temp.path().empty())
     return false;
-  }
-  struct Cleanup {
-    llvm::SmallString<128> &dir;
-    ~Cleanup() { llvm::sys::fs::remove_directories(dir); }
-  } cleanup{dir};
+  llvm::StringRef dir = temp.path();
 
   CompileOptions variant = options;
   variant.emit = EmitKind::SharedLibrary;

@@ -7,6 +7,7 @@
 #include "tools/kiln/LMulLatency.h"
 
 #include "tools/kiln/ModelRunner.h"
+#include "tools/kiln/TempDir.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
@@ -36,16 +37,10 @@ double timeRun(kiln::ModelRunner &runner, std::string &error) {
 bool kiln::reportLMulLatency(mlir::MLIRContext &context,
                              const CompileOptions &options, int runs,
                              llvm::raw_ostream &os, std::string &error) {
-  llvm::SmallString<128> dir;
-  if (std::error_code ec =
-          llvm::sys::fs::createUniqueDirectory("kiln-lmul-latency", dir)) {
-    error = "cannot create a temporary folder: " + ec.message();
+  ::kiln::TempDir temp("kiln-lmul-latency", error);
+  if (temp.path().empty())
     return false;
-  }
-  struct Cleanup {
-    llvm::SmallString<128> &dir;
-    ~Cleanup() { llvm::sys::fs::remove_directories(dir); }
-  } cleanup{dir};
+  llvm::StringRef dir = temp.path();
 
   // The same compile as a shared library, without and with L-Mul.
   auto build = [&](const char *stem,

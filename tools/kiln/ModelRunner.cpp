@@ -90,6 +90,10 @@ bool ModelRunner::load(llvm::StringRef path, int threads, std::string &error) {
     for (int32_t i = 0; i < p.num_outputs; ++i)
       if (!allocate(p.outputs[i], prefillOutputs))
         return error = "out of memory", false;
+    for (auto &b : prefillInputs)
+      prefillInputPtrs.push_back(b->data);
+    for (auto &b : prefillOutputs)
+      prefillOutputPtrs.push_back(b->data);
   } else {
     prefillIndex = -1;
   }
@@ -103,8 +107,6 @@ int64_t ModelRunner::prefillTokens() const {
 bool ModelRunner::prefill(const int64_t *tokens, int64_t position,
                           std::string &error) {
   const kiln_entry_desc &p = prefillEntry();
-  std::vector<const void *> ins;
-  std::vector<void *> outs;
   for (int32_t i = 0; i < p.num_inputs; ++i) {
     llvm::StringRef name = p.inputs[i].name;
     auto *data = static_cast<int64_t *>(prefillInputs[i]->data);
@@ -117,12 +119,10 @@ bool ModelRunner::prefill(const int64_t *tokens, int64_t position,
     }
     for (int64_t t = 0; t < p.tokens; ++t)
       data[t] = name == "input_ids" ? tokens[t] : position + t;
-    ins.push_back(data);
   }
-  for (auto &b : prefillOutputs)
-    outs.push_back(b->data);
-  if (kiln_model_run_state(context, desc, prefillIndex, kvState, ins.data(),
-                           outs.data()) != KILN_OK) {
+  if (kiln_model_run_state(context, desc, prefillIndex, kvState,
+                           prefillInputPtrs.data(),
+                           prefillOutputPtrs.data()) != KILN_OK) {
     error = kiln_last_error_message();
     return false;
   }

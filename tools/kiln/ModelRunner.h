@@ -78,6 +78,8 @@ private:
   std::vector<std::unique_ptr<AlignedBuffer>> inputs, outputs;
   int32_t prefillIndex = -1;
   std::vector<std::unique_ptr<AlignedBuffer>> prefillInputs, prefillOutputs;
+  std::vector<const void *> prefillInputPtrs;
+  std::vector<void *> prefillOutputPtrs;
   std::vector<const void *> inputPtrs;
   std::vector<void *> outputPtrs;
 };
