@@ -22,11 +22,23 @@ int64_t TensorSignature::numElements() const {
 }
 
 uint64_t StateSignature::bytes() const {
-  // States hold float caches: every kiln_dtype of one is 1, 2 or 4 bytes.
-  uint64_t element = dtype == KILN_DTYPE_F32 ? 4
-                     : dtype == KILN_DTYPE_F16 || dtype == KILN_DTYPE_BF16
-                         ? 2
-                         : 1;
+  // States hold caches (f32/f16/bf16 or int8 rows, f32 scales) and their
+  // bookkeeping (i64 positions): whole-byte element types.
+  uint64_t element;
+  switch (dtype) {
+  case KILN_DTYPE_F64: case KILN_DTYPE_I64: case KILN_DTYPE_U64:
+    element = 8;
+    break;
+  case KILN_DTYPE_F32: case KILN_DTYPE_I32: case KILN_DTYPE_U32:
+    element = 4;
+    break;
+  case KILN_DTYPE_F16: case KILN_DTYPE_BF16: case KILN_DTYPE_I16:
+  case KILN_DTYPE_U16:
+    element = 2;
+    break;
+  default:
+    element = 1;
+  }
   return uint64_t(numElements()) * element;
 }
 

@@ -221,20 +221,38 @@ LogicalResult importPrefillEntry(MLIRContext &ctx,
   return success();
 }
 
-/// The KV cache's bytes per token for --report.
+/// The KV cache's bytes per token for --report: the states with a row per
+/// token (dim 2 of max-seq-len rows), and apart from them the fixed ones
+/// (QJL's recent-key windows).
 void printKVCache(const ModelSignature &model, llvm::raw_ostream &os) {
   if (model.states.empty() || model.maxSeqLen <= 0)
     return;
-  uint64_t total = 0;
-  for (const StateSignature &state : model.states)
-    total += state.bytes();
+  uint64_t perToken = 0, fixed = 0, caches = 0;
+  bool scales = false, qjl = false;
+  for (const StateSignature &state : model.states) {
+    StringRef name = state.name;
+    scales |= name.ends_with(".scales");
+    qjl |= name.ends_with(".recent");
+    if (state.shape.size() >= 3 && state.shape[2] == model.maxSeqLen)
+      perToken += state.bytes() / uint64_t(model.maxSeqLen);
+    else
+      fixed += state.bytes();
+    if (!name.ends_with(".scales") && !name.ends_with(".recent") &&
+        !name.ends_with(".recent_positions"))
+      ++caches;
+  }
   os << "kv cache: " << model.states.size() << " state tensors ("
-     << dtypeName(model.states.front().dtype) << " rows";
-  if (model.states.size() > 1 && model.states[1].name ==
-                                     model.states[0].name + ".scales")
+     << (qjl ? "QJL key sign bits, int8 values"
+             : dtypeName(model.states.front().dtype) + std::string(" rows"));
+  if (scales)
     os << " + f32 row scales";
-  os << "), " << model.maxSeqLen << " tokens max: "
-     << total / uint64_t(model.maxSeqLen) << " bytes per token, " << total
+  os << "), " << model.maxSeqLen << " tokens max: " << perToken
+     << " bytes per token";
+  if (caches >= 2)
+    os << " (" << perToken / (caches / 2) << " per layer)";
+  if (fixed)
+    os << " + " << fixed << " bytes fixed (recent-key windows)";
+  os << ", " << perToken * uint64_t(model.maxSeqLen) + fixed
      << " bytes in all\n";
 }
 

@@ -38,6 +38,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <cmath>
 #include <limits>
 
 using namespace mlir;
@@ -214,6 +215,13 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       return arith::SIToFPOp::create(rb, loc, f32Type, raw);
     };
     // One row of the result: (bi, h, i) -> out.
+    Value sketch = adaptor.getKeySketch();
+    Value recent = adaptor.getRecentKeys();
+    Value tags = adaptor.getRecentPositions();
+    int64_t sketchRows = sketch
+        ? cast<RankedTensorType>(sketch.getType()).getShape()[1] : 0;
+    int64_t window = recent
+        ? cast<RankedTensorType>(recent.getType()).getShape()[2] : 0;
     auto row = [&](OpBuilder &rb, Value bi, Value h, Value i, Value acc) {
       Value hk = arith::DivUIOp::create(rb, loc, h, index(groups));
       Value qv = vector::TransferReadOp::create(
@@ -231,77 +239,161 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
             rb, loc, arith::SubIOp::create(rb, loc, n, index(s - 1)), i);
         limit = arith::MinSIOp::create(rb, loc, n, last);
       }
+      // QJL: the query projected once, sq = q . P, and its negation; a
+      // key's score is then the sum of sq's lanes signed by its bits.
+      Value sq, negSq;
+      auto sketchType = VectorType::get({sketchRows}, f32);
+      if (sketch) {
+        Value init = arith::ConstantOp::create(
+            rb, loc, DenseElementsAttr::get(sketchType, 0.0f));
+        sq = scf::ForOp::create(
+                 rb, loc, zero, index(d), one, ValueRange{init},
+                 [&](OpBuilder &pb, Location l, Value c, ValueRange st) {
+                   Value qc = vector::ExtractOp::create(pb, l, qv,
+                                                        OpFoldResult(c));
+                   Value pRow = vector::TransferReadOp::create(
+                       pb, l, sketchType, sketch, ValueRange{c, zero}, pad,
+                       ArrayRef<bool>{true});
+                   scf::YieldOp::create(
+                       pb, l,
+                       ValueRange{vector::FMAOp::create(
+                           pb, l,
+                           vector::BroadcastOp::create(pb, l, sketchType, qc),
+                           pRow, st[0])});
+                 })
+                 .getResult(0);
+        negSq = arith::NegFOp::create(rb, loc, sq);
+      }
+      // The score of the key in row `at`, read from the cache.
+      auto cachedScore = [&](OpBuilder &kb, Location l, Value at) -> Value {
+        Value score;
+        if (sketch) {
+          Value raw = vector::TransferReadOp::create(
+              kb, l, VectorType::get({sketchRows / 8}, kb.getI8Type()), k,
+              ValueRange{bi, hk, at, zero},
+              arith::ConstantOp::create(kb, l, kb.getI8IntegerAttr(0)),
+              ArrayRef<bool>{true});
+          // Bit c % 8 of byte c / 8 is lane c (LLVM's bitcast order).
+          Value signs = vector::BitCastOp::create(
+              kb, l, VectorType::get({sketchRows}, kb.getI1Type()), raw);
+          score = vector::ReductionOp::create(
+              kb, l, vector::CombiningKind::ADD,
+              arith::SelectOp::create(kb, l, signs, sq, negSq),
+              arith::FastMathFlags::reassoc);
+        } else {
+          Value kv = readRow(kb, k, d, {bi, hk, at, zero});
+          // Reassociated (a tree, fixed at compile time): an ordered
+          // sum would be D dependent adds per key.
+          score = vector::ReductionOp::create(
+              kb, l, vector::CombiningKind::ADD,
+              arith::MulFOp::create(kb, l, qv, kv),
+              arith::FastMathFlags::reassoc);
+        }
+        if (Value ks = adaptor.getKeyScales())
+          score = arith::MulFOp::create(
+              kb, l, score,
+              tensor::ExtractOp::create(kb, l, ks, ValueRange{bi, hk, at}));
+        return score;
+      };
+      // Keys j in [lo, hi) in blocks of `width`: the block's scores form
+      // one vector, so the max and the exponentials are one vector op per
+      // block, not two scalar exps per key. Lanes past `hi` score -1e30
+      // (weight 0) and read row min(j, L - 1), which exists.
+      auto scoresType = VectorType::get({width}, f32);
+      using ScoreFn = llvm::function_ref<Value(OpBuilder &, Location, Value,
+                                               Value)>;
+      auto keyBlocks = [&](Value lo, Value hi, ValueRange init,
+                           int64_t maxTrips, ScoreFn scoreOf) {
+        auto keys = scf::ForOp::create(
+            rb, loc, lo, hi, index(width), init,
+            [&](OpBuilder &kb, Location l, Value jb, ValueRange st) {
+              Value masked = f32Const(kb, -1e30);
+              Value scores = vector::BroadcastOp::create(kb, l, scoresType,
+                                                         masked);
+              SmallVector<Value> rowsAt;
+              for (int64_t w = 0; w < width; ++w) {
+                Value j = arith::AddIOp::create(kb, l, jb, index(w));
+                Value at =
+                    arith::MinSIOp::create(kb, l, j, index(keysLen - 1));
+                rowsAt.push_back(at);
+                Value score = scoreOf(kb, l, j, at);
+                Value inside = arith::CmpIOp::create(
+                    kb, l, arith::CmpIPredicate::slt, j, hi);
+                score = arith::SelectOp::create(kb, l, inside, score, masked);
+                scores = vector::InsertOp::create(kb, l, score, scores, w);
+              }
+              Value blockMax = vector::ReductionOp::create(
+                  kb, l, vector::CombiningKind::MAXIMUMF, scores);
+              Value m = arith::MaximumFOp::create(kb, l, st[0], blockMax);
+              Value c = math::ExpOp::create(
+                  kb, l, arith::SubFOp::create(kb, l, st[0], m));
+              Value p = math::ExpOp::create(
+                  kb, l,
+                  arith::SubFOp::create(
+                      kb, l, scores,
+                      vector::BroadcastOp::create(kb, l, scoresType, m)));
+              Value sum = arith::AddFOp::create(
+                  kb, l, arith::MulFOp::create(kb, l, st[1], c),
+                  vector::ReductionOp::create(kb, l,
+                                              vector::CombiningKind::ADD, p,
+                                              arith::FastMathFlags::reassoc));
+              Value accNew = arith::MulFOp::create(
+                  kb, l, st[2], vector::BroadcastOp::create(kb, l, vType, c));
+              for (int64_t w = 0; w < width; ++w) {
+                Value pw = vector::ExtractOp::create(kb, l, p, w);
+                if (Value vs = adaptor.getValueScales())
+                  pw = arith::MulFOp::create(
+                      kb, l, pw,
+                      tensor::ExtractOp::create(
+                          kb, l, vs, ValueRange{bi, hk, rowsAt[w]}));
+                Value vv = readRow(kb, v, dv, {bi, hk, rowsAt[w], zero});
+                accNew = vector::FMAOp::create(
+                    kb, l, vv, vector::BroadcastOp::create(kb, l, vType, pw),
+                    accNew);
+              }
+              scf::YieldOp::create(kb, l, ValueRange{m, sum, accNew});
+            });
+        // What kiln-outline-parallel weighs the heads by.
+        keys->setAttr("kiln.max_trips", rb.getI64IntegerAttr(maxTrips));
+        return keys;
+      };
       // A finite start for m: exp(m - m') is then 0, never NaN.
       Value init[] = {f32Const(rb, -1e30), f32Const(rb, 0.0),
                       arith::ConstantOp::create(
                           rb, loc, DenseElementsAttr::get(vType, 0.0f))};
-      // Keys in blocks of `width`: the block's scores form one vector, so
-      // the max and the exponentials are one vector op per block, not two
-      // scalar exps per key. Lanes past `limit` score -1e30 (weight 0) and
-      // read row min(j, L - 1), which exists.
-      auto scoresType = VectorType::get({width}, f32);
-      auto keys = scf::ForOp::create(
-          rb, loc, zero, limit, index(width), init,
-          [&](OpBuilder &kb, Location l, Value jb, ValueRange st) {
-            Value masked = f32Const(kb, -1e30);
-            Value scores = vector::BroadcastOp::create(kb, l, scoresType,
-                                                       masked);
-            SmallVector<Value> rowsAt;
-            for (int64_t w = 0; w < width; ++w) {
-              Value j = arith::AddIOp::create(kb, l, jb, index(w));
-              Value at = arith::MinSIOp::create(kb, l, j, index(keysLen - 1));
-              rowsAt.push_back(at);
-              Value kv = readRow(kb, k, d, {bi, hk, at, zero});
-              // Reassociated (a tree, fixed at compile time): an ordered
-              // sum would be D dependent adds per key.
-              Value score = vector::ReductionOp::create(
+      auto fromCache = [&](OpBuilder &kb, Location l, Value, Value at) {
+        return cachedScore(kb, l, at);
+      };
+      int64_t cacheTrips = llvm::divideCeil(keysLen, width);
+      scf::ForOp keys;
+      if (!recent) {
+        keys = keyBlocks(zero, limit, init, cacheTrips, fromCache);
+      } else {
+        // Keys before n - W come from the cache only; the last W are read
+        // whole where their window slot still holds them (tag == j).
+        Value split = arith::MaxSIOp::create(
+            rb, loc, zero, arith::SubIOp::create(rb, loc, n, index(window)));
+        Value older = arith::MinSIOp::create(rb, loc, limit, split);
+        scf::ForOp first = keyBlocks(zero, older, init, cacheTrips, fromCache);
+        keys = keyBlocks(
+            split, limit, first.getResults(),
+            llvm::divideCeil(window, width) + 1,
+            [&](OpBuilder &kb, Location l, Value j, Value at) -> Value {
+              Value slot = arith::RemUIOp::create(kb, l, j, index(window));
+              Value tag = tensor::ExtractOp::create(kb, l, tags,
+                                                    ValueRange{slot});
+              Value whole = arith::CmpIOp::create(
+                  kb, l, arith::CmpIPredicate::eq, tag,
+                  arith::IndexCastOp::create(kb, l, kb.getI64Type(), j));
+              Value kv = readRow(kb, recent, d, {bi, hk, slot, zero});
+              Value exact = vector::ReductionOp::create(
                   kb, l, vector::CombiningKind::ADD,
                   arith::MulFOp::create(kb, l, qv, kv),
                   arith::FastMathFlags::reassoc);
-              if (Value ks = adaptor.getKeyScales())
-                score = arith::MulFOp::create(
-                    kb, l, score,
-                    tensor::ExtractOp::create(kb, l, ks,
-                                              ValueRange{bi, hk, at}));
-              Value inside = arith::CmpIOp::create(
-                  kb, l, arith::CmpIPredicate::slt, j, limit);
-              score = arith::SelectOp::create(kb, l, inside, score, masked);
-              scores = vector::InsertOp::create(kb, l, score, scores, w);
-            }
-            Value blockMax = vector::ReductionOp::create(
-                kb, l, vector::CombiningKind::MAXIMUMF, scores);
-            Value m = arith::MaximumFOp::create(kb, l, st[0], blockMax);
-            Value c = math::ExpOp::create(
-                kb, l, arith::SubFOp::create(kb, l, st[0], m));
-            Value p = math::ExpOp::create(
-                kb, l,
-                arith::SubFOp::create(
-                    kb, l, scores,
-                    vector::BroadcastOp::create(kb, l, scoresType, m)));
-            Value sum = arith::AddFOp::create(
-                kb, l, arith::MulFOp::create(kb, l, st[1], c),
-                vector::ReductionOp::create(kb, l, vector::CombiningKind::ADD,
-                                            p, arith::FastMathFlags::reassoc));
-            Value accNew = arith::MulFOp::create(
-                kb, l, st[2], vector::BroadcastOp::create(kb, l, vType, c));
-            for (int64_t w = 0; w < width; ++w) {
-              Value pw = vector::ExtractOp::create(kb, l, p, w);
-              if (Value vs = adaptor.getValueScales())
-                pw = arith::MulFOp::create(
-                    kb, l, pw,
-                    tensor::ExtractOp::create(kb, l, vs,
-                                              ValueRange{bi, hk, rowsAt[w]}));
-              Value vv = readRow(kb, v, dv, {bi, hk, rowsAt[w], zero});
-              accNew = vector::FMAOp::create(
-                  kb, l, vv, vector::BroadcastOp::create(kb, l, vType, pw),
-                  accNew);
-            }
-            scf::YieldOp::create(kb, l, ValueRange{m, sum, accNew});
-          });
-      // At most ceil(L / width) blocks: what kiln-outline-parallel weighs
-      // the heads by.
-      keys->setAttr("kiln.max_trips",
-                    rb.getI64IntegerAttr(llvm::divideCeil(keysLen, width)));
+              return arith::SelectOp::create(kb, l, whole, exact,
+                                             cachedScore(kb, l, at));
+            });
+      }
       Value y = arith::DivFOp::create(
           rb, loc, keys.getResult(2),
           vector::BroadcastOp::create(rb, loc, vType, keys.getResult(1)));
@@ -420,10 +512,135 @@ struct KVAppendQuantizedLowering : OpConversionPattern<KVAppendQuantizedOp> {
   }
 };
 
+/// QJL keys (see kiln.kv_append_qjl): per new row u at t = position + r,
+/// p = u . P accumulated over d (FMA), the signs packed 8 to a byte, the
+/// scale sqrt(pi/2) / m * |u|; then the last min(S, W) rows whole into the
+/// window slots t % W, each tagged t.
+struct KVAppendQJLLowering : OpConversionPattern<KVAppendQJLOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(KVAppendQJLOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    Type f32 = b.getF32Type();
+    ArrayRef<int64_t> u =
+        cast<RankedTensorType>(op.getUpdate().getType()).getShape();
+    int64_t m = cast<RankedTensorType>(op.getSketch().getType()).getShape()[1];
+    int64_t window =
+        cast<RankedTensorType>(op.getRecent().getType()).getShape()[2];
+    auto index = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    Value zero = index(0), one = index(1);
+    Value position = scalarIndex(b, loc, adaptor.getPosition());
+    Value update = adaptor.getUpdate(), sketch = adaptor.getSketch();
+    Value pad = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+    auto rowType = VectorType::get({u[3]}, f32);
+    auto sketchType = VectorType::get({m}, f32);
+    auto readUpdate = [&](OpBuilder &rb, Location l, ValueRange bhr) {
+      return vector::TransferReadOp::create(
+          rb, l, rowType, update, ValueRange{bhr[0], bhr[1], bhr[2], zero},
+          pad, ArrayRef<bool>{true});
+    };
+    double norm = std::sqrt(M_PI / 2) / double(m);
+
+    scf::LoopNest quantized = scf::buildLoopNest(
+        b, loc, ValueRange{zero, zero, zero},
+        ValueRange{index(u[0]), index(u[1]), index(u[2])},
+        ValueRange{one, one, one},
+        ValueRange{adaptor.getBits(), adaptor.getScales()},
+        [&](OpBuilder &rb, Location l, ValueRange ivs,
+            ValueRange state) -> scf::ValueVector {
+          Value t = arith::AddIOp::create(rb, l, position, ivs[2]);
+          Value row = readUpdate(rb, l, ivs);
+          Value init = arith::ConstantOp::create(
+              rb, l, DenseElementsAttr::get(sketchType, 0.0f));
+          Value p =
+              scf::ForOp::create(
+                  rb, l, zero, index(u[3]), one, ValueRange{init},
+                  [&](OpBuilder &pb, Location pl, Value c, ValueRange acc) {
+                    Value uc = vector::ExtractOp::create(pb, pl, row,
+                                                         OpFoldResult(c));
+                    Value pRow = vector::TransferReadOp::create(
+                        pb, pl, sketchType, sketch, ValueRange{c, zero}, pad,
+                        ArrayRef<bool>{true});
+                    scf::YieldOp::create(
+                        pb, pl,
+                        ValueRange{vector::FMAOp::create(
+                            pb, pl,
+                            vector::BroadcastOp::create(pb, pl, sketchType,
+                                                        uc),
+                            pRow, acc[0])});
+                  })
+                  .getResult(0);
+          Value positive = arith::CmpFOp::create(
+              rb, l, arith::CmpFPredicate::OGT, p,
+              arith::ConstantOp::create(
+                  rb, l, DenseElementsAttr::get(sketchType, 0.0f)));
+          // Lane c lands in bit c % 8 of byte c / 8 (LLVM's bitcast order).
+          Value packed = vector::BitCastOp::create(
+              rb, l, VectorType::get({m / 8}, rb.getI8Type()), positive);
+          Value bits = vector::TransferWriteOp::create(
+                           rb, l, packed, state[0],
+                           ValueRange{ivs[0], ivs[1], t, zero},
+                           ArrayRef<bool>{true})
+                           .getResult();
+          Value squares = vector::ReductionOp::create(
+              rb, l, vector::CombiningKind::ADD,
+              arith::MulFOp::create(rb, l, row, row),
+              arith::FastMathFlags::reassoc);
+          Value scale = arith::MulFOp::create(
+              rb, l, math::SqrtOp::create(rb, l, squares),
+              arith::ConstantOp::create(rb, l, rb.getF32FloatAttr(norm)));
+          Value scales = tensor::InsertOp::create(
+              rb, l, scale, state[1], ValueRange{ivs[0], ivs[1], t});
+          return {bits, scales};
+        });
+
+    // The window: the last min(S, W) rows whole, and their tags.
+    int64_t firstKept = std::max<int64_t>(0, u[2] - window);
+    auto slotOf = [&](OpBuilder &rb, Location l, Value r) {
+      Value t = arith::AddIOp::create(rb, l, position, r);
+      return std::make_pair(t,
+                            arith::RemUIOp::create(rb, l, t, index(window))
+                                .getResult());
+    };
+    scf::LoopNest kept = scf::buildLoopNest(
+        b, loc, ValueRange{zero, zero, index(firstKept)},
+        ValueRange{index(u[0]), index(u[1]), index(u[2])},
+        ValueRange{one, one, one}, ValueRange{adaptor.getRecent()},
+        [&](OpBuilder &rb, Location l, ValueRange ivs,
+            ValueRange state) -> scf::ValueVector {
+          Value slot = slotOf(rb, l, ivs[2]).second;
+          return {vector::TransferWriteOp::create(
+                      rb, l, readUpdate(rb, l, ivs), state[0],
+                      ValueRange{ivs[0], ivs[1], slot, zero},
+                      ArrayRef<bool>{true})
+                      .getResult()};
+        });
+    auto tagged = scf::ForOp::create(
+        b, loc, index(firstKept), index(u[2]), one,
+        ValueRange{adaptor.getRecentPositions()},
+        [&](OpBuilder &rb, Location l, Value r, ValueRange state) {
+          auto [t, slot] = slotOf(rb, l, r);
+          Value tag = arith::IndexCastOp::create(rb, l, rb.getI64Type(), t);
+          scf::YieldOp::create(
+              rb, l,
+              ValueRange{tensor::InsertOp::create(rb, l, tag, state[0],
+                                                  ValueRange{slot})});
+        });
+    rewriter.replaceOp(op, {quantized.results[0], quantized.results[1],
+                            kept.results[0], tagged.getResult(0)});
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::kiln::lowering::populateAttentionPatterns(
     RewritePatternSet &patterns) {
   patterns.add<AttentionLowering, CachedAttentionLowering, KVAppendLowering,
-               KVAppendQuantizedLowering>(patterns.getContext());
+               KVAppendQuantizedLowering, KVAppendQJLLowering>(
+      patterns.getContext());
 }

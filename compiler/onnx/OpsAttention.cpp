@@ -273,7 +273,9 @@ LogicalResult importAttention(GraphImporter &imp) {
       return failure();
     FailureOr<Value> r = imp.create<AttentionOp>(
         Type(), *vq, *vk, *vv, /*kv_length=*/Value(), /*key_scales=*/Value(),
-        /*value_scales=*/Value(), imp.builder.getF32FloatAttr(scale),
+        /*value_scales=*/Value(), /*key_sketch=*/Value(),
+        /*recent_keys=*/Value(), /*recent_positions=*/Value(),
+        imp.builder.getF32FloatAttr(scale),
         *isCausal ? imp.builder.getUnitAttr() : UnitAttr());
     if (failed(r))
       return failure();

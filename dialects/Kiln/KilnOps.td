@@ -346,6 +346,18 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
     ([B, Hkv, L]): key[b, h, j, d] reads as key_scales[b, h, j] * key_i8.
     Int8 operands need `kv_length`.
 
+    QJL keys (kiln.kv_append_qjl) come with `key_sketch` P [D, m]: `key` is
+    i8 [B, Hkv, L, m / 8], the packed signs of k . P (bit c % 8 of byte
+    c / 8 set when (k . P)[c] > 0), and `key_scales` holds sqrt(pi/2) / m *
+    |k|. The query is projected, not quantized (the unbiased estimator):
+
+      score[b, h, i, j] = scale * key_scales[b, h', j]
+                          * sum_c (q . P)[c] * (bit c of key[b, h', j] ? 1 : -1)
+
+    With `recent_keys(%r, %t)` ([B, Hkv, W, D] f32 and [W] i64), a key j
+    >= n - W whose slot j % W is tagged j (`%t[j % W] == j`) is read whole
+    from `%r[b, h', j % W]` instead: the most recent tokens stay exact.
+
     ```mlir
     %y = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>)
          {scale = 0.125 : f32, causal}
@@ -358,6 +370,9 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
                        Optional<Kiln_IndexTensor>:$kv_length,
                        Optional<Kiln_FloatTensor>:$key_scales,
                        Optional<Kiln_FloatTensor>:$value_scales,
+                       Optional<Kiln_FloatTensor>:$key_sketch,
+                       Optional<Kiln_FloatTensor>:$recent_keys,
+                       Optional<Kiln_IndexTensor>:$recent_positions,
                        F32Attr:$scale, UnitAttr:$causal);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
@@ -365,6 +380,9 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
     (`kv_length` `(` $kv_length^ `:` type($kv_length) `)`)?
     (`key_scales` `(` $key_scales^ `:` type($key_scales) `)`)?
     (`value_scales` `(` $value_scales^ `:` type($value_scales) `)`)?
+    (`key_sketch` `(` $key_sketch^ `:` type($key_sketch) `)`)?
+    (`recent_keys` `(` $recent_keys^ `,` $recent_positions `:`
+       type($recent_keys) `,` type($recent_positions) `)`)?
     attr-dict `:` type($query) `,` type($key) `,` type($value)
   }];
   let hasVerifier = 1;
@@ -426,6 +444,53 @@ def Kiln_KVAppendQuantizedOp : Kiln_Op<"kv_append_quantized",
   let assemblyFormat = [{
     $cache `,` $scales `,` $update `,` $position attr-dict `:` type($cache)
     `,` type($scales) `,` type($update) `,` type($position)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_KVAppendQJLOp : Kiln_Op<"kv_append_qjl",
+    [Pure, AllTypesMatch<["bits", "bits_result"]>,
+     AllTypesMatch<["scales", "scales_result"]>,
+     AllTypesMatch<["recent", "recent_result"]>,
+     AllTypesMatch<["recent_positions", "recent_positions_result"]>]> {
+  let summary = "Appends new keys to a QJL key cache: the sign bits of a "
+                "Gaussian projection of each key, plus its norm; the most "
+                "recent keys also kept whole.";
+  let description = [{
+    QJL (Zandieh et al., 1-bit quantized JL transform). Each new key
+    u = update[b, h, r, :] (f32 [B, H, S, D]) at t = position + r, with the
+    fixed projection `sketch` P [D, m]:
+
+      p = u . P                                   (f32, [m])
+      bits[b, h, t, c / 8] bit c % 8 = (p[c] > 0)
+      scales[b, h, t] = sqrt(pi / 2) / m * |u|_2
+
+    and, for the last min(S, W) rows, the whole key lands in the window
+    `recent` [B, H, W, D] at slot t % W, with `recent_positions[t % W] = t`
+    (the tag kiln.attention checks before it trusts a slot). Keys cost m / 8
+    + 4 bytes per token and head instead of 4 D.
+
+    ```mlir
+    %b2, %s2, %r2, %t2 = kiln.kv_append_qjl %b, %s, %r, %t, %k_new, %pos,
+        %sketch : tensor<1x12x1024x32xi8>, tensor<1x12x1024xf32>,
+        tensor<1x12x32x64xf32>, tensor<32xi64>, tensor<1x12x1x64xf32>,
+        tensor<i64>, tensor<64x256xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$bits, Kiln_FloatTensor:$scales,
+                       Kiln_FloatTensor:$recent,
+                       Kiln_IndexTensor:$recent_positions,
+                       Kiln_FloatTensor:$update, Kiln_IndexTensor:$position,
+                       Kiln_FloatTensor:$sketch);
+  let results = (outs Kiln_Tensor:$bits_result,
+                      Kiln_FloatTensor:$scales_result,
+                      Kiln_FloatTensor:$recent_result,
+                      Kiln_IndexTensor:$recent_positions_result);
+  let assemblyFormat = [{
+    $bits `,` $scales `,` $recent `,` $recent_positions `,` $update `,`
+    $position `,` $sketch attr-dict `:` type($bits) `,` type($scales) `,`
+    type($recent) `,` type($recent_positions) `,` type($update) `,`
+    type($position) `,` type($sketch)
   }];
   let hasVerifier = 1;
 }

@@ -1,7 +1,7 @@
 //===- KilnOpsAttention.cpp - attention and KV-cache ops ------------------===//
 //
 // Part of kiln. Type inference and verifiers of kiln.attention,
-// kiln.kv_append and kiln.kv_append_quantized.
+// kiln.kv_append, kiln.kv_append_quantized and kiln.kv_append_qjl.
 //
 //===----------------------------------------------------------------------===//
 
@@ -81,9 +81,36 @@ LogicalResult AttentionOp::verify() {
   if (k[1] <= 0 || q[1] % k[1] != 0)
     return emitOpError("query heads ")
            << q[1] << " are not a multiple of key/value heads " << k[1];
-  if (k[3] != q[3])
+  if (Value sketch = getKeySketch()) {
+    // QJL: the key rows are m / 8 bytes of signs of k . P, P [D, m].
+    auto pt = cast<RankedTensorType>(sketch.getType());
+    if (pt.getRank() != 2 || !pt.getElementType().isF32() ||
+        pt.getShape()[0] != q[3] || pt.getShape()[1] % 8 != 0)
+      return emitOpError("key_sketch must be f32 [")
+             << q[3] << ", m] with m a multiple of 8, got " << pt;
+    if (!kt.getElementType().isSignlessInteger(8) ||
+        k[3] * 8 != pt.getShape()[1])
+      return emitOpError("a sketched key must be i8 sign bits [..., ")
+             << pt.getShape()[1] / 8 << "], got " << kt;
+  } else if (k[3] != q[3]) {
     return emitOpError("key head size ")
            << k[3] << " differs from the query's " << q[3];
+  }
+  if (Value recent = getRecentKeys()) {
+    auto rt = cast<RankedTensorType>(recent.getType());
+    auto tt = cast<RankedTensorType>(getRecentPositions().getType());
+    if (!getKeySketch())
+      return emitOpError("recent_keys go with a key_sketch");
+    if (rt.getRank() != 4 || !rt.getElementType().isF32() ||
+        rt.getShape()[0] != q[0] || rt.getShape()[1] != k[1] ||
+        rt.getShape()[3] != q[3])
+      return emitOpError("recent_keys must be f32 [")
+             << q[0] << ", " << k[1] << ", W, " << q[3] << "], got " << rt;
+    if (tt.getRank() != 1 || !tt.getElementType().isInteger(64) ||
+        tt.getShape()[0] != rt.getShape()[2])
+      return emitOpError("recent_positions must be i64 [")
+             << rt.getShape()[2] << "], got " << tt;
+  }
   if (getKvLength()) {
     if (!isI64Scalar(getKvLength().getType()))
       return emitOpError("kv_length must be a 0-d i64 tensor, got ")
@@ -139,5 +166,45 @@ LogicalResult KVAppendQuantizedOp::verify() {
   if (!st.getElementType().isF32() || st.getShape() != c.drop_back())
     return emitOpError("scales must be f32 [")
            << c[0] << ", " << c[1] << ", " << c[2] << "], got " << st;
+  return success();
+}
+
+LogicalResult KVAppendQJLOp::verify() {
+  auto bt = cast<RankedTensorType>(getBits().getType());
+  auto st = cast<RankedTensorType>(getScales().getType());
+  auto rt = cast<RankedTensorType>(getRecent().getType());
+  auto tt = cast<RankedTensorType>(getRecentPositions().getType());
+  auto ut = cast<RankedTensorType>(getUpdate().getType());
+  auto pt = cast<RankedTensorType>(getSketch().getType());
+  if (!ut.getElementType().isF32() || ut.getRank() != 4)
+    return emitOpError("update must be a 4-D f32 tensor, got ") << ut;
+  ArrayRef<int64_t> u = ut.getShape();
+  if (pt.getRank() != 2 || !pt.getElementType().isF32() ||
+      pt.getShape()[0] != u[3] || pt.getShape()[1] % 8 != 0)
+    return emitOpError("sketch must be f32 [")
+           << u[3] << ", m] with m a multiple of 8, got " << pt;
+  int64_t m = pt.getShape()[1];
+  if (!bt.getElementType().isSignlessInteger(8) || bt.getRank() != 4 ||
+      bt.getShape()[0] != u[0] || bt.getShape()[1] != u[1] ||
+      bt.getShape()[3] != m / 8 || bt.getShape()[2] < u[2])
+    return emitOpError("bits must be i8 [")
+           << u[0] << ", " << u[1] << ", M >= " << u[2] << ", " << m / 8
+           << "], got " << bt;
+  ArrayRef<int64_t> c = bt.getShape();
+  if (!st.getElementType().isF32() || st.getShape() != c.drop_back())
+    return emitOpError("scales must be f32 [")
+           << c[0] << ", " << c[1] << ", " << c[2] << "], got " << st;
+  if (rt.getRank() != 4 || !rt.getElementType().isF32() ||
+      rt.getShape()[0] != u[0] || rt.getShape()[1] != u[1] ||
+      rt.getShape()[3] != u[3] || rt.getShape()[2] <= 0)
+    return emitOpError("recent must be f32 [")
+           << u[0] << ", " << u[1] << ", W, " << u[3] << "], got " << rt;
+  if (tt.getRank() != 1 || !tt.getElementType().isInteger(64) ||
+      tt.getShape()[0] != rt.getShape()[2])
+    return emitOpError("recent_positions must be i64 [")
+           << rt.getShape()[2] << "], got " << tt;
+  if (!isI64Scalar(getPosition().getType()))
+    return emitOpError("position must be a 0-d i64 tensor, got ")
+           << getPosition().getType();
   return success();
 }

@@ -7,6 +7,8 @@
 #include "passes/KVLayout/Passes.h"
 
 #include "dialects/Kiln/KilnOps.h"
+#include "passes/Constants.h"
+#include "passes/KVLayout/QJLSketch.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -28,6 +30,14 @@ struct Cache {
   BlockArgument past;
   ConcatOp concat;
   std::string name;
+  bool isKey;
+};
+
+/// What an attention reads of one cache after the append: the rows, and
+/// for the quantized layouts their scales, (QJL) the window and its tags
+/// and the projection.
+struct Appended {
+  Value rows, scales, recent, tags, sketch;
 };
 
 /// The past argument `value` is concatenated from, when `value` is
@@ -59,6 +69,62 @@ struct KilnKVLayoutPass
         return signalPassFailure();
   }
 
+  /// A new last argument of `func`: a state named `name`.
+  static FailureOr<Value> addStateArg(func::FuncOp func, Type type,
+                                      StringRef name, Location at) {
+    OpBuilder b(func.getContext());
+    unsigned index = func.getNumArguments();
+    if (failed(func.insertArgument(
+            index, type,
+            b.getDictionaryAttr(
+                {b.getNamedAttr("kiln.name", b.getStringAttr(name)),
+                 b.getNamedAttr("kiln.state", b.getUnitAttr())}),
+            at)))
+      return failure();
+    return func.getArgument(index);
+  }
+
+  /// The QJL key cache of `c` (`shape` its [B, H, max-seq-len, D]): sign
+  /// bits [B, H, N, m / 8], scales [B, H, N], the recent window [B, H, W,
+  /// D] and its tags [W], appended by kiln.kv_append_qjl with the layer's
+  /// own projection (seed 42 + the key's index).
+  FailureOr<Appended> appendQJL(func::FuncOp func, Cache &c,
+                                ArrayRef<int64_t> shape, Value position,
+                                int64_t keyIndex) {
+    OpBuilder b(func.getContext());
+    Location at = c.past.getLoc();
+    int64_t d = shape[3], m = qjlSketch;
+    SmallVector<int64_t> bitsShape(shape), recentShape(shape);
+    bitsShape[3] = m / 8;
+    recentShape[2] = qjlRecent;
+    FailureOr<Value> bits = addStateArg(
+        func, RankedTensorType::get(bitsShape, b.getI8Type()), c.name, at);
+    FailureOr<Value> scales = addStateArg(
+        func,
+        RankedTensorType::get(ArrayRef<int64_t>(shape).drop_back(),
+                              b.getF32Type()),
+        c.name + ".scales", at);
+    FailureOr<Value> recent = addStateArg(
+        func, RankedTensorType::get(recentShape, b.getF32Type()),
+        c.name + ".recent", at);
+    FailureOr<Value> tags = addStateArg(
+        func, RankedTensorType::get({qjlRecent}, b.getI64Type()),
+        c.name + ".recent_positions", at);
+    if (failed(bits) || failed(scales) || failed(recent) || failed(tags))
+      return failure();
+    b.setInsertionPoint(c.concat);
+    Location loc = c.concat.getLoc();
+    Value sketch = createConstant(
+        b, loc, RankedTensorType::get({d, m}, b.getF32Type()),
+        mlir::kiln::qjlSketch(d, m, 42 + uint64_t(keyIndex)), c.name + ".qjl_sketch");
+    auto append = KVAppendQJLOp::create(b, loc, *bits, *scales, *recent, *tags,
+                                        c.concat.getInputs()[1], position,
+                                        sketch);
+    return Appended{append.getBitsResult(), append.getScalesResult(),
+                    append.getRecentResult(),
+                    append.getRecentPositionsResult(), sketch};
+  }
+
   LogicalResult rewrite(func::FuncOp func) {
     SmallVector<AttentionOp> attentions;
     func.walk([&](AttentionOp op) {
@@ -70,10 +136,15 @@ struct KilnKVLayoutPass
       return success();
     if (maxSeqLen <= 0)
       return func.emitError("kiln-kv-layout needs max-seq-len > 0");
-    if (kvDtype != "f32" && kvDtype != "int8")
-      return func.emitError("kiln-kv-layout: kv-dtype must be f32 or int8, "
-                            "got '")
+    if (kvDtype != "f32" && kvDtype != "int8" && kvDtype != "qjl")
+      return func.emitError("kiln-kv-layout: kv-dtype must be f32, int8 or "
+                            "qjl, got '")
              << kvDtype << "'";
+    if (kvDtype == "qjl" && (qjlSketch <= 0 || qjlSketch % 8 != 0 ||
+                             qjlRecent <= 0))
+      return func.emitError("kiln-kv-layout: qjl-sketch must be a positive "
+                            "multiple of 8 and qjl-recent positive, got ")
+             << qjlSketch << " and " << qjlRecent;
 
     int64_t tokens = cast<RankedTensorType>(attentions[0].getQuery().getType())
                          .getShape()[2];
@@ -85,6 +156,7 @@ struct KilnKVLayoutPass
                << tokens << " and " << s
                << " new tokens; one entry appends one count";
       for (Value kv : {op.getKey(), op.getValue()}) {
+        bool isKey = kv == op.getKey();
         ConcatOp concat = pastConcat(kv);
         BlockArgument past = cast<BlockArgument>(concat.getInputs()[0]);
         std::string name = argName(func, past.getArgNumber());
@@ -103,7 +175,7 @@ struct KilnKVLayoutPass
           if (use.getOwner() != concat.getOperation())
             return use.getOwner()->emitError("kiln-kv-layout: the past input '")
                    << name << "' is read here, not only appended to";
-        caches.push_back({past, concat, name});
+        caches.push_back({past, concat, name, isKey});
       }
     }
 
@@ -124,20 +196,14 @@ struct KilnKVLayoutPass
             loc)))
       return failure();
     Value position = func.getArgument(positionIndex);
-    bool int8 = kvDtype == "int8";
-    // The cache (and, int8, its row scales) each read after the append.
-    DenseMap<Operation *, std::pair<Value, Value>> appended;
+    bool qjl = kvDtype == "qjl";
+    // int8 values under qjl too (QJL is a key layout).
+    bool int8 = kvDtype == "int8" || qjl;
+    DenseMap<Operation *, Appended> appended;
+    int64_t keyIndex = 0;
     auto addState = [&](RankedTensorType type, StringRef name,
-                        Location at) -> FailureOr<Value> {
-      unsigned index = func.getNumArguments();
-      if (failed(func.insertArgument(
-              index, type,
-              b.getDictionaryAttr(
-                  {b.getNamedAttr("kiln.name", b.getStringAttr(name)),
-                   b.getNamedAttr("kiln.state", b.getUnitAttr())}),
-              at)))
-        return failure();
-      return func.getArgument(index);
+                        Location at) {
+      return addStateArg(func, type, name, at);
     };
     for (Cache &c : caches) {
       auto pastType = cast<RankedTensorType>(c.past.getType());
@@ -145,9 +211,16 @@ struct KilnKVLayoutPass
       shape[2] = maxSeqLen;
       Value update = c.concat.getInputs()[1];
       if (int8 && !pastType.getElementType().isF32())
-        return c.concat.emitError("kiln-kv-layout: an int8 cache needs f32 "
-                                  "keys and values, '")
-               << c.name << "' is " << pastType;
+        return c.concat.emitError("kiln-kv-layout: an ")
+               << kvDtype << " cache needs f32 keys and values, '" << c.name
+               << "' is " << pastType;
+      if (qjl && c.isKey) {
+        FailureOr<Appended> a = appendQJL(func, c, shape, position, keyIndex++);
+        if (failed(a))
+          return failure();
+        appended[c.concat] = *a;
+        continue;
+      }
       FailureOr<Value> state = addState(
           RankedTensorType::get(shape, int8 ? b.getI8Type()
                                             : pastType.getElementType()),
@@ -157,8 +230,7 @@ struct KilnKVLayoutPass
       b.setInsertionPoint(c.concat);
       if (!int8) {
         appended[c.concat] = {KVAppendOp::create(b, c.concat.getLoc(), *state,
-                                                 update, position),
-                              Value()};
+                                                 update, position)};
         continue;
       }
       FailureOr<Value> scales = addState(
@@ -178,11 +250,12 @@ struct KilnKVLayoutPass
           b, op.getLoc(),
           DenseElementsAttr::get(scalar, APInt(64, uint64_t(tokens))));
       Value length = AddOp::create(b, op.getLoc(), position, count);
-      auto [key, keyScales] = appended[op.getKey().getDefiningOp()];
-      auto [value, valueScales] = appended[op.getValue().getDefiningOp()];
+      Appended key = appended[op.getKey().getDefiningOp()];
+      Appended value = appended[op.getValue().getDefiningOp()];
       auto fused = AttentionOp::create(
-          b, op.getLoc(), op.getType(), op.getQuery(), key, value, length,
-          keyScales, valueScales, op.getScaleAttr(), op.getCausalAttr());
+          b, op.getLoc(), op.getType(), op.getQuery(), key.rows, value.rows,
+          length, key.scales, value.scales, key.sketch, key.recent, key.tags,
+          op.getScaleAttr(), op.getCausalAttr());
       op.replaceAllUsesWith(fused.getResult());
       op.erase();
     }
@@ -209,7 +282,7 @@ struct KilnKVLayoutPass
                   b.getStringAttr(tokens == 1 ? "decode" : "prefill"));
     func->setAttr("kiln.tokens", b.getI64IntegerAttr(tokens));
     func->setAttr("kiln.max_seq_len", b.getI64IntegerAttr(maxSeqLen));
-    func->setAttr("kiln.kv_dtype", b.getStringAttr(int8 ? "int8" : "f32"));
+    func->setAttr("kiln.kv_dtype", b.getStringAttr(kvDtype));
     numCaches += caches.size() / 2;
     return success();
   }

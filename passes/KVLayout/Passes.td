@@ -45,6 +45,15 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
     and read by the attention as scale * int8: 2 * H * (D + 4) bytes per
     token and layer instead of 2 * H * D * 4.
 
+    With `kv-dtype=qjl` the keys are QJL sketches (techniques.md section
+    3): per token and head the signs of k . P, P a fixed [D, m] Gaussian
+    projection per layer (m = `qjl-sketch`), packed 8 to a byte, and one
+    f32 scale sqrt(pi/2) / m * |k|; the last `qjl-recent` keys also stay
+    whole in a window (`<past>.recent`, tagged with their positions in
+    `<past>.recent_positions`), which the attention reads instead of the
+    sketch. Values are int8 as above. Keys then cost H * (m / 8 + 4) bytes
+    per token and layer, plus the fixed window.
+
     A function without the pattern is left unchanged. A cache that anything
     but its attention and the return reads, or attentions that disagree on
     S, are errors naming the input.
@@ -53,8 +62,12 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
     Option<"maxSeqLen", "max-seq-len", "int64_t", /*default=*/"0",
            "Rows preallocated per cache (the longest context); required">,
     Option<"kvDtype", "kv-dtype", "std::string", /*default=*/"\"f32\"",
-           "Element type of the cache: f32 (the model's) or int8 (per-row "
-           "scales)">,
+           "Layout of the cache: f32 (the model's), int8 (per-row scales) "
+           "or qjl (sign-bit key sketches, int8 values)">,
+    Option<"qjlSketch", "qjl-sketch", "int64_t", /*default=*/"256",
+           "QJL: projections (sign bits) per key, a multiple of 8">,
+    Option<"qjlRecent", "qjl-recent", "int64_t", /*default=*/"32",
+           "QJL: the most recent keys kept whole">,
   ];
   let statistics = [
     Statistic<"numCaches", "num-caches", "Past/present pairs made state">,

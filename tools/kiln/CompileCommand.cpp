@@ -130,10 +130,23 @@ cl::opt<int64_t> maxSeqLen(
 
 cl::opt<std::string> kvCache(
     "kv",
-    cl::desc("With --max-seq-len: the cache's element type, f32 (default) or "
-             "int8 (per token and head, with an f32 scale per row: about a "
-             "quarter of the f32 bytes)"),
-    cl::value_desc("f32|int8"), cl::init("f32"), cl::sub(kiln::compileCommand),
+    cl::desc("With --max-seq-len: the cache's layout, f32 (default), int8 "
+             "(per token and head, with an f32 scale per row: about a "
+             "quarter of the f32 bytes) or qjl (keys as sign bits of a "
+             "Gaussian projection plus a norm, the most recent keys kept "
+             "whole; int8 values)"),
+    cl::value_desc("f32|int8|qjl"), cl::init("f32"),
+    cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<int64_t> qjlSketch(
+    "kv-qjl-sketch",
+    cl::desc("With --kv qjl: sign bits per key and head (projections), a "
+             "multiple of 8 (default 256)"),
+    cl::value_desc("m"), cl::init(256), cl::sub(kiln::compileCommand),
+    cl::cat(category));
+cl::opt<int64_t> qjlRecent(
+    "kv-qjl-recent",
+    cl::desc("With --kv qjl: the most recent keys kept whole (default 32)"),
+    cl::value_desc("tokens"), cl::init(32), cl::sub(kiln::compileCommand),
     cl::cat(category));
 cl::opt<std::string> prefill(
     "prefill",
@@ -354,10 +367,22 @@ int kiln::compileMain() {
       return fail("compile", "--max-seq-len must be positive");
     KilnKVLayoutPassOptions kv;
     kv.maxSeqLen = maxSeqLen;
-    if (kvCache != "f32" && kvCache != "int8")
-      return fail("compile", "--kv: expected f32 or int8, got '" + kvCache +
-                                 "'");
+    if (kvCache != "f32" && kvCache != "int8" && kvCache != "qjl")
+      return fail("compile", "--kv: expected f32, int8 or qjl, got '" +
+                                 kvCache + "'");
+    if ((qjlSketch.getNumOccurrences() || qjlRecent.getNumOccurrences()) &&
+        kvCache != "qjl")
+      return fail("compile", "--kv-qjl-sketch and --kv-qjl-recent need "
+                             "--kv qjl");
+    if (qjlSketch <= 0 || qjlSketch % 8 != 0)
+      return fail("compile", "--kv-qjl-sketch must be a positive multiple "
+                             "of 8, got " + std::to_string(qjlSketch));
+    if (qjlRecent <= 0)
+      return fail("compile", "--kv-qjl-recent must be positive, got " +
+                                 std::to_string(qjlRecent));
     kv.kvDtype = kvCache;
+    kv.qjlSketch = qjlSketch;
+    kv.qjlRecent = qjlRecent;
     options.kvLayout = kv;
   } else if (kvCache.getNumOccurrences()) {
     return fail("compile", "--kv needs --max-seq-len");
