@@ -91,3 +91,74 @@ func.func @append_int8(%c: tensor<1x2x64x16xi8>, %s: tensor<1x2x64xf32>,
        : tensor<1x2x64x16xi8>, tensor<1x2x64xf32>, tensor<1x2x1x16xf32>, tensor<i64>
   return %r, %rs : tensor<1x2x64x16xi8>, tensor<1x2x64xf32>
 }
+
+// -----
+
+// QJL keys: the query projected once per row (an FMA per head-dim lane of
+// P's rows), then keys before n - W scored from their packed bits (the
+// bytes bitcast to lanes that pick +sq or -sq, times the key's scale), the
+// last W from the window where the slot's tag is the key's position.
+// CHECK-LABEL: func.func @qjl
+// CHECK:       scf.forall
+// CHECK:             %[[SQ:.*]] = scf.for {{.*}} -> (vector<32xf32>)
+// CHECK:               vector.transfer_read %arg4{{.*}} vector<32xf32>
+// CHECK:               vector.fma
+// CHECK:             %[[NEG:.*]] = arith.negf %[[SQ]]
+// CHECK:             %[[SPLIT:.*]] = arith.maxsi
+// CHECK:             %[[OLDER:.*]] = arith.minsi %{{.*}}, %[[SPLIT]]
+// CHECK:             scf.for %{{.*}} = %{{.*}} to %[[OLDER]] step
+// CHECK:               vector.transfer_read %arg1{{.*}} vector<4xi8>
+// CHECK:               %[[SIGNS:.*]] = vector.bitcast %{{.*}} : vector<4xi8> to vector<32xi1>
+// CHECK:               arith.select %[[SIGNS]], %[[SQ]], %[[NEG]]
+// CHECK:             } {kiln.max_trips = 4 : i64}
+// CHECK:             scf.for %{{.*}} = %[[SPLIT]] to
+// CHECK:               arith.remui
+// CHECK:               tensor.extract %arg6
+// CHECK:               arith.cmpi eq
+// CHECK:               vector.transfer_read %arg5
+// CHECK:             } {kiln.max_trips = 2 : i64}
+func.func @qjl(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x64x4xi8>,
+               %v: tensor<1x2x64x16xf32>, %ks: tensor<1x2x64xf32>,
+               %p: tensor<16x32xf32>, %r: tensor<1x2x8x16xf32>,
+               %t: tensor<8xi64>, %n: tensor<i64>) -> tensor<1x2x1x16xf32> {
+  %y = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>)
+       key_scales(%ks : tensor<1x2x64xf32>) key_sketch(%p : tensor<16x32xf32>)
+       recent_keys(%r, %t : tensor<1x2x8x16xf32>, tensor<8xi64>)
+       {scale = 0.25 : f32, causal}
+       : tensor<1x2x1x16xf32>, tensor<1x2x64x4xi8>, tensor<1x2x64x16xf32>
+  return %y : tensor<1x2x1x16xf32>
+}
+
+// -----
+
+// kv_append_qjl: per new row k . P, its signs packed to bytes at the
+// position, sqrt(pi/2)/m |k| beside them; the row whole into slot t % W,
+// tagged t.
+// CHECK-LABEL: func.func @append_qjl
+// CHECK:       scf.for
+// CHECK:         scf.for
+// CHECK:           scf.for
+// CHECK:             %[[T:.*]] = arith.addi
+// CHECK:             scf.for {{.*}} -> (vector<32xf32>)
+// CHECK:               vector.fma
+// CHECK:             %[[POS:.*]] = arith.cmpf ogt
+// CHECK:             %[[BYTES:.*]] = vector.bitcast %[[POS]] : vector<32xi1> to vector<4xi8>
+// CHECK:             vector.transfer_write %[[BYTES]], %{{.*}}[%{{.*}}, %{{.*}}, %[[T]], %{{.*}}]
+// CHECK:             math.sqrt
+// CHECK:             arith.mulf %{{.*}}, %{{.*}} : f32
+// CHECK:             tensor.insert
+// CHECK:       arith.remui
+// CHECK:       vector.transfer_write
+// CHECK:       arith.remui
+// CHECK:       arith.index_cast
+// CHECK:       tensor.insert
+func.func @append_qjl(%b: tensor<1x2x64x4xi8>, %s: tensor<1x2x64xf32>,
+                      %r: tensor<1x2x8x16xf32>, %t: tensor<8xi64>,
+                      %u: tensor<1x2x1x16xf32>, %pos: tensor<i64>,
+                      %p: tensor<16x32xf32>)
+    -> (tensor<1x2x64x4xi8>, tensor<1x2x64xf32>, tensor<1x2x8x16xf32>, tensor<8xi64>) {
+  %0:4 = kiln.kv_append_qjl %b, %s, %r, %t, %u, %pos, %p
+       : tensor<1x2x64x4xi8>, tensor<1x2x64xf32>, tensor<1x2x8x16xf32>,
+         tensor<8xi64>, tensor<1x2x1x16xf32>, tensor<i64>, tensor<16x32xf32>
+  return %0#0, %0#1, %0#2, %0#3 : tensor<1x2x64x4xi8>, tensor<1x2x64xf32>, tensor<1x2x8x16xf32>, tensor<8xi64>
+}

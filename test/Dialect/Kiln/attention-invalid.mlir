@@ -111,3 +111,48 @@ func.func @append_quantized_cache(%c: tensor<1x2x4x16xf32>, %s: tensor<1x2x4xf32
   %0, %1 = kiln.kv_append_quantized %c, %s, %u, %p : tensor<1x2x4x16xf32>, tensor<1x2x4xf32>, tensor<1x2x1x16xf32>, tensor<i64>
   return
 }
+
+// -----
+
+func.func @qjl_bits(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x8x8xi8>, %s: tensor<1x2x8xf32>, %v: tensor<1x2x8x16xf32>, %p: tensor<16x32xf32>, %n: tensor<i64>) {
+  // expected-error @+1 {{a sketched key must be i8 sign bits [..., 4]}}
+  %0 = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>) key_scales(%s : tensor<1x2x8xf32>) key_sketch(%p : tensor<16x32xf32>) {scale = 1.0 : f32}
+       : tensor<1x2x1x16xf32>, tensor<1x2x8x8xi8>, tensor<1x2x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @qjl_sketch(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x8x4xi8>, %s: tensor<1x2x8xf32>, %v: tensor<1x2x8x16xf32>, %p: tensor<8x32xf32>, %n: tensor<i64>) {
+  // expected-error @+1 {{key_sketch must be f32 [16, m] with m a multiple of 8}}
+  %0 = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>) key_scales(%s : tensor<1x2x8xf32>) key_sketch(%p : tensor<8x32xf32>) {scale = 1.0 : f32}
+       : tensor<1x2x1x16xf32>, tensor<1x2x8x4xi8>, tensor<1x2x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @recent_without_sketch(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x8x16xf32>, %r: tensor<1x2x4x16xf32>, %t: tensor<4xi64>, %n: tensor<i64>) {
+  // expected-error @+1 {{recent_keys go with a key_sketch}}
+  %0 = kiln.attention %q, %k, %k kv_length(%n : tensor<i64>) recent_keys(%r, %t : tensor<1x2x4x16xf32>, tensor<4xi64>) {scale = 1.0 : f32}
+       : tensor<1x2x1x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @qjl_tags(%b: tensor<1x2x8x4xi8>, %s: tensor<1x2x8xf32>, %r: tensor<1x2x4x16xf32>, %t: tensor<3xi64>, %u: tensor<1x2x1x16xf32>, %pos: tensor<i64>, %p: tensor<16x32xf32>) {
+  // expected-error @+1 {{recent_positions must be i64 [4]}}
+  %0:4 = kiln.kv_append_qjl %b, %s, %r, %t, %u, %pos, %p
+       : tensor<1x2x8x4xi8>, tensor<1x2x8xf32>, tensor<1x2x4x16xf32>, tensor<3xi64>, tensor<1x2x1x16xf32>, tensor<i64>, tensor<16x32xf32>
+  return
+}
+
+// -----
+
+func.func @qjl_append_bits(%b: tensor<1x2x8x2xi8>, %s: tensor<1x2x8xf32>, %r: tensor<1x2x4x16xf32>, %t: tensor<4xi64>, %u: tensor<1x2x1x16xf32>, %pos: tensor<i64>, %p: tensor<16x32xf32>) {
+  // expected-error @+1 {{bits must be i8 [1, 2, M >= 1, 4]}}
+  %0:4 = kiln.kv_append_qjl %b, %s, %r, %t, %u, %pos, %p
+       : tensor<1x2x8x2xi8>, tensor<1x2x8xf32>, tensor<1x2x4x16xf32>, tensor<4xi64>, tensor<1x2x1x16xf32>, tensor<i64>, tensor<16x32xf32>
+  return
+}

@@ -39,3 +39,24 @@ func.func @int8_cache(%q: tensor<1x2x1x16xf32>, %kn: tensor<1x2x1x16xf32>,
        : tensor<1x2x1x16xf32>, tensor<1x2x64x16xi8>, tensor<1x2x64x16xi8>
   return %y : tensor<1x2x1x16xf32>
 }
+
+// CHECK-LABEL: func.func @qjl_cache
+// CHECK: %[[B:.*]], %[[S:.*]], %[[R:.*]], %[[T:.*]] = kiln.kv_append_qjl %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[P:.*]] : tensor<1x2x64x4xi8>, tensor<1x2x64xf32>, tensor<1x2x8x16xf32>, tensor<8xi64>, tensor<1x2x1x16xf32>, tensor<i64>, tensor<16x32xf32>
+// CHECK: kiln.attention %{{.*}}, %[[B]], %{{.*}} kv_length(%{{.*}} : tensor<i64>) key_scales(%[[S]] : tensor<1x2x64xf32>) value_scales(%{{.*}} : tensor<1x2x64xf32>) key_sketch(%[[P]] : tensor<16x32xf32>) recent_keys(%[[R]], %[[T]] : tensor<1x2x8x16xf32>, tensor<8xi64>) {scale = 2.500000e-01 : f32} : tensor<1x2x1x16xf32>, tensor<1x2x64x4xi8>, tensor<1x2x64x16xi8>
+func.func @qjl_cache(%q: tensor<1x2x1x16xf32>, %kn: tensor<1x2x1x16xf32>,
+                     %kb: tensor<1x2x64x4xi8>, %ks: tensor<1x2x64xf32>,
+                     %kr: tensor<1x2x8x16xf32>, %kt: tensor<8xi64>,
+                     %p: tensor<16x32xf32>,
+                     %vc: tensor<1x2x64x16xi8>, %vs: tensor<1x2x64xf32>,
+                     %pos: tensor<i64>, %n: tensor<i64>) -> tensor<1x2x1x16xf32> {
+  %b, %s, %r, %t = kiln.kv_append_qjl %kb, %ks, %kr, %kt, %kn, %pos, %p
+       : tensor<1x2x64x4xi8>, tensor<1x2x64xf32>, tensor<1x2x8x16xf32>,
+         tensor<8xi64>, tensor<1x2x1x16xf32>, tensor<i64>, tensor<16x32xf32>
+  %y = kiln.attention %q, %b, %vc kv_length(%n : tensor<i64>)
+       key_scales(%s : tensor<1x2x64xf32>) value_scales(%vs : tensor<1x2x64xf32>)
+       key_sketch(%p : tensor<16x32xf32>)
+       recent_keys(%r, %t : tensor<1x2x8x16xf32>, tensor<8xi64>)
+       {scale = 0.25 : f32}
+       : tensor<1x2x1x16xf32>, tensor<1x2x64x4xi8>, tensor<1x2x64x16xi8>
+  return %y : tensor<1x2x1x16xf32>
+}

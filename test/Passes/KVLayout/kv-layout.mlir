@@ -2,6 +2,7 @@
 // appended in place at a run-time position.
 // RUN: %kiln_opt %s -split-input-file --kiln-kv-layout="max-seq-len=64" -verify-diagnostics | FileCheck %s
 // RUN: %kiln_opt %s -split-input-file --kiln-kv-layout="max-seq-len=64 kv-dtype=int8" -verify-diagnostics | FileCheck %s --check-prefix=INT8
+// RUN: %kiln_opt %s -split-input-file --kiln-kv-layout="max-seq-len=64 kv-dtype=qjl qjl-sketch=32 qjl-recent=8" -verify-diagnostics | FileCheck %s --check-prefix=QJL
 
 // One layer, grouped heads. The past inputs and present outputs go; the
 // position and two states (named after the past inputs) come last.
@@ -48,6 +49,22 @@ func.func @decoder(%q: tensor<1x4x1x16xf32> {kiln.name = "q"},
 // INT8: %[[K:.*]], %[[KS:.*]] = kiln.kv_append_quantized %[[SK]], %[[SKS]], %{{.*}}, %[[POS]]
 // INT8: %[[V:.*]], %[[VS:.*]] = kiln.kv_append_quantized %[[SV]], %[[SVS]], %{{.*}}, %[[POS]]
 // INT8: kiln.attention %{{.*}}, %[[K]], %[[V]] kv_length(%{{.*}} : tensor<i64>) key_scales(%[[KS]] : tensor<1x2x64xf32>) value_scales(%[[VS]] : tensor<1x2x64xf32>)
+
+// With kv-dtype=qjl: the key's sign bits (m / 8 = 4 bytes), scales, window
+// and tags; a fixed projection P [16, 32]; int8 values.
+// QJL-LABEL: func.func @decoder
+// QJL-SAME: %[[POS:[a-z0-9]+]]: tensor<i64> {kiln.name = "position", kiln.position},
+// QJL-SAME: %[[SK:[a-z0-9]+]]: tensor<1x2x64x4xi8> {kiln.name = "past.0.key", kiln.state},
+// QJL-SAME: %[[SKS:[a-z0-9]+]]: tensor<1x2x64xf32> {kiln.name = "past.0.key.scales", kiln.state},
+// QJL-SAME: %[[SKR:[a-z0-9]+]]: tensor<1x2x8x16xf32> {kiln.name = "past.0.key.recent", kiln.state},
+// QJL-SAME: %[[SKT:[a-z0-9]+]]: tensor<8xi64> {kiln.name = "past.0.key.recent_positions", kiln.state},
+// QJL-SAME: %[[SV:[a-z0-9]+]]: tensor<1x2x64x16xi8> {kiln.name = "past.0.value", kiln.state},
+// QJL-SAME: %[[SVS:[a-z0-9]+]]: tensor<1x2x64xf32> {kiln.name = "past.0.value.scales", kiln.state})
+// QJL-SAME: kiln.kv_dtype = "qjl"
+// QJL: %[[P:.*]] = kiln.constant dense_resource<past.0.key.qjl_sketch> : tensor<16x32xf32>
+// QJL: %[[K:.*]], %[[KS:.*]], %[[KR:.*]], %[[KT:.*]] = kiln.kv_append_qjl %[[SK]], %[[SKS]], %[[SKR]], %[[SKT]], %{{.*}}, %[[POS]], %[[P]]
+// QJL: %[[V:.*]], %[[VS:.*]] = kiln.kv_append_quantized %[[SV]], %[[SVS]], %{{.*}}, %[[POS]]
+// QJL: kiln.attention %{{.*}}, %[[K]], %[[V]] kv_length(%{{.*}} : tensor<i64>) key_scales(%[[KS]] : tensor<1x2x64xf32>) value_scales(%[[VS]] : tensor<1x2x64xf32>) key_sketch(%[[P]] : tensor<16x32xf32>) recent_keys(%[[KR]], %[[KT]] : tensor<1x2x8x16xf32>, tensor<8xi64>)
 
 // -----
 
