@@ -197,6 +197,18 @@ void printQuantizationChoices(ModuleOp module, llvm::raw_ostream *os) {
   }
 }
 
+/// Prints what `--kv auto` chose and among what (the entries' recorded
+/// `kiln.kv_layout_choice`; a prefill entry repeats the decode entry's).
+void printKVLayoutChoice(ModuleOp module, llvm::raw_ostream *os) {
+  if (!os)
+    return;
+  for (auto func : module.getOps<func::FuncOp>())
+    if (auto why = func->getAttrOfType<StringAttr>("kiln.kv_layout_choice")) {
+      *os << "kv layout: " << why.getValue() << "\n";
+      return;
+    }
+}
+
 /// Imports the graph again with the prefill dim fixed and moves its entry
 /// function into `module`. Its weights are separate blobs with the same
 /// bytes; kiln-dedupe-globals keeps one copy of each packed weight that
@@ -343,11 +355,14 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   GraphPipelineOptions graphOptions{options.hook, quantize, lmul};
   graphOptions.w8a8Quantize = options.w8a8Quantize;
   graphOptions.kvLayout = options.kvLayout;
+  if (graphOptions.kvLayout)
+    graphOptions.kvLayout->vectorBits = cpuTarget.vectorBits;
   graphOptions.smoothQuant = options.smoothQuant;
   buildGraphPipeline(graph, graphOptions);
   if (failed(runPasses(*module, graph)))
     return failure();
   printQuantizationChoices(*module, options.energyReport);
+  printKVLayoutChoice(*module, options.energyReport);
   if (options.energyReport)
     printEnergyReport(*module, lmul ? &*lmul : nullptr,
                       EnergyTable::horowitz45nm(), *options.energyReport);

@@ -4,7 +4,8 @@ Runtime on the same exported past/present decoder, side by side in one run.
 
 usage: .venv/bin/python bench/perf/decode.py [--config gpt2|tiny]
          [--contexts 128,1024] [--threads 1,2] [--iterations 10]
-         [--kiln PATH] [--out FILE.json] [--quantize w4] [--kv int8]
+         [--kiln PATH] [--out FILE.json] [--quantize w4]
+         [--kv int8|qjl] [--kv-qjl-sketch M]
 
 For each context length N and thread count T:
   kiln  `kiln bench decoder.so --decode --context N`: the cache is filled
@@ -17,7 +18,8 @@ For each context length N and thread count T:
 Both report the median step. The floor is the bytes a step must read --
 the weights except the embedding tables (a Gather reads one row of each;
 with --quantize, the packed weights the artifact reports) plus the K/V
-cache, layers x 2 x kv_heads x N x head_dim x 4 -- divided by
+cache, layers x 2 x kv_heads x N x head_dim x 4 (--kv int8, qjl: their
+row bytes) -- divided by
 the STREAM triad bandwidth measured in the same run (bench/perf/limits).
 The model (test/models/decoder.py, GPT-2 small: 12 layers, 768 wide,
 vocab 50257; random weights) is generated into bench/cache/models and the
@@ -59,16 +61,19 @@ def ensure_model(config, cache):
     return path
 
 
-def step_bytes(model_path, config, context, kv="f32"):
+def step_bytes(model_path, config, context, kv="f32", sketch=256):
     import onnx
     m = onnx.load(model_path, load_external_data=False)
     weights = sum(np.prod(t.dims) * 4 for t in m.graph.initializer
                   if t.name not in ("wte", "wpe"))
     c = decoder.CONFIGS[config]
     head_dim = c["hidden"] // c["heads"]
-    # f32 rows, or int8 rows with an f32 scale each (--kv int8).
-    row = head_dim * 4 if kv == "f32" else head_dim + 4
-    kv_bytes = c["layers"] * 2 * c["kv_heads"] * context * row
+    # f32 rows, or int8 rows with an f32 scale each (--kv int8); --kv qjl:
+    # keys as sketch / 8 bytes of sign bits + an f32 scale, int8 values
+    # (the window of recent whole keys is a fixed few KB, left out).
+    value_row = head_dim * 4 if kv == "f32" else head_dim + 4
+    key_row = sketch // 8 + 4 if kv == "qjl" else value_row
+    kv_bytes = c["layers"] * c["kv_heads"] * context * (key_row + value_row)
     return int(weights), int(kv_bytes)
 
 
@@ -119,8 +124,10 @@ def main():
         "KILN", os.path.join(os.environ.get("KILN_BUILD_DIR", os.path.join(ROOT, "build")),
                              "tools", "kiln", "kiln")))
     ap.add_argument("--quantize", default="", help="kiln --quantize mode (e.g. w4)")
-    ap.add_argument("--kv", default="f32", choices=["f32", "int8"],
-                    help="kiln --kv: the cache's element type")
+    ap.add_argument("--kv", default="f32", choices=["f32", "int8", "qjl"],
+                    help="kiln --kv: the cache's layout")
+    ap.add_argument("--kv-qjl-sketch", type=int, default=256,
+                    help="kiln --kv-qjl-sketch (with --kv qjl)")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
     contexts = [int(c) for c in args.contexts.split(",")]
@@ -145,10 +152,13 @@ def main():
         if args.quantize:
             cmd += ["--quantize", args.quantize]
         cmd += ["--kv", args.kv]
+        if args.kv == "qjl":
+            cmd += ["--kv-qjl-sketch", str(args.kv_qjl_sketch)]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True)
         log(f"compiled {os.path.basename(so)} in {time.perf_counter() - t0:.1f} s")
-        wbytes, kvbytes = step_bytes(model, args.config, n, args.kv)
+        wbytes, kvbytes = step_bytes(model, args.config, n, args.kv,
+                                     args.kv_qjl_sketch)
         if args.quantize:
             # The packed weights the artifact holds, minus the embedding
             # tables (still f32; a Gather reads one row of each).

@@ -6,6 +6,7 @@
 
 #include "passes/KVLayout/Passes.h"
 
+#include "costmodel/KVCacheCost.h"
 #include "dialects/Kiln/KilnOps.h"
 #include "passes/Constants.h"
 #include "passes/KVLayout/QJLSketch.h"
@@ -90,10 +91,10 @@ struct KilnKVLayoutPass
   /// own projection (seed 42 + the key's index).
   FailureOr<Appended> appendQJL(func::FuncOp func, Cache &c,
                                 ArrayRef<int64_t> shape, Value position,
-                                int64_t keyIndex) {
+                                int64_t keyIndex, int64_t m) {
     OpBuilder b(func.getContext());
     Location at = c.past.getLoc();
-    int64_t d = shape[3], m = qjlSketch;
+    int64_t d = shape[3];
     SmallVector<int64_t> bitsShape(shape), recentShape(shape);
     bitsShape[3] = m / 8;
     recentShape[2] = qjlRecent;
@@ -116,13 +117,57 @@ struct KilnKVLayoutPass
     Location loc = c.concat.getLoc();
     Value sketch = createConstant(
         b, loc, RankedTensorType::get({d, m}, b.getF32Type()),
-        mlir::kiln::qjlSketch(d, m, 42 + uint64_t(keyIndex)), c.name + ".qjl_sketch");
+        mlir::kiln::qjlSketch(d, m, 42 + uint64_t(keyIndex), qjlOrthogonal),
+        c.name + ".qjl_sketch");
     auto append = KVAppendQJLOp::create(b, loc, *bits, *scales, *recent, *tags,
                                         c.concat.getInputs()[1], position,
                                         sketch);
     return Appended{append.getBitsResult(), append.getScalesResult(),
                     append.getRecentResult(),
                     append.getRecentPositionsResult(), sketch};
+  }
+
+  /// kv-dtype=auto: the most faithful layout whose cache fits kv-budget,
+  /// the candidates and the choice recorded on `func`.
+  FailureOr<KVLayoutCandidate> chooseLayout(func::FuncOp func,
+                                            ArrayRef<Cache> caches) {
+    auto shapeOf = [](const Cache &c) {
+      return cast<RankedTensorType>(c.past.getType()).getShape();
+    };
+    for (const Cache &c : caches)
+      if (shapeOf(c)[1] != shapeOf(caches[0])[1] ||
+          shapeOf(c)[3] != shapeOf(caches[0])[3])
+        return func.emitError("kiln-kv-layout: kv-dtype=auto needs every "
+                                  "cache alike; '")
+               << c.name << "' differs from '" << caches[0].name << "'";
+    KVCacheShape shape;
+    shape.layers = int64_t(caches.size()) / 2;
+    shape.kvHeads = shapeOf(caches[0])[1];
+    shape.headDim = shapeOf(caches[0])[3];
+    shape.queryHeads = shape.kvHeads;
+    func.walk([&](AttentionOp op) {
+      shape.queryHeads =
+          cast<RankedTensorType>(op.getQuery().getType()).getShape()[1];
+    });
+    shape.maxSeqLen = maxSeqLen;
+    shape.qjlRecent = qjlRecent;
+    std::vector<KVLayoutCandidate> candidates = kvLayoutCandidates(
+        shape, CpuThroughput::forVector(vectorBits, /*l2Bytes=*/1 << 20));
+    int pick = pickKVLayout(candidates, kvBudget);
+    std::string all;
+    for (const KVLayoutCandidate &c : candidates)
+      all += "\n  " + c.describe();
+    if (pick < 0)
+      return func.emitError("kiln-kv-layout: no cache layout fits kv-budget ")
+             << uint64_t(kvBudget) << " bytes for " << int64_t(maxSeqLen)
+             << " tokens:" << all;
+    func->setAttr("kiln.kv_layout_choice",
+                  StringAttr::get(func.getContext(),
+                                  candidates[pick].describe() +
+                                      " (the most faithful within " +
+                                      std::to_string(kvBudget) +
+                                      " bytes); candidates:" + all));
+    return candidates[pick];
   }
 
   LogicalResult rewrite(func::FuncOp func) {
@@ -136,15 +181,19 @@ struct KilnKVLayoutPass
       return success();
     if (maxSeqLen <= 0)
       return func.emitError("kiln-kv-layout needs max-seq-len > 0");
-    if (kvDtype != "f32" && kvDtype != "int8" && kvDtype != "qjl")
-      return func.emitError("kiln-kv-layout: kv-dtype must be f32, int8 or "
-                            "qjl, got '")
-             << kvDtype << "'";
+    if (kvDtype != "f32" && kvDtype != "int8" && kvDtype != "qjl" &&
+        kvDtype != "auto")
+      return func.emitError("kiln-kv-layout: kv-dtype must be f32, int8, "
+                            "qjl or auto, got '")
+             << std::string(kvDtype) << "'";
+    if (kvDtype == "auto" && kvBudget == 0)
+      return func.emitError("kiln-kv-layout: kv-dtype=auto needs kv-budget "
+                            "(bytes)");
     if (kvDtype == "qjl" && (qjlSketch <= 0 || qjlSketch % 8 != 0 ||
                              qjlRecent <= 0))
       return func.emitError("kiln-kv-layout: qjl-sketch must be a positive "
                             "multiple of 8 and qjl-recent positive, got ")
-             << qjlSketch << " and " << qjlRecent;
+             << int64_t(qjlSketch) << " and " << int64_t(qjlRecent);
 
     int64_t tokens = cast<RankedTensorType>(attentions[0].getQuery().getType())
                          .getShape()[2];
@@ -196,9 +245,18 @@ struct KilnKVLayoutPass
             loc)))
       return failure();
     Value position = func.getArgument(positionIndex);
-    bool qjl = kvDtype == "qjl";
+    std::string layout = kvDtype;
+    int64_t sketchBits = qjlSketch;
+    if (layout == "auto") {
+      FailureOr<KVLayoutCandidate> pick = chooseLayout(func, caches);
+      if (failed(pick))
+        return failure();
+      layout = pick->layout;
+      sketchBits = pick->qjlSketch;
+    }
+    bool qjl = layout == "qjl";
     // int8 values under qjl too (QJL is a key layout).
-    bool int8 = kvDtype == "int8" || qjl;
+    bool int8 = layout == "int8" || qjl;
     DenseMap<Operation *, Appended> appended;
     int64_t keyIndex = 0;
     auto addState = [&](RankedTensorType type, StringRef name,
@@ -212,10 +270,11 @@ struct KilnKVLayoutPass
       Value update = c.concat.getInputs()[1];
       if (int8 && !pastType.getElementType().isF32())
         return c.concat.emitError("kiln-kv-layout: an ")
-               << kvDtype << " cache needs f32 keys and values, '" << c.name
+               << layout << " cache needs f32 keys and values, '" << c.name
                << "' is " << pastType;
       if (qjl && c.isKey) {
-        FailureOr<Appended> a = appendQJL(func, c, shape, position, keyIndex++);
+        FailureOr<Appended> a =
+            appendQJL(func, c, shape, position, keyIndex++, sketchBits);
         if (failed(a))
           return failure();
         appended[c.concat] = *a;
@@ -282,7 +341,7 @@ struct KilnKVLayoutPass
                   b.getStringAttr(tokens == 1 ? "decode" : "prefill"));
     func->setAttr("kiln.tokens", b.getI64IntegerAttr(tokens));
     func->setAttr("kiln.max_seq_len", b.getI64IntegerAttr(maxSeqLen));
-    func->setAttr("kiln.kv_dtype", b.getStringAttr(kvDtype));
+    func->setAttr("kiln.kv_dtype", b.getStringAttr(layout));
     numCaches += caches.size() / 2;
     return success();
   }

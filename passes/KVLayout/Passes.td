@@ -47,12 +47,19 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
 
     With `kv-dtype=qjl` the keys are QJL sketches (techniques.md section
     3): per token and head the signs of k . P, P a fixed [D, m] Gaussian
-    projection per layer (m = `qjl-sketch`), packed 8 to a byte, and one
+    projection per layer (m = `qjl-sketch`; orthogonalized in blocks of D
+    columns unless `qjl-orthogonal=false`), packed 8 to a byte, and one
     f32 scale sqrt(pi/2) / m * |k|; the last `qjl-recent` keys also stay
     whole in a window (`<past>.recent`, tagged with their positions in
     `<past>.recent_positions`), which the attention reads instead of the
     sketch. Values are int8 as above. Keys then cost H * (m / 8 + 4) bytes
     per token and layer, plus the fixed window.
+
+    With `kv-dtype=auto` the pass picks the layout itself: the most
+    faithful of f32, int8 and QJL with 4, 2 or 1 sign bits per coordinate
+    whose cache (max-seq-len tokens plus the fixed windows) fits
+    `kv-budget` bytes (costmodel/KVCacheCost.h; the candidates and the
+    choice are recorded in the function's `kiln.kv_layout_choice`).
 
     A function without the pattern is left unchanged. A cache that anything
     but its attention and the return reads, or attentions that disagree on
@@ -63,11 +70,17 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
            "Rows preallocated per cache (the longest context); required">,
     Option<"kvDtype", "kv-dtype", "std::string", /*default=*/"\"f32\"",
            "Layout of the cache: f32 (the model's), int8 (per-row scales) "
-           "or qjl (sign-bit key sketches, int8 values)">,
+           "qjl (sign-bit key sketches, int8 values) or auto (see kv-budget)">,
     Option<"qjlSketch", "qjl-sketch", "int64_t", /*default=*/"256",
            "QJL: projections (sign bits) per key, a multiple of 8">,
     Option<"qjlRecent", "qjl-recent", "int64_t", /*default=*/"32",
            "QJL: the most recent keys kept whole">,
+    Option<"qjlOrthogonal", "qjl-orthogonal", "bool", /*default=*/"true",
+           "QJL: orthogonalize the projection in blocks of head-dim columns">,
+    Option<"kvBudget", "kv-budget", "uint64_t", /*default=*/"0",
+           "kv-dtype=auto: the bytes the whole cache may take">,
+    Option<"vectorBits", "vector-bits", "unsigned", /*default=*/"256",
+           "kv-dtype=auto: the target's vector width (the cost estimate)">,
   ];
   let statistics = [
     Statistic<"numCaches", "num-caches", "Past/present pairs made state">,

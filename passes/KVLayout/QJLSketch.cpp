@@ -6,10 +6,45 @@
 
 #include "passes/KVLayout/QJLSketch.h"
 
+#include <algorithm>
 #include <cmath>
 
-std::vector<float> mlir::kiln::qjlSketch(int64_t d, int64_t m,
-                                         uint64_t seed) {
+namespace {
+/// Each block of d columns of P [d, m] (the last one maybe narrower)
+/// replaced by its Gram-Schmidt orthonormal basis scaled by sqrt(d): the
+/// Q of P's QR decomposition with R's diagonal positive.
+void orthogonalizeBlocks(std::vector<float> &p, int64_t d, int64_t m) {
+  for (int64_t c0 = 0; c0 < m; c0 += d) {
+    int64_t width = std::min(d, m - c0);
+    std::vector<std::vector<double>> q;
+    for (int64_t c = c0; c < c0 + width; ++c) {
+      std::vector<double> v(d);
+      for (int64_t i = 0; i < d; ++i)
+        v[i] = p[i * m + c];
+      for (const std::vector<double> &u : q) {
+        double dot = 0;
+        for (int64_t i = 0; i < d; ++i)
+          dot += u[i] * v[i];
+        for (int64_t i = 0; i < d; ++i)
+          v[i] -= dot * u[i];
+      }
+      double norm = 0;
+      for (double x : v)
+        norm += x * x;
+      norm = std::sqrt(norm);
+      for (double &x : v)
+        x /= norm;
+      q.push_back(v);
+    }
+    for (int64_t c = 0; c < width; ++c)
+      for (int64_t i = 0; i < d; ++i)
+        p[i * m + c0 + c] = float(q[c][i] * std::sqrt(double(d)));
+  }
+}
+} // namespace
+
+std::vector<float> mlir::kiln::qjlSketch(int64_t d, int64_t m, uint64_t seed,
+                                         bool orthogonal) {
   uint64_t x = seed;
   auto next = [&x]() {
     x += 0x9E3779B97F4A7C15ull;
@@ -28,5 +63,7 @@ std::vector<float> mlir::kiln::qjlSketch(int64_t d, int64_t m,
     if (i + 1 < p.size())
       p[i + 1] = float(r * std::sin(angle));
   }
+  if (orthogonal)
+    orthogonalizeBlocks(p, d, m);
   return p;
 }

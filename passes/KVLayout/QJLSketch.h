@@ -11,7 +11,11 @@
 //   pairs (u1, u2) -> r = sqrt(-2 ln u1): r cos(2 pi u2), r sin(2 pi u2)
 //     (Box-Muller, in double, rounded to f32)
 //
-// filling P [d, m] row by row (P[i, c] is draw i * m + c).
+// filling P [d, m] row by row (P[i, c] is draw i * m + c). Orthogonalized
+// (QJL's `rot`, on by default in its released configuration): each block
+// of d columns (the last maybe narrower) is then replaced by the Q of its
+// QR decomposition with R's diagonal positive, times sqrt(d): the block's
+// directions are orthogonal, each of squared norm d like a Gaussian's mean.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,7 +28,8 @@
 namespace mlir::kiln {
 
 /// P [d, m], row-major: the projection a key k [d] is multiplied by (k . P).
-std::vector<float> qjlSketch(int64_t d, int64_t m, uint64_t seed);
+std::vector<float> qjlSketch(int64_t d, int64_t m, uint64_t seed,
+                             bool orthogonal);
 
 } // namespace mlir::kiln
 

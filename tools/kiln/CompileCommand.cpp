@@ -134,14 +134,21 @@ cl::opt<std::string> kvCache(
              "(per token and head, with an f32 scale per row: about a "
              "quarter of the f32 bytes) or qjl (keys as sign bits of a "
              "Gaussian projection plus a norm, the most recent keys kept "
-             "whole; int8 values)"),
-    cl::value_desc("f32|int8|qjl"), cl::init("f32"),
+             "whole; int8 values) or auto (the most faithful that fits "
+             "--kv-budget)"),
+    cl::value_desc("f32|int8|qjl|auto"), cl::init("f32"),
     cl::sub(kiln::compileCommand), cl::cat(category));
 cl::opt<int64_t> qjlSketch(
     "kv-qjl-sketch",
     cl::desc("With --kv qjl: sign bits per key and head (projections), a "
              "multiple of 8 (default 256)"),
     cl::value_desc("m"), cl::init(256), cl::sub(kiln::compileCommand),
+    cl::cat(category));
+cl::opt<uint64_t> kvBudget(
+    "kv-budget",
+    cl::desc("With --kv auto: the bytes the whole KV cache may take "
+             "(max-seq-len tokens); the report lists the candidates"),
+    cl::value_desc("bytes"), cl::init(0), cl::sub(kiln::compileCommand),
     cl::cat(category));
 cl::opt<int64_t> qjlRecent(
     "kv-qjl-recent",
@@ -367,13 +374,18 @@ int kiln::compileMain() {
       return fail("compile", "--max-seq-len must be positive");
     KilnKVLayoutPassOptions kv;
     kv.maxSeqLen = maxSeqLen;
-    if (kvCache != "f32" && kvCache != "int8" && kvCache != "qjl")
-      return fail("compile", "--kv: expected f32, int8 or qjl, got '" +
+    if (kvCache != "f32" && kvCache != "int8" && kvCache != "qjl" &&
+        kvCache != "auto")
+      return fail("compile", "--kv: expected f32, int8, qjl or auto, got '" +
                                  kvCache + "'");
-    if ((qjlSketch.getNumOccurrences() || qjlRecent.getNumOccurrences()) &&
-        kvCache != "qjl")
-      return fail("compile", "--kv-qjl-sketch and --kv-qjl-recent need "
-                             "--kv qjl");
+    if ((kvCache == "auto") != (kvBudget.getNumOccurrences() > 0))
+      return fail("compile", "--kv auto and --kv-budget go together");
+    if (kvCache == "auto" && kvBudget == 0)
+      return fail("compile", "--kv-budget must be positive");
+    if (qjlSketch.getNumOccurrences() && kvCache != "qjl")
+      return fail("compile", "--kv-qjl-sketch needs --kv qjl");
+    if (qjlRecent.getNumOccurrences() && kvCache != "qjl" && kvCache != "auto")
+      return fail("compile", "--kv-qjl-recent needs --kv qjl or auto");
     if (qjlSketch <= 0 || qjlSketch % 8 != 0)
       return fail("compile", "--kv-qjl-sketch must be a positive multiple "
                              "of 8, got " + std::to_string(qjlSketch));
@@ -383,9 +395,12 @@ int kiln::compileMain() {
     kv.kvDtype = kvCache;
     kv.qjlSketch = qjlSketch;
     kv.qjlRecent = qjlRecent;
+    kv.kvBudget = kvBudget;
     options.kvLayout = kv;
-  } else if (kvCache.getNumOccurrences()) {
-    return fail("compile", "--kv needs --max-seq-len");
+  } else if (kvCache.getNumOccurrences() || kvBudget.getNumOccurrences() ||
+             qjlSketch.getNumOccurrences() || qjlRecent.getNumOccurrences()) {
+    return fail("compile", "--kv, --kv-budget and --kv-qjl-* need "
+                           "--max-seq-len");
   }
   if (!prefill.empty()) {
     auto [dim, count] = StringRef(prefill).split('=');

@@ -47,7 +47,8 @@ MASK = (1 << 64) - 1
 
 
 def sketch(d, m, seed):
-    """P [d, m]: splitmix64 uniforms in (0, 1], Box-Muller pairs."""
+    """P [d, m]: splitmix64 uniforms in (0, 1], Box-Muller pairs, then
+    orthogonalized blocks."""
     x = seed
 
     def uniform():
@@ -64,7 +65,13 @@ def sketch(d, m, seed):
         r = math.sqrt(-2.0 * math.log(uniform()))
         a = 2.0 * math.pi * uniform()
         out += [r * math.cos(a), r * math.sin(a)]
-    return np.array(out[:d * m], np.float32).reshape(d, m)
+    p = np.array(out[:d * m], np.float32).reshape(d, m)
+    # Orthogonalized in blocks of d columns: Q of the QR with diag(R) > 0.
+    for c0 in range(0, m, d):
+        q, r = np.linalg.qr(p[:, c0:c0 + d].astype(np.float64))
+        q *= np.sign(np.diag(r))
+        p[:, c0:c0 + d] = (q * math.sqrt(d)).astype(np.float32)
+    return p
 
 
 def qjl_key(k, p):
