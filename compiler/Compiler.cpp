@@ -240,22 +240,27 @@ void printKVCache(const ModelSignature &model, llvm::raw_ostream &os) {
   if (model.states.empty() || model.maxSeqLen <= 0)
     return;
   uint64_t perToken = 0, fixed = 0, caches = 0;
-  bool scales = false, qjl = false;
+  bool scales = false, qjl = false, grouped = false;
   for (const StateSignature &state : model.states) {
     StringRef name = state.name;
     scales |= name.ends_with(".scales");
     qjl |= name.ends_with(".recent");
+    grouped |= name.ends_with(".mins");
     if (state.shape.size() >= 3 && state.shape[2] == model.maxSeqLen)
       perToken += state.bytes() / uint64_t(model.maxSeqLen);
     else
       fixed += state.bytes();
     if (!name.ends_with(".scales") && !name.ends_with(".recent") &&
-        !name.ends_with(".recent_positions"))
+        !name.ends_with(".recent_positions") && !name.ends_with(".mins"))
       ++caches;
   }
   os << "kv cache: " << model.states.size() << " state tensors ("
-     << (qjl ? "QJL key sign bits, int8 values"
+     << (qjl ? "QJL key sign bits"
              : dtypeName(model.states.front().dtype) + std::string(" rows"));
+  if (grouped)
+    os << ", 2/4-bit values + f32 group scales and mins";
+  else if (qjl)
+    os << ", int8 values";
   if (scales)
     os << " + f32 row scales";
   os << "), " << model.maxSeqLen << " tokens max: " << perToken

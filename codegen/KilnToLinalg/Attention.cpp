@@ -85,6 +85,55 @@ Value scalarTensor(OpBuilder &b, Location loc, Type elt, double value) {
                                                  int64_t(value), true)));
 }
 
+/// 2- or 4-bit codes (one per i8 lane) packed little end first: lane e in
+/// bits [(e % k) * bits, ...) of byte e / k, k = 8 / bits.
+Value packCodes(OpBuilder &b, Location loc, Value codes, int64_t bits) {
+  auto shifted = [&](Value v, int64_t by) -> Value {
+    if (!by)
+      return v;
+    auto type = cast<VectorType>(v.getType());
+    return arith::ShLIOp::create(
+        b, loc, v,
+        arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(type, APInt(8, uint64_t(by)))));
+  };
+  auto halves = vector::DeinterleaveOp::create(b, loc, codes);
+  Value even = halves.getRes1(), odd = halves.getRes2();
+  if (bits == 4)
+    return arith::OrIOp::create(b, loc, even, shifted(odd, 4));
+  auto evens = vector::DeinterleaveOp::create(b, loc, even);
+  auto odds = vector::DeinterleaveOp::create(b, loc, odd);
+  Value lanes[4] = {evens.getRes1(), odds.getRes1(), evens.getRes2(),
+                    odds.getRes2()};
+  Value packed = lanes[0];
+  for (int64_t k = 1; k < 4; ++k)
+    packed = arith::OrIOp::create(b, loc, packed, shifted(lanes[k], 2 * k));
+  return packed;
+}
+
+/// The codes of packCodes' bytes, one per i8 lane.
+Value unpackCodes(OpBuilder &b, Location loc, Value bytes, int64_t bits) {
+  auto type = cast<VectorType>(bytes.getType());
+  auto field = [&](int64_t k) -> Value {
+    Value v = bytes;
+    if (k)
+      v = arith::ShRUIOp::create(
+          b, loc, v,
+          arith::ConstantOp::create(
+              b, loc, DenseElementsAttr::get(type, APInt(8, uint64_t(k * bits)))));
+    return arith::AndIOp::create(
+        b, loc, v,
+        arith::ConstantOp::create(
+            b, loc,
+            DenseElementsAttr::get(type, APInt(8, uint64_t((1 << bits) - 1)))));
+  };
+  if (bits == 4)
+    return vector::InterleaveOp::create(b, loc, field(0), field(1));
+  return vector::InterleaveOp::create(
+      b, loc, vector::InterleaveOp::create(b, loc, field(0), field(2)),
+      vector::InterleaveOp::create(b, loc, field(1), field(3)));
+}
+
 /// The additive mask over [rows = G * S, L], or null when every key is
 /// allowed. Row r is query r % S.
 Value attentionBias(OpBuilder &b, Location loc, Value kvLength, bool causal,
@@ -173,7 +222,6 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                   ConversionPatternRewriter &rewriter) const override {
     auto qt = cast<RankedTensorType>(op.getQuery().getType());
     auto kt = cast<RankedTensorType>(op.getKey().getType());
-    auto vt = cast<RankedTensorType>(op.getValue().getType());
     if (!adaptor.getKvLength() || !qt.getElementType().isF32())
       return failure();
     Location loc = op.getLoc();
@@ -181,7 +229,8 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
     Type f32 = b.getF32Type();
     int64_t batch = qt.getShape()[0], hq = qt.getShape()[1],
             s = qt.getShape()[2], d = qt.getShape()[3];
-    int64_t groups = hq / kt.getShape()[1], dv = vt.getShape()[3];
+    // The result's head dim: packed low-bit values hold fewer bytes.
+    int64_t groups = hq / kt.getShape()[1], dv = op.getType().getShape()[3];
     auto qType = VectorType::get({d}, f32), vType = VectorType::get({dv}, f32);
     // Keys per block of the online softmax (16 f32 lanes: one AVX-512
     // register of scores), at most the cache's rows.
@@ -222,6 +271,37 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
         ? cast<RankedTensorType>(sketch.getType()).getShape()[1] : 0;
     int64_t window = recent
         ? cast<RankedTensorType>(recent.getType()).getShape()[2] : 0;
+    // Low-bit values: codes * scale + min per group of channels.
+    int64_t valueBits = op.getValueBits() ? int64_t(*op.getValueBits()) : 0;
+    Value valueMins = adaptor.getValueMins();
+    int64_t valueGroups =
+        valueMins ? cast<RankedTensorType>(valueMins.getType()).getShape()[3]
+                  : 0;
+    auto readValue = [&](OpBuilder &vb, Location l, Value bi, Value hk,
+                         Value at) -> Value {
+      if (!valueBits)
+        return readRow(vb, v, dv, {bi, hk, at, zero});
+      Value bytes = vector::TransferReadOp::create(
+          vb, l, VectorType::get({dv * valueBits / 8}, vb.getI8Type()), v,
+          ValueRange{bi, hk, at, zero},
+          arith::ConstantOp::create(vb, l, vb.getI8IntegerAttr(0)),
+          ArrayRef<bool>{true});
+      Value codes = arith::UIToFPOp::create(
+          vb, l, vType, unpackCodes(vb, l, bytes, valueBits));
+      // Each group's scale and min spread over its channels (a shuffle).
+      SmallVector<int64_t> spread;
+      for (int64_t e = 0; e < dv; ++e)
+        spread.push_back(e / (dv / valueGroups));
+      auto perGroup = [&](Value t) -> Value {
+        Value g = vector::TransferReadOp::create(
+            vb, l, VectorType::get({valueGroups}, f32), t,
+            ValueRange{bi, hk, at, zero}, pad, ArrayRef<bool>{true});
+        return vector::ShuffleOp::create(vb, l, g, g, spread);
+      };
+      return vector::FMAOp::create(vb, l, codes,
+                                   perGroup(adaptor.getValueScales()),
+                                   perGroup(valueMins));
+    };
     auto row = [&](OpBuilder &rb, Value bi, Value h, Value i, Value acc) {
       Value hk = arith::DivUIOp::create(rb, loc, h, index(groups));
       Value qv = vector::TransferReadOp::create(
@@ -341,12 +421,13 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                   kb, l, st[2], vector::BroadcastOp::create(kb, l, vType, c));
               for (int64_t w = 0; w < width; ++w) {
                 Value pw = vector::ExtractOp::create(kb, l, p, w);
-                if (Value vs = adaptor.getValueScales())
+                Value vs = adaptor.getValueScales();
+                if (vs && !valueBits)
                   pw = arith::MulFOp::create(
                       kb, l, pw,
                       tensor::ExtractOp::create(
                           kb, l, vs, ValueRange{bi, hk, rowsAt[w]}));
-                Value vv = readRow(kb, v, dv, {bi, hk, rowsAt[w], zero});
+                Value vv = readValue(kb, l, bi, hk, rowsAt[w]);
                 accNew = vector::FMAOp::create(
                     kb, l, vv, vector::BroadcastOp::create(kb, l, vType, pw),
                     accNew);
@@ -636,11 +717,104 @@ struct KVAppendQJLLowering : OpConversionPattern<KVAppendQJLOp> {
   }
 };
 
+/// Low-bit values (see kiln.kv_append_grouped): per new row and group,
+/// lo = min, s = (max - lo) / (2^bits - 1) (1 when 0), codes
+/// clamp(rint((u - lo) / s)) packed at the position; s and lo beside.
+struct KVAppendGroupedLowering : OpConversionPattern<KVAppendGroupedOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(KVAppendGroupedOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    Type f32 = b.getF32Type(), i8 = b.getI8Type();
+    ArrayRef<int64_t> u =
+        cast<RankedTensorType>(op.getUpdate().getType()).getShape();
+    int64_t bits = op.getBits(), d = u[3];
+    int64_t groups =
+        cast<RankedTensorType>(op.getScales().getType()).getShape()[3];
+    int64_t width = d / groups;
+    double top = double((1 << bits) - 1);
+    auto index = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    Value zero = index(0), one = index(1);
+    Value position = scalarIndex(b, loc, adaptor.getPosition());
+    Value pad = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+    auto groupType = VectorType::get({width}, f32);
+    scf::LoopNest nest = scf::buildLoopNest(
+        b, loc, ValueRange{zero, zero, zero},
+        ValueRange{index(u[0]), index(u[1]), index(u[2])},
+        ValueRange{one, one, one},
+        ValueRange{adaptor.getCache(), adaptor.getScales(), adaptor.getMins()},
+        [&](OpBuilder &rb, Location l, ValueRange ivs,
+            ValueRange state) -> scf::ValueVector {
+          auto f32Const = [&](double v) -> Value {
+            return arith::ConstantOp::create(rb, l, rb.getF32FloatAttr(v));
+          };
+          Value t = arith::AddIOp::create(rb, l, position, ivs[2]);
+          Value row = vector::TransferReadOp::create(
+              rb, l, VectorType::get({d}, f32), adaptor.getUpdate(),
+              ValueRange{ivs[0], ivs[1], ivs[2], zero}, pad,
+              ArrayRef<bool>{true});
+          Value codes = arith::ConstantOp::create(
+              rb, l,
+              DenseElementsAttr::get(VectorType::get({d}, i8), APInt(8, 0)));
+          Value scales = state[1], mins = state[2];
+          for (int64_t g = 0; g < groups; ++g) {
+            Value piece = vector::ExtractStridedSliceOp::create(
+                rb, l, row, ArrayRef<int64_t>{g * width},
+                ArrayRef<int64_t>{width}, ArrayRef<int64_t>{1});
+            Value lo = vector::ReductionOp::create(
+                rb, l, vector::CombiningKind::MINIMUMF, piece);
+            Value hi = vector::ReductionOp::create(
+                rb, l, vector::CombiningKind::MAXIMUMF, piece);
+            Value s = arith::DivFOp::create(
+                rb, l, arith::SubFOp::create(rb, l, hi, lo), f32Const(top));
+            Value flat = arith::CmpFOp::create(
+                rb, l, arith::CmpFPredicate::OEQ, s, f32Const(0));
+            s = arith::SelectOp::create(rb, l, flat, f32Const(1), s);
+            Value q = math::RoundEvenOp::create(
+                rb, l,
+                arith::DivFOp::create(
+                    rb, l,
+                    arith::SubFOp::create(
+                        rb, l, piece,
+                        vector::BroadcastOp::create(rb, l, groupType, lo)),
+                    vector::BroadcastOp::create(rb, l, groupType, s)));
+            q = arith::MaximumFOp::create(
+                rb, l, q, vector::BroadcastOp::create(rb, l, groupType,
+                                                      f32Const(0)));
+            q = arith::MinimumFOp::create(
+                rb, l, q, vector::BroadcastOp::create(rb, l, groupType,
+                                                      f32Const(top)));
+            codes = vector::InsertStridedSliceOp::create(
+                rb, l,
+                arith::FPToUIOp::create(rb, l, VectorType::get({width}, i8),
+                                        q),
+                codes, ArrayRef<int64_t>{g * width}, ArrayRef<int64_t>{1});
+            Value at[] = {ivs[0], ivs[1], t, index(g)};
+            scales = tensor::InsertOp::create(rb, l, s, scales, at);
+            mins = tensor::InsertOp::create(rb, l, lo, mins, at);
+          }
+          Value cache = vector::TransferWriteOp::create(
+                            rb, l, packCodes(rb, l, codes, bits), state[0],
+                            ValueRange{ivs[0], ivs[1], t, zero},
+                            ArrayRef<bool>{true})
+                            .getResult();
+          return {cache, scales, mins};
+        });
+    rewriter.replaceOp(op, nest.results);
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::kiln::lowering::populateAttentionPatterns(
     RewritePatternSet &patterns) {
   patterns.add<AttentionLowering, CachedAttentionLowering, KVAppendLowering,
-               KVAppendQuantizedLowering, KVAppendQJLLowering>(
+               KVAppendQuantizedLowering, KVAppendQJLLowering,
+               KVAppendGroupedLowering>(
       patterns.getContext());
 }

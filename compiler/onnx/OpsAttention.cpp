@@ -275,8 +275,9 @@ LogicalResult importAttention(GraphImporter &imp) {
         Type(), *vq, *vk, *vv, /*kv_length=*/Value(), /*key_scales=*/Value(),
         /*value_scales=*/Value(), /*key_sketch=*/Value(),
         /*recent_keys=*/Value(), /*recent_positions=*/Value(),
-        imp.builder.getF32FloatAttr(scale),
-        *isCausal ? imp.builder.getUnitAttr() : UnitAttr());
+        /*value_mins=*/Value(), imp.builder.getF32FloatAttr(scale),
+        *isCausal ? imp.builder.getUnitAttr() : UnitAttr(),
+        /*value_bits=*/IntegerAttr());
     if (failed(r))
       return failure();
     return setAttentionResult(imp, GraphImporter::fromValue(*r), rank);

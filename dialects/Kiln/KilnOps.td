@@ -358,6 +358,12 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
     >= n - W whose slot j % W is tagged j (`%t[j % W] == j`) is read whole
     from `%r[b, h', j % W]` instead: the most recent tokens stay exact.
 
+    Low-bit values (kiln.kv_append_grouped) set `value_bits` (2 or 4):
+    `value` is i8 [B, Hkv, L, Dv * bits / 8] of packed codes, with
+    `value_scales` and `value_mins` f32 [B, Hkv, L, G] for G groups of Dv /
+    G channels: value[.., e] reads as code * scale[g] + min[g], g the
+    group of e.
+
     ```mlir
     %y = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>)
          {scale = 0.125 : f32, causal}
@@ -373,7 +379,9 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
                        Optional<Kiln_FloatTensor>:$key_sketch,
                        Optional<Kiln_FloatTensor>:$recent_keys,
                        Optional<Kiln_IndexTensor>:$recent_positions,
-                       F32Attr:$scale, UnitAttr:$causal);
+                       Optional<Kiln_FloatTensor>:$value_mins,
+                       F32Attr:$scale, UnitAttr:$causal,
+                       OptionalAttr<I64Attr>:$value_bits);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value
@@ -383,6 +391,7 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
     (`key_sketch` `(` $key_sketch^ `:` type($key_sketch) `)`)?
     (`recent_keys` `(` $recent_keys^ `,` $recent_positions `:`
        type($recent_keys) `,` type($recent_positions) `)`)?
+    (`value_mins` `(` $value_mins^ `:` type($value_mins) `)`)?
     attr-dict `:` type($query) `,` type($key) `,` type($value)
   }];
   let hasVerifier = 1;
@@ -491,6 +500,45 @@ def Kiln_KVAppendQJLOp : Kiln_Op<"kv_append_qjl",
     $position `,` $sketch attr-dict `:` type($bits) `,` type($scales) `,`
     type($recent) `,` type($recent_positions) `,` type($update) `,`
     type($position) `,` type($sketch)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_KVAppendGroupedOp : Kiln_Op<"kv_append_grouped",
+    [Pure, AllTypesMatch<["cache", "cache_result"]>,
+     AllTypesMatch<["scales", "scales_result"]>,
+     AllTypesMatch<["mins", "mins_result"]>]> {
+  let summary = "Quantizes new value rows to 2- or 4-bit codes in groups of "
+                "channels and writes them into a packed cache.";
+  let description = [{
+    KIVI-style values: each new row u = update[b, h, r, :] (f32 [B, H, S,
+    D]) at t = position + r, per group g of D / G consecutive channels,
+    asymmetric min-max in f32:
+
+      lo = min u[g],  s = (max u[g] - lo) / (2^bits - 1)   (1 when 0)
+      code[e] = clamp(rint((u[e] - lo) / s), 0, 2^bits - 1)
+
+    Codes are packed little end first: channel e in bits
+    [(e % k) * bits, (e % k + 1) * bits) of byte e / k, k = 8 / bits.
+    `cache` i8 [B, H, M, D * bits / 8]; `scales` and `mins` f32 [B, H, M,
+    G] get s and lo of row t.
+
+    ```mlir
+    %c2, %s2, %m2 = kiln.kv_append_grouped %c, %s, %m, %v_new, %pos
+        {bits = 4 : i64} : tensor<1x12x1024x32xi8>, tensor<1x12x1024x2xf32>,
+        tensor<1x12x1024x2xf32>, tensor<1x12x1x64xf32>, tensor<i64>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$cache, Kiln_FloatTensor:$scales,
+                       Kiln_FloatTensor:$mins, Kiln_FloatTensor:$update,
+                       Kiln_IndexTensor:$position, I64Attr:$bits);
+  let results = (outs Kiln_Tensor:$cache_result,
+                      Kiln_FloatTensor:$scales_result,
+                      Kiln_FloatTensor:$mins_result);
+  let assemblyFormat = [{
+    $cache `,` $scales `,` $mins `,` $update `,` $position attr-dict `:`
+    type($cache) `,` type($scales) `,` type($mins) `,` type($update) `,`
+    type($position)
   }];
   let hasVerifier = 1;
 }

@@ -1,7 +1,8 @@
 //===- KilnOpsAttention.cpp - attention and KV-cache ops ------------------===//
 //
 // Part of kiln. Type inference and verifiers of kiln.attention,
-// kiln.kv_append, kiln.kv_append_quantized and kiln.kv_append_qjl.
+// kiln.kv_append, kiln.kv_append_quantized, kiln.kv_append_qjl and
+// kiln.kv_append_grouped.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,8 +35,19 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
     return failure();
   }
   ArrayRef<int64_t> q = qt.getShape();
-  inferred.push_back(RankedTensorType::get({q[0], q[1], q[2], vt.getShape()[3]},
-                                           qt.getElementType()));
+  // Packed low-bit values hold 8 / bits channels per byte. (The parser
+  // infers before the attribute reaches the properties: read the
+  // dictionary too.)
+  int64_t dv = vt.getShape()[3], bits = 0;
+  if (std::optional<uint64_t> b = adaptor.getValueBits())
+    bits = int64_t(*b);
+  else if (DictionaryAttr attrs = adaptor.getAttributes())
+    if (auto b = attrs.getAs<IntegerAttr>("value_bits"))
+      bits = b.getInt();
+  if (bits > 0 && bits < 8)
+    dv = dv * 8 / bits;
+  inferred.push_back(
+      RankedTensorType::get({q[0], q[1], q[2], dv}, qt.getElementType()));
   return success();
 }
 
@@ -69,9 +81,31 @@ LogicalResult AttentionOp::verify() {
                          "(or i8 key/value with scales)");
     return success();
   };
-  if (failed(checkOperand(kt, getKeyScales(), "key")) ||
-      failed(checkOperand(vt, getValueScales(), "value")))
+  if (failed(checkOperand(kt, getKeyScales(), "key")))
     return failure();
+  if (std::optional<uint64_t> bits = getValueBits()) {
+    // Packed codes with a scale and a min per group of channels.
+    if (*bits != 2 && *bits != 4)
+      return emitOpError("value_bits must be 2 or 4, got ") << *bits;
+    if (!vt.getElementType().isSignlessInteger(8) || !getValueScales() ||
+        !getValueMins() || !getKvLength())
+      return emitOpError("low-bit values need i8 codes, value_scales, "
+                         "value_mins and kv_length");
+    auto st = cast<RankedTensorType>(getValueScales().getType());
+    int64_t dv = vt.getShape()[3] * 8 / int64_t(*bits);
+    ArrayRef<int64_t> sv = st.getShape();
+    if (st.getRank() != 4 || !st.getElementType().isF32() ||
+        sv.take_front(3) != vt.getShape().take_front(3) || sv[3] <= 0 ||
+        dv % sv[3] != 0 || getValueMins().getType() != st)
+      return emitOpError("value_scales and value_mins must be f32 [")
+             << vt.getShape()[0] << ", " << vt.getShape()[1] << ", "
+             << vt.getShape()[2] << ", G] with G dividing " << dv << ", got "
+             << st << " and " << getValueMins().getType();
+  } else if (getValueMins()) {
+    return emitOpError("value_mins go with value_bits");
+  } else if (failed(checkOperand(vt, getValueScales(), "value"))) {
+    return failure();
+  }
   if (k[0] != q[0] || v[0] != q[0])
     return emitOpError("batch sizes differ: ")
            << q[0] << ", " << k[0] << ", " << v[0];
@@ -203,6 +237,40 @@ LogicalResult KVAppendQJLOp::verify() {
       tt.getShape()[0] != rt.getShape()[2])
     return emitOpError("recent_positions must be i64 [")
            << rt.getShape()[2] << "], got " << tt;
+  if (!isI64Scalar(getPosition().getType()))
+    return emitOpError("position must be a 0-d i64 tensor, got ")
+           << getPosition().getType();
+  return success();
+}
+
+LogicalResult KVAppendGroupedOp::verify() {
+  auto ct = cast<RankedTensorType>(getCache().getType());
+  auto st = cast<RankedTensorType>(getScales().getType());
+  auto ut = cast<RankedTensorType>(getUpdate().getType());
+  int64_t bits = getBits();
+  if (bits != 2 && bits != 4)
+    return emitOpError("bits must be 2 or 4, got ") << bits;
+  if (!ut.getElementType().isF32() || ut.getRank() != 4)
+    return emitOpError("update must be a 4-D f32 tensor, got ") << ut;
+  ArrayRef<int64_t> u = ut.getShape();
+  int64_t perByte = 8 / bits;
+  if (u[3] % perByte != 0)
+    return emitOpError("a row of ")
+           << u[3] << " channels does not fill whole bytes at " << bits
+           << " bits";
+  if (!ct.getElementType().isSignlessInteger(8) || ct.getRank() != 4 ||
+      ct.getShape()[0] != u[0] || ct.getShape()[1] != u[1] ||
+      ct.getShape()[3] != u[3] / perByte || ct.getShape()[2] < u[2])
+    return emitOpError("cache must be i8 [")
+           << u[0] << ", " << u[1] << ", M >= " << u[2] << ", "
+           << u[3] / perByte << "], got " << ct;
+  ArrayRef<int64_t> c = ct.getShape(), sv = st.getShape();
+  if (st.getRank() != 4 || !st.getElementType().isF32() ||
+      sv.take_front(3) != c.take_front(3) || sv[3] <= 0 || u[3] % sv[3] != 0 ||
+      getMins().getType() != st)
+    return emitOpError("scales and mins must be f32 [")
+           << c[0] << ", " << c[1] << ", " << c[2] << ", G] with G dividing "
+           << u[3] << ", got " << st << " and " << getMins().getType();
   if (!isI64Scalar(getPosition().getType()))
     return emitOpError("position must be a 0-d i64 tensor, got ")
            << getPosition().getType();

@@ -38,7 +38,7 @@ struct Cache {
 /// for the quantized layouts their scales, (QJL) the window and its tags
 /// and the projection.
 struct Appended {
-  Value rows, scales, recent, tags, sketch;
+  Value rows, scales, recent, tags, sketch, mins;
 };
 
 /// The past argument `value` is concatenated from, when `value` is
@@ -127,6 +127,44 @@ struct KilnKVLayoutPass
                     append.getRecentPositionsResult(), sketch};
   }
 
+  /// Low-bit values of `c` (`shape` its [B, H, max-seq-len, D]): packed
+  /// codes [B, H, N, D * bits / 8] with f32 scales and mins [B, H, N, G]
+  /// per group of value-group channels (one group when that does not
+  /// divide D),
+  /// appended by kiln.kv_append_grouped.
+  FailureOr<Appended> appendGrouped(func::FuncOp func, Cache &c,
+                                    ArrayRef<int64_t> shape, Value position) {
+    OpBuilder b(func.getContext());
+    Location at = c.past.getLoc();
+    int64_t d = shape[3], perByte = 8 / valueBits;
+    if (d % perByte != 0)
+      return c.concat.emitError("kiln-kv-layout: '")
+             << c.name << "' rows of " << d << " channels do not fill whole "
+             << "bytes at " << int64_t(valueBits) << " bits";
+    int64_t groups =
+        valueGroup > 0 && d % valueGroup == 0 ? d / valueGroup : 1;
+    SmallVector<int64_t> codes(shape), params(shape);
+    codes[3] = d / perByte;
+    params[3] = groups;
+    auto paramType = RankedTensorType::get(params, b.getF32Type());
+    FailureOr<Value> cache = addStateArg(
+        func, RankedTensorType::get(codes, b.getI8Type()), c.name, at);
+    FailureOr<Value> scales =
+        addStateArg(func, paramType, c.name + ".scales", at);
+    FailureOr<Value> mins = addStateArg(func, paramType, c.name + ".mins", at);
+    if (failed(cache) || failed(scales) || failed(mins))
+      return failure();
+    b.setInsertionPoint(c.concat);
+    auto append = KVAppendGroupedOp::create(
+        b, c.concat.getLoc(), *cache, *scales, *mins, c.concat.getInputs()[1],
+        position, b.getI64IntegerAttr(valueBits));
+    Appended out;
+    out.rows = append.getCacheResult();
+    out.scales = append.getScalesResult();
+    out.mins = append.getMinsResult();
+    return out;
+  }
+
   /// kv-dtype=auto: the most faithful layout whose cache fits kv-budget,
   /// the candidates and the choice recorded on `func`.
   FailureOr<KVLayoutCandidate> chooseLayout(func::FuncOp func,
@@ -189,6 +227,13 @@ struct KilnKVLayoutPass
     if (kvDtype == "auto" && kvBudget == 0)
       return func.emitError("kiln-kv-layout: kv-dtype=auto needs kv-budget "
                             "(bytes)");
+    if (valueBits != 8 && valueBits != 4 && valueBits != 2)
+      return func.emitError("kiln-kv-layout: value-bits must be 8, 4 or 2, "
+                            "got ")
+             << int64_t(valueBits);
+    if (valueBits != 8 && kvDtype != "int8" && kvDtype != "qjl")
+      return func.emitError("kiln-kv-layout: value-bits applies to the int8 "
+                            "and qjl layouts");
     if (kvDtype == "qjl" && (qjlSketch <= 0 || qjlSketch % 8 != 0 ||
                              qjlRecent <= 0))
       return func.emitError("kiln-kv-layout: qjl-sketch must be a positive "
@@ -280,6 +325,13 @@ struct KilnKVLayoutPass
         appended[c.concat] = *a;
         continue;
       }
+      if (int8 && !c.isKey && valueBits < 8) {
+        FailureOr<Appended> a = appendGrouped(func, c, shape, position);
+        if (failed(a))
+          return failure();
+        appended[c.concat] = *a;
+        continue;
+      }
       FailureOr<Value> state = addState(
           RankedTensorType::get(shape, int8 ? b.getI8Type()
                                             : pastType.getElementType()),
@@ -314,7 +366,8 @@ struct KilnKVLayoutPass
       auto fused = AttentionOp::create(
           b, op.getLoc(), op.getType(), op.getQuery(), key.rows, value.rows,
           length, key.scales, value.scales, key.sketch, key.recent, key.tags,
-          op.getScaleAttr(), op.getCausalAttr());
+          value.mins, op.getScaleAttr(), op.getCausalAttr(),
+          value.mins ? b.getI64IntegerAttr(valueBits) : IntegerAttr());
       op.replaceAllUsesWith(fused.getResult());
       op.erase();
     }

@@ -55,6 +55,11 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
     sketch. Values are int8 as above. Keys then cost H * (m / 8 + 4) bytes
     per token and layer, plus the fixed window.
 
+    `value-bits=4` or `2` (int8 and qjl layouts) stores the values as
+    2- or 4-bit codes instead (kiln.kv_append_grouped: per token, head and
+    group of `value-group` channels, asymmetric min-max, an f32 scale and
+    min per group, states `<past>.scales` and `<past>.mins`).
+
     With `kv-dtype=auto` the pass picks the layout itself: the most
     faithful of f32, int8 and QJL with 4, 2 or 1 sign bits per coordinate
     whose cache (max-seq-len tokens plus the fixed windows) fits
@@ -77,6 +82,12 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
            "QJL: the most recent keys kept whole">,
     Option<"qjlOrthogonal", "qjl-orthogonal", "bool", /*default=*/"true",
            "QJL: orthogonalize the projection in blocks of head-dim columns">,
+    Option<"valueBits", "value-bits", "int64_t", /*default=*/"8",
+           "int8 and qjl layouts: bits per value, 8 (per-row scale) or 4 / "
+           "2 (asymmetric, a scale and a min per group of 32 channels)">,
+    Option<"valueGroup", "value-group", "int64_t", /*default=*/"32",
+           "value-bits 4 / 2: channels per group (the whole row when it "
+           "does not divide the head dim)">,
     Option<"kvBudget", "kv-budget", "uint64_t", /*default=*/"0",
            "kv-dtype=auto: the bytes the whole cache may take">,
     Option<"vectorBits", "vector-bits", "unsigned", /*default=*/"256",

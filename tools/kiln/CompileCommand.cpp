@@ -144,6 +144,19 @@ cl::opt<int64_t> qjlSketch(
              "multiple of 8 (default 256)"),
     cl::value_desc("m"), cl::init(256), cl::sub(kiln::compileCommand),
     cl::cat(category));
+cl::opt<int64_t> kvValueBits(
+    "kv-value-bits",
+    cl::desc("With --kv int8 or qjl: bits per cached value, 8 (default; an "
+             "f32 scale per row) or 4 / 2 (asymmetric, an f32 scale and min "
+             "per group of 32 channels)"),
+    cl::value_desc("8|4|2"), cl::init(8), cl::sub(kiln::compileCommand),
+    cl::cat(category));
+cl::opt<int64_t> kvValueGroup(
+    "kv-value-group",
+    cl::desc("With --kv-value-bits 4 or 2: channels per group (default 32; "
+             "the whole row when it does not divide the head dim)"),
+    cl::value_desc("channels"), cl::init(32), cl::sub(kiln::compileCommand),
+    cl::cat(category));
 cl::opt<uint64_t> kvBudget(
     "kv-budget",
     cl::desc("With --kv auto: the bytes the whole KV cache may take "
@@ -396,8 +409,22 @@ int kiln::compileMain() {
     kv.qjlSketch = qjlSketch;
     kv.qjlRecent = qjlRecent;
     kv.kvBudget = kvBudget;
+    if (kvValueBits != 8 && kvValueBits != 4 && kvValueBits != 2)
+      return fail("compile", "--kv-value-bits: expected 8, 4 or 2, got " +
+                                 std::to_string(kvValueBits));
+    if (kvValueBits.getNumOccurrences() && kvCache != "int8" &&
+        kvCache != "qjl")
+      return fail("compile", "--kv-value-bits needs --kv int8 or qjl");
+    kv.valueBits = kvValueBits;
+    if (kvValueGroup.getNumOccurrences() && kvValueBits == 8)
+      return fail("compile", "--kv-value-group needs --kv-value-bits 4 or 2");
+    if (kvValueGroup <= 0)
+      return fail("compile", "--kv-value-group must be positive");
+    kv.valueGroup = kvValueGroup;
     options.kvLayout = kv;
   } else if (kvCache.getNumOccurrences() || kvBudget.getNumOccurrences() ||
+             kvValueBits.getNumOccurrences() ||
+             kvValueGroup.getNumOccurrences() ||
              qjlSketch.getNumOccurrences() || qjlRecent.getNumOccurrences()) {
     return fail("compile", "--kv, --kv-budget and --kv-qjl-* need "
                            "--max-seq-len");

@@ -162,3 +162,47 @@ func.func @append_qjl(%b: tensor<1x2x64x4xi8>, %s: tensor<1x2x64xf32>,
          tensor<8xi64>, tensor<1x2x1x16xf32>, tensor<i64>, tensor<16x32xf32>
   return %0#0, %0#1, %0#2, %0#3 : tensor<1x2x64x4xi8>, tensor<1x2x64xf32>, tensor<1x2x8x16xf32>, tensor<8xi64>
 }
+
+// -----
+
+// 4-bit values: each row's bytes split into low and high nibbles,
+// interleaved back to channel order, then codes * scale + min with the
+// group's scale and min spread over its channels.
+// CHECK-LABEL: func.func @grouped_values
+// CHECK:         arith.shrui %{{.*}} : vector<8xi8>
+// CHECK:         vector.interleave %{{.*}}, %{{.*}} : vector<8xi8> -> vector<16xi8>
+// CHECK:         arith.uitofp %{{.*}} : vector<16xi8> to vector<16xf32>
+// CHECK:         vector.shuffle %{{.*}}, %{{.*}} [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1] : vector<2xf32>, vector<2xf32>
+// CHECK:         vector.fma
+func.func @grouped_values(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x64x16xf32>,
+                          %v: tensor<1x2x64x8xi8>, %s: tensor<1x2x64x2xf32>,
+                          %m: tensor<1x2x64x2xf32>, %n: tensor<i64>) -> tensor<1x2x1x16xf32> {
+  %y = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>)
+       value_scales(%s : tensor<1x2x64x2xf32>) value_mins(%m : tensor<1x2x64x2xf32>)
+       {scale = 0.25 : f32, value_bits = 4 : i64}
+       : tensor<1x2x1x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x8xi8>
+  return %y : tensor<1x2x1x16xf32>
+}
+
+// -----
+
+// kv_append_grouped: per group min and max, the codes rint((u - min) / s)
+// clamped to [0, 15], packed: even channels | odd channels << 4.
+// CHECK-LABEL: func.func @append_grouped
+// CHECK:         vector.reduction <minimumf>
+// CHECK:         vector.reduction <maximumf>
+// CHECK:         math.roundeven
+// CHECK:         arith.fptoui
+// CHECK:         vector.insert_strided_slice {{.*}} {offsets = [8], strides = [1]} : vector<8xi8> into vector<16xi8>
+// CHECK:         %[[E:.*]], %[[O:.*]] = vector.deinterleave %{{.*}} : vector<16xi8> -> vector<8xi8>
+// CHECK:         %[[HI:.*]] = arith.shli %[[O]]
+// CHECK:         arith.ori %[[E]], %[[HI]] : vector<8xi8>
+func.func @append_grouped(%c: tensor<1x2x64x8xi8>, %s: tensor<1x2x64x2xf32>,
+                          %m: tensor<1x2x64x2xf32>, %u: tensor<1x2x1x16xf32>,
+                          %pos: tensor<i64>)
+    -> (tensor<1x2x64x8xi8>, tensor<1x2x64x2xf32>, tensor<1x2x64x2xf32>) {
+  %0:3 = kiln.kv_append_grouped %c, %s, %m, %u, %pos {bits = 4 : i64}
+       : tensor<1x2x64x8xi8>, tensor<1x2x64x2xf32>, tensor<1x2x64x2xf32>,
+         tensor<1x2x1x16xf32>, tensor<i64>
+  return %0#0, %0#1, %0#2 : tensor<1x2x64x8xi8>, tensor<1x2x64x2xf32>, tensor<1x2x64x2xf32>
+}

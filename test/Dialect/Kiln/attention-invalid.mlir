@@ -156,3 +156,48 @@ func.func @qjl_append_bits(%b: tensor<1x2x8x2xi8>, %s: tensor<1x2x8xf32>, %r: te
        : tensor<1x2x8x2xi8>, tensor<1x2x8xf32>, tensor<1x2x4x16xf32>, tensor<4xi64>, tensor<1x2x1x16xf32>, tensor<i64>, tensor<16x32xf32>
   return
 }
+
+// -----
+
+func.func @value_bits(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x8xi8>, %s: tensor<1x2x8x2xf32>, %n: tensor<i64>) {
+  // expected-error @+1 {{value_bits must be 2 or 4, got 3}}
+  %0 = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>) value_scales(%s : tensor<1x2x8x2xf32>) value_mins(%s : tensor<1x2x8x2xf32>) {scale = 1.0 : f32, value_bits = 3 : i64}
+       : tensor<1x2x1x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x8xi8>
+  return
+}
+
+// -----
+
+func.func @value_groups(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x8xi8>, %s: tensor<1x2x8x3xf32>, %n: tensor<i64>) {
+  // expected-error @+1 {{value_scales and value_mins must be f32 [1, 2, 8, G] with G dividing 16}}
+  %0 = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>) value_scales(%s : tensor<1x2x8x3xf32>) value_mins(%s : tensor<1x2x8x3xf32>) {scale = 1.0 : f32, value_bits = 4 : i64}
+       : tensor<1x2x1x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x8xi8>
+  return
+}
+
+// -----
+
+func.func @mins_without_bits(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x8x16xf32>, %s: tensor<1x2x8x2xf32>, %n: tensor<i64>) {
+  // expected-error @+1 {{value_mins go with value_bits}}
+  %0 = kiln.attention %q, %k, %k kv_length(%n : tensor<i64>) value_mins(%s : tensor<1x2x8x2xf32>) {scale = 1.0 : f32}
+       : tensor<1x2x1x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @grouped_cache(%c: tensor<1x2x8x4xi8>, %s: tensor<1x2x8x2xf32>, %u: tensor<1x2x1x16xf32>, %pos: tensor<i64>) {
+  // expected-error @+1 {{cache must be i8 [1, 2, M >= 1, 8]}}
+  %0:3 = kiln.kv_append_grouped %c, %s, %s, %u, %pos {bits = 4 : i64}
+       : tensor<1x2x8x4xi8>, tensor<1x2x8x2xf32>, tensor<1x2x8x2xf32>, tensor<1x2x1x16xf32>, tensor<i64>
+  return
+}
+
+// -----
+
+func.func @grouped_bits(%c: tensor<1x2x8x8xi8>, %s: tensor<1x2x8x2xf32>, %u: tensor<1x2x1x16xf32>, %pos: tensor<i64>) {
+  // expected-error @+1 {{bits must be 2 or 4, got 8}}
+  %0:3 = kiln.kv_append_grouped %c, %s, %s, %u, %pos {bits = 8 : i64}
+       : tensor<1x2x8x8xi8>, tensor<1x2x8x2xf32>, tensor<1x2x8x2xf32>, tensor<1x2x1x16xf32>, tensor<i64>
+  return
+}

@@ -60,3 +60,20 @@ func.func @qjl_cache(%q: tensor<1x2x1x16xf32>, %kn: tensor<1x2x1x16xf32>,
        : tensor<1x2x1x16xf32>, tensor<1x2x64x4xi8>, tensor<1x2x64x16xi8>
   return %y : tensor<1x2x1x16xf32>
 }
+
+// CHECK-LABEL: func.func @grouped_values
+// CHECK: %[[C:.*]], %[[S:.*]], %[[M:.*]] = kiln.kv_append_grouped %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {bits = 4 : i64} : tensor<1x2x64x8xi8>, tensor<1x2x64x2xf32>, tensor<1x2x64x2xf32>, tensor<1x2x1x16xf32>, tensor<i64>
+// CHECK: kiln.attention %{{.*}}, %{{.*}}, %[[C]] kv_length(%{{.*}} : tensor<i64>) value_scales(%[[S]] : tensor<1x2x64x2xf32>) value_mins(%[[M]] : tensor<1x2x64x2xf32>) {scale = 2.500000e-01 : f32, value_bits = 4 : i64} : tensor<1x2x1x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x8xi8>
+func.func @grouped_values(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x64x16xf32>,
+                          %vc: tensor<1x2x64x8xi8>, %vs: tensor<1x2x64x2xf32>,
+                          %vm: tensor<1x2x64x2xf32>, %vn: tensor<1x2x1x16xf32>,
+                          %pos: tensor<i64>, %n: tensor<i64>) -> tensor<1x2x1x16xf32> {
+  %c, %s, %m = kiln.kv_append_grouped %vc, %vs, %vm, %vn, %pos {bits = 4 : i64}
+       : tensor<1x2x64x8xi8>, tensor<1x2x64x2xf32>, tensor<1x2x64x2xf32>,
+         tensor<1x2x1x16xf32>, tensor<i64>
+  %y = kiln.attention %q, %k, %c kv_length(%n : tensor<i64>)
+       value_scales(%s : tensor<1x2x64x2xf32>) value_mins(%m : tensor<1x2x64x2xf32>)
+       {scale = 0.25 : f32, value_bits = 4 : i64}
+       : tensor<1x2x1x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x8xi8>
+  return %y : tensor<1x2x1x16xf32>
+}

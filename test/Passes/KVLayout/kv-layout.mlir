@@ -3,6 +3,7 @@
 // RUN: %kiln_opt %s -split-input-file --kiln-kv-layout="max-seq-len=64" -verify-diagnostics | FileCheck %s
 // RUN: %kiln_opt %s -split-input-file --kiln-kv-layout="max-seq-len=64 kv-dtype=int8" -verify-diagnostics | FileCheck %s --check-prefix=INT8
 // RUN: %kiln_opt %s -split-input-file --kiln-kv-layout="max-seq-len=64 kv-dtype=qjl qjl-sketch=32 qjl-recent=8" -verify-diagnostics | FileCheck %s --check-prefix=QJL
+// RUN: %kiln_opt %s -split-input-file --kiln-kv-layout="max-seq-len=64 kv-dtype=int8 value-bits=4 value-group=8" -verify-diagnostics | FileCheck %s --check-prefix=V4
 
 // One layer, grouped heads. The past inputs and present outputs go; the
 // position and two states (named after the past inputs) come last.
@@ -65,6 +66,15 @@ func.func @decoder(%q: tensor<1x4x1x16xf32> {kiln.name = "q"},
 // QJL: %[[K:.*]], %[[KS:.*]], %[[KR:.*]], %[[KT:.*]] = kiln.kv_append_qjl %[[SK]], %[[SKS]], %[[SKR]], %[[SKT]], %{{.*}}, %[[POS]], %[[P]]
 // QJL: %[[V:.*]], %[[VS:.*]] = kiln.kv_append_quantized %[[SV]], %[[SVS]], %{{.*}}, %[[POS]]
 // QJL: kiln.attention %{{.*}}, %[[K]], %[[V]] kv_length(%{{.*}} : tensor<i64>) key_scales(%[[KS]] : tensor<1x2x64xf32>) value_scales(%[[VS]] : tensor<1x2x64xf32>) key_sketch(%[[P]] : tensor<16x32xf32>) recent_keys(%[[KR]], %[[KT]] : tensor<1x2x8x16xf32>, tensor<8xi64>)
+
+// With value-bits=4 value-group=8: values as packed 4-bit codes (8 bytes a
+// row) with a scale and a min per group of 8 channels.
+// V4-LABEL: func.func @decoder
+// V4-SAME: %[[SV:[a-z0-9]+]]: tensor<1x2x64x8xi8> {kiln.name = "past.0.value", kiln.state},
+// V4-SAME: %[[SVS:[a-z0-9]+]]: tensor<1x2x64x2xf32> {kiln.name = "past.0.value.scales", kiln.state},
+// V4-SAME: %[[SVM:[a-z0-9]+]]: tensor<1x2x64x2xf32> {kiln.name = "past.0.value.mins", kiln.state})
+// V4: %[[V:.*]], %[[VS:.*]], %[[VM:.*]] = kiln.kv_append_grouped %[[SV]], %[[SVS]], %[[SVM]], %{{.*}}, %{{.*}} {bits = 4 : i64}
+// V4: kiln.attention {{.*}} value_scales(%[[VS]] : tensor<1x2x64x2xf32>) value_mins(%[[VM]] : tensor<1x2x64x2xf32>) {causal, scale = 2.500000e-01 : f32, value_bits = 4 : i64}
 
 // -----
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""A QJL key cache (kiln compile --max-seq-len N --kv qjl) on
-test/models/decoder.py's tiny decoder (2 layers, 2 key/value heads of 16).
+"""A QJL key cache (kiln compile --max-seq-len N --kv qjl) and 4-bit grouped
+values (--kv-value-bits 4) on test/models/decoder.py's tiny decoder (2
+layers, 2 key/value heads of 16).
 
 usage: check_qjl_cache.py --kiln PATH/TO/kiln --work DIR
 
@@ -12,14 +13,20 @@ Checked:
   - the estimator is QJL's: kiln's logits match ONNX Runtime fed, as past
     keys, each key's QJL reconstruction sqrt(pi/2)/m |k| P sign(k P) (which
     is what the sketched score computes: q . that) outside the last W
-    tokens, and int8-dequantized values, with the projection P restated
-    here from passes/KVLayout/QJLSketch.h. The one difference left is the
-    newest token's value, which kiln reads as int8 and ORT whole; so kiln
-    must sit at least 10x nearer this reference than the f32 cache's logits
-    (a wrong bit order, norm, sketch or window would not);
+    tokens, with the projection P restated here from
+    passes/KVLayout/QJLSketch.h, and running a copy of the model whose
+    attention reads int8-rebuilt values (fake_quantized), newest included;
+    kiln must sit 100x nearer this reference than the f32 cache's logits
+    (it does to float rounding; a wrong bit order, norm, sketch or window
+    would not);
+  - the same for 4- and 2-bit values (--kv int8 --kv-value-bits 4
+    --kv-value-group 8, and 2 with one group): ORT on the model with int8
+    keys and low-bit values (per token, head and group, asymmetric
+    min-max) rebuilt in the graph;
   - over 256 tokens (a random sequence, and the f32 cache's own greedy
     continuation of a 4-token prompt, both fed one per step) every step's
-    logits have cosine >= 0.99 to the f32 cache's (the issue's target).
+    logits have cosine >= 0.99 to the f32 cache's (the issue's target), for
+    QJL keys with int8 and with 4-bit values.
 
 Exit status: 0 pass, 1 a check failed, 2 a step failed.
 """
@@ -32,6 +39,7 @@ import sys
 import numpy as np
 import onnx
 import onnxruntime as ort
+from onnx import helper, numpy_helper
 
 sys.dont_write_bytecode = True
 here = os.path.dirname(os.path.abspath(__file__))
@@ -81,16 +89,80 @@ def qjl_key(k, p):
     return (scale * (signs @ p.T.astype(np.float64))).astype(np.float32)
 
 
-def int8_row(v):
-    s = np.float32(np.abs(v).max() / np.float32(127)) if np.abs(v).max() > 0 \
-        else np.float32(1)
-    return np.clip(np.rint(v / s), -127, 127).astype(np.float32) * s
+def fake_quantized(model, keys, values, group=HEAD_DIM):
+    """`model` with the new keys / values of every Attention quantized and
+    rebuilt in the graph, as kiln's cache stores them: "int8" (per token
+    and head, s = max|x| / 127, 1 for zeros; rint) or "grouped4" / 2 (per
+    token, head and group of `group` channels: lo = min, s = (max -
+    lo) / top, 1 for 0, top = 2^bits - 1; codes clip(rint((x - lo) / s), 0,
+    top) -> codes * s + lo).
+    ORT then reads the newest row as kiln does, not only the past ones."""
+    g = model.graph
+    consts = {"zero": 0.0, "one": 1.0, "c127": 127.0, "cm127": -127.0,
+              "grouped4": 15.0, "grouped2": 3.0}
+    for name, v in consts.items():
+        g.initializer.append(numpy_helper.from_array(np.array(v, np.float32),
+                                                     f"fq.{name}"))
+    g.initializer.append(numpy_helper.from_array(
+        np.array([1, -1, KV_HEADS, HEAD_DIM // group, group], np.int64),
+        "fq.groups"))
+    g.initializer.append(numpy_helper.from_array(
+        np.array([1, -1, KV_HEADS, HEAD_DIM], np.int64), "fq.rows"))
+    g.initializer.append(numpy_helper.from_array(
+        np.array([1, -1, KV_HEADS * HEAD_DIM], np.int64), "fq.flat"))
+    g.initializer.append(numpy_helper.from_array(np.array([-1], np.int64),
+                                                 "fq.last"))
+    nodes, count = [], [0]
+
+    def node(op, inputs, **attrs):
+        count[0] += 1
+        out = f"fq.{count[0]}"
+        nodes.append(helper.make_node(op, inputs, [out], **attrs))
+        return out
+
+    def rebuild(x, mode):
+        x = node("Reshape", [x, "fq.rows" if mode == "int8" else "fq.groups"])
+        if mode == "int8":
+            a = node("ReduceMax", [node("Abs", [x]), "fq.last"], keepdims=1)
+            s = node("Where", [node("Equal", [a, "fq.zero"]), "fq.one",
+                               node("Div", [a, "fq.c127"])])
+            code = node("Clip", [node("Round", [node("Div", [x, s])]),
+                                 "fq.cm127", "fq.c127"])
+            y = node("Mul", [code, s])
+        else:
+            lo = node("ReduceMin", [x, "fq.last"], keepdims=1)
+            hi = node("ReduceMax", [x, "fq.last"], keepdims=1)
+            top = f"fq.{mode}"  # 2^bits - 1
+            s = node("Div", [node("Sub", [hi, lo]), top])
+            s = node("Where", [node("Equal", [s, "fq.zero"]), "fq.one", s])
+            code = node("Clip", [node("Round", [node("Div", [node("Sub", [x, lo]),
+                                                             s])]),
+                                 "fq.zero", top])
+            y = node("Add", [node("Mul", [code, s]), lo])
+        return node("Reshape", [y, "fq.flat"])
+
+    out = []
+    for n in g.node:
+        if n.op_type == "Attention":
+            if keys:
+                n.input[1] = rebuild(n.input[1], keys)
+            if values:
+                n.input[2] = rebuild(n.input[2], values)
+            out += nodes
+            nodes.clear()
+        out.append(n)
+    del g.node[:]
+    g.node.extend(out)
+    return model
 
 
-def qjl_reference(model, tokens):
-    """ORT, step by step, reading QJL keys (outside the window) and int8
-    values from the past."""
-    s = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+def reference(model, tokens, key_row, window):
+    """ORT on `model` (see fake_quantized), step by step, reading past keys
+    rebuilt by key_row outside the last `window` tokens (with key_row None,
+    the present rows as the model rebuilt them)."""
+    so = ort.SessionOptions()
+    so.log_severity_level = 3  # the unused fq.* constants are no news
+    s = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
     names = [o.name for o in s.get_outputs()]
     pasts = dict(past_inputs(s))
     sketches = [sketch(HEAD_DIM, M, 42 + i) for i in range(LAYERS)]
@@ -102,7 +174,7 @@ def qjl_reference(model, tokens):
         for name in pasts:
             past = approx[name].copy()
             if name.endswith(".key"):
-                keep = max(0, pos + 1 - W)  # rows before it are sketched
+                keep = max(0, pos + 1 - window)  # rows before it are rebuilt
                 past[:, :, keep:] = exact[name][:, :, keep:]
             feeds[name] = past
         out = dict(zip(names, s.run(None, step_feeds([t], pos, feeds))))
@@ -110,11 +182,9 @@ def qjl_reference(model, tokens):
         for name in pasts:
             new = out[name.replace("past_key_values.", "present.")][:, :, -1:]
             layer = int(name.split(".")[1])
-            if name.endswith(".key"):
-                rec = np.stack([qjl_key(new[0, h, 0], sketches[layer])
-                                for h in range(KV_HEADS)])[None, :, None]
-            else:
-                rec = np.stack([int8_row(new[0, h, 0])
+            rec = new
+            if key_row and name.endswith(".key"):
+                rec = np.stack([key_row(new[0, h, 0], sketches[layer])
                                 for h in range(KV_HEADS)])[None, :, None]
             exact[name] = np.concatenate([exact[name], new], 2)
             approx[name] = np.concatenate([approx[name], rec], 2)
@@ -133,19 +203,31 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     model = os.path.join(args.work, "decoder.onnx")
     onnx.save(decoder.build("tiny"), model)
-    libs = {}
-    for kv in ("f32", "qjl"):
+    libs, lines = {}, {}
+    layouts = {"f32": ["--kv", "f32"], "qjl": ["--kv", "qjl"],
+               "qjl-v4": ["--kv", "qjl", "--kv-value-bits", "4"],
+               "int8-v4": ["--kv", "int8", "--kv-value-bits", "4",
+                           "--kv-value-group", "8"],
+               "int8-v2": ["--kv", "int8", "--kv-value-bits", "2"]}
+    for kv, flags in layouts.items():
         libs[kv] = os.path.join(args.work, f"{kv}.so")
         log = run([args.kiln, "compile", model, "-o", libs[kv], "--shape", "seq=1",
-                   "--shape", "past_seq=1", "--max-seq-len", "300", "--kv", kv,
-                   "--report"])
+                   "--shape", "past_seq=1", "--max-seq-len", "300", "--report"]
+                  + flags)
         line = [l for l in log.splitlines() if l.startswith("kv cache:")]
-        print(line[0] if line else "no kv cache line")
+        lines[kv] = line[0] if line else "no kv cache line"
+        print(f"{kv}: {lines[kv]}")
+    line = lines["qjl"]
     per_layer = KV_HEADS * (M // 8 + 4) + KV_HEADS * (HEAD_DIM + 4)
     fixed = LAYERS * (KV_HEADS * W * HEAD_DIM * 4 + W * 8)
     want = (f"{LAYERS * per_layer} bytes per token ({per_layer} per layer) + "
             f"{fixed} bytes fixed")
-    check(bool(line) and want in line[0], f"qjl cache: {want}")
+    check(want in line, f"qjl cache: {want}")
+    # 4-bit values: D / 2 bytes + a 4-byte scale and min per group (one
+    # group of 16 here).
+    per_layer = KV_HEADS * (M // 8 + 4) + KV_HEADS * (HEAD_DIM // 2 + 8)
+    want = f"{LAYERS * per_layer} bytes per token ({per_layer} per layer)"
+    check(want in lines["qjl-v4"], f"qjl cache, 4-bit values: {want}")
     print(f"key bits per coordinate: (m + 32) / head_dim = "
           f"{(M + 32) / HEAD_DIM:.2f}")
 
@@ -162,20 +244,35 @@ def main():
             run([args.kiln, "run", lib, "--prompt", ",".join(map(str, tokens)),
                  "--generate", "0", "--output-dir", out])
             logits[case, kv] = np.load(os.path.join(out, "logits.npy"))
-        a, b = logits[case, "qjl"], logits[case, "f32"]
-        c = cosines(a, b)
-        print(f"{case}: {len(c)} steps, cosine qjl vs f32 min {c.min():.6f} "
-              f"mean {c.mean():.6f}")
-        check(len(c) == 256 and c.min() >= 0.99,
-              f"{case}: every step's logits within cosine 0.99 of the f32 cache's")
+        for kv in ("qjl", "qjl-v4"):
+            c = cosines(logits[case, kv], logits[case, "f32"])
+            print(f"{case}: {len(c)} steps, cosine {kv} vs f32 min {c.min():.6f} "
+                  f"mean {c.mean():.6f}")
+            check(len(c) == 256 and c.min() >= 0.99,
+                  f"{case} {kv}: every step's logits within cosine 0.99 of "
+                  "the f32 cache's")
 
     tokens = sequences["random"][:96]
-    ref = qjl_reference(model, tokens)
-    got, f32 = logits["random", "qjl"][:96], logits["random", "f32"][:96]
-    near, far = np.abs(got - ref).max(), np.abs(got - f32).max()
-    print(f"first 96 steps: max |kiln qjl - QJL reference| {near:.2e}, "
-          f"max |kiln qjl - f32 cache| {far:.2e}")
-    check(near * 10 <= far, "kiln's QJL scores are the QJL estimator's")
+    f32 = logits["random", "f32"][:96]
+    for kv, keys, values, group, key_row, window, what in (
+            ("qjl", None, "int8", HEAD_DIM, qjl_key, W,
+             "kiln's QJL scores are the QJL estimator's"),
+            ("int8-v4", "int8", "grouped4", 8, None, 0,
+             "kiln's 4-bit values (2 groups of 8) are the asymmetric group "
+             "codes'"),
+            ("int8-v2", "int8", "grouped2", HEAD_DIM, None, 0,
+             "kiln's 2-bit values are the asymmetric group codes'")):
+        out = os.path.join(args.work, f"random96-{kv}")
+        run([args.kiln, "run", libs[kv], "--prompt", ",".join(map(str, tokens)),
+             "--generate", "0", "--output-dir", out])
+        got = np.load(os.path.join(out, "logits.npy"))
+        fq = os.path.join(args.work, f"decoder-{kv}.onnx")
+        onnx.save(fake_quantized(onnx.load(model), keys, values, group), fq)
+        ref = reference(fq, tokens, key_row, window)
+        near, far = np.abs(got - ref).max(), np.abs(got - f32).max()
+        print(f"{kv}, first 96 steps: max |kiln - reference| {near:.2e}, "
+              f"max |kiln - f32 cache| {far:.2e}")
+        check(near * 100 <= far, what)
     return 1 if failures else 0
 
 
