@@ -269,8 +269,11 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
     Value tags = adaptor.getRecentPositions();
     int64_t sketchRows = sketch
         ? cast<RankedTensorType>(sketch.getType()).getShape()[1] : 0;
-    int64_t window = recent
+    // The ring's rows, and the keys before each query it reads whole.
+    int64_t ring = recent
         ? cast<RankedTensorType>(recent.getType()).getShape()[2] : 0;
+    int64_t window =
+        op.getRecentWindow() ? int64_t(*op.getRecentWindow()) : ring;
     // Low-bit values: codes * scale + min per group of channels.
     int64_t valueBits = op.getValueBits() ? int64_t(*op.getValueBits()) : 0;
     Value valueMins = adaptor.getValueMins();
@@ -450,17 +453,17 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       if (!recent) {
         keys = keyBlocks(zero, limit, init, cacheTrips, fromCache);
       } else {
-        // Keys before n - W come from the cache only; the last W are read
-        // whole where their window slot still holds them (tag == j).
+        // Keys before limit - W come from the cache only; the W before
+        // the query's own position (its limit) are read whole where their
+        // ring slot still holds them (tag == j).
         Value split = arith::MaxSIOp::create(
-            rb, loc, zero, arith::SubIOp::create(rb, loc, n, index(window)));
-        Value older = arith::MinSIOp::create(rb, loc, limit, split);
-        scf::ForOp first = keyBlocks(zero, older, init, cacheTrips, fromCache);
+            rb, loc, zero, arith::SubIOp::create(rb, loc, limit, index(window)));
+        scf::ForOp first = keyBlocks(zero, split, init, cacheTrips, fromCache);
         keys = keyBlocks(
             split, limit, first.getResults(),
             llvm::divideCeil(window, width) + 1,
             [&](OpBuilder &kb, Location l, Value j, Value at) -> Value {
-              Value slot = arith::RemUIOp::create(kb, l, j, index(window));
+              Value slot = arith::RemUIOp::create(kb, l, j, index(ring));
               Value tag = tensor::ExtractOp::create(kb, l, tags,
                                                     ValueRange{slot});
               Value whole = arith::CmpIOp::create(

@@ -277,7 +277,7 @@ LogicalResult importAttention(GraphImporter &imp) {
         /*recent_keys=*/Value(), /*recent_positions=*/Value(),
         /*value_mins=*/Value(), imp.builder.getF32FloatAttr(scale),
         *isCausal ? imp.builder.getUnitAttr() : UnitAttr(),
-        /*value_bits=*/IntegerAttr());
+        /*value_bits=*/IntegerAttr(), /*recent_window=*/IntegerAttr());
     if (failed(r))
       return failure();
     return setAttentionResult(imp, GraphImporter::fromValue(*r), rank);

@@ -354,9 +354,12 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
       score[b, h, i, j] = scale * key_scales[b, h', j]
                           * sum_c (q . P)[c] * (bit c of key[b, h', j] ? 1 : -1)
 
-    With `recent_keys(%r, %t)` ([B, Hkv, W, D] f32 and [W] i64), a key j
-    >= n - W whose slot j % W is tagged j (`%t[j % W] == j`) is read whole
-    from `%r[b, h', j % W]` instead: the most recent tokens stay exact.
+    With `recent_keys(%r, %t)` ([B, Hkv, R, D] f32 and [R] i64), a key j
+    among the `recent_window` (W <= R; R when absent) keys before query
+    i's own position p_i (j > p_i - W) whose slot j % R is tagged j
+    (`%t[j % R] == j`) is read whole from `%r[b, h', j % R]` instead: the
+    most recent tokens stay exact, for each query as in a decode step
+    (a prefill chunk of S tokens needs R >= W + S - 1).
 
     Low-bit values (kiln.kv_append_grouped) set `value_bits` (2 or 4):
     `value` is i8 [B, Hkv, L, Dv * bits / 8] of packed codes, with
@@ -381,7 +384,8 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
                        Optional<Kiln_IndexTensor>:$recent_positions,
                        Optional<Kiln_FloatTensor>:$value_mins,
                        F32Attr:$scale, UnitAttr:$causal,
-                       OptionalAttr<I64Attr>:$value_bits);
+                       OptionalAttr<I64Attr>:$value_bits,
+                       OptionalAttr<I64Attr>:$recent_window);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value

@@ -144,6 +144,12 @@ LogicalResult AttentionOp::verify() {
         tt.getShape()[0] != rt.getShape()[2])
       return emitOpError("recent_positions must be i64 [")
              << rt.getShape()[2] << "], got " << tt;
+    if (std::optional<uint64_t> w = getRecentWindow();
+        w && (*w == 0 || int64_t(*w) > rt.getShape()[2]))
+      return emitOpError("recent_window must be in [1, ")
+             << rt.getShape()[2] << "], got " << *w;
+  } else if (getRecentWindow()) {
+    return emitOpError("recent_window goes with recent_keys");
   }
   if (getKvLength()) {
     if (!isI64Scalar(getKvLength().getType()))

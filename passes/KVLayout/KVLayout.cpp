@@ -64,11 +64,24 @@ struct KilnKVLayoutPass
   using KilnKVLayoutPassBase::KilnKVLayoutPassBase;
 
   void runOnOperation() override {
+    // A QJL ring shared by a decode and a prefill entry holds W + S - 1
+    // keys for the longest chunk S, so that every query of a chunk reads
+    // whole the W keys before it, as a decode step would.
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (func->hasAttr("kiln.entry"))
+        func.walk([&](AttentionOp op) {
+          if (pastConcat(op.getKey()) && pastConcat(op.getValue()))
+            maxTokens = std::max(
+                maxTokens,
+                cast<RankedTensorType>(op.getQuery().getType()).getShape()[2]);
+        });
     for (auto func : getOperation().getOps<func::FuncOp>())
       if (func->hasAttr("kiln.entry") && !func.isExternal() &&
           failed(rewrite(func)))
         return signalPassFailure();
   }
+
+  int64_t maxTokens = 1;
 
   /// A new last argument of `func`: a state named `name`.
   static FailureOr<Value> addStateArg(func::FuncOp func, Type type,
@@ -97,7 +110,8 @@ struct KilnKVLayoutPass
     int64_t d = shape[3];
     SmallVector<int64_t> bitsShape(shape), recentShape(shape);
     bitsShape[3] = m / 8;
-    recentShape[2] = qjlRecent;
+    int64_t ring = qjlRecent + maxTokens - 1;
+    recentShape[2] = ring;
     FailureOr<Value> bits = addStateArg(
         func, RankedTensorType::get(bitsShape, b.getI8Type()), c.name, at);
     FailureOr<Value> scales = addStateArg(
@@ -109,7 +123,7 @@ struct KilnKVLayoutPass
         func, RankedTensorType::get(recentShape, b.getF32Type()),
         c.name + ".recent", at);
     FailureOr<Value> tags = addStateArg(
-        func, RankedTensorType::get({qjlRecent}, b.getI64Type()),
+        func, RankedTensorType::get({ring}, b.getI64Type()),
         c.name + ".recent_positions", at);
     if (failed(bits) || failed(scales) || failed(recent) || failed(tags))
       return failure();
@@ -367,7 +381,8 @@ struct KilnKVLayoutPass
           b, op.getLoc(), op.getType(), op.getQuery(), key.rows, value.rows,
           length, key.scales, value.scales, key.sketch, key.recent, key.tags,
           value.mins, op.getScaleAttr(), op.getCausalAttr(),
-          value.mins ? b.getI64IntegerAttr(valueBits) : IntegerAttr());
+          value.mins ? b.getI64IntegerAttr(valueBits) : IntegerAttr(),
+          key.recent ? b.getI64IntegerAttr(qjlRecent) : IntegerAttr());
       op.replaceAllUsesWith(fused.getResult());
       op.erase();
     }

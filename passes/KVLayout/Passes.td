@@ -49,10 +49,11 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
     3): per token and head the signs of k . P, P a fixed [D, m] Gaussian
     projection per layer (m = `qjl-sketch`; orthogonalized in blocks of D
     columns unless `qjl-orthogonal=false`), packed 8 to a byte, and one
-    f32 scale sqrt(pi/2) / m * |k|; the last `qjl-recent` keys also stay
-    whole in a window (`<past>.recent`, tagged with their positions in
-    `<past>.recent_positions`), which the attention reads instead of the
-    sketch. Values are int8 as above. Keys then cost H * (m / 8 + 4) bytes
+    f32 scale sqrt(pi/2) / m * |k|; the last keys also stay whole in a
+    ring (`<past>.recent`, tagged with their positions in
+    `<past>.recent_positions`; `qjl-recent` + S - 1 rows for the longest
+    entry's S), from which each query reads the `qjl-recent` keys before
+    it instead of their sketches, in a prefill chunk as in a decode step. Values are int8 as above. Keys then cost H * (m / 8 + 4) bytes
     per token and layer, plus the fixed window.
 
     `value-bits=4` or `2` (int8 and qjl layouts) stores the values as

@@ -97,16 +97,18 @@ func.func @append_int8(%c: tensor<1x2x64x16xi8>, %s: tensor<1x2x64xf32>,
 // QJL keys: the query projected once per row (an FMA per head-dim lane of
 // P's rows), then keys before n - W scored from their packed bits (the
 // bytes bitcast to lanes that pick +sq or -sq, times the key's scale), the
-// last W from the window where the slot's tag is the key's position.
+// W before the query (limit - W on) from the ring where the slot's tag is
+// the key's position.
 // CHECK-LABEL: func.func @qjl
 // CHECK:       scf.forall
+// CHECK:             %[[LIMIT:.*]] = arith.minsi
 // CHECK:             %[[SQ:.*]] = scf.for {{.*}} -> (vector<32xf32>)
 // CHECK:               vector.transfer_read %arg4{{.*}} vector<32xf32>
 // CHECK:               vector.fma
 // CHECK:             %[[NEG:.*]] = arith.negf %[[SQ]]
-// CHECK:             %[[SPLIT:.*]] = arith.maxsi
-// CHECK:             %[[OLDER:.*]] = arith.minsi %{{.*}}, %[[SPLIT]]
-// CHECK:             scf.for %{{.*}} = %{{.*}} to %[[OLDER]] step
+// CHECK:             %[[BEFORE:.*]] = arith.subi %[[LIMIT]], %c8
+// CHECK:             %[[SPLIT:.*]] = arith.maxsi %{{.*}}, %[[BEFORE]]
+// CHECK:             scf.for %{{.*}} = %{{.*}} to %[[SPLIT]] step
 // CHECK:               vector.transfer_read %arg1{{.*}} vector<4xi8>
 // CHECK:               %[[SIGNS:.*]] = vector.bitcast %{{.*}} : vector<4xi8> to vector<32xi1>
 // CHECK:               arith.select %[[SIGNS]], %[[SQ]], %[[NEG]]
@@ -124,7 +126,7 @@ func.func @qjl(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x64x4xi8>,
   %y = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>)
        key_scales(%ks : tensor<1x2x64xf32>) key_sketch(%p : tensor<16x32xf32>)
        recent_keys(%r, %t : tensor<1x2x8x16xf32>, tensor<8xi64>)
-       {scale = 0.25 : f32, causal}
+       {scale = 0.25 : f32, causal, recent_window = 8 : i64}
        : tensor<1x2x1x16xf32>, tensor<1x2x64x4xi8>, tensor<1x2x64x16xf32>
   return %y : tensor<1x2x1x16xf32>
 }
