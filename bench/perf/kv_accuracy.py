@@ -4,7 +4,11 @@ step's logits of a `--kv` layout against the f32 cache's, over a token
 sequence fed one per step.
 
 usage: .venv/bin/python bench/perf/kv_accuracy.py [--config gpt2|tiny]
-         [--kv int8,qjl] [--kv-qjl-sketch M] [--tokens 256] [--kiln PATH]
+         [--kv int8,qjl,qjl:4] [--kv-qjl-sketch M] [--tokens 256]
+         [--kiln PATH]
+
+A layout LAYOUT:B (e.g. qjl:4, int8:2) stores values at B bits
+(--kv-value-bits B).
 
 Two sequences of --tokens tokens: random ids, and the f32 cache's own
 greedy continuation of a 4-token prompt (so both layouts read the same
@@ -49,12 +53,15 @@ def main():
     layouts = ["f32"] + args.kv.split(",")
     libs = {}
     for kv in layouts:
-        libs[kv] = os.path.join(work, f"{args.config}_{kv}.so")
+        libs[kv] = os.path.join(work, f"{args.config}_{kv.replace(':', '-v')}.so")
+        layout, _, bits = kv.partition(":")
         cmd = [args.kiln, "compile", model, "-o", libs[kv], "--shape", "seq=1",
                "--shape", "past_seq=1", "--max-seq-len", str(args.tokens + 8),
-               "--kv", kv, "--report"]
-        if kv == "qjl":
+               "--kv", layout, "--report"]
+        if layout == "qjl":
             cmd += ["--kv-qjl-sketch", str(args.kv_qjl_sketch)]
+        if bits:
+            cmd += ["--kv-value-bits", bits]
         line = [l for l in run(cmd).splitlines() if l.startswith("kv cache:")]
         log(f"{kv}: {line[0] if line else 'no kv cache'}")
 
@@ -67,7 +74,7 @@ def main():
     for case, tokens in sequences.items():
         logits = {}
         for kv, lib in libs.items():
-            out = os.path.join(work, f"{case}-{kv}")
+            out = os.path.join(work, f"{case}-{kv.replace(':', '-v')}")
             run([args.kiln, "run", lib, "--prompt", ",".join(map(str, tokens)),
                  "--generate", "0", "--output-dir", out])
             logits[kv] = np.load(os.path.join(out, "logits.npy"))
@@ -75,7 +82,7 @@ def main():
         for kv in layouts[1:]:
             a = logits[kv]
             c = (a * ref).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(ref, axis=1)
-            log(f"{case:6s} {kv:5s}: {len(c)} steps, cosine min {c.min():.6f} "
+            log(f"{case:6s} {kv:7s}: {len(c)} steps, cosine min {c.min():.6f} "
                 f"mean {c.mean():.6f}, max |diff| / max |f32| "
                 f"{np.abs(a - ref).max() / np.abs(ref).max():.2e}")
 

@@ -85,6 +85,34 @@ Value scalarTensor(OpBuilder &b, Location loc, Type elt, double value) {
                                                  int64_t(value), true)));
 }
 
+/// row . P for a row vector<D> and a QJL projection P (tensor [D, m]): a
+/// loop over the D rows of P, one vector<m> FMA each.
+Value projectRow(OpBuilder &b, Location loc, Value row, Value sketch) {
+  auto pt = cast<RankedTensorType>(sketch.getType());
+  auto type = VectorType::get({pt.getShape()[1]}, b.getF32Type());
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value init =
+      arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, 0.0f));
+  Value pad = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+  return scf::ForOp::create(
+             b, loc, zero,
+             arith::ConstantIndexOp::create(b, loc, pt.getShape()[0]),
+             arith::ConstantIndexOp::create(b, loc, 1), ValueRange{init},
+             [&](OpBuilder &pb, Location l, Value c, ValueRange acc) {
+               Value rc =
+                   vector::ExtractOp::create(pb, l, row, OpFoldResult(c));
+               Value pRow = vector::TransferReadOp::create(
+                   pb, l, type, sketch, ValueRange{c, zero}, pad,
+                   ArrayRef<bool>{true});
+               scf::YieldOp::create(
+                   pb, l,
+                   ValueRange{vector::FMAOp::create(
+                       pb, l, vector::BroadcastOp::create(pb, l, type, rc),
+                       pRow, acc[0])});
+             })
+      .getResult(0);
+}
+
 /// 2- or 4-bit codes (one per i8 lane) packed little end first: lane e in
 /// bits [(e % k) * bits, ...) of byte e / k, k = 8 / bits.
 Value packCodes(OpBuilder &b, Location loc, Value codes, int64_t bits) {
@@ -325,26 +353,8 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       // QJL: the query projected once, sq = q . P, and its negation; a
       // key's score is then the sum of sq's lanes signed by its bits.
       Value sq, negSq;
-      auto sketchType = VectorType::get({sketchRows}, f32);
       if (sketch) {
-        Value init = arith::ConstantOp::create(
-            rb, loc, DenseElementsAttr::get(sketchType, 0.0f));
-        sq = scf::ForOp::create(
-                 rb, loc, zero, index(d), one, ValueRange{init},
-                 [&](OpBuilder &pb, Location l, Value c, ValueRange st) {
-                   Value qc = vector::ExtractOp::create(pb, l, qv,
-                                                        OpFoldResult(c));
-                   Value pRow = vector::TransferReadOp::create(
-                       pb, l, sketchType, sketch, ValueRange{c, zero}, pad,
-                       ArrayRef<bool>{true});
-                   scf::YieldOp::create(
-                       pb, l,
-                       ValueRange{vector::FMAOp::create(
-                           pb, l,
-                           vector::BroadcastOp::create(pb, l, sketchType, qc),
-                           pRow, st[0])});
-                 })
-                 .getResult(0);
+        sq = projectRow(rb, loc, qv, sketch);
         negSq = arith::NegFOp::create(rb, loc, sq);
       }
       // The score of the key in row `at`, read from the cache.
@@ -638,26 +648,7 @@ struct KVAppendQJLLowering : OpConversionPattern<KVAppendQJLOp> {
             ValueRange state) -> scf::ValueVector {
           Value t = arith::AddIOp::create(rb, l, position, ivs[2]);
           Value row = readUpdate(rb, l, ivs);
-          Value init = arith::ConstantOp::create(
-              rb, l, DenseElementsAttr::get(sketchType, 0.0f));
-          Value p =
-              scf::ForOp::create(
-                  rb, l, zero, index(u[3]), one, ValueRange{init},
-                  [&](OpBuilder &pb, Location pl, Value c, ValueRange acc) {
-                    Value uc = vector::ExtractOp::create(pb, pl, row,
-                                                         OpFoldResult(c));
-                    Value pRow = vector::TransferReadOp::create(
-                        pb, pl, sketchType, sketch, ValueRange{c, zero}, pad,
-                        ArrayRef<bool>{true});
-                    scf::YieldOp::create(
-                        pb, pl,
-                        ValueRange{vector::FMAOp::create(
-                            pb, pl,
-                            vector::BroadcastOp::create(pb, pl, sketchType,
-                                                        uc),
-                            pRow, acc[0])});
-                  })
-                  .getResult(0);
+          Value p = projectRow(rb, l, row, sketch);
           Value positive = arith::CmpFOp::create(
               rb, l, arith::CmpFPredicate::OGT, p,
               arith::ConstantOp::create(
