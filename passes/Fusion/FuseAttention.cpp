@@ -263,17 +263,29 @@ struct FuseDecomposedAttention : OpRewritePattern<MatMulOp> {
     scale *= after;
 
     // q [B, H, S, D] (scales peeled), k^T [B, H or 1, D, L] a transpose
-    // of the (repeated) keys.
+    // of the (repeated) keys: perm [0, 1, 3, 2], or any perm (PyTorch's
+    // exports fold the head split in: [0, 2, 3, 1] of [B, L, H, D]), the
+    // keys then being a transpose of its input by the perm's last two
+    // entries swapped.
     Value q = peelScales(qk.getLhs(), scale);
     Value kt = peelScales(qk.getRhs(), scale);
     auto transpose = kt.getDefiningOp<TransposeOp>();
-    if (!transpose || !kt.hasOneUse() ||
-        transpose.getPerm() != ArrayRef<int64_t>{0, 1, 3, 2})
+    if (!transpose || !kt.hasOneUse())
       return failure();
-    Value k = unrepeatHeads(peelScales(transpose.getInput(), scale));
+    ArrayRef<int64_t> perm = transpose.getPerm();
+    if (perm.size() != 4)
+      return failure();
+    SmallVector<int64_t> keyPerm{perm[0], perm[1], perm[3], perm[2]};
+    bool transposed = keyPerm != ArrayRef<int64_t>{0, 1, 2, 3};
+    Value k = peelScales(transpose.getInput(), scale);
+    if (!transposed)
+      k = unrepeatHeads(k);
     Value v = unrepeatHeads(pv.getRhs());
-    ArrayRef<int64_t> qs = shapeOf(q), ks = shapeOf(k), vs = shapeOf(v),
-                      ss = shapeOf(scores);
+    SmallVector<int64_t> ks(shapeOf(k));
+    if (transposed)
+      for (int d = 0; d < 4; ++d)
+        ks[d] = shapeOf(k)[keyPerm[d]];
+    ArrayRef<int64_t> qs = shapeOf(q), vs = shapeOf(v), ss = shapeOf(scores);
     if (qs.size() != 4 || ks.size() != 4 || vs.size() != 4 ||
         ks[0] != qs[0] || vs[0] != qs[0] || ks[1] != vs[1] || ks[1] == 0 ||
         qs[1] % ks[1] != 0 || ks[2] != vs[2] || ks[3] != qs[3] ||
@@ -301,6 +313,9 @@ struct FuseDecomposedAttention : OpRewritePattern<MatMulOp> {
       return failure();
 
     rewriter.setInsertionPoint(pv);
+    if (transposed)
+      k = TransposeOp::create(rewriter, transpose.getLoc(), k,
+                              rewriter.getDenseI64ArrayAttr(keyPerm));
     auto fused = AttentionOp::create(
         rewriter, pv.getLoc(), pv.getType(), q, k, v, Value(), Value(),
         Value(), rewriter.getF32FloatAttr(float(scale)),
