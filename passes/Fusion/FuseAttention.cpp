@@ -103,8 +103,10 @@ Value unrepeatHeads(Value v) {
   // The expanded dims, numpy-aligned to the right, must be: data dims worth
   // B * Hkv, then the repeat dims worth n, then data dims worth L * D. The
   // reshapes keep row-major order, so that is a consecutive head repeat.
-  SmallVector<int64_t> from(ex.size(), 1);
   ArrayRef<int64_t> shapeA = shapeOf(a);
+  if (shapeA.size() > ex.size())
+    return v;
+  SmallVector<int64_t> from(ex.size(), 1);
   std::copy(shapeA.begin(), shapeA.end(), from.end() - shapeA.size());
   int64_t before = 1, reps = 1, after = 1;
   int stage = 0; // 0: leading data, 1: repeats, 2: trailing data

@@ -51,12 +51,17 @@ def KilnFuseAttentionPass : Pass<"kiln-fuse-attention"> {
       allowed scores stay below 1e38 in magnitude. A -1e4 or -1e9 mask is
       only approximately a mask and is left alone, as is any run-time
       (input-dependent) mask;
+    - k^T: a [0, 1, 3, 2] transpose of k, or any transpose (PyTorch folds
+      the head split in: [0, 2, 3, 1] of [B, L, H, D]), the key then being
+      a new transpose of its input;
     - softmax on the key axis (3);
     - k and v: [B, Hkv, L, D] directly, or repeated head by head to H as
       HF's repeat_kv writes it (reshape, expand of a size-1 dim after the
       head dim, reshape: head h reads kv head h / (H / Hkv)); the
       un-repeated tensors become the operands (grouped-query attention).
-      Any other repeat stays and the attention reads the repeated tensor.
+      Any other repeat (Tile's interleaved heads) stays and the attention
+      reads the repeated tensor. Only for a [0, 1, 3, 2] transpose: after
+      any other, the repeat is not looked for.
 
     Every op between the sources and the last matmul must be read only by
     the next one (so the old ops die and a past/present concat is then read
