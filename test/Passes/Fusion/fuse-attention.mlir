@@ -142,6 +142,24 @@ func.func @interleaved_repeat(%q: tensor<1x4x2x8xf32>, %k: tensor<1x2x4x8xf32>, 
 
 // -----
 
+// Expanded dims on both sides of a data dim (each head's rows, each row
+// repeated twice too): not a head repeat either, the repeated tensors stay.
+// CHECK-LABEL: func.func @split_repeat
+// CHECK: %[[KR:.*]] = kiln.reshape %{{.*}} : tensor<1x2x2x2x2x8xf32> -> tensor<1x8x2x8xf32>
+// CHECK: kiln.attention %{{.*}}, %[[KR]], %{{.*}} {scale = 1.000000e+00 : f32} : tensor<1x8x2x8xf32>, tensor<1x8x2x8xf32>, tensor<1x8x2x8xf32>
+func.func @split_repeat(%q: tensor<1x8x2x8xf32>, %k: tensor<1x2x2x8xf32>, %v: tensor<1x8x2x8xf32>) -> tensor<1x8x2x8xf32> {
+  %k1 = kiln.reshape %k : tensor<1x2x2x8xf32> -> tensor<1x2x1x2x1x8xf32>
+  %k2 = kiln.expand %k1 : tensor<1x2x1x2x1x8xf32> -> tensor<1x2x2x2x2x8xf32>
+  %kr = kiln.reshape %k2 : tensor<1x2x2x2x2x8xf32> -> tensor<1x8x2x8xf32>
+  %kt = kiln.transpose %kr {perm = array<i64: 0, 1, 3, 2>} : tensor<1x8x2x8xf32> -> tensor<1x8x8x2xf32>
+  %s = kiln.matmul %q, %kt : tensor<1x8x2x8xf32>, tensor<1x8x8x2xf32>
+  %p = kiln.softmax %s {axis = 3 : i64} : tensor<1x8x2x2xf32>
+  %y = kiln.matmul %p, %v : tensor<1x8x2x2xf32>, tensor<1x8x2x8xf32>
+  return %y : tensor<1x8x2x8xf32>
+}
+
+// -----
+
 // Left alone: a causal mask aligned to the start of the keys (query i sees
 // j <= i, not j <= L - S + i).
 // CHECK-LABEL: func.func @start_aligned_mask
