@@ -318,10 +318,17 @@ struct FuseDecomposedAttention : OpRewritePattern<MatMulOp> {
     if (transposed)
       k = TransposeOp::create(rewriter, transpose.getLoc(), k,
                               rewriter.getDenseI64ArrayAttr(keyPerm));
-    auto fused = AttentionOp::create(
-        rewriter, pv.getLoc(), pv.getType(), q, k, v, Value(), Value(),
-        Value(), rewriter.getF32FloatAttr(float(scale)),
-        causal ? rewriter.getUnitAttr() : nullptr);
+    // Built from properties so that the optional operands the cache
+    // layouts add (all absent here) need no listing.
+    AttentionOp::Properties props;
+    props.setScale(rewriter.getF32FloatAttr(float(scale)));
+    if (causal)
+      props.setCausal(rewriter.getUnitAttr());
+    props.operandSegmentSizes.fill(0);
+    props.operandSegmentSizes[0] = props.operandSegmentSizes[1] =
+        props.operandSegmentSizes[2] = 1;
+    auto fused = AttentionOp::create(rewriter, pv.getLoc(), pv.getType(),
+                                     ValueRange{q, k, v}, props);
     rewriter.replaceOp(pv, fused.getResult());
     return success();
   }
