@@ -67,8 +67,11 @@ void mlir::kiln::buildGraphPipeline(OpPassManager &pm,
   if (options.lmul)
     pm.addPass(createKilnLMulPass(*options.lmul));
   // Fusion: batch norms into the convs before them (after L-Mul, which
-  // keeps its convs' original weights).
+  // keeps its convs' original weights); attention written op by op into
+  // kiln.attention (after quantization and L-Mul, which keep the matmuls
+  // they changed, and before kv-layout, which looks for kiln.attention).
   pm.addPass(createKilnFoldBatchNormPass());
+  pm.addPass(createKilnFuseAttentionPass());
   pm.addPass(createCanonicalizerPass());
   hook(InsertionPoint::AfterFusion);
   if (options.kvLayout)

@@ -2,13 +2,18 @@
 """A decoder with a compiler-owned KV cache (kiln compile --max-seq-len),
 end to end against ONNX Runtime on the same past/present ONNX model.
 
-usage: check_decode.py --kiln PATH/TO/kiln --work DIR
+usage: check_decode.py --kiln PATH/TO/kiln --work DIR [--decomposed]
 
 The model is test/models/decoder.py's `tiny` config: 2 layers, 4 query
 heads sharing 2 key/value heads (grouped-query attention), ONNX Attention
 (opset 23) with past_key/past_value. kiln compiles it for one token per
 call (--shape seq=1); kiln-kv-layout turns the past/present tensors into
-state. Checked:
+state. With --decomposed the model is the same interface written op by op
+as opset-17 exporters write it (rotary embeddings, repeat_kv, MatMul /
+Softmax / MatMul with constant causal masks): kiln-fuse-attention must
+turn it into kiln.attention first, so the compile must report the cache
+(no "no past/present" warning) and the IR must hold one kiln.attention
+with a kv_length per layer and no softmax left. Checked:
   - the artifact has a `decode` entry, whose inputs are only input_ids and
     position_ids and whose only output is logits (no past/present copies);
   - `kiln run --prompt P --generate K` (greedy) gives, for every step, the
@@ -49,14 +54,32 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kiln", required=True)
     ap.add_argument("--work", required=True)
+    ap.add_argument("--decomposed", action="store_true")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     model = os.path.join(args.work, "decoder.onnx")
-    onnx.save(decoder.build("tiny"), model)
+    onnx.save(decoder.build("tiny", decomposed=args.decomposed), model)
 
     lib = os.path.join(args.work, "decoder.so")
-    run([args.kiln, "compile", model, "-o", lib, "--shape", "seq=1",
-         "--shape", "past_seq=1", "--max-seq-len", "32"])
+    flags = ["--shape", "seq=1", "--shape", "past_seq=1", "--max-seq-len", "32"]
+    log = run([args.kiln, "compile", model, "-o", lib] + flags)
+    check("warning" not in log, f"the compile warns of nothing ({log.strip()})")
+    # (--report's L-Mul latency compile marks every matmul L-Mul, which a
+    # decomposed attention then keeps: that side compile has no cache.)
+    log = run([args.kiln, "compile", model, "-o",
+               os.path.join(args.work, "report.so"), "--report"] + flags)
+    check("kv cache: 4 state tensors (float32 rows), 32 tokens max" in log,
+          "--report shows the KV cache")
+    if args.decomposed:
+        ir_path = os.path.join(args.work, "decoder.mlir")
+        run([args.kiln, "compile", model, "-o", ir_path, "--emit=mlir"] + flags)
+        ir = open(ir_path).read()
+        fused = [l for l in ir.splitlines() if "kiln.attention" in l]
+        check(len(fused) == 2 and all("kv_length" in l and "causal" in l and
+                                      "tensor<1x2x32x16xf32>" in l for l in fused)
+              and "kiln.softmax" not in ir,
+              "two fused causal GQA attentions read the 32-row caches, no "
+              f"softmax left ({fused})")
     header = open(os.path.join(args.work, "decoder.h")).read()
     for decl in ["decoder_decode(kiln_context *ctx, kiln_state *state",
                  "decoder_state_create(kiln_state **out)",
