@@ -53,6 +53,12 @@ bool kiln::reportLMulLatency(mlir::MLIRContext &context,
     variant.energyReport = nullptr;
     variant.timings = nullptr;
     variant.externalWeights = false;
+    // The graph as exported (no KV-cache state): both variants alike, and
+    // no cache warnings from the L-Mul one, whose marked matmuls attention
+    // fusion leaves alone.
+    variant.kvLayout = std::nullopt;
+    variant.prefillTokens = 0;
+    variant.prefillDim.clear();
     CompileResult result;
     return mlir::succeeded(compileModel(context, variant, result))
                ? variant.outputPath
