@@ -1,12 +1,14 @@
 //===- KVCacheCost.cpp - choosing a KV-cache layout under a budget --------===//
 //
 // Part of kiln. Byte counts follow kiln-kv-layout's states exactly (per
-// token and head: f32 4 D per tensor; int8 D + 4; QJL keys m / 8 + 4 plus,
-// fixed, the window of W whole keys and its W 8-byte tags per layer). The
+// token and head: f32 4 D per tensor; int8 D + 4; 4-bit values D / 2 + 8
+// per group; QJL keys m / 8 + 4 plus, fixed, the window of W whole keys
+// and its W 8-byte tags per layer). The
 // attention's cycles are a roofline of the step at max-seq-len: the cache
 // bytes at DRAM rate against the lane-ops of codegen/KilnToLinalg/
 // Attention.cpp (a key: D multiply-adds, 2 D with int8's convert, 2 m for
-// QJL's select and add per sign bit; a value: D or 2 D).
+// QJL's select and add per sign bit; a value: D, 2 D for int8, 4 D for
+// 4-bit codes' unpacking).
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,6 +24,8 @@ std::string KVLayoutCandidate::describe() const {
   os << layout;
   if (layout == "qjl")
     os << " m=" << qjlSketch;
+  if (valueBits != 8 && layout != "f32")
+    os << " values " << valueBits << "-bit";
   os << ": " << bytesPerToken << " B/token";
   if (fixedBytes)
     os << " + " << fixedBytes << " B fixed";
@@ -34,18 +38,20 @@ std::vector<KVLayoutCandidate>
 mlir::kiln::kvLayoutCandidates(const KVCacheShape &s,
                                const CpuThroughput &cpu) {
   int64_t d = s.headDim;
-  auto make = [&](std::string layout, int64_t sketch) {
+  int64_t groups = d % s.valueGroup == 0 ? d / s.valueGroup : 1;
+  auto make = [&](std::string layout, int64_t sketch, int64_t valueBits) {
     KVLayoutCandidate c;
     c.layout = std::move(layout);
     c.qjlSketch = sketch;
+    c.valueBits = valueBits;
     int64_t keyRow, valueRow;
     double keyOps, valueOps;
     if (c.layout == "f32") {
       keyRow = valueRow = 4 * d;
       keyOps = valueOps = d;
     } else {
-      valueRow = d + 4;
-      valueOps = 2 * d;
+      valueRow = valueBits == 8 ? d + 4 : d * valueBits / 8 + 8 * groups;
+      valueOps = valueBits == 8 ? 2 * d : 4 * d;
       keyRow = sketch ? sketch / 8 + 4 : d + 4;
       keyOps = sketch ? 2 * sketch : 2 * d;
     }
@@ -60,10 +66,14 @@ mlir::kiln::kvLayoutCandidates(const KVCacheShape &s,
     c.stepCycles = std::max(memory, compute);
     return c;
   };
-  std::vector<KVLayoutCandidate> out = {make("f32", 0), make("int8", 0)};
+  std::vector<KVLayoutCandidate> out = {make("f32", 0, 8), make("int8", 0, 8)};
+  if ((4 * d) % 8 == 0)
+    out.push_back(make("qjl", 4 * d, 8));
+  if (d % 2 == 0)
+    out.push_back(make("int8", 0, 4));
   for (int64_t bitsPerCoord : {4, 2, 1})
-    if ((bitsPerCoord * d) % 8 == 0)
-      out.push_back(make("qjl", bitsPerCoord * d));
+    if ((bitsPerCoord * d) % 8 == 0 && d % 2 == 0)
+      out.push_back(make("qjl", bitsPerCoord * d, 4));
   return out;
 }
 

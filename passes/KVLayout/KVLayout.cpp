@@ -147,14 +147,15 @@ struct KilnKVLayoutPass
   /// divide D),
   /// appended by kiln.kv_append_grouped.
   FailureOr<Appended> appendGrouped(func::FuncOp func, Cache &c,
-                                    ArrayRef<int64_t> shape, Value position) {
+                                    ArrayRef<int64_t> shape, Value position,
+                                    int64_t bits) {
     OpBuilder b(func.getContext());
     Location at = c.past.getLoc();
-    int64_t d = shape[3], perByte = 8 / valueBits;
+    int64_t d = shape[3], perByte = 8 / bits;
     if (d % perByte != 0)
       return c.concat.emitError("kiln-kv-layout: '")
              << c.name << "' rows of " << d << " channels do not fill whole "
-             << "bytes at " << int64_t(valueBits) << " bits";
+             << "bytes at " << bits << " bits";
     int64_t groups =
         valueGroup > 0 && d % valueGroup == 0 ? d / valueGroup : 1;
     SmallVector<int64_t> codes(shape), params(shape);
@@ -171,7 +172,7 @@ struct KilnKVLayoutPass
     b.setInsertionPoint(c.concat);
     auto append = KVAppendGroupedOp::create(
         b, c.concat.getLoc(), *cache, *scales, *mins, c.concat.getInputs()[1],
-        position, b.getI64IntegerAttr(valueBits));
+        position, b.getI64IntegerAttr(bits));
     Appended out;
     out.rows = append.getCacheResult();
     out.scales = append.getScalesResult();
@@ -202,7 +203,8 @@ struct KilnKVLayoutPass
           cast<RankedTensorType>(op.getQuery().getType()).getShape()[1];
     });
     shape.maxSeqLen = maxSeqLen;
-    shape.qjlRecent = qjlRecent;
+    shape.qjlRecent = qjlRecent + maxTokens - 1;
+    shape.valueGroup = valueGroup;
     std::vector<KVLayoutCandidate> candidates = kvLayoutCandidates(
         shape, CpuThroughput::forVector(vectorBits, /*l2Bytes=*/1 << 20));
     int pick = pickKVLayout(candidates, kvBudget);
@@ -305,13 +307,14 @@ struct KilnKVLayoutPass
       return failure();
     Value position = func.getArgument(positionIndex);
     std::string layout = kvDtype;
-    int64_t sketchBits = qjlSketch;
+    int64_t sketchBits = qjlSketch, valueBitsUsed = valueBits;
     if (layout == "auto") {
       FailureOr<KVLayoutCandidate> pick = chooseLayout(func, caches);
       if (failed(pick))
         return failure();
       layout = pick->layout;
       sketchBits = pick->qjlSketch;
+      valueBitsUsed = pick->valueBits;
     }
     bool qjl = layout == "qjl";
     // int8 values under qjl too (QJL is a key layout).
@@ -339,8 +342,9 @@ struct KilnKVLayoutPass
         appended[c.concat] = *a;
         continue;
       }
-      if (int8 && !c.isKey && valueBits < 8) {
-        FailureOr<Appended> a = appendGrouped(func, c, shape, position);
+      if (int8 && !c.isKey && valueBitsUsed < 8) {
+        FailureOr<Appended> a =
+            appendGrouped(func, c, shape, position, valueBitsUsed);
         if (failed(a))
           return failure();
         appended[c.concat] = *a;
@@ -381,7 +385,7 @@ struct KilnKVLayoutPass
           b, op.getLoc(), op.getType(), op.getQuery(), key.rows, value.rows,
           length, key.scales, value.scales, key.sketch, key.recent, key.tags,
           value.mins, op.getScaleAttr(), op.getCausalAttr(),
-          value.mins ? b.getI64IntegerAttr(valueBits) : IntegerAttr(),
+          value.mins ? b.getI64IntegerAttr(valueBitsUsed) : IntegerAttr(),
           key.recent ? b.getI64IntegerAttr(qjlRecent) : IntegerAttr());
       op.replaceAllUsesWith(fused.getResult());
       op.erase();

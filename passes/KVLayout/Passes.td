@@ -62,8 +62,9 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
     min per group, states `<past>.scales` and `<past>.mins`).
 
     With `kv-dtype=auto` the pass picks the layout itself: the most
-    faithful of f32, int8 and QJL with 4, 2 or 1 sign bits per coordinate
-    whose cache (max-seq-len tokens plus the fixed windows) fits
+    faithful of f32, int8, QJL keys with int8 values, int8 keys with 4-bit
+    values and QJL keys (4, 2 or 1 sign bits per coordinate) with 4-bit
+    values whose cache (max-seq-len tokens plus the fixed windows) fits
     `kv-budget` bytes (costmodel/KVCacheCost.h; the candidates and the
     choice are recorded in the function's `kiln.kv_layout_choice`).
 

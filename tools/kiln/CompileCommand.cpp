@@ -416,8 +416,10 @@ int kiln::compileMain() {
         kvCache != "qjl")
       return fail("compile", "--kv-value-bits needs --kv int8 or qjl");
     kv.valueBits = kvValueBits;
-    if (kvValueGroup.getNumOccurrences() && kvValueBits == 8)
-      return fail("compile", "--kv-value-group needs --kv-value-bits 4 or 2");
+    if (kvValueGroup.getNumOccurrences() && kvValueBits == 8 &&
+        kvCache != "auto")
+      return fail("compile", "--kv-value-group needs --kv-value-bits 4 or 2 "
+                             "(or --kv auto)");
     if (kvValueGroup <= 0)
       return fail("compile", "--kv-value-group must be positive");
     kv.valueGroup = kvValueGroup;
