@@ -5,7 +5,7 @@ Runtime on the same exported past/present decoder, side by side in one run.
 usage: .venv/bin/python bench/perf/decode.py [--config gpt2|tiny]
          [--contexts 128,1024] [--threads 1,2] [--iterations 10]
          [--kiln PATH] [--out FILE.json] [--quantize w4]
-         [--kv int8|qjl] [--kv-qjl-sketch M]
+         [--kv int8|qjl] [--kv-qjl-sketch M] [--prefill S]
 
 For each context length N and thread count T:
   kiln  `kiln bench decoder.so --decode --context N`: the cache is filled
@@ -15,6 +15,9 @@ For each context length N and thread count T:
         ONNX file with past_key_values.* of length N (N(0,1) values) and one
         new token; each step returns present.* = past + the new row (the copy
         an app pays for without kiln).
+With --prefill S both time one call appending S tokens at context N
+instead (kiln: `kiln bench --prefill`, the prefill entry of
+`--prefill seq=S`; ORT: seq = S), and the floor counts the weights once.
 Both report the median step. The floor is the bytes a step must read --
 the weights except the embedding tables (a Gather reads one row of each;
 with --quantize, the packed weights the artifact reports) plus the K/V
@@ -77,8 +80,8 @@ def step_bytes(model_path, config, context, kv="f32", sketch=256):
     return int(weights), int(kv_bytes)
 
 
-def kiln_step(kiln, so, context, threads, iterations):
-    r = subprocess.run([kiln, "bench", so, "--decode", "--context", str(context),
+def kiln_step(kiln, so, context, threads, iterations, mode="--decode"):
+    r = subprocess.run([kiln, "bench", so, mode, "--context", str(context),
                         "--threads", str(threads), "--json", "--warmup", "2",
                         "--iterations", str(iterations)],
                        capture_output=True, text=True)
@@ -87,7 +90,7 @@ def kiln_step(kiln, so, context, threads, iterations):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def ort_step(model_path, config, context, threads, iterations):
+def ort_step(model_path, config, context, threads, iterations, tokens=1):
     import onnxruntime as ort
     from ort_decode import past_inputs, step_feeds
     so = ort.SessionOptions()
@@ -102,7 +105,7 @@ def ort_step(model_path, config, context, threads, iterations):
     # position row (kiln's Gather clamps the same way); the bytes a step
     # reads do not depend on which row.
     n_pos = decoder.CONFIGS[config]["n_pos"]
-    feeds = step_feeds([11], min(context, n_pos - 1), pasts)
+    feeds = step_feeds([11] * tokens, min(context, n_pos - tokens), pasts)
     for _ in range(2):
         s.run(None, feeds)
     times = []
@@ -128,6 +131,9 @@ def main():
                     help="kiln --kv: the cache's layout")
     ap.add_argument("--kv-qjl-sketch", type=int, default=256,
                     help="kiln --kv-qjl-sketch (with --kv qjl)")
+    ap.add_argument("--prefill", type=int, default=0,
+                    help="time a prefill call of this many tokens instead "
+                         "of a decode step (kiln --prefill seq=N)")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
     contexts = [int(c) for c in args.contexts.split(",")]
@@ -146,9 +152,13 @@ def main():
     model = ensure_model(args.config, cache)
     rows = []
     for n in contexts:
-        so = os.path.join(work, f"decoder_{args.config}_ctx{n}{args.quantize}_{args.kv}.so")
+        tag = f"_p{args.prefill}" if args.prefill else ""
+        so = os.path.join(work, f"decoder_{args.config}_ctx{n}{args.quantize}_{args.kv}{tag}.so")
         cmd = [args.kiln, "compile", model, "-o", so, "--shape", "seq=1",
-               "--shape", "past_seq=1", "--max-seq-len", str(n + 16)]
+               "--shape", "past_seq=1", "--max-seq-len",
+               str(n + max(16, args.prefill))]
+        if args.prefill:
+            cmd += ["--prefill", f"seq={args.prefill}"]
         if args.quantize:
             cmd += ["--quantize", args.quantize]
         cmd += ["--kv", args.kv]
@@ -165,15 +175,24 @@ def main():
             c = decoder.CONFIGS[args.config]
             tables = (c["vocab"] + c["n_pos"]) * c["hidden"] * 4
             wbytes = kiln_step(args.kiln, so, 0, 1, 1)["weights_bytes"] - tables
+        mode = "--prefill" if args.prefill else "--decode"
         for t in threads:
-            k = kiln_step(args.kiln, so, n, t, args.iterations)
-            o = ort_step(model, args.config, n, t, args.iterations)
+            k = kiln_step(args.kiln, so, n, t, args.iterations, mode)
+            o = ort_step(model, args.config, n, t, args.iterations,
+                         max(1, args.prefill))
             floor_ms = (wbytes + kvbytes) / (bandwidth[t] * 1e9) * 1e3
-            row = {"context": n, "threads": t, "kiln_ms": k["median_ms"],
+            row = {"context": n, "threads": t, "tokens": max(1, args.prefill),
+                   "kiln_ms": k["median_ms"],
                    "ort_ms": o["median_ms"], "speedup": o["median_ms"] / k["median_ms"],
                    "weight_bytes": wbytes, "kv_bytes": kvbytes, "floor_ms": floor_ms,
                    "kiln_of_floor": floor_ms / k["median_ms"],
                    "ort_of_floor": floor_ms / o["median_ms"]}
+            if args.prefill and not args.quantize:
+                # The matmul work of the chunk (2 flops per weight and token;
+                # attention left out): the rate kiln reaches on it.
+                row["kiln_gflops"] = 2 * wbytes / 4 * args.prefill / (k["median_ms"] * 1e6)
+                log(f"  prefill {args.prefill} tokens: kiln "
+                    f"{row['kiln_gflops']:.1f} GFLOP/s on the weights' matmuls")
             rows.append(row)
             log(f"context {n:5d} threads {t}: kiln {k['median_ms']:.2f} ms, ORT "
                 f"{o['median_ms']:.2f} ms, ORT/kiln {row['speedup']:.2f}x; floor "
@@ -182,6 +201,7 @@ def main():
     out = args.out or os.path.join(cache, f"decode-{args.config}.json")
     with open(out, "w") as f:
         json.dump({"config": args.config, "quantize": args.quantize, "kv": args.kv,
+                   "prefill": args.prefill,
                    "bandwidth_triad_gbs": bandwidth, "rows": rows}, f, indent=1)
     log(f"wrote {out}")
 

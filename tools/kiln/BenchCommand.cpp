@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <memory>
 
 using namespace llvm;
 
@@ -43,37 +44,65 @@ cl::opt<bool> decode(
              "the cache is first filled to --context tokens, then every "
              "timed step appends one token at that length"),
     cl::sub(kiln::benchCommand), cl::cat(category));
+cl::opt<bool> prefill(
+    "prefill",
+    cl::desc("Time one prefill call of a model compiled with --max-seq-len "
+             "and --prefill: the cache is first filled to --context tokens, "
+             "then every timed call appends its chunk at that length"),
+    cl::sub(kiln::benchCommand), cl::cat(category));
 cl::opt<int64_t> context("context",
                          cl::desc("Tokens in the cache before a timed decode "
-                                  "step (with --decode)"),
+                                  "step or prefill call (with --decode or "
+                                  "--prefill)"),
                          cl::init(128), cl::sub(kiln::benchCommand),
                          cl::cat(category));
 } // namespace
 
 namespace {
-/// Fills the cache with `context` tokens (pseudo-random ids below 50) and
-/// returns the step that replays the token after them, so that every
-/// timed step runs at the same context length.
-bool prepareDecode(kiln::ModelRunner &runner,
-                   std::function<bool(std::string &)> &step,
-                   std::string &error) {
-  if (!runner.stateful() ||
-      runner.entry().kind != KILN_ENTRY_DECODE)
-    return error = "--decode needs a model compiled with --max-seq-len and "
-                   "--shape seq=1 (a one-token decode entry)",
+/// Pseudo-random token ids below 50.
+int64_t fillToken(int64_t i) { return (i * 7 + 3) % 50; }
+
+/// Fills the cache with `context` tokens and returns the step that replays
+/// the decode token (or, with --prefill, the prefill chunk) after them, so
+/// that every timed step runs at the same context length.
+bool prepareStateful(kiln::ModelRunner &runner,
+                     std::function<bool(std::string &)> &step,
+                     std::string &error) {
+  if (!runner.stateful() || runner.entry().kind != KILN_ENTRY_DECODE)
+    return error = "--decode and --prefill need a model compiled with "
+                   "--max-seq-len and --shape seq=1 (a one-token decode "
+                   "entry)",
+           false;
+  int64_t chunk = runner.prefillTokens();
+  if (prefill && chunk <= 0)
+    return error = "--prefill needs a model compiled with --prefill DIM=N",
            false;
   int64_t capacity = kiln_state_capacity(runner.state());
-  if (context < 0 || context >= capacity)
-    return error = "--context must be in [0, " + std::to_string(capacity) +
-                   ") (the model's --max-seq-len)",
+  int64_t appended = prefill ? chunk : 1;
+  if (context < 0 || context + appended > capacity)
+    return error = "--context must be in [0, " +
+                   std::to_string(capacity - appended + 1) +
+                   ") (the model's --max-seq-len less the tokens a call "
+                   "appends)",
            false;
   for (int64_t i = 0; i < context; ++i)
-    if (!runner.setToken((i * 7 + 3) % 50, i, error) || !runner.run(error))
+    if (!runner.setToken(fillToken(i), i, error) || !runner.run(error))
       return false;
-  step = [&runner](std::string &err) {
+  if (!prefill) {
+    step = [&runner](std::string &err) {
+      if (kiln_state_truncate(runner.state(), context) != KILN_OK)
+        return err = kiln_last_error_message(), false;
+      return runner.setToken(11, context, err) && runner.run(err);
+    };
+    return true;
+  }
+  auto tokens = std::make_shared<std::vector<int64_t>>();
+  for (int64_t i = 0; i < chunk; ++i)
+    tokens->push_back(fillToken(context + i));
+  step = [&runner, tokens](std::string &err) {
     if (kiln_state_truncate(runner.state(), context) != KILN_OK)
       return err = kiln_last_error_message(), false;
-    return runner.setToken(11, context, err) && runner.run(err);
+    return runner.prefill(tokens->data(), context, err);
   };
   return true;
 }
@@ -90,11 +119,14 @@ int kiln::benchMain() {
   std::function<bool(std::string &)> step = [&](std::string &err) {
     return runner.run(err);
   };
-  if (decode && !prepareDecode(runner, step, error))
+  if (decode && prefill)
+    return fail("bench", "--decode and --prefill: choose one");
+  bool stateful = decode || prefill;
+  if (stateful && !prepareStateful(runner, step, error))
     return fail("bench", error);
-  if (!decode && runner.stateful())
+  if (!stateful && runner.stateful())
     return fail("bench", "the model keeps a KV cache: time it with --decode "
-                         "--context N");
+                         "or --prefill --context N");
   for (int i = 0; i < warmup; ++i)
     if (!step(error))
       return fail("bench", error);
@@ -116,9 +148,11 @@ int kiln::benchMain() {
                      "\"threads\": %d",
                      runner.descriptor().name, median, times.front(),
                      times.back(), int(n), runner.threads());
-    if (decode)
-      outs() << format(", \"context\": %lld, \"weights_bytes\": %llu",
+    if (stateful)
+      outs() << format(", \"context\": %lld, \"tokens\": %lld, "
+                       "\"weights_bytes\": %llu",
                        (long long)context,
+                       (long long)(prefill ? runner.prefillTokens() : 1),
                        (unsigned long long)runner.descriptor().weights_bytes);
     outs() << "}\n";
   } else {

@@ -48,7 +48,10 @@ KILN_API kiln_status_code kiln_state_reset(kiln_state *state);
 
 /* Forgets the tokens after the first `length` (0 <= length <= the current
  * length): the next call appends at `length`. Rewinds a rejected guess or
- * replays a step at a fixed context length.
+ * replays a step at a fixed context length. With a QJL cache (--kv qjl)
+ * the recent keys overwritten in its ring after `length` are read from
+ * their sign-bit sketches from then on, so the logits may differ slightly
+ * from a sequence that never went past `length`.
  * Errors: INVALID_ARGUMENT (NULL state, length out of range). */
 KILN_API kiln_status_code kiln_state_truncate(kiln_state *state,
                                               int64_t length);
