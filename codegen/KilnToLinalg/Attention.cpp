@@ -68,6 +68,41 @@ Value insertRows(OpBuilder &b, Location loc, Value rows, Value cache,
                                        strides);
 }
 
+/// `rows` [B, H, S, D] written into `cache` [B, H, M, D] from row `row` on
+/// in kiln.attention's key_tiled layout: key j's coordinate d at flat
+/// offset 16 ((j / 16) D + d) + j % 16 of its head, i.e. row 16 (j / 16) +
+/// (16 d + j % 16) / D, column (16 d + j % 16) % D.
+Value insertRowsTiled(OpBuilder &b, Location loc, Value rows, Value cache,
+                      Value row) {
+  ArrayRef<int64_t> u = cast<RankedTensorType>(rows.getType()).getShape();
+  auto index = [&](OpBuilder &ib, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(ib, loc, v);
+  };
+  Value zero = index(b, 0), one = index(b, 1);
+  scf::LoopNest nest = scf::buildLoopNest(
+      b, loc, ValueRange{zero, zero, zero, zero},
+      ValueRange{index(b, u[0]), index(b, u[1]), index(b, u[2]),
+                 index(b, u[3])},
+      ValueRange{one, one, one, one}, ValueRange{cache},
+      [&](OpBuilder &ib, Location l, ValueRange ivs,
+          ValueRange state) -> scf::ValueVector {
+        Value j = arith::AddIOp::create(ib, l, row, ivs[2]);
+        Value c16 = index(ib, 16);
+        Value base = arith::MulIOp::create(
+            ib, l, arith::DivUIOp::create(ib, l, j, c16), c16);
+        Value inner = arith::AddIOp::create(
+            ib, l, arith::MulIOp::create(ib, l, ivs[3], c16),
+            arith::RemUIOp::create(ib, l, j, c16));
+        Value at = arith::AddIOp::create(
+            ib, l, base, arith::DivUIOp::create(ib, l, inner, index(ib, u[3])));
+        Value col = arith::RemUIOp::create(ib, l, inner, index(ib, u[3]));
+        Value v = tensor::ExtractOp::create(ib, l, rows, ivs);
+        return {tensor::InsertOp::create(ib, l, v, state[0],
+                                         ValueRange{ivs[0], ivs[1], at, col})};
+      });
+  return nest.results[0];
+}
+
 Value constantTensor(OpBuilder &b, Location loc, RankedTensorType type,
                      ArrayRef<int64_t> values) {
   return ConstantOp::create(b, loc, DenseElementsAttr::get(type, values));
@@ -264,6 +299,9 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
     // register of scores), at most the cache's rows.
     int64_t keysLen = kt.getShape()[2];
     int64_t width = std::min<int64_t>(16, keysLen);
+    // The verifier holds key_tiled to L and D multiples of 16: blocks
+    // start at multiples of 16 (the loops over the cache start at 0).
+    bool tiled = op.getKeyTiled();
     auto index = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, loc, v);
     };
@@ -388,6 +426,32 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
               tensor::ExtractOp::create(kb, l, ks, ValueRange{bi, hk, at}));
         return score;
       };
+      // key_tiled: a block of 16 keys' scores as D vector FMAs, key j's
+      // coordinate d (j in the block) read from row jb + 16 d / D, column
+      // 16 d % D (see insertRowsTiled); 4 accumulators for the FMA latency.
+      auto tiledScores = [&](OpBuilder &kb, Location l, Value jb) -> Value {
+        auto scoresType = VectorType::get({width}, f32);
+        Value zeros = arith::ConstantOp::create(
+            kb, l, DenseElementsAttr::get(scoresType, 0.0f));
+        SmallVector<Value> acc(4, zeros);
+        for (int64_t c = 0; c < d; ++c) {
+          Value at = arith::AddIOp::create(kb, l, jb, index(16 * c / d));
+          Value kv = readRow(kb, k, width, {bi, hk, at, index(16 * c % d)});
+          Value qc = vector::BroadcastOp::create(
+              kb, l, scoresType, vector::ExtractOp::create(kb, l, qv, c));
+          acc[c % 4] = vector::FMAOp::create(kb, l, qc, kv, acc[c % 4]);
+        }
+        Value sum = arith::AddFOp::create(
+            kb, l, arith::AddFOp::create(kb, l, acc[0], acc[1]),
+            arith::AddFOp::create(kb, l, acc[2], acc[3]));
+        if (Value ks = adaptor.getKeyScales())
+          sum = arith::MulFOp::create(
+              kb, l, sum,
+              vector::TransferReadOp::create(kb, l, scoresType, ks,
+                                             ValueRange{bi, hk, jb}, pad,
+                                             ArrayRef<bool>{true}));
+        return sum;
+      };
       // Keys j in [lo, hi) in blocks of `width`: the block's scores form
       // one vector, so the max and the exponentials are one vector op per
       // block, not two scalar exps per key. Lanes past `hi` score -1e30
@@ -409,11 +473,32 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                 Value at =
                     arith::MinSIOp::create(kb, l, j, index(keysLen - 1));
                 rowsAt.push_back(at);
+                if (tiled)
+                  continue;
                 Value score = scoreOf(kb, l, j, at);
                 Value inside = arith::CmpIOp::create(
                     kb, l, arith::CmpIPredicate::slt, j, hi);
                 score = arith::SelectOp::create(kb, l, inside, score, masked);
                 scores = vector::InsertOp::create(kb, l, score, scores, w);
+              }
+              if (tiled) {
+                // Lanes w with jb + w < hi keep their score.
+                auto lanesType = VectorType::get({width}, kb.getI32Type());
+                SmallVector<int32_t> iota;
+                for (int32_t w = 0; w < width; ++w)
+                  iota.push_back(w);
+                Value room = arith::IndexCastOp::create(
+                    kb, l, kb.getI32Type(),
+                    arith::SubIOp::create(kb, l, hi, jb));
+                Value inside = arith::CmpIOp::create(
+                    kb, l, arith::CmpIPredicate::slt,
+                    arith::ConstantOp::create(
+                        kb, l, DenseElementsAttr::get(lanesType,
+                                                      ArrayRef<int32_t>(iota))),
+                    vector::BroadcastOp::create(kb, l, lanesType, room));
+                scores = arith::SelectOp::create(kb, l, inside,
+                                                 tiledScores(kb, l, jb),
+                                                 scores);
               }
               Value blockMax = vector::ReductionOp::create(
                   kb, l, vector::CombiningKind::MAXIMUMF, scores);
@@ -541,8 +626,12 @@ struct KVAppendLowering : OpConversionPattern<KVAppendOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value row = scalarIndex(rewriter, loc, adaptor.getPosition());
-    rewriter.replaceOp(op, insertRows(rewriter, loc, adaptor.getUpdate(),
-                                      adaptor.getCache(), row));
+    rewriter.replaceOp(op, op.getTiled()
+                               ? insertRowsTiled(rewriter, loc,
+                                                 adaptor.getUpdate(),
+                                                 adaptor.getCache(), row)
+                               : insertRows(rewriter, loc, adaptor.getUpdate(),
+                                            adaptor.getCache(), row));
     return success();
   }
 };
@@ -599,7 +688,9 @@ struct KVAppendQuantizedLowering : OpConversionPattern<KVAppendQuantizedOp> {
           return arith::FPToSIOp::create(rb, l, rb.getI8Type(), r);
         });
     Value row = scalarIndex(b, loc, adaptor.getPosition());
-    Value cache = insertRows(b, loc, q, adaptor.getCache(), row);
+    Value cache = op.getTiled()
+                      ? insertRowsTiled(b, loc, q, adaptor.getCache(), row)
+                      : insertRows(b, loc, q, adaptor.getCache(), row);
     Value newScales = insertRows(b, loc, scales, adaptor.getScales(), row);
     rewriter.replaceOp(op, {cache, newScales});
     return success();

@@ -277,7 +277,8 @@ LogicalResult importAttention(GraphImporter &imp) {
         /*recent_keys=*/Value(), /*recent_positions=*/Value(),
         /*value_mins=*/Value(), imp.builder.getF32FloatAttr(scale),
         *isCausal ? imp.builder.getUnitAttr() : UnitAttr(),
-        /*value_bits=*/IntegerAttr(), /*recent_window=*/IntegerAttr());
+        /*value_bits=*/IntegerAttr(), /*recent_window=*/IntegerAttr(),
+        /*key_tiled=*/UnitAttr());
     if (failed(r))
       return failure();
     return setAttentionResult(imp, GraphImporter::fromValue(*r), rank);

@@ -361,6 +361,12 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
     most recent tokens stay exact, for each query as in a decode step
     (a prefill chunk of S tokens needs R >= W + S - 1).
 
+    `key_tiled` (f32 or i8 keys, with kv_length; L and D multiples of
+    16): the key cache is laid out in tiles of 16 keys, each tile [D, 16]
+    (key j's coordinate d at flat offset 16 ((j / 16) D + d) + j % 16 of
+    its head's [L, D] rows), so 16 keys' coordinate d is one vector: the
+    scores of a block of keys are D vector FMAs, no horizontal sums.
+
     Low-bit values (kiln.kv_append_grouped) set `value_bits` (2 or 4):
     `value` is i8 [B, Hkv, L, Dv * bits / 8] of packed codes, with
     `value_scales` and `value_mins` f32 [B, Hkv, L, G] for G groups of Dv /
@@ -385,7 +391,8 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
                        Optional<Kiln_FloatTensor>:$value_mins,
                        F32Attr:$scale, UnitAttr:$causal,
                        OptionalAttr<I64Attr>:$value_bits,
-                       OptionalAttr<I64Attr>:$recent_window);
+                       OptionalAttr<I64Attr>:$recent_window,
+                       UnitAttr:$key_tiled);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value
@@ -409,7 +416,9 @@ def Kiln_KVAppendOp : Kiln_Op<"kv_append",
     `cache` [B, H, M, D] with `update` [B, H, S, D] written over rows
     [position, position + S) of dim 2; every other row is unchanged.
     `position` is a 0-d i64 tensor with 0 <= position <= M - S (the runtime
-    checks it before an entry runs). When `cache` is an entry's state
+    checks it before an entry runs). With `tiled` the cache is in
+    kiln.attention's `key_tiled` layout (M and D multiples of 16). When
+    `cache` is an entry's state
     argument (kiln-kv-layout), the write happens in place: nothing is
     copied but the new rows.
 
@@ -419,7 +428,7 @@ def Kiln_KVAppendOp : Kiln_Op<"kv_append",
     ```
   }];
   let arguments = (ins Kiln_FloatTensor:$cache, Kiln_FloatTensor:$update,
-                       Kiln_IndexTensor:$position);
+                       Kiln_IndexTensor:$position, UnitAttr:$tiled);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
     $cache `,` $update `,` $position attr-dict `:` type($cache) `,`
@@ -441,8 +450,9 @@ def Kiln_KVAppendQuantizedOp : Kiln_Op<"kv_append_quantized",
       s = max_d |u[d]| / 127            (1 for a row of zeros)
       q[d] = clamp(rint(u[d] / s), -127, 127)   (round half to even)
 
-    and q, s land in row position + r. Half the bytes of an fp16 cache plus
-    4 bytes per row for the scale.
+    and q, s land in row position + r (with `tiled`, q in kiln.attention's
+    `key_tiled` layout). Half the bytes of an fp16 cache plus 4 bytes per
+    row for the scale.
 
     ```mlir
     %c2, %s2 = kiln.kv_append_quantized %c, %s, %k_new, %pos
@@ -451,7 +461,8 @@ def Kiln_KVAppendQuantizedOp : Kiln_Op<"kv_append_quantized",
     ```
   }];
   let arguments = (ins Kiln_Tensor:$cache, Kiln_FloatTensor:$scales,
-                       Kiln_FloatTensor:$update, Kiln_IndexTensor:$position);
+                       Kiln_FloatTensor:$update, Kiln_IndexTensor:$position,
+                       UnitAttr:$tiled);
   let results = (outs Kiln_Tensor:$cache_result,
                       Kiln_FloatTensor:$scales_result);
   let assemblyFormat = [{

@@ -151,6 +151,11 @@ LogicalResult AttentionOp::verify() {
   } else if (getRecentWindow()) {
     return emitOpError("recent_window goes with recent_keys");
   }
+  if (getKeyTiled() &&
+      (!getKvLength() || getKeySketch() || k[2] % 16 != 0 || k[3] % 16 != 0))
+    return emitOpError("key_tiled needs kv_length, f32 or i8 keys and rows "
+                       "and head size multiples of 16, got ")
+           << kt;
   if (getKvLength()) {
     if (!isI64Scalar(getKvLength().getType()))
       return emitOpError("kv_length must be a 0-d i64 tensor, got ")
@@ -181,6 +186,10 @@ static LogicalResult verifyAppend(Operation *op, RankedTensorType ct,
   if (!isI64Scalar(position))
     return op->emitOpError("position must be a 0-d i64 tensor, got ")
            << position;
+  if (op->hasAttr("tiled") && (c[2] % 16 != 0 || c[3] % 16 != 0))
+    return op->emitOpError("a tiled cache needs rows and row size multiples "
+                           "of 16, got ")
+           << ct;
   return success();
 }
 

@@ -39,6 +39,7 @@ struct Cache {
 /// and the projection.
 struct Appended {
   Value rows, scales, recent, tags, sketch, mins;
+  bool tiled = false;
 };
 
 /// The past argument `value` is concatenated from, when `value` is
@@ -357,9 +358,17 @@ struct KilnKVLayoutPass
       if (failed(state))
         return failure();
       b.setInsertionPoint(c.concat);
+      // Keys in tiles of 16 (kiln.attention's key_tiled) where the shapes
+      // allow: a block's scores are then plain vector FMAs.
+      bool tiled = c.isKey && tileKeys && shape[2] % 16 == 0 &&
+                   shape[3] % 16 == 0;
+      UnitAttr tiledAttr = tiled ? b.getUnitAttr() : UnitAttr();
       if (!int8) {
-        appended[c.concat] = {KVAppendOp::create(b, c.concat.getLoc(), *state,
-                                                 update, position)};
+        Appended a;
+        a.rows = KVAppendOp::create(b, c.concat.getLoc(), *state, update,
+                                    position, tiledAttr);
+        a.tiled = tiled;
+        appended[c.concat] = a;
         continue;
       }
       FailureOr<Value> scales = addState(
@@ -369,8 +378,13 @@ struct KilnKVLayoutPass
       if (failed(scales))
         return failure();
       auto q = KVAppendQuantizedOp::create(b, c.concat.getLoc(), *state,
-                                           *scales, update, position);
-      appended[c.concat] = {q.getCacheResult(), q.getScalesResult()};
+                                           *scales, update, position,
+                                           tiledAttr);
+      Appended a;
+      a.rows = q.getCacheResult();
+      a.scales = q.getScalesResult();
+      a.tiled = tiled;
+      appended[c.concat] = a;
     }
 
     for (AttentionOp op : attentions) {
@@ -386,7 +400,8 @@ struct KilnKVLayoutPass
           length, key.scales, value.scales, key.sketch, key.recent, key.tags,
           value.mins, op.getScaleAttr(), op.getCausalAttr(),
           value.mins ? b.getI64IntegerAttr(valueBitsUsed) : IntegerAttr(),
-          key.recent ? b.getI64IntegerAttr(qjlRecent) : IntegerAttr());
+          key.recent ? b.getI64IntegerAttr(qjlRecent) : IntegerAttr(),
+          key.tiled ? b.getUnitAttr() : UnitAttr());
       op.replaceAllUsesWith(fused.getResult());
       op.erase();
     }

@@ -68,6 +68,11 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
     `kv-budget` bytes (costmodel/KVCacheCost.h; the candidates and the
     choice are recorded in the function's `kiln.kv_layout_choice`).
 
+    f32 and int8 key caches whose max-seq-len and head size are multiples
+    of 16 are laid out in tiles of 16 keys, each [D, 16] (`tile-keys`,
+    on by default; kiln.attention's `key_tiled`): the attention then reads
+    16 keys' coordinate d as one vector.
+
     A function without the pattern is left unchanged. A cache that anything
     but its attention and the return reads, or attentions that disagree on
     S, are errors naming the input.
@@ -90,6 +95,10 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
     Option<"valueGroup", "value-group", "int64_t", /*default=*/"32",
            "value-bits 4 / 2: channels per group (the whole row when it "
            "does not divide the head dim)">,
+    Option<"tileKeys", "tile-keys", "bool", /*default=*/"true",
+           "f32 and int8 key caches in tiles of 16 keys (kiln.attention's "
+           "key_tiled) when max-seq-len and the head size are multiples of "
+           "16">,
     Option<"kvBudget", "kv-budget", "uint64_t", /*default=*/"0",
            "kv-dtype=auto: the bytes the whole cache may take">,
     Option<"vectorBits", "vector-bits", "unsigned", /*default=*/"256",

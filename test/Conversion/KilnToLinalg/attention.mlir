@@ -208,3 +208,43 @@ func.func @append_grouped(%c: tensor<1x2x64x8xi8>, %s: tensor<1x2x64x2xf32>,
          tensor<1x2x1x16xf32>, tensor<i64>
   return %0#0, %0#1, %0#2 : tensor<1x2x64x8xi8>, tensor<1x2x64x2xf32>, tensor<1x2x64x2xf32>
 }
+
+// -----
+
+// key_tiled: a block of 16 keys' scores as one FMA per head-dim coordinate
+// (a 16-key vector from row jb + 16 d / D, column 16 d % D), no horizontal
+// sums; lanes past the limit masked by one vector compare.
+// CHECK-LABEL: func.func @tiled
+// CHECK:           scf.for %[[JB:.*]] = %{{.*}} to %{{.*}} step %c16{{.*}} iter_args
+// CHECK-NOT:         vector.reduction <add>
+// CHECK:             arith.cmpi slt, %{{.*}}, %{{.*}} : vector<16xi32>
+// CHECK:             vector.transfer_read %arg1[{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<1x2x64x16xf32>, vector<16xf32>
+// CHECK:             vector.fma {{.*}} : vector<16xf32>
+// CHECK:             vector.reduction <maximumf>
+func.func @tiled(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x64x16xf32>,
+                 %v: tensor<1x2x64x16xf32>, %n: tensor<i64>) -> tensor<1x2x1x16xf32> {
+  %y = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>)
+       {scale = 0.25 : f32, causal, key_tiled}
+       : tensor<1x2x1x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32>
+  return %y : tensor<1x2x1x16xf32>
+}
+
+// -----
+
+// kv_append {tiled}: each new key's coordinate d to row 16 (j / 16) +
+// (16 d + j % 16) / D, column (16 d + j % 16) % D.
+// CHECK-LABEL: func.func @append_tiled
+// CHECK:       scf.for
+// CHECK:         scf.for
+// CHECK:           scf.for
+// CHECK:             scf.for
+// CHECK:               arith.remui %{{.*}}, %c16
+// CHECK:               arith.divui %{{.*}}, %c16
+// CHECK:               tensor.extract
+// CHECK:               tensor.insert
+func.func @append_tiled(%c: tensor<1x2x64x16xf32>, %u: tensor<1x2x1x16xf32>,
+                        %pos: tensor<i64>) -> tensor<1x2x64x16xf32> {
+  %0 = kiln.kv_append %c, %u, %pos {tiled}
+       : tensor<1x2x64x16xf32>, tensor<1x2x1x16xf32>, tensor<i64>
+  return %0 : tensor<1x2x64x16xf32>
+}

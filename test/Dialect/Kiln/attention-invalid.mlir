@@ -201,3 +201,20 @@ func.func @grouped_bits(%c: tensor<1x2x8x8xi8>, %s: tensor<1x2x8x2xf32>, %u: ten
        : tensor<1x2x8x8xi8>, tensor<1x2x8x2xf32>, tensor<1x2x8x2xf32>, tensor<1x2x1x16xf32>, tensor<i64>
   return
 }
+
+// -----
+
+func.func @tiled_rows(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x40x16xf32>, %n: tensor<i64>) {
+  // expected-error @+1 {{key_tiled needs kv_length, f32 or i8 keys and rows and head size multiples of 16}}
+  %0 = kiln.attention %q, %k, %k kv_length(%n : tensor<i64>) {scale = 1.0 : f32, key_tiled}
+       : tensor<1x2x1x16xf32>, tensor<1x2x40x16xf32>, tensor<1x2x40x16xf32>
+  return
+}
+
+// -----
+
+func.func @tiled_append(%c: tensor<1x2x40x16xf32>, %u: tensor<1x2x1x16xf32>, %p: tensor<i64>) {
+  // expected-error @+1 {{a tiled cache needs rows and row size multiples of 16}}
+  %0 = kiln.kv_append %c, %u, %p {tiled} : tensor<1x2x40x16xf32>, tensor<1x2x1x16xf32>, tensor<i64>
+  return
+}

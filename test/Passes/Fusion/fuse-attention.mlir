@@ -86,7 +86,7 @@ func.func @scaled_q_k(%q: tensor<2x4x3x16xf32>, %k: tensor<2x3x4x16xf32>, %v: te
 // KV-SAME: %[[SV:[a-z0-9]+]]: tensor<1x2x64x16xf32> {kiln.name = "past.0.value", kiln.state}
 // KV: %[[K:.*]] = kiln.kv_append %[[SK]]
 // KV: %[[V:.*]] = kiln.kv_append %[[SV]]
-// KV: kiln.attention %{{.*}}, %[[K]], %[[V]] kv_length(%{{.*}} : tensor<i64>) {causal, scale = 2.500000e-01 : f32}
+// KV: kiln.attention %{{.*}}, %[[K]], %[[V]] kv_length(%{{.*}} : tensor<i64>) {causal, key_tiled, scale = 2.500000e-01 : f32}
 // KV-NOT: kiln.concat
 func.func @decode(%q: tensor<1x4x1x16xf32> {kiln.name = "q"},
                   %pk: tensor<1x2x5x16xf32> {kiln.name = "past.0.key"},

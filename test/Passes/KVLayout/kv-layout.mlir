@@ -14,11 +14,12 @@
 // CHECK-SAME: %[[SV:.*]]: tensor<1x2x64x16xf32> {kiln.name = "past.0.value", kiln.state})
 // CHECK-SAME: -> (tensor<1x4x1x16xf32> {kiln.name = "y"})
 // CHECK-SAME: attributes {kiln.entry, kiln.entry_kind = "decode", kiln.kv_dtype = "f32", kiln.max_seq_len = 64 : i64, kiln.tokens = 1 : i64}
-// CHECK-DAG: %[[K:.*]] = kiln.kv_append %[[SK]], %[[KN]], %[[POS]]
-// CHECK-DAG: %[[V:.*]] = kiln.kv_append %[[SV]], %[[VN]], %[[POS]]
+// CHECK-DAG: %[[K:.*]] = kiln.kv_append %[[SK]], %[[KN]], %[[POS]] {tiled}
+// CHECK-DAG: %[[V:.*]] = kiln.kv_append %[[SV]], %[[VN]], %[[POS]] :
 // CHECK-DAG: %[[ONE:.*]] = kiln.constant dense<1> : tensor<i64>
 // CHECK-DAG: %[[N:.*]] = kiln.add %[[POS]], %[[ONE]]
-// CHECK: %[[Y:.*]] = kiln.attention %[[X]], %[[K]], %[[V]] kv_length(%[[N]] : tensor<i64>) {causal, scale = 2.500000e-01 : f32}
+// The key cache (64 rows of 16) is in tiles of 16 keys.
+// CHECK: %[[Y:.*]] = kiln.attention %[[X]], %[[K]], %[[V]] kv_length(%[[N]] : tensor<i64>) {causal, key_tiled, scale = 2.500000e-01 : f32}
 // CHECK-NOT: kiln.concat
 // CHECK: return %[[Y]] : tensor<1x4x1x16xf32>
 func.func @decoder(%q: tensor<1x4x1x16xf32> {kiln.name = "q"},
@@ -74,7 +75,7 @@ func.func @decoder(%q: tensor<1x4x1x16xf32> {kiln.name = "q"},
 // V4-SAME: %[[SVS:[a-z0-9]+]]: tensor<1x2x64x2xf32> {kiln.name = "past.0.value.scales", kiln.state},
 // V4-SAME: %[[SVM:[a-z0-9]+]]: tensor<1x2x64x2xf32> {kiln.name = "past.0.value.mins", kiln.state})
 // V4: %[[V:.*]], %[[VS:.*]], %[[VM:.*]] = kiln.kv_append_grouped %[[SV]], %[[SVS]], %[[SVM]], %{{.*}}, %{{.*}} {bits = 4 : i64}
-// V4: kiln.attention {{.*}} value_scales(%[[VS]] : tensor<1x2x64x2xf32>) value_mins(%[[VM]] : tensor<1x2x64x2xf32>) {causal, scale = 2.500000e-01 : f32, value_bits = 4 : i64}
+// V4: kiln.attention {{.*}} value_scales(%[[VS]] : tensor<1x2x64x2xf32>) value_mins(%[[VM]] : tensor<1x2x64x2xf32>) {causal, key_tiled, scale = 2.500000e-01 : f32, value_bits = 4 : i64}
 
 // -----
 
