@@ -20,6 +20,24 @@ bool isI64Scalar(Type type) {
   auto t = dyn_cast<RankedTensorType>(type);
   return t && t.getRank() == 0 && t.getElementType().isInteger(64);
 }
+
+/// QJL's ring of whole keys `rt` (f32 [b, h, W, d], W > 0, operand `name`)
+/// and its position tags `tt` (i64 [W]).
+LogicalResult verifyRing(Operation *op, RankedTensorType rt,
+                         RankedTensorType tt, int64_t b, int64_t h, int64_t d,
+                         StringRef name) {
+  if (rt.getRank() != 4 || !rt.getElementType().isF32() ||
+      rt.getShape()[0] != b || rt.getShape()[1] != h ||
+      rt.getShape()[3] != d || rt.getShape()[2] <= 0)
+    return op->emitOpError(name)
+           << " must be f32 [" << b << ", " << h << ", W, " << d << "], got "
+           << rt;
+  if (tt.getRank() != 1 || !tt.getElementType().isInteger(64) ||
+      tt.getShape()[0] != rt.getShape()[2])
+    return op->emitOpError("recent_positions must be i64 [")
+           << rt.getShape()[2] << "], got " << tt;
+  return success();
+}
 } // namespace
 
 LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
@@ -135,15 +153,8 @@ LogicalResult AttentionOp::verify() {
     auto tt = cast<RankedTensorType>(getRecentPositions().getType());
     if (!getKeySketch())
       return emitOpError("recent_keys go with a key_sketch");
-    if (rt.getRank() != 4 || !rt.getElementType().isF32() ||
-        rt.getShape()[0] != q[0] || rt.getShape()[1] != k[1] ||
-        rt.getShape()[3] != q[3])
-      return emitOpError("recent_keys must be f32 [")
-             << q[0] << ", " << k[1] << ", W, " << q[3] << "], got " << rt;
-    if (tt.getRank() != 1 || !tt.getElementType().isInteger(64) ||
-        tt.getShape()[0] != rt.getShape()[2])
-      return emitOpError("recent_positions must be i64 [")
-             << rt.getShape()[2] << "], got " << tt;
+    if (failed(verifyRing(*this, rt, tt, q[0], k[1], q[3], "recent_keys")))
+      return failure();
     if (std::optional<uint64_t> w = getRecentWindow();
         w && (*w == 0 || int64_t(*w) > rt.getShape()[2]))
       return emitOpError("recent_window must be in [1, ")
@@ -243,15 +254,8 @@ LogicalResult KVAppendQJLOp::verify() {
   if (!st.getElementType().isF32() || st.getShape() != c.drop_back())
     return emitOpError("scales must be f32 [")
            << c[0] << ", " << c[1] << ", " << c[2] << "], got " << st;
-  if (rt.getRank() != 4 || !rt.getElementType().isF32() ||
-      rt.getShape()[0] != u[0] || rt.getShape()[1] != u[1] ||
-      rt.getShape()[3] != u[3] || rt.getShape()[2] <= 0)
-    return emitOpError("recent must be f32 [")
-           << u[0] << ", " << u[1] << ", W, " << u[3] << "], got " << rt;
-  if (tt.getRank() != 1 || !tt.getElementType().isInteger(64) ||
-      tt.getShape()[0] != rt.getShape()[2])
-    return emitOpError("recent_positions must be i64 [")
-           << rt.getShape()[2] << "], got " << tt;
+  if (failed(verifyRing(*this, rt, tt, u[0], u[1], u[3], "recent")))
+    return failure();
   if (!isI64Scalar(getPosition().getType()))
     return emitOpError("position must be a 0-d i64 tensor, got ")
            << getPosition().getType();

@@ -322,10 +322,6 @@ struct KilnKVLayoutPass
     bool int8 = layout == "int8" || qjl;
     DenseMap<Operation *, Appended> appended;
     int64_t keyIndex = 0;
-    auto addState = [&](RankedTensorType type, StringRef name,
-                        Location at) {
-      return addStateArg(func, type, name, at);
-    };
     for (Cache &c : caches) {
       auto pastType = cast<RankedTensorType>(c.past.getType());
       SmallVector<int64_t> shape(pastType.getShape());
@@ -351,7 +347,8 @@ struct KilnKVLayoutPass
         appended[c.concat] = *a;
         continue;
       }
-      FailureOr<Value> state = addState(
+      FailureOr<Value> state = addStateArg(
+          func,
           RankedTensorType::get(shape, int8 ? b.getI8Type()
                                             : pastType.getElementType()),
           c.name, c.past.getLoc());
@@ -371,7 +368,8 @@ struct KilnKVLayoutPass
         appended[c.concat] = a;
         continue;
       }
-      FailureOr<Value> scales = addState(
+      FailureOr<Value> scales = addStateArg(
+          func,
           RankedTensorType::get(ArrayRef<int64_t>(shape).drop_back(),
                                 b.getF32Type()),
           c.name + ".scales", c.past.getLoc());

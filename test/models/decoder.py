@@ -51,15 +51,11 @@ def _normal(rng, shape, std):
     return rng.standard_normal(shape, dtype=np.float32) * np.float32(std)
 
 
-def build(config: str = "tiny", seed: int = 0, decomposed: bool = False):
-    if decomposed:
-        return _build_decomposed(config, seed)
-    c = CONFIGS[config]
-    hidden, heads, kv_heads = c["hidden"], c["heads"], c["kv_heads"]
-    head_dim = hidden // heads
-    kv_width = kv_heads * head_dim
-    rng = np.random.default_rng(seed)
-    b = GraphBuilder(f"decoder_{config}", opset=23)
+def _inputs_and_layers(b, rng, c):
+    """The inputs both variants share (input_ids, position_ids, the pasts)
+    and their LayerNormalization and linear-layer builders."""
+    hidden, kv_heads = c["hidden"], c["kv_heads"]
+    head_dim = hidden // c["heads"]
     ids = b.input("input_ids", np.int64, [1, "seq"])
     pos = b.input("position_ids", np.int64, [1, "seq"])
     past_shape = [1, kv_heads, "past_seq", head_dim]
@@ -77,6 +73,20 @@ def build(config: str = "tiny", seed: int = 0, decomposed: bool = False):
         w = b.init(f"{name}.weight", _normal(rng, (fan_in, fan_out), gain / math.sqrt(fan_in)))
         bias = b.init(f"{name}.bias", _normal(rng, (fan_out,), 0.02))
         return b.op("Add", [b.op("MatMul", [x, w]), bias])
+
+    return ids, pos, pasts, ln, linear
+
+
+def build(config: str = "tiny", seed: int = 0, decomposed: bool = False):
+    if decomposed:
+        return _build_decomposed(config, seed)
+    c = CONFIGS[config]
+    hidden, heads, kv_heads = c["hidden"], c["heads"], c["kv_heads"]
+    head_dim = hidden // heads
+    kv_width = kv_heads * head_dim
+    rng = np.random.default_rng(seed)
+    b = GraphBuilder(f"decoder_{config}", opset=23)
+    ids, pos, pasts, ln, linear = _inputs_and_layers(b, rng, c)
 
     wte = _normal(rng, (c["vocab"], hidden), 0.5)
     with b.scope("transformer"):
@@ -131,23 +141,7 @@ def _build_decomposed(config, seed):
     n_rep = heads // kv_heads
     rng = np.random.default_rng(seed)
     b = GraphBuilder(f"decoder_{config}_decomposed", opset=17)
-    ids = b.input("input_ids", np.int64, [1, "seq"])
-    pos = b.input("position_ids", np.int64, [1, "seq"])
-    past_shape = [1, kv_heads, "past_seq", head_dim]
-    pasts = []
-    for i in range(c["layers"]):
-        pasts.append((b.input(f"past_key_values.{i}.key", np.float32, past_shape),
-                      b.input(f"past_key_values.{i}.value", np.float32, past_shape)))
-
-    def ln(x, name):
-        g = b.init(f"{name}.weight", rng.uniform(0.8, 1.2, hidden).astype(np.float32))
-        beta = b.init(f"{name}.bias", _normal(rng, (hidden,), 0.02))
-        return b.op("LayerNormalization", [x, g, beta], axis=-1, epsilon=1e-5)
-
-    def linear(x, name, fan_in, fan_out, gain=1.0):
-        w = b.init(f"{name}.weight", _normal(rng, (fan_in, fan_out), gain / math.sqrt(fan_in)))
-        bias = b.init(f"{name}.bias", _normal(rng, (fan_out,), 0.02))
-        return b.op("Add", [b.op("MatMul", [x, w]), bias])
+    ids, pos, pasts, ln, linear = _inputs_and_layers(b, rng, c)
 
     def gelu_tanh(x):
         x3 = b.op("Mul", [b.op("Mul", [x, x]), x])
