@@ -43,15 +43,9 @@
 
 using namespace mlir;
 using namespace mlir::kiln;
+using lowering::scalarIndex;
 
 namespace {
-
-/// The index value of a 0-d i64 tensor (a run-time position or length).
-Value scalarIndex(OpBuilder &b, Location loc, Value tensor) {
-  return arith::IndexCastOp::create(
-      b, loc, b.getIndexType(),
-      tensor::ExtractOp::create(b, loc, tensor, ValueRange{}));
-}
 
 /// `rows` (the new rows, dims 0, 1 and the trailing ones matching `cache`)
 /// written into `cache` from row `row` of dim 2 on.
@@ -371,6 +365,17 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                                    perGroup(adaptor.getValueScales()),
                                    perGroup(valueMins));
     };
+    // ThinK: rows below the pruned count hold their kept channels at
+    // stride T, read from the head's flat [L * D] view.
+    Value keyChannels = adaptor.getKeyChannels(), flatKeys, prunedRows;
+    int64_t keptChannels = 0;
+    if (keyChannels) {
+      keptChannels =
+          cast<RankedTensorType>(keyChannels.getType()).getShape()[2];
+      flatKeys = tensor::CollapseShapeOp::create(
+          b, loc, k, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+      prunedRows = scalarIndex(b, loc, adaptor.getPrunedKeys());
+    }
     auto row = [&](OpBuilder &rb, Value bi, Value h, Value i, Value acc) {
       Value hk = arith::DivUIOp::create(rb, loc, h, index(groups));
       Value qv = vector::TransferReadOp::create(
@@ -394,6 +399,29 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       if (sketch) {
         sq = projectRow(rb, loc, qv, sketch);
         negSq = arith::NegFOp::create(rb, loc, sq);
+      }
+      // ThinK: the query's kept channels (gathered once per row).
+      Value keptQuery;
+      if (keyChannels) {
+        auto keptType = VectorType::get({keptChannels}, f32);
+        keptQuery =
+            scf::ForOp::create(
+                rb, loc, zero, index(keptChannels), one,
+                ValueRange{arith::ConstantOp::create(
+                    rb, loc, DenseElementsAttr::get(keptType, 0.0f))},
+                [&](OpBuilder &gb, Location l, Value t, ValueRange st) {
+                  Value ch = arith::IndexCastOp::create(
+                      gb, l, gb.getIndexType(),
+                      tensor::ExtractOp::create(gb, l, keyChannels,
+                                                ValueRange{bi, hk, t}));
+                  Value qc = vector::ExtractOp::create(gb, l, qv,
+                                                       OpFoldResult(ch));
+                  scf::YieldOp::create(
+                      gb, l,
+                      ValueRange{vector::InsertOp::create(
+                          gb, l, qc, st[0], OpFoldResult(t))});
+                })
+                .getResult(0);
       }
       // The score of the key in row `at`, read from the cache.
       auto cachedScore = [&](OpBuilder &kb, Location l, Value at) -> Value {
@@ -545,7 +573,24 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       };
       int64_t cacheTrips = llvm::divideCeil(keysLen, width);
       scf::ForOp keys;
-      if (!recent) {
+      if (keyChannels) {
+        // Rows below the pruned count score on the kept channels alone.
+        Value split = arith::MinSIOp::create(rb, loc, prunedRows, limit);
+        scf::ForOp first = keyBlocks(
+            zero, split, init, cacheTrips,
+            [&](OpBuilder &kb, Location l, Value, Value at) -> Value {
+              Value kv = readRow(
+                  kb, flatKeys, keptChannels,
+                  {bi, hk, arith::MulIOp::create(kb, l, at,
+                                                 index(keptChannels))});
+              return vector::ReductionOp::create(
+                  kb, l, vector::CombiningKind::ADD,
+                  arith::MulFOp::create(kb, l, keptQuery, kv),
+                  arith::FastMathFlags::reassoc);
+            });
+        keys = keyBlocks(split, limit, first.getResults(), cacheTrips,
+                         fromCache);
+      } else if (!recent) {
         keys = keyBlocks(zero, limit, init, cacheTrips, fromCache);
       } else {
         // Keys before limit - W come from the cache only; the W before

@@ -82,6 +82,7 @@ struct ConvertKilnToLinalgPass
     lowering::populateElementwisePatterns(patterns);
     lowering::populateMatMulConvPatterns(patterns);
     lowering::populateAttentionPatterns(patterns);
+    lowering::populateKVThinkPatterns(patterns);
     lowering::populateQuantizedMatMulPatterns(patterns);
     lowering::populateInt8MatMulPatterns(patterns);
     lowering::populatePoolingPatterns(patterns);

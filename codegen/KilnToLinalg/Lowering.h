@@ -136,11 +136,17 @@ Value buildLMulProduct(OpBuilder &b, Location loc, Value x, Value y,
 Value prepareLMulOperand(OpBuilder &b, Location loc, Value tensor,
                          LMulAttr mode);
 
+/// The index value of a 0-d integer tensor (a run-time position or
+/// length).
+Value scalarIndex(OpBuilder &b, Location loc, Value tensor);
+
 void populateElementwisePatterns(RewritePatternSet &patterns);
 void populateMatMulConvPatterns(RewritePatternSet &patterns);
 /// kiln.attention (as kiln ops) and kiln.kv_append; Attention.cpp.
 void populateAttentionPatterns(RewritePatternSet &patterns);
 void populateQuantizedMatMulPatterns(RewritePatternSet &patterns);
+/// KVThink.cpp: kiln.kv_think_observe and kiln.kv_think_prune.
+void populateKVThinkPatterns(RewritePatternSet &patterns);
 
 /// Discardable attribute (a #kiln.weight_quant) marking the linalg.generic
 /// a kiln.quantized_matmul became (QuantizedMatMul.cpp).

@@ -275,7 +275,8 @@ LogicalResult importAttention(GraphImporter &imp) {
         Type(), *vq, *vk, *vv, /*kv_length=*/Value(), /*key_scales=*/Value(),
         /*value_scales=*/Value(), /*key_sketch=*/Value(),
         /*recent_keys=*/Value(), /*recent_positions=*/Value(),
-        /*value_mins=*/Value(), imp.builder.getF32FloatAttr(scale),
+        /*value_mins=*/Value(), /*key_channels=*/Value(),
+        /*pruned_keys=*/Value(), imp.builder.getF32FloatAttr(scale),
         *isCausal ? imp.builder.getUnitAttr() : UnitAttr(),
         /*value_bits=*/IntegerAttr(), /*recent_window=*/IntegerAttr(),
         /*key_tiled=*/UnitAttr());

@@ -367,6 +367,16 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
     its head's [L, D] rows), so 16 keys' coordinate d is one vector: the
     scores of a block of keys are D vector FMAs, no horizontal sums.
 
+    ThinK keys (kiln.kv_think_prune) come with `key_channels` [B, Hkv, T]
+    (i64, ascending channel indices kept per head) and `pruned_keys` (a 0-d
+    i64 count P): key rows j < P hold only those T channels, stored at
+    stride T (key j's t-th kept channel at flat offset j T + t of its
+    head's [L, D] rows), and score on them alone:
+
+      score[b, h, i, j] = scale * sum_t query[b, h, i, c_t] * keyflat[b, h', j T + t]
+
+    (c_t = key_channels[b, h', t]); rows j >= P are whole.
+
     Low-bit values (kiln.kv_append_grouped) set `value_bits` (2 or 4):
     `value` is i8 [B, Hkv, L, Dv * bits / 8] of packed codes, with
     `value_scales` and `value_mins` f32 [B, Hkv, L, G] for G groups of Dv /
@@ -389,6 +399,8 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
                        Optional<Kiln_FloatTensor>:$recent_keys,
                        Optional<Kiln_IndexTensor>:$recent_positions,
                        Optional<Kiln_FloatTensor>:$value_mins,
+                       Optional<Kiln_IndexTensor>:$key_channels,
+                       Optional<Kiln_IndexTensor>:$pruned_keys,
                        F32Attr:$scale, UnitAttr:$causal,
                        OptionalAttr<I64Attr>:$value_bits,
                        OptionalAttr<I64Attr>:$recent_window,
@@ -403,6 +415,8 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
     (`recent_keys` `(` $recent_keys^ `,` $recent_positions `:`
        type($recent_keys) `,` type($recent_positions) `)`)?
     (`value_mins` `(` $value_mins^ `:` type($value_mins) `)`)?
+    (`key_channels` `(` $key_channels^ `,` $pruned_keys `:`
+       type($key_channels) `,` type($pruned_keys) `)`)?
     attr-dict `:` type($query) `,` type($key) `,` type($value)
   }];
   let hasVerifier = 1;
@@ -553,6 +567,94 @@ def Kiln_KVAppendGroupedOp : Kiln_Op<"kv_append_grouped",
   let assemblyFormat = [{
     $cache `,` $scales `,` $mins `,` $update `,` $position attr-dict `:`
     type($cache) `,` type($scales) `,` type($mins) `,` type($update) `,`
+    type($position)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_KVThinkObserveOp : Kiln_Op<"kv_think_observe",
+    [Pure, AllTypesMatch<["observed", "observed_result"]>,
+     AllTypesMatch<["positions", "positions_result"]>]> {
+  let summary = "Records the squared queries ThinK scores key channels "
+                "with.";
+  let description = [{
+    ThinK's observation window (Xu et al., query-driven key channel
+    pruning). For the last min(S, R) queries r of `query` [B, Hq, S, D]
+    (t = position + r), per key/value head h (query heads h G .. h G + G -
+    1, G = Hq / H):
+
+      observed[b, h, t % R, :] = sum_g query[b, h G + g, r, :]^2
+      positions[t % R] = t
+
+    `observed` f32 [B, H, R, D], `positions` i64 [R]: a ring whose tags
+    tell kiln.kv_think_prune which slots still hold one of the tokens
+    before its position.
+
+    ```mlir
+    %o2, %t2 = kiln.kv_think_observe %o, %t, %q, %pos
+        : tensor<1x12x33x64xf32>, tensor<33xi64>, tensor<1x12x1x64xf32>,
+          tensor<i64>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$observed,
+                       Kiln_IndexTensor:$positions,
+                       Kiln_FloatTensor:$query, Kiln_IndexTensor:$position);
+  let results = (outs Kiln_FloatTensor:$observed_result,
+                      Kiln_IndexTensor:$positions_result);
+  let assemblyFormat = [{
+    $observed `,` $positions `,` $query `,` $position attr-dict `:`
+    type($observed) `,` type($positions) `,` type($query) `,`
+    type($position)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_KVThinkPruneOp : Kiln_Op<"kv_think_prune",
+    [Pure, AllTypesMatch<["cache", "cache_result"]>,
+     AllTypesMatch<["channels", "channels_result"]>,
+     AllTypesMatch<["pruned", "pruned_result"]>]> {
+  let summary = "ThinK: drops the lowest-scoring key channels of the keys "
+                "older than the recent window, compacting them in place.";
+  let description = [{
+    `cache` f32 [B, H, M, D] of keys, of which the first P = min(`pruned`,
+    `position`) rows are pruned (kiln.attention's `key_channels` layout,
+    channels `channels` i64 [B, H, T]) and the rest whole; `position`
+    (0-d i64) keys are in the cache.
+
+    Choosing (only with `choose`, when P = 0, position > `recent` and some
+    slot of the observation ring (kiln.kv_think_observe; `observed` [B, H,
+    R, D], `observed_positions` [R]) holds a token t with position - W <=
+    t < position, W = `window`): per head, score[i] = (sum over those
+    slots of observed[.., i]) * (sum_{s < position} cache[.., s, i]^2),
+    and `channels` become the T highest-scoring channels in ascending
+    order (ties: the lower index), T the size of its last dim.
+
+    Pruning (once channels are chosen, P > 0 or just now): rows [P,
+    position - recent) are compacted to stride T (row s's kept channels
+    at flat offset s T of the head) and the result's count is
+    max(P, position - recent). Rows at or past the count stay whole, so
+    an append at `position` and the last `recent` keys are untouched.
+
+    ```mlir
+    %k2, %c2, %n2 = kiln.kv_think_prune %k, %c, %n, %o, %t, %pos
+        {recent = 32 : i64, window = 32 : i64, choose}
+        : tensor<1x12x1024x64xf32>, tensor<1x12x39xi64>, tensor<i64>,
+          tensor<1x12x33x64xf32>, tensor<33xi64>, tensor<i64>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$cache, Kiln_IndexTensor:$channels,
+                       Kiln_IndexTensor:$pruned,
+                       Kiln_FloatTensor:$observed,
+                       Kiln_IndexTensor:$observed_positions,
+                       Kiln_IndexTensor:$position, I64Attr:$recent,
+                       I64Attr:$window, UnitAttr:$choose);
+  let results = (outs Kiln_FloatTensor:$cache_result,
+                      Kiln_IndexTensor:$channels_result,
+                      Kiln_IndexTensor:$pruned_result);
+  let assemblyFormat = [{
+    $cache `,` $channels `,` $pruned `,` $observed `,` $observed_positions
+    `,` $position attr-dict `:` type($cache) `,` type($channels) `,`
+    type($pruned) `,` type($observed) `,` type($observed_positions) `,`
     type($position)
   }];
   let hasVerifier = 1;

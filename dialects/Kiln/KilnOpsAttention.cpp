@@ -1,8 +1,8 @@
 //===- KilnOpsAttention.cpp - attention and KV-cache ops ------------------===//
 //
 // Part of kiln. Type inference and verifiers of kiln.attention,
-// kiln.kv_append, kiln.kv_append_quantized, kiln.kv_append_qjl and
-// kiln.kv_append_grouped.
+// kiln.kv_append, kiln.kv_append_quantized, kiln.kv_append_qjl,
+// kiln.kv_append_grouped, kiln.kv_think_observe and kiln.kv_think_prune.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,6 +36,22 @@ LogicalResult verifyRing(Operation *op, RankedTensorType rt,
       tt.getShape()[0] != rt.getShape()[2])
     return op->emitOpError("recent_positions must be i64 [")
            << rt.getShape()[2] << "], got " << tt;
+  return success();
+}
+
+/// ThinK's kept channels `ct` (i64 [b, h, T], 0 < T <= d) and pruned-row
+/// count `pt` (0-d i64).
+LogicalResult verifyChannels(Operation *op, RankedTensorType ct,
+                             RankedTensorType pt, int64_t b, int64_t h,
+                             int64_t d) {
+  if (ct.getRank() != 3 || !ct.getElementType().isInteger(64) ||
+      ct.getShape()[0] != b || ct.getShape()[1] != h ||
+      ct.getShape()[2] <= 0 || ct.getShape()[2] > d)
+    return op->emitOpError("channels must be i64 [")
+           << b << ", " << h << ", T] with 0 < T <= " << d << ", got " << ct;
+  if (!isI64Scalar(pt))
+    return op->emitOpError("the pruned count must be a 0-d i64 tensor, got ")
+           << pt;
   return success();
 }
 } // namespace
@@ -161,6 +177,17 @@ LogicalResult AttentionOp::verify() {
              << rt.getShape()[2] << "], got " << *w;
   } else if (getRecentWindow()) {
     return emitOpError("recent_window goes with recent_keys");
+  }
+  if (Value channels = getKeyChannels()) {
+    if (!getKvLength() || !kt.getElementType().isF32() || getKeySketch() ||
+        getKeyTiled())
+      return emitOpError("key_channels need kv_length and untiled f32 keys");
+    if (failed(verifyChannels(*this,
+                              cast<RankedTensorType>(channels.getType()),
+                              cast<RankedTensorType>(
+                                  getPrunedKeys().getType()),
+                              q[0], k[1], q[3])))
+      return failure();
   }
   if (getKeyTiled() &&
       (!getKvLength() || getKeySketch() || k[2] % 16 != 0 || k[3] % 16 != 0))
@@ -290,6 +317,63 @@ LogicalResult KVAppendGroupedOp::verify() {
     return emitOpError("scales and mins must be f32 [")
            << c[0] << ", " << c[1] << ", " << c[2] << ", G] with G dividing "
            << u[3] << ", got " << st << " and " << getMins().getType();
+  if (!isI64Scalar(getPosition().getType()))
+    return emitOpError("position must be a 0-d i64 tensor, got ")
+           << getPosition().getType();
+  return success();
+}
+
+LogicalResult KVThinkObserveOp::verify() {
+  auto ot = cast<RankedTensorType>(getObserved().getType());
+  auto tt = cast<RankedTensorType>(getPositions().getType());
+  auto qt = cast<RankedTensorType>(getQuery().getType());
+  if (!qt.getElementType().isF32() || qt.getRank() != 4)
+    return emitOpError("query must be a 4-D f32 tensor, got ") << qt;
+  ArrayRef<int64_t> q = qt.getShape();
+  if (ot.getRank() != 4 || !ot.getElementType().isF32() ||
+      ot.getShape()[0] != q[0] || ot.getShape()[1] <= 0 ||
+      q[1] % ot.getShape()[1] != 0 || ot.getShape()[3] != q[3] ||
+      ot.getShape()[2] <= 0)
+    return emitOpError("observed must be f32 [")
+           << q[0] << ", H, R, " << q[3] << "] with H dividing " << q[1]
+           << ", got " << ot;
+  if (tt.getRank() != 1 || !tt.getElementType().isInteger(64) ||
+      tt.getShape()[0] != ot.getShape()[2])
+    return emitOpError("positions must be i64 [")
+           << ot.getShape()[2] << "], got " << tt;
+  if (!isI64Scalar(getPosition().getType()))
+    return emitOpError("position must be a 0-d i64 tensor, got ")
+           << getPosition().getType();
+  return success();
+}
+
+LogicalResult KVThinkPruneOp::verify() {
+  auto ct = cast<RankedTensorType>(getCache().getType());
+  auto ot = cast<RankedTensorType>(getObserved().getType());
+  auto tt = cast<RankedTensorType>(getObservedPositions().getType());
+  if (ct.getRank() != 4 || !ct.getElementType().isF32())
+    return emitOpError("cache must be a 4-D f32 tensor, got ") << ct;
+  ArrayRef<int64_t> c = ct.getShape();
+  if (failed(verifyChannels(*this,
+                            cast<RankedTensorType>(getChannels().getType()),
+                            cast<RankedTensorType>(getPruned().getType()),
+                            c[0], c[1], c[3])))
+    return failure();
+  if (ot.getRank() != 4 || !ot.getElementType().isF32() ||
+      ot.getShape()[0] != c[0] || ot.getShape()[1] != c[1] ||
+      ot.getShape()[3] != c[3] || ot.getShape()[2] <= 0)
+    return emitOpError("observed must be f32 [")
+           << c[0] << ", " << c[1] << ", R, " << c[3] << "], got " << ot;
+  if (tt.getRank() != 1 || !tt.getElementType().isInteger(64) ||
+      tt.getShape()[0] != ot.getShape()[2])
+    return emitOpError("observed_positions must be i64 [")
+           << ot.getShape()[2] << "], got " << tt;
+  int64_t window = int64_t(getWindow()), recent = int64_t(getRecent());
+  if (window <= 0 || window > ot.getShape()[2])
+    return emitOpError("window must be in [1, ")
+           << ot.getShape()[2] << "], got " << window;
+  if (recent < 0)
+    return emitOpError("recent must be >= 0, got ") << recent;
   if (!isI64Scalar(getPosition().getType()))
     return emitOpError("position must be a 0-d i64 tensor, got ")
            << getPosition().getType();

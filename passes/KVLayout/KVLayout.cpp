@@ -15,6 +15,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/SetVector.h"
 
+#include <cmath>
+
 namespace mlir::kiln {
 #define GEN_PASS_DEF_KILNKVLAYOUTPASS
 #include "passes/KVLayout/Passes.h.inc"
@@ -38,7 +40,7 @@ struct Cache {
 /// for the quantized layouts their scales, (QJL) the window and its tags
 /// and the projection.
 struct Appended {
-  Value rows, scales, recent, tags, sketch, mins;
+  Value rows, scales, recent, tags, sketch, mins, channels, pruned;
   bool tiled = false;
 };
 
@@ -181,6 +183,58 @@ struct KilnKVLayoutPass
     return out;
   }
 
+  /// ThinK keys of `c` (`shape` its [B, H, max-seq-len, D]), appended
+  /// right before `attention`, which reads them: the attention's queries
+  /// observed into a ring of think-window + S rows, the keys that left the
+  /// recent window pruned to T channels (chosen in a decode entry), then
+  /// the new keys appended whole.
+  FailureOr<Appended> appendThink(func::FuncOp func, Cache &c,
+                                  ArrayRef<int64_t> shape, Value position,
+                                  AttentionOp attention, int64_t tokens) {
+    OpBuilder b(func.getContext());
+    Location at = c.past.getLoc();
+    int64_t d = shape[3];
+    int64_t kept = d - int64_t(std::floor(double(thinkRatio) * double(d)));
+    int64_t ring = thinkWindow + maxTokens;
+    SmallVector<int64_t> observedShape(shape), channelsShape(shape);
+    observedShape[2] = ring;
+    channelsShape.pop_back();
+    channelsShape[2] = kept;
+    Type i64 = b.getI64Type(), f32 = b.getF32Type();
+    FailureOr<Value> cache =
+        addStateArg(func, RankedTensorType::get(shape, f32), c.name, at);
+    FailureOr<Value> channels =
+        addStateArg(func, RankedTensorType::get(channelsShape, i64),
+                    c.name + ".think_channels", at);
+    FailureOr<Value> pruned = addStateArg(
+        func, RankedTensorType::get({}, i64), c.name + ".think_pruned", at);
+    FailureOr<Value> observed =
+        addStateArg(func, RankedTensorType::get(observedShape, f32),
+                    c.name + ".think_queries", at);
+    FailureOr<Value> tags =
+        addStateArg(func, RankedTensorType::get({ring}, i64),
+                    c.name + ".think_query_positions", at);
+    if (failed(cache) || failed(channels) || failed(pruned) ||
+        failed(observed) || failed(tags))
+      return failure();
+    b.setInsertionPoint(attention);
+    Location loc = attention.getLoc();
+    auto observe = KVThinkObserveOp::create(b, loc, *observed, *tags,
+                                            attention.getQuery(), position);
+    auto prune = KVThinkPruneOp::create(
+        b, loc, *cache, *channels, *pruned, observe.getObservedResult(),
+        observe.getPositionsResult(), position,
+        b.getI64IntegerAttr(thinkRecent), b.getI64IntegerAttr(thinkWindow),
+        tokens == 1 ? b.getUnitAttr() : UnitAttr());
+    Appended out;
+    out.rows = KVAppendOp::create(b, loc, prune.getCacheResult(),
+                                  c.concat.getInputs()[1], position,
+                                  UnitAttr());
+    out.channels = prune.getChannelsResult();
+    out.pruned = prune.getPrunedResult();
+    return out;
+  }
+
   /// kv-dtype=auto: the most faithful layout whose cache fits kv-budget,
   /// the candidates and the choice recorded on `func`.
   FailureOr<KVLayoutCandidate> chooseLayout(func::FuncOp func,
@@ -237,10 +291,17 @@ struct KilnKVLayoutPass
     if (maxSeqLen <= 0)
       return func.emitError("kiln-kv-layout needs max-seq-len > 0");
     if (kvDtype != "f32" && kvDtype != "int8" && kvDtype != "qjl" &&
-        kvDtype != "auto")
+        kvDtype != "think" && kvDtype != "auto")
       return func.emitError("kiln-kv-layout: kv-dtype must be f32, int8, "
-                            "qjl or auto, got '")
+                            "qjl, think or auto, got '")
              << std::string(kvDtype) << "'";
+    if (kvDtype == "think" &&
+        (!(thinkRatio >= 0.0 && thinkRatio < 1.0) || thinkRecent < 0 ||
+         thinkWindow <= 0))
+      return func.emitError("kiln-kv-layout: think-ratio must be in [0, 1), "
+                            "think-recent >= 0 and think-window > 0, got ")
+             << double(thinkRatio) << ", " << int64_t(thinkRecent) << " and "
+             << int64_t(thinkWindow);
     if (kvDtype == "auto" && kvBudget == 0)
       return func.emitError("kiln-kv-layout: kv-dtype=auto needs kv-budget "
                             "(bytes)");
@@ -317,7 +378,7 @@ struct KilnKVLayoutPass
       sketchBits = pick->qjlSketch;
       valueBitsUsed = pick->valueBits;
     }
-    bool qjl = layout == "qjl";
+    bool qjl = layout == "qjl", think = layout == "think";
     // int8 values under qjl too (QJL is a key layout).
     bool int8 = layout == "int8" || qjl;
     DenseMap<Operation *, Appended> appended;
@@ -327,10 +388,22 @@ struct KilnKVLayoutPass
       SmallVector<int64_t> shape(pastType.getShape());
       shape[2] = maxSeqLen;
       Value update = c.concat.getInputs()[1];
-      if (int8 && !pastType.getElementType().isF32())
+      if ((int8 || think) && !pastType.getElementType().isF32())
         return c.concat.emitError("kiln-kv-layout: an ")
                << layout << " cache needs f32 keys and values, '" << c.name
                << "' is " << pastType;
+      if (think && c.isKey) {
+        AttentionOp attention;
+        for (Operation *user : c.concat->getUsers())
+          if (auto op = dyn_cast<AttentionOp>(user))
+            attention = op;
+        FailureOr<Appended> a =
+            appendThink(func, c, shape, position, attention, tokens);
+        if (failed(a))
+          return failure();
+        appended[c.concat] = *a;
+        continue;
+      }
       if (qjl && c.isKey) {
         FailureOr<Appended> a =
             appendQJL(func, c, shape, position, keyIndex++, sketchBits);
@@ -396,7 +469,8 @@ struct KilnKVLayoutPass
       auto fused = AttentionOp::create(
           b, op.getLoc(), op.getType(), op.getQuery(), key.rows, value.rows,
           length, key.scales, value.scales, key.sketch, key.recent, key.tags,
-          value.mins, op.getScaleAttr(), op.getCausalAttr(),
+          value.mins, key.channels, key.pruned, op.getScaleAttr(),
+          op.getCausalAttr(),
           value.mins ? b.getI64IntegerAttr(valueBitsUsed) : IntegerAttr(),
           key.recent ? b.getI64IntegerAttr(qjlRecent) : IntegerAttr(),
           key.tiled ? b.getUnitAttr() : UnitAttr());

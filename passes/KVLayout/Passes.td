@@ -61,6 +61,21 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
     group of `value-group` channels, asymmetric min-max, an f32 scale and
     min per group, states `<past>.scales` and `<past>.mins`).
 
+    With `kv-dtype=think` the keys are pruned to their T = D -
+    floor(`think-ratio` D) most useful channels per layer and head once
+    they are more than `think-recent` tokens old (ThinK, techniques.md
+    section 4). Every entry records its queries' q^2 in a ring
+    (kiln.kv_think_observe; `<past>.think_queries`, `think-window` + S
+    rows, tagged in `<past>.think_query_positions`); the first decode call
+    with more than `think-recent` tokens scores each channel by the
+    observed q^2 of the last `think-window` tokens times the keys' k^2 and
+    keeps the T best (`<past>.think_channels`); from then on every call
+    compacts the keys that leave the recent window to T channels in place
+    (kiln.kv_think_prune; the count in `<past>.think_pruned`), and the
+    attention scores them on those channels. Values stay f32. The
+    allocation stays [B, H, max-seq-len, D]: a pruned key is stored and
+    read in 4 T bytes instead of 4 D.
+
     With `kv-dtype=auto` the pass picks the layout itself: the most
     faithful of f32, int8, QJL keys with int8 values, int8 keys with 4-bit
     values and QJL keys (4, 2 or 1 sign bits per coordinate) with 4-bit
@@ -82,13 +97,20 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
            "Rows preallocated per cache (the longest context); required">,
     Option<"kvDtype", "kv-dtype", "std::string", /*default=*/"\"f32\"",
            "Layout of the cache: f32 (the model's), int8 (per-row scales) "
-           "qjl (sign-bit key sketches, int8 values) or auto (see kv-budget)">,
+           "qjl (sign-bit key sketches, int8 values), think (pruned key "
+           "channels) or auto (see kv-budget)">,
     Option<"qjlSketch", "qjl-sketch", "int64_t", /*default=*/"256",
            "QJL: projections (sign bits) per key, a multiple of 8">,
     Option<"qjlRecent", "qjl-recent", "int64_t", /*default=*/"32",
            "QJL: the most recent keys kept whole">,
     Option<"qjlOrthogonal", "qjl-orthogonal", "bool", /*default=*/"true",
            "QJL: orthogonalize the projection in blocks of head-dim columns">,
+    Option<"thinkRatio", "think-ratio", "double", /*default=*/"0.4",
+           "ThinK: the fraction of key channels pruned, in [0, 1)">,
+    Option<"thinkRecent", "think-recent", "int64_t", /*default=*/"32",
+           "ThinK: the most recent keys kept whole">,
+    Option<"thinkWindow", "think-window", "int64_t", /*default=*/"32",
+           "ThinK: the queries whose q^2 scores the channels">,
     Option<"valueBits", "value-bits", "int64_t", /*default=*/"8",
            "int8 and qjl layouts: bits per value, 8 (per-row scale) or 4 / "
            "2 (asymmetric, a scale and a min per group of 32 channels)">,

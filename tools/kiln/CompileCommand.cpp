@@ -134,9 +134,10 @@ cl::opt<std::string> kvCache(
              "(per token and head, with an f32 scale per row: about a "
              "quarter of the f32 bytes) or qjl (keys as sign bits of a "
              "Gaussian projection plus a norm, the most recent keys kept "
-             "whole; int8 values) or auto (the most faithful that fits "
-             "--kv-budget)"),
-    cl::value_desc("f32|int8|qjl|auto"), cl::init("f32"),
+             "whole; int8 values), think (keys older than the recent "
+             "window pruned to their most useful channels, ThinK) or auto "
+             "(the most faithful that fits --kv-budget)"),
+    cl::value_desc("f32|int8|qjl|think|auto"), cl::init("f32"),
     cl::sub(kiln::compileCommand), cl::cat(category));
 cl::opt<int64_t> qjlSketch(
     "kv-qjl-sketch",
@@ -166,6 +167,24 @@ cl::opt<uint64_t> kvBudget(
 cl::opt<int64_t> qjlRecent(
     "kv-qjl-recent",
     cl::desc("With --kv qjl: the most recent keys kept whole (default 32)"),
+    cl::value_desc("tokens"), cl::init(32), cl::sub(kiln::compileCommand),
+    cl::cat(category));
+cl::opt<double> thinkRatio(
+    "kv-think-ratio",
+    cl::desc("With --kv think: the fraction of key channels pruned, in "
+             "[0, 1) (default 0.4; floor(ratio * head_dim) channels)"),
+    cl::value_desc("fraction"), cl::init(0.4), cl::sub(kiln::compileCommand),
+    cl::cat(category));
+cl::opt<int64_t> thinkRecent(
+    "kv-think-recent",
+    cl::desc("With --kv think: the most recent keys kept whole (default 32)"),
+    cl::value_desc("tokens"), cl::init(32), cl::sub(kiln::compileCommand),
+    cl::cat(category));
+cl::opt<int64_t> thinkWindow(
+    "kv-think-window",
+    cl::desc("With --kv think: the queries (the last before the first "
+             "decode step) whose squares score the key channels (default "
+             "32)"),
     cl::value_desc("tokens"), cl::init(32), cl::sub(kiln::compileCommand),
     cl::cat(category));
 cl::opt<std::string> prefill(
@@ -388,9 +407,22 @@ int kiln::compileMain() {
     KilnKVLayoutPassOptions kv;
     kv.maxSeqLen = maxSeqLen;
     if (kvCache != "f32" && kvCache != "int8" && kvCache != "qjl" &&
-        kvCache != "auto")
-      return fail("compile", "--kv: expected f32, int8, qjl or auto, got '" +
-                                 kvCache + "'");
+        kvCache != "think" && kvCache != "auto")
+      return fail("compile", "--kv: expected f32, int8, qjl, think or auto, "
+                             "got '" + kvCache + "'");
+    if ((thinkRatio.getNumOccurrences() || thinkRecent.getNumOccurrences() ||
+         thinkWindow.getNumOccurrences()) &&
+        kvCache != "think")
+      return fail("compile", "--kv-think-* need --kv think");
+    if (!(thinkRatio >= 0.0 && thinkRatio < 1.0))
+      return fail("compile", "--kv-think-ratio must be in [0, 1), got " +
+                                 std::to_string(thinkRatio));
+    if (thinkRecent < 0 || thinkWindow <= 0)
+      return fail("compile", "--kv-think-recent must be >= 0 and "
+                             "--kv-think-window positive");
+    kv.thinkRatio = thinkRatio;
+    kv.thinkRecent = thinkRecent;
+    kv.thinkWindow = thinkWindow;
     if ((kvCache == "auto") != (kvBudget.getNumOccurrences() > 0))
       return fail("compile", "--kv auto and --kv-budget go together");
     if (kvCache == "auto" && kvBudget == 0)
@@ -427,9 +459,12 @@ int kiln::compileMain() {
   } else if (kvCache.getNumOccurrences() || kvBudget.getNumOccurrences() ||
              kvValueBits.getNumOccurrences() ||
              kvValueGroup.getNumOccurrences() ||
-             qjlSketch.getNumOccurrences() || qjlRecent.getNumOccurrences()) {
-    return fail("compile", "--kv, --kv-budget and --kv-qjl-* need "
-                           "--max-seq-len");
+             qjlSketch.getNumOccurrences() || qjlRecent.getNumOccurrences() ||
+             thinkRatio.getNumOccurrences() ||
+             thinkRecent.getNumOccurrences() ||
+             thinkWindow.getNumOccurrences()) {
+    return fail("compile", "--kv, --kv-budget, --kv-qjl-* and --kv-think-* "
+                           "need --max-seq-len");
   }
   if (!prefill.empty()) {
     auto [dim, count] = StringRef(prefill).split('=');
