@@ -4,11 +4,12 @@ step's logits of a `--kv` layout against the f32 cache's, over a token
 sequence fed one per step.
 
 usage: .venv/bin/python bench/perf/kv_accuracy.py [--config gpt2|tiny]
-         [--kv int8,qjl,qjl:4] [--kv-qjl-sketch M] [--tokens 256]
-         [--kiln PATH]
+         [--kv int8,qjl,qjl:4,think,think:0.5] [--kv-qjl-sketch M]
+         [--tokens 256] [--kiln PATH]
 
 A layout LAYOUT:B (e.g. qjl:4, int8:2) stores values at B bits
-(--kv-value-bits B).
+(--kv-value-bits B); think:R prunes the ratio R of the key channels
+(--kv think --kv-think-ratio R; think alone: kiln's default ratio).
 
 Two sequences of --tokens tokens: random ids, and the f32 cache's own
 greedy continuation of a 4-token prompt (so both layouts read the same
@@ -54,14 +55,15 @@ def main():
     libs = {}
     for kv in layouts:
         libs[kv] = os.path.join(work, f"{args.config}_{kv.replace(':', '-v')}.so")
-        layout, _, bits = kv.partition(":")
+        layout, _, arg = kv.partition(":")
         cmd = [args.kiln, "compile", model, "-o", libs[kv], "--shape", "seq=1",
                "--shape", "past_seq=1", "--max-seq-len", str(args.tokens + 8),
                "--kv", layout, "--report"]
         if layout == "qjl":
             cmd += ["--kv-qjl-sketch", str(args.kv_qjl_sketch)]
-        if bits:
-            cmd += ["--kv-value-bits", bits]
+        if arg:
+            cmd += ["--kv-think-ratio" if layout == "think" else "--kv-value-bits",
+                    arg]
         line = [l for l in run(cmd).splitlines() if l.startswith("kv cache:")]
         log(f"{kv}: {line[0] if line else 'no kv cache'}")
 
@@ -82,7 +84,7 @@ def main():
         for kv in layouts[1:]:
             a = logits[kv]
             c = (a * ref).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(ref, axis=1)
-            log(f"{case:6s} {kv:7s}: {len(c)} steps, cosine min {c.min():.6f} "
+            log(f"{case:6s} {kv:9s}: {len(c)} steps, cosine min {c.min():.6f} "
                 f"mean {c.mean():.6f}, max |diff| / max |f32| "
                 f"{np.abs(a - ref).max() / np.abs(ref).max():.2e}")
 

@@ -31,12 +31,8 @@ sys.path.insert(0, here)
 sys.path.insert(0, os.path.join(here, "..", "..", "models"))
 sys.path.insert(0, os.path.join(here, "..", "quant"))
 import decoder  # noqa: E402
-from ort_decode import decode_logits  # noqa: E402
+from ort_decode import cosines, decode_logits  # noqa: E402
 from quant_checks import check, failures, run  # noqa: E402
-
-
-def cosines(a, b):
-    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
 
 def main():

@@ -50,7 +50,7 @@ sys.path.insert(0, here)
 sys.path.insert(0, os.path.join(here, "..", "..", "models"))
 sys.path.insert(0, os.path.join(here, "..", "quant"))
 import decoder  # noqa: E402
-from ort_decode import past_inputs, step_feeds  # noqa: E402
+from ort_decode import cosines, past_inputs, step_feeds  # noqa: E402
 from quant_checks import check, failures, run  # noqa: E402
 
 M, W, LAYERS, KV_HEADS, HEAD_DIM = 256, 32, 2, 2, 16
@@ -192,10 +192,6 @@ def reference(model, tokens, key_row, window):
             exact[name] = np.concatenate([exact[name], new], 2)
             approx[name] = np.concatenate([approx[name], rec], 2)
     return np.stack(rows)
-
-
-def cosines(a, b):
-    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
 
 def main():

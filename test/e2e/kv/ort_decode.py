@@ -1,7 +1,8 @@
 """ONNX Runtime as the reference for a past/present decoder: runs a token
 sequence one step at a time, feeding each step's present.* outputs back as
-the next step's past_key_values.* inputs (what an app does without kiln).
-Shared by the decode e2e test and bench/perf/decode.py."""
+the next step's past_key_values.* inputs (what an app does without kiln),
+and the per-step cosine the cache checks compare logits by. Shared by the
+decode and cache e2e tests and bench/perf/decode.py."""
 
 import numpy as np
 import onnxruntime as ort
@@ -39,3 +40,8 @@ def decode_logits(model_path, tokens, threads=1):
         for name in pasts:
             pasts[name] = out[name.replace("past_key_values.", "present.")]
     return np.stack(rows)
+
+
+def cosines(a, b):
+    """Cosine of each row of a [steps, vocab] to the same row of b."""
+    return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
