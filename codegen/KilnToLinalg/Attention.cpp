@@ -365,16 +365,16 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                                    perGroup(adaptor.getValueScales()),
                                    perGroup(valueMins));
     };
-    // ThinK: rows below the pruned count hold their kept channels at
-    // stride T, read from the head's flat [L * D] view.
-    Value keyChannels = adaptor.getKeyChannels(), flatKeys, prunedRows;
+    // ThinK: rows below the pruned count (the channels' last column) hold
+    // their kept channels at stride T, read from the head's flat [L * D]
+    // view.
+    Value keyChannels = adaptor.getKeyChannels(), flatKeys;
     int64_t keptChannels = 0;
     if (keyChannels) {
       keptChannels =
-          cast<RankedTensorType>(keyChannels.getType()).getShape()[2];
+          cast<RankedTensorType>(keyChannels.getType()).getShape()[2] - 1;
       flatKeys = tensor::CollapseShapeOp::create(
           b, loc, k, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
-      prunedRows = scalarIndex(b, loc, adaptor.getPrunedKeys());
     }
     auto row = [&](OpBuilder &rb, Value bi, Value h, Value i, Value acc) {
       Value hk = arith::DivUIOp::create(rb, loc, h, index(groups));
@@ -575,6 +575,10 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       scf::ForOp keys;
       if (keyChannels) {
         // Rows below the pruned count score on the kept channels alone.
+        Value prunedRows = arith::IndexCastOp::create(
+            rb, loc, rb.getIndexType(),
+            tensor::ExtractOp::create(rb, loc, keyChannels,
+                                      ValueRange{bi, hk, index(keptChannels)}));
         Value split = arith::MinSIOp::create(rb, loc, prunedRows, limit);
         scf::ForOp first = keyBlocks(
             zero, split, init, cacheTrips,

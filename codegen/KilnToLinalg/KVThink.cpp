@@ -27,6 +27,7 @@ Value indexConst(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
 
+
 Value f32Zeros(OpBuilder &b, Location loc, int64_t n) {
   return arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(VectorType::get({n}, b.getF32Type()),
@@ -117,8 +118,9 @@ struct KVThinkPruneLowering : OpConversionPattern<KVThinkPruneOp> {
     auto cacheType = cast<RankedTensorType>(op.getCache().getType());
     ArrayRef<int64_t> c = cacheType.getShape();
     int64_t d = c[3];
+    // The channels' last column is the pruned count.
     int64_t kept =
-        cast<RankedTensorType>(op.getChannels().getType()).getShape()[2];
+        cast<RankedTensorType>(op.getChannels().getType()).getShape()[2] - 1;
     int64_t ring =
         cast<RankedTensorType>(op.getObserved().getType()).getShape()[2];
     auto index = [&](int64_t v) { return indexConst(b, loc, v); };
@@ -127,7 +129,12 @@ struct KVThinkPruneLowering : OpConversionPattern<KVThinkPruneOp> {
     // Truncate and reset shorten the sequence below pruned rows: the rows
     // still in it stay pruned.
     Value pruned = arith::MinSIOp::create(
-        b, loc, scalarIndex(b, loc, adaptor.getPruned()), position);
+        b, loc,
+        arith::IndexCastOp::create(
+            b, loc, b.getIndexType(),
+            tensor::ExtractOp::create(b, loc, adaptor.getChannels(),
+                                      ValueRange{zero, zero, index(kept)})),
+        position);
     Value target = arith::SubIOp::create(b, loc, position,
                                          index(int64_t(op.getRecent())));
     Value cache = adaptor.getCache(), channels = adaptor.getChannels();
@@ -186,10 +193,18 @@ struct KVThinkPruneLowering : OpConversionPattern<KVThinkPruneOp> {
         });
     Value result = tensor::ExpandShapeOp::create(b, loc, cacheType,
                                                  compact.results[0], flat);
-    Value countTensor = tensor::FromElementsOp::create(
-        b, loc, RankedTensorType::get({}, b.getI64Type()),
-        ValueRange{arith::IndexCastOp::create(b, loc, b.getI64Type(), count)});
-    rewriter.replaceOp(op, {result, channels, countTensor});
+    // The count, every head's last column (read there by the attention).
+    Value count64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), count);
+    scf::LoopNest counted = scf::buildLoopNest(
+        b, loc, ValueRange{zero, zero}, ValueRange{index(c[0]), index(c[1])},
+        ValueRange{one, one}, ValueRange{channels},
+        [&](OpBuilder &rb, Location l, ValueRange ivs,
+            ValueRange state) -> scf::ValueVector {
+          return {tensor::InsertOp::create(
+              rb, l, count64, state[0],
+              ValueRange{ivs[0], ivs[1], indexConst(rb, l, kept)})};
+        });
+    rewriter.replaceOp(op, {result, counted.results[0]});
     return success();
   }
 

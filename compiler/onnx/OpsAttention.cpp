@@ -276,7 +276,7 @@ LogicalResult importAttention(GraphImporter &imp) {
         /*value_scales=*/Value(), /*key_sketch=*/Value(),
         /*recent_keys=*/Value(), /*recent_positions=*/Value(),
         /*value_mins=*/Value(), /*key_channels=*/Value(),
-        /*pruned_keys=*/Value(), imp.builder.getF32FloatAttr(scale),
+        imp.builder.getF32FloatAttr(scale),
         *isCausal ? imp.builder.getUnitAttr() : UnitAttr(),
         /*value_bits=*/IntegerAttr(), /*recent_window=*/IntegerAttr(),
         /*key_tiled=*/UnitAttr());

@@ -367,9 +367,9 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
     its head's [L, D] rows), so 16 keys' coordinate d is one vector: the
     scores of a block of keys are D vector FMAs, no horizontal sums.
 
-    ThinK keys (kiln.kv_think_prune) come with `key_channels` [B, Hkv, T]
-    (i64, ascending channel indices kept per head) and `pruned_keys` (a 0-d
-    i64 count P): key rows j < P hold only those T channels, stored at
+    ThinK keys (kiln.kv_think_prune) come with `key_channels` [B, Hkv, T +
+    1] (i64: per head the T kept channel indices, ascending, then the count
+    P of pruned rows): key rows j < P hold only those T channels, stored at
     stride T (key j's t-th kept channel at flat offset j T + t of its
     head's [L, D] rows), and score on them alone:
 
@@ -400,7 +400,6 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
                        Optional<Kiln_IndexTensor>:$recent_positions,
                        Optional<Kiln_FloatTensor>:$value_mins,
                        Optional<Kiln_IndexTensor>:$key_channels,
-                       Optional<Kiln_IndexTensor>:$pruned_keys,
                        F32Attr:$scale, UnitAttr:$causal,
                        OptionalAttr<I64Attr>:$value_bits,
                        OptionalAttr<I64Attr>:$recent_window,
@@ -415,8 +414,7 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
     (`recent_keys` `(` $recent_keys^ `,` $recent_positions `:`
        type($recent_keys) `,` type($recent_positions) `)`)?
     (`value_mins` `(` $value_mins^ `:` type($value_mins) `)`)?
-    (`key_channels` `(` $key_channels^ `,` $pruned_keys `:`
-       type($key_channels) `,` type($pruned_keys) `)`)?
+    (`key_channels` `(` $key_channels^ `:` type($key_channels) `)`)?
     attr-dict `:` type($query) `,` type($key) `,` type($value)
   }];
   let hasVerifier = 1;
@@ -611,51 +609,50 @@ def Kiln_KVThinkObserveOp : Kiln_Op<"kv_think_observe",
 
 def Kiln_KVThinkPruneOp : Kiln_Op<"kv_think_prune",
     [Pure, AllTypesMatch<["cache", "cache_result"]>,
-     AllTypesMatch<["channels", "channels_result"]>,
-     AllTypesMatch<["pruned", "pruned_result"]>]> {
+     AllTypesMatch<["channels", "channels_result"]>]> {
   let summary = "ThinK: drops the lowest-scoring key channels of the keys "
                 "older than the recent window, compacting them in place.";
   let description = [{
-    `cache` f32 [B, H, M, D] of keys, of which the first P = min(`pruned`,
-    `position`) rows are pruned (kiln.attention's `key_channels` layout,
-    channels `channels` i64 [B, H, T]) and the rest whole; `position`
-    (0-d i64) keys are in the cache.
+    `cache` f32 [B, H, M, D] of keys, of which the first P rows are pruned
+    and the rest whole, in kiln.attention's `key_channels` layout:
+    `channels` i64 [B, H, T + 1] holds per head the T kept channels and
+    then the count, P = min(that count, `position`) (`position` (0-d i64)
+    keys are in the cache; the clamp keeps the rows a reset or a truncate
+    left pruned). The count lives beside the channels, not in a tensor of
+    its own, so that the attention reads it with the channels.
 
     Choosing (only with `choose`, when P = 0, position > `recent` and some
     slot of the observation ring (kiln.kv_think_observe; `observed` [B, H,
     R, D], `observed_positions` [R]) holds a token t with position - W <=
     t < position, W = `window`): per head, score[i] = (sum over those
     slots of observed[.., i]) * (sum_{s < position} cache[.., s, i]^2),
-    and `channels` become the T highest-scoring channels in ascending
-    order (ties: the lower index), T the size of its last dim.
+    and the first T entries of `channels` become the T highest-scoring
+    channels in ascending order (ties: the lower index).
 
     Pruning (once channels are chosen, P > 0 or just now): rows [P,
     position - recent) are compacted to stride T (row s's kept channels
     at flat offset s T of the head) and the result's count is
-    max(P, position - recent). Rows at or past the count stay whole, so
+    max(P, position - recent) (P when no channels are chosen). Rows at or past the count stay whole, so
     an append at `position` and the last `recent` keys are untouched.
 
     ```mlir
-    %k2, %c2, %n2 = kiln.kv_think_prune %k, %c, %n, %o, %t, %pos
+    %k2, %c2 = kiln.kv_think_prune %k, %c, %o, %t, %pos
         {recent = 32 : i64, window = 32 : i64, choose}
-        : tensor<1x12x1024x64xf32>, tensor<1x12x39xi64>, tensor<i64>,
+        : tensor<1x12x1024x64xf32>, tensor<1x12x40xi64>,
           tensor<1x12x33x64xf32>, tensor<33xi64>, tensor<i64>
     ```
   }];
   let arguments = (ins Kiln_FloatTensor:$cache, Kiln_IndexTensor:$channels,
-                       Kiln_IndexTensor:$pruned,
                        Kiln_FloatTensor:$observed,
                        Kiln_IndexTensor:$observed_positions,
                        Kiln_IndexTensor:$position, I64Attr:$recent,
                        I64Attr:$window, UnitAttr:$choose);
   let results = (outs Kiln_FloatTensor:$cache_result,
-                      Kiln_IndexTensor:$channels_result,
-                      Kiln_IndexTensor:$pruned_result);
+                      Kiln_IndexTensor:$channels_result);
   let assemblyFormat = [{
-    $cache `,` $channels `,` $pruned `,` $observed `,` $observed_positions
-    `,` $position attr-dict `:` type($cache) `,` type($channels) `,`
-    type($pruned) `,` type($observed) `,` type($observed_positions) `,`
-    type($position)
+    $cache `,` $channels `,` $observed `,` $observed_positions `,`
+    $position attr-dict `:` type($cache) `,` type($channels) `,`
+    type($observed) `,` type($observed_positions) `,` type($position)
   }];
   let hasVerifier = 1;
 }

@@ -39,19 +39,16 @@ LogicalResult verifyRing(Operation *op, RankedTensorType rt,
   return success();
 }
 
-/// ThinK's kept channels `ct` (i64 [b, h, T], 0 < T <= d) and pruned-row
-/// count `pt` (0-d i64).
-LogicalResult verifyChannels(Operation *op, RankedTensorType ct,
-                             RankedTensorType pt, int64_t b, int64_t h,
-                             int64_t d) {
+/// ThinK's kept channels and pruned-row count `ct` (i64 [b, h, T + 1],
+/// 0 < T <= d).
+LogicalResult verifyChannels(Operation *op, RankedTensorType ct, int64_t b,
+                             int64_t h, int64_t d) {
   if (ct.getRank() != 3 || !ct.getElementType().isInteger(64) ||
       ct.getShape()[0] != b || ct.getShape()[1] != h ||
-      ct.getShape()[2] <= 0 || ct.getShape()[2] > d)
+      ct.getShape()[2] < 2 || ct.getShape()[2] > d + 1)
     return op->emitOpError("channels must be i64 [")
-           << b << ", " << h << ", T] with 0 < T <= " << d << ", got " << ct;
-  if (!isI64Scalar(pt))
-    return op->emitOpError("the pruned count must be a 0-d i64 tensor, got ")
-           << pt;
+           << b << ", " << h << ", T + 1] with 0 < T <= " << d << ", got "
+           << ct;
   return success();
 }
 } // namespace
@@ -184,8 +181,6 @@ LogicalResult AttentionOp::verify() {
       return emitOpError("key_channels need kv_length and untiled f32 keys");
     if (failed(verifyChannels(*this,
                               cast<RankedTensorType>(channels.getType()),
-                              cast<RankedTensorType>(
-                                  getPrunedKeys().getType()),
                               q[0], k[1], q[3])))
       return failure();
   }
@@ -356,7 +351,6 @@ LogicalResult KVThinkPruneOp::verify() {
   ArrayRef<int64_t> c = ct.getShape();
   if (failed(verifyChannels(*this,
                             cast<RankedTensorType>(getChannels().getType()),
-                            cast<RankedTensorType>(getPruned().getType()),
                             c[0], c[1], c[3])))
     return failure();
   if (ot.getRank() != 4 || !ot.getElementType().isF32() ||

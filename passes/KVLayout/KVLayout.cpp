@@ -40,7 +40,7 @@ struct Cache {
 /// for the quantized layouts their scales, (QJL) the window and its tags
 /// and the projection.
 struct Appended {
-  Value rows, scales, recent, tags, sketch, mins, channels, pruned;
+  Value rows, scales, recent, tags, sketch, mins, channels;
   bool tiled = false;
 };
 
@@ -199,30 +199,28 @@ struct KilnKVLayoutPass
     SmallVector<int64_t> observedShape(shape), channelsShape(shape);
     observedShape[2] = ring;
     channelsShape.pop_back();
-    channelsShape[2] = kept;
+    channelsShape[2] = kept + 1; // the channels, then the pruned count
     Type i64 = b.getI64Type(), f32 = b.getF32Type();
     FailureOr<Value> cache =
         addStateArg(func, RankedTensorType::get(shape, f32), c.name, at);
     FailureOr<Value> channels =
         addStateArg(func, RankedTensorType::get(channelsShape, i64),
                     c.name + ".think_channels", at);
-    FailureOr<Value> pruned = addStateArg(
-        func, RankedTensorType::get({}, i64), c.name + ".think_pruned", at);
     FailureOr<Value> observed =
         addStateArg(func, RankedTensorType::get(observedShape, f32),
                     c.name + ".think_queries", at);
     FailureOr<Value> tags =
         addStateArg(func, RankedTensorType::get({ring}, i64),
                     c.name + ".think_query_positions", at);
-    if (failed(cache) || failed(channels) || failed(pruned) ||
-        failed(observed) || failed(tags))
+    if (failed(cache) || failed(channels) || failed(observed) ||
+        failed(tags))
       return failure();
     b.setInsertionPoint(attention);
     Location loc = attention.getLoc();
     auto observe = KVThinkObserveOp::create(b, loc, *observed, *tags,
                                             attention.getQuery(), position);
     auto prune = KVThinkPruneOp::create(
-        b, loc, *cache, *channels, *pruned, observe.getObservedResult(),
+        b, loc, *cache, *channels, observe.getObservedResult(),
         observe.getPositionsResult(), position,
         b.getI64IntegerAttr(thinkRecent), b.getI64IntegerAttr(thinkWindow),
         tokens == 1 ? b.getUnitAttr() : UnitAttr());
@@ -231,7 +229,6 @@ struct KilnKVLayoutPass
                                   c.concat.getInputs()[1], position,
                                   UnitAttr());
     out.channels = prune.getChannelsResult();
-    out.pruned = prune.getPrunedResult();
     return out;
   }
 
@@ -469,7 +466,7 @@ struct KilnKVLayoutPass
       auto fused = AttentionOp::create(
           b, op.getLoc(), op.getType(), op.getQuery(), key.rows, value.rows,
           length, key.scales, value.scales, key.sketch, key.recent, key.tags,
-          value.mins, key.channels, key.pruned, op.getScaleAttr(),
+          value.mins, key.channels, op.getScaleAttr(),
           op.getCausalAttr(),
           value.mins ? b.getI64IntegerAttr(valueBitsUsed) : IntegerAttr(),
           key.recent ? b.getI64IntegerAttr(qjlRecent) : IntegerAttr(),

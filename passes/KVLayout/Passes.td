@@ -69,9 +69,10 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
     rows, tagged in `<past>.think_query_positions`); the first decode call
     with more than `think-recent` tokens scores each channel by the
     observed q^2 of the last `think-window` tokens times the keys' k^2 and
-    keeps the T best (`<past>.think_channels`); from then on every call
-    compacts the keys that leave the recent window to T channels in place
-    (kiln.kv_think_prune; the count in `<past>.think_pruned`), and the
+    keeps the T best (`<past>.think_channels`, per head the T channels and
+    then the count of pruned keys); from then on every call compacts the
+    keys that leave the recent window to T channels in place
+    (kiln.kv_think_prune), and the
     attention scores them on those channels. Values stay f32. The
     allocation stays [B, H, max-seq-len, D]: a pruned key is stored and
     read in 4 T bytes instead of 4 D.
