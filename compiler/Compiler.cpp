@@ -235,25 +235,43 @@ LogicalResult importPrefillEntry(MLIRContext &ctx,
 
 /// The KV cache's bytes per token for --report: the states with a row per
 /// token (dim 2 of max-seq-len rows), and apart from them the fixed ones
-/// (QJL's recent-key windows).
+/// (QJL's recent-key windows, ThinK's observed queries and channels).
+/// ThinK keys: the bytes a pruned token keeps (T of D channels).
 void printKVCache(const ModelSignature &model, llvm::raw_ostream &os) {
   if (model.states.empty() || model.maxSeqLen <= 0)
     return;
   uint64_t perToken = 0, fixed = 0, caches = 0;
+  uint64_t prunedKeyBytes = 0, wholeKeyBytes = 0;
+  int64_t kept = 0, headDim = 0;
   bool scales = false, qjl = false, grouped = false;
   for (const StateSignature &state : model.states) {
     StringRef name = state.name;
     scales |= name.ends_with(".scales");
     qjl |= name.ends_with(".recent");
     grouped |= name.ends_with(".mins");
+    if (name.ends_with(".think_channels") && state.shape.size() == 3) {
+      // Per head: the T kept channels, then the pruned count.
+      kept = state.shape[2] - 1;
+      prunedKeyBytes += uint64_t(state.shape[0] * state.shape[1] * kept) * 4;
+    }
     if (state.shape.size() >= 3 && state.shape[2] == model.maxSeqLen)
       perToken += state.bytes() / uint64_t(model.maxSeqLen);
     else
       fixed += state.bytes();
     if (!name.ends_with(".scales") && !name.ends_with(".recent") &&
-        !name.ends_with(".recent_positions") && !name.ends_with(".mins"))
+        !name.ends_with(".recent_positions") && !name.ends_with(".mins") &&
+        !name.contains(".think_"))
       ++caches;
   }
+  // A ThinK key cache is the state named as its channels, less the suffix.
+  for (const StateSignature &channels : model.states)
+    if (StringRef(channels.name).ends_with(".think_channels"))
+      for (const StateSignature &state : model.states)
+        if (state.name + ".think_channels" == channels.name &&
+            state.shape.size() == 4 && state.shape[2] == model.maxSeqLen) {
+          wholeKeyBytes += state.bytes() / uint64_t(model.maxSeqLen);
+          headDim = state.shape[3];
+        }
   os << "kv cache: " << model.states.size() << " state tensors ("
      << (qjl ? "QJL key sign bits"
              : dtypeName(model.states.front().dtype) + std::string(" rows"));
@@ -268,9 +286,21 @@ void printKVCache(const ModelSignature &model, llvm::raw_ostream &os) {
   if (caches >= 2)
     os << " (" << perToken / (caches / 2) << " per layer)";
   if (fixed)
-    os << " + " << fixed << " bytes fixed (recent-key windows)";
+    os << " + " << fixed << " bytes fixed ("
+       << (prunedKeyBytes ? "observed queries, kept channels"
+                          : "recent-key windows")
+       << ")";
   os << ", " << perToken * uint64_t(model.maxSeqLen) + fixed
      << " bytes in all\n";
+  if (prunedKeyBytes && wholeKeyBytes)
+    os << "kv cache: ThinK keys past the recent window keep " << kept
+       << " of " << headDim << " channels: " << prunedKeyBytes
+       << " key bytes per pruned token instead of " << wholeKeyBytes << " (-"
+       << llvm::format("%.1f", 100.0 * double(wholeKeyBytes - prunedKeyBytes) /
+                                   double(wholeKeyBytes))
+       << "%), " << perToken - (wholeKeyBytes - prunedKeyBytes)
+       << " bytes per pruned token in all (the allocation stays "
+       << perToken << " per token)\n";
 }
 
 LogicalResult checkNames(MLIRContext &ctx, StringRef name,

@@ -13,9 +13,11 @@
 #include "codegen/KilnToLinalg/Lowering.h"
 #include "dialects/Kiln/KilnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
 
 using namespace mlir;
 using namespace mlir::kiln;
@@ -45,13 +47,48 @@ Value readRow(OpBuilder &b, Location loc, Value t, int64_t width,
 
 /// Per token t = position + r of the last min(S, R) queries: the sum over
 /// each key/value head's query heads of q^2 into slot t % R, tagged t.
+///
+/// The writes happen in a private function the entry calls. A prefill
+/// entry records its queries for a later decode call and reads nothing of
+/// them itself: as plain tensor ops they would be dead code, while a call
+/// stays, and bufferizes to writes into the state's buffer.
 struct KVThinkObserveLowering : OpConversionPattern<KVThinkObserveOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(KVThinkObserveOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    OpBuilder &b = rewriter;
+    auto module = op->getParentOfType<ModuleOp>();
+    std::string name = "kiln_think_observe";
+    for (int i = 1; module.lookupSymbol(name); ++i)
+      name = "kiln_think_observe_" + std::to_string(i);
+    FunctionType type = rewriter.getFunctionType(
+        ValueRange(adaptor.getOperands()).getTypes(), op->getResultTypes());
+    func::FuncOp callee;
+    {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToEnd(module.getBody());
+      callee = func::FuncOp::create(rewriter, loc, name, type);
+      callee.setPrivate();
+      Block *body = rewriter.createBlock(
+          &callee.getBody(), {}, type.getInputs(),
+          SmallVector<Location>(type.getNumInputs(), loc));
+      rewriter.setInsertionPointToStart(body);
+      func::ReturnOp::create(
+          rewriter, loc,
+          observe(rewriter, loc, op, body->getArgument(0),
+                  body->getArgument(1), body->getArgument(2),
+                  body->getArgument(3)));
+    }
+    rewriter.replaceOpWithNewOp<func::CallOp>(op, callee,
+                                              adaptor.getOperands());
+    return success();
+  }
+
+  static SmallVector<Value> observe(OpBuilder &b, Location loc,
+                                    KVThinkObserveOp op, Value observed,
+                                    Value positions, Value query,
+                                    Value positionTensor) {
     ArrayRef<int64_t> q =
         cast<RankedTensorType>(op.getQuery().getType()).getShape();
     ArrayRef<int64_t> o =
@@ -59,8 +96,7 @@ struct KVThinkObserveLowering : OpConversionPattern<KVThinkObserveOp> {
     int64_t ring = o[2], groups = q[1] / o[1], d = q[3];
     int64_t first = std::max<int64_t>(0, q[2] - ring);
     Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
-    Value position = scalarIndex(b, loc, adaptor.getPosition());
-    Value query = adaptor.getQuery();
+    Value position = scalarIndex(b, loc, positionTensor);
     auto slotOf = [&](OpBuilder &rb, Location l, Value r) {
       Value t = arith::AddIOp::create(rb, l, position, r);
       return std::make_pair(
@@ -71,7 +107,7 @@ struct KVThinkObserveLowering : OpConversionPattern<KVThinkObserveOp> {
         b, loc, ValueRange{zero, zero, indexConst(b, loc, first)},
         ValueRange{indexConst(b, loc, o[0]), indexConst(b, loc, o[1]),
                    indexConst(b, loc, q[2])},
-        ValueRange{one, one, one}, ValueRange{adaptor.getObserved()},
+        ValueRange{one, one, one}, ValueRange{observed},
         [&](OpBuilder &rb, Location l, ValueRange ivs,
             ValueRange state) -> scf::ValueVector {
           Value sum = f32Zeros(rb, l, d);
@@ -94,7 +130,7 @@ struct KVThinkObserveLowering : OpConversionPattern<KVThinkObserveOp> {
         });
     auto tagged = scf::ForOp::create(
         b, loc, indexConst(b, loc, first), indexConst(b, loc, q[2]), one,
-        ValueRange{adaptor.getPositions()},
+        ValueRange{positions},
         [&](OpBuilder &rb, Location l, Value r, ValueRange state) {
           auto [t, slot] = slotOf(rb, l, r);
           Value tag = arith::IndexCastOp::create(rb, l, rb.getI64Type(), t);
@@ -103,8 +139,7 @@ struct KVThinkObserveLowering : OpConversionPattern<KVThinkObserveOp> {
               ValueRange{tensor::InsertOp::create(rb, l, tag, state[0],
                                                   ValueRange{slot})});
         });
-    rewriter.replaceOp(op, {squares.results[0], tagged.getResult(0)});
-    return success();
+    return {squares.results[0], tagged.getResult(0)};
   }
 };
 
