@@ -218,3 +218,47 @@ func.func @tiled_append(%c: tensor<1x2x40x16xf32>, %u: tensor<1x2x1x16xf32>, %p:
   %0 = kiln.kv_append %c, %u, %p {tiled} : tensor<1x2x40x16xf32>, tensor<1x2x1x16xf32>, tensor<i64>
   return
 }
+
+// -----
+
+func.func @think_channels(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x64x16xf32>, %c: tensor<1x2x18xi64>, %n: tensor<i64>) {
+  // expected-error @+1 {{channels must be i64 [1, 2, T + 1] with 0 < T <= 16}}
+  %0 = kiln.attention %q, %k, %k kv_length(%n : tensor<i64>) key_channels(%c : tensor<1x2x18xi64>) {scale = 1.0 : f32}
+       : tensor<1x2x1x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32>
+  return
+}
+
+// -----
+
+func.func @think_tiled(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x64x16xf32>, %c: tensor<1x2x11xi64>, %n: tensor<i64>) {
+  // expected-error @+1 {{key_channels need kv_length and untiled f32 keys}}
+  %0 = kiln.attention %q, %k, %k kv_length(%n : tensor<i64>) key_channels(%c : tensor<1x2x11xi64>) {scale = 1.0 : f32, key_tiled}
+       : tensor<1x2x1x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32>
+  return
+}
+
+// -----
+
+func.func @think_observe_heads(%o: tensor<1x3x5x16xf32>, %t: tensor<5xi64>, %q: tensor<1x4x1x16xf32>, %p: tensor<i64>) {
+  // expected-error @+1 {{observed must be f32 [1, H, R, 16] with H dividing 4}}
+  %0, %1 = kiln.kv_think_observe %o, %t, %q, %p : tensor<1x3x5x16xf32>, tensor<5xi64>, tensor<1x4x1x16xf32>, tensor<i64>
+  return
+}
+
+// -----
+
+func.func @think_prune_window(%k: tensor<1x2x64x16xf32>, %c: tensor<1x2x11xi64>, %o: tensor<1x2x5x16xf32>, %t: tensor<5xi64>, %p: tensor<i64>) {
+  // expected-error @+1 {{window must be in [1, 5], got 6}}
+  %0, %1 = kiln.kv_think_prune %k, %c, %o, %t, %p {recent = 8 : i64, window = 6 : i64}
+       : tensor<1x2x64x16xf32>, tensor<1x2x11xi64>, tensor<1x2x5x16xf32>, tensor<5xi64>, tensor<i64>
+  return
+}
+
+// -----
+
+func.func @think_prune_tags(%k: tensor<1x2x64x16xf32>, %c: tensor<1x2x11xi64>, %o: tensor<1x2x5x16xf32>, %t: tensor<4xi64>, %p: tensor<i64>) {
+  // expected-error @+1 {{observed_positions must be i64 [5]}}
+  %0, %1 = kiln.kv_think_prune %k, %c, %o, %t, %p {recent = 8 : i64, window = 4 : i64}
+       : tensor<1x2x64x16xf32>, tensor<1x2x11xi64>, tensor<1x2x5x16xf32>, tensor<4xi64>, tensor<i64>
+  return
+}

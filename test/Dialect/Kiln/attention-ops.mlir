@@ -77,3 +77,23 @@ func.func @grouped_values(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x64x16xf32>,
        : tensor<1x2x1x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x8xi8>
   return %y : tensor<1x2x1x16xf32>
 }
+
+// CHECK-LABEL: func.func @think
+// CHECK: %[[O:.*]], %[[T:.*]] = kiln.kv_think_observe %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<1x2x5x16xf32>, tensor<5xi64>, tensor<1x4x1x16xf32>, tensor<i64>
+// CHECK: %[[K:.*]], %[[C:.*]] = kiln.kv_think_prune %{{.*}}, %{{.*}}, %[[O]], %[[T]], %{{.*}} {choose, recent = 8 : i64, window = 4 : i64} : tensor<1x2x64x16xf32>, tensor<1x2x11xi64>, tensor<1x2x5x16xf32>, tensor<5xi64>, tensor<i64>
+// CHECK: kiln.attention %{{.*}}, %[[K]], %{{.*}} kv_length(%{{.*}} : tensor<i64>) key_channels(%[[C]] : tensor<1x2x11xi64>) {causal, scale = 2.500000e-01 : f32}
+func.func @think(%q: tensor<1x4x1x16xf32>, %k: tensor<1x2x64x16xf32>,
+                 %v: tensor<1x2x64x16xf32>, %c: tensor<1x2x11xi64>,
+                 %o: tensor<1x2x5x16xf32>, %t: tensor<5xi64>,
+                 %pos: tensor<i64>, %n: tensor<i64>) -> tensor<1x4x1x16xf32> {
+  %o2, %t2 = kiln.kv_think_observe %o, %t, %q, %pos
+       : tensor<1x2x5x16xf32>, tensor<5xi64>, tensor<1x4x1x16xf32>, tensor<i64>
+  %k2, %c2 = kiln.kv_think_prune %k, %c, %o2, %t2, %pos
+       {recent = 8 : i64, window = 4 : i64, choose}
+       : tensor<1x2x64x16xf32>, tensor<1x2x11xi64>, tensor<1x2x5x16xf32>,
+         tensor<5xi64>, tensor<i64>
+  %y = kiln.attention %q, %k2, %v kv_length(%n : tensor<i64>)
+       key_channels(%c2 : tensor<1x2x11xi64>) {scale = 0.25 : f32, causal}
+       : tensor<1x4x1x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32>
+  return %y : tensor<1x4x1x16xf32>
+}

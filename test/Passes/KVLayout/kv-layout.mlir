@@ -4,6 +4,7 @@
 // RUN: %kiln_opt %s -split-input-file --kiln-kv-layout="max-seq-len=64 kv-dtype=int8" -verify-diagnostics | FileCheck %s --check-prefix=INT8
 // RUN: %kiln_opt %s -split-input-file --kiln-kv-layout="max-seq-len=64 kv-dtype=qjl qjl-sketch=32 qjl-recent=8" -verify-diagnostics | FileCheck %s --check-prefix=QJL
 // RUN: %kiln_opt %s -split-input-file --kiln-kv-layout="max-seq-len=64 kv-dtype=int8 value-bits=4 value-group=8" -verify-diagnostics | FileCheck %s --check-prefix=V4
+// RUN: %kiln_opt %s -split-input-file --kiln-kv-layout="max-seq-len=64 kv-dtype=think think-ratio=0.4 think-recent=8 think-window=4" -verify-diagnostics | FileCheck %s --check-prefix=THINK
 
 // One layer, grouped heads. The past inputs and present outputs go; the
 // position and two states (named after the past inputs) come last.
@@ -76,6 +77,25 @@ func.func @decoder(%q: tensor<1x4x1x16xf32> {kiln.name = "q"},
 // V4-SAME: %[[SVM:[a-z0-9]+]]: tensor<1x2x64x2xf32> {kiln.name = "past.0.value.mins", kiln.state})
 // V4: %[[V:.*]], %[[VS:.*]], %[[VM:.*]] = kiln.kv_append_grouped %[[SV]], %[[SVS]], %[[SVM]], %{{.*}}, %{{.*}} {bits = 4 : i64}
 // V4: kiln.attention {{.*}} value_scales(%[[VS]] : tensor<1x2x64x2xf32>) value_mins(%[[VM]] : tensor<1x2x64x2xf32>) {causal, key_tiled, scale = 2.500000e-01 : f32, value_bits = 4 : i64}
+
+// With kv-dtype=think: a whole f32 key cache, per head the T = 16 - 6 = 10
+// kept channels and the pruned count (11 columns), the observed-query ring
+// (window 4 + 1 token) and its tags. The queries are observed, then the
+// old keys pruned (channels chosen here: a decode entry), then the new key
+// appended untiled, all just before the attention that reads them.
+// THINK-LABEL: func.func @decoder
+// THINK-SAME: %[[POS:[a-z0-9]+]]: tensor<i64> {kiln.name = "position", kiln.position},
+// THINK-SAME: %[[SK:[a-z0-9]+]]: tensor<1x2x64x16xf32> {kiln.name = "past.0.key", kiln.state},
+// THINK-SAME: %[[SC:[a-z0-9]+]]: tensor<1x2x11xi64> {kiln.name = "past.0.key.think_channels", kiln.state},
+// THINK-SAME: %[[SQ:[a-z0-9]+]]: tensor<1x2x5x16xf32> {kiln.name = "past.0.key.think_queries", kiln.state},
+// THINK-SAME: %[[ST:[a-z0-9]+]]: tensor<5xi64> {kiln.name = "past.0.key.think_query_positions", kiln.state},
+// THINK-SAME: %[[SV:[a-z0-9]+]]: tensor<1x2x64x16xf32> {kiln.name = "past.0.value", kiln.state})
+// THINK-SAME: kiln.kv_dtype = "think"
+// THINK: %[[V:.*]] = kiln.kv_append %[[SV]], %{{.*}}, %[[POS]] :
+// THINK: %[[Q:.*]], %[[T:.*]] = kiln.kv_think_observe %[[SQ]], %[[ST]], %[[X:[a-z0-9]+]], %[[POS]]
+// THINK: %[[KP:.*]], %[[C:.*]] = kiln.kv_think_prune %[[SK]], %[[SC]], %[[Q]], %[[T]], %[[POS]] {choose, recent = 8 : i64, window = 4 : i64}
+// THINK: %[[K:.*]] = kiln.kv_append %[[KP]], %{{.*}}, %[[POS]] :
+// THINK: kiln.attention %[[X]], %[[K]], %[[V]] kv_length(%{{.*}} : tensor<i64>) key_channels(%[[C]] : tensor<1x2x11xi64>) {causal, scale = 2.500000e-01 : f32}
 
 // -----
 
