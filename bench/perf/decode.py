@@ -5,7 +5,8 @@ Runtime on the same exported past/present decoder, side by side in one run.
 usage: .venv/bin/python bench/perf/decode.py [--config gpt2|tiny]
          [--contexts 128,1024] [--threads 1,2] [--iterations 10]
          [--kiln PATH] [--out FILE.json] [--quantize w4]
-         [--kv int8|qjl] [--kv-qjl-sketch M] [--prefill S]
+         [--kv int8|qjl|think] [--kv-qjl-sketch M] [--kv-think-ratio L]
+         [--prefill S]
 
 For each context length N and thread count T:
   kiln  `kiln bench decoder.so --decode --context N`: the cache is filled
@@ -22,7 +23,9 @@ Both report the median step. The floor is the bytes a step must read --
 the weights except the embedding tables (a Gather reads one row of each;
 with --quantize, the packed weights the artifact reports) plus the K/V
 cache, layers x 2 x kv_heads x N x head_dim x 4 (--kv int8, qjl: their
-row bytes) -- divided by
+row bytes; --kv think: the keys before the last 32 keep T = head_dim -
+floor(L head_dim) channels, as the cache filled one token per step is
+pruned) -- divided by
 the STREAM triad bandwidth measured in the same run (bench/perf/limits).
 The model (test/models/decoder.py, GPT-2 small: 12 layers, 768 wide,
 vocab 50257; random weights) is generated into bench/cache/models and the
@@ -64,7 +67,8 @@ def ensure_model(config, cache):
     return path
 
 
-def step_bytes(model_path, config, context, kv="f32", sketch=256):
+def step_bytes(model_path, config, context, kv="f32", sketch=256,
+               think_ratio=0.4, think_recent=32):
     import onnx
     m = onnx.load(model_path, load_external_data=False)
     weights = sum(np.prod(t.dims) * 4 for t in m.graph.initializer
@@ -74,9 +78,14 @@ def step_bytes(model_path, config, context, kv="f32", sketch=256):
     # f32 rows, or int8 rows with an f32 scale each (--kv int8); --kv qjl:
     # keys as sketch / 8 bytes of sign bits + an f32 scale, int8 values
     # (the window of recent whole keys is a fixed few KB, left out).
-    value_row = head_dim * 4 if kv == "f32" else head_dim + 4
+    value_row = head_dim * 4 if kv in ("f32", "think") else head_dim + 4
     key_row = sketch // 8 + 4 if kv == "qjl" else value_row
-    kv_bytes = c["layers"] * c["kv_heads"] * context * (key_row + value_row)
+    key_bytes = context * key_row
+    if kv == "think":
+        pruned = max(0, context - think_recent)
+        kept = head_dim - int(head_dim * think_ratio)
+        key_bytes = pruned * kept * 4 + (context - pruned) * key_row
+    kv_bytes = c["layers"] * c["kv_heads"] * (key_bytes + context * value_row)
     return int(weights), int(kv_bytes)
 
 
@@ -127,10 +136,13 @@ def main():
         "KILN", os.path.join(os.environ.get("KILN_BUILD_DIR", os.path.join(ROOT, "build")),
                              "tools", "kiln", "kiln")))
     ap.add_argument("--quantize", default="", help="kiln --quantize mode (e.g. w4)")
-    ap.add_argument("--kv", default="f32", choices=["f32", "int8", "qjl"],
+    ap.add_argument("--kv", default="f32",
+                    choices=["f32", "int8", "qjl", "think"],
                     help="kiln --kv: the cache's layout")
     ap.add_argument("--kv-qjl-sketch", type=int, default=256,
                     help="kiln --kv-qjl-sketch (with --kv qjl)")
+    ap.add_argument("--kv-think-ratio", type=float, default=0.4,
+                    help="kiln --kv-think-ratio (with --kv think)")
     ap.add_argument("--prefill", type=int, default=0,
                     help="time a prefill call of this many tokens instead "
                          "of a decode step (kiln --prefill seq=N)")
@@ -164,11 +176,13 @@ def main():
         cmd += ["--kv", args.kv]
         if args.kv == "qjl":
             cmd += ["--kv-qjl-sketch", str(args.kv_qjl_sketch)]
+        if args.kv == "think":
+            cmd += ["--kv-think-ratio", str(args.kv_think_ratio)]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True)
         log(f"compiled {os.path.basename(so)} in {time.perf_counter() - t0:.1f} s")
         wbytes, kvbytes = step_bytes(model, args.config, n, args.kv,
-                                     args.kv_qjl_sketch)
+                                     args.kv_qjl_sketch, args.kv_think_ratio)
         if args.quantize:
             # The packed weights the artifact holds, minus the embedding
             # tables (still f32; a Gather reads one row of each).
