@@ -368,11 +368,21 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
     // ThinK: rows below the pruned count (the channels' last column) hold
     // their kept channels at stride T, read from the head's flat [L * D]
     // view.
+    // A row is read as `keptRead` lanes in pieces of 8 (T rounded up: the
+    // lanes past T hold the next row's first channels, which the query's
+    // zero lanes cancel; non-power-of-2 vectors such as 39 lanes would
+    // otherwise lower lane by lane), unless that would read past the
+    // cache's end.
     Value keyChannels = adaptor.getKeyChannels(), flatKeys;
-    int64_t keptChannels = 0;
+    int64_t keptChannels = 0, keptRead = 0;
+    constexpr int64_t kPiece = 8;
     if (keyChannels) {
       keptChannels =
           cast<RankedTensorType>(keyChannels.getType()).getShape()[2] - 1;
+      keptRead = llvm::alignTo(keptChannels, kPiece);
+      int64_t d = kt.getShape()[3];
+      if ((keysLen - 1) * keptChannels + keptRead > keysLen * d)
+        keptRead = keptChannels;
       flatKeys = tensor::CollapseShapeOp::create(
           b, loc, k, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
     }
@@ -402,8 +412,9 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       }
       // ThinK: the query's kept channels (gathered once per row).
       Value keptQuery;
+      SmallVector<Value> keptPieces;
       if (keyChannels) {
-        auto keptType = VectorType::get({keptChannels}, f32);
+        auto keptType = VectorType::get({keptRead}, f32);
         keptQuery =
             scf::ForOp::create(
                 rb, loc, zero, index(keptChannels), one,
@@ -422,6 +433,11 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                           gb, l, qc, st[0], OpFoldResult(t))});
                 })
                 .getResult(0);
+        if (keptRead % kPiece == 0)
+          for (int64_t c = 0; c < keptRead; c += kPiece)
+            keptPieces.push_back(vector::ExtractStridedSliceOp::create(
+                rb, loc, keptQuery, ArrayRef<int64_t>{c},
+                ArrayRef<int64_t>{kPiece}, ArrayRef<int64_t>{1}));
       }
       // The score of the key in row `at`, read from the cache.
       auto cachedScore = [&](OpBuilder &kb, Location l, Value at) -> Value {
@@ -583,13 +599,28 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
         scf::ForOp first = keyBlocks(
             zero, split, init, cacheTrips,
             [&](OpBuilder &kb, Location l, Value, Value at) -> Value {
-              Value kv = readRow(
-                  kb, flatKeys, keptChannels,
-                  {bi, hk, arith::MulIOp::create(kb, l, at,
-                                                 index(keptChannels))});
+              Value from = arith::MulIOp::create(kb, l, at,
+                                                 index(keptChannels));
+              Value product;
+              if (keptPieces.empty()) {
+                product = arith::MulFOp::create(
+                    kb, l, keptQuery,
+                    readRow(kb, flatKeys, keptChannels, {bi, hk, from}));
+              } else {
+                for (auto [c, piece] : llvm::enumerate(keptPieces)) {
+                  Value kv = readRow(
+                      kb, flatKeys, kPiece,
+                      {bi, hk,
+                       arith::AddIOp::create(kb, l, from,
+                                             index(int64_t(c) * kPiece))});
+                  product = product ? vector::FMAOp::create(kb, l, piece, kv,
+                                                            product)
+                                    : arith::MulFOp::create(kb, l, piece, kv)
+                                          .getResult();
+                }
+              }
               return vector::ReductionOp::create(
-                  kb, l, vector::CombiningKind::ADD,
-                  arith::MulFOp::create(kb, l, keptQuery, kv),
+                  kb, l, vector::CombiningKind::ADD, product,
                   arith::FastMathFlags::reassoc);
             });
         keys = keyBlocks(split, limit, first.getResults(), cacheTrips,

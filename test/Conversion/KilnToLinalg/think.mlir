@@ -61,18 +61,24 @@ func.func @prune(%k: tensor<1x2x64x16xf32>, %c: tensor<1x2x11xi64>,
 // -----
 
 // Pruned key rows: the scaled query gathered to the kept channels once
-// per row, then each row j below the count (read per head from its last
-// column) scored as 10 lanes at flat offset j * 10; the rows from the
-// count on are whole 16-lane reads of the cache.
+// per row (zero past 10 lanes, to 16), then each row j below the count
+// (read per head from its last column) scored from two 8-lane reads at
+// flat offsets j * 10 and j * 10 + 8 (lanes 10..15 read the next row's
+// first channels, times the query's zeros); the rows from the count on
+// are whole 16-lane reads of the cache.
 // CHECK-LABEL: func.func @attention
 // CHECK:       %[[FLAT:.*]] = tensor.collapse_shape %arg1 {{\[}}[0], [1], [2, 3]]
 // CHECK:       scf.forall
-// CHECK:         scf.for {{.*}} -> (vector<10xf32>)
+// CHECK:         scf.for {{.*}} -> (vector<16xf32>)
 // CHECK:           vector.extract %{{.*}}[%{{.*}}] : f32 from vector<16xf32>
 // CHECK:         %[[COUNT:.*]] = tensor.extract %arg3[%{{.*}}, %{{.*}}, %c10{{[_0-9]*}}]
 // CHECK:         %[[SPLIT:.*]] = arith.minsi
 // CHECK:         scf.for %{{.*}} = %c0 to %[[SPLIT]] step %c16
-// CHECK:           vector.transfer_read %[[FLAT]]{{.*}} : tensor<1x2x1024xf32>, vector<10xf32>
+// CHECK:           %[[J:.*]] = arith.muli %{{.*}}, %c10
+// CHECK:           vector.transfer_read %[[FLAT]]{{.*}} : tensor<1x2x1024xf32>, vector<8xf32>
+// CHECK:           %[[J8:.*]] = arith.addi %[[J]], %c8
+// CHECK:           %[[B:.*]] = vector.transfer_read %[[FLAT]][%{{.*}}, %{{.*}}, %[[J8]]]{{.*}} : tensor<1x2x1024xf32>, vector<8xf32>
+// CHECK:           vector.fma %{{.*}}, %[[B]], %{{.*}} : vector<8xf32>
 // CHECK:         scf.for %{{.*}} = %[[SPLIT]] to
 // CHECK:           vector.transfer_read %arg1{{.*}} : tensor<1x2x64x16xf32>, vector<16xf32>
 func.func @attention(%q: tensor<1x4x1x16xf32>, %k: tensor<1x2x64x16xf32>,
