@@ -846,11 +846,9 @@ struct KVAppendQJLLowering : OpConversionPattern<KVAppendQJLOp> {
 
     // The window: the last min(S, W) rows whole, and their tags.
     int64_t firstKept = std::max<int64_t>(0, u[2] - window);
-    auto slotOf = [&](OpBuilder &rb, Location l, Value r) {
-      Value t = arith::AddIOp::create(rb, l, position, r);
-      return std::make_pair(t,
-                            arith::RemUIOp::create(rb, l, t, index(window))
-                                .getResult());
+    auto slotOf = [&](OpBuilder &rb, Location l, Value r) -> Value {
+      return arith::RemUIOp::create(
+          rb, l, arith::AddIOp::create(rb, l, position, r), index(window));
     };
     scf::LoopNest kept = scf::buildLoopNest(
         b, loc, ValueRange{zero, zero, index(firstKept)},
@@ -858,26 +856,17 @@ struct KVAppendQJLLowering : OpConversionPattern<KVAppendQJLOp> {
         ValueRange{one, one, one}, ValueRange{adaptor.getRecent()},
         [&](OpBuilder &rb, Location l, ValueRange ivs,
             ValueRange state) -> scf::ValueVector {
-          Value slot = slotOf(rb, l, ivs[2]).second;
+          Value slot = slotOf(rb, l, ivs[2]);
           return {vector::TransferWriteOp::create(
                       rb, l, readUpdate(rb, l, ivs), state[0],
                       ValueRange{ivs[0], ivs[1], slot, zero},
                       ArrayRef<bool>{true})
                       .getResult()};
         });
-    auto tagged = scf::ForOp::create(
-        b, loc, index(firstKept), index(u[2]), one,
-        ValueRange{adaptor.getRecentPositions()},
-        [&](OpBuilder &rb, Location l, Value r, ValueRange state) {
-          auto [t, slot] = slotOf(rb, l, r);
-          Value tag = arith::IndexCastOp::create(rb, l, rb.getI64Type(), t);
-          scf::YieldOp::create(
-              rb, l,
-              ValueRange{tensor::InsertOp::create(rb, l, tag, state[0],
-                                                  ValueRange{slot})});
-        });
-    rewriter.replaceOp(op, {quantized.results[0], quantized.results[1],
-                            kept.results[0], tagged.getResult(0)});
+    rewriter.replaceOp(
+        op, {quantized.results[0], quantized.results[1], kept.results[0],
+             lowering::tagRingSlots(b, loc, adaptor.getRecentPositions(),
+                                    position, firstKept, u[2], window)});
     return success();
   }
 };

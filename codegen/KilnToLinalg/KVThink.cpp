@@ -29,11 +29,10 @@ Value indexConst(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
 
-
 Value f32Zeros(OpBuilder &b, Location loc, int64_t n) {
   return arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(VectorType::get({n}, b.getF32Type()),
-                                     0.0f));
+      b, loc,
+      DenseElementsAttr::get(VectorType::get({n}, b.getF32Type()), 0.0f));
 }
 
 /// Row `row` of dims [b, h] of a 4-D f32 tensor, as a vector.
@@ -70,15 +69,14 @@ struct KVThinkObserveLowering : OpConversionPattern<KVThinkObserveOp> {
       rewriter.setInsertionPointToEnd(module.getBody());
       callee = func::FuncOp::create(rewriter, loc, name, type);
       callee.setPrivate();
-      Block *body = rewriter.createBlock(
-          &callee.getBody(), {}, type.getInputs(),
-          SmallVector<Location>(type.getNumInputs(), loc));
+      Block *body =
+          rewriter.createBlock(&callee.getBody(), {}, type.getInputs(),
+                               SmallVector<Location>(type.getNumInputs(), loc));
       rewriter.setInsertionPointToStart(body);
-      func::ReturnOp::create(
-          rewriter, loc,
-          observe(rewriter, loc, op, body->getArgument(0),
-                  body->getArgument(1), body->getArgument(2),
-                  body->getArgument(3)));
+      func::ReturnOp::create(rewriter, loc,
+                             observe(rewriter, loc, op, body->getArgument(0),
+                                     body->getArgument(1), body->getArgument(2),
+                                     body->getArgument(3)));
     }
     rewriter.replaceOpWithNewOp<func::CallOp>(op, callee,
                                               adaptor.getOperands());
@@ -97,11 +95,10 @@ struct KVThinkObserveLowering : OpConversionPattern<KVThinkObserveOp> {
     int64_t first = std::max<int64_t>(0, q[2] - ring);
     Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
     Value position = scalarIndex(b, loc, positionTensor);
-    auto slotOf = [&](OpBuilder &rb, Location l, Value r) {
-      Value t = arith::AddIOp::create(rb, l, position, r);
-      return std::make_pair(
-          t, arith::RemUIOp::create(rb, l, t, indexConst(rb, l, ring))
-                 .getResult());
+    auto slotOf = [&](OpBuilder &rb, Location l, Value r) -> Value {
+      return arith::RemUIOp::create(rb, l,
+                                    arith::AddIOp::create(rb, l, position, r),
+                                    indexConst(rb, l, ring));
     };
     scf::LoopNest squares = scf::buildLoopNest(
         b, loc, ValueRange{zero, zero, indexConst(b, loc, first)},
@@ -114,32 +111,22 @@ struct KVThinkObserveLowering : OpConversionPattern<KVThinkObserveOp> {
           for (int64_t g = 0; g < groups; ++g) {
             Value head = arith::AddIOp::create(
                 rb, l,
-                arith::MulIOp::create(rb, l, ivs[1],
-                                      indexConst(rb, l, groups)),
+                arith::MulIOp::create(rb, l, ivs[1], indexConst(rb, l, groups)),
                 indexConst(rb, l, g));
             Value qv = readRow(rb, l, query, d,
                                ValueRange{ivs[0], head, ivs[2], zero});
             sum = vector::FMAOp::create(rb, l, qv, qv, sum);
           }
-          Value slot = slotOf(rb, l, ivs[2]).second;
+          Value slot = slotOf(rb, l, ivs[2]);
           return {vector::TransferWriteOp::create(
                       rb, l, sum, state[0],
                       ValueRange{ivs[0], ivs[1], slot, zero},
                       ArrayRef<bool>{true})
                       .getResult()};
         });
-    auto tagged = scf::ForOp::create(
-        b, loc, indexConst(b, loc, first), indexConst(b, loc, q[2]), one,
-        ValueRange{positions},
-        [&](OpBuilder &rb, Location l, Value r, ValueRange state) {
-          auto [t, slot] = slotOf(rb, l, r);
-          Value tag = arith::IndexCastOp::create(rb, l, rb.getI64Type(), t);
-          scf::YieldOp::create(
-              rb, l,
-              ValueRange{tensor::InsertOp::create(rb, l, tag, state[0],
-                                                  ValueRange{slot})});
-        });
-    return {squares.results[0], tagged.getResult(0)};
+    return {
+        squares.results[0],
+        lowering::tagRingSlots(b, loc, positions, position, first, q[2], ring)};
   }
 };
 
@@ -170,22 +157,21 @@ struct KVThinkPruneLowering : OpConversionPattern<KVThinkPruneOp> {
             tensor::ExtractOp::create(b, loc, adaptor.getChannels(),
                                       ValueRange{zero, zero, index(kept)})),
         position);
-    Value target = arith::SubIOp::create(b, loc, position,
-                                         index(int64_t(op.getRecent())));
+    Value target =
+        arith::SubIOp::create(b, loc, position, index(int64_t(op.getRecent())));
     Value cache = adaptor.getCache(), channels = adaptor.getChannels();
-    auto cmp = [&](OpBuilder &cb, Location l, arith::CmpIPredicate p,
-                   Value x, Value y) -> Value {
+    auto cmp = [&](OpBuilder &cb, Location l, arith::CmpIPredicate p, Value x,
+                   Value y) -> Value {
       return arith::CmpIOp::create(cb, l, p, x, y);
     };
     Value active = cmp(b, loc, arith::CmpIPredicate::sgt, pruned, zero);
     if (op.getChoose()) {
-      Value chosen = choose(b, loc, op, adaptor, pruned, target, position,
-                            ring, kept, channels);
+      Value chosen = choose(b, loc, op, adaptor, pruned, target, position, ring,
+                            kept, channels);
       active = arith::OrIOp::create(b, loc, active, chosen);
     }
     Value count = arith::SelectOp::create(
-        b, loc, active, arith::MaxSIOp::create(b, loc, pruned, target),
-        pruned);
+        b, loc, active, arith::MaxSIOp::create(b, loc, pruned, target), pruned);
 
     // Rows [pruned, count): each read whole, its kept channels written at
     // stride T, in the head's flat [M * D] view.
@@ -197,33 +183,32 @@ struct KVThinkPruneLowering : OpConversionPattern<KVThinkPruneOp> {
         ValueRange{flatCache},
         [&](OpBuilder &rb, Location l, ValueRange ivs,
             ValueRange state) -> scf::ValueVector {
-          Value from = arith::MulIOp::create(rb, l, ivs[2], indexConst(rb, l, d));
-          Value row = readRow(rb, l, state[0], d,
-                              ValueRange{ivs[0], ivs[1], from});
-          Value gathered = scf::ForOp::create(
-                               rb, l, indexConst(rb, l, 0),
-                               indexConst(rb, l, kept),
-                               indexConst(rb, l, 1), ValueRange{f32Zeros(rb, l, kept)},
-                               [&](OpBuilder &gb, Location gl, Value t,
-                                   ValueRange acc) {
-                                 Value ch = arith::IndexCastOp::create(
-                                     gb, gl, gb.getIndexType(),
-                                     tensor::ExtractOp::create(
-                                         gb, gl, channels,
-                                         ValueRange{ivs[0], ivs[1], t}));
-                                 Value v = vector::ExtractOp::create(
-                                     gb, gl, row, OpFoldResult(ch));
-                                 scf::YieldOp::create(
-                                     gb, gl,
-                                     ValueRange{vector::InsertOp::create(
-                                         gb, gl, v, acc[0], OpFoldResult(t))});
-                               })
-                               .getResult(0);
+          Value from =
+              arith::MulIOp::create(rb, l, ivs[2], indexConst(rb, l, d));
+          Value row =
+              readRow(rb, l, state[0], d, ValueRange{ivs[0], ivs[1], from});
+          Value gathered =
+              scf::ForOp::create(
+                  rb, l, indexConst(rb, l, 0), indexConst(rb, l, kept),
+                  indexConst(rb, l, 1), ValueRange{f32Zeros(rb, l, kept)},
+                  [&](OpBuilder &gb, Location gl, Value t, ValueRange acc) {
+                    Value ch = arith::IndexCastOp::create(
+                        gb, gl, gb.getIndexType(),
+                        tensor::ExtractOp::create(
+                            gb, gl, channels, ValueRange{ivs[0], ivs[1], t}));
+                    Value v = vector::ExtractOp::create(gb, gl, row,
+                                                        OpFoldResult(ch));
+                    scf::YieldOp::create(
+                        gb, gl,
+                        ValueRange{vector::InsertOp::create(gb, gl, v, acc[0],
+                                                            OpFoldResult(t))});
+                  })
+                  .getResult(0);
           Value to =
               arith::MulIOp::create(rb, l, ivs[2], indexConst(rb, l, kept));
           return {vector::TransferWriteOp::create(
-                      rb, l, gathered, state[0],
-                      ValueRange{ivs[0], ivs[1], to}, ArrayRef<bool>{true})
+                      rb, l, gathered, state[0], ValueRange{ivs[0], ivs[1], to},
+                      ArrayRef<bool>{true})
                       .getResult()};
         });
     Value result = tensor::ExpandShapeOp::create(b, loc, cacheType,
@@ -282,8 +267,8 @@ struct KVThinkPruneLowering : OpConversionPattern<KVThinkPruneOp> {
         scf::ForOp::create(
             b, loc, zero, index(b, ring), one, ValueRange{index(b, 0)},
             [&](OpBuilder &fb, Location l, Value s, ValueRange acc) {
-              Value add = arith::SelectOp::create(
-                  fb, l, validSlot(fb, s), index(fb, 1), index(fb, 0));
+              Value add = arith::SelectOp::create(fb, l, validSlot(fb, s),
+                                                  index(fb, 1), index(fb, 0));
               scf::YieldOp::create(
                   fb, l, ValueRange{arith::AddIOp::create(fb, l, acc[0], add)});
             })
@@ -313,10 +298,11 @@ struct KVThinkPruneLowering : OpConversionPattern<KVThinkPruneOp> {
                         ValueRange{f32Zeros(hb, hl, d)},
                         [&](OpBuilder &sb, Location sl, Value s,
                             ValueRange acc) {
-                          Value row = readRow(sb, sl, observed, d,
-                                              ValueRange{bh[0], bh[1], s,
-                                                         index(sb, 0)});
-                          Value sum = arith::AddFOp::create(sb, sl, acc[0], row);
+                          Value row = readRow(
+                              sb, sl, observed, d,
+                              ValueRange{bh[0], bh[1], s, index(sb, 0)});
+                          Value sum =
+                              arith::AddFOp::create(sb, sl, acc[0], row);
                           scf::YieldOp::create(
                               sb, sl,
                               ValueRange{arith::SelectOp::create(
@@ -329,13 +315,12 @@ struct KVThinkPruneLowering : OpConversionPattern<KVThinkPruneOp> {
                         ValueRange{f32Zeros(hb, hl, d)},
                         [&](OpBuilder &sb, Location sl, Value s,
                             ValueRange acc) {
-                          Value k = readRow(sb, sl, cache, d,
-                                            ValueRange{bh[0], bh[1], s,
-                                                       index(sb, 0)});
-                          scf::YieldOp::create(
-                              sb, sl,
-                              ValueRange{vector::FMAOp::create(sb, sl, k, k,
-                                                               acc[0])});
+                          Value k = readRow(
+                              sb, sl, cache, d,
+                              ValueRange{bh[0], bh[1], s, index(sb, 0)});
+                          scf::YieldOp::create(sb, sl,
+                                               ValueRange{vector::FMAOp::create(
+                                                   sb, sl, k, k, acc[0])});
                         })
                         .getResult(0);
                 Value score = arith::MulFOp::create(hb, hl, qs, ks);
@@ -385,8 +370,8 @@ struct KVThinkPruneLowering : OpConversionPattern<KVThinkPruneOp> {
                                     si),
               arith::AndIOp::create(
                   fb, l,
-                  arith::CmpFOp::create(fb, l, arith::CmpFPredicate::OEQ,
-                                        score, si),
+                  arith::CmpFOp::create(fb, l, arith::CmpFPredicate::OEQ, score,
+                                        si),
                   before));
           Value rank = vector::ReductionOp::create(
               fb, l, vector::CombiningKind::ADD,
@@ -397,8 +382,7 @@ struct KVThinkPruneLowering : OpConversionPattern<KVThinkPruneOp> {
               fb, l,
               arith::CmpIOp::create(
                   fb, l, arith::CmpIPredicate::slt, rank,
-                  arith::ConstantOp::create(fb, l,
-                                            fb.getI32IntegerAttr(kept))),
+                  arith::ConstantOp::create(fb, l, fb.getI32IntegerAttr(kept))),
               arith::CmpIOp::create(fb, l, arith::CmpIPredicate::slt, st[1],
                                     index(fb, kept)));
           auto write = scf::IfOp::create(
@@ -416,8 +400,7 @@ struct KVThinkPruneLowering : OpConversionPattern<KVThinkPruneOp> {
               });
           Value next = arith::AddIOp::create(
               fb, l, st[1],
-              arith::SelectOp::create(fb, l, keep, index(fb, 1),
-                                      index(fb, 0)));
+              arith::SelectOp::create(fb, l, keep, index(fb, 1), index(fb, 0)));
           scf::YieldOp::create(fb, l, ValueRange{write.getResult(0), next});
         });
     return loop.getResult(0);

@@ -7,6 +7,7 @@
 #include "codegen/KilnToLinalg/Lowering.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 
@@ -39,6 +40,27 @@ Value scalarIndex(OpBuilder &b, Location loc, Value tensor) {
   return arith::IndexCastOp::create(
       b, loc, b.getIndexType(),
       tensor::ExtractOp::create(b, loc, tensor, ValueRange{}));
+}
+
+Value tagRingSlots(OpBuilder &b, Location loc, Value tags, Value position,
+                   int64_t first, int64_t rows, int64_t ring) {
+  auto index = [&](OpBuilder &ib, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(ib, loc, v);
+  };
+  return scf::ForOp::create(
+             b, loc, index(b, first), index(b, rows), index(b, 1),
+             ValueRange{tags},
+             [&](OpBuilder &rb, Location l, Value r, ValueRange state) {
+               Value t = arith::AddIOp::create(rb, l, position, r);
+               Value slot = arith::RemUIOp::create(rb, l, t, index(rb, ring));
+               Value tag =
+                   arith::IndexCastOp::create(rb, l, rb.getI64Type(), t);
+               scf::YieldOp::create(
+                   rb, l,
+                   ValueRange{tensor::InsertOp::create(rb, l, tag, state[0],
+                                                       ValueRange{slot})});
+             })
+      .getResult(0);
 }
 
 Value scalarConstant(OpBuilder &b, Location loc, Type type, double value) {

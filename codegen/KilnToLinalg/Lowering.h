@@ -140,6 +140,12 @@ Value prepareLMulOperand(OpBuilder &b, Location loc, Value tensor,
 /// length).
 Value scalarIndex(OpBuilder &b, Location loc, Value tensor);
 
+/// A ring's position tags (i64 [ring]) after rows [first, rows) of a call
+/// at `position` land in it: tags[t % ring] = t, t = position + r (QJL's
+/// recent keys, ThinK's observed queries).
+Value tagRingSlots(OpBuilder &b, Location loc, Value tags, Value position,
+                   int64_t first, int64_t rows, int64_t ring);
+
 void populateElementwisePatterns(RewritePatternSet &patterns);
 void populateMatMulConvPatterns(RewritePatternSet &patterns);
 /// kiln.attention (as kiln ops) and kiln.kv_append; Attention.cpp.
