@@ -246,7 +246,8 @@ void printKVCache(const ModelSignature &model, llvm::raw_ostream &os) {
   bool scales = false, qjl = false, grouped = false;
   for (const StateSignature &state : model.states) {
     StringRef name = state.name;
-    scales |= name.ends_with(".scales");
+    // Row scales are [B, H, M]; 2/4-bit values' group scales have a 4th dim.
+    scales |= name.ends_with(".scales") && state.shape.size() == 3;
     qjl |= name.ends_with(".recent");
     grouped |= name.ends_with(".mins");
     if (name.ends_with(".think_channels") && state.shape.size() == 3) {

@@ -302,13 +302,14 @@ struct KilnKVLayoutPass
     if (kvDtype == "auto" && kvBudget == 0)
       return func.emitError("kiln-kv-layout: kv-dtype=auto needs kv-budget "
                             "(bytes)");
-    if (valueBits != 8 && valueBits != 4 && valueBits != 2)
+    if (valueBits != 0 && valueBits != 8 && valueBits != 4 && valueBits != 2)
       return func.emitError("kiln-kv-layout: value-bits must be 8, 4 or 2, "
                             "got ")
              << int64_t(valueBits);
-    if (valueBits != 8 && kvDtype != "int8" && kvDtype != "qjl")
-      return func.emitError("kiln-kv-layout: value-bits applies to the int8 "
-                            "and qjl layouts");
+    if (valueBits != 0 && kvDtype != "int8" && kvDtype != "qjl" &&
+        kvDtype != "think")
+      return func.emitError("kiln-kv-layout: value-bits applies to the "
+                            "int8, qjl and think layouts");
     if (kvDtype == "qjl" && (qjlSketch <= 0 || qjlSketch % 8 != 0 ||
                              qjlRecent <= 0))
       return func.emitError("kiln-kv-layout: qjl-sketch must be a positive "
@@ -366,7 +367,11 @@ struct KilnKVLayoutPass
       return failure();
     Value position = func.getArgument(positionIndex);
     std::string layout = kvDtype;
-    int64_t sketchBits = qjlSketch, valueBitsUsed = valueBits;
+    // Values: int8 by default under int8 and qjl, f32 under think unless
+    // value-bits says otherwise.
+    int64_t sketchBits = qjlSketch,
+            valueBitsUsed =
+                valueBits ? int64_t(valueBits) : (kvDtype == "think" ? 0 : 8);
     if (layout == "auto") {
       FailureOr<KVLayoutCandidate> pick = chooseLayout(func, caches);
       if (failed(pick))
@@ -409,7 +414,10 @@ struct KilnKVLayoutPass
         appended[c.concat] = *a;
         continue;
       }
-      if (int8 && !c.isKey && valueBitsUsed < 8) {
+      // Quantized rows: keys and values of int8, values of qjl, and
+      // values of think with value-bits.
+      bool quantized = int8 || (think && !c.isKey && valueBitsUsed != 0);
+      if (quantized && !c.isKey && valueBitsUsed < 8) {
         FailureOr<Appended> a =
             appendGrouped(func, c, shape, position, valueBitsUsed);
         if (failed(a))
@@ -419,8 +427,8 @@ struct KilnKVLayoutPass
       }
       FailureOr<Value> state = addStateArg(
           func,
-          RankedTensorType::get(shape, int8 ? b.getI8Type()
-                                            : pastType.getElementType()),
+          RankedTensorType::get(shape, quantized ? b.getI8Type()
+                                                 : pastType.getElementType()),
           c.name, c.past.getLoc());
       if (failed(state))
         return failure();
@@ -430,7 +438,7 @@ struct KilnKVLayoutPass
       bool tiled = c.isKey && tileKeys && shape[2] % 16 == 0 &&
                    shape[3] % 16 == 0;
       UnitAttr tiledAttr = tiled ? b.getUnitAttr() : UnitAttr();
-      if (!int8) {
+      if (!quantized) {
         Appended a;
         a.rows = KVAppendOp::create(b, c.concat.getLoc(), *state, update,
                                     position, tiledAttr);

@@ -56,7 +56,7 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
     it instead of their sketches, in a prefill chunk as in a decode step. Values are int8 as above. Keys then cost H * (m / 8 + 4) bytes
     per token and layer, plus the fixed window.
 
-    `value-bits=4` or `2` (int8 and qjl layouts) stores the values as
+    `value-bits=4` or `2` (int8, qjl and think layouts) stores the values as
     2- or 4-bit codes instead (kiln.kv_append_grouped: per token, head and
     group of `value-group` channels, asymmetric min-max, an f32 scale and
     min per group, states `<past>.scales` and `<past>.mins`).
@@ -73,7 +73,8 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
     then the count of pruned keys); from then on every call compacts the
     keys that leave the recent window to T channels in place
     (kiln.kv_think_prune), and the
-    attention scores them on those channels. Values stay f32. The
+    attention scores them on those channels. Values stay f32 unless
+    `value-bits` is given (8, 4 or 2 as under int8: ThinK with KIVI). The
     allocation stays [B, H, max-seq-len, D]: a pruned key is stored and
     read in 4 T bytes instead of 4 D.
 
@@ -112,9 +113,11 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
            "ThinK: the most recent keys kept whole">,
     Option<"thinkWindow", "think-window", "int64_t", /*default=*/"32",
            "ThinK: the queries whose q^2 scores the channels">,
-    Option<"valueBits", "value-bits", "int64_t", /*default=*/"8",
-           "int8 and qjl layouts: bits per value, 8 (per-row scale) or 4 / "
-           "2 (asymmetric, a scale and a min per group of 32 channels)">,
+    Option<"valueBits", "value-bits", "int64_t", /*default=*/"0",
+           "int8, qjl and think layouts: bits per value, 8 (per-row scale) "
+           "or 4 / 2 (asymmetric, a scale and a min per group of 32 "
+           "channels); 0, the default, is 8 for int8 and qjl, f32 for "
+           "think">,
     Option<"valueGroup", "value-group", "int64_t", /*default=*/"32",
            "value-bits 4 / 2: channels per group (the whole row when it "
            "does not divide the head dim)">,

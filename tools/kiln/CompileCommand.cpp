@@ -147,9 +147,10 @@ cl::opt<int64_t> qjlSketch(
     cl::cat(category));
 cl::opt<int64_t> kvValueBits(
     "kv-value-bits",
-    cl::desc("With --kv int8 or qjl: bits per cached value, 8 (default; an "
-             "f32 scale per row) or 4 / 2 (asymmetric, an f32 scale and min "
-             "per group of 32 channels)"),
+    cl::desc("With --kv int8, qjl or think: bits per cached value, 8 (the "
+             "default of int8 and qjl; an f32 scale per row) or 4 / 2 "
+             "(asymmetric, an f32 scale and min per group of 32 channels); "
+             "think keeps f32 values unless this is given"),
     cl::value_desc("8|4|2"), cl::init(8), cl::sub(kiln::compileCommand),
     cl::cat(category));
 cl::opt<int64_t> kvValueGroup(
@@ -445,9 +446,11 @@ int kiln::compileMain() {
       return fail("compile", "--kv-value-bits: expected 8, 4 or 2, got " +
                                  std::to_string(kvValueBits));
     if (kvValueBits.getNumOccurrences() && kvCache != "int8" &&
-        kvCache != "qjl")
-      return fail("compile", "--kv-value-bits needs --kv int8 or qjl");
-    kv.valueBits = kvValueBits;
+        kvCache != "qjl" && kvCache != "think")
+      return fail("compile", "--kv-value-bits needs --kv int8, qjl or think");
+    // Not given: the layout's own (int8 under int8 and qjl, f32 under
+    // think).
+    kv.valueBits = kvValueBits.getNumOccurrences() ? int64_t(kvValueBits) : 0;
     if (kvValueGroup.getNumOccurrences() && kvValueBits == 8 &&
         kvCache != "auto")
       return fail("compile", "--kv-value-group needs --kv-value-bits 4 or 2 "

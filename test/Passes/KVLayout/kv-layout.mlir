@@ -5,6 +5,7 @@
 // RUN: %kiln_opt %s -split-input-file --kiln-kv-layout="max-seq-len=64 kv-dtype=qjl qjl-sketch=32 qjl-recent=8" -verify-diagnostics | FileCheck %s --check-prefix=QJL
 // RUN: %kiln_opt %s -split-input-file --kiln-kv-layout="max-seq-len=64 kv-dtype=int8 value-bits=4 value-group=8" -verify-diagnostics | FileCheck %s --check-prefix=V4
 // RUN: %kiln_opt %s -split-input-file --kiln-kv-layout="max-seq-len=64 kv-dtype=think think-ratio=0.4 think-recent=8 think-window=4" -verify-diagnostics | FileCheck %s --check-prefix=THINK
+// RUN: %kiln_opt %s -split-input-file --kiln-kv-layout="max-seq-len=64 kv-dtype=think value-bits=4 value-group=8" -verify-diagnostics | FileCheck %s --check-prefix=THINKV4
 
 // One layer, grouped heads. The past inputs and present outputs go; the
 // position and two states (named after the past inputs) come last.
@@ -96,6 +97,13 @@ func.func @decoder(%q: tensor<1x4x1x16xf32> {kiln.name = "q"},
 // THINK: %[[KP:.*]], %[[C:.*]] = kiln.kv_think_prune %[[SK]], %[[SC]], %[[Q]], %[[T]], %[[POS]] {choose, recent = 8 : i64, window = 4 : i64}
 // THINK: %[[K:.*]] = kiln.kv_append %[[KP]], %{{.*}}, %[[POS]] :
 // THINK: kiln.attention %[[X]], %[[K]], %[[V]] kv_length(%{{.*}} : tensor<i64>) key_channels(%[[C]] : tensor<1x2x11xi64>) {causal, scale = 2.500000e-01 : f32}
+
+// With value-bits=4 as well (ThinK with KIVI values): the pruned keys and
+// 4-bit grouped values.
+// THINKV4-LABEL: func.func @decoder
+// THINKV4-SAME: %[[SV:[a-z0-9]+]]: tensor<1x2x64x8xi8> {kiln.name = "past.0.value", kiln.state},
+// THINKV4: %[[V:.*]], %[[VS:.*]], %[[VM:.*]] = kiln.kv_append_grouped %[[SV]]
+// THINKV4: kiln.attention {{.*}} value_scales(%[[VS]] : tensor<1x2x64x2xf32>) value_mins(%[[VM]] : tensor<1x2x64x2xf32>) key_channels(%{{.*}} : tensor<1x2x11xi64>) {causal, scale = 2.500000e-01 : f32, value_bits = 4 : i64}
 
 // -----
 
