@@ -70,7 +70,9 @@ def main():
     rng = np.random.default_rng(1)
     sequences = {"random": rng.integers(0, vocab, args.tokens).tolist()}
     out = os.path.join(work, "greedy-f32")
-    run([args.kiln, "run", libs["f32"], "--prompt", "464,3290,318,257",
+    # GPT-2's "The quick brown" ids, folded into a smaller vocabulary.
+    prompt = ",".join(str(t % vocab) for t in (464, 3290, 318, 257))
+    run([args.kiln, "run", libs["f32"], "--prompt", prompt,
          "--generate", str(args.tokens - 4), "--output-dir", out])
     sequences["greedy"] = np.load(os.path.join(out, "tokens.npy")).tolist()
     for case, tokens in sequences.items():

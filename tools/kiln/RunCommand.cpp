@@ -78,6 +78,13 @@ int generateMain(kiln::ModelRunner &runner) {
       runner.entry().outputs[logitsIndex].dtype != KILN_DTYPE_F32)
     return kiln::fail("run", "--generate needs a float32 output 'logits'");
   int64_t vocab = kiln::numElements(runner.entry().outputs[logitsIndex]);
+  // An id past the vocabulary would read past the embedding table, which
+  // the compiled Gather clamps: a wrong answer, not an error, without this.
+  for (int64_t id : prompt)
+    if (id < 0 || id >= vocab)
+      return kiln::fail("run", "--prompt token id " + std::to_string(id) +
+                                   " is not in [0, " + std::to_string(vocab) +
+                                   "), the model's vocabulary (its logits)");
   const float *logits = static_cast<const float *>(runner.output(logitsIndex));
   std::vector<int64_t> tokens(prompt.begin(), prompt.end());
   std::vector<float> steps;
