@@ -70,7 +70,7 @@ def main():
     rng = np.random.default_rng(1)
     sequences = {"random": rng.integers(0, vocab, args.tokens).tolist()}
     out = os.path.join(work, "greedy-f32")
-    # GPT-2's "The quick brown" ids, folded into a smaller vocabulary.
+    # The same four ids on GPT-2, folded into a smaller vocabulary (tiny).
     prompt = ",".join(str(t % vocab) for t in (464, 3290, 318, 257))
     run([args.kiln, "run", libs["f32"], "--prompt", prompt,
          "--generate", str(args.tokens - 4), "--output-dir", out])
