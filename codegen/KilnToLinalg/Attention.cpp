@@ -662,6 +662,148 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                                              ArrayRef<bool>{true})
           .getResult();
     };
+    // Prefill over tiled keys (not QJL, not ThinK): kQueries queries at a
+    // time share every key tile and value row they read, which a query
+    // alone reloads for each of the S queries of a chunk. Per query the
+    // arithmetic is `row`'s, in the same order: the same results.
+    constexpr int64_t kQueries = 4;
+    bool blockQueries = tiled && !sketch && !recent && !keyChannels &&
+                        s % kQueries == 0;
+    auto queryBlock = [&](OpBuilder &rb, Value bi, Value h, Value i0,
+                          Value acc) -> Value {
+      Value hk = arith::DivUIOp::create(rb, loc, h, index(groups));
+      Value scale = vector::BroadcastOp::create(
+          rb, loc, qType, f32Const(rb, op.getScale().convertToDouble()));
+      SmallVector<Value> qvs, limits;
+      for (int64_t r = 0; r < kQueries; ++r) {
+        Value i = arith::AddIOp::create(rb, loc, i0, index(r));
+        Value qv = vector::TransferReadOp::create(
+            rb, loc, qType, q, ValueRange{bi, h, i, zero}, pad,
+            ArrayRef<bool>{true});
+        qvs.push_back(arith::MulFOp::create(rb, loc, qv, scale));
+        Value limit = n;
+        if (op.getCausal())
+          limit = arith::MinSIOp::create(
+              rb, loc, n,
+              arith::AddIOp::create(
+                  rb, loc, arith::SubIOp::create(rb, loc, n, index(s - 1)),
+                  i));
+        limits.push_back(limit);
+      }
+      auto scoresType = VectorType::get({width}, f32);
+      auto lanesType = VectorType::get({width}, rb.getI32Type());
+      SmallVector<int32_t> iota;
+      for (int32_t w = 0; w < width; ++w)
+        iota.push_back(w);
+      SmallVector<Value> init;
+      for (int64_t r = 0; r < kQueries; ++r)
+        init.append({f32Const(rb, -1e30), f32Const(rb, 0.0),
+                     arith::ConstantOp::create(
+                         rb, loc, DenseElementsAttr::get(vType, 0.0f))});
+      // The last query allows the most keys (causal or not).
+      auto keys = scf::ForOp::create(
+          rb, loc, zero, limits.back(), index(width), init,
+          [&](OpBuilder &kb, Location l, Value jb, ValueRange st) {
+            Value zeros = arith::ConstantOp::create(
+                kb, l, DenseElementsAttr::get(scoresType, 0.0f));
+            SmallVector<SmallVector<Value>> part(kQueries,
+                                                 SmallVector<Value>(4, zeros));
+            for (int64_t c = 0; c < d; ++c) {
+              Value at = arith::AddIOp::create(kb, l, jb, index(16 * c / d));
+              Value kv = readRow(kb, k, width, {bi, hk, at, index(16 * c % d)});
+              for (int64_t r = 0; r < kQueries; ++r) {
+                Value qc = vector::BroadcastOp::create(
+                    kb, l, scoresType,
+                    vector::ExtractOp::create(kb, l, qvs[r], c));
+                part[r][c % 4] =
+                    vector::FMAOp::create(kb, l, qc, kv, part[r][c % 4]);
+              }
+            }
+            Value keyScales;
+            if (Value ks = adaptor.getKeyScales())
+              keyScales = vector::TransferReadOp::create(
+                  kb, l, scoresType, ks, ValueRange{bi, hk, jb}, pad,
+                  ArrayRef<bool>{true});
+            Value lanes = arith::ConstantOp::create(
+                kb, l, DenseElementsAttr::get(lanesType, ArrayRef<int32_t>(iota)));
+            Value masked = vector::BroadcastOp::create(kb, l, scoresType,
+                                                       f32Const(kb, -1e30));
+            SmallVector<Value> next, probs;
+            for (int64_t r = 0; r < kQueries; ++r) {
+              Value sum = arith::AddFOp::create(
+                  kb, l, arith::AddFOp::create(kb, l, part[r][0], part[r][1]),
+                  arith::AddFOp::create(kb, l, part[r][2], part[r][3]));
+              if (keyScales)
+                sum = arith::MulFOp::create(kb, l, sum, keyScales);
+              // Lanes w with jb + w < this query's limit keep their score.
+              Value room = arith::IndexCastOp::create(
+                  kb, l, kb.getI32Type(),
+                  arith::SubIOp::create(kb, l, limits[r], jb));
+              Value inside = arith::CmpIOp::create(
+                  kb, l, arith::CmpIPredicate::slt, lanes,
+                  vector::BroadcastOp::create(kb, l, lanesType, room));
+              Value scores = arith::SelectOp::create(kb, l, inside, sum, masked);
+              Value mPrev = st[3 * r], lPrev = st[3 * r + 1];
+              Value blockMax = vector::ReductionOp::create(
+                  kb, l, vector::CombiningKind::MAXIMUMF, scores);
+              Value m = arith::MaximumFOp::create(kb, l, mPrev, blockMax);
+              Value c = math::ExpOp::create(
+                  kb, l, arith::SubFOp::create(kb, l, mPrev, m));
+              Value p = math::ExpOp::create(
+                  kb, l,
+                  arith::SubFOp::create(
+                      kb, l, scores,
+                      vector::BroadcastOp::create(kb, l, scoresType, m)));
+              Value lNew = arith::AddFOp::create(
+                  kb, l, arith::MulFOp::create(kb, l, lPrev, c),
+                  vector::ReductionOp::create(kb, l,
+                                              vector::CombiningKind::ADD, p,
+                                              arith::FastMathFlags::reassoc));
+              next.append({m, lNew,
+                           arith::MulFOp::create(
+                               kb, l, st[3 * r + 2],
+                               vector::BroadcastOp::create(kb, l, vType, c))});
+              probs.push_back(p);
+            }
+            Value vs = adaptor.getValueScales();
+            for (int64_t w = 0; w < width; ++w) {
+              Value at = arith::MinSIOp::create(
+                  kb, l, arith::AddIOp::create(kb, l, jb, index(w)),
+                  index(keysLen - 1));
+              Value vv = readValue(kb, l, bi, hk, at);
+              Value valueScale;
+              if (vs && !valueBits)
+                valueScale = tensor::ExtractOp::create(kb, l, vs,
+                                                       ValueRange{bi, hk, at});
+              for (int64_t r = 0; r < kQueries; ++r) {
+                Value pw = vector::ExtractOp::create(kb, l, probs[r], w);
+                if (valueScale)
+                  pw = arith::MulFOp::create(kb, l, pw, valueScale);
+                next[3 * r + 2] = vector::FMAOp::create(
+                    kb, l, vv, vector::BroadcastOp::create(kb, l, vType, pw),
+                    next[3 * r + 2]);
+              }
+            }
+            scf::YieldOp::create(kb, l, next);
+          });
+      keys->setAttr("kiln.max_trips",
+                    rb.getI64IntegerAttr(llvm::divideCeil(keysLen, width) *
+                                         kQueries));
+      for (int64_t r = 0; r < kQueries; ++r) {
+        Value y = arith::DivFOp::create(
+            rb, loc, keys.getResult(3 * r + 2),
+            vector::BroadcastOp::create(rb, loc, vType,
+                                        keys.getResult(3 * r + 1)));
+        acc = vector::TransferWriteOp::create(
+                  rb, loc, y, acc,
+                  ValueRange{zero, zero,
+                             arith::AddIOp::create(rb, loc, i0, index(r)),
+                             zero},
+                  ArrayRef<bool>{true})
+                  .getResult();
+      }
+      return acc;
+    };
     // (batch, head) pairs are independent: an scf.forall, which becomes the
     // scf.parallel that kiln-outline-parallel spreads over the threads.
     // Each writes its [1, 1, S, Dv] slice, its queries in a loop.
@@ -681,10 +823,13 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
               sliceSizes, unitStrides);
           Value rows =
               scf::ForOp::create(
-                  fb, l, index(0), index(s), index(1), ValueRange{slice},
+                  fb, l, index(0), index(s),
+                  index(blockQueries ? kQueries : 1), ValueRange{slice},
                   [&](OpBuilder &ib, Location il, Value i, ValueRange acc) {
-                    scf::YieldOp::create(ib, il,
-                                         row(ib, bi, h, i, acc[0]));
+                    scf::YieldOp::create(
+                        ib, il,
+                        blockQueries ? queryBlock(ib, bi, h, i, acc[0])
+                                     : row(ib, bi, h, i, acc[0]));
                   })
                   .getResult(0);
           auto terminator = scf::InParallelOp::create(fb, l);
