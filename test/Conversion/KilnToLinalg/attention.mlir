@@ -231,6 +231,26 @@ func.func @tiled(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x64x16xf32>,
 
 // -----
 
+// key_tiled with 8 queries (a prefill chunk): the queries go 4 at a time,
+// one pass over the keys for the 4 (their running max, sum and output row
+// each: 12 loop values), each key-tile vector read once and multiplied
+// into the 4 queries' scores.
+// CHECK-LABEL: func.func @tiled_prefill
+// CHECK:         scf.for %{{.*}} = %{{.*}} to %c8{{.*}} step %c4
+// CHECK:           scf.for %{{.*}} step %c16{{.*}} -> (f32, f32, vector<16xf32>, f32, f32, vector<16xf32>, f32, f32, vector<16xf32>, f32, f32, vector<16xf32>)
+// CHECK:             %[[KV:.*]] = vector.transfer_read %arg1[{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<1x2x64x16xf32>, vector<16xf32>
+// CHECK-COUNT-4:     vector.fma %{{.*}}, %[[KV]], %{{.*}} : vector<16xf32>
+// CHECK:             vector.transfer_read %arg1
+func.func @tiled_prefill(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x64x16xf32>,
+                         %v: tensor<1x2x64x16xf32>, %n: tensor<i64>) -> tensor<1x2x8x16xf32> {
+  %y = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>)
+       {scale = 0.25 : f32, causal, key_tiled}
+       : tensor<1x2x8x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32>
+  return %y : tensor<1x2x8x16xf32>
+}
+
+// -----
+
 // kv_append {tiled}: each new key's coordinate d to row 16 (j / 16) +
 // (16 d + j % 16) / D, column (16 d + j % 16) % D.
 // CHECK-LABEL: func.func @append_tiled
