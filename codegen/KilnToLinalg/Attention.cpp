@@ -386,6 +386,34 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       flatKeys = tensor::CollapseShapeOp::create(
           b, loc, k, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
     }
+    // One block's step of a query's online softmax: its running max m and
+    // sum l updated with the block's `scores`, its output row scaled by
+    // c = exp(m - m'), and the block's weights p = exp(scores - m').
+    struct SoftmaxStep {
+      Value m, sum, acc, p;
+    };
+    auto softmaxStep = [&](OpBuilder &kb, Location l, Value scores,
+                           Value mPrev, Value sumPrev,
+                           Value accPrev) -> SoftmaxStep {
+      auto scoresType = cast<VectorType>(scores.getType());
+      Value blockMax = vector::ReductionOp::create(
+          kb, l, vector::CombiningKind::MAXIMUMF, scores);
+      Value m = arith::MaximumFOp::create(kb, l, mPrev, blockMax);
+      Value c =
+          math::ExpOp::create(kb, l, arith::SubFOp::create(kb, l, mPrev, m));
+      Value p = math::ExpOp::create(
+          kb, l,
+          arith::SubFOp::create(
+              kb, l, scores,
+              vector::BroadcastOp::create(kb, l, scoresType, m)));
+      Value sum = arith::AddFOp::create(
+          kb, l, arith::MulFOp::create(kb, l, sumPrev, c),
+          vector::ReductionOp::create(kb, l, vector::CombiningKind::ADD, p,
+                                      arith::FastMathFlags::reassoc));
+      Value acc = arith::MulFOp::create(
+          kb, l, accPrev, vector::BroadcastOp::create(kb, l, vType, c));
+      return {m, sum, acc, p};
+    };
     auto row = [&](OpBuilder &rb, Value bi, Value h, Value i, Value acc) {
       Value hk = arith::DivUIOp::create(rb, loc, h, index(groups));
       Value qv = vector::TransferReadOp::create(
@@ -544,25 +572,11 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                                                  tiledScores(kb, l, jb),
                                                  scores);
               }
-              Value blockMax = vector::ReductionOp::create(
-                  kb, l, vector::CombiningKind::MAXIMUMF, scores);
-              Value m = arith::MaximumFOp::create(kb, l, st[0], blockMax);
-              Value c = math::ExpOp::create(
-                  kb, l, arith::SubFOp::create(kb, l, st[0], m));
-              Value p = math::ExpOp::create(
-                  kb, l,
-                  arith::SubFOp::create(
-                      kb, l, scores,
-                      vector::BroadcastOp::create(kb, l, scoresType, m)));
-              Value sum = arith::AddFOp::create(
-                  kb, l, arith::MulFOp::create(kb, l, st[1], c),
-                  vector::ReductionOp::create(kb, l,
-                                              vector::CombiningKind::ADD, p,
-                                              arith::FastMathFlags::reassoc));
-              Value accNew = arith::MulFOp::create(
-                  kb, l, st[2], vector::BroadcastOp::create(kb, l, vType, c));
+              SoftmaxStep step =
+                  softmaxStep(kb, l, scores, st[0], st[1], st[2]);
+              Value accNew = step.acc;
               for (int64_t w = 0; w < width; ++w) {
-                Value pw = vector::ExtractOp::create(kb, l, p, w);
+                Value pw = vector::ExtractOp::create(kb, l, step.p, w);
                 Value vs = adaptor.getValueScales();
                 if (vs && !valueBits)
                   pw = arith::MulFOp::create(
@@ -574,7 +588,7 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                     kb, l, vv, vector::BroadcastOp::create(kb, l, vType, pw),
                     accNew);
               }
-              scf::YieldOp::create(kb, l, ValueRange{m, sum, accNew});
+              scf::YieldOp::create(kb, l, ValueRange{step.m, step.sum, accNew});
             });
         // What kiln-outline-parallel weighs the heads by.
         keys->setAttr("kiln.max_trips", rb.getI64IntegerAttr(maxTrips));
@@ -743,27 +757,10 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                   kb, l, arith::CmpIPredicate::slt, lanes,
                   vector::BroadcastOp::create(kb, l, lanesType, room));
               Value scores = arith::SelectOp::create(kb, l, inside, sum, masked);
-              Value mPrev = st[3 * r], lPrev = st[3 * r + 1];
-              Value blockMax = vector::ReductionOp::create(
-                  kb, l, vector::CombiningKind::MAXIMUMF, scores);
-              Value m = arith::MaximumFOp::create(kb, l, mPrev, blockMax);
-              Value c = math::ExpOp::create(
-                  kb, l, arith::SubFOp::create(kb, l, mPrev, m));
-              Value p = math::ExpOp::create(
-                  kb, l,
-                  arith::SubFOp::create(
-                      kb, l, scores,
-                      vector::BroadcastOp::create(kb, l, scoresType, m)));
-              Value lNew = arith::AddFOp::create(
-                  kb, l, arith::MulFOp::create(kb, l, lPrev, c),
-                  vector::ReductionOp::create(kb, l,
-                                              vector::CombiningKind::ADD, p,
-                                              arith::FastMathFlags::reassoc));
-              next.append({m, lNew,
-                           arith::MulFOp::create(
-                               kb, l, st[3 * r + 2],
-                               vector::BroadcastOp::create(kb, l, vType, c))});
-              probs.push_back(p);
+              SoftmaxStep step = softmaxStep(kb, l, scores, st[3 * r],
+                                             st[3 * r + 1], st[3 * r + 2]);
+              next.append({step.m, step.sum, step.acc});
+              probs.push_back(step.p);
             }
             Value vs = adaptor.getValueScales();
             for (int64_t w = 0; w < width; ++w) {
