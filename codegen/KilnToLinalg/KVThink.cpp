@@ -14,6 +14,7 @@
 #include "dialects/Kiln/KilnOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -69,6 +70,11 @@ struct KVThinkObserveLowering : OpConversionPattern<KVThinkObserveOp> {
       rewriter.setInsertionPointToEnd(module.getBody());
       callee = func::FuncOp::create(rewriter, loc, name, type);
       callee.setPrivate();
+      // Internal to the object: two models linked into one app each have
+      // their own.
+      callee->setAttr("llvm.linkage",
+                      LLVM::LinkageAttr::get(rewriter.getContext(),
+                                             LLVM::Linkage::Internal));
       Block *body =
           rewriter.createBlock(&callee.getBody(), {}, type.getInputs(),
                                SmallVector<Location>(type.getNumInputs(), loc));
