@@ -250,11 +250,6 @@ void printKVCache(const ModelSignature &model, llvm::raw_ostream &os) {
     scales |= name.ends_with(".scales") && state.shape.size() == 3;
     qjl |= name.ends_with(".recent");
     grouped |= name.ends_with(".mins");
-    if (name.ends_with(".think_channels") && state.shape.size() == 3) {
-      // Per head: the T kept channels, then the pruned count.
-      kept = state.shape[2] - 1;
-      prunedKeyBytes += uint64_t(state.shape[0] * state.shape[1] * kept) * 4;
-    }
     if (state.shape.size() >= 3 && state.shape[2] == model.maxSeqLen)
       perToken += state.bytes() / uint64_t(model.maxSeqLen);
     else
@@ -264,14 +259,19 @@ void printKVCache(const ModelSignature &model, llvm::raw_ostream &os) {
         !name.contains(".think_"))
       ++caches;
   }
-  // A ThinK key cache is the state named as its channels, less the suffix.
+  // A ThinK key cache [B, H, M, D] is the state named as its channels
+  // [B, H, T + 1] (per head the T kept channels, then the pruned count),
+  // less the suffix.
   for (const StateSignature &channels : model.states)
     if (StringRef(channels.name).ends_with(".think_channels"))
       for (const StateSignature &state : model.states)
         if (state.name + ".think_channels" == channels.name &&
             state.shape.size() == 4 && state.shape[2] == model.maxSeqLen) {
-          wholeKeyBytes += state.bytes() / uint64_t(model.maxSeqLen);
           headDim = state.shape[3];
+          kept = channels.shape[2] - 1;
+          wholeKeyBytes += state.bytes() / uint64_t(model.maxSeqLen);
+          prunedKeyBytes +=
+              uint64_t(state.shape[0] * state.shape[1] * kept) * 4;
         }
   os << "kv cache: " << model.states.size() << " state tensors ("
      << (qjl ? "QJL key sign bits"
@@ -293,7 +293,7 @@ void printKVCache(const ModelSignature &model, llvm::raw_ostream &os) {
        << ")";
   os << ", " << perToken * uint64_t(model.maxSeqLen) + fixed
      << " bytes in all\n";
-  if (prunedKeyBytes && wholeKeyBytes)
+  if (prunedKeyBytes)
     os << "kv cache: ThinK keys past the recent window keep " << kept
        << " of " << headDim << " channels: " << prunedKeyBytes
        << " key bytes per pruned token instead of " << wholeKeyBytes << " (-"

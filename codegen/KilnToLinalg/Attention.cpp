@@ -414,6 +414,81 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
           kb, l, accPrev, vector::BroadcastOp::create(kb, l, vType, c));
       return {m, sum, acc, p};
     };
+    auto scoresType = VectorType::get({width}, f32);
+    // key_tiled: the scores of a block of 16 keys for each of `queries`
+    // (scaled query rows) as D vector FMAs, key j's coordinate d (j in the
+    // block) read from row jb + 16 d / D, column 16 d % D (see
+    // insertRowsTiled), once for all the queries; 4 accumulators per query
+    // for the FMA latency.
+    auto tiledScores = [&](OpBuilder &kb, Location l, Value bi, Value hk,
+                           Value jb,
+                           ArrayRef<Value> queries) -> SmallVector<Value> {
+      Value zeros = arith::ConstantOp::create(
+          kb, l, DenseElementsAttr::get(scoresType, 0.0f));
+      SmallVector<SmallVector<Value>> part(queries.size(),
+                                           SmallVector<Value>(4, zeros));
+      for (int64_t c = 0; c < d; ++c) {
+        Value at = arith::AddIOp::create(kb, l, jb, index(16 * c / d));
+        Value kv = readRow(kb, k, width, {bi, hk, at, index(16 * c % d)});
+        for (auto [r, qv] : llvm::enumerate(queries)) {
+          Value qc = vector::BroadcastOp::create(
+              kb, l, scoresType, vector::ExtractOp::create(kb, l, qv, c));
+          part[r][c % 4] = vector::FMAOp::create(kb, l, qc, kv, part[r][c % 4]);
+        }
+      }
+      Value keyScales;
+      if (Value ks = adaptor.getKeyScales())
+        keyScales = vector::TransferReadOp::create(
+            kb, l, scoresType, ks, ValueRange{bi, hk, jb}, pad,
+            ArrayRef<bool>{true});
+      SmallVector<Value> sums;
+      for (ArrayRef<Value> acc : part) {
+        Value sum = arith::AddFOp::create(
+            kb, l, arith::AddFOp::create(kb, l, acc[0], acc[1]),
+            arith::AddFOp::create(kb, l, acc[2], acc[3]));
+        if (keyScales)
+          sum = arith::MulFOp::create(kb, l, sum, keyScales);
+        sums.push_back(sum);
+      }
+      return sums;
+    };
+    // Lanes w of a block at jb with jb + w < hi (the rest score -1e30).
+    auto lanesType = VectorType::get({width}, b.getI32Type());
+    SmallVector<int32_t> iota;
+    for (int32_t w = 0; w < width; ++w)
+      iota.push_back(w);
+    auto lanesBelow = [&](OpBuilder &kb, Location l, Value jb,
+                          Value hi) -> Value {
+      Value room = arith::IndexCastOp::create(
+          kb, l, kb.getI32Type(), arith::SubIOp::create(kb, l, hi, jb));
+      return arith::CmpIOp::create(
+          kb, l, arith::CmpIPredicate::slt,
+          arith::ConstantOp::create(
+              kb, l, DenseElementsAttr::get(lanesType, ArrayRef<int32_t>(iota))),
+          vector::BroadcastOp::create(kb, l, lanesType, room));
+    };
+    // acc[r] += sum_w probs[r][w] * value row rowsAt[w]: each value row
+    // read once for all the queries (an int8 row's scale multiplies the
+    // weight).
+    auto addValues = [&](OpBuilder &kb, Location l, Value bi, Value hk,
+                         ArrayRef<Value> rowsAt, ArrayRef<Value> probs,
+                         MutableArrayRef<Value> accs) {
+      Value vs = adaptor.getValueScales();
+      for (auto [w, at] : llvm::enumerate(rowsAt)) {
+        Value valueScale;
+        if (vs && !valueBits)
+          valueScale =
+              tensor::ExtractOp::create(kb, l, vs, ValueRange{bi, hk, at});
+        Value vv = readValue(kb, l, bi, hk, at);
+        for (auto [p, acc] : llvm::zip(probs, accs)) {
+          Value pw = vector::ExtractOp::create(kb, l, p, int64_t(w));
+          if (valueScale)
+            pw = arith::MulFOp::create(kb, l, pw, valueScale);
+          acc = vector::FMAOp::create(
+              kb, l, vv, vector::BroadcastOp::create(kb, l, vType, pw), acc);
+        }
+      }
+    };
     auto row = [&](OpBuilder &rb, Value bi, Value h, Value i, Value acc) {
       Value hk = arith::DivUIOp::create(rb, loc, h, index(groups));
       Value qv = vector::TransferReadOp::create(
@@ -442,25 +517,9 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       Value keptQuery;
       SmallVector<Value> keptPieces;
       if (keyChannels) {
-        auto keptType = VectorType::get({keptRead}, f32);
-        keptQuery =
-            scf::ForOp::create(
-                rb, loc, zero, index(keptChannels), one,
-                ValueRange{arith::ConstantOp::create(
-                    rb, loc, DenseElementsAttr::get(keptType, 0.0f))},
-                [&](OpBuilder &gb, Location l, Value t, ValueRange st) {
-                  Value ch = arith::IndexCastOp::create(
-                      gb, l, gb.getIndexType(),
-                      tensor::ExtractOp::create(gb, l, keyChannels,
-                                                ValueRange{bi, hk, t}));
-                  Value qc = vector::ExtractOp::create(gb, l, qv,
-                                                       OpFoldResult(ch));
-                  scf::YieldOp::create(
-                      gb, l,
-                      ValueRange{vector::InsertOp::create(
-                          gb, l, qc, st[0], OpFoldResult(t))});
-                })
-                .getResult(0);
+        keptQuery = lowering::gatherLanes(rb, loc, qv, keyChannels,
+                                          ValueRange{bi, hk}, keptChannels,
+                                          keptRead);
         if (keptRead % kPiece == 0)
           for (int64_t c = 0; c < keptRead; c += kPiece)
             keptPieces.push_back(vector::ExtractStridedSliceOp::create(
@@ -498,37 +557,10 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
               tensor::ExtractOp::create(kb, l, ks, ValueRange{bi, hk, at}));
         return score;
       };
-      // key_tiled: a block of 16 keys' scores as D vector FMAs, key j's
-      // coordinate d (j in the block) read from row jb + 16 d / D, column
-      // 16 d % D (see insertRowsTiled); 4 accumulators for the FMA latency.
-      auto tiledScores = [&](OpBuilder &kb, Location l, Value jb) -> Value {
-        auto scoresType = VectorType::get({width}, f32);
-        Value zeros = arith::ConstantOp::create(
-            kb, l, DenseElementsAttr::get(scoresType, 0.0f));
-        SmallVector<Value> acc(4, zeros);
-        for (int64_t c = 0; c < d; ++c) {
-          Value at = arith::AddIOp::create(kb, l, jb, index(16 * c / d));
-          Value kv = readRow(kb, k, width, {bi, hk, at, index(16 * c % d)});
-          Value qc = vector::BroadcastOp::create(
-              kb, l, scoresType, vector::ExtractOp::create(kb, l, qv, c));
-          acc[c % 4] = vector::FMAOp::create(kb, l, qc, kv, acc[c % 4]);
-        }
-        Value sum = arith::AddFOp::create(
-            kb, l, arith::AddFOp::create(kb, l, acc[0], acc[1]),
-            arith::AddFOp::create(kb, l, acc[2], acc[3]));
-        if (Value ks = adaptor.getKeyScales())
-          sum = arith::MulFOp::create(
-              kb, l, sum,
-              vector::TransferReadOp::create(kb, l, scoresType, ks,
-                                             ValueRange{bi, hk, jb}, pad,
-                                             ArrayRef<bool>{true}));
-        return sum;
-      };
       // Keys j in [lo, hi) in blocks of `width`: the block's scores form
       // one vector, so the max and the exponentials are one vector op per
       // block, not two scalar exps per key. Lanes past `hi` score -1e30
       // (weight 0) and read row min(j, L - 1), which exists.
-      auto scoresType = VectorType::get({width}, f32);
       using ScoreFn = llvm::function_ref<Value(OpBuilder &, Location, Value,
                                                Value)>;
       auto keyBlocks = [&](Value lo, Value hi, ValueRange init,
@@ -554,40 +586,15 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                 scores = vector::InsertOp::create(kb, l, score, scores, w);
               }
               if (tiled) {
-                // Lanes w with jb + w < hi keep their score.
-                auto lanesType = VectorType::get({width}, kb.getI32Type());
-                SmallVector<int32_t> iota;
-                for (int32_t w = 0; w < width; ++w)
-                  iota.push_back(w);
-                Value room = arith::IndexCastOp::create(
-                    kb, l, kb.getI32Type(),
-                    arith::SubIOp::create(kb, l, hi, jb));
-                Value inside = arith::CmpIOp::create(
-                    kb, l, arith::CmpIPredicate::slt,
-                    arith::ConstantOp::create(
-                        kb, l, DenseElementsAttr::get(lanesType,
-                                                      ArrayRef<int32_t>(iota))),
-                    vector::BroadcastOp::create(kb, l, lanesType, room));
-                scores = arith::SelectOp::create(kb, l, inside,
-                                                 tiledScores(kb, l, jb),
-                                                 scores);
+                Value inside = lanesBelow(kb, l, jb, hi);
+                scores = arith::SelectOp::create(
+                    kb, l, inside, tiledScores(kb, l, bi, hk, jb, qv).front(),
+                    scores);
               }
               SoftmaxStep step =
                   softmaxStep(kb, l, scores, st[0], st[1], st[2]);
               Value accNew = step.acc;
-              for (int64_t w = 0; w < width; ++w) {
-                Value pw = vector::ExtractOp::create(kb, l, step.p, w);
-                Value vs = adaptor.getValueScales();
-                if (vs && !valueBits)
-                  pw = arith::MulFOp::create(
-                      kb, l, pw,
-                      tensor::ExtractOp::create(
-                          kb, l, vs, ValueRange{bi, hk, rowsAt[w]}));
-                Value vv = readValue(kb, l, bi, hk, rowsAt[w]);
-                accNew = vector::FMAOp::create(
-                    kb, l, vv, vector::BroadcastOp::create(kb, l, vType, pw),
-                    accNew);
-              }
+              addValues(kb, l, bi, hk, rowsAt, step.p, accNew);
               scf::YieldOp::create(kb, l, ValueRange{step.m, step.sum, accNew});
             });
         // What kiln-outline-parallel weighs the heads by.
@@ -704,11 +711,6 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                   i));
         limits.push_back(limit);
       }
-      auto scoresType = VectorType::get({width}, f32);
-      auto lanesType = VectorType::get({width}, rb.getI32Type());
-      SmallVector<int32_t> iota;
-      for (int32_t w = 0; w < width; ++w)
-        iota.push_back(w);
       SmallVector<Value> init;
       for (int64_t r = 0; r < kQueries; ++r)
         init.append({f32Const(rb, -1e30), f32Const(rb, 0.0),
@@ -718,69 +720,29 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       auto keys = scf::ForOp::create(
           rb, loc, zero, limits.back(), index(width), init,
           [&](OpBuilder &kb, Location l, Value jb, ValueRange st) {
-            Value zeros = arith::ConstantOp::create(
-                kb, l, DenseElementsAttr::get(scoresType, 0.0f));
-            SmallVector<SmallVector<Value>> part(kQueries,
-                                                 SmallVector<Value>(4, zeros));
-            for (int64_t c = 0; c < d; ++c) {
-              Value at = arith::AddIOp::create(kb, l, jb, index(16 * c / d));
-              Value kv = readRow(kb, k, width, {bi, hk, at, index(16 * c % d)});
-              for (int64_t r = 0; r < kQueries; ++r) {
-                Value qc = vector::BroadcastOp::create(
-                    kb, l, scoresType,
-                    vector::ExtractOp::create(kb, l, qvs[r], c));
-                part[r][c % 4] =
-                    vector::FMAOp::create(kb, l, qc, kv, part[r][c % 4]);
-              }
-            }
-            Value keyScales;
-            if (Value ks = adaptor.getKeyScales())
-              keyScales = vector::TransferReadOp::create(
-                  kb, l, scoresType, ks, ValueRange{bi, hk, jb}, pad,
-                  ArrayRef<bool>{true});
-            Value lanes = arith::ConstantOp::create(
-                kb, l, DenseElementsAttr::get(lanesType, ArrayRef<int32_t>(iota)));
+            SmallVector<Value> sums = tiledScores(kb, l, bi, hk, jb, qvs);
             Value masked = vector::BroadcastOp::create(kb, l, scoresType,
                                                        f32Const(kb, -1e30));
-            SmallVector<Value> next, probs;
+            SmallVector<SoftmaxStep> steps;
+            SmallVector<Value> probs, accs;
             for (int64_t r = 0; r < kQueries; ++r) {
-              Value sum = arith::AddFOp::create(
-                  kb, l, arith::AddFOp::create(kb, l, part[r][0], part[r][1]),
-                  arith::AddFOp::create(kb, l, part[r][2], part[r][3]));
-              if (keyScales)
-                sum = arith::MulFOp::create(kb, l, sum, keyScales);
               // Lanes w with jb + w < this query's limit keep their score.
-              Value room = arith::IndexCastOp::create(
-                  kb, l, kb.getI32Type(),
-                  arith::SubIOp::create(kb, l, limits[r], jb));
-              Value inside = arith::CmpIOp::create(
-                  kb, l, arith::CmpIPredicate::slt, lanes,
-                  vector::BroadcastOp::create(kb, l, lanesType, room));
-              Value scores = arith::SelectOp::create(kb, l, inside, sum, masked);
-              SoftmaxStep step = softmaxStep(kb, l, scores, st[3 * r],
-                                             st[3 * r + 1], st[3 * r + 2]);
-              next.append({step.m, step.sum, step.acc});
-              probs.push_back(step.p);
+              Value scores = arith::SelectOp::create(
+                  kb, l, lanesBelow(kb, l, jb, limits[r]), sums[r], masked);
+              steps.push_back(softmaxStep(kb, l, scores, st[3 * r],
+                                          st[3 * r + 1], st[3 * r + 2]));
+              probs.push_back(steps.back().p);
+              accs.push_back(steps.back().acc);
             }
-            Value vs = adaptor.getValueScales();
-            for (int64_t w = 0; w < width; ++w) {
-              Value at = arith::MinSIOp::create(
+            SmallVector<Value> rowsAt;
+            for (int64_t w = 0; w < width; ++w)
+              rowsAt.push_back(arith::MinSIOp::create(
                   kb, l, arith::AddIOp::create(kb, l, jb, index(w)),
-                  index(keysLen - 1));
-              Value vv = readValue(kb, l, bi, hk, at);
-              Value valueScale;
-              if (vs && !valueBits)
-                valueScale = tensor::ExtractOp::create(kb, l, vs,
-                                                       ValueRange{bi, hk, at});
-              for (int64_t r = 0; r < kQueries; ++r) {
-                Value pw = vector::ExtractOp::create(kb, l, probs[r], w);
-                if (valueScale)
-                  pw = arith::MulFOp::create(kb, l, pw, valueScale);
-                next[3 * r + 2] = vector::FMAOp::create(
-                    kb, l, vv, vector::BroadcastOp::create(kb, l, vType, pw),
-                    next[3 * r + 2]);
-              }
-            }
+                  index(keysLen - 1)));
+            addValues(kb, l, bi, hk, rowsAt, probs, accs);
+            SmallVector<Value> next;
+            for (auto [step, acc] : llvm::zip(steps, accs))
+              next.append({step.m, step.sum, acc});
             scf::YieldOp::create(kb, l, next);
           });
       keys->setAttr("kiln.max_trips",
@@ -988,17 +950,15 @@ struct KVAppendQJLLowering : OpConversionPattern<KVAppendQJLOp> {
 
     // The window: the last min(S, W) rows whole, and their tags.
     int64_t firstKept = std::max<int64_t>(0, u[2] - window);
-    auto slotOf = [&](OpBuilder &rb, Location l, Value r) -> Value {
-      return arith::RemUIOp::create(
-          rb, l, arith::AddIOp::create(rb, l, position, r), index(window));
-    };
     scf::LoopNest kept = scf::buildLoopNest(
         b, loc, ValueRange{zero, zero, index(firstKept)},
         ValueRange{index(u[0]), index(u[1]), index(u[2])},
         ValueRange{one, one, one}, ValueRange{adaptor.getRecent()},
         [&](OpBuilder &rb, Location l, ValueRange ivs,
             ValueRange state) -> scf::ValueVector {
-          Value slot = slotOf(rb, l, ivs[2]);
+          Value slot = arith::RemUIOp::create(
+              rb, l, arith::AddIOp::create(rb, l, position, ivs[2]),
+              index(window));
           return {vector::TransferWriteOp::create(
                       rb, l, readUpdate(rb, l, ivs), state[0],
                       ValueRange{ivs[0], ivs[1], slot, zero},

@@ -36,7 +36,7 @@ Value f32Zeros(OpBuilder &b, Location loc, int64_t n) {
       DenseElementsAttr::get(VectorType::get({n}, b.getF32Type()), 0.0f));
 }
 
-/// Row `row` of dims [b, h] of a 4-D f32 tensor, as a vector.
+/// `width` f32 lanes of `t` from index `at` on.
 Value readRow(OpBuilder &b, Location loc, Value t, int64_t width,
               ValueRange at) {
   return vector::TransferReadOp::create(
@@ -101,11 +101,6 @@ struct KVThinkObserveLowering : OpConversionPattern<KVThinkObserveOp> {
     int64_t first = std::max<int64_t>(0, q[2] - ring);
     Value zero = indexConst(b, loc, 0), one = indexConst(b, loc, 1);
     Value position = scalarIndex(b, loc, positionTensor);
-    auto slotOf = [&](OpBuilder &rb, Location l, Value r) -> Value {
-      return arith::RemUIOp::create(rb, l,
-                                    arith::AddIOp::create(rb, l, position, r),
-                                    indexConst(rb, l, ring));
-    };
     scf::LoopNest squares = scf::buildLoopNest(
         b, loc, ValueRange{zero, zero, indexConst(b, loc, first)},
         ValueRange{indexConst(b, loc, o[0]), indexConst(b, loc, o[1]),
@@ -123,7 +118,9 @@ struct KVThinkObserveLowering : OpConversionPattern<KVThinkObserveOp> {
                                ValueRange{ivs[0], head, ivs[2], zero});
             sum = vector::FMAOp::create(rb, l, qv, qv, sum);
           }
-          Value slot = slotOf(rb, l, ivs[2]);
+          Value slot = arith::RemUIOp::create(
+              rb, l, arith::AddIOp::create(rb, l, position, ivs[2]),
+              indexConst(rb, l, ring));
           return {vector::TransferWriteOp::create(
                       rb, l, sum, state[0],
                       ValueRange{ivs[0], ivs[1], slot, zero},
@@ -166,11 +163,8 @@ struct KVThinkPruneLowering : OpConversionPattern<KVThinkPruneOp> {
     Value target =
         arith::SubIOp::create(b, loc, position, index(int64_t(op.getRecent())));
     Value cache = adaptor.getCache(), channels = adaptor.getChannels();
-    auto cmp = [&](OpBuilder &cb, Location l, arith::CmpIPredicate p, Value x,
-                   Value y) -> Value {
-      return arith::CmpIOp::create(cb, l, p, x, y);
-    };
-    Value active = cmp(b, loc, arith::CmpIPredicate::sgt, pruned, zero);
+    Value active =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, pruned, zero);
     if (op.getChoose()) {
       Value chosen = choose(b, loc, op, adaptor, pruned, target, position, ring,
                             kept, channels);
@@ -193,23 +187,8 @@ struct KVThinkPruneLowering : OpConversionPattern<KVThinkPruneOp> {
               arith::MulIOp::create(rb, l, ivs[2], indexConst(rb, l, d));
           Value row =
               readRow(rb, l, state[0], d, ValueRange{ivs[0], ivs[1], from});
-          Value gathered =
-              scf::ForOp::create(
-                  rb, l, indexConst(rb, l, 0), indexConst(rb, l, kept),
-                  indexConst(rb, l, 1), ValueRange{f32Zeros(rb, l, kept)},
-                  [&](OpBuilder &gb, Location gl, Value t, ValueRange acc) {
-                    Value ch = arith::IndexCastOp::create(
-                        gb, gl, gb.getIndexType(),
-                        tensor::ExtractOp::create(
-                            gb, gl, channels, ValueRange{ivs[0], ivs[1], t}));
-                    Value v = vector::ExtractOp::create(gb, gl, row,
-                                                        OpFoldResult(ch));
-                    scf::YieldOp::create(
-                        gb, gl,
-                        ValueRange{vector::InsertOp::create(gb, gl, v, acc[0],
-                                                            OpFoldResult(t))});
-                  })
-                  .getResult(0);
+          Value gathered = lowering::gatherLanes(
+              rb, l, row, channels, ValueRange{ivs[0], ivs[1]}, kept, kept);
           Value to =
               arith::MulIOp::create(rb, l, ivs[2], indexConst(rb, l, kept));
           return {vector::TransferWriteOp::create(

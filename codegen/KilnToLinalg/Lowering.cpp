@@ -9,6 +9,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 
 #include <limits>
@@ -59,6 +60,33 @@ Value tagRingSlots(OpBuilder &b, Location loc, Value tags, Value position,
                    rb, l,
                    ValueRange{tensor::InsertOp::create(rb, l, tag, state[0],
                                                        ValueRange{slot})});
+             })
+      .getResult(0);
+}
+
+Value gatherLanes(OpBuilder &b, Location loc, Value vec, Value indices,
+                  ValueRange prefix, int64_t count, int64_t width) {
+  auto index = [&](OpBuilder &ib, int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(ib, loc, v);
+  };
+  Value zeros = arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(VectorType::get({width}, b.getF32Type()), 0.0f));
+  return scf::ForOp::create(
+             b, loc, index(b, 0), index(b, count), index(b, 1),
+             ValueRange{zeros},
+             [&](OpBuilder &gb, Location l, Value t, ValueRange acc) {
+               SmallVector<Value> at(prefix);
+               at.push_back(t);
+               Value lane = arith::IndexCastOp::create(
+                   gb, l, gb.getIndexType(),
+                   tensor::ExtractOp::create(gb, l, indices, at));
+               Value v =
+                   vector::ExtractOp::create(gb, l, vec, OpFoldResult(lane));
+               scf::YieldOp::create(
+                   gb, l,
+                   ValueRange{vector::InsertOp::create(gb, l, v, acc[0],
+                                                       OpFoldResult(t))});
              })
       .getResult(0);
 }

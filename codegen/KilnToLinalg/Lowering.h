@@ -146,6 +146,12 @@ Value scalarIndex(OpBuilder &b, Location loc, Value tensor);
 Value tagRingSlots(OpBuilder &b, Location loc, Value tags, Value position,
                    int64_t first, int64_t rows, int64_t ring);
 
+/// A vector<width> of f32 zeros with lane t = vec[indices[prefix..., t]]
+/// for t < count (width >= count; `indices` an i64 tensor): ThinK's kept
+/// channels of a query or a key row.
+Value gatherLanes(OpBuilder &b, Location loc, Value vec, Value indices,
+                  ValueRange prefix, int64_t count, int64_t width);
+
 void populateElementwisePatterns(RewritePatternSet &patterns);
 void populateMatMulConvPatterns(RewritePatternSet &patterns);
 /// kiln.attention (as kiln ops) and kiln.kv_append; Attention.cpp.

@@ -77,6 +77,21 @@ def _inputs_and_layers(b, rng, c):
     return ids, pos, pasts, ln, linear
 
 
+def _head_and_outputs(b, c, ln, x, wte, presents):
+    """The final LayerNorm, the LM head (the embedding, transposed and
+    scaled) and the outputs both variants share: logits and the presents."""
+    with b.scope("lm_head"):
+        x = ln(x, "ln_f")
+        w = np.ascontiguousarray(wte.T) * np.float32(0.1)
+        logits = b.op("MatMul", [x, b.init("lm_head.weight", w)])
+    b.output(logits, np.float32, [1, "seq", c["vocab"]], name="logits")
+    present_shape = [1, c["kv_heads"], "total_seq", c["hidden"] // c["heads"]]
+    for i, (pk, pv) in enumerate(presents):
+        b.output(pk, np.float32, present_shape, name=f"present.{i}.key")
+        b.output(pv, np.float32, present_shape, name=f"present.{i}.value")
+    return b.model(doc=__doc__)
+
+
 def build(config: str = "tiny", seed: int = 0, decomposed: bool = False):
     if decomposed:
         return _build_decomposed(config, seed)
@@ -111,16 +126,7 @@ def build(config: str = "tiny", seed: int = 0, decomposed: bool = False):
             h = b.op("Gelu", [linear(h, f"h.{i}.mlp.c_fc", hidden, 4 * hidden)],
                      approximate="tanh")
             x = b.op("Add", [x, linear(h, f"h.{i}.mlp.c_proj", 4 * hidden, hidden, gain=0.5)])
-    with b.scope("lm_head"):
-        x = ln(x, "ln_f")
-        w = np.ascontiguousarray(wte.T) * np.float32(0.1)
-        logits = b.op("MatMul", [x, b.init("lm_head.weight", w)])
-    b.output(logits, np.float32, [1, "seq", c["vocab"]], name="logits")
-    present_shape = [1, kv_heads, "total_seq", head_dim]
-    for i, (pk, pv) in enumerate(presents):
-        b.output(pk, np.float32, present_shape, name=f"present.{i}.key")
-        b.output(pv, np.float32, present_shape, name=f"present.{i}.value")
-    return b.model(doc=__doc__)
+    return _head_and_outputs(b, c, ln, x, wte, presents)
 
 
 FINFO_MIN = float(np.finfo(np.float32).min)
@@ -233,16 +239,7 @@ def _build_decomposed(config, seed):
             h = ln(x, f"h.{i}.ln_2")
             h = gelu_tanh(linear(h, f"h.{i}.mlp.c_fc", hidden, 4 * hidden))
             x = b.op("Add", [x, linear(h, f"h.{i}.mlp.c_proj", 4 * hidden, hidden, gain=0.5)])
-    with b.scope("lm_head"):
-        x = ln(x, "ln_f")
-        w = np.ascontiguousarray(wte.T) * np.float32(0.1)
-        logits = b.op("MatMul", [x, b.init("lm_head.weight", w)])
-    b.output(logits, np.float32, [1, "seq", c["vocab"]], name="logits")
-    present_shape = [1, kv_heads, "total_seq", head_dim]
-    for i, (pk, pv) in enumerate(presents):
-        b.output(pk, np.float32, present_shape, name=f"present.{i}.key")
-        b.output(pv, np.float32, present_shape, name=f"present.{i}.value")
-    return b.model(doc=__doc__)
+    return _head_and_outputs(b, c, ln, x, wte, presents)
 
 
 if __name__ == "__main__":
