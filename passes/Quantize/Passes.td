@@ -46,6 +46,18 @@ def KilnWeightQuantizePass : Pass<"kiln-weight-quantize"> {
     (ties keep the wider range); `none` uses the full range. Activations
     stay float; the CPU kernel dequantizes inside the GEMM/GEMV inner loop.
 
+    With `hessians=FILE` (written by `kiln compile --calibration`: one
+    H = sum x x^T of the activation input per candidate matmul, in the walk
+    order of kiln-calibration-instrument with the same `min-weights`) the
+    codes are chosen by GPTQ (passes/Quantize/GPTQ.h) instead of rounding
+    each weight to nearest: same layout, same per-group scale choice (made
+    on the weights as GPTQ has updated them), errors spread over the rows
+    not yet rounded so that the output error on the calibration inputs is
+    smaller. `gptq-damp` is GPTQ's damping (a fraction of H's mean
+    diagonal). Under `accuracy-budget` the error compared with the budget
+    is then the relative output error on the calibration inputs,
+    sqrt(tr(dW^T H dW) / tr(W^T H W)), and every mode is tried with GPTQ.
+
     ```mlir
     // kiln-opt --kiln-weight-quantize="bits=4 group-size=32"
     %y = kiln.quantized_matmul %x, %q scales %s
@@ -77,9 +89,15 @@ def KilnWeightQuantizePass : Pass<"kiln-weight-quantize"> {
            "Target vector register width, for the roofline">,
     Option<"l2Bytes", "l2-bytes", "uint64_t", /*default=*/"1048576",
            "Target L2 cache size, for the roofline">,
+    Option<"hessians", "hessians", "std::string", /*default=*/"",
+           "Calibration Hessians (kiln compile --calibration): GPTQ rounding "
+           "instead of round to nearest">,
+    Option<"gptqDamp", "gptq-damp", "double", /*default=*/"0.01",
+           "GPTQ damping, a fraction of the Hessian's mean diagonal">,
   ];
   let statistics = [
     Statistic<"numQuantized", "num-quantized", "Matmuls quantized">,
+    Statistic<"numGPTQ", "num-gptq", "Matmuls rounded by GPTQ">,
   ];
 }
 

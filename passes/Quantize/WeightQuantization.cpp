@@ -15,18 +15,16 @@ using namespace mlir::kiln;
 
 namespace {
 
-/// One group of one column quantized with its range shrunk by `shrink`.
-struct GroupChoice {
-  float scale = 1.0f, zero = 0.0f;
-  double error = 0.0; // sum of squared dequantization errors
-};
-
 // rint: round half to even in the default rounding mode.
 float clampRound(float x, float lo, float hi) {
   return std::isnan(x) ? 0.0f : std::min(std::max(std::rint(x), lo), hi);
 }
 
 } // namespace
+
+float GroupQuantizer::centered(float w) const {
+  return clampRound(w / scale, qlo - zero, qhi - zero);
+}
 
 float mlir::kiln::roundToHalf(float x) {
   if (!std::isfinite(x) || x == 0.0f)
@@ -42,57 +40,69 @@ float mlir::kiln::roundToHalf(float x) {
   return std::fabs(r) > 65504.0f ? std::copysign(65504.0f, r) : r;
 }
 
-namespace {
-
-/// Quantizes column `c` of rows [k0, k1) of `w` ([k, n]) into `q` at group
-/// index `gi`: `bits`, symmetric or not, optionally searching the clipping,
-/// optionally with the scale rounded to fp16.
-void quantizeGroup(const std::vector<float> &w, int64_t n, int64_t k0,
-                   int64_t k1, int64_t c, int64_t gi, unsigned bits,
-                   bool symmetric, bool searchClipping, bool halfScale,
-                   QuantizedWeights &q) {
-  float qlo = symmetric ? -float(1 << (bits - 1)) : 0.0f;
-  float qhi = symmetric ? float((1 << (bits - 1)) - 1) : float((1 << bits) - 1);
+GroupQuantizer mlir::kiln::fitGroup(const float *w, int64_t stride,
+                                    int64_t count, unsigned bits,
+                                    bool symmetric, bool searchClipping,
+                                    bool halfScale) {
+  GroupQuantizer base;
+  base.qlo = symmetric ? -float(1 << (bits - 1)) : 0.0f;
+  base.qhi =
+      symmetric ? float((1 << (bits - 1)) - 1) : float((1 << bits) - 1);
   float lo = 0.0f, hi = 0.0f;
-  for (int64_t r = k0; r < k1; ++r) {
-    lo = std::min(lo, w[r * n + c]);
-    hi = std::max(hi, w[r * n + c]);
+  for (int64_t r = 0; r < count; ++r) {
+    lo = std::min(lo, w[r * stride]);
+    hi = std::max(hi, w[r * stride]);
   }
-  // Weight r in steps of the choice's scale, relative to its zero point.
-  auto centered = [&](int64_t r, const GroupChoice &ch) {
-    return clampRound(w[r * n + c] / ch.scale, qlo - ch.zero, qhi - ch.zero);
-  };
-  auto choose = [&](float shrink) {
-    GroupChoice ch;
+  // The quantizer of the range shrunk by `shrink`, and its squared error.
+  auto choose = [&](float shrink, double &error) {
+    GroupQuantizer ch = base;
     float l = lo * shrink, h = hi * shrink;
-    ch.scale = symmetric ? std::max(-l, h) / qhi : (h - l) / qhi;
+    ch.scale = symmetric ? std::max(-l, h) / ch.qhi : (h - l) / ch.qhi;
     if (halfScale)
       ch.scale = roundToHalf(ch.scale);
     if (!(ch.scale > 0.0f) || !std::isfinite(ch.scale))
       ch.scale = 1.0f;
     if (!symmetric)
-      ch.zero = clampRound(-l / ch.scale, qlo, qhi);
-    for (int64_t r = k0; r < k1; ++r) {
-      double d = double(centered(r, ch) * ch.scale) - double(w[r * n + c]);
-      ch.error += d * d;
+      ch.zero = clampRound(-l / ch.scale, ch.qlo, ch.qhi);
+    error = 0.0;
+    for (int64_t r = 0; r < count; ++r) {
+      double d = double(ch.dequantized(w[r * stride])) - double(w[r * stride]);
+      error += d * d;
     }
     return ch;
   };
-  GroupChoice best = choose(1.0f);
+  double bestError;
+  GroupQuantizer best = choose(1.0f, bestError);
   // Clipping the range trades the few largest weights' error for a finer
   // step for all the others; keep the shrink with the least squared error
   // (strictly: ties keep the wider range). (Shrinking the two ends of an
   // asymmetric range separately measured no better on MiniLM.)
   for (int i = 1; searchClipping && i < kClippingSteps; ++i) {
-    GroupChoice ch = choose(1.0f - 0.05f * float(i));
-    if (ch.error < best.error)
+    double error;
+    GroupQuantizer ch = choose(1.0f - 0.05f * float(i), error);
+    if (error < bestError) {
       best = ch;
+      bestError = error;
+    }
   }
+  return best;
+}
+
+namespace {
+
+/// Quantizes column `c` of rows [k0, k1) of `w` ([k, n]) into `q` at group
+/// index `gi`.
+void quantizeGroup(const std::vector<float> &w, int64_t n, int64_t k0,
+                   int64_t k1, int64_t c, int64_t gi, unsigned bits,
+                   bool symmetric, bool searchClipping, bool halfScale,
+                   QuantizedWeights &q) {
+  GroupQuantizer g = fitGroup(&w[k0 * n + c], n, k1 - k0, bits, symmetric,
+                              searchClipping, halfScale);
   if (!symmetric)
-    q.zeroPoints[gi * n + c] = int8_t(uint8_t(best.zero));
-  q.scales[gi * n + c] = best.scale;
+    q.zeroPoints[gi * n + c] = int8_t(uint8_t(g.zero));
+  q.scales[gi * n + c] = g.scale;
   for (int64_t r = k0; r < k1; ++r)
-    q.values[r * n + c] = int8_t(uint8_t(int(centered(r, best) + best.zero)));
+    q.values[r * n + c] = int8_t(uint8_t(g.code(w[r * n + c])));
 }
 
 QuantizedWeights allocate(int64_t k, int64_t n, int64_t groups,
@@ -121,12 +131,11 @@ QuantizedWeights mlir::kiln::quantizeWeights(const std::vector<float> &w,
   return q;
 }
 
-QuantizedWeights mlir::kiln::quantizeMixed24(const std::vector<float> &w,
-                                             int64_t k, int64_t n,
-                                             int64_t groupSize,
-                                             int64_t tileColumns,
-                                             double wideFraction,
-                                             bool searchClipping) {
+std::vector<uint8_t> mlir::kiln::mixedBlockBits(const std::vector<float> &w,
+                                                int64_t k, int64_t n,
+                                                int64_t groupSize,
+                                                int64_t tileColumns,
+                                                double wideFraction) {
   int64_t groups = (k + groupSize - 1) / groupSize;
   int64_t tiles = (n + tileColumns - 1) / tileColumns;
   // Range of each block (group g, tile t).
@@ -149,16 +158,28 @@ QuantizedWeights mlir::kiln::quantizeMixed24(const std::vector<float> &w,
     return range[a] > range[b];
   });
   size_t wide = size_t(std::llround(wideFraction * double(order.size())));
-  std::vector<bool> isWide(range.size(), false);
+  std::vector<uint8_t> bits(range.size(), 2);
   for (size_t i = 0; i < std::min(wide, order.size()); ++i)
-    isWide[order[i]] = true;
+    bits[order[i]] = 4;
+  return bits;
+}
+
+QuantizedWeights mlir::kiln::quantizeMixed24(const std::vector<float> &w,
+                                             int64_t k, int64_t n,
+                                             int64_t groupSize,
+                                             int64_t tileColumns,
+                                             double wideFraction,
+                                             bool searchClipping) {
+  int64_t groups = (k + groupSize - 1) / groupSize;
+  int64_t tiles = (n + tileColumns - 1) / tileColumns;
+  std::vector<uint8_t> bits =
+      mixedBlockBits(w, k, n, groupSize, tileColumns, wideFraction);
   QuantizedWeights q = allocate(k, n, groups, /*symmetric=*/false);
   for (int64_t g = 0; g < groups; ++g)
     for (int64_t c = 0; c < n; ++c)
       quantizeGroup(w, n, g * groupSize, std::min(k, (g + 1) * groupSize), c,
-                    g, isWide[g * tiles + c / tileColumns] ? 4 : 2,
-                    /*symmetric=*/false, searchClipping, /*halfScale=*/true,
-                    q);
+                    g, bits[g * tiles + c / tileColumns], /*symmetric=*/false,
+                    searchClipping, /*halfScale=*/true, q);
   return q;
 }
 

@@ -20,8 +20,26 @@ struct QuantizedWeights {
   std::vector<int8_t> zeroPoints; // [groups, N]; empty when symmetric
 };
 
+/// The scale (and zero point) of one group, and how it rounds a weight.
+struct GroupQuantizer {
+  float scale = 1.0f, zero = 0.0f;
+  float qlo = 0.0f, qhi = 0.0f; // the code range
+  /// w's code relative to the zero point: clamp(rint(w / scale)).
+  float centered(float w) const;
+  /// The stored code (unsigned when asymmetric).
+  int code(float w) const { return int(centered(w) + zero); }
+  float dequantized(float w) const { return centered(w) * scale; }
+};
+
 /// Range shrinks tried by the clipping search: 1, 0.95, ..., 0.55.
 constexpr int kClippingSteps = 10;
+
+/// The quantizer of the `count` weights w[0], w[stride], ... (one group of
+/// one column): `bits`, symmetric or not, the range optionally shrunk by
+/// the clipping search, the scale optionally rounded to fp16 first.
+GroupQuantizer fitGroup(const float *w, int64_t stride, int64_t count,
+                        unsigned bits, bool symmetric, bool searchClipping,
+                        bool halfScale);
 
 /// Quantizes row-major `w` [k, n] (see KilnWeightQuantizePass's formulas).
 /// With `searchClipping`, each group's range (max |w|, or [lo, hi]) is
@@ -42,6 +60,12 @@ QuantizedWeights quantizeMixed24(const std::vector<float> &w, int64_t k,
                                  int64_t n, int64_t groupSize,
                                  int64_t tileColumns, double wideFraction,
                                  bool searchClipping);
+
+/// The widths of mixed 2/4-bit (quantizeMixed24): 4 or 2 bits per block
+/// (group g, tile t), [groups, tiles] row-major.
+std::vector<uint8_t> mixedBlockBits(const std::vector<float> &w, int64_t k,
+                                    int64_t n, int64_t groupSize,
+                                    int64_t tileColumns, double wideFraction);
 
 /// ||W - dequant(q)||_F / ||W||_F for `q` quantized from `w` ([k, n],
 /// groups of `groupSize`; values signed when there are no zero points).

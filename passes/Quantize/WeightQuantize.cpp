@@ -7,6 +7,9 @@
 
 #include "passes/Constants.h"
 #include "passes/Quantize/Passes.h"
+#include "passes/Quantize/GPTQ.h"
+#include "passes/Quantize/InputHessian.h"
+#include "passes/Quantize/W8A8Candidates.h"
 #include "passes/Quantize/WeightQuantization.h"
 
 #include "costmodel/QuantCost.h"
@@ -46,10 +49,58 @@ struct KilnWeightQuantizePass
           << bits << " group-size=" << groupSize;
       return signalPassFailure();
     }
+    if (!(gptqDamp > 0.0)) {
+      getOperation()->emitError("kiln-weight-quantize: gptq-damp must be "
+                                "positive, got ")
+          << gptqDamp;
+      return signalPassFailure();
+    }
+    if (!hessians.empty()) {
+      quantizeWithHessians();
+      return;
+    }
     SmallVector<MatMulOp> candidates;
     getOperation()->walk([&](MatMulOp op) { candidates.push_back(op); });
     for (MatMulOp op : candidates)
-      quantize(op);
+      quantize(op, nullptr);
+  }
+
+  /// GPTQ: the file holds one Hessian per calibrated matmul, in the order
+  /// of w8a8Candidates (what kiln-calibration-instrument returned).
+  void quantizeWithHessians() {
+    HessianReader reader;
+    std::string error;
+    if (!reader.open(hessians, error)) {
+      getOperation()->emitError("kiln-weight-quantize: ") << error;
+      return signalPassFailure();
+    }
+    SmallVector<MatMulOp> candidates =
+        w8a8Candidates(getOperation(), minWeights);
+    if (reader.count() != candidates.size()) {
+      getOperation()->emitError("kiln-weight-quantize: '")
+          << hessians << "' holds " << reader.count() << " Hessian"
+          << (reader.count() == 1 ? "" : "s") << " but the module has "
+          << candidates.size() << " matmuls to quantize (min-weights "
+          << int64_t(minWeights)
+          << "): the calibration was of another model or options";
+      return signalPassFailure();
+    }
+    for (MatMulOp op : candidates) {
+      InputHessian h;
+      if (!reader.next(h, error)) {
+        op.emitError("kiln-weight-quantize: ") << error;
+        return signalPassFailure();
+      }
+      int64_t k = cast<RankedTensorType>(op.getRhs().getType()).getDimSize(0);
+      if (h.k() != k) {
+        op.emitError("kiln-weight-quantize: the calibration Hessian is ")
+            << h.k() << "x" << h.k() << " but the weights have K = " << k
+            << ": the calibration was of another model or options";
+        return signalPassFailure();
+      }
+      std::vector<double> matrix = h.matrix();
+      quantize(op, &matrix);
+    }
   }
 
   /// One way to store a matrix: bits, group, symmetric; 2 bits with a
@@ -67,15 +118,43 @@ struct KilnWeightQuantizePass
     bool isSymmetric() const { return symmetric && !mixed(); }
   };
 
+  /// `w` stored as `m`: rounded to nearest, or by GPTQ given the inputs'
+  /// Hessian.
   QuantizedWeights quantizeAs(const Mode &m, const std::vector<float> &w,
-                              int64_t k, int64_t n) {
-    return m.mixed() ? quantizeMixed24(w, k, n, m.group, tileColumns,
-                                       m.fraction, clipping == "mse")
-                     : quantizeWeights(w, k, n, m.bits, m.group,
-                                       m.isSymmetric(), clipping == "mse");
+                              int64_t k, int64_t n,
+                              const std::vector<double> *hessian) {
+    bool clip = clipping == "mse";
+    if (!hessian)
+      return m.mixed() ? quantizeMixed24(w, k, n, m.group, tileColumns,
+                                         m.fraction, clip)
+                       : quantizeWeights(w, k, n, m.bits, m.group,
+                                         m.isSymmetric(), clip);
+    GroupFitter fit;
+    if (m.mixed()) {
+      // The widths come from the float weights' ranges, as without GPTQ.
+      std::vector<uint8_t> widths =
+          mixedBlockBits(w, k, n, m.group, tileColumns, m.fraction);
+      int64_t tiles = (n + tileColumns - 1) / tileColumns, cols = tileColumns;
+      fit = [widths, tiles, cols, clip](const float *v, int64_t stride,
+                                        int64_t count, int64_t g, int64_t c) {
+        return fitGroup(v, stride, count, widths[g * tiles + c / cols],
+                        /*symmetric=*/false, clip, /*halfScale=*/true);
+      };
+    } else {
+      unsigned b = m.bits;
+      bool sym = m.isSymmetric();
+      fit = [b, sym, clip](const float *v, int64_t stride, int64_t count,
+                           int64_t, int64_t) {
+        return fitGroup(v, stride, count, b, sym, clip, /*halfScale=*/false);
+      };
+    }
+    GPTQSettings settings;
+    settings.damp = gptqDamp;
+    return quantizeGPTQ(w, k, n, m.group, m.isSymmetric(), fit, *hessian,
+                        settings);
   }
 
-  void quantize(MatMulOp op) {
+  void quantize(MatMulOp op, const std::vector<double> *hessian) {
     auto lt = cast<RankedTensorType>(op.getLhs().getType());
     auto rt = cast<RankedTensorType>(op.getRhs().getType());
     if (op.getLmulAttr() || rt.getRank() != 2 || !lt.getElementType().isF32() ||
@@ -88,23 +167,26 @@ struct KilnWeightQuantizePass
     Mode mode{"", bits, groupSize, symmetric, wideFraction};
     QuantizedWeights q;
     if (accuracyBudget > 0) {
-      std::optional<QuantizedWeights> chosen = chooseMode(op, *w, k, n, mode);
+      std::optional<QuantizedWeights> chosen =
+          chooseMode(op, *w, k, n, hessian, mode);
       if (!chosen)
         return;
       q = std::move(*chosen);
     } else {
-      q = quantizeAs(mode, *w, k, n);
+      q = quantizeAs(mode, *w, k, n, hessian);
     }
+    if (hessian)
+      ++numGPTQ;
     replace(op, mode, q, k, n);
   }
 
-  /// --quantize=auto: the fewest bits whose relative weight error is within
-  /// the budget, if the roofline says the matmul gets faster; records why
-  /// on the op (`kiln.quantization`). nullopt: the op stays float.
-  std::optional<QuantizedWeights> chooseMode(MatMulOp op,
-                                             const std::vector<float> &w,
-                                             int64_t k, int64_t n,
-                                             Mode &chosen) {
+  /// --quantize=auto: the fewest bits whose relative weight error (output
+  /// error on the calibration inputs, given their Hessian) is within the
+  /// budget, if the roofline says the matmul gets faster; records why on
+  /// the op (`kiln.quantization`). nullopt: the op stays float.
+  std::optional<QuantizedWeights>
+  chooseMode(MatMulOp op, const std::vector<float> &w, int64_t k, int64_t n,
+             const std::vector<double> *hessian, Mode &chosen) {
     auto lt = cast<RankedTensorType>(op.getLhs().getType());
     MatmulShape shape{lt.getNumElements() / k, k, n};
     CpuThroughput cpu = CpuThroughput::forVector(vectorBits, l2Bytes);
@@ -117,9 +199,13 @@ struct KilnWeightQuantizePass
     std::string why;
     llvm::raw_string_ostream os(why);
     os << "M " << shape.m << " K " << k << " N " << n << ": ";
+    if (hessian)
+      os << "GPTQ, output error on the calibration inputs: ";
     for (const Mode &m : modes) {
-      QuantizedWeights q = quantizeAs(m, w, k, n);
-      double error = relativeError(w, q, k, n, m.group);
+      QuantizedWeights q = quantizeAs(m, w, k, n, hessian);
+      double error =
+          hessian ? relativeOutputError(w, q, k, n, m.group, *hessian)
+                  : relativeError(w, q, k, n, m.group);
       double cycles = matmulCycles(shape, m.storedBits, cpu);
       os << m.name << " error " << llvm::format("%.4f", error) << " est. "
          << llvm::format("%.2f", fp32 / cycles) << "x; ";

@@ -14,6 +14,7 @@
 #include "llvm/Support/Path.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
 using namespace mlir::kiln;
@@ -103,14 +104,22 @@ std::string inputList(const kiln_entry_desc &entry) {
   return list;
 }
 
-/// Compiles the float model with the matmuls' activations as extra
-/// outputs (after SmoothQuant with `smooth` when set), runs it on every
-/// sample and returns the statistics per matmul in `stats` (keeping |x|
-/// for percentiles when `keepValues`).
+/// What collect() hands the activations to: `begin` once with each
+/// calibrated matmul's K (in walk order), then `observe` per sample and
+/// matmul with its activation input as [rows, K].
+struct Observer {
+  std::function<void(const std::vector<int64_t> &channels)> begin;
+  std::function<void(int64_t index, const float *x, int64_t rows)> observe;
+};
+
+/// Compiles the float model with the activation input of every matmul
+/// that the quantizers with `minWeights` take as extra outputs (after
+/// SmoothQuant with `smooth` when set), runs it on every sample and hands
+/// the activations to `observer`.
 bool collect(mlir::MLIRContext &context, const CompileOptions &options,
              const std::vector<Sample> &samples,
              const std::optional<KilnSmoothQuantPassOptions> &smooth,
-             bool keepValues, std::vector<ActivationStats> &stats,
+             int64_t minWeights, const Observer &observer,
              std::string &error) {
   ::kiln::TempDir temp("kiln-calibration", error);
   if (temp.path().empty())
@@ -130,7 +139,6 @@ bool collect(mlir::MLIRContext &context, const CompileOptions &options,
   // Large models keep their weights out of the library (the runtime reads
   // them from its folder), as the real compile does.
   variant.externalWeights = options.externalWeights;
-  int64_t minWeights = options.w8a8Quantize->minWeights;
   PipelineHook user = options.hook;
   variant.hook = [user, smooth, minWeights](InsertionPoint point,
                                             mlir::OpPassManager &pm) {
@@ -162,17 +170,18 @@ bool collect(mlir::MLIRContext &context, const CompileOptions &options,
     for (int64_t index = 0; index <= entry.num_outputs; ++index)
       if (calibrationOutputName(index) == entry.outputs[i].name)
         outputs[index] = i;
-  stats.clear();
+  std::vector<int64_t> channels;
   for (auto [index, output] : outputs) {
     const kiln_tensor_info &info = entry.outputs[output];
-    if (index != int64_t(stats.size()) || info.dtype != KILN_DTYPE_F32 ||
+    if (index != int64_t(channels.size()) || info.dtype != KILN_DTYPE_F32 ||
         info.rank < 1 || info.dims[info.rank - 1] <= 0) {
       error = "--calibration: unexpected calibration output " + describe(info) +
               " (an internal error)";
       return false;
     }
-    stats.emplace_back(info.dims[info.rank - 1], keepValues);
+    channels.push_back(info.dims[info.rank - 1]);
   }
+  observer.begin(channels);
 
   for (const Sample &sample : samples) {
     std::vector<std::string> specs;
@@ -206,11 +215,10 @@ bool collect(mlir::MLIRContext &context, const CompileOptions &options,
               "' failed: " + error;
       return false;
     }
-    for (auto [index, output] : outputs) {
-      const kiln_tensor_info &info = entry.outputs[output];
-      stats[index].observe(static_cast<const float *>(runner.output(output)),
-                           numElements(info) / stats[index].channels());
-    }
+    for (auto [index, output] : outputs)
+      observer.observe(index,
+                       static_cast<const float *>(runner.output(output)),
+                       numElements(entry.outputs[output]) / channels[index]);
   }
   return true;
 }
@@ -225,19 +233,32 @@ bool kiln::calibrateW8A8(mlir::MLIRContext &context, CompileOptions &options,
     return false;
   std::vector<ActivationStats> stats;
   bool percentile = calibration.method == CalibrationMethod::Percentile;
+  auto statsKeeping = [&stats](bool keepValues) {
+    return Observer{[&stats, keepValues](const std::vector<int64_t> &channels) {
+                      stats.clear();
+                      for (int64_t k : channels)
+                        stats.emplace_back(k, keepValues);
+                    },
+                    [&stats](int64_t index, const float *x, int64_t rows) {
+                      stats[index].observe(x, rows);
+                    }};
+  };
+  int64_t minWeights = options.w8a8Quantize->minWeights;
   // With SmoothQuant the first run only needs the channel maxima.
-  if (!collect(context, options, samples, std::nullopt,
-               percentile && !calibration.smoothQuantAlpha, stats, error))
+  if (!collect(context, options, samples, std::nullopt, minWeights,
+               statsKeeping(percentile && !calibration.smoothQuantAlpha),
+               error))
     return false;
   if (calibration.smoothQuantAlpha) {
     KilnSmoothQuantPassOptions smooth;
     smooth.alpha = *calibration.smoothQuantAlpha;
-    smooth.minWeights = options.w8a8Quantize->minWeights;
+    smooth.minWeights = minWeights;
     for (const ActivationStats &s : stats)
       smooth.channelMaxima.append(s.channelMax().begin(), s.channelMax().end());
     options.smoothQuant = smooth;
     // The ranges of the smoothed activations, which the kernels quantize.
-    if (!collect(context, options, samples, smooth, percentile, stats, error))
+    if (!collect(context, options, samples, smooth, minWeights,
+                 statsKeeping(percentile), error))
       return false;
   }
   options.w8a8Quantize->activationRanges.clear();
@@ -257,5 +278,34 @@ bool kiln::calibrateW8A8(mlir::MLIRContext &context, CompileOptions &options,
                     .str()
               : std::string())
       << ")\n";
+  return true;
+}
+
+bool kiln::calibrateGPTQ(mlir::MLIRContext &context, CompileOptions &options,
+                         const CalibrationOptions &calibration,
+                         const std::string &hessianPath, llvm::raw_ostream &log,
+                         std::string &error) {
+  std::vector<Sample> samples;
+  if (!listSamples(calibration.dir, samples, error))
+    return false;
+  std::vector<InputHessian> hessians;
+  Observer observer{[&hessians](const std::vector<int64_t> &channels) {
+                      for (int64_t k : channels)
+                        hessians.emplace_back(k);
+                    },
+                    [&hessians](int64_t index, const float *x, int64_t rows) {
+                      hessians[index].observe(x, rows);
+                    }};
+  if (!collect(context, options, samples, std::nullopt,
+               options.weightQuantize->minWeights, observer, error) ||
+      !writeHessians(hessianPath, hessians, error))
+    return false;
+  options.weightQuantize->hessians = hessianPath;
+  uint64_t rows = hessians.empty() ? 0 : hessians.front().rows();
+  log << "kiln: calibrated " << hessians.size() << " matmul"
+      << (hessians.size() == 1 ? "" : "s") << " on " << samples.size()
+      << " sample" << (samples.size() == 1 ? "" : "s") << " (" << rows
+      << " input rows each) for GPTQ rounding (damp "
+      << options.weightQuantize->gptqDamp << ")\n";
   return true;
 }

@@ -1,10 +1,12 @@
-//===- Calibrate.h - static w8a8 scales from samples ------------*- C++ -*-===//
+//===- Calibrate.h - quantization statistics from samples --------*- C++ -*-===//
 //
-// Part of kiln. For `kiln compile --quantize=w8a8 --calibration DIR`:
-// compiles the float model with the activation input of every matmul to
-// be quantized as an extra output (kiln-calibration-instrument), runs it
-// through the runtime on the samples in DIR, and hands the ranges (and,
-// for --smoothquant, the per-channel maxima) to the w8a8 passes.
+// Part of kiln. For `kiln compile --calibration DIR`: compiles the float
+// model with the activation input of every matmul to be quantized as an
+// extra output (kiln-calibration-instrument), runs it through the runtime
+// on the samples in DIR, and hands what it saw to the quantizers: under
+// --quantize=w8a8 the ranges (and, for --smoothquant, the per-channel
+// maxima) for static activation scales; under the weight-only modes each
+// input's Hessian, for GPTQ rounding.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +15,7 @@
 
 #include "compiler/Compiler.h"
 #include "passes/Quantize/Calibration.h"
+#include "passes/Quantize/InputHessian.h"
 #include "passes/Quantize/W8A8Candidates.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -43,6 +46,17 @@ bool calibrateW8A8(mlir::MLIRContext &context,
                    mlir::kiln::CompileOptions &options,
                    const CalibrationOptions &calibration,
                    llvm::raw_ostream &log, std::string &error);
+
+/// For `--quantize=w8|w4|w2w4|auto --calibration DIR`: runs the float
+/// model on the samples, writes the Hessian H = sum x x^T of every
+/// quantized matmul's activation input to `hessianPath` and points
+/// `options.weightQuantize` (which must be set) at it, for GPTQ. The file
+/// must outlive the compile. Errors as calibrateW8A8's.
+bool calibrateGPTQ(mlir::MLIRContext &context,
+                   mlir::kiln::CompileOptions &options,
+                   const CalibrationOptions &calibration,
+                   const std::string &hessianPath, llvm::raw_ostream &log,
+                   std::string &error);
 
 } // namespace kiln
 

@@ -7,6 +7,7 @@
 #include "tools/kiln/Commands.h"
 #include "tools/kiln/Calibrate.h"
 #include "tools/kiln/LMulLatency.h"
+#include "tools/kiln/TempDir.h"
 
 #include "compiler/Compiler.h"
 #include "compiler/Plugins.h"
@@ -241,14 +242,23 @@ cl::opt<int64_t> quantMinWeights(
 
 cl::opt<std::string> calibrationDir(
     "calibration",
-    cl::desc("--quantize=w8a8 with static activation scales: run the float "
-             "model on the samples in DIR at compile time and give each "
-             "int8 matmul one scale per tensor (range / 127) instead of "
-             "per-row scales computed at run time. DIR holds one .npy per "
-             "model input named <input>.npy (one sample), or one subfolder "
-             "per sample holding those (e.g. DIR/sample_0/<input>.npy); "
-             "each array must have the input's exact dtype and shape"),
+    cl::desc("Run the float model on the samples in DIR at compile time. "
+             "With --quantize=w8a8: static activation scales, one per "
+             "tensor (range / 127) instead of per-row scales computed at "
+             "run time. With --quantize=w8|w4|w2w4|auto: GPTQ rounding of "
+             "the weights, from each quantized matmul's input Hessian "
+             "(auto then measures each mode by its output error on the "
+             "samples). DIR holds one .npy per model input named "
+             "<input>.npy (one sample), or one subfolder per sample holding "
+             "those (e.g. DIR/sample_0/<input>.npy); each array must have "
+             "the input's exact dtype and shape"),
     cl::value_desc("DIR"), cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<double> gptqDamp(
+    "gptq-damp",
+    cl::desc("GPTQ (weight-only --quantize with --calibration): damping "
+             "added to the Hessian's diagonal, as a fraction of its mean "
+             "(default 0.01)"),
+    cl::init(0.01), cl::sub(kiln::compileCommand), cl::cat(category));
 cl::opt<std::string> calibrationMethod(
     "calibration-method",
     cl::desc("Activation range from the calibration samples: minmax (max "
@@ -522,9 +532,19 @@ int kiln::compileMain() {
   } else if (weightQuantFlagsGiven()) {
     return fail("compile", std::string(kWeightQuantFlags) + " need --quantize");
   }
-  if (calibrationDir.getNumOccurrences() && !options.w8a8Quantize)
-    return fail("compile", "--calibration applies to --quantize=w8a8 (static "
-                           "int8 activation scales)");
+  if (calibrationDir.getNumOccurrences() && !options.w8a8Quantize &&
+      !options.weightQuantize)
+    return fail("compile", "--calibration needs --quantize (w8a8: static "
+                           "int8 activation scales; w8, w4, w2w4, auto: GPTQ "
+                           "rounding)");
+  if (gptqDamp.getNumOccurrences() &&
+      !(calibrationDir.getNumOccurrences() && options.weightQuantize))
+    return fail("compile", "--gptq-damp needs --quantize=w8|w4|w2w4|auto "
+                           "--calibration DIR");
+  if (!(gptqDamp > 0))
+    return fail("compile", "--gptq-damp must be positive");
+  if (options.weightQuantize)
+    options.weightQuantize->gptqDamp = gptqDamp;
   std::optional<CalibrationOptions> calibration;
   if (calibrationDir.getNumOccurrences()) {
     calibration.emplace();
@@ -555,9 +575,11 @@ int kiln::compileMain() {
                                    smoothQuant + "'");
       calibration->smoothQuantAlpha = alpha;
     }
-  } else if (calibrationMethod.getNumOccurrences() ||
-             calibrationPercentile.getNumOccurrences() ||
-             smoothQuant.getNumOccurrences()) {
+  }
+  if ((!calibration || !options.w8a8Quantize) &&
+      (calibrationMethod.getNumOccurrences() ||
+       calibrationPercentile.getNumOccurrences() ||
+       smoothQuant.getNumOccurrences())) {
     return fail("compile", "--calibration-method, --calibration-percentile "
                            "and --smoothquant need --quantize=w8a8 "
                            "--calibration DIR");
@@ -609,10 +631,22 @@ int kiln::compileMain() {
     return mlir::success();
   });
 
+  // GPTQ's Hessians go through a file that the compile reads; it lives
+  // until this command returns.
+  std::optional<::kiln::TempDir> hessianDir;
   if (calibration) {
     std::string error;
-    if (!calibrateW8A8(context, options, *calibration, outs(), error))
-      return error.empty() ? 1 : fail("compile", error);
+    if (options.w8a8Quantize) {
+      if (!calibrateW8A8(context, options, *calibration, outs(), error))
+        return error.empty() ? 1 : fail("compile", error);
+    } else {
+      hessianDir.emplace("kiln-gptq", error);
+      if (hessianDir->path().empty() ||
+          !calibrateGPTQ(context, options, *calibration,
+                         (hessianDir->path() + "/hessians.bin").str(),
+                         outs(), error))
+        return error.empty() ? 1 : fail("compile", error);
+    }
   }
   CompileResult result;
   if (mlir::failed(compileModel(context, options, result)))

@@ -1,0 +1,194 @@
+//===- GPTQ.cpp - Hessian-aware rounding of group-wise weights ------------===//
+//
+// Part of kiln.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Quantize/GPTQ.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace mlir::kiln;
+
+bool mlir::kiln::choleskyLower(std::vector<double> &a, int64_t k) {
+  for (int64_t j = 0; j < k; ++j) {
+    double *rj = &a[j * k];
+    double d = rj[j];
+    for (int64_t p = 0; p < j; ++p)
+      d -= rj[p] * rj[p];
+    if (!(d > 0.0) || !std::isfinite(d))
+      return false;
+    double l = std::sqrt(d);
+    rj[j] = l;
+    for (int64_t i = j + 1; i < k; ++i) {
+      double *ri = &a[i * k];
+      double s = ri[j];
+      for (int64_t p = 0; p < j; ++p)
+        s -= ri[p] * rj[p];
+      ri[j] = s / l;
+    }
+  }
+  return true;
+}
+
+namespace {
+
+/// U, upper triangular with H^-1 = U^T U, row-major; empty when H is not
+/// positive definite. With J the reversal of the K indices: J H J = M M^T
+/// (Cholesky), so H = R R^T with R = J M J upper, and U = R^-1 = J M^-1 J.
+std::vector<double> inverseCholeskyUpper(const std::vector<double> &h,
+                                         int64_t k) {
+  std::vector<double> m(k * k);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j <= i; ++j)
+      m[i * k + j] = h[(k - 1 - i) * k + (k - 1 - j)];
+  if (!choleskyLower(m, k))
+    return {};
+  // X = M^-1, lower, row by row: M[i][i] X[i][j] = [i == j] - sum_{p<i}
+  // M[i][p] X[p][j].
+  std::vector<double> x(k * k, 0.0);
+  for (int64_t i = 0; i < k; ++i) {
+    double *xi = &x[i * k];
+    for (int64_t p = 0; p < i; ++p) {
+      double c = m[i * k + p];
+      const double *xp = &x[p * k];
+      for (int64_t j = 0; j <= p; ++j)
+        xi[j] -= c * xp[j];
+    }
+    double inv = 1.0 / m[i * k + i];
+    for (int64_t j = 0; j < i; ++j)
+      xi[j] *= inv;
+    xi[i] = inv;
+  }
+  std::vector<double> u(k * k, 0.0);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = i; j < k; ++j)
+      u[i * k + j] = x[(k - 1 - i) * k + (k - 1 - j)];
+  return u;
+}
+
+} // namespace
+
+QuantizedWeights mlir::kiln::quantizeGPTQ(const std::vector<float> &w,
+                                          int64_t k, int64_t n,
+                                          int64_t groupSize, bool symmetric,
+                                          const GroupFitter &fit,
+                                          std::vector<double> hessian,
+                                          const GPTQSettings &settings,
+                                          bool *usedRounding) {
+  double meanDiag = 0.0;
+  for (int64_t i = 0; i < k; ++i)
+    meanDiag += hessian[i * k + i];
+  meanDiag /= double(std::max<int64_t>(k, 1));
+  // An input never seen in calibration (a zero row and column of H) gets
+  // only the damping: its row is rounded to nearest and takes no error.
+  std::vector<double> u;
+  for (double damp = settings.damp; u.empty() && damp <= settings.damp * 1000;
+       damp *= 10) {
+    std::vector<double> damped = hessian;
+    for (int64_t i = 0; i < k; ++i)
+      damped[i * k + i] += damp * meanDiag;
+    u = inverseCholeskyUpper(damped, k);
+  }
+  if (usedRounding)
+    *usedRounding = u.empty();
+  if (u.empty()) { // no usable H: round to nearest (U = I spreads nothing)
+    u.assign(k * k, 0.0);
+    for (int64_t i = 0; i < k; ++i)
+      u[i * k + i] = 1.0;
+  }
+
+  int64_t groups = (k + groupSize - 1) / groupSize;
+  QuantizedWeights q;
+  q.values.resize(k * n);
+  q.scales.resize(groups * n);
+  if (!symmetric)
+    q.zeroPoints.resize(groups * n);
+  std::vector<double> cur(w.begin(), w.end()); // W as updated so far
+  // Blocks of whole groups, so that a group is fitted on current weights.
+  int64_t block =
+      groupSize * std::max<int64_t>(1, settings.blockRows / groupSize);
+  std::vector<GroupQuantizer> fits(n);
+  std::vector<double> err(block * n);
+  std::vector<float> column(groupSize);
+  for (int64_t i1 = 0; i1 < k; i1 += block) {
+    int64_t i2 = std::min(k, i1 + block);
+    for (int64_t i = i1; i < i2; ++i) {
+      if (i % groupSize == 0) {
+        int64_t g = i / groupSize, count = std::min(k, i + groupSize) - i;
+        for (int64_t c = 0; c < n; ++c) {
+          for (int64_t r = 0; r < count; ++r)
+            column[r] = float(cur[(i + r) * n + c]);
+          fits[c] = fit(column.data(), 1, count, g, c);
+          q.scales[g * n + c] = fits[c].scale;
+          if (!symmetric)
+            q.zeroPoints[g * n + c] = int8_t(uint8_t(fits[c].zero));
+        }
+      }
+      // Round row i; its error, scaled by 1 / U[i][i], moves to the rows
+      // after it in proportion to U[i][j].
+      const double *ui = &u[i * k];
+      double *e = &err[(i - i1) * n];
+      for (int64_t c = 0; c < n; ++c) {
+        float v = float(cur[i * n + c]);
+        q.values[i * n + c] = int8_t(uint8_t(fits[c].code(v)));
+        e[c] = (double(v) - double(fits[c].dequantized(v))) / ui[i];
+      }
+      for (int64_t j = i + 1; j < i2; ++j) {
+        double f = ui[j];
+        double *row = &cur[j * n];
+        for (int64_t c = 0; c < n; ++c)
+          row[c] -= f * e[c];
+      }
+    }
+    // The block's errors reach the later blocks at once.
+    for (int64_t j = i2; j < k; ++j) {
+      double *row = &cur[j * n];
+      for (int64_t i = i1; i < i2; ++i) {
+        double f = u[i * k + j];
+        const double *e = &err[(i - i1) * n];
+        for (int64_t c = 0; c < n; ++c)
+          row[c] -= f * e[c];
+      }
+    }
+  }
+  return q;
+}
+
+double mlir::kiln::relativeOutputError(const std::vector<float> &w,
+                                       const QuantizedWeights &q, int64_t k,
+                                       int64_t n, int64_t groupSize,
+                                       const std::vector<double> &hessian) {
+  bool asymmetric = !q.zeroPoints.empty();
+  std::vector<double> d(k * n);
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t c = 0; c < n; ++c) {
+      int64_t gi = (r / groupSize) * n + c;
+      int v = asymmetric ? int(uint8_t(q.values[r * n + c]))
+                         : int(q.values[r * n + c]);
+      int z = asymmetric ? int(uint8_t(q.zeroPoints[gi])) : 0;
+      d[r * n + c] = double(v - z) * q.scales[gi] - w[r * n + c];
+    }
+  // sum_c v_c^T H v_c through H's rows: (H v)[a] = sum_b H[a][b] v[b].
+  auto quadratic = [&](auto value) {
+    double total = 0.0;
+    std::vector<double> hv(n);
+    for (int64_t a = 0; a < k; ++a) {
+      std::fill(hv.begin(), hv.end(), 0.0);
+      for (int64_t b = 0; b < k; ++b) {
+        double h = hessian[a * k + b];
+        if (h == 0.0)
+          continue;
+        for (int64_t c = 0; c < n; ++c)
+          hv[c] += h * value(b * n + c);
+      }
+      for (int64_t c = 0; c < n; ++c)
+        total += value(a * n + c) * hv[c];
+    }
+    return total;
+  };
+  double num = quadratic([&](int64_t i) { return d[i]; });
+  double den = quadratic([&](int64_t i) { return double(w[i]); });
+  return den > 0.0 ? std::sqrt(std::max(num, 0.0) / den) : 0.0;
+}

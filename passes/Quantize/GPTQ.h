@@ -1,0 +1,63 @@
+//===- GPTQ.h - Hessian-aware rounding of group-wise weights ------*- C++ -*-===//
+//
+// Part of kiln. GPTQ (techniques.md 11.1; Frantar et al. 2022) for the
+// layouts of WeightQuantization.h: the rows of W [K, N] (input channels)
+// are rounded one at a time, and each row's rounding error is spread over
+// the rows not yet rounded so as to minimize the layer's output error on
+// the calibration inputs, tr(dW^T H dW) with H = sum x x^T. The stored
+// layout (codes, scales, zero points) is the same as round-to-nearest's;
+// only which codes are chosen differs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_QUANTIZE_GPTQ_H
+#define KILN_PASSES_QUANTIZE_GPTQ_H
+
+#include "passes/Quantize/WeightQuantization.h"
+
+#include <functional>
+#include <vector>
+
+namespace mlir::kiln {
+
+/// The quantizer of group `group` of column `column`, fitted to the
+/// `count` current weights w[0], w[stride], ...
+using GroupFitter = std::function<GroupQuantizer(
+    const float *w, int64_t stride, int64_t count, int64_t group,
+    int64_t column)>;
+
+struct GPTQSettings {
+  /// Added to H's diagonal, as a fraction of its mean (GPTQ's percdamp).
+  double damp = 0.01;
+  /// Rows rounded between two updates of the rest (a multiple of the
+  /// group size is used, so that a group is fitted on current weights).
+  int64_t blockRows = 128;
+};
+
+/// GPTQ of row-major `w` [k, n] with groups of `groupSize` rows, each group
+/// of each column quantized by `fit` when its first row comes up (on the
+/// weights as updated by the rows before). `hessian` is the full K x K
+/// matrix. If H (plus damping, raised up to 1000x when needed) is not
+/// positive definite, this is plain round to nearest; `usedRounding`
+/// then says so.
+QuantizedWeights quantizeGPTQ(const std::vector<float> &w, int64_t k,
+                              int64_t n, int64_t groupSize, bool symmetric,
+                              const GroupFitter &fit,
+                              std::vector<double> hessian,
+                              const GPTQSettings &settings,
+                              bool *usedRounding = nullptr);
+
+/// The relative output error of `q` on the calibration inputs:
+/// sqrt(sum_c dW_c^T H dW_c / sum_c W_c^T H W_c), dW = dequant(q) - W.
+double relativeOutputError(const std::vector<float> &w,
+                           const QuantizedWeights &q, int64_t k, int64_t n,
+                           int64_t groupSize,
+                           const std::vector<double> &hessian);
+
+/// Lower Cholesky factor of the symmetric K x K `a` in place (the upper
+/// triangle is left as it was); false when `a` is not positive definite.
+bool choleskyLower(std::vector<double> &a, int64_t k);
+
+} // namespace mlir::kiln
+
+#endif // KILN_PASSES_QUANTIZE_GPTQ_H
