@@ -92,7 +92,7 @@ def KilnWeightQuantizePass : Pass<"kiln-weight-quantize"> {
     Option<"hessians", "hessians", "std::string", /*default=*/"",
            "Calibration Hessians (kiln compile --calibration): GPTQ rounding "
            "instead of round to nearest">,
-    Option<"gptqDamp", "gptq-damp", "double", /*default=*/"0.01",
+    Option<"gptqDamp", "gptq-damp", "double", /*default=*/"0.1",
            "GPTQ damping, a fraction of the Hessian's mean diagonal">,
   ];
   let statistics = [

@@ -10,6 +10,7 @@
 #include "tools/kiln/ModelRunner.h"
 #include "tools/kiln/TempDir.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 
@@ -306,6 +307,7 @@ bool kiln::calibrateGPTQ(mlir::MLIRContext &context, CompileOptions &options,
       << (hessians.size() == 1 ? "" : "s") << " on " << samples.size()
       << " sample" << (samples.size() == 1 ? "" : "s") << " (" << rows
       << " input rows each) for GPTQ rounding (damp "
-      << options.weightQuantize->gptqDamp << ")\n";
+      << llvm::format("%g", double(options.weightQuantize->gptqDamp))
+      << ")\n";
   return true;
 }

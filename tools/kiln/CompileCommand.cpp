@@ -257,8 +257,9 @@ cl::opt<double> gptqDamp(
     "gptq-damp",
     cl::desc("GPTQ (weight-only --quantize with --calibration): damping "
              "added to the Hessian's diagonal, as a fraction of its mean "
-             "(default 0.01)"),
-    cl::init(0.01), cl::sub(kiln::compileCommand), cl::cat(category));
+             "(default 0.1; GPTQ's own 0.01 suits calibration sets of many "
+             "thousands of rows)"),
+    cl::init(0.1), cl::sub(kiln::compileCommand), cl::cat(category));
 cl::opt<std::string> calibrationMethod(
     "calibration-method",
     cl::desc("Activation range from the calibration samples: minmax (max "

@@ -16,9 +16,9 @@
 
 // One group of 3, symmetric 4-bit: s = 0.7 / 7 = 0.1. Row 0: 0.34 -> 3,
 // error 0.04. Rounded to nearest, row 1 is rint(4.3) = 4. Under GPTQ the
-// first Hessian correlates inputs 0 and 1 (H01 = 0.9, H + 0.01 I after
-// damping), so row 0's error moves to row 1 as 0.04 * 0.9 / 1.01:
-// 0.43 + 0.0356 = 0.4656 -> 5. Input 2 is uncorrelated: row 2 stays 7.
+// first Hessian correlates inputs 0 and 1 (H01 = 0.9, H + 0.1 I after
+// the default damping), so row 0's error moves to row 1 as
+// 0.04 * 0.9 / 1.1: 0.43 + 0.0327 = 0.4627 -> 5. Input 2 is uncorrelated: row 2 stays 7.
 // The second matmul's Hessian is diagonal: GPTQ is round to nearest there.
 // GPTQ-LABEL: func.func @two
 // GPTQ-DAG:   kiln.constant dense<{{\[}}[3], [5], [7]]> : tensor<3x1xi8>
