@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 using namespace mlir::kiln;
 
@@ -77,6 +78,21 @@ QuantizedWeights mlir::kiln::quantizeGPTQ(const std::vector<float> &w,
                                           std::vector<double> hessian,
                                           const GPTQSettings &settings,
                                           bool *usedRounding) {
+  // Act order: the inputs with the largest H[i][i] (the most energy)
+  // first, while their error can still move to many rows; H and W are
+  // permuted to that order and the codes written back in place.
+  std::vector<int64_t> order(k);
+  std::iota(order.begin(), order.end(), 0);
+  if (settings.actOrder) {
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      return hessian[a * k + a] > hessian[b * k + b];
+    });
+    std::vector<double> permuted(k * k);
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        permuted[i * k + j] = hessian[order[i] * k + order[j]];
+    hessian.swap(permuted);
+  }
   double meanDiag = 0.0;
   for (int64_t i = 0; i < k; ++i)
     meanDiag += hessian[i * k + i];
@@ -105,17 +121,34 @@ QuantizedWeights mlir::kiln::quantizeGPTQ(const std::vector<float> &w,
   q.scales.resize(groups * n);
   if (!symmetric)
     q.zeroPoints.resize(groups * n);
-  std::vector<double> cur(w.begin(), w.end()); // W as updated so far
-  // Blocks of whole groups, so that a group is fitted on current weights.
+  // W as updated so far, rows in processing order.
+  std::vector<double> cur(k * n);
+  for (int64_t i = 0; i < k; ++i)
+    std::copy(&w[order[i] * n], &w[order[i] * n] + n, &cur[i * n]);
+  // Groups are fitted on current weights when their first row comes up,
+  // so blocks hold whole groups. Under act order a group's rows come up
+  // anywhere: every group is fitted first, on the float weights (GPTQ's
+  // static groups), and blocks have any size.
   int64_t block =
-      groupSize * std::max<int64_t>(1, settings.blockRows / groupSize);
-  std::vector<GroupQuantizer> fits(n);
+      settings.actOrder
+          ? std::max<int64_t>(1, settings.blockRows)
+          : groupSize * std::max<int64_t>(1, settings.blockRows / groupSize);
+  std::vector<GroupQuantizer> fits(settings.actOrder ? groups * n : n);
+  if (settings.actOrder)
+    for (int64_t g = 0; g < groups; ++g)
+      for (int64_t c = 0; c < n; ++c) {
+        int64_t count = std::min(k, (g + 1) * groupSize) - g * groupSize;
+        fits[g * n + c] = fit(&w[g * groupSize * n + c], n, count, g, c);
+        q.scales[g * n + c] = fits[g * n + c].scale;
+        if (!symmetric)
+          q.zeroPoints[g * n + c] = int8_t(uint8_t(fits[g * n + c].zero));
+      }
   std::vector<double> err(block * n);
   std::vector<float> column(groupSize);
   for (int64_t i1 = 0; i1 < k; i1 += block) {
     int64_t i2 = std::min(k, i1 + block);
     for (int64_t i = i1; i < i2; ++i) {
-      if (i % groupSize == 0) {
+      if (!settings.actOrder && i % groupSize == 0) {
         int64_t g = i / groupSize, count = std::min(k, i + groupSize) - i;
         for (int64_t c = 0; c < n; ++c) {
           for (int64_t r = 0; r < count; ++r)
@@ -130,10 +163,13 @@ QuantizedWeights mlir::kiln::quantizeGPTQ(const std::vector<float> &w,
       // after it in proportion to U[i][j].
       const double *ui = &u[i * k];
       double *e = &err[(i - i1) * n];
+      int64_t row = order[i];
+      const GroupQuantizer *rowFits =
+          settings.actOrder ? &fits[(row / groupSize) * n] : fits.data();
       for (int64_t c = 0; c < n; ++c) {
         float v = float(cur[i * n + c]);
-        q.values[i * n + c] = int8_t(uint8_t(fits[c].code(v)));
-        e[c] = (double(v) - double(fits[c].dequantized(v))) / ui[i];
+        q.values[row * n + c] = int8_t(uint8_t(rowFits[c].code(v)));
+        e[c] = (double(v) - double(rowFits[c].dequantized(v))) / ui[i];
       }
       for (int64_t j = i + 1; j < i2; ++j) {
         double f = ui[j];
@@ -160,16 +196,10 @@ double mlir::kiln::relativeOutputError(const std::vector<float> &w,
                                        const QuantizedWeights &q, int64_t k,
                                        int64_t n, int64_t groupSize,
                                        const std::vector<double> &hessian) {
-  bool asymmetric = !q.zeroPoints.empty();
   std::vector<double> d(k * n);
   for (int64_t r = 0; r < k; ++r)
-    for (int64_t c = 0; c < n; ++c) {
-      int64_t gi = (r / groupSize) * n + c;
-      int v = asymmetric ? int(uint8_t(q.values[r * n + c]))
-                         : int(q.values[r * n + c]);
-      int z = asymmetric ? int(uint8_t(q.zeroPoints[gi])) : 0;
-      d[r * n + c] = double(v - z) * q.scales[gi] - w[r * n + c];
-    }
+    for (int64_t c = 0; c < n; ++c)
+      d[r * n + c] = dequantizedWeight(q, r, c, n, groupSize) - w[r * n + c];
   // sum_c v_c^T H v_c through H's rows: (H v)[a] = sum_b H[a][b] v[b].
   auto quadratic = [&](auto value) {
     double total = 0.0;

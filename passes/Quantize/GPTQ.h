@@ -36,11 +36,18 @@ struct GPTQSettings {
   /// Rows rounded between two updates of the rest (a multiple of the
   /// group size is used, so that a group is fitted on current weights).
   int64_t blockRows = 128;
+  /// GPTQ's act order (desc_act) with static groups: rows rounded by
+  /// decreasing H[i][i], every group's quantizer fitted on the float
+  /// weights before any rounding (the layout keeps groups of consecutive
+  /// rows). On all-MiniLM-L6-v2 it held out better in every layout tried
+  /// (w4 g32 mean cosine 0.9887 vs 0.9876, g128 0.9841 vs 0.9813).
+  bool actOrder = true;
 };
 
 /// GPTQ of row-major `w` [k, n] with groups of `groupSize` rows, each group
 /// of each column quantized by `fit` when its first row comes up (on the
-/// weights as updated by the rows before). `hessian` is the full K x K
+/// weights as updated by the rows before; under act order, on the float
+/// weights, before rounding starts). `hessian` is the full K x K
 /// matrix. If H (plus damping, raised up to 1000x when needed) is not
 /// positive definite, this is plain round to nearest; `usedRounding`
 /// then says so.

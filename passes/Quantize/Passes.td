@@ -54,7 +54,8 @@ def KilnWeightQuantizePass : Pass<"kiln-weight-quantize"> {
     on the weights as GPTQ has updated them), errors spread over the rows
     not yet rounded so that the output error on the calibration inputs is
     smaller. `gptq-damp` is GPTQ's damping (a fraction of H's mean
-    diagonal). Under `accuracy-budget` the error compared with the budget
+    diagonal); `gptq-act-order` rounds rows by decreasing H[i][i], with
+    every group's scale fitted on the float weights first. Under `accuracy-budget` the error compared with the budget
     is then the relative output error on the calibration inputs,
     sqrt(tr(dW^T H dW) / tr(W^T H W)), and every mode is tried with GPTQ.
 
@@ -94,6 +95,9 @@ def KilnWeightQuantizePass : Pass<"kiln-weight-quantize"> {
            "instead of round to nearest">,
     Option<"gptqDamp", "gptq-damp", "double", /*default=*/"0.1",
            "GPTQ damping, a fraction of the Hessian's mean diagonal">,
+    Option<"gptqActOrder", "gptq-act-order", "bool", /*default=*/"true",
+           "GPTQ act order: rows by decreasing Hessian diagonal, groups "
+           "fitted on the float weights first (static groups)">,
   ];
   let statistics = [
     Statistic<"numQuantized", "num-quantized", "Matmuls quantized">,

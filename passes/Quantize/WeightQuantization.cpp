@@ -183,18 +183,24 @@ QuantizedWeights mlir::kiln::quantizeMixed24(const std::vector<float> &w,
   return q;
 }
 
+double mlir::kiln::dequantizedWeight(const QuantizedWeights &q, int64_t r,
+                                     int64_t c, int64_t n,
+                                     int64_t groupSize) {
+  int64_t gi = (r / groupSize) * n + c;
+  if (q.zeroPoints.empty())
+    return double(q.values[r * n + c]) * q.scales[gi];
+  int v = int(uint8_t(q.values[r * n + c]));
+  int z = int(uint8_t(q.zeroPoints[gi]));
+  return double(v - z) * q.scales[gi];
+}
+
 double mlir::kiln::relativeError(const std::vector<float> &w,
                                  const QuantizedWeights &q, int64_t k,
                                  int64_t n, int64_t groupSize) {
-  bool asymmetric = !q.zeroPoints.empty();
   double diff = 0, norm = 0;
   for (int64_t r = 0; r < k; ++r)
     for (int64_t c = 0; c < n; ++c) {
-      int64_t gi = (r / groupSize) * n + c;
-      int v = asymmetric ? int(uint8_t(q.values[r * n + c]))
-                         : int(q.values[r * n + c]);
-      int z = asymmetric ? int(uint8_t(q.zeroPoints[gi])) : 0;
-      double d = double(v - z) * q.scales[gi] - w[r * n + c];
+      double d = dequantizedWeight(q, r, c, n, groupSize) - w[r * n + c];
       diff += d * d;
       norm += double(w[r * n + c]) * w[r * n + c];
     }

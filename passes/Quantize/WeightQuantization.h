@@ -67,6 +67,11 @@ std::vector<uint8_t> mixedBlockBits(const std::vector<float> &w, int64_t k,
                                     int64_t n, int64_t groupSize,
                                     int64_t tileColumns, double wideFraction);
 
+/// Weight (r, c) of `q` ([k, n], groups of `groupSize` rows) as it
+/// dequantizes: (value - zero point) * scale, in double.
+double dequantizedWeight(const QuantizedWeights &q, int64_t r, int64_t c,
+                         int64_t n, int64_t groupSize);
+
 /// ||W - dequant(q)||_F / ||W||_F for `q` quantized from `w` ([k, n],
 /// groups of `groupSize`; values signed when there are no zero points).
 /// For activations with uncorrelated, equal-variance features this is the

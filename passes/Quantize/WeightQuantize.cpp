@@ -150,6 +150,7 @@ struct KilnWeightQuantizePass
     }
     GPTQSettings settings;
     settings.damp = gptqDamp;
+    settings.actOrder = gptqActOrder;
     return quantizeGPTQ(w, k, n, m.group, m.isSymmetric(), fit, *hessian,
                         settings);
   }

@@ -260,6 +260,13 @@ cl::opt<double> gptqDamp(
              "(default 0.1; GPTQ's own 0.01 suits calibration sets of many "
              "thousands of rows)"),
     cl::init(0.1), cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<bool> gptqActOrder(
+    "gptq-act-order",
+    cl::desc("GPTQ: round the rows by decreasing Hessian diagonal (GPTQ's "
+             "act order, with each group's scale fitted on the float "
+             "weights first; default on, =false rounds rows in order, each "
+             "group fitted on the weights as updated so far)"),
+    cl::init(true), cl::sub(kiln::compileCommand), cl::cat(category));
 cl::opt<std::string> calibrationMethod(
     "calibration-method",
     cl::desc("Activation range from the calibration samples: minmax (max "
@@ -538,14 +545,16 @@ int kiln::compileMain() {
     return fail("compile", "--calibration needs --quantize (w8a8: static "
                            "int8 activation scales; w8, w4, w2w4, auto: GPTQ "
                            "rounding)");
-  if (gptqDamp.getNumOccurrences() &&
+  if ((gptqDamp.getNumOccurrences() || gptqActOrder.getNumOccurrences()) &&
       !(calibrationDir.getNumOccurrences() && options.weightQuantize))
-    return fail("compile", "--gptq-damp needs --quantize=w8|w4|w2w4|auto "
-                           "--calibration DIR");
+    return fail("compile", "--gptq-damp and --gptq-act-order need "
+                           "--quantize=w8|w4|w2w4|auto --calibration DIR");
   if (!(gptqDamp > 0))
     return fail("compile", "--gptq-damp must be positive");
-  if (options.weightQuantize)
+  if (options.weightQuantize) {
     options.weightQuantize->gptqDamp = gptqDamp;
+    options.weightQuantize->gptqActOrder = gptqActOrder;
+  }
   std::optional<CalibrationOptions> calibration;
   if (calibrationDir.getNumOccurrences()) {
     calibration.emplace();

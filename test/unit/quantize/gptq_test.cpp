@@ -62,12 +62,8 @@ double measuredOutputError(const std::vector<float> &x, int64_t rows,
     for (int64_t c = 0; c < n; ++c) {
       double y = 0, yq = 0;
       for (int64_t j = 0; j < k; ++j) {
-        int64_t gi = (j / g) * n + c;
-        int v = q.zeroPoints.empty() ? int(q.values[j * n + c])
-                                     : int(uint8_t(q.values[j * n + c]));
-        int z = q.zeroPoints.empty() ? 0 : int(uint8_t(q.zeroPoints[gi]));
         y += double(x[r * k + j]) * w[j * n + c];
-        yq += double(x[r * k + j]) * (double(v - z) * q.scales[gi]);
+        yq += double(x[r * k + j]) * dequantizedWeight(q, j, c, n, g);
       }
       num += (yq - y) * (yq - y);
       den += y * y;
@@ -175,16 +171,20 @@ TEST(GPTQ, UncorrelatedInputsRoundToNearest) {
   std::vector<double> h(k * k, 0.0);
   for (int64_t i = 0; i < k; ++i)
     h[i * k + i] = 1.0 + i % 3;
-  for (bool symmetric : {true, false}) {
-    QuantizedWeights rtn = quantizeWeights(w, k, n, 4, g, symmetric, true);
-    bool rounded = true;
-    QuantizedWeights q = quantizeGPTQ(w, k, n, g, symmetric,
-                                      rounding(4, symmetric), h, {}, &rounded);
-    EXPECT_FALSE(rounded);
-    EXPECT_EQ(q.values, rtn.values);
-    EXPECT_EQ(q.scales, rtn.scales);
-    EXPECT_EQ(q.zeroPoints, rtn.zeroPoints);
-  }
+  for (bool symmetric : {true, false})
+    for (bool actOrder : {false, true}) {
+      QuantizedWeights rtn = quantizeWeights(w, k, n, 4, g, symmetric, true);
+      GPTQSettings settings;
+      settings.actOrder = actOrder; // a permutation changes nothing here
+      bool rounded = true;
+      QuantizedWeights q =
+          quantizeGPTQ(w, k, n, g, symmetric, rounding(4, symmetric), h,
+                       settings, &rounded);
+      EXPECT_FALSE(rounded);
+      EXPECT_EQ(q.values, rtn.values);
+      EXPECT_EQ(q.scales, rtn.scales);
+      EXPECT_EQ(q.zeroPoints, rtn.zeroPoints);
+    }
 }
 
 TEST(GPTQ, CorrelatedInputsLowerOutputError) {
@@ -200,21 +200,28 @@ TEST(GPTQ, CorrelatedInputsLowerOutputError) {
         continue;
       QuantizedWeights rtn =
           quantizeWeights(w, k, n, bits, g, symmetric, true);
-      QuantizedWeights q = quantizeGPTQ(w, k, n, g, symmetric,
-                                        rounding(bits, symmetric), hm, {});
       double eRtn = measuredOutputError(x, rows, w, rtn, k, n, g);
-      double eGptq = measuredOutputError(x, rows, w, q, k, n, g);
-      // relativeOutputError is that same quantity, through H.
-      EXPECT_NEAR(relativeOutputError(w, q, k, n, g, hm), eGptq, 1e-6 * eGptq);
       EXPECT_NEAR(relativeOutputError(w, rtn, k, n, g, hm), eRtn, 1e-6 * eRtn);
-      EXPECT_LT(eGptq, 0.7 * eRtn) << bits << " bits, symmetric " << symmetric;
-      // Codes stay in range.
-      int lo = symmetric ? -(1 << (bits - 1)) : 0;
-      int hi = symmetric ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
-      for (int8_t v : q.values) {
-        int code = symmetric ? int(v) : int(uint8_t(v));
-        EXPECT_GE(code, lo);
-        EXPECT_LE(code, hi);
+      for (bool actOrder : {false, true}) {
+        GPTQSettings settings;
+        settings.actOrder = actOrder;
+        QuantizedWeights q = quantizeGPTQ(
+            w, k, n, g, symmetric, rounding(bits, symmetric), hm, settings);
+        double eGptq = measuredOutputError(x, rows, w, q, k, n, g);
+        // relativeOutputError is that same quantity, through H.
+        EXPECT_NEAR(relativeOutputError(w, q, k, n, g, hm), eGptq,
+                    1e-6 * eGptq);
+        EXPECT_LT(eGptq, 0.7 * eRtn) << bits << " bits, symmetric "
+                                     << symmetric << ", act order "
+                                     << actOrder;
+        // Codes stay in range.
+        int lo = symmetric ? -(1 << (bits - 1)) : 0;
+        int hi = symmetric ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
+        for (int8_t v : q.values) {
+          int code = symmetric ? int(v) : int(uint8_t(v));
+          EXPECT_GE(code, lo);
+          EXPECT_LE(code, hi);
+        }
       }
     }
 }
