@@ -99,6 +99,14 @@ ContractionChoice mlir::kiln::chooseContraction(
     return {chooseContractionConfig(shape, target), ""};
   std::vector<ContractionConfig> candidates =
       contractionCandidates(shape, target, kind != KernelKind::Conv);
+  if (options.nr) {
+    std::vector<ContractionConfig> sameWidth;
+    for (const ContractionConfig &c : candidates)
+      if (c.nr == *options.nr)
+        sameWidth.push_back(c);
+    if (!sameWidth.empty())
+      candidates.swap(sameWidth);
+  }
   std::vector<KernelDesc> kernels;
   for (const ContractionConfig &c : candidates)
     kernels.push_back(describeKernel(shape, kind, c, target));
@@ -110,8 +118,9 @@ ContractionChoice mlir::kiln::chooseContraction(
   });
   std::string summary;
   llvm::raw_string_ostream os(summary);
-  os << options.model->name() << ", " << candidates.size()
-     << " candidates (mr x nr / kc: predicted):";
+  os << options.model->name() << ", " << candidates.size() << " candidates"
+     << (options.nr ? " of the shared weights' panel width" : "")
+     << " (mr x nr / kc: predicted):";
   for (size_t i = 0; i < std::min<size_t>(5, order.size()); ++i) {
     const ContractionConfig &c = candidates[order[i]];
     os << " " << c.mr << "x" << c.nr << "/" << c.kc << ": "

@@ -60,6 +60,11 @@ KernelDesc describeKernel(const ContractionShape &shape, KernelKind kind,
 struct KernelChoiceOptions {
   const CostModel *model = nullptr; // null: chooseContractionConfig
   std::optional<ContractionConfig> forced; // kiln-costmodel collect
+  /// The panel width is already fixed: the constant B was packed for it by
+  /// another kernel (say a decoder's prefill and decode entries sharing a
+  /// weight), and a second packing would store the weight twice. The model
+  /// ranks only candidates of that width.
+  std::optional<int64_t> nr;
 };
 
 /// A decision and, for `kiln compile --report`, what it weighed.

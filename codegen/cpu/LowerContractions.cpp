@@ -34,6 +34,8 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/Hashing.h"
+#include "llvm/Support/xxhash.h"
 
 #include <cstring>
 
@@ -211,6 +213,7 @@ struct KilnLowerContractionsPass
     auto note = [&](const std::string &text) {
       formed.push_back(StringAttr::get(&getContext(), text));
     };
+    decideSharedWidths(matches);
     for (Matmul &mm : matches)
       note(lower(mm, packedSources));
     for (linalg::GenericOp op : others) {
@@ -310,20 +313,38 @@ private:
     return buffer;
   }
   llvm::DenseMap<std::pair<Operation *, int64_t>, memref::GlobalOp> packed;
+  /// The panel width each constant (by value: the entries of a decoder
+  /// hold equal copies of a weight until DedupeGlobals merges them) and
+  /// operand layout was first packed for.
+  llvm::DenseMap<std::pair<uint64_t, int64_t>, int64_t> packedWidths;
+
+  /// packedWidths' key of a constant global read with layout `kFirst`:
+  /// its type and a hash of its bytes (a collision would only narrow the
+  /// candidates of one kernel).
+  std::optional<std::pair<uint64_t, int64_t>> widthKey(memref::GlobalOp global,
+                                                       int64_t kFirst) {
+    std::optional<std::vector<char>> bytes = readGlobalBytes(global);
+    if (!bytes)
+      return std::nullopt;
+    uint64_t hash = llvm::xxh3_64bits(ArrayRef<uint8_t>(
+        reinterpret_cast<const uint8_t *>(bytes->data()), bytes->size()));
+    return std::make_pair(
+        uint64_t(llvm::hash_combine(hash, global.getType().getAsOpaquePointer())),
+        kFirst);
+  }
   unsigned packedCount = 0;
 
-  /// The B constant packed as [N/nr][K][nr], or null when B is not a
-  /// constant global readable here (or has batch dims).
-  memref::GlobalOp packConstantB(Matmul &mm, int64_t nr,
-                                 SmallVectorImpl<memref::GlobalOp> &sources) {
+  /// The key of `mm`'s B for the caches above, without the width: its
+  /// global and whether it is read as (k, n) (1) or (n, k) (2); null
+  /// global when B is not a constant packed at compile time.
+  std::pair<Operation *, int64_t> bKey(Matmul &mm) {
     memref::GlobalOp global = constantGlobalOf(mm.b);
     if (!global)
-      return {};
+      return {nullptr, 0};
     for (unsigned d : mm.batchDims)
       if (usesDim(mm.mapB, d))
-        return {};
-    // The cache key includes the map through the operand layout: the same
-    // global read as (k, n) and as (n, k) packs differently.
+        return {nullptr, 0};
+    // The same global read as (k, n) and as (n, k) packs differently.
     int64_t kFirst = 0;
     for (AffineExpr e : mm.mapB.getResults()) {
       if (auto d = dyn_cast<AffineDimExpr>(e)) {
@@ -331,12 +352,39 @@ private:
         break;
       }
     }
-    auto key = std::make_pair(global.getOperation(), nr * 4 + kFirst);
+    return {global.getOperation(), kFirst};
+  }
+
+  std::optional<int64_t> packedWidth(Matmul &mm) {
+    auto [op, kFirst] = bKey(mm);
+    if (!op)
+      return std::nullopt;
+    std::optional<std::pair<uint64_t, int64_t>> key =
+        widthKey(cast<memref::GlobalOp>(op), kFirst);
+    if (!key)
+      return std::nullopt;
+    if (auto it = packedWidths.find(*key); it != packedWidths.end())
+      return it->second;
+    return std::nullopt;
+  }
+
+  /// The B constant packed as [N/nr][K][nr], or null when B is not a
+  /// constant global readable here (or has batch dims).
+  memref::GlobalOp packConstantB(Matmul &mm, int64_t nr,
+                                 SmallVectorImpl<memref::GlobalOp> &sources) {
+    auto [op, kFirst] = bKey(mm);
+    if (!op)
+      return {};
+    auto global = cast<memref::GlobalOp>(op);
+    auto key = std::make_pair(op, nr * 4 + kFirst);
     if (auto it = packed.find(key); it != packed.end())
       return it->second;
     std::optional<std::vector<float>> values = readF32Global(global);
     if (!values)
       return {};
+    if (std::optional<std::pair<uint64_t, int64_t>> width =
+            widthKey(global, kFirst))
+      packedWidths.try_emplace(*width, nr);
     int64_t n = mm.n(), k = mm.k(), panels = (n + nr - 1) / nr;
     auto bType = cast<MemRefType>(mm.b.getType());
     ArrayRef<int64_t> shape = bType.getShape();
@@ -368,18 +416,56 @@ private:
     return result;
   }
 
-  /// Emits the kernel for `mm` and returns its one-line description.
-  std::string lower(Matmul &mm, SmallVectorImpl<memref::GlobalOp> &sources) {
+  static ContractionShape shapeOf(Matmul &mm) {
     ContractionShape shape;
     for (unsigned d : mm.batchDims)
       shape.batch *= mm.ranges[d];
     shape.m = mm.m();
     shape.n = mm.n();
     shape.k = mm.k();
-    KernelKind kind = shape.batch > 1 ? KernelKind::BatchMatMul
-                      : constantGlobalOf(mm.b) ? KernelKind::MatMul
-                                               : KernelKind::MatMulRuntimeB;
-    ContractionChoice chosen = chooseContraction(shape, kind, target, choice);
+    return shape;
+  }
+
+  static KernelKind kindOf(Matmul &mm) {
+    return shapeOf(mm).batch > 1  ? KernelKind::BatchMatMul
+           : constantGlobalOf(mm.b) ? KernelKind::MatMul
+                                    : KernelKind::MatMulRuntimeB;
+  }
+
+  /// A weight read by several kernels (a decoder's prefill and decode
+  /// entries each hold a copy until DedupeGlobals merges them) is packed
+  /// once, for the panel width that the kernel with the most rows (the
+  /// most work) prefers; the others rank only candidates of that width.
+  void decideSharedWidths(MutableArrayRef<Matmul> matches) {
+    llvm::DenseMap<std::pair<uint64_t, int64_t>, SmallVector<Matmul *>> users;
+    for (Matmul &mm : matches) {
+      auto [op, kFirst] = bKey(mm);
+      if (!op)
+        continue;
+      if (std::optional<std::pair<uint64_t, int64_t>> key =
+              widthKey(cast<memref::GlobalOp>(op), kFirst))
+        users[*key].push_back(&mm);
+    }
+    for (auto &[key, list] : users) {
+      if (list.size() < 2)
+        continue;
+      Matmul *largest = *llvm::max_element(
+          list, [](Matmul *a, Matmul *b) { return a->m() < b->m(); });
+      packedWidths[key] =
+          chooseContraction(shapeOf(*largest), kindOf(*largest), target, choice)
+              .config.nr;
+    }
+  }
+
+  /// Emits the kernel for `mm` and returns its one-line description.
+  std::string lower(Matmul &mm, SmallVectorImpl<memref::GlobalOp> &sources) {
+    ContractionShape shape = shapeOf(mm);
+    KernelKind kind = kindOf(mm);
+    // A constant B shared with other kernels keeps one panel width.
+    KernelChoiceOptions options = choice;
+    if (std::optional<int64_t> width = packedWidth(mm))
+      options.nr = width;
+    ContractionChoice chosen = chooseContraction(shape, kind, target, options);
     ContractionConfig config = chosen.config;
     config.mr = std::min(config.mr, shape.m);
     config.kc = std::min(config.kc, shape.k);
