@@ -2,7 +2,8 @@
 //
 // Part of kiln. One definition of which matmuls kiln-w8a8-quantize takes,
 // shared by the passes that calibrate them (kiln-calibration-instrument,
-// kiln-smooth-quant): their statistics are indexed in this walk order.
+// kiln-smooth-quant, and kiln-weight-quantize's GPTQ Hessians): their
+// statistics are indexed in this walk order.
 //
 //===----------------------------------------------------------------------===//
 
