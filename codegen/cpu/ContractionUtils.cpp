@@ -72,6 +72,17 @@ std::optional<std::vector<char>> readGlobalBytes(memref::GlobalOp global) {
   return std::nullopt;
 }
 
+std::optional<ArrayRef<char>> constantRawBytes(Attribute value) {
+  if (auto resource = dyn_cast_if_present<DenseResourceElementsAttr>(value)) {
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      return blob->getData();
+    return std::nullopt;
+  }
+  if (auto dense = dyn_cast_if_present<DenseElementsAttr>(value))
+    return dense.getRawData();
+  return std::nullopt;
+}
+
 std::optional<std::vector<float>> readF32Global(memref::GlobalOp global) {
   if (!global || !cast<MemRefType>(global.getType()).getElementType().isF32())
     return std::nullopt;

@@ -28,6 +28,10 @@ std::optional<std::vector<float>> readF32Global(memref::GlobalOp global);
 /// bytes wide, or nullopt.
 std::optional<std::vector<char>> readGlobalBytes(memref::GlobalOp global);
 
+/// The stored bytes of a dense or dense-resource constant (a splat's one
+/// element), without copying; nullopt for other attributes.
+std::optional<ArrayRef<char>> constantRawBytes(Attribute value);
+
 /// The constant global `value` reads (through memref.get_global and
 /// reshapes of it), or null.
 memref::GlobalOp constantGlobalOf(Value value);

@@ -5,9 +5,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Passes.h"
+#include "codegen/cpu/ContractionUtils.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/xxhash.h"
@@ -20,19 +20,6 @@ namespace mlir::kiln {
 using namespace mlir;
 
 namespace {
-/// The bytes of a constant's elements (a splat's single element), or
-/// nothing for an attribute kind without raw storage.
-std::optional<ArrayRef<char>> rawBytes(Attribute value) {
-  if (auto resource = dyn_cast_if_present<DenseResourceElementsAttr>(value)) {
-    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
-      return blob->getData();
-    return std::nullopt;
-  }
-  if (auto dense = dyn_cast_if_present<DenseElementsAttr>(value))
-    return dense.getRawData();
-  return std::nullopt;
-}
-
 struct KilnDedupeGlobalsPass
     : kiln::impl::KilnDedupeGlobalsPassBase<KilnDedupeGlobalsPass> {
   void runOnOperation() override {
@@ -48,7 +35,7 @@ struct KilnDedupeGlobalsPass
     SmallVector<memref::GlobalOp> duplicates;
     for (auto global : module.getOps<memref::GlobalOp>()) {
       Attribute value = global.getInitialValueAttr();
-      std::optional<ArrayRef<char>> bytes = rawBytes(value);
+      std::optional<ArrayRef<char>> bytes = kiln::constantRawBytes(value);
       if (!global.getConstant() || !bytes)
         continue;
       bool splat = isa<DenseElementsAttr>(value) &&

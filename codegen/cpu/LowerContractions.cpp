@@ -34,6 +34,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/Hashing.h"
 #include "llvm/Support/xxhash.h"
 
@@ -313,25 +314,9 @@ private:
     return buffer;
   }
   llvm::DenseMap<std::pair<Operation *, int64_t>, memref::GlobalOp> packed;
-  /// The panel width each constant (by value: the entries of a decoder
-  /// hold equal copies of a weight until DedupeGlobals merges them) and
-  /// operand layout was first packed for.
-  llvm::DenseMap<std::pair<uint64_t, int64_t>, int64_t> packedWidths;
-
-  /// packedWidths' key of a constant global read with layout `kFirst`:
-  /// its type and a hash of its bytes (a collision would only narrow the
-  /// candidates of one kernel).
-  std::optional<std::pair<uint64_t, int64_t>> widthKey(memref::GlobalOp global,
-                                                       int64_t kFirst) {
-    std::optional<std::vector<char>> bytes = readGlobalBytes(global);
-    if (!bytes)
-      return std::nullopt;
-    uint64_t hash = llvm::xxh3_64bits(ArrayRef<uint8_t>(
-        reinterpret_cast<const uint8_t *>(bytes->data()), bytes->size()));
-    return std::make_pair(
-        uint64_t(llvm::hash_combine(hash, global.getType().getAsOpaquePointer())),
-        kFirst);
-  }
+  /// The panel width fixed for kernels whose constant B other kernels
+  /// also read (decideSharedWidths), by kernel.
+  llvm::DenseMap<Operation *, int64_t> sharedWidths;
   unsigned packedCount = 0;
 
   /// The key of `mm`'s B for the caches above, without the width: its
@@ -355,19 +340,6 @@ private:
     return {global.getOperation(), kFirst};
   }
 
-  std::optional<int64_t> packedWidth(Matmul &mm) {
-    auto [op, kFirst] = bKey(mm);
-    if (!op)
-      return std::nullopt;
-    std::optional<std::pair<uint64_t, int64_t>> key =
-        widthKey(cast<memref::GlobalOp>(op), kFirst);
-    if (!key)
-      return std::nullopt;
-    if (auto it = packedWidths.find(*key); it != packedWidths.end())
-      return it->second;
-    return std::nullopt;
-  }
-
   /// The B constant packed as [N/nr][K][nr], or null when B is not a
   /// constant global readable here (or has batch dims).
   memref::GlobalOp packConstantB(Matmul &mm, int64_t nr,
@@ -382,9 +354,6 @@ private:
     std::optional<std::vector<float>> values = readF32Global(global);
     if (!values)
       return {};
-    if (std::optional<std::pair<uint64_t, int64_t>> width =
-            widthKey(global, kFirst))
-      packedWidths.try_emplace(*width, nr);
     int64_t n = mm.n(), k = mm.k(), panels = (n + nr - 1) / nr;
     auto bType = cast<MemRefType>(mm.b.getType());
     ArrayRef<int64_t> shape = bType.getShape();
@@ -436,24 +405,37 @@ private:
   /// entries each hold a copy until DedupeGlobals merges them) is packed
   /// once, for the panel width that the kernel with the most rows (the
   /// most work) prefers; the others rank only candidates of that width.
+  /// Copies are found by value: their type, operand layout and a hash of
+  /// their bytes (a collision would only narrow one kernel's candidates).
   void decideSharedWidths(MutableArrayRef<Matmul> matches) {
-    llvm::DenseMap<std::pair<uint64_t, int64_t>, SmallVector<Matmul *>> users;
+    llvm::MapVector<std::pair<uint64_t, int64_t>, SmallVector<Matmul *>>
+        users;
     for (Matmul &mm : matches) {
       auto [op, kFirst] = bKey(mm);
       if (!op)
         continue;
-      if (std::optional<std::pair<uint64_t, int64_t>> key =
-              widthKey(cast<memref::GlobalOp>(op), kFirst))
-        users[*key].push_back(&mm);
+      auto global = cast<memref::GlobalOp>(op);
+      std::optional<ArrayRef<char>> bytes =
+          constantRawBytes(global.getInitialValueAttr());
+      if (!bytes)
+        continue;
+      uint64_t hash = llvm::xxh3_64bits(ArrayRef<uint8_t>(
+          reinterpret_cast<const uint8_t *>(bytes->data()), bytes->size()));
+      users[{uint64_t(llvm::hash_combine(
+                 hash, global.getType().getAsOpaquePointer())),
+             kFirst}]
+          .push_back(&mm);
     }
     for (auto &[key, list] : users) {
       if (list.size() < 2)
         continue;
       Matmul *largest = *llvm::max_element(
           list, [](Matmul *a, Matmul *b) { return a->m() < b->m(); });
-      packedWidths[key] =
+      int64_t nr =
           chooseContraction(shapeOf(*largest), kindOf(*largest), target, choice)
               .config.nr;
+      for (Matmul *mm : list)
+        sharedWidths[mm->op.getOperation()] = nr;
     }
   }
 
@@ -463,8 +445,9 @@ private:
     KernelKind kind = kindOf(mm);
     // A constant B shared with other kernels keeps one panel width.
     KernelChoiceOptions options = choice;
-    if (std::optional<int64_t> width = packedWidth(mm))
-      options.nr = width;
+    if (auto it = sharedWidths.find(mm.op.getOperation());
+        it != sharedWidths.end())
+      options.nr = it->second;
     ContractionChoice chosen = chooseContraction(shape, kind, target, options);
     ContractionConfig config = chosen.config;
     config.mr = std::min(config.mr, shape.m);
