@@ -71,50 +71,66 @@ std::vector<double> inverseCholeskyUpper(const std::vector<double> &h,
 
 } // namespace
 
+GPTQFactor mlir::kiln::factorGPTQ(const std::vector<double> &hessian,
+                                  int64_t k, const GPTQSettings &settings) {
+  GPTQFactor f;
+  // Act order: the inputs with the largest H[i][i] (the most energy)
+  // first, while their error can still move to many rows; H and W are
+  // permuted to that order and the codes written back in place.
+  f.order.resize(k);
+  std::iota(f.order.begin(), f.order.end(), 0);
+  if (settings.actOrder)
+    std::stable_sort(f.order.begin(), f.order.end(),
+                     [&](int64_t a, int64_t b) {
+                       return hessian[a * k + a] > hessian[b * k + b];
+                     });
+  std::vector<double> permuted(k * k);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < k; ++j)
+      permuted[i * k + j] = hessian[f.order[i] * k + f.order[j]];
+  double meanDiag = 0.0;
+  for (int64_t i = 0; i < k; ++i)
+    meanDiag += permuted[i * k + i];
+  meanDiag /= double(std::max<int64_t>(k, 1));
+  // An input never seen in calibration (a zero row and column of H) gets
+  // only the damping: its row is rounded to nearest and takes no error.
+  for (double damp = settings.damp; f.u.empty() && damp <= settings.damp * 1000;
+       damp *= 10) {
+    std::vector<double> damped = permuted;
+    for (int64_t i = 0; i < k; ++i)
+      damped[i * k + i] += damp * meanDiag;
+    f.u = inverseCholeskyUpper(damped, k);
+  }
+  f.rounding = f.u.empty();
+  if (f.rounding) { // no usable H: round to nearest (U = I spreads nothing)
+    f.u.assign(k * k, 0.0);
+    for (int64_t i = 0; i < k; ++i)
+      f.u[i * k + i] = 1.0;
+  }
+  return f;
+}
+
 QuantizedWeights mlir::kiln::quantizeGPTQ(const std::vector<float> &w,
                                           int64_t k, int64_t n,
                                           int64_t groupSize, bool symmetric,
                                           const GroupFitter &fit,
-                                          std::vector<double> hessian,
+                                          const std::vector<double> &hessian,
                                           const GPTQSettings &settings,
                                           bool *usedRounding) {
-  // Act order: the inputs with the largest H[i][i] (the most energy)
-  // first, while their error can still move to many rows; H and W are
-  // permuted to that order and the codes written back in place.
-  std::vector<int64_t> order(k);
-  std::iota(order.begin(), order.end(), 0);
-  if (settings.actOrder) {
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-      return hessian[a * k + a] > hessian[b * k + b];
-    });
-    std::vector<double> permuted(k * k);
-    for (int64_t i = 0; i < k; ++i)
-      for (int64_t j = 0; j < k; ++j)
-        permuted[i * k + j] = hessian[order[i] * k + order[j]];
-    hessian.swap(permuted);
-  }
-  double meanDiag = 0.0;
-  for (int64_t i = 0; i < k; ++i)
-    meanDiag += hessian[i * k + i];
-  meanDiag /= double(std::max<int64_t>(k, 1));
-  // An input never seen in calibration (a zero row and column of H) gets
-  // only the damping: its row is rounded to nearest and takes no error.
-  std::vector<double> u;
-  for (double damp = settings.damp; u.empty() && damp <= settings.damp * 1000;
-       damp *= 10) {
-    std::vector<double> damped = hessian;
-    for (int64_t i = 0; i < k; ++i)
-      damped[i * k + i] += damp * meanDiag;
-    u = inverseCholeskyUpper(damped, k);
-  }
+  GPTQFactor f = factorGPTQ(hessian, k, settings);
   if (usedRounding)
-    *usedRounding = u.empty();
-  if (u.empty()) { // no usable H: round to nearest (U = I spreads nothing)
-    u.assign(k * k, 0.0);
-    for (int64_t i = 0; i < k; ++i)
-      u[i * k + i] = 1.0;
-  }
+    *usedRounding = f.rounding;
+  return quantizeGPTQ(w, k, n, groupSize, symmetric, fit, f, settings);
+}
 
+QuantizedWeights mlir::kiln::quantizeGPTQ(const std::vector<float> &w,
+                                          int64_t k, int64_t n,
+                                          int64_t groupSize, bool symmetric,
+                                          const GroupFitter &fit,
+                                          const GPTQFactor &factor,
+                                          const GPTQSettings &settings) {
+  const std::vector<int64_t> &order = factor.order;
+  const std::vector<double> &u = factor.u;
   int64_t groups = (k + groupSize - 1) / groupSize;
   QuantizedWeights q;
   q.values.resize(k * n);

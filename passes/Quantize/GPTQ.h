@@ -44,17 +44,37 @@ struct GPTQSettings {
   bool actOrder = true;
 };
 
+/// What GPTQ needs of a Hessian, the same for every layout of the matrix:
+/// the order the rows are rounded in, and U (upper triangular, H^-1 =
+/// U^T U, with H permuted to that order and damped).
+struct GPTQFactor {
+  std::vector<int64_t> order;
+  std::vector<double> u;
+  /// H (plus damping, raised up to 1000x when needed) was not positive
+  /// definite: U = I, i.e. round to nearest.
+  bool rounding = false;
+};
+
+/// The factor of the full K x K `hessian`.
+GPTQFactor factorGPTQ(const std::vector<double> &hessian, int64_t k,
+                      const GPTQSettings &settings);
+
 /// GPTQ of row-major `w` [k, n] with groups of `groupSize` rows, each group
 /// of each column quantized by `fit` when its first row comes up (on the
 /// weights as updated by the rows before; under act order, on the float
-/// weights, before rounding starts). `hessian` is the full K x K
-/// matrix. If H (plus damping, raised up to 1000x when needed) is not
-/// positive definite, this is plain round to nearest; `usedRounding`
-/// then says so.
+/// weights, before rounding starts). `factor` comes from factorGPTQ with
+/// the same settings.
+QuantizedWeights quantizeGPTQ(const std::vector<float> &w, int64_t k,
+                              int64_t n, int64_t groupSize, bool symmetric,
+                              const GroupFitter &fit, const GPTQFactor &factor,
+                              const GPTQSettings &settings);
+
+/// factorGPTQ then quantizeGPTQ; `usedRounding` says whether the factor
+/// fell back to round to nearest.
 QuantizedWeights quantizeGPTQ(const std::vector<float> &w, int64_t k,
                               int64_t n, int64_t groupSize, bool symmetric,
                               const GroupFitter &fit,
-                              std::vector<double> hessian,
+                              const std::vector<double> &hessian,
                               const GPTQSettings &settings,
                               bool *usedRounding = nullptr);
 

@@ -98,8 +98,10 @@ struct KilnWeightQuantizePass
             << ": the calibration was of another model or options";
         return signalPassFailure();
       }
-      std::vector<double> matrix = h.matrix();
-      quantize(op, &matrix);
+      Calibration calibration;
+      calibration.hessian = h.matrix();
+      calibration.factor = factorGPTQ(calibration.hessian, k, gptqSettings());
+      quantize(op, &calibration);
     }
   }
 
@@ -118,13 +120,26 @@ struct KilnWeightQuantizePass
     bool isSymmetric() const { return symmetric && !mixed(); }
   };
 
-  /// `w` stored as `m`: rounded to nearest, or by GPTQ given the inputs'
-  /// Hessian.
+  /// A matmul's calibration for GPTQ: its inputs' Hessian and the factor
+  /// of it that every layout tried shares.
+  struct Calibration {
+    std::vector<double> hessian;
+    GPTQFactor factor;
+  };
+
+  GPTQSettings gptqSettings() const {
+    GPTQSettings settings;
+    settings.damp = gptqDamp;
+    settings.actOrder = gptqActOrder;
+    return settings;
+  }
+
+  /// `w` stored as `m`: rounded to nearest, or by GPTQ given calibration.
   QuantizedWeights quantizeAs(const Mode &m, const std::vector<float> &w,
                               int64_t k, int64_t n,
-                              const std::vector<double> *hessian) {
+                              const Calibration *calibration) {
     bool clip = clipping == "mse";
-    if (!hessian)
+    if (!calibration)
       return m.mixed() ? quantizeMixed24(w, k, n, m.group, tileColumns,
                                          m.fraction, clip)
                        : quantizeWeights(w, k, n, m.bits, m.group,
@@ -148,14 +163,11 @@ struct KilnWeightQuantizePass
         return fitGroup(v, stride, count, b, sym, clip, /*halfScale=*/false);
       };
     }
-    GPTQSettings settings;
-    settings.damp = gptqDamp;
-    settings.actOrder = gptqActOrder;
-    return quantizeGPTQ(w, k, n, m.group, m.isSymmetric(), fit, *hessian,
-                        settings);
+    return quantizeGPTQ(w, k, n, m.group, m.isSymmetric(), fit,
+                        calibration->factor, gptqSettings());
   }
 
-  void quantize(MatMulOp op, const std::vector<double> *hessian) {
+  void quantize(MatMulOp op, const Calibration *calibration) {
     auto lt = cast<RankedTensorType>(op.getLhs().getType());
     auto rt = cast<RankedTensorType>(op.getRhs().getType());
     if (op.getLmulAttr() || rt.getRank() != 2 || !lt.getElementType().isF32() ||
@@ -169,14 +181,14 @@ struct KilnWeightQuantizePass
     QuantizedWeights q;
     if (accuracyBudget > 0) {
       std::optional<QuantizedWeights> chosen =
-          chooseMode(op, *w, k, n, hessian, mode);
+          chooseMode(op, *w, k, n, calibration, mode);
       if (!chosen)
         return;
       q = std::move(*chosen);
     } else {
-      q = quantizeAs(mode, *w, k, n, hessian);
+      q = quantizeAs(mode, *w, k, n, calibration);
     }
-    if (hessian)
+    if (calibration)
       ++numGPTQ;
     replace(op, mode, q, k, n);
   }
@@ -187,7 +199,7 @@ struct KilnWeightQuantizePass
   /// the op (`kiln.quantization`). nullopt: the op stays float.
   std::optional<QuantizedWeights>
   chooseMode(MatMulOp op, const std::vector<float> &w, int64_t k, int64_t n,
-             const std::vector<double> *hessian, Mode &chosen) {
+             const Calibration *calibration, Mode &chosen) {
     auto lt = cast<RankedTensorType>(op.getLhs().getType());
     MatmulShape shape{lt.getNumElements() / k, k, n};
     CpuThroughput cpu = CpuThroughput::forVector(vectorBits, l2Bytes);
@@ -200,13 +212,13 @@ struct KilnWeightQuantizePass
     std::string why;
     llvm::raw_string_ostream os(why);
     os << "M " << shape.m << " K " << k << " N " << n << ": ";
-    if (hessian)
+    if (calibration)
       os << "GPTQ, output error on the calibration inputs: ";
     for (const Mode &m : modes) {
-      QuantizedWeights q = quantizeAs(m, w, k, n, hessian);
-      double error =
-          hessian ? relativeOutputError(w, q, k, n, m.group, *hessian)
-                  : relativeError(w, q, k, n, m.group);
+      QuantizedWeights q = quantizeAs(m, w, k, n, calibration);
+      double error = calibration ? relativeOutputError(w, q, k, n, m.group,
+                                                       calibration->hessian)
+                                 : relativeError(w, q, k, n, m.group);
       double cycles = matmulCycles(shape, m.storedBits, cpu);
       os << m.name << " error " << llvm::format("%.4f", error) << " est. "
          << llvm::format("%.2f", fp32 / cycles) << "x; ";
