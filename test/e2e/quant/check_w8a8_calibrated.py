@@ -45,7 +45,7 @@ import numpy as np
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from check_w8a8 import int8_matmul, quantize_weights  # noqa: E402
-from quant_checks import check, failures, make_mlp, run  # noqa: E402
+from quant_checks import check, exit_status, make_mlp, run  # noqa: E402
 
 F32 = np.float32
 
@@ -252,11 +252,7 @@ def main():
     case(args, "ragged", (13, 70), 70, 100, 37)
     case(args, "batch3d", (2, 5, 33), 33, 64, 16)
     smoothquant_case(args)
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        return 1
-    print("PASS")
-    return 0
+    return exit_status()
 
 
 if __name__ == "__main__":

@@ -19,6 +19,15 @@ def check(ok, what):
         failures.append(what)
 
 
+def exit_status():
+    """Prints how the checks went; 0 when all passed, else 1."""
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        return 1
+    print("PASS")
+    return 0
+
+
 def run(cmd):
     """Runs a step; on failure prints it and exits 2 (a step failed)."""
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

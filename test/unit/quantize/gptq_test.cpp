@@ -11,6 +11,8 @@
 #include "passes/Quantize/GPTQ.h"
 #include "passes/Quantize/InputHessian.h"
 
+#include "test/unit/quantize/random_weights.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -20,15 +22,6 @@
 using namespace mlir::kiln;
 
 namespace {
-
-std::vector<float> gaussian(int64_t count, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> v(count);
-  for (float &x : v)
-    x = dist(rng);
-  return v;
-}
 
 /// Rows of correlated inputs: x = z A + 3 z_0 (a shared component), with
 /// channel scales from 0.1 to 10, like activations feeding a matmul.

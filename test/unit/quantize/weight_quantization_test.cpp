@@ -9,6 +9,8 @@
 
 #include "passes/Quantize/WeightQuantization.h"
 
+#include "test/unit/quantize/random_weights.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -17,15 +19,6 @@
 using namespace mlir::kiln;
 
 namespace {
-
-std::vector<float> gaussian(int64_t count, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> w(count);
-  for (float &x : w)
-    x = dist(rng);
-  return w;
-}
 
 /// Dequantized weight (k, c) of `q` ([k, n], groups of `g`).
 float dequant(const QuantizedWeights &q, int64_t r, int64_t c, int64_t n,
