@@ -277,37 +277,36 @@ struct KVThinkPruneLowering : OpConversionPattern<KVThinkPruneOp> {
               [&](OpBuilder &hb, Location hl, ValueRange bh,
                   ValueRange state) -> scf::ValueVector {
                 // score[i] = (sum of the valid observed q^2) * sum_s k^2.
-                Value qs =
-                    scf::ForOp::create(
-                        hb, hl, index(hb, 0), index(hb, ring), index(hb, 1),
-                        ValueRange{f32Zeros(hb, hl, d)},
-                        [&](OpBuilder &sb, Location sl, Value s,
-                            ValueRange acc) {
-                          Value row = readRow(
-                              sb, sl, observed, d,
-                              ValueRange{bh[0], bh[1], s, index(sb, 0)});
-                          Value sum =
-                              arith::AddFOp::create(sb, sl, acc[0], row);
-                          scf::YieldOp::create(
-                              sb, sl,
-                              ValueRange{arith::SelectOp::create(
-                                  sb, sl, validSlot(sb, s), sum, acc[0])});
-                        })
-                        .getResult(0);
-                Value ks =
-                    scf::ForOp::create(
-                        hb, hl, index(hb, 0), position, index(hb, 1),
-                        ValueRange{f32Zeros(hb, hl, d)},
-                        [&](OpBuilder &sb, Location sl, Value s,
-                            ValueRange acc) {
-                          Value k = readRow(
-                              sb, sl, cache, d,
-                              ValueRange{bh[0], bh[1], s, index(sb, 0)});
-                          scf::YieldOp::create(sb, sl,
-                                               ValueRange{vector::FMAOp::create(
-                                                   sb, sl, k, k, acc[0])});
-                        })
-                        .getResult(0);
+                // Sums a D-vector over rows s in [0, to) of `source`.
+                auto sumRows = [&](Value source, Value to, auto add) {
+                  return scf::ForOp::create(
+                             hb, hl, index(hb, 0), to, index(hb, 1),
+                             ValueRange{f32Zeros(hb, hl, d)},
+                             [&](OpBuilder &sb, Location sl, Value s,
+                                 ValueRange acc) {
+                               Value row = readRow(
+                                   sb, sl, source, d,
+                                   ValueRange{bh[0], bh[1], s, index(sb, 0)});
+                               scf::YieldOp::create(
+                                   sb, sl,
+                                   ValueRange{add(sb, sl, s, row, acc[0])});
+                             })
+                      .getResult(0);
+                };
+                Value qs = sumRows(
+                    observed, index(hb, ring),
+                    [&](OpBuilder &sb, Location sl, Value s, Value row,
+                        Value acc) -> Value {
+                      Value sum = arith::AddFOp::create(sb, sl, acc, row);
+                      return arith::SelectOp::create(sb, sl, validSlot(sb, s),
+                                                     sum, acc);
+                    });
+                Value ks = sumRows(cache, position,
+                                   [](OpBuilder &sb, Location sl, Value,
+                                      Value k, Value acc) -> Value {
+                                     return vector::FMAOp::create(sb, sl, k, k,
+                                                                  acc);
+                                   });
                 Value score = arith::MulFOp::create(hb, hl, qs, ks);
                 return {pickChannels(hb, hl, score, d, kept, bh, state[0])};
               });
