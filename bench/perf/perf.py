@@ -340,21 +340,25 @@ def bench_model(name, args, kiln, limits, host, policy):
     del model_proto
 
     # A quantized variant: kiln compiles the fp32 file with its flags, ORT
-    # runs its own quantization of it.
-    kiln_flags, ort_path = [], onnx_path
+    # runs its own quantization of it; without flags (None) kiln compiles
+    # that same ORT-quantized file.
+    kiln_flags, ort_path, kiln_path = [], onnx_path, onnx_path
     if name in registry.VARIANTS:
         _, kiln_flags, ort_quantize = registry.VARIANTS[name]
         ort_path = onnx_path[:-len(".onnx")] + "-ort.onnx"
         if not os.path.exists(ort_path) or \
                 os.path.getmtime(ort_path) < os.path.getmtime(onnx_path):
             ort_quantize(onnx_path, ort_path)
+        if kiln_flags is None:
+            kiln_flags, kiln_path = [], ort_path
         entry["kiln_flags"], entry["ort_onnx"] = kiln_flags, ort_path
+        entry["kiln_onnx"] = kiln_path
 
     # kiln compile (timed, peak RSS of the compiler process).
     so = os.path.join(work, f"{name}.so")
     if os.path.exists(so):
         os.remove(so)
-    r = run_child([kiln, "compile", onnx_path, "-o", so] + kiln_flags,
+    r = run_child([kiln, "compile", kiln_path, "-o", so] + kiln_flags,
                   timeout=args.compile_timeout)
     entry["compile"] = {"ok": r["rc"] == 0, "seconds": r["wall_s"],
                         "maxrss_mb": r["maxrss_mb"]}

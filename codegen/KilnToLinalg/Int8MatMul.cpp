@@ -1,7 +1,7 @@
-//===- Int8MatMul.cpp - kiln.dynamic_quantized_matmul -> linalg -----------===//
+//===- Int8MatMul.cpp - int8 x int8 matmuls -> linalg ---------------------===//
 //
-// Part of kiln. The reference form, valid for any shape (leading input dims
-// fold into M):
+// Part of kiln. kiln.dynamic_quantized_matmul's reference form, valid for
+// any shape (leading input dims fold into M):
 //
 //   amax[m]  = max_k |x[m, k]|                          (reduction)
 //   s_x[m]   = amax[m] == 0 ? 1 : amax[m] / 127          (elementwise)
@@ -130,9 +130,94 @@ struct DynamicQuantizedMatMulLowering
   }
 };
 
+struct IntegerMatMulLowering : OpConversionPattern<IntegerMatMulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(IntegerMatMulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto resultType = cast<RankedTensorType>(op.getType());
+    auto xt = cast<RankedTensorType>(op.getLhs().getType());
+    Type element = xt.getElementType();
+    bool isUnsigned = element.isUnsignedInteger();
+    Type i32 = rewriter.getI32Type();
+    int64_t k = xt.getShape().back(), n = resultType.getShape().back();
+    int64_t m = xt.getNumElements() / std::max<int64_t>(k, 1);
+    Value x = reshapeTo(rewriter, loc, adaptor.getLhs(),
+                        RankedTensorType::get({m, k}, element));
+    // A constant zero point (or none: 0) is subtracted as a constant; a
+    // run-time one is a 0-d operand.
+    Value zp = adaptor.getLhsZeroPoint();
+    std::optional<int64_t> zpConstant;
+    if (!zp) {
+      zpConstant = 0;
+    } else if (auto c = op.getLhsZeroPoint().getDefiningOp<ConstantOp>()) {
+      auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+      if (dense && dense.isSplat()) {
+        APInt v = dense.getSplatValue<APInt>();
+        zpConstant = isUnsigned ? int64_t(v.getZExtValue()) : v.getSExtValue();
+        zp = Value();
+      }
+    }
+    SmallVector<Value> inputs = {x};
+    if (zp)
+      inputs.push_back(zp);
+    inputs.push_back(adaptor.getRhs());
+
+    AffineExpr dm = getAffineDimExpr(0, ctx), dn = getAffineDimExpr(1, ctx),
+               dk = getAffineDimExpr(2, ctx);
+    auto map = [&](ArrayRef<AffineExpr> results) {
+      return AffineMap::get(3, 0, results, ctx);
+    };
+    Value init = filledTensor(rewriter, loc, {m, n},
+                              scalarConstant(rewriter, loc, i32, 0));
+    SmallVector<AffineMap> maps = {map({dm, dk})};
+    if (zp)
+      maps.push_back(map({}));
+    maps.append({map({dk, dn}), map({dm, dn})});
+    auto contraction = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{init.getType()}, inputs, ValueRange{init},
+        maps,
+        {utils::IteratorType::parallel, utils::IteratorType::parallel,
+         utils::IteratorType::reduction},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          auto widen = [&](Value v) -> Value {
+            v = toSignless(b, l, v);
+            if (isUnsigned)
+              return arith::ExtUIOp::create(b, l, b.getI32Type(), v);
+            return arith::ExtSIOp::create(b, l, b.getI32Type(), v);
+          };
+          Value a = widen(args[0]);
+          Value offset =
+              zp ? widen(args[1])
+                 : arith::ConstantOp::create(
+                       b, l, b.getI32IntegerAttr(int32_t(*zpConstant)))
+                       .getResult();
+          if (zp || *zpConstant != 0)
+            a = arith::SubIOp::create(b, l, a, offset);
+          Value w = arith::ExtSIOp::create(b, l, b.getI32Type(),
+                                           args[args.size() - 2]);
+          Value sum = arith::AddIOp::create(
+              b, l, args.back(), arith::MulIOp::create(b, l, a, w));
+          linalg::YieldOp::create(b, l, sum);
+        });
+    contraction->setAttr(kIntegerMatmulAttr,
+                         StringAttr::get(ctx, isUnsigned ? "unsigned"
+                                                         : "signed"));
+    if (zpConstant)
+      contraction->setAttr(kIntegerMatmulZeroPointAttr,
+                           rewriter.getI32IntegerAttr(int32_t(*zpConstant)));
+    rewriter.replaceOp(
+        op, reshapeTo(rewriter, loc, contraction.getResult(0), resultType));
+    return success();
+  }
+};
+
 } // namespace
 
 void mlir::kiln::lowering::populateInt8MatMulPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<DynamicQuantizedMatMulLowering>(patterns.getContext());
+  patterns.add<DynamicQuantizedMatMulLowering, IntegerMatMulLowering>(
+      patterns.getContext());
 }

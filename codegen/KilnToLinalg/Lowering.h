@@ -164,11 +164,23 @@ void populateKVThinkPatterns(RewritePatternSet &patterns);
 /// a kiln.quantized_matmul became (QuantizedMatMul.cpp).
 inline constexpr llvm::StringLiteral kQuantizedMatmulAttr =
     "kiln.weight_quant";
-/// Int8MatMul.cpp: kiln.dynamic_quantized_matmul.
+/// Int8MatMul.cpp: kiln.dynamic_quantized_matmul and kiln.integer_matmul.
 void populateInt8MatMulPatterns(RewritePatternSet &patterns);
 /// Discardable unit attribute marking the i32 contraction generic a
 /// kiln.dynamic_quantized_matmul became (Int8MatMul.cpp).
 inline constexpr llvm::StringLiteral kInt8MatmulAttr = "kiln.int8_matmul";
+/// Discardable attribute marking the i32 contraction generic a
+/// kiln.integer_matmul became (Int8MatMul.cpp); its value, "unsigned" or
+/// "signed", is the signedness of the 8-bit activations (the generic's
+/// operands are signless).
+inline constexpr llvm::StringLiteral kIntegerMatmulAttr =
+    "kiln.integer_matmul";
+/// Discardable i32 attribute beside kIntegerMatmulAttr: the activations'
+/// zero point when it is a compile-time constant (subtracted as a constant
+/// in the body, so no constant operand is left for elementwise fusion to
+/// fold, which would drop both attributes).
+inline constexpr llvm::StringLiteral kIntegerMatmulZeroPointAttr =
+    "kiln.integer_matmul_zero_point";
 void populatePoolingPatterns(RewritePatternSet &patterns);
 void populateNormalizationPatterns(RewritePatternSet &patterns);
 void populateReductionPatterns(RewritePatternSet &patterns);

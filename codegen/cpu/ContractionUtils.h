@@ -164,7 +164,9 @@ bool lowerQuantizedMatmul(linalg::GenericOp op, const CpuTarget &target,
 /// after it to an int8 GEMM (Int8MatmulKernel.cpp): activations quantized
 /// once per row, weights packed at compile time for vpdpbusd (or its
 /// widening emulation without VNNI); false (IR untouched) when it does not
-/// apply.
+/// apply. The contraction of a kiln.integer_matmul (kIntegerMatmulAttr:
+/// activations already 8-bit, with a zero point) takes the same kernel,
+/// with whatever elementwise op reads its result as the epilogue.
 bool lowerInt8Matmul(linalg::GenericOp op, const CpuTarget &target,
                      SmallVectorImpl<memref::GlobalOp> &packedSources,
                      std::string *description = nullptr);

@@ -25,6 +25,13 @@
 // them contiguously. All sums are exact, so the result equals the
 // reference form's up to the order of the f32 rescale (the same here).
 //
+// kiln.integer_matmul (ONNX MatMulInteger, QLinearMatMul) brings its
+// activations as 8-bit integers with a zero point zp: the first pass
+// copies them (signed ones +128 by flipping the top bit) instead of
+// quantizing, the accumulators start at -(zp [+128]) * colsum(w), and the
+// epilogue is whatever elementwise op reads the i32 result (the cast and
+// the scale multiply that dequantize it, a bias, an activation).
+//
 //===----------------------------------------------------------------------===//
 
 #include "codegen/KilnToLinalg/Lowering.h"
@@ -57,6 +64,11 @@ struct Int8Matmul {
   /// A calibrated scale (input_scale), folded into the contraction's body
   /// as the divisor constant once its fill was canonicalized away.
   std::optional<float> staticScale;
+  /// kiln.integer_matmul: x holds 8-bit integers already (unsigned or
+  /// signed), with the 0-d zero point `zp` (null: 0); there is no scale.
+  bool integerInput = false, unsignedInput = false;
+  Value zp;
+  int32_t zpConstant = 0; // the zero point when `zp` is null
 };
 
 bool isStaticIdentity(Value v, int64_t rank, Type element) {
@@ -83,7 +95,63 @@ std::optional<float> bodyScale(linalg::GenericOp op) {
   return std::nullopt;
 }
 
+/// The contraction of a kiln.integer_matmul: x (m, k) 8-bit, the optional
+/// 0-d zero point, w (k, n) constant i8, C (m, n) i32.
+std::optional<Int8Matmul> matchInteger(linalg::GenericOp op) {
+  auto sign = op->getAttrOfType<StringAttr>(lowering::kIntegerMatmulAttr);
+  unsigned inputs = op.getNumDpsInputs();
+  if (!sign || !op.hasPureBufferSemantics() || (inputs != 2 && inputs != 3) ||
+      op.getNumDpsInits() != 1)
+    return std::nullopt;
+  Int8Matmul q;
+  q.op = op;
+  q.integerInput = true;
+  q.unsignedInput = sign.getValue() == "unsigned";
+  q.x = op.getDpsInputOperand(0)->get();
+  // Two operands: the zero point is the attribute's constant (none: 0).
+  auto zpConstant =
+      op->getAttrOfType<IntegerAttr>(lowering::kIntegerMatmulZeroPointAttr);
+  if (inputs == 3)
+    q.zp = op.getDpsInputOperand(1)->get();
+  else if (zpConstant)
+    q.zpConstant = int32_t(zpConstant.getInt());
+  else
+    return std::nullopt;
+  Value w = op.getDpsInputOperand(inputs - 1)->get();
+  q.c = op.getDpsInitOperand(0)->get();
+  q.weights = constantGlobalOf(w);
+  auto xType = dyn_cast<MemRefType>(q.x.getType());
+  auto zpType = q.zp ? dyn_cast<MemRefType>(q.zp.getType()) : MemRefType();
+  auto wType = cast<MemRefType>(w.getType());
+  if (!q.weights || !xType || !xType.hasStaticShape() ||
+      xType.getRank() != 2 || !xType.getLayout().isIdentity() ||
+      !xType.getElementType().isInteger(8) ||
+      !isStaticIdentity(q.c, 2, IntegerType::get(op.getContext(), 32)) ||
+      (q.zp && (!zpType || zpType.getRank() != 0 ||
+                zpType.getElementType() != xType.getElementType())) ||
+      !wType.getElementType().isInteger(8))
+    return std::nullopt;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  std::optional<unsigned> xm = resultDim(maps[0], 0),
+                          xk = resultDim(maps[0], 1),
+                          wk = resultDim(maps[inputs - 1], 0),
+                          wn = resultDim(maps[inputs - 1], 1);
+  AffineMap cMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (!xm || !xk || !wk || !wn || *xk != *wk ||
+      (q.zp && maps[1].getNumResults() != 0) || resultDim(cMap, 0) != xm ||
+      resultDim(cMap, 1) != wn)
+    return std::nullopt;
+  q.m = xType.getShape()[0];
+  q.k = xType.getShape()[1];
+  q.n = wType.getShape()[1];
+  if (wType.getShape()[0] != q.k)
+    return std::nullopt;
+  return q;
+}
+
 std::optional<Int8Matmul> match(linalg::GenericOp op) {
+  if (op->hasAttr(lowering::kIntegerMatmulAttr))
+    return matchInteger(op);
   unsigned inputs = op.getNumDpsInputs();
   if (!op->hasAttr(lowering::kInt8MatmulAttr) || !op.hasPureBufferSemantics() ||
       (inputs != 2 && inputs != 3) || op.getNumDpsInits() != 1)
@@ -135,11 +203,45 @@ std::optional<Int8Matmul> match(linalg::GenericOp op) {
 /// and writing an f32 buffer. Fills `f`'s epilogue fields; false when the
 /// next op is not one.
 bool findRescale(const Int8Matmul &q, TileFusion &f) {
-  // Steps over what has no memory effects and the allocation of the
-  // rescale's output (the kernel is emitted at the rescale).
+  // Steps over what has no memory effects, allocations, and up to a few
+  // generics that neither touch C nor write what the contraction reads:
+  // the kernel is emitted at the rescale, so the contraction moves past
+  // them (Q, K and V projections of one input come as three contractions,
+  // then their three rescales).
+  Value cBase = baseBuffer(q.c);
+  SmallVector<Value> contractionReads = {baseBuffer(q.x)};
+  if (q.sx)
+    contractionReads.push_back(baseBuffer(q.sx));
+  if (q.zp)
+    contractionReads.push_back(baseBuffer(q.zp));
+  auto touchesC = [&](Operation *op) {
+    return llvm::any_of(op->getOperands(), [&](Value v) {
+      return isa<MemRefType>(v.getType()) && baseBuffer(v) == cBase;
+    });
+  };
   Operation *next = q.op->getNextNode();
-  while (next && (isMemoryEffectFree(next) || isa<memref::AllocOp>(next)))
-    next = next->getNextNode();
+  for (int passed = 0; next; next = next->getNextNode()) {
+    if (isMemoryEffectFree(next) || isa<memref::AllocOp>(next))
+      continue;
+    auto g = dyn_cast<linalg::GenericOp>(next);
+    auto copy = dyn_cast<memref::CopyOp>(next);
+    if ((!g || !g.hasPureBufferSemantics()) && !copy)
+      return false;
+    if (touchesC(next))
+      break;
+    if (++passed > 8)
+      return false;
+    SmallVector<Value> written;
+    if (copy)
+      written.push_back(copy.getTarget());
+    else
+      written.append(g.getDpsInits().begin(), g.getDpsInits().end());
+    for (Value v : written)
+      if (llvm::is_contained(contractionReads, baseBuffer(v)))
+        return false;
+  }
+  if (auto copy = dyn_cast_or_null<memref::CopyOp>(next))
+    return false;
   auto epilogue = dyn_cast_or_null<linalg::GenericOp>(next);
   if (!epilogue || !epilogue.hasPureBufferSemantics() ||
       epilogue.getNumDpsInits() != 1 || epilogue.getNumReductionLoops() != 0 ||
@@ -342,7 +444,8 @@ std::optional<RowScale> matchRowScale(Int8Matmul q) {
 /// The packed constants of one int8 matmul.
 struct Packed {
   memref::GlobalOp weights; // i8 [panels][K / 4][nr * 4]
-  memref::GlobalOp bias;    // i32 [panels][nr]: -128 * column sums
+  memref::GlobalOp bias;    // i32 [panels][nr]: -128 * column sums (the
+                            // column sums for integer activations)
 };
 
 Packed pack(Int8Matmul q, int64_t nr) {
@@ -361,7 +464,7 @@ Packed pack(Int8Matmul q, int64_t nr) {
         sum += int8_t(v);
         wp[((p * quads + kk / 4) * nr + c) * 4 + kk % 4] = v;
       }
-      bias[p * nr + c] = -128 * sum;
+      bias[p * nr + c] = q.integerInput ? sum : -128 * sum;
     }
   MLIRContext *ctx = q.op.getContext();
   std::string base = q.weights.getSymName().str();
@@ -395,7 +498,10 @@ public:
     quads = (q.k + 3) / 4;
     xw = memref::AllocOp::create(b, loc, MemRefType::get({q.m, quads}, i32),
                                  b.getI64IntegerAttr(64));
-    emitQuantize(b, loc);
+    if (q.integerInput)
+      emitCopyIntegers(b, loc);
+    else
+      emitQuantize(b, loc);
     wp = memref::GetGlobalOp::create(b, loc, packed.weights.getType(),
                                      packed.weights.getSymName());
     colBias = memref::GetGlobalOp::create(b, loc, packed.bias.getType(),
@@ -630,6 +736,99 @@ private:
         });
   }
 
+  /// Reinterprets an 8-bit value (scalar or vector) of x's or the zero
+  /// point's type as signless (the buffers of unsigned tensors stay ui8).
+  Value signless(OpBuilder &b, Location loc, Value v) {
+    Type t = v.getType();
+    auto vt = dyn_cast<VectorType>(t);
+    Type element = vt ? vt.getElementType() : t;
+    if (element.isSignlessInteger())
+      return v;
+    Type to = vt ? Type(VectorType::get(vt.getShape(), i8)) : Type(i8);
+    return UnrealizedConversionCastOp::create(b, loc, to, v).getResult(0);
+  }
+
+  /// 16 integer activations (signless bytes) -> the u8 the dot product
+  /// reads (signed ones +128, by flipping the top bit) -> 4 i32 words.
+  Value integerWords(OpBuilder &b, Location loc, Value bytes) {
+    if (!q.unsignedInput)
+      bytes = arith::XOrIOp::create(
+          b, loc, bytes,
+          splat(b, loc, VectorType::get({kLanes}, i8),
+                b.getI8IntegerAttr(-128)));
+    return vector::BitCastOp::create(b, loc, VectorType::get({4}, i32), bytes);
+  }
+
+  /// xw[m, :] from integer activations: copied (u8) or shifted by +128
+  /// (i8), 16 at a time; the K tail reads its bytes one by one (the rest
+  /// of the word is 0, times zero-padded weights).
+  void emitCopyIntegers(OpBuilder &b, Location loc) {
+    Type xElement = cast<MemRefType>(q.x.getType()).getElementType();
+    auto v16x = VectorType::get({kLanes}, xElement);
+    int64_t full = (q.k / kLanes) * kLanes, tail = q.k - full;
+    scf::ParallelOp::create(
+        b, loc, ValueRange{cst(b, loc, 0)}, ValueRange{cst(b, loc, q.m)},
+        ValueRange{cst(b, loc, 1)},
+        [&](OpBuilder &pb, Location l, ValueRange ivs) {
+          Value row = ivs[0];
+          if (full > 0)
+            scf::ForOp::create(
+                pb, l, cst(pb, l, 0), cst(pb, l, full), cst(pb, l, kLanes),
+                ValueRange{},
+                [&](OpBuilder &kb, Location kl, Value kk, ValueRange) {
+                  Value bytes = signless(
+                      kb, kl,
+                      vector::LoadOp::create(kb, kl, v16x, q.x,
+                                             ValueRange{row, kk}));
+                  Value word =
+                      arith::DivUIOp::create(kb, kl, kk, cst(kb, kl, 4));
+                  vector::StoreOp::create(kb, kl, integerWords(kb, kl, bytes),
+                                          xw, ValueRange{row, word});
+                  scf::YieldOp::create(kb, kl);
+                });
+          if (tail > 0) {
+            Value bytes = splat(pb, l, VectorType::get({kLanes}, i8),
+                                pb.getI8IntegerAttr(q.unsignedInput ? 0 : -128));
+            for (int64_t t = 0; t < tail; ++t) {
+              Value v = signless(
+                  pb, l,
+                  memref::LoadOp::create(pb, l, q.x,
+                                         ValueRange{row, cst(pb, l, full + t)}));
+              bytes = vector::InsertOp::create(pb, l, v, bytes, t);
+            }
+            Value wMask = vector::ConstantMaskOp::create(
+                pb, l, VectorType::get({4}, pb.getI1Type()),
+                ArrayRef<int64_t>{(tail + 3) / 4});
+            vector::MaskedStoreOp::create(
+                pb, l, xw, ValueRange{row, cst(pb, l, full / 4)}, wMask,
+                integerWords(pb, l, bytes));
+          }
+        });
+  }
+
+  /// The accumulators' start for integer activations: -(zp) * column sums,
+  /// with zp + 128 for signed activations (stored +128); a splat of
+  /// -(that offset) for `colsum * it`, or null when the offset is 0.
+  Value negatedOffset(OpBuilder &b, Location loc) {
+    Value off;
+    if (q.zp) {
+      Value z = signless(b, loc, memref::LoadOp::create(b, loc, q.zp));
+      off = q.unsignedInput ? arith::ExtUIOp::create(b, loc, i32, z).getResult()
+                            : arith::ExtSIOp::create(b, loc, i32, z).getResult();
+      if (!q.unsignedInput)
+        off = arith::AddIOp::create(
+            b, loc, off, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(128)));
+    } else {
+      int32_t offset = q.zpConstant + (q.unsignedInput ? 0 : 128);
+      if (offset == 0)
+        return Value();
+      off = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(offset));
+    }
+    Value neg = arith::SubIOp::create(
+        b, loc, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0)), off);
+    return vector::BroadcastOp::create(b, loc, v16i32, neg);
+  }
+
   /// acc + the sums of the four u8 x s8 products of each lane.
   Value dot4(OpBuilder &b, Location loc, Value acc, Value a, Value w) {
     if (vnni)
@@ -679,11 +878,19 @@ private:
     for (int64_t r = 0; r < rows; ++r)
       rowValues.push_back(arith::AddIOp::create(b, loc, row, cst(b, loc, r)));
     SmallVector<Value> init, bias;
-    for (int64_t v = 0; v < nv; ++v)
-      bias.push_back(vector::LoadOp::create(
-          b, loc, v16i32, colBias, ValueRange{panel, cst(b, loc, v * kLanes)}));
+    Value negOffset = q.integerInput ? negatedOffset(b, loc) : Value();
+    for (int64_t v = 0; v < nv; ++v) {
+      Value sums = vector::LoadOp::create(
+          b, loc, v16i32, colBias, ValueRange{panel, cst(b, loc, v * kLanes)});
+      if (q.integerInput)
+        sums = negOffset ? arith::MulIOp::create(b, loc, sums, negOffset)
+                               .getResult()
+                         : splat(b, loc, v16i32, b.getI32IntegerAttr(0));
+      bias.push_back(sums);
+    }
     // Accumulators start at C's initial value (the fused fill, or C) minus
-    // the +128 bias of the activations.
+    // the +128 bias of the activations (integer activations: minus their
+    // zero point, and the +128 of signed ones).
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t v = 0; v < nv; ++v) {
         SmallVector<Value> idx = {rowValues[r], columns[v]};
@@ -762,7 +969,7 @@ bool mlir::kiln::lowerInt8Matmul(
   // AVX-512 has FMA, which the division-free quantization needs.
   bool fastDivide = target.vectorBits >= 512;
   std::optional<RowScale> rowScale =
-      q->sx ? matchRowScale(*q) : std::nullopt;
+      q->sx && !q->integerInput ? matchRowScale(*q) : std::nullopt;
   Emitter(*q, packed, nv, mr, vnni, fastDivide, rowScale.has_value(), fusion)
       .emit(at);
   if (rowScale) {
@@ -780,8 +987,14 @@ bool mlir::kiln::lowerInt8Matmul(
     *description =
         (Twine("int8 matmul M ") + Twine(q->m) + " N " + Twine(q->n) + " K " +
          Twine(q->k) + ", " + (vnni ? "vpdpbusd" : "widening i8 dot") +
-         (q->staticScale ? ", activations quantized with a static scale"
-                         : ", activations quantized per row") +
+         (q->integerInput
+              ? (q->unsignedInput ? ", u8 activations" : ", i8 activations") +
+                    (q->zp ? Twine(" with a run-time zero point")
+                     : q->zpConstant
+                         ? " with zero point " + Twine(q->zpConstant)
+                         : Twine(""))
+          : q->staticScale ? ", activations quantized with a static scale"
+                           : ", activations quantized per row") +
          ", weights packed 4 k per lane, tile " +
          Twine(mr) + "x" + Twine(nv * kLanes) +
          (rowScale ? ", row scales computed in the quantization pass" : "") +

@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Passes.h"
+#include "codegen/KilnToLinalg/Lowering.h"
 #include "codegen/cpu/ContractionUtils.h"
 #include "codegen/cpu/KernelConfig.h"
 
@@ -217,10 +218,31 @@ struct KilnLowerContractionsPass
     decideSharedWidths(matches);
     for (Matmul &mm : matches)
       note(lower(mm, packedSources));
+    // The int8 kernels first, last first: one is emitted at its rescale,
+    // which may come after later contractions (Q, K, V, then their
+    // rescales); those must still be generics it can step over, not
+    // emitted kernels. They erase ops of `others` (row-scale reductions),
+    // so the rest is collected again after them.
+    SmallVector<linalg::GenericOp> int8;
+    for (linalg::GenericOp op : others)
+      if (op->hasAttr(lowering::kInt8MatmulAttr) ||
+          op->hasAttr(lowering::kIntegerMatmulAttr))
+        int8.push_back(op);
+    SmallVector<Attribute> int8Formed;
+    for (linalg::GenericOp op : llvm::reverse(int8)) {
+      std::string text;
+      if (lowerInt8Matmul(op, target, packedSources, &text))
+        int8Formed.push_back(StringAttr::get(&getContext(), text));
+    }
+    formed.append(int8Formed.rbegin(), int8Formed.rend());
+    others.clear();
+    module.walk([&](linalg::GenericOp op) {
+      if (op.getNumReductionLoops() != 0)
+        others.push_back(op);
+    });
     for (linalg::GenericOp op : others) {
       std::string text;
-      if (lowerInt8Matmul(op, target, packedSources, &text) ||
-          lowerQuantizedMatmul(op, target, packedSources, &text) ||
+      if (lowerQuantizedMatmul(op, target, packedSources, &text) ||
           lowerConv2D(op, target, choice, packedSources, &text) ||
           lowerDepthwiseConv(op, target, &text))
         note(text);

@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -129,6 +130,24 @@ bool coversY(linalg::GenericOp op, Value y) {
          hasVectorizableBody(op);
 }
 
+/// `v` is a fresh allocation (or a reshape of one) made between `at` and
+/// its use in `at`'s block; `defs` gets the ops that define it, last
+/// first, which can move before `at` unchanged (they read nothing else).
+bool allocationChain(Value v, Operation *at,
+                     SmallVectorImpl<Operation *> &defs) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (def->getBlock() != at->getBlock() || def->isBeforeInBlock(at))
+      return false;
+    defs.push_back(def);
+    if (auto alloc = dyn_cast<memref::AllocOp>(def))
+      return alloc->getNumOperands() == 0;
+    if (!isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(def))
+      return false;
+    v = def->getOperand(0);
+  }
+  return false;
+}
+
 bool collectOperands(linalg::GenericOp op, Value y, TileFusion &f,
                      SmallVectorImpl<TileFusion::Operand> &operands) {
   for (OpOperand *input : op.getDpsInputOperands()) {
@@ -173,8 +192,9 @@ TileFusion mlir::kiln::findTileFusion(linalg::GenericOp contraction, Value y,
     }
   }
 
+  // Also steps over allocations (the epilogue's output, say).
   Operation *next = contraction->getNextNode();
-  while (next && isSkippable(next))
+  while (next && (isSkippable(next) || isa<memref::AllocOp>(next)))
     next = next->getNextNode();
   auto epilogue = dyn_cast_or_null<linalg::GenericOp>(next);
   if (coversY(epilogue, y)) {
@@ -189,9 +209,12 @@ TileFusion mlir::kiln::findTileFusion(linalg::GenericOp contraction, Value y,
     for (auto &o : operands)
       ok &= o.value != out || o.map.isIdentity();
     // The kernel is emitted where the contraction is: every value the
-    // epilogue reads or writes must already exist there.
+    // epilogue reads or writes must already exist there (its output buffer
+    // may be allocated after the contraction: the allocation moves up).
     DominanceInfo dominance(contraction->getParentOfType<FunctionOpInterface>());
-    ok &= dominance.properlyDominates(out, contraction);
+    SmallVector<Operation *> outDefs;
+    ok &= dominance.properlyDominates(out, contraction) ||
+          allocationChain(out, contraction, outDefs);
     for (auto &o : operands)
       ok &= dominance.properlyDominates(o.value, contraction);
     // The kernel writes the epilogue's output tile by tile while it still
@@ -200,6 +223,8 @@ TileFusion mlir::kiln::findTileFusion(linalg::GenericOp contraction, Value y,
     for (OpOperand *input : contraction.getDpsInputOperands())
       ok &= baseBuffer(input->get()) != outBase;
     if (ok && readsOfY >= 1) {
+      for (Operation *def : llvm::reverse(outDefs))
+        def->moveBefore(contraction);
       f.epilogue = epilogue;
       f.epilogueOperands = std::move(operands);
       f.epilogueOut = out;

@@ -282,10 +282,55 @@ LogicalResult importDynamicQuantizeLinear(GraphImporter &imp) {
 }
 
 
+/// True when `v` is known to hold only zeros.
+bool isKnownZero(const TV &v) {
+  if (v.data)
+    return llvm::all_of(v.data->ints, [](int64_t x) { return x == 0; }) &&
+           v.data->floats.empty();
+  auto dense = dyn_cast_or_null<DenseElementsAttr>(v.attr);
+  return dense && dense.isSplat() && dense.getSplatValue<APInt>().isZero();
+}
+
+/// kiln.integer_matmul for the form the int8 kernel takes: 8-bit
+/// activations of rank >= 2 with one zero point, constant signed 8-bit
+/// weights [K, N] with zero points 0 (ONNX Runtime's quantize_dynamic and
+/// its QOperator models with QInt8 weights). Null when `a`/`b` are not
+/// that form.
+FailureOr<TV> integerKernelMatMul(GraphImporter &imp, TV &a, TV *azp, TV &b,
+                                  TV *bzp) {
+  auto ae = dyn_cast<IntegerType>(a.elementType());
+  if (!ae || ae.getWidth() != 8 || a.rank() < 2 || b.rank() != 2 ||
+      !b.isConstant() || !b.elementType().isSignlessInteger(8) ||
+      (bzp && !isKnownZero(*bzp)) ||
+      (azp && azp->type.getNumElements() != 1) ||
+      a.shape().back() != b.shape()[0])
+    return TV();
+  FailureOr<Value> va = imp.materialize(a), vb = imp.materialize(b);
+  if (failed(va) || failed(vb))
+    return failure();
+  Value vz;
+  if (azp) {
+    FailureOr<TV> z = imp.emitReshape(*azp, {});
+    if (failed(z))
+      return failure();
+    FailureOr<Value> m = imp.materialize(*z);
+    if (failed(m))
+      return failure();
+    vz = *m;
+  }
+  FailureOr<Value> r = imp.create<IntegerMatMulOp>(Type(), *va, *vb, vz);
+  if (failed(r))
+    return failure();
+  return imp.fromValue(*r);
+}
+
 /// MatMulInteger: (A - a_zp) x (B - b_zp) in int32 (a_zp per row of A,
 /// b_zp per column of B, or scalars).
 FailureOr<TV> integerMatMul(GraphImporter &imp, TV &a, TV *azp, TV &b,
                             TV *bzp) {
+  FailureOr<TV> kernel = integerKernelMatMul(imp, a, azp, b, bzp);
+  if (failed(kernel) || kernel->type)
+    return kernel;
   Type i32 = imp.builder.getI32Type();
   auto centered = [&](TV &v, TV *zp, bool rows) -> FailureOr<TV> {
     FailureOr<TV> vi = castTo(imp, v, i32);

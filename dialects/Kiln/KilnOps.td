@@ -316,6 +316,40 @@ def Kiln_DynamicQuantizedMatMulOp : Kiln_Op<"dynamic_quantized_matmul",
   let hasVerifier = 1;
 }
 
+def Kiln_IntegerMatMulOp : Kiln_Op<"integer_matmul",
+    [Pure, InferTypeOpAdaptor]> {
+  let summary = "8-bit integer matrix product with an activation zero point "
+                "(ONNX MatMulInteger), exact in i32.";
+  let description = [{
+    `lhs` ([.., M, K], unsigned `ui8` or signed `i8`, already quantized)
+    times `rhs` ([K, N], signed `i8`, zero point 0), with the optional
+    `lhs_zero_point` (one value of `lhs`'s type, known only at run time, as
+    DynamicQuantizeLinear computes it) subtracted first:
+
+      y[.., m, n] = sum_k (lhs[.., m, k] - lhs_zero_point) * rhs[k, n]
+
+    in i32 (wrapping, as ONNX's reference). The result is [.., M, N] i32.
+    This is the form ONNX Runtime's quantize_dynamic and QOperator models
+    use with int8 weights; the importer emits it when the weights are a
+    signed 8-bit constant with zero points 0 (any other MatMulInteger is
+    computed by casts and an i32 kiln.matmul). The CPU kernel packs `rhs`
+    for `vpdpbusd` like kiln.dynamic_quantized_matmul's weights.
+
+    ```mlir
+    %y = kiln.integer_matmul %x, %w zero_point %zp
+         : tensor<4x64xui8>, tensor<64x16xi8>, tensor<ui8>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$lhs, Kiln_Tensor:$rhs,
+                       Optional<Kiln_Tensor>:$lhs_zero_point);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`zero_point` $lhs_zero_point^)? attr-dict `:` type($lhs)
+    `,` type($rhs) (`,` type($lhs_zero_point)^)?
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Attention and the KV cache
 //===----------------------------------------------------------------------===//

@@ -1,10 +1,12 @@
 //===- KilnOpsQuant.cpp - kiln quantized ops ------------------------------===//
 //
-// Part of kiln. Type inference and verifier of kiln.quantized_matmul.
+// Part of kiln. Type inference and verifier of kiln.quantized_matmul, and
+// the result type every weight matmul shares (KilnOpsMatMul.h).
 //
 //===----------------------------------------------------------------------===//
 
 #include "dialects/Kiln/KilnOps.h"
+#include "dialects/Kiln/KilnOpsMatMul.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -12,21 +14,32 @@
 using namespace mlir;
 using namespace mlir::kiln;
 
-LogicalResult QuantizedMatMulOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
-  auto lt = dyn_cast<RankedTensorType>(adaptor.getLhs().getType());
-  auto wt = dyn_cast<RankedTensorType>(adaptor.getWeights().getType());
+LogicalResult mlir::kiln::inferWeightMatMulType(
+    std::optional<Location> loc, StringRef opName, StringRef lhsName,
+    Type lhs, Type weights, Type element, SmallVectorImpl<Type> &inferred) {
+  auto lt = dyn_cast<RankedTensorType>(lhs);
+  auto wt = dyn_cast<RankedTensorType>(weights);
   if (!lt || !wt || lt.getRank() < 2 || wt.getRank() != 2) {
     if (loc)
-      return mlir::emitError(*loc, "quantized_matmul needs lhs of rank >= 2 and "
-                             "weights of rank 2");
+      return mlir::emitError(*loc)
+             << opName << " needs " << lhsName
+             << " of rank >= 2 and weights of rank 2";
     return failure();
   }
   SmallVector<int64_t> shape(lt.getShape());
   shape.back() = wt.getShape()[1];
-  inferred.push_back(RankedTensorType::get(shape, lt.getElementType()));
+  inferred.push_back(
+      RankedTensorType::get(shape, element ? element : lt.getElementType()));
   return success();
+}
+
+LogicalResult QuantizedMatMulOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  return inferWeightMatMulType(loc, "quantized_matmul", "lhs",
+                               adaptor.getLhs().getType(),
+                               adaptor.getWeights().getType(), Type(),
+                               inferred);
 }
 
 LogicalResult QuantizedMatMulOp::verify() {

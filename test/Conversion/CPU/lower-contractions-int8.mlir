@@ -68,3 +68,57 @@ func.func @gemm_static(%x: tensor<3x8xf32>) -> tensor<3x16xf32> {
   %0 = kiln.dynamic_quantized_matmul %x, %w scales %s {input_scale = 0.25 : f32} : tensor<3x8xf32>, tensor<8x16xi8>, tensor<16xf32>
   return %0 : tensor<3x16xf32>
 }
+
+// kiln.integer_matmul (ONNX MatMulInteger) with u8 activations and a
+// run-time zero point, rescaled by a run-time scale (DynamicQuantizeLinear's)
+// and biased: the same kernel, whose activation pass copies the bytes
+// (K = 20: one 16-byte block and a 4-byte tail read byte by byte) instead
+// of quantizing, and whose accumulators start at -zp * column sums (plain
+// sums packed, times the broadcast -zp); the cast, scale and bias are its
+// epilogue.
+// CHECK-LABEL: func.func @integer_u8
+// CHECK-NOT:   kiln.integer_matmul =
+// CHECK:       %[[XW:.*]] = memref.alloc() {{.*}} : memref<3x5xi32>
+// CHECK:       scf.parallel
+// CHECK:         vector.load %arg0{{.*}} : memref<3x20xui8>, vector<16xui8>
+// CHECK:         builtin.unrealized_conversion_cast %{{.*}} : vector<16xui8> to vector<16xi8>
+// CHECK:         vector.bitcast %{{.*}} : vector<16xi8> to vector<4xi32>
+// CHECK:         vector.store %{{.*}}, %[[XW]]
+// CHECK:         memref.load %arg0
+// CHECK:         vector.insert
+// CHECK:         vector.maskedstore %[[XW]]
+// CHECK:       scf.parallel
+// CHECK:         memref.load %arg1[] : memref<ui8>
+// CHECK:         arith.extui %{{.*}} : i8 to i32
+// CHECK:         arith.muli %{{.*}} : vector<16xi32>
+// VNNI:            llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// WIDE:            arith.extui %{{.*}} : vector<64xi8> to vector<64xi16>
+// CHECK:         arith.sitofp %{{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK:         arith.mulf
+// CHECK:         arith.addf
+// CHECK:         vector.maskedstore %{{.*}} : memref<3x24xf32>, vector<16xi1>, vector<16xf32>
+func.func @integer_u8(%x: tensor<3x20xui8>, %zp: tensor<ui8>, %scale: tensor<f32>, %bias: tensor<24xf32>) -> tensor<3x24xf32> {
+  %w = arith.constant dense<[[-4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1], [3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5], [-1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2], [-5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2], [2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5], [-2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1], [5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3], [1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4], [-3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0], [4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4], [0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3], [-4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1], [3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5], [-1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2], [-5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2], [2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5], [-2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1], [5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3], [1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4], [-3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0]]> : tensor<20x24xi8>
+  %0 = kiln.integer_matmul %x, %w zero_point %zp : tensor<3x20xui8>, tensor<20x24xi8>, tensor<ui8>
+  %1 = kiln.cast %0 : tensor<3x24xi32> -> tensor<3x24xf32>
+  %2 = kiln.mul %1, %scale : tensor<3x24xf32>, tensor<f32>
+  %3 = kiln.add %2, %bias : tensor<3x24xf32>, tensor<24xf32>
+  return %3 : tensor<3x24xf32>
+}
+
+// Signed activations with a constant zero point: the copy flips each
+// byte's top bit (+128, for the u8 x s8 dot product) and the accumulators
+// start at -(zp + 128) * column sums (zp + 128 = 125 for zp -3).
+// CHECK-LABEL: func.func @integer_i8
+// CHECK:       scf.parallel
+// CHECK:         arith.xori %{{.*}} : vector<16xi8>
+// CHECK:       scf.parallel
+// CHECK:         %[[OFF:.*]] = arith.constant 125 : i32
+// CHECK:         arith.subi %{{.*}}, %[[OFF]] : i32
+// VNNI:            llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+func.func @integer_i8(%x: tensor<2x16xi8>) -> tensor<2x8xi32> {
+  %w = arith.constant dense<[[-3, 0, 3, -5, -2, 1, 4, -4], [4, -4, -1, 2, 5, -3, 0, 3], [0, 3, -5, -2, 1, 4, -4, -1], [-4, -1, 2, 5, -3, 0, 3, -5], [3, -5, -2, 1, 4, -4, -1, 2], [-1, 2, 5, -3, 0, 3, -5, -2], [-5, -2, 1, 4, -4, -1, 2, 5], [2, 5, -3, 0, 3, -5, -2, 1], [-2, 1, 4, -4, -1, 2, 5, -3], [5, -3, 0, 3, -5, -2, 1, 4], [1, 4, -4, -1, 2, 5, -3, 0], [-3, 0, 3, -5, -2, 1, 4, -4], [4, -4, -1, 2, 5, -3, 0, 3], [0, 3, -5, -2, 1, 4, -4, -1], [-4, -1, 2, 5, -3, 0, 3, -5], [3, -5, -2, 1, 4, -4, -1, 2]]> : tensor<16x8xi8>
+  %zp = kiln.constant dense<-3> : tensor<i8>
+  %0 = kiln.integer_matmul %x, %w zero_point %zp : tensor<2x16xi8>, tensor<16x8xi8>, tensor<i8>
+  return %0 : tensor<2x8xi32>
+}

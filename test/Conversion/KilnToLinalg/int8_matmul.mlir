@@ -53,3 +53,47 @@ func.func @int8_static(%x: tensor<4x5xf32>, %w: tensor<5x7xi8>, %s: tensor<7xf32
   %0 = kiln.dynamic_quantized_matmul %x, %w scales %s {input_scale = 0.125 : f32} : tensor<4x5xf32>, tensor<5x7xi8>, tensor<7xf32>
   return %0 : tensor<4x7xf32>
 }
+
+// kiln.integer_matmul's reference form: rows fold into M, then one i32
+// contraction of (a - zp) * w, marked for the CPU kernel with the
+// activations' signedness. A run-time zero point is a 0-d operand
+// (unsigned values widened with extui)...
+// CHECK-LABEL: func.func @integer_runtime_zp
+// CHECK:       %[[X:.*]] = tensor.collapse_shape %arg0 {{\[}}[0, 1], [2]] : tensor<2x3x5xui8> into tensor<6x5xui8>
+// CHECK:       %[[ACC0:.*]] = linalg.fill ins(%{{.*}} : i32) outs(%{{.*}} : tensor<6x7xi32>)
+// CHECK:       %[[ACC:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[X]], %arg2, %arg1 : tensor<6x5xui8>, tensor<ui8>, tensor<5x7xi8>) outs(%[[ACC0]] : tensor<6x7xi32>) attrs = {kiln.integer_matmul = "unsigned"}
+// CHECK:         arith.extui %{{.*}} : i8 to i32
+// CHECK:         arith.extui %{{.*}} : i8 to i32
+// CHECK:         arith.subi
+// CHECK:         arith.extsi %{{.*}} : i8 to i32
+// CHECK:         arith.muli
+// CHECK:         arith.addi
+// CHECK:       tensor.expand_shape %[[ACC]] {{\[}}[0, 1], [2]] output_shape [2, 3, 7]
+func.func @integer_runtime_zp(%x: tensor<2x3x5xui8>, %w: tensor<5x7xi8>, %zp: tensor<ui8>) -> tensor<2x3x7xi32> {
+  %0 = kiln.integer_matmul %x, %w zero_point %zp : tensor<2x3x5xui8>, tensor<5x7xi8>, tensor<ui8>
+  return %0 : tensor<2x3x7xi32>
+}
+
+// ... a constant one is subtracted as a constant and recorded beside the
+// marker (sign-extended for signed activations), so that no constant
+// operand is left to fold.
+// CHECK-LABEL: func.func @integer_constant_zp
+// CHECK:       linalg.generic {{.*}} ins(%arg0, %arg1 : tensor<4x5xi8>, tensor<5x7xi8>) {{.*}} attrs = {kiln.integer_matmul = "signed", kiln.integer_matmul_zero_point = -3 : i32}
+// CHECK:         %[[A:.*]] = arith.extsi %{{.*}} : i8 to i32
+// CHECK:         %[[Z:.*]] = arith.constant -3 : i32
+// CHECK:         arith.subi %[[A]], %[[Z]] : i32
+func.func @integer_constant_zp(%x: tensor<4x5xi8>, %w: tensor<5x7xi8>) -> tensor<4x7xi32> {
+  %zp = kiln.constant dense<-3> : tensor<i8>
+  %0 = kiln.integer_matmul %x, %w zero_point %zp : tensor<4x5xi8>, tensor<5x7xi8>, tensor<i8>
+  return %0 : tensor<4x7xi32>
+}
+
+// No zero point: zero, no subtraction.
+// CHECK-LABEL: func.func @integer_no_zp
+// CHECK:       linalg.generic {{.*}} ins(%arg0, %arg1 : tensor<4x5xui8>, tensor<5x7xi8>) {{.*}} attrs = {kiln.integer_matmul = "unsigned", kiln.integer_matmul_zero_point = 0 : i32}
+// CHECK-NOT:     arith.subi
+// CHECK:         arith.muli
+func.func @integer_no_zp(%x: tensor<4x5xui8>, %w: tensor<5x7xi8>) -> tensor<4x7xi32> {
+  %0 = kiln.integer_matmul %x, %w : tensor<4x5xui8>, tensor<5x7xi8>
+  return %0 : tensor<4x7xi32>
+}

@@ -79,3 +79,43 @@ func.func @f64_static_scale(%x: tensor<2x64xf32>, %w: tensor<64x16xi8>, %s: tens
        : tensor<2x64xf32>, tensor<64x16xi8>, tensor<16xf32>
   return
 }
+
+// -----
+
+func.func @integer_f32_lhs(%x: tensor<2x64xf32>, %w: tensor<64x16xi8>) {
+  // expected-error @+1 {{lhs must be ui8 or i8, got 'f32'}}
+  %0 = kiln.integer_matmul %x, %w : tensor<2x64xf32>, tensor<64x16xi8>
+  return
+}
+
+// -----
+
+func.func @integer_u8_rhs(%x: tensor<2x64xui8>, %w: tensor<64x16xui8>) {
+  // expected-error @+1 {{rhs must be signless i8, got 'ui8'}}
+  %0 = kiln.integer_matmul %x, %w : tensor<2x64xui8>, tensor<64x16xui8>
+  return
+}
+
+// -----
+
+func.func @integer_k_mismatch(%x: tensor<2x48xui8>, %w: tensor<64x16xi8>) {
+  // expected-error @+1 {{lhs reduction dim 48 differs from the rhs's K 64}}
+  %0 = kiln.integer_matmul %x, %w : tensor<2x48xui8>, tensor<64x16xi8>
+  return
+}
+
+// -----
+
+func.func @integer_zero_point_per_row(%x: tensor<2x64xui8>, %w: tensor<64x16xi8>, %zp: tensor<2xui8>) {
+  // expected-error @+1 {{lhs_zero_point must be a scalar (rank 0) of the lhs's type 'ui8'}}
+  %0 = kiln.integer_matmul %x, %w zero_point %zp : tensor<2x64xui8>, tensor<64x16xi8>, tensor<2xui8>
+  return
+}
+
+// -----
+
+func.func @integer_zero_point_type(%x: tensor<2x64xui8>, %w: tensor<64x16xi8>, %zp: tensor<i8>) {
+  // expected-error @+1 {{lhs_zero_point must be a scalar (rank 0) of the lhs's type 'ui8'}}
+  %0 = kiln.integer_matmul %x, %w zero_point %zp : tensor<2x64xui8>, tensor<64x16xi8>, tensor<i8>
+  return
+}

@@ -28,3 +28,20 @@ func.func @static_scale(%x: tensor<4x64xf32>, %w: tensor<64x16xi8>, %s: tensor<1
        : tensor<4x64xf32>, tensor<64x16xi8>, tensor<16xf32>
   return %0 : tensor<4x16xf32>
 }
+
+// kiln.integer_matmul (ONNX MatMulInteger): 8-bit activations with an
+// optional 0-d zero point; the result is i32 [.., M, N].
+// CHECK-LABEL: func.func @integer_u8
+func.func @integer_u8(%x: tensor<2x4x64xui8>, %w: tensor<64x16xi8>, %zp: tensor<ui8>) -> tensor<2x4x16xi32> {
+  // CHECK: kiln.integer_matmul %{{.*}}, %{{.*}} zero_point %{{.*}} : tensor<2x4x64xui8>, tensor<64x16xi8>, tensor<ui8>
+  %0 = kiln.integer_matmul %x, %w zero_point %zp
+       : tensor<2x4x64xui8>, tensor<64x16xi8>, tensor<ui8>
+  return %0 : tensor<2x4x16xi32>
+}
+
+// CHECK-LABEL: func.func @integer_i8_no_zero_point
+func.func @integer_i8_no_zero_point(%x: tensor<4x64xi8>, %w: tensor<64x16xi8>) -> tensor<4x16xi32> {
+  // CHECK: kiln.integer_matmul %{{.*}}, %{{.*}} : tensor<4x64xi8>, tensor<64x16xi8>
+  %0 = kiln.integer_matmul %x, %w : tensor<4x64xi8>, tensor<64x16xi8>
+  return %0 : tensor<4x16xi32>
+}
