@@ -10,13 +10,15 @@
 //     out = combine(out, vector.reduction(acc))     (+ a scalar tail)
 //
 // Sums are thus reassociated (lane-wise partial sums), deterministically
-// and independently of the thread count.
+// and independently of the thread count. A reduction of whole buffers to a
+// scalar is first flattened to one such dim.
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/cpu/ContractionUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Linalg/Utils/Utils.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -69,8 +71,35 @@ Value combine(OpBuilder &b, Location loc, Combine kind, Value x, Value y) {
 
 } // namespace
 
+/// A reduction of whole buffers to a scalar (every loop a reduction, as
+/// DynamicQuantizeLinear's min and max): the same generic over one flat
+/// dim of its identity-layout operands, or null.
+static linalg::GenericOp flattenFullReduction(linalg::GenericOp op) {
+  unsigned loops = op.getNumLoops();
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 || loops < 2 ||
+      op.getNumReductionLoops() != loops ||
+      op.getMatchingIndexingMap(op.getDpsInitOperand(0)).getNumResults() != 0)
+    return {};
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    auto t = dyn_cast<MemRefType>(input->get().getType());
+    if (!t || !t.hasStaticShape() || !t.getLayout().isIdentity() ||
+        !op.getMatchingIndexingMap(input).isIdentity())
+      return {};
+  }
+  ReassociationIndices all(llvm::to_vector(llvm::seq<int64_t>(0, loops)));
+  IRRewriter rewriter(op);
+  FailureOr<linalg::CollapseResult> collapsed =
+      linalg::collapseOpIterationDims(op, {all}, rewriter);
+  if (failed(collapsed))
+    return {};
+  rewriter.eraseOp(op);
+  return dyn_cast<linalg::GenericOp>(collapsed->collapsedOp.getOperation());
+}
+
 bool mlir::kiln::vectorizeReduction(linalg::GenericOp op,
                                     const CpuTarget &target) {
+  if (linalg::GenericOp flat = flattenFullReduction(op))
+    op = flat;
   if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
       op.getNumReductionLoops() != 1)
     return false;

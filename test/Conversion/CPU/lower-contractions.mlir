@@ -117,3 +117,52 @@ func.func @not_matched(%x: memref<4x16xf32>, %w: memref<16x64xf32>, %y: memref<4
   }
   return
 }
+
+// -----
+
+// The epilogue's output is allocated after the matmul (a [1, 5, 40] result
+// viewed as the [5, 40] rows): the allocation and its view move before the
+// kernel, which starts from the fill, applies the bias add to its
+// accumulators and stores into the view; C itself is never written.
+// CHECK-LABEL: func.func @epilogue_allocated_after
+// CHECK: %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x5x40xf32>
+// CHECK: %[[VIEW:.*]] = memref.collapse_shape %[[OUT]]
+// CHECK: scf.parallel
+// CHECK: vector.fma
+// CHECK: arith.addf {{.*}} : vector<32xf32>
+// CHECK-NOT: vector.maskedstore %alloc[
+// CHECK: vector.maskedstore %[[VIEW]][
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[OUT]]
+#a = affine_map<(m, k, n) -> (m, k)>
+#b = affine_map<(m, k, n) -> (k, n)>
+#c = affine_map<(m, k, n) -> (m, n)>
+#e2 = affine_map<(d0, d1) -> (d0, d1)>
+#bias = affine_map<(d0, d1) -> (d1)>
+memref.global "private" constant @w2 : memref<8x40xf32> = dense<1.0> {alignment = 64 : i64}
+func.func @epilogue_allocated_after(%x: memref<5x8xf32>, %bias: memref<40xf32>) -> memref<1x5x40xf32> {
+  %zero = arith.constant 0.0 : f32
+  %w = memref.get_global @w2 : memref<8x40xf32>
+  %y = memref.alloc() {alignment = 64 : i64} : memref<5x40xf32>
+  linalg.generic {indexing_maps = [#bias, #e2], iterator_types = ["parallel", "parallel"]}
+      ins(%bias : memref<40xf32>) outs(%y : memref<5x40xf32>) {
+  ^bb0(%b: f32, %o: f32):
+    linalg.yield %zero : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : memref<5x8xf32>, memref<8x40xf32>) outs(%y : memref<5x40xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %0 = arith.mulf %in, %in_0 : f32
+    %1 = arith.addf %out, %0 : f32
+    linalg.yield %1 : f32
+  }
+  %out = memref.alloc() {alignment = 64 : i64} : memref<1x5x40xf32>
+  %view = memref.collapse_shape %out [[0, 1], [2]] : memref<1x5x40xf32> into memref<5x40xf32>
+  linalg.generic {indexing_maps = [#e2, #bias, #e2], iterator_types = ["parallel", "parallel"]}
+      ins(%y, %bias : memref<5x40xf32>, memref<40xf32>) outs(%view : memref<5x40xf32>) {
+  ^bb0(%in: f32, %b: f32, %o: f32):
+    %0 = arith.addf %in, %b : f32
+    linalg.yield %0 : f32
+  }
+  return %out : memref<1x5x40xf32>
+}

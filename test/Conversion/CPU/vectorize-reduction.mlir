@@ -62,3 +62,29 @@ func.func @column_sum(%x: memref<32x3xf32>, %s: memref<3xf32>) {
   }
   return
 }
+
+// -----
+
+// A whole-tensor minimum to a scalar (DynamicQuantizeLinear's range): every
+// loop a reduction, flattened to one dim of 2 x 3 x 8 = 48 = 3 x 16 lanes,
+// then reduced as above (no parallel loop: one output element).
+// CHECK-LABEL: func.func @tensor_min
+// CHECK: memref.collapse_shape %arg0 {{\[}}[0, 1, 2]] : memref<2x3x8xf32> into memref<48xf32>
+// CHECK-NOT: scf.parallel
+// CHECK: arith.constant dense<0x7F800000> : vector<16xf32>
+// CHECK: scf.for {{.*}} iter_args
+// CHECK: arith.minimumf {{.*}} : vector<16xf32>
+// CHECK: vector.reduction <minimumf>
+// CHECK: memref.store {{.*}}, %arg1[]
+// CHECK-NOT: linalg.generic
+#all = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#scalar = affine_map<(d0, d1, d2) -> ()>
+func.func @tensor_min(%x: memref<2x3x8xf32>, %m: memref<f32>) {
+  linalg.generic {indexing_maps = [#all, #scalar], iterator_types = ["reduction", "reduction", "reduction"]}
+      ins(%x : memref<2x3x8xf32>) outs(%m : memref<f32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.minimumf %out, %in : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
