@@ -58,6 +58,9 @@ void mlir::kiln::buildGraphPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   hook(InsertionPoint::BeforeQuantize);
+  // QDQ models' dequantized matmuls: integer products (before kiln's own
+  // quantization modes, which leave integer matmuls alone).
+  pm.addPass(createKilnFoldQDQPass());
   if (options.weightQuantize)
     pm.addPass(createKilnWeightQuantizePass(*options.weightQuantize));
   if (options.smoothQuant)

@@ -11,6 +11,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -18,6 +19,8 @@ namespace mlir::kiln {
 
 /// The f32 values of a kiln.constant (dense or resource blob), or nullopt.
 std::optional<std::vector<float>> constantF32Values(Value v);
+/// The values of a signless i8 kiln.constant, or nullopt.
+std::optional<std::vector<int8_t>> constantI8Values(Value v);
 
 /// A kiln.constant of `type` holding the raw little-endian `bytes` (one
 /// element after another; for f32 and 8-bit types alike). Small constants

@@ -105,6 +105,35 @@ def KilnWeightQuantizePass : Pass<"kiln-weight-quantize"> {
   ];
 }
 
+def KilnFoldQDQPass : Pass<"kiln-fold-qdq"> {
+  let summary = "Computes a QDQ model's dequantized matmuls as integer matmuls.";
+  let description = [{
+    A float `kiln.matmul` whose lhs is a DequantizeLinear of 8-bit
+    activations, (f32(x_q) - zp) * s with scalar constants zp and s, and
+    whose rhs is constant int8 weights dequantized per tensor or per column
+    (f32(W_q) * s_w, or that product already folded into an f32 constant
+    that is exactly int8 times one f32 scale per column) becomes
+
+      f32(kiln.integer_matmul(x_q, W_q, zp)) * (s * s_w)
+
+    the integer product the QDQ group encodes (exact in i32; the float path
+    rounded each product and their sum). Other matmuls are left alone.
+
+    ```mlir
+    // before: %x = (f32(%q) - 128) * 0.02, %w a dequantized constant
+    %y = kiln.matmul %x, %w : tensor<4x64xf32>, tensor<64x16xf32>
+    // after
+    %p = kiln.integer_matmul %q, %wq zero_point %zp
+         : tensor<4x64xui8>, tensor<64x16xi8>, tensor<ui8>
+    %f = kiln.cast %p : tensor<4x16xi32> -> tensor<4x16xf32>
+    %y = kiln.mul %f, %scales : tensor<4x16xf32>, tensor<16xf32>
+    ```
+  }];
+  let statistics = [
+    Statistic<"numFolded", "num-folded", "Matmuls computed in integers">,
+  ];
+}
+
 def KilnW8A8QuantizePass : Pass<"kiln-w8a8-quantize"> {
   let summary = "Int8 weights and int8 activations for constant matmuls (w8a8).";
   let description = [{

@@ -42,10 +42,11 @@ VARIANTS = {
     "bert_base_w8a8": ("bert_base", ["--quantize=w8a8"], quantized.ort_dynamic),
     "mlp4096_b1_w8a8": ("mlp4096_b1", ["--quantize=w8a8"], quantized.ort_dynamic),
     "bert_base_ortq": ("bert_base", None, quantized.ort_dynamic),
+    "bert_base_qdq": ("bert_base", None, quantized.ort_static_qdq),
 }
-for _name, (_base, _flags, _) in VARIANTS.items():
+for _name, (_base, _flags, _ort) in VARIANTS.items():
     MODELS[_name] = (MODELS[_base][0], MODELS[_base][1],
-                     MODELS[_base][2] + ("; both run ORT quantize_dynamic's model"
+                     MODELS[_base][2] + (f"; both run ORT {_ort.__name__}'s model"
                                          if _flags is None else
                                          "; kiln --quantize=w8a8 vs ORT quantize_dynamic"))
 

@@ -1,0 +1,267 @@
+//===- FoldQDQ.cpp - kiln-fold-qdq ----------------------------------------===//
+//
+// Part of kiln. QDQ models (ONNX Runtime's quantize_static) write an int8
+// matmul as a float MatMul between two DequantizeLinear outputs, which the
+// importer turns into
+//
+//   x = (f32(x_q) - zp_x) * s_x          x_q 8-bit, zp_x and s_x scalars
+//   W = constant f32 [K, N]              f32(W_q) * s_w folded at import,
+//       or f32(W_q) * s_w                or still ops over a constant W_q
+//   y = matmul(x, W)
+//
+// This pass computes it as the integer product it encodes:
+//
+//   y = f32(integer_matmul(x_q, W_q, zp_x)) * (s_x * s_w[n])
+//
+// which the CPU lowers to the int8 kernel. A folded f32 W is re-encoded
+// only when it is exactly int8 times one f32 scale per column: some
+// q[k, n] in [-128, 127] and s[n] with f32(q * s) == W[k, n] bit for bit
+// for every k (scales tried: max |W| / 127 and / 128 of the matrix and of
+// the column, and their neighbours within 2 ulps). The products are then the
+// same numbers; only the float rounding of their sum differs (the integer
+// sum is exact).
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Constants.h"
+#include "passes/Quantize/Passes.h"
+
+#include "dialects/Kiln/KilnOps.h"
+
+#include <cmath>
+
+namespace mlir::kiln {
+#define GEN_PASS_DEF_KILNFOLDQDQPASS
+#include "passes/Quantize/Passes.h.inc"
+} // namespace mlir::kiln
+
+using namespace mlir;
+using namespace mlir::kiln;
+
+namespace {
+
+/// The value of a one-element f32 constant.
+std::optional<float> scalarConstant(Value v) {
+  std::optional<std::vector<float>> values = constantF32Values(v);
+  if (!values || values->size() != 1)
+    return std::nullopt;
+  return (*values)[0];
+}
+
+/// DequantizeLinear of 8-bit activations: (f32(q) - zp) * s.
+struct DequantizedInput {
+  Value q;
+  int64_t zeroPoint = 0;
+  float scale = 0;
+};
+
+std::optional<DequantizedInput> matchDequantizedInput(Value v) {
+  auto mul = v.getDefiningOp<MulOp>();
+  if (!mul || mul.getLmulAttr())
+    return std::nullopt;
+  DequantizedInput d;
+  Value centered;
+  for (auto [a, b] : {std::pair(mul.getLhs(), mul.getRhs()),
+                      std::pair(mul.getRhs(), mul.getLhs())})
+    if (std::optional<float> s = scalarConstant(b)) {
+      d.scale = *s;
+      centered = a;
+      break;
+    }
+  if (!centered || !(d.scale > 0.0f) || !std::isfinite(d.scale) ||
+      centered.getType() != v.getType())
+    return std::nullopt;
+  if (auto sub = centered.getDefiningOp<SubOp>()) {
+    std::optional<float> zp = scalarConstant(sub.getRhs());
+    if (!zp || *zp != std::nearbyint(*zp) || sub.getLhs().getType() !=
+                                                  centered.getType())
+      return std::nullopt;
+    d.zeroPoint = int64_t(*zp);
+    centered = sub.getLhs();
+  }
+  auto toFloat = centered.getDefiningOp<CastOp>();
+  if (!toFloat)
+    return std::nullopt;
+  auto qType = cast<RankedTensorType>(toFloat.getInput().getType());
+  auto element = dyn_cast<IntegerType>(qType.getElementType());
+  if (!element || element.getWidth() != 8 || element.isSigned())
+    return std::nullopt;
+  bool isUnsigned = element.isUnsigned();
+  if (d.zeroPoint < (isUnsigned ? 0 : -128) ||
+      d.zeroPoint > (isUnsigned ? 255 : 127))
+    return std::nullopt;
+  d.q = toFloat.getInput();
+  return d;
+}
+
+/// Int8 weights [K, N] with one f32 scale per column.
+struct Int8Weights {
+  std::vector<int8_t> values;
+  std::vector<float> scales;
+};
+
+/// Whether column `c` of `w` is exactly int8 times `s`; fills its values.
+bool encodesColumn(const std::vector<float> &w, int64_t k, int64_t n,
+                   int64_t c, float s, std::vector<int8_t> &values) {
+  if (!(s > 0.0f) || !std::isfinite(s))
+    return false;
+  for (int64_t r = 0; r < k; ++r) {
+    float x = w[r * n + c];
+    float q = std::nearbyint(x / s);
+    if (!(q >= -128.0f && q <= 127.0f) || q * s != x)
+      return false;
+    values[r * n + c] = int8_t(q);
+  }
+  return true;
+}
+
+/// W as int8 times per-column scales (the inverse of DequantizeLinear's
+/// folding), or nullopt when it is not exactly that.
+std::optional<Int8Weights> reencodeInt8(const std::vector<float> &w,
+                                        int64_t k, int64_t n) {
+  float matrixMax = 0.0f;
+  for (float x : w) {
+    if (!std::isfinite(x))
+      return std::nullopt;
+    matrixMax = std::max(matrixMax, std::fabs(x));
+  }
+  Int8Weights out;
+  out.values.assign(k * n, 0);
+  out.scales.assign(n, 1.0f);
+  for (int64_t c = 0; c < n; ++c) {
+    float columnMax = 0.0f;
+    for (int64_t r = 0; r < k; ++r)
+      columnMax = std::max(columnMax, std::fabs(w[r * n + c]));
+    if (columnMax == 0.0f)
+      continue; // all zero: q = 0, any scale
+    bool found = false;
+    for (float base : {matrixMax / 127.0f, columnMax / 127.0f,
+                       matrixMax / 128.0f, columnMax / 128.0f}) {
+      float below = base, above = base;
+      for (int step = 0; step <= 2 && !found; ++step) {
+        if (encodesColumn(w, k, n, c, below, out.values)) {
+          out.scales[c] = below;
+          found = true;
+        } else if (encodesColumn(w, k, n, c, above, out.values)) {
+          out.scales[c] = above;
+          found = true;
+        }
+        below = std::nextafter(below, 0.0f);
+        above = std::nextafter(above, INFINITY);
+      }
+      if (found)
+        break;
+    }
+    if (!found)
+      return std::nullopt;
+  }
+  return out;
+}
+
+/// (f32(W_q) [- 0]) * s_w with W_q a constant i8 [K, N] and s_w a scalar
+/// or one scale per column ([N] or [1, N]) constant.
+std::optional<Int8Weights> matchDequantizedWeights(Value v, int64_t k,
+                                                   int64_t n) {
+  auto mul = v.getDefiningOp<MulOp>();
+  if (!mul || mul.getLmulAttr())
+    return std::nullopt;
+  for (auto [a, b] : {std::pair(mul.getLhs(), mul.getRhs()),
+                      std::pair(mul.getRhs(), mul.getLhs())}) {
+    // A zero point of 0 may still be subtracted.
+    Value centered = a;
+    if (auto sub = a.getDefiningOp<SubOp>()) {
+      std::optional<float> zp = scalarConstant(sub.getRhs());
+      if (zp && *zp == 0.0f && sub.getLhs().getType() == a.getType())
+        centered = sub.getLhs();
+    }
+    auto toFloat = centered.getDefiningOp<CastOp>();
+    std::optional<std::vector<float>> scales = constantF32Values(b);
+    if (!toFloat || !scales || a.getType() != v.getType())
+      continue;
+    auto st = cast<RankedTensorType>(b.getType());
+    bool perColumn = int64_t(scales->size()) == n &&
+                     st.getShape().back() == n && st.getRank() <= 2;
+    if (scales->size() != 1 && !perColumn)
+      continue;
+    std::optional<std::vector<int8_t>> values =
+        constantI8Values(toFloat.getInput());
+    if (!values || int64_t(values->size()) != k * n)
+      continue;
+    Int8Weights out;
+    out.values = std::move(*values);
+    out.scales.assign(n, (*scales)[0]);
+    if (perColumn)
+      out.scales = *scales;
+    for (float s : out.scales)
+      if (!(s > 0.0f) || !std::isfinite(s))
+        return std::nullopt;
+    return out;
+  }
+  return std::nullopt;
+}
+
+struct KilnFoldQDQPass : kiln::impl::KilnFoldQDQPassBase<KilnFoldQDQPass> {
+  using KilnFoldQDQPassBase::KilnFoldQDQPassBase;
+
+  void runOnOperation() override {
+    SmallVector<MatMulOp> matmuls;
+    getOperation()->walk([&](MatMulOp op) { matmuls.push_back(op); });
+    for (MatMulOp op : matmuls)
+      fold(op);
+  }
+
+  void fold(MatMulOp op) {
+    auto lt = cast<RankedTensorType>(op.getLhs().getType());
+    auto rt = cast<RankedTensorType>(op.getRhs().getType());
+    if (op.getLmulAttr() || !lt.getElementType().isF32() || lt.getRank() < 2 ||
+        rt.getRank() != 2)
+      return;
+    std::optional<DequantizedInput> x = matchDequantizedInput(op.getLhs());
+    if (!x)
+      return;
+    int64_t k = rt.getDimSize(0), n = rt.getDimSize(1);
+    std::optional<Int8Weights> w = matchDequantizedWeights(op.getRhs(), k, n);
+    if (!w) {
+      std::optional<std::vector<float>> folded =
+          constantF32Values(op.getRhs());
+      if (folded)
+        w = reencodeInt8(*folded, k, n);
+    }
+    if (!w)
+      return;
+
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    auto qType = cast<RankedTensorType>(x->q.getType());
+    Value zp;
+    if (x->zeroPoint != 0) {
+      auto zpType = RankedTensorType::get({}, qType.getElementType());
+      auto bits = APInt(8, uint64_t(x->zeroPoint), /*isSigned=*/true);
+      zp = ConstantOp::create(b, loc, zpType,
+                              DenseElementsAttr::get(zpType, bits));
+    }
+    Value weights = createConstant(
+        b, loc, RankedTensorType::get({k, n}, b.getIntegerType(8)),
+        w->values, "qdq_weights");
+    SmallVector<int64_t> shape(lt.getShape());
+    shape.back() = n;
+    auto product = IntegerMatMulOp::create(
+        b, loc, RankedTensorType::get(shape, b.getI32Type()), x->q, weights,
+        zp);
+    Value asFloat = CastOp::create(
+        b, loc, RankedTensorType::get(shape, b.getF32Type()), product);
+    // s_x * s_w in f32, as ONNX Runtime's integer kernels combine them.
+    std::vector<float> scales(n);
+    for (int64_t c = 0; c < n; ++c)
+      scales[c] = x->scale * w->scales[c];
+    Value scale = createConstant(
+        b, loc, RankedTensorType::get({n}, b.getF32Type()), scales,
+        "qdq_scales");
+    Value y = MulOp::create(b, loc, asFloat, scale);
+    op.replaceAllUsesWith(y);
+    op.erase();
+    ++numFolded;
+  }
+};
+
+} // namespace

@@ -1,0 +1,76 @@
+// RUN: %kiln_opt %s --kiln-fold-qdq | FileCheck %s
+// kiln-fold-qdq: a float matmul between DequantizeLinear outputs (8-bit
+// activations, constant int8 weights) becomes the integer product,
+// f32(integer_matmul) * (s_x * s_w).
+
+// Weights already folded to f32 at import, exactly int8 x one scale per
+// column: re-encoded (the int8 values come back), the activation zero point
+// 128 becomes the op's, the scales multiply in f32 (0.02 x s_w[n]).
+// CHECK-LABEL: func.func @folded_weights
+// CHECK-DAG:   %[[ZP:.*]] = kiln.constant dense<128> : tensor<ui8>
+// CHECK-DAG:   %[[WQ:.*]] = kiln.constant dense<{{\[\[}}127, -128, 127, -127], [-82, 77, 94, 21], [-118, -104, -43, -18], [31, -6, -61, -88], [49, 60, -120, -99], [-13, -28, 99, 4], [-21, -18, 42, 22], [-84, 60, 65, 116]]> : tensor<8x4xi8>
+// CHECK:       %[[P:.*]] = kiln.integer_matmul %arg0, %[[WQ]] zero_point %[[ZP]] : tensor<2x3x8xui8>, tensor<8x4xi8>, tensor<ui8>
+// CHECK:       %[[F:.*]] = kiln.cast %[[P]] : tensor<2x3x4xi32> -> tensor<2x3x4xf32>
+// CHECK:       %[[S:.*]] = kiln.constant dense<{{\[}}2.000000e-03, 4.25999984E-4, 0.00999999977, 6.33999953E-5]> : tensor<4xf32>
+// CHECK:       %[[Y:.*]] = kiln.mul %[[F]], %[[S]] : tensor<2x3x4xf32>, tensor<4xf32>
+// CHECK:       return %[[Y]]
+func.func @folded_weights(%q: tensor<2x3x8xui8>) -> tensor<2x3x4xf32> {
+  %zp = kiln.constant dense<128.0> : tensor<f32>
+  %s = kiln.constant dense<0.02> : tensor<f32>
+  %w = kiln.constant dense<[[12.6999998, -2.7263999, 63.5, -0.402589977], [-8.19999981, 1.64009988, 47.0, 0.0665699989], [-11.8000002, -2.21519995, -21.5, -0.0570599996], [3.10000014, -0.127799988, -30.5, -0.27895999], [4.9000001, 1.278, -60.0, -0.313829988], [-1.30000007, -0.596399963, 49.5, 0.0126799997], [-2.10000014, -0.383399993, 21.0, 0.0697399974], [-8.40000057, 1.278, 32.5, 0.367719978]]> : tensor<8x4xf32>
+  %f = kiln.cast %q : tensor<2x3x8xui8> -> tensor<2x3x8xf32>
+  %c = kiln.sub %f, %zp : tensor<2x3x8xf32>, tensor<f32>
+  %x = kiln.mul %c, %s : tensor<2x3x8xf32>, tensor<f32>
+  %y = kiln.matmul %x, %w : tensor<2x3x8xf32>, tensor<8x4xf32>
+  return %y : tensor<2x3x4xf32>
+}
+
+// Weights still dequantized by ops ((f32(W_q) - 0) * s_w per column), signed
+// activations without a zero point: no zero point operand.
+// CHECK-LABEL: func.func @dequantized_weights
+// CHECK:       kiln.integer_matmul %arg0, %{{.*}} : tensor<4x8xi8>, tensor<8x4xi8>
+// CHECK-NOT:   kiln.matmul
+func.func @dequantized_weights(%q: tensor<4x8xi8>) -> tensor<4x4xf32> {
+  %s = kiln.constant dense<0.05> : tensor<f32>
+  %wq = kiln.constant dense<[[127, -128, 127, -127], [-82, 77, 94, 21], [-118, -104, -43, -18], [31, -6, -61, -88], [49, 60, -120, -99], [-13, -28, 99, 4], [-21, -18, 42, 22], [-84, 60, 65, 116]]> : tensor<8x4xi8>
+  %sw = kiln.constant dense<[0.100000001, 0.0212999992, 0.5, 0.00316999992]> : tensor<4xf32>
+  %zero = kiln.constant dense<0.0> : tensor<f32>
+  %f = kiln.cast %q : tensor<4x8xi8> -> tensor<4x8xf32>
+  %x = kiln.mul %f, %s : tensor<4x8xf32>, tensor<f32>
+  %wf = kiln.cast %wq : tensor<8x4xi8> -> tensor<8x4xf32>
+  %wc = kiln.sub %wf, %zero : tensor<8x4xf32>, tensor<f32>
+  %w = kiln.mul %wc, %sw : tensor<8x4xf32>, tensor<4xf32>
+  %y = kiln.matmul %x, %w : tensor<4x8xf32>, tensor<8x4xf32>
+  return %y : tensor<4x4xf32>
+}
+
+// One weight 1 ulp off int8 x scale: not exactly int8, stays float.
+// CHECK-LABEL: func.func @not_int8_weights
+// CHECK-NOT:   kiln.integer_matmul
+// CHECK:       kiln.matmul
+func.func @not_int8_weights(%q: tensor<2x8xui8>) -> tensor<2x4xf32> {
+  %zp = kiln.constant dense<128.0> : tensor<f32>
+  %s = kiln.constant dense<0.02> : tensor<f32>
+  %w = kiln.constant dense<[[12.6999998, -2.7263999, 63.5, -0.402589977], [-8.19999981, 1.64009988, 47.0, 0.0665699989], [-11.8000002, -2.21519995, -21.5, -0.0570599996], [3.10000014, -0.127799973, -30.5, -0.27895999], [4.9000001, 1.278, -60.0, -0.313829988], [-1.30000007, -0.596399963, 49.5, 0.0126799997], [-2.10000014, -0.383399993, 21.0, 0.0697399974], [-8.40000057, 1.278, 32.5, 0.367719978]]> : tensor<8x4xf32>
+  %f = kiln.cast %q : tensor<2x8xui8> -> tensor<2x8xf32>
+  %c = kiln.sub %f, %zp : tensor<2x8xf32>, tensor<f32>
+  %x = kiln.mul %c, %s : tensor<2x8xf32>, tensor<f32>
+  %y = kiln.matmul %x, %w : tensor<2x8xf32>, tensor<8x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// A zero point outside ui8's range, and float activations: left alone.
+// CHECK-LABEL: func.func @not_dequantized
+// CHECK-NOT:   kiln.integer_matmul
+// CHECK-COUNT-2: kiln.matmul
+func.func @not_dequantized(%q: tensor<2x8xui8>, %x2: tensor<2x8xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>) {
+  %zp = kiln.constant dense<300.0> : tensor<f32>
+  %s = kiln.constant dense<0.02> : tensor<f32>
+  %w = kiln.constant dense<[[12.6999998, -2.7263999, 63.5, -0.402589977], [-8.19999981, 1.64009988, 47.0, 0.0665699989], [-11.8000002, -2.21519995, -21.5, -0.0570599996], [3.10000014, -0.127799988, -30.5, -0.27895999], [4.9000001, 1.278, -60.0, -0.313829988], [-1.30000007, -0.596399963, 49.5, 0.0126799997], [-2.10000014, -0.383399993, 21.0, 0.0697399974], [-8.40000057, 1.278, 32.5, 0.367719978]]> : tensor<8x4xf32>
+  %f = kiln.cast %q : tensor<2x8xui8> -> tensor<2x8xf32>
+  %c = kiln.sub %f, %zp : tensor<2x8xf32>, tensor<f32>
+  %x = kiln.mul %c, %s : tensor<2x8xf32>, tensor<f32>
+  %y = kiln.matmul %x, %w : tensor<2x8xf32>, tensor<8x4xf32>
+  %y2 = kiln.matmul %x2, %w : tensor<2x8xf32>, tensor<8x4xf32>
+  return %y, %y2 : tensor<2x4xf32>, tensor<2x4xf32>
+}
