@@ -314,7 +314,8 @@ bool isF32Constant(Value v, double value) {
   return f && f.getValueAsDouble() == value && f.getType().isF32();
 }
 
-std::optional<RowScale> matchRowScale(Int8Matmul q) {
+/// `at`: where the kernel is emitted (the contraction, or its rescale).
+std::optional<RowScale> matchRowScale(Int8Matmul q, Operation *at) {
   auto sxAlloc = q.sx.getDefiningOp<memref::AllocOp>();
   if (!sxAlloc)
     return std::nullopt;
@@ -338,9 +339,10 @@ std::optional<RowScale> matchRowScale(Int8Matmul q) {
       rs.scale = g;
       continue;
     }
-    // Every reader of s_x comes after the kernel's matmul.
-    if (!isa<memref::DeallocOp>(user) &&
-        (user->getBlock() != block || user->isBeforeInBlock(q.op)))
+    // Every other reader of s_x (another matmul's, when CSE shared the
+    // scales of one input) comes after the kernel, which now computes it.
+    if (!isa<memref::DeallocOp>(user) && user != q.op &&
+        (user->getBlock() != block || user->isBeforeInBlock(at)))
       return std::nullopt;
   }
   if (!rs.scale || rs.scale->getBlock() != block ||
@@ -969,7 +971,7 @@ bool mlir::kiln::lowerInt8Matmul(
   // AVX-512 has FMA, which the division-free quantization needs.
   bool fastDivide = target.vectorBits >= 512;
   std::optional<RowScale> rowScale =
-      q->sx && !q->integerInput ? matchRowScale(*q) : std::nullopt;
+      q->sx && !q->integerInput ? matchRowScale(*q, at) : std::nullopt;
   Emitter(*q, packed, nv, mr, vnni, fastDivide, rowScale.has_value(), fusion)
       .emit(at);
   if (rowScale) {
