@@ -21,6 +21,9 @@
 // same numbers; only the float rounding of their sum differs (the integer
 // sum is exact).
 //
+// A Gather from a dequantized constant table (an 8-bit embedding) gathers
+// the 8-bit rows and dequantizes only those.
+//
 //===----------------------------------------------------------------------===//
 
 #include "passes/Constants.h"
@@ -200,14 +203,81 @@ std::optional<Int8Weights> matchDequantizedWeights(Value v, int64_t k,
   return std::nullopt;
 }
 
+/// The DequantizeLinear ops between a constant table and a kiln.gather of
+/// it, last first: a chain of f32 casts and of sub / mul by one-element
+/// constants starting at a kiln.constant (an embedding table stored in 8
+/// bits); empty when `data` is not that.
+SmallVector<Operation *> dequantizeChain(Value data) {
+  SmallVector<Operation *> chain;
+  Value v = data;
+  while (Operation *def = v.getDefiningOp()) {
+    if (isa<ConstantOp>(def))
+      return chain;
+    if (auto cast = dyn_cast<CastOp>(def)) {
+      chain.push_back(def);
+      v = cast.getInput();
+      continue;
+    }
+    if (!isa<SubOp, MulOp>(def) ||
+        (isa<MulOp>(def) && cast<MulOp>(def).getLmulAttr()) ||
+        !scalarConstant(def->getOperand(1)) ||
+        def->getOperand(0).getType() != def->getResult(0).getType())
+      return {};
+    chain.push_back(def);
+    v = def->getOperand(0);
+  }
+  return {};
+}
+
 struct KilnFoldQDQPass : kiln::impl::KilnFoldQDQPassBase<KilnFoldQDQPass> {
   using KilnFoldQDQPassBase::KilnFoldQDQPassBase;
 
   void runOnOperation() override {
     SmallVector<MatMulOp> matmuls;
-    getOperation()->walk([&](MatMulOp op) { matmuls.push_back(op); });
+    SmallVector<GatherOp> gathers;
+    getOperation()->walk([&](Operation *op) {
+      if (auto mm = dyn_cast<MatMulOp>(op))
+        matmuls.push_back(mm);
+      else if (auto g = dyn_cast<GatherOp>(op))
+        gathers.push_back(g);
+    });
     for (MatMulOp op : matmuls)
       fold(op);
+    for (GatherOp op : gathers)
+      gatherFirst(op);
+  }
+
+  /// gather(dequantize(table), ids) -> dequantize(gather(table, ids)): the
+  /// rows are gathered in 8 bits and only they are dequantized, instead of
+  /// the whole table on every run (the ops are elementwise with scalar
+  /// operands, so they commute with the gather).
+  void gatherFirst(GatherOp op) {
+    SmallVector<Operation *> chain = dequantizeChain(op.getData());
+    if (chain.empty())
+      return;
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    Value table = chain.back()->getOperand(0);
+    auto tableType = cast<RankedTensorType>(table.getType());
+    auto resultType = cast<RankedTensorType>(op.getType());
+    Value v = GatherOp::create(
+        b, loc, resultType.clone(tableType.getElementType()), table,
+        op.getIndices(), op.getAxisAttr());
+    for (Operation *step : llvm::reverse(chain)) {
+      auto stepType = resultType.clone(
+          cast<RankedTensorType>(step->getResult(0).getType())
+              .getElementType());
+      if (auto cast = dyn_cast<CastOp>(step))
+        v = CastOp::create(b, loc, stepType, v, cast.getSaturateAttr(),
+                           cast.getRoundModeAttr());
+      else if (isa<SubOp>(step))
+        v = SubOp::create(b, loc, v, step->getOperand(1));
+      else
+        v = MulOp::create(b, loc, v, step->getOperand(1));
+    }
+    op.replaceAllUsesWith(v);
+    op.erase();
+    ++numGathers;
   }
 
   void fold(MatMulOp op) {

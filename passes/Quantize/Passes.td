@@ -118,6 +118,9 @@ def KilnFoldQDQPass : Pass<"kiln-fold-qdq"> {
 
     the integer product the QDQ group encodes (exact in i32; the float path
     rounded each product and their sum). Other matmuls are left alone.
+    A `kiln.gather` from a constant table dequantized by casts and
+    scalar sub / mul (an 8-bit embedding) gathers the 8-bit rows first and
+    dequantizes only them.
 
     ```mlir
     // before: %x = (f32(%q) - 128) * 0.02, %w a dequantized constant
@@ -131,6 +134,8 @@ def KilnFoldQDQPass : Pass<"kiln-fold-qdq"> {
   }];
   let statistics = [
     Statistic<"numFolded", "num-folded", "Matmuls computed in integers">,
+    Statistic<"numGathers", "num-gathers",
+              "Gathers moved before their table's dequantization">,
   ];
 }
 

@@ -74,3 +74,23 @@ func.func @not_dequantized(%q: tensor<2x8xui8>, %x2: tensor<2x8xf32>) -> (tensor
   %y2 = kiln.matmul %x2, %w : tensor<2x8xf32>, tensor<8x4xf32>
   return %y, %y2 : tensor<2x4xf32>, tensor<2x4xf32>
 }
+
+// An 8-bit embedding table dequantized by ops, then gathered: the rows are
+// gathered in ui8 and only they are dequantized.
+// CHECK-LABEL: func.func @gather_first
+// CHECK:       %[[T:.*]] = kiln.constant dense<{{.*}}> : tensor<4x3xui8>
+// CHECK:       %[[G:.*]] = kiln.gather %[[T]], %arg0 {axis = 0 : i64} : tensor<4x3xui8>, tensor<1x2xi64> -> tensor<1x2x3xui8>
+// CHECK:       %[[F:.*]] = kiln.cast %[[G]] : tensor<1x2x3xui8> -> tensor<1x2x3xf32>
+// CHECK:       %[[C:.*]] = kiln.sub %[[F]], %{{.*}} : tensor<1x2x3xf32>, tensor<f32>
+// CHECK:       %[[Y:.*]] = kiln.mul %[[C]], %{{.*}} : tensor<1x2x3xf32>, tensor<f32>
+// CHECK:       return %[[Y]]
+func.func @gather_first(%ids: tensor<1x2xi64>) -> tensor<1x2x3xf32> {
+  %t = kiln.constant dense<[[1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12]]> : tensor<4x3xui8>
+  %zp = kiln.constant dense<128.0> : tensor<f32>
+  %s = kiln.constant dense<0.02> : tensor<f32>
+  %f = kiln.cast %t : tensor<4x3xui8> -> tensor<4x3xf32>
+  %c = kiln.sub %f, %zp : tensor<4x3xf32>, tensor<f32>
+  %w = kiln.mul %c, %s : tensor<4x3xf32>, tensor<f32>
+  %y = kiln.gather %w, %ids {axis = 0 : i64} : tensor<4x3xf32>, tensor<1x2xi64> -> tensor<1x2x3xf32>
+  return %y : tensor<1x2x3xf32>
+}
