@@ -77,3 +77,43 @@ func.func @epilogue_of_expanded(%a: tensor<4x16xf32>, %w: tensor<16x8xf32>, %bia
   } -> tensor<1x4x8xf32>
   return %y : tensor<1x4x8xf32>
 }
+
+// A QuantizeLinear's clamp to [0, 255] then the cast to 8 bits (through
+// i64, so that out-of-range values would wrap): the clamped value is never
+// out of i32's range, so it converts through i32. Without the clamp the
+// i64 conversion stays.
+// CHECK-LABEL: func.func @clamped_to_u8
+// CHECK:       arith.minimumf
+// CHECK-NEXT:  %[[I:.*]] = arith.fptosi %{{.*}} : f32 to i32
+// CHECK-NEXT:  arith.trunci %[[I]] : i32 to i8
+// CHECK-LABEL: func.func @unclamped_to_i8
+// CHECK:       %[[W:.*]] = arith.fptosi %{{.*}} : f32 to i64
+// CHECK-NEXT:  arith.trunci %[[W]] : i64 to i8
+#e1 = affine_map<(d0) -> (d0)>
+func.func @clamped_to_u8(%x: tensor<64xf32>) -> tensor<64xi8> {
+  %o = tensor.empty() : tensor<64xi8>
+  %y = linalg.generic {indexing_maps = [#e1, #e1], iterator_types = ["parallel"]}
+      ins(%x : tensor<64xf32>) outs(%o : tensor<64xi8>) {
+  ^bb0(%in: f32, %out: i8):
+    %lo = arith.constant 0.0 : f32
+    %hi = arith.constant 255.0 : f32
+    %r = math.roundeven %in : f32
+    %a = arith.maximumf %r, %lo : f32
+    %b = arith.minimumf %a, %hi : f32
+    %w = arith.fptosi %b : f32 to i64
+    %t = arith.trunci %w : i64 to i8
+    linalg.yield %t : i8
+  } -> tensor<64xi8>
+  return %y : tensor<64xi8>
+}
+func.func @unclamped_to_i8(%x: tensor<64xf32>) -> tensor<64xi8> {
+  %o = tensor.empty() : tensor<64xi8>
+  %y = linalg.generic {indexing_maps = [#e1, #e1], iterator_types = ["parallel"]}
+      ins(%x : tensor<64xf32>) outs(%o : tensor<64xi8>) {
+  ^bb0(%in: f32, %out: i8):
+    %w = arith.fptosi %in : f32 to i64
+    %t = arith.trunci %w : i64 to i8
+    linalg.yield %t : i8
+  } -> tensor<64xi8>
+  return %y : tensor<64xi8>
+}
