@@ -240,7 +240,7 @@ bool findRescale(const Int8Matmul &q, TileFusion &f) {
       if (llvm::is_contained(contractionReads, baseBuffer(v)))
         return false;
   }
-  if (auto copy = dyn_cast_or_null<memref::CopyOp>(next))
+  if (isa_and_nonnull<memref::CopyOp>(next))
     return false;
   auto epilogue = dyn_cast_or_null<linalg::GenericOp>(next);
   if (!epilogue || !epilogue.hasPureBufferSemantics() ||

@@ -51,6 +51,18 @@ std::optional<float> scalarConstant(Value v) {
   return (*values)[0];
 }
 
+/// `v` without the subtraction of a one-element constant (a zero point,
+/// returned in `zp`; 0 when nothing is subtracted).
+Value withoutZeroPoint(Value v, float &zp) {
+  zp = 0.0f;
+  auto sub = v.getDefiningOp<SubOp>();
+  std::optional<float> c = sub ? scalarConstant(sub.getRhs()) : std::nullopt;
+  if (!c || sub.getLhs().getType() != v.getType())
+    return v;
+  zp = *c;
+  return sub.getLhs();
+}
+
 /// DequantizeLinear of 8-bit activations: (f32(q) - zp) * s.
 struct DequantizedInput {
   Value q;
@@ -74,14 +86,11 @@ std::optional<DequantizedInput> matchDequantizedInput(Value v) {
   if (!centered || !(d.scale > 0.0f) || !std::isfinite(d.scale) ||
       centered.getType() != v.getType())
     return std::nullopt;
-  if (auto sub = centered.getDefiningOp<SubOp>()) {
-    std::optional<float> zp = scalarConstant(sub.getRhs());
-    if (!zp || *zp != std::nearbyint(*zp) || sub.getLhs().getType() !=
-                                                  centered.getType())
-      return std::nullopt;
-    d.zeroPoint = int64_t(*zp);
-    centered = sub.getLhs();
-  }
+  float zp;
+  centered = withoutZeroPoint(centered, zp);
+  if (zp != std::nearbyint(zp))
+    return std::nullopt;
+  d.zeroPoint = int64_t(zp);
   auto toFloat = centered.getDefiningOp<CastOp>();
   if (!toFloat)
     return std::nullopt;
@@ -171,12 +180,10 @@ std::optional<Int8Weights> matchDequantizedWeights(Value v, int64_t k,
   for (auto [a, b] : {std::pair(mul.getLhs(), mul.getRhs()),
                       std::pair(mul.getRhs(), mul.getLhs())}) {
     // A zero point of 0 may still be subtracted.
-    Value centered = a;
-    if (auto sub = a.getDefiningOp<SubOp>()) {
-      std::optional<float> zp = scalarConstant(sub.getRhs());
-      if (zp && *zp == 0.0f && sub.getLhs().getType() == a.getType())
-        centered = sub.getLhs();
-    }
+    float zp;
+    Value centered = withoutZeroPoint(a, zp);
+    if (zp != 0.0f)
+      continue;
     auto toFloat = centered.getDefiningOp<CastOp>();
     std::optional<std::vector<float>> scales = constantF32Values(b);
     if (!toFloat || !scales || a.getType() != v.getType())
