@@ -16,8 +16,9 @@
 // which the CPU lowers to the int8 kernel. A folded f32 W is re-encoded
 // only when it is exactly int8 times one f32 scale per column: some
 // q[k, n] in [-128, 127] and s[n] with f32(q * s) == W[k, n] bit for bit
-// for every k (scales tried: max |W| / 127 and / 128 of the matrix and of
-// the column, and their neighbours within 2 ulps). The products are then the
+// for every k (scales tried: max |W| of the matrix and of the column over
+// 127, 128 and every half-integer code below, and their neighbours within
+// 2 ulps). The products are then the
 // same numbers; only the float rounding of their sum differs (the integer
 // sum is exact).
 //
@@ -127,6 +128,25 @@ bool encodesColumn(const std::vector<float> &w, int64_t k, int64_t n,
   return true;
 }
 
+/// Scales to try for a column: max |W| (of the matrix: per-tensor scales;
+/// of the column: per-channel) over the largest code, 127 and 128 first
+/// (full-range int8), then every half-integer code down to 1: ORT's
+/// reduce_range writes 7-bit weights (max |W| / 64), and 2 max / (qmax -
+/// qmin) gives half-integers. Any scale that encodes every element exactly
+/// gives the same products, so the order only saves time.
+std::vector<float> scaleGuesses(float matrixMax, float columnMax) {
+  std::vector<float> codes = {127.0f, 128.0f};
+  for (int twice = 256; twice >= 2; --twice)
+    if (twice != 254 && twice != 256)
+      codes.push_back(twice / 2.0f);
+  std::vector<float> out;
+  for (float code : codes) {
+    out.push_back(matrixMax / code);
+    out.push_back(columnMax / code);
+  }
+  return out;
+}
+
 /// W as int8 times per-column scales (the inverse of DequantizeLinear's
 /// folding), or nullopt when it is not exactly that.
 std::optional<Int8Weights> reencodeInt8(const std::vector<float> &w,
@@ -147,8 +167,7 @@ std::optional<Int8Weights> reencodeInt8(const std::vector<float> &w,
     if (columnMax == 0.0f)
       continue; // all zero: q = 0, any scale
     bool found = false;
-    for (float base : {matrixMax / 127.0f, columnMax / 127.0f,
-                       matrixMax / 128.0f, columnMax / 128.0f}) {
+    for (float base : scaleGuesses(matrixMax, columnMax)) {
       float below = base, above = base;
       for (int step = 0; step <= 2 && !found; ++step) {
         if (encodesColumn(w, k, n, c, below, out.values)) {

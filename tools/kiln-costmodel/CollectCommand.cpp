@@ -126,6 +126,16 @@ std::vector<Shape> sampleShapes(unsigned seed, unsigned randomCount) {
   add(KernelKind::BatchMatMul, 4, 16, 16, 16);
   add(KernelKind::MatMulRuntimeB, 1, 128, 128, 64);
   add(KernelKind::MatMulRuntimeB, 1, 64, 512, 512);
+  // Tall products: ResNet-50's convolutions as implicit GEMMs (rows =
+  // output pixels), the wide-and-shallow 4096x4096x64, a batch-64 MLP.
+  // Without them a model extrapolates from M <= 512 and picks badly there.
+  add(KernelKind::MatMul, 1, 3136, 64, 576);
+  add(KernelKind::MatMul, 1, 3136, 256, 64);
+  add(KernelKind::MatMul, 1, 784, 128, 1152);
+  add(KernelKind::MatMul, 1, 196, 256, 2304);
+  add(KernelKind::MatMul, 1, 49, 512, 4608);
+  add(KernelKind::MatMul, 1, 4096, 4096, 64);
+  add(KernelKind::MatMul, 1, 2048, 1024, 128);
 
   std::mt19937 rng(seed);
   auto pick = [&](std::initializer_list<int64_t> values) {
@@ -142,10 +152,15 @@ std::vector<Shape> sampleShapes(unsigned seed, unsigned randomCount) {
   for (unsigned i = 0; i < randomCount; ++i) {
     KernelKind kind = KernelKind(pick({0, 0, 0, 0, 1, 2}));
     int64_t batch = kind == KernelKind::BatchMatMul ? pick({2, 4, 8, 12}) : 1;
-    int64_t m = rng() % 4 == 0 ? pick({1, 2, 4, 8}) : extent(1, 512);
+    int64_t m = rng() % 4 == 0 ? pick({1, 2, 4, 8})
+                : rng() % 4 == 0   ? extent(512, 4096)
+                                   : extent(1, 512);
     int64_t n = extent(8, 2048), k = extent(8, 2048);
-    // Keep a constant B under 16 MiB (it is written into the module).
+    // Keep a constant B under 16 MiB (it is written into the module), and
+    // a run under ~0.5 GFLOP so a tall shape costs seconds, not minutes.
     while (n * k > (int64_t(4) << 20))
+      k /= 2;
+    while (m * n * k > (int64_t(1) << 28) && k > 8)
       k /= 2;
     add(kind, batch, m, n, k);
   }

@@ -228,7 +228,8 @@ func.func @gelu(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
 
 // -----
 
-// Constant exponents 1, 2 and 0.5 need no powf.
+// Constant exponents that are small nonzero integers (repeated
+// squaring) and 0.5 need no powf; 0 and 5 keep it.
 // CHECK-LABEL: func.func @pow
 // CHECK:       linalg.generic
 // CHECK:         math.powf
@@ -237,12 +238,34 @@ func.func @gelu(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {
 // CHECK:         linalg.yield %[[SQ]]
 // CHECK:       linalg.generic
 // CHECK:         math.sqrt
-// CHECK-NOT:   math.powf
-func.func @pow(%x: tensor<4xf32>, %y: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
+// CHECK:       linalg.generic
+// CHECK:       ^bb0(%[[X:[a-z0-9_]+]]: f32,
+// CHECK:         %[[X2:.+]] = arith.mulf %[[X]], %[[X]] : f32
+// CHECK:         %[[X3:.+]] = arith.mulf %[[X]], %[[X2]] : f32
+// CHECK:         linalg.yield %[[X3]]
+// CHECK:       linalg.generic
+// CHECK:       ^bb0(%[[Y:[a-z0-9_]+]]: f32,
+// CHECK:         %[[Y2:.+]] = arith.mulf %[[Y]], %[[Y]] : f32
+// CHECK:         %[[ONE:.+]] = arith.constant 1.000000e+00 : f32
+// CHECK:         %[[INV:.+]] = arith.divf %[[ONE]], %[[Y2]] : f32
+// CHECK:         linalg.yield %[[INV]]
+// CHECK:       linalg.generic
+// CHECK:         math.powf
+// CHECK:       linalg.generic
+// CHECK:         math.powf
+func.func @pow(%x: tensor<4xf32>, %y: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) {
   %0 = kiln.pow %x, %y : tensor<4xf32>, tensor<4xf32>
   %two = kiln.constant dense<2.0> : tensor<f32>
   %1 = kiln.pow %x, %two : tensor<4xf32>, tensor<f32>
   %half = kiln.constant dense<0.5> : tensor<1xf32>
   %2 = kiln.pow %x, %half : tensor<4xf32>, tensor<1xf32>
-  return %0, %1, %2 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+  %three = kiln.constant dense<3.0> : tensor<f32>
+  %3 = kiln.pow %x, %three : tensor<4xf32>, tensor<f32>
+  %mtwo = kiln.constant dense<-2.0> : tensor<f32>
+  %4 = kiln.pow %x, %mtwo : tensor<4xf32>, tensor<f32>
+  %zero = kiln.constant dense<0.0> : tensor<f32>
+  %5 = kiln.pow %x, %zero : tensor<4xf32>, tensor<f32>
+  %five = kiln.constant dense<5.0> : tensor<f32>
+  %6 = kiln.pow %x, %five : tensor<4xf32>, tensor<f32>
+  return %0, %1, %2, %3, %4, %5, %6 : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
 }

@@ -44,6 +44,24 @@ func.func @dequantized_weights(%q: tensor<4x8xi8>) -> tensor<4x4xf32> {
   return %y : tensor<4x4xf32>
 }
 
+// 7-bit weights (ORT's reduce_range: scale = max |W| / 64), per tensor:
+// max / 127 and max / 128 of the matrix do not encode column 0, max / 64
+// does; column 1 (max 0.8 too) takes its own max / 128, codes doubled.
+// CHECK-LABEL: func.func @reduced_range_weights
+// CHECK:       kiln.constant dense<{{\[\[}}64, -6], [10, -128], [5, 14], [-20, 66]]> : tensor<4x2xi8>
+// CHECK:       kiln.integer_matmul
+// CHECK:       kiln.constant dense<[1.250000e-02, 6.250000e-03]> : tensor<2xf32>
+func.func @reduced_range_weights(%q: tensor<2x4xui8>) -> tensor<2x2xf32> {
+  %zp = kiln.constant dense<128.0> : tensor<f32>
+  %s = kiln.constant dense<1.0> : tensor<f32>
+  %w = kiln.constant dense<[[0.800000011920929, -0.03750000149011612], [0.125, -0.800000011920929], [0.0625, 0.08749999850988388], [-0.25, 0.4124999940395355]]> : tensor<4x2xf32>
+  %f = kiln.cast %q : tensor<2x4xui8> -> tensor<2x4xf32>
+  %c = kiln.sub %f, %zp : tensor<2x4xf32>, tensor<f32>
+  %x = kiln.mul %c, %s : tensor<2x4xf32>, tensor<f32>
+  %y = kiln.matmul %x, %w : tensor<2x4xf32>, tensor<4x2xf32>
+  return %y : tensor<2x2xf32>
+}
+
 // One weight 1 ulp off int8 x scale: not exactly int8, stays float.
 // CHECK-LABEL: func.func @not_int8_weights
 // CHECK-NOT:   kiln.integer_matmul

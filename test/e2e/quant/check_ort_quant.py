@@ -21,6 +21,14 @@ whose log shows the max abs/rel error.
   --exact-softmax-scale  set the output scale of every QuantizeLinear after a
                          Softmax to 1/256, a scale whose reciprocal is an
                          integer (see qdq_transformer.test for why).
+  --avoid-ties           use the first input seed (from --seed on) for which
+                         no DynamicQuantizeLinear input, as ORT computes it
+                         node by node, lies within 1e-4 of a step of a
+                         rounding tie (x/scale = k + 0.5). There the
+                         fp32 summation order alone decides the uint8 code
+                         (measured: x/scale = -52.500008 rounded to 75 by
+                         ORT, 76 by kiln's 8-lane attention), and one flipped
+                         code moves a whole output row by a step.
   --ort-fused            compile the graph ORT's optimizer makes of the
                          quantized model (level extended: QDQ groups fused
                          into QLinearMatMul, com.microsoft QLinearAdd,
@@ -82,6 +90,55 @@ def exact_softmax_scale(model):
     print(f"softmax output scales set to 1/256: {changed}")
 
 
+def tie_distance(path, inputs):
+    """The smallest |frac(x / scale) - 0.5| over every DynamicQuantizeLinear
+    input of the model at `path`, run by ORT node by node on `inputs`."""
+    import onnxruntime as ort
+
+    model = onnx.load(path)
+    dql = [n for n in model.graph.node if n.op_type == "DynamicQuantizeLinear"]
+    if not dql:
+        raise SystemExit("check_ort_quant: --avoid-ties: no DynamicQuantizeLinear")
+    wanted = []
+    for n in dql:
+        wanted += [n.input[0], n.output[1]]
+    known = {o.name for o in model.graph.output}
+    for name in wanted:
+        if name not in known:
+            model.graph.output.append(onnx.ValueInfoProto(name=name))
+            known.add(name)
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    sess = ort.InferenceSession(model.SerializeToString(), so,
+                                providers=["CPUExecutionProvider"])
+    values = dict(zip(wanted, sess.run(wanted, inputs)))
+    best = 1.0
+    for n in dql:
+        steps = values[n.input[0]].astype(np.float64) / float(values[n.output[1]])
+        best = min(best, float(np.abs(np.abs(steps - np.floor(steps)) - 0.5).min()))
+    return best
+
+
+def inputs_away_from_ties(path, work, seed, tries=20):
+    """Writes DIR/tie_free_inputs/*.npy for the first seed >= `seed` whose
+    inputs keep every quantized activation 1e-4 steps from a tie; returns
+    (DIR, seed)."""
+    import make_inputs
+
+    out = os.path.join(work, "tie_free_inputs")
+    for s in range(seed, seed + tries):
+        written = make_inputs.make_inputs(path, out, s)
+        feeds = {n: np.load(f) for n, f in written.items()}
+        d = tie_distance(path, feeds)
+        if d > 1e-4:
+            print(f"inputs of seed {s}: every quantized activation is "
+                  f"{d:.3g} of a step or more from a rounding tie")
+            return out, s
+        print(f"inputs of seed {s}: an activation is {d:.2g} of a step "
+              f"from a rounding tie; next seed")
+    raise SystemExit(f"check_ort_quant: no tie-free inputs in {tries} seeds")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -93,6 +150,7 @@ def main(argv=None):
     p.add_argument("--atol-steps", type=float)
     p.add_argument("--exact-softmax-scale", action="store_true")
     p.add_argument("--ort-fused", action="store_true")
+    p.add_argument("--avoid-ties", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
 
@@ -118,6 +176,9 @@ def main(argv=None):
         print("ORT-fused graph ops:", " ".join(ops))
     args = ["--onnx", path, "--kiln", a.kiln, "--work", a.work,
             "--ort-opt", a.ort_opt, "--ort-repeat", "1", "--seed", str(a.seed)]
+    if a.avoid_ties:
+        in_dir, _ = inputs_away_from_ties(path, a.work, a.seed)
+        args += ["--inputs", in_dir]
     if a.atol_steps is not None:
         step = output_step(model)
         atol = a.atol_steps * step + 1e-5

@@ -288,4 +288,8 @@ for title, op, ins, attrs, body in [
 want = onnx_run("Pow", [("x", x), ("e", np.array(2.0, np.float32))])
 ew.case("pow, constant exponent 2 (negative bases)", [("x", x)],
         f"%e = kiln.constant dense<2.0> : tensor<f32>\n%r = kiln.pow %x, %e : {ttype(x)}, tensor<f32>", want)
+for e in (3.0, -2.0, 4.0):
+    want = onnx_run("Pow", [("x", x), ("e", np.array(e, np.float32))])
+    ew.case(f"pow, constant exponent {e:g} (repeated multiplication)", [("x", x)],
+            f"%e = kiln.constant dense<{e}> : tensor<f32>\n%r = kiln.pow %x, %e : {ttype(x)}, tensor<f32>", want)
 ew.write()

@@ -25,6 +25,12 @@
 // CHECK-NEXT: [6, 0]
 // CHECK: data =
 // CHECK-NEXT: [7, 0]
+// CHECK: data =
+// CHECK-NEXT: [8, 0]
+// CHECK: data =
+// CHECK-NEXT: [9, 0]
+// CHECK: data =
+// CHECK-NEXT: [10, 0]
 
 func.func private @printMemrefF32(tensor<*xf32>)
 
@@ -83,6 +89,27 @@ func.func @case6(%x: tensor<3x4xf32>, %y: tensor<4xf32>) -> tensor<3x4xf32> {
 // Case 7: pow, constant exponent 2 (negative bases)
 func.func @case7(%x: tensor<3x4xf32>) -> tensor<3x4xf32> {
   %e = kiln.constant dense<2.0> : tensor<f32>
+  %r = kiln.pow %x, %e : tensor<3x4xf32>, tensor<f32>
+  return %r : tensor<3x4xf32>
+}
+
+// Case 8: pow, constant exponent 3 (repeated multiplication)
+func.func @case8(%x: tensor<3x4xf32>) -> tensor<3x4xf32> {
+  %e = kiln.constant dense<3.0> : tensor<f32>
+  %r = kiln.pow %x, %e : tensor<3x4xf32>, tensor<f32>
+  return %r : tensor<3x4xf32>
+}
+
+// Case 9: pow, constant exponent -2 (repeated multiplication)
+func.func @case9(%x: tensor<3x4xf32>) -> tensor<3x4xf32> {
+  %e = kiln.constant dense<-2.0> : tensor<f32>
+  %r = kiln.pow %x, %e : tensor<3x4xf32>, tensor<f32>
+  return %r : tensor<3x4xf32>
+}
+
+// Case 10: pow, constant exponent 4 (repeated multiplication)
+func.func @case10(%x: tensor<3x4xf32>) -> tensor<3x4xf32> {
+  %e = kiln.constant dense<4.0> : tensor<f32>
   %r = kiln.pow %x, %e : tensor<3x4xf32>, tensor<f32>
   return %r : tensor<3x4xf32>
 }
@@ -146,5 +173,29 @@ func.func @main() {
   %row7 = kiln.concat %id7, %bad7 {axis = 0 : i64} : tensor<1xf32>, tensor<1xf32> -> tensor<2xf32>
   %print7 = tensor.cast %row7 : tensor<2xf32> to tensor<*xf32>
   call @printMemrefF32(%print7) : (tensor<*xf32>) -> ()
+  %c8_x = kiln.constant dense<[[-0.67892307, -0.0509703644, -0.114648573, 1.54376435], [-1.67827046, -1.76830161, 1.34322298, -0.620128095], [1.71417737, 0.217381522, -1.76315832, 2.27494168]]> : tensor<3x4xf32>
+  %got8 = call @case8(%c8_x) : (tensor<3x4xf32>) -> tensor<3x4xf32>
+  %want8 = kiln.constant dense<[[-0.312940449, -0.000132419897, -0.00150697469, 3.67911196], [-4.72700262, -5.52928591, 2.42350745, -0.238475755], [5.03694582, 0.0102723045, -5.48117828, 11.7736416]]> : tensor<3x4xf32>
+  %bad8 = call @mismatches_3x4(%got8, %want8) : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<1xf32>
+  %id8 = kiln.constant dense<[8.0]> : tensor<1xf32>
+  %row8 = kiln.concat %id8, %bad8 {axis = 0 : i64} : tensor<1xf32>, tensor<1xf32> -> tensor<2xf32>
+  %print8 = tensor.cast %row8 : tensor<2xf32> to tensor<*xf32>
+  call @printMemrefF32(%print8) : (tensor<*xf32>) -> ()
+  %c9_x = kiln.constant dense<[[-0.67892307, -0.0509703644, -0.114648573, 1.54376435], [-1.67827046, -1.76830161, 1.34322298, -0.620128095], [1.71417737, 0.217381522, -1.76315832, 2.27494168]]> : tensor<3x4xf32>
+  %got9 = call @case9(%c9_x) : (tensor<3x4xf32>) -> tensor<3x4xf32>
+  %want9 = kiln.constant dense<[[2.16949606, 384.914734, 76.0786285, 0.419602424], [0.35503903, 0.319806516, 0.554247558, 2.60038209], [0.340320796, 21.1619053, 0.321675062, 0.193223283]]> : tensor<3x4xf32>
+  %bad9 = call @mismatches_3x4(%got9, %want9) : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<1xf32>
+  %id9 = kiln.constant dense<[9.0]> : tensor<1xf32>
+  %row9 = kiln.concat %id9, %bad9 {axis = 0 : i64} : tensor<1xf32>, tensor<1xf32> -> tensor<2xf32>
+  %print9 = tensor.cast %row9 : tensor<2xf32> to tensor<*xf32>
+  call @printMemrefF32(%print9) : (tensor<*xf32>) -> ()
+  %c10_x = kiln.constant dense<[[-0.67892307, -0.0509703644, -0.114648573, 1.54376435], [-1.67827046, -1.76830161, 1.34322298, -0.620128095], [1.71417737, 0.217381522, -1.76315832, 2.27494168]]> : tensor<3x4xf32>
+  %got10 = call @case10(%c10_x) : (tensor<3x4xf32>) -> tensor<3x4xf32>
+  %want10 = kiln.constant dense<[[0.212462485, 6.74948978e-06, 0.000172772503, 5.67968225], [7.93318892, 9.77744484, 3.25531077, 0.147885516], [8.63421822, 0.00223300909, 9.66418552, 26.7843475]]> : tensor<3x4xf32>
+  %bad10 = call @mismatches_3x4(%got10, %want10) : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<1xf32>
+  %id10 = kiln.constant dense<[10.0]> : tensor<1xf32>
+  %row10 = kiln.concat %id10, %bad10 {axis = 0 : i64} : tensor<1xf32>, tensor<1xf32> -> tensor<2xf32>
+  %print10 = tensor.cast %row10 : tensor<2xf32> to tensor<*xf32>
+  call @printMemrefF32(%print10) : (tensor<*xf32>) -> ()
   return
 }
