@@ -44,7 +44,7 @@ ContractionConfig chooseContractionConfig(const ContractionShape &shape,
                                           const CpuTarget &target);
 
 /// Every configuration the kernels can emit for `shape` without spilling
-/// the register tile: nr of 1-4 vectors, mr up to what the register file
+/// the register tile: nr of 1, 2 or 4 vectors, mr up to what the register file
 /// holds (at most m), kc in {64, ..., 512} (at most k; only k when the
 /// kernel does not block K).
 std::vector<ContractionConfig>
