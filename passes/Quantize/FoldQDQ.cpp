@@ -135,11 +135,15 @@ bool encodesColumn(const std::vector<float> &w, int64_t k, int64_t n,
 /// qmin) gives half-integers. Any scale that encodes every element exactly
 /// gives the same products, so the order only saves time.
 std::vector<float> scaleGuesses(float matrixMax, float columnMax) {
-  std::vector<float> codes = {127.0f, 128.0f};
-  for (int twice = 256; twice >= 2; --twice)
-    if (twice != 254 && twice != 256)
-      codes.push_back(twice / 2.0f);
+  static const std::vector<float> codes = [] {
+    std::vector<float> c = {127.0f, 128.0f};
+    for (int twice = 256; twice >= 2; --twice)
+      if (twice != 254 && twice != 256)
+        c.push_back(twice / 2.0f);
+    return c;
+  }();
   std::vector<float> out;
+  out.reserve(2 * codes.size());
   for (float code : codes) {
     out.push_back(matrixMax / code);
     out.push_back(columnMax / code);
