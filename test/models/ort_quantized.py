@@ -224,15 +224,20 @@ def ort_u8s8_saturates():
     forced = os.environ.get("KILN_TEST_REDUCE_RANGE")
     if forced in ("0", "1"):
         return forced == "1"
+    flags = host_cpu_flags()
+    if "avx2" not in flags:
+        return False  # not an x86 host ORT's AVX2 kernels run on
+    return not ({"avx512_vnni", "avx_vnni"} & flags)
+
+
+def host_cpu_flags():
+    """The host CPU's feature flags from /proc/cpuinfo (empty if none)."""
     try:
         with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f
-                          if line.startswith("flags")), [])
+            return set(next((line.split(":", 1)[1].split() for line in f
+                             if line.startswith("flags")), []))
     except OSError:
-        return False
-    if not flags or "avx2" not in flags:
-        return False  # not an x86 host ORT's AVX2 kernels run on
-    return not ({"avx512_vnni", "avx_vnni"} & set(flags))
+        return set()
 
 
 def make(name, mode, out, seed=0, fp32_out=None):

@@ -39,20 +39,15 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from quant_checks import check, failures, make_mlp, run  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "models"))
+from ort_quantized import host_cpu_flags  # noqa: E402
+
 F32 = np.float32
 
 
-def host_flags():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return set(next((line.split(":", 1)[1].split() for line in f
-                             if line.startswith("flags")), []))
-    except OSError:
-        return set()
-
-
 def host_has_vnni():
-    return "avx512_vnni" in host_flags()
+    return "avx512_vnni" in host_cpu_flags()
 
 
 # What a host needs to run kernels compiled for each target CPU.
@@ -155,7 +150,7 @@ def main():
     ap.add_argument("--kiln", required=True)
     ap.add_argument("--work", required=True)
     args = ap.parse_args()
-    flags = host_flags()
+    flags = host_cpu_flags()
     targets, form_only = [], []
     for target in ("haswell", "skylake-avx512"):
         if TARGET_NEEDS[target] <= flags:
