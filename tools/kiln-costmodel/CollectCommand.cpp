@@ -77,7 +77,9 @@ cl::list<std::string> onlyShapes(
     "shape",
     cl::desc("Measure this shape instead of the built-in sample: "
              "KIND:BATCHxMxNxK with KIND matmul, matmul_runtime_b or "
-             "batch_matmul (repeatable); with a large --configs-per-shape "
+             "batch_matmul, or conv:CxHxWxFxKxSTRIDE (one CxHxW image, F "
+             "KxK filters, padding K/2) (repeatable); with a large "
+             "--configs-per-shape "
              "this is an exhaustive search"),
     cl::value_desc("KIND:BxMxNxK"), cl::sub(kiln::costmodel::collectCommand),
     cl::cat(category));
@@ -94,11 +96,34 @@ cl::opt<std::string> targetFeatures(
              "AVX-512 machine (default: the host's)"),
     cl::sub(kiln::costmodel::collectCommand), cl::cat(category));
 
+/// A 2-D convolution of one NCHW image with square kernels, "same"-style
+/// padding k/2 on every side.
+struct ConvParams {
+  int64_t c = 1, h = 1, w = 1, f = 1, k = 1, stride = 1;
+  int64_t pad() const { return k / 2; }
+  int64_t oh() const { return (h + 2 * pad() - k) / stride + 1; }
+  int64_t ow() const { return (w + 2 * pad() - k) / stride + 1; }
+};
+
 /// One kernel shape to measure.
 struct Shape {
   KernelKind kind;
   ContractionShape dims;
+  ConvParams conv; // KernelKind::Conv only
 };
+
+/// A convolution as the contraction ConvKernel.cpp describes to the cost
+/// model: filters x output columns x C*KH*KW, batched over output rows,
+/// with the rows folded into the columns for an unpadded 1x1 stride-1 conv.
+Shape convShape(const ConvParams &p) {
+  bool flattened = p.k == 1 && p.stride == 1;
+  ContractionShape d;
+  d.batch = flattened ? 1 : p.oh();
+  d.m = p.f;
+  d.n = flattened ? p.oh() * p.ow() : p.ow();
+  d.k = p.c * p.k * p.k;
+  return {KernelKind::Conv, d, p};
+}
 
 /// Layers of the bench models (BERT-base, GPT-2, ResNet-50 as matmuls,
 /// MLPs) and attention products, then random shapes.
@@ -136,6 +161,17 @@ std::vector<Shape> sampleShapes(unsigned seed, unsigned randomCount) {
   add(KernelKind::MatMul, 1, 49, 512, 4608);
   add(KernelKind::MatMul, 1, 4096, 4096, 64);
   add(KernelKind::MatMul, 1, 2048, 1024, 128);
+  // Direct convolutions (C, H, W, F, K, stride): the digit CNN's two,
+  // ResNet-50's stem and stage convolutions, MobileNetV2 pointwise ones.
+  for (ConvParams p : std::initializer_list<ConvParams>{
+           {1, 28, 28, 32, 3, 1},    {32, 26, 26, 64, 3, 1},
+           {3, 224, 224, 64, 7, 2},  {64, 56, 56, 64, 3, 1},
+           {64, 56, 56, 256, 1, 1},  {256, 56, 56, 64, 1, 1},
+           {128, 28, 28, 128, 3, 1}, {256, 14, 14, 256, 3, 1},
+           {512, 7, 7, 512, 3, 1},   {256, 56, 56, 128, 1, 2},
+           {32, 112, 112, 16, 1, 1}, {96, 56, 56, 24, 1, 1},
+           {144, 28, 28, 32, 1, 1},  {320, 7, 7, 1280, 1, 1}})
+    shapes.push_back(convShape(p));
 
   std::mt19937 rng(seed);
   auto pick = [&](std::initializer_list<int64_t> values) {
@@ -149,7 +185,31 @@ std::vector<Shape> sampleShapes(unsigned seed, unsigned randomCount) {
     int64_t v = std::max<int64_t>(1, int64_t(x));
     return rng() % 2 ? std::max<int64_t>(16, v / 16 * 16) : v;
   };
+  // Random convolutions draw from their own stream (the matmul sample stays
+  // what it was) and come every fourth shape, so a time-limited run
+  // reaches them.
+  std::mt19937 convRng(seed + 1);
+  auto pickConv = [&](std::initializer_list<int64_t> values) {
+    std::vector<int64_t> v(values);
+    return v[convRng() % v.size()];
+  };
+  auto randomConv = [&] {
+    ConvParams p;
+    p.k = pickConv({1, 1, 3, 3, 3, 5, 7});
+    p.stride = convRng() % 4 == 0 ? 2 : 1;
+    p.c = pickConv({1, 3, 8, 16, 24, 32, 64, 96, 128, 256, 512});
+    p.f = pickConv({8, 16, 24, 32, 48, 64, 128, 256, 512});
+    p.h = p.w = pickConv({7, 14, 20, 28, 56, 112});
+    // Under ~0.5 GFLOP, like the matmuls.
+    while (p.h > 7 && p.f * p.c * p.k * p.k * p.oh() * p.ow() > (int64_t(1) << 28))
+      p.h = p.w = p.h / 2;
+    return convShape(p);
+  };
   for (unsigned i = 0; i < randomCount; ++i) {
+    if (i % 4 == 3) {
+      shapes.push_back(randomConv());
+      continue;
+    }
     KernelKind kind = KernelKind(pick({0, 0, 0, 0, 1, 2}));
     int64_t batch = kind == KernelKind::BatchMatMul ? pick({2, 4, 8, 12}) : 1;
     int64_t m = rng() % 4 == 0 ? pick({1, 2, 4, 8})
@@ -167,9 +227,58 @@ std::vector<Shape> sampleShapes(unsigned seed, unsigned randomCount) {
   return shapes;
 }
 
+/// `name: "0x04000000<count little-endian f32 in [-1, 1)>"`, an entry of a
+/// module's builtin dialect_resources.
+void writeRandomResource(raw_ostream &os, StringRef name, int64_t count,
+                         std::mt19937 &rng) {
+  os << "    " << name << ": \"0x04000000";
+  std::uniform_real_distribution<float> value(-1, 1);
+  for (int64_t i = 0; i < count; ++i) {
+    float f = value(rng);
+    uint32_t bits;
+    std::memcpy(&bits, &f, 4);
+    for (int byte = 0; byte < 4; ++byte)
+      os << format_hex_no_prefix((bits >> (8 * byte)) & 0xff, 2, true);
+  }
+  os << "\"";
+}
+
+/// A module with one convolution: input "a" (1xCxHxW), constant weights
+/// and bias.
+std::string convModule(const ConvParams &p, std::mt19937 &rng) {
+  auto t = [](std::initializer_list<int64_t> dims) {
+    std::string s = "tensor<";
+    for (int64_t d : dims)
+      s += std::to_string(d) + "x";
+    return s + "f32>";
+  };
+  std::string x = t({1, p.c, p.h, p.w}), w = t({p.f, p.c, p.k, p.k}),
+              b = t({p.f}), y = t({1, p.f, p.oh(), p.ow()});
+  std::string text;
+  raw_string_ostream os(text);
+  os << "func.func @main(%a: " << x << " {kiln.name = \"a\"}) -> (" << y
+     << " {kiln.name = \"c\"}) attributes {kiln.entry} {\n"
+     << "  %w = kiln.constant dense_resource<w> : " << w << "\n"
+     << "  %b = kiln.constant dense_resource<b> : " << b << "\n"
+     << "  %c = kiln.conv %a, %w, %b {strides = array<i64: " << p.stride << ", "
+     << p.stride << ">, padding = array<i64: " << p.pad() << ", " << p.pad()
+     << ", " << p.pad() << ", " << p.pad()
+     << ">, dilations = array<i64: 1, 1>, group = 1 : i64} : " << x << ", "
+     << w << ", " << b << " -> " << y << "\n"
+     << "  return %c : " << y << "\n}\n"
+     << "{-#\n  dialect_resources: {\n    builtin: {\n";
+  writeRandomResource(os, "w", p.f * p.c * p.k * p.k, rng);
+  os << ",\n";
+  writeRandomResource(os, "b", p.f, rng);
+  os << "\n    }\n  }\n#-}\n";
+  return text;
+}
+
 /// A kiln-dialect module with the one kernel: constant B as a resource
 /// blob of pseudo-random values, or B as a second input.
 std::string kernelModule(const Shape &s, std::mt19937 &rng) {
+  if (s.kind == KernelKind::Conv)
+    return convModule(s.conv, rng);
   const ContractionShape &d = s.dims;
   auto type = [&](int64_t rows, int64_t cols) {
     std::string t = "tensor<";
@@ -190,16 +299,9 @@ std::string kernelModule(const Shape &s, std::mt19937 &rng) {
   os << "  %c = kiln.matmul %a, %b : " << a << ", " << b << "\n"
      << "  return %c : " << c << "\n}\n";
   if (constantB) {
-    os << "{-#\n  dialect_resources: {\n    builtin: {\n      w: \"0x04000000";
-    std::uniform_real_distribution<float> value(-1, 1);
-    for (int64_t i = 0, e = d.k * d.n; i < e; ++i) {
-      float f = value(rng);
-      uint32_t bits;
-      std::memcpy(&bits, &f, 4);
-      for (int byte = 0; byte < 4; ++byte)
-        os << format_hex_no_prefix((bits >> (8 * byte)) & 0xff, 2, true);
-    }
-    os << "\"\n    }\n  }\n#-}\n";
+    os << "{-#\n  dialect_resources: {\n    builtin: {\n";
+    writeRandomResource(os, "w", d.k * d.n, rng);
+    os << "\n    }\n  }\n#-}\n";
   }
   return text;
 }
@@ -284,6 +386,16 @@ int kiln::costmodel::collectMain() {
 
   std::vector<Shape> shapes;
   for (const std::string &spec : onlyShapes) {
+    long long c, h, w, f, ks, st;
+    if (StringRef(spec).starts_with("conv:")) {
+      if (std::sscanf(spec.c_str(), "conv:%lldx%lldx%lldx%lldx%lldx%lld", &c,
+                      &h, &w, &f, &ks, &st) != 6 ||
+          c < 1 || h < 1 || w < 1 || f < 1 || ks < 1 || st < 1 ||
+          h + 2 * (ks / 2) < ks || w + 2 * (ks / 2) < ks)
+        return fail(cmd, "--shape '" + spec + "' is not conv:CxHxWxFxKxSTRIDE");
+      shapes.push_back(convShape({c, h, w, f, ks, st}));
+      continue;
+    }
     char kind[32];
     long long b, m, n, k;
     Shape s{KernelKind::MatMul, {}};
@@ -323,10 +435,12 @@ int kiln::costmodel::collectMain() {
     KernelDesc probe = describeKernel(shape.dims, shape.kind, {}, target);
     std::string key = probe.shapeKey();
     // Candidates: the hand-written pick, then a random sample.
-    std::vector<ContractionConfig> all =
-        contractionCandidates(shape.dims, target, /*blocksK=*/true);
+    std::vector<ContractionConfig> all = contractionCandidates(
+        shape.dims, target, /*blocksK=*/shape.kind != KernelKind::Conv);
     std::shuffle(all.begin(), all.end(), rng);
     ContractionConfig heuristic = chooseContractionConfig(shape.dims, target);
+    if (shape.kind == KernelKind::Conv)
+      heuristic.kc = shape.dims.k; // a conv runs K whole, as its candidates say
     all.insert(all.begin(), heuristic);
     std::vector<ContractionConfig> configs;
     std::set<std::string> seen;
