@@ -31,6 +31,11 @@ public:
   virtual Estimate predict(const KernelDesc &kernel) const = 0;
   /// Whether Estimate::latencyNs is a latency (else only a ranking score).
   virtual bool predictsLatency() const { return true; }
+  /// A choice leaves the hand-written default for the predicted best only
+  /// when that is predicted more than this fraction faster (see
+  /// marginBeats): a model whose predictions are off by ~10% within a shape
+  /// cannot tell closer candidates apart, and the default is the safer bet.
+  virtual double decisionMargin() const { return 0; }
   /// Batch form for ranking candidates; the default calls predict().
   virtual std::vector<Estimate>
   predictBatch(const std::vector<KernelDesc> &kernels) const;
@@ -64,6 +69,12 @@ std::unique_ptr<CostModel> loadXGBoostModel(const std::string &pathOrJson,
 std::unique_ptr<CostModel> createCostModel(const std::string &spec,
                                            unsigned vectorBits,
                                            std::string &error);
+
+/// Whether a candidate predicted at `best` ns should replace the default
+/// predicted at `fallback` ns under `margin` (CostModel::decisionMargin).
+inline bool marginBeats(double best, double fallback, double margin) {
+  return best * (1 + margin) < fallback;
+}
 
 } // namespace mlir::kiln
 

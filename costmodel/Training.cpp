@@ -57,7 +57,8 @@ void mlir::kiln::splitByShape(const std::vector<Sample> &all,
 
 std::string mlir::kiln::trainXGBoost(const std::vector<Sample> &train,
                                      TrainObjective objective,
-                                     std::string &error) {
+                                     std::string &error,
+                                     double decisionMargin) {
   if (train.empty()) {
     error = "no training samples";
     return "";
@@ -126,6 +127,9 @@ std::string mlir::kiln::trainXGBoost(const std::vector<Sample> &train,
                    objective == TrainObjective::RegressionLogLatency
                        ? "log_latency_ns"
                        : "speed_score");
+  std::string margin = std::to_string(decisionMargin);
+  if (decisionMargin > 0)
+    XGBoosterSetAttr(booster, "kiln_decision_margin", margin.c_str());
   bst_ulong length = 0;
   const char *bytes = nullptr;
   if (XGBoosterSaveModelToBuffer(booster, "{\"format\": \"json\"}", &length,
@@ -176,9 +180,10 @@ std::map<std::string, Metrics> mlir::kiln::evaluate(
     const std::vector<Sample> &samples,
     const std::function<std::vector<double>(const std::vector<Sample> &)>
         &predict,
-    bool scoresAreLatencies) {
+    bool scoresAreLatencies, double margin) {
   struct Accumulator {
-    std::vector<double> taus, logRegrets, apes;
+    std::vector<double> taus, logRegrets, apes, logMarginRegrets,
+        logHandWrittenRegrets;
     int samples = 0;
   };
   std::map<std::string, Accumulator> acc;
@@ -192,11 +197,23 @@ std::map<std::string, Metrics> mlir::kiln::evaluate(
     size_t bestPredicted = std::min_element(predicted.begin(), predicted.end()) -
                            predicted.begin();
     double best = *std::min_element(measured.begin(), measured.end());
+    auto handWritten = std::find_if(rows.begin(), rows.end(),
+                                    [](const Sample &s) { return s.heuristic; });
+    size_t h = handWritten - rows.begin();
+    size_t marginPick =
+        handWritten != rows.end() && scoresAreLatencies &&
+                !marginBeats(predicted[bestPredicted], predicted[h], margin)
+            ? h
+            : bestPredicted;
     for (const std::string &key : {rows.front().kind, std::string("all")}) {
       Accumulator &a = acc[key];
       if (rows.size() > 1)
         a.taus.push_back(kendallTau(predicted, measured));
       a.logRegrets.push_back(std::log(measured[bestPredicted] / best));
+      if (handWritten != rows.end()) {
+        a.logMarginRegrets.push_back(std::log(measured[marginPick] / best));
+        a.logHandWrittenRegrets.push_back(std::log(measured[h] / best));
+      }
       a.samples += int(rows.size());
       if (scoresAreLatencies)
         for (size_t i = 0; i < rows.size(); ++i)
@@ -207,9 +224,15 @@ std::map<std::string, Metrics> mlir::kiln::evaluate(
   for (auto &[key, a] : acc) {
     Metrics m;
     m.kendallTau = medianOf(a.taus);
-    m.top1Regret = std::exp(std::accumulate(a.logRegrets.begin(),
-                                            a.logRegrets.end(), 0.0) /
-                            double(a.logRegrets.size()));
+    auto geomean = [](const std::vector<double> &logs) {
+      return logs.empty() ? NAN
+                          : std::exp(std::accumulate(logs.begin(), logs.end(),
+                                                     0.0) /
+                                     double(logs.size()));
+    };
+    m.top1Regret = geomean(a.logRegrets);
+    m.marginRegret = geomean(a.logMarginRegrets);
+    m.handWrittenRegret = geomean(a.logHandWrittenRegrets);
     m.mape = a.apes.empty() ? NAN
                             : std::accumulate(a.apes.begin(), a.apes.end(), 0.0) /
                                   double(a.apes.size());

@@ -9,6 +9,7 @@
 
 #include "costmodel/CostModel.h"
 #include "costmodel/Dataset.h"
+#include <cmath>
 #include <functional>
 #include <map>
 #include <string>
@@ -31,8 +32,11 @@ enum class TrainObjective { RegressionLogLatency, PairwiseRank };
 ///   kiln_output           "log_latency_ns" (regression: prediction is
 ///                         ln(latency in ns)) or "speed_score" (ranking:
 ///                         higher = faster within a shape).
+/// and, when `decisionMargin` > 0, kiln_decision_margin (the model's
+/// CostModel::decisionMargin).
 std::string trainXGBoost(const std::vector<Sample> &train,
-                         TrainObjective objective, std::string &error);
+                         TrainObjective objective, std::string &error,
+                         double decisionMargin = 0);
 
 /// Quality of a predictor on a set of samples, per kernel kind ("matmul",
 /// ...) and overall.
@@ -40,15 +44,21 @@ struct Metrics {
   double kendallTau = 0;   // median over shapes of tau(pred, measured)
   double mape = 0;         // mean |pred - measured| / measured (regression only)
   double top1Regret = 1;   // geomean over shapes: measured(pred best) / best
+  // The same for the pick under the decision margin (the hand-written
+  // config unless the predicted best is more than `margin` faster), and
+  // for the hand-written config alone; over shapes that measured it (NaN:
+  // none did).
+  double marginRegret = NAN, handWrittenRegret = NAN;
   int shapes = 0, samples = 0;
 };
 
-/// `predict` returns one score per sample (lower = faster).
+/// `predict` returns one score per sample (lower = faster); `margin` is
+/// the decision margin of chooseContraction (latency predictions only).
 std::map<std::string, Metrics>
 evaluate(const std::vector<Sample> &samples,
          const std::function<std::vector<double>(const std::vector<Sample> &)>
              &predict,
-         bool scoresAreLatencies);
+         bool scoresAreLatencies, double margin = 0);
 
 /// `model`'s latency prediction (or score) for each sample's kernel.
 std::vector<double> predictSamples(const CostModel &model,

@@ -8,6 +8,7 @@
 #include "costmodel/CostModel.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <xgboost/c_api.h>
 
 using namespace mlir::kiln;
@@ -38,6 +39,8 @@ public:
               std::to_string(kFeatureVersion) + "; retrain it";
       return false;
     }
+    std::string margin = attribute("kiln_decision_margin");
+    decisionMarginValue = margin.empty() ? 0 : std::atof(margin.c_str());
     output = attribute("kiln_output");
     if (output != "log_latency_ns" && output != "speed_score") {
       error = "cost model '" + source + "' has no kiln_output attribute";
@@ -48,6 +51,7 @@ public:
 
   std::string name() const override { return "learned (" + source + ")"; }
   bool predictsLatency() const override { return output == "log_latency_ns"; }
+  double decisionMargin() const override { return decisionMarginValue; }
 
   Estimate predict(const KernelDesc &kernel) const override {
     return predictBatch({kernel}).front();
@@ -100,6 +104,7 @@ private:
 
   BoosterHandle booster = nullptr;
   std::string source, output;
+  double decisionMarginValue = 0;
 };
 } // namespace
 

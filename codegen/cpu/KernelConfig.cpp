@@ -119,6 +119,27 @@ ContractionChoice mlir::kiln::chooseContraction(
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return cost[a].latencyNs < cost[b].latencyNs;
   });
+  // The hand-written config stays unless the predicted best beats it by
+  // more than the model's decision margin. A conv runs K whole, as its
+  // candidates say.
+  size_t pick = order.front();
+  ContractionConfig fallback = chooseContractionConfig(shape, target);
+  if (kind == KernelKind::Conv)
+    fallback.kc = shape.k;
+  auto isFallback = [&](const ContractionConfig &c) {
+    return c.mr == fallback.mr && c.nr == fallback.nr && c.kc == fallback.kc;
+  };
+  auto it = std::find_if(candidates.begin(), candidates.end(), isFallback);
+  bool keptFallback = false;
+  if (options.model->predictsLatency() && options.model->decisionMargin() > 0 &&
+      it != candidates.end()) {
+    size_t f = it - candidates.begin();
+    if (!marginBeats(cost[pick].latencyNs, cost[f].latencyNs,
+                     options.model->decisionMargin())) {
+      keptFallback = pick != f;
+      pick = f;
+    }
+  }
   std::string summary;
   llvm::raw_string_ostream os(summary);
   os << options.model->name() << ", " << candidates.size() << " candidates"
@@ -131,7 +152,13 @@ ContractionChoice mlir::kiln::chooseContraction(
   }
   if (order.size() > 5)
     os << " ...";
-  return {candidates[order.front()], summary};
+  if (keptFallback)
+    os << "; kept the hand-written " << fallback.mr << "x" << fallback.nr
+       << "/" << fallback.kc << " (predicted "
+       << llvm::format("%.4g", cost[pick].latencyNs) << ", within the "
+       << llvm::format("%.0f", 100 * options.model->decisionMargin())
+       << "% margin)";
+  return {candidates[pick], summary};
 }
 
 std::optional<ContractionConfig>

@@ -53,6 +53,12 @@ cl::opt<bool> all("all-shapes",
                   cl::sub(kiln::costmodel::evalCommand), cl::cat(category));
 } // namespace
 
+namespace {
+nlohmann::json nan2null(double v) {
+  return std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
+}
+} // namespace
+
 int kiln::costmodel::evalMain() {
   static const char cmd[] = "eval";
   std::vector<Sample> samples;
@@ -73,29 +79,41 @@ int kiln::costmodel::evalMain() {
   std::unique_ptr<CostModel> analytic = createAnalyticModel();
 
   nlohmann::json report = nlohmann::json::object();
-  outs() << format("%-10s %-18s %6s %8s %8s %8s %8s\n", "model", "kind",
-                   "shapes", "samples", "tau", "MAPE", "regret");
+  std::map<std::string, Metrics> learnedMetrics;
+  outs() << format("%-10s %-18s %6s %8s %8s %8s %8s %8s\n", "model", "kind",
+                   "shapes", "samples", "tau", "MAPE", "regret", "margin");
   for (CostModel *model : {learned.get(), analytic.get()}) {
     bool latencies = model->predictsLatency();
     auto predict = [&](const std::vector<Sample> &rows) {
       return predictSamples(*model, rows);
     };
-    std::map<std::string, Metrics> metrics = evaluate(test, predict, latencies);
+    std::map<std::string, Metrics> metrics =
+        evaluate(test, predict, latencies, model->decisionMargin());
     const char *label = model == learned.get() ? "learned" : "analytic";
+    if (model == learned.get())
+      learnedMetrics = metrics;
     for (auto &[kind, m] : metrics) {
-      outs() << format("%-10s %-18s %6d %8d %8.3f %8s %8.3f\n", label,
+      outs() << format("%-10s %-18s %6d %8d %8.3f %8s %8.3f %8.3f\n", label,
                        kind.c_str(), m.shapes, m.samples, m.kendallTau,
                        std::isnan(m.mape)
                            ? "-"
                            : formatv("{0:F1}%", 100 * m.mape).str().c_str(),
-                       m.top1Regret);
+                       m.top1Regret, m.marginRegret);
       report[label][kind] = {{"kendall_tau", m.kendallTau},
-                             {"mape", std::isnan(m.mape) ? nlohmann::json()
-                                                         : nlohmann::json(m.mape)},
+                             {"mape", nan2null(m.mape)},
                              {"top1_regret", m.top1Regret},
+                             {"decision_margin", model->decisionMargin()},
+                             {"margin_regret", nan2null(m.marginRegret)},
+                             {"hand_written_regret", nan2null(m.handWrittenRegret)},
                              {"shapes", m.shapes},
                              {"samples", m.samples}};
     }
+  }
+  // The baseline every model is judged against: the hand-written choice.
+  for (auto &[kind, m] : learnedMetrics) {
+    outs() << format("%-10s %-18s %6s %8s %8s %8s %8.3f\n", "hand-written",
+                     kind.c_str(), "", "", "", "", m.handWrittenRegret);
+    report["hand_written"][kind] = {{"top1_regret", nan2null(m.handWrittenRegret)}};
   }
   if (!jsonOut.empty()) {
     std::ofstream file(jsonOut);

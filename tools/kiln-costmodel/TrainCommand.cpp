@@ -14,6 +14,8 @@
 #include "costmodel/Training.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 
 using namespace llvm;
@@ -36,6 +38,12 @@ cl::opt<std::string> objective(
     cl::desc("auto (keep the better on held-out shapes), regression or rank"),
     cl::init("auto"), cl::sub(kiln::costmodel::trainCommand),
     cl::cat(category));
+cl::opt<double> decisionMargin(
+    "decision-margin",
+    cl::desc("Predicted gain a compile needs to leave the hand-written config "
+             "(0.1 = 10%; default: the margin with the lowest held-out "
+             "regret, for a regression model)"),
+    cl::init(-1), cl::sub(kiln::costmodel::trainCommand), cl::cat(category));
 cl::opt<double> testFraction("test-fraction",
                              cl::desc("Share of shapes held out (default 0.2)"),
                              cl::init(0.2),
@@ -76,10 +84,11 @@ int kiln::costmodel::trainMain() {
 
   TrainObjective best = tried.front();
   double bestTau = -2, bestRegret = 1e9;
+  std::string bestHeldOut; // `best` fit on the training shapes only
   for (TrainObjective o : tried) {
     const char *name =
         o == TrainObjective::RegressionLogLatency ? "regression" : "rank";
-    if (tried.size() == 1 || test.empty())
+    if (test.empty())
       break;
     std::string json = trainXGBoost(train, o, error);
     if (json.empty())
@@ -98,10 +107,36 @@ int kiln::costmodel::trainMain() {
       best = o;
       bestTau = m.kendallTau;
       bestRegret = m.top1Regret;
+      bestHeldOut = json;
+    }
+  }
+  // The decision margin (CostModel::decisionMargin) with the lowest
+  // held-out regret of the choices a compile would make: the hand-written
+  // config unless the predicted best beats it by more than the margin.
+  double margin = std::max(0.0, decisionMargin.getValue());
+  if (decisionMargin < 0 && best == TrainObjective::RegressionLogLatency &&
+      !bestHeldOut.empty()) {
+    std::unique_ptr<CostModel> model = loadXGBoostModel(bestHeldOut, error);
+    if (!model)
+      return fail(cmd, error);
+    auto predict = [&](const std::vector<Sample> &rows) {
+      return predictSamples(*model, rows);
+    };
+    double bestMarginRegret = 1e9;
+    for (double m : {0.0, 0.05, 0.1, 0.15, 0.2, 0.3}) {
+      double regret = evaluate(test, predict, true, m)["all"].marginRegret;
+      if (std::isnan(regret))
+        break; // no shape measured the hand-written config
+      outs() << format("  margin %.2f held-out: top-1 regret %.3f\n", m,
+                       regret);
+      if (regret < bestMarginRegret - 1e-9) {
+        bestMarginRegret = regret;
+        margin = m;
+      }
     }
   }
   const std::vector<Sample> &fit = fitAll || test.empty() ? samples : train;
-  std::string json = trainXGBoost(fit, best, error);
+  std::string json = trainXGBoost(fit, best, error, margin);
   if (json.empty())
     return fail(cmd, error);
   std::ofstream file(out);
@@ -112,6 +147,6 @@ int kiln::costmodel::trainMain() {
          << (best == TrainObjective::RegressionLogLatency ? "regression"
                                                           : "rank")
          << ", fit on " << (&fit == &samples ? "all " : "the training shapes' ")
-         << fit.size() << " samples)\n";
+         << fit.size() << " samples, decision margin " << format("%g", margin) << ")\n";
   return 0;
 }

@@ -71,6 +71,42 @@ TEST(Metrics, RegretAndSplit) {
       EXPECT_NE(t.shape, r.shape); // never split a shape
 }
 
+TEST(Metrics, DecisionMarginKeepsTheHandWrittenPick) {
+  // One shape: the hand-written config runs in 100 ns (predicted 3), the
+  // predicted best (1) in 150. A margin the prediction clears (100%: 1 * 2
+  // < 3) takes the predicted best; one it does not (250%) keeps the
+  // hand-written config.
+  std::vector<Sample> samples;
+  auto add = [&](double latency, double predicted, bool handWritten) {
+    Sample s;
+    s.kind = "matmul";
+    s.shape = "A";
+    s.latencyNs = latency;
+    s.heuristic = handWritten;
+    s.kernel.kc = int64_t(predicted);
+    samples.push_back(s);
+  };
+  add(100, 3, true), add(150, 1, false), add(400, 5, false);
+  auto predict = [](const std::vector<Sample> &rows) {
+    std::vector<double> p;
+    for (const Sample &s : rows)
+      p.push_back(double(s.kernel.kc));
+    return p;
+  };
+  Metrics taken = evaluate(samples, predict, true, 1.0)["all"];
+  EXPECT_NEAR(taken.top1Regret, 1.5, 1e-9);
+  EXPECT_NEAR(taken.marginRegret, 1.5, 1e-9);
+  EXPECT_NEAR(taken.handWrittenRegret, 1.0, 1e-9);
+  Metrics kept = evaluate(samples, predict, true, 2.5)["all"];
+  EXPECT_NEAR(kept.top1Regret, 1.5, 1e-9);
+  EXPECT_NEAR(kept.marginRegret, 1.0, 1e-9);
+  // Ranking scores are not latencies: no margin applies.
+  EXPECT_NEAR(evaluate(samples, predict, false, 2.5)["all"].marginRegret, 1.5,
+              1e-9);
+  EXPECT_TRUE(marginBeats(1, 3, 1.0));
+  EXPECT_FALSE(marginBeats(1, 3, 2.5));
+}
+
 TEST(XGBoost, LearnsASyntheticCostAndRoundTrips) {
   // Latency = flops / (rate that grows with mr, saturating at 8): the model
   // must rank a shape's configurations by mr.
@@ -95,6 +131,7 @@ TEST(XGBoost, LearnsASyntheticCostAndRoundTrips) {
     ASSERT_FALSE(json.empty()) << error;
     std::unique_ptr<CostModel> model = loadXGBoostModel(json, error);
     ASSERT_TRUE(model) << error;
+    EXPECT_EQ(model->decisionMargin(), 0);
     Metrics m = evaluate(
         samples,
         [&](const std::vector<Sample> &rows) {
@@ -104,6 +141,13 @@ TEST(XGBoost, LearnsASyntheticCostAndRoundTrips) {
     EXPECT_GT(m.kendallTau, 0.9);
     EXPECT_LT(m.top1Regret, 1.05);
   }
+  // The decision margin travels in the model file.
+  std::string error;
+  std::string json =
+      trainXGBoost(samples, TrainObjective::RegressionLogLatency, error, 0.15);
+  std::unique_ptr<CostModel> model = loadXGBoostModel(json, error);
+  ASSERT_TRUE(model) << error;
+  EXPECT_NEAR(model->decisionMargin(), 0.15, 1e-9);
 }
 
 TEST(XGBoost, RefusesAnotherFeatureVersionAndGarbage) {
