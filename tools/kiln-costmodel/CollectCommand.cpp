@@ -114,9 +114,10 @@ struct Shape {
 
 /// A convolution as the contraction ConvKernel.cpp describes to the cost
 /// model: filters x output columns x C*KH*KW, batched over output rows,
-/// with the rows folded into the columns for an unpadded 1x1 stride-1 conv.
+/// with the rows folded into the columns for a 1x1 conv (unpadded; a
+/// strided one reads a subsampled copy of its input, see MatMulConv.cpp).
 Shape convShape(const ConvParams &p) {
-  bool flattened = p.k == 1 && p.stride == 1;
+  bool flattened = p.k == 1;
   ContractionShape d;
   d.batch = flattened ? 1 : p.oh();
   d.m = p.f;
@@ -243,8 +244,8 @@ void writeRandomResource(raw_ostream &os, StringRef name, int64_t count,
   os << "\"";
 }
 
-/// A module with one convolution: input "a" (1xCxHxW), constant weights
-/// and bias.
+/// A module with one kiln.conv2d (the op the ONNX importer emits for a 2-D
+/// Conv): input "a" (1xCxHxW), constant weights and bias.
 std::string convModule(const ConvParams &p, std::mt19937 &rng) {
   auto t = [](std::initializer_list<int64_t> dims) {
     std::string s = "tensor<";
@@ -260,7 +261,7 @@ std::string convModule(const ConvParams &p, std::mt19937 &rng) {
      << " {kiln.name = \"c\"}) attributes {kiln.entry} {\n"
      << "  %w = kiln.constant dense_resource<w> : " << w << "\n"
      << "  %b = kiln.constant dense_resource<b> : " << b << "\n"
-     << "  %c = kiln.conv %a, %w, %b {strides = array<i64: " << p.stride << ", "
+     << "  %c = kiln.conv2d %a, %w, %b {strides = array<i64: " << p.stride << ", "
      << p.stride << ">, padding = array<i64: " << p.pad() << ", " << p.pad()
      << ", " << p.pad() << ", " << p.pad()
      << ">, dilations = array<i64: 1, 1>, group = 1 : i64} : " << x << ", "

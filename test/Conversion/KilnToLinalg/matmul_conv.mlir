@@ -109,3 +109,22 @@ func.func @conv_grouped(%x: tensor<1x6x5x5xf32>, %w: tensor<6x2x3x3xf32>, %b: te
        : tensor<1x6x5x5xf32>, tensor<6x2x3x3xf32>, tensor<6xf32> -> tensor<1x6x3x3xf32>
   return %0 : tensor<1x6x3x3xf32>
 }
+
+// -----
+
+// A strided 1x1 conv first gathers the pixels it reads into a dense tensor,
+// then runs as a stride-1 1x1 conv over it (a matmul over contiguous pixels).
+// CHECK-DAG: #[[SUB:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 3)>
+// CHECK-DAG: #[[ID:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-DAG: #[[IN:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d4, d2 + d5, d3 + d6)>
+// CHECK-LABEL: func.func @conv_1x1_strided
+// CHECK:       %[[X:.+]] = linalg.generic {indexing_maps = [#[[SUB]], #[[ID]]], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+// CHECK-SAME:    ins(%arg0 : tensor<1x3x8x9xf32>) outs(%{{.+}} : tensor<1x3x4x3xf32>)
+// CHECK:       linalg.generic {indexing_maps = [#[[IN]],
+// CHECK-SAME:    ins(%[[X]], %arg1 : tensor<1x3x4x3xf32>, tensor<5x3x1x1xf32>)
+func.func @conv_1x1_strided(%x: tensor<1x3x8x9xf32>, %w: tensor<5x3x1x1xf32>, %b: tensor<5xf32>) -> tensor<1x5x4x3xf32> {
+  %0 = kiln.conv2d %x, %w, %b {strides = array<i64: 2, 3>, padding = array<i64: 0, 0, 0, 0>,
+                               dilations = array<i64: 1, 1>, group = 1 : i64}
+       : tensor<1x3x8x9xf32>, tensor<5x3x1x1xf32>, tensor<5xf32> -> tensor<1x5x4x3xf32>
+  return %0 : tensor<1x5x4x3xf32>
+}
