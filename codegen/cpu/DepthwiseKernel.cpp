@@ -88,6 +88,9 @@ std::optional<Depthwise> matchDepthwise(linalg::GenericOp op) {
 struct DepthwiseEmitter {
   const Depthwise &dw;
   const TileFusion &fusion;
+  /// The epilogue when it reads Y's [N, C, OH, OW] view (indices without
+  /// the unit group dim); `fusion` then has none.
+  const TileFusion &viewFusion;
   int64_t rowsPerTile, nr;
   Location loc;
   VectorType vecType;
@@ -151,11 +154,16 @@ struct DepthwiseEmitter {
     };
     for (int64_t r = 0; r < rows; ++r) {
       SmallVector<Value> idx = {n, g, cst(b, 0), outRows[r], col};
-      if (fusion.storeY)
+      if (fusion.storeY && viewFusion.storeY)
         store(acc[r], dw.y, idx);
       if (fusion.epilogue)
         store(emitEpilogue(b, loc, fusion, idx, acc[r], mask),
               fusion.epilogueOut, idx);
+      if (viewFusion.epilogue) {
+        SmallVector<Value> viewIdx = {n, g, outRows[r], col};
+        store(emitEpilogue(b, loc, viewFusion, viewIdx, acc[r], mask),
+              viewFusion.epilogueOut, viewIdx);
+      }
     }
   }
 
@@ -183,6 +191,24 @@ struct DepthwiseEmitter {
   }
 };
 
+/// The [N, C, OH, OW] view of a depthwise conv's [N, C, 1, OH, OW] output,
+/// if it has one.
+memref::CollapseShapeOp channelView(Value y) {
+  for (Operation *user : y.getUsers()) {
+    auto collapse = dyn_cast<memref::CollapseShapeOp>(user);
+    // The unit dim 2 merges into the channel or the row dim: either way
+    // element (n, c, 0, h, w) is (n, c, h, w).
+    if (collapse && collapse.getResultType().getRank() == 4 &&
+        collapse.getResultType().getLayout().isIdentity() &&
+        (collapse.getReassociationIndices() ==
+             SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}} ||
+         collapse.getReassociationIndices() ==
+             SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4}}))
+      return collapse;
+  }
+  return {};
+}
+
 } // namespace
 
 bool mlir::kiln::lowerDepthwiseConv(linalg::GenericOp op,
@@ -196,10 +222,32 @@ bool mlir::kiln::lowerDepthwiseConv(linalg::GenericOp op,
   int64_t nr = dw.cols > lanes ? 2 * lanes : lanes;
   int64_t rowsPerTile = std::min<int64_t>(4, dw.rows);
   TileFusion fusion = findTileFusion(op, dw.y, {4});
+  // Y is [N, C, 1, OH, OW] (one channel per group), and the op after the
+  // conv (MobileNet's ReLU6) reads its [N, C, OH, OW] view: the epilogue is
+  // looked for there. Y itself is not stored when only that op reads it.
+  TileFusion viewFusion;
+  memref::CollapseShapeOp view = channelView(dw.y);
+  if (!fusion.epilogue && view) {
+    // The kernel, emitted where the conv is, reads the view: define it
+    // first (it only needs Y's allocation).
+    view->moveBefore(op);
+    viewFusion = findTileFusion(op, view.getResult(), {3});
+    viewFusion.storeY = true;
+    auto alloc = dw.y.getDefiningOp<memref::AllocOp>();
+    if (viewFusion.epilogue && viewFusion.epilogueOut != view.getResult() &&
+        alloc) {
+      viewFusion.storeY = false;
+      for (Operation *user : dw.y.getUsers())
+        viewFusion.storeY |= user != op && user != fusion.prologue &&
+                             user != view;
+      for (Operation *user : view->getUsers())
+        viewFusion.storeY |= user != viewFusion.epilogue;
+    }
+  }
 
   OpBuilder b(op);
   Location loc = op.getLoc();
-  DepthwiseEmitter e{dw, fusion, rowsPerTile, nr, loc,
+  DepthwiseEmitter e{dw, fusion, viewFusion, rowsPerTile, nr, loc,
                      VectorType::get({nr}, b.getF32Type())};
   int64_t blocks = (dw.rows + rowsPerTile - 1) / rowsPerTile;
   int64_t fullBlocks = dw.rows / rowsPerTile, lastRows = dw.rows % rowsPerTile;
@@ -233,9 +281,10 @@ bool mlir::kiln::lowerDepthwiseConv(linalg::GenericOp op,
          "x" + Twine(dw.kernelW) + " stride " + Twine(dw.strideH) + " -> " +
          Twine(dw.batch) + "x" + Twine(dw.channels) + "x" + Twine(dw.rows) +
          "x" + Twine(dw.cols) + ", tile " + Twine(rowsPerTile) + " rows x " +
-         Twine(nr) + describeFusion(fusion))
+         Twine(nr) + describeFusion(fusion) + describeFusion(viewFusion))
             .str();
   eraseFused(fusion);
+  eraseFused(viewFusion);
   op.erase();
   return true;
 }
