@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 using namespace mlir;
 using namespace mlir::kiln;
@@ -191,14 +192,19 @@ struct DepthwiseEmitter {
   }
 };
 
-/// The [N, C, OH, OW] view of a depthwise conv's [N, C, 1, OH, OW] output,
-/// if it has one.
-memref::CollapseShapeOp channelView(Value y) {
-  for (Operation *user : y.getUsers()) {
-    auto collapse = dyn_cast<memref::CollapseShapeOp>(user);
+/// The [N, C, OH, OW] view of the depthwise conv `op`'s [N, C, 1, OH, OW]
+/// output `y` taken right after it (among the side-effect-free ops before
+/// the next one; Y's buffer may be reused by later convs), if any.
+memref::CollapseShapeOp channelView(Operation *op, Value y) {
+  for (Operation *next = op->getNextNode();
+       next && (isMemoryEffectFree(next) || isa<memref::AllocOp>(next));
+       next = next->getNextNode()) {
+    auto collapse = dyn_cast<memref::CollapseShapeOp>(next);
+    if (!collapse || collapse.getSrc() != y)
+      continue;
     // The unit dim 2 merges into the channel or the row dim: either way
     // element (n, c, 0, h, w) is (n, c, h, w).
-    if (collapse && collapse.getResultType().getRank() == 4 &&
+    if (collapse.getResultType().getRank() == 4 &&
         collapse.getResultType().getLayout().isIdentity() &&
         (collapse.getReassociationIndices() ==
              SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}} ||
@@ -226,7 +232,7 @@ bool mlir::kiln::lowerDepthwiseConv(linalg::GenericOp op,
   // conv (MobileNet's ReLU6) reads its [N, C, OH, OW] view: the epilogue is
   // looked for there. Y itself is not stored when only that op reads it.
   TileFusion viewFusion;
-  memref::CollapseShapeOp view = channelView(dw.y);
+  memref::CollapseShapeOp view = channelView(op, dw.y);
   if (!fusion.epilogue && view) {
     // The kernel, emitted where the conv is, reads the view: define it
     // first (it only needs Y's allocation).
