@@ -15,7 +15,7 @@
 using namespace mlir::kiln;
 
 ContractionConfig mlir::kiln::chooseContractionConfig(
-    const ContractionShape &shape, const CpuTarget &target) {
+    const ContractionShape &shape, const CpuTarget &target, bool blocksK) {
   ContractionConfig c;
   int64_t lanes = target.vectorBits / 32;
   // Two vectors of columns; the rows use what is left of the register file
@@ -36,7 +36,7 @@ ContractionConfig mlir::kiln::chooseContractionConfig(
   c.mr = std::min(c.mr, shape.m);
   // K block: a B block (kc x nr) of about 1/16 of L2, at most 512 deep.
   c.kc = std::clamp<int64_t>((target.l2Bytes / 16) / (c.nr * 4), 64, 512);
-  c.kc = std::min(c.kc, shape.k);
+  c.kc = blocksK ? std::min(c.kc, shape.k) : shape.k;
   return c;
 }
 
@@ -120,12 +120,10 @@ ContractionChoice mlir::kiln::chooseContraction(
     return cost[a].latencyNs < cost[b].latencyNs;
   });
   // The hand-written config stays unless the predicted best beats it by
-  // more than the model's decision margin. A conv runs K whole, as its
-  // candidates say.
+  // more than the model's decision margin.
   size_t pick = order.front();
-  ContractionConfig fallback = chooseContractionConfig(shape, target);
-  if (kind == KernelKind::Conv)
-    fallback.kc = shape.k;
+  ContractionConfig fallback =
+      chooseContractionConfig(shape, target, kind != KernelKind::Conv);
   auto isFallback = [&](const ContractionConfig &c) {
     return c.mr == fallback.mr && c.nr == fallback.nr && c.kc == fallback.kc;
   };

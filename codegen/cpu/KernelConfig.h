@@ -39,9 +39,11 @@ struct ContractionConfig {
 };
 
 /// The hand-written choice (measured on AVX-512 for 1024^3): two vectors of
-/// columns, as many rows as registers allow up to 10, kc from L2.
+/// columns, as many rows as registers allow up to 10, kc from L2 (all of K
+/// for a kernel that does not block K, as contractionCandidates says).
 ContractionConfig chooseContractionConfig(const ContractionShape &shape,
-                                          const CpuTarget &target);
+                                          const CpuTarget &target,
+                                          bool blocksK = true);
 
 /// Every configuration the kernels can emit for `shape` without spilling
 /// the register tile: nr of 1, 2 or 4 vectors, mr up to what the register file

@@ -436,12 +436,12 @@ int kiln::costmodel::collectMain() {
     KernelDesc probe = describeKernel(shape.dims, shape.kind, {}, target);
     std::string key = probe.shapeKey();
     // Candidates: the hand-written pick, then a random sample.
-    std::vector<ContractionConfig> all = contractionCandidates(
-        shape.dims, target, /*blocksK=*/shape.kind != KernelKind::Conv);
+    bool blocksK = shape.kind != KernelKind::Conv;
+    std::vector<ContractionConfig> all =
+        contractionCandidates(shape.dims, target, blocksK);
     std::shuffle(all.begin(), all.end(), rng);
-    ContractionConfig heuristic = chooseContractionConfig(shape.dims, target);
-    if (shape.kind == KernelKind::Conv)
-      heuristic.kc = shape.dims.k; // a conv runs K whole, as its candidates say
+    ContractionConfig heuristic =
+        chooseContractionConfig(shape.dims, target, blocksK);
     all.insert(all.begin(), heuristic);
     std::vector<ContractionConfig> configs;
     std::set<std::string> seen;

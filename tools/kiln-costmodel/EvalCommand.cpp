@@ -51,9 +51,7 @@ cl::opt<bool> all("all-shapes",
                   cl::desc("Judge on every shape, not only the held-out ones "
                            "(for a model trained on other data)"),
                   cl::sub(kiln::costmodel::evalCommand), cl::cat(category));
-} // namespace
 
-namespace {
 nlohmann::json nan2null(double v) {
   return std::isnan(v) ? nlohmann::json() : nlohmann::json(v);
 }
