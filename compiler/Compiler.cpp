@@ -394,6 +394,7 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   if (graphOptions.kvLayout)
     graphOptions.kvLayout->vectorBits = cpuTarget.vectorBits;
   graphOptions.smoothQuant = options.smoothQuant;
+  graphOptions.winograd = options.winograd;
   buildGraphPipeline(graph, graphOptions);
   if (failed(runPasses(*module, graph)))
     return failure();

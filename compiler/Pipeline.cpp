@@ -7,6 +7,7 @@
 #include "compiler/Pipeline.h"
 
 #include "mlir/Pass/PassManager.h"
+#include "passes/Conv/Passes.h"
 #include "passes/Fusion/Passes.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -74,6 +75,9 @@ void mlir::kiln::buildGraphPipeline(OpPassManager &pm,
   // kiln.attention (after quantization and L-Mul, which keep the matmuls
   // they changed, and before kv-layout, which looks for kiln.attention).
   pm.addPass(createKilnFoldBatchNormPass());
+  // Winograd marks convs by their final (batch-norm folded) weights.
+  if (options.winograd)
+    pm.addPass(createKilnWinogradPass(*options.winograd));
   pm.addPass(createKilnFuseAttentionPass());
   pm.addPass(createCanonicalizerPass());
   hook(InsertionPoint::AfterFusion);

@@ -13,6 +13,7 @@
 #ifndef KILN_COMPILER_PIPELINE_H
 #define KILN_COMPILER_PIPELINE_H
 
+#include "passes/Conv/Passes.h"
 #include "passes/KVLayout/Passes.h"
 #include "passes/LMul/Passes.h"
 #include "passes/Quantize/Passes.h"
@@ -56,6 +57,8 @@ struct GraphPipelineOptions {
   /// Run kiln-smooth-quant (right before kiln-w8a8-quantize) with these
   /// options (calibrated channel maxima).
   std::optional<KilnSmoothQuantPassOptions> smoothQuant;
+  /// Run kiln-winograd (after batch-norm folding) with these options.
+  std::optional<KilnWinogradPassOptions> winograd;
 };
 
 /// Graph-level passes on the kiln dialect (canonicalization, weight

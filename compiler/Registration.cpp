@@ -8,6 +8,7 @@
 
 #include "codegen/Passes.h"
 #include "dialects/Kiln/KilnDialect.h"
+#include "passes/Conv/Passes.h"
 #include "passes/Fusion/Passes.h"
 #include "passes/KVLayout/Passes.h"
 #include "passes/LMul/Passes.h"
@@ -31,6 +32,7 @@ void mlir::kiln::registerAllPasses() {
   mlir::registerAllPasses();
   registerCodegenPasses();
   registerKilnLMulPasses();
+  registerKilnConvPasses();
   registerKilnFusionPasses();
   registerKilnQuantizePasses();
   registerKilnKVLayoutPasses();

@@ -19,6 +19,9 @@
 #include "mlir/Transforms/DialectConversion.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 
+#include <optional>
+#include <vector>
+
 namespace mlir::kiln::lowering {
 
 /// Body callback of an elementwise generic: receives the scalar operands
@@ -151,6 +154,23 @@ Value tagRingSlots(OpBuilder &b, Location loc, Value tags, Value position,
 /// channels of a query or a key row.
 Value gatherLanes(OpBuilder &b, Location loc, Value vec, Value indices,
                   ValueRange prefix, int64_t count, int64_t width);
+
+/// The attribute marking Winograd's transform generics for their CPU
+/// kernels, and its two values.
+constexpr llvm::StringLiteral kWinogradAttr = "kiln.winograd";
+constexpr llvm::StringLiteral kWinogradInput = "input";
+constexpr llvm::StringLiteral kWinogradOutput = "output";
+
+/// U = G g G^T of constant 3x3 weights `weights` [F, C, 3, 3] as
+/// [16, F, C], or nullopt when they are not readable f32 constants.
+std::optional<std::vector<float>> winogradWeights(Attribute weights,
+                                                  int64_t f, int64_t c);
+
+/// A 3x3 stride-1 convolution of `input` [N, C, H, W] (padding [top, left,
+/// bottom, right]) as Winograd F(2x2, 3x3) with transformed weights `u`
+/// (winogradWeights), accumulated onto `init` [N, F, OH, OW] (the bias).
+Value winogradConv2D(OpBuilder &b, Location loc, Value input,
+                     ArrayRef<float> u, Value init, ArrayRef<int64_t> padding);
 
 void populateElementwisePatterns(RewritePatternSet &patterns);
 void populateMatMulConvPatterns(RewritePatternSet &patterns);

@@ -266,6 +266,18 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
             })
             .getResult(0);
 
+    if (op.getWinograd() && !grouped && !lmul) {
+      auto constant = op.getWeight().getDefiningOp<ConstantOp>();
+      if (std::optional<std::vector<float>> u =
+              constant ? winogradWeights(constant.getValue(), f, cg)
+                       : std::nullopt) {
+        Value y = winogradConv2D(rewriter, loc, adaptor.getInput(), *u, init,
+                                 p);
+        rewriter.replaceOp(op, toResultType(rewriter, loc, y, resultType));
+        return success();
+      }
+    }
+
     // The convolution.
     unsigned loops = outRank + 3;
     auto dim = [&](int64_t i) { return getAffineDimExpr(i, context); };

@@ -250,6 +250,21 @@ LogicalResult Conv2DOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult Conv2DOp::verify() {
+  if (!getWinograd())
+    return success();
+  auto w = cast<RankedTensorType>(getWeight().getType());
+  auto one = [](ArrayRef<int64_t> v) {
+    return llvm::all_of(v, [](int64_t x) { return x == 1; });
+  };
+  if (w.getDimSize(2) != 3 || w.getDimSize(3) != 3 || !one(getStrides()) ||
+      !one(getDilations()) || getGroup() != 1 ||
+      !w.getElementType().isF32() || getLmul())
+    return emitOpError("winograd needs a 3x3 f32 convolution with stride 1, "
+                       "dilation 1, one group and no lmul");
+  return success();
+}
+
 namespace {
 LogicalResult inferPool(std::optional<Location> loc, Value input,
                         ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,

@@ -697,7 +697,11 @@ def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
     `padding` is [top, left, bottom, right]. The bias is always present (the
     importer materializes zeros). Weight shape is
     [F, C / group, KH, KW] and F must divide by `group`. An optional `lmul`
-    attribute makes every scalar product an L-Mul (`#kiln.lmul`).
+    attribute makes every scalar product an L-Mul (`#kiln.lmul`). The unit
+    attribute `winograd` (3x3, stride 1, dilation 1, one group, f32, no
+    `lmul`) computes it as Winograd F(2x2, 3x3): 16 products per 2x2 output
+    tile and input channel instead of 36, at a slightly different rounding
+    (set by `kiln compile --winograd`).
 
     ```mlir
     %y = kiln.conv2d %x, %w, %b {strides = array<i64: 2, 2>,
@@ -711,8 +715,10 @@ def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
                        Kiln_FloatTensor:$bias,
                        DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$padding,
                        DenseI64ArrayAttr:$dilations, I64Attr:$group,
-                       OptionalAttr<Kiln_LMulAttr>:$lmul);
+                       OptionalAttr<Kiln_LMulAttr>:$lmul,
+                       UnitAttr:$winograd);
   let results = (outs Kiln_FloatTensor:$result);
+  let hasVerifier = 1;
   let assemblyFormat = [{
     $input `,` $weight `,` $bias attr-dict `:` type($input) `,` type($weight)
     `,` type($bias) `->` type($result)
@@ -726,7 +732,7 @@ def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
                    "::mlir::DenseI64ArrayAttr":$dilations,
                    "::mlir::IntegerAttr":$group), [{
       build($_builder, $_state, result, input, weight, bias, strides, padding,
-            dilations, group, LMulAttr());
+            dilations, group, LMulAttr(), /*winograd=*/::mlir::UnitAttr());
     }]>
   ];
 }

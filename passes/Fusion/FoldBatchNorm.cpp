@@ -63,7 +63,7 @@ struct FoldIntoConv : OpRewritePattern<BatchNormOp> {
     auto folded = Conv2DOp::create(
         rewriter, loc, bn.getType(), conv.getInput(), weight, bias,
         conv.getStridesAttr(), conv.getPaddingAttr(), conv.getDilationsAttr(),
-        conv.getGroupAttr(), conv.getLmulAttr());
+        conv.getGroupAttr(), conv.getLmulAttr(), conv.getWinogradAttr());
     rewriter.replaceOp(bn, folded.getResult());
     rewriter.eraseOp(conv);
     return success();
