@@ -188,7 +188,7 @@ Value winogradConv2D(OpBuilder &b, Location loc, Value input,
 
   // y[n, f, oh, ow] += Ak[k, oh % 2, ow % 2] M[k, f, n, oh / 2, ow / 2]:
   // loops (n, f, oh, ow, k).
-  return macGeneric(
+  Value y = macGeneric(
       b, loc, ValueRange{m, f32Constant(b, loc, {16, 2, 2}, ak, "winograd_a")},
       init,
       {AffineMap::get(5, 0,
@@ -198,6 +198,12 @@ Value winogradConv2D(OpBuilder &b, Location loc, Value input,
        AffineMap::get(5, 0, {dim(4), dim(2) % 2, dim(3) % 2}, context),
        AffineMap::get(5, 0, {dim(0), dim(1), dim(2), dim(3)}, context)},
       {par, par, par, par, red}, kWinogradOutput);
+  // The bias fill right before it, where the output kernel looks for the
+  // fill it absorbs (its operands were all made before this function).
+  if (Operation *fill = init.getDefiningOp();
+      fill && fill->getBlock() == y.getDefiningOp()->getBlock())
+    fill->moveBefore(y.getDefiningOp());
+  return y;
 }
 
 } // namespace mlir::kiln::lowering

@@ -174,6 +174,10 @@ bool lowerInt8Matmul(linalg::GenericOp op, const CpuTarget &target,
 /// Lowers an f32 depthwise convolution generic (grouped conv with one
 /// input and one output channel per group, constant weights) to a vector
 /// kernel over rows x columns of each channel; false when `op` is not one.
+/// Winograd's input or output transform (a generic marked kiln.winograd by
+/// the lowering) as vector code; false when `op` is not one.
+bool lowerWinogradTransform(linalg::GenericOp op, std::string *description);
+
 bool lowerDepthwiseConv(linalg::GenericOp op, const CpuTarget &target,
                         std::string *description = nullptr);
 

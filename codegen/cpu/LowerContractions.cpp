@@ -244,7 +244,8 @@ struct KilnLowerContractionsPass
       std::string text;
       if (lowerQuantizedMatmul(op, target, packedSources, &text) ||
           lowerConv2D(op, target, choice, packedSources, &text) ||
-          lowerDepthwiseConv(op, target, &text))
+          lowerDepthwiseConv(op, target, &text) ||
+          lowerWinogradTransform(op, &text))
         note(text);
     }
     // What is left elementwise (not absorbed by a kernel) becomes vector
@@ -278,6 +279,69 @@ private:
   const TileFusion *fusion = nullptr; // the current op's fused neighbours
   int64_t kcBlock = 0;                // the current op's K block
   int64_t packedRows = 1; // its row-tile height (mr)
+
+  /// A constant A (Winograd's transformed weights) laid out as packA lays
+  /// it out, at compile time; null when A is not a constant global whose
+  /// map names every batch dim, M and K as plain dims.
+  memref::GlobalOp packConstantA(Matmul &mm, int64_t mr,
+                                 SmallVectorImpl<memref::GlobalOp> &sources) {
+    memref::GlobalOp global = constantGlobalOf(mm.a);
+    if (!global)
+      return {};
+    auto aType = cast<MemRefType>(mm.a.getType());
+    if (!aType.getLayout().isIdentity() ||
+        mm.mapA.getNumResults() != aType.getRank())
+      return {};
+    // Which loop dim each of A's dims is.
+    SmallVector<unsigned> dimOf;
+    for (unsigned r = 0; r < mm.mapA.getNumResults(); ++r) {
+      auto d = dyn_cast<AffineDimExpr>(mm.mapA.getResult(r));
+      if (!d)
+        return {};
+      dimOf.push_back(d.getPosition());
+    }
+    for (unsigned d : mm.batchDims)
+      if (!llvm::is_contained(dimOf, d))
+        return {};
+    std::optional<std::vector<float>> values = readF32Global(global);
+    if (!values)
+      return {};
+    ArrayRef<int64_t> shape = aType.getShape();
+    SmallVector<int64_t> strides(shape.size(), 1);
+    for (int64_t i = int64_t(shape.size()) - 2; i >= 0; --i)
+      strides[i] = strides[i + 1] * shape[i + 1];
+    int64_t m = mm.m(), k = mm.k(), tiles = (m + mr - 1) / mr, batches = 1;
+    SmallVector<int64_t> packedShape;
+    for (unsigned d : mm.batchDims) {
+      packedShape.push_back(mm.ranges[d]);
+      batches *= mm.ranges[d];
+    }
+    packedShape.append({tiles, k, mr});
+    std::vector<float> data(batches * tiles * k * mr, 0.0f);
+    SmallVector<int64_t> at(mm.ranges.size(), 0);
+    for (int64_t bi = 0; bi < batches; ++bi) {
+      int64_t rest = bi;
+      for (unsigned i = mm.batchDims.size(); i-- > 0;) {
+        at[mm.batchDims[i]] = rest % mm.ranges[mm.batchDims[i]];
+        rest /= mm.ranges[mm.batchDims[i]];
+      }
+      for (int64_t row = 0; row < m; ++row)
+        for (int64_t kk = 0; kk < k; ++kk) {
+          at[mm.mDim] = row;
+          at[mm.kDim] = kk;
+          int64_t offset = 0;
+          for (auto [r, d] : llvm::enumerate(dimOf))
+            offset += at[d] * strides[r];
+          data[((bi * tiles + row / mr) * k + kk) * mr + row % mr] =
+              (*values)[offset];
+        }
+    }
+    sources.push_back(global);
+    return createConstantGlobal(
+        global,
+        (global.getSymName() + "_packed_a" + Twine(packedCount++)).str(),
+        packedShape, data);
+  }
 
   /// Copies A into a new buffer [batch.., ceil(M/mr), K, mr], rows past M
   /// zero; a parallel loop over (batch.., row tiles).
@@ -505,8 +569,18 @@ private:
     // one contiguous stream instead of mr rows K apart (with K a multiple
     // of 1024 those rows all fall in one L1 set and evict each other).
     aPacked = Value();
-    if (mm.m() > 1)
-      aPacked = packA(b, loc, mm, config.mr);
+    bool aConstant = false;
+    if (mm.m() > 1) {
+      if (memref::GlobalOp global =
+              packConstantA(mm, config.mr, sources)) {
+        aPacked = memref::GetGlobalOp::create(b, loc, global.getType(),
+                                              global.getSymName());
+        packedRows = config.mr;
+        aConstant = true;
+      } else {
+        aPacked = packA(b, loc, mm, config.mr);
+      }
+    }
     unsigned cRank = cast<MemRefType>(mm.c.getType()).getRank();
     TileFusion fused = findTileFusion(mm.op, mm.c, {cRank - 1});
     // The neighbours' loops are C's dims, and cIndices lists C's indices.
@@ -569,7 +643,10 @@ private:
          Twine(config.mr) + "x" + Twine(nr) + " kc " + Twine(kc) + ", B " +
          (packedB ? "packed at compile time"
                   : direct ? "read in place" : "packed per K block") +
-         (aPacked ? ", A repacked" : "") + describeFusion(fused) +
+         (aConstant ? ", A packed at compile time"
+          : aPacked ? ", A repacked"
+                    : "") +
+         describeFusion(fused) +
          (chosen.summary.empty() || chosen.summary == "forced"
               ? ""
               : " [" + chosen.summary + "]"))
