@@ -36,6 +36,7 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
 
   // Buffers: inputs are the caller's (read-only), outputs become out-params
   // written in place, every other buffer lands in the planned workspace.
+  pm.addPass(createKilnUnshareFillsPass());
   pm.addPass(createKilnProtectInputsPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;

@@ -1,0 +1,62 @@
+//===- UnshareFills.cpp - one linalg.fill per destination -----------------===//
+//
+// Part of kiln.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Passes.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+namespace mlir::kiln {
+#define GEN_PASS_DEF_KILNUNSHAREFILLSPASS
+#include "codegen/Passes.h.inc"
+} // namespace mlir::kiln
+
+using namespace mlir;
+
+namespace {
+
+/// A fill: linalg.fill, or the all-parallel generic it generalizes to,
+/// whose inputs are scalars and whose init is a tensor.empty.
+bool isFill(linalg::LinalgOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != op.getNumParallelLoops() ||
+      !op.getDpsInitOperand(0)->get().getDefiningOp<tensor::EmptyOp>())
+    return false;
+  if (isa<linalg::FillOp>(op.getOperation()))
+    return true;
+  for (OpOperand *input : op.getDpsInputOperands())
+    if (isa<ShapedType>(input->get().getType()))
+      return false;
+  return isa<linalg::GenericOp>(op.getOperation());
+}
+
+struct KilnUnshareFillsPass
+    : kiln::impl::KilnUnshareFillsPassBase<KilnUnshareFillsPass> {
+  void runOnOperation() override {
+    SmallVector<linalg::LinalgOp> fills;
+    getOperation()->walk([&](linalg::LinalgOp op) {
+      if (isFill(op) && !op->getResult(0).hasOneUse())
+        fills.push_back(op);
+    });
+    for (linalg::LinalgOp fill : fills) {
+      // Destination operands other than the first take a private fill.
+      SmallVector<OpOperand *> inits;
+      for (OpOperand &use : fill->getResult(0).getUses()) {
+        auto dps = dyn_cast<DestinationStyleOpInterface>(use.getOwner());
+        if (dps && dps.isDpsInit(&use))
+          inits.push_back(&use);
+      }
+      for (OpOperand *use : llvm::drop_begin(inits)) {
+        OpBuilder b(use->getOwner());
+        IRMapping mapping;
+        Value dest = fill.getDpsInitOperand(0)->get();
+        mapping.map(dest, b.clone(*dest.getDefiningOp())->getResult(0));
+        use->set(b.clone(*fill, mapping)->getResult(0));
+      }
+    }
+  }
+};
+
+} // namespace
