@@ -113,10 +113,6 @@ struct ConvEmitter {
   const TileFusion *fusion = nullptr;
   Value z; // the epilogue's output (collapsed like y when flattened)
   int64_t validLanes = 0; // lanes the ragged column block computes
-  // Input channels per pass when the channel loop is blocked: a channel
-  // tile's weights for one chunk stay in L1 across all output rows.
-  int64_t channelChunk = 0;
-  Value chunkStart; // set while emitting one chunk's tiles
 
   Value cst(OpBuilder &b, int64_t v) {
     return arith::ConstantIndexOp::create(b, loc, v);
@@ -148,53 +144,27 @@ struct ConvEmitter {
   /// `rows` output channels from `fBase` by nr columns from `col`.
   void tile(OpBuilder &b, Value n, Value ft, Value fBase, int64_t rows,
             Value row, Value col, Value mask, Value zeroVec) {
-    Value c0 = chunkStart ? chunkStart : cst(b, 0);
-    int64_t chunk = chunkStart ? channelChunk : cv.channelsIn;
     SmallVector<Value> fs;
     for (int64_t r = 0; r < rows; ++r)
       fs.push_back(r == 0 ? fBase
                           : arith::AddIOp::create(b, loc, fBase, cst(b, r)));
-    auto loadY = [&](OpBuilder &ib) {
-      SmallVector<Value> init;
-      for (int64_t r = 0; r < rows; ++r) {
-        SmallVector<Value> idx = yIndices(ib, n, fs[r], row, col);
-        init.push_back(mask ? vector::MaskedLoadOp::create(
-                                  ib, loc, vecType, y, idx, mask, zeroVec)
-                                  .getResult()
-                            : vector::LoadOp::create(ib, loc, vecType, y, idx)
-                                  .getResult());
-      }
-      return init;
-    };
-    auto prologueInit = [&](OpBuilder &ib) {
-      SmallVector<Value> init;
-      for (int64_t r = 0; r < rows; ++r)
-        init.push_back(emitPrologue(ib, loc, *fusion,
-                                    fusionIndex(ib, n, fs[r], row, col),
-                                    vecType));
-      return init;
-    };
     SmallVector<Value> init;
-    if (!fusion->prologue) {
-      init = loadY(b);
-    } else if (!chunkStart) {
-      init = prologueInit(b);
-    } else {
-      Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                          c0, cst(b, 0));
-      SmallVector<Type> types(rows, vecType);
-      auto choice = scf::IfOp::create(b, loc, TypeRange(types), first,
-                                      /*addThenBlock=*/true,
-                                      /*addElseBlock=*/true);
-      OpBuilder thenBuilder = OpBuilder::atBlockEnd(choice.thenBlock());
-      scf::YieldOp::create(thenBuilder, loc, prologueInit(thenBuilder));
-      OpBuilder elseBuilder = OpBuilder::atBlockEnd(choice.elseBlock());
-      scf::YieldOp::create(elseBuilder, loc, loadY(elseBuilder));
-      init.assign(choice.getResults().begin(), choice.getResults().end());
+    for (int64_t r = 0; r < rows; ++r) {
+      SmallVector<Value> idx = yIndices(b, n, fs[r], row, col);
+      if (fusion->prologue) {
+        init.push_back(emitPrologue(b, loc, *fusion,
+                                    fusionIndex(b, n, fs[r], row, col),
+                                    vecType));
+        continue;
+      }
+      init.push_back(mask ? vector::MaskedLoadOp::create(b, loc, vecType, y,
+                                                         idx, mask, zeroVec)
+                                .getResult()
+                          : vector::LoadOp::create(b, loc, vecType, y, idx)
+                                .getResult());
     }
-    Value cEnd = arith::AddIOp::create(b, loc, c0, cst(b, chunk));
     auto channels = scf::ForOp::create(
-        b, loc, c0, cEnd, cst(b, 1), init,
+        b, loc, cst(b, 0), cst(b, cv.channelsIn), cst(b, 1), init,
         [&](OpBuilder &cb, Location, Value c, ValueRange acc) {
           auto taps = scf::ForOp::create(
               cb, loc, cst(cb, 0), cst(cb, cv.kernelH), cst(cb, 1), acc,
@@ -216,36 +186,22 @@ struct ConvEmitter {
               });
           scf::YieldOp::create(cb, loc, taps.getResults());
         });
-    auto store = [&](OpBuilder &sb, Value value, Value base,
-                     ArrayRef<Value> idx) {
+    auto store = [&](Value value, Value base, ArrayRef<Value> idx) {
       if (mask)
-        vector::MaskedStoreOp::create(sb, loc, base, idx, mask, value);
+        vector::MaskedStoreOp::create(b, loc, base, idx, mask, value);
       else
-        vector::StoreOp::create(sb, loc, value, base, idx);
+        vector::StoreOp::create(b, loc, value, base, idx);
     };
-    auto storeFinal = [&](OpBuilder &sb) {
-      for (int64_t r = 0; r < rows; ++r) {
-        SmallVector<Value> idx = yIndices(sb, n, fs[r], row, col);
-        Value acc = channels.getResult(r);
-        if (fusion->storeY)
-          store(sb, acc, y, idx);
-        if (fusion->epilogue)
-          store(sb,
-                emitEpilogue(sb, loc, *fusion,
-                             fusionIndex(sb, n, fs[r], row, col), acc, mask),
-                z, idx);
-      }
-    };
-    if (!fusion->epilogue || !chunkStart)
-      return storeFinal(b);
-    // Partial sums go to Y; the epilogue runs after the last chunk.
-    Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, cEnd,
-                                       cst(b, cv.channelsIn));
-    branch(b, last, storeFinal, [&](OpBuilder &sb) {
-      for (int64_t r = 0; r < rows; ++r)
-        store(sb, channels.getResult(r), y,
-              yIndices(sb, n, fs[r], row, col));
-    });
+    for (int64_t r = 0; r < rows; ++r) {
+      SmallVector<Value> idx = yIndices(b, n, fs[r], row, col);
+      Value acc = channels.getResult(r);
+      if (fusion->storeY)
+        store(acc, y, idx);
+      if (fusion->epilogue)
+        store(emitEpilogue(b, loc, *fusion,
+                           fusionIndex(b, n, fs[r], row, col), acc, mask),
+              z, idx);
+    }
   }
 
   /// Y's 4-D index of a tile start, as the fused neighbours' loops see it
@@ -372,58 +328,16 @@ bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
       cv.channelsOut * cv.channelsIn * cv.kernelH * cv.kernelW * 4;
   int64_t inputBytes = cv.channelsIn * xShape[2] * xShape[3] * 4;
   bool weightsOuter = weightBytes > inputBytes;
-  if (const char *env = getenv("KILN_CONV_CC"))
-    if (weightsOuter && !cv.flattened) {
-      int64_t cc = atoi(env);
-      if (cc > 0 && cc < cv.channelsIn && cv.channelsIn % cc == 0)
-        e.channelChunk = cc;
-    }
   Value zero = e.cst(b, 0), one = e.cst(b, 1);
   int64_t outer = weightsOuter ? tiles : blocks;
   scf::ParallelOp::create(
       b, loc, ValueRange{zero, zero, zero},
-      ValueRange{e.cst(b, cv.batch), e.cst(b, outer),
-                 e.cst(b, e.channelChunk ? 1 : rows)},
+      ValueRange{e.cst(b, cv.batch), e.cst(b, outer), e.cst(b, rows)},
       ValueRange{one, one, one},
       [&](OpBuilder &pb, Location, ValueRange ivs) {
         Value zeroVec = arith::ConstantOp::create(
             pb, loc, e.vecType, DenseElementsAttr::get(e.vecType, 0.0f));
         Value n = ivs[0], row = ivs[2];
-        if (weightsOuter && e.channelChunk) {
-          Value ft = ivs[1];
-          auto chunks = scf::ForOp::create(
-              pb, loc, e.cst(pb, 0), e.cst(pb, cv.channelsIn),
-              e.cst(pb, e.channelChunk), ValueRange{},
-              [&](OpBuilder &cb, Location, Value c0, ValueRange) {
-                e.chunkStart = c0;
-                auto rowLoop = scf::ForOp::create(
-                    cb, loc, e.cst(cb, 0), e.cst(cb, cv.rows), e.cst(cb, 1),
-                    ValueRange{},
-                    [&](OpBuilder &rb, Location, Value r, ValueRange) {
-                      if (lastRows == 0) {
-                        e.allColumns(rb, n, ft, mr, r, zeroVec);
-                      } else {
-                        Value isFull = arith::CmpIOp::create(
-                            rb, loc, arith::CmpIPredicate::slt, ft,
-                            e.cst(rb, fullTiles));
-                        e.branch(
-                            rb, isFull,
-                            [&](OpBuilder &tb) {
-                              e.allColumns(tb, n, ft, mr, r, zeroVec);
-                            },
-                            [&](OpBuilder &tb) {
-                              e.allColumns(tb, n, ft, lastRows, r, zeroVec);
-                            });
-                      }
-                      scf::YieldOp::create(rb, loc);
-                    });
-                (void)rowLoop;
-                e.chunkStart = Value();
-                scf::YieldOp::create(cb, loc);
-              });
-          (void)chunks;
-          return;
-        }
         if (weightsOuter) {
           Value ft = ivs[1];
           if (lastRows == 0)

@@ -20,16 +20,14 @@ namespace {
 /// A fill: linalg.fill, or the all-parallel generic it generalizes to,
 /// whose inputs are scalars and whose init is a tensor.empty.
 bool isFill(linalg::LinalgOp op) {
-  if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
+  if (!isa<linalg::FillOp, linalg::GenericOp>(op.getOperation()) ||
+      !op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
       op.getNumLoops() != op.getNumParallelLoops() ||
       !op.getDpsInitOperand(0)->get().getDefiningOp<tensor::EmptyOp>())
     return false;
-  if (isa<linalg::FillOp>(op.getOperation()))
-    return true;
-  for (OpOperand *input : op.getDpsInputOperands())
-    if (isa<ShapedType>(input->get().getType()))
-      return false;
-  return isa<linalg::GenericOp>(op.getOperation());
+  return llvm::none_of(op.getDpsInputOperands(), [](OpOperand *input) {
+    return isa<ShapedType>(input->get().getType());
+  });
 }
 
 struct KilnUnshareFillsPass
