@@ -33,7 +33,23 @@ struct Conv {
   int64_t batch, channelsOut, rows, cols, channelsIn, kernelH, kernelW;
   int64_t strideH, strideW, dilationH, dilationW;
   bool flattened = false; // 1x1, stride 1, unpadded: rows folded into cols
+  // x split into column phases ([N, C, H, S, W / S], strideW = S): tap kw
+  // reads phase (kw * dilationW) % S from column (kw * dilationW) / S on.
+  bool phased = false;
 };
+
+/// (dilation) when `phase` and `col` are exactly (kw * d) mod s and
+/// ow + (kw * d) floordiv s (MatMulConv.cpp's splitColumnPhases reads).
+std::optional<int64_t> phasedColumnDilation(AffineExpr phase, AffineExpr col,
+                                            unsigned ow, unsigned kw,
+                                            int64_t s, MLIRContext *context) {
+  AffineExpr dOw = getAffineDimExpr(ow, context),
+             dKw = getAffineDimExpr(kw, context);
+  for (int64_t d = 1; d <= 8; ++d)
+    if (phase == (dKw * d) % s && col == dOw + (dKw * d).floorDiv(s))
+      return d;
+  return std::nullopt;
+}
 
 std::optional<Conv> matchConv(linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
@@ -44,7 +60,8 @@ std::optional<Conv> matchConv(linalg::GenericOp op) {
   cv.x = op.getDpsInputOperand(0)->get();
   cv.w = op.getDpsInputOperand(1)->get();
   cv.y = op.getDpsInitOperand(0)->get();
-  if (!isIdentityF32(cv.x, 4) || !isIdentityF32(cv.w, 4) ||
+  cv.phased = isIdentityF32(cv.x, 5);
+  if (!(cv.phased || isIdentityF32(cv.x, 4)) || !isIdentityF32(cv.w, 4) ||
       !isIdentityF32(cv.y, 4) || !constantGlobalOf(cv.w))
     return std::nullopt;
   AffineMap xm = op.getMatchingIndexingMap(op.getDpsInputOperand(0));
@@ -52,7 +69,7 @@ std::optional<Conv> matchConv(linalg::GenericOp op) {
   AffineMap ym = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
   if (!ym.isProjectedPermutation() || !wm.isProjectedPermutation() ||
       ym.getNumResults() != 4 || wm.getNumResults() != 4 ||
-      xm.getNumResults() != 4)
+      xm.getNumResults() != (cv.phased ? 5 : 4))
     return std::nullopt;
   cv.n = *resultDim(ym, 0);
   cv.f = *resultDim(ym, 1);
@@ -67,11 +84,24 @@ std::optional<Conv> matchConv(linalg::GenericOp op) {
       resultDim(xm, 1) != std::optional<unsigned>(cv.c))
     return std::nullopt;
   auto rowCoeffs = stridedWindowCoefficients(xm.getResult(2), cv.oh, cv.kh, 7);
-  auto colCoeffs = stridedWindowCoefficients(xm.getResult(3), cv.ow, cv.kw, 7);
-  if (!rowCoeffs || !colCoeffs)
+  if (!rowCoeffs)
     return std::nullopt;
   std::tie(cv.strideH, cv.dilationH) = *rowCoeffs;
-  std::tie(cv.strideW, cv.dilationW) = *colCoeffs;
+  if (cv.phased) {
+    cv.strideW = cast<MemRefType>(cv.x.getType()).getShape()[3];
+    std::optional<int64_t> dilation =
+        phasedColumnDilation(xm.getResult(3), xm.getResult(4), cv.ow, cv.kw,
+                             cv.strideW, op.getContext());
+    if (!dilation)
+      return std::nullopt;
+    cv.dilationW = *dilation;
+  } else {
+    auto colCoeffs =
+        stridedWindowCoefficients(xm.getResult(3), cv.ow, cv.kw, 7);
+    if (!colCoeffs)
+      return std::nullopt;
+    std::tie(cv.strideW, cv.dilationW) = *colCoeffs;
+  }
   SmallVector<int64_t> r = op.getStaticLoopRanges();
   cv.batch = r[cv.n];
   cv.channelsOut = r[cv.f];
@@ -81,7 +111,8 @@ std::optional<Conv> matchConv(linalg::GenericOp op) {
   cv.kernelH = r[cv.kh];
   cv.kernelW = r[cv.kw];
   auto xShape = cast<MemRefType>(cv.x.getType()).getShape();
-  cv.flattened = cv.kernelH == 1 && cv.kernelW == 1 && cv.strideH == 1 &&
+  cv.flattened = !cv.phased && cv.kernelH == 1 && cv.kernelW == 1 &&
+                 cv.strideH == 1 &&
                  cv.strideW == 1 && xShape[2] == cv.rows &&
                  xShape[3] == cv.cols;
   return cv;
@@ -134,6 +165,13 @@ struct ConvEmitter {
     Value inRow = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, row, cst(b, cv.strideH)),
         arith::MulIOp::create(b, loc, kh, cst(b, cv.dilationH)));
+    if (cv.phased) {
+      int64_t tap = kw * cv.dilationW;
+      Value inCol = arith::AddIOp::create(b, loc, col, cst(b, tap / cv.strideW));
+      return loadStridedColumns(b, loc, x,
+                                {n, c, inRow, cst(b, tap % cv.strideW), inCol},
+                                nr, 1, valid);
+    }
     Value inCol = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, col, cst(b, cv.strideW)),
         cst(b, kw * cv.dilationW));
@@ -326,7 +364,9 @@ bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
   auto xShape = cast<MemRefType>(cv.x.getType()).getShape();
   int64_t weightBytes =
       cv.channelsOut * cv.channelsIn * cv.kernelH * cv.kernelW * 4;
-  int64_t inputBytes = cv.channelsIn * xShape[2] * xShape[3] * 4;
+  int64_t inputBytes = cv.channelsIn * 4;
+  for (int64_t d : xShape.drop_front(2))
+    inputBytes *= d;
   bool weightsOuter = weightBytes > inputBytes;
   Value zero = e.cst(b, 0), one = e.cst(b, 1);
   int64_t outer = weightsOuter ? tiles : blocks;
@@ -374,6 +414,7 @@ bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
          Twine(cv.channelsOut) + "x" + Twine(cv.rows) + "x" + Twine(cv.cols) +
          ", tile " + Twine(mr) + "x" + Twine(nr) +
          (cv.flattened ? ", pixels flattened" : "") +
+         (cv.phased ? ", column phases" : "") +
          (weightsOuter ? ", weights outer" : ", input outer") +
          describeFusion(fusion) +
          (chosen.summary.empty() || chosen.summary == "forced"

@@ -20,8 +20,7 @@ namespace {
 /// A fill: linalg.fill, or the all-parallel generic it generalizes to,
 /// whose inputs are scalars and whose init is a tensor.empty.
 bool isFill(linalg::LinalgOp op) {
-  if (!isa<linalg::FillOp, linalg::GenericOp>(op.getOperation()) ||
-      !op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
       op.getNumLoops() != op.getNumParallelLoops() ||
       !op.getDpsInitOperand(0)->get().getDefiningOp<tensor::EmptyOp>())
     return false;
@@ -34,9 +33,12 @@ struct KilnUnshareFillsPass
     : kiln::impl::KilnUnshareFillsPassBase<KilnUnshareFillsPass> {
   void runOnOperation() override {
     SmallVector<linalg::LinalgOp> fills;
-    getOperation()->walk([&](linalg::LinalgOp op) {
-      if (isFill(op) && !op->getResult(0).hasOneUse())
-        fills.push_back(op);
+    getOperation()->walk([&](Operation *op) {
+      if (!isa<linalg::FillOp, linalg::GenericOp>(op))
+        return;
+      auto linalgOp = cast<linalg::LinalgOp>(op);
+      if (isFill(linalgOp) && !op->getResult(0).hasOneUse())
+        fills.push_back(linalgOp);
     });
     for (linalg::LinalgOp fill : fills) {
       // Destination operands other than the first take a private fill.
@@ -46,6 +48,8 @@ struct KilnUnshareFillsPass
         if (dps && dps.isDpsInit(&use))
           inits.push_back(&use);
       }
+      if (inits.size() < 2)
+        continue;
       for (OpOperand *use : llvm::drop_begin(inits)) {
         OpBuilder b(use->getOwner());
         IRMapping mapping;
