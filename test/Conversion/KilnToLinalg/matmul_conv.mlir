@@ -67,18 +67,23 @@ func.func @matmul_f16(%a: tensor<2x4xf16>, %b: tensor<4x3xf16>) -> tensor<2x3xf1
 // -----
 
 // Ungrouped conv: loops (n, f, oh, ow, c, kh, kw), init = broadcast bias.
+// Column stride 2: the padded input is split into 2 column phases first
+// (column w -> phase w % 2, position w / 2), so input column
+// ow * 2 + kw * 3 is phase (kw * 3) % 2 at position ow + (kw * 3) / 2.
+// CHECK-DAG: #[[SPLIT:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4 * 2 + d3)>
 // CHECK-DAG: #[[BIAS:.+]] = affine_map<(d0, d1, d2, d3) -> (d1)>
-// CHECK-DAG: #[[IN:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d4, d2 * 2 + d5, d3 * 2 + d6 * 3)>
+// CHECK-DAG: #[[IN:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d4, d2 * 2 + d5, (d6 * 3) mod 2, d3 + (d6 * 3) floordiv 2)>
 // CHECK-DAG: #[[W:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d1, d4, d5, d6)>
 // CHECK-DAG: #[[OUT:.+]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3)>
 // CHECK-LABEL: func.func @conv
 // CHECK:       %[[PAD:.+]] = tensor.pad %arg0 low[0, 0, 1, 2] high[0, 0, 1, 2]
 // CHECK:         tensor.yield %{{.+}} : f32
 // CHECK:       } : tensor<1x3x8x8xf32> to tensor<1x3x10x12xf32>
+// CHECK:       %[[PHASES:.+]] = linalg.generic {indexing_maps = [#[[SPLIT]], #{{.+}}], {{.*}} ins(%[[PAD]] : tensor<1x3x10x12xf32>) outs(%{{.+}} : tensor<1x3x10x2x6xf32>)
 // CHECK:       %[[INIT:.+]] = linalg.generic {indexing_maps = [#[[BIAS]], #{{.+}}], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg2 : tensor<4xf32>)
 // CHECK:       linalg.generic {indexing_maps = [#[[IN]], #[[W]], #[[OUT]]],
 // CHECK-SAME:    iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
-// CHECK-SAME:    ins(%[[PAD]], %arg1 : tensor<1x3x10x12xf32>, tensor<4x3x3x3xf32>) outs(%[[INIT]] : tensor<1x4x4x3xf32>)
+// CHECK-SAME:    ins(%[[PHASES]], %arg1 : tensor<1x3x10x2x6xf32>, tensor<4x3x3x3xf32>) outs(%[[INIT]] : tensor<1x4x4x3xf32>)
 func.func @conv(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>) -> tensor<1x4x4x3xf32> {
   %0 = kiln.conv2d %x, %w, %b {strides = array<i64: 2, 2>, padding = array<i64: 1, 2, 1, 2>,
                                dilations = array<i64: 1, 3>, group = 1 : i64}
