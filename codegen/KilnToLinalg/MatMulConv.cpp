@@ -170,26 +170,31 @@ struct MatMulLowering : OpConversionPattern<MatMulOp> {
 // Conv2D
 //===----------------------------------------------------------------------===//
 
-/// x[n, c, oh * sh, ow * sw] as a dense [N, C, OH, OW] tensor.
-Value subsample(OpBuilder &b, Location loc, Value x, int64_t oh, int64_t ow,
-                int64_t sh, int64_t sw) {
-  auto xt = cast<RankedTensorType>(x.getType());
-  MLIRContext *context = b.getContext();
-  SmallVector<int64_t> shape = {xt.getDimSize(0), xt.getDimSize(1), oh, ow};
-  auto dim = [&](unsigned i) { return getAffineDimExpr(i, context); };
+/// A new tensor of `shape` whose element at index i is x[read(i)].
+Value gather(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> shape,
+             ArrayRef<AffineExpr> read) {
+  Type element = cast<RankedTensorType>(x.getType()).getElementType();
+  unsigned rank = shape.size();
   SmallVector<AffineMap> maps = {
-      AffineMap::get(4, 0, {dim(0), dim(1), dim(2) * sh, dim(3) * sw},
-                     context),
-      b.getMultiDimIdentityMap(4)};
+      AffineMap::get(rank, 0, read, b.getContext()),
+      b.getMultiDimIdentityMap(rank)};
   return linalg::GenericOp::create(
-             b, loc, TypeRange{RankedTensorType::get(shape, xt.getElementType())},
-             ValueRange{x},
-             ValueRange{emptyTensor(b, loc, shape, xt.getElementType())}, maps,
-             parallelIterators(4),
+             b, loc, TypeRange{RankedTensorType::get(shape, element)},
+             ValueRange{x}, ValueRange{emptyTensor(b, loc, shape, element)},
+             maps, parallelIterators(rank),
              [&](OpBuilder &nb, Location l, ValueRange args) {
                linalg::YieldOp::create(nb, l, args[0]);
              })
       .getResult(0);
+}
+
+/// x[n, c, oh * sh, ow * sw] as a dense [N, C, OH, OW] tensor.
+Value subsample(OpBuilder &b, Location loc, Value x, int64_t oh, int64_t ow,
+                int64_t sh, int64_t sw) {
+  auto xt = cast<RankedTensorType>(x.getType());
+  auto dim = [&](unsigned i) { return b.getAffineDimExpr(i); };
+  return gather(b, loc, x, {xt.getDimSize(0), xt.getDimSize(1), oh, ow},
+                {dim(0), dim(1), dim(2) * sh, dim(3) * sw});
 }
 
 /// x [N, C, H, W] as [N, C, H, S, ceil(W / S)]: column w at phase w % S,
@@ -201,23 +206,10 @@ Value splitColumnPhases(OpBuilder &b, Location loc, Value x, int64_t s) {
   int64_t w = xt.getDimSize(3), per = (w + s - 1) / s;
   Value zero = scalarConstant(b, loc, xt.getElementType(), 0.0);
   x = padTensor(b, loc, x, {0, 0, 0, 0}, {0, 0, 0, per * s - w}, zero);
-  MLIRContext *context = b.getContext();
-  SmallVector<int64_t> shape = {xt.getDimSize(0), xt.getDimSize(1),
-                                xt.getDimSize(2), s, per};
-  auto dim = [&](unsigned i) { return getAffineDimExpr(i, context); };
-  SmallVector<AffineMap> maps = {
-      AffineMap::get(5, 0, {dim(0), dim(1), dim(2), dim(4) * s + dim(3)},
-                     context),
-      b.getMultiDimIdentityMap(5)};
-  return linalg::GenericOp::create(
-             b, loc, TypeRange{RankedTensorType::get(shape, xt.getElementType())},
-             ValueRange{x},
-             ValueRange{emptyTensor(b, loc, shape, xt.getElementType())}, maps,
-             parallelIterators(5),
-             [&](OpBuilder &nb, Location l, ValueRange args) {
-               linalg::YieldOp::create(nb, l, args[0]);
-             })
-      .getResult(0);
+  auto dim = [&](unsigned i) { return b.getAffineDimExpr(i); };
+  return gather(b, loc, x,
+                {xt.getDimSize(0), xt.getDimSize(1), xt.getDimSize(2), s, per},
+                {dim(0), dim(1), dim(2), dim(4) * s + dim(3)});
 }
 
 /// Loops (n, [g,] f, oh, ow, c, kh, kw); with groups the weight is viewed as
