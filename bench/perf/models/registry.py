@@ -48,6 +48,7 @@ def fp32_as_is(src, dst):
 
 VARIANTS = {
     "resnet50_winograd": ("resnet50", ["--winograd"], fp32_as_is),
+    "digits_cnn_winograd": ("digits_cnn", ["--winograd"], fp32_as_is),
     "bert_base_w8a8": ("bert_base", ["--quantize=w8a8"], quantized.ort_dynamic),
     "mlp4096_b1_w8a8": ("mlp4096_b1", ["--quantize=w8a8"], quantized.ort_dynamic),
     "bert_base_ortq": ("bert_base", None, quantized.ort_dynamic),
