@@ -130,13 +130,15 @@ bool coversY(linalg::GenericOp op, Value y) {
          hasVectorizableBody(op);
 }
 
-/// `v` is a fresh allocation (or a reshape of one) made between `at` and
-/// its use in `at`'s block; `defs` gets the ops that define it, last
-/// first, which can move before `at` unchanged (they read nothing else).
-bool allocationChain(Value v, Operation *at,
-                     SmallVectorImpl<Operation *> &defs) {
-  while (Operation *def = v.getDefiningOp()) {
-    if (def->getBlock() != at->getBlock() || def->isBeforeInBlock(at))
+/// `v` is available at `at` once the ops that define it after `at` move up:
+/// a chain of reshape views ending in a value that dominates `at` or in an
+/// operand-free allocation. `defs` gets the ops to move, last first (they
+/// read nothing else, so moving them changes no value).
+bool availableAfterHoisting(Value v, Operation *at, DominanceInfo &dominance,
+                            SmallVectorImpl<Operation *> &defs) {
+  while (!dominance.properlyDominates(v, at)) {
+    Operation *def = v.getDefiningOp();
+    if (!def || def->getBlock() != at->getBlock() || def->isBeforeInBlock(at))
       return false;
     defs.push_back(def);
     if (auto alloc = dyn_cast<memref::AllocOp>(def))
@@ -145,7 +147,7 @@ bool allocationChain(Value v, Operation *at,
       return false;
     v = def->getOperand(0);
   }
-  return false;
+  return true;
 }
 
 bool collectOperands(linalg::GenericOp op, Value y, TileFusion &f,
@@ -211,19 +213,19 @@ TileFusion mlir::kiln::findTileFusion(linalg::GenericOp contraction, Value y,
     // The kernel is emitted where the contraction is: every value the
     // epilogue reads or writes must already exist there (its output buffer
     // may be allocated after the contraction: the allocation moves up).
+    // Views of earlier buffers made after the contraction move up too.
     DominanceInfo dominance(contraction->getParentOfType<FunctionOpInterface>());
-    SmallVector<Operation *> outDefs;
-    ok &= dominance.properlyDominates(out, contraction) ||
-          allocationChain(out, contraction, outDefs);
+    SmallVector<Operation *> hoisted;
+    ok &= availableAfterHoisting(out, contraction, dominance, hoisted);
     for (auto &o : operands)
-      ok &= dominance.properlyDominates(o.value, contraction);
+      ok &= availableAfterHoisting(o.value, contraction, dominance, hoisted);
     // The kernel writes the epilogue's output tile by tile while it still
     // reads its own inputs: they must not share a buffer.
     Value outBase = baseBuffer(out);
     for (OpOperand *input : contraction.getDpsInputOperands())
       ok &= baseBuffer(input->get()) != outBase;
     if (ok && readsOfY >= 1) {
-      for (Operation *def : llvm::reverse(outDefs))
+      for (Operation *def : llvm::reverse(hoisted))
         def->moveBefore(contraction);
       f.epilogue = epilogue;
       f.epilogueOperands = std::move(operands);

@@ -166,3 +166,50 @@ func.func @epilogue_allocated_after(%x: memref<5x8xf32>, %bias: memref<40xf32>) 
   }
   return %out : memref<1x5x40xf32>
 }
+
+// -----
+
+// The epilogue writes into, and reads the residual from, views of earlier
+// buffers made after the matmul (bufferization reuses a dead buffer this
+// way): the views move before the kernel, which applies the bias and
+// residual adds to its accumulators and stores into the output's view.
+// CHECK-LABEL: func.func @epilogue_views_after
+// CHECK-DAG: %[[OUTV:.*]] = memref.collapse_shape %arg2
+// CHECK-DAG: %[[RESV:.*]] = memref.collapse_shape %arg3
+// CHECK: scf.parallel
+// CHECK: vector.fma
+// CHECK: vector.maskedload %[[RESV]]
+// CHECK: arith.addf {{.*}} : vector<32xf32>
+// CHECK: arith.addf {{.*}} : vector<32xf32>
+// CHECK: vector.maskedstore %[[OUTV]][
+// CHECK-NOT: scf.parallel
+// CHECK: return
+#a3 = affine_map<(m, k, n) -> (m, k)>
+#b3 = affine_map<(m, k, n) -> (k, n)>
+#c3 = affine_map<(m, k, n) -> (m, n)>
+#e3 = affine_map<(d0, d1) -> (d0, d1)>
+#bias3 = affine_map<(d0, d1) -> (d1)>
+memref.global "private" constant @w3 : memref<8x40xf32> = dense<1.0> {alignment = 64 : i64}
+func.func @epilogue_views_after(%x: memref<5x8xf32>, %bias: memref<40xf32>, %out: memref<1x5x40xf32>, %res: memref<1x5x40xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %w = memref.get_global @w3 : memref<8x40xf32>
+  %y = memref.alloc() {alignment = 64 : i64} : memref<5x40xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<5x40xf32>)
+  linalg.generic {indexing_maps = [#a3, #b3, #c3], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : memref<5x8xf32>, memref<8x40xf32>) outs(%y : memref<5x40xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %o: f32):
+    %0 = arith.mulf %in, %in_0 : f32
+    %1 = arith.addf %o, %0 : f32
+    linalg.yield %1 : f32
+  }
+  %view = memref.collapse_shape %out [[0, 1], [2]] : memref<1x5x40xf32> into memref<5x40xf32>
+  %rview = memref.collapse_shape %res [[0, 1], [2]] : memref<1x5x40xf32> into memref<5x40xf32>
+  linalg.generic {indexing_maps = [#e3, #bias3, #e3, #e3], iterator_types = ["parallel", "parallel"]}
+      ins(%y, %bias, %rview : memref<5x40xf32>, memref<40xf32>, memref<5x40xf32>) outs(%view : memref<5x40xf32>) {
+  ^bb0(%in: f32, %b: f32, %r: f32, %o: f32):
+    %0 = arith.addf %in, %b : f32
+    %1 = arith.addf %0, %r : f32
+    linalg.yield %1 : f32
+  }
+  return
+}
