@@ -193,7 +193,10 @@ def KilnLowerContractionsPass
            "Use this configuration, mr,nr,kc, for every matmul and conv "
            "(kiln-costmodel collect)">,
     Option<"vnni", "vnni", "bool", "false",
-           "The target has AVX-512 VNNI (int8 kernels use vpdpbusd)">
+           "The target has AVX-512 VNNI (int8 kernels use vpdpbusd)">,
+    Option<"pmaddwdBits", "pmaddwd-bits", "unsigned", "0",
+           "Widest x86 pmaddwd, 128/256/512 (int8 kernels without VNNI "
+           "multiply i16 pairs with it); 0: none, portable vector ops">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",

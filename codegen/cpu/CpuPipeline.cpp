@@ -59,6 +59,7 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   contractions.costModel = options.costModel;
   contractions.forceConfig = options.forceConfig;
   contractions.vnni = options.target.hasVnni;
+  contractions.pmaddwdBits = options.target.pmaddwdBits;
   pm.addPass(createKilnLowerContractionsPass(contractions));
   pm.addPass(createKilnDedupeGlobalsPass());
   pm.addPass(createKilnPlanMemoryPass());

@@ -17,13 +17,19 @@
 // dot4 is vpdpbusd (llvm.x86.avx512.vpdpbusd.512) when the target has
 // AVX-512 VNNI: it multiplies unsigned bytes by signed bytes and adds each
 // group of four products to an i32 lane, hence the +128 bias on the
-// activations, removed exactly by the precomputed column sums. Without
-// VNNI the same layout is widened to i16 and summed pairwise in i32 with
-// plain vector ops (LLVM picks vpmaddwd-style instructions). Weights are
+// activations, removed exactly by the precomputed column sums. Weights are
 // packed at compile time into [panel][K / 4][nr][4] bytes (groups of four
 // consecutive k per 32-bit lane, zero padded), so the inner loop streams
-// them contiguously. All sums are exact, so the result equals the
-// reference form's up to the order of the f32 rescale (the same here).
+// them contiguously.
+//
+// Without VNNI, on x86, each lane holds a pair of k instead: activation
+// words are two i16 (the same u8 values), the weights [panel][K / 2][nr][2]
+// bytes, sign-extended to i16 as they are loaded, and pmaddwd (SSE2, AVX2
+// or AVX-512BW, the widest the target has) multiplies the pairs and adds
+// them into i32 lanes. Unlike pmaddubsw (u8 x s8 pairs summed in i16),
+// nothing saturates. Elsewhere the quad layout is widened to i16 and
+// summed with plain vector ops. All sums are exact, so the result equals
+// the reference form's up to the order of the f32 rescale (the same here).
 //
 // kiln.integer_matmul (ONNX MatMulInteger, QLinearMatMul) brings its
 // activations as 8-bit integers with a zero point zp: the first pass
@@ -53,7 +59,15 @@ using namespace mlir::kiln;
 
 namespace {
 
-constexpr int64_t kLanes = 16; // i32 lanes of one 512-bit accumulator
+/// Activations are quantized (or copied) kLanes at a time.
+constexpr int64_t kLanes = 16;
+
+/// How the dot product pairs activations with packed weights.
+struct DotLayout {
+  enum Kind { Vnni, Pmaddwd, Portable } kind = Portable;
+  int64_t lanes = kLanes; // i32 lanes of one accumulator vector
+  int64_t kPerWord = 4;   // k per activation word and per weight lane
+};
 
 /// The matched operands and sizes of an int8 contraction generic.
 struct Int8Matmul {
@@ -445,17 +459,18 @@ std::optional<RowScale> matchRowScale(Int8Matmul q, Operation *at) {
 
 /// The packed constants of one int8 matmul.
 struct Packed {
-  memref::GlobalOp weights; // i8 [panels][K / 4][nr * 4]
+  memref::GlobalOp weights; // i8 [panels][K / kPerWord][nr * kPerWord]
   memref::GlobalOp bias;    // i32 [panels][nr]: -128 * column sums (the
                             // column sums for integer activations)
 };
 
-Packed pack(Int8Matmul q, int64_t nr) {
+Packed pack(Int8Matmul q, int64_t nr, int64_t kPerWord) {
   std::optional<std::vector<char>> w = readGlobalBytes(q.weights);
   if (!w || int64_t(w->size()) != q.k * q.n)
     return {};
-  int64_t k = q.k, n = q.n, quads = (k + 3) / 4, panels = (n + nr - 1) / nr;
-  std::vector<char> wp(panels * quads * nr * 4, 0);
+  int64_t k = q.k, n = q.n, words = (k + kPerWord - 1) / kPerWord,
+          panels = (n + nr - 1) / nr;
+  std::vector<char> wp(panels * words * nr * kPerWord, 0);
   std::vector<int32_t> bias(panels * nr, 0);
   for (int64_t p = 0; p < panels; ++p)
     for (int64_t c = 0; c < nr && p * nr + c < n; ++c) {
@@ -464,7 +479,8 @@ Packed pack(Int8Matmul q, int64_t nr) {
       for (int64_t kk = 0; kk < k; ++kk) {
         char v = (*w)[kk * n + col];
         sum += int8_t(v);
-        wp[((p * quads + kk / 4) * nr + c) * 4 + kk % 4] = v;
+        wp[((p * words + kk / kPerWord) * nr + c) * kPerWord + kk % kPerWord] =
+            v;
       }
       bias[p * nr + c] = q.integerInput ? sum : -128 * sum;
     }
@@ -472,7 +488,9 @@ Packed pack(Int8Matmul q, int64_t nr) {
   std::string base = q.weights.getSymName().str();
   Packed result;
   result.weights =
-      createConstantGlobal(q.weights, base + "_vnni", {panels, quads, nr * 4},
+      createConstantGlobal(q.weights,
+                           base + (kPerWord == 4 ? "_vnni" : "_pairs"),
+                           {panels, words, nr * kPerWord},
                            IntegerType::get(ctx, 8), wp);
   result.bias = createConstantGlobal(
       q.weights, base + "_colsum", {panels, nr}, IntegerType::get(ctx, 32),
@@ -483,10 +501,12 @@ Packed pack(Int8Matmul q, int64_t nr) {
 
 class Emitter {
 public:
-  Emitter(Int8Matmul q, Packed packed, int64_t nv, int64_t mr, bool vnni,
-          bool fastDivide, bool computeScale, TileFusion &fusion)
-      : q(q), packed(packed), nv(nv), nr(nv * kLanes), mr(mr), vnni(vnni),
-        fastDivide(fastDivide), computeScale(computeScale), fusion(fusion) {}
+  Emitter(Int8Matmul q, Packed packed, DotLayout layout, int64_t nv,
+          int64_t mr, unsigned pmaddwdBits, bool fastDivide,
+          bool computeScale, TileFusion &fusion)
+      : q(q), packed(packed), layout(layout), nv(nv), nr(nv * layout.lanes),
+        mr(mr), pmaddwdBits(pmaddwdBits), fastDivide(fastDivide),
+        computeScale(computeScale), fusion(fusion) {}
 
   void emit(Operation *at) {
     OpBuilder b(at);
@@ -495,10 +515,11 @@ public:
     i32 = b.getI32Type();
     f32 = b.getF32Type();
     v16i32 = VectorType::get({kLanes}, i32);
-    v64i8 = VectorType::get({4 * kLanes}, i8);
     v16f32 = VectorType::get({kLanes}, f32);
-    quads = (q.k + 3) / 4;
-    xw = memref::AllocOp::create(b, loc, MemRefType::get({q.m, quads}, i32),
+    accType = VectorType::get({layout.lanes}, i32);
+    weightType = VectorType::get({layout.lanes * layout.kPerWord}, i8);
+    words = (q.k + layout.kPerWord - 1) / layout.kPerWord;
+    xw = memref::AllocOp::create(b, loc, MemRefType::get({q.m, words}, i32),
                                  b.getI64IntegerAttr(64));
     if (q.integerInput)
       emitCopyIntegers(b, loc);
@@ -519,16 +540,18 @@ public:
           columns.clear();
           for (int64_t v = 0; v < nv; ++v) {
             Value start =
-                arith::AddIOp::create(pb, l, nStart, cst(pb, l, v * kLanes));
+                arith::AddIOp::create(pb, l, nStart,
+                                      cst(pb, l, v * layout.lanes));
             columns.push_back(start);
             if (q.n % nr == 0)
               continue;
             Value left = arith::SubIOp::create(pb, l, cst(pb, l, q.n), start);
             Value valid = arith::MaxSIOp::create(
-                pb, l, arith::MinSIOp::create(pb, l, left, cst(pb, l, kLanes)),
+                pb, l,
+                arith::MinSIOp::create(pb, l, left, cst(pb, l, layout.lanes)),
                 cst(pb, l, 0));
             masks[v] = vector::CreateMaskOp::create(
-                pb, l, VectorType::get({kLanes}, pb.getI1Type()),
+                pb, l, VectorType::get({layout.lanes}, pb.getI1Type()),
                 ArrayRef<OpFoldResult>{valid});
           }
           emitTiles(pb, l, q.m, mr,
@@ -541,12 +564,14 @@ public:
 private:
   Int8Matmul q;
   Packed packed;
+  DotLayout layout;
   int64_t nv, nr, mr;
-  bool vnni, fastDivide, computeScale;
+  unsigned pmaddwdBits;
+  bool fastDivide, computeScale;
   TileFusion &fusion;
   Type i8, i32, f32;
-  VectorType v16i32, v64i8, v16f32;
-  int64_t quads = 0;
+  VectorType v16i32, v16f32, accType, weightType;
+  int64_t words = 0;
   Value xw, wp, colBias, panel, nStart;
   SmallVector<Value> masks, columns;
 
@@ -584,7 +609,28 @@ private:
     return arith::SelectOp::create(b, loc, nan, q0, q);
   }
 
-  /// 16 activations -> 16 bytes u8(q + 128) -> 4 i32 words.
+  /// kLanes u8 values (in i32 lanes) -> the words xw holds: 4 bytes, or
+  /// 2 i16, per word.
+  Value packWords(OpBuilder &b, Location loc, Value u8InI32) {
+    int64_t bits = 32 / layout.kPerWord;
+    Value narrow = arith::TruncIOp::create(
+        b, loc, VectorType::get({kLanes}, b.getIntegerType(bits)), u8InI32);
+    return vector::BitCastOp::create(
+        b, loc, VectorType::get({kLanes / layout.kPerWord}, i32), narrow);
+  }
+
+  /// The mask of the words that hold the first `tail` of kLanes values.
+  Value wordMask(OpBuilder &b, Location loc, int64_t tail) {
+    return vector::ConstantMaskOp::create(
+        b, loc, VectorType::get({kLanes / layout.kPerWord}, b.getI1Type()),
+        ArrayRef<int64_t>{(tail + layout.kPerWord - 1) / layout.kPerWord});
+  }
+
+  Value wordIndex(OpBuilder &b, Location loc, Value k) {
+    return arith::DivUIOp::create(b, loc, k, cst(b, loc, layout.kPerWord));
+  }
+
+  /// 16 activations -> 16 values u8(q + 128) -> packed words.
   Value quantizeWords(OpBuilder &b, Location loc, Value x, Value scale,
                       Value recip) {
     Value v = quotient(b, loc, x, scale, recip);
@@ -596,9 +642,7 @@ private:
     Value i = arith::FPToSIOp::create(b, loc, v16i32, v);
     i = arith::AddIOp::create(b, loc, i,
                               splat(b, loc, v16i32, b.getI32IntegerAttr(128)));
-    Value bytes =
-        arith::TruncIOp::create(b, loc, VectorType::get({kLanes}, i8), i);
-    return vector::BitCastOp::create(b, loc, VectorType::get({4}, i32), bytes);
+    return packWords(b, loc, i);
   }
 
   /// xw[row, :] from x[row, :] and its scale (`recip`: its reciprocal, for
@@ -612,10 +656,9 @@ private:
           ValueRange{}, [&](OpBuilder &kb, Location kl, Value kk, ValueRange) {
             Value x = vector::LoadOp::create(kb, kl, v16f32, q.x,
                                              ValueRange{row, kk});
-            Value word = arith::DivUIOp::create(kb, kl, kk, cst(kb, kl, 4));
             vector::StoreOp::create(kb, kl,
                                     quantizeWords(kb, kl, x, scale, recip), xw,
-                                    ValueRange{row, word});
+                                    ValueRange{row, wordIndex(kb, kl, kk)});
             scf::YieldOp::create(kb, kl);
           });
     if (tail > 0) {
@@ -625,13 +668,9 @@ private:
       Value x = vector::MaskedLoadOp::create(
           pb, l, v16f32, q.x, ValueRange{row, cst(pb, l, full)}, xMask,
           splat(pb, l, v16f32, pb.getF32FloatAttr(0)));
-      Value wMask = vector::ConstantMaskOp::create(
-          pb, l, VectorType::get({4}, pb.getI1Type()),
-          ArrayRef<int64_t>{(tail + 3) / 4});
-      vector::MaskedStoreOp::create(pb, l, xw,
-                                    ValueRange{row, cst(pb, l, full / 4)},
-                                    wMask, quantizeWords(pb, l, x, scale,
-                                                         recip));
+      vector::MaskedStoreOp::create(
+          pb, l, xw, ValueRange{row, cst(pb, l, full / layout.kPerWord)},
+          wordMask(pb, l, tail), quantizeWords(pb, l, x, scale, recip));
     }
   }
 
@@ -751,14 +790,14 @@ private:
   }
 
   /// 16 integer activations (signless bytes) -> the u8 the dot product
-  /// reads (signed ones +128, by flipping the top bit) -> 4 i32 words.
+  /// reads (signed ones +128, by flipping the top bit) -> packed words.
   Value integerWords(OpBuilder &b, Location loc, Value bytes) {
     if (!q.unsignedInput)
       bytes = arith::XOrIOp::create(
           b, loc, bytes,
           splat(b, loc, VectorType::get({kLanes}, i8),
                 b.getI8IntegerAttr(-128)));
-    return vector::BitCastOp::create(b, loc, VectorType::get({4}, i32), bytes);
+    return packWords(b, loc, arith::ExtUIOp::create(b, loc, v16i32, bytes));
   }
 
   /// xw[m, :] from integer activations: copied (u8) or shifted by +128
@@ -782,10 +821,9 @@ private:
                       kb, kl,
                       vector::LoadOp::create(kb, kl, v16x, q.x,
                                              ValueRange{row, kk}));
-                  Value word =
-                      arith::DivUIOp::create(kb, kl, kk, cst(kb, kl, 4));
                   vector::StoreOp::create(kb, kl, integerWords(kb, kl, bytes),
-                                          xw, ValueRange{row, word});
+                                          xw,
+                                          ValueRange{row, wordIndex(kb, kl, kk)});
                   scf::YieldOp::create(kb, kl);
                 });
           if (tail > 0) {
@@ -798,12 +836,10 @@ private:
                                          ValueRange{row, cst(pb, l, full + t)}));
               bytes = vector::InsertOp::create(pb, l, v, bytes, t);
             }
-            Value wMask = vector::ConstantMaskOp::create(
-                pb, l, VectorType::get({4}, pb.getI1Type()),
-                ArrayRef<int64_t>{(tail + 3) / 4});
             vector::MaskedStoreOp::create(
-                pb, l, xw, ValueRange{row, cst(pb, l, full / 4)}, wMask,
-                integerWords(pb, l, bytes));
+                pb, l, xw,
+                ValueRange{row, cst(pb, l, full / layout.kPerWord)},
+                wordMask(pb, l, tail), integerWords(pb, l, bytes));
           }
         });
   }
@@ -828,18 +864,42 @@ private:
     }
     Value neg = arith::SubIOp::create(
         b, loc, arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0)), off);
-    return vector::BroadcastOp::create(b, loc, v16i32, neg);
+    return vector::BroadcastOp::create(b, loc, accType, neg);
   }
 
-  /// acc + the sums of the four u8 x s8 products of each lane.
-  Value dot4(OpBuilder &b, Location loc, Value acc, Value a, Value w) {
-    if (vnni)
+  /// acc + the sums of the kPerWord products of each lane; `word` is the
+  /// activation word broadcast to every lane, `w` the packed weight bytes.
+  Value dot(OpBuilder &b, Location loc, Value acc, Value word, Value w) {
+    if (layout.kind == DotLayout::Vnni)
       return LLVM::CallIntrinsicOp::create(
-                 b, loc, v16i32,
+                 b, loc, accType,
                  b.getStringAttr("llvm.x86.avx512.vpdpbusd.512"),
-                 ValueRange{acc, a, w})
+                 ValueRange{acc, vector::BitCastOp::create(b, loc, weightType,
+                                                           word),
+                            w})
           .getResult(0);
-    // Widen to i16, multiply-add pairs into i32, add the pairs of pairs.
+    if (layout.kind == DotLayout::Pmaddwd) {
+      auto pairs = VectorType::get({2 * layout.lanes}, b.getI16Type());
+      const char *name = pmaddwdBits == 512 ? "llvm.x86.avx512.pmaddw.d.512"
+                         : pmaddwdBits == 256 ? "llvm.x86.avx2.pmadd.wd"
+                                              : "llvm.x86.sse2.pmadd.wd";
+      Value products =
+          LLVM::CallIntrinsicOp::create(
+              b, loc, accType, b.getStringAttr(name),
+              ValueRange{vector::BitCastOp::create(b, loc, pairs, word),
+                         arith::ExtSIOp::create(b, loc, pairs, w)})
+              .getResult(0);
+      return arith::AddIOp::create(b, loc, acc, products);
+    }
+    return dot4Portable(b, loc, acc,
+                        vector::BitCastOp::create(b, loc, weightType, word),
+                        w);
+  }
+
+  /// acc + the sums of the four u8 x s8 products of each lane: widened to
+  /// i16, pairs multiplied and added in i32, then the pairs of pairs.
+  Value dot4Portable(OpBuilder &b, Location loc, Value acc, Value a,
+                     Value w) {
     auto v64i16 = VectorType::get({4 * kLanes}, b.getI16Type());
     auto v32i32 = VectorType::get({2 * kLanes}, i32);
     Value a16 = arith::ExtUIOp::create(b, loc, v64i16, a);
@@ -883,11 +943,12 @@ private:
     Value negOffset = q.integerInput ? negatedOffset(b, loc) : Value();
     for (int64_t v = 0; v < nv; ++v) {
       Value sums = vector::LoadOp::create(
-          b, loc, v16i32, colBias, ValueRange{panel, cst(b, loc, v * kLanes)});
+          b, loc, accType, colBias,
+          ValueRange{panel, cst(b, loc, v * layout.lanes)});
       if (q.integerInput)
         sums = negOffset ? arith::MulIOp::create(b, loc, sums, negOffset)
                                .getResult()
-                         : splat(b, loc, v16i32, b.getI32IntegerAttr(0));
+                         : splat(b, loc, accType, b.getI32IntegerAttr(0));
       bias.push_back(sums);
     }
     // Accumulators start at C's initial value (the fused fill, or C) minus
@@ -898,32 +959,32 @@ private:
         SmallVector<Value> idx = {rowValues[r], columns[v]};
         Value c0;
         if (fusion.prologue)
-          c0 = emitPrologue(b, loc, fusion, idx, v16i32);
+          c0 = emitPrologue(b, loc, fusion, idx, accType);
         else if (masks[v])
           c0 = vector::MaskedLoadOp::create(
-              b, loc, v16i32, q.c, idx, masks[v],
-              splat(b, loc, v16i32, b.getI32IntegerAttr(0)));
+              b, loc, accType, q.c, idx, masks[v],
+              splat(b, loc, accType, b.getI32IntegerAttr(0)));
         else
-          c0 = vector::LoadOp::create(b, loc, v16i32, q.c, idx);
+          c0 = vector::LoadOp::create(b, loc, accType, q.c, idx);
         init.push_back(arith::AddIOp::create(b, loc, c0, bias[v]));
       }
     auto loop = scf::ForOp::create(
-        b, loc, cst(b, loc, 0), cst(b, loc, quads), cst(b, loc, 1), init,
-        [&](OpBuilder &kb, Location kl, Value kq, ValueRange acc) {
+        b, loc, cst(b, loc, 0), cst(b, loc, words), cst(b, loc, 1), init,
+        [&](OpBuilder &kb, Location kl, Value kw, ValueRange acc) {
           SmallVector<Value> w;
           for (int64_t v = 0; v < nv; ++v)
             w.push_back(vector::LoadOp::create(
-                kb, kl, v64i8, wp,
-                ValueRange{panel, kq, cst(kb, kl, v * 4 * kLanes)}));
+                kb, kl, weightType, wp,
+                ValueRange{panel, kw,
+                           cst(kb, kl, v * layout.kPerWord * layout.lanes)}));
           SmallVector<Value> next;
           for (int64_t r = 0; r < rows; ++r) {
-            Value word = memref::LoadOp::create(kb, kl, xw,
-                                                ValueRange{rowValues[r], kq});
-            Value a = vector::BitCastOp::create(
-                kb, kl, v64i8,
-                vector::BroadcastOp::create(kb, kl, v16i32, word));
+            Value word = vector::BroadcastOp::create(
+                kb, kl, accType,
+                memref::LoadOp::create(kb, kl, xw,
+                                       ValueRange{rowValues[r], kw}));
             for (int64_t v = 0; v < nv; ++v)
-              next.push_back(dot4(kb, kl, acc[r * nv + v], a, w[v]));
+              next.push_back(dot(kb, kl, acc[r * nv + v], word, w[v]));
           }
           scf::YieldOp::create(kb, kl, next);
         });
@@ -950,13 +1011,22 @@ bool mlir::kiln::lowerInt8Matmul(
   if (!q)
     return false;
   // VNNI: 4 vectors of 16 columns by 6 rows = 24 accumulators, 4 weight
-  // vectors and a broadcast in 32 registers. The widening path needs
-  // registers for its temporaries.
-  bool vnni = target.hasVnni && target.vectorBits >= 512;
-  int64_t nv = vnni ? 4 : 2;
-  int64_t mr = vnni ? 6 : target.vectorRegisters >= 32 ? 4 : 2;
+  // vectors and a broadcast in 32 registers. pmaddwd: also a register for
+  // each product before it is added; 6 x 2 fills AVX2's 16. The portable
+  // widening path needs registers for its temporaries.
+  DotLayout layout;
+  int64_t nv = 2, mr = target.vectorRegisters >= 32 ? 4 : 2;
+  if (target.hasVnni && target.vectorBits >= 512) {
+    layout = {DotLayout::Vnni, 16, 4};
+    nv = 4;
+    mr = 6;
+  } else if (target.pmaddwdBits >= 128) {
+    layout = {DotLayout::Pmaddwd, target.pmaddwdBits / 32, 2};
+    nv = target.vectorRegisters >= 32 ? 4 : 2;
+    mr = 6;
+  }
   mr = std::min(mr, q->m);
-  Packed packed = pack(*q, nv * kLanes);
+  Packed packed = pack(*q, nv * layout.lanes, layout.kPerWord);
   if (!packed.weights)
     return false;
   // The fill of C (prologue); the rescale (an f32 epilogue, which
@@ -972,7 +1042,8 @@ bool mlir::kiln::lowerInt8Matmul(
   bool fastDivide = target.vectorBits >= 512;
   std::optional<RowScale> rowScale =
       q->sx && !q->integerInput ? matchRowScale(*q, at) : std::nullopt;
-  Emitter(*q, packed, nv, mr, vnni, fastDivide, rowScale.has_value(), fusion)
+  Emitter(*q, packed, layout, nv, mr, target.pmaddwdBits, fastDivide,
+          rowScale.has_value(), fusion)
       .emit(at);
   if (rowScale) {
     rowScale->scale.erase();
@@ -988,7 +1059,10 @@ bool mlir::kiln::lowerInt8Matmul(
   if (description)
     *description =
         (Twine("int8 matmul M ") + Twine(q->m) + " N " + Twine(q->n) + " K " +
-         Twine(q->k) + ", " + (vnni ? "vpdpbusd" : "widening i8 dot") +
+         Twine(q->k) + ", " +
+         (layout.kind == DotLayout::Vnni      ? "vpdpbusd"
+          : layout.kind == DotLayout::Pmaddwd ? "pmaddwd on i16 pairs"
+                                              : "widening i8 dot") +
          (q->integerInput
               ? (q->unsignedInput ? ", u8 activations" : ", i8 activations") +
                     (q->zp ? Twine(" with a run-time zero point")
@@ -997,8 +1071,8 @@ bool mlir::kiln::lowerInt8Matmul(
                          : Twine(""))
           : q->staticScale ? ", activations quantized with a static scale"
                            : ", activations quantized per row") +
-         ", weights packed 4 k per lane, tile " +
-         Twine(mr) + "x" + Twine(nv * kLanes) +
+         ", weights packed " + Twine(layout.kPerWord) +
+         " k per lane, tile " + Twine(mr) + "x" + Twine(nv * layout.lanes) +
          (rowScale ? ", row scales computed in the quantization pass" : "") +
          describeFusion(fusion))
             .str();

@@ -24,6 +24,9 @@ struct CpuTarget {
   unsigned l1Bytes = 32 * 1024;  // data cache per core
   unsigned l2Bytes = 1024 * 1024;
   bool hasVnni = false; // AVX-512 VNNI (vpdpbusd on 512-bit vectors)
+  // Widest x86 pmaddwd (i16 pairs multiplied and added into i32): 128
+  // (SSE2), 256 (AVX2), 512 (AVX-512BW); 0 when the target has none.
+  unsigned pmaddwdBits = 0;
   // Filled from the LLVM target machine by describeCpuTarget (ObjectEmitter).
 };
 

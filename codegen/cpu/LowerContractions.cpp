@@ -180,6 +180,7 @@ struct KilnLowerContractionsPass
     target.l1Bytes = l1Bytes;
     target.l2Bytes = l2Bytes;
     target.hasVnni = vnni;
+    target.pmaddwdBits = pmaddwdBits;
     std::unique_ptr<CostModel> model;
     if (!costModel.empty()) {
       std::string error;

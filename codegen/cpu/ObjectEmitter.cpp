@@ -44,6 +44,9 @@ CpuTarget mlir::kiln::describeCpuTarget(const llvm::TargetMachine &tm) {
   CpuTarget t;
   if (!tm.getTargetTriple().isX86())
     return t; // portable 128-bit defaults (NEON, SSE-class)
+  t.pmaddwdBits = sti->checkFeatures("+avx512bw") ? 512
+                  : sti->checkFeatures("+avx2")   ? 256
+                                                  : 128; // SSE2 is baseline
   if (sti->checkFeatures("+avx512f")) {
     t.vectorBits = 512;
     t.vectorRegisters = 32;

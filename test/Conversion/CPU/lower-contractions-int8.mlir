@@ -2,6 +2,7 @@
 // on the bufferized reference form, with and without AVX-512 VNNI.
 // RUN: %kiln_opt %s --convert-kiln-to-linalg --canonicalize --kiln-fuse-elementwise --linalg-generalize-named-ops --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --canonicalize --kiln-lower-contractions="vector-bits=512 vector-registers=32 vnni=true" | FileCheck %s --check-prefixes=CHECK,VNNI
 // RUN: %kiln_opt %s --convert-kiln-to-linalg --canonicalize --kiln-fuse-elementwise --linalg-generalize-named-ops --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --canonicalize --kiln-lower-contractions="vector-bits=256 vector-registers=16" | FileCheck %s --check-prefixes=CHECK,WIDE
+// RUN: %kiln_opt %s --convert-kiln-to-linalg --canonicalize --kiln-fuse-elementwise --linalg-generalize-named-ops --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" --canonicalize --kiln-lower-contractions="vector-bits=256 vector-registers=16 pmaddwd-bits=256" | FileCheck %s --check-prefix=PAIRS
 
 // K = 10 pads to 3 quads of k; N = 20 is one ragged panel (VNNI: 64
 // columns, 4 accumulators of 16 per row; widening: 32 columns, 2).
@@ -37,6 +38,25 @@
 // CHECK:         arith.mulf
 // CHECK:         arith.addf
 // CHECK:         vector.maskedstore %{{.*}} : memref<5x20xf32>, vector<16xi1>, vector<16xf32>
+// On AVX2 (no VNNI) 2 k per lane. K = 10 is 5 words of two i16 (the
+// u8 values); the weights [panel][K / 2][nr * 2] bytes in panels of 16
+// columns, sign-extended to i16 and multiplied pairwise by pmaddwd into
+// 8 i32 lanes.
+// PAIRS-DAG:   memref.global "private" constant @{{.*}}_pairs : memref<2x5x32xi8>
+// PAIRS-DAG:   memref.global "private" constant @{{.*}}_colsum : memref<2x16xi32>
+// PAIRS-LABEL: func.func @gemm
+// PAIRS:       %[[XW:.*]] = memref.alloc() {{.*}} : memref<5x5xi32>
+// PAIRS:       arith.trunci %{{.*}} : vector<16xi32> to vector<16xi16>
+// PAIRS:       vector.bitcast %{{.*}} : vector<16xi16> to vector<8xi32>
+// PAIRS:       vector.maskedstore %[[XW]]{{.*}} : memref<5x5xi32>, vector<8xi1>, vector<8xi32>
+// PAIRS:       scf.for {{.*}} -> (vector<8xi32>,
+// PAIRS:         memref.load %[[XW]]
+// PAIRS:         vector.bitcast %{{.*}} : vector<8xi32> to vector<16xi16>
+// PAIRS:         arith.extsi %{{.*}} : vector<16xi8> to vector<16xi16>
+// PAIRS:         llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%{{.*}}, %{{.*}}) : (vector<16xi16>, vector<16xi16>) -> vector<8xi32>
+// PAIRS:         arith.addi %{{.*}} : vector<8xi32>
+// PAIRS:       arith.sitofp %{{.*}} : vector<8xi32> to vector<8xf32>
+// PAIRS:       vector.maskedstore %{{.*}} : memref<5x20xf32>, vector<8xi1>, vector<8xf32>
 func.func @gemm(%x: tensor<5x10xf32>, %bias: tensor<20xf32>) -> tensor<5x20xf32> {
   %w = arith.constant dense<[[-5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3], [2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4], [-2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0], [5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4], [1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3], [-3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1], [4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5], [0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2], [-4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2], [3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5]]> : tensor<10x20xi8>
   %s = arith.constant dense<[0.5, 0.75, 1.0, 0.5, 0.75, 1.0, 0.5, 0.75, 1.0, 0.5, 0.75, 1.0, 0.5, 0.75, 1.0, 0.5, 0.75, 1.0, 0.5, 0.75]> : tensor<20xf32>

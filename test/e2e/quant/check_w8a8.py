@@ -11,12 +11,13 @@ Passes.td): per-column weight scales, per-row activation scales
 s_x = max|x| / 127, x_q = clip(rint(x / s_x), -127, 127), an exact integer
 sum, then f32(sum) * s_x * s_w, bias and ReLU in float32. Checked per case:
   - the int8 kernel formed for both matmuls (--report lists "int8 matmul"
-    with vpdpbusd on a VNNI target, the widening dot otherwise, and the
+    with vpdpbusd on a VNNI target, pmaddwd on i16 pairs otherwise, and the
     fused rescale epilogue), not the generic fallback;
   - kiln's output matches the reference within float32 rescale error:
     |kiln - ref| <= 4 ulp-ish (4e-7 relative) of the reference's terms;
     the integer sums are exact, so a wrong activation scale, rounding
-    mode, +128 bias correction, packing order or mask shows up as an
+    mode, +128 bias correction, packing order (4 k per lane for VNNI, 2
+    for pmaddwd) or mask shows up as an
     error of at least one quantization step (s_x * s_w), which is far
     above this bound;
   - the quantization error vs the float model is small (cosine >= 0.995
@@ -154,9 +155,9 @@ def main():
     targets, form_only = [], []
     for target in ("haswell", "skylake-avx512"):
         if TARGET_NEEDS[target] <= flags:
-            targets.append((target, "widening i8 dot"))
+            targets.append((target, "pmaddwd on i16 pairs"))
         else:
-            form_only.append((target, "widening i8 dot"))
+            form_only.append((target, "pmaddwd on i16 pairs"))
             print(f"note: this host cannot run {target} code; its kernel is "
                   "only checked for forming", flush=True)
     if host_has_vnni():
