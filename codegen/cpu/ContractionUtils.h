@@ -132,6 +132,13 @@ Value readTileOperand(OpBuilder &b, Location loc, const TileFusion &f,
 Value vectorizeBody(OpBuilder &b, Location loc, linalg::GenericOp op,
                     ArrayRef<Value> inputs, int64_t lanes);
 
+/// The body applied to several independent sets of operand vectors, op by
+/// op interleaved so that their dependency chains overlap in the core.
+SmallVector<Value> vectorizeBodies(OpBuilder &b, Location loc,
+                                   linalg::GenericOp op,
+                                   ArrayRef<SmallVector<Value>> inputs,
+                                   int64_t lanes);
+
 /// Rewrites an all-parallel elementwise generic on buffers whose operands
 /// are contiguous (or constant) along the last dim into vector loops;
 /// false when it does not apply.

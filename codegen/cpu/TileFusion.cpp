@@ -38,6 +38,16 @@ bool hasVectorizableBody(linalg::GenericOp op) {
     if (!out.use_empty())
       return false;
   for (Operation &inner : body.without_terminator()) {
+    // A signedness-only cast (i8 -> ui8 for an unsigned tensor) is free.
+    if (auto cast = dyn_cast<UnrealizedConversionCastOp>(inner)) {
+      if (cast->getNumOperands() != 1 || cast->getNumResults() != 1)
+        return false;
+      auto from = dyn_cast<IntegerType>(cast->getOperand(0).getType());
+      auto to = dyn_cast<IntegerType>(cast->getResult(0).getType());
+      if (!from || !to || from.getWidth() != to.getWidth())
+        return false;
+      continue;
+    }
     Dialect *d = inner.getDialect();
     if (!d || !isa<arith::ArithDialect, math::MathDialect>(d) ||
         inner.getNumRegions() != 0)
@@ -256,32 +266,54 @@ Value scalarToVector(OpBuilder &b, Location loc, Value scalar,
 /// `op`'s body applied lane-wise to the operand values (vectors).
 Value vectorizeBody(OpBuilder &b, Location loc, linalg::GenericOp op,
                     ArrayRef<Value> inputs, int64_t lanes) {
+  SmallVector<Value> set(inputs.begin(), inputs.end());
+  return vectorizeBodies(b, loc, op, {set}, lanes).front();
+}
+
+SmallVector<Value> vectorizeBodies(OpBuilder &b, Location loc,
+                                   linalg::GenericOp op,
+                                   ArrayRef<SmallVector<Value>> inputs,
+                                   int64_t lanes) {
   Block &body = op.getRegion().front();
-  IRMapping mapping;
-  for (auto [arg, v] : llvm::zip(body.getArguments(), inputs))
-    mapping.map(arg, v);
+  SmallVector<IRMapping> mappings(inputs.size());
+  // Constants and values from outside the body are splat once, shared.
+  IRMapping shared;
+  for (auto [mapping, set] : llvm::zip(mappings, inputs))
+    for (auto [arg, v] : llvm::zip(body.getArguments(), set))
+      mapping.map(arg, v);
   for (Operation &inner : body.without_terminator()) {
     if (auto constant = dyn_cast<arith::ConstantOp>(inner)) {
       Value c = arith::ConstantOp::create(b, loc, constant.getValue())
                     .getResult();
-      mapping.map(constant.getResult(), scalarToVector(b, loc, c, lanes));
+      Value splat = scalarToVector(b, loc, c, lanes);
+      for (IRMapping &mapping : mappings)
+        mapping.map(constant.getResult(), splat);
       continue;
     }
-    // Values from outside the body are scalars: splat them.
     for (Value operand : inner.getOperands())
-      if (!mapping.contains(operand))
-        mapping.map(operand, scalarToVector(b, loc, operand, lanes));
-    Operation *clone = b.clone(inner, mapping);
-    for (OpResult r : clone->getResults())
-      r.setType(VectorType::get({lanes}, r.getType()));
+      if (!mappings.front().contains(operand) && !shared.contains(operand))
+        shared.map(operand, scalarToVector(b, loc, operand, lanes));
+    for (IRMapping &mapping : mappings) {
+      for (Value operand : inner.getOperands())
+        if (!mapping.contains(operand))
+          mapping.map(operand, shared.lookup(operand));
+      Operation *clone = b.clone(inner, mapping);
+      for (OpResult r : clone->getResults())
+        r.setType(VectorType::get({lanes}, r.getType()));
+    }
   }
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
   Value result = yield.getOperand(0);
-  if (!mapping.contains(result)) // yields an input or an outside value
-    return isa<VectorType>(result.getType())
-               ? result
-               : scalarToVector(b, loc, result, lanes);
-  return mapping.lookup(result);
+  SmallVector<Value> results;
+  for (IRMapping &mapping : mappings) {
+    if (mapping.contains(result))
+      results.push_back(mapping.lookup(result));
+    else // yields an outside value
+      results.push_back(isa<VectorType>(result.getType())
+                            ? result
+                            : scalarToVector(b, loc, result, lanes));
+  }
+  return results;
 }
 
 /// The operand's value for the tile: a broadcast scalar or a vector.

@@ -10,6 +10,10 @@
 //     for blocks of `lanes` elements of the last dim (masked tail)
 //       vector loads / splats, the body on vectors, one vector store
 //
+// A long body (a chain of fake-quantization steps in a QDQ model, say) is
+// bound by its dependency chain's latency, not by throughput: such loops
+// take `unroll` blocks per iteration, their ops interleaved.
+//
 // reusing the body vectorizer of the kernels' fused epilogues.
 //
 //===----------------------------------------------------------------------===//
@@ -22,6 +26,13 @@
 
 using namespace mlir;
 using namespace mlir::kiln;
+
+/// Bodies of at least this many ops are latency-bound: interleave
+/// kLongBodyUnroll blocks. On Zen 3 (AVX2) a QDQ BERT's GELU chain of 65
+/// ops took 1.0% of the model's time with 1 block, 0.71% with 2, 0.62%
+/// with 4.
+constexpr int64_t kLongBody = 24;
+constexpr int64_t kLongBodyUnroll = 4;
 
 bool mlir::kiln::vectorizeElementwise(linalg::GenericOp op,
                                       const CpuTarget &target) {
@@ -71,34 +82,52 @@ bool mlir::kiln::vectorizeElementwise(linalg::GenericOp op,
   ArrayRef<int64_t> shape = outType.getShape();
   auto vecType = VectorType::get({lanes}, outElement);
   auto maskType = VectorType::get({lanes}, b.getI1Type());
+  int64_t bodyOps = op.getRegion().front().getOperations().size();
+  int64_t unroll = bodyOps >= kLongBody ? kLongBodyUnroll : 1;
   auto emitRow = [&](OpBuilder &rb, SmallVector<Value> index) {
-    auto block = [&](OpBuilder &bb, Value col, int64_t valid) {
+    // `count` blocks of `lanes` from `col` (the last one `valid` wide).
+    auto blocks = [&](OpBuilder &bb, Value col, int64_t count,
+                      int64_t valid) {
       Value mask;
       if (valid < lanes)
         mask = vector::ConstantMaskOp::create(bb, loc, maskType,
                                               ArrayRef<int64_t>{valid});
-      SmallVector<Value> at = index;
-      at.push_back(col);
-      SmallVector<Value> inputs;
-      for (const TileFusion::Operand &o : operands)
-        inputs.push_back(
-            readTileOperand(bb, loc, f, o, at, vecType, mask, Value()));
-      Value result = vectorizeBody(bb, loc, op, inputs, lanes);
-      if (mask)
-        vector::MaskedStoreOp::create(bb, loc, out, at, mask, result);
-      else
-        vector::StoreOp::create(bb, loc, result, out, at);
+      SmallVector<SmallVector<Value>> at, inputs;
+      for (int64_t u = 0; u < count; ++u) {
+        Value c = u == 0 ? col
+                         : arith::AddIOp::create(bb, loc, col,
+                                                 cst(bb, u * lanes))
+                               .getResult();
+        at.push_back(index);
+        at.back().push_back(c);
+        Value m = u + 1 == count ? mask : Value();
+        inputs.emplace_back();
+        for (const TileFusion::Operand &o : operands)
+          inputs.back().push_back(
+              readTileOperand(bb, loc, f, o, at.back(), vecType, m, Value()));
+      }
+      SmallVector<Value> results = vectorizeBodies(bb, loc, op, inputs, lanes);
+      for (int64_t u = 0; u < count; ++u) {
+        if (u + 1 == count && mask)
+          vector::MaskedStoreOp::create(bb, loc, out, at[u], mask, results[u]);
+        else
+          vector::StoreOp::create(bb, loc, results[u], out, at[u]);
+      }
     };
-    int64_t full = (width / lanes) * lanes;
-    if (full > 0)
-      scf::ForOp::create(rb, loc, cst(rb, 0), cst(rb, full), cst(rb, lanes),
-                         ValueRange{},
+    int64_t step = unroll * lanes;
+    int64_t unrolled = (width / step) * step;
+    if (unrolled > 0)
+      scf::ForOp::create(rb, loc, cst(rb, 0), cst(rb, unrolled),
+                         cst(rb, step), ValueRange{},
                          [&](OpBuilder &cb, Location, Value col, ValueRange) {
-                           block(cb, col, lanes);
+                           blocks(cb, col, unroll, lanes);
                            scf::YieldOp::create(cb, loc);
                          });
-    if (width % lanes)
-      block(rb, cst(rb, full), width % lanes);
+    // The rest: whole blocks, then the masked tail, in one interleaved go.
+    int64_t rest = width - unrolled;
+    if (rest > 0)
+      blocks(rb, cst(rb, unrolled), (rest + lanes - 1) / lanes,
+             rest % lanes ? rest % lanes : lanes);
   };
   if (rank == 1) {
     emitRow(b, {});

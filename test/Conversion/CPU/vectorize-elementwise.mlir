@@ -56,3 +56,63 @@ func.func @kept(%x: memref<32x32xf32>, %y: memref<32x32xf32>, %i: memref<4x40xi3
   }
   return
 }
+
+// -----
+
+// A long body (a QDQ model's fake-quantization chain, ending in a
+// signedness-only cast to ui8) is latency-bound: each loop iteration takes
+// 4 blocks of 16 with their ops interleaved (each op four times in a row).
+// 150 = 2 x 64 + 22: the 22 left are one whole block and a masked one of 6.
+// CHECK-LABEL: func.func @long_chain
+// CHECK: scf.parallel
+// CHECK: %[[C64:.*]] = arith.constant 64 : index
+// CHECK: scf.for {{.*}} step %[[C64]]
+// CHECK-COUNT-4: vector.load %arg0
+// CHECK-COUNT-4: arith.divf {{.*}} : vector<16xf32>
+// CHECK-COUNT-4: math.roundeven {{.*}} : vector<16xf32>
+// CHECK-COUNT-4: builtin.unrealized_conversion_cast {{.*}} : vector<16xi8> to vector<16xui8>
+// CHECK-COUNT-4: vector.store {{.*}} : memref<2x150xui8>, vector<16xui8>
+// CHECK: vector.constant_mask [6] : vector<16xi1>
+// CHECK: vector.load %arg0
+// CHECK: vector.maskedload %arg0
+// CHECK-COUNT-2: arith.divf {{.*}} : vector<16xf32>
+// CHECK: vector.store {{.*}} : memref<2x150xui8>, vector<16xui8>
+// CHECK: vector.maskedstore %arg1{{.*}} : memref<2x150xui8>, vector<16xi1>, vector<16xui8>
+// CHECK-NOT: linalg.generic
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @long_chain(%x: memref<2x150xf32>, %y: memref<2x150xui8>) {
+  %s = arith.constant 0.05 : f32
+  %lo = arith.constant 0.0 : f32
+  %hi = arith.constant 255.0 : f32
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<2x150xf32>) outs(%y : memref<2x150xui8>) {
+  ^bb0(%in: f32, %out: ui8):
+    %0 = arith.divf %in, %s : f32
+    %1 = math.roundeven %0 : f32
+    %2 = arith.maximumf %1, %lo : f32
+    %3 = arith.minimumf %2, %hi : f32
+    %4 = arith.mulf %3, %s : f32
+    %5 = math.erf %4 : f32
+    %6 = arith.divf %5, %s : f32
+    %7 = math.roundeven %6 : f32
+    %8 = arith.maximumf %7, %lo : f32
+    %9 = arith.minimumf %8, %hi : f32
+    %10 = arith.mulf %9, %s : f32
+    %11 = arith.mulf %10, %4 : f32
+    %12 = arith.divf %11, %s : f32
+    %13 = math.roundeven %12 : f32
+    %14 = arith.maximumf %13, %lo : f32
+    %15 = arith.minimumf %14, %hi : f32
+    %16 = arith.mulf %15, %s : f32
+    %17 = arith.addf %16, %4 : f32
+    %18 = arith.divf %17, %s : f32
+    %19 = math.roundeven %18 : f32
+    %20 = arith.maximumf %19, %lo : f32
+    %21 = arith.minimumf %20, %hi : f32
+    %22 = arith.fptosi %21 : f32 to i32
+    %23 = arith.trunci %22 : i32 to i8
+    %24 = builtin.unrealized_conversion_cast %23 : i8 to ui8
+    linalg.yield %24 : ui8
+  }
+  return
+}
