@@ -502,11 +502,10 @@ Packed pack(Int8Matmul q, int64_t nr, int64_t kPerWord) {
 class Emitter {
 public:
   Emitter(Int8Matmul q, Packed packed, DotLayout layout, int64_t nv,
-          int64_t mr, unsigned pmaddwdBits, bool fastDivide,
-          bool computeScale, TileFusion &fusion)
+          int64_t mr, bool fastDivide, bool computeScale, TileFusion &fusion)
       : q(q), packed(packed), layout(layout), nv(nv), nr(nv * layout.lanes),
-        mr(mr), pmaddwdBits(pmaddwdBits), fastDivide(fastDivide),
-        computeScale(computeScale), fusion(fusion) {}
+        mr(mr), fastDivide(fastDivide), computeScale(computeScale),
+        fusion(fusion) {}
 
   void emit(Operation *at) {
     OpBuilder b(at);
@@ -566,7 +565,6 @@ private:
   Packed packed;
   DotLayout layout;
   int64_t nv, nr, mr;
-  unsigned pmaddwdBits;
   bool fastDivide, computeScale;
   TileFusion &fusion;
   Type i8, i32, f32;
@@ -880,9 +878,9 @@ private:
           .getResult(0);
     if (layout.kind == DotLayout::Pmaddwd) {
       auto pairs = VectorType::get({2 * layout.lanes}, b.getI16Type());
-      const char *name = pmaddwdBits == 512 ? "llvm.x86.avx512.pmaddw.d.512"
-                         : pmaddwdBits == 256 ? "llvm.x86.avx2.pmadd.wd"
-                                              : "llvm.x86.sse2.pmadd.wd";
+      const char *name = layout.lanes == 16 ? "llvm.x86.avx512.pmaddw.d.512"
+                         : layout.lanes == 8 ? "llvm.x86.avx2.pmadd.wd"
+                                             : "llvm.x86.sse2.pmadd.wd";
       Value products =
           LLVM::CallIntrinsicOp::create(
               b, loc, accType, b.getStringAttr(name),
@@ -1042,8 +1040,8 @@ bool mlir::kiln::lowerInt8Matmul(
   bool fastDivide = target.vectorBits >= 512;
   std::optional<RowScale> rowScale =
       q->sx && !q->integerInput ? matchRowScale(*q, at) : std::nullopt;
-  Emitter(*q, packed, layout, nv, mr, target.pmaddwdBits, fastDivide,
-          rowScale.has_value(), fusion)
+  Emitter(*q, packed, layout, nv, mr, fastDivide, rowScale.has_value(),
+          fusion)
       .emit(at);
   if (rowScale) {
     rowScale->scale.erase();

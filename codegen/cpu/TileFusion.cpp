@@ -276,43 +276,37 @@ SmallVector<Value> vectorizeBodies(OpBuilder &b, Location loc,
                                    int64_t lanes) {
   Block &body = op.getRegion().front();
   SmallVector<IRMapping> mappings(inputs.size());
-  // Constants and values from outside the body are splat once, shared.
-  IRMapping shared;
   for (auto [mapping, set] : llvm::zip(mappings, inputs))
     for (auto [arg, v] : llvm::zip(body.getArguments(), set))
       mapping.map(arg, v);
+  // Constants and values from outside the body: one splat for every set.
+  auto mapShared = [&](Value scalar, Value splat) {
+    for (IRMapping &mapping : mappings)
+      mapping.map(scalar, splat);
+  };
   for (Operation &inner : body.without_terminator()) {
     if (auto constant = dyn_cast<arith::ConstantOp>(inner)) {
-      Value c = arith::ConstantOp::create(b, loc, constant.getValue())
-                    .getResult();
-      Value splat = scalarToVector(b, loc, c, lanes);
-      for (IRMapping &mapping : mappings)
-        mapping.map(constant.getResult(), splat);
+      Value c = arith::ConstantOp::create(b, loc, constant.getValue());
+      mapShared(constant.getResult(), scalarToVector(b, loc, c, lanes));
       continue;
     }
     for (Value operand : inner.getOperands())
-      if (!mappings.front().contains(operand) && !shared.contains(operand))
-        shared.map(operand, scalarToVector(b, loc, operand, lanes));
+      if (!mappings.front().contains(operand))
+        mapShared(operand, scalarToVector(b, loc, operand, lanes));
     for (IRMapping &mapping : mappings) {
-      for (Value operand : inner.getOperands())
-        if (!mapping.contains(operand))
-          mapping.map(operand, shared.lookup(operand));
       Operation *clone = b.clone(inner, mapping);
       for (OpResult r : clone->getResults())
         r.setType(VectorType::get({lanes}, r.getType()));
     }
   }
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  Value result = yield.getOperand(0);
+  Value result = cast<linalg::YieldOp>(body.getTerminator()).getOperand(0);
+  if (!mappings.front().contains(result)) // yields an outside value
+    mapShared(result, isa<VectorType>(result.getType())
+                          ? result
+                          : scalarToVector(b, loc, result, lanes));
   SmallVector<Value> results;
-  for (IRMapping &mapping : mappings) {
-    if (mapping.contains(result))
-      results.push_back(mapping.lookup(result));
-    else // yields an outside value
-      results.push_back(isa<VectorType>(result.getType())
-                            ? result
-                            : scalarToVector(b, loc, result, lanes));
-  }
+  for (IRMapping &mapping : mappings)
+    results.push_back(mapping.lookup(result));
   return results;
 }
 
