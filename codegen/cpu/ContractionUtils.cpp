@@ -205,6 +205,36 @@ void emitTiles(OpBuilder &b, Location loc, int64_t extent, int64_t size,
     body(b, cst(full), extent - full);
 }
 
+void emitIfElse(OpBuilder &b, Location loc, Value cond,
+                llvm::function_ref<void(OpBuilder &)> then,
+                llvm::function_ref<void(OpBuilder &)> otherwise) {
+  scf::IfOp::create(
+      b, loc, cond,
+      [&](OpBuilder &tb, Location) {
+        then(tb);
+        scf::YieldOp::create(tb, loc);
+      },
+      [&](OpBuilder &tb, Location) {
+        otherwise(tb);
+        scf::YieldOp::create(tb, loc);
+      });
+}
+
+SmallVector<Value>
+emitSelect(OpBuilder &b, Location loc, Value cond, TypeRange types,
+           llvm::function_ref<SmallVector<Value>(OpBuilder &)> then,
+           llvm::function_ref<SmallVector<Value>(OpBuilder &)> otherwise) {
+  auto choice = scf::IfOp::create(b, loc, types, cond,
+                                  /*addThenBlock=*/true,
+                                  /*addElseBlock=*/true);
+  OpBuilder thenBuilder = OpBuilder::atBlockEnd(choice.thenBlock());
+  scf::YieldOp::create(thenBuilder, loc, then(thenBuilder));
+  OpBuilder elseBuilder = OpBuilder::atBlockEnd(choice.elseBlock());
+  scf::YieldOp::create(elseBuilder, loc, otherwise(elseBuilder));
+  return SmallVector<Value>(choice.getResults().begin(),
+                            choice.getResults().end());
+}
+
 memref::GlobalOp createConstantGlobal(memref::GlobalOp near, StringRef name,
                                       ArrayRef<int64_t> shape, Type element,
                                       ArrayRef<char> bytes) {

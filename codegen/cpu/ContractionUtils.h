@@ -63,6 +63,19 @@ Value loadStridedColumns(OpBuilder &b, Location loc, Value base,
 void emitTiles(OpBuilder &b, Location loc, int64_t extent, int64_t size,
                llvm::function_ref<void(OpBuilder &, Value, int64_t)> body);
 
+/// Runs `then` or `otherwise` depending on `cond` (an scf.if whose
+/// branches yield nothing).
+void emitIfElse(OpBuilder &b, Location loc, Value cond,
+                llvm::function_ref<void(OpBuilder &)> then,
+                llvm::function_ref<void(OpBuilder &)> otherwise);
+
+/// An scf.if yielding `types`: the values `then` builds when `cond` holds,
+/// else the ones `otherwise` builds.
+SmallVector<Value>
+emitSelect(OpBuilder &b, Location loc, Value cond, TypeRange types,
+           llvm::function_ref<SmallVector<Value>(OpBuilder &)> then,
+           llvm::function_ref<SmallVector<Value>(OpBuilder &)> otherwise);
+
 /// A new private constant f32 global next to `near`, 64-byte aligned,
 /// holding `data` (row-major, `shape`); the name is made unique.
 memref::GlobalOp createConstantGlobal(memref::GlobalOp near, StringRef name,
@@ -112,6 +125,10 @@ std::string describeFusion(const TileFusion &f);
 
 /// Erases the absorbed ops (after the kernel is emitted).
 void eraseFused(TileFusion &f);
+
+/// Erases a lowered contraction `op`, the ops its kernel absorbed, and the
+/// memref.get_global ops of its operands that nothing else reads now.
+void eraseLowered(Operation *op, TileFusion &f);
 
 // Building blocks of TileFusion, shared with the elementwise vectorizer.
 /// The generic's body is scalar arith/math computing from its inputs only.

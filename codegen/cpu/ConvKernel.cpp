@@ -16,7 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/cpu/ContractionUtils.h"
+#include "codegen/cpu/ConvKernel.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -26,17 +26,6 @@ using namespace mlir;
 using namespace mlir::kiln;
 
 namespace {
-
-struct Conv {
-  Value x, w, y;
-  unsigned n, f, oh, ow, c, kh, kw; // loop dims
-  int64_t batch, channelsOut, rows, cols, channelsIn, kernelH, kernelW;
-  int64_t strideH, strideW, dilationH, dilationW;
-  bool flattened = false; // 1x1, stride 1, unpadded: rows folded into cols
-  // x split into column phases ([N, C, H, S, W / S], strideW = S): tap kw
-  // reads phase (kw * dilationW) % S from column (kw * dilationW) / S on.
-  bool phased = false;
-};
 
 /// (dilation) when `phase` and `col` are exactly (kw * d) mod s and
 /// ow + (kw * d) floordiv s (MatMulConv.cpp's splitColumnPhases reads).
@@ -51,7 +40,9 @@ std::optional<int64_t> phasedColumnDilation(AffineExpr phase, AffineExpr col,
   return std::nullopt;
 }
 
-std::optional<Conv> matchConv(linalg::GenericOp op) {
+} // namespace
+
+std::optional<Conv> mlir::kiln::matchConv(linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || op.getNumLoops() != 7 ||
       op.getNumReductionLoops() != 3 || !isMultiplyAccumulate(op))
@@ -118,8 +109,16 @@ std::optional<Conv> matchConv(linalg::GenericOp op) {
   return cv;
 }
 
-/// Packs W[f][c][kh][kw] as [F/mr][C][KH][KW][mr], zero-padded.
-memref::GlobalOp packWeights(const Conv &cv, int64_t mr) {
+std::string mlir::kiln::describeConvShape(const Conv &cv) {
+  return (Twine("conv2d ") + Twine(cv.channelsOut) + "x" +
+          Twine(cv.channelsIn) + "x" + Twine(cv.kernelH) + "x" +
+          Twine(cv.kernelW) + " stride " + Twine(cv.strideH) + " -> " +
+          Twine(cv.batch) + "x" + Twine(cv.channelsOut) + "x" +
+          Twine(cv.rows) + "x" + Twine(cv.cols))
+      .str();
+}
+
+memref::GlobalOp mlir::kiln::packConvWeights(const Conv &cv, int64_t mr) {
   memref::GlobalOp global = constantGlobalOf(cv.w);
   std::optional<std::vector<float>> w = readF32Global(global);
   if (!w)
@@ -134,6 +133,8 @@ memref::GlobalOp packWeights(const Conv &cv, int64_t mr) {
                               (global.getSymName() + "_conv_packed").str(),
                               {tiles, c, kh, kw, mr}, data);
 }
+
+namespace {
 
 struct ConvEmitter {
   const Conv &cv;
@@ -296,20 +297,6 @@ struct ConvEmitter {
       block(b, n, cst(b, fullTiles), lastRows, row, col, ragged, zeroVec);
   }
 
-  /// Runs `then` or `otherwise` depending on `cond` (both yield nothing).
-  void branch(OpBuilder &b, Value cond, function_ref<void(OpBuilder &)> then,
-              function_ref<void(OpBuilder &)> otherwise) {
-    scf::IfOp::create(
-        b, loc, cond,
-        [&](OpBuilder &tb, Location) {
-          then(tb);
-          scf::YieldOp::create(tb, loc);
-        },
-        [&](OpBuilder &tb, Location) {
-          otherwise(tb);
-          scf::YieldOp::create(tb, loc);
-        });
-  }
 };
 
 } // namespace
@@ -330,7 +317,17 @@ bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
   ContractionChoice chosen =
       chooseContraction(shape, KernelKind::Conv, target, choice);
   int64_t mr = std::min(chosen.config.mr, shape.m), nr = chosen.config.nr;
-  memref::GlobalOp packedGlobal = packWeights(cv, mr);
+  // Column vectors waste the lanes past a row's (or a 1x1 map's) end, and
+  // a KxK window re-reads each input column K times from unaligned
+  // offsets. Measured on Zen 3 (bench/perf/conv_shapes.py): channel
+  // vectors win on every 3x3 of ResNet-50 (28x28: 68 -> 99 GFLOP/s) and
+  // on 1x1 maps of 14x14 and 7x7; column vectors keep 1x1 maps that fill
+  // whole vectors (56x56, 28x28), where they need no transposition.
+  bool columnsFit = cv.flattened && shape.n % nr == 0;
+  if (!cv.phased && !columnsFit &&
+      lowerConvChannelVectors(op, cv, target, choice, sources, description))
+    return true;
+  memref::GlobalOp packedGlobal = packConvWeights(cv, mr);
   if (!packedGlobal)
     return false;
   sources.push_back(constantGlobalOf(cv.w));
@@ -384,8 +381,8 @@ bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
             return e.allColumns(pb, n, ft, mr, row, zeroVec);
           Value isFull = arith::CmpIOp::create(
               pb, loc, arith::CmpIPredicate::slt, ft, e.cst(pb, fullTiles));
-          e.branch(
-              pb, isFull,
+          emitIfElse(
+              pb, loc, isFull,
               [&](OpBuilder &tb) { e.allColumns(tb, n, ft, mr, row, zeroVec); },
               [&](OpBuilder &tb) {
                 e.allColumns(tb, n, ft, lastRows, row, zeroVec);
@@ -397,8 +394,8 @@ bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
           return e.allChannelTiles(pb, n, row, col, false, zeroVec);
         Value isFull = arith::CmpIOp::create(
             pb, loc, arith::CmpIPredicate::slt, ivs[1], e.cst(pb, fullBlocks));
-        e.branch(
-            pb, isFull,
+        emitIfElse(
+            pb, loc, isFull,
             [&](OpBuilder &tb) {
               e.allChannelTiles(tb, n, row, col, false, zeroVec);
             },
@@ -408,11 +405,7 @@ bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
       });
   if (description)
     *description =
-        (Twine("conv2d ") + Twine(cv.channelsOut) + "x" + Twine(cv.channelsIn) +
-         "x" + Twine(cv.kernelH) + "x" + Twine(cv.kernelW) + " stride " +
-         Twine(cv.strideH) + " -> " + Twine(cv.batch) + "x" +
-         Twine(cv.channelsOut) + "x" + Twine(cv.rows) + "x" + Twine(cv.cols) +
-         ", tile " + Twine(mr) + "x" + Twine(nr) +
+        (describeConvShape(cv) + ", tile " + Twine(mr) + "x" + Twine(nr) +
          (cv.flattened ? ", pixels flattened" : "") +
          (cv.phased ? ", column phases" : "") +
          (weightsOuter ? ", weights outer" : ", input outer") +
@@ -421,11 +414,6 @@ bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
               ? ""
               : " [" + chosen.summary + "]"))
             .str();
-  Value weights = cv.w;
-  eraseFused(fusion);
-  op.erase();
-  if (auto get = weights.getDefiningOp<memref::GetGlobalOp>();
-      get && get->use_empty())
-    get.erase();
+  eraseLowered(op, fusion);
   return true;
 }

@@ -270,16 +270,10 @@ bool mlir::kiln::lowerDepthwiseConv(linalg::GenericOp op,
           return e.rowBlock(pb, n, g, row0, rowsPerTile);
         Value isFull = arith::CmpIOp::create(
             pb, loc, arith::CmpIPredicate::slt, ivs[2], e.cst(pb, fullBlocks));
-        scf::IfOp::create(
+        emitIfElse(
             pb, loc, isFull,
-            [&](OpBuilder &tb, Location) {
-              e.rowBlock(tb, n, g, row0, rowsPerTile);
-              scf::YieldOp::create(tb, loc);
-            },
-            [&](OpBuilder &tb, Location) {
-              e.rowBlock(tb, n, g, row0, lastRows);
-              scf::YieldOp::create(tb, loc);
-            });
+            [&](OpBuilder &tb) { e.rowBlock(tb, n, g, row0, rowsPerTile); },
+            [&](OpBuilder &tb) { e.rowBlock(tb, n, g, row0, lastRows); });
       });
   if (description)
     *description =

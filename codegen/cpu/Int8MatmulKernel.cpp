@@ -1076,12 +1076,7 @@ bool mlir::kiln::lowerInt8Matmul(
             .str();
   packedSources.push_back(q->weights);
   Value c = q->c;
-  Value w = op.getDpsInputOperand(op.getNumDpsInputs() - 1)->get();
-  eraseFused(fusion);
-  op.erase();
-  if (auto get = w.getDefiningOp<memref::GetGlobalOp>();
-      get && get->use_empty())
-    get.erase();
+  eraseLowered(op, fusion);
   if (auto alloc = c.getDefiningOp<memref::AllocOp>()) {
     SmallVector<Operation *> users(alloc->getUsers());
     bool onlyDeallocs = llvm::all_of(

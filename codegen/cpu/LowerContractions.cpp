@@ -652,11 +652,7 @@ private:
               ? ""
               : " [" + chosen.summary + "]"))
             .str();
-    eraseFused(fused);
-    mm.op.erase();
-    if (auto get = mm.b.getDefiningOp<memref::GetGlobalOp>();
-        get && get->use_empty())
-      get.erase();
+    eraseLowered(mm.op, fused);
     return text;
   }
 
@@ -780,15 +776,8 @@ private:
     } else {
       Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                           p, cst(b, 0));
-      SmallVector<Type> types(rows, vecType);
-      auto choice = scf::IfOp::create(b, loc, TypeRange(types), first,
-                                      /*addThenBlock=*/true,
-                                      /*addElseBlock=*/true);
-      OpBuilder thenBuilder = OpBuilder::atBlockEnd(choice.thenBlock());
-      scf::YieldOp::create(thenBuilder, loc, prologueInit(thenBuilder));
-      OpBuilder elseBuilder = OpBuilder::atBlockEnd(choice.elseBlock());
-      scf::YieldOp::create(elseBuilder, loc, loadInit(elseBuilder));
-      init.assign(choice.getResults().begin(), choice.getResults().end());
+      init = emitSelect(b, loc, first, SmallVector<Type>(rows, vecType),
+                        prologueInit, loadInit);
     }
     auto loop = scf::ForOp::create(
         b, loc, p, kEnd, cst(b, 1), init,
@@ -857,16 +846,7 @@ private:
     } else {
       Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                          kEnd, cst(b, mm.k()));
-      scf::IfOp::create(
-          b, loc, last,
-          [&](OpBuilder &tb, Location) {
-            storeFinal(tb);
-            scf::YieldOp::create(tb, loc);
-          },
-          [&](OpBuilder &tb, Location) {
-            storePartial(tb);
-            scf::YieldOp::create(tb, loc);
-          });
+      emitIfElse(b, loc, last, storeFinal, storePartial);
     }
   }
 };

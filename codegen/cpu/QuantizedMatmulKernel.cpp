@@ -561,11 +561,6 @@ bool mlir::kiln::lowerQuantizedMatmul(
   packedSources.push_back(q->scales);
   if (q->zeros)
     packedSources.push_back(q->zeros);
-  SmallVector<Value> operands(op.getDpsInputs());
-  eraseFused(fusion);
-  op.erase();
-  for (Value v : operands)
-    if (auto get = v.getDefiningOp<memref::GetGlobalOp>(); get && get->use_empty())
-      get.erase();
+  eraseLowered(op, fusion);
   return true;
 }

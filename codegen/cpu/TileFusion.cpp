@@ -414,3 +414,13 @@ void mlir::kiln::eraseFused(TileFusion &f) {
   if (f.epilogue)
     f.epilogue.erase();
 }
+
+void mlir::kiln::eraseLowered(Operation *op, TileFusion &f) {
+  SmallVector<Value> operands(op->getOperands());
+  eraseFused(f);
+  op->erase();
+  for (Value v : operands)
+    if (auto get = v.getDefiningOp<memref::GetGlobalOp>();
+        get && get->use_empty())
+      get.erase();
+}

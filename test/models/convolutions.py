@@ -1,9 +1,11 @@
-"""`convolutions`: NCHW convolutions that exercise every path of the direct
-conv kernel (codegen/cpu/ConvKernel.cpp): 3x3 padded stride 1, stride-2
-(gathered columns), 7x7 stride-2 stem, 1x1 flattened over pixels, 1x1
-stride 2, dilation, output channels that leave a partial register tile,
-narrow rows (7 columns), batch 2, and depthwise convolutions
-(codegen/cpu/DepthwiseKernel.cpp)."""
+"""`convolutions`: NCHW convolutions that exercise every path of the two
+direct conv kernels: column vectors (codegen/cpu/ConvKernel.cpp: stride-2
+gathered columns, the 7x7 stride-2 stem, 1x1 flattened over pixels) and
+channel vectors (codegen/cpu/ConvChannelKernel.cpp: 3x3 padded stride 1,
+1x1 on maps that do not fill whole vectors, dilation, asymmetric padding,
+deep 1x1 in K blocks, ragged pixel tiles), with output channels that leave a
+partial register tile, narrow rows (7 columns), batch 2, and depthwise
+convolutions (codegen/cpu/DepthwiseKernel.cpp)."""
 
 import numpy as np
 
@@ -38,6 +40,12 @@ def build(seed: int = 0):
     c = conv(x, 6, 20, 3, "res", pads=[1, 1, 1, 1])
     out(b.op("Relu", [b.op("Add", [c, skip])]), [2, 20, 19, 19], "y_residual")
     out(b.op("Relu", [conv(x, 6, 12, 1, "c1r")]), [2, 12, 19, 19], "y_1x1_relu")
+    # Deep 1x1 (its input channels run in K blocks, here 128 + 128 + 44)
+    # with a Relu epilogue, and a 3x3 over the same deep input; batch 2,
+    # 49 pixels (a ragged pixel tile), 40 and 20 output channels.
+    deep = b.input("deep", np.float32, [2, 300, 7, 7])
+    out(b.op("Relu", [conv(deep, 300, 40, 1, "deep1")]), [2, 40, 7, 7], "y_deep_1x1")
+    out(conv(deep, 300, 20, 3, "deep3", pads=[1, 1, 1, 1]), [2, 20, 7, 7], "y_deep_3x3")
     # Depthwise (group = channels): stride 1 with a Clip (ReLU6) epilogue,
     # stride 2, 5x5 with ragged rows and columns.
     def depthwise(x, ch, k, name, **attrs):

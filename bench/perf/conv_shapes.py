@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""kiln vs ONNX Runtime on single convolutions with ResNet-50's shapes.
+
+usage: conv_shapes.py [--kiln PATH] [--threads 1] [--iterations 60]
+                      [--repeats 2] [--only NAME,...] [--work DIR] [--json F]
+
+Each shape is a one-Conv (+ bias) + Relu ONNX model, input [1, C, H, W]
+(random weights, fixed seed). kiln compiles it with its defaults and
+`kiln bench` times it; ONNX Runtime (Python API, intra-op threads as
+given, default graph optimizations) runs the same file on the same input.
+Both report the minimum over `--repeats` rounds of `--iterations` runs
+(the two sides alternate per round). Work counts 2 * F * C * KH * KW *
+OH * OW FLOP. The `kernel` column says which of kiln's conv kernels
+`kiln compile --report` formed.
+
+Not a test: numbers depend on the machine and on what else runs on it.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+# (output channels, input channels, kernel, stride, input side): every
+# distinct conv of ResNet-50 v1 (bench/perf/models; its stride-2 1x1s read
+# an already subsampled input), the 7x7 stem last.
+SHAPES = [
+    (64, 64, 1, 1, 56), (64, 64, 3, 1, 56), (256, 64, 1, 1, 56),
+    (64, 256, 1, 1, 56),
+    (128, 256, 1, 1, 28), (128, 128, 3, 1, 28), (512, 128, 1, 1, 28),
+    (512, 256, 1, 1, 28), (128, 512, 1, 1, 28),
+    (256, 512, 1, 1, 14), (256, 256, 3, 1, 14), (1024, 256, 1, 1, 14),
+    (1024, 512, 1, 1, 14), (256, 1024, 1, 1, 14),
+    (512, 1024, 1, 1, 7), (512, 512, 3, 1, 7), (2048, 512, 1, 1, 7),
+    (2048, 1024, 1, 1, 7), (512, 2048, 1, 1, 7),
+    (64, 3, 7, 2, 224),
+]
+
+
+def name_of(shape):
+    f, c, k, s, h = shape
+    return f"c{f}x{c}k{k}s{s}h{h}"
+
+
+def make_model(path, shape, rng):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    f, c, k, s, h = shape
+    pad = k // 2
+    out = (h + 2 * pad - k) // s + 1
+    w = (rng.standard_normal((f, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32)
+    b = rng.standard_normal(f).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[k, k],
+                          strides=[s, s], pads=[pad] * 4),
+         helper.make_node("Relu", ["c"], ["y"])],
+        name_of(shape),
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, h, h])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, f, out, out])],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+              path)
+    return 2 * f * c * k * k * out * out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kiln", default=os.environ.get("KILN") or os.path.join(
+        os.environ.get("KILN_BUILD_DIR", os.path.join(ROOT, "build")),
+        "tools", "kiln", "kiln"))
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--iterations", type=int, default=60)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--only", default="", help="comma-separated shape names")
+    ap.add_argument("--work", default=None)
+    ap.add_argument("--json", default=None, help="write the rows here")
+    args = ap.parse_args()
+    import onnxruntime as ort
+
+    work = args.work or tempfile.mkdtemp(prefix="kiln-conv-")
+    os.makedirs(work, exist_ok=True)
+    rng = np.random.default_rng(0)
+    only = set(filter(None, args.only.split(",")))
+    rows = []
+    print(f"{'shape':22} {'kiln ms':>8} {'GFLOP/s':>8} {'ORT ms':>8} {'GFLOP/s':>8}"
+          f" {'ORT/kiln':>8}  kernel")
+    for shape in SHAPES:
+        name = name_of(shape)
+        if only and name not in only:
+            continue
+        onnx_path = os.path.join(work, name + ".onnx")
+        so_path = os.path.join(work, name + ".so")
+        flops = make_model(onnx_path, shape, rng)
+        report = subprocess.run(
+            [args.kiln, "compile", onnx_path, "-o", so_path, "--report",
+             "--report-runs=0"], check=True, capture_output=True, text=True).stdout
+        kernel = next((line.strip() for line in report.splitlines()
+                       if line.strip().startswith("conv2d")), "?")
+        kernel = re.sub(r"^conv2d \S+ stride \d+ -> \S+, ", "", kernel)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = args.threads
+        opts.inter_op_num_threads = 1
+        sess = ort.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
+        x = rng.standard_normal(sess.get_inputs()[0].shape).astype(np.float32)
+        for _ in range(5):
+            sess.run(None, {"x": x})
+        kiln_ms, ort_ms = [], []
+        for _ in range(args.repeats):
+            out = subprocess.run(
+                [args.kiln, "bench", so_path, "--threads", str(args.threads),
+                 "--iterations", str(args.iterations), "--json"],
+                check=True, capture_output=True, text=True).stdout
+            kiln_ms.append(json.loads(out.strip().splitlines()[-1])["min_ms"])
+            times = []
+            for _ in range(args.iterations):
+                t = time.perf_counter()
+                sess.run(None, {"x": x})
+                times.append(time.perf_counter() - t)
+            ort_ms.append(min(times) * 1e3)
+        k, o = min(kiln_ms), min(ort_ms)
+        rows.append({"shape": name, "flops": flops, "kiln_ms": k, "ort_ms": o,
+                     "kiln_gflops": flops / k / 1e6, "ort_gflops": flops / o / 1e6,
+                     "kernel": kernel, "threads": args.threads})
+        print(f"{name:22} {k:8.3f} {flops / k / 1e6:8.1f} {o:8.3f} {flops / o / 1e6:8.1f}"
+              f" {o / k:8.2f}  {kernel}", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
