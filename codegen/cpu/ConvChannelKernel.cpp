@@ -28,6 +28,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <algorithm>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::kiln;
@@ -290,6 +291,29 @@ struct ChannelConvEmitter {
 
 };
 
+/// The pixel-tile height (at most `maxRows`) that runs `pixels` in the
+/// fewest cycles per tap: a tile of r rows issues r * vectors FMAs, two per
+/// cycle, but takes at least the FMA latency (4 cycles) when fewer than 8
+/// are in flight. 49 pixels (7x7) as 9 x 5 + 4 beat 8 x 6 + a 1-pixel
+/// tile that costs 4 cycles for 2 FMAs. Ties keep the taller tile (fewer
+/// tiles to transpose).
+int64_t fewestTileCycles(int64_t pixels, int64_t maxRows, int64_t vectors) {
+  auto cycles = [&](int64_t rows) {
+    return std::max<int64_t>((rows * vectors + 1) / 2, 4);
+  };
+  int64_t top = std::min(maxRows, pixels), best = top;
+  int64_t bestCycles = std::numeric_limits<int64_t>::max();
+  for (int64_t r = top; r >= std::max<int64_t>(1, top - 2); --r) {
+    int64_t total =
+        (pixels / r) * cycles(r) + (pixels % r ? cycles(pixels % r) : 0);
+    if (total < bestCycles) {
+      bestCycles = total;
+      best = r;
+    }
+  }
+  return best;
+}
+
 } // namespace
 
 bool mlir::kiln::lowerConvChannelVectors(
@@ -311,9 +335,11 @@ bool mlir::kiln::lowerConvChannelVectors(
                                  ? *choice.forced
                                  : chooseContractionConfig(shape, target,
                                                            /*blocksK=*/false);
-  int64_t nr = config.nr, mr = std::min({config.mr, lanes, pixels});
+  int64_t nr = config.nr;
   if (nr % lanes != 0 || lanes < 2)
     return false;
+  int64_t mr = fewestTileCycles(pixels, std::min(config.mr, lanes),
+                                nr / lanes);
   memref::GlobalOp packedGlobal = packConvWeights(cv, nr);
   if (!packedGlobal)
     return false;
@@ -344,8 +370,13 @@ bool mlir::kiln::lowerConvChannelVectors(
   // Measured on Zen 3, 1x1 2048 -> 512 channels at 7x7: 63 GFLOP/s
   // unblocked, 88 with 128-channel blocks (64: 87, 256: 72). KxK windows
   // measured no gain from blocks.
-  int64_t blockChannels =
-      cv.kernelH * cv.kernelW == 1 ? 128 : cv.channelsIn;
+  // Up to 256 channels (a 16 KiB panel) need no blocks; deeper inputs
+  // are split evenly (160 channels as 128 + 32 would run a short block).
+  int64_t blockChannels = cv.channelsIn;
+  if (cv.kernelH * cv.kernelW == 1 && cv.channelsIn > 256) {
+    int64_t blocks = (cv.channelsIn + 127) / 128;
+    blockChannels = (cv.channelsIn + blocks - 1) / blocks;
+  }
   bool blocked = blockChannels < cv.channelsIn;
   // A group's partial sums take at most 16 KiB.
   int64_t group = blocked ? std::clamp<int64_t>((16 << 10) / (mr * nr * 4),

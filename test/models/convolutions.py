@@ -40,7 +40,7 @@ def build(seed: int = 0):
     c = conv(x, 6, 20, 3, "res", pads=[1, 1, 1, 1])
     out(b.op("Relu", [b.op("Add", [c, skip])]), [2, 20, 19, 19], "y_residual")
     out(b.op("Relu", [conv(x, 6, 12, 1, "c1r")]), [2, 12, 19, 19], "y_1x1_relu")
-    # Deep 1x1 (its input channels run in K blocks, here 128 + 128 + 44)
+    # Deep 1x1 (its input channels run in K blocks, here 3 x 100)
     # with a Relu epilogue, and a 3x3 over the same deep input; batch 2,
     # 49 pixels (a ragged pixel tile), 40 and 20 output channels.
     deep = b.input("deep", np.float32, [2, 300, 7, 7])
