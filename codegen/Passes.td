@@ -133,6 +133,21 @@ def KilnApproximateMathPass : Pass<"kiln-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def KilnFillPadBordersPass : Pass<"kiln-fill-pad-borders"> {
+  let summary = "Fills only the border of a padded buffer.";
+  let description = [{
+    A bufferized tensor.pad fills the whole new buffer with the pad value
+    and then copies the source into its interior, so the interior is
+    written twice. When a constant fill of a buffer is followed by a
+    memref.copy into a static, unit-stride subview of it (and nothing reads
+    or writes the buffer in between), the fill is replaced by fills of the
+    boxes around that subview. MobileNetV2 spent 4% of its time in memset
+    on its depthwise convolutions' padded inputs.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def KilnCopiesToLinalgPass : Pass<"kiln-copies-to-linalg"> {
   let summary = "Turns memref.copy into linalg.copy so it lowers to loops.";
   let description = [{

@@ -318,7 +318,6 @@ int64_t fewestTileCycles(int64_t pixels, int64_t maxRows, int64_t vectors) {
 
 bool mlir::kiln::lowerConvChannelVectors(
     linalg::GenericOp op, const Conv &cv, const CpuTarget &target,
-    const KernelChoiceOptions &choice,
     SmallVectorImpl<memref::GlobalOp> &sources, std::string *description) {
   if (cv.phased)
     return false;
@@ -329,12 +328,11 @@ bool mlir::kiln::lowerConvChannelVectors(
   shape.m = pixels;
   shape.n = cv.channelsOut;
   shape.k = cv.channelsIn * cv.kernelH * cv.kernelW;
-  // The tile is a GEMM register tile over (pixels, channels); K is not
-  // blocked (a channel tile's weights stay in L2 across its pixel tiles).
-  ContractionConfig config = choice.forced
-                                 ? *choice.forced
-                                 : chooseContractionConfig(shape, target,
-                                                           /*blocksK=*/false);
+  // The tile is a GEMM register tile over (pixels, channels), from the
+  // hand-written choice: the cost model's data describe the column kernel
+  // (KernelKind::Conv), so it does not rank this one.
+  ContractionConfig config =
+      chooseContractionConfig(shape, target, /*blocksK=*/false);
   int64_t nr = config.nr;
   if (nr % lanes != 0 || lanes < 2)
     return false;

@@ -323,9 +323,11 @@ bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
   // vectors win on every 3x3 of ResNet-50 (28x28: 68 -> 99 GFLOP/s) and
   // on 1x1 maps of 14x14 and 7x7; column vectors keep 1x1 maps that fill
   // whole vectors (56x56, 28x28), where they need no transposition.
+  // A forced config (kiln-costmodel collect) describes this kernel's
+  // tile (KernelKind::Conv: m = filters, n = columns): measure this one.
   bool columnsFit = cv.flattened && shape.n % nr == 0;
-  if (!cv.phased && !columnsFit &&
-      lowerConvChannelVectors(op, cv, target, choice, sources, description))
+  if (!choice.forced && !cv.phased && !columnsFit &&
+      lowerConvChannelVectors(op, cv, target, sources, description))
     return true;
   memref::GlobalOp packedGlobal = packConvWeights(cv, mr);
   if (!packedGlobal)

@@ -39,7 +39,6 @@ memref::GlobalOp packConvWeights(const Conv &cv, int64_t tile);
 /// x channels x taps); erases `op` on success.
 bool lowerConvChannelVectors(linalg::GenericOp op, const Conv &cv,
                              const CpuTarget &target,
-                             const KernelChoiceOptions &choice,
                              SmallVectorImpl<memref::GlobalOp> &sources,
                              std::string *description);
 

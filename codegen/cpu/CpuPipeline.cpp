@@ -49,6 +49,7 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createKilnFillPadBordersPass());
   // Matmul-like ops become register-tiled vector kernels (constant weights
   // packed now) before the workspace is planned.
   KilnLowerContractionsPassOptions contractions;

@@ -268,8 +268,12 @@ struct KilnLowerContractionsPass
     // Read (and removed) by the driver for `kiln compile --report`.
     module->setAttr("kiln.kernels", ArrayAttr::get(&getContext(), formed));
     // Globals whose every use now reads the packed copy.
+    // Several kernels may read one global (a recurrent model's weights at
+    // every step): erase each once.
+    llvm::SmallPtrSet<Operation *, 16> seen;
     for (memref::GlobalOp global : packedSources)
-      if (global && SymbolTable::symbolKnownUseEmpty(global, module))
+      if (global && seen.insert(global).second &&
+          SymbolTable::symbolKnownUseEmpty(global, module))
         global.erase();
   }
 
