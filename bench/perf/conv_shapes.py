@@ -26,8 +26,8 @@ import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
+from kiln_binary import default_kiln
+
 
 # (output channels, input channels, kernel, stride, input side): every
 # distinct conv of ResNet-50 v1 (bench/perf/models; its stride-2 1x1s read
@@ -73,9 +73,7 @@ def make_model(path, shape, rng):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--kiln", default=os.environ.get("KILN") or os.path.join(
-        os.environ.get("KILN_BUILD_DIR", os.path.join(ROOT, "build")),
-        "tools", "kiln", "kiln"))
+    ap.add_argument("--kiln", default=default_kiln())
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--iterations", type=int, default=60)
     ap.add_argument("--repeats", type=int, default=2)

@@ -49,6 +49,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "test", "e2e", "kv"))
 import decoder  # noqa: E402
 import limits as machine  # noqa: E402
+from kiln_binary import default_kiln  # noqa: E402
 
 
 def log(msg):
@@ -132,9 +133,7 @@ def main():
     ap.add_argument("--contexts", default="128,1024")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--iterations", type=int, default=10)
-    ap.add_argument("--kiln", default=os.environ.get(
-        "KILN", os.path.join(os.environ.get("KILN_BUILD_DIR", os.path.join(ROOT, "build")),
-                             "tools", "kiln", "kiln")))
+    ap.add_argument("--kiln", default=default_kiln())
     ap.add_argument("--quantize", default="", help="kiln --quantize mode (e.g. w4)")
     ap.add_argument("--kv", default="f32",
                     choices=["f32", "int8", "qjl", "think"],

@@ -31,6 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import limits  # noqa: E402
+from kiln_binary import default_kiln  # noqa: E402
 
 
 def last_json(text):
@@ -54,9 +55,7 @@ def make_model(path, s, seed=0):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--kiln", default=os.environ.get("KILN") or os.path.join(
-        os.environ.get("KILN_BUILD_DIR", os.path.join(ROOT, "build")),
-        "tools", "kiln", "kiln"))
+    ap.add_argument("--kiln", default=default_kiln())
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3)

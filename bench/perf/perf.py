@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 
 import flops as flopcount  # noqa: E402
 import limits as machine  # noqa: E402
+from kiln_binary import default_kiln  # noqa: E402
 import make_inputs  # noqa: E402
 import registry  # noqa: E402
 from util import sanitize  # noqa: E402
@@ -651,8 +652,7 @@ def parse_args(argv):
     else:
         args.names = list(registry.QUICK) if args.quick else list(registry.MODELS)
     if not args.kiln:
-        build = os.environ.get("KILN_BUILD_DIR", os.path.join(ROOT, "build"))
-        args.kiln = os.path.join(build, "tools", "kiln", "kiln")
+        args.kiln = default_kiln()
     if not os.access(args.kiln, os.X_OK):
         p.error(f"kiln binary not found at {args.kiln} (build it, or pass --kiln)")
     return args

@@ -50,6 +50,11 @@ struct ChannelConvEmitter {
     return VectorType::get({n}, b.getF32Type());
   }
 
+  Value zeros(OpBuilder &b, int64_t n) {
+    return arith::ConstantOp::create(b, loc, vec(b, n),
+                                     DenseElementsAttr::get(vec(b, n), 0.0f));
+  }
+
   /// Transposes the L x L block whose rows are `rows` (L vectors of L
   /// lanes): each step swaps the off-diagonal s x s blocks of row pairs
   /// (i, i + s), one two-input shuffle per row.
@@ -78,8 +83,7 @@ struct ChannelConvEmitter {
   /// multiple of L); lanes past `count` are zeros in, dropped out.
   SmallVector<Value> transpose(OpBuilder &b, ArrayRef<Value> in,
                                int64_t count, int64_t from) {
-    Value zero = arith::ConstantOp::create(
-        b, loc, vec(b, lanes), DenseElementsAttr::get(vec(b, lanes), 0.0f));
+    Value zero = zeros(b, lanes);
     SmallVector<Value> out;
     for (int64_t block = 0; block < from / lanes; ++block) {
       SmallVector<Value> rows;
@@ -109,8 +113,7 @@ struct ChannelConvEmitter {
   /// per-pixel vectors of nr channels.
   SmallVector<Value> pixelsOf(OpBuilder &b, ArrayRef<Value> channels,
                               int64_t rows) {
-    Value zero = arith::ConstantOp::create(
-        b, loc, vec(b, lanes), DenseElementsAttr::get(vec(b, lanes), 0.0f));
+    Value zero = zeros(b, lanes);
     SmallVector<Value> perPixel(rows);
     for (int64_t block = 0; block < nr / lanes; ++block) {
       SmallVector<Value> blockRows;
@@ -128,11 +131,7 @@ struct ChannelConvEmitter {
           perPixel[r] = t[r];
           continue;
         }
-        Value base = block == 0 ? arith::ConstantOp::create(
-                                      b, loc, vec(b, nr),
-                                      DenseElementsAttr::get(vec(b, nr), 0.0f))
-                                      .getResult()
-                                : perPixel[r];
+        Value base = block == 0 ? zeros(b, nr) : perPixel[r];
         perPixel[r] = vector::InsertStridedSliceOp::create(
             b, loc, t[r], base, ArrayRef<int64_t>{block * lanes},
             ArrayRef<int64_t>{1});
@@ -164,11 +163,10 @@ struct ChannelConvEmitter {
       return SmallVector<Value>(rows, start);
     }
     SmallVector<Value> perChannel;
-    Value zeros = arith::ConstantOp::create(
-        b, loc, vec(b, rows), DenseElementsAttr::get(vec(b, rows), 0.0f));
+    Value none = zeros(b, rows);
     for (int64_t j = 0; j < nr; ++j) {
       if (j >= channels) {
-        perChannel.push_back(zeros);
+        perChannel.push_back(none);
         continue;
       }
       Value f = arith::AddIOp::create(b, loc, f0, cst(b, j));
@@ -288,7 +286,6 @@ struct ChannelConvEmitter {
                 ValueRange{block.slot, cst(tb, r), cst(tb, 0)});
         });
   }
-
 };
 
 /// The pixel-tile height (at most `maxRows`) that runs `pixels` in the
@@ -338,16 +335,12 @@ bool mlir::kiln::lowerConvChannelVectors(
     return false;
   int64_t mr = fewestTileCycles(pixels, std::min(config.mr, lanes),
                                 nr / lanes);
-  memref::GlobalOp packedGlobal = packConvWeights(cv, nr);
-  if (!packedGlobal)
-    return false;
-  sources.push_back(constantGlobalOf(cv.w));
-
   OpBuilder b(op);
   Location loc = op.getLoc();
   ChannelConvEmitter e{cv, mr, nr, lanes, loc};
-  e.packed = memref::GetGlobalOp::create(b, loc, packedGlobal.getType(),
-                                         packedGlobal.getSymName());
+  e.packed = packedConvWeights(b, loc, cv, nr, sources);
+  if (!e.packed)
+    return false;
   TileFusion fusion = findTileFusion(op, cv.y, ArrayRef<unsigned>{2, 3});
   e.fusion = &fusion;
   SmallVector<ReassociationIndices> planes = {{0}, {1, 2, 3}};
@@ -362,14 +355,12 @@ bool mlir::kiln::lowerConvChannelVectors(
   int64_t lastChannels = cv.channelsOut % nr;
   int64_t pixelTiles = (pixels + mr - 1) / mr, fullPixelTiles = pixels / mr;
   int64_t lastRows = pixels % mr;
-  // K blocks of whole input channels for 1x1 convs: a block's weights
-  // (128 x nr) and the input lines its pixel tiles read stay in L1 while a
-  // group of pixel tiles goes by, their partial sums parked on the stack.
-  // Measured on Zen 3, 1x1 2048 -> 512 channels at 7x7: 63 GFLOP/s
-  // unblocked, 88 with 128-channel blocks (64: 87, 256: 72). KxK windows
-  // measured no gain from blocks.
-  // Up to 256 channels (a 16 KiB panel) need no blocks; deeper inputs
-  // are split evenly (160 channels as 128 + 32 would run a short block).
+  // K blocks of whole input channels for 1x1 convs over more than 256
+  // (a 16 KiB panel), about 128 each, split evenly: a block's weights and
+  // the input lines its pixel tiles read stay in L1 while a group of pixel
+  // tiles goes by, their partial sums parked on the stack. Measured on
+  // Zen 3, 1x1 2048 -> 512 channels at 7x7: 63 GFLOP/s unblocked, 88 with
+  // 128-channel blocks (64: 87, 256: 72). KxK windows measured no gain.
   int64_t blockChannels = cv.channelsIn;
   if (cv.kernelH * cv.kernelW == 1 && cv.channelsIn > 256) {
     int64_t blocks = (cv.channelsIn + 127) / 128;

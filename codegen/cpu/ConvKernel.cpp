@@ -118,7 +118,8 @@ std::string mlir::kiln::describeConvShape(const Conv &cv) {
       .str();
 }
 
-memref::GlobalOp mlir::kiln::packConvWeights(const Conv &cv, int64_t mr) {
+/// W[f][c][kh][kw] packed as [F/mr][C][KH][KW][mr], zero-padded.
+static memref::GlobalOp packConvWeights(const Conv &cv, int64_t mr) {
   memref::GlobalOp global = constantGlobalOf(cv.w);
   std::optional<std::vector<float>> w = readF32Global(global);
   if (!w)
@@ -132,6 +133,17 @@ memref::GlobalOp mlir::kiln::packConvWeights(const Conv &cv, int64_t mr) {
   return createConstantGlobal(global,
                               (global.getSymName() + "_conv_packed").str(),
                               {tiles, c, kh, kw, mr}, data);
+}
+
+Value mlir::kiln::packedConvWeights(OpBuilder &b, Location loc, const Conv &cv,
+                                    int64_t tile,
+                                    SmallVectorImpl<memref::GlobalOp> &sources) {
+  memref::GlobalOp packed = packConvWeights(cv, tile);
+  if (!packed)
+    return {};
+  sources.push_back(constantGlobalOf(cv.w));
+  return memref::GetGlobalOp::create(b, loc, packed.getType(),
+                                     packed.getSymName());
 }
 
 namespace {
@@ -329,17 +341,13 @@ bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
   if (!choice.forced && !cv.phased && !columnsFit &&
       lowerConvChannelVectors(op, cv, target, sources, description))
     return true;
-  memref::GlobalOp packedGlobal = packConvWeights(cv, mr);
-  if (!packedGlobal)
-    return false;
-  sources.push_back(constantGlobalOf(cv.w));
-
   OpBuilder b(op);
   Location loc = op.getLoc();
   ConvEmitter e{cv, mr, nr, loc, VectorType::get({nr}, b.getF32Type()),
                 VectorType::get({nr}, b.getI1Type()), cv.x, cv.y, Value()};
-  e.packed = memref::GetGlobalOp::create(b, loc, packedGlobal.getType(),
-                                         packedGlobal.getSymName());
+  e.packed = packedConvWeights(b, loc, cv, mr, sources);
+  if (!e.packed)
+    return false;
   TileFusion fusion = findTileFusion(
       op, cv.y,
       cv.flattened ? ArrayRef<unsigned>{2, 3} : ArrayRef<unsigned>{3});

@@ -31,9 +31,13 @@ std::optional<Conv> matchConv(linalg::GenericOp op);
 /// "conv2d FxCxKHxKW stride S -> NxFxOHxOW", for `kiln compile --report`.
 std::string describeConvShape(const Conv &cv);
 
-/// W[f][c][kh][kw] packed as [F/tile][C][KH][KW][tile], zero-padded: the
-/// `tile` output channels of one kernel tile are contiguous per tap.
-memref::GlobalOp packConvWeights(const Conv &cv, int64_t tile);
+/// W[f][c][kh][kw] packed at compile time as [F/tile][C][KH][KW][tile]
+/// (zero-padded: the `tile` output channels of one kernel tile are
+/// contiguous per tap), read through a memref.get_global built at `b`; the
+/// unpacked global goes to `sources`. Null when W cannot be read.
+Value packedConvWeights(OpBuilder &b, Location loc, const Conv &cv,
+                        int64_t tile,
+                        SmallVectorImpl<memref::GlobalOp> &sources);
 
 /// The kernel with vectors over output channels (an implicit GEMM: pixels
 /// x channels x taps); erases `op` on success.
