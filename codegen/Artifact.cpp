@@ -209,6 +209,9 @@ FailureOr<ModelSignature> mlir::kiln::prepareEntries(ModuleOp module,
         entry.tokens = tokens.getInt();
       if (auto rows = func->getAttrOfType<IntegerAttr>("kiln.max_seq_len"))
         model.maxSeqLen = rows.getInt();
+      if (auto block =
+              func->getAttrOfType<IntegerAttr>("kiln.kv_block_tokens"))
+        model.kvBlockTokens = block.getInt();
     }
     if (entries.size() > 1 && entry.kind == KILN_ENTRY_RUN)
       return func.emitError("a model with several entries needs a KV cache "
@@ -237,6 +240,10 @@ FailureOr<ModelSignature> mlir::kiln::prepareEntries(ModuleOp module,
         part = States;
         StateSignature state;
         static_cast<TensorSignature &>(state) = *sig;
+        if (func.getArgAttr(i, "kiln.paged"))
+          state.flags |= KILN_STATE_PAGED;
+        if (func.getArgAttr(i, "kiln.block_table"))
+          state.flags |= KILN_STATE_BLOCK_TABLE;
         states.push_back(state);
         continue;
       }
@@ -257,7 +264,8 @@ FailureOr<ModelSignature> mlir::kiln::prepareEntries(ModuleOp module,
       for (size_t i = 0; same && i < states.size(); ++i)
         same = states[i].name == model.states[i].name &&
                states[i].dtype == model.states[i].dtype &&
-               states[i].shape == model.states[i].shape;
+               states[i].shape == model.states[i].shape &&
+               states[i].flags == model.states[i].flags;
       if (!same)
         return func.emitError("entry '")
                << entry.name << "' has other KV caches than entry '"

@@ -38,6 +38,7 @@ struct EntrySignature {
 /// A persistent tensor the entries share (a KV cache), in the order the
 /// kernels take them after their inputs and the position.
 struct StateSignature : TensorSignature {
+  int32_t flags = 0; // kiln_state_flags: a paged pool, the block table
   uint64_t bytes() const;
 };
 
@@ -46,6 +47,7 @@ struct ModelSignature {
   std::vector<EntrySignature> entries;
   std::vector<StateSignature> states;
   int64_t maxSeqLen = 0; // rows of each cache; 0 without states
+  int64_t kvBlockTokens = 0; // tokens per block of paged caches; 0: none
   std::string weightsFile; // external weight file's name; empty: embedded
 };
 

@@ -217,6 +217,16 @@ void mlir::kiln::emitCHeader(const ModelSignature &model, StringRef source,
        << "_state_create(kiln_state **out) {\n"
        << "  return kiln_state_create(" << model.name
        << "_descriptor(), NULL, out);\n}\n\n";
+    if (model.kvBlockTokens > 0) {
+      os << "/* Paged (kiln compile --kv-block): many sequences share one\n"
+         << " * pool of blocks of " << prefix << "_KV_BLOCK_TOKENS tokens. */\n"
+         << "#define " << prefix << "_KV_BLOCK_TOKENS " << model.kvBlockTokens
+         << "\n"
+         << "static inline kiln_status_code " << model.name
+         << "_kv_pool_create(kiln_kv_pool **out) {\n"
+         << "  return kiln_kv_pool_create(" << model.name
+         << "_descriptor(), NULL, out);\n}\n\n";
+    }
   }
   for (auto [i, entry] : llvm::enumerate(model.entries))
     emitEntryFunction(os, model, entry, i);

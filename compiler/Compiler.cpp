@@ -9,6 +9,7 @@
 #include "codegen/Artifact.h"
 #include "codegen/HeaderEmitter.h"
 #include "codegen/cpu/CpuPipeline.h"
+#include "kiln/abi.h"
 #include "passes/LMul/EnergyReport.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -236,7 +237,8 @@ LogicalResult importPrefillEntry(MLIRContext &ctx,
 /// The KV cache's bytes per token for --report: the states with a row per
 /// token (dim 2 of max-seq-len rows), and apart from them the fixed ones
 /// (QJL's recent-key windows, ThinK's observed queries and channels).
-/// ThinK keys: the bytes a pruned token keeps (T of D channels).
+/// ThinK keys: the bytes a pruned token keeps (T of D channels). Paged
+/// caches: the pool, its blocks and the block table.
 void printKVCache(const ModelSignature &model, llvm::raw_ostream &os) {
   if (model.states.empty() || model.maxSeqLen <= 0)
     return;
@@ -244,8 +246,27 @@ void printKVCache(const ModelSignature &model, llvm::raw_ostream &os) {
   uint64_t prunedKeyBytes = 0, wholeKeyBytes = 0;
   int64_t kept = 0, headDim = 0;
   bool scales = false, qjl = false, grouped = false;
+  // Paged: pool blocks, the pool's bytes, the table's bytes.
+  int64_t poolBlocks = 0;
+  uint64_t poolBytes = 0, tableBytes = 0;
+  int32_t rowType = 0;
   for (const StateSignature &state : model.states) {
     StringRef name = state.name;
+    if (state.flags & KILN_STATE_BLOCK_TABLE) {
+      tableBytes += state.bytes();
+      continue;
+    }
+    if (!rowType)
+      rowType = state.dtype;
+    if (state.flags & KILN_STATE_PAGED) {
+      poolBlocks = state.shape[0];
+      poolBytes += state.bytes();
+      perToken += state.bytes() / uint64_t(state.shape[0] * state.shape[2]);
+      scales |= name.ends_with(".scales");
+      if (!name.ends_with(".scales"))
+        ++caches;
+      continue;
+    }
     // Row scales are [B, H, M]; 2/4-bit values' group scales have a 4th dim.
     scales |= name.ends_with(".scales") && state.shape.size() == 3;
     qjl |= name.ends_with(".recent");
@@ -274,8 +295,7 @@ void printKVCache(const ModelSignature &model, llvm::raw_ostream &os) {
               uint64_t(state.shape[0] * state.shape[1] * kept) * 4;
         }
   os << "kv cache: " << model.states.size() << " state tensors ("
-     << (qjl ? "QJL key sign bits"
-             : dtypeName(model.states.front().dtype) + std::string(" rows"));
+     << (qjl ? "QJL key sign bits" : dtypeName(rowType) + std::string(" rows"));
   if (grouped)
     os << ", 2/4-bit values + f32 group scales and mins";
   else if (qjl)
@@ -293,6 +313,13 @@ void printKVCache(const ModelSignature &model, llvm::raw_ostream &os) {
        << ")";
   os << ", " << perToken * uint64_t(model.maxSeqLen) + fixed
      << " bytes in all\n";
+  if (poolBlocks)
+    os << "kv cache: paged, blocks of " << model.kvBlockTokens
+       << " tokens (" << perToken * uint64_t(model.kvBlockTokens)
+       << " bytes each); a pool of " << poolBlocks << " blocks ("
+       << poolBlocks * model.kvBlockTokens << " tokens, " << poolBytes
+       << " bytes) shared by the sequences of one kiln_kv_pool; block "
+       << "table: " << tableBytes << " bytes per sequence\n";
   if (prunedKeyBytes)
     os << "kv cache: ThinK keys past the recent window keep " << kept
        << " of " << headDim << " channels: " << prunedKeyBytes

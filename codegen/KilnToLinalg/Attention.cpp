@@ -62,12 +62,67 @@ Value insertRows(OpBuilder &b, Location loc, Value rows, Value cache,
                                        strides);
 }
 
+/// Where row t of a paged cache lives: (block_table[t / N], t % N), N the
+/// rows per block (dim 2 of the pool [P, H, N, ...]).
+std::pair<Value, Value> pagedRow(OpBuilder &b, Location loc, Value table,
+                                 int64_t blockRows, Value t) {
+  Value n = arith::ConstantIndexOp::create(b, loc, blockRows);
+  Value entry = tensor::ExtractOp::create(
+      b, loc, table, ValueRange{arith::DivUIOp::create(b, loc, t, n)});
+  Value block =
+      arith::IndexCastOp::create(b, loc, b.getIndexType(), entry);
+  return {block, arith::RemUIOp::create(b, loc, t, n)};
+}
+
+/// `rows` [1, H, S, ...] written into the paged pool `cache` [P, H, N,
+/// ...] from row `row` of the sequence on, one row at a time through
+/// `table` (see pagedRow).
+Value insertRowsPaged(OpBuilder &b, Location loc, Value rows, Value cache,
+                      Value row, Value table) {
+  auto type = cast<RankedTensorType>(rows.getType());
+  int64_t blockRows = cast<RankedTensorType>(cache.getType()).getShape()[2];
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t dim : type.getShape())
+    sizes.push_back(b.getIndexAttr(dim));
+  sizes[2] = b.getIndexAttr(1);
+  SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
+  SmallVector<int64_t> oneRow(type.getShape());
+  oneRow[2] = 1;
+  auto loop = scf::ForOp::create(
+      b, loc, index(0), index(type.getShape()[2]), index(1),
+      ValueRange{cache},
+      [&](OpBuilder &lb, Location l, Value r, ValueRange state) {
+        Value t = arith::AddIOp::create(lb, l, row, r);
+        auto [block, local] = pagedRow(lb, l, table, blockRows, t);
+        SmallVector<OpFoldResult> from(type.getRank(), lb.getIndexAttr(0));
+        from[2] = r;
+        Value one = tensor::ExtractSliceOp::create(
+            lb, l, RankedTensorType::get(oneRow, type.getElementType()), rows,
+            from, sizes, strides);
+        SmallVector<OpFoldResult> to(type.getRank(), lb.getIndexAttr(0));
+        to[0] = block;
+        to[2] = local;
+        scf::YieldOp::create(
+            lb, l,
+            ValueRange{tensor::InsertSliceOp::create(lb, l, one, state[0], to,
+                                                     sizes, strides)
+                           .getResult()});
+      });
+  return loop.getResult(0);
+}
+
 /// `rows` [B, H, S, D] written into `cache` [B, H, M, D] from row `row` on
 /// in kiln.attention's key_tiled layout: key j's coordinate d at flat
 /// offset 16 ((j / 16) D + d) + j % 16 of its head, i.e. row 16 (j / 16) +
-/// (16 d + j % 16) / D, column (16 d + j % 16) % D.
+/// (16 d + j % 16) / D, column (16 d + j % 16) % D. With `table` the cache
+/// is a paged pool [P, H, N, D] and j the row within its block (N is a
+/// multiple of 16: a tile never straddles two blocks).
 Value insertRowsTiled(OpBuilder &b, Location loc, Value rows, Value cache,
-                      Value row) {
+                      Value row, Value table = Value()) {
+  int64_t blockRows = cast<RankedTensorType>(cache.getType()).getShape()[2];
   ArrayRef<int64_t> u = cast<RankedTensorType>(rows.getType()).getShape();
   auto index = [&](OpBuilder &ib, int64_t v) -> Value {
     return arith::ConstantIndexOp::create(ib, loc, v);
@@ -81,6 +136,9 @@ Value insertRowsTiled(OpBuilder &b, Location loc, Value rows, Value cache,
       [&](OpBuilder &ib, Location l, ValueRange ivs,
           ValueRange state) -> scf::ValueVector {
         Value j = arith::AddIOp::create(ib, l, row, ivs[2]);
+        Value dim0 = ivs[0];
+        if (table)
+          std::tie(dim0, j) = pagedRow(ib, l, table, blockRows, j);
         Value c16 = index(ib, 16);
         Value base = arith::MulIOp::create(
             ib, l, arith::DivUIOp::create(ib, l, j, c16), c16);
@@ -92,7 +150,7 @@ Value insertRowsTiled(OpBuilder &b, Location loc, Value rows, Value cache,
         Value col = arith::RemUIOp::create(ib, l, inner, index(ib, u[3]));
         Value v = tensor::ExtractOp::create(ib, l, rows, ivs);
         return {tensor::InsertOp::create(ib, l, v, state[0],
-                                         ValueRange{ivs[0], ivs[1], at, col})};
+                                         ValueRange{dim0, ivs[1], at, col})};
       });
   return nest.results[0];
 }
@@ -291,7 +349,14 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
     auto qType = VectorType::get({d}, f32), vType = VectorType::get({dv}, f32);
     // Keys per block of the online softmax (16 f32 lanes: one AVX-512
     // register of scores), at most the cache's rows.
-    int64_t keysLen = kt.getShape()[2];
+    // A paged cache: pools [P, Hkv, N, ...] read through the sequence's
+    // block table, L = N times its length.
+    Value table = adaptor.getBlockTable();
+    int64_t blockRows = kt.getShape()[2];
+    int64_t keysLen =
+        table ? blockRows *
+                    cast<RankedTensorType>(table.getType()).getShape()[0]
+              : blockRows;
     int64_t width = std::min<int64_t>(16, keysLen);
     // The verifier holds key_tiled to L and D multiples of 16: blocks
     // start at multiples of 16 (the loops over the cache start at 0).
@@ -304,6 +369,32 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
     };
     Value zero = index(0), one = index(1);
     Value n = scalarIndex(b, loc, adaptor.getKvLength());
+    // Where row `at` of batch `bi` lives: dims 0 and 2 of the cache.
+    auto locate = [&](OpBuilder &lb, Location l, Value bi,
+                      Value at) -> std::pair<Value, Value> {
+      if (!table)
+        return {bi, at};
+      return pagedRow(lb, l, table, blockRows, at);
+    };
+    // The rows of the block of keys at jb: clamped to the last row; in a
+    // paged cache the block (jb a multiple of 16, as N) sits in one pool
+    // block, located once.
+    auto blockRowsAt = [&](OpBuilder &kb, Location l, Value bi, Value jb) {
+      SmallVector<std::pair<Value, Value>> rowsAt;
+      if (table) {
+        auto [block, first] = locate(kb, l, bi, jb);
+        for (int64_t w = 0; w < width; ++w)
+          rowsAt.push_back(
+              {block, arith::AddIOp::create(kb, l, first, index(w))});
+        return rowsAt;
+      }
+      for (int64_t w = 0; w < width; ++w)
+        rowsAt.push_back(
+            {bi, arith::MinSIOp::create(
+                     kb, l, arith::AddIOp::create(kb, l, jb, index(w)),
+                     index(keysLen - 1))});
+      return rowsAt;
+    };
     Value q = adaptor.getQuery(), k = adaptor.getKey(), v = adaptor.getValue();
     Value pad = f32Const(b, 0.0);
     Value out = tensor::EmptyOp::create(b, loc, op.getType().getShape(), f32);
@@ -427,9 +518,10 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
           kb, l, DenseElementsAttr::get(scoresType, 0.0f));
       SmallVector<SmallVector<Value>> part(queries.size(),
                                            SmallVector<Value>(4, zeros));
+      auto [d0, first] = locate(kb, l, bi, jb);
       for (int64_t c = 0; c < d; ++c) {
-        Value at = arith::AddIOp::create(kb, l, jb, index(16 * c / d));
-        Value kv = readRow(kb, k, width, {bi, hk, at, index(16 * c % d)});
+        Value at = arith::AddIOp::create(kb, l, first, index(16 * c / d));
+        Value kv = readRow(kb, k, width, {d0, hk, at, index(16 * c % d)});
         for (auto [r, qv] : llvm::enumerate(queries)) {
           Value qc = vector::BroadcastOp::create(
               kb, l, scoresType, vector::ExtractOp::create(kb, l, qv, c));
@@ -439,7 +531,7 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       Value keyScales;
       if (Value ks = adaptor.getKeyScales())
         keyScales = vector::TransferReadOp::create(
-            kb, l, scoresType, ks, ValueRange{bi, hk, jb}, pad,
+            kb, l, scoresType, ks, ValueRange{d0, hk, first}, pad,
             ArrayRef<bool>{true});
       SmallVector<Value> sums;
       for (ArrayRef<Value> acc : part) {
@@ -470,16 +562,17 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
     // acc[r] += sum_w probs[r][w] * value row rowsAt[w]: each value row
     // read once for all the queries (an int8 row's scale multiplies the
     // weight).
-    auto addValues = [&](OpBuilder &kb, Location l, Value bi, Value hk,
-                         ArrayRef<Value> rowsAt, ArrayRef<Value> probs,
-                         MutableArrayRef<Value> accs) {
+    auto addValues = [&](OpBuilder &kb, Location l, Value hk,
+                         ArrayRef<std::pair<Value, Value>> rowsAt,
+                         ArrayRef<Value> probs, MutableArrayRef<Value> accs) {
       Value vs = adaptor.getValueScales();
-      for (auto [w, at] : llvm::enumerate(rowsAt)) {
+      for (auto [w, rowAt] : llvm::enumerate(rowsAt)) {
+        auto [d0, at] = rowAt;
         Value valueScale;
         if (vs && !valueBits)
           valueScale =
-              tensor::ExtractOp::create(kb, l, vs, ValueRange{bi, hk, at});
-        Value vv = readValue(kb, l, bi, hk, at);
+              tensor::ExtractOp::create(kb, l, vs, ValueRange{d0, hk, at});
+        Value vv = readValue(kb, l, d0, hk, at);
         for (auto [p, acc] : llvm::zip(probs, accs)) {
           Value pw = vector::ExtractOp::create(kb, l, p, int64_t(w));
           if (valueScale)
@@ -526,13 +619,15 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                 rb, loc, keptQuery, ArrayRef<int64_t>{c},
                 ArrayRef<int64_t>{kPiece}, ArrayRef<int64_t>{1}));
       }
-      // The score of the key in row `at`, read from the cache.
-      auto cachedScore = [&](OpBuilder &kb, Location l, Value at) -> Value {
+      // The score of the key in row `at` (of batch or pool block d0),
+      // read from the cache.
+      auto cachedScore = [&](OpBuilder &kb, Location l, Value d0,
+                             Value at) -> Value {
         Value score;
         if (sketch) {
           Value raw = vector::TransferReadOp::create(
               kb, l, VectorType::get({sketchRows / 8}, kb.getI8Type()), k,
-              ValueRange{bi, hk, at, zero},
+              ValueRange{d0, hk, at, zero},
               arith::ConstantOp::create(kb, l, kb.getI8IntegerAttr(0)),
               ArrayRef<bool>{true});
           // Bit c % 8 of byte c / 8 is lane c (LLVM's bitcast order).
@@ -543,7 +638,7 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
               arith::SelectOp::create(kb, l, signs, sq, negSq),
               arith::FastMathFlags::reassoc);
         } else {
-          Value kv = readRow(kb, k, d, {bi, hk, at, zero});
+          Value kv = readRow(kb, k, d, {d0, hk, at, zero});
           // Reassociated (a tree, fixed at compile time): an ordered
           // sum would be D dependent adds per key.
           score = vector::ReductionOp::create(
@@ -554,7 +649,7 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
         if (Value ks = adaptor.getKeyScales())
           score = arith::MulFOp::create(
               kb, l, score,
-              tensor::ExtractOp::create(kb, l, ks, ValueRange{bi, hk, at}));
+              tensor::ExtractOp::create(kb, l, ks, ValueRange{d0, hk, at}));
         return score;
       };
       // Keys j in [lo, hi) in blocks of `width`: the block's scores form
@@ -562,7 +657,7 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       // block, not two scalar exps per key. Lanes past `hi` score -1e30
       // (weight 0) and read row min(j, L - 1), which exists.
       using ScoreFn = llvm::function_ref<Value(OpBuilder &, Location, Value,
-                                               Value)>;
+                                               Value, Value)>;
       auto keyBlocks = [&](Value lo, Value hi, ValueRange init,
                            int64_t maxTrips, ScoreFn scoreOf) {
         auto keys = scf::ForOp::create(
@@ -571,15 +666,12 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
               Value masked = f32Const(kb, -1e30);
               Value scores = vector::BroadcastOp::create(kb, l, scoresType,
                                                          masked);
-              SmallVector<Value> rowsAt;
-              for (int64_t w = 0; w < width; ++w) {
+              SmallVector<std::pair<Value, Value>> rowsAt =
+                  blockRowsAt(kb, l, bi, jb);
+              for (int64_t w = 0; w < width && !tiled; ++w) {
                 Value j = arith::AddIOp::create(kb, l, jb, index(w));
-                Value at =
-                    arith::MinSIOp::create(kb, l, j, index(keysLen - 1));
-                rowsAt.push_back(at);
-                if (tiled)
-                  continue;
-                Value score = scoreOf(kb, l, j, at);
+                Value score =
+                    scoreOf(kb, l, j, rowsAt[w].first, rowsAt[w].second);
                 Value inside = arith::CmpIOp::create(
                     kb, l, arith::CmpIPredicate::slt, j, hi);
                 score = arith::SelectOp::create(kb, l, inside, score, masked);
@@ -594,7 +686,7 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
               SoftmaxStep step =
                   softmaxStep(kb, l, scores, st[0], st[1], st[2]);
               Value accNew = step.acc;
-              addValues(kb, l, bi, hk, rowsAt, step.p, accNew);
+              addValues(kb, l, hk, rowsAt, step.p, accNew);
               scf::YieldOp::create(kb, l, ValueRange{step.m, step.sum, accNew});
             });
         // What kiln-outline-parallel weighs the heads by.
@@ -605,9 +697,8 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       Value init[] = {f32Const(rb, -1e30), f32Const(rb, 0.0),
                       arith::ConstantOp::create(
                           rb, loc, DenseElementsAttr::get(vType, 0.0f))};
-      auto fromCache = [&](OpBuilder &kb, Location l, Value, Value at) {
-        return cachedScore(kb, l, at);
-      };
+      auto fromCache = [&](OpBuilder &kb, Location l, Value, Value d0,
+                           Value at) { return cachedScore(kb, l, d0, at); };
       int64_t cacheTrips = llvm::divideCeil(keysLen, width);
       scf::ForOp keys;
       if (keyChannels) {
@@ -619,7 +710,7 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
         Value split = arith::MinSIOp::create(rb, loc, prunedRows, limit);
         scf::ForOp first = keyBlocks(
             zero, split, init, cacheTrips,
-            [&](OpBuilder &kb, Location l, Value, Value at) -> Value {
+            [&](OpBuilder &kb, Location l, Value, Value, Value at) -> Value {
               Value from = arith::MulIOp::create(kb, l, at,
                                                  index(keptChannels));
               Value product;
@@ -658,7 +749,8 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
         keys = keyBlocks(
             split, limit, first.getResults(),
             llvm::divideCeil(window, width) + 1,
-            [&](OpBuilder &kb, Location l, Value j, Value at) -> Value {
+            [&](OpBuilder &kb, Location l, Value j, Value d0,
+                Value at) -> Value {
               Value slot = arith::RemUIOp::create(kb, l, j, index(ring));
               Value tag = tensor::ExtractOp::create(kb, l, tags,
                                                     ValueRange{slot});
@@ -671,7 +763,7 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                   arith::MulFOp::create(kb, l, qv, kv),
                   arith::FastMathFlags::reassoc);
               return arith::SelectOp::create(kb, l, whole, exact,
-                                             cachedScore(kb, l, at));
+                                             cachedScore(kb, l, d0, at));
             });
       }
       Value y = arith::DivFOp::create(
@@ -734,12 +826,7 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
               probs.push_back(steps.back().p);
               accs.push_back(steps.back().acc);
             }
-            SmallVector<Value> rowsAt;
-            for (int64_t w = 0; w < width; ++w)
-              rowsAt.push_back(arith::MinSIOp::create(
-                  kb, l, arith::AddIOp::create(kb, l, jb, index(w)),
-                  index(keysLen - 1)));
-            addValues(kb, l, bi, hk, rowsAt, probs, accs);
+            addValues(kb, l, hk, blockRowsAt(kb, l, bi, jb), probs, accs);
             SmallVector<Value> next;
             for (auto [step, acc] : llvm::zip(steps, accs))
               next.append({step.m, step.sum, acc});
@@ -810,12 +897,14 @@ struct KVAppendLowering : OpConversionPattern<KVAppendOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value row = scalarIndex(rewriter, loc, adaptor.getPosition());
-    rewriter.replaceOp(op, op.getTiled()
-                               ? insertRowsTiled(rewriter, loc,
-                                                 adaptor.getUpdate(),
-                                                 adaptor.getCache(), row)
-                               : insertRows(rewriter, loc, adaptor.getUpdate(),
-                                            adaptor.getCache(), row));
+    Value table = adaptor.getBlockTable();
+    rewriter.replaceOp(
+        op, op.getTiled() ? insertRowsTiled(rewriter, loc, adaptor.getUpdate(),
+                                            adaptor.getCache(), row, table)
+            : table ? insertRowsPaged(rewriter, loc, adaptor.getUpdate(),
+                                      adaptor.getCache(), row, table)
+                    : insertRows(rewriter, loc, adaptor.getUpdate(),
+                                 adaptor.getCache(), row));
     return success();
   }
 };
@@ -872,10 +961,15 @@ struct KVAppendQuantizedLowering : OpConversionPattern<KVAppendQuantizedOp> {
           return arith::FPToSIOp::create(rb, l, rb.getI8Type(), r);
         });
     Value row = scalarIndex(b, loc, adaptor.getPosition());
-    Value cache = op.getTiled()
-                      ? insertRowsTiled(b, loc, q, adaptor.getCache(), row)
-                      : insertRows(b, loc, q, adaptor.getCache(), row);
-    Value newScales = insertRows(b, loc, scales, adaptor.getScales(), row);
+    Value table = adaptor.getBlockTable();
+    Value cache =
+        op.getTiled()
+            ? insertRowsTiled(b, loc, q, adaptor.getCache(), row, table)
+        : table ? insertRowsPaged(b, loc, q, adaptor.getCache(), row, table)
+                : insertRows(b, loc, q, adaptor.getCache(), row);
+    Value newScales =
+        table ? insertRowsPaged(b, loc, scales, adaptor.getScales(), row, table)
+              : insertRows(b, loc, scales, adaptor.getScales(), row);
     rewriter.replaceOp(op, {cache, newScales});
     return success();
   }

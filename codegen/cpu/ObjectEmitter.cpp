@@ -127,7 +127,7 @@ public:
         ctx, {i32, i32, ptr, i32, i32, ptr, i64}, "kiln_state_desc");
     modelDescTy = llvm::StructType::create(
         ctx, {i32, i32, ptr, i32, i32, ptr, ptr, ptr, i64, i64, i32, i32, ptr,
-              ptr, ptr, i64, i64, ptr, i64},
+              ptr, ptr, i64, i64, ptr, i64, i64},
         "kiln_model_desc");
   }
 
@@ -193,7 +193,8 @@ public:
          llvm::ConstantInt::get(i64, external ? external->bytes.size() : 0),
          llvm::ConstantInt::get(i64, external ? external->checksum : 0),
          weightsSlot ? weightsSlot : null,
-         llvm::ConstantInt::get(i64, model.maxSeqLen)});
+         llvm::ConstantInt::get(i64, model.maxSeqLen),
+         llvm::ConstantInt::get(i64, model.kvBlockTokens)});
     llvm::Constant *descVar = global(desc, "descriptor");
 
     // const kiln_model_desc *<name>_descriptor(void)
@@ -267,7 +268,7 @@ private:
           {llvm::ConstantInt::get(i32, dl.getTypeAllocSize(stateDescTy)),
            llvm::ConstantInt::get(i32, state.dtype), string(state.name),
            llvm::ConstantInt::get(i32, state.shape.size()),
-           llvm::ConstantInt::get(i32, 0), dims,
+           llvm::ConstantInt::get(i32, state.flags), dims,
            llvm::ConstantInt::get(i64, state.bytes())}));
     }
     if (descs.empty())
@@ -390,7 +391,8 @@ mlir::kiln::buildLLVMModule(ModuleOp module, const ModelSignature &model,
   module.walk([](LLVM::LLVMFuncOp func) {
     for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
       for (StringRef attr : {"kiln.name", "kiln.workspace", "kiln.exec",
-                             "kiln.position", "kiln.state"})
+                             "kiln.position", "kiln.state", "kiln.paged",
+                             "kiln.block_table"})
         func.removeArgAttr(i, attr);
     for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
       func.removeResultAttr(i, StringAttr::get(func.getContext(), "kiln.name"));

@@ -276,6 +276,7 @@ LogicalResult importAttention(GraphImporter &imp) {
         /*value_scales=*/Value(), /*key_sketch=*/Value(),
         /*recent_keys=*/Value(), /*recent_positions=*/Value(),
         /*value_mins=*/Value(), /*key_channels=*/Value(),
+        /*block_table=*/Value(),
         imp.builder.getF32FloatAttr(scale),
         *isCausal ? imp.builder.getUnitAttr() : UnitAttr(),
         /*value_bits=*/IntegerAttr(), /*recent_window=*/IntegerAttr(),

@@ -417,6 +417,13 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
     G channels: value[.., e] reads as code * scale[g] + min[g], g the
     group of e.
 
+    A paged cache (kiln-kv-layout's `kv-block`) comes with `block_table`
+    (i32 [L / N]): `key` and `value` (and their scales) are pools of
+    blocks [P, Hkv, N, ...] shared by many sequences, and key j of this
+    (batch-1) sequence is row j % N of pool block block_table[j / N]
+    (L = N times the table's length). Paged keys are f32 or i8, values
+    f32 or i8, N a multiple of 16, neither QJL nor ThinK.
+
     ```mlir
     %y = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>)
          {scale = 0.125 : f32, causal}
@@ -434,6 +441,7 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
                        Optional<Kiln_IndexTensor>:$recent_positions,
                        Optional<Kiln_FloatTensor>:$value_mins,
                        Optional<Kiln_IndexTensor>:$key_channels,
+                       Optional<Kiln_IndexTensor>:$block_table,
                        F32Attr:$scale, UnitAttr:$causal,
                        OptionalAttr<I64Attr>:$value_bits,
                        OptionalAttr<I64Attr>:$recent_window,
@@ -449,6 +457,7 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
        type($recent_keys) `,` type($recent_positions) `)`)?
     (`value_mins` `(` $value_mins^ `:` type($value_mins) `)`)?
     (`key_channels` `(` $key_channels^ `:` type($key_channels) `)`)?
+    (`block_table` `(` $block_table^ `:` type($block_table) `)`)?
     attr-dict `:` type($query) `,` type($key) `,` type($value)
   }];
   let hasVerifier = 1;
@@ -463,7 +472,10 @@ def Kiln_KVAppendOp : Kiln_Op<"kv_append",
     [position, position + S) of dim 2; every other row is unchanged.
     `position` is a 0-d i64 tensor with 0 <= position <= M - S (the runtime
     checks it before an entry runs). With `tiled` the cache is in
-    kiln.attention's `key_tiled` layout (M and D multiples of 16). When
+    kiln.attention's `key_tiled` layout (M and D multiples of 16). With
+    `block_table` (i32 [T]) the cache is a pool of blocks [P, H, N, D]
+    (B = 1): row t = position + r goes to row t % N of block
+    block_table[t / N] (see kiln.attention). When
     `cache` is an entry's state
     argument (kiln-kv-layout), the write happens in place: nothing is
     copied but the new rows.
@@ -474,11 +486,13 @@ def Kiln_KVAppendOp : Kiln_Op<"kv_append",
     ```
   }];
   let arguments = (ins Kiln_FloatTensor:$cache, Kiln_FloatTensor:$update,
-                       Kiln_IndexTensor:$position, UnitAttr:$tiled);
+                       Kiln_IndexTensor:$position, UnitAttr:$tiled,
+                       Optional<Kiln_IndexTensor>:$block_table);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
-    $cache `,` $update `,` $position attr-dict `:` type($cache) `,`
-    type($update) `,` type($position)
+    $cache `,` $update `,` $position
+    (`block_table` `(` $block_table^ `:` type($block_table) `)`)?
+    attr-dict `:` type($cache) `,` type($update) `,` type($position)
   }];
   let hasVerifier = 1;
 }
@@ -498,7 +512,7 @@ def Kiln_KVAppendQuantizedOp : Kiln_Op<"kv_append_quantized",
 
     and q, s land in row position + r (with `tiled`, q in kiln.attention's
     `key_tiled` layout). Half the bytes of an fp16 cache plus 4 bytes per
-    row for the scale.
+    row for the scale. `block_table`: a paged pool, as for kiln.kv_append.
 
     ```mlir
     %c2, %s2 = kiln.kv_append_quantized %c, %s, %k_new, %pos
@@ -508,12 +522,15 @@ def Kiln_KVAppendQuantizedOp : Kiln_Op<"kv_append_quantized",
   }];
   let arguments = (ins Kiln_Tensor:$cache, Kiln_FloatTensor:$scales,
                        Kiln_FloatTensor:$update, Kiln_IndexTensor:$position,
-                       UnitAttr:$tiled);
+                       UnitAttr:$tiled,
+                       Optional<Kiln_IndexTensor>:$block_table);
   let results = (outs Kiln_Tensor:$cache_result,
                       Kiln_FloatTensor:$scales_result);
   let assemblyFormat = [{
-    $cache `,` $scales `,` $update `,` $position attr-dict `:` type($cache)
-    `,` type($scales) `,` type($update) `,` type($position)
+    $cache `,` $scales `,` $update `,` $position
+    (`block_table` `(` $block_table^ `:` type($block_table) `)`)?
+    attr-dict `:` type($cache) `,` type($scales) `,` type($update) `,`
+    type($position)
   }];
   let hasVerifier = 1;
 }

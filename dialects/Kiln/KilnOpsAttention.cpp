@@ -137,9 +137,26 @@ LogicalResult AttentionOp::verify() {
   } else if (failed(checkOperand(vt, getValueScales(), "value"))) {
     return failure();
   }
-  if (k[0] != q[0] || v[0] != q[0])
+  // Rows of one sequence: a paged cache's come from its block table.
+  int64_t rows = k[2];
+  if (Value table = getBlockTable()) {
+    auto tt = cast<RankedTensorType>(table.getType());
+    if (tt.getRank() != 1 || !tt.getElementType().isInteger(32))
+      return emitOpError("block_table must be i32 [blocks], got ") << tt;
+    if (!getKvLength() || q[0] != 1 || k[2] % 16 != 0 || getKeySketch() ||
+        getRecentKeys() || getKeyChannels() || getValueBits())
+      return emitOpError("a paged cache needs kv_length, batch 1, blocks of "
+                         "a multiple of 16 rows and f32 or i8 keys and "
+                         "values (not QJL, ThinK or low-bit values), got ")
+             << kt << " and " << vt;
+    if (v[0] != k[0])
+      return emitOpError("key and value pools differ in blocks: ")
+             << k[0] << " and " << v[0];
+    rows = k[2] * tt.getShape()[0];
+  } else if (k[0] != q[0] || v[0] != q[0]) {
     return emitOpError("batch sizes differ: ")
            << q[0] << ", " << k[0] << ", " << v[0];
+  }
   if (v[1] != k[1] || v[2] != k[2])
     return emitOpError("key and value need the same heads and length, got ")
            << kt << " and " << vt;
@@ -193,9 +210,9 @@ LogicalResult AttentionOp::verify() {
     if (!isI64Scalar(getKvLength().getType()))
       return emitOpError("kv_length must be a 0-d i64 tensor, got ")
              << getKvLength().getType();
-    if (q[2] > k[2])
+    if (q[2] > rows)
       return emitOpError("a cache of ")
-             << k[2] << " rows cannot hold " << q[2] << " queries";
+             << rows << " rows cannot hold " << q[2] << " queries";
   } else if (getCausal() && k[2] < q[2]) {
     return emitOpError("causal attention of ")
            << q[2] << " queries over " << k[2]
@@ -204,15 +221,24 @@ LogicalResult AttentionOp::verify() {
   return success();
 }
 
-/// The checks both appends share: 4-D rows that fit the cache, a 0-d i64
-/// position.
+/// The checks both appends share: 4-D rows that fit the cache (a pool of
+/// blocks with `table`), a 0-d i64 position.
 static LogicalResult verifyAppend(Operation *op, RankedTensorType ct,
-                           RankedTensorType ut, Type position) {
+                                  RankedTensorType ut, Type position,
+                                  Value table) {
   if (ct.getRank() != 4 || ut.getRank() != 4)
     return op->emitOpError("cache and update must be 4-D, got ")
            << ct << " and " << ut;
   ArrayRef<int64_t> c = ct.getShape(), u = ut.getShape();
-  if (c[0] != u[0] || c[1] != u[1] || c[3] != u[3] || u[2] > c[2])
+  int64_t batch = c[0], rows = c[2];
+  if (table) {
+    auto tt = cast<RankedTensorType>(table.getType());
+    if (tt.getRank() != 1 || !tt.getElementType().isInteger(32))
+      return op->emitOpError("block_table must be i32 [blocks], got ") << tt;
+    batch = 1;
+    rows = c[2] * tt.getShape()[0];
+  }
+  if (batch != u[0] || c[1] != u[1] || c[3] != u[3] || u[2] > rows)
     return op->emitOpError("update ")
            << ut << " does not fit the cache " << ct
            << " (same dims 0, 1, 3; at most as many rows)";
@@ -231,7 +257,8 @@ LogicalResult KVAppendOp::verify() {
   auto ut = cast<RankedTensorType>(getUpdate().getType());
   if (ct.getElementType() != ut.getElementType())
     return emitOpError("cache and update element types differ");
-  return verifyAppend(*this, ct, ut, getPosition().getType());
+  return verifyAppend(*this, ct, ut, getPosition().getType(),
+                      getBlockTable());
 }
 
 LogicalResult KVAppendQuantizedOp::verify() {
@@ -242,7 +269,8 @@ LogicalResult KVAppendQuantizedOp::verify() {
     return emitOpError("cache must be a 4-D i8 tensor, got ") << ct;
   if (!ut.getElementType().isF32() || ut.getRank() != 4)
     return emitOpError("update must be a 4-D f32 tensor, got ") << ut;
-  if (failed(verifyAppend(*this, ct, ut, getPosition().getType())))
+  if (failed(verifyAppend(*this, ct, ut, getPosition().getType(),
+                          getBlockTable())))
     return failure();
   ArrayRef<int64_t> c = ct.getShape();
   if (!st.getElementType().isF32() || st.getShape() != c.drop_back())

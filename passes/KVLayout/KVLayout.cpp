@@ -86,17 +86,20 @@ struct KilnKVLayoutPass
 
   int64_t maxTokens = 1;
 
-  /// A new last argument of `func`: a state named `name`.
+  /// A new last argument of `func`: a state named `name`, with the unit
+  /// attribute `kind` too when given (kiln.paged, kiln.block_table).
   static FailureOr<Value> addStateArg(func::FuncOp func, Type type,
-                                      StringRef name, Location at) {
+                                      StringRef name, Location at,
+                                      StringRef kind = {}) {
     OpBuilder b(func.getContext());
     unsigned index = func.getNumArguments();
-    if (failed(func.insertArgument(
-            index, type,
-            b.getDictionaryAttr(
-                {b.getNamedAttr("kiln.name", b.getStringAttr(name)),
-                 b.getNamedAttr("kiln.state", b.getUnitAttr())}),
-            at)))
+    SmallVector<NamedAttribute> attrs = {
+        b.getNamedAttr("kiln.name", b.getStringAttr(name)),
+        b.getNamedAttr("kiln.state", b.getUnitAttr())};
+    if (!kind.empty())
+      attrs.push_back(b.getNamedAttr(kind, b.getUnitAttr()));
+    if (failed(func.insertArgument(index, type, b.getDictionaryAttr(attrs),
+                                   at)))
       return failure();
     return func.getArgument(index);
   }
@@ -227,7 +230,7 @@ struct KilnKVLayoutPass
     Appended out;
     out.rows = KVAppendOp::create(b, loc, prune.getCacheResult(),
                                   c.concat.getInputs()[1], position,
-                                  UnitAttr());
+                                  UnitAttr(), Value());
     out.channels = prune.getChannelsResult();
     return out;
   }
@@ -310,6 +313,18 @@ struct KilnKVLayoutPass
         kvDtype != "think")
       return func.emitError("kiln-kv-layout: value-bits applies to the "
                             "int8, qjl and think layouts");
+    if (kvBlock != 0 &&
+        (kvBlock < 0 || kvBlock % 16 != 0 || maxSeqLen % kvBlock != 0 ||
+         kvPoolBlocks < 0))
+      return func.emitError("kiln-kv-layout: kv-block must be a positive "
+                            "multiple of 16 dividing max-seq-len ")
+             << int64_t(maxSeqLen) << " and kv-pool-blocks >= 0, got "
+             << int64_t(kvBlock) << " and " << int64_t(kvPoolBlocks);
+    if (kvBlock != 0 && ((kvDtype != "f32" && kvDtype != "int8") ||
+                         (valueBits != 0 && valueBits != 8)))
+      return func.emitError("kiln-kv-layout: paged caches (kv-block) are "
+                            "f32 or int8 with 8-bit values, not kv-dtype=")
+             << std::string(kvDtype) << " value-bits=" << int64_t(valueBits);
     if (kvDtype == "qjl" && (qjlSketch <= 0 || qjlSketch % 8 != 0 ||
                              qjlRecent <= 0))
       return func.emitError("kiln-kv-layout: qjl-sketch must be a positive "
@@ -366,6 +381,23 @@ struct KilnKVLayoutPass
             loc)))
       return failure();
     Value position = func.getArgument(positionIndex);
+    // Paged: the sequence's block table is the first state.
+    Value blockTable;
+    int64_t poolBlocks = kvPoolBlocks ? int64_t(kvPoolBlocks)
+                                      : (kvBlock ? maxSeqLen / kvBlock : 0);
+    if (kvBlock) {
+      for (Cache &c : caches)
+        if (cast<RankedTensorType>(c.past.getType()).getShape()[0] != 1)
+          return c.concat.emitError("kiln-kv-layout: a paged cache holds one "
+                                    "sequence per call (batch 1), '")
+                 << c.name << "' is " << c.past.getType();
+      FailureOr<Value> table = addStateArg(
+          func, RankedTensorType::get({maxSeqLen / kvBlock}, b.getI32Type()),
+          "kv.block_table", loc, "kiln.block_table");
+      if (failed(table))
+        return failure();
+      blockTable = *table;
+    }
     std::string layout = kvDtype;
     // Values: int8 by default under int8 and qjl, f32 under think unless
     // value-bits says otherwise.
@@ -389,6 +421,11 @@ struct KilnKVLayoutPass
       auto pastType = cast<RankedTensorType>(c.past.getType());
       SmallVector<int64_t> shape(pastType.getShape());
       shape[2] = maxSeqLen;
+      if (blockTable) {
+        shape[0] = poolBlocks;
+        shape[2] = kvBlock;
+      }
+      StringRef kind = blockTable ? "kiln.paged" : "";
       Value update = c.concat.getInputs()[1];
       if ((int8 || think) && !pastType.getElementType().isF32())
         return c.concat.emitError("kiln-kv-layout: an ")
@@ -429,7 +466,7 @@ struct KilnKVLayoutPass
           func,
           RankedTensorType::get(shape, quantized ? b.getI8Type()
                                                  : pastType.getElementType()),
-          c.name, c.past.getLoc());
+          c.name, c.past.getLoc(), kind);
       if (failed(state))
         return failure();
       b.setInsertionPoint(c.concat);
@@ -441,7 +478,7 @@ struct KilnKVLayoutPass
       if (!quantized) {
         Appended a;
         a.rows = KVAppendOp::create(b, c.concat.getLoc(), *state, update,
-                                    position, tiledAttr);
+                                    position, tiledAttr, blockTable);
         a.tiled = tiled;
         appended[c.concat] = a;
         continue;
@@ -450,12 +487,12 @@ struct KilnKVLayoutPass
           func,
           RankedTensorType::get(ArrayRef<int64_t>(shape).drop_back(),
                                 b.getF32Type()),
-          c.name + ".scales", c.past.getLoc());
+          c.name + ".scales", c.past.getLoc(), kind);
       if (failed(scales))
         return failure();
       auto q = KVAppendQuantizedOp::create(b, c.concat.getLoc(), *state,
                                            *scales, update, position,
-                                           tiledAttr);
+                                           tiledAttr, blockTable);
       Appended a;
       a.rows = q.getCacheResult();
       a.scales = q.getScalesResult();
@@ -474,7 +511,7 @@ struct KilnKVLayoutPass
       auto fused = AttentionOp::create(
           b, op.getLoc(), op.getType(), op.getQuery(), key.rows, value.rows,
           length, key.scales, value.scales, key.sketch, key.recent, key.tags,
-          value.mins, key.channels, op.getScaleAttr(),
+          value.mins, key.channels, blockTable, op.getScaleAttr(),
           op.getCausalAttr(),
           value.mins ? b.getI64IntegerAttr(valueBitsUsed) : IntegerAttr(),
           key.recent ? b.getI64IntegerAttr(qjlRecent) : IntegerAttr(),
@@ -506,6 +543,8 @@ struct KilnKVLayoutPass
     func->setAttr("kiln.tokens", b.getI64IntegerAttr(tokens));
     func->setAttr("kiln.max_seq_len", b.getI64IntegerAttr(maxSeqLen));
     func->setAttr("kiln.kv_dtype", b.getStringAttr(layout));
+    if (kvBlock)
+      func->setAttr("kiln.kv_block_tokens", b.getI64IntegerAttr(kvBlock));
     numCaches += caches.size() / 2;
     return success();
   }

@@ -90,6 +90,17 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
     on by default; kiln.attention's `key_tiled`): the attention then reads
     16 keys' coordinate d as one vector.
 
+    With `kv-block=N` (f32 and int8 layouts, batch 1) the caches are
+    paged: each is a pool of `kv-pool-blocks` blocks [P, H, N, D] (int8
+    scales [P, H, N]), states marked `kiln.paged` that every sequence of
+    one runtime pool shares, and the function gains one more state,
+    `kv.block_table` (i32 [max-seq-len / N], marked `kiln.block_table`),
+    the sequence's own map from its blocks to pool blocks, which the
+    runtime fills before each call (vLLM's PagedAttention layout). The
+    appends and the attention read the rows through the table
+    (`block_table` operands); the function is marked
+    `kiln.kv_block_tokens`.
+
     A function without the pattern is left unchanged. A cache that anything
     but its attention and the return reads, or attentions that disagree on
     S, are errors naming the input.
@@ -125,6 +136,13 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
            "f32 and int8 key caches in tiles of 16 keys (kiln.attention's "
            "key_tiled) when max-seq-len and the head size are multiples of "
            "16">,
+    Option<"kvBlock", "kv-block", "int64_t", /*default=*/"0",
+           "Paged caches: tokens per block (a multiple of 16 dividing "
+           "max-seq-len; f32 and int8 layouts); 0, the default, is one "
+           "contiguous cache per sequence">,
+    Option<"kvPoolBlocks", "kv-pool-blocks", "int64_t", /*default=*/"0",
+           "Paged caches: blocks in the pool the sequences share; 0 is "
+           "max-seq-len / kv-block (one sequence at full length)">,
     Option<"kvBudget", "kv-budget", "uint64_t", /*default=*/"0",
            "kv-dtype=auto: the bytes the whole cache may take">,
     Option<"vectorBits", "vector-bits", "unsigned", /*default=*/"256",

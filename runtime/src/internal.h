@@ -115,6 +115,9 @@ int64_t kiln_entry_tokens(const kiln_entry_desc *e);
 /* The model's max_seq_len (0 when its struct predates the field). */
 int64_t kiln_desc_max_seq_len(const kiln_model_desc *desc);
 
+/* The model's kv_block_tokens (0 when its struct predates the field). */
+int64_t kiln_desc_kv_block_tokens(const kiln_model_desc *desc);
+
 /*===-- Tensors (tensor.c) ------------------------------------------------===*/
 
 /* Writes "1x3x224x224" ("scalar" for rank 0) into buf (always terminated). */

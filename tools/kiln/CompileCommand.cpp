@@ -173,6 +173,20 @@ cl::opt<int64_t> kvValueGroup(
              "the whole row when it does not divide the head dim)"),
     cl::value_desc("channels"), cl::init(32), cl::sub(kiln::compileCommand),
     cl::cat(category));
+cl::opt<int64_t> kvBlock(
+    "kv-block",
+    cl::desc("With --max-seq-len: page the cache in blocks of this many "
+             "tokens (a multiple of 16 dividing --max-seq-len; --kv f32 or "
+             "int8): a pool of blocks that many sequences share through "
+             "kiln_kv_pool (kiln/state.h), each with its own block table"),
+    cl::value_desc("tokens"), cl::init(0), cl::sub(kiln::compileCommand),
+    cl::cat(category));
+cl::opt<int64_t> kvPoolBlocks(
+    "kv-pool-blocks",
+    cl::desc("With --kv-block: blocks in the pool (default max-seq-len / "
+             "kv-block, one sequence at full length)"),
+    cl::value_desc("blocks"), cl::init(0), cl::sub(kiln::compileCommand),
+    cl::cat(category));
 cl::opt<uint64_t> kvBudget(
     "kv-budget",
     cl::desc("With --kv auto: the bytes the whole KV cache may take "
@@ -494,6 +508,26 @@ int kiln::compileMain() {
     if (kvValueGroup <= 0)
       return fail("compile", "--kv-value-group must be positive");
     kv.valueGroup = kvValueGroup;
+    if (kvPoolBlocks.getNumOccurrences() && !kvBlock.getNumOccurrences())
+      return fail("compile", "--kv-pool-blocks needs --kv-block");
+    if (kvBlock.getNumOccurrences()) {
+      if (kvBlock <= 0 || kvBlock % 16 != 0 || maxSeqLen % kvBlock != 0)
+        return fail("compile", "--kv-block must be a positive multiple of 16 "
+                               "dividing --max-seq-len " +
+                                   std::to_string(maxSeqLen) + ", got " +
+                                   std::to_string(kvBlock));
+      if (kvCache != "f32" && kvCache != "int8")
+        return fail("compile", "--kv-block pages f32 and int8 caches, not "
+                               "--kv " + kvCache);
+      if (kvValueBits.getNumOccurrences() && kvValueBits != 8)
+        return fail("compile", "--kv-block needs 8-bit values (not "
+                               "--kv-value-bits " +
+                                   std::to_string(kvValueBits) + ")");
+      if (kvPoolBlocks.getNumOccurrences() && kvPoolBlocks <= 0)
+        return fail("compile", "--kv-pool-blocks must be positive");
+      kv.kvBlock = kvBlock;
+      kv.kvPoolBlocks = kvPoolBlocks;
+    }
     options.kvLayout = kv;
   } else if (kvCache.getNumOccurrences() || kvBudget.getNumOccurrences() ||
              kvValueBits.getNumOccurrences() ||
@@ -501,8 +535,9 @@ int kiln::compileMain() {
              qjlSketch.getNumOccurrences() || qjlRecent.getNumOccurrences() ||
              thinkRatio.getNumOccurrences() ||
              thinkRecent.getNumOccurrences() ||
-             thinkWindow.getNumOccurrences()) {
-    return fail("compile", "--kv, --kv-budget, --kv-qjl-* and --kv-think-* "
+             thinkWindow.getNumOccurrences() || kvBlock.getNumOccurrences() ||
+             kvPoolBlocks.getNumOccurrences()) {
+    return fail("compile", "--kv, --kv-budget, --kv-block, --kv-qjl-* and --kv-think-* "
                            "need --max-seq-len");
   }
   if (!prefill.empty()) {

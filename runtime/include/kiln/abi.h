@@ -139,13 +139,26 @@ typedef struct kiln_entry_desc {
 /* Persistent state shared by a model's stateful entries: one KV cache
  * tensor (`kiln compile --max-seq-len`), named after the past input it
  * replaces, dims [batch, heads, max_seq_len, head_dim], `bytes` long.
- * kiln_state_create (state.h) allocates them. */
+ * kiln_state_create (state.h) allocates them.
+ *
+ * Paged caches (`kiln compile --kv-block N`, kiln_model_desc::
+ * kv_block_tokens = N): a KILN_STATE_PAGED state is a pool of blocks,
+ * dims [pool_blocks, heads, N, ...], which every sequence of one
+ * kiln_kv_pool shares; the KILN_STATE_BLOCK_TABLE state (int32
+ * [max_seq_len / N], one per sequence) maps the sequence's block i (its
+ * tokens [i N, i N + N)) to the pool block holding them. The runtime
+ * hands out the blocks and fills the table before each call. */
+typedef enum kiln_state_flags {
+  KILN_STATE_PAGED = 1,
+  KILN_STATE_BLOCK_TABLE = 2
+} kiln_state_flags;
+
 typedef struct kiln_state_desc {
   uint32_t struct_size;
   int32_t dtype;
   const char *name;
   int32_t rank;
-  int32_t reserved;
+  int32_t flags; /* kiln_state_flags; 0: one whole cache per sequence */
   const int64_t *dims;
   uint64_t bytes;
 } kiln_state_desc;
@@ -178,6 +191,10 @@ typedef struct kiln_model_desc {
   /* Appended: the rows every state holds (the longest context a stateful
    * entry can reach); 0 for a model without states. */
   int64_t max_seq_len;
+  /* Appended: tokens per block of the paged caches (`--kv-block`); 0 when
+   * every cache is one contiguous [.., max_seq_len, ..] tensor per
+   * sequence. */
+  int64_t kv_block_tokens;
 } kiln_model_desc;
 
 /* The checksum recorded for external weight files: a 64-bit hash over the

@@ -199,3 +199,75 @@ static const kiln_model_desc cache_desc = {
 };
 
 const kiln_model_desc *test_cache_descriptor(void) { return &cache_desc; }
+
+/*===-- paged -------------------------------------------------------------===*/
+
+#define PAGED_N TEST_PAGED_BLOCK_TOKENS
+#define PAGED_P TEST_PAGED_POOL_BLOCKS
+#define PAGED_TABLE (TEST_PAGED_MAX_SEQ_LEN / PAGED_N)
+
+/* Row `t` of the sequence, found through its block table. */
+static float *paged_row(float *kv, const int32_t *table, int64_t t) {
+  return kv + ((int64_t)table[t / PAGED_N] * PAGED_N + t % PAGED_N) * 2;
+}
+
+static int32_t paged_kernel(void *exec, void *const *inputs,
+                            void *const *outputs, void *workspace) {
+  (void)exec, (void)workspace;
+  const float *x = inputs[0];
+  int64_t position = *(const int64_t *)inputs[1];
+  float *kv = inputs[2];
+  int64_t *steps = inputs[3];
+  const int32_t *table = inputs[4];
+  if (position < 0 || position >= TEST_PAGED_MAX_SEQ_LEN)
+    return KILN_ERROR_INTERNAL;
+  /* Entries past the length are read too (with weight 0) by real
+   * kernels: all of them must name a block. */
+  for (int i = 0; i < PAGED_TABLE; ++i)
+    if (table[i] < 0 || table[i] >= PAGED_P)
+      return KILN_ERROR_INTERNAL;
+  float *row = paged_row(kv, table, position);
+  row[0] = x[0];
+  row[1] = x[1];
+  float *total = outputs[0];
+  total[0] = total[1] = 0;
+  for (int64_t t = 0; t <= position; ++t) {
+    total[0] += paged_row(kv, table, t)[0];
+    total[1] += paged_row(kv, table, t)[1];
+  }
+  *(int64_t *)outputs[1] = ++*steps;
+  return KILN_OK;
+}
+
+static const int64_t kPagedKv[] = {PAGED_P, 1, PAGED_N, 2};
+static const int64_t kPagedTable[] = {PAGED_TABLE};
+static const kiln_tensor_info paged_inputs[] = {{"x", KILN_DTYPE_F32, 1, k2}};
+static const kiln_tensor_info paged_outputs[] = {
+    {"total", KILN_DTYPE_F32, 1, k2},
+    {"steps", KILN_DTYPE_I64, 1, k1},
+};
+static const kiln_entry_desc paged_entries[] = {
+    {sizeof(kiln_entry_desc), KILN_ENTRY_DECODE, "decode", 1, 2, paged_inputs,
+     paged_outputs, paged_kernel, 0, 1},
+};
+static const kiln_state_desc paged_states[] = {
+    {sizeof(kiln_state_desc), KILN_DTYPE_F32, "kv", 4, KILN_STATE_PAGED,
+     kPagedKv, PAGED_P * PAGED_N * 2 * sizeof(float)},
+    {sizeof(kiln_state_desc), KILN_DTYPE_I64, "steps", 1, 0, k1,
+     sizeof(int64_t)},
+    {sizeof(kiln_state_desc), KILN_DTYPE_I32, "block_table", 1,
+     KILN_STATE_BLOCK_TABLE, kPagedTable, PAGED_TABLE * sizeof(int32_t)},
+};
+static const kiln_model_desc paged_desc = {
+    .abi_version = KILN_ABI_VERSION,
+    .struct_size = sizeof(kiln_model_desc),
+    .name = "paged",
+    .num_entries = 1,
+    .num_states = 3,
+    .entries = paged_entries,
+    .states = paged_states,
+    .max_seq_len = TEST_PAGED_MAX_SEQ_LEN,
+    .kv_block_tokens = PAGED_N,
+};
+
+const kiln_model_desc *test_paged_descriptor(void) { return &paged_desc; }

@@ -33,6 +33,21 @@ const kiln_model_desc *test_const_descriptor(void);
 #define TEST_CACHE_ROWS 6
 const kiln_model_desc *test_cache_descriptor(void);
 
+/* "paged": a DECODE entry over paged caches (--kv-block
+ * TEST_PAGED_BLOCK_TOKENS, max_seq_len TEST_PAGED_MAX_SEQ_LEN) appending
+ * one row x float32[2] per call. States, in order: "kv", KILN_STATE_PAGED
+ * float32 [TEST_PAGED_POOL_BLOCKS, 1, TEST_PAGED_BLOCK_TOKENS, 2]; "steps",
+ * a plain int64 [1] counting the sequence's calls; "block_table",
+ * KILN_STATE_BLOCK_TABLE int32 [max_seq_len / block tokens]. The kernel
+ * writes x to the row of its position through the table and returns in
+ * total float32[2] the column sums of rows [0, position] read through the
+ * table, in steps int64[1] the new count. It fails with
+ * KILN_ERROR_INTERNAL if any table entry is not a pool block. */
+#define TEST_PAGED_BLOCK_TOKENS 2
+#define TEST_PAGED_MAX_SEQ_LEN 8
+#define TEST_PAGED_POOL_BLOCKS 6
+const kiln_model_desc *test_paged_descriptor(void);
+
 /* How many range-body calls the "add" kernel's parallel_for made during
  * its last run: 1 when it ran serially. Global, so only meaningful while one
  * thread runs "add". */
