@@ -6,7 +6,7 @@ usage: .venv/bin/python bench/perf/decode.py [--config gpt2|tiny]
          [--contexts 128,1024] [--threads 1,2] [--iterations 10]
          [--kiln PATH] [--out FILE.json] [--quantize w4]
          [--kv int8|qjl|think] [--kv-qjl-sketch M] [--kv-think-ratio L]
-         [--prefill S]
+         [--prefill S] [--kv-block N]
 
 For each context length N and thread count T:
   kiln  `kiln bench decoder.so --decode --context N`: the cache is filled
@@ -145,6 +145,9 @@ def main():
     ap.add_argument("--prefill", type=int, default=0,
                     help="time a prefill call of this many tokens instead "
                          "of a decode step (kiln --prefill seq=N)")
+    ap.add_argument("--kv-block", type=int, default=0,
+                    help="page the cache in blocks of this many tokens "
+                         "(kiln --kv-block; the pool holds one sequence)")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
     contexts = [int(c) for c in args.contexts.split(",")]
@@ -164,6 +167,7 @@ def main():
     rows = []
     for n in contexts:
         tag = f"_p{args.prefill}" if args.prefill else ""
+        tag += f"_b{args.kv_block}" if args.kv_block else ""
         so = os.path.join(work, f"decoder_{args.config}_ctx{n}{args.quantize}_{args.kv}{tag}.so")
         cmd = [args.kiln, "compile", model, "-o", so, "--shape", "seq=1",
                "--shape", "past_seq=1", "--max-seq-len",
@@ -177,6 +181,8 @@ def main():
             cmd += ["--kv-qjl-sketch", str(args.kv_qjl_sketch)]
         if args.kv == "think":
             cmd += ["--kv-think-ratio", str(args.kv_think_ratio)]
+        if args.kv_block:
+            cmd += ["--kv-block", str(args.kv_block)]
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True)
         log(f"compiled {os.path.basename(so)} in {time.perf_counter() - t0:.1f} s")
@@ -214,6 +220,7 @@ def main():
     out = args.out or os.path.join(cache, f"decode-{args.config}.json")
     with open(out, "w") as f:
         json.dump({"config": args.config, "quantize": args.quantize, "kv": args.kv,
+                   "kv_block": args.kv_block,
                    "prefill": args.prefill,
                    "bandwidth_triad_gbs": bandwidth, "rows": rows}, f, indent=1)
     log(f"wrote {out}")

@@ -509,16 +509,16 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
     // key_tiled: the scores of a block of 16 keys for each of `queries`
     // (scaled query rows) as D vector FMAs, key j's coordinate d (j in the
     // block) read from row jb + 16 d / D, column 16 d % D (see
-    // insertRowsTiled), once for all the queries; 4 accumulators per query
-    // for the FMA latency.
-    auto tiledScores = [&](OpBuilder &kb, Location l, Value bi, Value hk,
-                           Value jb,
+    // insertRowsTiled; `block` is dims 0 and 2 of row jb), once for all
+    // the queries; 4 accumulators per query for the FMA latency.
+    auto tiledScores = [&](OpBuilder &kb, Location l, Value hk,
+                           std::pair<Value, Value> block,
                            ArrayRef<Value> queries) -> SmallVector<Value> {
       Value zeros = arith::ConstantOp::create(
           kb, l, DenseElementsAttr::get(scoresType, 0.0f));
       SmallVector<SmallVector<Value>> part(queries.size(),
                                            SmallVector<Value>(4, zeros));
-      auto [d0, first] = locate(kb, l, bi, jb);
+      auto [d0, first] = block;
       for (int64_t c = 0; c < d; ++c) {
         Value at = arith::AddIOp::create(kb, l, first, index(16 * c / d));
         Value kv = readRow(kb, k, width, {d0, hk, at, index(16 * c % d)});
@@ -680,7 +680,7 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
               if (tiled) {
                 Value inside = lanesBelow(kb, l, jb, hi);
                 scores = arith::SelectOp::create(
-                    kb, l, inside, tiledScores(kb, l, bi, hk, jb, qv).front(),
+                    kb, l, inside, tiledScores(kb, l, hk, rowsAt[0], qv).front(),
                     scores);
               }
               SoftmaxStep step =
@@ -812,7 +812,9 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       auto keys = scf::ForOp::create(
           rb, loc, zero, limits.back(), index(width), init,
           [&](OpBuilder &kb, Location l, Value jb, ValueRange st) {
-            SmallVector<Value> sums = tiledScores(kb, l, bi, hk, jb, qvs);
+            SmallVector<std::pair<Value, Value>> rowsAt =
+                blockRowsAt(kb, l, bi, jb);
+            SmallVector<Value> sums = tiledScores(kb, l, hk, rowsAt[0], qvs);
             Value masked = vector::BroadcastOp::create(kb, l, scoresType,
                                                        f32Const(kb, -1e30));
             SmallVector<SoftmaxStep> steps;
@@ -826,7 +828,7 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
               probs.push_back(steps.back().p);
               accs.push_back(steps.back().acc);
             }
-            addValues(kb, l, hk, blockRowsAt(kb, l, bi, jb), probs, accs);
+            addValues(kb, l, hk, rowsAt, probs, accs);
             SmallVector<Value> next;
             for (auto [step, acc] : llvm::zip(steps, accs))
               next.append({step.m, step.sum, acc});

@@ -268,3 +268,46 @@ func.func @append_tiled(%c: tensor<1x2x64x16xf32>, %u: tensor<1x2x1x16xf32>,
        : tensor<1x2x64x16xf32>, tensor<1x2x1x16xf32>, tensor<i64>
   return %0 : tensor<1x2x64x16xf32>
 }
+
+// -----
+
+// A paged cache (block_table): per block of 16 keys one table lookup (the
+// block, 16 keys, sits in one pool block) gives the pool block and the
+// first row; the key tile and the 16 value rows are read there.
+// CHECK-LABEL: func.func @paged
+// CHECK:           scf.for %[[JB:.*]] = %{{.*}} to %{{.*}} step %c16{{.*}} iter_args
+// CHECK:             %[[E:.*]] = tensor.extract %arg4[%{{.*}}] : tensor<4xi32>
+// CHECK:             %[[B:.*]] = arith.index_cast %[[E]] : i32 to index
+// CHECK:             vector.transfer_read %arg1[%[[B]], {{.*}}], {{.*}} : tensor<10x2x32x16xf32>, vector<16xf32>
+// CHECK-NOT:         tensor.extract %arg4
+// CHECK:             vector.transfer_read %arg2[%[[B]], {{.*}}], {{.*}} : tensor<10x2x32x16xf32>, vector<16xf32>
+// CHECK:             scf.yield
+func.func @paged(%q: tensor<1x2x1x16xf32>, %k: tensor<10x2x32x16xf32>,
+                 %v: tensor<10x2x32x16xf32>, %n: tensor<i64>,
+                 %table: tensor<4xi32>) -> tensor<1x2x1x16xf32> {
+  %y = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>)
+       block_table(%table : tensor<4xi32>)
+       {scale = 0.25 : f32, causal, key_tiled}
+       : tensor<1x2x1x16xf32>, tensor<10x2x32x16xf32>, tensor<10x2x32x16xf32>
+  return %y : tensor<1x2x1x16xf32>
+}
+
+// -----
+
+// kv_append with a block table: each new row t to row t % N of pool block
+// table[t / N].
+// CHECK-LABEL: func.func @append_paged
+// CHECK:       scf.for %[[R:.*]] = %c0 to %c3 step %c1 iter_args(%[[C:.*]] = %arg0)
+// CHECK:         %[[T:.*]] = arith.addi
+// CHECK:         %[[E:.*]] = tensor.extract %arg3[%{{.*}}] : tensor<4xi32>
+// CHECK:         %[[B:.*]] = arith.index_cast %[[E]] : i32 to index
+// CHECK:         %[[L:.*]] = arith.remui %[[T]], %c32
+// CHECK:         %[[ROW:.*]] = tensor.extract_slice %arg1[0, 0, %[[R]], 0] [1, 2, 1, 16] [1, 1, 1, 1]
+// CHECK:         tensor.insert_slice %[[ROW]] into %[[C]][%[[B]], 0, %[[L]], 0] [1, 2, 1, 16] [1, 1, 1, 1]
+func.func @append_paged(%c: tensor<10x2x32x16xf32>, %u: tensor<1x2x3x16xf32>,
+                        %pos: tensor<i64>, %table: tensor<4xi32>)
+    -> tensor<10x2x32x16xf32> {
+  %0 = kiln.kv_append %c, %u, %pos block_table(%table : tensor<4xi32>)
+       : tensor<10x2x32x16xf32>, tensor<1x2x3x16xf32>, tensor<i64>
+  return %0 : tensor<10x2x32x16xf32>
+}
