@@ -10,6 +10,7 @@
 #include "codegen/HeaderEmitter.h"
 #include "codegen/cpu/CpuPipeline.h"
 #include "kiln/abi.h"
+#include "passes/KVLayout/QJLSketch.h"
 #include "passes/LMul/EnergyReport.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -20,6 +21,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
@@ -277,8 +279,39 @@ void printKVCache(const ModelSignature &model, llvm::raw_ostream &os) {
       fixed += state.bytes();
     if (!name.ends_with(".scales") && !name.ends_with(".recent") &&
         !name.ends_with(".recent_positions") && !name.ends_with(".mins") &&
-        !name.contains(".think_"))
+        !name.contains(".think_") && !name.contains(".outlier_"))
       ++caches;
+  }
+  // QJL keys: the bits per coordinate of the layout's formula, from the
+  // first key cache's states (m sign bits and a 32-bit scale; with outlier
+  // channels also m_out bits, a scale and k 8-bit channels per group).
+  std::string qjlBits;
+  for (const StateSignature &key : model.states) {
+    auto named = [&](StringRef suffix) -> const StateSignature * {
+      for (const StateSignature &st : model.states)
+        if (st.name == key.name + suffix.str())
+          return &st;
+      return nullptr;
+    };
+    const StateSignature *recent = named(".recent");
+    if (!recent || key.shape.size() != 4 || !qjlBits.empty())
+      continue;
+    int64_t d = recent->shape[3], m = key.shape[3] * 8;
+    double bits = double(m + 32);
+    std::string formula = "(m + 32";
+    if (const StateSignature *out = named(".outlier_bits")) {
+      int64_t mOut = out->shape[3] * 8;
+      int64_t k = named(".outlier_channels")->shape[3];
+      bits += double(mOut + 32) + 8.0 * double(k) / kQJLOutlierGroup;
+      formula += " + m_out + 32 + 8 k / " + std::to_string(kQJLOutlierGroup) +
+                 ") / D, m_out = " + std::to_string(mOut) +
+                 ", k = " + std::to_string(k);
+    } else {
+      formula += ") / D";
+    }
+    qjlBits = formula + ", m = " + std::to_string(m) + ", D = " +
+              std::to_string(d) + ": " +
+              llvm::formatv("{0:F2}", bits / double(d)).str();
   }
   // A ThinK key cache [B, H, M, D] is the state named as its channels
   // [B, H, T + 1] (per head the T kept channels, then the pruned count),
@@ -309,10 +342,14 @@ void printKVCache(const ModelSignature &model, llvm::raw_ostream &os) {
   if (fixed)
     os << " + " << fixed << " bytes fixed ("
        << (prunedKeyBytes ? "observed queries, kept channels"
-                          : "recent-key windows")
+           : qjlBits.find("m_out") != std::string::npos
+               ? "recent-key windows, outlier channels"
+               : "recent-key windows")
        << ")";
   os << ", " << perToken * uint64_t(model.maxSeqLen) + fixed
      << " bytes in all\n";
+  if (!qjlBits.empty())
+    os << "kv cache: QJL key bits per coordinate " << qjlBits << "\n";
   if (poolBlocks)
     os << "kv cache: paged, blocks of " << model.kvBlockTokens
        << " tokens (" << perToken * uint64_t(model.kvBlockTokens)

@@ -200,6 +200,28 @@ Value projectRow(OpBuilder &b, Location loc, Value row, Value sketch) {
       .getResult(0);
 }
 
+/// QJL's sketch of a row vector<D> with the projection P [D, m]: the signs
+/// of row . P packed 8 to a byte (lane c in bit c % 8 of byte c / 8,
+/// LLVM's bitcast order), and sqrt(pi/2) / m |row|.
+std::pair<Value, Value> sketchRow(OpBuilder &b, Location loc, Value row,
+                                  Value sketch) {
+  int64_t m = cast<RankedTensorType>(sketch.getType()).getShape()[1];
+  auto type = VectorType::get({m}, b.getF32Type());
+  Value positive = arith::CmpFOp::create(
+      b, loc, arith::CmpFPredicate::OGT, projectRow(b, loc, row, sketch),
+      arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, 0.0f)));
+  Value packed = vector::BitCastOp::create(
+      b, loc, VectorType::get({m / 8}, b.getI8Type()), positive);
+  Value squares = vector::ReductionOp::create(
+      b, loc, vector::CombiningKind::ADD,
+      arith::MulFOp::create(b, loc, row, row), arith::FastMathFlags::reassoc);
+  Value scale = arith::MulFOp::create(
+      b, loc, math::SqrtOp::create(b, loc, squares),
+      arith::ConstantOp::create(
+          b, loc, b.getF32FloatAttr(std::sqrt(M_PI / 2) / double(m))));
+  return {packed, scale};
+}
+
 /// 2- or 4-bit codes (one per i8 lane) packed little end first: lane e in
 /// bits [(e % k) * bits, ...) of byte e / k, k = 8 / bits.
 Value packCodes(OpBuilder &b, Location loc, Value codes, int64_t bits) {
@@ -416,6 +438,23 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
     };
     // One row of the result: (bi, h, i) -> out.
     Value sketch = adaptor.getKeySketch();
+    // QJL outlier channels (kiln.kv_qjl_outliers).
+    Value outBits = adaptor.getOutlierBits(),
+          outScales = adaptor.getOutlierScales(),
+          outChannels = adaptor.getOutlierChannels(),
+          outSketch = adaptor.getOutlierSketch();
+    int64_t outlierGroup =
+        op.getOutlierGroup() ? int64_t(*op.getOutlierGroup()) : 0;
+    int64_t outlierCount =
+        outChannels
+            ? cast<RankedTensorType>(outChannels.getType()).getShape()[3]
+            : 0;
+    VectorType outType =
+        outSketch ? VectorType::get(
+                        {cast<RankedTensorType>(outSketch.getType())
+                             .getShape()[1]},
+                        f32)
+                  : VectorType();
     Value recent = adaptor.getRecentKeys();
     Value tags = adaptor.getRecentPositions();
     int64_t sketchRows = sketch
@@ -619,24 +658,83 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                 rb, loc, keptQuery, ArrayRef<int64_t>{c},
                 ArrayRef<int64_t>{kPiece}, ArrayRef<int64_t>{1}));
       }
-      // The score of the key in row `at` (of batch or pool block d0),
-      // read from the cache.
-      auto cachedScore = [&](OpBuilder &kb, Location l, Value d0,
-                             Value at) -> Value {
-        Value score;
-        if (sketch) {
-          Value raw = vector::TransferReadOp::create(
-              kb, l, VectorType::get({sketchRows / 8}, kb.getI8Type()), k,
-              ValueRange{d0, hk, at, zero},
-              arith::ConstantOp::create(kb, l, kb.getI8IntegerAttr(0)),
+      // QJL with outlier channels: the projections of the query's parts
+      // on and off the channels of key j's group, q_in . P = q . P -
+      // sum_c q_c P[c] and q_out . Q = sum_c q_c Q[c] (the k channels'
+      // rows), with their negations.
+      auto groupProjections = [&](OpBuilder &kb, Location l,
+                                  Value j) -> SmallVector<Value> {
+        Value g = arith::DivUIOp::create(kb, l, j, index(outlierGroup));
+        Value in = sq;
+        Value out = arith::ConstantOp::create(
+            kb, l, DenseElementsAttr::get(outType, 0.0f));
+        for (int64_t r = 0; r < outlierCount; ++r) {
+          Value code = tensor::ExtractOp::create(
+              kb, l, outChannels, ValueRange{bi, hk, g, index(r)});
+          Value c = arith::IndexCastUIOp::create(
+              kb, l, kb.getIndexType(),
+              arith::ExtUIOp::create(kb, l, kb.getI32Type(), code));
+          Value qc = vector::ExtractOp::create(kb, l, qv, OpFoldResult(c));
+          Value pRow = vector::TransferReadOp::create(
+              kb, l, cast<VectorType>(sq.getType()), sketch,
+              ValueRange{c, zero}, pad, ArrayRef<bool>{true});
+          Value qRow = vector::TransferReadOp::create(
+              kb, l, outType, outSketch, ValueRange{c, zero}, pad,
               ArrayRef<bool>{true});
-          // Bit c % 8 of byte c / 8 is lane c (LLVM's bitcast order).
-          Value signs = vector::BitCastOp::create(
-              kb, l, VectorType::get({sketchRows}, kb.getI1Type()), raw);
-          score = vector::ReductionOp::create(
-              kb, l, vector::CombiningKind::ADD,
-              arith::SelectOp::create(kb, l, signs, sq, negSq),
-              arith::FastMathFlags::reassoc);
+          in = vector::FMAOp::create(
+              kb, l,
+              vector::BroadcastOp::create(kb, l, sq.getType(),
+                                          arith::NegFOp::create(kb, l, qc)),
+              pRow, in);
+          out = vector::FMAOp::create(
+              kb, l, vector::BroadcastOp::create(kb, l, outType, qc), qRow,
+              out);
+        }
+        return {in, arith::NegFOp::create(kb, l, in), out,
+                arith::NegFOp::create(kb, l, out)};
+      };
+      // Sum of `proj`'s lanes signed by the bits of row `at` of `bits`.
+      auto signedSum = [&](OpBuilder &kb, Location l, Value bits, Value d0,
+                           Value at, Value proj, Value negProj) -> Value {
+        int64_t lanes = cast<VectorType>(proj.getType()).getShape()[0];
+        Value raw = vector::TransferReadOp::create(
+            kb, l, VectorType::get({lanes / 8}, kb.getI8Type()), bits,
+            ValueRange{d0, hk, at, zero},
+            arith::ConstantOp::create(kb, l, kb.getI8IntegerAttr(0)),
+            ArrayRef<bool>{true});
+        // Bit c % 8 of byte c / 8 is lane c (LLVM's bitcast order).
+        Value signs = vector::BitCastOp::create(
+            kb, l, VectorType::get({lanes}, kb.getI1Type()), raw);
+        return vector::ReductionOp::create(
+            kb, l, vector::CombiningKind::ADD,
+            arith::SelectOp::create(kb, l, signs, proj, negProj),
+            arith::FastMathFlags::reassoc);
+      };
+      // The score of the key in row `at` (of batch or pool block d0),
+      // read from the cache (`proj`: its group's outlier projections, when
+      // the caller has them).
+      auto cachedScore = [&](OpBuilder &kb, Location l, Value d0, Value at,
+                             ArrayRef<Value> proj = {}) -> Value {
+        Value score;
+        if (outBits) {
+          SmallVector<Value> own;
+          if (proj.empty())
+            proj = own = groupProjections(kb, l, at);
+          Value keyScale = tensor::ExtractOp::create(
+              kb, l, adaptor.getKeyScales(), ValueRange{d0, hk, at});
+          Value outScale = tensor::ExtractOp::create(
+              kb, l, outScales, ValueRange{d0, hk, at});
+          return arith::AddFOp::create(
+              kb, l,
+              arith::MulFOp::create(
+                  kb, l, keyScale,
+                  signedSum(kb, l, k, d0, at, proj[0], proj[1])),
+              arith::MulFOp::create(
+                  kb, l, outScale,
+                  signedSum(kb, l, outBits, d0, at, proj[2], proj[3])));
+        }
+        if (sketch) {
+          score = signedSum(kb, l, k, d0, at, sq, negSq);
         } else {
           Value kv = readRow(kb, k, d, {d0, hk, at, zero});
           // Reassociated (a tree, fixed at compile time): an ordered
@@ -658,8 +756,15 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       // (weight 0) and read row min(j, L - 1), which exists.
       using ScoreFn = llvm::function_ref<Value(OpBuilder &, Location, Value,
                                                Value, Value)>;
+      // Values computed once per block for its scores (QJL outliers: the
+      // block's group projections; a block of 16 from a multiple of 16
+      // lies in one group).
+      SmallVector<Value> blockValues;
+      using SetupFn =
+          llvm::function_ref<SmallVector<Value>(OpBuilder &, Location, Value)>;
       auto keyBlocks = [&](Value lo, Value hi, ValueRange init,
-                           int64_t maxTrips, ScoreFn scoreOf) {
+                           int64_t maxTrips, ScoreFn scoreOf,
+                           SetupFn setup = nullptr) {
         auto keys = scf::ForOp::create(
             rb, loc, lo, hi, index(width), init,
             [&](OpBuilder &kb, Location l, Value jb, ValueRange st) {
@@ -668,6 +773,8 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                                                          masked);
               SmallVector<std::pair<Value, Value>> rowsAt =
                   blockRowsAt(kb, l, bi, jb);
+              if (setup)
+                blockValues = setup(kb, l, jb);
               for (int64_t w = 0; w < width && !tiled; ++w) {
                 Value j = arith::AddIOp::create(kb, l, jb, index(w));
                 Value score =
@@ -699,6 +806,10 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                           rb, loc, DenseElementsAttr::get(vType, 0.0f))};
       auto fromCache = [&](OpBuilder &kb, Location l, Value, Value d0,
                            Value at) { return cachedScore(kb, l, d0, at); };
+      auto fromGroupSketch = [&](OpBuilder &kb, Location l, Value, Value d0,
+                                 Value at) {
+        return cachedScore(kb, l, d0, at, blockValues);
+      };
       int64_t cacheTrips = llvm::divideCeil(keysLen, width);
       scf::ForOp keys;
       if (keyChannels) {
@@ -745,7 +856,10 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
         // ring slot still holds them (tag == j).
         Value split = arith::MaxSIOp::create(
             rb, loc, zero, arith::SubIOp::create(rb, loc, limit, index(window)));
-        scf::ForOp first = keyBlocks(zero, split, init, cacheTrips, fromCache);
+        scf::ForOp first =
+            outBits ? keyBlocks(zero, split, init, cacheTrips,
+                                fromGroupSketch, groupProjections)
+                    : keyBlocks(zero, split, init, cacheTrips, fromCache);
         keys = keyBlocks(
             split, limit, first.getResults(),
             llvm::divideCeil(window, width) + 1,
@@ -762,8 +876,29 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                   kb, l, vector::CombiningKind::ADD,
                   arith::MulFOp::create(kb, l, qv, kv),
                   arith::FastMathFlags::reassoc);
-              return arith::SelectOp::create(kb, l, whole, exact,
-                                             cachedScore(kb, l, d0, at));
+              if (!outBits)
+                return arith::SelectOp::create(kb, l, whole, exact,
+                                               cachedScore(kb, l, d0, at));
+              // With outliers a key's sketch needs its group's
+              // projections: only for a key that left the ring (after a
+              // truncate), not for every key of the window.
+              Value fromSketch = arith::AndIOp::create(
+                  kb, l,
+                  arith::XOrIOp::create(
+                      kb, l, whole,
+                      arith::ConstantOp::create(kb, l, kb.getBoolAttr(true))),
+                  arith::CmpIOp::create(kb, l, arith::CmpIPredicate::slt, j,
+                                        limit));
+              auto pick = scf::IfOp::create(
+                  kb, l, fromSketch,
+                  [&](OpBuilder &tb, Location tl) {
+                    scf::YieldOp::create(tb, tl,
+                                         cachedScore(tb, tl, d0, at));
+                  },
+                  [&](OpBuilder &eb, Location el) {
+                    scf::YieldOp::create(eb, el, exact);
+                  });
+              return pick.getResult(0);
             });
       }
       Value y = arith::DivFOp::create(
@@ -991,7 +1126,6 @@ struct KVAppendQJLLowering : OpConversionPattern<KVAppendQJLOp> {
     Type f32 = b.getF32Type();
     ArrayRef<int64_t> u =
         cast<RankedTensorType>(op.getUpdate().getType()).getShape();
-    int64_t m = cast<RankedTensorType>(op.getSketch().getType()).getShape()[1];
     int64_t window =
         cast<RankedTensorType>(op.getRecent().getType()).getShape()[2];
     auto index = [&](int64_t v) -> Value {
@@ -1002,14 +1136,11 @@ struct KVAppendQJLLowering : OpConversionPattern<KVAppendQJLOp> {
     Value update = adaptor.getUpdate(), sketch = adaptor.getSketch();
     Value pad = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
     auto rowType = VectorType::get({u[3]}, f32);
-    auto sketchType = VectorType::get({m}, f32);
     auto readUpdate = [&](OpBuilder &rb, Location l, ValueRange bhr) {
       return vector::TransferReadOp::create(
           rb, l, rowType, update, ValueRange{bhr[0], bhr[1], bhr[2], zero},
           pad, ArrayRef<bool>{true});
     };
-    double norm = std::sqrt(M_PI / 2) / double(m);
-
     scf::LoopNest quantized = scf::buildLoopNest(
         b, loc, ValueRange{zero, zero, zero},
         ValueRange{index(u[0]), index(u[1]), index(u[2])},
@@ -1018,27 +1149,13 @@ struct KVAppendQJLLowering : OpConversionPattern<KVAppendQJLOp> {
         [&](OpBuilder &rb, Location l, ValueRange ivs,
             ValueRange state) -> scf::ValueVector {
           Value t = arith::AddIOp::create(rb, l, position, ivs[2]);
-          Value row = readUpdate(rb, l, ivs);
-          Value p = projectRow(rb, l, row, sketch);
-          Value positive = arith::CmpFOp::create(
-              rb, l, arith::CmpFPredicate::OGT, p,
-              arith::ConstantOp::create(
-                  rb, l, DenseElementsAttr::get(sketchType, 0.0f)));
-          // Lane c lands in bit c % 8 of byte c / 8 (LLVM's bitcast order).
-          Value packed = vector::BitCastOp::create(
-              rb, l, VectorType::get({m / 8}, rb.getI8Type()), positive);
+          auto [packed, scale] =
+              sketchRow(rb, l, readUpdate(rb, l, ivs), sketch);
           Value bits = vector::TransferWriteOp::create(
                            rb, l, packed, state[0],
                            ValueRange{ivs[0], ivs[1], t, zero},
                            ArrayRef<bool>{true})
                            .getResult();
-          Value squares = vector::ReductionOp::create(
-              rb, l, vector::CombiningKind::ADD,
-              arith::MulFOp::create(rb, l, row, row),
-              arith::FastMathFlags::reassoc);
-          Value scale = arith::MulFOp::create(
-              rb, l, math::SqrtOp::create(rb, l, squares),
-              arith::ConstantOp::create(rb, l, rb.getF32FloatAttr(norm)));
           Value scales = tensor::InsertOp::create(
               rb, l, scale, state[1], ValueRange{ivs[0], ivs[1], t});
           return {bits, scales};
@@ -1065,6 +1182,199 @@ struct KVAppendQJLLowering : OpConversionPattern<KVAppendQJLOp> {
         op, {quantized.results[0], quantized.results[1], kept.results[0],
              lowering::tagRingSlots(b, loc, adaptor.getRecentPositions(),
                                     position, firstKept, u[2], window)});
+    return success();
+  }
+};
+
+/// QJL outlier channels (see kiln.kv_qjl_outliers): per batch, head and
+/// group g the call completes (g in [position / G, (position + S) / G)):
+/// the channels' squared norms over the group's keys from the ring, the k
+/// largest chosen one at a time (the lowest index among equals), then
+/// every key of the group still in the ring sketched as k_in and k_out.
+struct KVQJLOutliersLowering : OpConversionPattern<KVQJLOutliersOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(KVQJLOutliersOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    Type f32 = b.getF32Type(), i32 = b.getI32Type(), i8 = b.getI8Type();
+    ArrayRef<int64_t> shape =
+        cast<RankedTensorType>(op.getBits().getType()).getShape();
+    auto rt = cast<RankedTensorType>(op.getRecent().getType());
+    int64_t d = rt.getShape()[3], ring = rt.getShape()[2];
+    int64_t group = op.getGroup(), count = op.getOutliers();
+    auto index = [&](OpBuilder &ib, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(ib, loc, v);
+    };
+    Value zero = index(b, 0), one = index(b, 1);
+    Value position = scalarIndex(b, loc, adaptor.getPosition());
+    Value groupSize = index(b, group);
+    Value firstGroup = arith::DivUIOp::create(b, loc, position, groupSize);
+    Value endGroup = arith::DivUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, position, index(b, op.getTokens())),
+        groupSize);
+    Value tags = adaptor.getRecentPositions(), recent = adaptor.getRecent();
+    auto rowType = VectorType::get({d}, f32);
+    auto laneType = VectorType::get({d}, i32);
+    SmallVector<int32_t> iotaValues;
+    for (int32_t c = 0; c < int32_t(d); ++c)
+      iotaValues.push_back(c);
+    Value pad = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+    // Ring slot of key t, and whether it still holds t.
+    auto slotOf = [&](OpBuilder &ib, Location l, Value t) {
+      Value slot = arith::RemUIOp::create(ib, l, t, index(ib, ring));
+      Value tag = tensor::ExtractOp::create(ib, l, tags, ValueRange{slot});
+      Value held = arith::CmpIOp::create(
+          ib, l, arith::CmpIPredicate::eq, tag,
+          arith::IndexCastOp::create(ib, l, ib.getI64Type(), t));
+      return std::make_pair(slot, held);
+    };
+    scf::LoopNest nest = scf::buildLoopNest(
+        b, loc, ValueRange{zero, zero, firstGroup},
+        ValueRange{index(b, shape[0]), index(b, shape[1]), endGroup},
+        ValueRange{one, one, one},
+        ValueRange{adaptor.getBits(), adaptor.getScales(),
+                   adaptor.getOutlierBits(), adaptor.getOutlierScales(),
+                   adaptor.getChannels()},
+        [&](OpBuilder &gb, Location l, ValueRange ivs,
+            ValueRange state) -> scf::ValueVector {
+          Value bi = ivs[0], h = ivs[1], g = ivs[2];
+          Value base = arith::MulIOp::create(gb, l, g, index(gb, group));
+          auto readKey = [&](OpBuilder &kb, Value slot) -> Value {
+            return vector::TransferReadOp::create(
+                kb, l, rowType, recent, ValueRange{bi, h, slot, zero}, pad,
+                ArrayRef<bool>{true});
+          };
+          // The group's keys all in the ring, and their channels' norms.
+          Value zeros = arith::ConstantOp::create(
+              gb, l, DenseElementsAttr::get(rowType, 0.0f));
+          auto scan = scf::ForOp::create(
+              gb, l, index(gb, 0), index(gb, group), index(gb, 1),
+              ValueRange{arith::ConstantOp::create(gb, l, gb.getBoolAttr(true)),
+                         zeros},
+              [&](OpBuilder &kb, Location kl, Value i, ValueRange acc) {
+                auto [slot, held] =
+                    slotOf(kb, kl, arith::AddIOp::create(kb, kl, base, i));
+                Value key = readKey(kb, slot);
+                scf::YieldOp::create(
+                    kb, kl,
+                    ValueRange{arith::AndIOp::create(kb, kl, acc[0], held),
+                               vector::FMAOp::create(kb, kl, key, key,
+                                                     acc[1])});
+              });
+          // A complete ring chooses the channels; otherwise (keys lost
+          // after a truncate) the group keeps those it has.
+          auto choose = scf::IfOp::create(
+              gb, l, scan.getResult(0),
+              [&](OpBuilder &tb, Location tl) {
+                Value norms = scan.getResult(1);
+                Value iota = arith::ConstantOp::create(
+                    tb, tl,
+                    DenseElementsAttr::get(laneType,
+                                           ArrayRef<int32_t>(iotaValues)));
+                Value channels = state[4];
+                for (int64_t r = 0; r < count; ++r) {
+                  Value top = vector::ReductionOp::create(
+                      tb, tl, vector::CombiningKind::MAXIMUMF, norms);
+                  Value isTop = arith::CmpFOp::create(
+                      tb, tl, arith::CmpFPredicate::OEQ, norms,
+                      vector::BroadcastOp::create(tb, tl, rowType, top));
+                  Value c = vector::ReductionOp::create(
+                      tb, tl, vector::CombiningKind::MINSI,
+                      arith::SelectOp::create(
+                          tb, tl, isTop, iota,
+                          vector::BroadcastOp::create(
+                              tb, tl, laneType,
+                              arith::ConstantOp::create(
+                                  tb, tl, tb.getI32IntegerAttr(d)))));
+                  channels = tensor::InsertOp::create(
+                      tb, tl, arith::TruncIOp::create(tb, tl, i8, c), channels,
+                      ValueRange{bi, h, g, index(tb, r)});
+                  // Taken: below every norm (norms are >= 0).
+                  norms = arith::SelectOp::create(
+                      tb, tl,
+                      arith::CmpIOp::create(
+                          tb, tl, arith::CmpIPredicate::eq, iota,
+                          vector::BroadcastOp::create(tb, tl, laneType, c)),
+                      vector::BroadcastOp::create(
+                          tb, tl, rowType,
+                          arith::ConstantOp::create(tb, tl,
+                                                    tb.getF32FloatAttr(-1))),
+                      norms);
+                }
+                scf::YieldOp::create(tb, tl, channels);
+              },
+              [&](OpBuilder &eb, Location el) {
+                scf::YieldOp::create(eb, el, state[4]);
+              });
+          Value channels = choose.getResult(0);
+          // The lanes of the group's channels.
+          Value iota = arith::ConstantOp::create(
+              gb, l,
+              DenseElementsAttr::get(laneType, ArrayRef<int32_t>(iotaValues)));
+          Value outlier = arith::ConstantOp::create(
+              gb, l,
+              DenseElementsAttr::get(
+                  VectorType::get({d}, gb.getI1Type()), false));
+          for (int64_t r = 0; r < count; ++r) {
+            Value c = arith::ExtUIOp::create(
+                gb, l, i32,
+                tensor::ExtractOp::create(gb, l, channels,
+                                          ValueRange{bi, h, g, index(gb, r)}));
+            outlier = arith::OrIOp::create(
+                gb, l, outlier,
+                arith::CmpIOp::create(
+                    gb, l, arith::CmpIPredicate::eq, iota,
+                    vector::BroadcastOp::create(gb, l, laneType, c)));
+          }
+          auto keys = scf::ForOp::create(
+              gb, l, index(gb, 0), index(gb, group), index(gb, 1),
+              ValueRange{state[0], state[1], state[2], state[3]},
+              [&](OpBuilder &kb, Location kl, Value i, ValueRange st) {
+                Value t = arith::AddIOp::create(kb, kl, base, i);
+                auto [slot, held] = slotOf(kb, kl, t);
+                auto write = scf::IfOp::create(
+                    kb, kl, held,
+                    [&](OpBuilder &wb, Location wl) {
+                      Value key = readKey(wb, slot);
+                      Value inside = arith::SelectOp::create(
+                          wb, wl, outlier, zeros, key);
+                      Value apart = arith::SelectOp::create(
+                          wb, wl, outlier, key, zeros);
+                      auto [inBits, inScale] =
+                          sketchRow(wb, wl, inside, adaptor.getSketch());
+                      auto [outBits, outScale] = sketchRow(
+                          wb, wl, apart, adaptor.getOutlierSketch());
+                      auto writeBits = [&](Value packed, Value into) {
+                        return vector::TransferWriteOp::create(
+                                   wb, wl, packed, into,
+                                   ValueRange{bi, h, t, zero},
+                                   ArrayRef<bool>{true})
+                            .getResult();
+                      };
+                      scf::YieldOp::create(
+                          wb, wl,
+                          ValueRange{writeBits(inBits, st[0]),
+                                     tensor::InsertOp::create(
+                                         wb, wl, inScale, st[1],
+                                         ValueRange{bi, h, t}),
+                                     writeBits(outBits, st[2]),
+                                     tensor::InsertOp::create(
+                                         wb, wl, outScale, st[3],
+                                         ValueRange{bi, h, t})});
+                    },
+                    [&](OpBuilder &eb, Location el) {
+                      scf::YieldOp::create(eb, el, st);
+                    });
+                scf::YieldOp::create(kb, kl, write.getResults());
+              });
+          scf::ValueVector out(keys.getResults().begin(),
+                               keys.getResults().end());
+          out.push_back(channels);
+          return out;
+        });
+    rewriter.replaceOp(op, nest.results);
     return success();
   }
 };
@@ -1167,6 +1477,7 @@ void mlir::kiln::lowering::populateAttentionPatterns(
     RewritePatternSet &patterns) {
   patterns.add<AttentionLowering, CachedAttentionLowering, KVAppendLowering,
                KVAppendQuantizedLowering, KVAppendQJLLowering,
+               KVQJLOutliersLowering,
                KVAppendGroupedLowering>(
       patterns.getContext());
 }

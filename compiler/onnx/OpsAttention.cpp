@@ -276,11 +276,13 @@ LogicalResult importAttention(GraphImporter &imp) {
         /*value_scales=*/Value(), /*key_sketch=*/Value(),
         /*recent_keys=*/Value(), /*recent_positions=*/Value(),
         /*value_mins=*/Value(), /*key_channels=*/Value(),
-        /*block_table=*/Value(),
+        /*block_table=*/Value(), /*outlier_bits=*/Value(),
+        /*outlier_scales=*/Value(), /*outlier_channels=*/Value(),
+        /*outlier_sketch=*/Value(),
         imp.builder.getF32FloatAttr(scale),
         *isCausal ? imp.builder.getUnitAttr() : UnitAttr(),
         /*value_bits=*/IntegerAttr(), /*recent_window=*/IntegerAttr(),
-        /*key_tiled=*/UnitAttr());
+        /*key_tiled=*/UnitAttr(), /*outlier_group=*/IntegerAttr());
     if (failed(r))
       return failure();
     return setAttentionResult(imp, GraphImporter::fromValue(*r), rank);

@@ -417,6 +417,17 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
     G channels: value[.., e] reads as code * scale[g] + min[g], g the
     group of e.
 
+    QJL keys with outlier channels (kiln.kv_qjl_outliers) add
+    `outliers(%ob, %os, %ch, %Q)`: per key the packed signs of k_out . Q
+    and sqrt(pi/2) / m_out |k_out|, per group of `outlier_group` (G) keys
+    the outlier channels (i8 [B, Hkv, ceil(L / G), k], read unsigned); a
+    key j of group g = j / G read from its sketches scores
+
+      scale * (key_scales[j] * sum_c (q_in . P)[c] * sign_c(key[j])
+               + outlier_scales[j] * sum_c (q_out . Q)[c] * sign_c(ob[j]))
+
+    with q_out = q on the group's channels, q_in = q - q_out.
+
     A paged cache (kiln-kv-layout's `kv-block`) comes with `block_table`
     (i32 [L / N]): `key` and `value` (and their scales) are pools of
     blocks [P, Hkv, N, ...] shared by many sequences, and key j of this
@@ -442,10 +453,15 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
                        Optional<Kiln_FloatTensor>:$value_mins,
                        Optional<Kiln_IndexTensor>:$key_channels,
                        Optional<Kiln_IndexTensor>:$block_table,
+                       Optional<Kiln_Tensor>:$outlier_bits,
+                       Optional<Kiln_FloatTensor>:$outlier_scales,
+                       Optional<Kiln_Tensor>:$outlier_channels,
+                       Optional<Kiln_FloatTensor>:$outlier_sketch,
                        F32Attr:$scale, UnitAttr:$causal,
                        OptionalAttr<I64Attr>:$value_bits,
                        OptionalAttr<I64Attr>:$recent_window,
-                       UnitAttr:$key_tiled);
+                       UnitAttr:$key_tiled,
+                       OptionalAttr<I64Attr>:$outlier_group);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value
@@ -458,6 +474,9 @@ def Kiln_AttentionOp : Kiln_Op<"attention",
     (`value_mins` `(` $value_mins^ `:` type($value_mins) `)`)?
     (`key_channels` `(` $key_channels^ `:` type($key_channels) `)`)?
     (`block_table` `(` $block_table^ `:` type($block_table) `)`)?
+    (`outliers` `(` $outlier_bits^ `,` $outlier_scales `,` $outlier_channels
+       `,` $outlier_sketch `:` type($outlier_bits) `,` type($outlier_scales)
+       `,` type($outlier_channels) `,` type($outlier_sketch) `)`)?
     attr-dict `:` type($query) `,` type($key) `,` type($value)
   }];
   let hasVerifier = 1;
@@ -617,6 +636,64 @@ def Kiln_KVAppendGroupedOp : Kiln_Op<"kv_append_grouped",
     $cache `,` $scales `,` $mins `,` $update `,` $position attr-dict `:`
     type($cache) `,` type($scales) `,` type($mins) `,` type($update) `,`
     type($position)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_KVQJLOutliersOp : Kiln_Op<"kv_qjl_outliers",
+    [Pure, AllTypesMatch<["bits", "bits_result"]>,
+     AllTypesMatch<["scales", "scales_result"]>,
+     AllTypesMatch<["outlier_bits", "outlier_bits_result"]>,
+     AllTypesMatch<["outlier_scales", "outlier_scales_result"]>,
+     AllTypesMatch<["channels", "channels_result"]>]> {
+  let summary = "QJL with outlier channels: re-sketches each group of keys "
+                "that the call completes, its outlier channels apart.";
+  let description = [{
+    QJL's outlier split (techniques.md section 3). Keys come in groups of
+    `group` tokens (g covers positions [g G, g G + G)). For every group
+    that the call's `tokens` new keys complete (its last position in
+    [position, position + tokens)), per batch and head, from the group's
+    whole keys in the QJL ring `recent` (tagged in `recent_positions`,
+    written by kiln.kv_append_qjl):
+
+      channels[b, h, g, :] = the `outliers` channels of largest
+                             sum over the group of k[c]^2 (ascending order
+                             of rank; i8, read unsigned)
+      k_out = k on those channels, 0 elsewhere;  k_in = k - k_out
+      bits[b, h, t]         = packed signs of k_in . P       (P [D, m])
+      scales[b, h, t]       = sqrt(pi/2) / m |k_in|
+      outlier_bits[b, h, t] = packed signs of k_out . Q      (Q [D, m_out])
+      outlier_scales[b, h, t] = sqrt(pi/2) / m_out |k_out|
+
+    so that kiln.attention scores key t as the sum of the two QJL
+    estimators of q_in . k_in and q_out . k_out. A group some of whose keys
+    left the ring (only after kiln_state_truncate) keeps its channels and
+    re-sketches only the keys still there. Keys of a group not yet complete
+    keep kiln.kv_append_qjl's plain sketch; the attention reads them whole
+    (the ring's window must cover a group).
+  }];
+  let arguments = (ins Kiln_Tensor:$bits, Kiln_FloatTensor:$scales,
+                       Kiln_Tensor:$outlier_bits,
+                       Kiln_FloatTensor:$outlier_scales,
+                       Kiln_Tensor:$channels,
+                       Kiln_FloatTensor:$recent,
+                       Kiln_IndexTensor:$recent_positions,
+                       Kiln_IndexTensor:$position,
+                       Kiln_FloatTensor:$sketch,
+                       Kiln_FloatTensor:$outlier_sketch,
+                       I64Attr:$tokens, I64Attr:$group, I64Attr:$outliers);
+  let results = (outs Kiln_Tensor:$bits_result,
+                      Kiln_FloatTensor:$scales_result,
+                      Kiln_Tensor:$outlier_bits_result,
+                      Kiln_FloatTensor:$outlier_scales_result,
+                      Kiln_Tensor:$channels_result);
+  let assemblyFormat = [{
+    $bits `,` $scales `,` $outlier_bits `,` $outlier_scales `,` $channels
+    `,` $recent `,` $recent_positions `,` $position `,` $sketch `,`
+    $outlier_sketch attr-dict `:` type($bits) `,` type($scales) `,`
+    type($outlier_bits) `,` type($outlier_scales) `,` type($channels) `,`
+    type($recent) `,` type($recent_positions) `,` type($position) `,`
+    type($sketch) `,` type($outlier_sketch)
   }];
   let hasVerifier = 1;
 }

@@ -39,6 +39,38 @@ LogicalResult verifyRing(Operation *op, RankedTensorType rt,
   return success();
 }
 
+/// QJL's outlier parts: sign bits `obt` (i8 [b, h, l, m_out / 8]) of the
+/// projection `qt` (f32 [d, m_out]), scales `ost` (f32 [b, h, l]) and the
+/// channels `ct` (i8 [b, h, ceil(l / group), k], 0 < k < d).
+LogicalResult verifyOutliers(Operation *op, RankedTensorType obt,
+                             RankedTensorType ost, RankedTensorType ct,
+                             RankedTensorType qt, int64_t b, int64_t h,
+                             int64_t l, int64_t d, int64_t group) {
+  if (qt.getRank() != 2 || !qt.getElementType().isF32() ||
+      qt.getShape()[0] != d || qt.getShape()[1] <= 0 ||
+      qt.getShape()[1] % 8 != 0)
+    return op->emitOpError("outlier_sketch must be f32 [")
+           << d << ", m_out] with m_out a multiple of 8, got " << qt;
+  int64_t bytes = qt.getShape()[1] / 8;
+  if (obt.getRank() != 4 || !obt.getElementType().isSignlessInteger(8) ||
+      obt.getShape() != ArrayRef<int64_t>{b, h, l, bytes})
+    return op->emitOpError("outlier_bits must be i8 [")
+           << b << ", " << h << ", " << l << ", " << bytes << "], got " << obt;
+  if (!ost.getElementType().isF32() ||
+      ost.getShape() != ArrayRef<int64_t>{b, h, l})
+    return op->emitOpError("outlier_scales must be f32 [")
+           << b << ", " << h << ", " << l << "], got " << ost;
+  if (group <= 0 || ct.getRank() != 4 ||
+      !ct.getElementType().isSignlessInteger(8) || ct.getShape()[0] != b ||
+      ct.getShape()[1] != h || ct.getShape()[2] != (l + group - 1) / group ||
+      ct.getShape()[3] <= 0 || ct.getShape()[3] >= d || d > 256)
+    return op->emitOpError("outlier channels must be i8 [")
+           << b << ", " << h << ", " << (group > 0 ? (l + group - 1) / group : 0)
+           << ", k] with 0 < k < " << d << " <= 256 (groups of " << group
+           << " keys), got " << ct;
+  return success();
+}
+
 /// ThinK's kept channels and pruned-row count `ct` (i64 [b, h, T + 1],
 /// 0 < T <= d).
 LogicalResult verifyChannels(Operation *op, RankedTensorType ct, int64_t b,
@@ -192,6 +224,20 @@ LogicalResult AttentionOp::verify() {
   } else if (getRecentWindow()) {
     return emitOpError("recent_window goes with recent_keys");
   }
+  if (Value bits = getOutlierBits()) {
+    if (!getKeySketch() || !getRecentKeys() || !getOutlierGroup())
+      return emitOpError("outliers go with a key_sketch, recent_keys and "
+                         "outlier_group");
+    if (failed(verifyOutliers(
+            *this, cast<RankedTensorType>(bits.getType()),
+            cast<RankedTensorType>(getOutlierScales().getType()),
+            cast<RankedTensorType>(getOutlierChannels().getType()),
+            cast<RankedTensorType>(getOutlierSketch().getType()), q[0], k[1],
+            k[2], q[3], int64_t(*getOutlierGroup()))))
+      return failure();
+  } else if (getOutlierGroup()) {
+    return emitOpError("outlier_group goes with outliers");
+  }
   if (Value channels = getKeyChannels()) {
     if (!getKvLength() || !kt.getElementType().isF32() || getKeySketch() ||
         getKeyTiled())
@@ -310,6 +356,44 @@ LogicalResult KVAppendQJLOp::verify() {
     return emitOpError("position must be a 0-d i64 tensor, got ")
            << getPosition().getType();
   return success();
+}
+
+LogicalResult KVQJLOutliersOp::verify() {
+  auto bt = cast<RankedTensorType>(getBits().getType());
+  auto pt = cast<RankedTensorType>(getSketch().getType());
+  auto rt = cast<RankedTensorType>(getRecent().getType());
+  if (bt.getRank() != 4 || !bt.getElementType().isSignlessInteger(8) ||
+      pt.getRank() != 2 || bt.getShape()[3] * 8 != pt.getShape()[1])
+    return emitOpError("bits must be i8 [B, H, L, m / 8] for the sketch "
+                       "[D, m], got ")
+           << bt << " and " << pt;
+  ArrayRef<int64_t> c = bt.getShape();
+  auto st = cast<RankedTensorType>(getScales().getType());
+  if (!st.getElementType().isF32() || st.getShape() != c.drop_back())
+    return emitOpError("scales must be f32 [")
+           << c[0] << ", " << c[1] << ", " << c[2] << "], got " << st;
+  int64_t d = pt.getShape()[0];
+  if (failed(verifyRing(*this, rt,
+                        cast<RankedTensorType>(getRecentPositions().getType()),
+                        c[0], c[1], d, "recent")))
+    return failure();
+  if (getTokens() <= 0 || getOutliers() <= 0 ||
+      getOutliers() != cast<RankedTensorType>(getChannels().getType())
+                           .getShape()
+                           .back() ||
+      rt.getShape()[2] < getGroup())
+    return emitOpError("tokens must be positive and outliers the channels' "
+                       "last dim, and the ring must hold a group of ")
+           << getGroup() << " keys, got " << rt;
+  if (!isI64Scalar(getPosition().getType()))
+    return emitOpError("position must be a 0-d i64 tensor, got ")
+           << getPosition().getType();
+  return verifyOutliers(
+      *this, cast<RankedTensorType>(getOutlierBits().getType()),
+      cast<RankedTensorType>(getOutlierScales().getType()),
+      cast<RankedTensorType>(getChannels().getType()),
+      cast<RankedTensorType>(getOutlierSketch().getType()), c[0], c[1], c[2],
+      d, getGroup());
 }
 
 LogicalResult KVAppendGroupedOp::verify() {

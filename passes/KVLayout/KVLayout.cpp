@@ -41,8 +41,11 @@ struct Cache {
 /// and the projection.
 struct Appended {
   Value rows, scales, recent, tags, sketch, mins, channels;
+  // QJL outlier channels: their bits, scales, channels and projection.
+  Value outlierBits, outlierScales, outlierChannels, outlierSketch;
   bool tiled = false;
 };
+
 
 /// The past argument `value` is concatenated from, when `value` is
 /// `kiln.concat(%arg, %new) {axis = 2}` of 4-D tensors.
@@ -142,9 +145,50 @@ struct KilnKVLayoutPass
     auto append = KVAppendQJLOp::create(b, loc, *bits, *scales, *recent, *tags,
                                         c.concat.getInputs()[1], position,
                                         sketch);
-    return Appended{append.getBitsResult(), append.getScalesResult(),
-                    append.getRecentResult(),
-                    append.getRecentPositionsResult(), sketch};
+    Appended out{append.getBitsResult(), append.getScalesResult(),
+                 append.getRecentResult(), append.getRecentPositionsResult(),
+                 sketch};
+    if (qjlOutliers == 0)
+      return out;
+    // Outlier channels: each completed group re-sketched, its k channels
+    // of largest norm apart.
+    int64_t mOut = qjlOutlierSketch ? int64_t(qjlOutlierSketch) : m;
+    SmallVector<int64_t> outBitsShape(shape), channelsShape(shape);
+    outBitsShape[3] = mOut / 8;
+    channelsShape[2] = llvm::divideCeil(shape[2], kQJLOutlierGroup);
+    channelsShape[3] = qjlOutliers;
+    FailureOr<Value> outBits = addStateArg(
+        func, RankedTensorType::get(outBitsShape, b.getI8Type()),
+        c.name + ".outlier_bits", at);
+    FailureOr<Value> outScales = addStateArg(
+        func,
+        RankedTensorType::get(ArrayRef<int64_t>(shape).drop_back(),
+                              b.getF32Type()),
+        c.name + ".outlier_scales", at);
+    FailureOr<Value> channels = addStateArg(
+        func, RankedTensorType::get(channelsShape, b.getI8Type()),
+        c.name + ".outlier_channels", at);
+    if (failed(outBits) || failed(outScales) || failed(channels))
+      return failure();
+    Value outSketch = createConstant(
+        b, loc, RankedTensorType::get({d, mOut}, b.getF32Type()),
+        mlir::kiln::qjlSketch(d, mOut, 1042 + uint64_t(keyIndex),
+                              qjlOrthogonal),
+        c.name + ".qjl_outlier_sketch");
+    int64_t tokens =
+        cast<RankedTensorType>(c.concat.getInputs()[1].getType()).getShape()[2];
+    auto split = KVQJLOutliersOp::create(
+        b, loc, out.rows, out.scales, *outBits, *outScales, *channels,
+        out.recent, out.tags, position, sketch, outSketch,
+        b.getI64IntegerAttr(tokens), b.getI64IntegerAttr(kQJLOutlierGroup),
+        b.getI64IntegerAttr(qjlOutliers));
+    out.rows = split.getBitsResult();
+    out.scales = split.getScalesResult();
+    out.outlierBits = split.getOutlierBitsResult();
+    out.outlierScales = split.getOutlierScalesResult();
+    out.outlierChannels = split.getChannelsResult();
+    out.outlierSketch = outSketch;
+    return out;
   }
 
   /// Low-bit values of `c` (`shape` its [B, H, max-seq-len, D]): packed
@@ -325,6 +369,15 @@ struct KilnKVLayoutPass
       return func.emitError("kiln-kv-layout: paged caches (kv-block) are "
                             "f32 or int8 with 8-bit values, not kv-dtype=")
              << std::string(kvDtype) << " value-bits=" << int64_t(valueBits);
+    if (qjlOutliers != 0 &&
+        (kvDtype != "qjl" || qjlOutliers < 0 || qjlRecent < kQJLOutlierGroup ||
+         qjlOutlierSketch < 0 || qjlOutlierSketch % 8 != 0))
+      return func.emitError("kiln-kv-layout: qjl-outliers needs kv-dtype=qjl, "
+                            "qjl-recent >= ")
+             << kQJLOutlierGroup << " (a group's keys stay whole until it is "
+             << "complete) and qjl-outlier-sketch a multiple of 8, got "
+             << int64_t(qjlOutliers) << ", " << int64_t(qjlRecent) << " and "
+             << int64_t(qjlOutlierSketch);
     if (kvDtype == "qjl" && (qjlSketch <= 0 || qjlSketch % 8 != 0 ||
                              qjlRecent <= 0))
       return func.emitError("kiln-kv-layout: qjl-sketch must be a positive "
@@ -511,11 +564,13 @@ struct KilnKVLayoutPass
       auto fused = AttentionOp::create(
           b, op.getLoc(), op.getType(), op.getQuery(), key.rows, value.rows,
           length, key.scales, value.scales, key.sketch, key.recent, key.tags,
-          value.mins, key.channels, blockTable, op.getScaleAttr(),
-          op.getCausalAttr(),
+          value.mins, key.channels, blockTable, key.outlierBits,
+          key.outlierScales, key.outlierChannels, key.outlierSketch,
+          op.getScaleAttr(), op.getCausalAttr(),
           value.mins ? b.getI64IntegerAttr(valueBitsUsed) : IntegerAttr(),
           key.recent ? b.getI64IntegerAttr(qjlRecent) : IntegerAttr(),
-          key.tiled ? b.getUnitAttr() : UnitAttr());
+          key.tiled ? b.getUnitAttr() : UnitAttr(),
+          key.outlierBits ? b.getI64IntegerAttr(kQJLOutlierGroup) : IntegerAttr());
       op.replaceAllUsesWith(fused.getResult());
       op.erase();
     }

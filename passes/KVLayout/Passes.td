@@ -53,7 +53,14 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
     ring (`<past>.recent`, tagged with their positions in
     `<past>.recent_positions`; `qjl-recent` + S - 1 rows for the longest
     entry's S), from which each query reads the `qjl-recent` keys before
-    it instead of their sketches, in a prefill chunk as in a decode step. Values are int8 as above. Keys then cost H * (m / 8 + 4) bytes
+    it instead of their sketches, in a prefill chunk as in a decode step.
+    With `qjl-outliers=k` each group of 32 keys is re-sketched when it
+    completes (kiln.kv_qjl_outliers): its k channels of largest norm over
+    the group are split off and sketched with a second projection of
+    `qjl-outlier-sketch` columns (seed 1042 + the key's index), states
+    `<past>.outlier_bits`, `<past>.outlier_scales` and
+    `<past>.outlier_channels` (i8 [B, H, ceil(max-seq-len / 32), k]).
+    Values are int8 as above. Keys then cost H * (m / 8 + 4) bytes
     per token and layer, plus the fixed window.
 
     `value-bits=4` or `2` (int8, qjl and think layouts) stores the values as
@@ -116,6 +123,13 @@ def KilnKVLayoutPass : Pass<"kiln-kv-layout", "::mlir::ModuleOp"> {
            "QJL: projections (sign bits) per key, a multiple of 8">,
     Option<"qjlRecent", "qjl-recent", "int64_t", /*default=*/"32",
            "QJL: the most recent keys kept whole">,
+    Option<"qjlOutliers", "qjl-outliers", "int64_t", /*default=*/"0",
+           "QJL: outlier channels per group of 32 keys, sketched apart "
+           "(0: none; needs qjl-recent >= 32)">,
+    Option<"qjlOutlierSketch", "qjl-outlier-sketch", "int64_t",
+           /*default=*/"0",
+           "QJL: projections of the outlier part, a multiple of 8 (0: "
+           "qjl-sketch)">,
     Option<"qjlOrthogonal", "qjl-orthogonal", "bool", /*default=*/"true",
            "QJL: orthogonalize the projection in blocks of head-dim columns">,
     Option<"thinkRatio", "think-ratio", "double", /*default=*/"0.4",

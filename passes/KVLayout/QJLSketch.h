@@ -31,6 +31,10 @@ namespace mlir::kiln {
 std::vector<float> qjlSketch(int64_t d, int64_t m, uint64_t seed,
                              bool orthogonal);
 
+/// Keys per group whose outlier channels QJL chooses together (its
+/// released `group_size`; kiln-kv-layout's qjl-outliers).
+constexpr int64_t kQJLOutlierGroup = 32;
+
 } // namespace mlir::kiln
 
 #endif // KILN_PASSES_KVLAYOUT_QJLSKETCH_H

@@ -198,6 +198,19 @@ cl::opt<int64_t> qjlRecent(
     cl::desc("With --kv qjl: the most recent keys kept whole (default 32)"),
     cl::value_desc("tokens"), cl::init(32), cl::sub(kiln::compileCommand),
     cl::cat(category));
+cl::opt<int64_t> qjlOutliers(
+    "kv-qjl-outliers",
+    cl::desc("With --kv qjl: per group of 32 keys, this many channels of "
+             "largest norm sketched apart with their own projection (QJL's "
+             "outlier split; default 0, none; needs --kv-qjl-recent >= 32)"),
+    cl::value_desc("channels"), cl::init(0), cl::sub(kiln::compileCommand),
+    cl::cat(category));
+cl::opt<int64_t> qjlOutlierSketch(
+    "kv-qjl-outlier-sketch",
+    cl::desc("With --kv-qjl-outliers: sign bits per key and head for the "
+             "outlier part, a multiple of 8 (default: --kv-qjl-sketch)"),
+    cl::value_desc("m"), cl::init(0), cl::sub(kiln::compileCommand),
+    cl::cat(category));
 cl::opt<double> thinkRatio(
     "kv-think-ratio",
     cl::desc("With --kv think: the fraction of key channels pruned, in "
@@ -488,6 +501,24 @@ int kiln::compileMain() {
     if (qjlRecent <= 0)
       return fail("compile", "--kv-qjl-recent must be positive, got " +
                                  std::to_string(qjlRecent));
+    if ((qjlOutliers.getNumOccurrences() ||
+         qjlOutlierSketch.getNumOccurrences()) &&
+        kvCache != "qjl")
+      return fail("compile", "--kv-qjl-outliers and --kv-qjl-outlier-sketch "
+                             "need --kv qjl");
+    if (qjlOutlierSketch.getNumOccurrences() && qjlOutliers <= 0)
+      return fail("compile", "--kv-qjl-outlier-sketch needs "
+                             "--kv-qjl-outliers");
+    if (qjlOutliers < 0 || (qjlOutliers > 0 && qjlRecent < 32))
+      return fail("compile", "--kv-qjl-outliers must be >= 0 and needs "
+                             "--kv-qjl-recent >= 32 (a group's keys stay "
+                             "whole until the group is complete)");
+    if (qjlOutlierSketch < 0 || qjlOutlierSketch % 8 != 0)
+      return fail("compile", "--kv-qjl-outlier-sketch must be a positive "
+                             "multiple of 8, got " +
+                                 std::to_string(qjlOutlierSketch));
+    kv.qjlOutliers = qjlOutliers;
+    kv.qjlOutlierSketch = qjlOutlierSketch;
     kv.kvDtype = kvCache;
     kv.qjlSketch = qjlSketch;
     kv.qjlRecent = qjlRecent;
@@ -533,6 +564,8 @@ int kiln::compileMain() {
              kvValueBits.getNumOccurrences() ||
              kvValueGroup.getNumOccurrences() ||
              qjlSketch.getNumOccurrences() || qjlRecent.getNumOccurrences() ||
+             qjlOutliers.getNumOccurrences() ||
+             qjlOutlierSketch.getNumOccurrences() ||
              thinkRatio.getNumOccurrences() ||
              thinkRecent.getNumOccurrences() ||
              thinkWindow.getNumOccurrences() || kvBlock.getNumOccurrences() ||

@@ -54,6 +54,8 @@ from ort_decode import cosines, past_inputs, step_feeds  # noqa: E402
 from quant_checks import check, failures, run  # noqa: E402
 
 M, W, LAYERS, KV_HEADS, HEAD_DIM = 256, 32, 2, 2, 16
+# --kv-qjl-outliers: channels per group of GROUP keys, outlier sketch bits.
+OUTLIERS, M_OUT, GROUP = 4, 128, 32
 MASK = (1 << 64) - 1
 
 
@@ -90,6 +92,27 @@ def qjl_key(k, p):
     signs = np.where(k.astype(np.float64) @ p > 0, 1.0, -1.0)
     scale = np.float32(math.sqrt(math.pi / 2) / p.shape[1]) * np.linalg.norm(k)
     return (scale * (signs @ p.T.astype(np.float64))).astype(np.float32)
+
+
+def qjl_outlier_keys(keys, p, q):
+    """The keys [T, D] of whole groups as the sketched scores read them
+    with outlier channels: per group the OUTLIERS channels of largest
+    squared norm (the lowest index first among equals) are split off;
+    each key rebuilds as mask_in (s_in P sign(k_in P)) + mask_out (s_out Q
+    sign(k_out Q)), s = sqrt(pi/2) / m |part| (q_in . that is the inlier
+    estimator, q_out . that the outlier one)."""
+    out = keys.copy()
+    for g0 in range(0, len(keys) - GROUP + 1, GROUP):
+        k = keys[g0:g0 + GROUP]
+        norms = (k.astype(np.float32) ** 2).sum(0)
+        chans = np.argsort(-norms, kind="stable")[:OUTLIERS]
+        mask = np.zeros(HEAD_DIM, bool)
+        mask[chans] = True
+        kin, kout = np.where(mask, 0, k), np.where(mask, k, 0)
+        out[g0:g0 + GROUP] = (np.where(mask, 0, [qjl_key(r, p) for r in kin])
+                              + np.where(mask, [qjl_key(r, q) for r in kout],
+                                         0))
+    return out
 
 
 def fake_quantized(model, keys, values, group=HEAD_DIM):
@@ -159,16 +182,18 @@ def fake_quantized(model, keys, values, group=HEAD_DIM):
     return model
 
 
-def reference(model, tokens, key_row, window):
+def reference(model, tokens, key_row, window, outliers=False):
     """ORT on `model` (see fake_quantized), step by step, reading past keys
     rebuilt by key_row outside the last `window` tokens (with key_row None,
-    the present rows as the model rebuilt them)."""
+    the present rows as the model rebuilt them; with `outliers`, the whole
+    groups rebuilt by qjl_outlier_keys instead)."""
     so = ort.SessionOptions()
     so.log_severity_level = 3  # the unused fq.* constants are no news
     s = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
     names = [o.name for o in s.get_outputs()]
     pasts = dict(past_inputs(s))
     sketches = [sketch(HEAD_DIM, M, 42 + i) for i in range(LAYERS)]
+    outlier_sketches = [sketch(HEAD_DIM, M_OUT, 1042 + i) for i in range(LAYERS)]
     exact = {n: np.zeros([1, KV_HEADS, 0, HEAD_DIM], np.float32) for n in pasts}
     approx = {n: np.zeros([1, KV_HEADS, 0, HEAD_DIM], np.float32) for n in pasts}
     rows = []
@@ -179,6 +204,12 @@ def reference(model, tokens, key_row, window):
             if name.endswith(".key"):
                 keep = max(0, pos + 1 - window)  # rows before it are rebuilt
                 past[:, :, keep:] = exact[name][:, :, keep:]
+                if outliers:
+                    layer = int(name.split(".")[1])
+                    for h in range(KV_HEADS):
+                        past[0, h, :keep] = qjl_outlier_keys(
+                            exact[name][0, h], sketches[layer],
+                            outlier_sketches[layer])[:keep]
             feeds[name] = past
         out = dict(zip(names, s.run(None, step_feeds([t], pos, feeds))))
         rows.append(out["logits"].reshape(-1))
@@ -208,14 +239,19 @@ def main():
                "int8-v4": ["--kv", "int8", "--kv-value-bits", "4",
                            "--kv-value-group", "8"],
                "int8-v2": ["--kv", "int8", "--kv-value-bits", "2"],
-               "qjl-prefill": ["--kv", "qjl", "--prefill", "seq=8"]}
+               "qjl-prefill": ["--kv", "qjl", "--prefill", "seq=8"],
+               "qjl-out": ["--kv", "qjl", "--kv-qjl-outliers", str(OUTLIERS),
+                           "--kv-qjl-outlier-sketch", str(M_OUT)],
+               "qjl-out-prefill": ["--kv", "qjl", "--kv-qjl-outliers",
+                                   str(OUTLIERS), "--kv-qjl-outlier-sketch",
+                                   str(M_OUT), "--prefill", "seq=8"]}
     for kv, flags in layouts.items():
         libs[kv] = os.path.join(args.work, f"{kv}.so")
         log = run([args.kiln, "compile", model, "-o", libs[kv], "--shape", "seq=1",
                    "--shape", "past_seq=1", "--max-seq-len", "300", "--report"]
                   + flags)
         line = [l for l in log.splitlines() if l.startswith("kv cache:")]
-        lines[kv] = line[0] if line else "no kv cache line"
+        lines[kv] = "\n".join(line) if line else "no kv cache line"
         print(f"{kv}: {lines[kv]}")
     line = lines["qjl"]
     per_layer = KV_HEADS * (M // 8 + 4) + KV_HEADS * (HEAD_DIM + 4)
@@ -228,8 +264,19 @@ def main():
     per_layer = KV_HEADS * (M // 8 + 4) + KV_HEADS * (HEAD_DIM // 2 + 8)
     want = f"{LAYERS * per_layer} bytes per token ({per_layer} per layer)"
     check(want in lines["qjl-v4"], f"qjl cache, 4-bit values: {want}")
-    print(f"key bits per coordinate: (m + 32) / head_dim = "
-          f"{(M + 32) / HEAD_DIM:.2f}")
+    want = f"(m + 32) / D, m = {M}, D = {HEAD_DIM}: {(M + 32) / HEAD_DIM:.2f}"
+    check(want in lines["qjl"], f"qjl key bits per coordinate: {want}")
+    # Outliers: m_out sign bits and a scale more per key, and OUTLIERS
+    # 8-bit channels per group of 32 keys (ceil(300 / 32) = 10 groups).
+    per_layer = (KV_HEADS * (M // 8 + 4 + M_OUT // 8 + 4)
+                 + KV_HEADS * (HEAD_DIM + 4))
+    fixed += LAYERS * KV_HEADS * 10 * OUTLIERS
+    bits = (M + 32 + M_OUT + 32 + 8 * OUTLIERS / GROUP) / HEAD_DIM
+    for want in (f"{LAYERS * per_layer} bytes per token ({per_layer} per layer)"
+                 f" + {fixed} bytes fixed",
+                 f"m_out = {M_OUT}, k = {OUTLIERS}, m = {M}, D = {HEAD_DIM}: "
+                 f"{bits:.2f}"):
+        check(want in lines["qjl-out"], f"qjl cache with outliers: {want}")
 
     rng = np.random.default_rng(1)
     sequences = {"random": rng.integers(0, 96, 256).tolist()}
@@ -244,7 +291,7 @@ def main():
             run([args.kiln, "run", lib, "--prompt", ",".join(map(str, tokens)),
                  "--generate", "0", "--output-dir", out])
             logits[case, kv] = np.load(os.path.join(out, "logits.npy"))
-        for kv in ("qjl", "qjl-v4"):
+        for kv in ("qjl", "qjl-v4", "qjl-out"):
             c = cosines(logits[case, kv], logits[case, "f32"])
             print(f"{case}: {len(c)} steps, cosine {kv} vs f32 min {c.min():.6f} "
                   f"mean {c.mean():.6f}")
@@ -257,6 +304,9 @@ def main():
     for kv, keys, values, group, key_row, window, what in (
             ("qjl", None, "int8", HEAD_DIM, qjl_key, W,
              "kiln's QJL scores are the QJL estimator's"),
+            ("qjl-out", None, "int8", HEAD_DIM, "outliers", W,
+             "kiln's QJL scores with outlier channels are the two "
+             "estimators' sum"),
             ("int8-v4", "int8", "grouped4", 8, None, 0,
              "kiln's 4-bit values (2 groups of 8) are the asymmetric group "
              "codes'"),
@@ -268,7 +318,10 @@ def main():
         got = np.load(os.path.join(out, "logits.npy"))
         fq = os.path.join(args.work, f"decoder-{kv}.onnx")
         onnx.save(fake_quantized(onnx.load(model), keys, values, group), fq)
-        ref = reference(fq, tokens, key_row, window)
+        if key_row == "outliers":
+            ref = reference(fq, tokens, None, window, outliers=True)
+        else:
+            ref = reference(fq, tokens, key_row, window)
         near, far = np.abs(got - ref).max(), np.abs(got - f32).max()
         print(f"{kv}, first 96 steps: max |kiln - reference| {near:.2e}, "
               f"max |kiln - f32 cache| {far:.2e}")
@@ -277,20 +330,23 @@ def main():
     # A prompt through 8-token prefill chunks reads, per query, the same
     # whole and sketched keys as one token per decode step (the ring holds
     # W + 7 keys): the same logits.
-    prompt = ",".join(map(str, sequences["random"][:45]))
-    got = {}
-    for kv in ("qjl", "qjl-prefill"):
-        out = os.path.join(args.work, f"prompt-{kv}")
-        run([args.kiln, "run", libs[kv], "--prompt", prompt, "--generate", "20",
-             "--output-dir", out])
-        got[kv] = (np.load(os.path.join(out, "logits.npy")),
-                   np.load(os.path.join(out, "tokens.npy")))
-    (a, ta), (b, tb) = got["qjl-prefill"], got["qjl"]
-    diff = np.abs(a - b).max() / np.abs(b).max()
-    print(f"45-token prompt in 8-token prefill chunks vs decode steps: max "
-          f"|diff| / max |logit| {diff:.2e}")
-    check(a.shape == b.shape and diff <= 1e-5 and ta.tolist() == tb.tolist(),
-          "QJL prefill chunks read the cache as decode steps do")
+    # With outliers, groups complete inside chunks too (a 75-token prompt
+    # crosses two group ends).
+    for base, length in (("qjl", 45), ("qjl-out", 75)):
+        prompt = ",".join(map(str, sequences["random"][:length]))
+        got = {}
+        for kv in (base, f"{base}-prefill"):
+            out = os.path.join(args.work, f"prompt-{kv}")
+            run([args.kiln, "run", libs[kv], "--prompt", prompt, "--generate",
+                 "20", "--output-dir", out])
+            got[kv] = (np.load(os.path.join(out, "logits.npy")),
+                       np.load(os.path.join(out, "tokens.npy")))
+        (a, ta), (b, tb) = got[f"{base}-prefill"], got[base]
+        diff = np.abs(a - b).max() / np.abs(b).max()
+        print(f"{base}: {length}-token prompt in 8-token prefill chunks vs "
+              f"decode steps: max |diff| / max |logit| {diff:.2e}")
+        check(a.shape == b.shape and diff <= 1e-5 and ta.tolist() == tb.tolist(),
+              f"{base}: prefill chunks read the cache as decode steps do")
     return 1 if failures else 0
 
 
