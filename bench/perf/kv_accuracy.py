@@ -4,12 +4,14 @@ step's logits of a `--kv` layout against the f32 cache's, over a token
 sequence fed one per step.
 
 usage: .venv/bin/python bench/perf/kv_accuracy.py [--config gpt2|tiny]
-         [--kv int8,qjl,qjl:4,think,think:0.5] [--kv-qjl-sketch M]
-         [--tokens 256] [--kiln PATH]
+         [--kv int8,qjl,qjl:4,qjl+o8,think,think:0.5] [--kv-qjl-sketch M]
+         [--kv-qjl-outlier-sketch M] [--tokens 256] [--kiln PATH]
 
 A layout LAYOUT:B (e.g. qjl:4, int8:2) stores values at B bits
 (--kv-value-bits B); think:R prunes the ratio R of the key channels
-(--kv think --kv-think-ratio R; think alone: kiln's default ratio).
+(--kv think --kv-think-ratio R; think alone: kiln's default ratio);
+qjl+oK (also qjl:B+oK) splits K outlier channels off per group of 32 keys
+(--kv-qjl-outliers K).
 
 Two sequences of --tokens tokens: random ids, and the f32 cache's own
 greedy continuation of a 4-token prompt (so both layouts read the same
@@ -42,6 +44,7 @@ def main():
     ap.add_argument("--config", default="gpt2", choices=sorted(decoder.CONFIGS))
     ap.add_argument("--kv", default="int8,qjl")
     ap.add_argument("--kv-qjl-sketch", type=int, default=256)
+    ap.add_argument("--kv-qjl-outlier-sketch", type=int, default=0)
     ap.add_argument("--tokens", type=int, default=256)
     ap.add_argument("--kiln", default=os.environ.get(
         "KILN", os.path.join(ROOT, "build", "tools", "kiln", "kiln")))
@@ -54,18 +57,24 @@ def main():
     layouts = ["f32"] + args.kv.split(",")
     libs = {}
     for kv in layouts:
-        libs[kv] = os.path.join(work, f"{args.config}_{kv.replace(':', '-v')}.so")
-        layout, _, arg = kv.partition(":")
+        libs[kv] = os.path.join(
+            work, f"{args.config}_{kv.replace(':', '-v').replace('+', '-')}.so")
+        kv_name, _, outliers = kv.partition("+o")
+        layout, _, arg = kv_name.partition(":")
         cmd = [args.kiln, "compile", model, "-o", libs[kv], "--shape", "seq=1",
                "--shape", "past_seq=1", "--max-seq-len", str(args.tokens + 8),
                "--kv", layout, "--report"]
         if layout == "qjl":
             cmd += ["--kv-qjl-sketch", str(args.kv_qjl_sketch)]
+        if outliers:
+            cmd += ["--kv-qjl-outliers", outliers]
+            if args.kv_qjl_outlier_sketch:
+                cmd += ["--kv-qjl-outlier-sketch", str(args.kv_qjl_outlier_sketch)]
         if arg:
             cmd += ["--kv-think-ratio" if layout == "think" else "--kv-value-bits",
                     arg]
         line = [l for l in run(cmd).splitlines() if l.startswith("kv cache:")]
-        log(f"{kv}: {line[0] if line else 'no kv cache'}")
+        log(f"{kv}: {' / '.join(line) if line else 'no kv cache'}")
 
     rng = np.random.default_rng(1)
     sequences = {"random": rng.integers(0, vocab, args.tokens).tolist()}
@@ -78,7 +87,7 @@ def main():
     for case, tokens in sequences.items():
         logits = {}
         for kv, lib in libs.items():
-            out = os.path.join(work, f"{case}-{kv.replace(':', '-v')}")
+            out = os.path.join(work, f"{case}-{kv.replace(':', '-v').replace('+', '-')}")
             run([args.kiln, "run", lib, "--prompt", ",".join(map(str, tokens)),
                  "--generate", "0", "--output-dir", out])
             logits[kv] = np.load(os.path.join(out, "logits.npy"))

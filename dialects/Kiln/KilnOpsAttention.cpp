@@ -66,7 +66,7 @@ LogicalResult verifyOutliers(Operation *op, RankedTensorType obt,
       ct.getShape()[3] <= 0 || ct.getShape()[3] >= d || d > 256)
     return op->emitOpError("outlier channels must be i8 [")
            << b << ", " << h << ", " << (group > 0 ? (l + group - 1) / group : 0)
-           << ", k] with 0 < k < " << d << " <= 256 (groups of " << group
+           << ", k] with 0 < k < D = " << d << " (D <= 256; groups of " << group
            << " keys), got " << ct;
   return success();
 }

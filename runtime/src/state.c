@@ -137,28 +137,42 @@ static kiln_status_code kiln_allocator_pick(const kiln_allocator *allocator,
  * Pools
  *===----------------------------------------------------------------------===*/
 
+/* A `head`-byte struct and, in *caches, one zero-filled block holding every
+ * state of `desc` that is (paged != 0) or is not a pool of blocks, each
+ * KILN_ALIGNMENT aligned: zeros, since a kernel may read (with weight 0)
+ * rows past the length, and a zero table entry names block 0, which every
+ * pool has. NULL (nothing allocated, the error set) when out of memory. */
+static void *kiln_alloc_caches(const kiln_model_desc *desc, kiln_allocator a,
+                               size_t head, int paged, const char *fn,
+                               void **caches) {
+  uint64_t bytes = 0;
+  for (int32_t i = 0; i < desc->num_states; ++i)
+    if ((kiln_desc_state(desc, i)->flags == KILN_STATE_PAGED) == paged)
+      bytes += kiln_align_up(kiln_desc_state(desc, i)->bytes);
+  void *p = a.alloc(a.user, head, KILN_ALIGNMENT);
+  *caches = p ? a.alloc(a.user, (size_t)bytes, KILN_ALIGNMENT) : NULL;
+  if (!*caches) {
+    if (p)
+      a.free(a.user, p);
+    kiln_error(KILN_ERROR_OUT_OF_MEMORY,
+               "%s: cannot allocate %llu bytes of KV cache", fn,
+               (unsigned long long)bytes);
+    return NULL;
+  }
+  memset(*caches, 0, (size_t)bytes);
+  return p;
+}
+
 /* A pool of `blocks` blocks for a checked paged desc. */
 static kiln_status_code kiln_pool_new(const kiln_model_desc *desc,
                                       kiln_allocator a, int64_t blocks,
                                       const char *fn, kiln_kv_pool **out) {
-  uint64_t bytes = 0;
-  for (int32_t i = 0; i < desc->num_states; ++i)
-    if (kiln_desc_state(desc, i)->flags == KILN_STATE_PAGED)
-      bytes += kiln_align_up(kiln_desc_state(desc, i)->bytes);
-  kiln_kv_pool *p =
-      a.alloc(a.user, sizeof(kiln_kv_pool) + sizeof(int32_t) * (size_t)blocks,
-              KILN_ALIGNMENT);
-  void *caches = p ? a.alloc(a.user, (size_t)bytes, KILN_ALIGNMENT) : NULL;
-  if (!caches) {
-    if (p)
-      a.free(a.user, p);
-    return kiln_error(KILN_ERROR_OUT_OF_MEMORY,
-                      "%s: cannot allocate %llu bytes of paged KV cache", fn,
-                      (unsigned long long)bytes);
-  }
-  /* Zeros: a kernel may read (with weight 0) rows of blocks it was never
-   * given. */
-  memset(caches, 0, (size_t)bytes);
+  void *caches;
+  kiln_kv_pool *p = kiln_alloc_caches(
+      desc, a, sizeof(kiln_kv_pool) + sizeof(int32_t) * (size_t)blocks, 1, fn,
+      &caches);
+  if (!p)
+    return KILN_ERROR_OUT_OF_MEMORY;
   p->desc = desc;
   p->allocator = a;
   p->blocks = blocks;
@@ -300,24 +314,12 @@ static kiln_status_code kiln_state_new(const kiln_model_desc *desc,
     if (e->kind != KILN_ENTRY_RUN && e->num_inputs > inputs)
       inputs = e->num_inputs;
   }
-  uint64_t bytes = 0;
-  for (int32_t i = 0; i < desc->num_states; ++i)
-    if (kiln_desc_state(desc, i)->flags != KILN_STATE_PAGED)
-      bytes += kiln_align_up(kiln_desc_state(desc, i)->bytes);
   int32_t slots = inputs + 1 + desc->num_states;
-  kiln_state *s = a.alloc(a.user, sizeof(kiln_state) + sizeof(void *) * slots,
-                          KILN_ALIGNMENT);
-  void *caches = s ? a.alloc(a.user, (size_t)bytes, KILN_ALIGNMENT) : NULL;
-  if (!caches) {
-    if (s)
-      a.free(a.user, s);
-    return kiln_error(KILN_ERROR_OUT_OF_MEMORY,
-                      "%s: cannot allocate %llu bytes of KV cache", fn,
-                      (unsigned long long)bytes);
-  }
-  /* Zeros: a kernel may read (with weight 0) rows past the length, and a
-   * zero table entry names block 0, which every pool has. */
-  memset(caches, 0, (size_t)bytes);
+  void *caches;
+  kiln_state *s = kiln_alloc_caches(
+      desc, a, sizeof(kiln_state) + sizeof(void *) * slots, 0, fn, &caches);
+  if (!s)
+    return KILN_ERROR_OUT_OF_MEMORY;
   *s = (kiln_state){.desc = desc, .allocator = a, .caches = caches,
                     .pool = pool, .num_slots = slots};
   char *own = caches, *paged = pool ? pool->caches : NULL;

@@ -262,3 +262,48 @@ func.func @think_prune_tags(%k: tensor<1x2x64x16xf32>, %c: tensor<1x2x11xi64>, %
        : tensor<1x2x64x16xf32>, tensor<1x2x11xi64>, tensor<1x2x5x16xf32>, tensor<4xi64>, tensor<i64>
   return
 }
+
+// -----
+
+func.func @paged_table_type(%q: tensor<1x2x1x16xf32>, %k: tensor<10x2x16x16xf32>, %v: tensor<10x2x16x16xf32>, %n: tensor<i64>, %t: tensor<4xi64>) {
+  // expected-error @+1 {{block_table must be i32 [blocks]}}
+  %y = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>) block_table(%t : tensor<4xi64>) {scale = 0.25 : f32}
+       : tensor<1x2x1x16xf32>, tensor<10x2x16x16xf32>, tensor<10x2x16x16xf32>
+  return
+}
+
+// -----
+
+func.func @paged_block_rows(%q: tensor<1x2x1x16xf32>, %k: tensor<10x2x8x16xf32>, %v: tensor<10x2x8x16xf32>, %n: tensor<i64>, %t: tensor<4xi32>) {
+  // expected-error @+1 {{a paged cache needs kv_length, batch 1, blocks of a multiple of 16 rows}}
+  %y = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>) block_table(%t : tensor<4xi32>) {scale = 0.25 : f32}
+       : tensor<1x2x1x16xf32>, tensor<10x2x8x16xf32>, tensor<10x2x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @paged_append_batch(%c: tensor<10x2x16x16xf32>, %u: tensor<2x2x1x16xf32>, %p: tensor<i64>, %t: tensor<4xi32>) {
+  // expected-error @+1 {{does not fit the cache}}
+  %0 = kiln.kv_append %c, %u, %p block_table(%t : tensor<4xi32>)
+       : tensor<10x2x16x16xf32>, tensor<2x2x1x16xf32>, tensor<i64>
+  return
+}
+
+// -----
+
+func.func @outliers_without_group(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x64x4xi8>, %v: tensor<1x2x64x16xf32>, %n: tensor<i64>, %ks: tensor<1x2x64xf32>, %p: tensor<16x32xf32>, %r: tensor<1x2x32x16xf32>, %rt: tensor<32xi64>, %ob: tensor<1x2x64x2xi8>, %os: tensor<1x2x64xf32>, %oc: tensor<1x2x2x3xi8>, %oq: tensor<16x16xf32>) {
+  // expected-error @+1 {{outliers go with a key_sketch, recent_keys and outlier_group}}
+  %y = kiln.attention %q, %k, %v kv_length(%n : tensor<i64>) key_scales(%ks : tensor<1x2x64xf32>) key_sketch(%p : tensor<16x32xf32>) recent_keys(%r, %rt : tensor<1x2x32x16xf32>, tensor<32xi64>) outliers(%ob, %os, %oc, %oq : tensor<1x2x64x2xi8>, tensor<1x2x64xf32>, tensor<1x2x2x3xi8>, tensor<16x16xf32>) {scale = 0.25 : f32}
+       : tensor<1x2x1x16xf32>, tensor<1x2x64x4xi8>, tensor<1x2x64x16xf32>
+  return
+}
+
+// -----
+
+func.func @outlier_channels_groups(%b: tensor<1x2x64x4xi8>, %s: tensor<1x2x64xf32>, %ob: tensor<1x2x64x2xi8>, %os: tensor<1x2x64xf32>, %oc: tensor<1x2x3x3xi8>, %r: tensor<1x2x32x16xf32>, %rt: tensor<32xi64>, %pos: tensor<i64>, %p: tensor<16x32xf32>, %q: tensor<16x16xf32>) {
+  // expected-error @+1 {{outlier channels must be i8 [1, 2, 2, k] with 0 < k < D = 16 (D <= 256; groups of 32 keys)}}
+  %0:5 = kiln.kv_qjl_outliers %b, %s, %ob, %os, %oc, %r, %rt, %pos, %p, %q {group = 32 : i64, outliers = 3 : i64, tokens = 1 : i64}
+       : tensor<1x2x64x4xi8>, tensor<1x2x64xf32>, tensor<1x2x64x2xi8>, tensor<1x2x64xf32>, tensor<1x2x3x3xi8>, tensor<1x2x32x16xf32>, tensor<32xi64>, tensor<i64>, tensor<16x32xf32>, tensor<16x16xf32>
+  return
+}
