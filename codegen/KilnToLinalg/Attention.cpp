@@ -702,9 +702,28 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
             ValueRange{d0, hk, at, zero},
             arith::ConstantOp::create(kb, l, kb.getI8IntegerAttr(0)),
             ArrayRef<bool>{true});
-        // Bit c % 8 of byte c / 8 is lane c (LLVM's bitcast order).
-        Value signs = vector::BitCastOp::create(
-            kb, l, VectorType::get({lanes}, kb.getI1Type()), raw);
+        // Bit c % 8 of byte c / 8 is lane c: each byte spread over its 8
+        // lanes and tested against the lane's bit (byte shuffles, ands and
+        // compares; an i1 bitcast would unpack bit by bit).
+        SmallVector<int64_t> spread;
+        SmallVector<int8_t> lanesBit;
+        for (int64_t c = 0; c < lanes; ++c) {
+          spread.push_back(c / 8);
+          lanesBit.push_back(int8_t(1u << (c % 8)));
+        }
+        auto byteLanes = VectorType::get({lanes}, kb.getI8Type());
+        Value bytes = vector::ShuffleOp::create(kb, l, raw, raw, spread);
+        Value zeros = arith::ConstantOp::create(
+            kb, l, DenseElementsAttr::get(byteLanes, int8_t(0)));
+        Value signs = arith::CmpIOp::create(
+            kb, l, arith::CmpIPredicate::ne,
+            arith::AndIOp::create(
+                kb, l, bytes,
+                arith::ConstantOp::create(
+                    kb, l,
+                    DenseElementsAttr::get(byteLanes,
+                                           ArrayRef<int8_t>(lanesBit)))),
+            zeros);
         return vector::ReductionOp::create(
             kb, l, vector::CombiningKind::ADD,
             arith::SelectOp::create(kb, l, signs, proj, negProj),

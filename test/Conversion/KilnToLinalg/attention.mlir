@@ -96,7 +96,8 @@ func.func @append_int8(%c: tensor<1x2x64x16xi8>, %s: tensor<1x2x64xf32>,
 
 // QJL keys: the query projected once per row (an FMA per head-dim lane of
 // P's rows), then keys before n - W scored from their packed bits (the
-// bytes bitcast to lanes that pick +sq or -sq, times the key's scale), the
+// bytes spread to lanes, each tested against its bit, pick +sq or -sq,
+// times the key's scale), the
 // W before the query (limit - W on) from the ring where the slot's tag is
 // the key's position.
 // CHECK-LABEL: func.func @qjl
@@ -110,7 +111,9 @@ func.func @append_int8(%c: tensor<1x2x64x16xi8>, %s: tensor<1x2x64xf32>,
 // CHECK:             %[[SPLIT:.*]] = arith.maxsi %{{.*}}, %[[BEFORE]]
 // CHECK:             scf.for %{{.*}} = %{{.*}} to %[[SPLIT]] step
 // CHECK:               vector.transfer_read %arg1{{.*}} vector<4xi8>
-// CHECK:               %[[SIGNS:.*]] = vector.bitcast %{{.*}} : vector<4xi8> to vector<32xi1>
+// CHECK:               vector.shuffle {{.*}} : vector<4xi8>, vector<4xi8>
+// CHECK:               arith.andi {{.*}} : vector<32xi8>
+// CHECK:               %[[SIGNS:.*]] = arith.cmpi ne, {{.*}} : vector<32xi8>
 // CHECK:               arith.select %[[SIGNS]], %[[SQ]], %[[NEG]]
 // CHECK:             } {kiln.max_trips = 4 : i64}
 // CHECK:             scf.for %{{.*}} = %[[SPLIT]] to
@@ -145,9 +148,9 @@ func.func @qjl(%q: tensor<1x2x1x16xf32>, %k: tensor<1x2x64x4xi8>,
 // CHECK:               vector.fma
 // CHECK:             %[[POS:.*]] = arith.cmpf ogt
 // CHECK:             %[[BYTES:.*]] = vector.bitcast %[[POS]] : vector<32xi1> to vector<4xi8>
-// CHECK:             vector.transfer_write %[[BYTES]], %{{.*}}[%{{.*}}, %{{.*}}, %[[T]], %{{.*}}]
 // CHECK:             math.sqrt
 // CHECK:             arith.mulf %{{.*}}, %{{.*}} : f32
+// CHECK:             vector.transfer_write %[[BYTES]], %{{.*}}[%{{.*}}, %{{.*}}, %[[T]], %{{.*}}]
 // CHECK:             tensor.insert
 // CHECK:       arith.remui
 // CHECK:       vector.transfer_write
