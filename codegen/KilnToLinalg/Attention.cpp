@@ -775,17 +775,20 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
       // (weight 0) and read row min(j, L - 1), which exists.
       using ScoreFn = llvm::function_ref<Value(OpBuilder &, Location, Value,
                                                Value, Value)>;
-      // Values computed once per block for its scores (QJL outliers: the
-      // block's group projections; a block of 16 from a multiple of 16
-      // lies in one group).
+      // Values a block's scores share (QJL outliers: the projections of
+      // the block's group; a block of 16 from a multiple of 16 lies in one
+      // group), carried from block to block after the softmax state, so
+      // that `setup` may reuse the previous block's.
       SmallVector<Value> blockValues;
-      using SetupFn =
-          llvm::function_ref<SmallVector<Value>(OpBuilder &, Location, Value)>;
+      using SetupFn = llvm::function_ref<SmallVector<Value>(
+          OpBuilder &, Location, Value, ValueRange)>;
       auto keyBlocks = [&](Value lo, Value hi, ValueRange init,
                            int64_t maxTrips, ScoreFn scoreOf,
-                           SetupFn setup = nullptr) {
+                           SetupFn setup = nullptr, ValueRange carried = {}) {
+        SmallVector<Value> loopInit(init);
+        loopInit.append(carried.begin(), carried.end());
         auto keys = scf::ForOp::create(
-            rb, loc, lo, hi, index(width), init,
+            rb, loc, lo, hi, index(width), loopInit,
             [&](OpBuilder &kb, Location l, Value jb, ValueRange st) {
               Value masked = f32Const(kb, -1e30);
               Value scores = vector::BroadcastOp::create(kb, l, scoresType,
@@ -793,7 +796,7 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
               SmallVector<std::pair<Value, Value>> rowsAt =
                   blockRowsAt(kb, l, bi, jb);
               if (setup)
-                blockValues = setup(kb, l, jb);
+                blockValues = setup(kb, l, jb, st.drop_front(3));
               for (int64_t w = 0; w < width && !tiled; ++w) {
                 Value j = arith::AddIOp::create(kb, l, jb, index(w));
                 Value score =
@@ -813,7 +816,10 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
                   softmaxStep(kb, l, scores, st[0], st[1], st[2]);
               Value accNew = step.acc;
               addValues(kb, l, hk, rowsAt, step.p, accNew);
-              scf::YieldOp::create(kb, l, ValueRange{step.m, step.sum, accNew});
+              SmallVector<Value> next = {step.m, step.sum, accNew};
+              if (setup)
+                next.append(blockValues);
+              scf::YieldOp::create(kb, l, next);
             });
         // What kiln-outline-parallel weighs the heads by.
         keys->setAttr("kiln.max_trips", rb.getI64IntegerAttr(maxTrips));
@@ -875,12 +881,40 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
         // ring slot still holds them (tag == j).
         Value split = arith::MaxSIOp::create(
             rb, loc, zero, arith::SubIOp::create(rb, loc, limit, index(window)));
-        scf::ForOp first =
-            outBits ? keyBlocks(zero, split, init, cacheTrips,
-                                fromGroupSketch, groupProjections)
-                    : keyBlocks(zero, split, init, cacheTrips, fromCache);
+        scf::ForOp first;
+        if (outBits) {
+          // A group's projections once per group: the first of its blocks
+          // computes them, the next reuses them.
+          SmallVector<Value> none;
+          for (Type t : {sq.getType(), sq.getType(), Type(outType),
+                         Type(outType)})
+            none.push_back(arith::ConstantOp::create(
+                rb, loc,
+                DenseElementsAttr::get(cast<VectorType>(t), 0.0f)));
+          auto perGroup = [&](OpBuilder &kb, Location l, Value jb,
+                              ValueRange previous) -> SmallVector<Value> {
+            Value starts = arith::CmpIOp::create(
+                kb, l, arith::CmpIPredicate::eq,
+                arith::RemUIOp::create(kb, l, jb, index(outlierGroup)),
+                index(0));
+            auto pick = scf::IfOp::create(
+                kb, l, starts,
+                [&](OpBuilder &tb, Location tl) {
+                  scf::YieldOp::create(tb, tl,
+                                       groupProjections(tb, tl, jb));
+                },
+                [&](OpBuilder &eb, Location el) {
+                  scf::YieldOp::create(eb, el, previous);
+                });
+            return SmallVector<Value>(pick.getResults());
+          };
+          first = keyBlocks(zero, split, init, cacheTrips, fromGroupSketch,
+                            perGroup, none);
+        } else {
+          first = keyBlocks(zero, split, init, cacheTrips, fromCache);
+        }
         keys = keyBlocks(
-            split, limit, first.getResults(),
+            split, limit, first.getResults().take_front(3),
             llvm::divideCeil(window, width) + 1,
             [&](OpBuilder &kb, Location l, Value j, Value d0,
                 Value at) -> Value {
