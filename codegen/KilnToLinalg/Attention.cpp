@@ -391,20 +391,13 @@ struct CachedAttentionLowering : OpConversionPattern<AttentionOp> {
     };
     Value zero = index(0), one = index(1);
     Value n = scalarIndex(b, loc, adaptor.getKvLength());
-    // Where row `at` of batch `bi` lives: dims 0 and 2 of the cache.
-    auto locate = [&](OpBuilder &lb, Location l, Value bi,
-                      Value at) -> std::pair<Value, Value> {
-      if (!table)
-        return {bi, at};
-      return pagedRow(lb, l, table, blockRows, at);
-    };
     // The rows of the block of keys at jb: clamped to the last row; in a
     // paged cache the block (jb a multiple of 16, as N) sits in one pool
     // block, located once.
     auto blockRowsAt = [&](OpBuilder &kb, Location l, Value bi, Value jb) {
       SmallVector<std::pair<Value, Value>> rowsAt;
       if (table) {
-        auto [block, first] = locate(kb, l, bi, jb);
+        auto [block, first] = pagedRow(kb, l, table, blockRows, jb);
         for (int64_t w = 0; w < width; ++w)
           rowsAt.push_back(
               {block, arith::AddIOp::create(kb, l, first, index(w))});
@@ -1299,6 +1292,9 @@ struct KVQJLOutliersLowering : OpConversionPattern<KVQJLOutliersOp> {
                 kb, l, rowType, recent, ValueRange{bi, h, slot, zero}, pad,
                 ArrayRef<bool>{true});
           };
+          Value iota = arith::ConstantOp::create(
+              gb, l,
+              DenseElementsAttr::get(laneType, ArrayRef<int32_t>(iotaValues)));
           // The group's keys all in the ring, and their channels' norms.
           Value zeros = arith::ConstantOp::create(
               gb, l, DenseElementsAttr::get(rowType, 0.0f));
@@ -1322,10 +1318,6 @@ struct KVQJLOutliersLowering : OpConversionPattern<KVQJLOutliersOp> {
               gb, l, scan.getResult(0),
               [&](OpBuilder &tb, Location tl) {
                 Value norms = scan.getResult(1);
-                Value iota = arith::ConstantOp::create(
-                    tb, tl,
-                    DenseElementsAttr::get(laneType,
-                                           ArrayRef<int32_t>(iotaValues)));
                 Value channels = state[4];
                 for (int64_t r = 0; r < count; ++r) {
                   Value top = vector::ReductionOp::create(
@@ -1363,9 +1355,6 @@ struct KVQJLOutliersLowering : OpConversionPattern<KVQJLOutliersOp> {
               });
           Value channels = choose.getResult(0);
           // The lanes of the group's channels.
-          Value iota = arith::ConstantOp::create(
-              gb, l,
-              DenseElementsAttr::get(laneType, ArrayRef<int32_t>(iotaValues)));
           Value outlier = arith::ConstantOp::create(
               gb, l,
               DenseElementsAttr::get(
