@@ -86,6 +86,7 @@ struct ConvertKilnToLinalgPass
     lowering::populateKVThinkPatterns(patterns);
     lowering::populateQuantizedMatMulPatterns(patterns);
     lowering::populateInt8MatMulPatterns(patterns);
+    lowering::populateInt8ConvPatterns(patterns);
     lowering::populatePoolingPatterns(patterns);
     lowering::populateNormalizationPatterns(patterns);
     lowering::populateReductionPatterns(patterns);

@@ -136,85 +136,100 @@ struct IntegerMatMulLowering : OpConversionPattern<IntegerMatMulOp> {
   matchAndRewrite(IntegerMatMulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
     auto resultType = cast<RankedTensorType>(op.getType());
     auto xt = cast<RankedTensorType>(op.getLhs().getType());
-    Type element = xt.getElementType();
-    bool isUnsigned = element.isUnsignedInteger();
-    Type i32 = rewriter.getI32Type();
-    int64_t k = xt.getShape().back(), n = resultType.getShape().back();
+    int64_t k = xt.getShape().back();
     int64_t m = xt.getNumElements() / std::max<int64_t>(k, 1);
     Value x = reshapeTo(rewriter, loc, adaptor.getLhs(),
-                        RankedTensorType::get({m, k}, element));
-    // A constant zero point (or none: 0) is subtracted as a constant; a
-    // run-time one is a 0-d operand.
-    Value zp = adaptor.getLhsZeroPoint();
-    std::optional<int64_t> zpConstant;
-    if (!zp) {
-      zpConstant = 0;
-    } else if (auto c = op.getLhsZeroPoint().getDefiningOp<ConstantOp>()) {
-      auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
-      if (dense && dense.isSplat()) {
-        APInt v = dense.getSplatValue<APInt>();
-        zpConstant = isUnsigned ? int64_t(v.getZExtValue()) : v.getSExtValue();
-        zp = Value();
-      }
-    }
-    SmallVector<Value> inputs = {x};
-    if (zp)
-      inputs.push_back(zp);
-    inputs.push_back(adaptor.getRhs());
-
-    AffineExpr dm = getAffineDimExpr(0, ctx), dn = getAffineDimExpr(1, ctx),
-               dk = getAffineDimExpr(2, ctx);
-    auto map = [&](ArrayRef<AffineExpr> results) {
-      return AffineMap::get(3, 0, results, ctx);
-    };
-    Value init = filledTensor(rewriter, loc, {m, n},
-                              scalarConstant(rewriter, loc, i32, 0));
-    SmallVector<AffineMap> maps = {map({dm, dk})};
-    if (zp)
-      maps.push_back(map({}));
-    maps.append({map({dk, dn}), map({dm, dn})});
-    auto contraction = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{init.getType()}, inputs, ValueRange{init},
-        maps,
-        {utils::IteratorType::parallel, utils::IteratorType::parallel,
-         utils::IteratorType::reduction},
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          auto widen = [&](Value v) -> Value {
-            v = toSignless(b, l, v);
-            if (isUnsigned)
-              return arith::ExtUIOp::create(b, l, b.getI32Type(), v);
-            return arith::ExtSIOp::create(b, l, b.getI32Type(), v);
-          };
-          Value a = widen(args[0]);
-          Value offset =
-              zp ? widen(args[1])
-                 : arith::ConstantOp::create(
-                       b, l, b.getI32IntegerAttr(int32_t(*zpConstant)))
-                       .getResult();
-          if (zp || *zpConstant != 0)
-            a = arith::SubIOp::create(b, l, a, offset);
-          Value w = arith::ExtSIOp::create(b, l, b.getI32Type(),
-                                           args[args.size() - 2]);
-          Value sum = arith::AddIOp::create(
-              b, l, args.back(), arith::MulIOp::create(b, l, a, w));
-          linalg::YieldOp::create(b, l, sum);
-        });
-    contraction->setAttr(kIntegerMatmulAttr,
-                         StringAttr::get(ctx, isUnsigned ? "unsigned"
-                                                         : "signed"));
-    if (zpConstant)
-      contraction->setAttr(kIntegerMatmulZeroPointAttr,
-                           rewriter.getI32IntegerAttr(int32_t(*zpConstant)));
-    rewriter.replaceOp(
-        op, reshapeTo(rewriter, loc, contraction.getResult(0), resultType));
+                        RankedTensorType::get({m, k}, xt.getElementType()));
+    Value product = integerContraction(
+        rewriter, loc, x, adaptor.getRhs(),
+        integerZeroPoint(op.getLhsZeroPoint(), adaptor.getLhsZeroPoint()));
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, product, resultType));
     return success();
   }
 };
 
 } // namespace
+
+namespace mlir::kiln::lowering {
+
+IntegerZeroPoint integerZeroPoint(Value original, Value converted) {
+  IntegerZeroPoint zp;
+  if (!original)
+    return zp;
+  auto c = original.getDefiningOp<ConstantOp>();
+  auto dense = c ? dyn_cast<DenseElementsAttr>(c.getValue()) : nullptr;
+  if (!dense || !dense.isSplat()) {
+    zp.runtime = converted;
+    return zp;
+  }
+  APInt v = dense.getSplatValue<APInt>();
+  zp.constant = dense.getElementType().isUnsignedInteger()
+                    ? int64_t(v.getZExtValue())
+                    : v.getSExtValue();
+  return zp;
+}
+
+Value integerContraction(OpBuilder &rewriter, Location loc, Value x, Value w,
+                         IntegerZeroPoint zp) {
+  MLIRContext *ctx = rewriter.getContext();
+  auto xt = cast<RankedTensorType>(x.getType());
+  bool isUnsigned = xt.getElementType().isUnsignedInteger();
+  int64_t m = xt.getDimSize(0);
+  int64_t n = cast<RankedTensorType>(w.getType()).getDimSize(1);
+  Type i32 = rewriter.getI32Type();
+  SmallVector<Value> inputs = {x};
+  if (zp.runtime)
+    inputs.push_back(zp.runtime);
+  inputs.push_back(w);
+
+  AffineExpr dm = getAffineDimExpr(0, ctx), dn = getAffineDimExpr(1, ctx),
+             dk = getAffineDimExpr(2, ctx);
+  auto map = [&](ArrayRef<AffineExpr> results) {
+    return AffineMap::get(3, 0, results, ctx);
+  };
+  Value init =
+      filledTensor(rewriter, loc, {m, n}, scalarConstant(rewriter, loc, i32, 0));
+  SmallVector<AffineMap> maps = {map({dm, dk})};
+  if (zp.runtime)
+    maps.push_back(map({}));
+  maps.append({map({dk, dn}), map({dm, dn})});
+  auto contraction = linalg::GenericOp::create(
+      rewriter, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
+      {utils::IteratorType::parallel, utils::IteratorType::parallel,
+       utils::IteratorType::reduction},
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        auto widen = [&](Value v) -> Value {
+          v = toSignless(b, l, v);
+          if (isUnsigned)
+            return arith::ExtUIOp::create(b, l, b.getI32Type(), v);
+          return arith::ExtSIOp::create(b, l, b.getI32Type(), v);
+        };
+        Value a = widen(args[0]);
+        Value offset =
+            zp.runtime ? widen(args[1])
+                       : arith::ConstantOp::create(
+                             b, l, b.getI32IntegerAttr(int32_t(zp.constant)))
+                             .getResult();
+        if (zp.runtime || zp.constant != 0)
+          a = arith::SubIOp::create(b, l, a, offset);
+        Value wv =
+            arith::ExtSIOp::create(b, l, b.getI32Type(), args[args.size() - 2]);
+        Value sum = arith::AddIOp::create(b, l, args.back(),
+                                          arith::MulIOp::create(b, l, a, wv));
+        linalg::YieldOp::create(b, l, sum);
+      });
+  contraction->setAttr(
+      kIntegerMatmulAttr,
+      StringAttr::get(ctx, isUnsigned ? "unsigned" : "signed"));
+  if (!zp.runtime)
+    contraction->setAttr(kIntegerMatmulZeroPointAttr,
+                         rewriter.getI32IntegerAttr(int32_t(zp.constant)));
+  return contraction.getResult(0);
+}
+
+} // namespace mlir::kiln::lowering
 
 void mlir::kiln::lowering::populateInt8MatMulPatterns(
     RewritePatternSet &patterns) {

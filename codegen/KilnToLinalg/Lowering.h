@@ -201,6 +201,21 @@ inline constexpr llvm::StringLiteral kIntegerMatmulAttr =
 /// fold, which would drop both attributes).
 inline constexpr llvm::StringLiteral kIntegerMatmulZeroPointAttr =
     "kiln.integer_matmul_zero_point";
+/// The activations' zero point of an integer contraction: a splat
+/// kiln.constant is folded into `constant`; anything else stays a 0-d
+/// run-time operand (`runtime`, the converted value). None: 0.
+struct IntegerZeroPoint {
+  Value runtime;
+  int64_t constant = 0;
+};
+IntegerZeroPoint integerZeroPoint(Value original, Value converted);
+/// The i32 contraction y[m, n] = sum_k (x[m, k] - zp) * w[k, n] of 8-bit
+/// activations x [M, K] (ui8 or i8) and i8 weights w [K, N], marked
+/// kIntegerMatmulAttr for the CPU's int8 GEMM (Int8MatMul.cpp).
+Value integerContraction(OpBuilder &b, Location loc, Value x, Value w,
+                         IntegerZeroPoint zp);
+/// Int8Conv.cpp: kiln.integer_conv2d as im2col rows times the weights.
+void populateInt8ConvPatterns(RewritePatternSet &patterns);
 void populatePoolingPatterns(RewritePatternSet &patterns);
 void populateNormalizationPatterns(RewritePatternSet &patterns);
 void populateReductionPatterns(RewritePatternSet &patterns);

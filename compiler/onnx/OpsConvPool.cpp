@@ -137,7 +137,14 @@ FailureOr<TV> biasOrZeros(GraphImporter &imp, int i, int64_t n, Type elt) {
 /// A convolution of `x` and `w` (plus `b`, or zeros) with the node's
 /// window attributes (kernel_shape, strides, dilations, group, pads or
 /// auto_pad).
-FailureOr<TV> convWithAttrs(GraphImporter &imp, TV &x, TV &w, TV *b) {
+/// A convolution node's window: kernel_shape (checked against the weight),
+/// strides, dilations, group and pads (from auto_pad too).
+struct ConvWindow {
+  SmallVector<int64_t> kernel, strides, dilations, pads;
+  int64_t group = 1;
+};
+
+FailureOr<ConvWindow> convWindow(GraphImporter &imp, TV &x, TV &w) {
   int64_t rank = x.rank();
   if (rank < 3 || w.rank() != rank)
     return imp.error() << "input " << x.type << " and weight " << w.type
@@ -160,12 +167,21 @@ FailureOr<TV> convWithAttrs(GraphImporter &imp, TV &x, TV &w, TV *b) {
       imp, x.shape().drop_front(2), *kernel, *strides, *dilations, isSame);
   if (failed(pads))
     return failure();
+  return ConvWindow{*kernel, *strides, *dilations, *pads, *group};
+}
+
+FailureOr<TV> convWithAttrs(GraphImporter &imp, TV &x, TV &w, TV *b) {
+  FailureOr<ConvWindow> win = convWindow(imp, x, w);
+  if (failed(win))
+    return failure();
   TV zeros;
   if (!b) {
-    zeros = imp.makeSplat(RankedTensorType::get({ws[0]}, x.elementType()), 0);
+    zeros = imp.makeSplat(RankedTensorType::get({w.shape()[0]}, x.elementType()),
+                          0);
     b = &zeros;
   }
-  return emitConv(imp, x, w, *b, *strides, *pads, *dilations, *group);
+  return emitConv(imp, x, w, *b, win->strides, win->pads, win->dilations,
+                  win->group);
 }
 
 LogicalResult importConv(GraphImporter &imp) {
@@ -215,11 +231,73 @@ FailureOr<TV> centered(GraphImporter &imp, TV &v, int zpIndex) {
   return imp.emitBinary(BinaryKind::Sub, *vf, *zf);
 }
 
-/// ConvInteger: (x - x_zp) conv (w - w_zp) in int32, computed exactly in f64.
+/// kiln.integer_conv2d (i32) for the form the int8 kernel takes: a 2-D
+/// conv of one group over 8-bit activations with one zero point (input
+/// `xZpIndex`), constant signed 8-bit weights whose zero points (input
+/// `wZpIndex`) are 0: ONNX Runtime's QOperator and dynamic models with
+/// QInt8 weights. A null TV when the node is not that form.
+FailureOr<TV> integerKernelConv(GraphImporter &imp, TV &x, int xZpIndex,
+                                TV &w, int wZpIndex) {
+  auto xe = dyn_cast<IntegerType>(x.elementType());
+  if (!xe || xe.getWidth() != 8 || x.rank() != 4 || w.rank() != 4 ||
+      !w.isConstant() || !w.elementType().isSignlessInteger(8))
+    return TV();
+  TV *xzp = nullptr, *wzp = nullptr;
+  for (auto [index, zp] : {std::pair(xZpIndex, &xzp), std::pair(wZpIndex, &wzp)})
+    if (imp.hasInput(index)) {
+      FailureOr<TV *> t = imp.input(index);
+      if (failed(t))
+        return failure();
+      *zp = *t;
+    }
+  if ((wzp && !isKnownZero(*wzp)) || (xzp && xzp->type.getNumElements() != 1))
+    return TV();
+  FailureOr<ConvWindow> win = convWindow(imp, x, w);
+  if (failed(win))
+    return failure();
+  std::optional<Contents> values = readContents(w);
+  if (win->group != 1 || !values)
+    return TV();
+  // The weights as the im2col matrix [C * KH * KW, F].
+  int64_t f = w.shape()[0], k = w.type.getNumElements() / f;
+  Contents matrix;
+  matrix.ints.resize(k * f);
+  for (int64_t o = 0; o < f; ++o)
+    for (int64_t r = 0; r < k; ++r)
+      matrix.ints[r * f + o] = values->ints[o * k + r];
+  TV wm = imp.makeConst(RankedTensorType::get({k, f}, w.elementType()),
+                        std::move(matrix));
+  FailureOr<Value> vx = imp.materialize(x), vw = imp.materialize(wm);
+  if (failed(vx) || failed(vw))
+    return failure();
+  Value vz;
+  if (xzp) {
+    FailureOr<TV> z = imp.emitReshape(*xzp, {});
+    if (failed(z))
+      return failure();
+    FailureOr<Value> m = imp.materialize(*z);
+    if (failed(m))
+      return failure();
+    vz = *m;
+  }
+  FailureOr<Value> r = imp.create<IntegerConv2DOp>(
+      Type(), *vx, *vw, vz, i64Array(imp, win->kernel),
+      i64Array(imp, win->strides), i64Array(imp, win->pads),
+      i64Array(imp, win->dilations));
+  if (failed(r))
+    return failure();
+  return GraphImporter::fromValue(*r);
+}
+
+/// ConvInteger: (x - x_zp) conv (w - w_zp) in int32: the int8 kernel's
+/// form, else computed exactly in f64.
 LogicalResult importConvInteger(GraphImporter &imp) {
   FailureOr<TV *> x = imp.input(0), w = imp.input(1);
   if (failed(x) || failed(w))
     return failure();
+  FailureOr<TV> kernel = integerKernelConv(imp, **x, 2, **w, 3);
+  if (failed(kernel) || kernel->type)
+    return setResult(imp, kernel);
   FailureOr<TV> xc = centered(imp, **x, 2), wc = centered(imp, **w, 3);
   if (failed(xc) || failed(wc))
     return failure();
@@ -240,23 +318,43 @@ LogicalResult importQLinearConv(GraphImporter &imp) {
       return failure();
     in.push_back(*t);
   }
-  FailureOr<TV> xc = centered(imp, *in[0], 2), wc = centered(imp, *in[3], 5);
-  if (failed(xc) || failed(wc))
-    return failure();
   Type f64 = imp.builder.getF64Type();
-  TV *b = nullptr;
-  TV bf;
-  if (imp.hasInput(8)) {
-    FailureOr<TV *> bi = imp.input(8);
-    if (failed(bi))
+  FailureOr<TV> acc = integerKernelConv(imp, *in[0], 2, *in[3], 5);
+  if (failed(acc))
+    return failure();
+  if (acc->type) {
+    // The int32 sums (exact in f64), plus the int32 bias.
+    acc = imp.emitCast(*acc, f64);
+    if (succeeded(acc) && imp.hasInput(8)) {
+      FailureOr<TV *> bi = imp.input(8);
+      if (failed(bi))
+        return failure();
+      FailureOr<TV> bias = imp.emitCast(**bi, f64);
+      if (failed(bias))
+        return failure();
+      FailureOr<TV> b4 = imp.emitReshape(*bias, {bias->shape()[0], 1, 1});
+      if (failed(b4))
+        return failure();
+      acc = imp.emitBinary(BinaryKind::Add, *acc, *b4);
+    }
+  } else {
+    FailureOr<TV> xc = centered(imp, *in[0], 2), wc = centered(imp, *in[3], 5);
+    if (failed(xc) || failed(wc))
       return failure();
-    FailureOr<TV> c = imp.emitCast(**bi, f64);
-    if (failed(c))
-      return failure();
-    bf = *c;
-    b = &bf;
+    TV *b = nullptr;
+    TV bf;
+    if (imp.hasInput(8)) {
+      FailureOr<TV *> bi = imp.input(8);
+      if (failed(bi))
+        return failure();
+      FailureOr<TV> c = imp.emitCast(**bi, f64);
+      if (failed(c))
+        return failure();
+      bf = *c;
+      b = &bf;
+    }
+    acc = convWithAttrs(imp, *xc, *wc, b);
   }
-  FailureOr<TV> acc = convWithAttrs(imp, *xc, *wc, b);
   if (failed(acc))
     return failure();
   // multiplier = x_scale * w_scale / y_scale (in the scales' type).

@@ -33,6 +33,15 @@ inline LogicalResult setValue(GraphImporter &imp, FailureOr<Value> r,
   return imp.setOutput(i, GraphImporter::fromValue(*r));
 }
 
+/// True when `v` is known to hold only zeros.
+inline bool isKnownZero(const TV &v) {
+  if (v.data)
+    return llvm::all_of(v.data->ints, [](int64_t x) { return x == 0; }) &&
+           v.data->floats.empty();
+  auto dense = dyn_cast_or_null<DenseElementsAttr>(v.attr);
+  return dense && dense.isSplat() && dense.getSplatValue<APInt>().isZero();
+}
+
 /// A 0-d constant of `elt` holding `v`.
 inline TV scalarTV(GraphImporter &imp, Type elt, double v) {
   return imp.makeSplat(RankedTensorType::get({}, elt), v);

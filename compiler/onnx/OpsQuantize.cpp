@@ -282,15 +282,6 @@ LogicalResult importDynamicQuantizeLinear(GraphImporter &imp) {
 }
 
 
-/// True when `v` is known to hold only zeros.
-bool isKnownZero(const TV &v) {
-  if (v.data)
-    return llvm::all_of(v.data->ints, [](int64_t x) { return x == 0; }) &&
-           v.data->floats.empty();
-  auto dense = dyn_cast_or_null<DenseElementsAttr>(v.attr);
-  return dense && dense.isSplat() && dense.getSplatValue<APInt>().isZero();
-}
-
 /// kiln.integer_matmul for the form the int8 kernel takes: 8-bit
 /// activations of rank >= 2 with one zero point, constant signed 8-bit
 /// weights [K, N] with zero points 0 (ONNX Runtime's quantize_dynamic and

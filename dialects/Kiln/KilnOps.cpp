@@ -265,6 +265,55 @@ LogicalResult Conv2DOp::verify() {
   return success();
 }
 
+LogicalResult IntegerConv2DOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  auto in = tensorOf(adaptor.getInput().getType());
+  auto w = tensorOf(adaptor.getWeights().getType());
+  ArrayRef<int64_t> kernel = adaptor.getKernel();
+  if (!in || !w || in.getRank() != 4 || w.getRank() != 2)
+    return fail(loc, "integer_conv2d expects a 4-D input and 2-D weights "
+                     "[C * KH * KW, F]");
+  if (kernel.size() != 2 || kernel[0] <= 0 || kernel[1] <= 0)
+    return fail(loc, "integer_conv2d expects 2 positive kernel sizes");
+  if (failed(checkWindowAttrs(loc, adaptor.getStrides(), adaptor.getPadding(),
+                              adaptor.getDilations())))
+    return failure();
+  int64_t rows = in.getDimSize(1) * kernel[0] * kernel[1];
+  if (w.getDimSize(0) != rows)
+    return fail(loc, "weights have " + std::to_string(w.getDimSize(0)) +
+                         " rows, expected C * KH * KW = " +
+                         std::to_string(rows));
+  ArrayRef<int64_t> s = adaptor.getStrides(), p = adaptor.getPadding(),
+                    d = adaptor.getDilations();
+  int64_t oh = windowOutput(in.getDimSize(2), p[0], p[2], kernel[0], s[0], d[0]);
+  int64_t ow = windowOutput(in.getDimSize(3), p[1], p[3], kernel[1], s[1], d[1]);
+  if (oh <= 0 || ow <= 0)
+    return fail(loc, "kernel larger than padded input");
+  inferred.push_back(RankedTensorType::get(
+      {in.getDimSize(0), w.getDimSize(1), oh, ow}, IntegerType::get(ctx, 32)));
+  return success();
+}
+
+LogicalResult IntegerConv2DOp::verify() {
+  auto xt = cast<RankedTensorType>(getInput().getType());
+  auto wt = cast<RankedTensorType>(getWeights().getType());
+  auto xe = dyn_cast<IntegerType>(xt.getElementType());
+  if (!xe || xe.getWidth() != 8 || xe.isSigned())
+    return emitOpError("input must be ui8 or i8, got ") << xt.getElementType();
+  if (!wt.getElementType().isSignlessInteger(8))
+    return emitOpError("weights must be signless i8, got ")
+           << wt.getElementType();
+  if (Value zp = getInputZeroPoint()) {
+    auto zt = cast<RankedTensorType>(zp.getType());
+    if (zt.getElementType() != xt.getElementType() || zt.getRank() != 0)
+      return emitOpError("input_zero_point must be a scalar (rank 0) of the "
+                         "input's type ")
+             << xt.getElementType() << ", got " << zt;
+  }
+  return success();
+}
+
 namespace {
 LogicalResult inferPool(std::optional<Location> loc, Value input,
                         ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,

@@ -350,6 +350,49 @@ def Kiln_IntegerMatMulOp : Kiln_Op<"integer_matmul",
   let hasVerifier = 1;
 }
 
+def Kiln_IntegerConv2DOp : Kiln_Op<"integer_conv2d",
+    [Pure, InferTypeOpAdaptor]> {
+  let summary = "2-D convolution of 8-bit integers with an input zero point "
+                "(ONNX ConvInteger, QLinearConv, QDQ Conv), exact in i32.";
+  let description = [{
+    `input` ([N, C, H, W], unsigned `ui8` or signed `i8`, already quantized)
+    convolved with signed 8-bit weights (zero point 0) that `weights` holds
+    as the matrix the im2col form multiplies by: [C * KH * KW, F], row
+    (c * KH + kh) * KW + kw, column f (one group). `kernel` is [KH, KW],
+    `padding` [top, left, bottom, right]. The optional `input_zero_point`
+    (a scalar of the input's type) is subtracted from every input value,
+    and padded positions hold it, so they add nothing:
+
+      y[n, f, oh, ow] = sum_{c, kh, kw}
+          (x_pad[n, c, oh * sh + kh * dh, ow * sw + kw * dw] - zp)
+          * weights[(c * KH + kh) * KW + kw, f]
+
+    in i32 (wrapping, as ONNX's reference). The result is [N, F, OH, OW]
+    i32. The CPU computes it as one int8 GEMM over the im2col rows (the
+    kernel of kiln.integer_matmul).
+
+    ```mlir
+    %y = kiln.integer_conv2d %x, %w zero_point %zp {kernel = array<i64: 3, 3>,
+           strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>,
+           dilations = array<i64: 1, 1>}
+         : tensor<1x8x16x16xui8>, tensor<72x16xi8>, tensor<ui8>
+         -> tensor<1x16x16x16xi32>
+    ```
+  }];
+  let arguments = (ins Kiln_Tensor:$input, Kiln_Tensor:$weights,
+                       Optional<Kiln_Tensor>:$input_zero_point,
+                       DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$strides,
+                       DenseI64ArrayAttr:$padding,
+                       DenseI64ArrayAttr:$dilations);
+  let results = (outs Kiln_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weights (`zero_point` $input_zero_point^)? attr-dict `:`
+    type($input) `,` type($weights) (`,` type($input_zero_point)^)? `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Attention and the KV cache
 //===----------------------------------------------------------------------===//

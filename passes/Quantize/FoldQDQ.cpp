@@ -22,6 +22,11 @@
 // same numbers; only the float rounding of their sum differs (the integer
 // sum is exact).
 //
+// A Conv between the same dequantized activations and int8-exact constant
+// weights (one group) becomes kiln.integer_conv2d the same way, its
+// weights re-encoded per output channel as the [C * KH * KW, F] matrix its
+// im2col GEMM reads; the bias is added after the rescale, in f32.
+//
 // A Gather from a dequantized constant table (an 8-bit embedding) gathers
 // the 8-bit rows and dequantizes only those.
 //
@@ -264,15 +269,20 @@ struct KilnFoldQDQPass : kiln::impl::KilnFoldQDQPassBase<KilnFoldQDQPass> {
 
   void runOnOperation() override {
     SmallVector<MatMulOp> matmuls;
+    SmallVector<Conv2DOp> convs;
     SmallVector<GatherOp> gathers;
     getOperation()->walk([&](Operation *op) {
       if (auto mm = dyn_cast<MatMulOp>(op))
         matmuls.push_back(mm);
+      else if (auto conv = dyn_cast<Conv2DOp>(op))
+        convs.push_back(conv);
       else if (auto g = dyn_cast<GatherOp>(op))
         gathers.push_back(g);
     });
     for (MatMulOp op : matmuls)
       fold(op);
+    for (Conv2DOp op : convs)
+      foldConv(op);
     for (GatherOp op : gathers)
       gatherFirst(op);
   }
@@ -310,6 +320,69 @@ struct KilnFoldQDQPass : kiln::impl::KilnFoldQDQPassBase<KilnFoldQDQPass> {
     ++numGathers;
   }
 
+  /// conv2d(dequantize(x_q), W) + b -> f32(integer_conv2d(x_q, W_q)) *
+  /// (s_x * s_w[f]) + b, when W (constant [F, C, KH, KW]) is int8 times
+  /// one scale per output channel.
+  void foldConv(Conv2DOp op) {
+    auto wt = cast<RankedTensorType>(op.getWeight().getType());
+    if (op.getLmulAttr() || op.getWinograd() || op.getGroup() != 1 ||
+        !wt.getElementType().isF32())
+      return;
+    std::optional<DequantizedInput> x = matchDequantizedInput(op.getInput());
+    std::optional<std::vector<float>> folded = constantF32Values(op.getWeight());
+    std::optional<std::vector<float>> bias = constantF32Values(op.getBias());
+    if (!x || !folded || !bias)
+      return;
+    int64_t f = wt.getDimSize(0), kh = wt.getDimSize(2), kw = wt.getDimSize(3);
+    int64_t k = wt.getDimSize(1) * kh * kw;
+    // The im2col matrix [K, F] of the [F, K] weights.
+    std::vector<float> matrix(k * f);
+    for (int64_t o = 0; o < f; ++o)
+      for (int64_t r = 0; r < k; ++r)
+        matrix[r * f + o] = (*folded)[o * k + r];
+    std::optional<Int8Weights> w = reencodeInt8(matrix, k, f);
+    if (!w)
+      return;
+
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    Value weights = createConstant(
+        b, loc, RankedTensorType::get({k, f}, b.getIntegerType(8)), w->values,
+        "qdq_conv_weights");
+    auto resultType = cast<RankedTensorType>(op.getType());
+    auto product = IntegerConv2DOp::create(
+        b, loc, resultType.clone(b.getI32Type()), x->q, weights,
+        zeroPointConstant(b, loc, *x), b.getDenseI64ArrayAttr({kh, kw}),
+        op.getStridesAttr(), op.getPaddingAttr(), op.getDilationsAttr());
+    Value y = CastOp::create(b, loc, resultType, product);
+    std::vector<float> scales(f);
+    for (int64_t c = 0; c < f; ++c)
+      scales[c] = x->scale * w->scales[c];
+    auto channelType = RankedTensorType::get({f, 1, 1}, b.getF32Type());
+    y = MulOp::create(b, loc, y,
+                      createConstant(b, loc, channelType, scales,
+                                     "qdq_conv_scales"));
+    if (llvm::any_of(*bias, [](float v) { return v != 0.0f; }))
+      y = AddOp::create(b, loc, y,
+                        createConstant(b, loc, channelType, *bias,
+                                       "qdq_conv_bias"));
+    op.replaceAllUsesWith(y);
+    op.erase();
+    ++numFolded;
+  }
+
+  /// The 0-d constant zero point of `x` (null when it is 0).
+  static Value zeroPointConstant(OpBuilder &b, Location loc,
+                                 const DequantizedInput &x) {
+    if (x.zeroPoint == 0)
+      return Value();
+    auto qType = cast<RankedTensorType>(x.q.getType());
+    auto zpType = RankedTensorType::get({}, qType.getElementType());
+    auto bits = APInt(8, uint64_t(x.zeroPoint), /*isSigned=*/true);
+    return ConstantOp::create(b, loc, zpType,
+                              DenseElementsAttr::get(zpType, bits));
+  }
+
   void fold(MatMulOp op) {
     auto lt = cast<RankedTensorType>(op.getLhs().getType());
     auto rt = cast<RankedTensorType>(op.getRhs().getType());
@@ -332,14 +405,7 @@ struct KilnFoldQDQPass : kiln::impl::KilnFoldQDQPassBase<KilnFoldQDQPass> {
 
     OpBuilder b(op);
     Location loc = op.getLoc();
-    auto qType = cast<RankedTensorType>(x->q.getType());
-    Value zp;
-    if (x->zeroPoint != 0) {
-      auto zpType = RankedTensorType::get({}, qType.getElementType());
-      auto bits = APInt(8, uint64_t(x->zeroPoint), /*isSigned=*/true);
-      zp = ConstantOp::create(b, loc, zpType,
-                              DenseElementsAttr::get(zpType, bits));
-    }
+    Value zp = zeroPointConstant(b, loc, *x);
     Value weights = createConstant(
         b, loc, RankedTensorType::get({k, n}, b.getIntegerType(8)),
         w->values, "qdq_weights");

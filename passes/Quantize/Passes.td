@@ -118,6 +118,10 @@ def KilnFoldQDQPass : Pass<"kiln-fold-qdq"> {
 
     the integer product the QDQ group encodes (exact in i32; the float path
     rounded each product and their sum). Other matmuls are left alone.
+    A one-group `kiln.conv2d` reading the same dequantized activations,
+    with constant weights that are exactly int8 times one scale per output
+    channel, becomes f32(kiln.integer_conv2d(x_q, W_q, zp)) * (s * s_w[f])
+    plus its bias (weights as the [C * KH * KW, F] im2col matrix).
     A `kiln.gather` from a constant table dequantized by casts and
     scalar sub / mul (an 8-bit embedding) gathers the 8-bit rows first and
     dequantizes only them.
@@ -133,7 +137,8 @@ def KilnFoldQDQPass : Pass<"kiln-fold-qdq"> {
     ```
   }];
   let statistics = [
-    Statistic<"numFolded", "num-folded", "Matmuls computed in integers">,
+    Statistic<"numFolded", "num-folded",
+              "Matmuls and convolutions computed in integers">,
     Statistic<"numGathers", "num-gathers",
               "Gathers moved before their table's dequantization">,
   ];
