@@ -199,9 +199,13 @@ std::optional<Int8Weights> reencodeInt8(const std::vector<float> &w,
 }
 
 /// (f32(W_q) [- 0]) * s_w with W_q a constant i8 [K, N] and s_w a scalar
-/// or one scale per column ([N] or [1, N]) constant.
+/// or one scale per column ([N] or [1, N]) constant; with `transposed`,
+/// W_q is [N, K] and s_w one scale per row ([N] or [N, 1]), as a Gemm with
+/// transB reads them (or [N, C, KH, KW] with [N, 1, 1, 1], a conv's). The
+/// values are returned as [K, N].
 std::optional<Int8Weights> matchDequantizedWeights(Value v, int64_t k,
-                                                   int64_t n) {
+                                                   int64_t n,
+                                                   bool transposed = false) {
   auto mul = v.getDefiningOp<MulOp>();
   if (!mul || mul.getLmulAttr())
     return std::nullopt;
@@ -218,7 +222,8 @@ std::optional<Int8Weights> matchDequantizedWeights(Value v, int64_t k,
       continue;
     auto st = cast<RankedTensorType>(b.getType());
     bool perColumn = int64_t(scales->size()) == n &&
-                     st.getShape().back() == n && st.getRank() <= 2;
+                     (transposed ? st.getRank() >= 1 && st.getShape()[0] == n
+                                 : st.getRank() <= 2 && st.getShape().back() == n);
     if (scales->size() != 1 && !perColumn)
       continue;
     std::optional<std::vector<int8_t>> values =
@@ -226,7 +231,11 @@ std::optional<Int8Weights> matchDequantizedWeights(Value v, int64_t k,
     if (!values || int64_t(values->size()) != k * n)
       continue;
     Int8Weights out;
-    out.values = std::move(*values);
+    out.values = *values;
+    if (transposed)
+      for (int64_t r = 0; r < k; ++r)
+        for (int64_t c = 0; c < n; ++c)
+          out.values[r * n + c] = (*values)[c * k + r];
     out.scales.assign(n, (*scales)[0]);
     if (perColumn)
       out.scales = *scales;
@@ -329,18 +338,26 @@ struct KilnFoldQDQPass : kiln::impl::KilnFoldQDQPassBase<KilnFoldQDQPass> {
         !wt.getElementType().isF32())
       return;
     std::optional<DequantizedInput> x = matchDequantizedInput(op.getInput());
-    std::optional<std::vector<float>> folded = constantF32Values(op.getWeight());
     std::optional<std::vector<float>> bias = constantF32Values(op.getBias());
-    if (!x || !folded || !bias)
+    if (!x || !bias)
       return;
     int64_t f = wt.getDimSize(0), kh = wt.getDimSize(2), kw = wt.getDimSize(3);
     int64_t k = wt.getDimSize(1) * kh * kw;
-    // The im2col matrix [K, F] of the [F, K] weights.
-    std::vector<float> matrix(k * f);
-    for (int64_t o = 0; o < f; ++o)
-      for (int64_t r = 0; r < k; ++r)
-        matrix[r * f + o] = (*folded)[o * k + r];
-    std::optional<Int8Weights> w = reencodeInt8(matrix, k, f);
+    // The weights as the im2col matrix [K, F]: still dequantized by ops
+    // (large initializers), or folded to f32 at import.
+    std::optional<Int8Weights> w =
+        matchDequantizedWeights(op.getWeight(), k, f, /*transposed=*/true);
+    if (!w) {
+      std::optional<std::vector<float>> folded =
+          constantF32Values(op.getWeight());
+      if (!folded)
+        return;
+      std::vector<float> matrix(k * f);
+      for (int64_t o = 0; o < f; ++o)
+        for (int64_t r = 0; r < k; ++r)
+          matrix[r * f + o] = (*folded)[o * k + r];
+      w = reencodeInt8(matrix, k, f);
+    }
     if (!w)
       return;
 
@@ -393,7 +410,13 @@ struct KilnFoldQDQPass : kiln::impl::KilnFoldQDQPassBase<KilnFoldQDQPass> {
     if (!x)
       return;
     int64_t k = rt.getDimSize(0), n = rt.getDimSize(1);
-    std::optional<Int8Weights> w = matchDequantizedWeights(op.getRhs(), k, n);
+    // A Gemm with transB reads its dequantized [N, K] weights transposed.
+    Value rhs = op.getRhs();
+    auto transpose = rhs.getDefiningOp<TransposeOp>();
+    bool transposed =
+        transpose && transpose.getPerm() == ArrayRef<int64_t>{1, 0};
+    std::optional<Int8Weights> w = matchDequantizedWeights(
+        transposed ? transpose.getInput() : rhs, k, n, transposed);
     if (!w) {
       std::optional<std::vector<float>> folded =
           constantF32Values(op.getRhs());

@@ -53,6 +53,8 @@ VARIANTS = {
     "mlp4096_b1_w8a8": ("mlp4096_b1", ["--quantize=w8a8"], quantized.ort_dynamic),
     "bert_base_ortq": ("bert_base", None, quantized.ort_dynamic),
     "bert_base_qdq": ("bert_base", None, quantized.ort_static_qdq),
+    "resnet50_qdq": ("resnet50", None, quantized.ort_static_qdq),
+    "digits_cnn_qdq": ("digits_cnn", None, quantized.ort_static_qdq),
 }
 for _name, (_base, _flags, _ort) in VARIANTS.items():
     MODELS[_name] = (MODELS[_base][0], MODELS[_base][1],
