@@ -5,12 +5,13 @@
 // (codegen/cpu/Int8MatmulKernel.cpp):
 //
 //   x_pad[n, c, h, w]            = x, padded with the zero point (adds 0)
-//   col[n, oh, ow, c, kh, kw]    = x_pad[n, c, oh*sh + kh*dh, ow*sw + kw*dw]
+//   col[n, oh, ow, kh, kw, c]    = x_pad[n, c, oh*sh + kh*dh, ow*sw + kw*dw]
 //   acc[(n, oh, ow), f]          = sum_k (col[.., k] - zp) * weights[k, f]
 //   y[n, f, oh, ow]              = acc[(n, oh, ow), f]
 //
 // The rows stay 8-bit (a 3x3 conv's col is 9 bytes per input byte, a
-// quarter of an f32 im2col); a 1x1 stride-1 conv's col is a transpose. The
+// quarter of an f32 im2col), channels last so that the copy runs on
+// vectors of channels; a 1x1 stride-1 conv's col is a transpose. The
 // last step is a transposing copy that elementwise fusion merges with the
 // dequantization that reads y.
 //
@@ -68,15 +69,15 @@ struct IntegerConv2DLowering : OpConversionPattern<IntegerConv2DOp> {
     Value padded = padTensor(rewriter, loc, adaptor.getInput(),
                              {0, 0, p[0], p[1]}, {0, 0, p[2], p[3]}, padValue);
 
-    // col[n, oh, ow, c, kh, kw] = x_pad[n, c, oh*sh + kh*dh, ow*sw + kw*dw].
+    // col[n, oh, ow, kh, kw, c] = x_pad[n, c, oh*sh + kh*dh, ow*sw + kw*dw].
     auto dim = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
     AffineMap window = AffineMap::get(
         6, 0,
-        {dim(0), dim(3), dim(1) * s[0] + dim(4) * d[0],
-         dim(2) * s[1] + dim(5) * d[1]},
+        {dim(0), dim(5), dim(1) * s[0] + dim(3) * d[0],
+         dim(2) * s[1] + dim(4) * d[1]},
         ctx);
     Value col = gatherCopy(rewriter, loc, padded,
-                           {n, oh, ow, c, kernel[0], kernel[1]}, window);
+                           {n, oh, ow, kernel[0], kernel[1], c}, window);
     int64_t rows = n * oh * ow, k = c * kernel[0] * kernel[1];
     col = reshapeTo(rewriter, loc, col,
                     RankedTensorType::get({rows, k}, xt.getElementType()));

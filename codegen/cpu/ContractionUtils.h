@@ -94,7 +94,10 @@ memref::GlobalOp createConstantGlobal(memref::GlobalOp near, StringRef name,
 /// or the last two for a flattened 1x1 conv).
 struct TileFusion {
   struct Operand {
-    enum Kind { Scalar, Vector, Accumulator };
+    /// Strided: the (single) vector dim indexes a dim of the operand
+    /// other than its last, so lanes are gathered at a fixed stride (an
+    /// elementwise op reading a transposed tensor).
+    enum Kind { Scalar, Vector, Accumulator, Strided };
     Value value;
     AffineMap map;
     Kind kind;

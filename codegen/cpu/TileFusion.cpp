@@ -11,6 +11,8 @@
 
 #include "codegen/cpu/ContractionUtils.h"
 
+#include <functional>
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -82,9 +84,26 @@ classifyTileOperand(Value operand, AffineMap map, Value y,
   for (unsigned d : f.vectorDims)
     for (AffineExpr e : map.getResults())
       usesVector |= e.isFunctionOfDim(d);
-  for (AffineExpr e : map.getResults())
-    if (!isa<AffineDimExpr, AffineConstantExpr>(e))
+  // Indices are dims, constants, and sums and constant multiples of them
+  // (a convolution window's oh * stride + kh); vector dims appear alone.
+  std::function<bool(AffineExpr)> simple = [&](AffineExpr e) {
+    if (isa<AffineDimExpr, AffineConstantExpr>(e))
+      return true;
+    auto bin = dyn_cast<AffineBinaryOpExpr>(e);
+    return bin &&
+           (e.getKind() == AffineExprKind::Add ||
+            (e.getKind() == AffineExprKind::Mul &&
+             (isa<AffineConstantExpr>(bin.getLHS()) ||
+              isa<AffineConstantExpr>(bin.getRHS())))) &&
+           simple(bin.getLHS()) && simple(bin.getRHS());
+  };
+  for (AffineExpr e : map.getResults()) {
+    if (!simple(e))
       return std::nullopt;
+    for (unsigned d : f.vectorDims)
+      if (!isa<AffineDimExpr>(e) && e.isFunctionOfDim(d))
+        return std::nullopt;
+  }
   if (!usesVector)
     return TileFusion::Operand::Scalar;
   // Vector loads of i1 (or sub-byte) memory would read packed bits, but
@@ -97,6 +116,23 @@ classifyTileOperand(Value operand, AffineMap map, Value y,
   size_t nv = f.vectorDims.size();
   if (map.getNumResults() < nv)
     return std::nullopt;
+  // One vector dim indexing an earlier dim of the operand (and nothing
+  // else): gathered at that dim's stride.
+  if (nv == 1 && !map.getResult(map.getNumResults() - 1)
+                      .isFunctionOfDim(f.vectorDims[0])) {
+    int uses = 0;
+    for (auto [i, e] : llvm::enumerate(map.getResults())) {
+      if (!e.isFunctionOfDim(f.vectorDims[0]))
+        continue;
+      auto d = dyn_cast<AffineDimExpr>(e);
+      if (!d || type.getShape()[i] != f.yShape[f.vectorDims[0]])
+        return std::nullopt;
+      ++uses;
+    }
+    if (uses == 1)
+      return TileFusion::Operand::Strided;
+    return std::nullopt;
+  }
   for (size_t i = 0; i < nv; ++i) {
     auto d = dyn_cast<AffineDimExpr>(
         map.getResult(map.getNumResults() - nv + i));
@@ -316,20 +352,69 @@ Value readTileOperand(OpBuilder &b, Location loc, const TileFusion &f,
                   VectorType vecType, Value mask, Value acc) {
   if (o.kind == TileFusion::Operand::Accumulator)
     return acc;
-  SmallVector<Value> idx;
-  for (AffineExpr e : o.map.getResults()) {
+  // The operand's index: its map (dims, constants, sums, constant
+  // multiples; classifyTileOperand) applied to Y's.
+  std::function<Value(AffineExpr)> eval = [&](AffineExpr e) -> Value {
     if (auto d = dyn_cast<AffineDimExpr>(e))
-      idx.push_back(yIndex[d.getPosition()]);
-    else
-      idx.push_back(arith::ConstantIndexOp::create(
-          b, loc, cast<AffineConstantExpr>(e).getValue()));
-  }
+      return yIndex[d.getPosition()];
+    if (auto c = dyn_cast<AffineConstantExpr>(e))
+      return arith::ConstantIndexOp::create(b, loc, c.getValue());
+    auto bin = cast<AffineBinaryOpExpr>(e);
+    Value l = eval(bin.getLHS()), r = eval(bin.getRHS());
+    if (e.getKind() == AffineExprKind::Add)
+      return arith::AddIOp::create(b, loc, l, r);
+    return arith::MulIOp::create(b, loc, l, r);
+  };
+  SmallVector<Value> idx;
+  for (AffineExpr e : o.map.getResults())
+    idx.push_back(eval(e));
   auto type = cast<MemRefType>(o.value.getType());
   if (o.kind == TileFusion::Operand::Scalar) {
     if (!isa<MemRefType>(o.value.getType()))
       return scalarToVector(b, loc, o.value, vecType.getNumElements());
     Value s = memref::LoadOp::create(b, loc, o.value, idx);
     return scalarToVector(b, loc, s, vecType.getNumElements());
+  }
+  if (o.kind == TileFusion::Operand::Strided) {
+    // Lanes at the vector dim's stride from the flat index of lane 0.
+    int64_t rank = type.getRank(), stride = 1, position = 0;
+    ArrayRef<int64_t> shape = type.getShape();
+    for (auto [i, e] : llvm::enumerate(o.map.getResults()))
+      if (e.isFunctionOfDim(f.vectorDims[0]))
+        position = int64_t(i);
+    for (int64_t i = position + 1; i < rank; ++i)
+      stride *= shape[i];
+    Value flat = arith::ConstantIndexOp::create(b, loc, 0);
+    for (int64_t i = 0; i < rank; ++i)
+      flat = arith::AddIOp::create(
+          b, loc,
+          arith::MulIOp::create(
+              b, loc, flat, arith::ConstantIndexOp::create(b, loc, shape[i])),
+          idx[i]);
+    ReassociationIndices all;
+    for (int64_t i = 0; i < rank; ++i)
+      all.push_back(i);
+    Value base = rank == 1 ? o.value
+                           : memref::CollapseShapeOp::create(
+                                 b, loc, o.value,
+                                 ArrayRef<ReassociationIndices>{all})
+                                 .getResult();
+    int64_t lanes = vecType.getNumElements();
+    SmallVector<int32_t> offsets;
+    for (int64_t l = 0; l < lanes; ++l)
+      offsets.push_back(int32_t(l * stride));
+    auto offsetType = VectorType::get({lanes}, b.getI32Type());
+    Value offsetVec = arith::ConstantOp::create(
+        b, loc, offsetType, DenseElementsAttr::get(offsetType, ArrayRef(offsets)));
+    auto maskType = VectorType::get({lanes}, b.getI1Type());
+    if (!mask)
+      mask = vector::ConstantMaskOp::create(b, loc, maskType,
+                                            ArrayRef<int64_t>{lanes});
+    auto operandVec = VectorType::get({lanes}, type.getElementType());
+    Value zero = arith::ConstantOp::create(b, loc, operandVec,
+                                           b.getZeroAttr(operandVec));
+    return vector::GatherOp::create(b, loc, operandVec, base, ValueRange{flat},
+                                    offsetVec, mask, zero);
   }
   Value base = o.value;
   size_t nv = f.vectorDims.size();

@@ -258,13 +258,15 @@ FailureOr<TV> integerKernelConv(GraphImporter &imp, TV &x, int xZpIndex,
   std::optional<Contents> values = readContents(w);
   if (win->group != 1 || !values)
     return TV();
-  // The weights as the im2col matrix [C * KH * KW, F].
-  int64_t f = w.shape()[0], k = w.type.getNumElements() / f;
+  // The weights as the im2col matrix [KH * KW * C, F], row (kh, kw, c).
+  int64_t f = w.shape()[0], c = w.shape()[1],
+          taps = w.shape()[2] * w.shape()[3], k = c * taps;
   Contents matrix;
   matrix.ints.resize(k * f);
   for (int64_t o = 0; o < f; ++o)
-    for (int64_t r = 0; r < k; ++r)
-      matrix.ints[r * f + o] = values->ints[o * k + r];
+    for (int64_t ci = 0; ci < c; ++ci)
+      for (int64_t t = 0; t < taps; ++t)
+        matrix.ints[(t * c + ci) * f + o] = values->ints[(o * c + ci) * taps + t];
   TV wm = imp.makeConst(RankedTensorType::get({k, f}, w.elementType()),
                         std::move(matrix));
   FailureOr<Value> vx = imp.materialize(x), vw = imp.materialize(wm);

@@ -273,7 +273,7 @@ LogicalResult IntegerConv2DOp::inferReturnTypes(
   ArrayRef<int64_t> kernel = adaptor.getKernel();
   if (!in || !w || in.getRank() != 4 || w.getRank() != 2)
     return fail(loc, "integer_conv2d expects a 4-D input and 2-D weights "
-                     "[C * KH * KW, F]");
+                     "[KH * KW * C, F]");
   if (kernel.size() != 2 || kernel[0] <= 0 || kernel[1] <= 0)
     return fail(loc, "integer_conv2d expects 2 positive kernel sizes");
   if (failed(checkWindowAttrs(loc, adaptor.getStrides(), adaptor.getPadding(),
@@ -282,7 +282,7 @@ LogicalResult IntegerConv2DOp::inferReturnTypes(
   int64_t rows = in.getDimSize(1) * kernel[0] * kernel[1];
   if (w.getDimSize(0) != rows)
     return fail(loc, "weights have " + std::to_string(w.getDimSize(0)) +
-                         " rows, expected C * KH * KW = " +
+                         " rows, expected KH * KW * C = " +
                          std::to_string(rows));
   ArrayRef<int64_t> s = adaptor.getStrides(), p = adaptor.getPadding(),
                     d = adaptor.getDilations();

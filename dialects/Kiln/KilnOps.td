@@ -357,15 +357,15 @@ def Kiln_IntegerConv2DOp : Kiln_Op<"integer_conv2d",
   let description = [{
     `input` ([N, C, H, W], unsigned `ui8` or signed `i8`, already quantized)
     convolved with signed 8-bit weights (zero point 0) that `weights` holds
-    as the matrix the im2col form multiplies by: [C * KH * KW, F], row
-    (c * KH + kh) * KW + kw, column f (one group). `kernel` is [KH, KW],
+    as the matrix the im2col form multiplies by: [KH * KW * C, F], row
+    (kh * KW + kw) * C + c, column f (one group). `kernel` is [KH, KW],
     `padding` [top, left, bottom, right]. The optional `input_zero_point`
     (a scalar of the input's type) is subtracted from every input value,
     and padded positions hold it, so they add nothing:
 
       y[n, f, oh, ow] = sum_{c, kh, kw}
           (x_pad[n, c, oh * sh + kh * dh, ow * sw + kw * dw] - zp)
-          * weights[(c * KH + kh) * KW + kw, f]
+          * weights[(kh * KW + kw) * C + c, f]
 
     in i32 (wrapping, as ONNX's reference). The result is [N, F, OH, OW]
     i32. The CPU computes it as one int8 GEMM over the im2col rows (the

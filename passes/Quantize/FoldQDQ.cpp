@@ -24,7 +24,7 @@
 //
 // A Conv between the same dequantized activations and int8-exact constant
 // weights (one group) becomes kiln.integer_conv2d the same way, its
-// weights re-encoded per output channel as the [C * KH * KW, F] matrix its
+// weights re-encoded per output channel as the [KH * KW * C, F] matrix its
 // im2col GEMM reads; the bias is added after the rescale, in f32.
 //
 // A Gather from a dequantized constant table (an 8-bit embedding) gathers
@@ -247,6 +247,17 @@ std::optional<Int8Weights> matchDequantizedWeights(Value v, int64_t k,
   return std::nullopt;
 }
 
+/// The rows of a conv's [C * T, F] weight matrix (row c * T + t, with T
+/// the kernel taps) reordered to t * C + c.
+std::vector<int8_t> channelsLastRows(const std::vector<int8_t> &rows,
+                                     int64_t c, int64_t taps, int64_t f) {
+  std::vector<int8_t> out(rows.size());
+  for (int64_t ci = 0; ci < c; ++ci)
+    for (int64_t t = 0; t < taps; ++t)
+      std::copy_n(&rows[(ci * taps + t) * f], f, &out[(t * c + ci) * f]);
+  return out;
+}
+
 /// The DequantizeLinear ops between a constant table and a kiln.gather of
 /// it, last first: a chain of f32 casts and of sub / mul by one-element
 /// constants starting at a kiln.constant (an embedding table stored in 8
@@ -360,6 +371,8 @@ struct KilnFoldQDQPass : kiln::impl::KilnFoldQDQPassBase<KilnFoldQDQPass> {
     }
     if (!w)
       return;
+    // Rows (c, kh, kw) -> (kh, kw, c): the channels-last im2col order.
+    w->values = channelsLastRows(w->values, wt.getDimSize(1), kh * kw, f);
 
     OpBuilder b(op);
     Location loc = op.getLoc();
