@@ -8,6 +8,9 @@ MODEL (random weights, fixed seed, opset 21):
   mlp          [4,64] MatMul+Add+Relu -> MatMul+Add+Gelu -> MatMul+Add -> [4,32]
   cnn          [2,3,16,16] Conv+Relu+MaxPool -> Conv+Relu -> GlobalAveragePool
                -> Flatten -> Gemm -> [2,10]
+  convs        [1,3,32,32] 7x7 stride-2 stem, 1x1 convs (stride 1 and 2),
+               3x3 stride 2 with asymmetric pads, dilated 3x3, a residual
+               Add -> GlobalAveragePool -> Gemm -> [1,10]
   transformer  [1,16,64] one pre-LN encoder block: LayerNorm, Q/K/V MatMul,
                4 heads, Softmax, output MatMul, residual, LayerNorm,
                MatMul+Gelu+MatMul FFN (256), residual
@@ -98,6 +101,37 @@ def build_cnn(seed=0):
     return b.model(doc="ort_quantized cnn")
 
 
+def build_convs(seed=0):
+    """Every window the integer conv takes: a 7x7 stride-2 stem, 1x1 convs
+    (stride 1 and 2), an asymmetrically padded 3x3 stride 2, a dilated 3x3,
+    a residual Add, channel counts that are not multiples of 8."""
+    rng = np.random.default_rng(seed)
+    b = GraphBuilder("convs_q", opset=OPSET)
+    x = b.input("input", np.float32, [1, 3, 32, 32])
+
+    def conv(name, v, fi, fo, k, relu=True, **attrs):
+        w = b.init(f"{name}.weight", _w(rng, (fo, fi, k, k), fi * k * k))
+        with b.scope(name):
+            v = b.op("Conv", [v, w, b.init(f"{name}.bias", _b(rng, fo))],
+                     kernel_shape=[k, k], **attrs)
+            return b.op("Relu", [v]) if relu else v
+
+    h = conv("stem", x, 3, 12, 7, strides=[2, 2], pads=[3, 3, 3, 3])     # 12x16x16
+    r = conv("reduce", h, 12, 20, 1)                                      # 20x16x16
+    h = conv("down", r, 20, 20, 3, strides=[2, 2], pads=[0, 0, 1, 1])    # 20x8x8
+    s = conv("shortcut", r, 20, 20, 1, relu=False, strides=[2, 2])       # 20x8x8
+    with b.scope("residual"):
+        h = b.op("Relu", [b.op("Add", [h, s])])
+    h = conv("dilated", h, 20, 24, 3, pads=[2, 2, 2, 2], dilations=[2, 2])  # 24x8x8
+    with b.scope("head"):
+        h = b.op("GlobalAveragePool", [h])
+        h = b.op("Flatten", [h], axis=1)
+        h = b.op("Gemm", [h, b.init("fc.weight", _w(rng, (10, 24), 24)),
+                          b.init("fc.bias", _b(rng, 10))], transB=1)
+    b.output(h, np.float32, [1, 10], name="output")
+    return b.model(doc="ort_quantized convs")
+
+
 def build_transformer(seed=0):
     rng = np.random.default_rng(seed)
     S, D, H, F = 16, 64, 4, 256
@@ -147,7 +181,8 @@ def build_transformer(seed=0):
     return b.model(doc="ort_quantized transformer")
 
 
-MODELS = {"mlp": build_mlp, "cnn": build_cnn, "transformer": build_transformer}
+MODELS = {"mlp": build_mlp, "cnn": build_cnn, "convs": build_convs,
+          "transformer": build_transformer}
 MODES = ["qdq", "qdq_pc", "qop", "qop_pc", "dynamic", "nbits4", "nbits4_sym", "nbits8"]
 
 

@@ -97,3 +97,28 @@ func.func @integer_no_zp(%x: tensor<4x5xui8>, %w: tensor<5x7xi8>) -> tensor<4x7x
   %0 = kiln.integer_matmul %x, %w : tensor<4x5xui8>, tensor<5x7xi8>
   return %0 : tensor<4x7xi32>
 }
+
+// kiln.integer_conv2d: the input padded with the zero point, the 8-bit
+// im2col rows in (kh, kw, c) order (col [N, OH, OW, KH, KW, C] reads
+// x_pad[n, c, oh * 2 + kh, ow * 2 + kw]; MAPS below), the integer contraction of
+// kiln.integer_matmul (zero point as the attribute), and the copy back to
+// [N, F, OH, OW].
+// CHECK-LABEL: func.func @integer_conv
+// CHECK:       %[[PAD:.*]] = tensor.pad %arg0 low[0, 0, 0, 0] high[0, 0, 1, 1]
+// CHECK:       %[[COL:.*]] = linalg.generic {{.*}} ins(%[[PAD]] : tensor<1x2x5x5xui8>) outs({{.*}} : tensor<1x2x2x2x2x2xui8>)
+// CHECK:       %[[ROWS:.*]] = tensor.collapse_shape %[[COL]] {{\[\[}}0, 1, 2], [3, 4, 5]] : tensor<1x2x2x2x2x2xui8> into tensor<4x8xui8>
+// CHECK:       %[[ACC:.*]] = linalg.generic {{.*}} ins(%[[ROWS]], %arg1 : tensor<4x8xui8>, tensor<8x3xi8>) {{.*}} attrs = {kiln.integer_matmul = "unsigned", kiln.integer_matmul_zero_point = 10 : i32}
+// CHECK:       %[[E:.*]] = tensor.expand_shape %[[ACC]]
+// CHECK:       linalg.generic {{.*}} ins(%[[E]] : tensor<1x2x2x3xi32>) outs({{.*}} : tensor<1x3x2x2xi32>)
+func.func @integer_conv(%x: tensor<1x2x4x4xui8>, %w: tensor<8x3xi8>) -> tensor<1x3x2x2xi32> {
+  %zp = kiln.constant dense<10> : tensor<ui8>
+  %0 = kiln.integer_conv2d %x, %w zero_point %zp {kernel = array<i64: 2, 2>,
+         strides = array<i64: 2, 2>, padding = array<i64: 0, 0, 1, 1>,
+         dilations = array<i64: 1, 1>}
+       : tensor<1x2x4x4xui8>, tensor<8x3xi8>, tensor<ui8> -> tensor<1x3x2x2xi32>
+  return %0 : tensor<1x3x2x2xi32>
+}
+
+// RUN: %kiln_opt %s --convert-kiln-to-linalg | FileCheck %s --check-prefix=MAPS
+// MAPS-DAG: affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d5, d1 * 2 + d3, d2 * 2 + d4)>
+// MAPS-DAG: affine_map<(d0, d1, d2, d3) -> (d0, d2, d3, d1)>

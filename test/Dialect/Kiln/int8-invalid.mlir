@@ -119,3 +119,37 @@ func.func @integer_zero_point_type(%x: tensor<2x64xui8>, %w: tensor<64x16xi8>, %
   %0 = kiln.integer_matmul %x, %w zero_point %zp : tensor<2x64xui8>, tensor<64x16xi8>, tensor<i8>
   return
 }
+
+// -----
+
+func.func @conv_rows(%x: tensor<1x8x16x16xui8>, %w: tensor<64x16xi8>) {
+  // expected-error @+2 {{weights have 64 rows, expected KH * KW * C = 72}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = kiln.integer_conv2d %x, %w {kernel = array<i64: 3, 3>,
+         strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>,
+         dilations = array<i64: 1, 1>}
+       : tensor<1x8x16x16xui8>, tensor<64x16xi8> -> tensor<1x16x14x14xi32>
+  return
+}
+
+// -----
+
+func.func @conv_float_input(%x: tensor<1x8x16x16xf32>, %w: tensor<72x16xi8>) {
+  // expected-error @+1 {{input must be ui8 or i8, got 'f32'}}
+  %0 = kiln.integer_conv2d %x, %w {kernel = array<i64: 3, 3>,
+         strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>,
+         dilations = array<i64: 1, 1>}
+       : tensor<1x8x16x16xf32>, tensor<72x16xi8> -> tensor<1x16x14x14xi32>
+  return
+}
+
+// -----
+
+func.func @conv_zero_point_type(%x: tensor<1x8x16x16xui8>, %w: tensor<72x16xi8>, %zp: tensor<i8>) {
+  // expected-error @+1 {{input_zero_point must be a scalar (rank 0) of the input's type 'ui8'}}
+  %0 = kiln.integer_conv2d %x, %w zero_point %zp {kernel = array<i64: 3, 3>,
+         strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>,
+         dilations = array<i64: 1, 1>}
+       : tensor<1x8x16x16xui8>, tensor<72x16xi8>, tensor<i8> -> tensor<1x16x14x14xi32>
+  return
+}

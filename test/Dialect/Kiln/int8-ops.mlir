@@ -45,3 +45,14 @@ func.func @integer_i8_no_zero_point(%x: tensor<4x64xi8>, %w: tensor<64x16xi8>) -
   %0 = kiln.integer_matmul %x, %w : tensor<4x64xi8>, tensor<64x16xi8>
   return %0 : tensor<4x16xi32>
 }
+
+// kiln.integer_conv2d: [N, F, OH, OW] i32, inferred from the window.
+// CHECK-LABEL: func.func @integer_conv
+func.func @integer_conv(%x: tensor<1x8x16x16xui8>, %w: tensor<72x16xi8>, %zp: tensor<ui8>) -> tensor<1x16x8x8xi32> {
+  // CHECK: kiln.integer_conv2d %{{.*}}, %{{.*}} zero_point %{{.*}} {dilations = array<i64: 1, 1>, kernel = array<i64: 3, 3>, padding = array<i64: 1, 1, 0, 0>, strides = array<i64: 2, 2>} : tensor<1x8x16x16xui8>, tensor<72x16xi8>, tensor<ui8> -> tensor<1x16x8x8xi32>
+  %0 = kiln.integer_conv2d %x, %w zero_point %zp {kernel = array<i64: 3, 3>,
+         strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 0, 0>,
+         dilations = array<i64: 1, 1>}
+       : tensor<1x8x16x16xui8>, tensor<72x16xi8>, tensor<ui8> -> tensor<1x16x8x8xi32>
+  return %0 : tensor<1x16x8x8xi32>
+}

@@ -112,3 +112,75 @@ func.func @gather_first(%ids: tensor<1x2xi64>) -> tensor<1x2x3xf32> {
   %y = kiln.gather %w, %ids {axis = 0 : i64} : tensor<4x3xf32>, tensor<1x2xi64> -> tensor<1x2x3xf32>
   return %y : tensor<1x2x3xf32>
 }
+
+// A conv between dequantized u8 activations and int8 weights dequantized
+// per output channel ([F, 1, 1, 1] scales): kiln.integer_conv2d with the
+// weights as the [KH * KW * C, F] matrix, rows in (kh, kw, c) order, then
+// s_x * s_w[f] per channel and the bias.
+// CHECK-LABEL: func.func @conv
+// CHECK-DAG:   %[[ZP:.*]] = kiln.constant dense<10> : tensor<ui8>
+// CHECK-DAG:   %[[WQ:.*]] = kiln.constant dense<{{\[\[}}1, -1], [5, -5], [2, -2], [6, -6], [3, -3], [7, -7], [4, -4], [8, -8]]> : tensor<8x2xi8>
+// CHECK:       %[[P:.*]] = kiln.integer_conv2d %arg0, %[[WQ]] zero_point %[[ZP]] {dilations = array<i64: 1, 1>, kernel = array<i64: 2, 2>, padding = array<i64: 1, 0, 0, 1>, strides = array<i64: 1, 1>} : tensor<1x2x4x4xui8>, tensor<8x2xi8>, tensor<ui8> -> tensor<1x2x4x4xi32>
+// CHECK:       %[[F:.*]] = kiln.cast %[[P]] : tensor<1x2x4x4xi32> -> tensor<1x2x4x4xf32>
+// CHECK:       %[[S:.*]] = kiln.constant dense<{{\[\[\[}}1.250000e-01]], {{\[\[}}6.250000e-02]]]> : tensor<2x1x1xf32>
+// CHECK:       %[[M:.*]] = kiln.mul %[[F]], %[[S]]
+// CHECK:       %[[B:.*]] = kiln.constant dense<{{\[\[\[}}1.000000e+00]], {{\[\[}}0.000000e+00]]]> : tensor<2x1x1xf32>
+// CHECK:       %[[Y:.*]] = kiln.add %[[M]], %[[B]]
+// CHECK:       return %[[Y]]
+// CHECK-NOT:   kiln.conv2d
+func.func @conv(%q: tensor<1x2x4x4xui8>) -> tensor<1x2x4x4xf32> {
+  %zp = kiln.constant dense<10.0> : tensor<f32>
+  %s = kiln.constant dense<0.5> : tensor<f32>
+  %wq = kiln.constant dense<[[[[1, 2], [3, 4]], [[5, 6], [7, 8]]], [[[-1, -2], [-3, -4]], [[-5, -6], [-7, -8]]]]> : tensor<2x2x2x2xi8>
+  %sw = kiln.constant dense<[[[[0.25]]], [[[0.125]]]]> : tensor<2x1x1x1xf32>
+  %b = kiln.constant dense<[1.0, 0.0]> : tensor<2xf32>
+  %f = kiln.cast %q : tensor<1x2x4x4xui8> -> tensor<1x2x4x4xf32>
+  %c = kiln.sub %f, %zp : tensor<1x2x4x4xf32>, tensor<f32>
+  %x = kiln.mul %c, %s : tensor<1x2x4x4xf32>, tensor<f32>
+  %wf = kiln.cast %wq : tensor<2x2x2x2xi8> -> tensor<2x2x2x2xf32>
+  %w = kiln.mul %wf, %sw : tensor<2x2x2x2xf32>, tensor<2x1x1x1xf32>
+  %y = kiln.conv2d %x, %w, %b {strides = array<i64: 1, 1>,
+         padding = array<i64: 1, 0, 0, 1>, dilations = array<i64: 1, 1>,
+         group = 1 : i64}
+       : tensor<1x2x4x4xf32>, tensor<2x2x2x2xf32>, tensor<2xf32> -> tensor<1x2x4x4xf32>
+  return %y : tensor<1x2x4x4xf32>
+}
+
+// A grouped conv stays in float.
+// CHECK-LABEL: func.func @grouped_conv
+// CHECK:       kiln.conv2d
+// CHECK-NOT:   kiln.integer_conv2d
+func.func @grouped_conv(%q: tensor<1x2x4x4xui8>) -> tensor<1x2x3x3xf32> {
+  %s = kiln.constant dense<0.5> : tensor<f32>
+  %wq = kiln.constant dense<[[[[1, 2], [3, 4]]], [[[5, 6], [7, 8]]]]> : tensor<2x1x2x2xi8>
+  %sw = kiln.constant dense<0.25> : tensor<f32>
+  %b = kiln.constant dense<0.0> : tensor<2xf32>
+  %f = kiln.cast %q : tensor<1x2x4x4xui8> -> tensor<1x2x4x4xf32>
+  %x = kiln.mul %f, %s : tensor<1x2x4x4xf32>, tensor<f32>
+  %wf = kiln.cast %wq : tensor<2x1x2x2xi8> -> tensor<2x1x2x2xf32>
+  %w = kiln.mul %wf, %sw : tensor<2x1x2x2xf32>, tensor<f32>
+  %y = kiln.conv2d %x, %w, %b {strides = array<i64: 1, 1>,
+         padding = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>,
+         group = 2 : i64}
+       : tensor<1x2x4x4xf32>, tensor<2x1x2x2xf32>, tensor<2xf32> -> tensor<1x2x3x3xf32>
+  return %y : tensor<1x2x3x3xf32>
+}
+
+// A Gemm with transB: the dequantized [N, K] weights, per row, read
+// through a transpose.
+// CHECK-LABEL: func.func @transposed_weights
+// CHECK:       %[[WQ:.*]] = kiln.constant dense<{{\[\[}}1, -1, 3], [2, -2, 4]]> : tensor<2x3xi8>
+// CHECK:       kiln.integer_matmul %arg0, %[[WQ]] : tensor<1x2xi8>, tensor<2x3xi8>
+// CHECK-NOT:   kiln.matmul
+func.func @transposed_weights(%q: tensor<1x2xi8>) -> tensor<1x3xf32> {
+  %s = kiln.constant dense<0.5> : tensor<f32>
+  %wq = kiln.constant dense<[[1, 2], [-1, -2], [3, 4]]> : tensor<3x2xi8>
+  %sw = kiln.constant dense<[[0.25], [0.5], [1.0]]> : tensor<3x1xf32>
+  %f = kiln.cast %q : tensor<1x2xi8> -> tensor<1x2xf32>
+  %x = kiln.mul %f, %s : tensor<1x2xf32>, tensor<f32>
+  %wf = kiln.cast %wq : tensor<3x2xi8> -> tensor<3x2xf32>
+  %w = kiln.mul %wf, %sw : tensor<3x2xf32>, tensor<3x1xf32>
+  %wt = kiln.transpose %w {perm = array<i64: 1, 0>} : tensor<3x2xf32> -> tensor<2x3xf32>
+  %y = kiln.matmul %x, %wt : tensor<1x2xf32>, tensor<2x3xf32>
+  return %y : tensor<1x3xf32>
+}
