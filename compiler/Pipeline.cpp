@@ -62,6 +62,8 @@ void mlir::kiln::buildGraphPipeline(OpPassManager &pm,
   // QDQ models' dequantized matmuls: integer products (before kiln's own
   // quantization modes, which leave integer matmuls alone).
   pm.addPass(createKilnFoldQDQPass());
+  // Their integer convs in NHWC, transposes only at the chain's ends.
+  pm.addPass(createKilnChannelsLastConvPass());
   if (options.weightQuantize)
     pm.addPass(createKilnWeightQuantizePass(*options.weightQuantize));
   if (options.smoothQuant)

@@ -13,7 +13,8 @@
 // quarter of an f32 im2col), channels last so that the copy runs on
 // vectors of channels; a 1x1 stride-1 conv's col is a transpose. The
 // last step is a transposing copy that elementwise fusion merges with the
-// dequantization that reads y.
+// dequantization that reads y; a channels-last conv (kiln-channels-last-
+// conv) has none, and its 1x1 stride-1 rows are the input itself.
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,8 +55,10 @@ struct IntegerConv2DLowering : OpConversionPattern<IntegerConv2DOp> {
     auto yt = cast<RankedTensorType>(op.getType());
     ArrayRef<int64_t> kernel = op.getKernel(), s = op.getStrides(),
                       p = op.getPadding(), d = op.getDilations();
-    int64_t n = xt.getDimSize(0), c = xt.getDimSize(1), f = yt.getDimSize(1),
-            oh = yt.getDimSize(2), ow = yt.getDimSize(3);
+    bool last = op.getChannelsLast();
+    int64_t n = xt.getDimSize(0), c = xt.getDimSize(last ? 3 : 1),
+            f = yt.getDimSize(last ? 3 : 1), oh = yt.getDimSize(last ? 1 : 2),
+            ow = yt.getDimSize(last ? 2 : 3);
     IntegerZeroPoint zp = integerZeroPoint(op.getInputZeroPoint(),
                                            adaptor.getInputZeroPoint());
 
@@ -66,18 +69,31 @@ struct IntegerConv2DLowering : OpConversionPattern<IntegerConv2DOp> {
                          .getResult()
                    : scalarConstant(rewriter, loc, xt.getElementType(),
                                     double(zp.constant));
-    Value padded = padTensor(rewriter, loc, adaptor.getInput(),
-                             {0, 0, p[0], p[1]}, {0, 0, p[2], p[3]}, padValue);
+    SmallVector<int64_t> low = {0, 0, p[0], p[1]}, high = {0, 0, p[2], p[3]};
+    if (last) {
+      low = {0, p[0], p[1], 0};
+      high = {0, p[2], p[3], 0};
+    }
+    Value padded =
+        padTensor(rewriter, loc, adaptor.getInput(), low, high, padValue);
 
-    // col[n, oh, ow, kh, kw, c] = x_pad[n, c, oh*sh + kh*dh, ow*sw + kw*dw].
+    // col[n, oh, ow, kh, kw, c] = x_pad[n, c, oh*sh + kh*dh, ow*sw + kw*dw]
+    // (channels last: x_pad[n, oh*sh + kh*dh, ow*sw + kw*dw, c], and a 1x1
+    // stride-1 conv's rows are the input itself).
     auto dim = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    AffineExpr row = dim(1) * s[0] + dim(3) * d[0],
+               column = dim(2) * s[1] + dim(4) * d[1];
     AffineMap window = AffineMap::get(
         6, 0,
-        {dim(0), dim(5), dim(1) * s[0] + dim(3) * d[0],
-         dim(2) * s[1] + dim(4) * d[1]},
+        last ? SmallVector<AffineExpr>{dim(0), row, column, dim(5)}
+             : SmallVector<AffineExpr>{dim(0), dim(5), row, column},
         ctx);
-    Value col = gatherCopy(rewriter, loc, padded,
-                           {n, oh, ow, kernel[0], kernel[1], c}, window);
+    bool pointwise = last && kernel[0] == 1 && kernel[1] == 1 && s[0] == 1 &&
+                     s[1] == 1;
+    Value col = pointwise ? padded
+                          : gatherCopy(rewriter, loc, padded,
+                                       {n, oh, ow, kernel[0], kernel[1], c},
+                                       window);
     int64_t rows = n * oh * ow, k = c * kernel[0] * kernel[1];
     col = reshapeTo(rewriter, loc, col,
                     RankedTensorType::get({rows, k}, xt.getElementType()));
@@ -86,6 +102,10 @@ struct IntegerConv2DLowering : OpConversionPattern<IntegerConv2DOp> {
         integerContraction(rewriter, loc, col, adaptor.getWeights(), zp);
     acc = reshapeTo(rewriter, loc, acc,
                     RankedTensorType::get({n, oh, ow, f}, yt.getElementType()));
+    if (last) {
+      rewriter.replaceOp(op, acc);
+      return success();
+    }
     // y[n, f, oh, ow] = acc[n, oh, ow, f].
     AffineMap toNHWC =
         AffineMap::get(4, 0, {dim(0), dim(2), dim(3), dim(1)}, ctx);

@@ -400,17 +400,36 @@ Value readTileOperand(OpBuilder &b, Location loc, const TileFusion &f,
                                  ArrayRef<ReassociationIndices>{all})
                                  .getResult();
     int64_t lanes = vecType.getNumElements();
+    auto operandVec = VectorType::get({lanes}, type.getElementType());
+    // A static mask (or none): one scalar load per valid lane, each at a
+    // constant offset from lane 0 (a load with a displacement, inserted),
+    // cheaper than a gather's per-lane address vector.
+    std::optional<int64_t> valid = lanes;
+    if (mask) {
+      auto constantMask = mask.getDefiningOp<vector::ConstantMaskOp>();
+      valid = constantMask ? std::optional(constantMask.getMaskDimSizes()[0])
+                           : std::nullopt;
+    }
+    if (valid) {
+      Value v = arith::ConstantOp::create(b, loc, operandVec,
+                                          b.getZeroAttr(operandVec));
+      for (int64_t l = 0; l < *valid; ++l) {
+        Value at = l == 0 ? flat
+                          : arith::AddIOp::create(
+                                b, loc, flat,
+                                arith::ConstantIndexOp::create(b, loc, l * stride))
+                                .getResult();
+        Value e = memref::LoadOp::create(b, loc, base, ValueRange{at});
+        v = vector::InsertOp::create(b, loc, e, v, ArrayRef<int64_t>{l});
+      }
+      return v;
+    }
     SmallVector<int32_t> offsets;
     for (int64_t l = 0; l < lanes; ++l)
       offsets.push_back(int32_t(l * stride));
     auto offsetType = VectorType::get({lanes}, b.getI32Type());
     Value offsetVec = arith::ConstantOp::create(
         b, loc, offsetType, DenseElementsAttr::get(offsetType, ArrayRef(offsets)));
-    auto maskType = VectorType::get({lanes}, b.getI1Type());
-    if (!mask)
-      mask = vector::ConstantMaskOp::create(b, loc, maskType,
-                                            ArrayRef<int64_t>{lanes});
-    auto operandVec = VectorType::get({lanes}, type.getElementType());
     Value zero = arith::ConstantOp::create(b, loc, operandVec,
                                            b.getZeroAttr(operandVec));
     return vector::GatherOp::create(b, loc, operandVec, base, ValueRange{flat},

@@ -279,19 +279,25 @@ LogicalResult IntegerConv2DOp::inferReturnTypes(
   if (failed(checkWindowAttrs(loc, adaptor.getStrides(), adaptor.getPadding(),
                               adaptor.getDilations())))
     return failure();
-  int64_t rows = in.getDimSize(1) * kernel[0] * kernel[1];
+  // Channels and spatial dims of the input in its layout.
+  bool last = adaptor.getChannelsLast();
+  int64_t c = in.getDimSize(last ? 3 : 1), h = in.getDimSize(last ? 1 : 2),
+          wd = in.getDimSize(last ? 2 : 3);
+  int64_t rows = c * kernel[0] * kernel[1];
   if (w.getDimSize(0) != rows)
     return fail(loc, "weights have " + std::to_string(w.getDimSize(0)) +
                          " rows, expected KH * KW * C = " +
                          std::to_string(rows));
   ArrayRef<int64_t> s = adaptor.getStrides(), p = adaptor.getPadding(),
                     d = adaptor.getDilations();
-  int64_t oh = windowOutput(in.getDimSize(2), p[0], p[2], kernel[0], s[0], d[0]);
-  int64_t ow = windowOutput(in.getDimSize(3), p[1], p[3], kernel[1], s[1], d[1]);
+  int64_t oh = windowOutput(h, p[0], p[2], kernel[0], s[0], d[0]);
+  int64_t ow = windowOutput(wd, p[1], p[3], kernel[1], s[1], d[1]);
   if (oh <= 0 || ow <= 0)
     return fail(loc, "kernel larger than padded input");
+  int64_t n = in.getDimSize(0), f = w.getDimSize(1);
   inferred.push_back(RankedTensorType::get(
-      {in.getDimSize(0), w.getDimSize(1), oh, ow}, IntegerType::get(ctx, 32)));
+      last ? SmallVector<int64_t>{n, oh, ow, f} : SmallVector<int64_t>{n, f, oh, ow},
+      IntegerType::get(ctx, 32)));
   return success();
 }
 

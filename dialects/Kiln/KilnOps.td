@@ -368,8 +368,10 @@ def Kiln_IntegerConv2DOp : Kiln_Op<"integer_conv2d",
           * weights[(kh * KW + kw) * C + c, f]
 
     in i32 (wrapping, as ONNX's reference). The result is [N, F, OH, OW]
-    i32. The CPU computes it as one int8 GEMM over the im2col rows (the
-    kernel of kiln.integer_matmul).
+    i32. With `channels_last` the input is [N, H, W, C] and the result
+    [N, OH, OW, F] (kiln-channels-last-conv keeps chains of these convs in
+    that layout). The CPU computes it as one int8 GEMM over the im2col rows
+    (the kernel of kiln.integer_matmul).
 
     ```mlir
     %y = kiln.integer_conv2d %x, %w zero_point %zp {kernel = array<i64: 3, 3>,
@@ -383,7 +385,7 @@ def Kiln_IntegerConv2DOp : Kiln_Op<"integer_conv2d",
                        Optional<Kiln_Tensor>:$input_zero_point,
                        DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$strides,
                        DenseI64ArrayAttr:$padding,
-                       DenseI64ArrayAttr:$dilations);
+                       DenseI64ArrayAttr:$dilations, UnitAttr:$channels_last);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = [{
     $input `,` $weights (`zero_point` $input_zero_point^)? attr-dict `:`

@@ -105,6 +105,30 @@ def KilnWeightQuantizePass : Pass<"kiln-weight-quantize"> {
   ];
 }
 
+def KilnChannelsLastConvPass : Pass<"kiln-channels-last-conv"> {
+  let summary = "Runs chains of integer convolutions in NHWC.";
+  let description = [{
+    Each NCHW `kiln.integer_conv2d` becomes a `channels_last` one between
+    two `kiln.transpose` ops; transposes then sink through elementwise ops
+    (casts, unary math, add/sub/mul/div/max/min; a broadcast operand with
+    one non-unit dim is reshaped to the untransposed layout) and a
+    transpose followed by its inverse cancels. Between two convs of a QDQ
+    model every op is elementwise, so the activations stay NHWC there; a
+    transpose remains only before a non-elementwise reader (a pool, a
+    reshape) and after the graph inputs.
+
+    ```mlir
+    // before
+    %y = kiln.integer_conv2d %x, %w {...} : ... -> tensor<1x16x8x8xi32>
+    // after
+    %t = kiln.transpose %x {perm = array<i64: 0, 2, 3, 1>} : ...
+    %c = kiln.integer_conv2d %t, %w {channels_last, ...} : ...
+           -> tensor<1x8x8x16xi32>
+    %y = kiln.transpose %c {perm = array<i64: 0, 3, 1, 2>} : ...
+    ```
+  }];
+}
+
 def KilnFoldQDQPass : Pass<"kiln-fold-qdq"> {
   let summary = "Computes a QDQ model's dequantized matmuls as integer matmuls.";
   let description = [{

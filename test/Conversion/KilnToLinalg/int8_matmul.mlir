@@ -119,6 +119,21 @@ func.func @integer_conv(%x: tensor<1x2x4x4xui8>, %w: tensor<8x3xi8>) -> tensor<1
   return %0 : tensor<1x3x2x2xi32>
 }
 
+// A channels-last 1x1 stride-1 conv: its im2col rows are the input itself
+// (a reshape, no copy), and the result needs no transpose.
+// CHECK-LABEL: func.func @integer_conv_pointwise_channels_last
+// CHECK:       %[[ROWS:.*]] = tensor.collapse_shape %arg0 {{\[\[}}0, 1, 2], [3]] : tensor<1x4x4x8xi8> into tensor<16x8xi8>
+// CHECK:       %[[ACC:.*]] = linalg.generic {{.*}} ins(%[[ROWS]], %arg1 : tensor<16x8xi8>, tensor<8x5xi8>) {{.*}} attrs = {kiln.integer_matmul = "signed", kiln.integer_matmul_zero_point = 0 : i32}
+// CHECK:       %[[Y:.*]] = tensor.expand_shape %[[ACC]] {{\[\[}}0, 1, 2], [3]] output_shape [1, 4, 4, 5]
+// CHECK-NEXT:  return %[[Y]]
+func.func @integer_conv_pointwise_channels_last(%x: tensor<1x4x4x8xi8>, %w: tensor<8x5xi8>) -> tensor<1x4x4x5xi32> {
+  %0 = kiln.integer_conv2d %x, %w {kernel = array<i64: 1, 1>, channels_last,
+         strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>,
+         dilations = array<i64: 1, 1>}
+       : tensor<1x4x4x8xi8>, tensor<8x5xi8> -> tensor<1x4x4x5xi32>
+  return %0 : tensor<1x4x4x5xi32>
+}
+
 // RUN: %kiln_opt %s --convert-kiln-to-linalg | FileCheck %s --check-prefix=MAPS
 // MAPS-DAG: affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d5, d1 * 2 + d3, d2 * 2 + d4)>
 // MAPS-DAG: affine_map<(d0, d1, d2, d3) -> (d0, d2, d3, d1)>

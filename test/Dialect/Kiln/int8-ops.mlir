@@ -56,3 +56,14 @@ func.func @integer_conv(%x: tensor<1x8x16x16xui8>, %w: tensor<72x16xi8>, %zp: te
        : tensor<1x8x16x16xui8>, tensor<72x16xi8>, tensor<ui8> -> tensor<1x16x8x8xi32>
   return %0 : tensor<1x16x8x8xi32>
 }
+
+// channels_last: [N, H, W, C] in, [N, OH, OW, F] out.
+// CHECK-LABEL: func.func @integer_conv_channels_last
+func.func @integer_conv_channels_last(%x: tensor<1x16x16x8xi8>, %w: tensor<72x16xi8>) -> tensor<1x14x14x16xi32> {
+  // CHECK: kiln.integer_conv2d %{{.*}}, %{{.*}} {channels_last, {{.*}}} : tensor<1x16x16x8xi8>, tensor<72x16xi8> -> tensor<1x14x14x16xi32>
+  %0 = kiln.integer_conv2d %x, %w {kernel = array<i64: 3, 3>, channels_last,
+         strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>,
+         dilations = array<i64: 1, 1>}
+       : tensor<1x16x16x8xi8>, tensor<72x16xi8> -> tensor<1x14x14x16xi32>
+  return %0 : tensor<1x14x14x16xi32>
+}
