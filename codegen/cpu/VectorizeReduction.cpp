@@ -141,7 +141,9 @@ bool mlir::kiln::vectorizeReduction(linalg::GenericOp op,
     auto kind = classifyTileOperand(input->get(),
                                     op.getMatchingIndexingMap(input), Value(),
                                     f);
-    if (!kind)
+    // A strided operand (a column sum) would be read lane by lane: no
+    // faster than the loop, only in another summation order.
+    if (!kind || *kind == TileFusion::Operand::Strided)
       return false;
     operands.push_back({input->get(), op.getMatchingIndexingMap(input), *kind});
   }

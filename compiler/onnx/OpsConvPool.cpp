@@ -270,20 +270,11 @@ FailureOr<TV> integerKernelConv(GraphImporter &imp, TV &x, int xZpIndex,
   TV wm = imp.makeConst(RankedTensorType::get({k, f}, w.elementType()),
                         std::move(matrix));
   FailureOr<Value> vx = imp.materialize(x), vw = imp.materialize(wm);
-  if (failed(vx) || failed(vw))
+  FailureOr<Value> vz = scalarZeroPoint(imp, xzp);
+  if (failed(vx) || failed(vw) || failed(vz))
     return failure();
-  Value vz;
-  if (xzp) {
-    FailureOr<TV> z = imp.emitReshape(*xzp, {});
-    if (failed(z))
-      return failure();
-    FailureOr<Value> m = imp.materialize(*z);
-    if (failed(m))
-      return failure();
-    vz = *m;
-  }
   FailureOr<Value> r = imp.create<IntegerConv2DOp>(
-      Type(), *vx, *vw, vz, i64Array(imp, win->kernel),
+      Type(), *vx, *vw, *vz, i64Array(imp, win->kernel),
       i64Array(imp, win->strides), i64Array(imp, win->pads),
       i64Array(imp, win->dilations));
   if (failed(r))
@@ -321,41 +312,34 @@ LogicalResult importQLinearConv(GraphImporter &imp) {
     in.push_back(*t);
   }
   Type f64 = imp.builder.getF64Type();
+  // The int32 bias, in f64 like the sums.
+  TV bias;
+  if (imp.hasInput(8)) {
+    FailureOr<TV *> bi = imp.input(8);
+    if (failed(bi))
+      return failure();
+    FailureOr<TV> c = imp.emitCast(**bi, f64);
+    if (failed(c))
+      return failure();
+    bias = *c;
+  }
   FailureOr<TV> acc = integerKernelConv(imp, *in[0], 2, *in[3], 5);
   if (failed(acc))
     return failure();
   if (acc->type) {
-    // The int32 sums (exact in f64), plus the int32 bias.
+    // The int32 sums (exact in f64), plus the bias per filter.
     acc = imp.emitCast(*acc, f64);
-    if (succeeded(acc) && imp.hasInput(8)) {
-      FailureOr<TV *> bi = imp.input(8);
-      if (failed(bi))
+    if (succeeded(acc) && bias.type) {
+      FailureOr<TV> b3 = imp.emitReshape(bias, {bias.shape()[0], 1, 1});
+      if (failed(b3))
         return failure();
-      FailureOr<TV> bias = imp.emitCast(**bi, f64);
-      if (failed(bias))
-        return failure();
-      FailureOr<TV> b4 = imp.emitReshape(*bias, {bias->shape()[0], 1, 1});
-      if (failed(b4))
-        return failure();
-      acc = imp.emitBinary(BinaryKind::Add, *acc, *b4);
+      acc = imp.emitBinary(BinaryKind::Add, *acc, *b3);
     }
   } else {
     FailureOr<TV> xc = centered(imp, *in[0], 2), wc = centered(imp, *in[3], 5);
     if (failed(xc) || failed(wc))
       return failure();
-    TV *b = nullptr;
-    TV bf;
-    if (imp.hasInput(8)) {
-      FailureOr<TV *> bi = imp.input(8);
-      if (failed(bi))
-        return failure();
-      FailureOr<TV> c = imp.emitCast(**bi, f64);
-      if (failed(c))
-        return failure();
-      bf = *c;
-      b = &bf;
-    }
-    acc = convWithAttrs(imp, *xc, *wc, b);
+    acc = convWithAttrs(imp, *xc, *wc, bias.type ? &bias : nullptr);
   }
   if (failed(acc))
     return failure();

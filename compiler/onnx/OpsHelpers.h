@@ -42,6 +42,17 @@ inline bool isKnownZero(const TV &v) {
   return dense && dense.isSplat() && dense.getSplatValue<APInt>().isZero();
 }
 
+/// A one-element zero point `zp` as a materialized 0-d value (a null
+/// value without one): the activation zero point of the integer kernels.
+inline FailureOr<Value> scalarZeroPoint(GraphImporter &imp, TV *zp) {
+  if (!zp)
+    return Value();
+  FailureOr<TV> z = imp.emitReshape(*zp, {});
+  if (failed(z))
+    return failure();
+  return imp.materialize(*z);
+}
+
 /// A 0-d constant of `elt` holding `v`.
 inline TV scalarTV(GraphImporter &imp, Type elt, double v) {
   return imp.makeSplat(RankedTensorType::get({}, elt), v);

@@ -297,19 +297,10 @@ FailureOr<TV> integerKernelMatMul(GraphImporter &imp, TV &a, TV *azp, TV &b,
       a.shape().back() != b.shape()[0])
     return TV();
   FailureOr<Value> va = imp.materialize(a), vb = imp.materialize(b);
-  if (failed(va) || failed(vb))
+  FailureOr<Value> vz = scalarZeroPoint(imp, azp);
+  if (failed(va) || failed(vb) || failed(vz))
     return failure();
-  Value vz;
-  if (azp) {
-    FailureOr<TV> z = imp.emitReshape(*azp, {});
-    if (failed(z))
-      return failure();
-    FailureOr<Value> m = imp.materialize(*z);
-    if (failed(m))
-      return failure();
-    vz = *m;
-  }
-  FailureOr<Value> r = imp.create<IntegerMatMulOp>(Type(), *va, *vb, vz);
+  FailureOr<Value> r = imp.create<IntegerMatMulOp>(Type(), *va, *vb, *vz);
   if (failed(r))
     return failure();
   return imp.fromValue(*r);

@@ -54,6 +54,7 @@ VARIANTS = {
     "bert_base_ortq": ("bert_base", None, quantized.ort_dynamic),
     "bert_base_qdq": ("bert_base", None, quantized.ort_static_qdq),
     "resnet50_qdq": ("resnet50", None, quantized.ort_static_qdq),
+    "mobilenetv2_qdq": ("mobilenetv2", None, quantized.ort_static_qdq),
     "digits_cnn_qdq": ("digits_cnn", None, quantized.ort_static_qdq),
 }
 for _name, (_base, _flags, _ort) in VARIANTS.items():

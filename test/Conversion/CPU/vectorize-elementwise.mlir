@@ -30,19 +30,13 @@ func.func @bias_gelu(%x: memref<3x40xf32>, %b: memref<3xf32>, %y: memref<3x40xf3
 
 // -----
 
-// Not vectorized: a transposed read (not contiguous along the last dim),
-// integer division (a masked lane could divide by zero), and a read of
-// the output's own buffer at another index.
+// Not vectorized: integer division (a masked lane could divide by zero),
+// and a read of the output's own buffer at another index.
 // CHECK-LABEL: func.func @kept
-// CHECK-COUNT-3: linalg.generic
+// CHECK-COUNT-2: linalg.generic
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #tr = affine_map<(d0, d1) -> (d1, d0)>
-func.func @kept(%x: memref<32x32xf32>, %y: memref<32x32xf32>, %i: memref<4x40xi32>, %j: memref<4x40xi32>) {
-  linalg.generic {indexing_maps = [#tr, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%x : memref<32x32xf32>) outs(%y : memref<32x32xf32>) {
-  ^bb0(%in: f32, %out: f32):
-    linalg.yield %in : f32
-  }
+func.func @kept(%y: memref<32x32xf32>, %i: memref<4x40xi32>, %j: memref<4x40xi32>) {
   linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
       ins(%i : memref<4x40xi32>) outs(%j : memref<4x40xi32>) {
   ^bb0(%in: i32, %out: i32):
@@ -51,6 +45,34 @@ func.func @kept(%x: memref<32x32xf32>, %y: memref<32x32xf32>, %i: memref<4x40xi3
   }
   linalg.generic {indexing_maps = [#tr, #id], iterator_types = ["parallel", "parallel"]}
       ins(%y : memref<32x32xf32>) outs(%y : memref<32x32xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  return
+}
+
+// -----
+
+// A transposed read (the integer conv's NCHW result): the lanes of a
+// vector along y's last dim are x's rows, 20 floats apart; each is one
+// scalar load at a constant offset from lane 0, inserted (no gather).
+// CHECK-LABEL: func.func @transposed
+// CHECK:     scf.parallel (%[[R:.*]]) =
+// CHECK:     %[[FLAT:.*]] = arith.addi %{{.*}}, %[[R]] : index
+// CHECK:     %[[X:.*]] = memref.collapse_shape %arg0 {{\[\[}}0, 1]] : memref<32x20xf32> into memref<640xf32>
+// CHECK:     %[[L0:.*]] = memref.load %[[X]][%[[FLAT]]]
+// CHECK:     vector.insert %[[L0]], %{{.*}} [0] : f32 into vector<16xf32>
+// CHECK:     %[[C20:.*]] = arith.constant 20 : index
+// CHECK:     %[[AT1:.*]] = arith.addi %[[FLAT]], %[[C20]] : index
+// CHECK:     memref.load %[[X]][%[[AT1]]]
+// CHECK:     vector.insert %{{.*}}, %{{.*}} [15] : f32 into vector<16xf32>
+// CHECK:     vector.store %{{.*}}, %arg1[%[[R]], %{{.*}}] : memref<20x32xf32>, vector<16xf32>
+// CHECK-NOT: vector.gather
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#tr2 = affine_map<(d0, d1) -> (d1, d0)>
+func.func @transposed(%x: memref<32x20xf32>, %y: memref<20x32xf32>) {
+  linalg.generic {indexing_maps = [#tr2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<32x20xf32>) outs(%y : memref<20x32xf32>) {
   ^bb0(%in: f32, %out: f32):
     linalg.yield %in : f32
   }
