@@ -384,8 +384,8 @@ Value readTileOperand(OpBuilder &b, Location loc, const TileFusion &f,
         position = int64_t(i);
     for (int64_t i = position + 1; i < rank; ++i)
       stride *= shape[i];
-    Value flat = arith::ConstantIndexOp::create(b, loc, 0);
-    for (int64_t i = 0; i < rank; ++i)
+    Value flat = idx[0];
+    for (int64_t i = 1; i < rank; ++i)
       flat = arith::AddIOp::create(
           b, loc,
           arith::MulIOp::create(

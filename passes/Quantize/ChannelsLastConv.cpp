@@ -99,18 +99,18 @@ struct CancelTransposes : OpRewritePattern<TransposeOp> {
   }
 };
 
-/// A broadcast operand of a binary op whose other operand is transposed
-/// by `perm`, in the untransposed layout: a value with at most one
-/// non-unit dim only needs a reshape (its elements keep their order).
-Value untransposedOperand(PatternRewriter &b, Location loc, Value v,
-                          ArrayRef<int64_t> perm) {
-  auto type = cast<RankedTensorType>(v.getType());
+/// The shape in the untransposed layout of a broadcast operand of a
+/// binary op whose other operand is transposed by `perm`: a value with at
+/// most one non-unit dim only needs a reshape (its elements keep their
+/// order). Nullopt for any other value.
+std::optional<SmallVector<int64_t>> untransposedShape(RankedTensorType type,
+                                                      ArrayRef<int64_t> perm) {
   int64_t rank = perm.size();
   if (type.getRank() > rank ||
       llvm::count_if(type.getShape(), [](int64_t d) { return d != 1; }) > 1)
-    return Value();
-  if (type.getNumElements() == 1 && type.getRank() == 0)
-    return v;
+    return std::nullopt;
+  if (type.getRank() == 0)
+    return SmallVector<int64_t>();
   // Right-aligned to `rank` dims, then permuted back.
   SmallVector<int64_t> full(rank - type.getRank(), 1);
   full.append(type.getShape().begin(), type.getShape().end());
@@ -119,11 +119,9 @@ Value untransposedOperand(PatternRewriter &b, Location loc, Value v,
     shape[perm[i]] = full[i];
   // Without leading unit dims, as numpy broadcasting aligns from the right
   // (a per-channel [F, 1, 1] becomes [F], not [1, 1, 1, F]).
-  while (!shape.empty() && shape.front() == 1 && shape.size() > 1)
+  while (shape.size() > 1 && shape.front() == 1)
     shape.erase(shape.begin());
-  if (ArrayRef<int64_t>(shape) == type.getShape())
-    return v;
-  return ReshapeOp::create(b, loc, type.clone(shape), v);
+  return shape;
 }
 
 /// A batch norm reading a transposed conv result (a QDQ model keeps it
@@ -180,20 +178,34 @@ struct SinkTranspose : RewritePattern {
         }
     if (!perm)
       return failure();
-    Location loc = op->getLoc();
-    SmallVector<Value> operands;
+    // Every operand must have an untransposed form before anything is
+    // created: the transpose's input, or a reshaped broadcast operand.
+    SmallVector<std::optional<SmallVector<int64_t>>> reshapes;
     for (Value operand : op->getOperands()) {
       auto t = operand.getDefiningOp<TransposeOp>();
       if (t && t.getPerm() == *perm &&
           cast<RankedTensorType>(t.getType()).getShape() ==
               resultType.getShape()) {
-        operands.push_back(t.getInput());
+        reshapes.push_back(std::nullopt);
         continue;
       }
-      Value v = untransposedOperand(b, loc, operand, *perm);
-      if (!v)
+      auto shape = untransposedShape(
+          cast<RankedTensorType>(operand.getType()), *perm);
+      if (!shape)
         return failure();
-      operands.push_back(v);
+      reshapes.push_back(shape);
+    }
+    Location loc = op->getLoc();
+    SmallVector<Value> operands;
+    for (auto [operand, shape] : llvm::zip(op->getOperands(), reshapes)) {
+      auto type = cast<RankedTensorType>(operand.getType());
+      if (!shape)
+        operands.push_back(operand.getDefiningOp<TransposeOp>().getInput());
+      else if (ArrayRef<int64_t>(*shape) == type.getShape())
+        operands.push_back(operand);
+      else
+        operands.push_back(
+            ReshapeOp::create(b, loc, type.clone(*shape), operand));
     }
     // The inverse permutation gives the untransposed result type.
     SmallVector<int64_t> inverse(perm->size());
