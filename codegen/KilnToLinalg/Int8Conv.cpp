@@ -16,6 +16,15 @@
 // dequantization that reads y; a channels-last conv (kiln-channels-last-
 // conv) has none, and its 1x1 stride-1 rows are the input itself.
 //
+// A depthwise conv has no reduction over channels for a GEMM to share: it
+// is one elementwise loop over y with a term per tap,
+//
+//   y[n, oh, ow, c] = sum_{kh, kw} (x_pad[n, oh*sh + kh*dh, ow*sw + kw*dw, c]
+//                                   - zp) * weights[kh * KW + kw, c]
+//
+// which the elementwise vectorizer runs on vectors of channels (channels
+// last) and fuses with the requantization that reads it.
+//
 //===----------------------------------------------------------------------===//
 
 #include "codegen/KilnToLinalg/Lowering.h"
@@ -44,6 +53,79 @@ Value gatherCopy(OpBuilder &b, Location loc, Value input,
   return copy.getResult(0);
 }
 
+/// The depthwise conv of `padded` (zero point already in the border) as
+/// one elementwise generic over the result, a term per tap.
+Value depthwiseTaps(OpBuilder &b, Location loc, Value padded, Value weights,
+                    IntegerZeroPoint zp, RankedTensorType resultType,
+                    IntegerConv2DOp op) {
+  MLIRContext *ctx = b.getContext();
+  ArrayRef<int64_t> kernel = op.getKernel(), s = op.getStrides(),
+                    d = op.getDilations();
+  bool last = op.getChannelsLast();
+  bool isUnsigned = cast<RankedTensorType>(padded.getType())
+                        .getElementType()
+                        .isUnsignedInteger();
+  auto dim = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  // Result dims: (n, oh, ow, c) channels last, else (n, c, oh, ow).
+  AffineExpr channel = dim(last ? 3 : 1), outRow = dim(last ? 1 : 2),
+             outCol = dim(last ? 2 : 3);
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  // `padded` has one more (unread) row and column before the window's
+  // padding, so no tap reads it at plain (oh, ow): linalg takes each loop's
+  // extent from the first operand indexed by that dim alone, which would
+  // be the padded input's instead of the result's.
+  for (int64_t kh = 0; kh < kernel[0]; ++kh)
+    for (int64_t kw = 0; kw < kernel[1]; ++kw) {
+      AffineExpr row = outRow * s[0] + (kh * d[0] + 1),
+                 column = outCol * s[1] + (kw * d[1] + 1);
+      inputs.append({padded, weights});
+      maps.push_back(AffineMap::get(
+          4, 0,
+          last ? SmallVector<AffineExpr>{dim(0), row, column, channel}
+               : SmallVector<AffineExpr>{dim(0), channel, row, column},
+          ctx));
+      maps.push_back(AffineMap::get(
+          4, 0, {getAffineConstantExpr(kh * kernel[1] + kw, ctx), channel},
+          ctx));
+    }
+  if (zp.runtime) {
+    inputs.push_back(zp.runtime);
+    maps.push_back(AffineMap::get(4, 0, {}, ctx));
+  }
+  maps.push_back(b.getMultiDimIdentityMap(4));
+  Value out = emptyTensor(b, loc, resultType.getShape(), b.getI32Type());
+  int64_t taps = kernel[0] * kernel[1];
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{out.getType()}, inputs, ValueRange{out}, maps,
+      parallelIterators(4), [&](OpBuilder &nb, Location l, ValueRange args) {
+        Type i32 = nb.getI32Type();
+        auto widen = [&](Value v) -> Value {
+          v = toSignless(nb, l, v);
+          if (isUnsigned)
+            return arith::ExtUIOp::create(nb, l, i32, v);
+          return arith::ExtSIOp::create(nb, l, i32, v);
+        };
+        Value offset =
+            zp.runtime ? widen(args[2 * taps])
+                       : arith::ConstantOp::create(
+                             nb, l, nb.getI32IntegerAttr(int32_t(zp.constant)))
+                             .getResult();
+        Value sum;
+        for (int64_t t = 0; t < taps; ++t) {
+          Value a = widen(args[2 * t]);
+          if (zp.runtime || zp.constant != 0)
+            a = arith::SubIOp::create(nb, l, a, offset);
+          Value w = arith::ExtSIOp::create(nb, l, i32, args[2 * t + 1]);
+          Value term = arith::MulIOp::create(nb, l, a, w);
+          sum = sum ? arith::AddIOp::create(nb, l, sum, term).getResult()
+                    : term;
+        }
+        linalg::YieldOp::create(nb, l, sum);
+      });
+  return generic.getResult(0);
+}
+
 struct IntegerConv2DLowering : OpConversionPattern<IntegerConv2DOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -69,13 +151,23 @@ struct IntegerConv2DLowering : OpConversionPattern<IntegerConv2DOp> {
                          .getResult()
                    : scalarConstant(rewriter, loc, xt.getElementType(),
                                     double(zp.constant));
-    SmallVector<int64_t> low = {0, 0, p[0], p[1]}, high = {0, 0, p[2], p[3]};
+    // A depthwise conv's taps read from one row and column further in (see
+    // depthwiseTaps).
+    int64_t extra = op.getGroup() != 1 ? 1 : 0;
+    SmallVector<int64_t> low = {0, 0, p[0] + extra, p[1] + extra},
+                         high = {0, 0, p[2], p[3]};
     if (last) {
-      low = {0, p[0], p[1], 0};
+      low = {0, p[0] + extra, p[1] + extra, 0};
       high = {0, p[2], p[3], 0};
     }
     Value padded =
         padTensor(rewriter, loc, adaptor.getInput(), low, high, padValue);
+    if (op.getGroup() != 1) {
+      rewriter.replaceOp(op, depthwiseTaps(rewriter, loc, padded,
+                                           adaptor.getWeights(), zp,
+                                           yt.clone(rewriter.getI32Type()), op));
+      return success();
+    }
 
     // col[n, oh, ow, kh, kw, c] = x_pad[n, c, oh*sh + kh*dh, ow*sw + kw*dw]
     // (channels last: x_pad[n, oh*sh + kh*dh, ow*sw + kw*dw, c], and a 1x1

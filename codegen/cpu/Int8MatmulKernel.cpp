@@ -214,7 +214,7 @@ std::optional<Int8Matmul> match(linalg::GenericOp op) {
 
 /// The rescale generic after the contraction, as an epilogue of C: an
 /// all-parallel elementwise generic over C's shape reading C (identity)
-/// and writing an f32 buffer. Fills `f`'s epilogue fields; false when the
+/// and writing a buffer of bytes or wider (f32; u8 when it requantizes). Fills `f`'s epilogue fields; false when the
 /// next op is not one.
 bool findRescale(const Int8Matmul &q, TileFusion &f) {
   // Steps over what has no memory effects, allocations, and up to a few
@@ -266,7 +266,8 @@ bool findRescale(const Int8Matmul &q, TileFusion &f) {
   auto cType = cast<MemRefType>(q.c.getType());
   if (!outType || !outType.getLayout().isIdentity() ||
       outType.getShape() != cType.getShape() ||
-      !outType.getElementType().isF32() ||
+      !outType.getElementType().isIntOrFloat() ||
+      outType.getElementType().getIntOrFloatBitWidth() % 8 != 0 ||
       !epilogue.getMatchingIndexingMap(epilogue.getDpsInitOperand(0))
            .isIdentity())
     return false;

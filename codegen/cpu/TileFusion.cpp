@@ -502,7 +502,8 @@ std::string mlir::kiln::describeFusion(const TileFusion &f) {
     bool first = true;
     linalg::GenericOp epilogue = f.epilogue;
     for (Operation &inner : epilogue.getRegion().front().without_terminator()) {
-      if (isa<arith::ConstantOp>(inner))
+      // Constants and the ui8 <-> i8 reinterpretations compute nothing.
+      if (isa<arith::ConstantOp, UnrealizedConversionCastOp>(inner))
         continue;
       text += (first ? "" : ", ") + inner.getName().stripDialect().str();
       first = false;

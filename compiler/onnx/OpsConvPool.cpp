@@ -256,9 +256,13 @@ FailureOr<TV> integerKernelConv(GraphImporter &imp, TV &x, int xZpIndex,
   if (failed(win))
     return failure();
   std::optional<Contents> values = readContents(w);
-  if (win->group != 1 || !values)
+  // One group, or depthwise (one input channel per filter).
+  bool depthwise = w.shape()[1] == 1 && w.shape()[0] == win->group &&
+                   x.shape()[1] == win->group;
+  if ((win->group != 1 && !depthwise) || !values)
     return TV();
-  // The weights as the im2col matrix [KH * KW * C, F], row (kh, kw, c).
+  // The weights as the im2col matrix [KH * KW * C / group, F], row
+  // (kh, kw, c).
   int64_t f = w.shape()[0], c = w.shape()[1],
           taps = w.shape()[2] * w.shape()[3], k = c * taps;
   Contents matrix;
@@ -276,7 +280,8 @@ FailureOr<TV> integerKernelConv(GraphImporter &imp, TV &x, int xZpIndex,
   FailureOr<Value> r = imp.create<IntegerConv2DOp>(
       Type(), *vx, *vw, *vz, i64Array(imp, win->kernel),
       i64Array(imp, win->strides), i64Array(imp, win->pads),
-      i64Array(imp, win->dilations));
+      i64Array(imp, win->dilations), /*channels_last=*/nullptr,
+      imp.builder.getI64IntegerAttr(win->group));
   if (failed(r))
     return failure();
   return GraphImporter::fromValue(*r);

@@ -283,10 +283,17 @@ LogicalResult IntegerConv2DOp::inferReturnTypes(
   bool last = adaptor.getChannelsLast();
   int64_t c = in.getDimSize(last ? 3 : 1), h = in.getDimSize(last ? 1 : 2),
           wd = in.getDimSize(last ? 2 : 3);
-  int64_t rows = c * kernel[0] * kernel[1];
+  // Group 1, or depthwise: one input channel per output channel.
+  int64_t group = adaptor.getGroup();
+  if (group != 1 && (group != c || w.getDimSize(1) != c))
+    return fail(loc, "integer_conv2d group must be 1 or C = F (depthwise), "
+                     "got group " + std::to_string(group) + " with C = " +
+                         std::to_string(c) + ", F = " +
+                         std::to_string(w.getDimSize(1)));
+  int64_t rows = c / group * kernel[0] * kernel[1];
   if (w.getDimSize(0) != rows)
     return fail(loc, "weights have " + std::to_string(w.getDimSize(0)) +
-                         " rows, expected KH * KW * C = " +
+                         " rows, expected KH * KW * C / group = " +
                          std::to_string(rows));
   ArrayRef<int64_t> s = adaptor.getStrides(), p = adaptor.getPadding(),
                     d = adaptor.getDilations();

@@ -357,21 +357,26 @@ def Kiln_IntegerConv2DOp : Kiln_Op<"integer_conv2d",
   let description = [{
     `input` ([N, C, H, W], unsigned `ui8` or signed `i8`, already quantized)
     convolved with signed 8-bit weights (zero point 0) that `weights` holds
-    as the matrix the im2col form multiplies by: [KH * KW * C, F], row
-    (kh * KW + kw) * C + c, column f (one group). `kernel` is [KH, KW],
-    `padding` [top, left, bottom, right]. The optional `input_zero_point`
-    (a scalar of the input's type) is subtracted from every input value,
-    and padded positions hold it, so they add nothing:
+    as the matrix the im2col form multiplies by: [KH * KW * C / group, F],
+    row (kh * KW + kw) * (C / group) + c, column f. `group` is 1, or C = F
+    (depthwise: one input channel per output channel). `kernel` is
+    [KH, KW], `padding` [top, left, bottom, right]. The optional
+    `input_zero_point` (a scalar of the input's type) is subtracted from
+    every input value, and padded positions hold it, so they add nothing:
 
       y[n, f, oh, ow] = sum_{c, kh, kw}
           (x_pad[n, c, oh * sh + kh * dh, ow * sw + kw * dw] - zp)
-          * weights[(kh * KW + kw) * C + c, f]
+          * weights[(kh * KW + kw) * C + c, f]          (group 1)
+      y[n, f, oh, ow] = sum_{kh, kw}
+          (x_pad[n, f, oh * sh + kh * dh, ow * sw + kw * dw] - zp)
+          * weights[kh * KW + kw, f]                    (depthwise)
 
     in i32 (wrapping, as ONNX's reference). The result is [N, F, OH, OW]
     i32. With `channels_last` the input is [N, H, W, C] and the result
     [N, OH, OW, F] (kiln-channels-last-conv keeps chains of these convs in
-    that layout). The CPU computes it as one int8 GEMM over the im2col rows
-    (the kernel of kiln.integer_matmul).
+    that layout). The CPU computes a group-1 conv as one int8 GEMM over the
+    im2col rows (the kernel of kiln.integer_matmul), a depthwise one as an
+    elementwise loop over the output, one term per tap.
 
     ```mlir
     %y = kiln.integer_conv2d %x, %w zero_point %zp {kernel = array<i64: 3, 3>,
@@ -385,7 +390,8 @@ def Kiln_IntegerConv2DOp : Kiln_Op<"integer_conv2d",
                        Optional<Kiln_Tensor>:$input_zero_point,
                        DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$strides,
                        DenseI64ArrayAttr:$padding,
-                       DenseI64ArrayAttr:$dilations, UnitAttr:$channels_last);
+                       DenseI64ArrayAttr:$dilations, UnitAttr:$channels_last,
+                       DefaultValuedAttr<I64Attr, "1">:$group);
   let results = (outs Kiln_Tensor:$result);
   let assemblyFormat = [{
     $input `,` $weights (`zero_point` $input_zero_point^)? attr-dict `:`

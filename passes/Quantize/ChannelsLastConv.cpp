@@ -76,7 +76,8 @@ struct ConvToChannelsLast : OpRewritePattern<IntegerConv2DOp> {
     auto conv = IntegerConv2DOp::create(
         b, loc, permuted(type, kToChannelsLast), x, op.getWeights(),
         op.getInputZeroPoint(), op.getKernelAttr(), op.getStridesAttr(),
-        op.getPaddingAttr(), op.getDilationsAttr(), b.getUnitAttr());
+        op.getPaddingAttr(), op.getDilationsAttr(), b.getUnitAttr(),
+        op.getGroupAttr());
     b.replaceOp(op, transpose(b, loc, conv, kToChannelsFirst));
     return success();
   }

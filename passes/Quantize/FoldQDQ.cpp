@@ -23,9 +23,10 @@
 // sum is exact).
 //
 // A Conv between the same dequantized activations and int8-exact constant
-// weights (one group) becomes kiln.integer_conv2d the same way, its
-// weights re-encoded per output channel as the [KH * KW * C, F] matrix its
-// im2col GEMM reads; the bias is added after the rescale, in f32.
+// weights (one group, or depthwise) becomes kiln.integer_conv2d the same
+// way, its weights re-encoded per output channel as the
+// [KH * KW * C / group, F] matrix its im2col GEMM reads; the bias is
+// added after the rescale, in f32.
 //
 // A Gather from a dequantized constant table (an 8-bit embedding) gathers
 // the 8-bit rows and dequantizes only those.
@@ -345,7 +346,10 @@ struct KilnFoldQDQPass : kiln::impl::KilnFoldQDQPassBase<KilnFoldQDQPass> {
   /// one scale per output channel.
   void foldConv(Conv2DOp op) {
     auto wt = cast<RankedTensorType>(op.getWeight().getType());
-    if (op.getLmulAttr() || op.getWinograd() || op.getGroup() != 1 ||
+    // One group, or depthwise (each filter reads its own channel).
+    int64_t group = op.getGroup();
+    bool depthwise = wt.getDimSize(1) == 1 && wt.getDimSize(0) == group;
+    if (op.getLmulAttr() || op.getWinograd() || (group != 1 && !depthwise) ||
         !wt.getElementType().isF32())
       return;
     std::optional<DequantizedInput> x = matchDequantizedInput(op.getInput());
@@ -383,7 +387,8 @@ struct KilnFoldQDQPass : kiln::impl::KilnFoldQDQPassBase<KilnFoldQDQPass> {
     auto product = IntegerConv2DOp::create(
         b, loc, resultType.clone(b.getI32Type()), x->q, weights,
         zeroPointConstant(b, loc, *x), b.getDenseI64ArrayAttr({kh, kw}),
-        op.getStridesAttr(), op.getPaddingAttr(), op.getDilationsAttr());
+        op.getStridesAttr(), op.getPaddingAttr(), op.getDilationsAttr(),
+        /*channels_last=*/nullptr, b.getI64IntegerAttr(group));
     Value y = CastOp::create(b, loc, resultType, product);
     std::vector<float> scales(f);
     for (int64_t c = 0; c < f; ++c)

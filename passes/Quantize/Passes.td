@@ -142,10 +142,11 @@ def KilnFoldQDQPass : Pass<"kiln-fold-qdq"> {
 
     the integer product the QDQ group encodes (exact in i32; the float path
     rounded each product and their sum). Other matmuls are left alone.
-    A one-group `kiln.conv2d` reading the same dequantized activations,
-    with constant weights that are exactly int8 times one scale per output
-    channel, becomes f32(kiln.integer_conv2d(x_q, W_q, zp)) * (s * s_w[f])
-    plus its bias (weights as the [KH * KW * C, F] im2col matrix).
+    A one-group or depthwise `kiln.conv2d` reading the same dequantized
+    activations, with constant weights that are exactly int8 times one
+    scale per output channel, becomes
+    f32(kiln.integer_conv2d(x_q, W_q, zp)) * (s * s_w[f]) plus its bias
+    (weights as the [KH * KW * C / group, F] im2col matrix).
     A `kiln.gather` from a constant table dequantized by casts and
     scalar sub / mul (an 8-bit embedding) gathers the 8-bit rows first and
     dequantizes only them.

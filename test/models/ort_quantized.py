@@ -10,7 +10,8 @@ MODEL (random weights, fixed seed, opset 21):
                -> Flatten -> Gemm -> [2,10]
   convs        [1,3,32,32] 7x7 stride-2 stem, 1x1 convs (stride 1 and 2),
                3x3 stride 2 with asymmetric pads, dilated 3x3, a residual
-               Add -> GlobalAveragePool -> Gemm -> [1,10]
+               Add, depthwise 3x3 (stride 1 and 2) -> GlobalAveragePool ->
+               Gemm -> [1,10]
   transformer  [1,16,64] one pre-LN encoder block: LayerNorm, Q/K/V MatMul,
                4 heads, Softmax, output MatMul, residual, LayerNorm,
                MatMul+Gelu+MatMul FFN (256), residual
@@ -104,7 +105,8 @@ def build_cnn(seed=0):
 def build_convs(seed=0):
     """Every window the integer conv takes: a 7x7 stride-2 stem, 1x1 convs
     (stride 1 and 2), an asymmetrically padded 3x3 stride 2, a dilated 3x3,
-    a residual Add, channel counts that are not multiples of 8."""
+    a residual Add, depthwise 3x3 convs (stride 1, and stride 2 with
+    asymmetric pads), channel counts that are not multiples of 8."""
     rng = np.random.default_rng(seed)
     b = GraphBuilder("convs_q", opset=OPSET)
     x = b.input("input", np.float32, [1, 3, 32, 32])
@@ -123,6 +125,9 @@ def build_convs(seed=0):
     with b.scope("residual"):
         h = b.op("Relu", [b.op("Add", [h, s])])
     h = conv("dilated", h, 20, 24, 3, pads=[2, 2, 2, 2], dilations=[2, 2])  # 24x8x8
+    h = conv("depthwise", h, 1, 24, 3, pads=[1, 1, 1, 1], group=24)      # 24x8x8
+    h = conv("depthwise_down", h, 1, 24, 3, strides=[2, 2],
+             pads=[0, 0, 1, 1], group=24)                                 # 24x4x4
     with b.scope("head"):
         h = b.op("GlobalAveragePool", [h])
         h = b.op("Flatten", [h], axis=1)

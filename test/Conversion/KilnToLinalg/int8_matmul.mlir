@@ -134,6 +134,34 @@ func.func @integer_conv_pointwise_channels_last(%x: tensor<1x4x4x8xi8>, %w: tens
   return %0 : tensor<1x4x4x5xi32>
 }
 
+// A depthwise conv: one elementwise generic over the result, a term per
+// tap ((x_pad - zp) * w[tap, c], summed in i32); the pad has one more row
+// and column in front that no tap reads (so linalg takes the loop extents
+// from the result). Maps: DW below.
+// CHECK-LABEL: func.func @integer_conv_depthwise
+// CHECK:       %[[PAD:.*]] = tensor.pad %arg0 low[0, 1, 1, 0] high[0, 1, 1, 0]
+// CHECK:       linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%[[PAD]], %arg1, %[[PAD]], %arg1, %[[PAD]], %arg1, %[[PAD]], %arg1 : {{.*}}) outs({{.*}} : tensor<1x3x3x4xi32>)
+// CHECK-COUNT-4: arith.subi {{.*}}, %c10_i32
+// CHECK:       linalg.yield
+func.func @integer_conv_depthwise(%x: tensor<1x5x5x4xui8>, %w: tensor<4x4xi8>) -> tensor<1x3x3x4xi32> {
+  %zp = kiln.constant dense<10> : tensor<ui8>
+  %0 = kiln.integer_conv2d %x, %w zero_point %zp {kernel = array<i64: 2, 2>,
+         channels_last, strides = array<i64: 2, 2>,
+         padding = array<i64: 0, 0, 1, 1>, dilations = array<i64: 1, 1>,
+         group = 4}
+       : tensor<1x5x5x4xui8>, tensor<4x4xi8>, tensor<ui8> -> tensor<1x3x3x4xi32>
+  return %0 : tensor<1x3x3x4xi32>
+}
+
+// RUN: %kiln_opt %s --convert-kiln-to-linalg | FileCheck %s --check-prefix=DW
+// DW-DAG: affine_map<(d0, d1, d2, d3) -> (d0, d1 * 2 + 1, d2 * 2 + 1, d3)>
+// DW-DAG: affine_map<(d0, d1, d2, d3) -> (0, d3)>
+// DW-DAG: affine_map<(d0, d1, d2, d3) -> (d0, d1 * 2 + 1, d2 * 2 + 2, d3)>
+// DW-DAG: affine_map<(d0, d1, d2, d3) -> (1, d3)>
+// DW-DAG: affine_map<(d0, d1, d2, d3) -> (d0, d1 * 2 + 2, d2 * 2 + 1, d3)>
+// DW-DAG: affine_map<(d0, d1, d2, d3) -> (d0, d1 * 2 + 2, d2 * 2 + 2, d3)>
+// DW-DAG: affine_map<(d0, d1, d2, d3) -> (3, d3)>
+
 // RUN: %kiln_opt %s --convert-kiln-to-linalg | FileCheck %s --check-prefix=MAPS
 // MAPS-DAG: affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d5, d1 * 2 + d3, d2 * 2 + d4)>
 // MAPS-DAG: affine_map<(d0, d1, d2, d3) -> (d0, d2, d3, d1)>

@@ -123,7 +123,7 @@ func.func @integer_zero_point_type(%x: tensor<2x64xui8>, %w: tensor<64x16xi8>, %
 // -----
 
 func.func @conv_rows(%x: tensor<1x8x16x16xui8>, %w: tensor<64x16xi8>) {
-  // expected-error @+2 {{weights have 64 rows, expected KH * KW * C = 72}}
+  // expected-error @+2 {{weights have 64 rows, expected KH * KW * C / group = 72}}
   // expected-error @+1 {{failed to infer returned types}}
   %0 = kiln.integer_conv2d %x, %w {kernel = array<i64: 3, 3>,
          strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>,
@@ -151,5 +151,31 @@ func.func @conv_zero_point_type(%x: tensor<1x8x16x16xui8>, %w: tensor<72x16xi8>,
          strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>,
          dilations = array<i64: 1, 1>}
        : tensor<1x8x16x16xui8>, tensor<72x16xi8>, tensor<i8> -> tensor<1x16x14x14xi32>
+  return
+}
+
+// -----
+
+// Groups other than 1 and depthwise (C = F = group) have no kernel.
+func.func @conv_group(%x: tensor<1x8x16x16xui8>, %w: tensor<36x16xi8>) {
+  // expected-error @+2 {{integer_conv2d group must be 1 or C = F (depthwise), got group 2 with C = 8, F = 16}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = kiln.integer_conv2d %x, %w {kernel = array<i64: 3, 3>,
+         strides = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>,
+         dilations = array<i64: 1, 1>, group = 2}
+       : tensor<1x8x16x16xui8>, tensor<36x16xi8> -> tensor<1x16x14x14xi32>
+  return
+}
+
+// -----
+
+// A depthwise conv's weights have one row per tap.
+func.func @depthwise_rows(%x: tensor<1x8x8x16xui8>, %w: tensor<144x16xi8>) {
+  // expected-error @+2 {{weights have 144 rows, expected KH * KW * C / group = 9}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = kiln.integer_conv2d %x, %w {kernel = array<i64: 3, 3>, channels_last,
+         strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>,
+         dilations = array<i64: 1, 1>, group = 16}
+       : tensor<1x8x8x16xui8>, tensor<144x16xi8> -> tensor<1x8x8x16xi32>
   return
 }

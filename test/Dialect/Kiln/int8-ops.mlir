@@ -67,3 +67,14 @@ func.func @integer_conv_channels_last(%x: tensor<1x16x16x8xi8>, %w: tensor<72x16
        : tensor<1x16x16x8xi8>, tensor<72x16xi8> -> tensor<1x14x14x16xi32>
   return %0 : tensor<1x14x14x16xi32>
 }
+
+// Depthwise (group = C = F): one weight row per tap.
+// CHECK-LABEL: func.func @integer_conv_depthwise
+func.func @integer_conv_depthwise(%x: tensor<1x8x8x16xui8>, %w: tensor<9x16xi8>) -> tensor<1x4x4x16xi32> {
+  // CHECK: kiln.integer_conv2d %{{.*}}, %{{.*}} {channels_last, {{.*}}group = 16 : i64{{.*}}} : tensor<1x8x8x16xui8>, tensor<9x16xi8> -> tensor<1x4x4x16xi32>
+  %0 = kiln.integer_conv2d %x, %w {kernel = array<i64: 3, 3>, channels_last,
+         strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 0, 0>,
+         dilations = array<i64: 1, 1>, group = 16}
+       : tensor<1x8x8x16xui8>, tensor<9x16xi8> -> tensor<1x4x4x16xi32>
+  return %0 : tensor<1x4x4x16xi32>
+}

@@ -146,11 +146,13 @@ func.func @conv(%q: tensor<1x2x4x4xui8>) -> tensor<1x2x4x4xf32> {
   return %y : tensor<1x2x4x4xf32>
 }
 
-// A grouped conv stays in float.
-// CHECK-LABEL: func.func @grouped_conv
-// CHECK:       kiln.conv2d
-// CHECK-NOT:   kiln.integer_conv2d
-func.func @grouped_conv(%q: tensor<1x2x4x4xui8>) -> tensor<1x2x3x3xf32> {
+// A depthwise conv (group = C = F, one channel per filter): weights
+// [F, 1, KH, KW] become the [KH * KW, F] matrix, one row per tap.
+// CHECK-LABEL: func.func @depthwise_conv
+// CHECK:       %[[WQ:.*]] = kiln.constant dense<{{\[\[}}1, 5], [2, 6], [3, 7], [4, 8]]> : tensor<4x2xi8>
+// CHECK:       kiln.integer_conv2d %arg0, %[[WQ]] {{{.*}}group = 2 : i64{{.*}}} : tensor<1x2x4x4xui8>, tensor<4x2xi8> -> tensor<1x2x3x3xi32>
+// CHECK-NOT:   kiln.conv2d
+func.func @depthwise_conv(%q: tensor<1x2x4x4xui8>) -> tensor<1x2x3x3xf32> {
   %s = kiln.constant dense<0.5> : tensor<f32>
   %wq = kiln.constant dense<[[[[1, 2], [3, 4]]], [[[5, 6], [7, 8]]]]> : tensor<2x1x2x2xi8>
   %sw = kiln.constant dense<0.25> : tensor<f32>
@@ -164,6 +166,26 @@ func.func @grouped_conv(%q: tensor<1x2x4x4xui8>) -> tensor<1x2x3x3xf32> {
          group = 2 : i64}
        : tensor<1x2x4x4xf32>, tensor<2x1x2x2xf32>, tensor<2xf32> -> tensor<1x2x3x3xf32>
   return %y : tensor<1x2x3x3xf32>
+}
+
+// Other grouped convs (here 2 groups of 2 channels) stay in float.
+// CHECK-LABEL: func.func @grouped_conv
+// CHECK:       kiln.conv2d
+// CHECK-NOT:   kiln.integer_conv2d
+func.func @grouped_conv(%q: tensor<1x4x4x4xui8>) -> tensor<1x4x3x3xf32> {
+  %s = kiln.constant dense<0.5> : tensor<f32>
+  %wq = kiln.constant dense<1> : tensor<4x2x2x2xi8>
+  %sw = kiln.constant dense<0.25> : tensor<f32>
+  %b = kiln.constant dense<0.0> : tensor<4xf32>
+  %f = kiln.cast %q : tensor<1x4x4x4xui8> -> tensor<1x4x4x4xf32>
+  %x = kiln.mul %f, %s : tensor<1x4x4x4xf32>, tensor<f32>
+  %wf = kiln.cast %wq : tensor<4x2x2x2xi8> -> tensor<4x2x2x2xf32>
+  %w = kiln.mul %wf, %sw : tensor<4x2x2x2xf32>, tensor<f32>
+  %y = kiln.conv2d %x, %w, %b {strides = array<i64: 1, 1>,
+         padding = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>,
+         group = 2 : i64}
+       : tensor<1x4x4x4xf32>, tensor<4x2x2x2xf32>, tensor<4xf32> -> tensor<1x4x3x3xf32>
+  return %y : tensor<1x4x3x3xf32>
 }
 
 // A Gemm with transB: the dequantized [N, K] weights, per row, read
