@@ -106,15 +106,16 @@ Value depthwiseTaps(OpBuilder &b, Location loc, Value padded, Value weights,
             return arith::ExtUIOp::create(nb, l, i32, v);
           return arith::ExtSIOp::create(nb, l, i32, v);
         };
-        Value offset =
-            zp.runtime ? widen(args[2 * taps])
-                       : arith::ConstantOp::create(
-                             nb, l, nb.getI32IntegerAttr(int32_t(zp.constant)))
-                             .getResult();
+        Value offset;
+        if (zp.runtime)
+          offset = widen(args[2 * taps]);
+        else if (zp.constant != 0)
+          offset = arith::ConstantOp::create(
+              nb, l, nb.getI32IntegerAttr(int32_t(zp.constant)));
         Value sum;
         for (int64_t t = 0; t < taps; ++t) {
           Value a = widen(args[2 * t]);
-          if (zp.runtime || zp.constant != 0)
+          if (offset)
             a = arith::SubIOp::create(nb, l, a, offset);
           Value w = arith::ExtSIOp::create(nb, l, i32, args[2 * t + 1]);
           Value term = arith::MulIOp::create(nb, l, a, w);
@@ -164,8 +165,7 @@ struct IntegerConv2DLowering : OpConversionPattern<IntegerConv2DOp> {
         padTensor(rewriter, loc, adaptor.getInput(), low, high, padValue);
     if (op.getGroup() != 1) {
       rewriter.replaceOp(op, depthwiseTaps(rewriter, loc, padded,
-                                           adaptor.getWeights(), zp,
-                                           yt.clone(rewriter.getI32Type()), op));
+                                           adaptor.getWeights(), zp, yt, op));
       return success();
     }
 

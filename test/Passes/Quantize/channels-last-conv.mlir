@@ -63,3 +63,15 @@ func.func @mixed(%x: tensor<1x4x6x6xui8>, %other: tensor<1x8x6x6xf32>, %w: tenso
   %y = kiln.add %f, %other : tensor<1x8x6x6xf32>, tensor<1x8x6x6xf32>
   return %y : tensor<1x8x6x6xf32>
 }
+
+// A depthwise conv keeps its group in NHWC.
+// CHECK-LABEL: func.func @depthwise
+// CHECK:       %[[T:.*]] = kiln.transpose %arg0 {perm = array<i64: 0, 2, 3, 1>} : tensor<1x8x6x6xui8> -> tensor<1x6x6x8xui8>
+// CHECK:       %[[C:.*]] = kiln.integer_conv2d %[[T]], %arg1 {channels_last, {{.*}}group = 8 : i64{{.*}}} : tensor<1x6x6x8xui8>, tensor<9x8xi8> -> tensor<1x6x6x8xi32>
+// CHECK:       kiln.transpose %[[C]] {perm = array<i64: 0, 3, 1, 2>} : tensor<1x6x6x8xi32> -> tensor<1x8x6x6xi32>
+func.func @depthwise(%x: tensor<1x8x6x6xui8>, %w: tensor<9x8xi8>) -> tensor<1x8x6x6xi32> {
+  %c = kiln.integer_conv2d %x, %w {kernel = array<i64: 3, 3>, strides = array<i64: 1, 1>,
+         padding = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 8}
+       : tensor<1x8x6x6xui8>, tensor<9x8xi8> -> tensor<1x8x6x6xi32>
+  return %c : tensor<1x8x6x6xi32>
+}
