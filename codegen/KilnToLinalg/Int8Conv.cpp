@@ -56,15 +56,11 @@ Value gatherCopy(OpBuilder &b, Location loc, Value input,
 /// The depthwise conv of `padded` (zero point already in the border) as
 /// one elementwise generic over the result, a term per tap.
 Value depthwiseTaps(OpBuilder &b, Location loc, Value padded, Value weights,
-                    IntegerZeroPoint zp, RankedTensorType resultType,
-                    IntegerConv2DOp op) {
+                    IntegerZeroPoint zp, IntegerConv2DOp op) {
   MLIRContext *ctx = b.getContext();
   ArrayRef<int64_t> kernel = op.getKernel(), s = op.getStrides(),
                     d = op.getDilations();
   bool last = op.getChannelsLast();
-  bool isUnsigned = cast<RankedTensorType>(padded.getType())
-                        .getElementType()
-                        .isUnsignedInteger();
   auto dim = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
   // Result dims: (n, oh, ow, c) channels last, else (n, c, oh, ow).
   AffineExpr channel = dim(last ? 3 : 1), outRow = dim(last ? 1 : 2),
@@ -94,27 +90,16 @@ Value depthwiseTaps(OpBuilder &b, Location loc, Value padded, Value weights,
     maps.push_back(AffineMap::get(4, 0, {}, ctx));
   }
   maps.push_back(b.getMultiDimIdentityMap(4));
-  Value out = emptyTensor(b, loc, resultType.getShape(), b.getI32Type());
+  Value out = emptyTensor(b, loc, op.getType().getShape(), b.getI32Type());
   int64_t taps = kernel[0] * kernel[1];
   auto generic = linalg::GenericOp::create(
       b, loc, TypeRange{out.getType()}, inputs, ValueRange{out}, maps,
       parallelIterators(4), [&](OpBuilder &nb, Location l, ValueRange args) {
         Type i32 = nb.getI32Type();
-        auto widen = [&](Value v) -> Value {
-          v = toSignless(nb, l, v);
-          if (isUnsigned)
-            return arith::ExtUIOp::create(nb, l, i32, v);
-          return arith::ExtSIOp::create(nb, l, i32, v);
-        };
-        Value offset;
-        if (zp.runtime)
-          offset = widen(args[2 * taps]);
-        else if (zp.constant != 0)
-          offset = arith::ConstantOp::create(
-              nb, l, nb.getI32IntegerAttr(int32_t(zp.constant)));
+        Value offset = zeroPointI32(nb, l, zp, args[2 * taps]);
         Value sum;
         for (int64_t t = 0; t < taps; ++t) {
-          Value a = widen(args[2 * t]);
+          Value a = convertScalar(nb, l, args[2 * t], i32);
           if (offset)
             a = arith::SubIOp::create(nb, l, a, offset);
           Value w = arith::ExtSIOp::create(nb, l, i32, args[2 * t + 1]);
@@ -165,7 +150,7 @@ struct IntegerConv2DLowering : OpConversionPattern<IntegerConv2DOp> {
         padTensor(rewriter, loc, adaptor.getInput(), low, high, padValue);
     if (op.getGroup() != 1) {
       rewriter.replaceOp(op, depthwiseTaps(rewriter, loc, padded,
-                                           adaptor.getWeights(), zp, yt, op));
+                                           adaptor.getWeights(), zp, op));
       return success();
     }
 

@@ -171,6 +171,16 @@ IntegerZeroPoint integerZeroPoint(Value original, Value converted) {
   return zp;
 }
 
+Value zeroPointI32(OpBuilder &b, Location loc, const IntegerZeroPoint &zp,
+                   Value runtimeArg) {
+  if (zp.runtime)
+    return convertScalar(b, loc, runtimeArg, b.getI32Type());
+  if (zp.constant == 0)
+    return Value();
+  return arith::ConstantOp::create(b, loc,
+                                   b.getI32IntegerAttr(int32_t(zp.constant)));
+}
+
 Value integerContraction(OpBuilder &rewriter, Location loc, Value x, Value w,
                          IntegerZeroPoint zp) {
   MLIRContext *ctx = rewriter.getContext();
@@ -200,19 +210,8 @@ Value integerContraction(OpBuilder &rewriter, Location loc, Value x, Value w,
       {utils::IteratorType::parallel, utils::IteratorType::parallel,
        utils::IteratorType::reduction},
       [&](OpBuilder &b, Location l, ValueRange args) {
-        auto widen = [&](Value v) -> Value {
-          v = toSignless(b, l, v);
-          if (isUnsigned)
-            return arith::ExtUIOp::create(b, l, b.getI32Type(), v);
-          return arith::ExtSIOp::create(b, l, b.getI32Type(), v);
-        };
-        Value a = widen(args[0]);
-        Value offset =
-            zp.runtime ? widen(args[1])
-                       : arith::ConstantOp::create(
-                             b, l, b.getI32IntegerAttr(int32_t(zp.constant)))
-                             .getResult();
-        if (zp.runtime || zp.constant != 0)
+        Value a = convertScalar(b, l, args[0], b.getI32Type());
+        if (Value offset = zeroPointI32(b, l, zp, args[1]))
           a = arith::SubIOp::create(b, l, a, offset);
         Value wv =
             arith::ExtSIOp::create(b, l, b.getI32Type(), args[args.size() - 2]);

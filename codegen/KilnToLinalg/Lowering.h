@@ -209,6 +209,11 @@ struct IntegerZeroPoint {
   int64_t constant = 0;
 };
 IntegerZeroPoint integerZeroPoint(Value original, Value converted);
+/// Inside a generic's body: the zero point as i32 (`runtimeArg`, the
+/// block argument of zp.runtime, widened; or the constant), null when it
+/// is 0 (nothing to subtract).
+Value zeroPointI32(OpBuilder &b, Location loc, const IntegerZeroPoint &zp,
+                   Value runtimeArg);
 /// The i32 contraction y[m, n] = sum_k (x[m, k] - zp) * w[k, n] of 8-bit
 /// activations x [M, K] (ui8 or i8) and i8 weights w [K, N], marked
 /// kIntegerMatmulAttr for the CPU's int8 GEMM (Int8MatMul.cpp).

@@ -214,8 +214,8 @@ std::optional<Int8Matmul> match(linalg::GenericOp op) {
 
 /// The rescale generic after the contraction, as an epilogue of C: an
 /// all-parallel elementwise generic over C's shape reading C (identity)
-/// and writing a buffer of bytes or wider (f32; u8 when it requantizes). Fills `f`'s epilogue fields; false when the
-/// next op is not one.
+/// and writing a buffer of whole bytes (f32; u8 when it requantizes).
+/// Fills `f`'s epilogue fields; false when the next op is not one.
 bool findRescale(const Int8Matmul &q, TileFusion &f) {
   // Steps over what has no memory effects, allocations, and up to a few
   // generics that neither touch C nor write what the contraction reads:
