@@ -211,7 +211,11 @@ def KilnLowerContractionsPass
            "The target has AVX-512 VNNI (int8 kernels use vpdpbusd)">,
     Option<"pmaddwdBits", "pmaddwd-bits", "unsigned", "0",
            "Widest x86 pmaddwd, 128/256/512 (int8 kernels without VNNI "
-           "multiply i16 pairs with it); 0: none, portable vector ops">
+           "multiply i16 pairs with it); 0: none, portable vector ops">,
+    Option<"bf16", "bf16", "bool", "false",
+           "Matmuls with constant weights round both operands to bf16 and "
+           "multiply them with vdpbf16ps (AVX512_BF16), accumulating in "
+           "f32">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",

@@ -440,6 +440,12 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   if (!tm)
     return emitError(UnknownLoc::get(&context)) << error;
   CpuTarget cpuTarget = describeCpuTarget(*tm);
+  if (options.bf16Matmuls && !cpuTarget.hasBf16Dot)
+    return emitError(UnknownLoc::get(&context))
+           << "--precision=bf16 computes with vdpbf16ps, which needs "
+              "AVX512_BF16; the target CPU '"
+           << tm->getTargetCPU() << "' does not have it (choose one that "
+           << "does with --target-cpu, e.g. znver4 or sapphirerapids)";
   std::optional<KilnLMulPassOptions> lmul = options.lmul;
   if (lmul) {
     lmul->vectorBits = cpuTarget.vectorBits;
@@ -489,6 +495,7 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   cpu.minParallelWork = options.minParallelWork;
   cpu.costModel = options.costModel;
   cpu.forceConfig = options.forceKernelConfig;
+  cpu.bf16Matmuls = options.bf16Matmuls;
   if (options.hook)
     cpu.beforeLLVM = [&](OpPassManager &pm) {
       options.hook(InsertionPoint::BeforeLLVM, pm);

@@ -72,6 +72,9 @@ struct CompileOptions {
   std::string costModel = "learned";
   /// A configuration forced on every kernel, "mr,nr,kc" (collect).
   std::string forceKernelConfig;
+  /// Matmuls with constant weights in bf16 with f32 accumulation (kiln
+  /// compile --precision=bf16); the target must have AVX512_BF16.
+  bool bf16Matmuls = false;
 };
 
 /// What a successful compile wrote.

@@ -61,6 +61,7 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   contractions.forceConfig = options.forceConfig;
   contractions.vnni = options.target.hasVnni;
   contractions.pmaddwdBits = options.target.pmaddwdBits;
+  contractions.bf16 = options.bf16Matmuls;
   pm.addPass(createKilnLowerContractionsPass(contractions));
   pm.addPass(createKilnDedupeGlobalsPass());
   pm.addPass(createKilnPlanMemoryPass());

@@ -27,6 +27,8 @@ struct CpuTarget {
   // Widest x86 pmaddwd (i16 pairs multiplied and added into i32): 128
   // (SSE2), 256 (AVX2), 512 (AVX-512BW); 0 when the target has none.
   unsigned pmaddwdBits = 0;
+  // AVX512_BF16: vdpbf16ps (bf16 pairs multiplied and added into f32).
+  bool hasBf16Dot = false;
   // Filled from the LLVM target machine by describeCpuTarget (ObjectEmitter).
 };
 

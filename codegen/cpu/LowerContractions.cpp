@@ -15,6 +15,12 @@
 // per (panel, K block) into a stack buffer otherwise (e.g. K^T in
 // attention). Tile sizes come from chooseContractionConfig.
 //
+// With bf16 (kiln compile --precision=bf16, AVX512_BF16) a matmul with a
+// constant B multiplies bf16 pairs instead: B packed at compile time as
+// [N/nr][K/2][nr] words of two bf16 (k even low, k odd high), A repacked
+// the same way per row tile, and per pair of k one vdpbf16ps per 16
+// columns adds both products into the f32 accumulators.
+//
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Passes.h"
@@ -63,6 +69,15 @@ struct Matmul {
   int64_t n() const { return ranges[nDim]; }
   int64_t k() const { return ranges[kDim]; }
 };
+
+/// The bf16 bits of `v`, rounded to nearest even (as vcvtne2ps2bf16).
+uint16_t bf16Bits(float v) {
+  llvm::APFloat x(v);
+  bool lost = false;
+  x.convert(llvm::APFloat::BFloat(), llvm::APFloat::rmNearestTiesToEven,
+            &lost);
+  return uint16_t(x.bitcastToAPInt().getZExtValue());
+}
 
 bool usesDim(AffineMap map, unsigned dim) {
   for (AffineExpr e : map.getResults())
@@ -284,6 +299,7 @@ private:
   const TileFusion *fusion = nullptr; // the current op's fused neighbours
   int64_t kcBlock = 0;                // the current op's K block
   int64_t packedRows = 1; // its row-tile height (mr)
+  bool pairMode = false;  // the current op multiplies bf16 pairs
 
   /// A constant A (Winograd's transformed weights) laid out as packA lays
   /// it out, at compile time; null when A is not a constant global whose
@@ -404,6 +420,106 @@ private:
     packedRows = mr;
     return buffer;
   }
+
+  /// A for the bf16 kernel: [batch.., ceil(M/mr), K2, mr] i32 words, each
+  /// the bf16 pair (A(row, 2j) low, A(row, 2j+1) high) as packConstantB
+  /// pairs B; K2 is ceil(K/2) rounded up to 16 (words past it are not
+  /// read), rows past M and k past K are zero. Per row, 32 floats become
+  /// 16 words with one vcvtne2ps2bf16.
+  Value packAPairs(OpBuilder &b, Location loc, Matmul &mm, int64_t mr) {
+    auto cst = [&](OpBuilder &ob, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(ob, loc, v);
+    };
+    int64_t m = mm.m(), k = mm.k(), tiles = (m + mr - 1) / mr;
+    int64_t chunks = (k + 31) / 32;
+    SmallVector<int64_t> shape;
+    SmallVector<Value> lbs, ubs, steps;
+    for (unsigned d : mm.batchDims) {
+      shape.push_back(mm.ranges[d]);
+      ubs.push_back(cst(b, mm.ranges[d]));
+    }
+    shape.append({tiles, chunks * 16, mr});
+    ubs.push_back(cst(b, tiles));
+    lbs.assign(ubs.size(), cst(b, 0));
+    steps.assign(ubs.size(), cst(b, 1));
+    auto i32 = b.getI32Type();
+    Value buffer = memref::AllocOp::create(b, loc, MemRefType::get(shape, i32),
+                                           b.getI64IntegerAttr(64));
+    auto f32v = VectorType::get({16}, b.getF32Type());
+    auto maskType = VectorType::get({16}, b.getI1Type());
+    auto bf16v = VectorType::get({32}, b.getBF16Type());
+    auto i32v = VectorType::get({16}, i32);
+    unsigned loops = mm.ranges.size();
+    // A's rows are read 16 floats at a time along K, so A must be K-major.
+    scf::ParallelOp::create(
+        b, loc, lbs, ubs, steps,
+        [&](OpBuilder &pb, Location l, ValueRange ivs) {
+          SmallVector<Value> values(loops, Value());
+          for (auto [i, d] : llvm::enumerate(mm.batchDims))
+            values[d] = ivs[i];
+          Value tile = ivs.back();
+          Value zeroVec = arith::ConstantOp::create(
+              pb, l, f32v, DenseElementsAttr::get(f32v, 0.0f));
+          for (int64_t r = 0; r < mr; ++r) {
+            Value row = arith::AddIOp::create(
+                pb, l, arith::MulIOp::create(pb, l, tile, cst(pb, mr)),
+                cst(pb, r));
+            Value inside = arith::CmpIOp::create(
+                pb, l, arith::CmpIPredicate::slt, row, cst(pb, m));
+            Value safe = arith::SelectOp::create(pb, l, inside, row,
+                                                 cst(pb, 0));
+            // Lanes to read: 0 for a row past M, else up to K.
+            Value rowLimit = arith::SelectOp::create(pb, l, inside,
+                                                     cst(pb, k), cst(pb, 0));
+            scf::ForOp::create(
+                pb, l, cst(pb, 0), cst(pb, chunks), cst(pb, 1), ValueRange{},
+                [&](OpBuilder &kb, Location kl, Value chunk, ValueRange) {
+                  Value k0 = arith::MulIOp::create(kb, kl, chunk, cst(kb, 32));
+                  Value halves[2];
+                  for (int64_t h = 0; h < 2; ++h) {
+                    Value start = arith::AddIOp::create(kb, kl, k0,
+                                                        cst(kb, 16 * h));
+                    Value left = arith::MaxSIOp::create(
+                        kb, kl, cst(kb, 0),
+                        arith::SubIOp::create(kb, kl, rowLimit, start));
+                    Value mask = vector::CreateMaskOp::create(
+                        kb, kl, maskType, ArrayRef<OpFoldResult>{left});
+                    // Past K the address is clamped (masked lanes are not
+                    // read, but the base index must stay in bounds).
+                    Value base = arith::MinSIOp::create(kb, kl, start,
+                                                        cst(kb, k - 1));
+                    SmallVector<Value> at = values;
+                    at[mm.mDim] = safe;
+                    at[mm.kDim] = base;
+                    halves[h] = vector::MaskedLoadOp::create(
+                        kb, kl, f32v, mm.a, indicesFor(kb, kl, mm.mapA, at),
+                        mask, zeroVec);
+                  }
+                  // Low 16 bf16 from the first argument's partner: the
+                  // intrinsic puts its second operand in the low half.
+                  Value both =
+                      LLVM::CallIntrinsicOp::create(
+                          kb, kl, bf16v,
+                          kb.getStringAttr(
+                              "llvm.x86.avx512bf16.cvtne2ps2bf16.512"),
+                          ValueRange{halves[1], halves[0]})
+                          .getResult(0);
+                  Value words = vector::BitCastOp::create(kb, kl, i32v, both);
+                  Value j0 = arith::MulIOp::create(kb, kl, chunk, cst(kb, 16));
+                  for (int64_t w = 0; w < 16; ++w) {
+                    Value word = vector::ExtractOp::create(kb, kl, words, w);
+                    SmallVector<Value> idx(ivs.begin(), ivs.end());
+                    idx.append({arith::AddIOp::create(kb, kl, j0, cst(kb, w)),
+                                cst(kb, r)});
+                    memref::StoreOp::create(kb, kl, word, buffer, idx);
+                  }
+                  scf::YieldOp::create(kb, kl);
+                });
+          }
+        });
+    packedRows = mr;
+    return buffer;
+  }
   llvm::DenseMap<std::pair<Operation *, int64_t>, memref::GlobalOp> packed;
   /// The panel width fixed for kernels whose constant B other kernels
   /// also read (decideSharedWidths), by kernel.
@@ -431,15 +547,18 @@ private:
     return {global.getOperation(), kFirst};
   }
 
-  /// The B constant packed as [N/nr][K][nr], or null when B is not a
-  /// constant global readable here (or has batch dims).
+  /// The B constant packed as [N/nr][K][nr], or with `pairs` as
+  /// [N/nr][ceil(K/2)][nr] i32 words holding bf16 (round to nearest even)
+  /// of B(2j, col) in the low half and B(2j+1, col) in the high half; null
+  /// when B is not a constant global readable here (or has batch dims).
   memref::GlobalOp packConstantB(Matmul &mm, int64_t nr,
-                                 SmallVectorImpl<memref::GlobalOp> &sources) {
+                                 SmallVectorImpl<memref::GlobalOp> &sources,
+                                 bool pairs = false) {
     auto [op, kFirst] = bKey(mm);
     if (!op)
       return {};
     auto global = cast<memref::GlobalOp>(op);
-    auto key = std::make_pair(op, nr * 4 + kFirst);
+    auto key = std::make_pair(op, (nr * 4 + kFirst) * 2 + int64_t(pairs));
     if (auto it = packed.find(key); it != packed.end())
       return it->second;
     std::optional<std::vector<float>> values = readF32Global(global);
@@ -461,16 +580,33 @@ private:
       if (d.getPosition() == mm.nDim)
         nStride = strides[i];
     }
-    std::vector<float> data(panels * k * nr, 0.0f);
-    for (int64_t j = 0; j < panels; ++j)
-      for (int64_t kk = 0; kk < k; ++kk)
-        for (int64_t c = 0; c < nr && j * nr + c < n; ++c)
-          data[(j * k + kk) * nr + c] =
-              (*values)[kk * kStride + (j * nr + c) * nStride];
-
-    memref::GlobalOp result = createConstantGlobal(
-        global, (global.getSymName() + "_packed" + Twine(packedCount++)).str(),
-        {panels, k, nr}, data);
+    auto at = [&](int64_t kk, int64_t col) {
+      return (*values)[kk * kStride + col * nStride];
+    };
+    std::string name =
+        (global.getSymName() + "_packed" + Twine(packedCount++)).str();
+    memref::GlobalOp result;
+    if (pairs) {
+      int64_t kPairs = (k + 1) / 2;
+      std::vector<uint32_t> words(panels * kPairs * nr, 0);
+      for (int64_t j = 0; j < panels; ++j)
+        for (int64_t kk = 0; kk < k; ++kk)
+          for (int64_t c = 0; c < nr && j * nr + c < n; ++c)
+            words[(j * kPairs + kk / 2) * nr + c] |=
+                uint32_t(bf16Bits(at(kk, j * nr + c))) << (16 * (kk % 2));
+      result = createConstantGlobal(
+          global, name, {panels, kPairs, nr},
+          IntegerType::get(global.getContext(), 32),
+          ArrayRef<char>(reinterpret_cast<const char *>(words.data()),
+                         words.size() * 4));
+    } else {
+      std::vector<float> data(panels * k * nr, 0.0f);
+      for (int64_t j = 0; j < panels; ++j)
+        for (int64_t kk = 0; kk < k; ++kk)
+          for (int64_t c = 0; c < nr && j * nr + c < n; ++c)
+            data[(j * k + kk) * nr + c] = at(kk, j * nr + c);
+      result = createConstantGlobal(global, name, {panels, k, nr}, data);
+    }
     packed[key] = result;
     sources.push_back(global);
     return result;
@@ -543,12 +679,25 @@ private:
     ContractionConfig config = chosen.config;
     config.mr = std::min(config.mr, shape.m);
     config.kc = std::min(config.kc, shape.k);
+    // bf16 pairs: a constant B, A read along K, whole 16-lane vectors and
+    // K blocks of whole pairs.
+    auto lastA = dyn_cast<AffineDimExpr>(mm.mapA.getResults().back());
+    pairMode = bf16 && target.vectorBits >= 512 &&
+               kind == KernelKind::MatMul && config.nr % 16 == 0 && lastA &&
+               lastA.getPosition() == mm.kDim && hasUnitInnerStride(mm.a);
+    if (pairMode && config.kc % 2 && config.kc < shape.k)
+      ++config.kc;
     int64_t nr = config.nr, kc = config.kc;
     int64_t n = mm.n(), k = mm.k();
     int64_t panels = (n + nr - 1) / nr;
     bool ragged = n % nr != 0;
 
-    memref::GlobalOp packedB = packConstantB(mm, nr, sources);
+    memref::GlobalOp packedB;
+    if (pairMode)
+      packedB = packConstantB(mm, nr, sources, /*pairs=*/true);
+    pairMode = pairMode && packedB;
+    if (!packedB)
+      packedB = packConstantB(mm, nr, sources);
     bool direct = false;
     if (!packedB) {
       auto last = dyn_cast<AffineDimExpr>(mm.mapB.getResults().back());
@@ -575,7 +724,9 @@ private:
     // of 1024 those rows all fall in one L1 set and evict each other).
     aPacked = Value();
     bool aConstant = false;
-    if (mm.m() > 1) {
+    if (pairMode) {
+      aPacked = packAPairs(b, loc, mm, config.mr);
+    } else if (mm.m() > 1) {
       if (memref::GlobalOp global =
               packConstantA(mm, config.mr, sources)) {
         aPacked = memref::GetGlobalOp::create(b, loc, global.getType(),
@@ -645,7 +796,8 @@ private:
     std::string text =
         (Twine("matmul batch ") + Twine(shape.batch) + " M " + Twine(mm.m()) +
          " N " + Twine(mm.n()) + " K " + Twine(mm.k()) + ", tile " +
-         Twine(config.mr) + "x" + Twine(nr) + " kc " + Twine(kc) + ", B " +
+         Twine(config.mr) + "x" + Twine(nr) + " kc " + Twine(kc) +
+         (pairMode ? ", bf16 pairs (vdpbf16ps)" : "") + ", B " +
          (packedB ? "packed at compile time"
                   : direct ? "read in place" : "packed per K block") +
          (aConstant ? ", A packed at compile time"
@@ -783,6 +935,64 @@ private:
       init = emitSelect(b, loc, first, SmallVector<Type>(rows, vecType),
                         prologueInit, loadInit);
     }
+    SmallVector<Value> sums =
+        pairMode ? emitPairLoop(b, loc, mm, loopValues, rowTile, rows, p,
+                                kEnd, panel, bPacked, init, vecType)
+                 : emitF32Loop(b, loc, mm, loopValues, rowTile, rowValues,
+                               p, kEnd, panel, nStart, mask, zeroVec,
+                               bPacked, direct, stack, init, vecType);
+    auto store = [&](OpBuilder &ob, Value value, Value base,
+                     ArrayRef<Value> idx) {
+      if (mask)
+        vector::MaskedStoreOp::create(ob, loc, base, idx, mask, value);
+      else
+        vector::StoreOp::create(ob, loc, value, base, idx);
+    };
+    auto storePartial = [&](OpBuilder &ob) {
+      for (int64_t r = 0; r < rows; ++r)
+        store(ob, sums[r], mm.c, cIndices(ob, r));
+    };
+    // After the last K block the fused epilogue runs on the registers.
+    auto storeFinal = [&](OpBuilder &ob) {
+      for (int64_t r = 0; r < rows; ++r) {
+        SmallVector<Value> idx = cIndices(ob, r);
+        if (fusion->storeY)
+          store(ob, sums[r], mm.c, idx);
+        store(ob,
+              emitEpilogue(ob, loc, *fusion, idx, sums[r], mask),
+              fusion->epilogueOut, idx);
+      }
+    };
+    if (!fusion->epilogue) {
+      storePartial(b);
+    } else if (mm.k() <= kcBlock) {
+      storeFinal(b);
+    } else {
+      Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                         kEnd, cst(b, mm.k()));
+      emitIfElse(b, loc, last, storeFinal, storePartial);
+    }
+  }
+
+  /// The f32 inner loop: per k, one B vector and one FMA per row.
+  SmallVector<Value> emitF32Loop(OpBuilder &b, Location loc, Matmul &mm,
+                                 SmallVector<Value> loopValues, Value rowTile,
+                                 ArrayRef<Value> rowValues, Value p,
+                                 Value kEnd, Value panel, Value nStart,
+                                 Value mask, Value zeroVec, Value bPacked,
+                                 bool direct, Value stack, ValueRange init,
+                                 VectorType vecType) {
+    auto cst = [&](OpBuilder &ob, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(ob, loc, v);
+    };
+    int64_t rows = rowValues.size();
+    auto loadVec = [&](OpBuilder &ob, Value base, SmallVector<Value> idx) {
+      if (mask)
+        return vector::MaskedLoadOp::create(ob, loc, vecType, base, idx, mask,
+                                            zeroVec)
+            .getResult();
+      return vector::LoadOp::create(ob, loc, vecType, base, idx).getResult();
+    };
     auto loop = scf::ForOp::create(
         b, loc, p, kEnd, cst(b, 1), init,
         [&](OpBuilder &kb, Location l, Value kk, ValueRange acc) {
@@ -821,37 +1031,72 @@ private:
           }
           scf::YieldOp::create(kb, l, next);
         });
-    auto store = [&](OpBuilder &ob, Value value, Value base,
-                     ArrayRef<Value> idx) {
-      if (mask)
-        vector::MaskedStoreOp::create(ob, loc, base, idx, mask, value);
-      else
-        vector::StoreOp::create(ob, loc, value, base, idx);
+    return SmallVector<Value>(loop.getResults());
+  }
+
+  /// The bf16 inner loop over the pairs of k in [p, kEnd) (p even): per
+  /// pair, nr/16 B vectors of 32 bf16, one broadcast A pair per row and
+  /// one vdpbf16ps per row and vector.
+  SmallVector<Value> emitPairLoop(OpBuilder &b, Location loc, Matmul &mm,
+                                  SmallVector<Value> loopValues, Value rowTile,
+                                  int64_t rows, Value p, Value kEnd,
+                                  Value panel, Value bPacked, ValueRange init,
+                                  VectorType vecType) {
+    auto cst = [&](OpBuilder &ob, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(ob, loc, v);
     };
-    auto storePartial = [&](OpBuilder &ob) {
-      for (int64_t r = 0; r < rows; ++r)
-        store(ob, loop.getResult(r), mm.c, cIndices(ob, r));
-    };
-    // After the last K block the fused epilogue runs on the registers.
-    auto storeFinal = [&](OpBuilder &ob) {
-      for (int64_t r = 0; r < rows; ++r) {
-        SmallVector<Value> idx = cIndices(ob, r);
-        if (fusion->storeY)
-          store(ob, loop.getResult(r), mm.c, idx);
-        store(ob,
-              emitEpilogue(ob, loc, *fusion, idx, loop.getResult(r), mask),
-              fusion->epilogueOut, idx);
-      }
-    };
-    if (!fusion->epilogue) {
-      storePartial(b);
-    } else if (mm.k() <= kcBlock) {
-      storeFinal(b);
-    } else {
-      Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                         kEnd, cst(b, mm.k()));
-      emitIfElse(b, loc, last, storeFinal, storePartial);
+    int64_t nr = vecType.getShape()[0], vectors = nr / 16;
+    auto f32v = VectorType::get({16}, b.getF32Type());
+    auto i32v = VectorType::get({16}, b.getI32Type());
+    auto bf16v = VectorType::get({32}, b.getBF16Type());
+    SmallVector<Value> acc;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t v = 0; v < vectors; ++v)
+        acc.push_back(vector::ExtractStridedSliceOp::create(
+            b, loc, init[r], ArrayRef<int64_t>{16 * v}, ArrayRef<int64_t>{16},
+            ArrayRef<int64_t>{1}));
+    Value two = cst(b, 2);
+    Value first = arith::DivUIOp::create(b, loc, p, two);
+    Value end = arith::DivUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, kEnd, cst(b, 1)), two);
+    StringAttr dot = b.getStringAttr("llvm.x86.avx512bf16.dpbf16ps.512");
+    auto loop = scf::ForOp::create(
+        b, loc, first, end, cst(b, 1), acc,
+        [&](OpBuilder &kb, Location l, Value j, ValueRange sums) {
+          SmallVector<Value> bVecs;
+          for (int64_t v = 0; v < vectors; ++v)
+            bVecs.push_back(vector::BitCastOp::create(
+                kb, l, bf16v,
+                vector::LoadOp::create(kb, l, i32v, bPacked,
+                                       ValueRange{panel, j, cst(kb, 16 * v)})));
+          SmallVector<Value> next;
+          for (int64_t r = 0; r < rows; ++r) {
+            SmallVector<Value> idx;
+            for (unsigned d : mm.batchDims)
+              idx.push_back(loopValues[d]);
+            idx.append({rowTile, j, cst(kb, r)});
+            Value word = memref::LoadOp::create(kb, l, aPacked, idx);
+            Value pair = vector::BitCastOp::create(
+                kb, l, bf16v, vector::BroadcastOp::create(kb, l, i32v, word));
+            for (int64_t v = 0; v < vectors; ++v)
+              next.push_back(LLVM::CallIntrinsicOp::create(
+                                 kb, l, f32v, dot,
+                                 ValueRange{sums[r * vectors + v], pair,
+                                            bVecs[v]})
+                                 .getResult(0));
+          }
+          scf::YieldOp::create(kb, l, next);
+        });
+    SmallVector<Value> results;
+    for (int64_t r = 0; r < rows; ++r) {
+      Value y = init[r];
+      for (int64_t v = 0; v < vectors; ++v)
+        y = vector::InsertStridedSliceOp::create(
+            b, loc, loop.getResult(r * vectors + v), y,
+            ArrayRef<int64_t>{16 * v}, ArrayRef<int64_t>{1});
+      results.push_back(y);
     }
+    return results;
   }
 };
 

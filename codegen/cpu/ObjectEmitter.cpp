@@ -53,6 +53,7 @@ CpuTarget mlir::kiln::describeCpuTarget(const llvm::TargetMachine &tm) {
     t.l1Bytes = 48 * 1024;
     t.l2Bytes = 2 * 1024 * 1024;
     t.hasVnni = sti->checkFeatures("+avx512vnni");
+    t.hasBf16Dot = sti->checkFeatures("+avx512bf16");
   } else if (sti->checkFeatures("+avx")) {
     t.vectorBits = 256;
     t.vectorRegisters = 16;

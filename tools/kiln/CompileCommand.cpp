@@ -112,6 +112,18 @@ cl::opt<long long> winogradMinChannels(
              "channels stay direct (default 16)"),
     cl::init(16), cl::value_desc("N"), cl::sub(kiln::compileCommand),
     cl::cat(category));
+enum class Precision { F32, BF16 };
+cl::opt<Precision> precision(
+    "precision",
+    cl::desc("Arithmetic of matmuls with constant weights (default: fp32)"),
+    cl::values(clEnumValN(Precision::F32, "fp32", "f32 FMAs, as the model"),
+               clEnumValN(Precision::BF16, "bf16",
+                          "weights and activations rounded to bf16, "
+                          "multiplied with vdpbf16ps and accumulated in f32 "
+                          "(needs AVX512_BF16); attention's activation "
+                          "products and convolutions stay f32")),
+    cl::init(Precision::F32), cl::sub(kiln::compileCommand),
+    cl::cat(category));
 enum class Weights { Embedded, External };
 cl::opt<Weights> weights(
     "weights", cl::desc("Where the weights go (default: embedded)"),
@@ -461,6 +473,7 @@ int kiln::compileMain() {
   }
   options.costModel = costModel == "heuristic" ? "" : costModel.getValue();
   options.forceKernelConfig = forceKernelConfig;
+  options.bf16Matmuls = precision == Precision::BF16;
   if (maxEmbeddedWeights.getNumOccurrences())
     options.target.maxEmbeddedWeightBytes = maxEmbeddedWeights;
   if (report)

@@ -49,6 +49,10 @@ def fp32_as_is(src, dst):
 VARIANTS = {
     "resnet50_winograd": ("resnet50", ["--winograd"], fp32_as_is),
     "digits_cnn_winograd": ("digits_cnn", ["--winograd"], fp32_as_is),
+    # bf16 matmuls (vdpbf16ps, AVX512_BF16) against ORT's fp32.
+    "bert_base_bf16": ("bert_base", ["--precision=bf16"], fp32_as_is),
+    "gpt2_small_bf16": ("gpt2_small", ["--precision=bf16"], fp32_as_is),
+    "mlp4096_b64_bf16": ("mlp4096_b64", ["--precision=bf16"], fp32_as_is),
     "bert_base_w8a8": ("bert_base", ["--quantize=w8a8"], quantized.ort_dynamic),
     "mlp4096_b1_w8a8": ("mlp4096_b1", ["--quantize=w8a8"], quantized.ort_dynamic),
     "bert_base_ortq": ("bert_base", None, quantized.ort_dynamic),
