@@ -54,6 +54,15 @@ if getattr(config, "sanitizer_bin_dir", ""):
     path.insert(0, config.sanitizer_bin_dir)
     config.available_features.add("sanitizer")
 config.environment["PATH"] = os.pathsep.join(path)
+# Host CPU features that tests running generated code need (x86 Linux).
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        flags = next((line.split(":", 1)[1].split() for line in cpuinfo
+                      if line.startswith("flags")), [])
+except OSError:
+    flags = []
+if "avx512_bf16" in flags:
+    config.available_features.add("avx512bf16")
 for var in ["HOME", "TMPDIR"]:
     if var in os.environ:
         config.environment[var] = os.environ[var]
