@@ -4,7 +4,7 @@ Runtime on the same exported past/present decoder, side by side in one run.
 
 usage: .venv/bin/python bench/perf/decode.py [--config gpt2|tiny]
          [--contexts 128,1024] [--threads 1,2] [--iterations 10]
-         [--kiln PATH] [--out FILE.json] [--quantize w4]
+         [--kiln PATH] [--out FILE.json] [--quantize w4] [--precision bf16]
          [--kv int8|qjl|think] [--kv-qjl-sketch M] [--kv-think-ratio L]
          [--prefill S] [--kv-block N]
 
@@ -135,6 +135,8 @@ def main():
     ap.add_argument("--iterations", type=int, default=10)
     ap.add_argument("--kiln", default=default_kiln())
     ap.add_argument("--quantize", default="", help="kiln --quantize mode (e.g. w4)")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"],
+                    help="kiln --precision (bf16: weights' matmuls in bf16)")
     ap.add_argument("--kv", default="f32",
                     choices=["f32", "int8", "qjl", "think"],
                     help="kiln --kv: the cache's layout")
@@ -168,7 +170,7 @@ def main():
     for n in contexts:
         tag = f"_p{args.prefill}" if args.prefill else ""
         tag += f"_b{args.kv_block}" if args.kv_block else ""
-        so = os.path.join(work, f"decoder_{args.config}_ctx{n}{args.quantize}_{args.kv}{tag}.so")
+        so = os.path.join(work, f"decoder_{args.config}_ctx{n}{args.quantize}_{args.precision}_{args.kv}{tag}.so")
         cmd = [args.kiln, "compile", model, "-o", so, "--shape", "seq=1",
                "--shape", "past_seq=1", "--max-seq-len",
                str(n + max(16, args.prefill))]
@@ -176,7 +178,7 @@ def main():
             cmd += ["--prefill", f"seq={args.prefill}"]
         if args.quantize:
             cmd += ["--quantize", args.quantize]
-        cmd += ["--kv", args.kv]
+        cmd += ["--kv", args.kv, "--precision", args.precision]
         if args.kv == "qjl":
             cmd += ["--kv-qjl-sketch", str(args.kv_qjl_sketch)]
         if args.kv == "think":
@@ -188,7 +190,7 @@ def main():
         log(f"compiled {os.path.basename(so)} in {time.perf_counter() - t0:.1f} s")
         wbytes, kvbytes = step_bytes(model, args.config, n, args.kv,
                                      args.kv_qjl_sketch, args.kv_think_ratio)
-        if args.quantize:
+        if args.quantize or args.precision != "fp32":
             # The packed weights the artifact holds, minus the embedding
             # tables (still f32; a Gather reads one row of each).
             c = decoder.CONFIGS[args.config]
