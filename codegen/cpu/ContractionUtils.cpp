@@ -83,6 +83,14 @@ std::optional<ArrayRef<char>> constantRawBytes(Attribute value) {
   return std::nullopt;
 }
 
+uint16_t bf16Bits(float v) {
+  llvm::APFloat x(v);
+  bool lost = false;
+  x.convert(llvm::APFloat::BFloat(), llvm::APFloat::rmNearestTiesToEven,
+            &lost);
+  return uint16_t(x.bitcastToAPInt().getZExtValue());
+}
+
 std::optional<std::vector<float>> readF32Global(memref::GlobalOp global) {
   if (!global || !cast<MemRefType>(global.getType()).getElementType().isF32())
     return std::nullopt;

@@ -76,6 +76,15 @@ emitSelect(OpBuilder &b, Location loc, Value cond, TypeRange types,
            llvm::function_ref<SmallVector<Value>(OpBuilder &)> then,
            llvm::function_ref<SmallVector<Value>(OpBuilder &)> otherwise);
 
+/// The bf16 bits of `v`, rounded to nearest even (as vcvtne2ps2bf16).
+uint16_t bf16Bits(float v);
+
+/// The word a bf16-pair kernel multiplies with vdpbf16ps: bf16(lo) in the
+/// low half, bf16(hi) in the high half.
+inline uint32_t bf16PairWord(float lo, float hi) {
+  return uint32_t(bf16Bits(lo)) | uint32_t(bf16Bits(hi)) << 16;
+}
+
 /// A new private constant f32 global next to `near`, 64-byte aligned,
 /// holding `data` (row-major, `shape`); the name is made unique.
 memref::GlobalOp createConstantGlobal(memref::GlobalOp near, StringRef name,

@@ -18,6 +18,12 @@
 // NCHW; the fused epilogue runs on those per-channel vectors, flattened over
 // OH*OW like the 1x1 path of the other kernel.
 //
+// With bf16 pairs (kiln compile --precision=bf16) the K loop runs over
+// pairs of input channels: X is first converted into [N][C/2][H*W] words of
+// two bf16 (channels 2c and 2c + 1), the weights are packed the same way,
+// and per pair and tap each pixel's word is broadcast into one vdpbf16ps
+// per 16 output channels.
+//
 //===----------------------------------------------------------------------===//
 
 #include "codegen/cpu/ConvKernel.h"
@@ -41,6 +47,7 @@ struct ChannelConvEmitter {
   Location loc;
   Value x, y, z, packed; // x [N][C*H*W], y and z [N][F][OH*OW]
   const TileFusion *fusion = nullptr;
+  Value xPairs; // bf16 pairs: x as [N][ceil(C/2)*H*W] words, else null
 
   Value cst(OpBuilder &b, int64_t v) {
     return arith::ConstantIndexOp::create(b, loc, v);
@@ -138,6 +145,162 @@ struct ChannelConvEmitter {
       }
     }
     return perPixel;
+  }
+
+  /// X as bf16 pairs of channels: [N][ceil(C/2) * plane] i32 words,
+  /// channel 2c in the low half and 2c + 1 (zero past C) in the high half,
+  /// 16 pixels per vcvtne2ps2bf16.
+  Value pairInput(OpBuilder &b, int64_t plane) {
+    int64_t channels = cv.channelsIn, pairsIn = (channels + 1) / 2;
+    auto i32 = b.getI32Type();
+    Value buffer = memref::AllocOp::create(
+        b, loc, MemRefType::get({cv.batch, pairsIn * plane}, i32),
+        b.getI64IntegerAttr(64));
+    auto maskType = VectorType::get({16}, b.getI1Type());
+    auto bf16v = VectorType::get({32}, b.getBF16Type());
+    auto i16v = VectorType::get({32}, b.getI16Type());
+    auto i32v = VectorType::get({16}, i32);
+    SmallVector<int64_t> interleave;
+    for (int64_t i = 0; i < 16; ++i)
+      interleave.append({i, i + 16});
+    scf::ParallelOp::create(
+        b, loc, ValueRange{cst(b, 0), cst(b, 0)},
+        ValueRange{cst(b, cv.batch), cst(b, pairsIn)},
+        ValueRange{cst(b, 1), cst(b, 1)},
+        [&](OpBuilder &pb, Location, ValueRange ivs) {
+          Value n = ivs[0], pair = ivs[1];
+          Value low = arith::MulIOp::create(pb, loc, pair, cst(pb, 2));
+          Value high = arith::AddIOp::create(pb, loc, low, cst(pb, 1));
+          Value hasHigh = arith::CmpIOp::create(
+              pb, loc, arith::CmpIPredicate::slt, high, cst(pb, channels));
+          // Past C the high channel is read nowhere (an empty mask) from a
+          // valid row.
+          Value highRow = arith::SelectOp::create(pb, loc, hasHigh, high, low);
+          Value zero = zeros(pb, 16);
+          scf::ForOp::create(
+              pb, loc, cst(pb, 0), cst(pb, plane), cst(pb, 16), ValueRange{},
+              [&](OpBuilder &sb, Location, Value s0, ValueRange) {
+                Value left = arith::MinSIOp::create(
+                    sb, loc, cst(sb, 16),
+                    arith::SubIOp::create(sb, loc, cst(sb, plane), s0));
+                Value mask = vector::CreateMaskOp::create(
+                    sb, loc, maskType, ArrayRef<OpFoldResult>{left});
+                Value highMask = vector::CreateMaskOp::create(
+                    sb, loc, maskType,
+                    ArrayRef<OpFoldResult>{
+                        arith::SelectOp::create(sb, loc, hasHigh, left,
+                                                cst(sb, 0))
+                            .getResult()});
+                auto read = [&](Value row, Value m) {
+                  Value at = arith::AddIOp::create(
+                      sb, loc, arith::MulIOp::create(sb, loc, row,
+                                                     cst(sb, plane)),
+                      s0);
+                  return vector::MaskedLoadOp::create(sb, loc, vec(sb, 16), x,
+                                                      ValueRange{n, at}, m,
+                                                      zero)
+                      .getResult();
+                };
+                Value lo = read(low, mask), hi = read(highRow, highMask);
+                // The intrinsic puts its second operand in the low half.
+                Value both =
+                    LLVM::CallIntrinsicOp::create(
+                        sb, loc, bf16v,
+                        sb.getStringAttr(
+                            "llvm.x86.avx512bf16.cvtne2ps2bf16.512"),
+                        ValueRange{hi, lo})
+                        .getResult(0);
+                Value halves = vector::BitCastOp::create(sb, loc, i16v, both);
+                Value words = vector::BitCastOp::create(
+                    sb, loc, i32v,
+                    vector::ShuffleOp::create(sb, loc, halves, halves,
+                                              interleave));
+                Value at = arith::AddIOp::create(
+                    sb, loc,
+                    arith::MulIOp::create(sb, loc, pair, cst(sb, plane)), s0);
+                vector::MaskedStoreOp::create(sb, loc, buffer,
+                                              ValueRange{n, at}, mask, words);
+                scf::YieldOp::create(sb, loc);
+              });
+        });
+    return buffer;
+  }
+
+  /// The pair kernel's K loop for `rows` pixels at `origins` over the
+  /// input channels of [cBegin, cEnd) (cBegin even): accumulators split
+  /// into 16-lane vectors, one vdpbf16ps per pixel, tap and vector.
+  SmallVector<Value> pairChannels(OpBuilder &b, Value n, Value ft,
+                                  ArrayRef<Value> origins, Value cBegin,
+                                  Value cEnd, ArrayRef<Value> init,
+                                  int64_t plane, int64_t width) {
+    int64_t rows = origins.size(), vectors = nr / 16;
+    auto f32v = vec(b, 16);
+    auto i32v = VectorType::get({16}, b.getI32Type());
+    auto bf16v = VectorType::get({32}, b.getBF16Type());
+    SmallVector<Value> acc;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t v = 0; v < vectors; ++v)
+        acc.push_back(vector::ExtractStridedSliceOp::create(
+            b, loc, init[r], ArrayRef<int64_t>{16 * v}, ArrayRef<int64_t>{16},
+            ArrayRef<int64_t>{1}));
+    Value first = arith::DivUIOp::create(b, loc, cBegin, cst(b, 2));
+    Value end = arith::DivUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, cEnd, cst(b, 1)), cst(b, 2));
+    StringAttr dot = b.getStringAttr("llvm.x86.avx512bf16.dpbf16ps.512");
+    auto loop = scf::ForOp::create(
+        b, loc, first, end, cst(b, 1), acc,
+        [&](OpBuilder &cb, Location, Value pair, ValueRange sums) {
+          Value pairOffset = arith::MulIOp::create(cb, loc, pair,
+                                                   cst(cb, plane));
+          auto taps = scf::ForOp::create(
+              cb, loc, cst(cb, 0), cst(cb, cv.kernelH), cst(cb, 1), sums,
+              [&](OpBuilder &hb, Location, Value kh, ValueRange inRow) {
+                SmallVector<Value> current(inRow.begin(), inRow.end());
+                Value rowOffset = arith::AddIOp::create(
+                    hb, loc, pairOffset,
+                    arith::MulIOp::create(hb, loc, kh,
+                                          cst(hb, cv.dilationH * width)));
+                for (int64_t kw = 0; kw < cv.kernelW; ++kw) {
+                  SmallVector<Value> w;
+                  for (int64_t v = 0; v < vectors; ++v)
+                    w.push_back(vector::BitCastOp::create(
+                        hb, loc, bf16v,
+                        vector::LoadOp::create(
+                            hb, loc, i32v, packed,
+                            ValueRange{ft, pair, kh, cst(hb, kw),
+                                       cst(hb, 16 * v)})));
+                  Value tap = arith::AddIOp::create(
+                      hb, loc, rowOffset, cst(hb, kw * cv.dilationW));
+                  for (int64_t r = 0; r < rows; ++r) {
+                    Value at = arith::AddIOp::create(hb, loc, origins[r], tap);
+                    Value word = memref::LoadOp::create(hb, loc, xPairs,
+                                                        ValueRange{n, at});
+                    Value both = vector::BitCastOp::create(
+                        hb, loc, bf16v,
+                        vector::BroadcastOp::create(hb, loc, i32v, word));
+                    for (int64_t v = 0; v < vectors; ++v)
+                      current[r * vectors + v] =
+                          LLVM::CallIntrinsicOp::create(
+                              hb, loc, f32v, dot,
+                              ValueRange{current[r * vectors + v], both,
+                                         w[v]})
+                              .getResult(0);
+                  }
+                }
+                scf::YieldOp::create(hb, loc, current);
+              });
+          scf::YieldOp::create(cb, loc, taps.getResults());
+        });
+    SmallVector<Value> joined;
+    for (int64_t r = 0; r < rows; ++r) {
+      Value y = init[r];
+      for (int64_t v = 0; v < vectors; ++v)
+        y = vector::InsertStridedSliceOp::create(
+            b, loc, loop.getResult(r * vectors + v), y,
+            ArrayRef<int64_t>{16 * v}, ArrayRef<int64_t>{1});
+      joined.push_back(y);
+    }
+    return joined;
   }
 
   /// The accumulators' start: the fused fill (one value per channel, the
@@ -239,6 +402,11 @@ struct ChannelConvEmitter {
           [&](OpBuilder &ob) { return initial(ob, n, f0, p0, rows, channels); },
           partial);
     }
+    SmallVector<Value> acc;
+    if (xPairs) {
+      acc = pairChannels(b, n, ft, origins, block.cBegin, block.cEnd, init,
+                         plane, width);
+    } else {
     auto channelLoop = scf::ForOp::create(
         b, loc, block.cBegin, block.cEnd, cst(b, 1), init,
         [&](OpBuilder &cb, Location, Value c, ValueRange acc) {
@@ -270,8 +438,9 @@ struct ChannelConvEmitter {
               });
           scf::YieldOp::create(cb, loc, taps.getResults());
         });
-    SmallVector<Value> acc(channelLoop.getResults().begin(),
-                           channelLoop.getResults().end());
+    acc.assign(channelLoop.getResults().begin(),
+               channelLoop.getResults().end());
+    }
     if (!block.scratch)
       return finish(b, n, f0, channels, p0, rows, acc);
     Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
@@ -315,7 +484,8 @@ int64_t fewestTileCycles(int64_t pixels, int64_t maxRows, int64_t vectors) {
 
 bool mlir::kiln::lowerConvChannelVectors(
     linalg::GenericOp op, const Conv &cv, const CpuTarget &target,
-    SmallVectorImpl<memref::GlobalOp> &sources, std::string *description) {
+    bool pairs, SmallVectorImpl<memref::GlobalOp> &sources,
+    std::string *description) {
   if (cv.phased)
     return false;
   int64_t lanes = std::max<int64_t>(1, target.vectorBits / 32);
@@ -338,7 +508,8 @@ bool mlir::kiln::lowerConvChannelVectors(
   OpBuilder b(op);
   Location loc = op.getLoc();
   ChannelConvEmitter e{cv, mr, nr, lanes, loc};
-  e.packed = packedConvWeights(b, loc, cv, nr, sources);
+  pairs = pairs && lanes == 16 && nr % 16 == 0;
+  e.packed = packedConvWeights(b, loc, cv, nr, sources, pairs);
   if (!e.packed)
     return false;
   TileFusion fusion = findTileFusion(op, cv.y, ArrayRef<unsigned>{2, 3});
@@ -346,6 +517,10 @@ bool mlir::kiln::lowerConvChannelVectors(
   SmallVector<ReassociationIndices> planes = {{0}, {1, 2, 3}};
   SmallVector<ReassociationIndices> maps = {{0}, {1}, {2, 3}};
   e.x = memref::CollapseShapeOp::create(b, loc, cv.x, planes);
+  if (pairs) {
+    ArrayRef<int64_t> xShape = cast<MemRefType>(cv.x.getType()).getShape();
+    e.xPairs = e.pairInput(b, xShape[2] * xShape[3]);
+  }
   e.y = memref::CollapseShapeOp::create(b, loc, cv.y, maps);
   if (fusion.epilogueOut)
     e.z = memref::CollapseShapeOp::create(b, loc, fusion.epilogueOut, maps);
@@ -365,6 +540,8 @@ bool mlir::kiln::lowerConvChannelVectors(
   if (cv.kernelH * cv.kernelW == 1 && cv.channelsIn > 256) {
     int64_t blocks = (cv.channelsIn + 127) / 128;
     blockChannels = (cv.channelsIn + blocks - 1) / blocks;
+    // Pairs of channels never straddle two blocks.
+    blockChannels += pairs && blockChannels % 2;
   }
   bool blocked = blockChannels < cv.channelsIn;
   // A group's partial sums take at most 16 KiB.
@@ -451,6 +628,7 @@ bool mlir::kiln::lowerConvChannelVectors(
     *description =
         (describeConvShape(cv) + ", tile " + Twine(mr) + " pixels x " + Twine(nr) +
          " channels (channel vectors)" +
+         (pairs ? ", bf16 pairs (vdpbf16ps)" : "") +
          (blocked ? ", K blocks of " + Twine(blockChannels) + " channels"
                   : Twine()) +
          describeFusion(fusion))

@@ -118,14 +118,32 @@ std::string mlir::kiln::describeConvShape(const Conv &cv) {
       .str();
 }
 
-/// W[f][c][kh][kw] packed as [F/mr][C][KH][KW][mr], zero-padded.
-static memref::GlobalOp packConvWeights(const Conv &cv, int64_t mr) {
+/// W[f][c][kh][kw] packed as [F/mr][C][KH][KW][mr], zero-padded; with
+/// `pairs` as [F/mr][ceil(C/2)][KH][KW][mr] i32 words holding the bf16 of
+/// channels 2c (low half) and 2c + 1 (high half).
+static memref::GlobalOp packConvWeights(const Conv &cv, int64_t mr,
+                                        bool pairs) {
   memref::GlobalOp global = constantGlobalOf(cv.w);
   std::optional<std::vector<float>> w = readF32Global(global);
   if (!w)
     return {};
   int64_t f = cv.channelsOut, c = cv.channelsIn, kh = cv.kernelH,
           kw = cv.kernelW, tiles = (f + mr - 1) / mr, taps = c * kh * kw;
+  if (pairs) {
+    int64_t c2 = (c + 1) / 2, window = kh * kw;
+    std::vector<uint32_t> words(tiles * c2 * window * mr, 0);
+    for (int64_t o = 0; o < f; ++o)
+      for (int64_t ci = 0; ci < c; ++ci)
+        for (int64_t t = 0; t < window; ++t)
+          words[(((o / mr) * c2 + ci / 2) * window + t) * mr + o % mr] |=
+              uint32_t(bf16Bits((*w)[(o * c + ci) * window + t]))
+              << (16 * (ci % 2));
+    return createConstantGlobal(
+        global, (global.getSymName() + "_conv_pairs").str(),
+        {tiles, c2, kh, kw, mr}, IntegerType::get(global.getContext(), 32),
+        ArrayRef<char>(reinterpret_cast<const char *>(words.data()),
+                       words.size() * 4));
+  }
   std::vector<float> data(tiles * taps * mr, 0.0f);
   for (int64_t o = 0; o < f; ++o)
     for (int64_t t = 0; t < taps; ++t)
@@ -137,8 +155,9 @@ static memref::GlobalOp packConvWeights(const Conv &cv, int64_t mr) {
 
 Value mlir::kiln::packedConvWeights(OpBuilder &b, Location loc, const Conv &cv,
                                     int64_t tile,
-                                    SmallVectorImpl<memref::GlobalOp> &sources) {
-  memref::GlobalOp packed = packConvWeights(cv, tile);
+                                    SmallVectorImpl<memref::GlobalOp> &sources,
+                                    bool pairs) {
+  memref::GlobalOp packed = packConvWeights(cv, tile, pairs);
   if (!packed)
     return {};
   sources.push_back(constantGlobalOf(cv.w));
@@ -338,8 +357,10 @@ bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
   // A forced config (kiln-costmodel collect) describes this kernel's
   // tile (KernelKind::Conv: m = filters, n = columns): measure this one.
   bool columnsFit = cv.flattened && shape.n % nr == 0;
-  if (!choice.forced && !cv.phased && !columnsFit &&
-      lowerConvChannelVectors(op, cv, target, sources, description))
+  // bf16 pairs exist only in the channel-vector kernel.
+  bool pairs = choice.bf16 && target.vectorBits >= 512;
+  if (!choice.forced && !cv.phased && (!columnsFit || pairs) &&
+      lowerConvChannelVectors(op, cv, target, pairs, sources, description))
     return true;
   OpBuilder b(op);
   Location loc = op.getLoc();

@@ -34,15 +34,19 @@ std::string describeConvShape(const Conv &cv);
 /// W[f][c][kh][kw] packed at compile time as [F/tile][C][KH][KW][tile]
 /// (zero-padded: the `tile` output channels of one kernel tile are
 /// contiguous per tap), read through a memref.get_global built at `b`; the
-/// unpacked global goes to `sources`. Null when W cannot be read.
+/// unpacked global goes to `sources`. Null when W cannot be read. With
+/// `pairs`: [F/tile][ceil(C/2)][KH][KW][tile] i32 words of two bf16, input
+/// channels 2c (low half) and 2c + 1 (high half), for vdpbf16ps.
 Value packedConvWeights(OpBuilder &b, Location loc, const Conv &cv,
                         int64_t tile,
-                        SmallVectorImpl<memref::GlobalOp> &sources);
+                        SmallVectorImpl<memref::GlobalOp> &sources,
+                        bool pairs = false);
 
 /// The kernel with vectors over output channels (an implicit GEMM: pixels
-/// x channels x taps); erases `op` on success.
+/// x channels x taps); erases `op` on success. With `pairs` (512-bit
+/// AVX512_BF16) it multiplies bf16 pairs of input channels with vdpbf16ps.
 bool lowerConvChannelVectors(linalg::GenericOp op, const Conv &cv,
-                             const CpuTarget &target,
+                             const CpuTarget &target, bool pairs,
                              SmallVectorImpl<memref::GlobalOp> &sources,
                              std::string *description);
 

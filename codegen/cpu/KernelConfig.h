@@ -72,6 +72,9 @@ struct KernelChoiceOptions {
   /// weight), and a second packing would store the weight twice. The model
   /// ranks only candidates of that width.
   std::optional<int64_t> nr;
+  /// Constant-weight matmuls and convolutions multiply bf16 pairs with
+  /// vdpbf16ps (kiln compile --precision=bf16; 512-bit AVX512_BF16).
+  bool bf16 = false;
 };
 
 /// A decision and, for `kiln compile --report`, what it weighed.

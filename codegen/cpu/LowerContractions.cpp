@@ -70,15 +70,6 @@ struct Matmul {
   int64_t k() const { return ranges[kDim]; }
 };
 
-/// The bf16 bits of `v`, rounded to nearest even (as vcvtne2ps2bf16).
-uint16_t bf16Bits(float v) {
-  llvm::APFloat x(v);
-  bool lost = false;
-  x.convert(llvm::APFloat::BFloat(), llvm::APFloat::rmNearestTiesToEven,
-            &lost);
-  return uint16_t(x.bitcastToAPInt().getZExtValue());
-}
-
 bool usesDim(AffineMap map, unsigned dim) {
   for (AffineExpr e : map.getResults())
     if (auto d = dyn_cast<AffineDimExpr>(e); d && d.getPosition() == dim)
@@ -214,6 +205,7 @@ struct KilnLowerContractionsPass
         return signalPassFailure();
       }
     }
+    choice.bf16 = bf16;
     SmallVector<Matmul> matches;
     // Conv candidates: only ops with reduction loops. Each kernel erases
     // the fill and epilogue ops it absorbs, which are all-parallel, so an
@@ -682,7 +674,7 @@ private:
     // bf16 pairs: a constant B, A read along K, whole 16-lane vectors and
     // K blocks of whole pairs.
     auto lastA = dyn_cast<AffineDimExpr>(mm.mapA.getResults().back());
-    pairMode = bf16 && target.vectorBits >= 512 &&
+    pairMode = choice.bf16 && target.vectorBits >= 512 &&
                kind == KernelKind::MatMul && config.nr % 16 == 0 && lastA &&
                lastA.getPosition() == mm.kDim && hasUnitInnerStride(mm.a);
     if (pairMode && config.kc % 2 && config.kc < shape.k)
