@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """kiln compile --precision=bf16 against references we did not write.
 
-Matmuls with constant weights round both operands to bf16 (nearest even)
-and add the pair products into f32 with vdpbf16ps. So each such output
-must equal float64 arithmetic on the bf16-rounded operands up to f32
-accumulation error, and differ from the f32 product by the bf16 rounding
-(proving the bf16 kernel ran). Matmuls of two activations stay f32.
-Shapes cover an odd K (a half-empty last pair), N not a multiple of 16,
-M = 1, K blocks (partial sums through C) and a bias + ReLU epilogue.
-Then one BERT-style encoder layer against ONNX Runtime's fp32 outputs by
-cosine.
+Matmuls and convolutions with constant weights round both operands to
+bf16 (nearest even) and add the pair products into f32 with vdpbf16ps. So
+each such output must equal exact arithmetic on the bf16-rounded operands
+up to f32 accumulation error, and differ from the f32 result by the bf16
+rounding (proving the bf16 kernel ran). Matmuls of two activations stay
+f32. Matmul shapes cover an odd K (a half-empty last pair), N not a
+multiple of 16, M = 1, K blocks (partial sums through C) and a bias + ReLU
+epilogue; convolutions an odd channel count, batch 2, padding, dilation,
+output channels not a multiple of 16 and 1x1 convs whose input channels
+run in K blocks (of an even and of an odd size). The conv reference is
+ONNX Runtime's fp32 conv on the bf16-rounded input and weights. Then one
+BERT-style encoder layer against ONNX Runtime's fp32 outputs by cosine.
 
-usage: bf16_matmul.py --kiln PATH --work DIR [--model-only]
-  --model-only writes DIR/mm.onnx and stops (for the codegen test, which
+usage: check_bf16.py --kiln PATH --work DIR [--model-only]
+  --model-only writes DIR/mm.onnx and DIR/convs.onnx and stops (for the codegen test, which
   cross-compiles and needs no AVX512_BF16 host).
 """
 
@@ -137,6 +140,90 @@ def matmul_cases(kiln, work, rng):
           f"activation product stays f32 (max err {np.abs(scores - exact).max():.1e})")
 
 
+# (name, input, F, C, kernel, pads, dilation, epilogue)
+CONVS = [("c3x3", [2, 5, 9, 11], 20, 3, 1, 1, True),
+         ("dilated", [2, 5, 9, 11], 16, 3, 2, 2, False),
+         ("c1x1_blocks", [1, 300, 8, 8], 40, 1, 0, 1, False),
+         ("c1x1_odd", [1, 301, 7, 7], 16, 1, 0, 1, True)]
+
+
+def conv_model(path, weights, absolute):
+    """The CONVS on their inputs; `absolute`: |W| and no bias or ReLU (its
+    outputs are sum |x| |w|, the scale of the accumulation error)."""
+    nodes, inputs, outputs, inits = [], [], [], []
+    for name, shape, f, k, pad, dil, epilogue in CONVS:
+        w, bias = weights[name]
+        inits.append(numpy_helper.from_array(np.abs(w) if absolute else w, f"{name}_w"))
+        inputs.append(helper.make_tensor_value_info(f"{name}_x", TensorProto.FLOAT, shape))
+        conv_inputs = [f"{name}_x", f"{name}_w"]
+        if epilogue and not absolute:
+            inits.append(numpy_helper.from_array(bias, f"{name}_b"))
+            conv_inputs.append(f"{name}_b")
+        out = f"{name}_y"
+        nodes.append(helper.make_node("Conv", conv_inputs,
+                                      [f"{name}_c" if epilogue and not absolute else out],
+                                      kernel_shape=[k, k], pads=[pad] * 4,
+                                      dilations=[dil, dil]))
+        if epilogue and not absolute:
+            nodes.append(helper.make_node("Relu", [f"{name}_c"], [out]))
+        outputs.append(helper.make_tensor_value_info(out, TensorProto.FLOAT, None))
+    graph = helper.make_graph(nodes, "bf16_convs", inputs, outputs, inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def conv_cases(kiln, work, rng):
+    import onnxruntime as ort
+
+    weights = {}
+    for name, shape, f, k, pad, dil, epilogue in CONVS:
+        weights[name] = (rng.standard_normal((f, shape[1], k, k)).astype(np.float32),
+                         rng.standard_normal(f).astype(np.float32))
+    model = os.path.join(work, "convs.onnx")
+    conv_model(model, weights, absolute=False)
+    report = run([kiln, "compile", model, "-o", os.path.join(work, "convs.so"),
+                  "--precision=bf16", "--report"])
+    kernels = [l for l in report.splitlines() if l.startswith("  conv2d")]
+    check(len(kernels) == len(CONVS) and
+          all("bf16 pairs (vdpbf16ps)" in l for l in kernels),
+          f"report: {len(CONVS)} bf16 conv kernels")
+    feeds, args = {}, []
+    for name, shape, *_ in CONVS:
+        feeds[f"{name}_x"] = rng.standard_normal(shape).astype(np.float32)
+        np.save(os.path.join(work, f"{name}_x.npy"), feeds[f"{name}_x"])
+        args += ["--input", f"{name}_x={os.path.join(work, f'{name}_x.npy')}"]
+    outs = {}
+    for threads in (1, 2):
+        outs[threads] = os.path.join(work, f"conv_out{threads}")
+        run([kiln, "run", os.path.join(work, "convs.so"), "--threads", str(threads),
+             "--output-dir", outs[threads]] + args)
+    # References: ORT on the bf16-rounded model and inputs, on the f32
+    # ones, and sum |x| |w| for the error bound.
+    rounded = {n: (bf16(w), b) for n, (w, b) in weights.items()}
+    runs = {}
+    for tag, wts, absolute, fix in [("bf16", rounded, False, bf16),
+                                    ("f32", weights, False, lambda a: a),
+                                    ("abs", rounded, True, lambda a: np.abs(bf16(a)))]:
+        path = os.path.join(work, f"convs_{tag}.onnx")
+        conv_model(path, wts, absolute)
+        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        names = [o.name for o in session.get_outputs()]
+        runs[tag] = dict(zip(names, session.run(None, {k: fix(v) for k, v in feeds.items()})))
+    for name, shape, f, k, *_ in CONVS:
+        got = np.load(os.path.join(outs[1], f"{name}_y.npy"))
+        same = np.load(os.path.join(outs[2], f"{name}_y.npy"))
+        terms = shape[1] * k * k
+        bound = (8 * np.sqrt(terms) * np.finfo(np.float32).eps * runs["abs"][f"{name}_y"]
+                 + 1e-6)
+        err = np.abs(got - runs["bf16"][f"{name}_y"])
+        check(bool(np.all(err <= bound)),
+              f"conv {name} {shape} -> {f} channels, {k}x{k}: bf16-operand "
+              f"reference, max err {err.max():.2e} (bound {bound.max():.2e})")
+        diff = np.abs(got - runs["f32"][f"{name}_y"]).max()
+        check(bool(diff > bound.max()),
+              f"conv {name}: differs from the f32 conv by the rounding ({diff:.2e})")
+        check(bool(np.array_equal(got, same)), f"conv {name}: 1 and 2 threads bit-identical")
+
+
 def encoder_vs_ort(kiln, work):
     import onnxruntime as ort
     from transformer import build_transformer
@@ -182,8 +269,13 @@ def main():
     rng = np.random.default_rng(0)
     if args.model_only:
         build(os.path.join(args.work, "mm.onnx"), rng)
+        conv_model(os.path.join(args.work, "convs.onnx"),
+                   {c[0]: (rng.standard_normal((c[2], c[1][1], c[3], c[3])).astype(np.float32),
+                           rng.standard_normal(c[2]).astype(np.float32)) for c in CONVS},
+                   absolute=False)
         return 0
     matmul_cases(args.kiln, args.work, rng)
+    conv_cases(args.kiln, args.work, rng)
     encoder_vs_ort(args.kiln, args.work)
     print("FAIL" if failures else "PASS")
     return 1 if failures else 0
