@@ -6,6 +6,9 @@ at all cores (and at any other requested thread count).
            the compiler targets it, else AVX2+FMA
   int8dot  int8 dot-product GOP/s (1 MAC = 2 ops): vpdpbusd with AVX-512 VNNI,
            else vpmaddubsw+vpmaddwd+vpaddd
+  bf16dot  bf16 dot-product GFLOP/s (1 MAC = 2 FLOP): vdpbf16ps with
+           AVX512_BF16 (the peak of kiln compile --precision=bf16); none
+           without it
   stream   STREAM-style triad and read-only sum, GB/s, over arrays far larger
            than L2 (1 GiB each by default; see the README on the 260 MB L3),
            and once more over 16 MiB arrays that stay inside L3.
@@ -33,7 +36,7 @@ def build(workdir, log):
     version = subprocess.run([cc, "--version"], capture_output=True,
                              text=True).stdout.splitlines()[0]
     exes = {}
-    for prog in ("fma", "int8dot", "stream", "rusage_run"):
+    for prog in ("fma", "int8dot", "bf16dot", "stream", "rusage_run"):
         exe = os.path.join(workdir, prog)
         cmd = [cc, "-O3", "-march=native", "-pthread", "-o", exe,
                os.path.join(SRC, prog + ".c")]
@@ -66,7 +69,7 @@ def measure(built, thread_counts, quick, log):
     big_reps = 3 if quick else 5
     small = 16 << 20
     out = {"compiler": version, "cflags": "-O3 -march=native -pthread",
-           "fma": {}, "int8": {}, "dram": {}, "l3": {},
+           "fma": {}, "int8": {}, "bf16": {}, "dram": {}, "l3": {},
            "dram_bytes_per_array": big, "l3_bytes_per_array": small}
     for t in thread_counts:
         key = str(t)
@@ -78,6 +81,12 @@ def measure(built, thread_counts, quick, log):
             out["int8"][key] = _run(exes["int8dot"], t, dot_iters, reps)
             log(f"limits: int8 dot {t} thr: {out['int8'][key]['gops']:.1f} GOP/s "
                 f"({out['int8'][key]['isa']})")
+        if exes.get("bf16dot"):
+            bf16 = _run(exes["bf16dot"], t, fma_iters, reps)
+            if bf16.get("gflops"):
+                out["bf16"][key] = bf16
+                log(f"limits: bf16 dot {t} thr: {bf16['gflops']:.1f} GFLOP/s "
+                    f"({bf16['isa']})")
         if exes["stream"]:
             out["dram"][key] = _run(exes["stream"], t, big, big_reps)
             out["l3"][key] = _run(exes["stream"], t, small, 20)

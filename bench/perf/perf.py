@@ -278,13 +278,14 @@ def ort_bench(onnx_path, inputs, threads, policy, work, output_dir=None):
     return res
 
 
-def roofline(counts, limits, host, threads):
+def roofline(counts, limits, host, threads, peak_kind="fma"):
     """Which limit bounds this model at `threads`. Weights that fit in half
     the L3 stay cached across the repeated runs, so their stream is held to
     the L3-resident triad bandwidth; bigger ones to the DRAM triad. The model
     is memory-bound when its FLOP per weight byte is below the machine balance
-    (peak FLOP/s / that bandwidth), else compute-bound (fp32 FMA peak)."""
-    peak = machine.value(limits, "fma", "gflops", threads)
+    (peak FLOP/s / that bandwidth), else compute-bound (fp32 FMA peak, or
+    with `peak_kind` "bf16" the vdpbf16ps peak of a --precision=bf16 run)."""
+    peak = machine.value(limits, peak_kind, "gflops", threads)
     bw_dram = machine.value(limits, "dram", "triad_gbs", threads)
     bw_l3 = machine.value(limits, "l3", "triad_gbs", threads)
     fl, wb = counts["flops"], counts["weight_bytes"]
@@ -297,7 +298,8 @@ def roofline(counts, limits, host, threads):
         bound = "unknown"  # limits not measured (--skip-limits)
     else:
         bound = "memory" if (intensity is not None and intensity < balance) else "compute"
-    return {"bound": bound, "memory_level": level, "flop_per_weight_byte": intensity,
+    return {"bound": bound, "peak_kind": peak_kind, "memory_level": level,
+            "flop_per_weight_byte": intensity,
             "machine_balance": balance, "peak_gflops": peak, "bandwidth_gbs": bw,
             "dram_gbs": bw_dram, "l3_gbs": bw_l3}
 
@@ -389,7 +391,14 @@ def bench_model(name, args, kiln, limits, host, policy):
     prev_kiln_s = entry.get("kiln_run_s")  # process time: an over-estimate
     for i, t in enumerate(args.threads):
         roof = roofline(counts, limits, host, t)
+        # kiln's bf16 matmuls and convs are held to the bf16 peak; ORT runs
+        # the fp32 model.
+        kiln_roof = roof
+        if "--precision=bf16" in entry.get("kiln_flags", []) and limits.get("bf16"):
+            kiln_roof = roofline(counts, limits, host, t, "bf16")
         run = {"threads": t, "roofline": roof, "loadavg": os.getloadavg()}
+        if kiln_roof is not roof:
+            run["kiln_roofline"] = kiln_roof
         if kiln_ok and "kiln_run_error" not in entry:
             run["kiln"] = kiln_bench(kiln, so, inputs, t, policy, prev_kiln_s)
             if "median_ms" in run["kiln"]:
@@ -398,7 +407,7 @@ def bench_model(name, args, kiln, limits, host, policy):
                                output_dir=ort_out if i == 0 else None)
         k_ms = run.get("kiln", {}).get("median_ms")
         o_ms = run["ort"].get("median_ms")
-        run["kiln_achieved"] = achieved(k_ms, counts, roof)
+        run["kiln_achieved"] = achieved(k_ms, counts, kiln_roof)
         run["ort_achieved"] = achieved(o_ms, counts, roof)
         run["ratio_ort_over_kiln"] = (o_ms / k_ms) if (k_ms and o_ms) else None
         for side in ("kiln", "ort"):
@@ -449,6 +458,8 @@ def format_row(entry, run):
     ratio = run["ratio_ort_over_kiln"]
     roof = run["roofline"]
     bound = {"memory": f"mem-{roof['memory_level']}", "compute": "fp32"}.get(roof["bound"], "-")
+    if "kiln_roofline" in run and roof["bound"] == "compute":
+        bound = "bf16/f32"  # kiln held to the bf16 peak, ORT to fp32's
     err = chk["max_abs_err"] if chk else None
     eq = ("yes" if chk["equal"] else "NO") if chk else "-"
     if entry["runs"] and run is not entry["runs"][0]:
@@ -456,7 +467,8 @@ def format_row(entry, run):
     else:
         err_txt = _f(err, ".1e", 8)
     return (f"{entry['name']:18} {run['threads']:3d} {k_txt:>10} {o_txt:>9} "
-            f"{_f(ratio, '.3f', 8)} {bound:>8} {_ach(run['kiln_achieved'], roof):>18} "
+            f"{_f(ratio, '.3f', 8)} {bound:>8} "
+            f"{_ach(run['kiln_achieved'], run.get('kiln_roofline', roof)):>18} "
             f"{_ach(run['ort_achieved'], roof):>18} {err_txt} {eq:>3}")
 
 
@@ -472,6 +484,8 @@ def print_limits(result, lim):
                          f"[{lim['fma'][key]['isa']}]")
         if key in lim["int8"]:
             parts.append(f"int8 dot {lim['int8'][key]['gops']:.1f} GOP/s")
+        if key in lim.get("bf16", {}):
+            parts.append(f"bf16 dot {lim['bf16'][key]['gflops']:.1f} GFLOP/s")
         if key in lim["dram"]:
             parts.append(f"triad {lim['dram'][key]['triad_gbs']:.1f} GB/s "
                          f"(read {lim['dram'][key]['read_gbs']:.1f})")
@@ -697,7 +711,8 @@ def main(argv=None):
         result["limits"]["reused_from"] = os.path.abspath(args.limits_from)
         log(f"bench/perf: machine limits reused from {args.limits_from}")
     elif args.skip_limits:
-        result["limits"] = {"compiler": built[1], "fma": {}, "int8": {}, "dram": {}, "l3": {}}
+        result["limits"] = {"compiler": built[1], "fma": {}, "int8": {}, "bf16": {},
+                            "dram": {}, "l3": {}}
     else:
         result["limits"] = machine.measure(built, limit_threads, args.quick, log)
 
