@@ -80,6 +80,8 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated shape names")
     ap.add_argument("--work", default=None)
     ap.add_argument("--json", default=None, help="write the rows here")
+    ap.add_argument("--compile-arg", action="append", default=[],
+                    help="extra kiln compile argument (e.g. --precision=bf16)")
     args = ap.parse_args()
     import onnxruntime as ort
 
@@ -99,7 +101,7 @@ def main():
         flops = make_model(onnx_path, shape, rng)
         report = subprocess.run(
             [args.kiln, "compile", onnx_path, "-o", so_path, "--report",
-             "--report-runs=0"], check=True, capture_output=True, text=True).stdout
+             "--report-runs=0"] + args.compile_arg, check=True, capture_output=True, text=True).stdout
         kernel = next((line.strip() for line in report.splitlines()
                        if line.strip().startswith("conv2d")), "?")
         kernel = re.sub(r"^conv2d \S+ stride \d+ -> \S+, ", "", kernel)
