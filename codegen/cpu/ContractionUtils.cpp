@@ -8,6 +8,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -89,6 +90,56 @@ uint16_t bf16Bits(float v) {
   x.convert(llvm::APFloat::BFloat(), llvm::APFloat::rmNearestTiesToEven,
             &lost);
   return uint16_t(x.bitcastToAPInt().getZExtValue());
+}
+
+Value emitBf16Convert(OpBuilder &b, Location loc, Value lo, Value hi) {
+  // The intrinsic puts its second operand in the low half.
+  return LLVM::CallIntrinsicOp::create(
+             b, loc, VectorType::get({32}, b.getBF16Type()),
+             b.getStringAttr("llvm.x86.avx512bf16.cvtne2ps2bf16.512"),
+             ValueRange{hi, lo})
+      .getResult(0);
+}
+
+Value emitBf16Dot(OpBuilder &b, Location loc, Value acc, Value a, Value b2) {
+  return LLVM::CallIntrinsicOp::create(
+             b, loc, acc.getType(),
+             b.getStringAttr("llvm.x86.avx512bf16.dpbf16ps.512"),
+             ValueRange{acc, a, b2})
+      .getResult(0);
+}
+
+Value broadcastBf16Pair(OpBuilder &b, Location loc, Value word) {
+  return vector::BitCastOp::create(
+      b, loc, VectorType::get({32}, b.getBF16Type()),
+      vector::BroadcastOp::create(
+          b, loc, VectorType::get({16}, b.getI32Type()), word));
+}
+
+SmallVector<Value> splitSlices(OpBuilder &b, Location loc, ValueRange rows) {
+  SmallVector<Value> slices;
+  for (Value row : rows)
+    for (int64_t v = 0, n = cast<VectorType>(row.getType()).getShape()[0];
+         v < n / 16; ++v)
+      slices.push_back(vector::ExtractStridedSliceOp::create(
+          b, loc, row, ArrayRef<int64_t>{16 * v}, ArrayRef<int64_t>{16},
+          ArrayRef<int64_t>{1}));
+  return slices;
+}
+
+SmallVector<Value> joinSlices(OpBuilder &b, Location loc, ValueRange slices,
+                              ValueRange like) {
+  SmallVector<Value> rows;
+  size_t next = 0;
+  for (Value y : like) {
+    for (int64_t v = 0, n = cast<VectorType>(y.getType()).getShape()[0];
+         v < n / 16; ++v)
+      y = vector::InsertStridedSliceOp::create(b, loc, slices[next++], y,
+                                               ArrayRef<int64_t>{16 * v},
+                                               ArrayRef<int64_t>{1});
+    rows.push_back(y);
+  }
+  return rows;
 }
 
 std::optional<std::vector<float>> readF32Global(memref::GlobalOp global) {

@@ -85,6 +85,22 @@ inline uint32_t bf16PairWord(float lo, float hi) {
   return uint32_t(bf16Bits(lo)) | uint32_t(bf16Bits(hi)) << 16;
 }
 
+/// bf16 pair kernels (AVX512_BF16, 512-bit): vector<32xbf16> `lo` and
+/// `hi`'s 16 floats each rounded to bf16, lo in lanes 0-15, hi in 16-31
+/// (vcvtne2ps2bf16).
+Value emitBf16Convert(OpBuilder &b, Location loc, Value lo, Value hi);
+/// acc (vector<16xf32>) + the pair products of two vector<32xbf16>
+/// (vdpbf16ps: lane i adds a[2i] * b[2i] + a[2i+1] * b[2i+1]).
+Value emitBf16Dot(OpBuilder &b, Location loc, Value acc, Value a, Value b2);
+/// An i32 word of two bf16 broadcast to vector<32xbf16>.
+Value broadcastBf16Pair(OpBuilder &b, Location loc, Value word);
+/// Each of `rows` (vector<N x f32>) as N / 16 vector<16xf32> slices, row
+/// by row; joinSlices reassembles `rows.size()` vectors shaped like
+/// `like` from such slices.
+SmallVector<Value> splitSlices(OpBuilder &b, Location loc, ValueRange rows);
+SmallVector<Value> joinSlices(OpBuilder &b, Location loc, ValueRange slices,
+                              ValueRange like);
+
 /// A new private constant f32 global next to `near`, 64-byte aligned,
 /// holding `data` (row-major, `shape`); the name is made unique.
 memref::GlobalOp createConstantGlobal(memref::GlobalOp near, StringRef name,

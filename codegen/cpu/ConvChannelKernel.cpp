@@ -157,7 +157,6 @@ struct ChannelConvEmitter {
         b, loc, MemRefType::get({cv.batch, pairsIn * plane}, i32),
         b.getI64IntegerAttr(64));
     auto maskType = VectorType::get({16}, b.getI1Type());
-    auto bf16v = VectorType::get({32}, b.getBF16Type());
     auto i16v = VectorType::get({32}, b.getI16Type());
     auto i32v = VectorType::get({16}, i32);
     SmallVector<int64_t> interleave;
@@ -201,16 +200,10 @@ struct ChannelConvEmitter {
                                                       zero)
                       .getResult();
                 };
-                Value lo = read(low, mask), hi = read(highRow, highMask);
-                // The intrinsic puts its second operand in the low half.
-                Value both =
-                    LLVM::CallIntrinsicOp::create(
-                        sb, loc, bf16v,
-                        sb.getStringAttr(
-                            "llvm.x86.avx512bf16.cvtne2ps2bf16.512"),
-                        ValueRange{hi, lo})
-                        .getResult(0);
-                Value halves = vector::BitCastOp::create(sb, loc, i16v, both);
+                Value halves = vector::BitCastOp::create(
+                    sb, loc, i16v,
+                    emitBf16Convert(sb, loc, read(low, mask),
+                                    read(highRow, highMask)));
                 Value words = vector::BitCastOp::create(
                     sb, loc, i32v,
                     vector::ShuffleOp::create(sb, loc, halves, halves,
@@ -234,19 +227,12 @@ struct ChannelConvEmitter {
                                   Value cEnd, ArrayRef<Value> init,
                                   int64_t plane, int64_t width) {
     int64_t rows = origins.size(), vectors = nr / 16;
-    auto f32v = vec(b, 16);
     auto i32v = VectorType::get({16}, b.getI32Type());
     auto bf16v = VectorType::get({32}, b.getBF16Type());
-    SmallVector<Value> acc;
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t v = 0; v < vectors; ++v)
-        acc.push_back(vector::ExtractStridedSliceOp::create(
-            b, loc, init[r], ArrayRef<int64_t>{16 * v}, ArrayRef<int64_t>{16},
-            ArrayRef<int64_t>{1}));
+    SmallVector<Value> acc = splitSlices(b, loc, init);
     Value first = arith::DivUIOp::create(b, loc, cBegin, cst(b, 2));
     Value end = arith::DivUIOp::create(
         b, loc, arith::AddIOp::create(b, loc, cEnd, cst(b, 1)), cst(b, 2));
-    StringAttr dot = b.getStringAttr("llvm.x86.avx512bf16.dpbf16ps.512");
     auto loop = scf::ForOp::create(
         b, loc, first, end, cst(b, 1), acc,
         [&](OpBuilder &cb, Location, Value pair, ValueRange sums) {
@@ -273,34 +259,20 @@ struct ChannelConvEmitter {
                       hb, loc, rowOffset, cst(hb, kw * cv.dilationW));
                   for (int64_t r = 0; r < rows; ++r) {
                     Value at = arith::AddIOp::create(hb, loc, origins[r], tap);
-                    Value word = memref::LoadOp::create(hb, loc, xPairs,
-                                                        ValueRange{n, at});
-                    Value both = vector::BitCastOp::create(
-                        hb, loc, bf16v,
-                        vector::BroadcastOp::create(hb, loc, i32v, word));
+                    Value both = broadcastBf16Pair(
+                        hb, loc,
+                        memref::LoadOp::create(hb, loc, xPairs,
+                                               ValueRange{n, at}));
                     for (int64_t v = 0; v < vectors; ++v)
-                      current[r * vectors + v] =
-                          LLVM::CallIntrinsicOp::create(
-                              hb, loc, f32v, dot,
-                              ValueRange{current[r * vectors + v], both,
-                                         w[v]})
-                              .getResult(0);
+                      current[r * vectors + v] = emitBf16Dot(
+                          hb, loc, current[r * vectors + v], both, w[v]);
                   }
                 }
                 scf::YieldOp::create(hb, loc, current);
               });
           scf::YieldOp::create(cb, loc, taps.getResults());
         });
-    SmallVector<Value> joined;
-    for (int64_t r = 0; r < rows; ++r) {
-      Value y = init[r];
-      for (int64_t v = 0; v < vectors; ++v)
-        y = vector::InsertStridedSliceOp::create(
-            b, loc, loop.getResult(r * vectors + v), y,
-            ArrayRef<int64_t>{16 * v}, ArrayRef<int64_t>{1});
-      joined.push_back(y);
-    }
-    return joined;
+    return joinSlices(b, loc, loop.getResults(), init);
   }
 
   /// The accumulators' start: the fused fill (one value per channel, the

@@ -439,7 +439,6 @@ private:
                                            b.getI64IntegerAttr(64));
     auto f32v = VectorType::get({16}, b.getF32Type());
     auto maskType = VectorType::get({16}, b.getI1Type());
-    auto bf16v = VectorType::get({32}, b.getBF16Type());
     auto i32v = VectorType::get({16}, i32);
     unsigned loops = mm.ranges.size();
     // A's rows are read 16 floats at a time along K, so A must be K-major.
@@ -487,16 +486,9 @@ private:
                         kb, kl, f32v, mm.a, indicesFor(kb, kl, mm.mapA, at),
                         mask, zeroVec);
                   }
-                  // Low 16 bf16 from the first argument's partner: the
-                  // intrinsic puts its second operand in the low half.
-                  Value both =
-                      LLVM::CallIntrinsicOp::create(
-                          kb, kl, bf16v,
-                          kb.getStringAttr(
-                              "llvm.x86.avx512bf16.cvtne2ps2bf16.512"),
-                          ValueRange{halves[1], halves[0]})
-                          .getResult(0);
-                  Value words = vector::BitCastOp::create(kb, kl, i32v, both);
+                  Value words = vector::BitCastOp::create(
+                      kb, kl, i32v,
+                      emitBf16Convert(kb, kl, halves[0], halves[1]));
                   Value j0 = arith::MulIOp::create(kb, kl, chunk, cst(kb, 16));
                   for (int64_t w = 0; w < 16; ++w) {
                     Value word = vector::ExtractOp::create(kb, kl, words, w);
@@ -1038,20 +1030,13 @@ private:
       return arith::ConstantIndexOp::create(ob, loc, v);
     };
     int64_t nr = vecType.getShape()[0], vectors = nr / 16;
-    auto f32v = VectorType::get({16}, b.getF32Type());
     auto i32v = VectorType::get({16}, b.getI32Type());
     auto bf16v = VectorType::get({32}, b.getBF16Type());
-    SmallVector<Value> acc;
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t v = 0; v < vectors; ++v)
-        acc.push_back(vector::ExtractStridedSliceOp::create(
-            b, loc, init[r], ArrayRef<int64_t>{16 * v}, ArrayRef<int64_t>{16},
-            ArrayRef<int64_t>{1}));
+    SmallVector<Value> acc = splitSlices(b, loc, init);
     Value two = cst(b, 2);
     Value first = arith::DivUIOp::create(b, loc, p, two);
     Value end = arith::DivUIOp::create(
         b, loc, arith::AddIOp::create(b, loc, kEnd, cst(b, 1)), two);
-    StringAttr dot = b.getStringAttr("llvm.x86.avx512bf16.dpbf16ps.512");
     auto loop = scf::ForOp::create(
         b, loc, first, end, cst(b, 1), acc,
         [&](OpBuilder &kb, Location l, Value j, ValueRange sums) {
@@ -1067,28 +1052,15 @@ private:
             for (unsigned d : mm.batchDims)
               idx.push_back(loopValues[d]);
             idx.append({rowTile, j, cst(kb, r)});
-            Value word = memref::LoadOp::create(kb, l, aPacked, idx);
-            Value pair = vector::BitCastOp::create(
-                kb, l, bf16v, vector::BroadcastOp::create(kb, l, i32v, word));
+            Value pair = broadcastBf16Pair(
+                kb, l, memref::LoadOp::create(kb, l, aPacked, idx));
             for (int64_t v = 0; v < vectors; ++v)
-              next.push_back(LLVM::CallIntrinsicOp::create(
-                                 kb, l, f32v, dot,
-                                 ValueRange{sums[r * vectors + v], pair,
-                                            bVecs[v]})
-                                 .getResult(0));
+              next.push_back(
+                  emitBf16Dot(kb, l, sums[r * vectors + v], pair, bVecs[v]));
           }
           scf::YieldOp::create(kb, l, next);
         });
-    SmallVector<Value> results;
-    for (int64_t r = 0; r < rows; ++r) {
-      Value y = init[r];
-      for (int64_t v = 0; v < vectors; ++v)
-        y = vector::InsertStridedSliceOp::create(
-            b, loc, loop.getResult(r * vectors + v), y,
-            ArrayRef<int64_t>{16 * v}, ArrayRef<int64_t>{1});
-      results.push_back(y);
-    }
-    return results;
+    return joinSlices(b, loc, loop.getResults(), init);
   }
 };
 
