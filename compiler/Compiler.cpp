@@ -166,12 +166,19 @@ LogicalResult linkSharedLibrary(MLIRContext &ctx, StringRef object,
            << ")";
   return success();
 }
-/// Checks --name and -o before any work is done.
+
 /// Prints the kernels kiln-lower-contractions formed (its `kiln.kernels`
-/// module attribute, removed here) to `os` when set.
-void printFormedKernels(ModuleOp module, llvm::raw_ostream *os) {
+/// attribute, then removed) to `os` when set; with `bf16`, warns when none
+/// of them runs in bf16 (nothing the option applies to).
+void printFormedKernels(ModuleOp module, llvm::raw_ostream *os, bool bf16) {
   auto kernels = module->getAttrOfType<ArrayAttr>("kiln.kernels");
   module->removeAttr("kiln.kernels");
+  if (bf16 && kernels && llvm::none_of(kernels, [](Attribute line) {
+        return cast<StringAttr>(line).getValue().contains("vdpbf16ps");
+      }))
+    emitWarning(module.getLoc())
+        << "--precision=bf16: no matmul with constant weights and no "
+           "unstrided convolution to run in bf16; everything stays f32";
   if (!os || !kernels)
     return;
   *os << "kernels formed (" << (kernels.size() - 1) << "):\n";
@@ -503,7 +510,7 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   buildCpuPipeline(codegen, cpu);
   if (failed(runPasses(*module, codegen)))
     return failure();
-  printFormedKernels(*module, options.energyReport);
+  printFormedKernels(*module, options.energyReport, options.bf16Matmuls);
   readWorkspaceSizes(*module, *model);
   result.workspaceBytes = model->entries.front().workspaceBytes;
   timer.done("codegen");

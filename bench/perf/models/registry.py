@@ -51,6 +51,7 @@ VARIANTS = {
     "digits_cnn_winograd": ("digits_cnn", ["--winograd"], fp32_as_is),
     # bf16 matmuls (vdpbf16ps, AVX512_BF16) against ORT's fp32.
     "resnet50_bf16": ("resnet50", ["--precision=bf16"], fp32_as_is),
+    "mobilenetv2_bf16": ("mobilenetv2", ["--precision=bf16"], fp32_as_is),
     "bert_base_bf16": ("bert_base", ["--precision=bf16"], fp32_as_is),
     "gpt2_small_bf16": ("gpt2_small", ["--precision=bf16"], fp32_as_is),
     "mlp4096_b64_bf16": ("mlp4096_b64", ["--precision=bf16"], fp32_as_is),
