@@ -17,6 +17,13 @@ def ConvertKilnToLinalgPass : Pass<"convert-kiln-to-linalg", "::mlir::ModuleOp">
     fusion, tiling and bufferization. Constants become `arith.constant`
     with the same elements attribute (dense_resource blobs stay blobs).
   }];
+  let options = [
+    Option<"columnPhases", "column-phases", "bool", "true",
+           "Split the input of a strided KxK conv into column phases (for "
+           "the column-vector conv kernel); off, the channel-vector kernel "
+           "reads the strided windows (kiln compile --precision=bf16, whose "
+           "pair kernel is a channel-vector kernel)">
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect",

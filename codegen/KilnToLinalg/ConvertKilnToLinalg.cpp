@@ -69,6 +69,7 @@ struct ConstantLowering : OpConversionPattern<ConstantOp> {
 
 struct ConvertKilnToLinalgPass
     : kiln::impl::ConvertKilnToLinalgPassBase<ConvertKilnToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override {
     MLIRContext *context = &getContext();
     ConversionTarget target(*context);
@@ -81,7 +82,7 @@ struct ConvertKilnToLinalgPass
     RewritePatternSet patterns(context);
     patterns.add<ConstantLowering>(context);
     lowering::populateElementwisePatterns(patterns);
-    lowering::populateMatMulConvPatterns(patterns);
+    lowering::populateMatMulConvPatterns(patterns, columnPhases);
     lowering::populateAttentionPatterns(patterns);
     lowering::populateKVThinkPatterns(patterns);
     lowering::populateQuantizedMatMulPatterns(patterns);

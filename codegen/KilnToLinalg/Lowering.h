@@ -173,7 +173,10 @@ Value winogradConv2D(OpBuilder &b, Location loc, Value input,
                      ArrayRef<float> u, Value init, ArrayRef<int64_t> padding);
 
 void populateElementwisePatterns(RewritePatternSet &patterns);
-void populateMatMulConvPatterns(RewritePatternSet &patterns);
+/// `columnPhases`: strided KxK convs read their input split into column
+/// phases (see Conv2DLowering).
+void populateMatMulConvPatterns(RewritePatternSet &patterns,
+                                bool columnPhases = true);
 /// kiln.attention (as kiln ops) and kiln.kv_append; Attention.cpp.
 void populateAttentionPatterns(RewritePatternSet &patterns);
 void populateQuantizedMatMulPatterns(RewritePatternSet &patterns);

@@ -216,7 +216,9 @@ Value splitColumnPhases(OpBuilder &b, Location loc, Value x, int64_t s) {
 /// [G, F/G, C/G, KH, KW] and the output as [N, G, F/G, OH, OW], and input
 /// channel g * C/G + c is read.
 struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
-  using OpConversionPattern::OpConversionPattern;
+  Conv2DLowering(MLIRContext *context, bool columnPhases)
+      : OpConversionPattern(context), columnPhases(columnPhases) {}
+  bool columnPhases;
   LogicalResult
   matchAndRewrite(Conv2DOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -255,9 +257,10 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
     // load (C*H*W copies against F*C*KH*KW*OH*OW MACs). Gathering every
     // other column ran 3x3 stride-2 convs at 37-48 GFLOP/s on a Zen 3 core,
     // against 60-84 for stride 1.
-    int64_t phases = !grouped && !lmul && kw > 1 && strides[1] > 1
-                         ? strides[1]
-                         : 0;
+    int64_t phases =
+        columnPhases && !grouped && !lmul && kw > 1 && strides[1] > 1
+            ? strides[1]
+            : 0;
     if (phases)
       input = splitColumnPhases(rewriter, loc, input, phases);
     if (lmul) {
@@ -355,6 +358,7 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
 } // namespace
 
 void mlir::kiln::lowering::populateMatMulConvPatterns(
-    RewritePatternSet &patterns) {
-  patterns.add<MatMulLowering, Conv2DLowering>(patterns.getContext());
+    RewritePatternSet &patterns, bool columnPhases) {
+  patterns.add<MatMulLowering>(patterns.getContext());
+  patterns.add<Conv2DLowering>(patterns.getContext(), columnPhases);
 }

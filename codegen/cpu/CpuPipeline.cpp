@@ -23,7 +23,10 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
                                   const CpuPipelineOptions &options) {
   // Tensors: kiln -> linalg, then fuse elementwise chains so fewer
   // intermediates exist at all.
-  pm.addPass(createConvertKilnToLinalgPass());
+  ConvertKilnToLinalgPassOptions toLinalg;
+  // bf16 convs run in the channel-vector kernel, strided ones too.
+  toLinalg.columnPhases = !options.bf16Matmuls;
+  pm.addPass(createConvertKilnToLinalgPass(toLinalg));
   pm.addPass(createKilnEmptyTensorBoundaryPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

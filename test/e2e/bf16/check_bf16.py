@@ -9,7 +9,7 @@ rounding (proving the bf16 kernel ran). Matmuls of two activations stay
 f32. Matmul shapes cover an odd K (a half-empty last pair), N not a
 multiple of 16, M = 1, K blocks (partial sums through C) and a bias + ReLU
 epilogue; convolutions an odd channel count, batch 2, padding, dilation,
-output channels not a multiple of 16 and 1x1 convs whose input channels
+output channels not a multiple of 16, stride 2 (a 7x7 stem on 3 channels, a 3x3) and 1x1 convs whose input channels
 run in K blocks (of an even and of an odd size). The conv reference is
 ONNX Runtime's fp32 conv on the bf16-rounded input and weights. Then one
 BERT-style encoder layer against ONNX Runtime's fp32 outputs by cosine.
@@ -140,18 +140,20 @@ def matmul_cases(kiln, work, rng):
           f"activation product stays f32 (max err {np.abs(scores - exact).max():.1e})")
 
 
-# (name, input, F, C, kernel, pads, dilation, epilogue)
-CONVS = [("c3x3", [2, 5, 9, 11], 20, 3, 1, 1, True),
-         ("dilated", [2, 5, 9, 11], 16, 3, 2, 2, False),
-         ("c1x1_blocks", [1, 300, 8, 8], 40, 1, 0, 1, False),
-         ("c1x1_odd", [1, 301, 7, 7], 16, 1, 0, 1, True)]
+# (name, input, F, kernel, pads, dilation, epilogue, stride)
+CONVS = [("c3x3", [2, 5, 9, 11], 20, 3, 1, 1, True, 1),
+         ("dilated", [2, 5, 9, 11], 16, 3, 2, 2, False, 1),
+         ("c1x1_blocks", [1, 300, 8, 8], 40, 1, 0, 1, False, 1),
+         ("c1x1_odd", [1, 301, 7, 7], 16, 1, 0, 1, True, 1),
+         ("stem_7x7_s2", [1, 3, 23, 21], 24, 7, 3, 1, True, 2),
+         ("c3x3_s2", [1, 32, 14, 14], 32, 3, 1, 1, False, 2)]
 
 
 def conv_model(path, weights, absolute):
     """The CONVS on their inputs; `absolute`: |W| and no bias or ReLU (its
     outputs are sum |x| |w|, the scale of the accumulation error)."""
     nodes, inputs, outputs, inits = [], [], [], []
-    for name, shape, f, k, pad, dil, epilogue in CONVS:
+    for name, shape, f, k, pad, dil, epilogue, stride in CONVS:
         w, bias = weights[name]
         inits.append(numpy_helper.from_array(np.abs(w) if absolute else w, f"{name}_w"))
         inputs.append(helper.make_tensor_value_info(f"{name}_x", TensorProto.FLOAT, shape))
@@ -163,7 +165,7 @@ def conv_model(path, weights, absolute):
         nodes.append(helper.make_node("Conv", conv_inputs,
                                       [f"{name}_c" if epilogue and not absolute else out],
                                       kernel_shape=[k, k], pads=[pad] * 4,
-                                      dilations=[dil, dil]))
+                                      dilations=[dil, dil], strides=[stride, stride]))
         if epilogue and not absolute:
             nodes.append(helper.make_node("Relu", [f"{name}_c"], [out]))
         outputs.append(helper.make_tensor_value_info(out, TensorProto.FLOAT, None))
@@ -175,7 +177,7 @@ def conv_cases(kiln, work, rng):
     import onnxruntime as ort
 
     weights = {}
-    for name, shape, f, k, pad, dil, epilogue in CONVS:
+    for name, shape, f, k, *_ in CONVS:
         weights[name] = (rng.standard_normal((f, shape[1], k, k)).astype(np.float32),
                          rng.standard_normal(f).astype(np.float32))
     model = os.path.join(work, "convs.onnx")
