@@ -178,7 +178,7 @@ void printFormedKernels(ModuleOp module, llvm::raw_ostream *os, bool bf16) {
       }))
     emitWarning(module.getLoc())
         << "--precision=bf16: no matmul with constant weights and no "
-           "unstrided convolution to run in bf16; everything stays f32";
+           "ungrouped convolution to run in bf16; everything stays f32";
   if (!os || !kernels)
     return;
   *os << "kernels formed (" << (kernels.size() - 1) << "):\n";

@@ -115,13 +115,14 @@ cl::opt<long long> winogradMinChannels(
 enum class Precision { F32, BF16 };
 cl::opt<Precision> precision(
     "precision",
-    cl::desc("Arithmetic of matmuls with constant weights (default: fp32)"),
+    cl::desc("Arithmetic of matmuls and convolutions with constant weights "
+             "(default: fp32)"),
     cl::values(clEnumValN(Precision::F32, "fp32", "f32 FMAs, as the model"),
                clEnumValN(Precision::BF16, "bf16",
                           "weights and activations rounded to bf16, "
                           "multiplied with vdpbf16ps and accumulated in f32 "
                           "(needs AVX512_BF16); attention's activation "
-                          "products and convolutions stay f32")),
+                          "products and grouped convolutions stay f32")),
     cl::init(Precision::F32), cl::sub(kiln::compileCommand),
     cl::cat(category));
 enum class Weights { Embedded, External };
