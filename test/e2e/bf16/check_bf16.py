@@ -12,7 +12,9 @@ epilogue; convolutions an odd channel count, batch 2, padding, dilation,
 output channels not a multiple of 16, stride 2 (a 7x7 stem on 3 channels, a 3x3) and 1x1 convs whose input channels
 run in K blocks (of an even and of an odd size). The conv reference is
 ONNX Runtime's fp32 conv on the bf16-rounded input and weights. Then one
-BERT-style encoder layer against ONNX Runtime's fp32 outputs by cosine.
+BERT-style encoder layer against ONNX Runtime's fp32 outputs by cosine, and
+a real pretrained model, all-MiniLM-L6-v2 with its published weights, on 8
+real sentences (every embedding's cosine to ORT's fp32 >= 0.999).
 
 usage: check_bf16.py --kiln PATH --work DIR [--model-only]
   --model-only writes DIR/mm.onnx and DIR/convs.onnx and stops (for the codegen test, which
@@ -261,6 +263,19 @@ def encoder_vs_ort(kiln, work):
               f"max err / max |ORT| {rel:.2e}")
 
 
+def real_weights(kiln, work):
+    from minilm_eval import MiniLM, cosines
+
+    minilm = MiniLM(kiln, os.path.join(work, "minilm"), 16)
+    got = minilm.run("bf16", ["--precision=bf16"])
+    c = cosines(got, minilm.reference)
+    err = float(np.abs(got - minilm.reference).max())
+    check(bool(c.min() >= 0.999),
+          f"all-MiniLM-L6-v2 sentence embeddings vs ORT fp32: cosine mean "
+          f"{c.mean():.6f} min {c.min():.6f}, max abs err {err:.1e} (of "
+          f"max {np.abs(minilm.reference).max():.3f})")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--kiln", required=True)
@@ -279,6 +294,7 @@ def main():
     matmul_cases(args.kiln, args.work, rng)
     conv_cases(args.kiln, args.work, rng)
     encoder_vs_ort(args.kiln, args.work)
+    real_weights(args.kiln, args.work)
     print("FAIL" if failures else "PASS")
     return 1 if failures else 0
 
