@@ -79,12 +79,6 @@ emitSelect(OpBuilder &b, Location loc, Value cond, TypeRange types,
 /// The bf16 bits of `v`, rounded to nearest even (as vcvtne2ps2bf16).
 uint16_t bf16Bits(float v);
 
-/// The word a bf16-pair kernel multiplies with vdpbf16ps: bf16(lo) in the
-/// low half, bf16(hi) in the high half.
-inline uint32_t bf16PairWord(float lo, float hi) {
-  return uint32_t(bf16Bits(lo)) | uint32_t(bf16Bits(hi)) << 16;
-}
-
 /// bf16 pair kernels (AVX512_BF16, 512-bit): vector<32xbf16> `lo` and
 /// `hi`'s 16 floats each rounded to bf16, lo in lanes 0-15, hi in 16-31
 /// (vcvtne2ps2bf16).
