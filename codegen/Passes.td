@@ -220,9 +220,9 @@ def KilnLowerContractionsPass
            "Widest x86 pmaddwd, 128/256/512 (int8 kernels without VNNI "
            "multiply i16 pairs with it); 0: none, portable vector ops">,
     Option<"bf16", "bf16", "bool", "false",
-           "Matmuls with constant weights round both operands to bf16 and "
-           "multiply them with vdpbf16ps (AVX512_BF16), accumulating in "
-           "f32">
+           "Matmuls with constant weights and ungrouped convs round both "
+           "operands to bf16 and multiply them with vdpbf16ps "
+           "(AVX512_BF16), accumulating in f32">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",

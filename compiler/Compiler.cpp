@@ -447,7 +447,7 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   if (!tm)
     return emitError(UnknownLoc::get(&context)) << error;
   CpuTarget cpuTarget = describeCpuTarget(*tm);
-  if (options.bf16Matmuls && !cpuTarget.hasBf16Dot)
+  if (options.bf16 && !cpuTarget.hasBf16Dot)
     return emitError(UnknownLoc::get(&context))
            << "--precision=bf16 computes with vdpbf16ps, which needs "
               "AVX512_BF16; the target CPU '"
@@ -502,7 +502,7 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   cpu.minParallelWork = options.minParallelWork;
   cpu.costModel = options.costModel;
   cpu.forceConfig = options.forceKernelConfig;
-  cpu.bf16Matmuls = options.bf16Matmuls;
+  cpu.bf16 = options.bf16;
   if (options.hook)
     cpu.beforeLLVM = [&](OpPassManager &pm) {
       options.hook(InsertionPoint::BeforeLLVM, pm);
@@ -510,7 +510,7 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   buildCpuPipeline(codegen, cpu);
   if (failed(runPasses(*module, codegen)))
     return failure();
-  printFormedKernels(*module, options.energyReport, options.bf16Matmuls);
+  printFormedKernels(*module, options.energyReport, options.bf16);
   readWorkspaceSizes(*module, *model);
   result.workspaceBytes = model->entries.front().workspaceBytes;
   timer.done("codegen");

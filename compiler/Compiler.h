@@ -72,9 +72,10 @@ struct CompileOptions {
   std::string costModel = "learned";
   /// A configuration forced on every kernel, "mr,nr,kc" (collect).
   std::string forceKernelConfig;
-  /// Matmuls with constant weights in bf16 with f32 accumulation (kiln
-  /// compile --precision=bf16); the target must have AVX512_BF16.
-  bool bf16Matmuls = false;
+  /// Constant-weight matmuls and ungrouped convs in bf16 with f32
+  /// accumulation (kiln compile --precision=bf16); the target must have
+  /// AVX512_BF16.
+  bool bf16 = false;
 };
 
 /// What a successful compile wrote.

@@ -219,60 +219,100 @@ struct ChannelConvEmitter {
     return buffer;
   }
 
-  /// The pair kernel's K loop for `rows` pixels at `origins` over the
-  /// input channels of [cBegin, cEnd) (cBegin even): accumulators split
-  /// into 16-lane vectors, one vdpbf16ps per pixel, tap and vector.
-  SmallVector<Value> pairChannels(OpBuilder &b, Value n, Value ft,
-                                  ArrayRef<Value> origins, Value cBegin,
-                                  Value cEnd, ArrayRef<Value> init,
-                                  int64_t plane, int64_t width) {
-    int64_t rows = origins.size(), vectors = nr / 16;
-    auto i32v = VectorType::get({16}, b.getI32Type());
-    auto bf16v = VectorType::get({32}, b.getBF16Type());
-    SmallVector<Value> acc = splitSlices(b, loc, init);
-    Value first = arith::DivUIOp::create(b, loc, cBegin, cst(b, 2));
-    Value end = arith::DivUIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, cEnd, cst(b, 1)), cst(b, 2));
+  /// The K loop of both kernels: for each step in [begin, end) (an input
+  /// channel, or a pair of them in xPairs) and each tap (kh, kw), `tap`
+  /// updates the accumulators, given the step, kh, kw and the tap's offset
+  /// from a pixel's window origin in the flattened [C*H*W] plane.
+  using TapFn = llvm::function_ref<void(OpBuilder &, Value step, Value kh,
+                                        int64_t kw, Value offset,
+                                        SmallVectorImpl<Value> &acc)>;
+  SmallVector<Value> kLoop(OpBuilder &b, Value begin, Value end,
+                           ValueRange init, int64_t plane, int64_t width,
+                           TapFn tap) {
     auto loop = scf::ForOp::create(
-        b, loc, first, end, cst(b, 1), acc,
-        [&](OpBuilder &cb, Location, Value pair, ValueRange sums) {
-          Value pairOffset = arith::MulIOp::create(cb, loc, pair,
+        b, loc, begin, end, cst(b, 1), init,
+        [&](OpBuilder &cb, Location, Value step, ValueRange acc) {
+          Value stepOffset = arith::MulIOp::create(cb, loc, step,
                                                    cst(cb, plane));
           auto taps = scf::ForOp::create(
-              cb, loc, cst(cb, 0), cst(cb, cv.kernelH), cst(cb, 1), sums,
+              cb, loc, cst(cb, 0), cst(cb, cv.kernelH), cst(cb, 1), acc,
               [&](OpBuilder &hb, Location, Value kh, ValueRange inRow) {
                 SmallVector<Value> current(inRow.begin(), inRow.end());
                 Value rowOffset = arith::AddIOp::create(
-                    hb, loc, pairOffset,
+                    hb, loc, stepOffset,
                     arith::MulIOp::create(hb, loc, kh,
                                           cst(hb, cv.dilationH * width)));
-                for (int64_t kw = 0; kw < cv.kernelW; ++kw) {
-                  SmallVector<Value> w;
-                  for (int64_t v = 0; v < vectors; ++v)
-                    w.push_back(vector::BitCastOp::create(
-                        hb, loc, bf16v,
-                        vector::LoadOp::create(
-                            hb, loc, i32v, packed,
-                            ValueRange{ft, pair, kh, cst(hb, kw),
-                                       cst(hb, 16 * v)})));
-                  Value tap = arith::AddIOp::create(
-                      hb, loc, rowOffset, cst(hb, kw * cv.dilationW));
-                  for (int64_t r = 0; r < rows; ++r) {
-                    Value at = arith::AddIOp::create(hb, loc, origins[r], tap);
-                    Value both = broadcastBf16Pair(
-                        hb, loc,
-                        memref::LoadOp::create(hb, loc, xPairs,
-                                               ValueRange{n, at}));
-                    for (int64_t v = 0; v < vectors; ++v)
-                      current[r * vectors + v] = emitBf16Dot(
-                          hb, loc, current[r * vectors + v], both, w[v]);
-                  }
-                }
+                for (int64_t kw = 0; kw < cv.kernelW; ++kw)
+                  tap(hb, step, kh, kw,
+                      arith::AddIOp::create(hb, loc, rowOffset,
+                                            cst(hb, kw * cv.dilationW)),
+                      current);
                 scf::YieldOp::create(hb, loc, current);
               });
           scf::YieldOp::create(cb, loc, taps.getResults());
         });
-    return joinSlices(b, loc, loop.getResults(), init);
+    return SmallVector<Value>(loop.getResults());
+  }
+
+  /// The f32 K loop over input channels [cBegin, cEnd): per tap one weight
+  /// vector, one broadcast and one FMA per pixel at `origins`.
+  SmallVector<Value> floatChannels(OpBuilder &b, Value n, Value ft,
+                                   ArrayRef<Value> origins, Value cBegin,
+                                   Value cEnd, ValueRange init,
+                                   int64_t plane, int64_t width) {
+    VectorType wType = vec(b, nr);
+    return kLoop(b, cBegin, cEnd, init, plane, width,
+                 [&](OpBuilder &hb, Value c, Value kh, int64_t kw,
+                     Value offset, SmallVectorImpl<Value> &acc) {
+                   Value w = vector::LoadOp::create(
+                       hb, loc, wType, packed,
+                       ValueRange{ft, c, kh, cst(hb, kw), cst(hb, 0)});
+                   for (auto [r, origin] : llvm::enumerate(origins)) {
+                     Value at = arith::AddIOp::create(hb, loc, origin, offset);
+                     Value a = memref::LoadOp::create(hb, loc, x,
+                                                      ValueRange{n, at});
+                     Value splat =
+                         vector::BroadcastOp::create(hb, loc, wType, a);
+                     acc[r] = vector::FMAOp::create(hb, loc, splat, w, acc[r]);
+                   }
+                 });
+  }
+
+  /// The bf16 K loop over the pairs of input channels [cBegin, cEnd)
+  /// (cBegin even): accumulators split into 16-lane vectors, per tap nr/16
+  /// weight vectors and one vdpbf16ps per pixel and vector.
+  SmallVector<Value> pairChannels(OpBuilder &b, Value n, Value ft,
+                                  ArrayRef<Value> origins, Value cBegin,
+                                  Value cEnd, ValueRange init,
+                                  int64_t plane, int64_t width) {
+    int64_t vectors = nr / 16;
+    auto i32v = VectorType::get({16}, b.getI32Type());
+    auto bf16v = VectorType::get({32}, b.getBF16Type());
+    Value first = arith::DivUIOp::create(b, loc, cBegin, cst(b, 2));
+    Value end = arith::DivUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, cEnd, cst(b, 1)), cst(b, 2));
+    SmallVector<Value> sums = kLoop(
+        b, first, end, splitSlices(b, loc, init), plane, width,
+        [&](OpBuilder &hb, Value pair, Value kh, int64_t kw, Value offset,
+            SmallVectorImpl<Value> &acc) {
+          SmallVector<Value> w;
+          for (int64_t v = 0; v < vectors; ++v)
+            w.push_back(vector::BitCastOp::create(
+                hb, loc, bf16v,
+                vector::LoadOp::create(hb, loc, i32v, packed,
+                                       ValueRange{ft, pair, kh, cst(hb, kw),
+                                                  cst(hb, 16 * v)})));
+          for (auto [r, origin] : llvm::enumerate(origins)) {
+            Value at = arith::AddIOp::create(hb, loc, origin, offset);
+            Value both = broadcastBf16Pair(
+                hb, loc,
+                memref::LoadOp::create(hb, loc, xPairs, ValueRange{n, at}));
+            for (int64_t v = 0; v < vectors; ++v)
+              acc[r * vectors + v] =
+                  emitBf16Dot(hb, loc, acc[r * vectors + v], both, w[v]);
+          }
+        });
+    return joinSlices(b, loc, sums, init);
   }
 
   /// The accumulators' start: the fused fill (one value per channel, the
@@ -374,45 +414,11 @@ struct ChannelConvEmitter {
           [&](OpBuilder &ob) { return initial(ob, n, f0, p0, rows, channels); },
           partial);
     }
-    SmallVector<Value> acc;
-    if (xPairs) {
-      acc = pairChannels(b, n, ft, origins, block.cBegin, block.cEnd, init,
-                         plane, width);
-    } else {
-    auto channelLoop = scf::ForOp::create(
-        b, loc, block.cBegin, block.cEnd, cst(b, 1), init,
-        [&](OpBuilder &cb, Location, Value c, ValueRange acc) {
-          Value cOffset = arith::MulIOp::create(cb, loc, c, cst(cb, plane));
-          auto taps = scf::ForOp::create(
-              cb, loc, cst(cb, 0), cst(cb, cv.kernelH), cst(cb, 1), acc,
-              [&](OpBuilder &hb, Location, Value kh, ValueRange acc2) {
-                SmallVector<Value> current(acc2.begin(), acc2.end());
-                Value rowOffset = arith::AddIOp::create(
-                    hb, loc, cOffset,
-                    arith::MulIOp::create(hb, loc, kh,
-                                          cst(hb, cv.dilationH * width)));
-                for (int64_t kw = 0; kw < cv.kernelW; ++kw) {
-                  Value w = vector::LoadOp::create(
-                      hb, loc, wType, packed,
-                      ValueRange{ft, c, kh, cst(hb, kw), cst(hb, 0)});
-                  Value tap = arith::AddIOp::create(
-                      hb, loc, rowOffset, cst(hb, kw * cv.dilationW));
-                  for (int64_t r = 0; r < rows; ++r) {
-                    Value at = arith::AddIOp::create(hb, loc, origins[r], tap);
-                    Value a = memref::LoadOp::create(hb, loc, x,
-                                                     ValueRange{n, at});
-                    Value splat = vector::BroadcastOp::create(hb, loc, wType, a);
-                    current[r] =
-                        vector::FMAOp::create(hb, loc, splat, w, current[r]);
-                  }
-                }
-                scf::YieldOp::create(hb, loc, current);
-              });
-          scf::YieldOp::create(cb, loc, taps.getResults());
-        });
-    acc.assign(channelLoop.getResults().begin(),
-               channelLoop.getResults().end());
-    }
+    SmallVector<Value> acc =
+        xPairs ? pairChannels(b, n, ft, origins, block.cBegin, block.cEnd,
+                              init, plane, width)
+               : floatChannels(b, n, ft, origins, block.cBegin, block.cEnd,
+                               init, plane, width);
     if (!block.scratch)
       return finish(b, n, f0, channels, p0, rows, acc);
     Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,

@@ -25,7 +25,7 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   // intermediates exist at all.
   ConvertKilnToLinalgPassOptions toLinalg;
   // bf16 convs run in the channel-vector kernel, strided ones too.
-  toLinalg.columnPhases = !options.bf16Matmuls;
+  toLinalg.columnPhases = !options.bf16;
   pm.addPass(createConvertKilnToLinalgPass(toLinalg));
   pm.addPass(createKilnEmptyTensorBoundaryPass());
   pm.addPass(createCanonicalizerPass());
@@ -64,7 +64,7 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   contractions.forceConfig = options.forceConfig;
   contractions.vnni = options.target.hasVnni;
   contractions.pmaddwdBits = options.target.pmaddwdBits;
-  contractions.bf16 = options.bf16Matmuls;
+  contractions.bf16 = options.bf16;
   pm.addPass(createKilnLowerContractionsPass(contractions));
   pm.addPass(createKilnDedupeGlobalsPass());
   pm.addPass(createKilnPlanMemoryPass());

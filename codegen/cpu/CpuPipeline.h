@@ -32,9 +32,10 @@ struct CpuPipelineOptions {
   /// choice) and a configuration forced on every kernel ("mr,nr,kc").
   std::string costModel;
   std::string forceConfig;
-  /// Matmuls with constant weights multiply in bf16 with vdpbf16ps (f32
-  /// accumulation); needs target.hasBf16Dot (kiln compile --precision=bf16).
-  bool bf16Matmuls = false;
+  /// Constant-weight matmuls and ungrouped convs multiply in bf16 with
+  /// vdpbf16ps (f32 accumulation); needs target.hasBf16Dot (kiln compile
+  /// --precision=bf16).
+  bool bf16 = false;
 };
 
 /// Lowers a module of kiln (and linalg/tensor) ops to the LLVM dialect:

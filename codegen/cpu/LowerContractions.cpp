@@ -70,6 +70,15 @@ struct Matmul {
   int64_t k() const { return ranges[kDim]; }
 };
 
+/// A vector of a panel's columns at `idx`: masked (zeros past N) when
+/// `mask` is set, the ragged last panel.
+Value loadColumns(OpBuilder &b, Location loc, VectorType type, Value base,
+                  ValueRange idx, Value mask, Value zeros) {
+  if (mask)
+    return vector::MaskedLoadOp::create(b, loc, type, base, idx, mask, zeros);
+  return vector::LoadOp::create(b, loc, type, base, idx);
+}
+
 bool usesDim(AffineMap map, unsigned dim) {
   for (AffineExpr e : map.getResults())
     if (auto d = dyn_cast<AffineDimExpr>(e); d && d.getPosition() == dim)
@@ -356,153 +365,154 @@ private:
         packedShape, data);
   }
 
-  /// Copies A into a new buffer [batch.., ceil(M/mr), K, mr], rows past M
-  /// zero; a parallel loop over (batch.., row tiles).
-  Value packA(OpBuilder &b, Location loc, Matmul &mm, int64_t mr) {
+  /// One row r of a row tile being packed into `buffer`: A's loop values
+  /// (batch dims set), the row clamped into [0, M) and whether it lies
+  /// inside M.
+  struct PackedRow {
+    Value buffer;
+    SmallVector<Value> values;
+    Value safe, inside;
+    SmallVector<Value> tile; // the buffer's indices before (slot, r)
+    Value r;
+    /// The buffer's indices of (slot, r).
+    SmallVector<Value> at(Value slot) const {
+      SmallVector<Value> idx = tile;
+      idx.append({slot, r});
+      return idx;
+    }
+  };
+
+  /// A new buffer [batch.., ceil(M/mr), slots, mr] of `element`, filled by
+  /// a parallel loop over (batch.., row tiles) that calls `fill` for each
+  /// row of the tile.
+  Value packRowTiles(OpBuilder &b, Location loc, Matmul &mm, int64_t mr,
+                     int64_t slots, Type element,
+                     llvm::function_ref<void(OpBuilder &, Location,
+                                             const PackedRow &)>
+                         fill) {
     auto cst = [&](OpBuilder &ob, int64_t v) -> Value {
       return arith::ConstantIndexOp::create(ob, loc, v);
     };
-    int64_t m = mm.m(), k = mm.k(), tiles = (m + mr - 1) / mr;
+    int64_t m = mm.m(), tiles = (m + mr - 1) / mr;
     SmallVector<int64_t> shape;
     SmallVector<Value> lbs, ubs, steps;
     for (unsigned d : mm.batchDims) {
       shape.push_back(mm.ranges[d]);
       ubs.push_back(cst(b, mm.ranges[d]));
     }
-    shape.append({tiles, k, mr});
+    shape.append({tiles, slots, mr});
     ubs.push_back(cst(b, tiles));
     lbs.assign(ubs.size(), cst(b, 0));
     steps.assign(ubs.size(), cst(b, 1));
-    auto type = MemRefType::get(shape, b.getF32Type());
-    Value buffer =
-        memref::AllocOp::create(b, loc, type, b.getI64IntegerAttr(64));
-    Value zeroF = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+    Value buffer = memref::AllocOp::create(
+        b, loc, MemRefType::get(shape, element), b.getI64IntegerAttr(64));
     unsigned loops = mm.ranges.size();
     scf::ParallelOp::create(
         b, loc, lbs, ubs, steps,
         [&](OpBuilder &pb, Location l, ValueRange ivs) {
-          SmallVector<Value> values(loops, Value());
+          PackedRow row;
+          row.buffer = buffer;
+          row.tile.assign(ivs.begin(), ivs.end());
+          row.values.assign(loops, Value());
           for (auto [i, d] : llvm::enumerate(mm.batchDims))
-            values[d] = ivs[i];
-          Value tile = ivs.back();
+            row.values[d] = ivs[i];
           for (int64_t r = 0; r < mr; ++r) {
-            Value row = arith::AddIOp::create(
-                pb, l, arith::MulIOp::create(pb, l, tile, cst(pb, mr)),
+            Value index = arith::AddIOp::create(
+                pb, l, arith::MulIOp::create(pb, l, ivs.back(), cst(pb, mr)),
                 cst(pb, r));
-            Value inside = arith::CmpIOp::create(
-                pb, l, arith::CmpIPredicate::slt, row, cst(pb, m));
-            Value safe = arith::SelectOp::create(pb, l, inside, row,
-                                                 cst(pb, 0));
-            scf::ForOp::create(
-                pb, l, cst(pb, 0), cst(pb, k), cst(pb, 1), ValueRange{},
-                [&](OpBuilder &kb, Location kl, Value kk, ValueRange) {
-                  SmallVector<Value> at = values;
-                  at[mm.mDim] = safe;
-                  at[mm.kDim] = kk;
-                  Value v = memref::LoadOp::create(
-                      kb, kl, mm.a, indicesFor(kb, kl, mm.mapA, at));
-                  v = arith::SelectOp::create(kb, kl, inside, v, zeroF);
-                  SmallVector<Value> idx(ivs.begin(), ivs.end());
-                  idx.append({kk, cst(kb, r)});
-                  memref::StoreOp::create(kb, kl, v, buffer, idx);
-                  scf::YieldOp::create(kb, kl);
-                });
+            row.inside = arith::CmpIOp::create(
+                pb, l, arith::CmpIPredicate::slt, index, cst(pb, m));
+            row.safe = arith::SelectOp::create(pb, l, row.inside, index,
+                                               cst(pb, 0));
+            row.r = cst(pb, r);
+            fill(pb, l, row);
           }
         });
     packedRows = mr;
     return buffer;
   }
 
+  /// Copies A into a new buffer [batch.., ceil(M/mr), K, mr], rows past M
+  /// zero; a parallel loop over (batch.., row tiles).
+  Value packA(OpBuilder &b, Location loc, Matmul &mm, int64_t mr) {
+    auto cst = [&](OpBuilder &ob, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(ob, loc, v);
+    };
+    Value zeroF = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+    return packRowTiles(
+        b, loc, mm, mr, mm.k(), b.getF32Type(),
+        [&](OpBuilder &pb, Location l, const PackedRow &row) {
+          scf::ForOp::create(
+              pb, l, cst(pb, 0), cst(pb, mm.k()), cst(pb, 1), ValueRange{},
+              [&](OpBuilder &kb, Location kl, Value kk, ValueRange) {
+                SmallVector<Value> at = row.values;
+                at[mm.mDim] = row.safe;
+                at[mm.kDim] = kk;
+                Value v = memref::LoadOp::create(
+                    kb, kl, mm.a, indicesFor(kb, kl, mm.mapA, at));
+                v = arith::SelectOp::create(kb, kl, row.inside, v, zeroF);
+                memref::StoreOp::create(kb, kl, v, row.buffer, row.at(kk));
+                scf::YieldOp::create(kb, kl);
+              });
+        });
+  }
+
   /// A for the bf16 kernel: [batch.., ceil(M/mr), K2, mr] i32 words, each
   /// the bf16 pair (A(row, 2j) low, A(row, 2j+1) high) as packConstantB
   /// pairs B; K2 is ceil(K/2) rounded up to 16 (words past it are not
   /// read), rows past M and k past K are zero. Per row, 32 floats become
-  /// 16 words with one vcvtne2ps2bf16.
+  /// 16 words with one vcvtne2ps2bf16. A's rows are read 16 floats at a
+  /// time along K, so A must be K-major.
   Value packAPairs(OpBuilder &b, Location loc, Matmul &mm, int64_t mr) {
     auto cst = [&](OpBuilder &ob, int64_t v) -> Value {
       return arith::ConstantIndexOp::create(ob, loc, v);
     };
-    int64_t m = mm.m(), k = mm.k(), tiles = (m + mr - 1) / mr;
-    int64_t chunks = (k + 31) / 32;
-    SmallVector<int64_t> shape;
-    SmallVector<Value> lbs, ubs, steps;
-    for (unsigned d : mm.batchDims) {
-      shape.push_back(mm.ranges[d]);
-      ubs.push_back(cst(b, mm.ranges[d]));
-    }
-    shape.append({tiles, chunks * 16, mr});
-    ubs.push_back(cst(b, tiles));
-    lbs.assign(ubs.size(), cst(b, 0));
-    steps.assign(ubs.size(), cst(b, 1));
-    auto i32 = b.getI32Type();
-    Value buffer = memref::AllocOp::create(b, loc, MemRefType::get(shape, i32),
-                                           b.getI64IntegerAttr(64));
+    int64_t k = mm.k(), chunks = (k + 31) / 32;
     auto f32v = VectorType::get({16}, b.getF32Type());
     auto maskType = VectorType::get({16}, b.getI1Type());
-    auto i32v = VectorType::get({16}, i32);
-    unsigned loops = mm.ranges.size();
-    // A's rows are read 16 floats at a time along K, so A must be K-major.
-    scf::ParallelOp::create(
-        b, loc, lbs, ubs, steps,
-        [&](OpBuilder &pb, Location l, ValueRange ivs) {
-          SmallVector<Value> values(loops, Value());
-          for (auto [i, d] : llvm::enumerate(mm.batchDims))
-            values[d] = ivs[i];
-          Value tile = ivs.back();
-          Value zeroVec = arith::ConstantOp::create(
-              pb, l, f32v, DenseElementsAttr::get(f32v, 0.0f));
-          for (int64_t r = 0; r < mr; ++r) {
-            Value row = arith::AddIOp::create(
-                pb, l, arith::MulIOp::create(pb, l, tile, cst(pb, mr)),
-                cst(pb, r));
-            Value inside = arith::CmpIOp::create(
-                pb, l, arith::CmpIPredicate::slt, row, cst(pb, m));
-            Value safe = arith::SelectOp::create(pb, l, inside, row,
-                                                 cst(pb, 0));
-            // Lanes to read: 0 for a row past M, else up to K.
-            Value rowLimit = arith::SelectOp::create(pb, l, inside,
-                                                     cst(pb, k), cst(pb, 0));
-            scf::ForOp::create(
-                pb, l, cst(pb, 0), cst(pb, chunks), cst(pb, 1), ValueRange{},
-                [&](OpBuilder &kb, Location kl, Value chunk, ValueRange) {
-                  Value k0 = arith::MulIOp::create(kb, kl, chunk, cst(kb, 32));
-                  Value halves[2];
-                  for (int64_t h = 0; h < 2; ++h) {
-                    Value start = arith::AddIOp::create(kb, kl, k0,
-                                                        cst(kb, 16 * h));
-                    Value left = arith::MaxSIOp::create(
-                        kb, kl, cst(kb, 0),
-                        arith::SubIOp::create(kb, kl, rowLimit, start));
-                    Value mask = vector::CreateMaskOp::create(
-                        kb, kl, maskType, ArrayRef<OpFoldResult>{left});
-                    // Past K the address is clamped (masked lanes are not
-                    // read, but the base index must stay in bounds).
-                    Value base = arith::MinSIOp::create(kb, kl, start,
-                                                        cst(kb, k - 1));
-                    SmallVector<Value> at = values;
-                    at[mm.mDim] = safe;
-                    at[mm.kDim] = base;
-                    halves[h] = vector::MaskedLoadOp::create(
-                        kb, kl, f32v, mm.a, indicesFor(kb, kl, mm.mapA, at),
-                        mask, zeroVec);
-                  }
-                  Value words = vector::BitCastOp::create(
-                      kb, kl, i32v,
-                      emitBf16Convert(kb, kl, halves[0], halves[1]));
-                  Value j0 = arith::MulIOp::create(kb, kl, chunk, cst(kb, 16));
-                  for (int64_t w = 0; w < 16; ++w) {
-                    Value word = vector::ExtractOp::create(kb, kl, words, w);
-                    SmallVector<Value> idx(ivs.begin(), ivs.end());
-                    idx.append({arith::AddIOp::create(kb, kl, j0, cst(kb, w)),
-                                cst(kb, r)});
-                    memref::StoreOp::create(kb, kl, word, buffer, idx);
-                  }
-                  scf::YieldOp::create(kb, kl);
-                });
-          }
+    auto i32v = VectorType::get({16}, b.getI32Type());
+    Value zeroVec = arith::ConstantOp::create(
+        b, loc, f32v, DenseElementsAttr::get(f32v, 0.0f));
+    return packRowTiles(
+        b, loc, mm, mr, chunks * 16, b.getI32Type(),
+        [&](OpBuilder &pb, Location l, const PackedRow &row) {
+          // Lanes to read: 0 for a row past M, else up to K.
+          Value rowLimit = arith::SelectOp::create(pb, l, row.inside,
+                                                   cst(pb, k), cst(pb, 0));
+          scf::ForOp::create(
+              pb, l, cst(pb, 0), cst(pb, chunks), cst(pb, 1), ValueRange{},
+              [&](OpBuilder &kb, Location kl, Value chunk, ValueRange) {
+                Value k0 = arith::MulIOp::create(kb, kl, chunk, cst(kb, 32));
+                Value halves[2];
+                for (int64_t h = 0; h < 2; ++h) {
+                  Value start =
+                      arith::AddIOp::create(kb, kl, k0, cst(kb, 16 * h));
+                  Value left = arith::MaxSIOp::create(
+                      kb, kl, cst(kb, 0),
+                      arith::SubIOp::create(kb, kl, rowLimit, start));
+                  Value mask = vector::CreateMaskOp::create(
+                      kb, kl, maskType, ArrayRef<OpFoldResult>{left});
+                  // Past K the address is clamped (masked lanes are not
+                  // read, but the base index must stay in bounds).
+                  SmallVector<Value> at = row.values;
+                  at[mm.mDim] = row.safe;
+                  at[mm.kDim] =
+                      arith::MinSIOp::create(kb, kl, start, cst(kb, k - 1));
+                  halves[h] = vector::MaskedLoadOp::create(
+                      kb, kl, f32v, mm.a, indicesFor(kb, kl, mm.mapA, at),
+                      mask, zeroVec);
+                }
+                Value words = vector::BitCastOp::create(
+                    kb, kl, i32v, emitBf16Convert(kb, kl, halves[0], halves[1]));
+                Value j0 = arith::MulIOp::create(kb, kl, chunk, cst(kb, 16));
+                for (int64_t w = 0; w < 16; ++w)
+                  memref::StoreOp::create(
+                      kb, kl, vector::ExtractOp::create(kb, kl, words, w),
+                      row.buffer,
+                      row.at(arith::AddIOp::create(kb, kl, j0, cst(kb, w))));
+                scf::YieldOp::create(kb, kl);
+              });
         });
-    packedRows = mr;
-    return buffer;
   }
   llvm::DenseMap<std::pair<Operation *, int64_t>, memref::GlobalOp> packed;
   /// The panel width fixed for kernels whose constant B other kernels
@@ -887,11 +897,7 @@ private:
       return indicesFor(ob, loc, mm.mapC, values);
     };
     auto loadVec = [&](OpBuilder &ob, Value base, SmallVector<Value> idx) {
-      if (mask)
-        return vector::MaskedLoadOp::create(ob, loc, vecType, base, idx, mask,
-                                            zeroVec)
-            .getResult();
-      return vector::LoadOp::create(ob, loc, vecType, base, idx).getResult();
+      return loadColumns(ob, loc, vecType, base, idx, mask, zeroVec);
     };
     // The first K block starts from the fused prologue's value (zeros, a
     // bias), later ones from the partial sums in C.
@@ -971,11 +977,7 @@ private:
     };
     int64_t rows = rowValues.size();
     auto loadVec = [&](OpBuilder &ob, Value base, SmallVector<Value> idx) {
-      if (mask)
-        return vector::MaskedLoadOp::create(ob, loc, vecType, base, idx, mask,
-                                            zeroVec)
-            .getResult();
-      return vector::LoadOp::create(ob, loc, vecType, base, idx).getResult();
+      return loadColumns(ob, loc, vecType, base, idx, mask, zeroVec);
     };
     auto loop = scf::ForOp::create(
         b, loc, p, kEnd, cst(b, 1), init,

@@ -474,7 +474,7 @@ int kiln::compileMain() {
   }
   options.costModel = costModel == "heuristic" ? "" : costModel.getValue();
   options.forceKernelConfig = forceKernelConfig;
-  options.bf16Matmuls = precision == Precision::BF16;
+  options.bf16 = precision == Precision::BF16;
   if (maxEmbeddedWeights.getNumOccurrences())
     options.target.maxEmbeddedWeightBytes = maxEmbeddedWeights;
   if (report)

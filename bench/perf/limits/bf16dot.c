@@ -36,13 +36,7 @@ int main(int argc, char **argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 1;
   iters = argc > 2 ? atol(argv[2]) : 10000000L;
   int reps = argc > 3 ? atoi(argv[3]) : 5;
-  run_threads(threads, work, NULL);
-  double best = 1e30;
-  for (int r = 0; r < reps; ++r) {
-    double t = run_threads(threads, work, NULL);
-    if (t < best)
-      best = t;
-  }
+  double best = best_of_runs(threads, work, NULL, reps);
   double flops = 2.0 * 32 * NACC * (double)iters * threads;
   printf("{\"isa\": \"avx512bf16 vdpbf16ps\", \"threads\": %d, "
          "\"accumulators\": %d, \"seconds\": %.6f, \"gflops\": %.3f}\n",

@@ -62,13 +62,7 @@ int main(int argc, char **argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 1;
   iters = argc > 2 ? atol(argv[2]) : 100000000L;
   int reps = argc > 3 ? atoi(argv[3]) : 5;
-  run_threads(threads, work, NULL); /* warm-up (frequency, page-in) */
-  double best = 1e30;
-  for (int r = 0; r < reps; ++r) {
-    double t = run_threads(threads, work, NULL);
-    if (t < best)
-      best = t;
-  }
+  double best = best_of_runs(threads, work, NULL, reps);
   double flops = 2.0 * LANES * NACC * (double)iters * threads;
   printf("{\"isa\": \"%s\", \"threads\": %d, \"accumulators\": %d, "
          "\"lanes\": %d, \"seconds\": %.6f, \"gflops\": %.3f}\n",
