@@ -713,6 +713,10 @@ private:
       bPacked = memref::GetGlobalOp::create(b, loc, packedB.getType(),
                                             packedB.getSymName());
 
+    // The neighbours are found before A's packing loop lands between the
+    // prologue (C's fill) and the contraction.
+    unsigned cRank = cast<MemRefType>(mm.c.getType()).getRank();
+    TileFusion fused = findTileFusion(mm.op, mm.c, {cRank - 1});
     // A is repacked as [batch.., M/mr][K][mr]: a tile's broadcasts become
     // one contiguous stream instead of mr rows K apart (with K a multiple
     // of 1024 those rows all fall in one L1 set and evict each other).
@@ -731,8 +735,6 @@ private:
         aPacked = packA(b, loc, mm, config.mr);
       }
     }
-    unsigned cRank = cast<MemRefType>(mm.c.getType()).getRank();
-    TileFusion fused = findTileFusion(mm.op, mm.c, {cRank - 1});
     // The neighbours' loops are C's dims, and cIndices lists C's indices.
     fusion = &fused;
     kcBlock = config.kc;

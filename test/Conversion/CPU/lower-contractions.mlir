@@ -213,3 +213,40 @@ func.func @epilogue_views_after(%x: memref<5x8xf32>, %bias: memref<40xf32>, %out
   }
   return
 }
+
+// -----
+
+// C's zero fill is the prologue even though A's packing loop is emitted
+// between it and the matmul: the kernel starts its accumulators from the
+// fill's value instead of reading a filled C, and the fill goes away.
+// CHECK: kiln.kernels = ["matmul batch 1 M 5 N 40 K 8, {{.*}}, A repacked + fill
+// CHECK-LABEL: func.func @fill_before_repacked_a
+// CHECK-NOT: linalg.generic
+// CHECK: memref.store {{.*}} : memref<1x8x5xf32>
+// CHECK: scf.parallel
+// CHECK-NOT: vector.maskedload %arg1
+// CHECK: vector.fma
+// CHECK: vector.maskedstore %arg1
+#a = affine_map<(m, k, n) -> (m, k)>
+#b = affine_map<(m, k, n) -> (k, n)>
+#c = affine_map<(m, k, n) -> (m, n)>
+#e2 = affine_map<(d0, d1) -> (d0, d1)>
+#s = affine_map<(d0, d1) -> ()>
+memref.global "private" constant @w4 : memref<8x40xf32> = dense<1.0> {alignment = 64 : i64}
+func.func @fill_before_repacked_a(%x: memref<5x8xf32>, %y: memref<5x40xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %w = memref.get_global @w4 : memref<8x40xf32>
+  linalg.generic {indexing_maps = [#s, #e2], iterator_types = ["parallel", "parallel"]}
+      ins(%zero : f32) outs(%y : memref<5x40xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : memref<5x8xf32>, memref<8x40xf32>) outs(%y : memref<5x40xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %0 = arith.mulf %in, %in_0 : f32
+    %1 = arith.addf %out, %0 : f32
+    linalg.yield %1 : f32
+  }
+  return
+}
