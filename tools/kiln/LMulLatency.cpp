@@ -53,6 +53,9 @@ bool kiln::reportLMulLatency(mlir::MLIRContext &context,
     variant.energyReport = nullptr;
     variant.timings = nullptr;
     variant.externalWeights = false;
+    // An fp32 and an L-Mul build: --precision=bf16 would make the first
+    // not fp32 and warn that the second has nothing to convert.
+    variant.bf16 = false;
     // The graph as exported (no KV-cache state): both variants alike, and
     // no cache warnings from the L-Mul one, whose marked matmuls attention
     // fusion leaves alone.
