@@ -188,6 +188,12 @@ bool vectorizeElementwise(linalg::GenericOp op, const CpuTarget &target);
 /// apply.
 bool vectorizeReduction(linalg::GenericOp op, const CpuTarget &target);
 
+/// Rewrites a pooling generic (an f32 arith body folding windows of its
+/// first input, read 1 or 2 columns apart, into an output whose last dim
+/// is the innermost loop) into vector loops over the output's columns;
+/// false when it does not apply.
+bool vectorizeWindowReduction(linalg::GenericOp op, const CpuTarget &target);
+
 /// Lowers an f32 NCHW 2-D convolution generic (constant weights, group 1)
 /// to a register-tiled vector kernel; returns false (IR untouched) when
 /// `op` is not one. Erases `op` on success; `packedSources` collects the

@@ -269,16 +269,19 @@ struct KilnLowerContractionsPass
     // loops.
     SmallVector<linalg::GenericOp> elementwise;
     module.walk([&](linalg::GenericOp op) { elementwise.push_back(op); });
-    int64_t loops = 0, reductions = 0;
+    int64_t loops = 0, reductions = 0, windows = 0;
     for (linalg::GenericOp op : elementwise) {
       if (vectorizeElementwise(op, target))
         ++loops;
       else if (vectorizeReduction(op, target))
         ++reductions;
+      else if (vectorizeWindowReduction(op, target))
+        ++windows;
     }
     note(("vector loops: " + Twine(loops) + " elementwise, " +
-          Twine(reductions) + " last-dim reductions, " +
-          Twine(elementwise.size() - loops - reductions) +
+          Twine(reductions) + " last-dim reductions, " + Twine(windows) +
+          " pooling windows, " +
+          Twine(elementwise.size() - loops - reductions - windows) +
           " other ops left to the generic loop lowering")
              .str());
     // Read (and removed) by the driver for `kiln compile --report`.

@@ -22,6 +22,7 @@ import contractions  # noqa: E402
 import convolutions  # noqa: E402
 import gpt2  # noqa: E402
 import mlp  # noqa: E402
+import pooling  # noqa: E402
 import resnet  # noqa: E402
 import tiny  # noqa: E402
 import transformer  # noqa: E402
@@ -35,6 +36,8 @@ MODELS = {
                      "matmul shapes covering every tiled-kernel path"),
     "convolutions": (convolutions.build, True,
                      "conv shapes covering every direct-conv kernel path"),
+    "pooling": (pooling.build, True,
+                "[2,3,37,41] max/average pools, strides 1-3, padded, ceil_mode"),
     "transformer": (transformer.build_transformer, True,
                     "one BERT encoder layer, [1,16,64], 4 heads"),
     "gpt2": (gpt2.build, True, "one GPT-2 decoder block, [1,16,64], 4 heads"),
