@@ -102,7 +102,8 @@ cl::opt<long long> parallelMinWork(
 cl::opt<bool> winograd(
     "winograd",
     cl::desc("Run eligible 3x3 convolutions (stride 1, one group, f32, at "
-             "least --winograd-min-channels channels) as Winograd F(2x2, "
+             "least --winograd-min-channels channels and "
+             "--winograd-min-pixels output pixels) as Winograd F(2x2, "
              "3x3): 2.25x fewer multiplications, rounding slightly "
              "differently from a direct convolution"),
     cl::sub(kiln::compileCommand), cl::cat(category));
@@ -111,6 +112,13 @@ cl::opt<long long> winogradMinChannels(
     cl::desc("With --winograd: convolutions with fewer input or output "
              "channels stay direct (default 16)"),
     cl::init(16), cl::value_desc("N"), cl::sub(kiln::compileCommand),
+    cl::cat(category));
+cl::opt<long long> winogradMinPixels(
+    "winograd-min-pixels",
+    cl::desc("With --winograd: convolutions whose output maps have fewer "
+             "pixels stay direct (default 576, 24x24: on smaller maps the "
+             "direct kernel measured faster in whole models)"),
+    cl::init(576), cl::value_desc("N"), cl::sub(kiln::compileCommand),
     cl::cat(category));
 enum class Precision { F32, BF16 };
 cl::opt<Precision> precision(
@@ -470,6 +478,7 @@ int kiln::compileMain() {
   if (winograd) {
     KilnWinogradPassOptions w;
     w.minChannels = winogradMinChannels;
+    w.minPixels = winogradMinPixels;
     options.winograd = w;
   }
   options.costModel = costModel == "heuristic" ? "" : costModel.getValue();
