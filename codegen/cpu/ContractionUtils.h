@@ -79,6 +79,23 @@ emitSelect(OpBuilder &b, Location loc, Value cond, TypeRange types,
 /// The bf16 bits of `v`, rounded to nearest even (as vcvtne2ps2bf16).
 uint16_t bf16Bits(float v);
 
+/// How far ahead a kernel prefetches the packed weights it streams. In a
+/// model the weights come from memory (ResNet-50's 100 MB do not stay in
+/// L3 between runs) and the hardware prefetchers, which stop at page
+/// boundaries, leave the first pass over them latency-bound. Measured on
+/// Zen 5, ResNet-50 1 thread: 35.5 ms without, 34.5 / 33.8 / 33.0 / 33.3
+/// ms at 2 / 4 / 8 / 16 KiB.
+constexpr int64_t kWeightPrefetchBytes = 8192;
+
+/// The K steps ahead of the current one to prefetch, for steps that each
+/// read `bytesPerStep` bytes of the weights.
+int64_t prefetchSteps(int64_t bytesPerStep);
+
+/// Prefetches, one per 64-byte line, the `bytes` that `buffer` holds from
+/// `indices` along its (contiguous) last dim.
+void emitPrefetchLines(OpBuilder &b, Location loc, Value buffer,
+                       ArrayRef<Value> indices, int64_t bytes);
+
 /// bf16 pair kernels (AVX512_BF16, 512-bit): vector<32xbf16> `lo` and
 /// `hi`'s 16 floats each rounded to bf16, lo in lanes 0-15, hi in 16-31
 /// (vcvtne2ps2bf16).

@@ -254,6 +254,16 @@ struct ChannelConvEmitter {
     return SmallVector<Value>(loop.getResults());
   }
 
+  /// Prefetches the `bytes` of packed weights that the tap (kh, kw) of
+  /// K step `step` + prefetchSteps(...) will read.
+  void prefetchWeights(OpBuilder &b, Value ft, Value step, Value kh,
+                       int64_t kw, int64_t bytes) {
+    int64_t ahead = prefetchSteps(cv.kernelH * cv.kernelW * bytes);
+    Value later = arith::AddIOp::create(b, loc, step, cst(b, ahead));
+    emitPrefetchLines(b, loc, packed, {ft, later, kh, cst(b, kw), cst(b, 0)},
+                      bytes);
+  }
+
   /// The f32 K loop over input channels [cBegin, cEnd): per tap one weight
   /// vector, one broadcast and one FMA per pixel at `origins`.
   SmallVector<Value> floatChannels(OpBuilder &b, Value n, Value ft,
@@ -267,6 +277,7 @@ struct ChannelConvEmitter {
                    Value w = vector::LoadOp::create(
                        hb, loc, wType, packed,
                        ValueRange{ft, c, kh, cst(hb, kw), cst(hb, 0)});
+                   prefetchWeights(hb, ft, c, kh, kw, nr * 4);
                    for (auto [r, origin] : llvm::enumerate(origins)) {
                      Value at = arith::AddIOp::create(hb, loc, origin, offset);
                      Value a = memref::LoadOp::create(hb, loc, x,
@@ -302,6 +313,7 @@ struct ChannelConvEmitter {
                 vector::LoadOp::create(hb, loc, i32v, packed,
                                        ValueRange{ft, pair, kh, cst(hb, kw),
                                                   cst(hb, 16 * v)})));
+          prefetchWeights(hb, ft, pair, kh, kw, nr * 4);
           for (auto [r, origin] : llvm::enumerate(origins)) {
             Value at = arith::AddIOp::create(hb, loc, origin, offset);
             Value both = broadcastBf16Pair(

@@ -976,6 +976,15 @@ private:
                 kb, kl, weightType, wp,
                 ValueRange{panel, kw,
                            cst(kb, kl, v * layout.kPerWord * layout.lanes)}));
+          int64_t stepBytes = nv * layout.kPerWord * layout.lanes;
+          emitPrefetchLines(
+              kb, kl, wp,
+              {panel,
+               arith::AddIOp::create(kb, kl, kw,
+                                     cst(kb, kl, prefetchSteps(stepBytes)))
+                   .getResult(),
+               cst(kb, kl, 0)},
+              stepBytes);
           SmallVector<Value> next;
           for (int64_t r = 0; r < rows; ++r) {
             Value word = vector::BroadcastOp::create(

@@ -271,12 +271,14 @@ struct KilnLowerContractionsPass
     module.walk([&](linalg::GenericOp op) { elementwise.push_back(op); });
     int64_t loops = 0, reductions = 0, windows = 0;
     for (linalg::GenericOp op : elementwise) {
+      // vectorizeReduction last: it may replace `op` (a full reduction
+      // flattened to one dim) and still decline the result.
       if (vectorizeElementwise(op, target))
         ++loops;
-      else if (vectorizeReduction(op, target))
-        ++reductions;
       else if (vectorizeWindowReduction(op, target))
         ++windows;
+      else if (vectorizeReduction(op, target))
+        ++reductions;
     }
     note(("vector loops: " + Twine(loops) + " elementwise, " +
           Twine(reductions) + " last-dim reductions, " + Twine(windows) +
@@ -969,6 +971,18 @@ private:
     }
   }
 
+  /// Prefetches the `bytes` of B's packed panel that K step `step` +
+  /// prefetchSteps(bytes) will read (past the panel's end: the next one).
+  static void prefetchPanel(OpBuilder &b, Location loc, Value packed,
+                            Value panel, Value step, int64_t bytes) {
+    Value later = arith::AddIOp::create(
+        b, loc, step,
+        arith::ConstantIndexOp::create(b, loc, prefetchSteps(bytes)));
+    emitPrefetchLines(b, loc, packed,
+                      {panel, later, arith::ConstantIndexOp::create(b, loc, 0)},
+                      bytes);
+  }
+
   /// The f32 inner loop: per k, one B vector and one FMA per row.
   SmallVector<Value> emitF32Loop(OpBuilder &b, Location loc, Matmul &mm,
                                  SmallVector<Value> loopValues, Value rowTile,
@@ -991,6 +1005,8 @@ private:
           if (bPacked) {
             bVec = vector::LoadOp::create(kb, l, vecType, bPacked,
                                           ValueRange{panel, kk, cst(kb, 0)});
+            prefetchPanel(kb, l, bPacked, panel, kk,
+                          vecType.getNumElements() * 4);
           } else if (direct) {
             SmallVector<Value> values = loopValues;
             values[mm.kDim] = kk;
@@ -1053,6 +1069,7 @@ private:
                 kb, l, bf16v,
                 vector::LoadOp::create(kb, l, i32v, bPacked,
                                        ValueRange{panel, j, cst(kb, 16 * v)})));
+          prefetchPanel(kb, l, bPacked, panel, j, nr * 4);
           SmallVector<Value> next;
           for (int64_t r = 0; r < rows; ++r) {
             SmallVector<Value> idx;

@@ -57,7 +57,8 @@ bool mlir::kiln::vectorizeWindowReduction(linalg::GenericOp op,
     return false;
   Value out = op.getDpsInitOperand(0)->get();
   auto outType = dyn_cast<MemRefType>(out.getType());
-  if (!outType || !isIdentityF32(out, outType.getRank()))
+  if (!outType || outType.getRank() == 0 ||
+      !isIdentityF32(out, outType.getRank()))
     return false;
   int64_t rank = outType.getRank();
   // The output is indexed by plain parallel dims, the innermost loop last.
