@@ -3,6 +3,7 @@
 
 usage: conv_shapes.py [--kiln PATH] [--threads 1] [--iterations 60]
                       [--repeats 2] [--only NAME,...] [--work DIR] [--json F]
+                      [--chain N] [--compile-arg ARG ...]
 
 Each shape is a one-Conv (+ bias) + Relu ONNX model, input [1, C, H, W]
 (random weights, fixed seed). kiln compiles it with its defaults and
@@ -12,6 +13,12 @@ Both report the minimum over `--repeats` rounds of `--iterations` runs
 (the two sides alternate per round). Work counts 2 * F * C * KH * KW *
 OH * OW FLOP. The `kernel` column says which of kiln's conv kernels
 `kiln compile --report` formed.
+
+Alone, a conv's weights stay in cache between runs; in a model they come
+from memory. `--chain N` times N such convs in a row (each with its own
+weights; shapes with F == C and stride 1) and reports ms per conv, e.g.
+`--chain 8 --compile-arg=--winograd --compile-arg=--winograd-min-pixels=1`
+against `--chain 8`: the measurements behind --winograd-min-pixels.
 
 Not a test: numbers depend on the machine and on what else runs on it.
 """
@@ -50,25 +57,32 @@ def name_of(shape):
     return f"c{f}x{c}k{k}s{s}h{h}"
 
 
-def make_model(path, shape, rng):
+def make_model(path, shape, rng, chain=1):
+    """One Conv + Relu, or `chain` of them in a row, each with its own
+    weights (F == C, stride 1): with enough of them the weights no longer
+    stay in cache between runs, as in a whole model."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     f, c, k, s, h = shape
     pad = k // 2
     out = (h + 2 * pad - k) // s + 1
-    w = (rng.standard_normal((f, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32)
-    b = rng.standard_normal(f).astype(np.float32)
+    nodes, inits, x = [], [], "x"
+    for i in range(chain):
+        w = (rng.standard_normal((f, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32)
+        b = rng.standard_normal(f).astype(np.float32)
+        inits += [numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array(b, f"b{i}")]
+        nodes += [helper.make_node("Conv", [x, f"w{i}", f"b{i}"], [f"c{i}"],
+                                   kernel_shape=[k, k], strides=[s, s], pads=[pad] * 4),
+                  helper.make_node("Relu", [f"c{i}"], [f"y{i}"])]
+        x = f"y{i}"
     graph = helper.make_graph(
-        [helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[k, k],
-                          strides=[s, s], pads=[pad] * 4),
-         helper.make_node("Relu", ["c"], ["y"])],
-        name_of(shape),
+        nodes, name_of(shape),
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, h, h])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, f, out, out])],
-        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+        [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, f, out, out])],
+        inits)
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
               path)
-    return 2 * f * c * k * k * out * out
+    return 2 * f * c * k * k * out * out * chain
 
 
 def main():
@@ -80,6 +94,10 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated shape names")
     ap.add_argument("--work", default=None)
     ap.add_argument("--json", default=None, help="write the rows here")
+    ap.add_argument("--chain", type=int, default=1,
+                    help="time N equal convs in a row, each with its own weights "
+                         "(shapes with F == C and stride 1; others are skipped); "
+                         "ms are per conv")
     ap.add_argument("--compile-arg", action="append", default=[],
                     help="extra kiln compile argument (e.g. --precision=bf16)")
     args = ap.parse_args()
@@ -96,9 +114,11 @@ def main():
         name = name_of(shape)
         if only and name not in only:
             continue
+        if args.chain > 1 and (shape[0] != shape[1] or shape[3] != 1):
+            continue
         onnx_path = os.path.join(work, name + ".onnx")
         so_path = os.path.join(work, name + ".so")
-        flops = make_model(onnx_path, shape, rng)
+        flops = make_model(onnx_path, shape, rng, args.chain)
         report = subprocess.run(
             [args.kiln, "compile", onnx_path, "-o", so_path, "--report",
              "--report-runs=0"] + args.compile_arg, check=True, capture_output=True, text=True).stdout
@@ -125,7 +145,8 @@ def main():
                 sess.run(None, {"x": x})
                 times.append(time.perf_counter() - t)
             ort_ms.append(min(times) * 1e3)
-        k, o = min(kiln_ms), min(ort_ms)
+        k, o = min(kiln_ms) / args.chain, min(ort_ms) / args.chain
+        flops //= args.chain
         rows.append({"shape": name, "flops": flops, "kiln_ms": k, "ort_ms": o,
                      "kiln_gflops": flops / k / 1e6, "ort_gflops": flops / o / 1e6,
                      "kernel": kernel, "threads": args.threads})

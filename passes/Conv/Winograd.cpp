@@ -35,10 +35,10 @@ struct KilnWinogradPass : kiln::impl::KilnWinogradPassBase<KilnWinogradPass> {
           conv.getLmul() || !conv.getWeight().getDefiningOp<ConstantOp>() ||
           w.getDimSize(0) < minChannels || w.getDimSize(1) < minChannels)
         return;
-      // Measured on Zen 5 (1 thread), chains of 8 to 40 equal convs whose
-      // weights do not stay in cache, Winograd / direct: 64 channels at
-      // 56x56 0.81, 128 at 28x28 0.58, 256 at 14x14 1.24, 512 at 7x7 2.14
-      // (alone, with hot weights, every one of them is faster).
+      // Measured on Zen 5 (1 thread), chains of 8 equal convs as in a
+      // model (bench/perf/conv_shapes.py --chain 8), Winograd / direct:
+      // 64 channels at 56x56 0.83, 128 at 28x28 0.58, 256 at 14x14 1.12,
+      // 512 at 7x7 2.28 (alone, with hot weights, every one is faster).
       auto y = cast<RankedTensorType>(conv.getType());
       if (y.getDimSize(2) * y.getDimSize(3) < minPixels)
         return;
