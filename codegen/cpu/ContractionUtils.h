@@ -87,14 +87,13 @@ uint16_t bf16Bits(float v);
 /// ms at 2 / 4 / 8 / 16 KiB.
 constexpr int64_t kWeightPrefetchBytes = 8192;
 
-/// The K steps ahead of the current one to prefetch, for steps that each
-/// read `bytesPerStep` bytes of the weights.
-int64_t prefetchSteps(int64_t bytesPerStep);
-
-/// Prefetches, one per 64-byte line, the `bytes` that `buffer` holds from
-/// `indices` along its (contiguous) last dim.
-void emitPrefetchLines(OpBuilder &b, Location loc, Value buffer,
-                       ArrayRef<Value> indices, int64_t bytes);
+/// Prefetches, one per 64-byte line, the `bytes` of `buffer` from
+/// `indices` along its (contiguous) last dim, with `indices[stepDim]` moved
+/// kWeightPrefetchBytes ahead in a stream that reads `bytesPerStep` bytes
+/// per step of that dim.
+void prefetchAhead(OpBuilder &b, Location loc, Value buffer,
+                   ArrayRef<Value> indices, unsigned stepDim,
+                   int64_t bytesPerStep, int64_t bytes);
 
 /// bf16 pair kernels (AVX512_BF16, 512-bit): vector<32xbf16> `lo` and
 /// `hi`'s 16 floats each rounded to bf16, lo in lanes 0-15, hi in 16-31

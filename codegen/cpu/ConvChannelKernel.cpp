@@ -254,14 +254,12 @@ struct ChannelConvEmitter {
     return SmallVector<Value>(loop.getResults());
   }
 
-  /// Prefetches the `bytes` of packed weights that the tap (kh, kw) of
-  /// K step `step` + prefetchSteps(...) will read.
+  /// Prefetches the `bytes` of packed weights of tap (kh, kw) some K steps
+  /// (input channels or pairs) after `step`; a step reads all taps.
   void prefetchWeights(OpBuilder &b, Value ft, Value step, Value kh,
                        int64_t kw, int64_t bytes) {
-    int64_t ahead = prefetchSteps(cv.kernelH * cv.kernelW * bytes);
-    Value later = arith::AddIOp::create(b, loc, step, cst(b, ahead));
-    emitPrefetchLines(b, loc, packed, {ft, later, kh, cst(b, kw), cst(b, 0)},
-                      bytes);
+    prefetchAhead(b, loc, packed, {ft, step, kh, cst(b, kw), cst(b, 0)}, 1,
+                  cv.kernelH * cv.kernelW * bytes, bytes);
   }
 
   /// The f32 K loop over input channels [cBegin, cEnd): per tap one weight

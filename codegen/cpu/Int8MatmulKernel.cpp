@@ -977,14 +977,8 @@ private:
                 ValueRange{panel, kw,
                            cst(kb, kl, v * layout.kPerWord * layout.lanes)}));
           int64_t stepBytes = nv * layout.kPerWord * layout.lanes;
-          emitPrefetchLines(
-              kb, kl, wp,
-              {panel,
-               arith::AddIOp::create(kb, kl, kw,
-                                     cst(kb, kl, prefetchSteps(stepBytes)))
-                   .getResult(),
-               cst(kb, kl, 0)},
-              stepBytes);
+          prefetchAhead(kb, kl, wp, {panel, kw, cst(kb, kl, 0)}, 1, stepBytes,
+                        stepBytes);
           SmallVector<Value> next;
           for (int64_t r = 0; r < rows; ++r) {
             Value word = vector::BroadcastOp::create(

@@ -971,18 +971,6 @@ private:
     }
   }
 
-  /// Prefetches the `bytes` of B's packed panel that K step `step` +
-  /// prefetchSteps(bytes) will read (past the panel's end: the next one).
-  static void prefetchPanel(OpBuilder &b, Location loc, Value packed,
-                            Value panel, Value step, int64_t bytes) {
-    Value later = arith::AddIOp::create(
-        b, loc, step,
-        arith::ConstantIndexOp::create(b, loc, prefetchSteps(bytes)));
-    emitPrefetchLines(b, loc, packed,
-                      {panel, later, arith::ConstantIndexOp::create(b, loc, 0)},
-                      bytes);
-  }
-
   /// The f32 inner loop: per k, one B vector and one FMA per row.
   SmallVector<Value> emitF32Loop(OpBuilder &b, Location loc, Matmul &mm,
                                  SmallVector<Value> loopValues, Value rowTile,
@@ -1003,10 +991,11 @@ private:
         [&](OpBuilder &kb, Location l, Value kk, ValueRange acc) {
           Value bVec;
           if (bPacked) {
-            bVec = vector::LoadOp::create(kb, l, vecType, bPacked,
-                                          ValueRange{panel, kk, cst(kb, 0)});
-            prefetchPanel(kb, l, bPacked, panel, kk,
-                          vecType.getNumElements() * 4);
+            SmallVector<Value> at = {panel, kk, cst(kb, 0)};
+            bVec = vector::LoadOp::create(kb, l, vecType, bPacked, at);
+            // Past the panel's end: the next panel.
+            int64_t bytes = vecType.getNumElements() * 4;
+            prefetchAhead(kb, l, bPacked, at, 1, bytes, bytes);
           } else if (direct) {
             SmallVector<Value> values = loopValues;
             values[mm.kDim] = kk;
@@ -1069,7 +1058,8 @@ private:
                 kb, l, bf16v,
                 vector::LoadOp::create(kb, l, i32v, bPacked,
                                        ValueRange{panel, j, cst(kb, 16 * v)})));
-          prefetchPanel(kb, l, bPacked, panel, j, nr * 4);
+          prefetchAhead(kb, l, bPacked, {panel, j, cst(kb, 0)}, 1, nr * 4,
+                        nr * 4);
           SmallVector<Value> next;
           for (int64_t r = 0; r < rows; ++r) {
             SmallVector<Value> idx;

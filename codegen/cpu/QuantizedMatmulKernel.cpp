@@ -494,14 +494,8 @@ private:
     VectorType vt = vecType(b);
     VectorType byteType = VectorType::get({nr}, b.getI8Type());
     Value bytes = vector::LoadOp::create(b, loc, byteType, wp, ValueRange{at});
-    // The panels are one byte stream: prefetch it ahead (see
-    // kWeightPrefetchBytes).
-    emitPrefetchLines(
-        b, loc, wp,
-        {arith::AddIOp::create(b, loc, at,
-                               cst(b, loc, kWeightPrefetchBytes))
-             .getResult()},
-        nr);
+    // The panels are one byte stream, `at` its byte offset.
+    prefetchAhead(b, loc, wp, {at}, 0, 1, nr);
     auto toFloat = [&](Value v) -> Value {
       if (packed.isSigned)
         return arith::SIToFPOp::create(b, loc, vt, v);

@@ -161,12 +161,6 @@ bool mlir::kiln::vectorizeWindowReduction(linalg::GenericOp op,
       vector::StoreOp::create(bb, loc, acc, out, outIdx);
   };
 
-  SmallVector<Value> lbs, ubs, steps;
-  for (int64_t r = 0; r + 1 < rank; ++r) {
-    lbs.push_back(cst(b, 0));
-    ubs.push_back(cst(b, outType.getShape()[r]));
-    steps.push_back(cst(b, 1));
-  }
   auto emitRow = [&](OpBuilder &rb, ValueRange ivs) {
     SmallVector<Value> loopValues(loops, Value());
     for (auto [r, iv] : llvm::enumerate(ivs))
@@ -176,13 +170,20 @@ bool mlir::kiln::vectorizeWindowReduction(linalg::GenericOp op,
                 emitBlock(tb, loopValues, col, size);
               });
   };
-  if (rank == 1)
+  if (rank == 1) {
     emitRow(b, {});
-  else
+  } else {
+    SmallVector<Value> lbs, ubs, steps;
+    for (int64_t r = 0; r + 1 < rank; ++r) {
+      lbs.push_back(cst(b, 0));
+      ubs.push_back(cst(b, outType.getShape()[r]));
+      steps.push_back(cst(b, 1));
+    }
     scf::ParallelOp::create(b, loc, lbs, ubs, steps,
                             [&](OpBuilder &pb, Location, ValueRange ivs) {
                               emitRow(pb, ivs);
                             });
+  }
   op.erase();
   return true;
 }
