@@ -40,7 +40,7 @@ kiln_status_code kiln_context_options_init(kiln_context_options *opts) {
   return KILN_OK;
 }
 
-static int32_t kiln_online_cpus(void) {
+int32_t kiln_online_cpus(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   if (n < 1)
     return 1;

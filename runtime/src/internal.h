@@ -43,6 +43,9 @@ void kiln_exec_destroy(kiln_exec *exec);
 
 /*===-- Context (context.c) -----------------------------------------------===*/
 
+/* Online CPUs, clamped to [1, KILN_MAX_THREADS]. */
+int32_t kiln_online_cpus(void);
+
 struct kiln_context {
   kiln_allocator allocator;
   kiln_exec *exec;
