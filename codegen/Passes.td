@@ -78,7 +78,11 @@ def KilnUnshareFillsPass : Pass<"kiln-unshare-fills", "::mlir::ModuleOp"> {
     for every other (a full extra pass over it, on one thread: ResNet-50's
     Winograd convs copied 48 MB per inference). This pass clones the fill
     (and the tensor.empty it fills) for every use after the first, right
-    before that use.
+    before that use. A bare tensor.empty that several ops write is cloned
+    likewise: bufferization would give them one buffer, each writing it once
+    the previous value is dead, and a kernel that fuses a later op (an
+    epilogue) would then write the buffer it still reads (the workspace
+    planner shares buffers whose lifetimes do not overlap anyway).
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];

@@ -239,15 +239,34 @@ bool lowerInt8Matmul(linalg::GenericOp op, const CpuTarget &target,
                      SmallVectorImpl<memref::GlobalOp> &packedSources,
                      std::string *description = nullptr);
 
-/// Lowers an f32 depthwise convolution generic (grouped conv with one
-/// input and one output channel per group, constant weights) to a vector
-/// kernel over rows x columns of each channel; false when `op` is not one.
 /// Winograd's input or output transform (a generic marked kiln.winograd by
 /// the lowering) as vector code; false when `op` is not one.
 bool lowerWinogradTransform(linalg::GenericOp op, std::string *description);
 
+/// Lowers an f32 depthwise convolution generic (grouped conv with one
+/// input and one output channel per group, constant weights) to a vector
+/// kernel over rows x columns of each channel; false when `op` is not one.
+/// A zero-padded input copy is read from its source instead.
 bool lowerDepthwiseConv(linalg::GenericOp op, const CpuTarget &target,
                         std::string *description = nullptr);
+
+/// A buffer that is zero except for an interior copied from `source`
+/// (FillPadBorders' form of a zero tensor.pad), read by one op.
+struct ZeroPaddedCopy {
+  Value source;                 ///< identity layout, the interior's shape
+  SmallVector<int64_t> offsets; ///< of the interior (the low padding)
+  memref::AllocOp alloc;        ///< the padded buffer
+  SmallVector<Operation *> ops; ///< its fills, the copy and their subviews
+};
+
+/// The padded copy `reader` reads as `padded`, when the padded buffer has no
+/// other use and `source` is not written between the copy and `reader`.
+std::optional<ZeroPaddedCopy> matchZeroPaddedCopy(Value padded,
+                                                  Operation *reader);
+
+/// Erases the fills, the copy and the buffer once the reader reads the
+/// source instead (and is gone).
+void eraseZeroPaddedCopy(ZeroPaddedCopy &p);
 
 } // namespace mlir::kiln
 

@@ -95,25 +95,114 @@ struct DepthwiseEmitter {
   int64_t rowsPerTile, nr;
   Location loc;
   VectorType vecType;
+  /// What the kernel reads: X, or the source of X's zero-padded copy, whose
+  /// element (row, col) is X's (row + padTop, col + padLeft). Outside its
+  /// inRows x inCols the window reads zeros.
+  Value x;
+  int64_t padTop = 0, padLeft = 0, inRows = 0, inCols = 0;
 
   Value cst(OpBuilder &b, int64_t v) {
     return arith::ConstantIndexOp::create(b, loc, v);
   }
 
-  /// Input row `inRow` of channel `g`, output columns [col, col + nr).
-  Value inputVector(OpBuilder &b, Value n, Value g, Value inRow, Value col,
-                    int64_t kw, int64_t valid) {
-    Value inCol = arith::AddIOp::create(
+  /// `rows` output rows from `row0` read only input rows inside X.
+  bool rowsInside(int64_t row0, int64_t rows) const {
+    return row0 * dw.strideH - padTop >= 0 &&
+           (row0 + rows - 1) * dw.strideH + (dw.kernelH - 1) * dw.dilationH -
+                   padTop <
+               inRows;
+  }
+  /// `valid` output columns from `col0` read only input columns inside X.
+  bool columnsInside(int64_t col0, int64_t valid) const {
+    return col0 * dw.strideW - padLeft >= 0 &&
+           (col0 + valid - 1) * dw.strideW + (dw.kernelW - 1) * dw.dilationW -
+                   padLeft <
+               inCols;
+  }
+
+  /// Lanes [i0, i1) of a tile's input vector: the columns from `start`,
+  /// strideW apart (one masked load, wide for stride 2); the other lanes,
+  /// and all of them when `rowOk` (if given) is false, are 0.
+  Value loadColumns(OpBuilder &b, Value n, Value g, Value row, Value start,
+                    int64_t i0, int64_t i1, Value rowOk) {
+    int64_t wide = dw.strideW * nr;
+    int64_t len = (i1 - 1 - i0) * dw.strideW + 1;
+    auto wideType = VectorType::get({wide}, b.getF32Type());
+    auto maskType = VectorType::get({wide}, b.getI1Type());
+    Value zero = arith::ConstantOp::create(
+        b, loc, wideType, DenseElementsAttr::get(wideType, 0.0f));
+    SmallVector<Value> idx = {n, g, row, start};
+    Value loaded;
+    if (len == wide && !rowOk) {
+      loaded = vector::LoadOp::create(b, loc, wideType, x, idx);
+    } else {
+      Value mask = vector::ConstantMaskOp::create(b, loc, maskType,
+                                                  ArrayRef<int64_t>{len});
+      if (rowOk)
+        mask = arith::SelectOp::create(
+            b, loc, rowOk, mask,
+            vector::ConstantMaskOp::create(b, loc, maskType,
+                                           ArrayRef<int64_t>{0}));
+      loaded =
+          vector::MaskedLoadOp::create(b, loc, wideType, x, idx, mask, zero);
+    }
+    if (i0 == 0 && dw.strideW == 1)
+      return loaded;
+    // Lane `wide` is the zero operand's first.
+    SmallVector<int64_t> picked(nr, wide);
+    for (int64_t i = i0; i < i1; ++i)
+      picked[i] = (i - i0) * dw.strideW;
+    return vector::ShuffleOp::create(b, loc, loaded, zero, picked);
+  }
+
+  /// The input of tap (kh, kw) for output row `outRow`, columns [col, col
+  /// + nr) of which `valid` are real; `staticCol` is col when known. Null
+  /// when every lane reads padding. `checkRow`: the row may be padding.
+  Value inputVector(OpBuilder &b, Value n, Value g, Value outRow, int64_t kh,
+                    Value col, std::optional<int64_t> staticCol, int64_t kw,
+                    int64_t valid, bool checkRow) {
+    Value row = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, outRow, cst(b, dw.strideH)),
+        cst(b, kh * dw.dilationH - padTop));
+    Value rowOk;
+    if (checkRow) {
+      rowOk = arith::AndIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, row,
+                                cst(b, 0)),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, row,
+                                cst(b, inRows)));
+      row = arith::SelectOp::create(b, loc, rowOk, row, cst(b, 0));
+    }
+    int64_t tapCol = kw * dw.dilationW - padLeft;
+    if (staticCol) {
+      int64_t s0 = *staticCol * dw.strideW + tapCol;
+      if (s0 >= 0 && s0 + (valid - 1) * dw.strideW < inCols && !rowOk)
+        return loadStridedColumns(b, loc, x, {n, g, row, cst(b, s0)}, nr,
+                                  dw.strideW, valid);
+      // Lanes [i0, i1) fall inside the input.
+      int64_t i0 = s0 < 0 ? (-s0 + dw.strideW - 1) / dw.strideW : 0;
+      int64_t i1 =
+          s0 >= inCols ? 0 : std::min(valid, (inCols - 1 - s0) / dw.strideW + 1);
+      if (i1 <= i0)
+        return {};
+      return loadColumns(b, n, g, row, cst(b, s0 + i0 * dw.strideW), i0, i1,
+                         rowOk);
+    }
+    Value start = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, col, cst(b, dw.strideW)),
-        cst(b, kw * dw.dilationW));
-    return loadStridedColumns(b, loc, dw.x, {n, g, inRow, inCol}, nr,
-                              dw.strideW, valid);
+        cst(b, tapCol));
+    if (!rowOk)
+      return loadStridedColumns(b, loc, x, {n, g, row, start}, nr, dw.strideW,
+                                valid);
+    return loadColumns(b, n, g, row, start, 0, valid, rowOk);
   }
 
   /// `rows` output rows from `row0` by nr columns from `col`; `valid`
   /// columns are real (the rest masked off).
   void tile(OpBuilder &b, Value n, Value g, Value row0, int64_t rows,
-            Value col, int64_t valid, ArrayRef<Value> weights) {
+            Value col, std::optional<int64_t> staticCol, int64_t valid,
+            bool checkRows, ArrayRef<Value> weights) {
     Value mask;
     if (valid < nr)
       mask = vector::ConstantMaskOp::create(
@@ -136,14 +225,12 @@ struct DepthwiseEmitter {
     }
     for (int64_t kh = 0; kh < dw.kernelH; ++kh) {
       for (int64_t r = 0; r < rows; ++r) {
-        Value inRow = arith::AddIOp::create(
-            b, loc,
-            arith::MulIOp::create(b, loc, outRows[r], cst(b, dw.strideH)),
-            cst(b, kh * dw.dilationH));
         for (int64_t kw = 0; kw < dw.kernelW; ++kw) {
-          Value xv = inputVector(b, n, g, inRow, col, kw, valid);
-          acc[r] = vector::FMAOp::create(
-              b, loc, weights[kh * dw.kernelW + kw], xv, acc[r]);
+          Value xv = inputVector(b, n, g, outRows[r], kh, col, staticCol, kw,
+                                 valid, checkRows);
+          if (xv)
+            acc[r] = vector::FMAOp::create(
+                b, loc, weights[kh * dw.kernelW + kw], xv, acc[r]);
         }
       }
     }
@@ -168,8 +255,11 @@ struct DepthwiseEmitter {
     }
   }
 
-  /// Every column block of `rows` output rows of one channel.
-  void rowBlock(OpBuilder &b, Value n, Value g, Value row0, int64_t rows) {
+  /// Every column block of `rows` output rows of one channel: runs of full
+  /// blocks inside the input in an scf.for, the others (at the padded
+  /// edges, and the ragged last one) each emitted with its static column.
+  void rowBlock(OpBuilder &b, Value n, Value g, Value row0, int64_t rows,
+                bool checkRows) {
     // The channel's taps, broadcast once.
     SmallVector<Value> weights;
     for (int64_t kh = 0; kh < dw.kernelH; ++kh)
@@ -179,16 +269,85 @@ struct DepthwiseEmitter {
             ValueRange{g, cst(b, 0), cst(b, 0), cst(b, kh), cst(b, kw)});
         weights.push_back(vector::BroadcastOp::create(b, loc, vecType, s));
       }
-    int64_t full = (dw.cols / nr) * nr;
-    if (full > 0)
-      scf::ForOp::create(b, loc, cst(b, 0), cst(b, full), cst(b, nr),
-                         ValueRange{},
-                         [&](OpBuilder &cb, Location, Value col, ValueRange) {
-                           tile(cb, n, g, row0, rows, col, nr, weights);
-                           scf::YieldOp::create(cb, loc);
-                         });
-    if (dw.cols % nr)
-      tile(b, n, g, row0, rows, cst(b, full), dw.cols % nr, weights);
+    int64_t loopBegin = -1;
+    auto flushLoop = [&](int64_t end) {
+      if (loopBegin < 0)
+        return;
+      scf::ForOp::create(
+          b, loc, cst(b, loopBegin), cst(b, end), cst(b, nr), ValueRange{},
+          [&](OpBuilder &cb, Location, Value col, ValueRange) {
+            tile(cb, n, g, row0, rows, col, std::nullopt, nr, checkRows,
+                 weights);
+            scf::YieldOp::create(cb, loc);
+          });
+      loopBegin = -1;
+    };
+    for (int64_t col0 = 0; col0 < dw.cols; col0 += nr) {
+      int64_t valid = std::min(nr, dw.cols - col0);
+      if (valid == nr && columnsInside(col0, valid)) {
+        if (loopBegin < 0)
+          loopBegin = col0;
+        continue;
+      }
+      flushLoop(col0);
+      tile(b, n, g, row0, rows, cst(b, col0), col0, valid, checkRows,
+           weights);
+    }
+    flushLoop((dw.cols / nr) * nr);
+  }
+
+  /// Row block `block` (of rowsPerTile rows, the last one ragged), checking
+  /// its input rows against X's only where they may be padding.
+  void rowBlocks(OpBuilder &b, Value n, Value g, Value block) {
+    int64_t fullBlocks = dw.rows / rowsPerTile, lastRows = dw.rows % rowsPerTile;
+    Value row0 = arith::MulIOp::create(b, loc, block, cst(b, rowsPerTile));
+    // The full blocks inside the input form one range [lo, hi).
+    int64_t lo = 0, hi = fullBlocks;
+    while (lo < hi && !rowsInside(lo * rowsPerTile, rowsPerTile))
+      ++lo;
+    while (hi > lo && !rowsInside((hi - 1) * rowsPerTile, rowsPerTile))
+      --hi;
+    auto lastBlock = [&](OpBuilder &tb) {
+      rowBlock(tb, n, g, row0, lastRows,
+               !rowsInside(fullBlocks * rowsPerTile, lastRows));
+    };
+    auto fullBlock = [&](OpBuilder &tb, bool checkRows) {
+      rowBlock(tb, n, g, row0, rowsPerTile, checkRows);
+    };
+    auto anyBlock = [&](OpBuilder &tb) {
+      // Outside [lo, hi): a padded full block or the ragged last one.
+      if (lastRows == 0)
+        return fullBlock(tb, true);
+      if (fullBlocks == 0)
+        return lastBlock(tb);
+      Value isFull = arith::CmpIOp::create(tb, loc, arith::CmpIPredicate::slt,
+                                           block, cst(tb, fullBlocks));
+      emitIfElse(
+          tb, loc, isFull, [&](OpBuilder &fb) { fullBlock(fb, true); },
+          lastBlock);
+    };
+    if (lo == 0 && hi == fullBlocks &&
+        (lastRows == 0 || rowsInside(fullBlocks * rowsPerTile, lastRows))) {
+      // Nothing reads padding (an unpadded X).
+      if (lastRows == 0)
+        return fullBlock(b, false);
+      Value isFull = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                           block, cst(b, fullBlocks));
+      return emitIfElse(
+          b, loc, isFull, [&](OpBuilder &fb) { fullBlock(fb, false); },
+          lastBlock);
+    }
+    if (lo == hi)
+      return anyBlock(b);
+    Value inside = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, block,
+                              cst(b, lo)),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, block,
+                              cst(b, hi)));
+    emitIfElse(
+        b, loc, inside, [&](OpBuilder &fb) { fullBlock(fb, false); },
+        anyBlock);
   }
 };
 
@@ -251,29 +410,43 @@ bool mlir::kiln::lowerDepthwiseConv(linalg::GenericOp op,
     }
   }
 
+  // A zero-padded copy of the input is read from its source, in bounds.
+  // The kernel writes its outputs tile by tile while it reads the source,
+  // so they must not share its buffer.
+  std::optional<ZeroPaddedCopy> padding = matchZeroPaddedCopy(dw.x, op);
+  if (padding) {
+    Value sourceBase = baseBuffer(padding->source);
+    bool writesSource =
+        baseBuffer(dw.y) == sourceBase ||
+        (fusion.epilogue && baseBuffer(fusion.epilogueOut) == sourceBase) ||
+        (viewFusion.epilogue &&
+         baseBuffer(viewFusion.epilogueOut) == sourceBase);
+    if (writesSource || padding->offsets[0] != 0 ||
+        padding->offsets[1] != 0 || dw.strideW > 2 ||
+        !isIdentityF32(padding->source, 4))
+      padding.reset();
+  }
+
   OpBuilder b(op);
   Location loc = op.getLoc();
   DepthwiseEmitter e{dw, fusion, viewFusion, rowsPerTile, nr, loc,
                      VectorType::get({nr}, b.getF32Type())};
+  e.x = padding ? padding->source : dw.x;
+  if (padding) {
+    e.padTop = padding->offsets[2];
+    e.padLeft = padding->offsets[3];
+  }
+  ArrayRef<int64_t> inShape = cast<MemRefType>(e.x.getType()).getShape();
+  e.inRows = inShape[2];
+  e.inCols = inShape[3];
   int64_t blocks = (dw.rows + rowsPerTile - 1) / rowsPerTile;
-  int64_t fullBlocks = dw.rows / rowsPerTile, lastRows = dw.rows % rowsPerTile;
   Value zero = e.cst(b, 0), one = e.cst(b, 1);
   scf::ParallelOp::create(
       b, loc, ValueRange{zero, zero, zero},
       ValueRange{e.cst(b, dw.batch), e.cst(b, dw.channels), e.cst(b, blocks)},
       ValueRange{one, one, one},
       [&](OpBuilder &pb, Location, ValueRange ivs) {
-        Value n = ivs[0], g = ivs[1];
-        Value row0 =
-            arith::MulIOp::create(pb, loc, ivs[2], e.cst(pb, rowsPerTile));
-        if (lastRows == 0)
-          return e.rowBlock(pb, n, g, row0, rowsPerTile);
-        Value isFull = arith::CmpIOp::create(
-            pb, loc, arith::CmpIPredicate::slt, ivs[2], e.cst(pb, fullBlocks));
-        emitIfElse(
-            pb, loc, isFull,
-            [&](OpBuilder &tb) { e.rowBlock(tb, n, g, row0, rowsPerTile); },
-            [&](OpBuilder &tb) { e.rowBlock(tb, n, g, row0, lastRows); });
+        e.rowBlocks(pb, ivs[0], ivs[1], ivs[2]);
       });
   if (description)
     *description =
@@ -281,10 +454,13 @@ bool mlir::kiln::lowerDepthwiseConv(linalg::GenericOp op,
          "x" + Twine(dw.kernelW) + " stride " + Twine(dw.strideH) + " -> " +
          Twine(dw.batch) + "x" + Twine(dw.channels) + "x" + Twine(dw.rows) +
          "x" + Twine(dw.cols) + ", tile " + Twine(rowsPerTile) + " rows x " +
-         Twine(nr) + describeFusion(fusion) + describeFusion(viewFusion))
+         Twine(nr) + (padding ? ", padding read in place" : "") +
+         describeFusion(fusion) + describeFusion(viewFusion))
             .str();
   eraseFused(fusion);
   eraseFused(viewFusion);
   op.erase();
+  if (padding)
+    eraseZeroPaddedCopy(*padding);
   return true;
 }

@@ -29,6 +29,20 @@ bool isFill(linalg::LinalgOp op) {
   });
 }
 
+/// The uses of `value` as the init of a destination-style op, all but the
+/// first (the ones that need a private copy of it).
+SmallVector<OpOperand *> laterInitUses(Value value) {
+  SmallVector<OpOperand *> inits;
+  for (OpOperand &use : value.getUses()) {
+    auto dps = dyn_cast<DestinationStyleOpInterface>(use.getOwner());
+    if (dps && dps.isDpsInit(&use))
+      inits.push_back(&use);
+  }
+  if (!inits.empty())
+    inits.erase(inits.begin());
+  return inits;
+}
+
 struct KilnUnshareFillsPass
     : kiln::impl::KilnUnshareFillsPassBase<KilnUnshareFillsPass> {
   void runOnOperation() override {
@@ -40,22 +54,24 @@ struct KilnUnshareFillsPass
       if (isFill(linalgOp) && !op->getResult(0).hasOneUse())
         fills.push_back(linalgOp);
     });
+    // Destination operands other than the first take a private fill.
     for (linalg::LinalgOp fill : fills) {
-      // Destination operands other than the first take a private fill.
-      SmallVector<OpOperand *> inits;
-      for (OpOperand &use : fill->getResult(0).getUses()) {
-        auto dps = dyn_cast<DestinationStyleOpInterface>(use.getOwner());
-        if (dps && dps.isDpsInit(&use))
-          inits.push_back(&use);
-      }
-      if (inits.size() < 2)
-        continue;
-      for (OpOperand *use : llvm::drop_begin(inits)) {
+      for (OpOperand *use : laterInitUses(fill->getResult(0))) {
         OpBuilder b(use->getOwner());
         IRMapping mapping;
         Value dest = fill.getDpsInitOperand(0)->get();
         mapping.map(dest, b.clone(*dest.getDefiningOp())->getResult(0));
         use->set(b.clone(*fill, mapping)->getResult(0));
+      }
+    }
+    // Likewise a tensor.empty that several ops write: bufferization would
+    // give them one buffer, written by each in turn.
+    SmallVector<tensor::EmptyOp> empties;
+    getOperation()->walk([&](tensor::EmptyOp op) { empties.push_back(op); });
+    for (tensor::EmptyOp empty : empties) {
+      for (OpOperand *use : laterInitUses(empty.getResult())) {
+        OpBuilder b(use->getOwner());
+        use->set(b.clone(*empty)->getResult(0));
       }
     }
   }

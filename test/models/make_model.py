@@ -20,6 +20,7 @@ import onnx  # noqa: E402
 import cnn  # noqa: E402
 import contractions  # noqa: E402
 import convolutions  # noqa: E402
+import depthwise  # noqa: E402
 import gpt2  # noqa: E402
 import mlp  # noqa: E402
 import pooling  # noqa: E402
@@ -36,6 +37,8 @@ MODELS = {
                      "matmul shapes covering every tiled-kernel path"),
     "convolutions": (convolutions.build, True,
                      "conv shapes covering every direct-conv kernel path"),
+    "depthwise": (depthwise.build, True,
+                  "depthwise convs reading their zero padding in place"),
     "pooling": (pooling.build, True,
                 "[2,3,37,41] max/average pools, strides 1-3, padded, ceil_mode"),
     "transformer": (transformer.build_transformer, True,

@@ -31,3 +31,20 @@ func.func @read(%a: tensor<2x2xf32>) -> (tensor<2x2xf32>, tensor<2x2xf32>) {
   %1 = linalg.add ins(%f, %a : tensor<2x2xf32>, tensor<2x2xf32>) outs(%a : tensor<2x2xf32>) -> tensor<2x2xf32>
   return %0, %1 : tensor<2x2xf32>, tensor<2x2xf32>
 }
+
+// -----
+
+// One tensor.empty (CSE merged two) is the init of two generics: the
+// second gets its own, so that bufferization does not hand the first
+// one's buffer (dead by then) to the second. A kernel that reads the first
+// result while writing the second (a depthwise conv reading its padding in
+// place, with the Clip after it fused) would see its own output.
+// CHECK-LABEL: func.func @shared_empty
+// CHECK-COUNT-2: tensor.empty() : tensor<4xf32>
+// CHECK-NOT: tensor.empty
+func.func @shared_empty(%a: tensor<4xf32>) -> tensor<4xf32> {
+  %e = tensor.empty() : tensor<4xf32>
+  %0 = linalg.exp ins(%a : tensor<4xf32>) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+  %1 = linalg.negf ins(%0 : tensor<4xf32>) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+  return %1 : tensor<4xf32>
+}
