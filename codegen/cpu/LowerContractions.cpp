@@ -265,25 +265,33 @@ struct KilnLowerContractionsPass
           lowerWinogradTransform(op, &text))
         note(text);
     }
+    // Pooling windows first: they absorb the fill before them and the
+    // elementwise op after (all-parallel ops, not in this list).
+    SmallVector<linalg::GenericOp> reducing;
+    module.walk([&](linalg::GenericOp op) {
+      if (op.getNumReductionLoops() != 0)
+        reducing.push_back(op);
+    });
+    int64_t loops = 0, reductions = 0, windows = 0;
+    for (linalg::GenericOp op : reducing)
+      if (vectorizeWindowReduction(op, target))
+        ++windows;
     // What is left elementwise (not absorbed by a kernel) becomes vector
     // loops.
     SmallVector<linalg::GenericOp> elementwise;
     module.walk([&](linalg::GenericOp op) { elementwise.push_back(op); });
-    int64_t loops = 0, reductions = 0, windows = 0;
     for (linalg::GenericOp op : elementwise) {
       // vectorizeReduction last: it may replace `op` (a full reduction
       // flattened to one dim) and still decline the result.
       if (vectorizeElementwise(op, target))
         ++loops;
-      else if (vectorizeWindowReduction(op, target))
-        ++windows;
       else if (vectorizeReduction(op, target))
         ++reductions;
     }
     note(("vector loops: " + Twine(loops) + " elementwise, " +
           Twine(reductions) + " last-dim reductions, " + Twine(windows) +
           " pooling windows, " +
-          Twine(elementwise.size() - loops - reductions - windows) +
+          Twine(elementwise.size() - loops - reductions) +
           " other ops left to the generic loop lowering")
              .str());
     // Read (and removed) by the driver for `kiln compile --report`.

@@ -225,8 +225,9 @@ TileFusion mlir::kiln::findTileFusion(linalg::GenericOp contraction, Value y,
   f.yShape.assign(yType.getShape().begin(), yType.getShape().end());
   f.vectorDims.assign(vectorDims.begin(), vectorDims.end());
 
+  // Steps over allocations too (a pooling window's shape operand, say).
   Operation *prev = contraction->getPrevNode();
-  while (prev && isSkippable(prev))
+  while (prev && (isSkippable(prev) || isa<memref::AllocOp>(prev)))
     prev = prev->getPrevNode();
   auto prologue = dyn_cast_or_null<linalg::GenericOp>(prev);
   if (coversY(prologue, y) && prologue.getDpsInitOperand(0)->get() == y) {

@@ -7,11 +7,14 @@
 //
 //   parallel over the output's outer dims
 //     for blocks of `lanes` output columns (masked tail)
-//       acc = the output's block
+//       acc = the output's block (or the fill before the op, absorbed)
 //       for each window position: acc = body(input columns, acc)
-//       store acc
+//       store acc (or the elementwise op after it, absorbed)
 //
-// with the input's columns `stride` apart read by loadStridedColumns.
+// with the input's columns `stride` apart read by loadStridedColumns. A max
+// or min window of at most kMaxTreeWindow positions is unrolled and folded
+// as a tree (the order does not change the result), so that the chain of
+// dependent ops is log2(window) long instead of window long.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,6 +44,24 @@ bool isScalarArithBody(linalg::GenericOp op) {
         return false;
   }
   return true;
+}
+
+/// Window positions up to which a max/min window is folded as a tree.
+constexpr int64_t kMaxTreeWindow = 16;
+
+/// The body is one max or min of the input and the output: folding the
+/// window in any order gives the same result.
+bool isOrderFreeBody(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  if (!llvm::hasSingleElement(body.without_terminator()))
+    return false;
+  Operation &inner = body.front();
+  if (!isa<arith::MaximumFOp, arith::MinimumFOp, arith::MaxNumFOp,
+           arith::MinNumFOp>(inner))
+    return false;
+  Value in = body.getArgument(0), out = body.getArguments().back();
+  return (inner.getOperand(0) == in && inner.getOperand(1) == out) ||
+         (inner.getOperand(0) == out && inner.getOperand(1) == in);
 }
 
 } // namespace
@@ -112,12 +133,19 @@ bool mlir::kiln::vectorizeWindowReduction(linalg::GenericOp op,
     if (linalg::isReductionIterator(iterators[d]))
       windowDims.push_back(d);
 
+  int64_t windowSize = 1;
+  for (unsigned d : windowDims)
+    windowSize *= ranges[d];
+  bool tree = isOrderFreeBody(op) && windowSize <= kMaxTreeWindow;
+  TileFusion fusion = findTileFusion(op, out, {unsigned(rank - 1)});
+
   OpBuilder b(op);
   Location loc = op.getLoc();
   auto cst = [&](OpBuilder &ob, int64_t v) -> Value {
     return arith::ConstantIndexOp::create(ob, loc, v);
   };
   auto maskType = VectorType::get({lanes}, b.getI1Type());
+  auto vecType = VectorType::get({lanes}, b.getF32Type());
   // One output block: acc from the output, the window folded in, stored.
   auto emitBlock = [&](OpBuilder &bb, SmallVector<Value> loopValues,
                        Value col, int64_t valid) {
@@ -129,36 +157,70 @@ bool mlir::kiln::vectorizeWindowReduction(linalg::GenericOp op,
     if (valid < lanes)
       mask = vector::ConstantMaskOp::create(bb, loc, maskType,
                                             ArrayRef<int64_t>{valid});
-    Value acc = loadStridedColumns(bb, loc, out, outIdx, lanes, 1, valid);
-    // The window loops, nested, carrying acc.
-    std::function<Value(OpBuilder &, unsigned, Value)> window =
-        [&](OpBuilder &wb, unsigned level, Value carried) -> Value {
-      if (level == windowDims.size()) {
-        SmallVector<Value> xIdx;
-        for (AffineExpr e : xMap.getResults())
-          xIdx.push_back(
-              affine::expandAffineExpr(wb, loc, e, loopValues, {}));
-        Value columns =
-            loadStridedColumns(wb, loc, x, xIdx, lanes, stride, valid);
-        SmallVector<Value> args(op.getNumDpsInputs(), columns);
-        args.push_back(carried);
-        return vectorizeBody(wb, loc, op, args, lanes);
-      }
-      unsigned d = windowDims[level];
-      auto loop = scf::ForOp::create(
-          wb, loc, cst(wb, 0), cst(wb, ranges[d]), cst(wb, 1),
-          ValueRange{carried},
-          [&](OpBuilder &lb, Location, Value iv, ValueRange args) {
-            loopValues[d] = iv;
-            scf::YieldOp::create(lb, loc, window(lb, level + 1, args[0]));
-          });
-      return loop.getResult(0);
+    Value acc = fusion.prologue
+                    ? emitPrologue(bb, loc, fusion, outIdx, vecType)
+                    : loadStridedColumns(bb, loc, out, outIdx, lanes, 1, valid);
+    // The input columns at the window position now in loopValues.
+    auto columns = [&](OpBuilder &wb) {
+      SmallVector<Value> xIdx;
+      for (AffineExpr e : xMap.getResults())
+        xIdx.push_back(affine::expandAffineExpr(wb, loc, e, loopValues, {}));
+      return loadStridedColumns(wb, loc, x, xIdx, lanes, stride, valid);
     };
-    acc = window(bb, 0, acc);
-    if (mask)
-      vector::MaskedStoreOp::create(bb, loc, out, outIdx, mask, acc);
-    else
-      vector::StoreOp::create(bb, loc, acc, out, outIdx);
+    auto fold = [&](OpBuilder &wb, Value in, Value carried) {
+      SmallVector<Value> args(op.getNumDpsInputs(), in);
+      args.push_back(carried);
+      return vectorizeBody(wb, loc, op, args, lanes);
+    };
+    if (tree) {
+      // Every position's columns, then pairwise folds.
+      SmallVector<Value> values;
+      for (int64_t p = 0; p < windowSize; ++p) {
+        int64_t rest = p;
+        for (unsigned d : llvm::reverse(windowDims)) {
+          loopValues[d] = cst(bb, rest % ranges[d]);
+          rest /= ranges[d];
+        }
+        values.push_back(columns(bb));
+      }
+      while (values.size() > 1) {
+        SmallVector<Value> next;
+        for (size_t i = 0; i + 1 < values.size(); i += 2)
+          next.push_back(fold(bb, values[i], values[i + 1]));
+        if (values.size() % 2)
+          next.push_back(values.back());
+        values = std::move(next);
+      }
+      acc = fold(bb, values[0], acc);
+    } else {
+      // The window loops, nested, carrying acc.
+      std::function<Value(OpBuilder &, unsigned, Value)> window =
+          [&](OpBuilder &wb, unsigned level, Value carried) -> Value {
+        if (level == windowDims.size())
+          return fold(wb, columns(wb), carried);
+        unsigned d = windowDims[level];
+        auto loop = scf::ForOp::create(
+            wb, loc, cst(wb, 0), cst(wb, ranges[d]), cst(wb, 1),
+            ValueRange{carried},
+            [&](OpBuilder &lb, Location, Value iv, ValueRange args) {
+              loopValues[d] = iv;
+              scf::YieldOp::create(lb, loc, window(lb, level + 1, args[0]));
+            });
+        return loop.getResult(0);
+      };
+      acc = window(bb, 0, acc);
+    }
+    auto store = [&](Value value, Value base) {
+      if (mask)
+        vector::MaskedStoreOp::create(bb, loc, base, outIdx, mask, value);
+      else
+        vector::StoreOp::create(bb, loc, value, base, outIdx);
+    };
+    if (fusion.storeY)
+      store(acc, out);
+    if (fusion.epilogue)
+      store(emitEpilogue(bb, loc, fusion, outIdx, acc, mask),
+            fusion.epilogueOut);
   };
 
   auto emitRow = [&](OpBuilder &rb, ValueRange ivs) {
@@ -184,6 +246,7 @@ bool mlir::kiln::vectorizeWindowReduction(linalg::GenericOp op,
                               emitRow(pb, ivs);
                             });
   }
+  eraseFused(fusion);
   op.erase();
   return true;
 }
