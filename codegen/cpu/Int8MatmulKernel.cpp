@@ -7,12 +7,11 @@
 //
 //   parallel over rows m:                       (activations, once)
 //     xw[m, k / 4] = 4 bytes of u8(q(x[m, k], s_x[m]) + 128)
-//   parallel over N panels of nr = 16 * nv columns
-//     for row tiles of mr rows
-//       acc[r][v] = -128 * colsum(w)[v]         (i32, mr x nv vectors)
-//       per k quad: nv packed weight vectors, mr broadcast activation
-//         words, mr x nv dot4(acc, a_u8, w_s8)
-//       y = rescale epilogue(acc) (f32(acc) * s_x * w_s, bias, ...)
+//   parallel over N panels of nr = 16 * nv columns x row tiles of mr rows
+//     acc[r][v] = -128 * colsum(w)[v]         (i32, mr x nv vectors)
+//     per k quad: nv packed weight vectors, mr broadcast activation
+//       words, mr x nv dot4(acc, a_u8, w_s8)
+//     y = rescale epilogue(acc) (f32(acc) * s_x * w_s, bias, ...)
 //
 // dot4 is vpdpbusd (llvm.x86.avx512.vpdpbusd.512) when the target has
 // AVX-512 VNNI: it multiplies unsigned bytes by signed bytes and adds each
@@ -529,10 +528,15 @@ public:
                                      packed.weights.getSymName());
     colBias = memref::GetGlobalOp::create(b, loc, packed.bias.getType(),
                                           packed.bias.getSymName());
+    // Parallel over (panel, row tile): a conv with few output channels
+    // (MobileNet's 16-64) has one or two panels, which ran on one thread.
+    // Outlining splits the tiles too only when panels are few.
     int64_t panels = (q.n + nr - 1) / nr;
+    int64_t fullTiles = q.m / mr, tiles = (q.m + mr - 1) / mr;
     scf::ParallelOp::create(
-        b, loc, ValueRange{cst(b, loc, 0)}, ValueRange{cst(b, loc, panels)},
-        ValueRange{cst(b, loc, 1)},
+        b, loc, ValueRange{cst(b, loc, 0), cst(b, loc, 0)},
+        ValueRange{cst(b, loc, panels), cst(b, loc, tiles)},
+        ValueRange{cst(b, loc, 1), cst(b, loc, 1)},
         [&](OpBuilder &pb, Location l, ValueRange ivs) {
           panel = ivs[0];
           nStart = arith::MulIOp::create(pb, l, panel, cst(pb, l, nr));
@@ -554,10 +558,16 @@ public:
                 pb, l, VectorType::get({layout.lanes}, pb.getI1Type()),
                 ArrayRef<OpFoldResult>{valid});
           }
-          emitTiles(pb, l, q.m, mr,
-                    [&](OpBuilder &rb, Value row, int64_t rows) {
-                      emitTile(rb, l, row, rows);
-                    });
+          Value row = arith::MulIOp::create(pb, l, ivs[1], cst(pb, l, mr));
+          if (fullTiles == tiles)
+            return emitTile(pb, l, row, mr);
+          if (fullTiles == 0)
+            return emitTile(pb, l, row, q.m);
+          Value isFull = arith::CmpIOp::create(
+              pb, l, arith::CmpIPredicate::slt, ivs[1], cst(pb, l, fullTiles));
+          emitIfElse(
+              pb, l, isFull, [&](OpBuilder &tb) { emitTile(tb, l, row, mr); },
+              [&](OpBuilder &tb) { emitTile(tb, l, row, q.m - fullTiles * mr); });
         });
   }
 
