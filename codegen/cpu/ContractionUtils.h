@@ -199,6 +199,18 @@ SmallVector<Value> vectorizeBodies(OpBuilder &b, Location loc,
 /// false when it does not apply.
 bool vectorizeElementwise(linalg::GenericOp op, const CpuTarget &target);
 
+/// The output type of an all-parallel generic on buffers with one
+/// identity-mapped, static, identity-layout output and a body the
+/// vectorizers handle; null otherwise.
+MemRefType elementwiseOutputType(linalg::GenericOp op);
+
+/// The same for an elementwise op that reads one operand transposed (its
+/// last dim is an outer output dim, the output's last dim one of its outer
+/// dims): blocks of it are loaded along its last dim and transposed in
+/// registers (VectorizeTranspose.cpp); false when it does not apply.
+bool vectorizeTransposedElementwise(linalg::GenericOp op,
+                                    const CpuTarget &target);
+
 /// Rewrites an f32 generic reducing its last loop with add/max/min
 /// (softmax, norms) into vector partial reductions; false when it does not
 /// apply.

@@ -283,7 +283,8 @@ struct KilnLowerContractionsPass
     for (linalg::GenericOp op : elementwise) {
       // vectorizeReduction last: it may replace `op` (a full reduction
       // flattened to one dim) and still decline the result.
-      if (vectorizeElementwise(op, target))
+      if (vectorizeTransposedElementwise(op, target) ||
+          vectorizeElementwise(op, target))
         ++loops;
       else if (vectorizeReduction(op, target))
         ++reductions;

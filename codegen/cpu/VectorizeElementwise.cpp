@@ -34,17 +34,24 @@ using namespace mlir::kiln;
 constexpr int64_t kLongBody = 24;
 constexpr int64_t kLongBodyUnroll = 4;
 
-bool mlir::kiln::vectorizeElementwise(linalg::GenericOp op,
-                                      const CpuTarget &target) {
+MemRefType mlir::kiln::elementwiseOutputType(linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
       op.getNumReductionLoops() != 0 || !hasVectorizableBody(op))
-    return false;
-  Value out = op.getDpsInitOperand(0)->get();
-  auto outType = dyn_cast<MemRefType>(out.getType());
+    return {};
+  auto outType = dyn_cast<MemRefType>(op.getDpsInitOperand(0)->get().getType());
   if (!outType || !outType.hasStaticShape() || outType.getRank() == 0 ||
       !outType.getLayout().isIdentity() ||
       !op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity())
+    return {};
+  return outType;
+}
+
+bool mlir::kiln::vectorizeElementwise(linalg::GenericOp op,
+                                      const CpuTarget &target) {
+  MemRefType outType = elementwiseOutputType(op);
+  if (!outType)
     return false;
+  Value out = op.getDpsInitOperand(0)->get();
   Type outElement = outType.getElementType();
   if (!outElement.isIntOrFloat() || outElement.getIntOrFloatBitWidth() % 8)
     return false;

@@ -26,6 +26,7 @@ import mlp  # noqa: E402
 import pooling  # noqa: E402
 import resnet  # noqa: E402
 import tiny  # noqa: E402
+import transposes  # noqa: E402
 import transformer  # noqa: E402
 from util import save_model  # noqa: E402
 
@@ -41,6 +42,8 @@ MODELS = {
                   "depthwise convs reading their zero padding in place"),
     "pooling": (pooling.build, True,
                 "[2,3,37,41] max/average pools, strides 1-3, padded, ceil_mode"),
+    "transposes": (transposes.build, True,
+                   "elementwise ops reading an operand transposed"),
     "transformer": (transformer.build_transformer, True,
                     "one BERT encoder layer, [1,16,64], 4 heads"),
     "gpt2": (gpt2.build, True, "one GPT-2 decoder block, [1,16,64], 4 heads"),

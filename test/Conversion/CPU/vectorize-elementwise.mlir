@@ -54,9 +54,37 @@ func.func @kept(%y: memref<32x32xf32>, %i: memref<4x40xi32>, %j: memref<4x40xi32
 // -----
 
 // A transposed read (the integer conv's NCHW result): the lanes of a
-// vector along y's last dim are x's rows, 20 floats apart; each is one
-// scalar load at a constant offset from lane 0, inserted (no gather).
+// vector along y's last dim are x's rows, 20 floats apart. Blocks of 16 x
+// 16 are loaded along x's rows (q = y's dim 0 in blocks of 16: one whole,
+// one of 4, masked) and transposed in registers by shuffles; no scalar
+// loads, no gather.
 // CHECK-LABEL: func.func @transposed
+// CHECK:     scf.parallel (%{{.*}}) = (%{{.*}}) to (%c2)
+// CHECK:     scf.if
+// CHECK:     vector.load %arg0[{{.*}}] : memref<32x20xf32>, vector<16xf32>
+// CHECK-COUNT-64: vector.shuffle
+// CHECK:     vector.store %{{.*}}, %arg1[{{.*}}] : memref<20x32xf32>, vector<16xf32>
+// CHECK:     } else {
+// CHECK:     vector.maskedload %arg0[{{.*}}], {{.*}} : memref<32x20xf32>, vector<16xi1>, vector<16xf32>
+// CHECK-NOT: memref.load %arg0
+// CHECK-NOT: vector.gather
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#tr2 = affine_map<(d0, d1) -> (d1, d0)>
+func.func @transposed(%x: memref<32x20xf32>, %y: memref<20x32xf32>) {
+  linalg.generic {indexing_maps = [#tr2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<32x20xf32>) outs(%y : memref<20x32xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  return
+}
+
+// -----
+
+// Two operands read transposed (the block transpose takes one): each lane
+// is one scalar load at a constant offset from lane 0 (20 floats apart),
+// inserted (no gather).
+// CHECK-LABEL: func.func @two_transposed
 // CHECK:     scf.parallel (%[[R:.*]]) =
 // CHECK:     %[[FLAT:.*]] = arith.addi %{{.*}}, %[[R]] : index
 // CHECK:     %[[X:.*]] = memref.collapse_shape %arg0 {{\[\[}}0, 1]] : memref<32x20xf32> into memref<640xf32>
@@ -66,15 +94,16 @@ func.func @kept(%y: memref<32x32xf32>, %i: memref<4x40xi32>, %j: memref<4x40xi32
 // CHECK:     %[[AT1:.*]] = arith.addi %[[FLAT]], %[[C20]] : index
 // CHECK:     memref.load %[[X]][%[[AT1]]]
 // CHECK:     vector.insert %{{.*}}, %{{.*}} [15] : f32 into vector<16xf32>
-// CHECK:     vector.store %{{.*}}, %arg1[%[[R]], %{{.*}}] : memref<20x32xf32>, vector<16xf32>
+// CHECK:     vector.store %{{.*}}, %arg2[%[[R]], %{{.*}}] : memref<20x32xf32>, vector<16xf32>
 // CHECK-NOT: vector.gather
-#id2 = affine_map<(d0, d1) -> (d0, d1)>
-#tr2 = affine_map<(d0, d1) -> (d1, d0)>
-func.func @transposed(%x: memref<32x20xf32>, %y: memref<20x32xf32>) {
-  linalg.generic {indexing_maps = [#tr2, #id2], iterator_types = ["parallel", "parallel"]}
-      ins(%x : memref<32x20xf32>) outs(%y : memref<20x32xf32>) {
-  ^bb0(%in: f32, %out: f32):
-    linalg.yield %in : f32
+#id3 = affine_map<(d0, d1) -> (d0, d1)>
+#tr3 = affine_map<(d0, d1) -> (d1, d0)>
+func.func @two_transposed(%x: memref<32x20xf32>, %z: memref<32x20xf32>, %y: memref<20x32xf32>) {
+  linalg.generic {indexing_maps = [#tr3, #tr3, #id3], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %z : memref<32x20xf32>, memref<32x20xf32>) outs(%y : memref<20x32xf32>) {
+  ^bb0(%in: f32, %in2: f32, %out: f32):
+    %0 = arith.addf %in, %in2 : f32
+    linalg.yield %0 : f32
   }
   return
 }
