@@ -264,6 +264,22 @@ void emitTiles(OpBuilder &b, Location loc, int64_t extent, int64_t size,
     body(b, cst(full), extent - full);
 }
 
+void emitRaggedBlock(OpBuilder &b, Location loc, Value block, int64_t extent,
+                     int64_t size,
+                     llvm::function_ref<void(OpBuilder &, int64_t)> body) {
+  int64_t full = extent / size;
+  if (full * size == extent)
+    return body(b, size);
+  if (full == 0)
+    return body(b, extent);
+  Value isFull = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::slt, block,
+      arith::ConstantIndexOp::create(b, loc, full));
+  emitIfElse(
+      b, loc, isFull, [&](OpBuilder &tb) { body(tb, size); },
+      [&](OpBuilder &tb) { body(tb, extent - full * size); });
+}
+
 void emitIfElse(OpBuilder &b, Location loc, Value cond,
                 llvm::function_ref<void(OpBuilder &)> then,
                 llvm::function_ref<void(OpBuilder &)> otherwise) {

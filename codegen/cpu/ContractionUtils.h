@@ -63,6 +63,13 @@ Value loadStridedColumns(OpBuilder &b, Location loc, Value base,
 void emitTiles(OpBuilder &b, Location loc, int64_t extent, int64_t size,
                llvm::function_ref<void(OpBuilder &, Value, int64_t)> body);
 
+/// Emits `body` for block `block` (a run-time index) of the blocks of
+/// `size` of [0, extent), with that block's static size: `size`, or the
+/// ragged last block's (an scf.if on `block` when both occur).
+void emitRaggedBlock(OpBuilder &b, Location loc, Value block, int64_t extent,
+                     int64_t size,
+                     llvm::function_ref<void(OpBuilder &, int64_t)> body);
+
 /// Runs `then` or `otherwise` depending on `cond` (an scf.if whose
 /// branches yield nothing).
 void emitIfElse(OpBuilder &b, Location loc, Value cond,

@@ -307,47 +307,34 @@ struct DepthwiseEmitter {
       ++lo;
     while (hi > lo && !rowsInside((hi - 1) * rowsPerTile, rowsPerTile))
       --hi;
-    auto lastBlock = [&](OpBuilder &tb) {
-      rowBlock(tb, n, g, row0, lastRows,
-               !rowsInside(fullBlocks * rowsPerTile, lastRows));
+    // Full blocks checked as `checkFull`, the ragged last one as it needs.
+    auto fullOrLast = [&](OpBuilder &tb, bool checkFull) {
+      emitRaggedBlock(tb, loc, block, dw.rows, rowsPerTile,
+                      [&](OpBuilder &rb, int64_t rows) {
+                        bool check = rows == rowsPerTile
+                                         ? checkFull
+                                         : !rowsInside(fullBlocks * rowsPerTile,
+                                                       rows);
+                        rowBlock(rb, n, g, row0, rows, check);
+                      });
     };
-    auto fullBlock = [&](OpBuilder &tb, bool checkRows) {
-      rowBlock(tb, n, g, row0, rowsPerTile, checkRows);
-    };
-    auto anyBlock = [&](OpBuilder &tb) {
-      // Outside [lo, hi): a padded full block or the ragged last one.
-      if (lastRows == 0)
-        return fullBlock(tb, true);
-      if (fullBlocks == 0)
-        return lastBlock(tb);
-      Value isFull = arith::CmpIOp::create(tb, loc, arith::CmpIPredicate::slt,
-                                           block, cst(tb, fullBlocks));
-      emitIfElse(
-          tb, loc, isFull, [&](OpBuilder &fb) { fullBlock(fb, true); },
-          lastBlock);
-    };
+    // Nothing reads padding (an unpadded X): no block is checked.
     if (lo == 0 && hi == fullBlocks &&
-        (lastRows == 0 || rowsInside(fullBlocks * rowsPerTile, lastRows))) {
-      // Nothing reads padding (an unpadded X).
-      if (lastRows == 0)
-        return fullBlock(b, false);
-      Value isFull = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                           block, cst(b, fullBlocks));
-      return emitIfElse(
-          b, loc, isFull, [&](OpBuilder &fb) { fullBlock(fb, false); },
-          lastBlock);
-    }
+        (lastRows == 0 || rowsInside(fullBlocks * rowsPerTile, lastRows)))
+      return fullOrLast(b, false);
     if (lo == hi)
-      return anyBlock(b);
+      return fullOrLast(b, true);
     Value inside = arith::AndIOp::create(
         b, loc,
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, block,
                               cst(b, lo)),
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, block,
                               cst(b, hi)));
+    // Outside [lo, hi): a padded full block or the ragged last one.
     emitIfElse(
-        b, loc, inside, [&](OpBuilder &fb) { fullBlock(fb, false); },
-        anyBlock);
+        b, loc, inside,
+        [&](OpBuilder &fb) { rowBlock(fb, n, g, row0, rowsPerTile, false); },
+        [&](OpBuilder &ob) { fullOrLast(ob, true); });
   }
 };
 

@@ -532,7 +532,7 @@ public:
     // (MobileNet's 16-64) has one or two panels, which ran on one thread.
     // Outlining splits the tiles too only when panels are few.
     int64_t panels = (q.n + nr - 1) / nr;
-    int64_t fullTiles = q.m / mr, tiles = (q.m + mr - 1) / mr;
+    int64_t tiles = (q.m + mr - 1) / mr;
     scf::ParallelOp::create(
         b, loc, ValueRange{cst(b, loc, 0), cst(b, loc, 0)},
         ValueRange{cst(b, loc, panels), cst(b, loc, tiles)},
@@ -559,15 +559,10 @@ public:
                 ArrayRef<OpFoldResult>{valid});
           }
           Value row = arith::MulIOp::create(pb, l, ivs[1], cst(pb, l, mr));
-          if (fullTiles == tiles)
-            return emitTile(pb, l, row, mr);
-          if (fullTiles == 0)
-            return emitTile(pb, l, row, q.m);
-          Value isFull = arith::CmpIOp::create(
-              pb, l, arith::CmpIPredicate::slt, ivs[1], cst(pb, l, fullTiles));
-          emitIfElse(
-              pb, l, isFull, [&](OpBuilder &tb) { emitTile(tb, l, row, mr); },
-              [&](OpBuilder &tb) { emitTile(tb, l, row, q.m - fullTiles * mr); });
+          emitRaggedBlock(pb, l, ivs[1], q.m, mr,
+                          [&](OpBuilder &tb, int64_t rows) {
+                            emitTile(tb, l, row, rows);
+                          });
         });
   }
 

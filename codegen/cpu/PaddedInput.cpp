@@ -36,10 +36,8 @@ bool isZeroFill(Operation *op, Value target) {
 
 /// `op` may run between the copy and the reader without changing what the
 /// reader would see in `source` (whose allocation is `sourceBase`).
-bool leavesSourceAlone(Operation *op, Value sourceBase,
-                       const llvm::SmallPtrSetImpl<Operation *> &paddingOps) {
-  if (paddingOps.contains(op) || isMemoryEffectFree(op) ||
-      isa<memref::AllocOp>(op))
+bool leavesSourceAlone(Operation *op, Value sourceBase) {
+  if (isMemoryEffectFree(op) || isa<memref::AllocOp>(op))
     return true;
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
     if (!linalgOp.hasPureBufferSemantics())
@@ -65,7 +63,6 @@ mlir::kiln::matchZeroPaddedCopy(Value padded, Operation *reader) {
   p.alloc = alloc;
   memref::CopyOp copy;
   SmallVector<Operation *> fills;
-  llvm::SmallPtrSet<Operation *, 16> paddingOps;
   for (Operation *user : padded.getUsers()) {
     if (user == reader)
       continue;
@@ -92,8 +89,6 @@ mlir::kiln::matchZeroPaddedCopy(Value padded, Operation *reader) {
     }
     p.ops.push_back(writer);
     p.ops.push_back(view);
-    paddingOps.insert(writer);
-    paddingOps.insert(view);
   }
   // Fills after the copy could zero part of the interior.
   if (!copy || baseBuffer(copy.getSource()) == padded ||
@@ -109,7 +104,7 @@ mlir::kiln::matchZeroPaddedCopy(Value padded, Operation *reader) {
   Value sourceBase = baseBuffer(p.source);
   for (Operation *op = copy->getNextNode(); op != reader;
        op = op->getNextNode())
-    if (!leavesSourceAlone(op, sourceBase, paddingOps))
+    if (!leavesSourceAlone(op, sourceBase))
       return std::nullopt;
   return p;
 }

@@ -78,7 +78,7 @@ bool mlir::kiln::vectorizeTransposedElementwise(linalg::GenericOp op,
         baseBuffer(input->get()) == outBase)
       return false;
     auto kind = classifyTileOperand(input->get(), map, Value(), f);
-    if (!kind || *kind == TileFusion::Operand::Accumulator)
+    if (!kind)
       return false;
     if (*kind == TileFusion::Operand::Strided) {
       // S's last dim is a whole output dim q (contiguous along q).
@@ -156,7 +156,7 @@ bool mlir::kiln::vectorizeTransposedElementwise(linalg::GenericOp op,
   };
 
   // Parallel over the dims before p, q in blocks of `lanes`.
-  int64_t qBlocks = (shape[q] + lanes - 1) / lanes, qFull = shape[q] / lanes;
+  int64_t qBlocks = (shape[q] + lanes - 1) / lanes;
   SmallVector<Value> lbs, ubs, steps;
   for (unsigned d = 0; d < p; ++d) {
     lbs.push_back(cst(b, 0));
@@ -168,21 +168,14 @@ bool mlir::kiln::vectorizeTransposedElementwise(linalg::GenericOp op,
         SmallVector<Value> loop(ivs.begin(), ivs.end());
         loop.push_back(Value()); // p
         Value q0 = arith::MulIOp::create(pb, loc, ivs[q], cst(pb, lanes));
-        auto pBlocks = [&](OpBuilder &qb, int64_t validQ) {
-          emitTiles(qb, loc, shape[p], lanes,
-                    [&](OpBuilder &tb, Value p0, int64_t validP) {
-                      emitBlock(tb, loop, q0, validQ, p0, validP);
-                    });
-        };
-        if (qFull == qBlocks)
-          return pBlocks(pb, lanes);
-        if (qFull == 0)
-          return pBlocks(pb, shape[q]);
-        Value isFull = arith::CmpIOp::create(
-            pb, loc, arith::CmpIPredicate::slt, ivs[q], cst(pb, qFull));
-        emitIfElse(
-            pb, loc, isFull, [&](OpBuilder &tb) { pBlocks(tb, lanes); },
-            [&](OpBuilder &tb) { pBlocks(tb, shape[q] - qFull * lanes); });
+        emitRaggedBlock(
+            pb, loc, ivs[q], shape[q], lanes,
+            [&](OpBuilder &qb, int64_t validQ) {
+              emitTiles(qb, loc, shape[p], lanes,
+                        [&](OpBuilder &tb, Value p0, int64_t validP) {
+                          emitBlock(tb, loop, q0, validQ, p0, validP);
+                        });
+            });
       });
   op.erase();
   return true;
