@@ -5,9 +5,9 @@
 //   parallel over N panels of nr columns
 //     for row tiles of mr rows
 //       for each group g of K:  (acc, xs = 0)
-//         per byte row of the block (8 / bits consecutive k): one byte
-//           vector, each value moved to the byte's top bits -> f32,
-//           mr broadcasts of A, FMAs into acc; with zero points also
+//         per unit row of the block (the k one byte or word holds): one
+//           vector of units, each value -> f32, mr broadcasts of A, FMAs
+//           into acc (up to 4 chains per row); with zero points also
 //           xs += A[r, k]
 //         y += acc * s[g]  (- xs * zero[g] * s[g] with zero points)
 //
@@ -17,20 +17,25 @@
 // width and offset table), else 4, else 8. Sub-byte values are read as
 // 16 or 64 times their value (no byte shifts right on x86), so the packed
 // scales carry 1/16 or 1/64; scales are stored in fp16 when that is exact.
-// The inner loop streams packed weights once and dequantizes in registers:
-// the dequantized matrix never exists.
+// With AVX-512, sub-byte values sit 8 or 16 to a 32-bit word, one word per
+// column, and become f32 by one shift and one vpermps table lookup per 16
+// columns; elsewhere 2 or 4 to a byte, converted by shifts, widening and
+// int -> float. The inner loop streams packed weights once and
+// dequantizes in registers: the dequantized matrix never exists.
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/KilnToLinalg/Lowering.h"
 #include "codegen/cpu/ContractionUtils.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstring>
 
 using namespace mlir;
@@ -97,7 +102,8 @@ enum class BlockBits { Eight = 8, Four = 4, Two = 2 };
 /// The packed constants of one quantized matmul.
 struct Packed {
   /// One byte stream: block (panel p, group g) starts at offset(p, g) and
-  /// holds its rows of nr bytes, each byte 8 / bits consecutive k.
+  /// holds its rows of nr units (bytes, or 32-bit words with `words`), each
+  /// unit 8 * unitBytes / bits consecutive k, the first in the low bits.
   memref::GlobalOp weights;
   /// [panel][group][nr] scales (f16 when exact, else f32), divided by the
   /// block's multiplier (16 for 4-bit, 64 for 2-bit: the kernel reads
@@ -110,12 +116,29 @@ struct Packed {
   BlockBits uniform = BlockBits::Eight; // when not mixed
   bool isSigned = false;
   bool halfScales = false;
+  /// Sub-byte blocks stored in 32-bit words, read by table lookup.
+  bool words = false;
   int64_t rowBytes = 0; // bytes of one panel's K (uniform layouts)
   /// Bytes of weights, scales, zero points and tables as stored.
   int64_t storedBytes = 0;
 };
 
-int64_t valuesPerByte(BlockBits bits) { return 8 / int64_t(bits); }
+/// Bytes per column in one row of a block: 8-bit values one per byte;
+/// sub-byte values packed into bytes, or into 32-bit words with `words`.
+int64_t unitBytes(BlockBits bits, bool words) {
+  return words && bits != BlockBits::Eight ? 4 : 1;
+}
+int64_t valuesPerUnit(BlockBits bits, bool words) {
+  return 8 * unitBytes(bits, words) / int64_t(bits);
+}
+
+/// Whether the target looks sub-byte values up in a 16-entry f32 table
+/// (vpermps on 512-bit vectors, AVX-512F): one shift and one permute per
+/// 16 values, instead of byte shifts, two widenings and an int -> float
+/// conversion.
+bool hasTableLookup(const CpuTarget &target) {
+  return target.pmaddwdBits != 0 && target.vectorBits >= 512;
+}
 float multiplier(BlockBits bits) {
   return bits == BlockBits::Four ? 16.0f : bits == BlockBits::Two ? 64.0f : 1.0f;
 }
@@ -134,18 +157,22 @@ std::optional<uint16_t> halfBits(float v) {
 /// How the weights are stored ("2 per byte", "4 or 2 bits per block
 /// (mixed)", ...), for --report.
 std::string describeWidths(const Packed &p) {
+  std::string lookup = p.words ? " (table lookup)" : "";
+  std::string half = p.halfScales ? ", fp16 scales" : "";
   if (p.blockBits)
-    return "4 or 2 bits per block (mixed)" +
-           std::string(p.halfScales ? ", fp16 scales" : "");
-  std::string text = p.uniform == BlockBits::Eight  ? "1 per byte"
-                     : p.uniform == BlockBits::Four ? "2 per byte"
-                                                    : "4 per byte";
-  return text + (p.halfScales ? ", fp16 scales" : "");
+    return "4 or 2 bits per block (mixed), " +
+           std::string(p.words ? "in 32-bit words" : "in bytes") + lookup +
+           half;
+  int64_t per = valuesPerUnit(p.uniform, p.words);
+  return (Twine(per) + (p.words ? " per word" : " per byte") + lookup + half)
+      .str();
 }
 
-/// Packs weights, scales and zero points for panels of `nr` columns, or
-/// returns an empty Packed when a constant cannot be read.
-Packed pack(QuantizedMatmul q, int64_t nr) {
+/// Packs weights, scales and zero points for panels of `nr` columns
+/// (sub-byte blocks in 32-bit words when `words` and every block's rows
+/// split into whole words), or returns an empty Packed when a constant
+/// cannot be read.
+Packed pack(QuantizedMatmul q, int64_t nr, bool words) {
   std::optional<std::vector<char>> w = readGlobalBytes(q.weights);
   std::optional<std::vector<float>> s = readF32Global(q.scales);
   std::optional<std::vector<char>> z;
@@ -163,7 +190,7 @@ Packed pack(QuantizedMatmul q, int64_t nr) {
     return z ? asInt((*z)[gi * n + c]) : 0;
   };
   // A width fits when every value (and zero point) of the block is an
-  // integer of that many bits and the block's rows split into whole bytes.
+  // integer of that many bits and the block's rows split into whole units.
   auto fits = [&](int v, int bits) {
     int lo = q.unsignedValues ? 0 : -(1 << (bits - 1));
     return v >= lo && v < lo + (1 << bits);
@@ -171,7 +198,7 @@ Packed pack(QuantizedMatmul q, int64_t nr) {
   bool subByte = q.quant.getBits() <= 4;
   auto blockFits = [&](int64_t p, int64_t gi, int bits) {
     int64_t k0 = gi * g, k1 = std::min(k, k0 + g);
-    if ((k1 - k0) % (8 / bits))
+    if ((k1 - k0) % valuesPerUnit(BlockBits(bits), words))
       return false;
     for (int64_t c = p * nr; c < std::min(n, (p + 1) * nr); ++c) {
       if (!fits(zero(gi, c), bits))
@@ -182,38 +209,53 @@ Packed pack(QuantizedMatmul q, int64_t nr) {
     }
     return true;
   };
-  std::vector<BlockBits> widths(panels * groups, BlockBits::Eight);
+  std::vector<BlockBits> widths;
   bool mixed = false;
-  for (int64_t p = 0; p < panels; ++p)
-    for (int64_t gi = 0; gi < groups; ++gi) {
-      BlockBits &b = widths[p * groups + gi];
-      if (subByte && blockFits(p, gi, 2))
-        b = BlockBits::Two;
-      else if (subByte && blockFits(p, gi, 4))
-        b = BlockBits::Four;
-      mixed |= b != widths[0];
-    }
-  // A sub-byte block next to an 8-bit one: keep them all 8-bit.
-  if (mixed && llvm::is_contained(widths, BlockBits::Eight)) {
-    std::fill(widths.begin(), widths.end(), BlockBits::Eight);
+  auto chooseWidths = [&] {
+    widths.assign(panels * groups, BlockBits::Eight);
     mixed = false;
+    for (int64_t p = 0; p < panels; ++p)
+      for (int64_t gi = 0; gi < groups; ++gi) {
+        BlockBits &b = widths[p * groups + gi];
+        if (subByte && blockFits(p, gi, 2))
+          b = BlockBits::Two;
+        else if (subByte && blockFits(p, gi, 4))
+          b = BlockBits::Four;
+        mixed |= b != widths[0];
+      }
+    // A sub-byte block next to an 8-bit one: keep them all 8-bit.
+    if (mixed && llvm::is_contained(widths, BlockBits::Eight)) {
+      std::fill(widths.begin(), widths.end(), BlockBits::Eight);
+      mixed = false;
+    }
+  };
+  chooseWidths();
+  // Words need 8 (4-bit) or 16 (2-bit) k per row: a group length that is
+  // not a multiple (a short last group) keeps bytes rather than 8 bits.
+  if (words && subByte && widths[0] == BlockBits::Eight && !mixed) {
+    words = false;
+    chooseWidths();
   }
+  words &= subByte && !(widths[0] == BlockBits::Eight && !mixed);
 
   std::vector<char> stream;
   std::vector<int32_t> offsets(panels * groups);
   for (int64_t p = 0; p < panels; ++p)
     for (int64_t gi = 0; gi < groups; ++gi) {
       BlockBits bits = widths[p * groups + gi];
-      int64_t per = valuesPerByte(bits), k0 = gi * g, k1 = std::min(k, k0 + g);
+      int64_t per = valuesPerUnit(bits, words), k0 = gi * g,
+              k1 = std::min(k, k0 + g);
       offsets[p * groups + gi] = int32_t(stream.size());
       for (int64_t r = k0; r < k1; r += per)
         for (int64_t c = 0; c < nr; ++c) {
-          unsigned byte = 0;
+          uint32_t unit = 0;
           for (int64_t j = 0; j < per && p * nr + c < n; ++j)
-            byte |= (unsigned(value(r + j, p * nr + c)) &
+            unit |= (uint32_t(value(r + j, p * nr + c)) &
                      ((1u << int(bits)) - 1))
                     << (j * int(bits));
-          stream.push_back(char(byte));
+          // Little-endian, as the kernel's word loads read it.
+          for (int64_t byte = 0; byte < unitBytes(bits, words); ++byte)
+            stream.push_back(char(unit >> (8 * byte)));
         }
     }
   // Exact in fp16 (after the power-of-two multiplier)? Then 16 bits.
@@ -238,6 +280,7 @@ Packed pack(QuantizedMatmul q, int64_t nr) {
   Packed result;
   result.isSigned = !q.unsignedValues;
   result.halfScales = half;
+  result.words = words;
   result.uniform = widths[0];
   result.rowBytes = int64_t(stream.size()) / panels;
   result.weights = createConstantGlobal(q.weights, base + "_packed",
@@ -380,12 +423,14 @@ private:
                                ArrayRef<Value> rowValues, Value g,
                                ValueRange y) {
     if (!blockBits) {
-      // Uniform width: block (p, g) starts at p * rowBytes + k0 / per * nr.
-      int64_t per = valuesPerByte(packed.uniform);
+      // Uniform width: block (p, g) starts at p * rowBytes + the bytes of
+      // the k0 / per rows before it.
+      int64_t per = valuesPerUnit(packed.uniform, packed.words);
+      int64_t blockBytes = q.quant.getGroup() / per * nr *
+                           unitBytes(packed.uniform, packed.words);
       Value start = arith::AddIOp::create(
           b, loc, arith::MulIOp::create(b, loc, panel, cst(b, loc, packed.rowBytes)),
-          arith::MulIOp::create(b, loc, g,
-                                cst(b, loc, q.quant.getGroup() / per * nr)));
+          arith::MulIOp::create(b, loc, g, cst(b, loc, blockBytes)));
       return emitBlock(b, loc, rowValues, g, y, packed.uniform, start);
     }
     Value bits = memref::LoadOp::create(b, loc, blockBits, ValueRange{panel, g});
@@ -416,25 +461,32 @@ private:
     VectorType vt = vecType(b);
     int64_t rows = rowValues.size(), gs = q.quant.getGroup();
     bool sums = static_cast<bool>(zp);
+    int64_t per = valuesPerUnit(bits, packed.words);
+    // Independent FMA chains per row (the k of a unit split between
+    // them): a one-row GEMV with one chain per vector waits on the FMA
+    // latency, not on the loads.
+    int64_t chains = std::clamp<int64_t>(4 / rows, 1, per);
     Value k0 = arith::MulIOp::create(b, loc, g, cst(b, loc, gs));
     Value kEnd = arith::MinSIOp::create(
         b, loc, arith::AddIOp::create(b, loc, k0, cst(b, loc, gs)),
         cst(b, loc, q.k));
     Value zeroVec = arith::ConstantOp::create(
         b, loc, vt, DenseElementsAttr::get(vt, 0.0f));
-    SmallVector<Value> init(rows, zeroVec);
+    SmallVector<Value> init(rows * chains, zeroVec);
     if (sums)
       init.append(rows, arith::ConstantOp::create(b, loc,
                                                   b.getF32FloatAttr(0.0f)));
-    int64_t per = valuesPerByte(bits);
+    int64_t sumsAt = rows * chains;
     auto loop = scf::ForOp::create(
         b, loc, k0, kEnd, cst(b, loc, per), init,
         [&](OpBuilder &kb, Location kl, Value kk, ValueRange carried) {
-          Value byteRow = arith::DivUIOp::create(
+          Value unitRow = arith::DivUIOp::create(
               kb, kl, arith::SubIOp::create(kb, kl, kk, k0), cst(kb, kl, per));
           Value at = arith::AddIOp::create(
               kb, kl, start,
-              arith::MulIOp::create(kb, kl, byteRow, cst(kb, kl, nr)));
+              arith::MulIOp::create(
+                  kb, kl, unitRow,
+                  cst(kb, kl, nr * unitBytes(bits, packed.words))));
           SmallVector<Value> columns = loadColumns(kb, kl, at, bits);
           SmallVector<Value> next(carried.begin(), carried.end());
           for (int64_t r = 0; r < rows; ++r) {
@@ -445,10 +497,11 @@ private:
               Value a = memref::LoadOp::create(kb, kl, q.a,
                                                ValueRange{rowValues[r], kj});
               Value splat = vector::BroadcastOp::create(kb, kl, vt, a);
-              next[r] = vector::FMAOp::create(kb, kl, splat, column, next[r]);
+              Value &acc = next[r * chains + int64_t(j) % chains];
+              acc = vector::FMAOp::create(kb, kl, splat, column, acc);
               if (sums)
-                next[rows + r] =
-                    arith::AddFOp::create(kb, kl, next[rows + r], a);
+                next[sumsAt + r] =
+                    arith::AddFOp::create(kb, kl, next[sumsAt + r], a);
             }
           }
           scf::YieldOp::create(kb, kl, next);
@@ -474,11 +527,22 @@ private:
     }
     SmallVector<Value> result;
     for (int64_t r = 0; r < rows; ++r) {
-      Value acc = vector::FMAOp::create(b, loc, loop.getResult(r), scale, y[r]);
+      // The chains summed pairwise (a fixed order: thread-count independent).
+      SmallVector<Value> partial;
+      for (int64_t c = 0; c < chains; ++c)
+        partial.push_back(loop.getResult(r * chains + c));
+      for (int64_t width = chains; width > 1; width = (width + 1) / 2) {
+        for (int64_t c = 0; c < width / 2; ++c)
+          partial[c] = arith::AddFOp::create(b, loc, partial[2 * c],
+                                             partial[2 * c + 1]);
+        if (width % 2)
+          partial[width / 2] = partial[width - 1];
+      }
+      Value acc = vector::FMAOp::create(b, loc, partial[0], scale, y[r]);
       if (sums) {
         Value negSum = vector::BroadcastOp::create(
             b, loc, vt,
-            arith::NegFOp::create(b, loc, loop.getResult(rows + r)));
+            arith::NegFOp::create(b, loc, loop.getResult(sumsAt + r)));
         acc = vector::FMAOp::create(b, loc, negSum, zeroTerm, acc);
       }
       result.push_back(acc);
@@ -486,11 +550,13 @@ private:
     return result;
   }
 
-  /// The weights of the 8 / bits consecutive k that share the byte row at
-  /// `at`, as f32 vectors over the panel's columns; sub-byte values are
-  /// read in a byte's top bits, i.e. times their block's multiplier.
+  /// The weights of the consecutive k that share the unit row at `at`, as
+  /// f32 vectors over the panel's columns; sub-byte values are read as if
+  /// in a byte's top bits, i.e. times their block's multiplier.
   SmallVector<Value> loadColumns(OpBuilder &b, Location loc, Value at,
                                  BlockBits bits) {
+    if (packed.words && bits != BlockBits::Eight)
+      return lookUpColumns(b, loc, at, bits);
     VectorType vt = vecType(b);
     VectorType byteType = VectorType::get({nr}, b.getI8Type());
     Value bytes = vector::LoadOp::create(b, loc, byteType, wp, ValueRange{at});
@@ -524,6 +590,59 @@ private:
     }
     return columns;
   }
+
+  /// loadColumns for 32-bit words: value j of each word shifted to the
+  /// low bits and looked up (vpermps reads an index's low 4 bits) in a
+  /// table of the 16 values a byte's top bits can hold; 2-bit values see
+  /// their neighbour in bits 2-3, which the table ignores.
+  SmallVector<Value> lookUpColumns(OpBuilder &b, Location loc, Value at,
+                                   BlockBits bits) {
+    constexpr int64_t kTableLanes = 16;
+    Type i32 = b.getI32Type(), f32 = b.getF32Type();
+    auto wordsType = VectorType::get({nr}, i32);
+    Value bytes = vector::LoadOp::create(
+        b, loc, VectorType::get({4 * nr}, b.getI8Type()), wp, ValueRange{at});
+    prefetchAhead(b, loc, wp, {at}, 0, 1, 4 * nr);
+    Value words = vector::BitCastOp::create(b, loc, wordsType, bytes);
+    int width = int(bits);
+    SmallVector<float> entries;
+    for (int i = 0; i < kTableLanes; ++i) {
+      unsigned top = unsigned(i & ((1 << width) - 1)) << (8 - width);
+      entries.push_back(packed.isSigned ? float(int8_t(uint8_t(top)))
+                                        : float(uint8_t(top)));
+    }
+    auto tableType = VectorType::get({kTableLanes}, f32);
+    Value table = arith::ConstantOp::create(
+        b, loc, tableType, DenseElementsAttr::get(tableType, ArrayRef(entries)));
+    SmallVector<Value> columns;
+    for (int j = 0; j < 32 / width; ++j) {
+      Value index = words;
+      if (j)
+        index = arith::ShRUIOp::create(
+            b, loc, words,
+            arith::ConstantOp::create(
+                b, loc, wordsType,
+                DenseElementsAttr::get(wordsType, b.getI32IntegerAttr(j * width))));
+      Value column = arith::ConstantOp::create(
+          b, loc, vecType(b), DenseElementsAttr::get(vecType(b), 0.0f));
+      for (int64_t lane = 0; lane < nr; lane += kTableLanes) {
+        Value part = vector::ExtractStridedSliceOp::create(
+            b, loc, index, ArrayRef<int64_t>{lane},
+            ArrayRef<int64_t>{kTableLanes}, ArrayRef<int64_t>{1});
+        Value looked =
+            LLVM::CallIntrinsicOp::create(
+                b, loc, tableType,
+                b.getStringAttr("llvm.x86.avx512.permvar.sf.512"),
+                ValueRange{table, part})
+                .getResult(0);
+        column = vector::InsertStridedSliceOp::create(
+            b, loc, looked, column, ArrayRef<int64_t>{lane},
+            ArrayRef<int64_t>{1});
+      }
+      columns.push_back(column);
+    }
+    return columns;
+  }
 };
 
 } // namespace
@@ -541,7 +660,7 @@ bool mlir::kiln::lowerQuantizedMatmul(
   int64_t lanes = std::max<int64_t>(target.vectorBits / 32, 4);
   int64_t nr = 2 * lanes;
   int64_t mr = std::min<int64_t>(q->m, target.vectorRegisters >= 32 ? 4 : 2);
-  Packed packed = pack(*q, nr);
+  Packed packed = pack(*q, nr, hasTableLookup(target) && nr % 16 == 0);
   if (!packed.weights)
     return false;
   TileFusion fusion = findTileFusion(op, q->c, {1});

@@ -22,7 +22,9 @@ computed in float64. Checked per case:
     a wrong scale, zero point or nibble order fails both checks.
 Shapes cover a ragged N panel, a row tile remainder, a partial last group,
 odd K (one value per byte), 3-D inputs (batch folded into M) and
-1 vs 2 threads.
+1 vs 2 threads. On AVX-512 hosts 4-bit weights are packed 8 per 32-bit
+word and looked up in a table (vpermps); the byte layout is checked too,
+for an AVX2 target and for a last group too short for whole words.
 
 Exit status: 0 pass, 1 a check failed, 2 a step failed.
 """
@@ -106,7 +108,16 @@ def forward(x, w1, b1, w2):
     return h @ w2.astype(np.float64), h
 
 
-def case(args, name, x_shape, k, hidden, n, mode, group, symmetric, packing):
+def host_has_avx512():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return " avx512f" in f.read()
+    except OSError:
+        return False
+
+
+def case(args, name, x_shape, k, hidden, n, mode, group, symmetric, packing,
+         extra_flags=()):
     bits = {"w8": 8, "w4": 4, "w2w4": 2}[mode]
     work = os.path.join(args.work, name)
     os.makedirs(work, exist_ok=True)
@@ -117,6 +128,7 @@ def case(args, name, x_shape, k, hidden, n, mode, group, symmetric, packing):
              "--quant-clipping=none", "--quant-min-weights=0"]
     if not symmetric:
         flags.append("--quant-asymmetric")
+    flags += list(extra_flags)
     report = run([args.kiln, "compile", onnx_path, "-o", so, *flags,
                   "--report", "--report-runs=0"])
     kernels = [l for l in report.splitlines() if "quantized matmul" in l]
@@ -171,11 +183,16 @@ def main():
     ap.add_argument("--kiln", required=True)
     ap.add_argument("--work", required=True)
     args = ap.parse_args()
+    # The host's 4-bit layout (the kernels target the host CPU).
+    w4 = "8 per word (table lookup)" if host_has_avx512() else "2 per byte"
     # name, x shape, K, hidden, N, mode, group, symmetric, packing
-    case(args, "gemv_w4", (1, 256), 256, 200, 72, "w4", 32, True, "2 per byte")
-    case(args, "gemm_w4_asym", (5, 192), 192, 96, 40, "w4", 64, False,
-         "2 per byte")
-    case(args, "batch3d_w4", (2, 3, 64), 64, 128, 64, "w4", 32, True,
+    case(args, "gemv_w4", (1, 256), 256, 200, 72, "w4", 32, True, w4)
+    case(args, "gemm_w4_asym", (5, 192), 192, 96, 40, "w4", 64, False, w4)
+    case(args, "batch3d_w4", (2, 3, 64), 64, 128, 64, "w4", 32, True, w4)
+    # Bytes: an AVX2 target, and last groups of 4 k (not a whole word).
+    case(args, "gemv_w4_avx2", (1, 256), 256, 96, 40, "w4", 32, False,
+         "2 per byte", ["--target-features=-avx512f"])
+    case(args, "w4_short_group", (2, 100), 100, 68, 24, "w4", 32, True,
          "2 per byte")
     case(args, "w8_partial_group", (3, 300), 300, 64, 50, "w8", 128, True,
          "1 per byte")
