@@ -130,6 +130,25 @@ def KilnPlanMemoryPass : Pass<"kiln-plan-memory", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def KilnSimplifyRequantizePass : Pass<"kiln-simplify-requantize"> {
+  let summary = "Cheaper exact clamps for fused QuantizeLinear tails.";
+  let description = [{
+    fptosi(clamp(roundeven(t) + zp, lo, hi)) with integer constants zp, lo,
+    hi becomes fptosi(roundeven(clamp(t, lo - zp, hi - zp))) + zp, the clamp
+    as compare-and-select (one x86 max/min each instead of NaN-propagating
+    maximumf/minimumf). Same integers for every input (NaN aside, where
+    fptosi was poison). With x86-avx512, fptosi(roundeven(x)) on 16 f32
+    lanes becomes one vcvtps2dq with embedded round-to-nearest-even.
+  }];
+  let options = [
+    Option<"x86Avx512", "x86-avx512", "bool", /*default=*/"false",
+           "Round and convert 16 f32 lanes with one vcvtps2dq">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::math::MathDialect"];
+}
+
 def KilnApproximateMathPass : Pass<"kiln-approximate-math"> {
   let summary = "Replaces math functions with inline polynomial approximations.";
   let description = [{

@@ -92,6 +92,10 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   bf16InF32.sourceTypeStrs = {"bf16"};
   bf16InF32.targetTypeStr = "f32";
   pm.addPass(arith::createArithEmulateUnsupportedFloats(bf16InF32));
+  KilnSimplifyRequantizePassOptions requantize;
+  requantize.x86Avx512 =
+      options.target.pmaddwdBits != 0 && options.target.vectorBits >= 512;
+  pm.addPass(createKilnSimplifyRequantizePass(requantize));
   pm.addPass(createKilnApproximateMathPass());
   pm.addPass(createConvertMathToFuncs()); // integer powers (math.ipowi)
   pm.addPass(createLowerAffinePass());
