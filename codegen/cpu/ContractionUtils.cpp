@@ -206,6 +206,14 @@ bool isIdentityF32(Value v, int64_t rank) {
          t.getLayout().isIdentity() && t.getElementType().isF32();
 }
 
+void storeVector(OpBuilder &b, Location loc, Value value, Value base,
+                 ValueRange idx, Value mask) {
+  if (mask)
+    vector::MaskedStoreOp::create(b, loc, base, idx, mask, value);
+  else
+    vector::StoreOp::create(b, loc, value, base, idx);
+}
+
 Value loadStridedColumns(OpBuilder &b, Location loc, Value base,
                          ValueRange idx, int64_t lanes, int64_t stride,
                          int64_t valid) {

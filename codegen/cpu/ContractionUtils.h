@@ -57,6 +57,11 @@ Value loadStridedColumns(OpBuilder &b, Location loc, Value base,
                          ValueRange idx, int64_t lanes, int64_t stride,
                          int64_t valid);
 
+/// Stores `value` into `base` at `idx`: masked by `mask` when it is set
+/// (a ragged last tile), else a plain store.
+void storeVector(OpBuilder &b, Location loc, Value value, Value base,
+                 ValueRange idx, Value mask);
+
 /// Emits `body` for the tiles of `size` of [0, extent): the full ones in an
 /// scf.for (body gets the tile's start and `size`), then the remainder
 /// once with its own static size.

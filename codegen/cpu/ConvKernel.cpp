@@ -257,10 +257,7 @@ struct ConvEmitter {
           scf::YieldOp::create(cb, loc, taps.getResults());
         });
     auto store = [&](Value value, Value base, ArrayRef<Value> idx) {
-      if (mask)
-        vector::MaskedStoreOp::create(b, loc, base, idx, mask, value);
-      else
-        vector::StoreOp::create(b, loc, value, base, idx);
+      storeVector(b, loc, value, base, idx, mask);
     };
     for (int64_t r = 0; r < rows; ++r) {
       SmallVector<Value> idx = yIndices(b, n, fs[r], row, col);

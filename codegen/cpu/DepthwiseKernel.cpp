@@ -235,10 +235,7 @@ struct DepthwiseEmitter {
       }
     }
     auto store = [&](Value value, Value base, ArrayRef<Value> idx) {
-      if (mask)
-        vector::MaskedStoreOp::create(b, loc, base, idx, mask, value);
-      else
-        vector::StoreOp::create(b, loc, value, base, idx);
+      storeVector(b, loc, value, base, idx, mask);
     };
     for (int64_t r = 0; r < rows; ++r) {
       SmallVector<Value> idx = {n, g, cst(b, 0), outRows[r], col};

@@ -930,14 +930,6 @@ private:
     return arith::AddIOp::create(b, loc, acc, quads4);
   }
 
-  void store(OpBuilder &b, Location loc, Value value, Value base,
-             ArrayRef<Value> idx, Value mask) {
-    if (mask)
-      vector::MaskedStoreOp::create(b, loc, base, idx, mask, value);
-    else
-      vector::StoreOp::create(b, loc, value, base, idx);
-  }
-
   /// `rows` rows from `row` times the panel's columns, over all of K.
   void emitTile(OpBuilder &b, Location loc, Value row, int64_t rows) {
     SmallVector<Value> rowValues;
@@ -1000,10 +992,11 @@ private:
         SmallVector<Value> idx = {rowValues[r], columns[v]};
         Value acc = loop.getResult(r * nv + v);
         if (!fusion.epilogue || fusion.storeY)
-          store(b, loc, acc, q.c, idx, masks[v]);
+          storeVector(b, loc, acc, q.c, idx, masks[v]);
         if (fusion.epilogue)
-          store(b, loc, emitEpilogue(b, loc, fusion, idx, acc, masks[v]),
-                fusion.epilogueOut, idx, masks[v]);
+          storeVector(b, loc,
+                      emitEpilogue(b, loc, fusion, idx, acc, masks[v]),
+                      fusion.epilogueOut, idx, masks[v]);
       }
   }
 };

@@ -949,10 +949,7 @@ private:
                                bPacked, direct, stack, init, vecType);
     auto store = [&](OpBuilder &ob, Value value, Value base,
                      ArrayRef<Value> idx) {
-      if (mask)
-        vector::MaskedStoreOp::create(ob, loc, base, idx, mask, value);
-      else
-        vector::StoreOp::create(ob, loc, value, base, idx);
+      storeVector(ob, loc, value, base, idx, mask);
     };
     auto storePartial = [&](OpBuilder &ob) {
       for (int64_t r = 0; r < rows; ++r)

@@ -405,10 +405,7 @@ private:
       SmallVector<Value> idx = {rowValues[r], nStart};
       Value y = groups.getResult(r);
       auto store = [&](Value v, Value base) {
-        if (mask)
-          vector::MaskedStoreOp::create(b, loc, base, idx, mask, v);
-        else
-          vector::StoreOp::create(b, loc, v, base, idx);
+        storeVector(b, loc, v, base, idx, mask);
       };
       if (!fusion.epilogue || fusion.storeY)
         store(y, q.c);

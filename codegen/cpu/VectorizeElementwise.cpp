@@ -114,12 +114,9 @@ bool mlir::kiln::vectorizeElementwise(linalg::GenericOp op,
               readTileOperand(bb, loc, f, o, at.back(), vecType, m, Value()));
       }
       SmallVector<Value> results = vectorizeBodies(bb, loc, op, inputs, lanes);
-      for (int64_t u = 0; u < count; ++u) {
-        if (u + 1 == count && mask)
-          vector::MaskedStoreOp::create(bb, loc, out, at[u], mask, results[u]);
-        else
-          vector::StoreOp::create(bb, loc, results[u], out, at[u]);
-      }
+      for (int64_t u = 0; u < count; ++u)
+        storeVector(bb, loc, results[u], out, at[u],
+                    u + 1 == count ? mask : Value());
     };
     int64_t step = unroll * lanes;
     int64_t unrolled = (width / step) * step;

@@ -147,12 +147,8 @@ bool mlir::kiln::vectorizeTransposedElementwise(linalg::GenericOp op,
                                   Value()));
     }
     SmallVector<Value> results = vectorizeBodies(bb, loc, op, inputs, lanes);
-    for (int64_t j = 0; j < validQ; ++j) {
-      if (pMask)
-        vector::MaskedStoreOp::create(bb, loc, out, at[j], pMask, results[j]);
-      else
-        vector::StoreOp::create(bb, loc, results[j], out, at[j]);
-    }
+    for (int64_t j = 0; j < validQ; ++j)
+      storeVector(bb, loc, results[j], out, at[j], pMask);
   };
 
   // Parallel over the dims before p, q in blocks of `lanes`.

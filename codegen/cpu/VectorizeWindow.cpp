@@ -211,10 +211,7 @@ bool mlir::kiln::vectorizeWindowReduction(linalg::GenericOp op,
       acc = window(bb, 0, acc);
     }
     auto store = [&](Value value, Value base) {
-      if (mask)
-        vector::MaskedStoreOp::create(bb, loc, base, outIdx, mask, value);
-      else
-        vector::StoreOp::create(bb, loc, value, base, outIdx);
+      storeVector(bb, loc, value, base, outIdx, mask);
     };
     if (fusion.storeY)
       store(acc, out);
