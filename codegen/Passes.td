@@ -178,15 +178,21 @@ def KilnFillPadBordersPass : Pass<"kiln-fill-pad-borders"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
-def KilnCopiesToLinalgPass : Pass<"kiln-copies-to-linalg"> {
-  let summary = "Turns memref.copy into linalg.copy so it lowers to loops.";
+def KilnLowerStridedCopiesPass : Pass<"kiln-lower-strided-copies"> {
+  let summary = "Lowers memref.copy between strided buffers to loops.";
   let description = [{
     memref.copy between strided (non-identity layout) buffers would lower to
     a call into MLIR's C runner library, which kiln artifacts do not link.
-    As a linalg.copy it becomes plain loops; contiguous copies stay
+    One whose innermost dim is contiguous on both sides becomes vector loops
+    (the trailing contiguous dims collapsed into one run, copied 64 bytes at
+    a time with a masked tail) under an scf.parallel over the other dims;
+    the others become linalg.copy (scalar loops). Contiguous copies stay
     memref.copy (an llvm.memcpy).
   }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def KilnEmptyTensorBoundaryPass

@@ -74,7 +74,7 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
     options.beforeLLVM(pm);
 
   // Loops and LLVM.
-  pm.addPass(createKilnCopiesToLinalgPass());
+  pm.addPass(createKilnLowerStridedCopiesPass());
   // Parallel dims of linalg ops become scf.parallel; the outermost ones of
   // the entry kernel then run on the runtime's thread pool through the
   // kernel's exec argument (small ones stay serial).
