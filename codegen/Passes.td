@@ -187,10 +187,14 @@ def KilnLowerStridedCopiesPass : Pass<"kiln-lower-strided-copies"> {
     (the trailing contiguous dims collapsed into one run, copied 64 bytes at
     a time with a masked tail) under an scf.parallel over the other dims;
     the others become linalg.copy (scalar loops). Contiguous copies stay
-    memref.copy (an llvm.memcpy).
+    memref.copy (an llvm.memcpy). A linalg.generic that only copies through
+    a linear index map (an im2col gather) first becomes a memref.copy from a
+    strided view (memref.reinterpret_cast) of its input, when that view's
+    innermost dim is contiguous.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
+                           "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];
 }

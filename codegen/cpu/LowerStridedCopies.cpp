@@ -11,7 +11,9 @@
 // vector loops: the trailing dims that are contiguous on both sides are
 // collapsed into one run, copied in vectors of up to 64 bytes (a masked
 // vector for the run's tail), under an scf.parallel over the other dims.
-// The rest become linalg.copy, i.e. scalar loops.
+// The rest become linalg.copy, i.e. scalar loops. A linalg.generic that
+// only copies through a linear index map (an im2col gather) becomes such a
+// copy first, from a strided view of its input.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,6 +23,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/AffineExprVisitor.h"
 #include "llvm/ADT/bit.h"
 
 namespace mlir::kiln {
@@ -139,9 +142,102 @@ bool emitVectorCopy(memref::CopyOp copy) {
   return true;
 }
 
+/// The constant coefficient of each dim in `expr`, and its constant term,
+/// when `expr` is linear in the dims (no mod or division).
+std::optional<std::pair<SmallVector<int64_t>, int64_t>>
+linearCoefficients(AffineExpr expr, unsigned dims) {
+  bool linear = true;
+  expr.walk([&](AffineExpr e) {
+    if (e.getKind() == AffineExprKind::Mod ||
+        e.getKind() == AffineExprKind::FloorDiv ||
+        e.getKind() == AffineExprKind::CeilDiv ||
+        e.getKind() == AffineExprKind::SymbolId)
+      linear = false;
+  });
+  if (!linear || !expr.isPureAffine())
+    return std::nullopt;
+  MLIRContext *ctx = expr.getContext();
+  auto valueAt = [&](int64_t unitDim) {
+    SmallVector<AffineExpr> point;
+    for (unsigned d = 0; d < dims; ++d)
+      point.push_back(getAffineConstantExpr(d == unitDim ? 1 : 0, ctx));
+    return cast<AffineConstantExpr>(
+               simplifyAffineExpr(expr.replaceDims(point), dims, 0))
+        .getValue();
+  };
+  int64_t constant = valueAt(-1);
+  SmallVector<int64_t> coefficients;
+  for (unsigned d = 0; d < dims; ++d)
+    coefficients.push_back(valueAt(d) - constant);
+  return std::make_pair(coefficients, constant);
+}
+
+/// A linalg.generic that only copies (out[i] = in[f(i)], f linear, out in
+/// order) is a memref.copy from a strided view of its input: view stride
+/// of dim d = sum over input dims r of coefficient(r, d) * stride(r). An
+/// im2col gather (w = ow * sw + kw) becomes a view whose (kw, c) dims are
+/// one contiguous run, which the vector copy then moves whole. Only done
+/// when the view's innermost dim is contiguous (else the copy would be the
+/// same scalar loop).
+bool gatherToViewCopy(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 1 ||
+      op.getNumDpsInits() != 1 ||
+      op.getNumParallelLoops() != op.getNumLoops())
+    return false;
+  Block &body = op.getRegion().front();
+  auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
+  if (body.getOperations().size() != 1 || !yield ||
+      yield.getNumOperands() != 1 ||
+      yield.getOperand(0) != body.getArgument(0))
+    return false;
+  Value input = op.getDpsInputOperand(0)->get();
+  Value output = op.getDpsInitOperand(0)->get();
+  auto inType = dyn_cast<MemRefType>(input.getType());
+  auto outType = dyn_cast<MemRefType>(output.getType());
+  AffineMap inMap = op.getMatchingIndexingMap(op.getDpsInputOperand(0));
+  if (!inType || !outType || !outType.hasStaticShape() ||
+      outType.getRank() == 0 ||
+      inType.getElementType() != outType.getElementType() ||
+      !op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity())
+    return false;
+  SmallVector<int64_t> inStrides;
+  int64_t offset;
+  if (failed(inType.getStridesAndOffset(inStrides, offset)) ||
+      ShapedType::isDynamic(offset) ||
+      llvm::any_of(inStrides, ShapedType::isDynamic))
+    return false;
+  unsigned dims = inMap.getNumDims();
+  SmallVector<int64_t> viewStrides(dims, 0);
+  for (auto [r, expr] : llvm::enumerate(inMap.getResults())) {
+    auto linear = linearCoefficients(expr, dims);
+    if (!linear)
+      return false;
+    offset += linear->second * inStrides[r];
+    for (unsigned d = 0; d < dims; ++d)
+      viewStrides[d] += linear->first[d] * inStrides[r];
+  }
+  if (viewStrides.back() != 1 || outType.getShape().back() == 1)
+    return false;
+  auto viewType = MemRefType::get(
+      outType.getShape(), outType.getElementType(),
+      StridedLayoutAttr::get(op.getContext(), offset, viewStrides));
+  OpBuilder b(op);
+  Value view = memref::ReinterpretCastOp::create(
+      b, op.getLoc(), viewType, input, offset, outType.getShape(),
+      viewStrides);
+  memref::CopyOp::create(b, op.getLoc(), view, output);
+  op.erase();
+  return true;
+}
+
 struct KilnLowerStridedCopiesPass
     : kiln::impl::KilnLowerStridedCopiesPassBase<KilnLowerStridedCopiesPass> {
   void runOnOperation() override {
+    SmallVector<linalg::GenericOp> generics;
+    getOperation()->walk(
+        [&](linalg::GenericOp op) { generics.push_back(op); });
+    for (linalg::GenericOp op : generics)
+      gatherToViewCopy(op);
     SmallVector<memref::CopyOp> copies;
     getOperation()->walk([&](memref::CopyOp copy) {
       if (!isContiguous(copy.getSource().getType()) ||

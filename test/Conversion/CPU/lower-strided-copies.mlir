@@ -45,3 +45,33 @@ func.func @strided_columns(%a: memref<4x8xf32>, %c: memref<4x4xf32>) {
   memref.copy %s, %c : memref<4x4xf32, strided<[8, 2]>> to memref<4x4xf32>
   return
 }
+
+// An im2col gather (3x3 taps, stride 2, 3 channels, NHWC) is a copy from a
+// strided view of the padded input; each tap row's 3 taps x 3 channels are
+// 9 contiguous bytes there, moved as a vector of 8 and a masked lane.
+// CHECK-LABEL: func.func @im2col_gather
+// CHECK: %[[V:.*]] = memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [1, 2, 2, 3, 3, 3], strides: [75, 30, 6, 15, 3, 1]
+// CHECK: memref.collapse_shape %[[V]] {{\[\[}}0], [1], [2], [3], [4, 5]]
+// CHECK: scf.parallel
+// CHECK: vector.load {{.*}} vector<8xui8>
+// CHECK: vector.maskedload
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @im2col_gather(%x: memref<1x5x5x3xui8>, %col: memref<1x2x2x3x3x3xui8>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1 * 2 + d3, d2 * 2 + d4, d5)>, affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%x : memref<1x5x5x3xui8>) outs(%col : memref<1x2x2x3x3x3xui8>) {
+  ^bb0(%in: ui8, %out: ui8):
+    linalg.yield %in : ui8
+  }
+  return
+}
+
+// A transposing copy (innermost dim strided in the input) stays a generic.
+// CHECK-LABEL: func.func @transpose_stays
+// CHECK: linalg.generic
+func.func @transpose_stays(%x: memref<1x3x4x4xui8>, %y: memref<1x4x4x3xui8>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d3, d1, d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%x : memref<1x3x4x4xui8>) outs(%y : memref<1x4x4x3xui8>) {
+  ^bb0(%in: ui8, %out: ui8):
+    linalg.yield %in : ui8
+  }
+  return
+}
