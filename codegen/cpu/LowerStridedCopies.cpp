@@ -142,34 +142,15 @@ bool emitVectorCopy(memref::CopyOp copy) {
   return true;
 }
 
-/// The constant coefficient of each dim in `expr`, and its constant term,
-/// when `expr` is linear in the dims (no mod or division).
-std::optional<std::pair<SmallVector<int64_t>, int64_t>>
-linearCoefficients(AffineExpr expr, unsigned dims) {
-  bool linear = true;
-  expr.walk([&](AffineExpr e) {
-    if (e.getKind() == AffineExprKind::Mod ||
-        e.getKind() == AffineExprKind::FloorDiv ||
-        e.getKind() == AffineExprKind::CeilDiv ||
-        e.getKind() == AffineExprKind::SymbolId)
-      linear = false;
-  });
-  if (!linear || !expr.isPureAffine())
+/// The coefficient of each dim in `expr`, then its constant term (MLIR's
+/// flattener), or nullopt when `expr` is not linear in the dims (a mod or
+/// a division needs local variables).
+std::optional<SmallVector<int64_t>> linearCoefficients(AffineExpr expr,
+                                                       unsigned dims) {
+  SimpleAffineExprFlattener flattener(dims, /*numSymbols=*/0);
+  if (failed(flattener.walkPostOrder(expr)) || flattener.numLocals)
     return std::nullopt;
-  MLIRContext *ctx = expr.getContext();
-  auto valueAt = [&](int64_t unitDim) {
-    SmallVector<AffineExpr> point;
-    for (unsigned d = 0; d < dims; ++d)
-      point.push_back(getAffineConstantExpr(d == unitDim ? 1 : 0, ctx));
-    return cast<AffineConstantExpr>(
-               simplifyAffineExpr(expr.replaceDims(point), dims, 0))
-        .getValue();
-  };
-  int64_t constant = valueAt(-1);
-  SmallVector<int64_t> coefficients;
-  for (unsigned d = 0; d < dims; ++d)
-    coefficients.push_back(valueAt(d) - constant);
-  return std::make_pair(coefficients, constant);
+  return llvm::to_vector(flattener.operandExprStack.back());
 }
 
 /// A linalg.generic that only copies (out[i] = in[f(i)], f linear, out in
@@ -196,7 +177,7 @@ bool gatherToViewCopy(linalg::GenericOp op) {
   auto outType = dyn_cast<MemRefType>(output.getType());
   AffineMap inMap = op.getMatchingIndexingMap(op.getDpsInputOperand(0));
   if (!inType || !outType || !outType.hasStaticShape() ||
-      outType.getRank() == 0 ||
+      outType.getRank() == 0 || inMap.getNumSymbols() ||
       inType.getElementType() != outType.getElementType() ||
       !op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity())
     return false;
@@ -209,12 +190,12 @@ bool gatherToViewCopy(linalg::GenericOp op) {
   unsigned dims = inMap.getNumDims();
   SmallVector<int64_t> viewStrides(dims, 0);
   for (auto [r, expr] : llvm::enumerate(inMap.getResults())) {
-    auto linear = linearCoefficients(expr, dims);
+    std::optional<SmallVector<int64_t>> linear = linearCoefficients(expr, dims);
     if (!linear)
       return false;
-    offset += linear->second * inStrides[r];
+    offset += linear->back() * inStrides[r];
     for (unsigned d = 0; d < dims; ++d)
-      viewStrides[d] += linear->first[d] * inStrides[r];
+      viewStrides[d] += (*linear)[d] * inStrides[r];
   }
   if (viewStrides.back() != 1 || outType.getShape().back() == 1)
     return false;

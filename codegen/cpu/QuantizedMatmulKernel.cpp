@@ -196,6 +196,7 @@ Packed pack(QuantizedMatmul q, int64_t nr, bool words) {
     return v >= lo && v < lo + (1 << bits);
   };
   bool subByte = q.quant.getBits() <= 4;
+  words &= subByte; // 8-bit values stay one per byte
   auto blockFits = [&](int64_t p, int64_t gi, int bits) {
     int64_t k0 = gi * g, k1 = std::min(k, k0 + g);
     if ((k1 - k0) % valuesPerUnit(BlockBits(bits), words))
@@ -232,11 +233,10 @@ Packed pack(QuantizedMatmul q, int64_t nr, bool words) {
   chooseWidths();
   // Words need 8 (4-bit) or 16 (2-bit) k per row: a group length that is
   // not a multiple (a short last group) keeps bytes rather than 8 bits.
-  if (words && subByte && widths[0] == BlockBits::Eight && !mixed) {
+  if (words && widths[0] == BlockBits::Eight && !mixed) {
     words = false;
     chooseWidths();
   }
-  words &= subByte && !(widths[0] == BlockBits::Eight && !mixed);
 
   std::vector<char> stream;
   std::vector<int32_t> offsets(panels * groups);

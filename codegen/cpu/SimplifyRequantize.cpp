@@ -24,6 +24,7 @@
 
 #include "codegen/Passes.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -43,31 +44,15 @@ using namespace mlir;
 
 namespace {
 
-/// The f32 value of a scalar or splat constant.
-std::optional<float> splatF32(Value v) {
-  FloatAttr scalar;
-  if (matchPattern(v, m_Constant(&scalar)) && scalar.getType().isF32())
-    return float(scalar.getValueAsDouble());
-  SplatElementsAttr splat;
-  if (matchPattern(v, m_Constant(&splat)) &&
-      splat.getElementType().isF32())
-    return splat.getSplatValue<float>();
-  return std::nullopt;
-}
-
-/// An f32 constant of `like`'s type (scalar or vector).
-Value f32Like(OpBuilder &b, Location loc, Value like, float v) {
-  Type t = like.getType();
-  if (auto vt = dyn_cast<VectorType>(t))
-    return arith::ConstantOp::create(b, loc, vt,
-                                     DenseElementsAttr::get(vt, v));
-  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-}
-
-/// An integer-valued f32 constant that f32 holds exactly.
+/// An f32 scalar or splat constant with an integer value that f32 holds
+/// exactly.
 std::optional<float> integerConstant(Value v) {
-  std::optional<float> c = splatF32(v);
-  if (!c || *c != std::nearbyint(*c) || std::fabs(*c) > 0x1p24f)
+  APFloat value(0.0f);
+  if (!getElementTypeOrSelf(v.getType()).isF32() ||
+      !matchPattern(v, m_ConstantFloat(&value)))
+    return std::nullopt;
+  float c = value.convertToFloat();
+  if (c != std::nearbyint(c) || std::fabs(c) > 0x1p24f)
     return std::nullopt;
   return c;
 }
@@ -112,8 +97,10 @@ struct ClampBeforeRound : OpRewritePattern<arith::FPToSIOp> {
     Location loc = convert.getLoc();
     rewriter.setInsertionPoint(convert);
     Value t = round.getOperand();
-    Value low = f32Like(rewriter, loc, t, *lo - *zp),
-          high = f32Like(rewriter, loc, t, *hi - *zp);
+    Value low = createScalarOrSplatConstant(rewriter, loc, t.getType(),
+                                            APFloat(*lo - *zp)),
+          high = createScalarOrSplatConstant(rewriter, loc, t.getType(),
+                                             APFloat(*hi - *zp));
     // select(t > low, t, low): x86 max's NaN rule (the second operand).
     Value above = arith::SelectOp::create(
         rewriter, loc,
@@ -127,14 +114,8 @@ struct ClampBeforeRound : OpRewritePattern<arith::FPToSIOp> {
         above, high);
     Value rounded = math::RoundEvenOp::create(rewriter, loc, clamped);
     Value integer = arith::FPToSIOp::create(rewriter, loc, intType, rounded);
-    Value offset;
-    Type elem = getElementTypeOrSelf(intType);
-    auto attr = rewriter.getIntegerAttr(elem, int64_t(*zp));
-    if (auto vt = dyn_cast<VectorType>(intType))
-      offset = arith::ConstantOp::create(rewriter, loc, vt,
-                                         DenseElementsAttr::get(vt, attr));
-    else
-      offset = arith::ConstantOp::create(rewriter, loc, attr);
+    Value offset =
+        createScalarOrSplatConstant(rewriter, loc, intType, int64_t(*zp));
     rewriter.replaceOpWithNewOp<arith::AddIOp>(convert, integer, offset);
     return success();
   }
@@ -157,8 +138,7 @@ struct RoundConvertX86 : OpRewritePattern<arith::FPToSIOp> {
     Location loc = convert.getLoc();
     // {rn-sae}: _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC.
     constexpr int32_t kNearestNoExceptions = 8;
-    Value passthrough = arith::ConstantOp::create(
-        rewriter, loc, to, DenseElementsAttr::get(to, rewriter.getI32IntegerAttr(0)));
+    Value passthrough = createScalarOrSplatConstant(rewriter, loc, to, 0);
     Value allLanes = arith::ConstantOp::create(
         rewriter, loc, rewriter.getI16IntegerAttr(-1));
     Value rounding = arith::ConstantOp::create(
