@@ -807,6 +807,10 @@ mlir::kiln::onnx::importOnnxFile(MLIRContext &ctx, StringRef path,
   auto model = std::make_unique<::onnx::ModelProto>();
   if (failed(loadModelProto(ctx, path, UnknownLoc::get(&ctx), *model)))
     return failure();
+  if (!options.checkpointDir.empty() &&
+      failed(applyQuantizedCheckpoint(*model, options.checkpointDir,
+                                      UnknownLoc::get(&ctx))))
+    return failure();
   GraphImporter importer(ctx, *model, path, options);
   return importer.run();
 }

@@ -33,6 +33,9 @@ struct ImportOptions {
   llvm::StringMap<llvm::SmallVector<int64_t>> shapes;
   /// Name of the generated entry function.
   std::string functionName = "main";
+  /// From `--checkpoint DIR`: a GPTQ or AWQ checkpoint whose weights replace
+  /// the model's (see applyQuantizedCheckpoint).
+  std::string checkpointDir;
 };
 
 /// Parses `path` (external data files are resolved next to it) and returns a

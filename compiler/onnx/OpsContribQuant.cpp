@@ -7,8 +7,11 @@
 //                `bits`-bit integers in blocks of `block_size` along K with
 //                one scale (and zero point) per block and column. The
 //                weights must be constants: they are unpacked at import
-//                (unpackMatMulNBits) into q / scales / zero points, then
+//                (unpackMatMulNBits) into q / scales / zero points for
+//                kiln.quantized_matmul (f32 A, integer zero points), or
 //                dequantized to a float [K, N] constant for kiln.matmul.
+//                An act-order g_idx sorts the rows by block and gathers
+//                A's columns in that order.
 //
 // and the QOperator-format ops quantize_static writes (per-tensor uint8/int8
 // activations), each as dequantize -> float op -> requantize, the QDQ
@@ -34,6 +37,7 @@
 #include "dialects/Kiln/KilnOps.h"
 
 #include <cmath>
+#include <numeric>
 
 using namespace mlir;
 using namespace mlir::kiln;
@@ -56,6 +60,10 @@ struct NBitsWeights {
   /// (packed uint8 input or the default 2^(bits-1)), else A's float type.
   std::vector<float> zeroPoints;
   bool integerZeroPoints = true;
+  /// Act-order (a g_idx that scatters each block's rows over K): `q`'s row
+  /// j is input row rowOrder[j], so that blocks are contiguous again; A's
+  /// columns are gathered in the same order. Empty: rows in order.
+  std::vector<int64_t> rowOrder;
 };
 
 /// Element `i` of a stream of `bits`-bit values packed low bits first.
@@ -185,17 +193,43 @@ FailureOr<NBitsWeights> unpackMatMulNBits(GraphImporter &imp, int64_t K,
   }
 
   if (gIdx) {
-    // Act-order (GPTQ) g_idx permutes rows between blocks; only the trivial
-    // mapping, the same as no g_idx, is supported.
+    // g_idx[k] is the block of input row k. Act-order (GPTQ desc_act)
+    // scatters each block's rows; sorting rows by block makes the blocks
+    // contiguous when each holds block_size rows (the last: the rest).
     std::optional<Contents> g = readContents(*gIdx);
     if (!g || g->ints.size() != static_cast<size_t>(K))
       return imp.error() << "g_idx must be a constant int32 [" << K << "], got "
                          << gIdx->type;
     for (int64_t k = 0; k < K; ++k)
-      if (g->ints[k] != k / blockSize)
+      if (g->ints[k] < 0 || g->ints[k] >= nb)
         return imp.error() << "g_idx[" << k << "] = " << g->ints[k]
-                           << " reorders rows between blocks (act-order); "
-                              "only g_idx[k] = k / block_size is supported";
+                           << " is not a block in [0, " << nb << ")";
+    std::vector<int64_t> order(K);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) {
+      return g->ints[x] < g->ints[y];
+    });
+    std::vector<int64_t> rows(nb, 0);
+    for (int64_t k = 0; k < K; ++k)
+      ++rows[g->ints[k]];
+    for (int64_t blk = 0; blk < nb; ++blk) {
+      int64_t want = std::min(blockSize, K - blk * blockSize);
+      if (rows[blk] != want)
+        return imp.error() << "g_idx puts " << rows[blk] << " rows in block "
+                           << blk << "; kiln needs " << want
+                           << " (block_size rows per block, the last block "
+                              "the rest)";
+    }
+    bool inOrder = true;
+    for (int64_t j = 0; j < K && inOrder; ++j)
+      inOrder = order[j] == j;
+    if (!inOrder) {
+      std::vector<uint8_t> q(K * N);
+      for (int64_t j = 0; j < K; ++j)
+        std::copy_n(w.q.begin() + order[j] * N, N, q.begin() + j * N);
+      w.q = std::move(q);
+      w.rowOrder = std::move(order);
+    }
   }
   return w;
 }
@@ -251,9 +285,11 @@ FailureOr<TV> emitQuantizedMatMul(GraphImporter &imp, TV &a,
   FailureOr<Value> va = imp.materialize(lhs);
   if (failed(va))
     return failure();
+  // One block longer than K (a padded single block) is one group of K.
+  int64_t group = w.numBlocks == 1 ? w.K : w.blockSize;
   FailureOr<Value> r = imp.create<QuantizedMatMulOp>(
       Type(), *va, *qv, *sv, *zv,
-      WeightQuantAttr::get(ctx, unsigned(w.bits), w.blockSize));
+      WeightQuantAttr::get(ctx, unsigned(w.bits), group));
   if (failed(r))
     return failure();
   TV result = imp.fromValue(*r);
@@ -315,9 +351,21 @@ LogicalResult importMatMulNBits(GraphImporter &imp) {
   if (failed(w))
     return failure();
 
+  TV lhs = **a;
+  if (!w->rowOrder.empty()) {
+    // Act-order: A's columns in the order of the weight rows.
+    Contents order;
+    order.ints.assign(w->rowOrder.begin(), w->rowOrder.end());
+    TV indices = imp.makeConst(
+        RankedTensorType::get({*K}, imp.builder.getI64Type()), order);
+    FailureOr<TV> gathered = imp.emitGather(lhs, indices, lhs.rank() - 1);
+    if (failed(gathered))
+      return failure();
+    lhs = *gathered;
+  }
   FailureOr<TV> y = w->integerZeroPoints && elt.isF32()
-                        ? emitQuantizedMatMul(imp, **a, *w)
-                        : emitDequantizedMatMul(imp, **a, *w, elt);
+                        ? emitQuantizedMatMul(imp, lhs, *w)
+                        : emitDequantizedMatMul(imp, lhs, *w, elt);
   if (failed(y))
     return failure();
   if (*bias) {

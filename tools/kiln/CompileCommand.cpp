@@ -301,6 +301,17 @@ cl::opt<int64_t> quantMinWeights(
     cl::desc("Matrices with fewer weights stay float (default 4096)"),
     cl::init(4096), cl::sub(kiln::compileCommand), cl::cat(category));
 
+cl::opt<std::string> checkpointDir(
+    "checkpoint",
+    cl::desc("Load a GPTQ or AWQ checkpoint (DIR: config.json with its "
+             "quantization_config, *.safetensors): each quantized layer P "
+             "replaces the linear layers of the model that read the float "
+             "initializer 'P.weight' [N, K] (Gemm transB=1, or Transpose "
+             "into MatMul), computed by kiln's int4 (GPTQ also 2/8-bit) "
+             "kernels; the checkpoint's other tensors replace the "
+             "initializers of the same name"),
+    cl::value_desc("DIR"), cl::sub(kiln::compileCommand), cl::cat(category));
+
 cl::opt<std::string> calibrationDir(
     "calibration",
     cl::desc("Run the float model on the samples in DIR at compile time. "
@@ -735,6 +746,7 @@ int kiln::compileMain() {
     if (!onnx::parseShapeOption(shape, options.import, error))
       return fail("compile", error);
   }
+  options.import.checkpointDir = checkpointDir;
   std::string outDir = sys::path::parent_path(output).str();
   if (!outDir.empty() && !sys::fs::is_directory(outDir))
     if (std::error_code ec = sys::fs::create_directories(outDir))

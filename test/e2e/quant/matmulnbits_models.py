@@ -93,6 +93,13 @@ MODELS = {
     "gidx_float_zp_4bit": dict(K=64, N=40, bits=4, block=16, a_shape=[2, 5, 64],
                                g_idx=True, zp="float"),
     "gidx_nozp_4bit": dict(K=64, N=40, bits=4, block=16, a_shape=[2, 5, 64], g_idx=True, zp=None),
+    # Act-order (GPTQ desc_act): each block's rows scattered over K.
+    "act_order_4bit": dict(K=96, N=40, bits=4, block=32, a_shape=[2, 5, 96],
+                           g_idx=True, zp="float",
+                           g_idx_values=[(k * 7) % 3 for k in range(96)]),
+    "act_order_nozp_4bit": dict(K=64, N=24, bits=4, block=16, a_shape=[3, 64],
+                                g_idx=True, zp=None,
+                                g_idx_values=[(k % 4) for k in range(64)]),
     "float_zp_4bit": dict(K=96, N=16, bits=4, block=32, a_shape=[4, 96], zp="float"),
     "no_zp_8bit": dict(K=128, N=32, bits=8, block=64, a_shape=[2, 128], zp=None),
     "zp_8bit_2d_scales": dict(K=48, N=8, bits=8, block=16, a_shape=[1, 3, 48],
@@ -102,8 +109,8 @@ MODELS = {
     "err_b_input": dict(K=32, N=8, bits=4, block=32, a_shape=[2, 32], b_as_input=True),
     "err_bits3": dict(K=32, N=8, bits=4, block=32, a_shape=[2, 32], attrs=dict(bits=3)),
     "err_b_shape": dict(K=64, N=8, bits=4, block=32, a_shape=[2, 64], b_shape=(8, 1, 16)),
-    "err_act_order": dict(K=64, N=8, bits=4, block=32, a_shape=[2, 64], g_idx=True,
-                          g_idx_values=[(k % 2) for k in range(64)]),
+    "err_gidx_counts": dict(K=64, N=8, bits=4, block=32, a_shape=[2, 64], g_idx=True,
+                            g_idx_values=[int(k >= 40) for k in range(64)]),
     "err_block": dict(K=48, N=8, bits=4, block=16, a_shape=[2, 48], attrs=dict(block_size=24)),
 }
 
