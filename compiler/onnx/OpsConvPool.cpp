@@ -261,8 +261,7 @@ FailureOr<TV> integerKernelConv(GraphImporter &imp, TV &x, int xZpIndex,
                    x.shape()[1] == win->group;
   if ((win->group != 1 && !depthwise) || !values)
     return TV();
-  // The weights as the im2col matrix [KH * KW * C / group, F], row
-  // (kh, kw, c).
+  // The weights as the im2col matrix [KH * KW * C / group, F].
   int64_t f = w.shape()[0], c = w.shape()[1],
           taps = w.shape()[2] * w.shape()[3], k = c * taps;
   Contents matrix;
@@ -270,7 +269,8 @@ FailureOr<TV> integerKernelConv(GraphImporter &imp, TV &x, int xZpIndex,
   for (int64_t o = 0; o < f; ++o)
     for (int64_t ci = 0; ci < c; ++ci)
       for (int64_t t = 0; t < taps; ++t)
-        matrix.ints[(t * c + ci) * f + o] = values->ints[(o * c + ci) * taps + t];
+        matrix.ints[integerConvWeightRow(t, ci, c) * f + o] =
+            values->ints[(o * c + ci) * taps + t];
   TV wm = imp.makeConst(RankedTensorType::get({k, f}, w.elementType()),
                         std::move(matrix));
   FailureOr<Value> vx = imp.materialize(x), vw = imp.materialize(wm);

@@ -37,6 +37,7 @@
 #include "passes/Quantize/Passes.h"
 
 #include "dialects/Kiln/KilnOps.h"
+#include "dialects/Kiln/KilnOpsNN.h"
 
 #include <cmath>
 
@@ -249,13 +250,14 @@ std::optional<Int8Weights> matchDequantizedWeights(Value v, int64_t k,
 }
 
 /// The rows of a conv's [C * T, F] weight matrix (row c * T + t, with T
-/// the kernel taps) reordered to t * C + c.
+/// the kernel taps) reordered to kiln.integer_conv2d's rows.
 std::vector<int8_t> channelsLastRows(const std::vector<int8_t> &rows,
                                      int64_t c, int64_t taps, int64_t f) {
   std::vector<int8_t> out(rows.size());
   for (int64_t ci = 0; ci < c; ++ci)
     for (int64_t t = 0; t < taps; ++t)
-      std::copy_n(&rows[(ci * taps + t) * f], f, &out[(t * c + ci) * f]);
+      std::copy_n(&rows[(ci * taps + t) * f], f,
+                  &out[integerConvWeightRow(t, ci, c) * f]);
   return out;
 }
 
