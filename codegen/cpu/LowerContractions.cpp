@@ -397,13 +397,13 @@ private:
   };
 
   /// A new buffer [batch.., ceil(M/mr), slots, mr] of `element`, filled by
-  /// a parallel loop over (batch.., row tiles) that calls `fill` for each
-  /// row of the tile.
-  Value packRowTiles(OpBuilder &b, Location loc, Matmul &mm, int64_t mr,
-                     int64_t slots, Type element,
-                     llvm::function_ref<void(OpBuilder &, Location,
-                                             const PackedRow &)>
-                         fill) {
+  /// a parallel loop over (batch.., row tiles) that calls `fill` with the
+  /// tile's mr rows.
+  Value packRowTiles(
+      OpBuilder &b, Location loc, Matmul &mm, int64_t mr, int64_t slots,
+      Type element,
+      llvm::function_ref<void(OpBuilder &, Location, ArrayRef<PackedRow>)>
+          fill) {
     auto cst = [&](OpBuilder &ob, int64_t v) -> Value {
       return arith::ConstantIndexOp::create(ob, loc, v);
     };
@@ -430,45 +430,146 @@ private:
           row.values.assign(loops, Value());
           for (auto [i, d] : llvm::enumerate(mm.batchDims))
             row.values[d] = ivs[i];
+          SmallVector<PackedRow> rows;
           for (int64_t r = 0; r < mr; ++r) {
             Value index = arith::AddIOp::create(
                 pb, l, arith::MulIOp::create(pb, l, ivs.back(), cst(pb, mr)),
                 cst(pb, r));
-            row.inside = arith::CmpIOp::create(
-                pb, l, arith::CmpIPredicate::slt, index, cst(pb, m));
-            row.safe = arith::SelectOp::create(pb, l, row.inside, index,
-                                               cst(pb, 0));
+            row.inside = arith::CmpIOp::create(pb, l, arith::CmpIPredicate::slt,
+                                               index, cst(pb, m));
+            row.safe =
+                arith::SelectOp::create(pb, l, row.inside, index, cst(pb, 0));
             row.r = cst(pb, r);
-            fill(pb, l, row);
+            rows.push_back(row);
           }
+          fill(pb, l, rows);
         });
     packedRows = mr;
     return buffer;
   }
 
   /// Copies A into a new buffer [batch.., ceil(M/mr), K, mr], rows past M
-  /// zero; a parallel loop over (batch.., row tiles).
+  /// zero; a parallel loop over (batch.., row tiles). With K A's unit-stride
+  /// dim, in 16-float chunks interleaved in registers (packAChunk);
+  /// otherwise one float at a time.
   Value packA(OpBuilder &b, Location loc, Matmul &mm, int64_t mr) {
     auto cst = [&](OpBuilder &ob, int64_t v) -> Value {
       return arith::ConstantIndexOp::create(ob, loc, v);
     };
+    auto lastA = dyn_cast<AffineDimExpr>(mm.mapA.getResults().back());
+    if (lastA && lastA.getPosition() == mm.kDim && hasUnitInnerStride(mm.a) &&
+        mr <= 16) {
+      const int64_t k = mm.k(), full = k / 16 * 16;
+      return packRowTiles(
+          b, loc, mm, mr, k, b.getF32Type(),
+          [&](OpBuilder &pb, Location l, ArrayRef<PackedRow> rows) {
+            // The tile's [K][mr] floats as one run.
+            auto bufferType = cast<MemRefType>(rows[0].buffer.getType());
+            SmallVector<ReassociationIndices> groups;
+            for (int64_t d = 0; d + 2 < bufferType.getRank(); ++d)
+              groups.push_back({d});
+            groups.push_back(
+                {bufferType.getRank() - 2, bufferType.getRank() - 1});
+            Value flat =
+                memref::CollapseShapeOp::create(pb, l, rows[0].buffer, groups);
+            if (full > 0)
+              scf::ForOp::create(
+                  pb, l, cst(pb, 0), cst(pb, full), cst(pb, 16), ValueRange{},
+                  [&](OpBuilder &kb, Location kl, Value k0, ValueRange) {
+                    packAChunk(kb, kl, mm, rows, flat, k0, 16);
+                    scf::YieldOp::create(kb, kl);
+                  });
+            if (full < k)
+              packAChunk(pb, l, mm, rows, flat, cst(pb, full), k - full);
+          });
+    }
     Value zeroF = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
     return packRowTiles(
         b, loc, mm, mr, mm.k(), b.getF32Type(),
-        [&](OpBuilder &pb, Location l, const PackedRow &row) {
-          scf::ForOp::create(
-              pb, l, cst(pb, 0), cst(pb, mm.k()), cst(pb, 1), ValueRange{},
-              [&](OpBuilder &kb, Location kl, Value kk, ValueRange) {
-                SmallVector<Value> at = row.values;
-                at[mm.mDim] = row.safe;
-                at[mm.kDim] = kk;
-                Value v = memref::LoadOp::create(
-                    kb, kl, mm.a, indicesFor(kb, kl, mm.mapA, at));
-                v = arith::SelectOp::create(kb, kl, row.inside, v, zeroF);
-                memref::StoreOp::create(kb, kl, v, row.buffer, row.at(kk));
-                scf::YieldOp::create(kb, kl);
-              });
+        [&](OpBuilder &pb, Location l, ArrayRef<PackedRow> rows) {
+          for (const PackedRow &row : rows)
+            scf::ForOp::create(
+                pb, l, cst(pb, 0), cst(pb, mm.k()), cst(pb, 1), ValueRange{},
+                [&](OpBuilder &kb, Location kl, Value kk, ValueRange) {
+                  SmallVector<Value> at = row.values;
+                  at[mm.mDim] = row.safe;
+                  at[mm.kDim] = kk;
+                  Value v = memref::LoadOp::create(
+                      kb, kl, mm.a, indicesFor(kb, kl, mm.mapA, at));
+                  v = arith::SelectOp::create(kb, kl, row.inside, v, zeroF);
+                  memref::StoreOp::create(kb, kl, v, row.buffer, row.at(kk));
+                  scf::YieldOp::create(kb, kl);
+                });
         });
+  }
+
+  /// Packs `count` (<= 16) k's from `k0` of a row tile: each row's floats
+  /// as one vector, interleaved by shuffles into the [k][r] order of
+  /// `flat` (the tile's packed floats as one dim) and stored as whole
+  /// vectors. Output vector j holds flat elements 16j.., element i being
+  /// row i % mr at k0 + i / mr: each is built from the rows it draws on,
+  /// one two-source shuffle per row (vpermt2ps), where storing each float
+  /// alone made LLVM emit scatters.
+  void packAChunk(OpBuilder &b, Location l, Matmul &mm,
+                  ArrayRef<PackedRow> rows, Value flat, Value k0,
+                  int64_t count) {
+    auto cst = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, l, v);
+    };
+    const int64_t mr = rows.size();
+    auto vecType = VectorType::get({16}, b.getF32Type());
+    auto maskType = VectorType::get({16}, b.getI1Type());
+    Value zeros = arith::ConstantOp::create(
+        b, l, vecType, DenseElementsAttr::get(vecType, 0.0f));
+    SmallVector<Value> values;
+    for (const PackedRow &row : rows) {
+      SmallVector<Value> at = row.values;
+      at[mm.mDim] = row.safe;
+      at[mm.kDim] = k0;
+      SmallVector<Value> idx = indicesFor(b, l, mm.mapA, at);
+      Value v;
+      if (count == 16) {
+        v = vector::LoadOp::create(b, l, vecType, mm.a, idx);
+      } else {
+        Value mask = vector::CreateMaskOp::create(
+            b, l, maskType, ArrayRef<OpFoldResult>{b.getIndexAttr(count)});
+        v = vector::MaskedLoadOp::create(b, l, vecType, mm.a, idx, mask, zeros);
+      }
+      values.push_back(arith::SelectOp::create(b, l, row.inside, v, zeros));
+    }
+    SmallVector<Value> base(rows[0].tile.begin(), rows[0].tile.end());
+    Value start = arith::MulIOp::create(b, l, k0, cst(mr));
+    const int64_t total = count * mr;
+    for (int64_t j = 0; j * 16 < total; ++j) {
+      Value acc;
+      SmallVector<int64_t> placed(16, -1); // lane -> source row
+      for (int64_t lane = 0; lane < 16 && 16 * j + lane < total; ++lane) {
+        int64_t r = (16 * j + lane) % mr;
+        if (llvm::is_contained(placed, r))
+          continue;
+        // Lanes of row r take its k's; lanes already filled keep theirs.
+        SmallVector<int64_t> mask(16);
+        for (int64_t t = 0; t < 16; ++t) {
+          int64_t i = 16 * j + t;
+          bool fromR = i < total && i % mr == r;
+          mask[t] = fromR ? 16 + i / mr : (acc ? t : 0);
+          if (fromR)
+            placed[t] = r;
+        }
+        acc = vector::ShuffleOp::create(b, l, acc ? acc : values[r], values[r],
+                                        mask);
+      }
+      SmallVector<Value> idx = base;
+      idx.push_back(arith::AddIOp::create(b, l, start, cst(16 * j)));
+      int64_t lanes = std::min<int64_t>(16, total - 16 * j);
+      if (lanes == 16) {
+        vector::StoreOp::create(b, l, acc, flat, idx);
+      } else {
+        Value mask = vector::CreateMaskOp::create(
+            b, l, maskType, ArrayRef<OpFoldResult>{b.getIndexAttr(lanes)});
+        vector::MaskedStoreOp::create(b, l, flat, idx, mask, acc);
+      }
+    }
   }
 
   /// A for the bf16 kernel: [batch.., ceil(M/mr), K2, mr] i32 words, each
@@ -489,43 +590,46 @@ private:
         b, loc, f32v, DenseElementsAttr::get(f32v, 0.0f));
     return packRowTiles(
         b, loc, mm, mr, chunks * 16, b.getI32Type(),
-        [&](OpBuilder &pb, Location l, const PackedRow &row) {
-          // Lanes to read: 0 for a row past M, else up to K.
-          Value rowLimit = arith::SelectOp::create(pb, l, row.inside,
-                                                   cst(pb, k), cst(pb, 0));
-          scf::ForOp::create(
-              pb, l, cst(pb, 0), cst(pb, chunks), cst(pb, 1), ValueRange{},
-              [&](OpBuilder &kb, Location kl, Value chunk, ValueRange) {
-                Value k0 = arith::MulIOp::create(kb, kl, chunk, cst(kb, 32));
-                Value halves[2];
-                for (int64_t h = 0; h < 2; ++h) {
-                  Value start =
-                      arith::AddIOp::create(kb, kl, k0, cst(kb, 16 * h));
-                  Value left = arith::MaxSIOp::create(
-                      kb, kl, cst(kb, 0),
-                      arith::SubIOp::create(kb, kl, rowLimit, start));
-                  Value mask = vector::CreateMaskOp::create(
-                      kb, kl, maskType, ArrayRef<OpFoldResult>{left});
-                  // Past K the address is clamped (masked lanes are not
-                  // read, but the base index must stay in bounds).
-                  SmallVector<Value> at = row.values;
-                  at[mm.mDim] = row.safe;
-                  at[mm.kDim] =
-                      arith::MinSIOp::create(kb, kl, start, cst(kb, k - 1));
-                  halves[h] = vector::MaskedLoadOp::create(
-                      kb, kl, f32v, mm.a, indicesFor(kb, kl, mm.mapA, at),
-                      mask, zeroVec);
-                }
-                Value words = vector::BitCastOp::create(
-                    kb, kl, i32v, emitBf16Convert(kb, kl, halves[0], halves[1]));
-                Value j0 = arith::MulIOp::create(kb, kl, chunk, cst(kb, 16));
-                for (int64_t w = 0; w < 16; ++w)
-                  memref::StoreOp::create(
-                      kb, kl, vector::ExtractOp::create(kb, kl, words, w),
-                      row.buffer,
-                      row.at(arith::AddIOp::create(kb, kl, j0, cst(kb, w))));
-                scf::YieldOp::create(kb, kl);
-              });
+        [&](OpBuilder &pb, Location l, ArrayRef<PackedRow> rows) {
+          for (const PackedRow &row : rows) {
+            // Lanes to read: 0 for a row past M, else up to K.
+            Value rowLimit = arith::SelectOp::create(pb, l, row.inside,
+                                                     cst(pb, k), cst(pb, 0));
+            scf::ForOp::create(
+                pb, l, cst(pb, 0), cst(pb, chunks), cst(pb, 1), ValueRange{},
+                [&](OpBuilder &kb, Location kl, Value chunk, ValueRange) {
+                  Value k0 = arith::MulIOp::create(kb, kl, chunk, cst(kb, 32));
+                  Value halves[2];
+                  for (int64_t h = 0; h < 2; ++h) {
+                    Value start =
+                        arith::AddIOp::create(kb, kl, k0, cst(kb, 16 * h));
+                    Value left = arith::MaxSIOp::create(
+                        kb, kl, cst(kb, 0),
+                        arith::SubIOp::create(kb, kl, rowLimit, start));
+                    Value mask = vector::CreateMaskOp::create(
+                        kb, kl, maskType, ArrayRef<OpFoldResult>{left});
+                    // Past K the address is clamped (masked lanes are not
+                    // read, but the base index must stay in bounds).
+                    SmallVector<Value> at = row.values;
+                    at[mm.mDim] = row.safe;
+                    at[mm.kDim] =
+                        arith::MinSIOp::create(kb, kl, start, cst(kb, k - 1));
+                    halves[h] = vector::MaskedLoadOp::create(
+                        kb, kl, f32v, mm.a, indicesFor(kb, kl, mm.mapA, at),
+                        mask, zeroVec);
+                  }
+                  Value words = vector::BitCastOp::create(
+                      kb, kl, i32v,
+                      emitBf16Convert(kb, kl, halves[0], halves[1]));
+                  Value j0 = arith::MulIOp::create(kb, kl, chunk, cst(kb, 16));
+                  for (int64_t w = 0; w < 16; ++w)
+                    memref::StoreOp::create(
+                        kb, kl, vector::ExtractOp::create(kb, kl, words, w),
+                        row.buffer,
+                        row.at(arith::AddIOp::create(kb, kl, j0, cst(kb, w))));
+                  scf::YieldOp::create(kb, kl);
+                });
+          }
         });
   }
   llvm::DenseMap<std::pair<Operation *, int64_t>, memref::GlobalOp> packed;

@@ -7,11 +7,20 @@
 // CHECK-NOT: memref.global "private" constant @w :
 // CHECK: memref.global "private" constant @w_packed0 : memref<2x8x32xf32>
 // CHECK-LABEL: func.func @constant_b
-// A is repacked at run time as [M/mr][K][mr] (5 rows: one tile of 5).
+// A is repacked at run time as [M/mr][K][mr] (5 rows: one tile of 5):
+// each row's 8 floats are one (masked) vector load, interleaved by
+// shuffles into the tile's 40 contiguous floats (two vectors and a masked
+// one).
 // CHECK: %[[P:.*]] = memref.get_global @w_packed0 : memref<2x8x32xf32>
 // CHECK: %[[A:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x8x5xf32>
 // CHECK: scf.parallel
-// CHECK: memref.store {{.*}}, %[[A]]
+// CHECK: %[[AF:.*]] = memref.collapse_shape %[[A]] {{.*}} into memref<1x40xf32>
+// CHECK-COUNT-5: vector.maskedload %arg0
+// CHECK: vector.shuffle
+// CHECK: vector.store {{.*}}, %[[AF]]
+// CHECK: vector.store {{.*}}, %[[AF]]
+// CHECK: vector.maskedstore %[[AF]]
+// CHECK-NOT: memref.store {{.*}}, %[[A]]
 // CHECK: scf.parallel
 // CHECK: vector.create_mask
 // CHECK: scf.for
@@ -222,7 +231,7 @@ func.func @epilogue_views_after(%x: memref<5x8xf32>, %bias: memref<40xf32>, %out
 // CHECK: kiln.kernels = ["matmul batch 1 M 5 N 40 K 8, {{.*}}, A repacked + fill
 // CHECK-LABEL: func.func @fill_before_repacked_a
 // CHECK-NOT: linalg.generic
-// CHECK: memref.store {{.*}} : memref<1x8x5xf32>
+// CHECK: memref.collapse_shape {{.*}} : memref<1x8x5xf32> into memref<1x40xf32>
 // CHECK: scf.parallel
 // CHECK-NOT: vector.maskedload %arg1
 // CHECK: vector.fma
@@ -243,6 +252,32 @@ func.func @fill_before_repacked_a(%x: memref<5x8xf32>, %y: memref<5x40xf32>) {
   }
   linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
       ins(%x, %w : memref<5x8xf32>, memref<8x40xf32>) outs(%y : memref<5x40xf32>) {
+  ^bb0(%in: f32, %in_0: f32, %out: f32):
+    %0 = arith.mulf %in, %in_0 : f32
+    %1 = arith.addf %out, %0 : f32
+    linalg.yield %1 : f32
+  }
+  return
+}
+
+// -----
+
+// An A whose K dim is not its unit-stride dim (here A is [K, M]) is
+// repacked one float at a time: its rows cannot be read as vectors.
+// CHECK-LABEL: func.func @transposed_a
+// CHECK: %[[A:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x8x5xf32>
+// CHECK-NOT: memref.collapse_shape
+// CHECK: memref.load %arg0
+// CHECK: memref.store {{.*}}, %[[A]]
+// CHECK: vector.fma
+#a = affine_map<(m, k, n) -> (k, m)>
+#b = affine_map<(m, k, n) -> (k, n)>
+#c = affine_map<(m, k, n) -> (m, n)>
+memref.global "private" constant @w5 : memref<8x40xf32> = dense<1.0> {alignment = 64 : i64}
+func.func @transposed_a(%x: memref<8x5xf32>, %y: memref<5x40xf32>) {
+  %w = memref.get_global @w5 : memref<8x40xf32>
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %w : memref<8x5xf32>, memref<8x40xf32>) outs(%y : memref<5x40xf32>) {
   ^bb0(%in: f32, %in_0: f32, %out: f32):
     %0 = arith.mulf %in, %in_0 : f32
     %1 = arith.addf %out, %0 : f32
