@@ -232,6 +232,7 @@ LogicalResult importPrefillEntry(MLIRContext &ctx,
   onnx::ImportOptions prefill = options.import;
   prefill.shapes[options.prefillDim] = {options.prefillTokens};
   prefill.functionName = "prefill";
+  prefill.warnUnusedCheckpointTensors = false; // the decode import warns
   auto imported = onnx::importOnnxFile(ctx, options.inputPath, prefill);
   if (failed(imported))
     return failure();

@@ -541,27 +541,23 @@ private:
     Value start = arith::MulIOp::create(b, l, k0, cst(mr));
     const int64_t total = count * mr;
     for (int64_t j = 0; j * 16 < total; ++j) {
+      const int64_t lanes = std::min<int64_t>(16, total - 16 * j);
+      // The vector's lanes cycle through the rows from (16j) % mr.
       Value acc;
-      SmallVector<int64_t> placed(16, -1); // lane -> source row
-      for (int64_t lane = 0; lane < 16 && 16 * j + lane < total; ++lane) {
-        int64_t r = (16 * j + lane) % mr;
-        if (llvm::is_contained(placed, r))
-          continue;
+      for (int64_t s = 0; s < std::min(mr, lanes); ++s) {
+        int64_t r = (16 * j + s) % mr;
         // Lanes of row r take its k's; lanes already filled keep theirs.
         SmallVector<int64_t> mask(16);
         for (int64_t t = 0; t < 16; ++t) {
           int64_t i = 16 * j + t;
           bool fromR = i < total && i % mr == r;
           mask[t] = fromR ? 16 + i / mr : (acc ? t : 0);
-          if (fromR)
-            placed[t] = r;
         }
         acc = vector::ShuffleOp::create(b, l, acc ? acc : values[r], values[r],
                                         mask);
       }
       SmallVector<Value> idx = base;
       idx.push_back(arith::AddIOp::create(b, l, start, cst(16 * j)));
-      int64_t lanes = std::min<int64_t>(16, total - 16 * j);
       if (lanes == 16) {
         vector::StoreOp::create(b, l, acc, flat, idx);
       } else {

@@ -96,21 +96,13 @@ FailureOr<std::vector<SafetensorsFile>> openTensorFiles(StringRef dir,
   return files;
 }
 
-const ::onnx::AttributeProto *findAttr(const ::onnx::NodeProto &n,
-                                       StringRef name) {
-  for (const ::onnx::AttributeProto &a : n.attribute())
-    if (a.name() == name)
-      return &a;
-  return nullptr;
-}
-
 int64_t intAttrOr(const ::onnx::NodeProto &n, StringRef name, int64_t dflt) {
-  const ::onnx::AttributeProto *a = findAttr(n, name);
+  const ::onnx::AttributeProto *a = findAttribute(n, name);
   return a ? a->i() : dflt;
 }
 
 float floatAttrOr(const ::onnx::NodeProto &n, StringRef name, float dflt) {
-  const ::onnx::AttributeProto *a = findAttr(n, name);
+  const ::onnx::AttributeProto *a = findAttribute(n, name);
   return a ? a->f() : dflt;
 }
 
@@ -277,21 +269,18 @@ public:
   /// false (no error) when the model has no such initializer.
   FailureOr<bool> replaceLinear(StringRef prefix, const UnpackedLinear &w,
                                 const CheckpointConfig &config);
-  LogicalResult replaceFloat(StringRef name, const SafetensorsTensor &t) {
+  /// The initializer named `name`, or null.
+  ::onnx::TensorProto *findInitializer(StringRef name) {
     auto it = initializers.find(name);
-    if (it == initializers.end())
-      return failure();
-    return replaceInitializer(*graph.mutable_initializer(it->second), t, loc);
-  }
-  bool hasInitializer(StringRef name) const {
-    return initializers.contains(name);
+    return it == initializers.end() ? nullptr
+                                    : graph.mutable_initializer(it->second);
   }
   /// Drops the nodes and initializers the rewrite left unread.
   void removeDead();
 
 private:
-  /// Linear nodes reading `weight` [N, K], each with its B input's
-  /// orientation (true: B is [N, K], Gemm transB=1).
+  /// The linear nodes (Gemm, MatMul) reading `weight` [N, K], directly or
+  /// through a Transpose (remembered in `transposes`).
   FailureOr<SmallVector<int>> linearNodes(StringRef weight);
   LogicalResult rewriteNode(int index, const NBitsInitializers &packed,
                             const UnpackedLinear &w);
@@ -331,7 +320,7 @@ FailureOr<SmallVector<int>> CheckpointRewriter::linearNodes(StringRef weight) {
     }
     bool plainTranspose = false;
     if (n.op_type() == "Transpose" && n.domain().empty() && slot == 0) {
-      const ::onnx::AttributeProto *perm = findAttr(n, "perm");
+      const ::onnx::AttributeProto *perm = findAttribute(n, "perm");
       plainTranspose = !perm || (perm->ints_size() == 2 &&
                                  perm->ints(0) == 1 && perm->ints(1) == 0);
     }
@@ -374,13 +363,8 @@ LogicalResult CheckpointRewriter::rewriteNode(int index,
   }
   // A bias initializer [N] becomes MatMulNBits' bias; any other C is added
   // after it.
-  bool biasInput = false;
-  if (!c.empty()) {
-    auto it = initializers.find(c);
-    biasInput = it != initializers.end() &&
-                graph.initializer(it->second).dims_size() == 1 &&
-                graph.initializer(it->second).dims(0) == w.N;
-  }
+  const ::onnx::TensorProto *bias = c.empty() ? nullptr : findInitializer(c);
+  bool biasInput = bias && bias->dims_size() == 1 && bias->dims(0) == w.N;
   std::string product = output;
   if (!c.empty() && !biasInput) {
     product = output + "_kiln_nbits";
@@ -414,10 +398,10 @@ FailureOr<bool> CheckpointRewriter::replaceLinear(StringRef prefix,
                                                   const UnpackedLinear &w,
                                                   const CheckpointConfig &config) {
   std::string weight = (prefix + ".weight").str();
-  auto init = initializers.find(weight);
-  if (init == initializers.end())
+  const ::onnx::TensorProto *init = findInitializer(weight);
+  if (!init)
     return false;
-  const ::onnx::TensorProto &t = graph.initializer(init->second);
+  const ::onnx::TensorProto &t = *init;
   if (t.dims_size() != 2 || t.dims(0) != w.N || t.dims(1) != w.K)
     return emitError(loc) << "checkpoint layer '" << prefix << "' is "
                           << w.N << "x" << w.K << " (N x K, from "
@@ -513,7 +497,7 @@ std::string listNames(ArrayRef<std::string> names) {
 } // namespace
 
 LogicalResult mlir::kiln::onnx::applyQuantizedCheckpoint(
-    ::onnx::ModelProto &model, StringRef dir, Location loc) {
+    ::onnx::ModelProto &model, StringRef dir, Location loc, bool warnUnused) {
   if (!llvm::sys::fs::is_directory(dir))
     return emitError(loc) << "checkpoint " << dir << " is not a directory";
   FailureOr<CheckpointConfig> config = readConfig(dir, loc);
@@ -575,17 +559,13 @@ LogicalResult mlir::kiln::onnx::applyQuantizedCheckpoint(
   for (const std::string &name : names) {
     if (layerParts.contains(name))
       continue;
-    if (!rewriter.hasInitializer(name)) {
+    ::onnx::TensorProto *init = rewriter.findInitializer(name);
+    if (!init)
       unusedTensors.push_back(name);
-      continue;
-    }
-    if (failed(rewriter.replaceFloat(name, *tensors.lookup(name))))
+    else if (failed(replaceInitializer(*init, *tensors.lookup(name), loc)))
       return failure();
   }
-  // A compile may import the model more than once (--report's
-  // comparisons): warn once per checkpoint.
-  static llvm::StringSet<> warned;
-  if (!unusedTensors.empty() && warned.insert(dir).second)
+  if (warnUnused && !unusedTensors.empty())
     emitWarning(loc) << "checkpoint " << dir << ": " << unusedTensors.size()
                      << " tensor(s) match no initializer and are ignored: "
                      << listNames(unusedTensors);

@@ -219,11 +219,16 @@ LogicalResult GraphImporter::setOutput(int i, const TV &value) {
 // Attributes
 //===----------------------------------------------------------------------===//
 
-const ::onnx::AttributeProto *GraphImporter::getAttr(StringRef name) const {
-  for (const auto &a : node->attribute())
+const ::onnx::AttributeProto *
+mlir::kiln::onnx::findAttribute(const ::onnx::NodeProto &n, StringRef name) {
+  for (const auto &a : n.attribute())
     if (a.name() == name)
       return &a;
   return nullptr;
+}
+
+const ::onnx::AttributeProto *GraphImporter::getAttr(StringRef name) const {
+  return findAttribute(*node, name);
 }
 
 bool GraphImporter::hasAttr(StringRef name) const {
@@ -809,7 +814,8 @@ mlir::kiln::onnx::importOnnxFile(MLIRContext &ctx, StringRef path,
     return failure();
   if (!options.checkpointDir.empty() &&
       failed(applyQuantizedCheckpoint(*model, options.checkpointDir,
-                                      UnknownLoc::get(&ctx))))
+                                      UnknownLoc::get(&ctx),
+                                      options.warnUnusedCheckpointTensors)))
     return failure();
   GraphImporter importer(ctx, *model, path, options);
   return importer.run();

@@ -36,6 +36,10 @@ struct ImportOptions {
   /// From `--checkpoint DIR`: a GPTQ or AWQ checkpoint whose weights replace
   /// the model's (see applyQuantizedCheckpoint).
   std::string checkpointDir;
+  /// Warn about checkpoint tensors that match no initializer. Off for the
+  /// extra imports of one compile (prefill entry, report and calibration
+  /// variants), so the warning comes once.
+  bool warnUnusedCheckpointTensors = true;
 };
 
 /// Parses `path` (external data files are resolved next to it) and returns a

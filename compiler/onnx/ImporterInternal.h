@@ -200,12 +200,16 @@ FailureOr<TV> decodeTensor(MLIRContext *ctx, const ::onnx::TensorProto &tensor,
                            StringRef modelDir, Location loc, const Twine &what,
                            bool forceContents = false, StringRef blobName = {});
 
+/// Attribute `name` of node `n`, or null.
+const ::onnx::AttributeProto *findAttribute(const ::onnx::NodeProto &n,
+                                            StringRef name);
 /// Loads the GPTQ/AWQ checkpoint in directory `dir` into `model`
 /// (ApplyCheckpoint.cpp): its quantized layers replace the linear layers
 /// reading their float weights (as MatMulNBits nodes), its other tensors the
-/// initializers of the same name. Diagnostics go to `loc`.
-LogicalResult applyQuantizedCheckpoint(::onnx::ModelProto &model,
-                                       StringRef dir, Location loc);
+/// initializers of the same name. Diagnostics go to `loc`; a warning lists
+/// unused checkpoint tensors when `warnUnused`.
+LogicalResult applyQuantizedCheckpoint(::onnx::ModelProto &model, StringRef dir,
+                                       Location loc, bool warnUnused);
 //===----------------------------------------------------------------------===//
 // GraphImporter
 //===----------------------------------------------------------------------===//

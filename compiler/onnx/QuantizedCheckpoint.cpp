@@ -5,11 +5,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/onnx/QuantizedCheckpoint.h"
+#include "compiler/onnx/HalfFloat.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/JSON.h"
 
-#include <cmath>
 #include <cstring>
 
 using namespace mlir::kiln::onnx;
@@ -32,27 +32,6 @@ uint32_t word(const SafetensorsTensor &t, int64_t i) {
   uint32_t w;
   std::memcpy(&w, t.bytes.data() + 4 * i, 4);
   return w;
-}
-
-float halfToFloat(uint16_t h) {
-  uint32_t sign = uint32_t(h >> 15) << 31, exponent = (h >> 10) & 0x1f,
-           mantissa = h & 0x3ff;
-  float magnitude;
-  if (exponent == 0) {
-    magnitude = std::ldexp(float(mantissa), -24); // zero or subnormal
-  } else if (exponent == 31) {
-    uint32_t bits = 0x7f800000u | (mantissa << 13);
-    std::memcpy(&magnitude, &bits, 4);
-  } else {
-    uint32_t bits = ((exponent + 112) << 23) | (mantissa << 13);
-    std::memcpy(&magnitude, &bits, 4);
-  }
-  uint32_t bits;
-  std::memcpy(&bits, &magnitude, 4);
-  bits |= sign;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
 }
 
 /// A 2-D tensor of `dtype` with `rows` x `cols`, or an error naming it.
@@ -174,12 +153,7 @@ mlir::kiln::onnx::readFloats(const SafetensorsTensor &t, llvm::StringRef what) {
     for (int64_t i = 0; i < n; ++i) {
       uint16_t h;
       std::memcpy(&h, p + 2 * i, 2);
-      if (brain) {
-        uint32_t bits = uint32_t(h) << 16;
-        std::memcpy(&out[i], &bits, 4);
-      } else {
-        out[i] = halfToFloat(h);
-      }
+      out[i] = brain ? bf16ToFloat(h) : halfToFloat(h);
     }
   } else {
     return fail(what + " is " + t.dtype + ", expected F16, BF16, F32 or F64");

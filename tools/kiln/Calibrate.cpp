@@ -137,6 +137,7 @@ bool collect(mlir::MLIRContext &context, const CompileOptions &options,
   variant.lmul.reset();
   variant.energyReport = nullptr;
   variant.timings = nullptr;
+  variant.import.warnUnusedCheckpointTensors = false; // the real compile's
   // Large models keep their weights out of the library (the runtime reads
   // them from its folder), as the real compile does.
   variant.externalWeights = options.externalWeights;

@@ -12,6 +12,7 @@
 
 #include "compiler/Compiler.h"
 #include "compiler/Registration.h"
+#include "compiler/onnx/HalfFloat.h"
 #include "compiler/onnx/TensorFile.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -126,38 +127,6 @@ std::string describeTensor(const konnx::TensorData &t) {
   return name + "[" + shapeToString(t.shape) + "]";
 }
 
-float halfToFloat(uint16_t h) {
-  uint32_t sign = uint32_t(h & 0x8000) << 16;
-  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-  uint32_t bits;
-  if (exp == 0x1f) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else { // subnormal: normalize
-      int e = -1;
-      do {
-        ++e;
-        mant <<= 1;
-      } while (!(mant & 0x400));
-      bits = sign | uint32_t(127 - 15 - e) << 23 | (mant & 0x3ff) << 13;
-    }
-  } else {
-    bits = sign | (exp + 127 - 15) << 23 | mant << 13;
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
-float bf16ToFloat(uint16_t b) {
-  uint32_t bits = uint32_t(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
 /// Element `i` of a float buffer of kiln dtype `dtype` as double.
 /// The value of an 8- or 4-bit float (one element per byte, low bits).
 double smallFloatAt(int32_t dtype, uint8_t bits) {
@@ -213,7 +182,8 @@ double floatAt(int32_t dtype, const char *data, int64_t i) {
   default: {
     uint16_t u;
     std::memcpy(&u, data + 2 * i, 2);
-    return dtype == KILN_DTYPE_F16 ? halfToFloat(u) : bf16ToFloat(u);
+    return dtype == KILN_DTYPE_F16 ? konnx::halfToFloat(u)
+                                   : konnx::bf16ToFloat(u);
   }
   }
 }
