@@ -28,7 +28,17 @@ def sanitize(name):
     return "_" + out if out in ("", ".", "..") else out
 
 
+def current_rss_mb():
+    """Resident set now, from /proc/self/statm (pages); None elsewhere."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def main():
+    baseline_rss_mb = current_rss_mb()  # Python, numpy and onnxruntime loaded
     with open(sys.argv[1]) as f:
         spec = json.load(f)
     so = ort.SessionOptions()
@@ -69,6 +79,7 @@ def main():
         "iterations": n, "warmup": warmup + 1, "calibration_ms": calib * 1e3,
         "session_create_s": create_s, "threads": int(spec["threads"]),
         "ort_version": ort.__version__, "providers": sess.get_providers(),
+        "baseline_rss_mb": baseline_rss_mb,
     }))
 
 

@@ -31,6 +31,7 @@ sys.path[:0] = [os.path.join(ROOT, "test", "models"), os.path.join(HERE, "models
 
 import numpy as np  # noqa: E402
 
+import app_memory  # noqa: E402
 import flops as flopcount  # noqa: E402
 import limits as machine  # noqa: E402
 from kiln_binary import default_kiln  # noqa: E402
@@ -48,6 +49,7 @@ def log(msg):
 # -- child processes ----------------------------------------------------------
 
 RUSAGE_RUN = None  # path of the compiled limits/rusage_run.c launcher
+APP_RUN = None  # path of the compiled app/app_run.c (runtime-only runner)
 
 
 def run_child(cmd, timeout, env=None):
@@ -403,6 +405,9 @@ def bench_model(name, args, kiln, limits, host, policy):
             run["kiln"] = kiln_bench(kiln, so, inputs, t, policy, prev_kiln_s)
             if "median_ms" in run["kiln"]:
                 prev_kiln_s = run["kiln"]["median_ms"] / 1e3
+            if APP_RUN:
+                run["kiln_app"] = app_memory.measure(run_child, last_json, short_error,
+                                                     APP_RUN, so, inputs, t)
         run["ort"] = ort_bench(ort_path, inputs, t, policy, work,
                                output_dir=ort_out if i == 0 else None)
         k_ms = run.get("kiln", {}).get("median_ms")
@@ -575,21 +580,38 @@ def print_tables(result):
         for m in rows:
             for run in m["runs"]:
                 print(fmt(m, run))
-    print("\nCompile time and peak resident memory (ru_maxrss of each child process; "
-          "kiln = `kiln bench`, ORT = Python + onnxruntime worker)")
+    print("\nCompile time and peak resident memory, MB (ru_maxrss of each child "
+          "process). app = a C program linked only against the kiln runtime "
+          "(bench/perf/app/app_run.c); bench = `kiln bench`, which also maps "
+          "libLLVM/libMLIR; ORT = the Python + onnxruntime worker. +model = "
+          "peak minus the process's RSS before loading the model (app: libc + "
+          "runtime; ORT: Python, numpy, onnxruntime imported)")
     print(f"{'model':18} {'GFLOP':>9} {'weights MB':>10} {'compile s':>9} "
-          f"{'compile MB':>10} {'kiln RSS MB':>11} {'ORT RSS MB':>10} {'ORT load s':>10}")
+          f"{'compile MB':>10} {'kiln app':>8} {'+model':>7} {'ORT':>6} "
+          f"{'+model':>7} {'kiln bench':>10} {'ORT load s':>10}")
+
+    def peak(rows, key):
+        vals = [r.get(key) for r in rows if r.get(key) is not None]
+        return max(vals) if vals else None
+
     for m in models:
-        kr = [r["kiln"].get("maxrss_mb") for r in m["runs"] if "kiln" in r]
-        orr = [r["ort"].get("maxrss_mb") for r in m["runs"]]
+        kr = [r["kiln"] for r in m["runs"] if "kiln" in r]
+        ar = [r["kiln_app"] for r in m["runs"] if "kiln_app" in r]
+        orr = [dict(r["ort"], above_baseline_mb=r["ort"]["maxrss_mb"] -
+                    r["ort"]["baseline_rss_mb"])
+               if r["ort"].get("maxrss_mb") and r["ort"].get("baseline_rss_mb")
+               else r["ort"] for r in m["runs"]]
         ol = [r["ort"].get("session_create_s") for r in m["runs"]
               if r["ort"].get("session_create_s") is not None]
         c = m["compile"]
         print(f"{m['name']:18} {m['counts']['flops'] / 1e9:9.4g} "
               f"{m['counts']['weight_bytes'] / 1e6:10.1f} "
               f"{_f(c['seconds'] if c['ok'] else None, '.1f', 9)} "
-              f"{c['maxrss_mb']:10.0f} {_f(max(kr) if kr else None, '.0f', 11)} "
-              f"{_f(max([x for x in orr if x]) if orr else None, '.0f', 10)} "
+              f"{c['maxrss_mb']:10.0f} {_f(peak(ar, 'peak_rss_mb'), '.0f', 8)} "
+              f"{_f(peak(ar, 'above_baseline_mb'), '.0f', 7)} "
+              f"{_f(peak(orr, 'maxrss_mb'), '.0f', 6)} "
+              f"{_f(peak(orr, 'above_baseline_mb'), '.0f', 7)} "
+              f"{_f(peak(kr, 'maxrss_mb'), '.0f', 10)} "
               f"{_f(min(ol) if ol else None, '.2f', 10)}")
     lim = result["limits"]
     if lim.get("fma"):
@@ -699,9 +721,11 @@ def main(argv=None):
         f"{onnxruntime.__version__} (Python API), threads {args.threads}, "
         f"{'quick' if args.quick else 'full'} run, loadavg {os.getloadavg()}")
 
-    global RUSAGE_RUN
+    global RUSAGE_RUN, APP_RUN
     built = machine.build(os.path.join(args.cache, "perf-work", "limits"), log)
     RUSAGE_RUN = built[2].get("rusage_run")
+    APP_RUN = app_memory.build(built[0], args.kiln,
+                               os.path.join(args.cache, "perf-work", "limits"), log)
     if not RUSAGE_RUN:
         log("bench/perf: no rusage_run launcher; RSS figures are upper bounds")
     limit_threads = sorted({1, host["nproc"]} | {min(t, host["nproc"]) for t in args.threads})
