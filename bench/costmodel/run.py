@@ -14,9 +14,10 @@ Per ISA (avx2 = AVX2 kernels on this machine, --target-features=-avx512f):
   4. exhaustive search of every candidate on a few real-model shapes
      (collect --shape ... --configs-per-shape 10000), and the measured
      latency of the learned, analytic and hand-written picks / the best;
-  5. (host ISA) bench models compiled with --cost-model=heuristic, analytic
-     and the new model: kiln bench median (1 thread; best of --rounds rounds
-     that take the three in turn) and compile time.
+  5. bench models compiled with --cost-model=heuristic, analytic and the new
+     model of --e2e-isa (default: the first of --isas; avx2 compiles AVX2
+     kernels, run on this machine): kiln bench median (1 thread; best of
+     --rounds rounds that take the three in turn) and compile time.
 --install-models copies the models to costmodel/models/x86-64-<isa>.json.
 """
 
@@ -58,6 +59,8 @@ def main():
     ap.add_argument("--install-models", action="store_true")
     ap.add_argument("--rounds", type=int, default=3,
                     help="end-to-end timings: rounds of the three compiles run in turn; the best round's median counts")
+    ap.add_argument("--e2e-isa", default=None,
+                    help="ISA of the end-to-end step (default: the first of --isas)")
     ap.add_argument("--e2e-only", action="store_true",
                     help="skip collection and training; time the bench models with DIR/model_<isa>.json")
     args = ap.parse_args()
@@ -107,10 +110,12 @@ def main():
             shutil.copy(model, dest)
             print(f"installed {dest}")
 
-    # End to end on bench models (host ISA), 1 thread.
+    # End to end on bench models, 1 thread.
     import registry
     from util import save_model
-    host_model = os.path.join(args.out, f"model_{args.isas.split(',')[0]}.json")
+    e2e_isa = args.e2e_isa or args.isas.split(",")[0]
+    e2e_flags = ["--target-features=-avx512f"] if e2e_isa == "avx2" else []
+    host_model = os.path.join(args.out, f"model_{e2e_isa}.json")
     e2e = {}
     for name in [m for m in args.models.split(",") if m]:
         onnx_path = os.path.join(args.out, "models", name + ".onnx")
@@ -120,15 +125,16 @@ def main():
         e2e[name] = {}
         labels = [("heuristic", "heuristic"), ("analytic", "analytic"), ("learned", host_model)]
         for label, spec in labels:
-            lib = os.path.join(args.out, f"{name}_{label}.so")
+            lib = os.path.join(args.out, f"{name}_{e2e_isa}_{label}.so")
             t0 = time.time()
-            run([kiln, "compile", onnx_path, "-o", lib, "--cost-model=" + spec], stdout=subprocess.DEVNULL)
+            run([kiln, "compile", onnx_path, "-o", lib, "--cost-model=" + spec] + e2e_flags,
+                stdout=subprocess.DEVNULL)
             e2e[name][label] = {"compile_s": time.time() - t0, "round_ms": []}
         # Rounds take the three libraries in turn, so a drift of the machine's
         # speed (clock, neighbours) hits all of them alike.
         for _ in range(args.rounds):
             for label, _spec in labels:
-                lib = os.path.join(args.out, f"{name}_{label}.so")
+                lib = os.path.join(args.out, f"{name}_{e2e_isa}_{label}.so")
                 r = run([kiln, "bench", lib, "--threads", "1", "--iterations", "15", "--json"], capture_output=True)
                 e2e[name][label]["round_ms"].append(json.loads(r.stdout)["median_ms"])
         for label, _spec in labels:
@@ -136,8 +142,8 @@ def main():
             entry["median_ms"] = min(entry["round_ms"])
             print(f"  {name} {label}: {entry['median_ms']:.3f} ms (rounds {entry['round_ms']}), "
                   f"compile {entry['compile_s']:.1f} s", flush=True)
-    summary["end_to_end"] = e2e
-    out = os.path.join(args.out, "summary_e2e.json" if args.e2e_only else "summary.json")
+    summary["end_to_end"] = {"isa": e2e_isa, "models": e2e}
+    out = os.path.join(args.out, f"summary_e2e_{e2e_isa}.json" if args.e2e_only else "summary.json")
     with open(out, "w") as f:
         json.dump(summary, f, indent=2)
     print(json.dumps(summary, indent=2))
