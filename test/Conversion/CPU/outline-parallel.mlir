@@ -164,3 +164,63 @@ func.func @helper(%in: memref<65536xf32>) {
   }
   return
 }
+
+// -----
+
+// A GEMV-like loop below min-parallel-work (256 x 8 x ~17 units) that
+// streams 128 KiB of a constant global (the weights) is split: each thread
+// reads its share from its own cache. The same loop over a mutable global
+// stays serial.
+// CHECK-LABEL: func.func @weights
+// CHECK: call @kiln_exec_parallel_for
+// CHECK-LABEL: func.func @activations
+// CHECK-NOT: kiln_exec_parallel_for
+// CHECK: scf.parallel
+// CHECK-NOT: kiln_exec_parallel_for
+// CHECK: return
+memref.global "private" constant @w : memref<256x128xf32> = dense<1.0>
+memref.global "private" @a : memref<256x128xf32> = dense<1.0>
+func.func @weights(%x: memref<128xf32>, %y: memref<256xf32>, %ws: memref<64xi8> {kiln.workspace}) attributes {kiln.entry} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %c128 = arith.constant 128 : index
+  %c256 = arith.constant 256 : index
+  %zero = arith.constant dense<0.0> : vector<16xf32>
+  %w = memref.get_global @w : memref<256x128xf32>
+  scf.parallel (%n) = (%c0) to (%c256) step (%c1) {
+    %acc = scf.for %k = %c0 to %c128 step %c16 iter_args(%s = %zero) -> vector<16xf32> {
+      %wv = vector.load %w[%n, %k] : memref<256x128xf32>, vector<16xf32>
+      %xv = vector.load %x[%k] : memref<128xf32>, vector<16xf32>
+      %p = arith.mulf %wv, %xv : vector<16xf32>
+      %t = arith.addf %s, %p : vector<16xf32>
+      scf.yield %t : vector<16xf32>
+    }
+    %r = vector.reduction <add>, %acc : vector<16xf32> into f32
+    memref.store %r, %y[%n] : memref<256xf32>
+    scf.reduce
+  }
+  return
+}
+func.func @activations(%x: memref<128xf32>, %y: memref<256xf32>, %ws: memref<64xi8> {kiln.workspace}) attributes {kiln.entry} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %c128 = arith.constant 128 : index
+  %c256 = arith.constant 256 : index
+  %zero = arith.constant dense<0.0> : vector<16xf32>
+  %w = memref.get_global @a : memref<256x128xf32>
+  scf.parallel (%n) = (%c0) to (%c256) step (%c1) {
+    %acc = scf.for %k = %c0 to %c128 step %c16 iter_args(%s = %zero) -> vector<16xf32> {
+      %wv = vector.load %w[%n, %k] : memref<256x128xf32>, vector<16xf32>
+      %xv = vector.load %x[%k] : memref<128xf32>, vector<16xf32>
+      %p = arith.mulf %wv, %xv : vector<16xf32>
+      %t = arith.addf %s, %p : vector<16xf32>
+      scf.yield %t : vector<16xf32>
+    }
+    %r = vector.reduction <add>, %acc : vector<16xf32> into f32
+    memref.store %r, %y[%n] : memref<256xf32>
+    scf.reduce
+  }
+  return
+}
