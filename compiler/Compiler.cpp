@@ -501,6 +501,7 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   CpuPipelineOptions cpu;
   cpu.target = cpuTarget;
   cpu.minParallelWork = options.minParallelWork;
+  cpu.minParallelWeightBytes = options.minParallelWeightBytes;
   cpu.costModel = options.costModel;
   cpu.forceConfig = options.forceKernelConfig;
   cpu.bf16 = options.bf16;

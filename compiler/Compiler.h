@@ -63,6 +63,9 @@ struct CompileOptions {
   /// Work below which a parallel loop stays on one thread (unset: the
   /// codegen default; see kiln-outline-parallel).
   std::optional<int64_t> minParallelWork;
+  /// Weight bytes from which a parallel loop is split anyway (unset: the
+  /// codegen default; see kiln-outline-parallel).
+  std::optional<int64_t> minParallelWeightBytes;
   /// Write the weights to `<output stem>.weights` next to the output
   /// instead of into it (kiln compile --weights=external).
   bool externalWeights = false;

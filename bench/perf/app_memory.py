@@ -33,7 +33,9 @@ def build(cc, kiln, workdir, log):
     exe = os.path.join(workdir, "app_run")
     cmd = [cc, "-O2", "-std=c11", "-I", os.path.join(ROOT, "runtime", "include"),
            "-o", exe, os.path.join(HERE, "app", "app_run.c"), lib,
-           "-pthread", "-ldl", "-lm"]
+           # Exports the runtime to the dlopened model, whose parallel loops
+           # call it through weak references (serial without them).
+           "-rdynamic", "-pthread", "-ldl", "-lm"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         log(f"bench/perf: {' '.join(cmd)} failed:\n{r.stderr}")

@@ -84,6 +84,8 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   KilnOutlineParallelPassOptions outline;
   if (options.minParallelWork)
     outline.minParallelWork = *options.minParallelWork;
+  if (options.minParallelWeightBytes)
+    outline.minParallelWeightBytes = *options.minParallelWeightBytes;
   pm.addPass(createKilnOutlineParallelPass(outline));
   // bf16 arithmetic runs in f32, rounded after each op (LLVM's own
   // promotion would call __truncsfbf2, which the artifact cannot link; the

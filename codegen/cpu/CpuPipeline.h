@@ -27,6 +27,8 @@ struct CpuPipelineOptions {
   /// kiln-outline-parallel's min-parallel-work (unset: the pass default):
   /// estimated ops below which a parallel loop stays on one thread.
   std::optional<int64_t> minParallelWork;
+  /// Its min-parallel-weight-bytes (unset: the pass default).
+  std::optional<int64_t> minParallelWeightBytes;
   /// Kernel configurations: a cost model spec for kiln-lower-contractions
   /// (learned, analytic, stub, a model file; empty: the hand-written
   /// choice) and a configuration forced on every kernel ("mr,nr,kc").

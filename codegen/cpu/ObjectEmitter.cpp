@@ -380,6 +380,37 @@ void bindParallelFor(llvm::Module &module) {
   b.SetInsertPoint(done);
   b.CreateRet(llvm::ConstantInt::get(i32, KILN_OK));
 }
+
+/// Kernels ask kiln_exec_num_threads whether to take a loop's dispatch or
+/// its serial form (OutlineParallel.cpp). Weak like kiln_exec_parallel_for:
+/// when it did not resolve, parallel_for cannot run in parallel either, so
+/// the answer is 1.
+void bindNumThreads(llvm::Module &module) {
+  llvm::Function *runtime = module.getFunction("kiln_exec_num_threads");
+  if (!runtime || !runtime->isDeclaration() || runtime->use_empty())
+    return;
+  llvm::LLVMContext &ctx = module.getContext();
+  runtime->setLinkage(llvm::GlobalValue::ExternalWeakLinkage);
+  auto *shim = llvm::Function::Create(runtime->getFunctionType(),
+                                      llvm::GlobalValue::InternalLinkage,
+                                      "kiln.num_threads", module);
+  SmallVector<llvm::CallBase *> calls;
+  for (llvm::User *user : runtime->users())
+    if (auto *call = dyn_cast<llvm::CallBase>(user))
+      if (call->getCalledOperand() == runtime)
+        calls.push_back(call);
+  for (llvm::CallBase *call : calls)
+    call->setCalledFunction(shim);
+  auto *entry = llvm::BasicBlock::Create(ctx, "entry", shim);
+  auto *callRuntime = llvm::BasicBlock::Create(ctx, "runtime", shim);
+  auto *single = llvm::BasicBlock::Create(ctx, "single", shim);
+  llvm::IRBuilder<> b(entry);
+  b.CreateCondBr(b.CreateIsNotNull(runtime), callRuntime, single);
+  b.SetInsertPoint(callRuntime);
+  b.CreateRet(b.CreateCall(runtime, {shim->getArg(0)}));
+  b.SetInsertPoint(single);
+  b.CreateRet(llvm::ConstantInt::get(llvm::Type::getInt32Ty(ctx), 1));
+}
 } // namespace
 
 FailureOr<std::unique_ptr<llvm::Module>>
@@ -405,6 +436,7 @@ mlir::kiln::buildLLVMModule(ModuleOp module, const ModelSignature &model,
   llvmModule->setTargetTriple(tm.getTargetTriple());
   llvmModule->setDataLayout(tm.createDataLayout());
   bindParallelFor(*llvmModule);
+  bindNumThreads(*llvmModule);
 
   // Weights become raw byte arrays: the same bytes, but LLVM's passes and
   // its AsmPrinter handle an [N x i8] as one blob instead of walking

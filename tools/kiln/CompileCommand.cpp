@@ -99,6 +99,15 @@ cl::opt<long long> parallelMinWork(
              "context's threads (default: 131072)"),
     cl::init(-1), cl::value_desc("N"), cl::sub(kiln::compileCommand),
     cl::cat(category));
+cl::opt<long long> parallelMinWeightBytes(
+    "parallel-min-weight-bytes",
+    cl::desc("Bytes of weights a parallel loop reads from which it is split "
+             "even below --parallel-min-work (a small GEMV streams its "
+             "weights, and each thread then streams its share; the loop "
+             "keeps its serial form for 1-thread contexts) (default: "
+             "131072)"),
+    cl::init(-1), cl::value_desc("N"), cl::sub(kiln::compileCommand),
+    cl::cat(category));
 cl::opt<bool> winograd(
     "winograd",
     cl::desc("Run eligible 3x3 convolutions (stride 1, one group, f32, at "
@@ -483,6 +492,8 @@ int kiln::compileMain() {
   options.target.optLevel = std::min(3u, optLevel.getValue());
   if (parallelMinWork >= 0)
     options.minParallelWork = parallelMinWork;
+  if (parallelMinWeightBytes >= 0)
+    options.minParallelWeightBytes = parallelMinWeightBytes;
   if (timings)
     options.timings = &errs();
   options.externalWeights = weights == Weights::External;

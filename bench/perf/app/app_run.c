@@ -3,7 +3,8 @@
  * Usage: app_run MODEL.so THREADS RUNS [NAME=raw.bin ...]
  *
  * The peak-memory side of bench/perf: a C program linked only against the
- * kiln runtime (static), as an app ships it. `kiln bench` maps the whole
+ * kiln runtime (static, exported with -rdynamic so that the model's parallel
+ * loops find it), as an app ships it. `kiln bench` maps the whole
  * compiler (libLLVM, libMLIR), which says nothing about what running a
  * compiled model costs. Loads the model, fills each input from its raw file
  * (NAME=path, little-endian, exactly the descriptor's byte size; inputs not

@@ -169,15 +169,21 @@ func.func @helper(%in: memref<65536xf32>) {
 
 // A GEMV-like loop below min-parallel-work (256 x 8 x ~17 units) that
 // streams 128 KiB of a constant global (the weights) is split: each thread
-// reads its share from its own cache. The same loop over a mutable global
-// stays serial.
+// reads its share from its own cache. Being short, it keeps its serial form
+// for a 1-thread context. The same loop over a mutable global stays serial.
 // CHECK-LABEL: func.func @weights
+// CHECK: %[[T:.*]] = call @kiln_exec_num_threads(%{{.*}}) : (!llvm.ptr) -> i32
+// CHECK: %[[M:.*]] = arith.cmpi sgt, %[[T]], %{{.*}} : i32
+// CHECK: scf.if %[[M]] {
 // CHECK: call @kiln_exec_parallel_for
+// CHECK: } else {
+// CHECK: scf.parallel
 // CHECK-LABEL: func.func @activations
 // CHECK-NOT: kiln_exec_parallel_for
 // CHECK: scf.parallel
 // CHECK-NOT: kiln_exec_parallel_for
 // CHECK: return
+// CHECK: func.func private @kiln_exec_num_threads(!llvm.ptr) -> i32
 memref.global "private" constant @w : memref<256x128xf32> = dense<1.0>
 memref.global "private" @a : memref<256x128xf32> = dense<1.0>
 func.func @weights(%x: memref<128xf32>, %y: memref<256xf32>, %ws: memref<64xi8> {kiln.workspace}) attributes {kiln.entry} {
