@@ -330,6 +330,28 @@ private:
 } // namespace
 
 namespace {
+/// Makes the runtime function `name`, when the kernels call it, an external
+/// weak reference, and sends every call to a new internal shim `shimName` of
+/// the same type (the caller fills in its body); null when it is not called.
+llvm::Function *weakRuntimeShim(llvm::Module &module, StringRef name,
+                                StringRef shimName) {
+  llvm::Function *runtime = module.getFunction(name);
+  if (!runtime || !runtime->isDeclaration() || runtime->use_empty())
+    return nullptr;
+  runtime->setLinkage(llvm::GlobalValue::ExternalWeakLinkage);
+  auto *shim = llvm::Function::Create(runtime->getFunctionType(),
+                                      llvm::GlobalValue::InternalLinkage,
+                                      shimName, module);
+  SmallVector<llvm::CallBase *> calls;
+  for (llvm::User *user : runtime->users())
+    if (auto *call = dyn_cast<llvm::CallBase>(user))
+      if (call->getCalledOperand() == runtime)
+        calls.push_back(call);
+  for (llvm::CallBase *call : calls)
+    call->setCalledFunction(shim);
+  return shim;
+}
+
 /// Kernels call kiln_exec_parallel_for (kiln/exec.h) for their parallel
 /// loops. The artifact references it weakly and calls it through a private
 /// shim that runs the range serially when the symbol did not resolve -- a
@@ -339,21 +361,12 @@ namespace {
 /// linked into a program with the runtime always resolves it (the context
 /// code that creates `exec` lives in the same archive member).
 void bindParallelFor(llvm::Module &module) {
-  llvm::Function *runtime = module.getFunction("kiln_exec_parallel_for");
-  if (!runtime || !runtime->isDeclaration() || runtime->use_empty())
+  llvm::Function *shim =
+      weakRuntimeShim(module, "kiln_exec_parallel_for", "kiln.parallel_for");
+  if (!shim)
     return;
+  llvm::Function *runtime = module.getFunction("kiln_exec_parallel_for");
   llvm::LLVMContext &ctx = module.getContext();
-  runtime->setLinkage(llvm::GlobalValue::ExternalWeakLinkage);
-  auto *shim = llvm::Function::Create(runtime->getFunctionType(),
-                                      llvm::GlobalValue::InternalLinkage,
-                                      "kiln.parallel_for", module);
-  SmallVector<llvm::CallBase *> calls;
-  for (llvm::User *user : runtime->users())
-    if (auto *call = dyn_cast<llvm::CallBase>(user))
-      if (call->getCalledOperand() == runtime)
-        calls.push_back(call);
-  for (llvm::CallBase *call : calls)
-    call->setCalledFunction(shim);
 
   auto *entry = llvm::BasicBlock::Create(ctx, "entry", shim);
   auto *callRuntime = llvm::BasicBlock::Create(ctx, "runtime", shim);
@@ -386,21 +399,12 @@ void bindParallelFor(llvm::Module &module) {
 /// when it did not resolve, parallel_for cannot run in parallel either, so
 /// the answer is 1.
 void bindNumThreads(llvm::Module &module) {
-  llvm::Function *runtime = module.getFunction("kiln_exec_num_threads");
-  if (!runtime || !runtime->isDeclaration() || runtime->use_empty())
+  llvm::Function *shim =
+      weakRuntimeShim(module, "kiln_exec_num_threads", "kiln.num_threads");
+  if (!shim)
     return;
+  llvm::Function *runtime = module.getFunction("kiln_exec_num_threads");
   llvm::LLVMContext &ctx = module.getContext();
-  runtime->setLinkage(llvm::GlobalValue::ExternalWeakLinkage);
-  auto *shim = llvm::Function::Create(runtime->getFunctionType(),
-                                      llvm::GlobalValue::InternalLinkage,
-                                      "kiln.num_threads", module);
-  SmallVector<llvm::CallBase *> calls;
-  for (llvm::User *user : runtime->users())
-    if (auto *call = dyn_cast<llvm::CallBase>(user))
-      if (call->getCalledOperand() == runtime)
-        calls.push_back(call);
-  for (llvm::CallBase *call : calls)
-    call->setCalledFunction(shim);
   auto *entry = llvm::BasicBlock::Create(ctx, "entry", shim);
   auto *callRuntime = llvm::BasicBlock::Create(ctx, "runtime", shim);
   auto *single = llvm::BasicBlock::Create(ctx, "single", shim);
