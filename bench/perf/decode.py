@@ -6,7 +6,7 @@ usage: .venv/bin/python bench/perf/decode.py [--config gpt2|tiny]
          [--contexts 128,1024] [--threads 1,2] [--iterations 10]
          [--kiln PATH] [--out FILE.json] [--quantize w4] [--precision bf16]
          [--kv int8|qjl|think] [--kv-qjl-sketch M] [--kv-think-ratio L]
-         [--prefill S] [--kv-block N]
+         [--prefill S] [--kv-block N] [--rounds R]
 
 For each context length N and thread count T:
   kiln  `kiln bench decoder.so --decode --context N`: the cache is filled
@@ -19,7 +19,11 @@ For each context length N and thread count T:
 With --prefill S both time one call appending S tokens at context N
 instead (kiln: `kiln bench --prefill`, the prefill entry of
 `--prefill seq=S`; ORT: seq = S), and the floor counts the weights once.
-Both report the median step. The floor is the bytes a step must read --
+Both report the median step. The machine's memory bandwidth drifts while a
+run goes on (a shared VM: the 2-thread triad read 45 and 78 GB/s an hour
+apart), so each (context, threads) point is measured in --rounds rounds of
+triad, kiln, ORT in turn; the table gives each round and the median of the
+rounds' ratios. The floor is the bytes a step must read --
 the weights except the embedding tables (a Gather reads one row of each;
 with --quantize, the packed weights the artifact reports) plus the K/V
 cache, layers x 2 x kv_heads x N x head_dim x 4 (--kv int8, qjl: their
@@ -150,6 +154,9 @@ def main():
     ap.add_argument("--kv-block", type=int, default=0,
                     help="page the cache in blocks of this many tokens "
                          "(kiln --kv-block; the pool holds one sequence)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of (triad, kiln, ORT) per point; the median "
+                         "ratio counts")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
     contexts = [int(c) for c in args.contexts.split(",")]
@@ -198,27 +205,40 @@ def main():
             wbytes = kiln_step(args.kiln, so, 0, 1, 1)["weights_bytes"] - tables
         mode = "--prefill" if args.prefill else "--decode"
         for t in threads:
-            k = kiln_step(args.kiln, so, n, t, args.iterations, mode)
-            o = ort_step(model, args.config, n, t, args.iterations,
-                         max(1, args.prefill))
-            floor_ms = (wbytes + kvbytes) / (bandwidth[t] * 1e9) * 1e3
+            rounds = []
+            for _ in range(max(1, args.rounds)):
+                bw = machine._run(built[2]["stream"], t, 1 << 30, 3)["triad_gbs"]
+                k = kiln_step(args.kiln, so, n, t, args.iterations, mode)
+                o = ort_step(model, args.config, n, t, args.iterations,
+                             max(1, args.prefill))
+                floor_ms = (wbytes + kvbytes) / (bw * 1e9) * 1e3
+                rounds.append({"triad_gbs": bw, "kiln_ms": k["median_ms"],
+                               "ort_ms": o["median_ms"],
+                               "speedup": o["median_ms"] / k["median_ms"],
+                               "floor_ms": floor_ms,
+                               "kiln_of_floor": floor_ms / k["median_ms"],
+                               "ort_of_floor": floor_ms / o["median_ms"]})
+                log(f"  round: triad {bw:.1f} GB/s, kiln {k['median_ms']:.2f} ms, "
+                    f"ORT {o['median_ms']:.2f} ms, ORT/kiln {rounds[-1]['speedup']:.2f}x")
+            med = {key: float(np.median([r[key] for r in rounds]))
+                   for key in rounds[0]}
             row = {"context": n, "threads": t, "tokens": max(1, args.prefill),
-                   "kiln_ms": k["median_ms"],
-                   "ort_ms": o["median_ms"], "speedup": o["median_ms"] / k["median_ms"],
-                   "weight_bytes": wbytes, "kv_bytes": kvbytes, "floor_ms": floor_ms,
-                   "kiln_of_floor": floor_ms / k["median_ms"],
-                   "ort_of_floor": floor_ms / o["median_ms"]}
+                   "kiln_ms": med["kiln_ms"], "ort_ms": med["ort_ms"],
+                   "speedup": med["speedup"], "weight_bytes": wbytes,
+                   "kv_bytes": kvbytes, "floor_ms": med["floor_ms"],
+                   "kiln_of_floor": med["kiln_of_floor"],
+                   "ort_of_floor": med["ort_of_floor"], "rounds": rounds}
             if args.prefill and not args.quantize:
                 # The matmul work of the chunk (2 flops per weight and token;
                 # attention left out): the rate kiln reaches on it.
-                row["kiln_gflops"] = 2 * wbytes / 4 * args.prefill / (k["median_ms"] * 1e6)
+                row["kiln_gflops"] = 2 * wbytes / 4 * args.prefill / (med["kiln_ms"] * 1e6)
                 log(f"  prefill {args.prefill} tokens: kiln "
                     f"{row['kiln_gflops']:.1f} GFLOP/s on the weights' matmuls")
             rows.append(row)
-            log(f"context {n:5d} threads {t}: kiln {k['median_ms']:.2f} ms, ORT "
-                f"{o['median_ms']:.2f} ms, ORT/kiln {row['speedup']:.2f}x; floor "
-                f"{floor_ms:.2f} ms (kiln {100 * row['kiln_of_floor']:.0f}%, ORT "
-                f"{100 * row['ort_of_floor']:.0f}%)")
+            log(f"context {n:5d} threads {t}: kiln {row['kiln_ms']:.2f} ms, ORT "
+                f"{row['ort_ms']:.2f} ms, ORT/kiln {row['speedup']:.2f}x (median of "
+                f"{len(rounds)} rounds); kiln {100 * row['kiln_of_floor']:.0f}%, ORT "
+                f"{100 * row['ort_of_floor']:.0f}% of the floor")
     out = args.out or os.path.join(cache, f"decode-{args.config}.json")
     with open(out, "w") as f:
         json.dump({"config": args.config, "quantize": args.quantize, "kv": args.kv,
