@@ -43,11 +43,15 @@
 // The default, 131072 (2^17) op-units, is ~30-100 us of scalar code and
 // still ~10 us once vectorized: measured on a BERT-layer model, a 4096 x
 // 30-op GELU (~120K) ran slower split over 2 threads than on one, while
-// every ResNet-50 convolution is far above it. A loop that reads at least
-// `min-parallel-weight-bytes` (128 KiB) of constant globals is split even
-// below that: a small GEMV is bound by streaming its weights from L2, and
-// each thread then streams its own share (the 3-layer 256-wide MLP at
-// batch 1 on 2 Zen 5 cores: 4.0 -> 2.8 us). The estimate depends on
+// every ResNet-50 convolution is far above it. With
+// `min-parallel-weight-bytes` set (0, the default, is off), a loop that
+// reads at least that many bytes of constant globals is split even below
+// that: a small GEMV is bound by streaming its weights from L2, and each
+// thread then streams its own share. Whether that pays depends on how fast
+// the cores hand work over: the 3-layer 256-wide MLP at batch 1 on this
+// 2-vCPU VM (128 KiB) went 4.0 -> 2.8 us while a cross-vCPU round trip took
+// ~100 ns, and 4.1 -> 5.8 us while it took ~430 ns (the VM switches
+// between the two), so it is opt-in. The estimate depends on
 // the IR only, never on the thread count, and splitting parallel dims never
 // changes what one iteration computes, so results are bit-identical for any
 // number of threads.
@@ -334,8 +338,9 @@ struct KilnOutlineParallelPass
       total = satMul(total, n);
     Work work;
     work.add(estimateWork(*loop.getBody()), total);
-    if (total <= 1 || (work.ops < minParallelWork &&
-                       work.weightBytes < minParallelWeightBytes))
+    bool weightBound = minParallelWeightBytes > 0 &&
+                       work.weightBytes >= minParallelWeightBytes;
+    if (total <= 1 || (work.ops < minParallelWork && !weightBound))
       return false;
     unsigned prefix = 0;
     int64_t items = 1;

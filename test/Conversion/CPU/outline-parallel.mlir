@@ -1,5 +1,6 @@
 // RUN: %kiln_opt %s --kiln-outline-parallel --split-input-file | FileCheck %s
 // RUN: %kiln_opt %s --kiln-outline-parallel=min-parallel-work=1 --split-input-file | FileCheck %s --check-prefix=LOW
+// RUN: %kiln_opt %s --kiln-outline-parallel=min-parallel-weight-bytes=131072 --split-input-file | FileCheck %s --check-prefix=WB
 
 // A big elementwise loop: the kernel gets the exec argument, the loop
 // becomes a dispatch of 64 items (the leading dim reaches
@@ -168,22 +169,27 @@ func.func @helper(%in: memref<65536xf32>) {
 // -----
 
 // A GEMV-like loop below min-parallel-work (256 x 8 x ~17 units) that
-// streams 128 KiB of a constant global (the weights) is split: each thread
-// reads its share from its own cache. Being short, it keeps its serial form
-// for a 1-thread context. The same loop over a mutable global stays serial.
+// streams 128 KiB of a constant global (the weights) stays serial by
+// default; with min-parallel-weight-bytes it is split (each thread reads
+// its share from its own cache) and, being short, keeps its serial form
+// for a 1-thread context. The same loop over a mutable global stays serial
+// either way.
 // CHECK-LABEL: func.func @weights
-// CHECK: %[[T:.*]] = call @kiln_exec_num_threads(%{{.*}}) : (!llvm.ptr) -> i32
-// CHECK: %[[M:.*]] = arith.cmpi sgt, %[[T]], %{{.*}} : i32
-// CHECK: scf.if %[[M]] {
-// CHECK: call @kiln_exec_parallel_for
-// CHECK: } else {
-// CHECK: scf.parallel
-// CHECK-LABEL: func.func @activations
-// CHECK-NOT: kiln_exec_parallel_for
-// CHECK: scf.parallel
 // CHECK-NOT: kiln_exec_parallel_for
 // CHECK: return
-// CHECK: func.func private @kiln_exec_num_threads(!llvm.ptr) -> i32
+// WB-LABEL: func.func @weights
+// WB: %[[T:.*]] = call @kiln_exec_num_threads(%{{.*}}) : (!llvm.ptr) -> i32
+// WB: %[[M:.*]] = arith.cmpi sgt, %[[T]], %{{.*}} : i32
+// WB: scf.if %[[M]] {
+// WB: call @kiln_exec_parallel_for
+// WB: } else {
+// WB: scf.parallel
+// WB-LABEL: func.func @activations
+// WB-NOT: kiln_exec_parallel_for
+// WB: scf.parallel
+// WB-NOT: kiln_exec_parallel_for
+// WB: return
+// WB: func.func private @kiln_exec_num_threads(!llvm.ptr) -> i32
 memref.global "private" constant @w : memref<256x128xf32> = dense<1.0>
 memref.global "private" @a : memref<256x128xf32> = dense<1.0>
 func.func @weights(%x: memref<128xf32>, %y: memref<256xf32>, %ws: memref<64xi8> {kiln.workspace}) attributes {kiln.entry} {
