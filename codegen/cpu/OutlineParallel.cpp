@@ -106,13 +106,12 @@ std::optional<int64_t> tripCount(Value lb, Value ub, Value step) {
   return *u <= *l ? 0 : (*u - *l + *s - 1) / *s;
 }
 
-/// Whether `memref` is a constant global (the weights), directly or
-/// through views of it.
-bool isConstantGlobal(Value memref) {
+/// Whether `memref` is a constant global of `globals` (the weights),
+/// directly or through views of it.
+bool isConstantGlobal(Value memref, const SymbolTable &globals) {
   while (Operation *def = memref.getDefiningOp()) {
     if (auto get = dyn_cast<memref::GetGlobalOp>(def)) {
-      auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
-          get, get.getNameAttr());
+      auto global = globals.lookup<memref::GlobalOp>(get.getName());
       return global && global.getConstant();
     }
     if (!isa<memref::ViewOp, memref::SubViewOp, memref::ReinterpretCastOp,
@@ -132,7 +131,8 @@ struct Work {
   /// loops on one thread (GPT-2's decode step: 27 ms at 2 threads, 16 ms
   /// once its GEMVs split).
   int64_t ops = 0;
-  /// Bytes read from constant globals (the weights).
+  /// Bytes read from constant globals (the weights); counted only when
+  /// estimateWork is given the module's symbol table.
   int64_t weightBytes = 0;
 
   void add(const Work &other, int64_t times) {
@@ -141,7 +141,7 @@ struct Work {
   }
 };
 
-Work opWork(Operation &op) {
+Work opWork(Operation &op, const SymbolTable *globals) {
   Work work{1, 0};
   if (!isa<vector::LoadOp, vector::MaskedLoadOp, vector::TransferReadOp,
            vector::GatherOp>(op))
@@ -150,13 +150,13 @@ Work opWork(Operation &op) {
   if (!type)
     return work;
   work.ops = std::max<int64_t>(1, type.getNumElements());
-  if (isConstantGlobal(op.getOperand(0)))
+  if (globals && isConstantGlobal(op.getOperand(0), *globals))
     work.weightBytes =
         type.getNumElements() * type.getElementTypeBitWidth() / 8;
   return work;
 }
 
-Work estimateWork(Block &block) {
+Work estimateWork(Block &block, const SymbolTable *globals) {
   Work work;
   for (Operation &op : block) {
     if (op.hasTrait<OpTrait::ConstantLike>() ||
@@ -165,7 +165,7 @@ Work estimateWork(Block &block) {
     Work inner;
     for (Region &region : op.getRegions())
       for (Block &nested : region)
-        inner.add(estimateWork(nested), 1);
+        inner.add(estimateWork(nested, globals), 1);
     int64_t trips = 1;
     if (auto loop = dyn_cast<scf::ForOp>(op)) {
       // A run-time bound with a known maximum (`kiln.max_trips`, e.g. the
@@ -181,7 +181,7 @@ Work estimateWork(Block &block) {
                loop.getLowerBound(), loop.getUpperBound(), loop.getStep()))
         trips = satMul(trips, tripCount(lb, ub, step).value_or(kUnknownTrips));
     }
-    work.add(opWork(op), 1);
+    work.add(opWork(op, globals), 1);
     work.add(inner, trips);
   }
   return work;
@@ -284,34 +284,15 @@ struct KilnOutlineParallelPass
     return success();
   }
 
-  func::FuncOp runtimeDeclaration(SymbolTable &symbols, FunctionType bodyTy) {
-    MLIRContext *ctx = &getContext();
-    auto ptrTy = LLVM::LLVMPointerType::get(ctx);
-    auto type = FunctionType::get(
-        ctx, {ptrTy, IntegerType::get(ctx, 64), bodyTy, ptrTy},
-        {IntegerType::get(ctx, 32)});
-    if (auto existing = symbols.lookup<func::FuncOp>(kRuntimeParallelFor))
+  /// The runtime function `name` of `type`, declared once (null when the
+  /// module already has that name with another type).
+  func::FuncOp runtimeDeclaration(SymbolTable &symbols, StringRef name,
+                                  FunctionType type) {
+    if (auto existing = symbols.lookup<func::FuncOp>(name))
       return existing.getFunctionType() == type ? existing : nullptr;
     ModuleOp module = cast<ModuleOp>(symbols.getOp());
     OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-    auto decl = func::FuncOp::create(b, module.getLoc(), kRuntimeParallelFor,
-                                     type);
-    decl.setPrivate();
-    symbols.insert(decl);
-    return decl;
-  }
-
-  /// int32_t kiln_exec_num_threads(const void *exec), declared once.
-  func::FuncOp numThreadsDeclaration(SymbolTable &symbols) {
-    MLIRContext *ctx = &getContext();
-    auto type = FunctionType::get(ctx, {LLVM::LLVMPointerType::get(ctx)},
-                                  {IntegerType::get(ctx, 32)});
-    if (auto existing = symbols.lookup<func::FuncOp>(kRuntimeNumThreads))
-      return existing.getFunctionType() == type ? existing : nullptr;
-    ModuleOp module = cast<ModuleOp>(symbols.getOp());
-    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-    auto decl =
-        func::FuncOp::create(b, module.getLoc(), kRuntimeNumThreads, type);
+    auto decl = func::FuncOp::create(b, module.getLoc(), name, type);
     decl.setPrivate();
     symbols.insert(decl);
     return decl;
@@ -337,7 +318,9 @@ struct KilnOutlineParallelPass
     for (int64_t n : trips)
       total = satMul(total, n);
     Work work;
-    work.add(estimateWork(*loop.getBody()), total);
+    work.add(estimateWork(*loop.getBody(),
+                          minParallelWeightBytes > 0 ? &symbols : nullptr),
+             total);
     bool weightBound = minParallelWeightBytes > 0 &&
                        work.weightBytes >= minParallelWeightBytes;
     if (total <= 1 || (work.ops < minParallelWork && !weightBound))
@@ -360,7 +343,11 @@ struct KilnOutlineParallelPass
     Type i64 = IntegerType::get(ctx, 64);
     Type indexTy = IndexType::get(ctx);
     auto bodyTy = FunctionType::get(ctx, {ptrTy, i64, i64}, {});
-    func::FuncOp runtime = runtimeDeclaration(symbols, bodyTy);
+    Type i32 = IntegerType::get(ctx, 32);
+    // int32_t kiln_exec_parallel_for(exec, n, fn, data) (kiln/exec.h).
+    func::FuncOp runtime = runtimeDeclaration(
+        symbols, kRuntimeParallelFor,
+        FunctionType::get(ctx, {ptrTy, i64, bodyTy, ptrTy}, {i32}));
     if (!runtime)
       return false;
     // A loop split only for its weight bytes is short: on one thread its
@@ -368,8 +355,11 @@ struct KilnOutlineParallelPass
     // than the range function (the 256-wide MLP: 4.1 vs 4.8 us). It stays
     // beside the dispatch for a 1-thread context.
     bool keepSerial = work.ops < minParallelWork;
+    // int32_t kiln_exec_num_threads(const void *exec).
     func::FuncOp numThreads;
-    if (keepSerial && !(numThreads = numThreadsDeclaration(symbols)))
+    if (keepSerial && !(numThreads = runtimeDeclaration(
+                            symbols, kRuntimeNumThreads,
+                            FunctionType::get(ctx, {ptrTy}, {i32}))))
       return false;
     SmallVector<Type> fields;
     for (Value value : captures.passed)
@@ -480,9 +470,9 @@ struct KilnOutlineParallelPass
       Value threads =
           func::CallOp::create(kb, loc, numThreads, ValueRange{exec})
               .getResult(0);
-      Value several = arith::CmpIOp::create(
-          kb, loc, arith::CmpIPredicate::sgt, threads,
-          arith::ConstantIntOp::create(kb, loc, kb.getI32Type(), 1));
+      Value several =
+          arith::CmpIOp::create(kb, loc, arith::CmpIPredicate::sgt, threads,
+                                arith::ConstantIntOp::create(kb, loc, i32, 1));
       split = scf::IfOp::create(kb, loc, several, /*withElseRegion=*/true);
       kb.setInsertionPointToStart(split.thenBlock());
     }

@@ -52,11 +52,13 @@ static int compare_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Bytes of a descriptor input or output, through the runtime's own
+ * kiln_tensor helpers. */
 static int64_t info_bytes(const kiln_tensor_info *info) {
-  int64_t n = 1;
-  for (int32_t d = 0; d < info->rank; ++d)
-    n *= info->dims[d];
-  return n * (int64_t)kiln_dtype_size(info->dtype);
+  kiln_tensor t;
+  return kiln_tensor_init_from_info(&t, info, NULL) == KILN_OK
+             ? kiln_tensor_num_bytes(&t)
+             : -1;
 }
 
 /* Reads exactly `bytes` from `path` into `dst`. */
