@@ -52,7 +52,8 @@ struct kiln_exec {
   kiln_range_fn fn;
   void *data;
   int64_t n;
-  int64_t chunk;
+  int64_t chunk;     /* items per chunk, rounded down */
+  int64_t remainder; /* chunks [0, remainder) take one item more */
   int64_t num_chunks;
   atomic_int_fast64_t next_chunk;
   atomic_int pending; /* workers that have not finished this generation */
@@ -92,8 +93,10 @@ static void kiln_exec_drain(kiln_exec *e) {
         atomic_fetch_add_explicit(&e->next_chunk, 1, memory_order_relaxed);
     if (c >= e->num_chunks)
       return;
-    int64_t begin = c * e->chunk;
-    int64_t end = e->n - begin > e->chunk ? begin + e->chunk : e->n;
+    /* Chunk c gets chunk or chunk + 1 items: the first `remainder` get the
+     * extra one, so no two chunks differ by more than one item. */
+    int64_t begin = c * e->chunk + (c < e->remainder ? c : e->remainder);
+    int64_t end = begin + e->chunk + (c < e->remainder);
     e->fn(e->data, begin, end);
   }
 }
@@ -236,8 +239,13 @@ kiln_status_code kiln_exec_parallel_for(void *exec, int64_t n, kiln_range_fn fn,
   e->fn = fn;
   e->data = data;
   e->n = n;
-  e->chunk = n <= target ? 1 : n / target + (n % target != 0);
-  e->num_chunks = n / e->chunk + (n % e->chunk != 0);
+  /* min(n, target) chunks of near-equal size. Rounding the chunk size up
+   * instead left fewer chunks than the threads can share evenly: 49 items
+   * were 7 chunks of 7 on 2 threads, 4 against 3 (ResNet-50's 56x56 3x3
+   * convs ran at 0.78-0.86 of twice their 1-thread speed). */
+  e->num_chunks = n < target ? n : target;
+  e->chunk = n / e->num_chunks;
+  e->remainder = n % e->num_chunks;
   atomic_store_explicit(&e->next_chunk, 0, memory_order_relaxed);
   atomic_store_explicit(&e->pending, e->num_workers, memory_order_relaxed);
   atomic_fetch_add_explicit(&e->generation, 1, memory_order_release);

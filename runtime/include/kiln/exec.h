@@ -28,7 +28,8 @@ typedef void (*kiln_range_fn)(void *data, int64_t begin, int64_t end);
 /* Calls `fn` on disjoint, contiguous ranges that together cover [0, n)
  * exactly once, spread over the context's threads (the caller takes part),
  * and returns when all have finished. Ranges are handed out dynamically in
- * up to 4 * num_threads chunks, so uneven work balances. With exec == NULL,
+ * min(n, 4 * num_threads) chunks whose sizes differ by at most one item,
+ * so uneven work balances. With exec == NULL,
  * a 1-thread context or n == 1, calls fn(data, 0, n) once on the calling
  * thread. n == 0 calls nothing.
  * Errors: INVALID_ARGUMENT if fn is NULL, n < 0 or exec is not a handle

@@ -17,6 +17,8 @@ struct Coverage {
   std::vector<std::atomic<int>> hits;
   std::atomic<int> calls{0};
   std::atomic<int> badRanges{0};
+  std::atomic<int64_t> shortest{INT64_MAX};
+  std::atomic<int64_t> longest{0};
 
   explicit Coverage(int64_t n) : n(n), hits(size_t(n)) {}
 
@@ -29,6 +31,11 @@ struct Coverage {
     }
     for (int64_t i = begin; i < end; ++i)
       ++self->hits[size_t(i)];
+    int64_t len = end - begin;
+    for (int64_t s = self->shortest; len < s;)
+      self->shortest.compare_exchange_weak(s, len);
+    for (int64_t l = self->longest; len > l;)
+      self->longest.compare_exchange_weak(l, len);
   }
 
   void expectExactlyOnce() const {
@@ -45,12 +52,16 @@ class ParallelFor : public ::testing::TestWithParam<int32_t> {};
 TEST_P(ParallelFor, CoversTheRangeExactlyOnce) {
   ContextPtr ctx = makeContext(GetParam());
   void *exec = kiln_context_exec(ctx.get());
-  for (int64_t n : {1, 2, 3, 5, 7, 8, 31, 64, 1000, 4097, 100003}) {
+  for (int64_t n : {1, 2, 3, 5, 7, 8, 28, 31, 49, 64, 1000, 4097, 100003}) {
     Coverage cov(n);
     ASSERT_EQ(kiln_exec_parallel_for(exec, n, Coverage::body, &cov), KILN_OK);
     cov.expectExactlyOnce();
-    // At most 4 chunks per thread, never more chunks than items.
-    EXPECT_LE(cov.calls.load(), std::min<int64_t>(n, 4 * GetParam()));
+    // 4 chunks per thread, never more chunks than items, sizes within one
+    // item of each other (49 items on 2 threads: 8 chunks of 6 or 7, not 7
+    // of 7, which the threads split 4 against 3).
+    int64_t chunks = GetParam() == 1 ? 1 : std::min<int64_t>(n, 4 * GetParam());
+    EXPECT_EQ(cov.calls.load(), chunks) << "n " << n;
+    EXPECT_LE(cov.longest - cov.shortest, 1) << "n " << n;
   }
 }
 
