@@ -350,10 +350,14 @@ bool mlir::kiln::lowerConv2D(linalg::GenericOp op, const CpuTarget &target,
   // offsets. Measured on Zen 3 (bench/perf/conv_shapes.py): channel
   // vectors win on every 3x3 of ResNet-50 (28x28: 68 -> 99 GFLOP/s) and
   // on 1x1 maps of 14x14 and 7x7; column vectors keep 1x1 maps that fill
-  // whole vectors (56x56, 28x28), where they need no transposition.
+  // whole vectors (56x56, 28x28), where they need no transposition. Whole
+  // vectors, not whole nr-column blocks: 784 pixels are 49 vectors but not
+  // a multiple of 32 or 64, and the transposition cost the 28x28 1x1s of
+  // ResNet-50 more than one masked last block (Zen 5, 512x128: 251 -> 267
+  // GFLOP/s, 128x256: 251 -> 266).
   // A forced config (kiln-costmodel collect) describes this kernel's
   // tile (KernelKind::Conv: m = filters, n = columns): measure this one.
-  bool columnsFit = cv.flattened && shape.n % nr == 0;
+  bool columnsFit = cv.flattened && shape.n % (target.vectorBits / 32) == 0;
   // bf16 pairs exist only in the channel-vector kernel.
   bool pairs = choice.bf16 && target.vectorBits >= 512;
   if (!choice.forced && !cv.phased && (!columnsFit || pairs) &&
