@@ -1,11 +1,15 @@
 /*===- exec.c - the context's thread pool and parallel_for ----------------===*
  *
  * A fixed set of pthreads per context. A parallel_for publishes one job by
- * bumping `generation`; workers (and the caller) claim chunks of the range
- * through an atomic counter until none are left, then the caller waits for
- * every worker to check in. Kernels issue many short parallel_fors per run,
- * so both sides spin briefly before sleeping on a condition variable: a
- * wake-up through the kernel costs tens of microseconds.
+ * bumping `generation`; each thread (the caller is thread 0) owns a run of
+ * the job's chunks and claims them through a counter on its own cache line,
+ * then takes what is left of the others' runs through theirs, and the
+ * caller waits for every worker to check in. One shared counter cost a
+ * cross-core cache-line transfer per chunk, which on small jobs (a GPT-2
+ * decode step's GEMVs, a few microseconds each) was a measurable share. Kernels
+ *issue many short parallel_fors per run, so both sides spin briefly before
+ *sleeping on a condition variable: a wake-up through the kernel costs tens of
+ *microseconds.
  *===----------------------------------------------------------------------===*/
 #include "internal.h"
 
@@ -39,6 +43,16 @@
 #define KILN_SPIN_PAUSES 100
 #endif
 
+/* One thread's run of chunks [next, end) of the current job; `next` is
+ * claimed with fetch_add, by its owner first and by the others once their
+ * own runs are done. A cache line each, so owners do not contend. */
+typedef struct kiln_exec_slot {
+  _Alignas(64) atomic_int_fast64_t next;
+  int64_t end;
+  struct kiln_exec *exec;
+  int32_t index; /* 0: the caller of parallel_for; i: workers[i - 1] */
+} kiln_exec_slot;
+
 struct kiln_exec {
   uint32_t magic; /* KILN_EXEC_MAGIC while alive: catches stray handles */
   int32_t num_threads;
@@ -48,17 +62,21 @@ struct kiln_exec {
   atomic_flag busy; /* a parallel_for is in flight */
 
   /* The current job. Written by the caller before `generation` is bumped
-   * (release), read by workers after they observe it (acquire). */
-  kiln_range_fn fn;
+   * (release), read by workers after they observe it (acquire); on a line
+   * of its own, which nobody writes while the job runs. */
+  _Alignas(64) kiln_range_fn fn;
   void *data;
   int64_t n;
   int64_t chunk;     /* items per chunk, rounded down */
   int64_t remainder; /* chunks [0, remainder) take one item more */
   int64_t num_chunks;
-  atomic_int_fast64_t next_chunk;
-  atomic_int pending; /* workers that have not finished this generation */
-  atomic_uint_fast64_t generation;
+  kiln_exec_slot *slots; /* num_threads */
+
+  _Alignas(64) atomic_uint_fast64_t generation;
   atomic_int shutdown;
+  /* Workers that have not finished this generation; written as each
+   * finishes, so apart from what the waiting workers poll. */
+  _Alignas(64) atomic_int pending;
 
   pthread_mutex_t mutex;
   pthread_cond_t wake; /* workers sleep here, waiting for a generation */
@@ -86,18 +104,25 @@ static inline void kiln_spin_pause(const kiln_exec *e, int iteration) {
 #endif
 }
 
-/* Claims and runs chunks of the current job until none are left. */
-static void kiln_exec_drain(kiln_exec *e) {
-  for (;;) {
-    int64_t c =
-        atomic_fetch_add_explicit(&e->next_chunk, 1, memory_order_relaxed);
-    if (c >= e->num_chunks)
-      return;
-    /* Chunk c gets chunk or chunk + 1 items: the first `remainder` get the
-     * extra one, so no two chunks differ by more than one item. */
-    int64_t begin = c * e->chunk + (c < e->remainder ? c : e->remainder);
-    int64_t end = begin + e->chunk + (c < e->remainder);
-    e->fn(e->data, begin, end);
+/* Runs chunk c: chunk or chunk + 1 items, the first `remainder` chunks
+ * taking the extra one, so no two chunks differ by more than one item. */
+static void kiln_exec_run_chunk(const kiln_exec *e, int64_t c) {
+  int64_t begin = c * e->chunk + (c < e->remainder ? c : e->remainder);
+  int64_t end = begin + e->chunk + (c < e->remainder);
+  e->fn(e->data, begin, end);
+}
+
+/* Runs slot `self`'s chunks, then the rest of the other slots' runs. */
+static void kiln_exec_drain(kiln_exec *e, int32_t self) {
+  for (int32_t k = 0; k < e->num_threads; ++k) {
+    kiln_exec_slot *slot = &e->slots[(self + k) % e->num_threads];
+    for (;;) {
+      int64_t c =
+          atomic_fetch_add_explicit(&slot->next, 1, memory_order_relaxed);
+      if (c >= slot->end)
+        break;
+      kiln_exec_run_chunk(e, c);
+    }
   }
 }
 
@@ -120,14 +145,15 @@ static void kiln_exec_wait_for_work(kiln_exec *e, uint_fast64_t seen) {
 }
 
 static void *kiln_exec_worker(void *arg) {
-  kiln_exec *e = arg;
+  const kiln_exec_slot *self = arg;
+  kiln_exec *e = self->exec;
   uint_fast64_t seen = 0;
   for (;;) {
     kiln_exec_wait_for_work(e, seen);
     if (atomic_load_explicit(&e->shutdown, memory_order_acquire))
       return NULL;
     seen = atomic_load_explicit(&e->generation, memory_order_acquire);
-    kiln_exec_drain(e);
+    kiln_exec_drain(e, self->index);
     /* The last worker out wakes the caller; taking the mutex orders the
      * signal after the caller's check of `pending` (no lost wake-up). */
     if (atomic_fetch_sub_explicit(&e->pending, 1, memory_order_acq_rel) == 1) {
@@ -164,8 +190,23 @@ kiln_status_code kiln_exec_create(const kiln_allocator *allocator,
   e->num_threads = num_threads;
   e->oversubscribed = num_threads > kiln_online_cpus();
   e->allocator = *allocator;
+  e->slots = allocator->alloc(allocator->user,
+                              (size_t)num_threads * sizeof(kiln_exec_slot),
+                              KILN_ALIGNMENT);
+  if (!e->slots) {
+    allocator->free(allocator->user, e);
+    return kiln_error(KILN_ERROR_OUT_OF_MEMORY,
+                      "kiln_context_create: cannot allocate the thread "
+                      "pool's %d chunk counters",
+                      num_threads);
+  }
+  memset(e->slots, 0, (size_t)num_threads * sizeof(kiln_exec_slot));
+  for (int32_t i = 0; i < num_threads; ++i) {
+    atomic_init(&e->slots[i].next, 0);
+    e->slots[i].exec = e;
+    e->slots[i].index = i;
+  }
   atomic_flag_clear(&e->busy);
-  atomic_init(&e->next_chunk, 0);
   atomic_init(&e->pending, 0);
   atomic_init(&e->generation, 0);
   atomic_init(&e->shutdown, 0);
@@ -180,7 +221,8 @@ kiln_status_code kiln_exec_create(const kiln_allocator *allocator,
   pthread_sigmask(SIG_SETMASK, &all, &old);
   int err = 0;
   for (int32_t i = 0; i < num_threads - 1; ++i) {
-    err = pthread_create(&e->workers[i], NULL, kiln_exec_worker, e);
+    err = pthread_create(&e->workers[i], NULL, kiln_exec_worker,
+                         &e->slots[i + 1]);
     if (err)
       break;
     ++e->num_workers;
@@ -206,6 +248,7 @@ void kiln_exec_destroy(kiln_exec *e) {
   pthread_cond_destroy(&e->wake);
   pthread_mutex_destroy(&e->mutex);
   e->magic = 0;
+  e->allocator.free(e->allocator.user, e->slots);
   e->allocator.free(e->allocator.user, e);
 }
 
@@ -246,7 +289,13 @@ kiln_status_code kiln_exec_parallel_for(void *exec, int64_t n, kiln_range_fn fn,
   e->num_chunks = n < target ? n : target;
   e->chunk = n / e->num_chunks;
   e->remainder = n % e->num_chunks;
-  atomic_store_explicit(&e->next_chunk, 0, memory_order_relaxed);
+  /* Thread t owns chunks [t * num_chunks / T, (t + 1) * num_chunks / T). */
+  for (int32_t t = 0; t < e->num_threads; ++t) {
+    kiln_exec_slot *slot = &e->slots[t];
+    atomic_store_explicit(&slot->next, t * e->num_chunks / e->num_threads,
+                          memory_order_relaxed);
+    slot->end = (t + 1) * e->num_chunks / e->num_threads;
+  }
   atomic_store_explicit(&e->pending, e->num_workers, memory_order_relaxed);
   atomic_fetch_add_explicit(&e->generation, 1, memory_order_release);
 
@@ -257,7 +306,7 @@ kiln_status_code kiln_exec_parallel_for(void *exec, int64_t n, kiln_range_fn fn,
     pthread_cond_broadcast(&e->wake);
   pthread_mutex_unlock(&e->mutex);
 
-  kiln_exec_drain(e);
+  kiln_exec_drain(e, 0);
 
   for (int i = 0, limit = kiln_spin_limit(e); i < limit; ++i) {
     if (atomic_load_explicit(&e->pending, memory_order_acquire) == 0)
