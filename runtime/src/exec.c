@@ -45,7 +45,12 @@
 
 /* One thread's run of chunks [next, end) of the current job; `next` is
  * claimed with fetch_add, by its owner first and by the others once their
- * own runs are done. A cache line each, so owners do not contend. */
+ * own runs are done. A cache line each, so owners do not contend. A run is
+ * contiguous, so a thread's next chunk continues the memory stream its
+ * last one read: owning every T-th chunk instead gave back most of the
+ * gain on short jobs (w4 GPT-2 decode step at 2 threads 1.35-1.42 ms
+ * contiguous, 1.53-1.64 interleaved, 1.57-1.68 with the shared counter;
+ * digit CNN 0.085 / 0.094 / 0.095 ms). */
 typedef struct kiln_exec_slot {
   _Alignas(64) atomic_int_fast64_t next;
   int64_t end;
