@@ -27,10 +27,11 @@ typedef void (*kiln_range_fn)(void *data, int64_t begin, int64_t end);
 
 /* Calls `fn` on disjoint, contiguous ranges that together cover [0, n)
  * exactly once, spread over the context's threads (the caller takes part),
- * and returns when all have finished. Ranges are handed out dynamically in
- * min(n, 4 * num_threads) chunks whose sizes differ by at most one item,
- * so uneven work balances. With exec == NULL,
- * a 1-thread context or n == 1, calls fn(data, 0, n) once on the calling
+ * and returns when all have finished. The range is cut into
+ * min(n, 4 * num_threads) chunks whose sizes differ by at most one item;
+ * each thread first runs its own contiguous run of them, then takes what
+ * is left of the others', so uneven work balances. With exec == NULL, a
+ * 1-thread context or n == 1, calls fn(data, 0, n) once on the calling
  * thread. n == 0 calls nothing.
  * Errors: INVALID_ARGUMENT if fn is NULL, n < 0 or exec is not a handle
  * returned by kiln_context_exec (detected on a best-effort basis). */
