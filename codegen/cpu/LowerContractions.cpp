@@ -311,6 +311,7 @@ private:
   CpuTarget target;
   KernelChoiceOptions choice;
   Value aPacked;          // the current op's repacked A, if any
+  bool aWeights = false;  // aPacked is a constant global (weights)
   const TileFusion *fusion = nullptr; // the current op's fused neighbours
   int64_t kcBlock = 0;                // the current op's K block
   int64_t packedRows = 1; // its row-tile height (mr)
@@ -835,6 +836,7 @@ private:
     // one contiguous stream instead of mr rows K apart (with K a multiple
     // of 1024 those rows all fall in one L1 set and evict each other).
     aPacked = Value();
+    aWeights = false;
     bool aConstant = false;
     if (pairMode) {
       aPacked = packAPairs(b, loc, mm, config.mr);
@@ -844,7 +846,7 @@ private:
         aPacked = memref::GetGlobalOp::create(b, loc, global.getType(),
                                               global.getSymName());
         packedRows = config.mr;
-        aConstant = true;
+        aConstant = aWeights = true;
       } else {
         aPacked = packA(b, loc, mm, config.mr);
       }
@@ -1124,6 +1126,11 @@ private:
                 idx.push_back(loopValues[d]);
               idx.append({rowTile, kk, cst(kb, r)});
               a = memref::LoadOp::create(kb, l, aPacked, idx);
+              // Weights read as broadcasts stream from memory like a
+              // packed B (Winograd's U [pos][F][C] times the tiles).
+              if (aWeights && r == 0)
+                prefetchAhead(kb, l, aPacked, idx, idx.size() - 2, rows * 4,
+                              rows * 4);
             } else {
               a = memref::LoadOp::create(
                   kb, l, mm.a, indicesFor(kb, l, mm.mapA, values));

@@ -27,7 +27,7 @@ def KilnWinogradPass : Pass<"kiln-winograd"> {
     Option<"minChannels", "min-channels", "int64_t", "16",
            "Convolutions with fewer input or output channels stay direct "
            "(their transforms cost more than the products they save)">,
-    Option<"minPixels", "min-pixels", "int64_t", "576",
+    Option<"minPixels", "min-pixels", "int64_t", "196",
            "Convolutions whose output maps have fewer pixels (per image) "
            "stay direct: their GEMMs have few tiles per transformed "
            "weight, and in a model, where the weights come from memory, "

@@ -125,9 +125,9 @@ cl::opt<long long> winogradMinChannels(
 cl::opt<long long> winogradMinPixels(
     "winograd-min-pixels",
     cl::desc("With --winograd: convolutions whose output maps have fewer "
-             "pixels stay direct (default 576, 24x24: on smaller maps the "
+             "pixels stay direct (default 196, 14x14: on 7x7 maps the "
              "direct kernel measured faster in whole models)"),
-    cl::init(576), cl::value_desc("N"), cl::sub(kiln::compileCommand),
+    cl::init(196), cl::value_desc("N"), cl::sub(kiln::compileCommand),
     cl::cat(category));
 enum class Precision { F32, BF16 };
 cl::opt<Precision> precision(
