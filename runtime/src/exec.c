@@ -6,10 +6,10 @@
  * then takes what is left of the others' runs through theirs, and the
  * caller waits for every worker to check in. One shared counter cost a
  * cross-core cache-line transfer per chunk, which on small jobs (a GPT-2
- * decode step's GEMVs, a few microseconds each) was a measurable share. Kernels
- *issue many short parallel_fors per run, so both sides spin briefly before
- *sleeping on a condition variable: a wake-up through the kernel costs tens of
- *microseconds.
+ * decode step's GEMVs, a few microseconds each) was a measurable share.
+ * Kernels issue many short parallel_fors per run, so both sides spin
+ * briefly before sleeping on a condition variable: a wake-up through the
+ * kernel costs tens of microseconds.
  *===----------------------------------------------------------------------===*/
 #include "internal.h"
 
