@@ -20,19 +20,24 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 RUNS = 3  # enough to reach the steady-state peak (workspace, thread stacks)
 
 
-def build(cc, kiln, workdir, log):
-    """Compiles app/app_run.c against the runtime of kiln's build tree
-    (<build>/runtime/libkiln_runtime.a next to <build>/tools/kiln/kiln).
-    -> the executable's path, or None (logged) when that library is missing
-    or the compile fails."""
+def runtime_library(kiln):
+    """The static runtime of kiln's build tree:
+    <build>/runtime/libkiln_runtime.a next to <build>/tools/kiln/kiln."""
     build_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(kiln))))
-    lib = os.path.join(build_dir, "runtime", "libkiln_runtime.a")
+    return os.path.join(build_dir, "runtime", "libkiln_runtime.a")
+
+
+def build(cc, kiln, workdir, log, lib=None, extra_sources=(), name="app_run"):
+    """Compiles app/app_run.c (and `extra_sources`) against `lib`, by
+    default runtime_library(kiln). -> the executable's path, or None
+    (logged) when that library is missing or the compile fails."""
+    lib = lib or runtime_library(kiln)
     if not os.path.exists(lib):
         log(f"bench/perf: no {lib}; the embedded-app RSS is not measured")
         return None
-    exe = os.path.join(workdir, "app_run")
+    exe = os.path.join(workdir, name)
     cmd = [cc, "-O2", "-std=c11", "-I", os.path.join(ROOT, "runtime", "include"),
-           "-o", exe, os.path.join(HERE, "app", "app_run.c"), lib,
+           "-o", exe, os.path.join(HERE, "app", "app_run.c"), *extra_sources, lib,
            # Exports the runtime to the dlopened model, whose parallel loops
            # call it through weak references (serial without them).
            "-rdynamic", "-pthread", "-ldl", "-lm"]

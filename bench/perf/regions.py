@@ -24,27 +24,26 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+import app_memory  # noqa: E402
 from kiln_binary import default_kiln  # noqa: E402
 
 
 def build(kiln, work):
     """-> app_run linked against the renamed runtime and region_timer.c."""
-    build_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(kiln))))
-    lib = os.path.join(build_dir, "runtime", "libkiln_runtime.a")
+    lib = app_memory.runtime_library(kiln)
     if not os.path.exists(lib):
         sys.exit(f"regions.py: no {lib} (build the runtime first)")
     renamed = os.path.join(work, "libkiln_runtime_timed.a")
     subprocess.run(["objcopy", "--redefine-sym",
                     "kiln_exec_parallel_for=kiln_exec_parallel_for_timed",
                     lib, renamed], check=True)
-    exe = os.path.join(work, "app_run_regions")
     cc = os.environ.get("CC") or shutil.which("cc") or "gcc"
-    subprocess.run([cc, "-O2", "-std=c11", "-I", os.path.join(ROOT, "runtime", "include"),
-                    "-o", exe, os.path.join(HERE, "app", "app_run.c"),
-                    os.path.join(HERE, "app", "region_timer.c"), renamed,
-                    "-rdynamic", "-pthread", "-ldl", "-lm"], check=True)
+    exe = app_memory.build(cc, kiln, work, lambda msg: print(msg, file=sys.stderr),
+                           lib=renamed, name="app_run_regions",
+                           extra_sources=[os.path.join(HERE, "app", "region_timer.c")])
+    if not exe:
+        sys.exit("regions.py: cannot build the timing app")
     return exe
 
 

@@ -837,7 +837,6 @@ private:
     // of 1024 those rows all fall in one L1 set and evict each other).
     aPacked = Value();
     aWeights = false;
-    bool aConstant = false;
     if (pairMode) {
       aPacked = packAPairs(b, loc, mm, config.mr);
     } else if (mm.m() > 1) {
@@ -846,7 +845,7 @@ private:
         aPacked = memref::GetGlobalOp::create(b, loc, global.getType(),
                                               global.getSymName());
         packedRows = config.mr;
-        aConstant = aWeights = true;
+        aWeights = true;
       } else {
         aPacked = packA(b, loc, mm, config.mr);
       }
@@ -910,9 +909,10 @@ private:
          " N " + Twine(mm.n()) + " K " + Twine(mm.k()) + ", tile " +
          Twine(config.mr) + "x" + Twine(nr) + " kc " + Twine(kc) +
          (pairMode ? ", bf16 pairs (vdpbf16ps)" : "") + ", B " +
-         (packedB ? "packed at compile time"
-                  : direct ? "read in place" : "packed per K block") +
-         (aConstant ? ", A packed at compile time"
+         (packedB  ? "packed at compile time"
+          : direct ? "read in place"
+                   : "packed per K block") +
+         (aWeights  ? ", A packed at compile time"
           : aPacked ? ", A repacked"
                     : "") +
          describeFusion(fused) +

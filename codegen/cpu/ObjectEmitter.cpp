@@ -330,14 +330,25 @@ private:
 } // namespace
 
 namespace {
+/// A private stand-in for a weakly referenced runtime function: `call` is
+/// its call of the runtime with the shim's own arguments, in a block that
+/// still needs its terminator; `missing` is the empty block taken when the
+/// symbol did not resolve.
+struct WeakRuntimeShim {
+  llvm::Function *shim = nullptr;
+  llvm::CallInst *call = nullptr;
+  llvm::BasicBlock *missing = nullptr;
+};
+
 /// Makes the runtime function `name`, when the kernels call it, an external
-/// weak reference, and sends every call to a new internal shim `shimName` of
-/// the same type (the caller fills in its body); null when it is not called.
-llvm::Function *weakRuntimeShim(llvm::Module &module, StringRef name,
+/// weak reference and sends every call to a new internal shim `shimName` of
+/// the same type that calls it when it resolved; the caller completes both
+/// paths. No shim when nothing calls it.
+WeakRuntimeShim weakRuntimeShim(llvm::Module &module, StringRef name,
                                 StringRef shimName) {
   llvm::Function *runtime = module.getFunction(name);
   if (!runtime || !runtime->isDeclaration() || runtime->use_empty())
-    return nullptr;
+    return {};
   runtime->setLinkage(llvm::GlobalValue::ExternalWeakLinkage);
   auto *shim = llvm::Function::Create(runtime->getFunctionType(),
                                       llvm::GlobalValue::InternalLinkage,
@@ -349,7 +360,18 @@ llvm::Function *weakRuntimeShim(llvm::Module &module, StringRef name,
         calls.push_back(call);
   for (llvm::CallBase *call : calls)
     call->setCalledFunction(shim);
-  return shim;
+
+  llvm::LLVMContext &ctx = module.getContext();
+  auto *entry = llvm::BasicBlock::Create(ctx, "entry", shim);
+  auto *callRuntime = llvm::BasicBlock::Create(ctx, "runtime", shim);
+  auto *missing = llvm::BasicBlock::Create(ctx, "missing", shim);
+  llvm::IRBuilder<> b(entry);
+  b.CreateCondBr(b.CreateIsNotNull(runtime), callRuntime, missing);
+  b.SetInsertPoint(callRuntime);
+  SmallVector<llvm::Value *> args;
+  for (llvm::Argument &arg : shim->args())
+    args.push_back(&arg);
+  return {shim, b.CreateCall(runtime, args), missing};
 }
 
 /// Kernels call kiln_exec_parallel_for (kiln/exec.h) for their parallel
@@ -361,28 +383,21 @@ llvm::Function *weakRuntimeShim(llvm::Module &module, StringRef name,
 /// linked into a program with the runtime always resolves it (the context
 /// code that creates `exec` lives in the same archive member).
 void bindParallelFor(llvm::Module &module) {
-  llvm::Function *shim =
+  WeakRuntimeShim s =
       weakRuntimeShim(module, "kiln_exec_parallel_for", "kiln.parallel_for");
-  if (!shim)
+  if (!s.shim)
     return;
-  llvm::Function *runtime = module.getFunction("kiln_exec_parallel_for");
   llvm::LLVMContext &ctx = module.getContext();
-
-  auto *entry = llvm::BasicBlock::Create(ctx, "entry", shim);
-  auto *callRuntime = llvm::BasicBlock::Create(ctx, "runtime", shim);
-  auto *serial = llvm::BasicBlock::Create(ctx, "serial", shim);
-  auto *done = llvm::BasicBlock::Create(ctx, "done", shim);
-  llvm::IRBuilder<> b(entry);
+  auto *done = llvm::BasicBlock::Create(ctx, "done", s.shim);
   llvm::Type *i32 = llvm::Type::getInt32Ty(ctx);
   llvm::Type *i64 = llvm::Type::getInt64Ty(ctx);
-  llvm::Value *exec = shim->getArg(0), *n = shim->getArg(1),
-              *fn = shim->getArg(2), *data = shim->getArg(3);
-  b.CreateCondBr(b.CreateIsNotNull(runtime), callRuntime, serial);
-  b.SetInsertPoint(callRuntime);
-  llvm::Value *status = b.CreateCall(runtime, {exec, n, fn, data});
-  b.CreateCondBr(b.CreateICmpEQ(status, llvm::ConstantInt::get(i32, KILN_OK)),
-                 done, serial);
-  b.SetInsertPoint(serial);
+  llvm::Value *n = s.shim->getArg(1), *fn = s.shim->getArg(2),
+              *data = s.shim->getArg(3);
+  llvm::IRBuilder<> b(s.call->getParent());
+  b.CreateCondBr(b.CreateICmpEQ(s.call, llvm::ConstantInt::get(i32, KILN_OK)),
+                 done, s.missing);
+  // Not resolved or refused: the whole range here, serially.
+  b.SetInsertPoint(s.missing);
   auto *rangeTy = llvm::FunctionType::get(
       llvm::Type::getVoidTy(ctx), {fn->getType(), i64, i64}, false);
   // Rarely taken: keep the range function out of line here (inlined, every
@@ -399,21 +414,14 @@ void bindParallelFor(llvm::Module &module) {
 /// when it did not resolve, parallel_for cannot run in parallel either, so
 /// the answer is 1.
 void bindNumThreads(llvm::Module &module) {
-  llvm::Function *shim =
+  WeakRuntimeShim s =
       weakRuntimeShim(module, "kiln_exec_num_threads", "kiln.num_threads");
-  if (!shim)
+  if (!s.shim)
     return;
-  llvm::Function *runtime = module.getFunction("kiln_exec_num_threads");
-  llvm::LLVMContext &ctx = module.getContext();
-  auto *entry = llvm::BasicBlock::Create(ctx, "entry", shim);
-  auto *callRuntime = llvm::BasicBlock::Create(ctx, "runtime", shim);
-  auto *single = llvm::BasicBlock::Create(ctx, "single", shim);
-  llvm::IRBuilder<> b(entry);
-  b.CreateCondBr(b.CreateIsNotNull(runtime), callRuntime, single);
-  b.SetInsertPoint(callRuntime);
-  b.CreateRet(b.CreateCall(runtime, {shim->getArg(0)}));
-  b.SetInsertPoint(single);
-  b.CreateRet(llvm::ConstantInt::get(llvm::Type::getInt32Ty(ctx), 1));
+  llvm::IRBuilder<> b(s.call->getParent());
+  b.CreateRet(s.call);
+  b.SetInsertPoint(s.missing);
+  b.CreateRet(llvm::ConstantInt::get(b.getInt32Ty(), 1));
 }
 } // namespace
 

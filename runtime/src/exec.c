@@ -55,7 +55,6 @@ typedef struct kiln_exec_slot {
   _Alignas(64) atomic_int_fast64_t next;
   int64_t end;
   struct kiln_exec *exec;
-  int32_t index; /* 0: the caller of parallel_for; i: workers[i - 1] */
 } kiln_exec_slot;
 
 struct kiln_exec {
@@ -71,7 +70,6 @@ struct kiln_exec {
    * of its own, which nobody writes while the job runs. */
   _Alignas(64) kiln_range_fn fn;
   void *data;
-  int64_t n;
   int64_t chunk;     /* items per chunk, rounded down */
   int64_t remainder; /* chunks [0, remainder) take one item more */
   int64_t num_chunks;
@@ -117,7 +115,8 @@ static void kiln_exec_run_chunk(const kiln_exec *e, int64_t c) {
   e->fn(e->data, begin, end);
 }
 
-/* Runs slot `self`'s chunks, then the rest of the other slots' runs. */
+/* Runs slot `self`'s chunks (0: the caller of parallel_for; i:
+ * workers[i - 1]), then the rest of the other slots' runs. */
 static void kiln_exec_drain(kiln_exec *e, int32_t self) {
   for (int32_t k = 0; k < e->num_threads; ++k) {
     kiln_exec_slot *slot = &e->slots[(self + k) % e->num_threads];
@@ -158,7 +157,7 @@ static void *kiln_exec_worker(void *arg) {
     if (atomic_load_explicit(&e->shutdown, memory_order_acquire))
       return NULL;
     seen = atomic_load_explicit(&e->generation, memory_order_acquire);
-    kiln_exec_drain(e, self->index);
+    kiln_exec_drain(e, (int32_t)(self - e->slots));
     /* The last worker out wakes the caller; taking the mutex orders the
      * signal after the caller's check of `pending` (no lost wake-up). */
     if (atomic_fetch_sub_explicit(&e->pending, 1, memory_order_acq_rel) == 1) {
@@ -209,7 +208,6 @@ kiln_status_code kiln_exec_create(const kiln_allocator *allocator,
   for (int32_t i = 0; i < num_threads; ++i) {
     atomic_init(&e->slots[i].next, 0);
     e->slots[i].exec = e;
-    e->slots[i].index = i;
   }
   atomic_flag_clear(&e->busy);
   atomic_init(&e->pending, 0);
@@ -286,7 +284,6 @@ kiln_status_code kiln_exec_parallel_for(void *exec, int64_t n, kiln_range_fn fn,
   int64_t target = (int64_t)e->num_threads * KILN_CHUNKS_PER_THREAD;
   e->fn = fn;
   e->data = data;
-  e->n = n;
   /* min(n, target) chunks of near-equal size. Rounding the chunk size up
    * instead left fewer chunks than the threads can share evenly: 49 items
    * were 7 chunks of 7 on 2 threads, 4 against 3 (ResNet-50's 56x56 3x3
