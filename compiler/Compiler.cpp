@@ -186,19 +186,22 @@ void printFormedKernels(ModuleOp module, llvm::raw_ostream *os, bool bf16) {
     *os << "  " << cast<StringAttr>(line).getValue() << "\n";
 }
 
-/// Prints the per-matmul quantization decisions of --quantize=auto (their
-/// `kiln.quantization` attributes) to `os` when set.
-void printQuantizationChoices(ModuleOp module, llvm::raw_ostream *os) {
+/// Prints the per-op decisions a graph pass recorded in `attribute` (a
+/// string on each op it decided, e.g. `kiln.quantization` of
+/// --quantize=auto, `kiln.winograd_choice` of --winograd) under `title`
+/// to `os` when set.
+void printRecordedChoices(ModuleOp module, StringRef attribute, StringRef title,
+                          llvm::raw_ostream *os) {
   if (!os)
     return;
   SmallVector<std::pair<Location, StringRef>> choices;
   module.walk([&](Operation *op) {
-    if (auto why = op->getAttrOfType<StringAttr>("kiln.quantization"))
+    if (auto why = op->getAttrOfType<StringAttr>(attribute))
       choices.push_back({op->getLoc(), why.getValue()});
   });
   if (choices.empty())
     return;
-  *os << "quantization choices (" << choices.size() << "):\n";
+  *os << title << " (" << choices.size() << "):\n";
   for (auto [loc, why] : choices) {
     std::string where;
     if (auto name = dyn_cast<NameLoc>(loc))
@@ -473,10 +476,17 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
     graphOptions.kvLayout->vectorBits = cpuTarget.vectorBits;
   graphOptions.smoothQuant = options.smoothQuant;
   graphOptions.winograd = options.winograd;
+  if (graphOptions.winograd) {
+    graphOptions.winograd->vectorBits = cpuTarget.vectorBits;
+    graphOptions.winograd->l2Bytes = cpuTarget.l2Bytes;
+  }
   buildGraphPipeline(graph, graphOptions);
   if (failed(runPasses(*module, graph)))
     return failure();
-  printQuantizationChoices(*module, options.energyReport);
+  printRecordedChoices(*module, "kiln.quantization", "quantization choices",
+                       options.energyReport);
+  printRecordedChoices(*module, "kiln.winograd_choice",
+                       "convolution algorithms", options.energyReport);
   printKVLayoutChoice(*module, options.energyReport);
   if (options.energyReport)
     printEnergyReport(*module, lmul ? &*lmul : nullptr,

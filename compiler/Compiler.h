@@ -54,7 +54,8 @@ struct CompileOptions {
   std::optional<KilnSmoothQuantPassOptions> smoothQuant;
   /// L-Mul: which products and in which format (kiln compile --lmul=...).
   std::optional<KilnLMulPassOptions> lmul;
-  /// Winograd F(2x2, 3x3) for eligible 3x3 convs (kiln compile --winograd).
+  /// Winograd F(2x2)/F(4x4, 3x3) for eligible 3x3 convs (kiln compile
+  /// --winograd).
   std::optional<KilnWinogradPassOptions> winograd;
   /// Print the energy estimate (fp32 vs L-Mul scopes) here when set.
   llvm::raw_ostream *energyReport = nullptr;

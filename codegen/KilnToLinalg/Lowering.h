@@ -161,16 +161,31 @@ constexpr llvm::StringLiteral kWinogradAttr = "kiln.winograd";
 constexpr llvm::StringLiteral kWinogradInput = "input";
 constexpr llvm::StringLiteral kWinogradOutput = "output";
 
+/// Winograd F(m x m, 3x3): an alpha x alpha input tile (alpha = m + 2)
+/// gives an m x m output tile. Lavin & Gray's matrices, row-major:
+/// BT [alpha][alpha], G [alpha][3], AT [m][alpha]. Tile sizes 2 and 4.
+struct WinogradMatrices {
+  int64_t m, alpha;
+  const double *bt, *g, *at;
+  double btAt(int64_t r, int64_t c) const { return bt[r * alpha + c]; }
+  double gAt(int64_t r, int64_t c) const { return g[r * 3 + c]; }
+  double atAt(int64_t r, int64_t c) const { return at[r * alpha + c]; }
+};
+/// The matrices of F(m x m, 3x3); nullopt unless m is 2 or 4.
+std::optional<WinogradMatrices> winogradMatrices(int64_t m);
+
 /// U = G g G^T of constant 3x3 weights `weights` [F, C, 3, 3] as
-/// [16, F, C], or nullopt when they are not readable f32 constants.
-std::optional<std::vector<float>> winogradWeights(Attribute weights,
-                                                  int64_t f, int64_t c);
+/// [alpha^2, F, C], or nullopt when they are not readable f32 constants.
+std::optional<std::vector<float>> winogradWeights(Attribute weights, int64_t f,
+                                                  int64_t c,
+                                                  const WinogradMatrices &wm);
 
 /// A 3x3 stride-1 convolution of `input` [N, C, H, W] (padding [top, left,
-/// bottom, right]) as Winograd F(2x2, 3x3) with transformed weights `u`
+/// bottom, right]) as Winograd F(m x m, 3x3) with transformed weights `u`
 /// (winogradWeights), accumulated onto `init` [N, F, OH, OW] (the bias).
-Value winogradConv2D(OpBuilder &b, Location loc, Value input,
-                     ArrayRef<float> u, Value init, ArrayRef<int64_t> padding);
+Value winogradConv2D(OpBuilder &b, Location loc, Value input, ArrayRef<float> u,
+                     Value init, ArrayRef<int64_t> padding,
+                     const WinogradMatrices &wm);
 
 void populateElementwisePatterns(RewritePatternSet &patterns);
 /// `columnPhases`: strided KxK convs read their input split into column

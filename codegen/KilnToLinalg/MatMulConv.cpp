@@ -299,13 +299,15 @@ struct Conv2DLowering : OpConversionPattern<Conv2DOp> {
             })
             .getResult(0);
 
-    if (op.getWinograd() && !grouped && !lmul) {
+    std::optional<WinogradMatrices> winograd =
+        op.getWinograd() ? winogradMatrices(*op.getWinograd()) : std::nullopt;
+    if (winograd && !grouped && !lmul) {
       auto constant = op.getWeight().getDefiningOp<ConstantOp>();
       if (std::optional<std::vector<float>> u =
-              constant ? winogradWeights(constant.getValue(), f, cg)
+              constant ? winogradWeights(constant.getValue(), f, cg, *winograd)
                        : std::nullopt) {
-        Value y = winogradConv2D(rewriter, loc, adaptor.getInput(), *u, init,
-                                 p);
+        Value y = winogradConv2D(rewriter, loc, adaptor.getInput(), *u, init, p,
+                                 *winograd);
         rewriter.replaceOp(op, toResultType(rewriter, loc, y, resultType));
         return success();
       }

@@ -4,17 +4,19 @@
 // codegen/KilnToLinalg/Winograd.cpp marks `kiln.winograd` with vector
 // loops over 8 tiles of a tile row at a time (the tile index is V's and
 // M's innermost dim, so the GEMM between them reads and writes whole
-// vectors):
+// vectors). For F(m x m, 3x3), alpha = m + 2:
 //
-//   input:  per (n, c, th): the 4 input rows of the tile row, each read
-//           as 18 contiguous columns and split into the tiles' columns
-//           0..3 (even/odd lanes of two overlapping 16-wide loads), then
-//           V = B^T d B with adds only; 16 stores into V[k, c, n, th, :].
-//   output: per (n, f, th): 16 loads of M[k, f, n, th, :], Y = A^T M A
-//           with adds only, each output row's two columns interleaved
-//           into 16 contiguous outputs; the bias (the fill before it) and
-//           the elementwise op after it (ReLU, residual add) are applied
-//           on the way out, as the other kernels' epilogues are.
+//   input:  per (n, c, th): the alpha input rows of the tile row, each
+//           read as two 8m-wide vectors (from the block's first column and
+//           from m past it) and split into the tiles' columns 0..alpha-1
+//           (lanes j, j + m, ...), then V = B^T d B as adds, subtracts and
+//           multiply-adds by B^T's constants; alpha^2 stores into
+//           V[k, c, n, th, :].
+//   output: per (n, f, th): alpha^2 loads of M[k, f, n, th, :], Y = A^T M A
+//           the same way, each output row's m columns interleaved into 8m
+//           contiguous outputs; the bias (the fill before it) and the
+//           elementwise op after it (ReLU, residual add) are applied on the
+//           way out, as the other kernels' epilogues are.
 //
 //===----------------------------------------------------------------------===//
 
@@ -63,12 +65,47 @@ struct Emitter {
     else if (valid > 0)
       vector::MaskedStoreOp::create(b, loc, base, idx, mask(valid), value);
   }
-  /// Lanes `first`, `first` + 2, ... of a 16-wide vector.
-  Value everyOther(Value wide, int64_t first) {
+  /// Lanes `first`, `first` + `step`, ... (kLanes of them) of `wide`.
+  Value strided(Value wide, int64_t first, int64_t step) {
     SmallVector<int64_t> lanes;
     for (int64_t l = 0; l < kLanes; ++l)
-      lanes.push_back(first + 2 * l);
+      lanes.push_back(first + step * l);
     return vector::ShuffleOp::create(b, loc, wide, wide, lanes);
+  }
+  /// sum_j coefficient(j) * values[j] over the nonzero coefficients, as
+  /// adds and subtracts for +-1 and multiply-adds otherwise (a +1 term
+  /// first when there is one, so F(2x2)'s rows are adds only).
+  Value combine(ArrayRef<Value> values,
+                llvm::function_ref<double(int64_t)> coefficient) {
+    SmallVector<int64_t> order;
+    for (int64_t j = 0, e = values.size(); j < e; ++j)
+      if (coefficient(j) == 1)
+        order.push_back(j);
+    for (int64_t j = 0, e = values.size(); j < e; ++j)
+      if (coefficient(j) != 1 && coefficient(j) != 0)
+        order.push_back(j);
+    Value acc;
+    for (int64_t j : order) {
+      double cj = coefficient(j);
+      Value term = values[j];
+      if (!acc) {
+        acc = cj == 1 ? term
+              : cj == -1
+                  ? arith::NegFOp::create(b, loc, term).getResult()
+                  : arith::MulFOp::create(b, loc, splat(cj), term).getResult();
+      } else if (cj == 1) {
+        acc = add(acc, term);
+      } else if (cj == -1) {
+        acc = sub(acc, term);
+      } else {
+        acc = vector::FMAOp::create(b, loc, splat(cj), term, acc);
+      }
+    }
+    return acc ? acc : zeros();
+  }
+  Value splat(double v) {
+    return arith::ConstantOp::create(b, loc,
+                                     DenseElementsAttr::get(vec, float(v)));
   }
 };
 
@@ -105,6 +142,14 @@ Operation *deadFill(linalg::GenericOp op, Operation *emitted, Value buffer) {
   return fill;
 }
 
+/// The transform of a V or M buffer whose leading dim is alpha^2.
+std::optional<lowering::WinogradMatrices> matricesFor(int64_t points) {
+  for (int64_t m : {2, 4})
+    if ((m + 2) * (m + 2) == points)
+      return lowering::winogradMatrices(m);
+  return std::nullopt;
+}
+
 bool lowerInputTransform(linalg::GenericOp op, std::string *description) {
   Value x = op.getDpsInputOperand(0)->get();
   Value v = op.getDpsInitOperand(0)->get();
@@ -112,10 +157,14 @@ bool lowerInputTransform(linalg::GenericOp op, std::string *description) {
     return false;
   ArrayRef<int64_t> xs = cast<MemRefType>(x.getType()).getShape(),
                     vs = cast<MemRefType>(v.getType()).getShape();
+  std::optional<lowering::WinogradMatrices> wm = matricesFor(vs[0]);
+  if (!wm)
+    return false;
+  int64_t m = wm->m, alpha = wm->alpha;
   int64_t c = vs[1], n = vs[2], th = vs[3], tw = vs[4];
-  // The lowering pads so that every block's 18 columns are inside a row.
-  if (vs[0] != 16 || xs[0] != n || xs[1] != c || xs[2] < 2 * th + 2 ||
-      xs[3] < 16 * ((tw + kLanes - 1) / kLanes) + 2)
+  // The lowering pads so that every block's reads are inside a row.
+  if (xs[0] != n || xs[1] != c || xs[2] < m * th + 2 ||
+      xs[3] < kLanes * m * ((tw + kLanes - 1) / kLanes) + m)
     return false;
   OpBuilder builder(op);
   Location loc = op.getLoc();
@@ -127,70 +176,68 @@ bool lowerInputTransform(linalg::GenericOp op, std::string *description) {
       [&](OpBuilder &pb, Location, ValueRange ivs) {
         Emitter p{pb, loc};
         Value ni = ivs[0], ci = ivs[1], ti = ivs[2];
-        auto wide = VectorType::get({2 * kLanes}, pb.getF32Type());
+        auto wide = VectorType::get({m * kLanes}, pb.getF32Type());
         for (int64_t t0 = 0; t0 < tw; t0 += kLanes) {
           int64_t valid = std::min(kLanes, tw - t0);
-          Value d[4][4];
-          for (int64_t i = 0; i < 4; ++i) {
+          // d[i][j]: lane l holds x[m ti + i, m (t0 + l) + j].
+          SmallVector<SmallVector<Value>> d(alpha);
+          for (int64_t i = 0; i < alpha; ++i) {
             Value row = arith::AddIOp::create(
-                pb, loc, arith::MulIOp::create(pb, loc, ti, p.cst(2)),
+                pb, loc, arith::MulIOp::create(pb, loc, ti, p.cst(m)),
                 p.cst(i));
-            Value lo = vector::LoadOp::create(pb, loc, wide, x,
-                                              ValueRange{ni, ci, row,
-                                                         p.cst(2 * t0)});
+            Value lo = vector::LoadOp::create(
+                pb, loc, wide, x, ValueRange{ni, ci, row, p.cst(m * t0)});
             Value hi = vector::LoadOp::create(
-                pb, loc, wide, x, ValueRange{ni, ci, row, p.cst(2 * t0 + 2)});
-            d[i][0] = p.everyOther(lo, 0);
-            d[i][1] = p.everyOther(lo, 1);
-            d[i][2] = p.everyOther(hi, 0);
-            d[i][3] = p.everyOther(hi, 1);
+                pb, loc, wide, x, ValueRange{ni, ci, row, p.cst(m * t0 + m)});
+            for (int64_t j = 0; j < alpha; ++j)
+              d[i].push_back(j < m ? p.strided(lo, j, m)
+                                   : p.strided(hi, j - m, m));
           }
-          // Rows of B^T: [1 0 -1 0], [0 1 1 0], [0 -1 1 0], [0 1 0 -1].
-          auto bt = [&](Value a0, Value a1, Value a2, Value a3, int64_t r) {
-            switch (r) {
-            case 0:
-              return p.sub(a0, a2);
-            case 1:
-              return p.add(a1, a2);
-            case 2:
-              return p.sub(a2, a1);
-            default:
-              return p.sub(a1, a3);
+          // t[i][nu] = sum_j BT[nu][j] d[i][j]
+          SmallVector<SmallVector<Value>> t(alpha);
+          for (int64_t i = 0; i < alpha; ++i)
+            for (int64_t nu = 0; nu < alpha; ++nu)
+              t[i].push_back(
+                  p.combine(d[i], [&](int64_t j) { return wm->btAt(nu, j); }));
+          for (int64_t xi = 0; xi < alpha; ++xi)
+            for (int64_t nu = 0; nu < alpha; ++nu) {
+              SmallVector<Value> column;
+              for (int64_t i = 0; i < alpha; ++i)
+                column.push_back(t[i][nu]);
+              p.store(
+                  p.combine(column, [&](int64_t i) { return wm->btAt(xi, i); }),
+                  v, ValueRange{p.cst(xi * alpha + nu), ci, ni, ti, p.cst(t0)},
+                  valid);
             }
-          };
-          Value t[4][4]; // t[i][nu] = sum_j BT[nu][j] d[i][j]
-          for (int64_t i = 0; i < 4; ++i)
-            for (int64_t nu = 0; nu < 4; ++nu)
-              t[i][nu] = bt(d[i][0], d[i][1], d[i][2], d[i][3], nu);
-          for (int64_t xi = 0; xi < 4; ++xi)
-            for (int64_t nu = 0; nu < 4; ++nu)
-              p.store(bt(t[0][nu], t[1][nu], t[2][nu], t[3][nu], xi), v,
-                      ValueRange{p.cst(xi * 4 + nu), ci, ni, ti, p.cst(t0)},
-                      valid);
         }
       });
   if (Operation *fill = deadFill(op, loops, v))
     fill->erase();
   if (description)
-    *description = ("winograd input transform " + Twine(c) + "x" +
-                    Twine(xs[2]) + "x" + Twine(xs[3]) + " -> 16x" + Twine(c) +
-                    "x" + Twine(n * th * tw) + " tiles")
-                       .str();
+    *description =
+        ("winograd F(" + Twine(m) + "x" + Twine(m) + ") input transform " +
+         Twine(c) + "x" + Twine(xs[2]) + "x" + Twine(xs[3]) + " -> " +
+         Twine(vs[0]) + "x" + Twine(c) + "x" + Twine(n * th * tw) + " tiles")
+            .str();
   op.erase();
   return true;
 }
 
 bool lowerOutputTransform(linalg::GenericOp op, std::string *description) {
-  Value m = op.getDpsInputOperand(0)->get();
+  Value mBuffer = op.getDpsInputOperand(0)->get();
   Value y = op.getDpsInitOperand(0)->get();
-  if (!isIdentityF32(y, 4) || !isIdentityF32(m, 5))
+  if (!isIdentityF32(y, 4) || !isIdentityF32(mBuffer, 5))
     return false;
-  ArrayRef<int64_t> ms = cast<MemRefType>(m.getType()).getShape(),
+  ArrayRef<int64_t> ms = cast<MemRefType>(mBuffer.getType()).getShape(),
                     ys = cast<MemRefType>(y.getType()).getShape();
+  std::optional<lowering::WinogradMatrices> wm = matricesFor(ms[0]);
+  if (!wm)
+    return false;
+  int64_t m = wm->m, alpha = wm->alpha;
   int64_t f = ms[1], n = ms[2], th = ms[3], tw = ms[4], oh = ys[2],
           ow = ys[3];
-  if (ms[0] != 16 || ys[0] != n || ys[1] != f || th != (oh + 1) / 2 ||
-      tw != (ow + 1) / 2)
+  if (ys[0] != n || ys[1] != f || th != (oh + m - 1) / m ||
+      tw != (ow + m - 1) / m)
     return false;
   TileFusion fusion = findTileFusion(op, y, {3});
   Value z = fusion.epilogueOut;
@@ -198,6 +245,13 @@ bool lowerOutputTransform(linalg::GenericOp op, std::string *description) {
   Location loc = op.getLoc();
   Emitter e{builder, loc};
   Value zero = e.cst(0), one = e.cst(1);
+  // Output rows of the last tile row inside the map; rows past them are
+  // guarded.
+  int64_t lastRows = oh - m * (th - 1);
+  // Lane q of an output row's 8m columns is tile q / m's column q % m.
+  SmallVector<int64_t> interleave;
+  for (int64_t q = 0; q < m * kLanes; ++q)
+    interleave.push_back((q % m) * kLanes + q / m);
   scf::ParallelOp::create(
       builder, loc, ValueRange{zero, zero, zero},
       ValueRange{e.cst(n), e.cst(f), e.cst(th)}, ValueRange{one, one, one},
@@ -206,83 +260,93 @@ bool lowerOutputTransform(linalg::GenericOp op, std::string *description) {
         Value ni = ivs[0], fi = ivs[1], ti = ivs[2];
         for (int64_t t0 = 0; t0 < tw; t0 += kLanes) {
           int64_t valid = std::min(kLanes, tw - t0);
-          Value mv[4][4];
-          for (int64_t xi = 0; xi < 4; ++xi)
-            for (int64_t nu = 0; nu < 4; ++nu)
-              mv[xi][nu] = p.load(
-                  m, ValueRange{p.cst(xi * 4 + nu), fi, ni, ti, p.cst(t0)},
-                  valid);
-          // Rows of A^T: [1 1 1 0], [0 1 -1 -1].
-          auto at = [](Emitter &q, Value a0, Value a1, Value a2, Value a3,
-                       int64_t r) {
-            return r == 0 ? q.add(q.add(a0, a1), a2)
-                          : q.sub(q.sub(a1, a2), a3);
-          };
-          Value s[4][2];
-          for (int64_t xi = 0; xi < 4; ++xi)
-            for (int64_t bb = 0; bb < 2; ++bb)
-              s[xi][bb] = at(p, mv[xi][0], mv[xi][1], mv[xi][2], mv[xi][3], bb);
-          // Output columns 2 t0 .. 2 t0 + 15 as two vectors; the lanes
-          // inside the output's width.
-          int64_t col0 = 2 * t0;
-          int64_t lanes[2] = {std::clamp<int64_t>(ow - col0, 0, kLanes),
-                              std::clamp<int64_t>(ow - col0 - kLanes, 0,
-                                                  kLanes)};
+          // s[xi][bb] = sum_nu AT[bb][nu] M[xi][nu]
+          SmallVector<SmallVector<Value>> s(alpha);
+          for (int64_t xi = 0; xi < alpha; ++xi) {
+            SmallVector<Value> row;
+            for (int64_t nu = 0; nu < alpha; ++nu)
+              row.push_back(p.load(
+                  mBuffer,
+                  ValueRange{p.cst(xi * alpha + nu), fi, ni, ti, p.cst(t0)},
+                  valid));
+            for (int64_t bb = 0; bb < m; ++bb)
+              s[xi].push_back(
+                  p.combine(row, [&](int64_t nu) { return wm->atAt(bb, nu); }));
+          }
+          int64_t col0 = m * t0;
           auto emitRow = [&](OpBuilder &rb, int64_t a) {
             Emitter r{rb, loc};
-            Value ya[2];
-            for (int64_t bb = 0; bb < 2; ++bb)
-              ya[bb] = at(r, s[0][bb], s[1][bb], s[2][bb], s[3][bb], a);
-            SmallVector<int64_t> interleave;
-            for (int64_t l = 0; l < kLanes; ++l)
-              interleave.append({l, kLanes + l});
-            Value both = vector::ShuffleOp::create(rb, loc, ya[0], ya[1],
-                                                   interleave);
+            // The row's m column vectors, concatenated, then interleaved.
+            SmallVector<Value> parts;
+            for (int64_t bb = 0; bb < m; ++bb) {
+              SmallVector<Value> column;
+              for (int64_t xi = 0; xi < alpha; ++xi)
+                column.push_back(s[xi][bb]);
+              parts.push_back(r.combine(
+                  column, [&](int64_t xi) { return wm->atAt(a, xi); }));
+            }
+            while (parts.size() > 1) {
+              SmallVector<Value> joined;
+              for (size_t i = 0; i < parts.size(); i += 2) {
+                int64_t width =
+                    cast<VectorType>(parts[i].getType()).getDimSize(0);
+                SmallVector<int64_t> both;
+                for (int64_t l = 0; l < 2 * width; ++l)
+                  both.push_back(l);
+                joined.push_back(vector::ShuffleOp::create(rb, loc, parts[i],
+                                                           parts[i + 1], both));
+              }
+              parts = joined;
+            }
+            Value all = vector::ShuffleOp::create(rb, loc, parts[0], parts[0],
+                                                  interleave);
             Value row = arith::AddIOp::create(
-                rb, loc, arith::MulIOp::create(rb, loc, ti, r.cst(2)),
+                rb, loc, arith::MulIOp::create(rb, loc, ti, r.cst(m)),
                 r.cst(a));
-            for (int64_t half = 0; half < 2; ++half) {
-              int64_t valid = lanes[half];
-              if (valid == 0)
+            for (int64_t piece = 0; piece < m; ++piece) {
+              int64_t lanes =
+                  std::clamp<int64_t>(ow - col0 - piece * kLanes, 0, kLanes);
+              if (lanes == 0)
                 continue;
               Value out = vector::ExtractStridedSliceOp::create(
-                  rb, loc, both, ArrayRef<int64_t>{half * kLanes},
+                  rb, loc, all, ArrayRef<int64_t>{piece * kLanes},
                   ArrayRef<int64_t>{kLanes}, ArrayRef<int64_t>{1});
               SmallVector<Value> idx = {ni, fi, row,
-                                        r.cst(col0 + half * kLanes)};
-              Value mask = valid < kLanes ? r.mask(valid) : Value();
+                                        r.cst(col0 + piece * kLanes)};
+              Value mask = lanes < kLanes ? r.mask(lanes) : Value();
               Value init = fusion.prologue
                                ? emitPrologue(rb, loc, fusion, idx, r.vec)
-                               : r.load(y, idx, valid);
+                               : r.load(y, idx, lanes);
               Value acc = r.add(init, out);
               if (fusion.storeY)
-                r.store(acc, y, idx, valid);
+                r.store(acc, y, idx, lanes);
               if (fusion.epilogue)
                 r.store(emitEpilogue(rb, loc, fusion, idx, acc, mask), z, idx,
-                        valid);
+                        lanes);
             }
           };
-          emitRow(pb, 0);
-          if (oh % 2 == 0) {
-            emitRow(pb, 1);
-            continue;
+          for (int64_t a = 0; a < m; ++a) {
+            if (a < lastRows) {
+              emitRow(pb, a);
+              continue;
+            }
+            // Past the map's last row in the last tile row.
+            Value inside = arith::CmpIOp::create(
+                pb, loc, arith::CmpIPredicate::slt, ti, p.cst(th - 1));
+            scf::IfOp::create(pb, loc, inside, [&](OpBuilder &tb, Location) {
+              emitRow(tb, a);
+              scf::YieldOp::create(tb, loc);
+            });
           }
-          // An odd height: the last tile row has one output row.
-          Value inside = arith::CmpIOp::create(pb, loc,
-                                               arith::CmpIPredicate::slt, ti,
-                                               p.cst(th - 1));
-          scf::IfOp::create(pb, loc, inside, [&](OpBuilder &tb, Location) {
-            emitRow(tb, 1);
-            scf::YieldOp::create(tb, loc);
-          });
         }
       });
   if (description)
-    *description = ("winograd output transform 16x" + Twine(f) + "x" +
-                    Twine(n * th * tw) + " tiles -> " + Twine(n) + "x" +
-                    Twine(f) + "x" + Twine(oh) + "x" + Twine(ow) +
-                    describeFusion(fusion))
-                       .str();
+    *description =
+        ("winograd F(" + Twine(m) + "x" + Twine(m) + ") output transform " +
+         Twine(ms[0]) + "x" + Twine(f) + "x" + Twine(n * th * tw) +
+         " tiles -> " + Twine(n) + "x" + Twine(f) + "x" + Twine(oh) + "x" +
+         Twine(ow) + describeFusion(fusion))
+            .str();
   eraseFused(fusion);
   op.erase();
   return true;

@@ -109,7 +109,8 @@ FailureOr<TV> emitConv(GraphImporter &imp, TV &x, TV &w, TV &b,
   if (x.rank() == 4)
     r = imp.create<Conv2DOp>(Type(), *vx, *vw, *vb, i64Array(imp, strides),
                              i64Array(imp, pads), i64Array(imp, dilations),
-                             imp.builder.getI64IntegerAttr(group), LMulAttr());
+                             imp.builder.getI64IntegerAttr(group), LMulAttr(),
+                             /*winograd=*/IntegerAttr());
   else
     r = imp.create<ConvOp>(Type(), *vx, *vw, *vb, i64Array(imp, strides),
                            i64Array(imp, pads), i64Array(imp, dilations),

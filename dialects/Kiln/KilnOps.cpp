@@ -262,6 +262,9 @@ LogicalResult Conv2DOp::verify() {
       !w.getElementType().isF32() || getLmul())
     return emitOpError("winograd needs a 3x3 f32 convolution with stride 1, "
                        "dilation 1, one group and no lmul");
+  if (*getWinograd() != 2 && *getWinograd() != 4)
+    return emitOpError("winograd output tile must be 2 or 4, not ")
+           << *getWinograd();
   return success();
 }
 

@@ -843,10 +843,11 @@ def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
     importer materializes zeros). Weight shape is
     [F, C / group, KH, KW] and F must divide by `group`. An optional `lmul`
     attribute makes every scalar product an L-Mul (`#kiln.lmul`). The unit
-    attribute `winograd` (3x3, stride 1, dilation 1, one group, f32, no
-    `lmul`) computes it as Winograd F(2x2, 3x3): 16 products per 2x2 output
-    tile and input channel instead of 36, at a slightly different rounding
-    (set by `kiln compile --winograd`).
+    attribute `winograd = m` (3x3, stride 1, dilation 1, one group, f32, no
+    `lmul`; m = 2 or 4) computes it as Winograd F(m x m, 3x3): (m + 2)^2
+    products per m x m output tile and input channel instead of 9 m^2 (16
+    instead of 36, 36 instead of 144), at a different rounding (set by
+    `kiln compile --winograd`).
 
     ```mlir
     %y = kiln.conv2d %x, %w, %b {strides = array<i64: 2, 2>,
@@ -861,7 +862,7 @@ def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
                        DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$padding,
                        DenseI64ArrayAttr:$dilations, I64Attr:$group,
                        OptionalAttr<Kiln_LMulAttr>:$lmul,
-                       UnitAttr:$winograd);
+                       OptionalAttr<I64Attr>:$winograd);
   let results = (outs Kiln_FloatTensor:$result);
   let hasVerifier = 1;
   let assemblyFormat = [{
@@ -877,7 +878,7 @@ def Kiln_Conv2DOp : Kiln_Op<"conv2d", [Pure, InferTypeOpAdaptor]> {
                    "::mlir::DenseI64ArrayAttr":$dilations,
                    "::mlir::IntegerAttr":$group), [{
       build($_builder, $_state, result, input, weight, bias, strides, padding,
-            dilations, group, LMulAttr(), /*winograd=*/::mlir::UnitAttr());
+            dilations, group, LMulAttr(), /*winograd=*/::mlir::IntegerAttr());
     }]>
   ];
 }

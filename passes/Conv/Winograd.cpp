@@ -1,4 +1,4 @@
-//===- Winograd.cpp - mark convolutions for Winograd F(2x2, 3x3) ---------===//
+//===- Winograd.cpp - choose Winograd F(m x m, 3x3) for convolutions -----===//
 //
 // Part of kiln. The transforms themselves are in the lowering
 // (codegen/KilnToLinalg/Winograd.cpp) and its kernels
@@ -8,6 +8,7 @@
 
 #include "passes/Conv/Passes.h"
 
+#include "costmodel/ConvAlgorithmCost.h"
 #include "dialects/Kiln/KilnOps.h"
 
 namespace mlir::kiln {
@@ -27,6 +28,12 @@ bool allOnes(ArrayRef<int64_t> values) {
 struct KilnWinogradPass : kiln::impl::KilnWinogradPassBase<KilnWinogradPass> {
   using Base::Base;
   void runOnOperation() override {
+    if (tile != 0 && tile != 2 && tile != 4) {
+      getOperation()->emitError("kiln-winograd: tile must be 0, 2 or 4, not ")
+          << int64_t(tile);
+      return signalPassFailure();
+    }
+    CpuThroughput cpu = CpuThroughput::forVector(vectorBits, l2Bytes);
     getOperation()->walk([&](Conv2DOp conv) {
       auto w = cast<RankedTensorType>(conv.getWeight().getType());
       if (w.getDimSize(2) != 3 || w.getDimSize(3) != 3 ||
@@ -35,14 +42,32 @@ struct KilnWinogradPass : kiln::impl::KilnWinogradPassBase<KilnWinogradPass> {
           conv.getLmul() || !conv.getWeight().getDefiningOp<ConstantOp>() ||
           w.getDimSize(0) < minChannels || w.getDimSize(1) < minChannels)
         return;
-      // Measured on Zen 5 (1 thread), chains of 8 equal convs as in a
-      // model (bench/perf/conv_shapes.py --chain 8), Winograd / direct:
-      // 64 channels at 56x56 0.83, 128 at 28x28 0.58, 256 at 14x14 1.12,
-      // 512 at 7x7 2.28 (alone, with hot weights, every one is faster).
       auto y = cast<RankedTensorType>(conv.getType());
       if (y.getDimSize(2) * y.getDimSize(3) < minPixels)
         return;
-      conv.setWinograd(true);
+      if (tile != 0) {
+        conv.setWinograd(tile);
+        return;
+      }
+      Conv3x3Shape shape{y.getDimSize(0), w.getDimSize(1), w.getDimSize(0),
+                         y.getDimSize(2), y.getDimSize(3)};
+      std::vector<ConvAlgorithmEstimate> estimates =
+          estimateConvAlgorithms(shape, cpu);
+      const ConvAlgorithmEstimate &best = fastestConvAlgorithm(estimates);
+      if (best.winogradTile)
+        conv.setWinograd(best.winogradTile);
+      std::string pick = best.winogradTile
+                             ? "F(" + std::to_string(best.winogradTile) + "x" +
+                                   std::to_string(best.winogradTile) + ")"
+                             : std::string("direct");
+      conv->setAttr(
+          "kiln.winograd_choice",
+          StringAttr::get(conv.getContext(),
+                          "3x3 conv " + std::to_string(shape.channels) +
+                              " -> " + std::to_string(shape.filters) + " at " +
+                              std::to_string(shape.outH) + "x" +
+                              std::to_string(shape.outW) + ": " + pick + " (" +
+                              describeConvAlgorithms(estimates) + ")"));
     });
   }
 };

@@ -110,12 +110,21 @@ cl::opt<long long> parallelMinWeightBytes(
     cl::cat(category));
 cl::opt<bool> winograd(
     "winograd",
-    cl::desc("Run eligible 3x3 convolutions (stride 1, one group, f32, at "
-             "least --winograd-min-channels channels and "
-             "--winograd-min-pixels output pixels) as Winograd F(2x2, "
-             "3x3): 2.25x fewer multiplications, rounding slightly "
-             "differently from a direct convolution"),
+    cl::desc("Offer Winograd F(2x2, 3x3) and F(4x4, 3x3) for eligible 3x3 "
+             "convolutions (stride 1, one group, f32, at least "
+             "--winograd-min-channels channels and --winograd-min-pixels "
+             "output pixels): a latency estimate picks, per convolution, "
+             "the direct kernel or a tile (listed by --report). 2.25x or 4x "
+             "fewer multiplications, rounding differently from a direct "
+             "convolution"),
     cl::sub(kiln::compileCommand), cl::cat(category));
+cl::opt<long long> winogradTile(
+    "winograd-tile",
+    cl::desc("With --winograd: every eligible convolution takes the output "
+             "tile m of F(m x m, 3x3), 2 or 4, instead of the estimate's "
+             "pick (default 0: the estimate's)"),
+    cl::init(0), cl::value_desc("M"), cl::sub(kiln::compileCommand),
+    cl::cat(category));
 cl::opt<long long> winogradMinChannels(
     "winograd-min-channels",
     cl::desc("With --winograd: convolutions with fewer input or output "
@@ -125,9 +134,8 @@ cl::opt<long long> winogradMinChannels(
 cl::opt<long long> winogradMinPixels(
     "winograd-min-pixels",
     cl::desc("With --winograd: convolutions whose output maps have fewer "
-             "pixels stay direct (default 196, 14x14: on 7x7 maps the "
-             "direct kernel measured faster in whole models)"),
-    cl::init(196), cl::value_desc("N"), cl::sub(kiln::compileCommand),
+             "pixels stay direct (default 1)"),
+    cl::init(1), cl::value_desc("N"), cl::sub(kiln::compileCommand),
     cl::cat(category));
 enum class Precision { F32, BF16 };
 cl::opt<Precision> precision(
@@ -501,6 +509,7 @@ int kiln::compileMain() {
     KilnWinogradPassOptions w;
     w.minChannels = winogradMinChannels;
     w.minPixels = winogradMinPixels;
+    w.tile = winogradTile;
     options.winograd = w;
   }
   options.costModel = costModel == "heuristic" ? "" : costModel.getValue();

@@ -125,9 +125,18 @@ func.func @cumulative_bool(%x: tensor<5xi1>) {
 
 // -----
 
-// Winograd F(2x2, 3x3) covers 3x3 stride-1 convolutions only.
+// Winograd F(m x m, 3x3) covers 3x3 stride-1 convolutions only.
 func.func @winograd_strided(%x: tensor<1x2x5x5xf32>, %w: tensor<2x2x3x3xf32>, %b: tensor<2xf32>) -> tensor<1x2x3x3xf32> {
   // expected-error @+1 {{winograd needs a 3x3 f32 convolution with stride 1}}
-  %y = kiln.conv2d %x, %w, %b {strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64, winograd} : tensor<1x2x5x5xf32>, tensor<2x2x3x3xf32>, tensor<2xf32> -> tensor<1x2x3x3xf32>
+  %y = kiln.conv2d %x, %w, %b {strides = array<i64: 2, 2>, padding = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64, winograd = 2 : i64} : tensor<1x2x5x5xf32>, tensor<2x2x3x3xf32>, tensor<2xf32> -> tensor<1x2x3x3xf32>
   return %y : tensor<1x2x3x3xf32>
+}
+
+// -----
+
+// Winograd output tiles are 2x2 or 4x4.
+func.func @winograd_tile(%x: tensor<1x2x5x5xf32>, %w: tensor<2x2x3x3xf32>, %b: tensor<2xf32>) -> tensor<1x2x5x5xf32> {
+  // expected-error @+1 {{winograd output tile must be 2 or 4, not 3}}
+  %y = kiln.conv2d %x, %w, %b {strides = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64, winograd = 3 : i64} : tensor<1x2x5x5xf32>, tensor<2x2x3x3xf32>, tensor<2xf32> -> tensor<1x2x5x5xf32>
+  return %y : tensor<1x2x5x5xf32>
 }

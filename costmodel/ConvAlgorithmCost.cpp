@@ -1,0 +1,93 @@
+//===- ConvAlgorithmCost.cpp - direct or Winograd for a 3x3 conv ----------===//
+//
+// Part of kiln. Calibration (Zen 5, 1 thread, chains of 8 equal convs,
+// ms per conv, direct / F(2x2) / F(4x4)): 64 channels at 56x56 0.85 /
+// 0.71 / 0.36; 128 at 28x28 0.83 / 0.49 / 0.33; 256 at 14x14 0.83 / 0.65
+// / 0.90; 512 at 7x7 0.87 / 1.09 / 2.91. The estimates order every row
+// the same way; the small maps lose because their GEMMs reuse each
+// transformed weight over few tiles and stream U (2.25x the direct
+// kernel's weights for F(2x2), 4x for F(4x4)).
+//
+//===----------------------------------------------------------------------===//
+
+#include "costmodel/ConvAlgorithmCost.h"
+
+#include <algorithm>
+#include <cstdio>
+
+using namespace mlir::kiln;
+
+namespace {
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// A compile-time packed left operand read as broadcasts streams at about
+/// this fraction of the memory rate (U of the 14x14 and 7x7 convs above).
+constexpr double kBroadcastStreamShare = 0.35;
+
+double directCycles(const Conv3x3Shape &s, const CpuThroughput &cpu) {
+  double macs = double(s.batch) * s.filters * s.channels * 9 * s.outH * s.outW;
+  double weights = 4.0 * s.filters * s.channels * 9;
+  return std::max(macs / cpu.fmaLanes, weights / cpu.memoryBytes);
+}
+
+double winogradCycles(const Conv3x3Shape &s, int64_t m,
+                      const CpuThroughput &cpu) {
+  int64_t alpha = m + 2, points = alpha * alpha;
+  int64_t tiles = s.batch * ceilDiv(s.outH, m) * ceilDiv(s.outW, m);
+  // The GEMM's columns are tiles, in whole vectors.
+  int64_t lanes = std::max<int64_t>(1, int64_t(cpu.fmaLanes) / 2);
+  double paddedTiles = double(ceilDiv(tiles, lanes) * lanes);
+  double macs = double(points) * s.filters * s.channels * paddedTiles;
+  double u = 4.0 * points * s.filters * s.channels;
+  double v = 4.0 * points * s.channels * tiles;
+  double mBytes = 4.0 * points * s.filters * tiles;
+  double input = 4.0 * s.batch * s.channels * (s.outH + 2) * (s.outW + 2);
+  double output = 4.0 * s.batch * s.filters * s.outH * s.outW;
+  double traffic = input + 2 * v + 2 * mBytes + output;
+  double rate = std::max(v, mBytes) <= double(cpu.l2Bytes) ? cpu.cacheBytes
+                                                           : cpu.memoryBytes;
+  return macs / cpu.fmaLanes + u / (cpu.memoryBytes * kBroadcastStreamShare) +
+         traffic / rate;
+}
+
+} // namespace
+
+std::vector<ConvAlgorithmEstimate>
+mlir::kiln::estimateConvAlgorithms(const Conv3x3Shape &shape,
+                                   const CpuThroughput &cpu) {
+  return {{0, directCycles(shape, cpu)},
+          {2, winogradCycles(shape, 2, cpu)},
+          {4, winogradCycles(shape, 4, cpu)}};
+}
+
+const ConvAlgorithmEstimate &mlir::kiln::fastestConvAlgorithm(
+    const std::vector<ConvAlgorithmEstimate> &estimates) {
+  return *std::min_element(
+      estimates.begin(), estimates.end(),
+      [](const ConvAlgorithmEstimate &a, const ConvAlgorithmEstimate &b) {
+        return a.cycles < b.cycles;
+      });
+}
+
+std::string mlir::kiln::describeConvAlgorithms(
+    const std::vector<ConvAlgorithmEstimate> &estimates) {
+  std::vector<ConvAlgorithmEstimate> sorted = estimates;
+  std::stable_sort(
+      sorted.begin(), sorted.end(),
+      [](const ConvAlgorithmEstimate &a, const ConvAlgorithmEstimate &b) {
+        return a.cycles < b.cycles;
+      });
+  std::string text;
+  for (const ConvAlgorithmEstimate &e : sorted) {
+    char line[64];
+    if (e.winogradTile)
+      std::snprintf(line, sizeof line, "F(%lldx%lld) %.3g Mcycles",
+                    (long long)e.winogradTile, (long long)e.winogradTile,
+                    e.cycles * 1e-6);
+    else
+      std::snprintf(line, sizeof line, "direct %.3g Mcycles", e.cycles * 1e-6);
+    text += (text.empty() ? "" : ", ") + std::string(line);
+  }
+  return text;
+}
