@@ -27,8 +27,7 @@ def KilnWinogradPass : Pass<"kiln-winograd"> {
     tile to its m x m outputs (Y = A^T M A): 2.25x (F(2x2)) or 4x (F(4x4))
     fewer multiplications. Opt in (`kiln compile --winograd`): the
     transforms round differently from a direct convolution, F(4x4) more
-    (the report of `bench/perf/winograd.py` states the error on the bench
-    models).
+    (the `resnet50_winograd` row of bench/perf/run.sh states the error).
   }];
   let options = [
     Option<"minChannels", "min-channels", "int64_t", "16",
