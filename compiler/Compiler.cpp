@@ -479,6 +479,7 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   if (graphOptions.winograd) {
     graphOptions.winograd->vectorBits = cpuTarget.vectorBits;
     graphOptions.winograd->l2Bytes = cpuTarget.l2Bytes;
+    graphOptions.winograd->bf16 = options.bf16;
   }
   buildGraphPipeline(graph, graphOptions);
   if (failed(runPasses(*module, graph)))

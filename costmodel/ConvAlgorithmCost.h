@@ -24,6 +24,10 @@ namespace mlir::kiln {
 /// out, an outH x outW output map.
 struct Conv3x3Shape {
   int64_t batch = 1, channels = 1, filters = 1, outH = 1, outW = 1;
+  /// The direct kernel multiplies bf16 pairs (--precision=bf16:
+  /// vdpbf16ps, two products per lane, half the weight bytes); Winograd's
+  /// GEMM stays f32.
+  bool bf16Direct = false;
 };
 
 /// 0: direct; 2 or 4: Winograd F(m x m, 3x3).

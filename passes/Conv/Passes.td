@@ -39,6 +39,9 @@ def KilnWinogradPass : Pass<"kiln-winograd"> {
     Option<"tile", "tile", "int64_t", "0",
            "Output tile m of F(m x m, 3x3) for every eligible convolution, "
            "2 or 4; 0: chosen per convolution by the latency estimate">,
+    Option<"bf16", "bf16", "bool", /*default=*/"false",
+           "The direct kernel multiplies bf16 pairs (--precision=bf16), "
+           "for the latency estimate">,
     Option<"vectorBits", "vector-bits", "unsigned", /*default=*/"512",
            "Target vector register width, for the latency estimate">,
     Option<"l2Bytes", "l2-bytes", "uint64_t", /*default=*/"1048576",

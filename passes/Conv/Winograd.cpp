@@ -50,7 +50,7 @@ struct KilnWinogradPass : kiln::impl::KilnWinogradPassBase<KilnWinogradPass> {
         return;
       }
       Conv3x3Shape shape{y.getDimSize(0), w.getDimSize(1), w.getDimSize(0),
-                         y.getDimSize(2), y.getDimSize(3)};
+                         y.getDimSize(2), y.getDimSize(3), bf16};
       std::vector<ConvAlgorithmEstimate> estimates =
           estimateConvAlgorithms(shape, cpu);
       const ConvAlgorithmEstimate &best = fastestConvAlgorithm(estimates);

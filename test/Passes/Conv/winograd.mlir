@@ -1,6 +1,7 @@
 // RUN: %kiln_opt %s --kiln-winograd="min-channels=2 min-pixels=25 tile=2" --split-input-file | FileCheck %s
 // RUN: %kiln_opt %s --kiln-winograd="min-channels=2 min-pixels=25 tile=4" --split-input-file | FileCheck %s --check-prefix=TILE4
 // RUN: %kiln_opt %s --kiln-winograd --split-input-file | FileCheck %s --check-prefix=CHOICE
+// RUN: %kiln_opt %s --kiln-winograd="bf16=1" --split-input-file | FileCheck %s --check-prefix=BF16
 // RUN: not %kiln_opt %s --kiln-winograd="tile=3" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
 // BADTILE: kiln-winograd: tile must be 0, 2 or 4, not 3
 
@@ -63,6 +64,13 @@ func.func @small_map(%x: tensor<1x2x4x5xf32>) -> tensor<1x2x4x5xf32> {
 // CHOICE: kiln.conv2d {{.*}}kiln.winograd_choice = "3x3 conv 512 -> 512 at 7x7: direct (direct
 // CHOICE-NOT: winograd =
 // CHOICE: return
+// With a bf16 direct kernel (twice the products per cycle) Winograd's f32
+// GEMM pays only at 56x56.
+// BF16-LABEL: func.func @chosen
+// BF16: kiln.conv2d {{.*}}"3x3 conv 64 -> 64 at 56x56: F(4x4) (F(4x4) {{.*}}, direct {{.*}}, F(2x2) {{.*}})", {{.*}}winograd = 4 : i64
+// BF16: kiln.conv2d {{.*}}"3x3 conv 256 -> 256 at 14x14: direct
+// BF16-NOT: winograd =
+// BF16: return
 func.func @chosen(%x56: tensor<1x64x56x56xf32>, %x14: tensor<1x256x14x14xf32>, %x7: tensor<1x512x7x7xf32>) -> (tensor<1x64x56x56xf32>, tensor<1x256x14x14xf32>, tensor<1x512x7x7xf32>) {
   %w56 = kiln.constant dense<1.0> : tensor<64x64x3x3xf32>
   %b56 = kiln.constant dense<0.0> : tensor<64xf32>
