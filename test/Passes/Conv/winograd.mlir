@@ -1,7 +1,7 @@
 // RUN: %kiln_opt %s --kiln-winograd="min-channels=2 min-pixels=25 tile=2" --split-input-file | FileCheck %s
 // RUN: %kiln_opt %s --kiln-winograd="min-channels=2 min-pixels=25 tile=4" --split-input-file | FileCheck %s --check-prefix=TILE4
 // RUN: %kiln_opt %s --kiln-winograd --split-input-file | FileCheck %s --check-prefix=CHOICE
-// RUN: %kiln_opt %s --kiln-winograd="bf16=1" --split-input-file | FileCheck %s --check-prefix=BF16
+// RUN: %kiln_opt %s --kiln-winograd="bf16=1 l2-bytes=2097152" --split-input-file | FileCheck %s --check-prefix=BF16
 // RUN: not %kiln_opt %s --kiln-winograd="tile=3" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADTILE
 // BADTILE: kiln-winograd: tile must be 0, 2 or 4, not 3
 
@@ -65,7 +65,7 @@ func.func @small_map(%x: tensor<1x2x4x5xf32>) -> tensor<1x2x4x5xf32> {
 // CHOICE-NOT: winograd =
 // CHOICE: return
 // With a bf16 direct kernel (twice the products per cycle) Winograd's f32
-// GEMM pays only at 56x56.
+// GEMM pays only at 56x56 (with a 2 MB L2, where its V and M stay).
 // BF16-LABEL: func.func @chosen
 // BF16: kiln.conv2d {{.*}}"3x3 conv 64 -> 64 at 56x56: F(4x4) (F(4x4) {{.*}}, direct {{.*}}, F(2x2) {{.*}})", {{.*}}winograd = 4 : i64
 // BF16: kiln.conv2d {{.*}}"3x3 conv 256 -> 256 at 14x14: direct
