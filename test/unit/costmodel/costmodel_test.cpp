@@ -1,7 +1,9 @@
 //===- costmodel_test.cpp - features, metrics, XGBoost round trip ---------===//
+#include "costmodel/ConvAlgorithmCost.h"
 #include "costmodel/CostModel.h"
 #include "costmodel/Training.h"
 
+#include <algorithm>
 #include <cmath>
 #include <gtest/gtest.h>
 #include <random>
@@ -169,4 +171,41 @@ TEST(CostModels, AnalyticPrefersFullRegisterTiles) {
   EXPECT_FALSE(createCostModel("/nonexistent.json", 512, error));
   EXPECT_TRUE(createCostModel("analytic", 512, error));
   EXPECT_TRUE(createCostModel("stub", 512, error));
+}
+
+// The direct kernel's estimate is its multiply-adds at the FMA peak (9 per
+// output, filter and channel); Winograd F(m)'s GEMM does (m + 2)^2 per
+// m x m tile and adds U's stream and the transforms' traffic, so it pays
+// where tiles are many per transformed weight (large maps) and loses where
+// they are few (ResNet-50's measured order: F(4x4) < F(2x2) < direct at
+// 56x56, direct < F(2x2) < F(4x4) at 7x7).
+TEST(ConvAlgorithmCost, OrdersResNetShapesAsMeasured) {
+  CpuThroughput cpu = CpuThroughput::forVector(512, 2 << 20);
+  auto order = [&](int64_t channels, int64_t side, bool bf16 = false) {
+    Conv3x3Shape s{1, channels, channels, side, side, bf16};
+    std::vector<ConvAlgorithmEstimate> e = estimateConvAlgorithms(s, cpu);
+    EXPECT_EQ(e.size(), 3u);
+    EXPECT_EQ(e[0].winogradTile, 0);
+    EXPECT_DOUBLE_EQ(e[0].cycles, double(channels) * channels * 9 * side *
+                                      side / cpu.fmaLanes);
+    std::vector<int64_t> tiles;
+    std::vector<ConvAlgorithmEstimate> sorted = e;
+    std::stable_sort(
+        sorted.begin(), sorted.end(),
+        [](const auto &a, const auto &b) { return a.cycles < b.cycles; });
+    for (const ConvAlgorithmEstimate &x : sorted)
+      tiles.push_back(x.winogradTile);
+    EXPECT_EQ(fastestConvAlgorithm(e).winogradTile, tiles.front());
+    return tiles;
+  };
+  EXPECT_EQ(order(64, 56), (std::vector<int64_t>{4, 2, 0}));
+  EXPECT_EQ(order(128, 28), (std::vector<int64_t>{4, 2, 0}));
+  EXPECT_EQ(order(256, 14), (std::vector<int64_t>{2, 0, 4}));
+  EXPECT_EQ(order(512, 7), (std::vector<int64_t>{0, 2, 4}));
+  // bf16 halves the direct kernel's cycles (vdpbf16ps).
+  Conv3x3Shape f32{1, 64, 64, 56, 56}, bf16{1, 64, 64, 56, 56, true};
+  EXPECT_DOUBLE_EQ(estimateConvAlgorithms(bf16, cpu)[0].cycles * 2,
+                   estimateConvAlgorithms(f32, cpu)[0].cycles);
+  EXPECT_EQ(describeConvAlgorithms({{0, 3e6}, {4, 1e6}, {2, 2e6}}),
+            "F(4x4) 1 Mcycles, F(2x2) 2 Mcycles, direct 3 Mcycles");
 }
