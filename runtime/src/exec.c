@@ -81,10 +81,18 @@ struct kiln_exec {
    * finishes, so apart from what the waiting workers poll. */
   _Alignas(64) atomic_int pending;
 
-  pthread_mutex_t mutex;
+  /* The sleeping side, touched only when someone sleeps: a parallel_for
+   * whose threads all spin takes no lock (the mutex and the counts on the
+   * job's or pending's line cost cross-core transfers on every call). Each
+   * sleeper counts itself (seq_cst) under the mutex before its last check
+   * of what it waits for; the waker changes that (seq_cst) before reading
+   * the count, so either the sleeper sees the change or the waker sees the
+   * sleeper and signals under the mutex. */
+  _Alignas(64) pthread_mutex_t mutex;
   pthread_cond_t wake; /* workers sleep here, waiting for a generation */
   pthread_cond_t done; /* the caller sleeps here, waiting for pending == 0 */
-  int sleepers;        /* workers in pthread_cond_wait(wake); under mutex */
+  atomic_int sleepers; /* workers in pthread_cond_wait(wake) */
+  atomic_int caller_asleep; /* the caller in pthread_cond_wait(done) */
 
   pthread_t workers[]; /* num_threads - 1 */
 };
@@ -121,6 +129,11 @@ static void kiln_exec_drain(kiln_exec *e, int32_t self) {
   for (int32_t k = 0; k < e->num_threads; ++k) {
     kiln_exec_slot *slot = &e->slots[(self + k) % e->num_threads];
     for (;;) {
+      /* Look before claiming another thread's chunk: a claim takes its
+       * counter's line from the owner, which then pays to get it back. */
+      if (k > 0 &&
+          atomic_load_explicit(&slot->next, memory_order_relaxed) >= slot->end)
+        break;
       int64_t c =
           atomic_fetch_add_explicit(&slot->next, 1, memory_order_relaxed);
       if (c >= slot->end)
@@ -139,12 +152,10 @@ static void kiln_exec_wait_for_work(kiln_exec *e, uint_fast64_t seen) {
     kiln_spin_pause(e, i);
   }
   pthread_mutex_lock(&e->mutex);
-  while (atomic_load_explicit(&e->generation, memory_order_acquire) == seen &&
-         !atomic_load_explicit(&e->shutdown, memory_order_relaxed)) {
-    ++e->sleepers;
+  atomic_fetch_add(&e->sleepers, 1);
+  while (atomic_load(&e->generation) == seen && !atomic_load(&e->shutdown))
     pthread_cond_wait(&e->wake, &e->mutex);
-    --e->sleepers;
-  }
+  atomic_fetch_sub(&e->sleepers, 1);
   pthread_mutex_unlock(&e->mutex);
 }
 
@@ -158,9 +169,9 @@ static void *kiln_exec_worker(void *arg) {
       return NULL;
     seen = atomic_load_explicit(&e->generation, memory_order_acquire);
     kiln_exec_drain(e, (int32_t)(self - e->slots));
-    /* The last worker out wakes the caller; taking the mutex orders the
-     * signal after the caller's check of `pending` (no lost wake-up). */
-    if (atomic_fetch_sub_explicit(&e->pending, 1, memory_order_acq_rel) == 1) {
+    /* The last worker out wakes the caller if it sleeps. */
+    if (atomic_fetch_sub(&e->pending, 1) == 1 &&
+        atomic_load(&e->caller_asleep)) {
       pthread_mutex_lock(&e->mutex);
       pthread_cond_signal(&e->done);
       pthread_mutex_unlock(&e->mutex);
@@ -213,6 +224,8 @@ kiln_status_code kiln_exec_create(const kiln_allocator *allocator,
   atomic_init(&e->pending, 0);
   atomic_init(&e->generation, 0);
   atomic_init(&e->shutdown, 0);
+  atomic_init(&e->sleepers, 0);
+  atomic_init(&e->caller_asleep, 0);
   pthread_mutex_init(&e->mutex, NULL);
   pthread_cond_init(&e->wake, NULL);
   pthread_cond_init(&e->done, NULL);
@@ -299,14 +312,12 @@ kiln_status_code kiln_exec_parallel_for(void *exec, int64_t n, kiln_range_fn fn,
     slot->end = (t + 1) * e->num_chunks / e->num_threads;
   }
   atomic_store_explicit(&e->pending, e->num_workers, memory_order_relaxed);
-  atomic_fetch_add_explicit(&e->generation, 1, memory_order_release);
-
-  /* A worker checks `generation` under the mutex before sleeping, so either
-   * it sees the new value or it is counted in `sleepers` by now. */
-  pthread_mutex_lock(&e->mutex);
-  if (e->sleepers > 0)
+  atomic_fetch_add(&e->generation, 1);
+  if (atomic_load(&e->sleepers) > 0) {
+    pthread_mutex_lock(&e->mutex);
     pthread_cond_broadcast(&e->wake);
-  pthread_mutex_unlock(&e->mutex);
+    pthread_mutex_unlock(&e->mutex);
+  }
 
   kiln_exec_drain(e, 0);
 
@@ -316,8 +327,10 @@ kiln_status_code kiln_exec_parallel_for(void *exec, int64_t n, kiln_range_fn fn,
     kiln_spin_pause(e, i);
   }
   pthread_mutex_lock(&e->mutex);
-  while (atomic_load_explicit(&e->pending, memory_order_acquire) != 0)
+  atomic_store(&e->caller_asleep, 1);
+  while (atomic_load(&e->pending) != 0)
     pthread_cond_wait(&e->done, &e->mutex);
+  atomic_store(&e->caller_asleep, 0);
   pthread_mutex_unlock(&e->mutex);
 done:
   atomic_flag_clear_explicit(&e->busy, memory_order_release);
