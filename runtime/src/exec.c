@@ -1,13 +1,17 @@
 /*===- exec.c - the context's thread pool and parallel_for ----------------===*
  *
- * A fixed set of pthreads per context. A parallel_for publishes one job by
- * bumping `generation`; each thread (the caller is thread 0) owns a run of
- * the job's chunks and claims them through a counter on its own cache line,
- * then takes what is left of the others' runs through theirs, and the
- * caller waits for every worker to check in. One shared counter cost a
- * cross-core cache-line transfer per chunk, which on small jobs (a GPT-2
- * decode step's GEMVs, a few microseconds each) was a measurable share.
- * Kernels issue many short parallel_fors per run, so both sides spin
+ * A fixed set of pthreads per context. A parallel_for posts one job to
+ * each worker's slot: the job (function, data, chunk sizes), the worker's
+ * run of its chunks and the job's generation, on one cache line, so that
+ * a worker learns everything from one line transfer; the caller is thread
+ * 0. Each thread claims its run's chunks through the run's counter, then
+ * takes what is left of the others' runs; a worker then writes the
+ * generation it finished to a line of its own, which the caller waits for.
+ * Kernels issue many short parallel_fors per run (a GPT-2 decode step's
+ * GEMVs take a few microseconds each), and each cache line that crosses
+ * cores costs 100-400 ns on the 2-vCPU VM this was measured on: a shared
+ * job line, a generation line, per-run counters and a shared count of
+ * pending workers cost about twice as many transfers. Both sides spin
  * briefly before sleeping on a condition variable: a wake-up through the
  * kernel costs tens of microseconds.
  *===----------------------------------------------------------------------===*/
@@ -43,18 +47,27 @@
 #define KILN_SPIN_PAUSES 100
 #endif
 
-/* One thread's run of chunks [next, end) of the current job; `next` is
+/* One thread's mailbox: the job posted to it and its run of chunks
+ * [next, end), on one line written by the caller before it sets `posted`
+ * (release) and read by the worker after it sees it (acquire). `next` is
  * claimed with fetch_add, by its owner first and by the others once their
- * own runs are done. A cache line each, so owners do not contend. A run is
- * contiguous, so a thread's next chunk continues the memory stream its
- * last one read: owning every T-th chunk instead gave back most of the
- * gain on short jobs (w4 GPT-2 decode step at 2 threads 1.35-1.42 ms
- * contiguous, 1.53-1.64 interleaved, 1.57-1.68 with the shared counter;
- * digit CNN 0.085 / 0.094 / 0.095 ms). */
+ * own runs are done. A run is contiguous, so a thread's next chunk
+ * continues the memory stream its last one read: owning every T-th chunk
+ * instead gave back most of the gain on short jobs (w4 GPT-2 decode step at
+ * 2 threads 1.35-1.42 ms contiguous, 1.53-1.64 interleaved, 1.57-1.68 with
+ * a shared counter; digit CNN 0.085 / 0.094 / 0.095 ms). `finished`, on a
+ * line of its own (the caller polls it while the owner claims chunks), is
+ * the last generation the worker completed. */
 typedef struct kiln_exec_slot {
-  _Alignas(64) atomic_int_fast64_t next;
+  _Alignas(64) atomic_uint_fast64_t posted;
+  kiln_range_fn fn;
+  void *data;
+  int64_t chunk;     /* items per chunk, rounded down */
+  int64_t remainder; /* chunks [0, remainder) take one item more */
+  atomic_int_fast64_t next;
   int64_t end;
   struct kiln_exec *exec;
+  _Alignas(64) atomic_uint_fast64_t finished;
 } kiln_exec_slot;
 
 struct kiln_exec {
@@ -64,34 +77,20 @@ struct kiln_exec {
   int oversubscribed;   /* more threads than online CPUs: spins yield */
   kiln_allocator allocator;
   atomic_flag busy; /* a parallel_for is in flight */
-
-  /* The current job. Written by the caller before `generation` is bumped
-   * (release), read by workers after they observe it (acquire); on a line
-   * of its own, which nobody writes while the job runs. */
-  _Alignas(64) kiln_range_fn fn;
-  void *data;
-  int64_t chunk;     /* items per chunk, rounded down */
-  int64_t remainder; /* chunks [0, remainder) take one item more */
-  int64_t num_chunks;
-  kiln_exec_slot *slots; /* num_threads */
-
-  _Alignas(64) atomic_uint_fast64_t generation;
+  uint64_t generation;   /* of the last job posted; the caller's (busy) */
+  kiln_exec_slot *slots; /* num_threads; slot 0 is the caller's */
   atomic_int shutdown;
-  /* Workers that have not finished this generation; written as each
-   * finishes, so apart from what the waiting workers poll. */
-  _Alignas(64) atomic_int pending;
 
   /* The sleeping side, touched only when someone sleeps: a parallel_for
-   * whose threads all spin takes no lock (the mutex and the counts on the
-   * job's or pending's line cost cross-core transfers on every call). Each
-   * sleeper counts itself (seq_cst) under the mutex before its last check
-   * of what it waits for; the waker changes that (seq_cst) before reading
-   * the count, so either the sleeper sees the change or the waker sees the
-   * sleeper and signals under the mutex. */
+   * whose threads all spin takes no lock. Each sleeper counts itself
+   * (seq_cst) under the mutex before its last check of what it waits for;
+   * the waker changes that (seq_cst) before reading the count, so either
+   * the sleeper sees the change or the waker sees the sleeper and signals
+   * under the mutex. */
   _Alignas(64) pthread_mutex_t mutex;
-  pthread_cond_t wake; /* workers sleep here, waiting for a generation */
-  pthread_cond_t done; /* the caller sleeps here, waiting for pending == 0 */
-  atomic_int sleepers; /* workers in pthread_cond_wait(wake) */
+  pthread_cond_t wake;      /* workers sleep here, waiting for a post */
+  pthread_cond_t done;      /* the caller sleeps here, waiting for `finished` */
+  atomic_int sleepers;      /* workers in pthread_cond_wait(wake) */
   atomic_int caller_asleep; /* the caller in pthread_cond_wait(done) */
 
   pthread_t workers[]; /* num_threads - 1 */
@@ -115,17 +114,19 @@ static inline void kiln_spin_pause(const kiln_exec *e, int iteration) {
 #endif
 }
 
-/* Runs chunk c: chunk or chunk + 1 items, the first `remainder` chunks
- * taking the extra one, so no two chunks differ by more than one item. */
-static void kiln_exec_run_chunk(const kiln_exec *e, int64_t c) {
-  int64_t begin = c * e->chunk + (c < e->remainder ? c : e->remainder);
-  int64_t end = begin + e->chunk + (c < e->remainder);
-  e->fn(e->data, begin, end);
+/* Runs chunk c of the job in `job` (a slot): chunk or chunk + 1 items,
+ * the first `remainder` chunks taking the extra one, so no two chunks
+ * differ by more than one item. */
+static void kiln_exec_run_chunk(const kiln_exec_slot *job, int64_t c) {
+  int64_t begin = c * job->chunk + (c < job->remainder ? c : job->remainder);
+  int64_t end = begin + job->chunk + (c < job->remainder);
+  job->fn(job->data, begin, end);
 }
 
 /* Runs slot `self`'s chunks (0: the caller of parallel_for; i:
  * workers[i - 1]), then the rest of the other slots' runs. */
 static void kiln_exec_drain(kiln_exec *e, int32_t self) {
+  const kiln_exec_slot *job = &e->slots[self];
   for (int32_t k = 0; k < e->num_threads; ++k) {
     kiln_exec_slot *slot = &e->slots[(self + k) % e->num_threads];
     for (;;) {
@@ -138,45 +139,63 @@ static void kiln_exec_drain(kiln_exec *e, int32_t self) {
           atomic_fetch_add_explicit(&slot->next, 1, memory_order_relaxed);
       if (c >= slot->end)
         break;
-      kiln_exec_run_chunk(e, c);
+      kiln_exec_run_chunk(job, c);
     }
   }
 }
 
-/* Returns once `generation` differs from `seen` or shutdown is requested. */
-static void kiln_exec_wait_for_work(kiln_exec *e, uint_fast64_t seen) {
+/* Returns the generation posted to `slot` once it differs from `seen`, or
+ * `seen` once shutdown is requested. */
+static uint_fast64_t kiln_exec_wait_for_work(kiln_exec *e,
+                                             const kiln_exec_slot *slot,
+                                             uint_fast64_t seen) {
   for (int i = 0, limit = kiln_spin_limit(e); i < limit; ++i) {
-    if (atomic_load_explicit(&e->generation, memory_order_acquire) != seen ||
-        atomic_load_explicit(&e->shutdown, memory_order_relaxed))
-      return;
+    uint_fast64_t posted =
+        atomic_load_explicit(&slot->posted, memory_order_acquire);
+    if (posted != seen)
+      return posted;
+    if (atomic_load_explicit(&e->shutdown, memory_order_relaxed))
+      return seen;
     kiln_spin_pause(e, i);
   }
   pthread_mutex_lock(&e->mutex);
   atomic_fetch_add(&e->sleepers, 1);
-  while (atomic_load(&e->generation) == seen && !atomic_load(&e->shutdown))
+  uint_fast64_t posted;
+  while ((posted = atomic_load(&slot->posted)) == seen &&
+         !atomic_load(&e->shutdown))
     pthread_cond_wait(&e->wake, &e->mutex);
   atomic_fetch_sub(&e->sleepers, 1);
   pthread_mutex_unlock(&e->mutex);
+  return posted;
 }
 
 static void *kiln_exec_worker(void *arg) {
-  const kiln_exec_slot *self = arg;
+  kiln_exec_slot *self = arg;
   kiln_exec *e = self->exec;
+  int32_t index = (int32_t)(self - e->slots);
   uint_fast64_t seen = 0;
   for (;;) {
-    kiln_exec_wait_for_work(e, seen);
+    seen = kiln_exec_wait_for_work(e, self, seen);
     if (atomic_load_explicit(&e->shutdown, memory_order_acquire))
       return NULL;
-    seen = atomic_load_explicit(&e->generation, memory_order_acquire);
-    kiln_exec_drain(e, (int32_t)(self - e->slots));
-    /* The last worker out wakes the caller if it sleeps. */
-    if (atomic_fetch_sub(&e->pending, 1) == 1 &&
-        atomic_load(&e->caller_asleep)) {
+    kiln_exec_drain(e, index);
+    atomic_store(&self->finished, seen);
+    /* Wake the caller if it sleeps. */
+    if (atomic_load(&e->caller_asleep)) {
       pthread_mutex_lock(&e->mutex);
       pthread_cond_signal(&e->done);
       pthread_mutex_unlock(&e->mutex);
     }
   }
+}
+
+/* Whether every worker finished generation `g` (seq_cst loads: the
+ * caller's sleep check pairs with the workers' caller_asleep check). */
+static int kiln_exec_all_finished(kiln_exec *e, uint64_t g) {
+  for (int32_t t = 1; t <= e->num_workers; ++t)
+    if (atomic_load(&e->slots[t].finished) != g)
+      return 0;
+  return 1;
 }
 
 static void kiln_exec_stop(kiln_exec *e) {
@@ -217,12 +236,12 @@ kiln_status_code kiln_exec_create(const kiln_allocator *allocator,
   }
   memset(e->slots, 0, (size_t)num_threads * sizeof(kiln_exec_slot));
   for (int32_t i = 0; i < num_threads; ++i) {
+    atomic_init(&e->slots[i].posted, 0);
     atomic_init(&e->slots[i].next, 0);
+    atomic_init(&e->slots[i].finished, 0);
     e->slots[i].exec = e;
   }
   atomic_flag_clear(&e->busy);
-  atomic_init(&e->pending, 0);
-  atomic_init(&e->generation, 0);
   atomic_init(&e->shutdown, 0);
   atomic_init(&e->sleepers, 0);
   atomic_init(&e->caller_asleep, 0);
@@ -295,24 +314,28 @@ kiln_status_code kiln_exec_parallel_for(void *exec, int64_t n, kiln_range_fn fn,
   }
 
   int64_t target = (int64_t)e->num_threads * KILN_CHUNKS_PER_THREAD;
-  e->fn = fn;
-  e->data = data;
   /* min(n, target) chunks of near-equal size. Rounding the chunk size up
    * instead left fewer chunks than the threads can share evenly: 49 items
    * were 7 chunks of 7 on 2 threads, 4 against 3 (ResNet-50's 56x56 3x3
    * convs ran at 0.78-0.86 of twice their 1-thread speed). */
-  e->num_chunks = n < target ? n : target;
-  e->chunk = n / e->num_chunks;
-  e->remainder = n % e->num_chunks;
-  /* Thread t owns chunks [t * num_chunks / T, (t + 1) * num_chunks / T). */
+  int64_t num_chunks = n < target ? n : target;
+  int64_t chunk = n / num_chunks, remainder = n % num_chunks;
+  uint64_t g = ++e->generation;
+  /* Every run is written before any is posted: a worker that starts
+   * stealing at once must see the others' new runs, not the last job's. */
   for (int32_t t = 0; t < e->num_threads; ++t) {
     kiln_exec_slot *slot = &e->slots[t];
-    atomic_store_explicit(&slot->next, t * e->num_chunks / e->num_threads,
+    slot->fn = fn;
+    slot->data = data;
+    slot->chunk = chunk;
+    slot->remainder = remainder;
+    /* Thread t owns chunks [t * num_chunks / T, (t + 1) * num_chunks / T). */
+    atomic_store_explicit(&slot->next, t * num_chunks / e->num_threads,
                           memory_order_relaxed);
-    slot->end = (t + 1) * e->num_chunks / e->num_threads;
+    slot->end = (t + 1) * num_chunks / e->num_threads;
   }
-  atomic_store_explicit(&e->pending, e->num_workers, memory_order_relaxed);
-  atomic_fetch_add(&e->generation, 1);
+  for (int32_t t = 1; t <= e->num_workers; ++t)
+    atomic_store(&e->slots[t].posted, g);
   if (atomic_load(&e->sleepers) > 0) {
     pthread_mutex_lock(&e->mutex);
     pthread_cond_broadcast(&e->wake);
@@ -322,13 +345,13 @@ kiln_status_code kiln_exec_parallel_for(void *exec, int64_t n, kiln_range_fn fn,
   kiln_exec_drain(e, 0);
 
   for (int i = 0, limit = kiln_spin_limit(e); i < limit; ++i) {
-    if (atomic_load_explicit(&e->pending, memory_order_acquire) == 0)
+    if (kiln_exec_all_finished(e, g))
       goto done;
     kiln_spin_pause(e, i);
   }
   pthread_mutex_lock(&e->mutex);
   atomic_store(&e->caller_asleep, 1);
-  while (atomic_load(&e->pending) != 0)
+  while (!kiln_exec_all_finished(e, g))
     pthread_cond_wait(&e->done, &e->mutex);
   atomic_store(&e->caller_asleep, 0);
   pthread_mutex_unlock(&e->mutex);
