@@ -5,7 +5,7 @@
 // 0.71 / 0.36; 128 at 28x28 0.83 / 0.49 / 0.33; 256 at 14x14 0.83 / 0.65
 // / 0.90; 512 at 7x7 0.87 / 1.09 / 2.91. The estimates order every row
 // the same way; the small maps lose because their GEMMs reuse each
-// transformed weight over few tiles and stream U (2.25x the direct
+// transformed weight over few tiles and stream U (16/9 of the direct
 // kernel's weights for F(2x2), 4x for F(4x4)). With a bf16 direct kernel
 // (twice the products per cycle) ResNet-50 measured 16.3 ms direct, 17.3
 // with F(2x2) at 14x14 and F(4x4) above, 15.7 with F(4x4) only above.

@@ -55,7 +55,7 @@ func.func @small_map(%x: tensor<1x2x4x5xf32>) -> tensor<1x2x4x5xf32> {
 // With no tile given, the latency estimate (costmodel/ConvAlgorithmCost.h,
 // AVX-512, 1 MB L2) picks per convolution, as measured on chains of
 // ResNet-50's convs: F(4x4) at 56x56 (its GEMM has many tiles per
-// transformed weight), F(2x2) at 14x14, direct at 7x7 (U would stream 2.25x
+// transformed weight), F(2x2) at 14x14, direct at 7x7 (U would stream 16/9
 // or 4x the direct kernel's weights for 16 or 4 tiles). Each considered
 // conv records the candidates, cheapest first.
 // CHOICE-LABEL: func.func @chosen
