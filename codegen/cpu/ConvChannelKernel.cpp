@@ -536,6 +536,11 @@ bool mlir::kiln::lowerConvChannelVectors(
   int64_t group = blocked ? std::clamp<int64_t>((16 << 10) / (mr * nr * 4),
                                                 1, pixelTiles)
                           : 1;
+  // Fewer channel tiles than 8 (e.g. MobileNetV2's 960 -> 160 at 7x7: 5)
+  // would leave 2 threads 3 items against 2: split the pixel tiles in two
+  // groups so that the items share evenly.
+  if (blocked && cv.batch * channelTiles < 8 && pixelTiles > 1)
+    group = std::min(group, (pixelTiles + 1) / 2);
   int64_t groups = (pixelTiles + group - 1) / group;
   Value zero = e.cst(b, 0), one = e.cst(b, 1);
   // Consecutive items of one thread share a channel tile: its weights

@@ -52,22 +52,24 @@ func.func @conv3x3(%x: memref<1x8x9x9xf32>, %y: memref<1x20x7x7xf32>) {
 // -----
 
 // A deep 1x1 conv with no fill before it: K runs in blocks of 128 input
-// channels, the partial sums of the group's 10 pixel tiles parked in a
-// stack buffer; the first block starts from Y (read per channel and
-// transposed to pixel rows), the last one stores into Y.
+// channels, the partial sums of a group of pixel tiles parked in a stack
+// buffer; the first block starts from Y (read per channel and transposed
+// to pixel rows), the last one stores into Y. With one channel tile the 10
+// pixel tiles form two groups of 5, so that 2 threads get an item each.
 // CHECK: conv2d 16x384x1x1 stride 1 -> 1x16x7x7, tile 5 pixels x 16 channels (channel vectors), K blocks of 128 channels
 // CHECK-LABEL: func.func @deep1x1
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%c2) step (%c1)
 // CHECK: llvm.intr.stacksave
-// CHECK: %[[SCRATCH:.*]] = memref.alloca() {alignment = 64 : i64} : memref<10x5x16xf32>
+// CHECK: %[[SCRATCH:.*]] = memref.alloca() {alignment = 64 : i64} : memref<5x5x16xf32>
 // CHECK: scf.for %{{.*}} = %c0 to %c384 step %c128
 // CHECK: vector.load {{.*}} : memref<1x16x49xf32>, vector<5xf32>
 // CHECK: vector.shuffle
 // CHECK: } else {
-// CHECK: vector.load %[[SCRATCH]]{{.*}} : memref<10x5x16xf32>, vector<16xf32>
+// CHECK: vector.load %[[SCRATCH]]{{.*}} : memref<5x5x16xf32>, vector<16xf32>
 // CHECK: vector.fma
 // CHECK: vector.store {{.*}} : memref<1x16x49xf32>, vector<5xf32>
 // CHECK: } else {
-// CHECK: vector.store {{.*}}, %[[SCRATCH]]{{.*}} : memref<10x5x16xf32>, vector<16xf32>
+// CHECK: vector.store {{.*}}, %[[SCRATCH]]{{.*}} : memref<5x5x16xf32>, vector<16xf32>
 // CHECK: llvm.intr.stackrestore
 #x1 = affine_map<(n, f, oh, ow, c, kh, kw) -> (n, c, oh + kh, ow + kw)>
 #w1 = affine_map<(n, f, oh, ow, c, kh, kw) -> (f, c, kh, kw)>
