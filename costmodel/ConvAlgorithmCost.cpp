@@ -74,6 +74,13 @@ const ConvAlgorithmEstimate &mlir::kiln::fastestConvAlgorithm(
       });
 }
 
+std::string mlir::kiln::convAlgorithmName(int64_t winogradTile) {
+  if (!winogradTile)
+    return "direct";
+  std::string m = std::to_string(winogradTile);
+  return "F(" + m + "x" + m + ")";
+}
+
 std::string mlir::kiln::describeConvAlgorithms(
     const std::vector<ConvAlgorithmEstimate> &estimates) {
   std::vector<ConvAlgorithmEstimate> sorted = estimates;
@@ -84,14 +91,10 @@ std::string mlir::kiln::describeConvAlgorithms(
       });
   std::string text;
   for (const ConvAlgorithmEstimate &e : sorted) {
-    char line[64];
-    if (e.winogradTile)
-      std::snprintf(line, sizeof line, "F(%lldx%lld) %.3g Mcycles",
-                    (long long)e.winogradTile, (long long)e.winogradTile,
-                    e.cycles * 1e-6);
-    else
-      std::snprintf(line, sizeof line, "direct %.3g Mcycles", e.cycles * 1e-6);
-    text += (text.empty() ? "" : ", ") + std::string(line);
+    char cycles[32];
+    std::snprintf(cycles, sizeof cycles, " %.3g Mcycles", e.cycles * 1e-6);
+    text +=
+        (text.empty() ? "" : ", ") + convAlgorithmName(e.winogradTile) + cycles;
   }
   return text;
 }

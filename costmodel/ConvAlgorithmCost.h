@@ -53,7 +53,11 @@ estimateConvAlgorithms(const Conv3x3Shape &shape, const CpuThroughput &cpu);
 const ConvAlgorithmEstimate &
 fastestConvAlgorithm(const std::vector<ConvAlgorithmEstimate> &estimates);
 
-/// "F(4x4) 0.36 Mcycles, F(2x2) 0.71, direct 0.87" for --report.
+/// "direct", "F(2x2)" or "F(4x4)".
+std::string convAlgorithmName(int64_t winogradTile);
+
+/// "F(4x4) 0.36 Mcycles, F(2x2) 0.71 Mcycles, direct 0.87 Mcycles" for
+/// --report: every estimate, cheapest first.
 std::string
 describeConvAlgorithms(const std::vector<ConvAlgorithmEstimate> &estimates);
 

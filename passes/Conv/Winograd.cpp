@@ -56,17 +56,14 @@ struct KilnWinogradPass : kiln::impl::KilnWinogradPassBase<KilnWinogradPass> {
       const ConvAlgorithmEstimate &best = fastestConvAlgorithm(estimates);
       if (best.winogradTile)
         conv.setWinograd(best.winogradTile);
-      std::string pick = best.winogradTile
-                             ? "F(" + std::to_string(best.winogradTile) + "x" +
-                                   std::to_string(best.winogradTile) + ")"
-                             : std::string("direct");
       conv->setAttr(
           "kiln.winograd_choice",
           StringAttr::get(conv.getContext(),
                           "3x3 conv " + std::to_string(shape.channels) +
                               " -> " + std::to_string(shape.filters) + " at " +
                               std::to_string(shape.outH) + "x" +
-                              std::to_string(shape.outW) + ": " + pick + " (" +
+                              std::to_string(shape.outW) + ": " +
+                              convAlgorithmName(best.winogradTile) + " (" +
                               describeConvAlgorithms(estimates) + ")"));
     });
   }
