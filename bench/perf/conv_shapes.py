@@ -122,9 +122,13 @@ def main():
         report = subprocess.run(
             [args.kiln, "compile", onnx_path, "-o", so_path, "--report",
              "--report-runs=0"] + args.compile_arg, check=True, capture_output=True, text=True).stdout
-        kernel = next((line.strip() for line in report.splitlines()
-                       if line.strip().startswith("conv2d")), "?")
+        lines = [line.strip() for line in report.splitlines()]
+        kernel = next((line for line in lines if line.startswith("conv2d")), "")
         kernel = re.sub(r"^conv2d \S+ stride \d+ -> \S+, ", "", kernel)
+        # A conv run as Winograd forms transforms and a batched GEMM.
+        winograd = next((m.group(1) for line in lines
+                         if (m := re.match(r"winograd (F\(\dx\d\)) input", line))), "")
+        kernel = kernel or (f"Winograd {winograd}" if winograd else "?")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = args.threads
         opts.inter_op_num_threads = 1
