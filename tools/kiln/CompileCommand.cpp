@@ -505,6 +505,10 @@ int kiln::compileMain() {
   if (timings)
     options.timings = &errs();
   options.externalWeights = weights == Weights::External;
+  if (winogradTile != 0 && winogradTile != 2 && winogradTile != 4)
+    return fail("compile", "--winograd-tile must be 2 or 4 (0: the latency "
+                           "estimate picks per convolution), got " +
+                               std::to_string(winogradTile));
   if (winograd) {
     KilnWinogradPassOptions w;
     w.minChannels = winogradMinChannels;
