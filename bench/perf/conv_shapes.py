@@ -17,8 +17,9 @@ OH * OW FLOP. The `kernel` column says which of kiln's conv kernels
 Alone, a conv's weights stay in cache between runs; in a model they come
 from memory. `--chain N` times N such convs in a row (each with its own
 weights; shapes with F == C and stride 1) and reports ms per conv, e.g.
-`--chain 8 --compile-arg=--winograd --compile-arg=--winograd-min-pixels=1`
-against `--chain 8`: the measurements behind --winograd-min-pixels.
+`--chain 8 --compile-arg=--winograd --compile-arg=--winograd-tile=4`
+against `--chain 8`: the measurements behind the --winograd estimate
+(costmodel/ConvAlgorithmCost).
 
 Not a test: numbers depend on the machine and on what else runs on it.
 """

@@ -509,6 +509,11 @@ int kiln::compileMain() {
     return fail("compile", "--winograd-tile must be 2 or 4 (0: the latency "
                            "estimate picks per convolution), got " +
                                std::to_string(winogradTile));
+  if (!winograd && (winogradTile.getNumOccurrences() ||
+                    winogradMinChannels.getNumOccurrences() ||
+                    winogradMinPixels.getNumOccurrences()))
+    return fail("compile", "--winograd-tile, --winograd-min-channels and "
+                           "--winograd-min-pixels need --winograd");
   if (winograd) {
     KilnWinogradPassOptions w;
     w.minChannels = winogradMinChannels;
