@@ -27,8 +27,9 @@ def runtime_library(kiln):
     return os.path.join(build_dir, "runtime", "libkiln_runtime.a")
 
 
-def build(cc, kiln, workdir, log, lib=None, extra_sources=(), name="app_run"):
-    """Compiles app/app_run.c (and `extra_sources`) against `lib`, by
+def build(cc, kiln, workdir, log, lib=None, extra_sources=(), name="app_run",
+          main="app_run.c"):
+    """Compiles app/`main` (and `extra_sources`) against `lib`, by
     default runtime_library(kiln). -> the executable's path, or None
     (logged) when that library is missing or the compile fails."""
     lib = lib or runtime_library(kiln)
@@ -37,7 +38,7 @@ def build(cc, kiln, workdir, log, lib=None, extra_sources=(), name="app_run"):
         return None
     exe = os.path.join(workdir, name)
     cmd = [cc, "-O2", "-std=c11", "-I", os.path.join(ROOT, "runtime", "include"),
-           "-o", exe, os.path.join(HERE, "app", "app_run.c"), *extra_sources, lib,
+           "-o", exe, os.path.join(HERE, "app", main), *extra_sources, lib,
            # Exports the runtime to the dlopened model, whose parallel loops
            # call it through weak references (serial without them).
            "-rdynamic", "-pthread", "-ldl", "-lm"]

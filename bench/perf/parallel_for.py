@@ -38,16 +38,11 @@ def main():
     work = args.work or tempfile.mkdtemp(prefix="kiln-parallel-for-")
     os.makedirs(work, exist_ok=True)
     libs = args.lib.split(",") if args.lib else [app_memory.runtime_library(args.kiln)]
-    exes = []
-    for i, lib in enumerate(libs):
-        if not os.path.exists(lib):
-            sys.exit(f"parallel_for.py: no {lib} (build the runtime first)")
-        exe = os.path.join(work, f"parallel_for_cost{i}")
-        subprocess.run(["cc", "-O2", "-std=c11", "-I",
-                        os.path.join(app_memory.ROOT, "runtime", "include"),
-                        "-o", exe, os.path.join(HERE, "app", "parallel_for_cost.c"),
-                        lib, "-pthread", "-lm"], check=True)
-        exes.append(exe)
+    exes = [app_memory.build("cc", args.kiln, work, print, lib=lib,
+                             name=f"parallel_for_cost{i}", main="parallel_for_cost.c")
+            for i, lib in enumerate(libs)]
+    if None in exes:
+        sys.exit("parallel_for.py: could not build the benchmark (see above)")
     print(f"{'library':40} {'threads':>7} {'items':>7}  ns per call (each round)")
     rows = {}
     for _ in range(args.rounds):

@@ -22,12 +22,15 @@
 
 #include "codegen/KilnToLinalg/Lowering.h"
 #include "codegen/cpu/ContractionUtils.h"
+#include "costmodel/ConvAlgorithmCost.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+#include <numeric>
 
 using namespace mlir;
 using namespace mlir::kiln;
@@ -77,13 +80,15 @@ struct Emitter {
   /// first when there is one, so F(2x2)'s rows are adds only).
   Value combine(ArrayRef<Value> values,
                 llvm::function_ref<double(int64_t)> coefficient) {
-    SmallVector<int64_t> order;
-    for (int64_t j = 0, e = values.size(); j < e; ++j)
-      if (coefficient(j) == 1)
+    SmallVector<int64_t> order, rest;
+    for (int64_t j = 0, e = values.size(); j < e; ++j) {
+      double cj = coefficient(j);
+      if (cj == 1)
         order.push_back(j);
-    for (int64_t j = 0, e = values.size(); j < e; ++j)
-      if (coefficient(j) != 1 && coefficient(j) != 0)
-        order.push_back(j);
+      else if (cj != 0)
+        rest.push_back(j);
+    }
+    order.append(rest);
     Value acc;
     for (int64_t j : order) {
       double cj = coefficient(j);
@@ -102,6 +107,26 @@ struct Emitter {
       }
     }
     return acc ? acc : zeros();
+  }
+  /// Row m * ti + i of the map: row i of tile row ti.
+  Value tileRow(Value ti, int64_t m, int64_t i) {
+    return arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, ti, cst(m)), cst(i));
+  }
+  /// The vectors of `parts` (a power of two of them, one width) end to end.
+  Value concat(SmallVector<Value> parts) {
+    while (parts.size() > 1) {
+      SmallVector<Value> joined;
+      for (size_t i = 0; i < parts.size(); i += 2) {
+        SmallVector<int64_t> both(
+            2 * cast<VectorType>(parts[i].getType()).getDimSize(0));
+        std::iota(both.begin(), both.end(), 0);
+        joined.push_back(
+            vector::ShuffleOp::create(b, loc, parts[i], parts[i + 1], both));
+      }
+      parts = std::move(joined);
+    }
+    return parts.front();
   }
   Value splat(double v) {
     return arith::ConstantOp::create(b, loc,
@@ -182,9 +207,7 @@ bool lowerInputTransform(linalg::GenericOp op, std::string *description) {
           // d[i][j]: lane l holds x[m ti + i, m (t0 + l) + j].
           SmallVector<SmallVector<Value>> d(alpha);
           for (int64_t i = 0; i < alpha; ++i) {
-            Value row = arith::AddIOp::create(
-                pb, loc, arith::MulIOp::create(pb, loc, ti, p.cst(m)),
-                p.cst(i));
+            Value row = p.tileRow(ti, m, i);
             Value lo = vector::LoadOp::create(
                 pb, loc, wide, x, ValueRange{ni, ci, row, p.cst(m * t0)});
             Value hi = vector::LoadOp::create(
@@ -215,9 +238,9 @@ bool lowerInputTransform(linalg::GenericOp op, std::string *description) {
     fill->erase();
   if (description)
     *description =
-        ("winograd F(" + Twine(m) + "x" + Twine(m) + ") input transform " +
-         Twine(c) + "x" + Twine(xs[2]) + "x" + Twine(xs[3]) + " -> " +
-         Twine(vs[0]) + "x" + Twine(c) + "x" + Twine(n * th * tw) + " tiles")
+        ("winograd " + convAlgorithmName(m) + " input transform " + Twine(c) +
+         "x" + Twine(xs[2]) + "x" + Twine(xs[3]) + " -> " + Twine(vs[0]) + "x" +
+         Twine(c) + "x" + Twine(n * th * tw) + " tiles")
             .str();
   op.erase();
   return true;
@@ -285,24 +308,10 @@ bool lowerOutputTransform(linalg::GenericOp op, std::string *description) {
               parts.push_back(r.combine(
                   column, [&](int64_t xi) { return wm->atAt(a, xi); }));
             }
-            while (parts.size() > 1) {
-              SmallVector<Value> joined;
-              for (size_t i = 0; i < parts.size(); i += 2) {
-                int64_t width =
-                    cast<VectorType>(parts[i].getType()).getDimSize(0);
-                SmallVector<int64_t> both;
-                for (int64_t l = 0; l < 2 * width; ++l)
-                  both.push_back(l);
-                joined.push_back(vector::ShuffleOp::create(rb, loc, parts[i],
-                                                           parts[i + 1], both));
-              }
-              parts = joined;
-            }
-            Value all = vector::ShuffleOp::create(rb, loc, parts[0], parts[0],
-                                                  interleave);
-            Value row = arith::AddIOp::create(
-                rb, loc, arith::MulIOp::create(rb, loc, ti, r.cst(m)),
-                r.cst(a));
+            Value joined = r.concat(parts);
+            Value all =
+                vector::ShuffleOp::create(rb, loc, joined, joined, interleave);
+            Value row = r.tileRow(ti, m, a);
             for (int64_t piece = 0; piece < m; ++piece) {
               int64_t lanes =
                   std::clamp<int64_t>(ow - col0 - piece * kLanes, 0, kLanes);
@@ -341,12 +350,11 @@ bool lowerOutputTransform(linalg::GenericOp op, std::string *description) {
         }
       });
   if (description)
-    *description =
-        ("winograd F(" + Twine(m) + "x" + Twine(m) + ") output transform " +
-         Twine(ms[0]) + "x" + Twine(f) + "x" + Twine(n * th * tw) +
-         " tiles -> " + Twine(n) + "x" + Twine(f) + "x" + Twine(oh) + "x" +
-         Twine(ow) + describeFusion(fusion))
-            .str();
+    *description = ("winograd " + convAlgorithmName(m) + " output transform " +
+                    Twine(ms[0]) + "x" + Twine(f) + "x" + Twine(n * th * tw) +
+                    " tiles -> " + Twine(n) + "x" + Twine(f) + "x" + Twine(oh) +
+                    "x" + Twine(ow) + describeFusion(fusion))
+                       .str();
   eraseFused(fusion);
   op.erase();
   return true;

@@ -231,7 +231,7 @@ kiln_status_code kiln_exec_create(const kiln_allocator *allocator,
     allocator->free(allocator->user, e);
     return kiln_error(KILN_ERROR_OUT_OF_MEMORY,
                       "kiln_context_create: cannot allocate the thread "
-                      "pool's %d chunk counters",
+                      "pool's %d worker slots",
                       num_threads);
   }
   memset(e->slots, 0, (size_t)num_threads * sizeof(kiln_exec_slot));
