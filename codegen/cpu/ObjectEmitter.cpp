@@ -106,6 +106,30 @@ mlir::kiln::createCpuTargetMachine(const CpuTargetOptions &options,
   return tm;
 }
 
+bool mlir::kiln::targetRunsOnHost(const CpuTargetOptions &options,
+                                  std::string &why) {
+  std::unique_ptr<llvm::TargetMachine> tm = createCpuTargetMachine(options, why);
+  if (!tm)
+    return false;
+  llvm::Triple host(llvm::sys::getDefaultTargetTriple());
+  if (tm->getTargetTriple().getArch() != host.getArch()) {
+    why = "the target " + tm->getTargetTriple().str() + " is not this " +
+          host.getArchName().str() + " machine";
+    return false;
+  }
+  // The host's map names every ISA feature it detects, present or not.
+  const llvm::MCSubtargetInfo *sti = tm->getMCSubtargetInfo();
+  for (auto &feature : llvm::sys::getHostCPUFeatures()) {
+    if (feature.second || !sti->checkFeatures("+" + feature.first().str()))
+      continue;
+    why = "the target CPU '" + tm->getTargetCPU().str() + "' uses " +
+          feature.first().str() + ", which this CPU ('" +
+          llvm::sys::getHostCPUName().str() + "') lacks";
+    return false;
+  }
+  return true;
+}
+
 namespace {
 /// Builds the constant data of kiln/abi.h's structs in LLVM IR. The struct
 /// types mirror the C declarations field by field; with the target's data

@@ -44,6 +44,12 @@ struct CpuTargetOptions {
 std::unique_ptr<llvm::TargetMachine>
 createCpuTargetMachine(const CpuTargetOptions &options, std::string &error);
 
+/// Whether code built for `options` can run on this machine: the host's
+/// architecture, and no instruction-set feature the host lacks. If not,
+/// `why` says what differs (a cross-compile: nothing built for it may be
+/// run here, e.g. by --report's timing or calibration).
+bool targetRunsOnHost(const CpuTargetOptions &options, std::string &why);
+
 /// The vector width, register count and caches the kernels are tuned for.
 CpuTarget describeCpuTarget(const llvm::TargetMachine &tm);
 

@@ -6,6 +6,7 @@
 
 #include "tools/kiln/Calibrate.h"
 
+#include "codegen/cpu/ObjectEmitter.h"
 #include "mlir/Pass/PassManager.h"
 #include "tools/kiln/ModelRunner.h"
 #include "tools/kiln/TempDir.h"
@@ -141,6 +142,15 @@ bool collect(mlir::MLIRContext &context, const CompileOptions &options,
   // Large models keep their weights out of the library (the runtime reads
   // them from its folder), as the real compile does.
   variant.externalWeights = options.externalWeights;
+  // A cross-compile calibrates with a build for this CPU (activations are
+  // the same numbers; f32 when the target's bf16 is not available here).
+  std::string notHere;
+  if (!targetRunsOnHost(options.target, notHere)) {
+    variant.target.triple.clear();
+    variant.target.cpu.clear();
+    variant.target.features.clear();
+    variant.bf16 = false;
+  }
   PipelineHook user = options.hook;
   variant.hook = [user, smooth, minWeights](InsertionPoint point,
                                             mlir::OpPassManager &pm) {

@@ -6,6 +6,7 @@
 
 #include "tools/kiln/LMulLatency.h"
 
+#include "codegen/cpu/ObjectEmitter.h"
 #include "tools/kiln/ModelRunner.h"
 #include "tools/kiln/TempDir.h"
 #include "llvm/Support/FileSystem.h"
@@ -37,6 +38,12 @@ double timeRun(kiln::ModelRunner &runner, std::string &error) {
 bool kiln::reportLMulLatency(mlir::MLIRContext &context,
                              const CompileOptions &options, int runs,
                              llvm::raw_ostream &os, std::string &error) {
+  std::string why;
+  if (!targetRunsOnHost(options.target, why)) {
+    os << "kiln: L-Mul latency not measured: " << why
+       << " (the builds would not run here)\n";
+    return true;
+  }
   ::kiln::TempDir temp("kiln-lmul-latency", error);
   if (temp.path().empty())
     return false;

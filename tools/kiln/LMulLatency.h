@@ -18,7 +18,8 @@ namespace kiln {
 /// Compiles `options`' model into two temporary shared libraries -- fp32,
 /// and with L-Mul as `options` places it (or every matmul when it places
 /// none) -- runs each `runs` times on one thread on deterministic inputs,
-/// alternating, and prints the medians to `os`. Returns false (with the
+/// alternating, and prints the medians to `os`; for a target this CPU
+/// cannot run (a cross-compile), it says so instead. Returns false (with the
 /// diagnostics already printed, or `error` set) on failure.
 bool reportLMulLatency(mlir::MLIRContext &context,
                        const mlir::kiln::CompileOptions &options, int runs,
