@@ -10,6 +10,13 @@
 // (twice the products per cycle) ResNet-50 measured 16.3 ms direct, 17.3
 // with F(2x2) at 14x14 and F(4x4) above, 15.7 with F(4x4) only above.
 //
+// Zen 3 (AVX2, 1 thread, same chains): 64 channels at 56x56 2.54 / 1.68
+// / 1.39; 128 at 28x28 2.42 / 1.73 / 1.32; 256 at 14x14 2.53 / 1.93 /
+// 1.17; 512 at 7x7 2.76 / 1.57 / 3.60. Here the GEMM's time and U's
+// stream overlap: 512 at 7x7 F(2x2) ran 4.5 Mcycles against 4.8 for the
+// larger of the two and 9.0 for their sum, while on Zen 5 256 at 14x14
+// F(4x4) ran their sum (3.8 measured, 3.9 sum, 2.7 larger).
+//
 //===----------------------------------------------------------------------===//
 
 #include "costmodel/ConvAlgorithmCost.h"
@@ -51,8 +58,12 @@ double winogradCycles(const Conv3x3Shape &s, int64_t m,
   double traffic = input + 2 * v + 2 * mBytes + output;
   double rate = std::max(v, mBytes) <= double(cpu.l2Bytes) ? cpu.cacheBytes
                                                            : cpu.memoryBytes;
-  return macs / cpu.fmaLanes + u / (cpu.memoryBytes * kBroadcastStreamShare) +
-         traffic / rate;
+  double gemm = macs / cpu.fmaLanes;
+  double stream = u / (cpu.memoryBytes * kBroadcastStreamShare);
+  // With 256-bit vectors the GEMM's multiply-adds hide U's stream; with
+  // 512-bit ones (twice the products per broadcast) they do not.
+  double gemmAndStream = lanes <= 8 ? std::max(gemm, stream) : gemm + stream;
+  return gemmAndStream + traffic / rate;
 }
 
 } // namespace

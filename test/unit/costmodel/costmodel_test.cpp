@@ -202,6 +202,14 @@ TEST(ConvAlgorithmCost, OrdersResNetShapesAsMeasured) {
   EXPECT_EQ(order(128, 28), (std::vector<int64_t>{4, 2, 0}));
   EXPECT_EQ(order(256, 14), (std::vector<int64_t>{2, 0, 4}));
   EXPECT_EQ(order(512, 7), (std::vector<int64_t>{0, 2, 4}));
+  // AVX2 (Zen 3's measured order): Winograd wins down to 7x7, where
+  // F(2x2)'s GEMM hides U's stream and F(4x4)'s 36 points per tile lose.
+  cpu = CpuThroughput::forVector(256, 1 << 20);
+  EXPECT_EQ(order(64, 56), (std::vector<int64_t>{4, 2, 0}));
+  EXPECT_EQ(order(128, 28), (std::vector<int64_t>{4, 2, 0}));
+  EXPECT_EQ(order(256, 14), (std::vector<int64_t>{4, 2, 0}));
+  EXPECT_EQ(order(512, 7), (std::vector<int64_t>{2, 0, 4}));
+  cpu = CpuThroughput::forVector(512, 2 << 20);
   // bf16 halves the direct kernel's cycles (vdpbf16ps).
   Conv3x3Shape f32{1, 64, 64, 56, 56}, bf16{1, 64, 64, 56, 56, true};
   EXPECT_DOUBLE_EQ(estimateConvAlgorithms(bf16, cpu)[0].cycles * 2,
