@@ -11,7 +11,9 @@ count (inputs zero) and prints, per outlined loop (MODEL_run_kernel_parN,
 in call order), its item count n and its fastest call at each thread
 count; with two or more counts, the efficiency against the first (t1 / (k
 t_k) for k times the threads) and the time lost against perfect scaling,
-largest losses first. Serial code between the loops is not timed.
+largest losses first. Serial code between the loops is not timed: the sum
+of the loops' mean calls, against `kiln bench`'s median, says how much time
+it takes; the sum of their fastest calls, how much noise does.
 
 Not a test: numbers depend on the machine and its load.
 """
@@ -59,7 +61,7 @@ def symbols(so):
 
 
 def run(exe, so, threads, runs, work, names):
-    """-> [(name, n, min_ns)] in first-call order."""
+    """-> [(name, n, min_ns, mean_ns)] in first-call order."""
     times = os.path.join(work, f"regions-{threads}.txt")
     env = dict(os.environ, KILN_REGION_TIMES=times)
     subprocess.run([exe, so, str(threads), str(runs)], env=env, check=True,
@@ -68,9 +70,9 @@ def run(exe, so, threads, runs, work, names):
     base = int(lines[-1].split()[1], 16)
     rows = []
     for line in lines[:-1]:
-        addr, n, _calls, _mean, best = line.split()
+        addr, n, _calls, mean, best = line.split()
         offset = int(addr, 16) - base
-        rows.append((names.get(offset, hex(offset)), int(n), float(best)))
+        rows.append((names.get(offset, hex(offset)), int(n), float(best), float(mean)))
     return rows
 
 
@@ -98,7 +100,7 @@ def main():
         header += f" {'eff':>5} {'lost us':>8}"
     print(header)
     table = []
-    for i, (name, n, t1) in enumerate(base_rows):
+    for i, (name, n, t1, _mean) in enumerate(base_rows):
         short = name[name.rfind("_par") + 1:] if "_par" in name else name
         row = [results[t][i][2] if i < len(results[t]) else float("nan") for t in counts]
         eff = lost = 0.0
@@ -115,9 +117,12 @@ def main():
         if extra:
             line += f" {eff:>5.2f} {lost / 1e3:>8.1f}"
         print(line)
-    sums = [sum(r[2] for r in results[t]) / 1e6 for t in counts]
-    print("sum of fastest calls, ms: " +
-          ", ".join(f"{t} thr {s:.2f}" for t, s in zip(counts, sums)))
+    # The fastest calls' sum is what the loops can do; the means' sum,
+    # against the whole run's time, shows what noise and serial code cost.
+    for label, col in (("fastest", 2), ("mean", 3)):
+        sums = [sum(r[col] for r in results[t]) / 1e6 for t in counts]
+        print(f"sum of {label} calls, ms: " +
+              ", ".join(f"{t} thr {s:.2f}" for t, s in zip(counts, sums)))
 
 
 if __name__ == "__main__":

@@ -52,8 +52,9 @@ ContractionConfig chooseContractionConfig(const ContractionShape &shape,
 
 /// Every configuration the kernels can emit for `shape` without spilling
 /// the register tile: nr of 1, 2 or 4 vectors, mr up to what the register file
-/// holds (at most m), kc in {64, ..., 512} (at most k; only k when the
-/// kernel does not block K).
+/// holds (at most m), kc in {64, ..., 512} and deeper blocks up to 1024 or
+/// all of k while the kc x nr block of B fits 64 KiB (at most k; only k
+/// when the kernel does not block K).
 std::vector<ContractionConfig>
 contractionCandidates(const ContractionShape &shape, const CpuTarget &target,
                       bool blocksK);
