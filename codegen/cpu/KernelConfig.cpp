@@ -74,10 +74,11 @@ mlir::kiln::contractionCandidates(const ContractionShape &shape,
        vectors *= 2) {
     // Accumulators + the B vectors + one broadcast register.
     int64_t rows = (int64_t(target.vectorRegisters) - vectors - 1) / vectors;
+    std::vector<int64_t> kcs = kcsFor(vectors * lanes);
     for (int64_t mr = 1; mr <= std::min(rows, shape.m); ++mr) {
       if (mr > 4 && mr % 2 && mr != std::min(rows, shape.m))
         continue; // odd row counts past 4 add little but cost time
-      for (int64_t kc : kcsFor(vectors * lanes))
+      for (int64_t kc : kcs)
         out.push_back({mr, vectors * lanes, kc});
     }
   }
