@@ -36,6 +36,12 @@ public:
   /// marginBeats): a model whose predictions are off by ~10% within a shape
   /// cannot tell closer candidates apart, and the default is the safer bet.
   virtual double decisionMargin() const { return 0; }
+  /// Whether the model can judge `kernel` at all: a learned model says no
+  /// outside the data it was trained on (trees do not extrapolate), and
+  /// the caller keeps the hand-written config there.
+  virtual bool covers(const KernelDesc &kernel) const { return true; }
+  /// What covers() accepts, in words ("" when everything).
+  virtual std::string coverage() const { return ""; }
   /// Batch form for ranking candidates; the default calls predict().
   virtual std::vector<Estimate>
   predictBatch(const std::vector<KernelDesc> &kernels) const;

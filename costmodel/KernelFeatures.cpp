@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 using namespace mlir::kiln;
 
@@ -30,6 +31,34 @@ std::string KernelDesc::shapeKey() const {
          " m" + std::to_string(m) + " n" + std::to_string(n) + " k" +
          std::to_string(k) + " v" + std::to_string(vectorBits) + " t" +
          std::to_string(threads);
+}
+
+void KernelExtents::include(const KernelDesc &kernel) {
+  if (kernel.kind == KernelKind::Conv)
+    return;
+  m = std::max(m, kernel.m);
+  n = std::max(n, kernel.n);
+  k = std::max(k, kernel.k);
+}
+
+bool KernelExtents::contains(const KernelDesc &kernel) const {
+  return kernel.kind == KernelKind::Conv ||
+         (kernel.m <= m && kernel.n <= n && kernel.k <= k);
+}
+
+std::string KernelExtents::str() const {
+  return std::to_string(m) + "," + std::to_string(n) + "," + std::to_string(k);
+}
+
+bool KernelExtents::parse(const std::string &text) {
+  long long pm, pn, pk;
+  char tail;
+  if (std::sscanf(text.c_str(), "%lld,%lld,%lld%c", &pm, &pn, &pk, &tail) !=
+          3 ||
+      pm < 1 || pn < 1 || pk < 1)
+    return false;
+  m = pm, n = pn, k = pk;
+  return true;
 }
 
 namespace {

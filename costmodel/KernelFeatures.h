@@ -46,6 +46,26 @@ struct KernelDesc {
   std::string shapeKey() const;
 };
 
+/// The largest m, n and k among the matmul kernels of a data set: the box
+/// a model trained on it can judge (CostModel::covers). Convs are left
+/// out on both sides: their extents are image sizes, not layer widths.
+struct KernelExtents {
+  int64_t m = 0, n = 0, k = 0;
+  /// Widens the box to `kernel` (a conv leaves it as it is).
+  void include(const KernelDesc &kernel);
+  /// Whether `kernel` is a conv or its m, n and k all lie within the box.
+  bool contains(const KernelDesc &kernel) const;
+  /// "m,n,k", and back; parse() returns false on anything else.
+  std::string str() const;
+  bool parse(const std::string &text);
+};
+
+/// What `kiln-costmodel collect` draws (its real-model layers: m 4096 in
+/// 4096x4096x64, n 4096, k 4608 in ResNet-50's 7x7 stage as a GEMM; its
+/// random shapes stay inside), the box of models trained before they
+/// recorded their own.
+constexpr KernelExtents kCollectedMaxExtents{4096, 4096, 4608};
+
 /// The feature vector (kFeatureVersion), see kernelFeatureNames().
 std::vector<float> kernelFeatures(const KernelDesc &kernel);
 

@@ -127,6 +127,13 @@ std::string mlir::kiln::trainXGBoost(const std::vector<Sample> &train,
                    objective == TrainObjective::RegressionLogLatency
                        ? "log_latency_ns"
                        : "speed_score");
+  // The extents the model saw bound the kernels it may judge
+  // (CostModel::covers).
+  KernelExtents seen;
+  for (const Sample &s : train)
+    seen.include(s.kernel);
+  std::string extents = seen.str();
+  XGBoosterSetAttr(booster, "kiln_max_extents", extents.c_str());
   std::string margin = std::to_string(decisionMargin);
   if (decisionMargin > 0)
     XGBoosterSetAttr(booster, "kiln_decision_margin", margin.c_str());

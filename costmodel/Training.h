@@ -27,11 +27,13 @@ void splitByShape(const std::vector<Sample> &all, double testFraction,
 enum class TrainObjective { RegressionLogLatency, PairwiseRank };
 
 /// Fits an XGBoost model (C API) and returns its JSON text, or "" and
-/// `error`. The model carries two attributes that loadXGBoostModel reads:
+/// `error`. The model carries attributes that loadXGBoostModel reads:
 ///   kiln_feature_version  kFeatureVersion as a decimal string;
 ///   kiln_output           "log_latency_ns" (regression: prediction is
 ///                         ln(latency in ns)) or "speed_score" (ranking:
-///                         higher = faster within a shape).
+///                         higher = faster within a shape);
+///   kiln_max_extents      "m,n,k", the largest matmul extents in `train`
+///                         (KernelExtents, CostModel::covers);
 /// and, when `decisionMargin` > 0, kiln_decision_margin (the model's
 /// CostModel::decisionMargin).
 std::string trainXGBoost(const std::vector<Sample> &train,

@@ -41,6 +41,13 @@ public:
     }
     std::string margin = attribute("kiln_decision_margin");
     decisionMarginValue = margin.empty() ? 0 : std::atof(margin.c_str());
+    // Models from before the attribute saw what collect draws.
+    std::string extents = attribute("kiln_max_extents");
+    if (!extents.empty() && !seen.parse(extents)) {
+      error = "cost model '" + source + "' has a malformed kiln_max_extents '" +
+              extents + "'";
+      return false;
+    }
     output = attribute("kiln_output");
     if (output != "log_latency_ns" && output != "speed_score") {
       error = "cost model '" + source + "' has no kiln_output attribute";
@@ -52,6 +59,12 @@ public:
   std::string name() const override { return "learned (" + source + ")"; }
   bool predictsLatency() const override { return output == "log_latency_ns"; }
   double decisionMargin() const override { return decisionMarginValue; }
+  bool covers(const KernelDesc &kernel) const override {
+    return seen.contains(kernel);
+  }
+  std::string coverage() const override {
+    return "m, n, k up to " + seen.str();
+  }
 
   Estimate predict(const KernelDesc &kernel) const override {
     return predictBatch({kernel}).front();
@@ -105,6 +118,7 @@ private:
   BoosterHandle booster = nullptr;
   std::string source, output;
   double decisionMarginValue = 0;
+  KernelExtents seen = kCollectedMaxExtents;
 };
 } // namespace
 

@@ -112,6 +112,21 @@ ContractionChoice mlir::kiln::chooseContraction(
     return {*options.forced, "forced"};
   if (!options.model)
     return {chooseContractionConfig(shape, target), ""};
+  ContractionConfig fallback =
+      chooseContractionConfig(shape, target, kind != KernelKind::Conv);
+  // Beyond what a learned model was trained on its ranking is a guess;
+  // the hand-written config is the better bet (unless a shared weight
+  // fixed another panel width, which only the ranking below honours).
+  KernelDesc handWritten = describeKernel(shape, kind, fallback, target);
+  if (!options.model->covers(handWritten) &&
+      (!options.nr || *options.nr == fallback.nr)) {
+    std::string why;
+    llvm::raw_string_ostream os(why);
+    os << options.model->name() << ": beyond the shapes it was trained on ("
+       << options.model->coverage() << "); kept the hand-written "
+       << fallback.mr << "x" << fallback.nr << "/" << fallback.kc;
+    return {fallback, why};
+  }
   std::vector<ContractionConfig> candidates =
       contractionCandidates(shape, target, kind != KernelKind::Conv);
   if (options.nr) {
@@ -134,8 +149,6 @@ ContractionChoice mlir::kiln::chooseContraction(
   // The hand-written config stays unless the predicted best beats it by
   // more than the model's decision margin.
   size_t pick = order.front();
-  ContractionConfig fallback =
-      chooseContractionConfig(shape, target, kind != KernelKind::Conv);
   auto isFallback = [&](const ContractionConfig &c) {
     return c.mr == fallback.mr && c.nr == fallback.nr && c.kc == fallback.kc;
   };

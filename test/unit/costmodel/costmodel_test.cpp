@@ -150,6 +150,59 @@ TEST(XGBoost, LearnsASyntheticCostAndRoundTrips) {
   std::unique_ptr<CostModel> model = loadXGBoostModel(json, error);
   ASSERT_TRUE(model) << error;
   EXPECT_NEAR(model->decisionMargin(), 0.15, 1e-9);
+  // It covers the extents it was trained on (m < 216, n and k < 576 here),
+  // not beyond: trees do not extrapolate.
+  KernelExtents seen;
+  for (const Sample &s : samples)
+    seen.include(s.kernel);
+  KernelDesc largest = kernel(seen.m, seen.n, seen.k, 6, 32, 256);
+  EXPECT_TRUE(model->covers(largest));
+  EXPECT_EQ(model->coverage(), "m, n, k up to " + seen.str());
+  for (int64_t KernelDesc::*extent :
+       {&KernelDesc::m, &KernelDesc::n, &KernelDesc::k}) {
+    KernelDesc beyond = largest;
+    beyond.*extent += 1;
+    EXPECT_FALSE(model->covers(beyond));
+  }
+  // A conv's extents are image sizes: not judged by the box.
+  KernelDesc conv = largest;
+  conv.kind = KernelKind::Conv, conv.n = 12544;
+  EXPECT_TRUE(model->covers(conv));
+  // The roofline judges any kernel.
+  KernelDesc huge = kernel(128, 50257, 768, 6, 16, 512);
+  EXPECT_TRUE(createAnalyticModel()->covers(huge));
+  // A damaged box is refused, not read as some other box.
+  std::string key = "\"kiln_max_extents\":\"";
+  size_t at = json.find(key);
+  ASSERT_NE(at, std::string::npos);
+  json.replace(at + key.size(), seen.str().size(), "1,x");
+  EXPECT_FALSE(loadXGBoostModel(json, error));
+  EXPECT_NE(error.find("malformed kiln_max_extents '1,x'"), std::string::npos)
+      << error;
+}
+
+TEST(XGBoost, ShippedModelsCoverWhatCollectDraws) {
+  // Trained before the attribute: the box of what collect draws. It holds
+  // a 4096-wide MLP layer (its extents were all seen, if not together),
+  // not GPT-2's 50257-wide logits.
+  for (unsigned bits : {256u, 512u}) {
+    std::string error;
+    std::unique_ptr<CostModel> model = createCostModel("learned", bits, error);
+    ASSERT_TRUE(model) << error;
+    EXPECT_TRUE(model->covers(kernel(64, 4096, 4096, 6, 16, 512)));
+    EXPECT_TRUE(model->covers(kernel(4096, 4096, 4608, 6, 16, 512)));
+    EXPECT_FALSE(model->covers(kernel(128, 50257, 768, 6, 16, 512)));
+    EXPECT_FALSE(model->covers(kernel(1, 768, 8192, 1, 16, 512)));
+  }
+}
+
+TEST(KernelExtents, ParsesWhatItPrints) {
+  KernelExtents e;
+  ASSERT_TRUE(e.parse(kCollectedMaxExtents.str()));
+  EXPECT_EQ(e.str(), "4096,4096,4608");
+  for (const char *bad : {"", "1,2", "1,2,3,4", "1,2,x", "0,2,3", "1,2,3 "})
+    EXPECT_FALSE(e.parse(bad)) << bad;
+  EXPECT_EQ(e.str(), "4096,4096,4608");
 }
 
 TEST(XGBoost, RefusesAnotherFeatureVersionAndGarbage) {
