@@ -37,7 +37,7 @@ ContractionConfig mlir::kiln::chooseContractionConfig(
   // K block: a B block (kc x nr) of about 1/16 of L2, at most 512 deep.
   c.kc = std::clamp<int64_t>((target.l2Bytes / 16) / (c.nr * 4), 64, 512);
   if (!blocksK || shape.k <= c.kc) {
-    c.kc = blocksK ? std::min(c.kc, shape.k) : shape.k;
+    c.kc = shape.k;
     return c;
   }
   // As many blocks as that takes, of equal depth (a multiple of 8): every
