@@ -32,13 +32,31 @@ def ConvertKilnToLinalgPass : Pass<"convert-kiln-to-linalg", "::mlir::ModuleOp">
   ];
 }
 
-def KilnFuseElementwisePass : Pass<"kiln-fuse-elementwise"> {
-  let summary = "Fuses elementwise linalg producers into their single consumer.";
+def KilnFuseElementwisePass : Pass<"kiln-fuse-elementwise", "ModuleOp"> {
+  let summary = "Fuses elementwise linalg producers into their consumers.";
   let description = [{
     Like upstream elementwise fusion, but only when the consumer is itself
     all-parallel: fusing into a reduction (a matmul's operand, say) would
     recompute the producer once per reduction step.
+
+    Without a cost model a producer fuses into its single consumer. With
+    one, each fusion that recomputes work is a decision between the loop
+    nests' predicted costs (CostModel::predictLoop): a producer broadcast
+    into a larger consumer may stay a loop of its own, and a producer with
+    several all-parallel users may be recomputed in each of them instead
+    of being written once and read back. The decisions are recorded in the
+    module's `kiln.fusion` attribute (for `kiln compile --report`).
   }];
+  let options = [
+    Option<"costModel", "cost-model", "std::string", "\"\"",
+           "Decide fusions that recompute work with this cost model: "
+           "analytic, learned, stub or an XGBoost JSON file (empty: fuse "
+           "single-use producers only)">,
+    Option<"vectorBits", "vector-bits", "unsigned", "256",
+           "Width of the target's float vector registers in bits">,
+    Option<"l2Bytes", "l2-bytes", "unsigned", "1048576",
+           "L2 cache per core in bytes">,
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
 }

@@ -186,6 +186,18 @@ void printFormedKernels(ModuleOp module, llvm::raw_ostream *os, bool bf16) {
     *os << "  " << cast<StringAttr>(line).getValue() << "\n";
 }
 
+/// Prints the fuse-or-not decisions kiln-fuse-elementwise made with a cost
+/// model (its `kiln.fusion` attribute, then removed) to `os` when set.
+void printFusionDecisions(ModuleOp module, llvm::raw_ostream *os) {
+  auto decisions = module->getAttrOfType<ArrayAttr>("kiln.fusion");
+  module->removeAttr("kiln.fusion");
+  if (!os || !decisions)
+    return;
+  *os << "fusion decisions (" << decisions.size() << "):\n";
+  for (Attribute line : decisions)
+    *os << "  " << cast<StringAttr>(line).getValue() << "\n";
+}
+
 /// Prints the per-op decisions a graph pass recorded in `attribute` (a
 /// string on each op it decided, e.g. `kiln.quantization` of
 /// --quantize=auto, `kiln.winograd_choice` of --winograd) under `title`
@@ -523,6 +535,7 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
   buildCpuPipeline(codegen, cpu);
   if (failed(runPasses(*module, codegen)))
     return failure();
+  printFusionDecisions(*module, options.energyReport);
   printFormedKernels(*module, options.energyReport, options.bf16);
   readWorkspaceSizes(*module, *model);
   result.workspaceBytes = model->entries.front().workspaceBytes;

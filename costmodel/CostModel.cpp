@@ -22,6 +22,38 @@ CostModel::predictBatch(const std::vector<KernelDesc> &kernels) const {
   return out;
 }
 
+double mlir::kiln::vectorOpWeight(ScalarOpKind kind) {
+  switch (kind) {
+  case ScalarOpKind::Simple:
+    return 1;
+  case ScalarOpKind::Divide:
+    return 8;
+  case ScalarOpKind::SquareRoot:
+    return 12;
+  case ScalarOpKind::Transcendental:
+    return 20;
+  }
+  return 1;
+}
+
+Estimate mlir::kiln::rooflineLoop(const LoopWork &loop,
+                                  const MachinePeaks &peaks) {
+  // flopsPerNs counts FMA lanes of 512-bit vectors on two ports: the rate
+  // of simple vector ops too, scaled to the loop's vector width.
+  double laneOpsPerNs = peaks.flopsPerNs * double(loop.vectorBits) / 512.0;
+  double compute = loop.iterations * loop.vectorOps / laneOpsPerNs;
+  double rate = loop.bytes <= double(loop.l2Bytes) ? peaks.l2BytesPerNs
+                                                   : peaks.memoryBytesPerNs;
+  double memory = loop.bytes / rate;
+  EnergyTable table = EnergyTable::horowitz45nm();
+  return {std::max(compute, memory) + peaks.loopOverheadNs,
+          loop.iterations * loop.vectorOps * table.fp32Add * 1e-3};
+}
+
+Estimate CostModel::predictLoop(const LoopWork &loop) const {
+  return rooflineLoop(loop, MachinePeaks{});
+}
+
 namespace {
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -75,6 +107,10 @@ public:
     double overhead = double(d.batch * panels * rowTiles * kBlocks) * 20.0 /
                       3.0 / workers;
     return {std::max(compute, memory) + overhead, contractionEnergyNj(d)};
+  }
+
+  Estimate predictLoop(const LoopWork &loop) const override {
+    return rooflineLoop(loop, peaks);
   }
 
 private:

@@ -23,6 +23,31 @@ struct Estimate {
   double energyNj = 0;  // arithmetic energy (op-energy table)
 };
 
+/// A scalar op of an elementwise loop body, by what it costs per vector.
+enum class ScalarOpKind {
+  Simple,        // add, mul, fma, compare, select, min/max, casts
+  Divide,        // divf, integer division and remainder
+  SquareRoot,    // sqrt, rsqrt
+  Transcendental // exp, log, tanh, erf, pow... (polynomials after
+                 // kiln-approximate-math, or libm calls)
+};
+
+/// Its cost in simple vector ops: the reciprocal throughputs of vdivps
+/// and vsqrtps against vaddps (~0.5 cycles) on Zen 3 and Ice Lake, and the
+/// ~20 vector ops of kiln-approximate-math's exp polynomial with its range
+/// reduction.
+double vectorOpWeight(ScalarOpKind kind);
+
+/// An all-parallel loop nest (an elementwise kernel, with whatever it
+/// fused): what a fuse-or-not decision compares.
+struct LoopWork {
+  double iterations = 0; // points of the iteration space
+  double vectorOps = 0;  // per point, in simple vector ops (vectorOpWeight)
+  double bytes = 0;      // distinct bytes read and written
+  unsigned vectorBits = 256;
+  uint64_t l2Bytes = 1024 * 1024;
+};
+
 class CostModel {
 public:
   virtual ~CostModel() = default;
@@ -42,6 +67,9 @@ public:
   virtual bool covers(const KernelDesc &kernel) const { return true; }
   /// What covers() accepts, in words ("" when everything).
   virtual std::string coverage() const { return ""; }
+  /// An elementwise loop nest. The default is a roofline over MachinePeaks
+  /// (a learned model keeps it: its data holds contractions only).
+  virtual Estimate predictLoop(const LoopWork &loop) const;
   /// Batch form for ranking candidates; the default calls predict().
   virtual std::vector<Estimate>
   predictBatch(const std::vector<KernelDesc> &kernels) const;
@@ -52,7 +80,12 @@ struct MachinePeaks {
   double flopsPerNs = 96;      // fp32 FLOP per ns (2 FMA x 16 lanes x 3 GHz)
   double l2BytesPerNs = 96;    // L2 -> core
   double memoryBytesPerNs = 15; // DRAM, one core
+  /// Per loop nest: its setup and the pass over its first cache lines.
+  double loopOverheadNs = 50;
 };
+
+/// The roofline estimate of `loop` at `peaks` (the default predictLoop).
+Estimate rooflineLoop(const LoopWork &loop, const MachinePeaks &peaks);
 
 /// Roofline over the kernel's tile structure: compute at peak scaled by
 /// the register tile's FMA share of its instructions, memory traffic per

@@ -30,7 +30,11 @@ void mlir::kiln::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createKilnEmptyTensorBoundaryPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  pm.addPass(createKilnFuseElementwisePass());
+  KilnFuseElementwisePassOptions fusion;
+  fusion.costModel = options.costModel;
+  fusion.vectorBits = options.target.vectorBits;
+  fusion.l2Bytes = options.target.l2Bytes;
+  pm.addPass(createKilnFuseElementwisePass(fusion));
   pm.addPass(createCanonicalizerPass());
   // Named ops (linalg.matmul, ...) become generics so the interchange
   // below sees them too.

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Passes.h"
+#include "codegen/cpu/FusionDecision.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -20,6 +21,7 @@ namespace mlir::kiln {
 } // namespace mlir::kiln
 
 using namespace mlir;
+using namespace mlir::kiln;
 
 namespace {
 
@@ -135,19 +137,47 @@ struct NarrowClampedConversion : OpRewritePattern<arith::TruncIOp> {
   }
 };
 
+/// Marks a producer the cost model decided on: recompute it in its users
+/// (set on each clone made for one user) or keep it a loop of its own.
+constexpr llvm::StringLiteral kRecomputeAttr = "kiln.fusion_recompute";
+constexpr llvm::StringLiteral kKeptAttr = "kiln.fusion_kept";
+
 struct KilnFuseElementwisePass
     : kiln::impl::KilnFuseElementwisePassBase<KilnFuseElementwisePass> {
+  using Base::Base;
+
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
-    linalg::populateElementwiseOpsFusionPatterns(
-        patterns, [](OpOperand *operand) {
-          Operation *producer = operand->get().getDefiningOp();
-          auto consumer = dyn_cast<linalg::LinalgOp>(operand->getOwner());
-          return producer && producer->hasOneUse() && consumer &&
-                 consumer.getNumLoops() == consumer.getNumParallelLoops();
-        });
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    ModuleOp module = getOperation();
+    std::unique_ptr<CostModel> model;
+    if (!costModel.empty()) {
+      std::string error;
+      model = createCostModel(costModel, vectorBits, error);
+      if (!model && !error.empty()) {
+        module.emitError("kiln-fuse-elementwise: ") << error;
+        return signalPassFailure();
+      }
+    }
+    target.vectorBits = vectorBits;
+    target.l2Bytes = l2Bytes;
+    if (failed(fuse()))
       return signalPassFailure();
+    // With a model, the fusions that recompute work were held back above;
+    // each is decided now, on the fused chains, and fused when it pays.
+    // Recomputing a producer can make its own producer's users change, so
+    // this repeats a few rounds.
+    SmallVector<Attribute> notes;
+    for (int round = 0; model && round < 4; ++round) {
+      if (!decideRecomputes(*model, notes))
+        break;
+      if (failed(fuse()))
+        return signalPassFailure();
+    }
+    module.walk([](linalg::GenericOp op) {
+      op->removeAttr(kRecomputeAttr);
+      op->removeAttr(kKeptAttr);
+    });
+    if (!notes.empty())
+      module->setAttr("kiln.fusion", ArrayAttr::get(&getContext(), notes));
     // Once the chains are fused, each epilogue of a reshaped contraction
     // moves to the contraction's shape (collapse_shape(expand_shape(y))
     // folds to y).
@@ -157,8 +187,91 @@ struct KilnFuseElementwisePass
     tensor::ExpandShapeOp::getCanonicalizationPatterns(collapse, &getContext());
     tensor::CollapseShapeOp::getCanonicalizationPatterns(collapse,
                                                          &getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(collapse))))
+    if (failed(applyPatternsGreedily(module, std::move(collapse))))
       signalPassFailure();
+  }
+
+private:
+  LoopTarget target;
+  bool withModel() const { return !costModel.empty(); }
+
+  /// Upstream elementwise fusion into all-parallel consumers, of producers
+  /// with a single use or marked for recomputation. With a model, a single
+  /// use that broadcasts the producer waits for decideRecomputes.
+  LogicalResult fuse() {
+    RewritePatternSet patterns(&getContext());
+    linalg::populateElementwiseOpsFusionPatterns(
+        patterns, [&](OpOperand *operand) {
+          Operation *producer = operand->get().getDefiningOp();
+          auto consumer = dyn_cast<linalg::LinalgOp>(operand->getOwner());
+          if (!producer || !consumer ||
+              consumer.getNumLoops() != consumer.getNumParallelLoops())
+            return false;
+          if (producer->hasAttr(kRecomputeAttr))
+            return true;
+          if (!producer->hasOneUse() || producer->hasAttr(kKeptAttr))
+            return false;
+          return !withModel() || !recomputes(producer, consumer);
+        });
+    return applyPatternsGreedily(getOperation(), std::move(patterns));
+  }
+
+  /// Whether fusing `producer` into `consumer` evaluates it at more
+  /// points than its own (a broadcast); unmeasurable loops are not held
+  /// back.
+  bool recomputes(Operation *producer, linalg::LinalgOp consumer) const {
+    auto p = dyn_cast<linalg::GenericOp>(producer);
+    auto c = dyn_cast<linalg::GenericOp>(consumer.getOperation());
+    std::optional<LoopWork> own = p ? loopWorkOf(p, target) : std::nullopt;
+    std::optional<LoopWork> user = c ? loopWorkOf(c, target) : std::nullopt;
+    return own && user && user->iterations > own->iterations;
+  }
+
+  /// Decides each producer whose fusion would recompute it: recompute
+  /// (a clone per fusable use, marked for fuse()) or keep (marked).
+  /// Returns whether it cloned anything.
+  bool decideRecomputes(const CostModel &model,
+                        SmallVectorImpl<Attribute> &notes) {
+    SmallVector<linalg::GenericOp> producers;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (!op->hasAttr(kKeptAttr) && !op->hasAttr(kRecomputeAttr))
+        producers.push_back(op);
+    });
+    bool cloned = false;
+    for (linalg::GenericOp producer : producers) {
+      std::optional<FusionVerdict> verdict =
+          judgeRecompute(producer, model, target);
+      if (!verdict)
+        continue;
+      notes.push_back(
+          StringAttr::get(&getContext(), fusionSubjectName(producer) + ": " +
+                                             verdict->summary));
+      if (!verdict->fuse) {
+        producer->setAttr(kKeptAttr, UnitAttr::get(&getContext()));
+        continue;
+      }
+      // A clone per fusable use; the producer stays only if other uses
+      // remain (else it is dead and folds away).
+      OpBuilder builder(producer);
+      builder.setInsertionPointAfter(producer);
+      for (OpOperand &use :
+           llvm::make_early_inc_range(producer->getResult(0).getUses())) {
+        auto user = dyn_cast<linalg::GenericOp>(use.getOwner());
+        if (!user || user.getNumLoops() != user.getNumParallelLoops() ||
+            !user.hasPureTensorSemantics() ||
+            !linalg::areElementwiseOpsFusable(&use))
+          continue;
+        Operation *copy = builder.clone(*producer);
+        copy->setAttr(kRecomputeAttr, UnitAttr::get(&getContext()));
+        use.set(copy->getResult(0));
+        cloned = true;
+      }
+      if (producer->use_empty())
+        producer->erase();
+      else
+        producer->setAttr(kKeptAttr, UnitAttr::get(&getContext()));
+    }
+    return cloned;
   }
 };
 } // namespace

@@ -270,3 +270,45 @@ TEST(ConvAlgorithmCost, OrdersResNetShapesAsMeasured) {
   EXPECT_EQ(describeConvAlgorithms({{0, 3e6}, {4, 1e6}, {2, 2e6}}),
             "F(4x4) 1 Mcycles, F(2x2) 2 Mcycles, direct 3 Mcycles");
 }
+
+TEST(CostModels, LoopRooflineIsMemoryOrComputeBound) {
+  MachinePeaks peaks; // 96 lane-ops/ns at 512 bits, 96 B/ns L2, 15 B/ns DRAM
+  LoopWork loop;
+  loop.vectorBits = 512;
+  loop.iterations = 1 << 20;
+  loop.vectorOps = 1;
+  loop.bytes = 12.0 * (1 << 20); // two f32 reads and a write per point
+  loop.l2Bytes = 1 << 20;
+  // 12 MiB from DRAM dominate 1 Mi simple ops.
+  EXPECT_DOUBLE_EQ(rooflineLoop(loop, peaks).latencyNs,
+                   loop.bytes / peaks.memoryBytesPerNs + peaks.loopOverheadNs);
+  // Within L2 the same bytes stream faster.
+  loop.l2Bytes = 64 << 20;
+  EXPECT_DOUBLE_EQ(rooflineLoop(loop, peaks).latencyNs,
+                   loop.bytes / peaks.l2BytesPerNs + peaks.loopOverheadNs);
+  // A square root per point makes it compute-bound: 12 ops per point.
+  loop.vectorOps = vectorOpWeight(ScalarOpKind::SquareRoot);
+  EXPECT_DOUBLE_EQ(rooflineLoop(loop, peaks).latencyNs,
+                   loop.iterations * 12 / peaks.flopsPerNs +
+                       peaks.loopOverheadNs);
+  // Half the vector width, half the rate.
+  loop.vectorBits = 256;
+  EXPECT_DOUBLE_EQ(rooflineLoop(loop, peaks).latencyNs,
+                   loop.iterations * 24 / peaks.flopsPerNs +
+                       peaks.loopOverheadNs);
+  EXPECT_LT(vectorOpWeight(ScalarOpKind::Simple),
+            vectorOpWeight(ScalarOpKind::Divide));
+  EXPECT_LT(vectorOpWeight(ScalarOpKind::Divide),
+            vectorOpWeight(ScalarOpKind::SquareRoot));
+  EXPECT_LT(vectorOpWeight(ScalarOpKind::SquareRoot),
+            vectorOpWeight(ScalarOpKind::Transcendental));
+  // Every model prices loops; the analytic one at its own peaks.
+  MachinePeaks slow = peaks;
+  slow.memoryBytesPerNs = 1;
+  loop.vectorOps = 1;
+  loop.l2Bytes = 1 << 20;
+  EXPECT_GT(createAnalyticModel(slow)->predictLoop(loop).latencyNs,
+            createAnalyticModel(peaks)->predictLoop(loop).latencyNs);
+  EXPECT_DOUBLE_EQ(createStubModel()->predictLoop(loop).latencyNs,
+                   rooflineLoop(loop, peaks).latencyNs);
+}
