@@ -9,14 +9,15 @@
 #include "codegen/Artifact.h"
 #include "codegen/HeaderEmitter.h"
 #include "codegen/cpu/CpuPipeline.h"
+#include "costmodel/CostModel.h"
 #include "kiln/abi.h"
-#include "passes/KVLayout/QJLSketch.h"
-#include "passes/LMul/EnergyReport.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "passes/KVLayout/QJLSketch.h"
+#include "passes/LMul/EnergyReport.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
@@ -469,6 +470,14 @@ LogicalResult mlir::kiln::compileModel(MLIRContext &context,
               "AVX512_BF16; the target CPU '"
            << tm->getTargetCPU() << "' does not have it (choose one that "
            << "does with --target-cpu, e.g. znver4 or sapphirerapids)";
+  // Both kiln-fuse-elementwise and kiln-lower-contractions load the cost
+  // model; a bad one is the option's error, reported before any work.
+  if (!options.costModel.empty()) {
+    std::string error;
+    if (!createCostModel(options.costModel, cpuTarget.vectorBits, error) &&
+        !error.empty())
+      return emitError(UnknownLoc::get(&context)) << "--cost-model: " << error;
+  }
   std::optional<KilnLMulPassOptions> lmul = options.lmul;
   if (lmul) {
     lmul->vectorBits = cpuTarget.vectorBits;

@@ -208,7 +208,7 @@ private:
               consumer.getNumLoops() != consumer.getNumParallelLoops())
             return false;
           if (producer->hasAttr(kRecomputeAttr))
-            return true;
+            return producer->hasOneUse();
           if (!producer->hasOneUse() || producer->hasAttr(kKeptAttr))
             return false;
           return !withModel() || !recomputes(producer, consumer);
@@ -237,8 +237,16 @@ private:
       if (!op->hasAttr(kKeptAttr) && !op->hasAttr(kRecomputeAttr))
         producers.push_back(op);
     });
+    // Ops cloned or given clones this round: a producer next to one waits
+    // for the next round, when the clones are fused (else a chain of
+    // producers with several users would multiply clones in one round).
+    llvm::SmallPtrSet<Operation *, 16> touched;
     bool cloned = false;
     for (linalg::GenericOp producer : producers) {
+      if (touched.contains(producer) ||
+          llvm::any_of(producer->getUsers(),
+                       [&](Operation *user) { return touched.contains(user); }))
+        continue;
       std::optional<FusionVerdict> verdict =
           judgeRecompute(producer, model, target);
       if (!verdict)
@@ -264,8 +272,11 @@ private:
         Operation *copy = builder.clone(*producer);
         copy->setAttr(kRecomputeAttr, UnitAttr::get(&getContext()));
         use.set(copy->getResult(0));
+        touched.insert(copy);
+        touched.insert(user);
         cloned = true;
       }
+      touched.insert(producer);
       if (producer->use_empty())
         producer->erase();
       else

@@ -43,6 +43,14 @@ double bodyVectorOps(linalg::GenericOp op) {
   return ops;
 }
 
+/// The body's ops (constants aside).
+int64_t bodyOpCount(linalg::GenericOp op) {
+  int64_t count = 0;
+  for (Operation &inner : op.getBody()->without_terminator())
+    count += inner.hasTrait<OpTrait::ConstantLike>() ? 0 : 1;
+  return count;
+}
+
 /// Bytes of a statically shaped tensor (sub-byte elements rounded up to a
 /// byte: that is how kiln stores them); nullopt for anything else.
 std::optional<double> tensorBytes(Type type) {
@@ -187,7 +195,14 @@ mlir::kiln::judgeRecompute(linalg::GenericOp producer, const CostModel &model,
   verdict.separateNs = producerNs;
   verdict.fusedNs = stays ? producerNs : 0;
   double largestUser = 0;
+  int64_t largestBody = 0;
   for (linalg::GenericOp user : users) {
+    int64_t reads =
+        llvm::count_if(user.getDpsInputOperands(), [&](OpOperand *o) {
+          return o->get() == producer->getResult(0);
+        });
+    largestBody = std::max(largestBody,
+                           bodyOpCount(user) + reads * bodyOpCount(producer));
     std::optional<LoopWork> asIs = loopWorkOf(user, target);
     std::optional<LoopWork> fused = fusedLoopWork(producer, user, target);
     if (!asIs || !fused)
@@ -199,22 +214,32 @@ mlir::kiln::judgeRecompute(linalg::GenericOp producer, const CostModel &model,
   // One use over the producer's own points: fusing only saves.
   if (producer->getResult(0).hasOneUse() && largestUser <= own->iterations)
     return std::nullopt;
-  verdict.fuse = verdict.fusedNs <= verdict.separateNs;
-  std::string users_ = users.size() == 1
-                           ? std::string("its user")
-                           : "its " + std::to_string(users.size()) + " users";
+  // Recomputing copies the producer's body into each user: chains of
+  // producers with several users (an unrolled max-pool's window steps)
+  // would grow without bound, tiny loops always paying off by the
+  // roofline's per-loop overhead.
+  bool tooLarge = largestBody > kMaxRecomputedBodyOps;
+  verdict.fuse = !tooLarge && verdict.fusedNs <= verdict.separateNs;
+  std::string userText =
+      (users.size() == 1 ? std::string("its ")
+                         : "its " + std::to_string(users.size()) + " ") +
+      (stays ? "elementwise " : "") + (users.size() == 1 ? "user" : "users");
   std::string broadcast =
       largestUser > own->iterations
           ? " (broadcast to " +
                 std::to_string(int64_t(largestUser / own->iterations)) +
                 "x its points)"
           : "";
-  std::string fusedText =
-      formatNs(verdict.fusedNs) + " recomputed in " + users_ + broadcast;
+  std::string fusedText = formatNs(verdict.fusedNs) + " recomputed in " +
+                          userText + broadcast +
+                          (stays ? ", still written for the others" : "");
   std::string separateText =
       formatNs(verdict.separateNs) + " written once and read back";
   verdict.summary = verdict.fuse ? "fused: " + fusedText + " vs " + separateText
                                  : "kept: " + separateText + " vs " + fusedText;
+  if (tooLarge)
+    verdict.summary += "; a user's body would exceed " +
+                       std::to_string(kMaxRecomputedBodyOps) + " ops";
   return verdict;
 }
 

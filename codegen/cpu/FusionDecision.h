@@ -32,6 +32,10 @@ struct LoopTarget {
 std::optional<LoopWork> loopWorkOf(linalg::GenericOp op,
                                    const LoopTarget &target);
 
+/// A user whose body would exceed this many ops with the producer
+/// recomputed in it keeps the producer.
+constexpr int64_t kMaxRecomputedBodyOps = 64;
+
 /// A fusion that recomputes a producer, with both sides priced.
 struct FusionVerdict {
   bool fuse = false;
