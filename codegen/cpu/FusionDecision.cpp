@@ -81,6 +81,22 @@ std::optional<double> distinctBytes(ArrayRef<Value> values) {
   return bytes;
 }
 
+/// Bytes `op` moves when it reads `inputs` (its own, or a fused set):
+/// those, the inits its body reads, and its results; nullopt if one is not
+/// statically shaped.
+std::optional<double> loopBytes(linalg::GenericOp op,
+                                SmallVector<Value> inputs) {
+  for (OpOperand &init : op.getDpsInitsMutable())
+    if (op.payloadUsesValueFromOperand(&init))
+      inputs.push_back(init.get());
+  std::optional<double> readBytes = distinctBytes(inputs);
+  std::optional<double> written = distinctBytes(
+      SmallVector<Value>(op->getResults().begin(), op->getResults().end()));
+  if (!readBytes || !written)
+    return std::nullopt;
+  return *readBytes + *written;
+}
+
 bool isAllParallelTensorGeneric(linalg::GenericOp op) {
   return op && op.hasPureTensorSemantics() &&
          op.getNumLoops() == op.getNumParallelLoops();
@@ -105,15 +121,10 @@ std::optional<LoopWork> fusedLoopWork(linalg::GenericOp producer,
   }
   for (OpOperand *input : producer.getDpsInputOperands())
     reads.push_back(input->get());
-  for (OpOperand &init : consumer.getDpsInitsMutable())
-    if (consumer.payloadUsesValueFromOperand(&init))
-      reads.push_back(init.get());
-  std::optional<double> readBytes = distinctBytes(reads);
-  std::optional<double> written = distinctBytes(SmallVector<Value>(
-      consumer->getResults().begin(), consumer->getResults().end()));
-  if (!readBytes || !written)
+  std::optional<double> bytes = loopBytes(consumer, reads);
+  if (!bytes)
     return std::nullopt;
-  work->bytes = *readBytes + *written;
+  work->bytes = *bytes;
   work->vectorOps += recomputed * bodyVectorOps(producer);
   return work;
 }
@@ -155,15 +166,10 @@ std::optional<LoopWork> mlir::kiln::loopWorkOf(linalg::GenericOp op,
   SmallVector<Value> reads;
   for (OpOperand *input : op.getDpsInputOperands())
     reads.push_back(input->get());
-  for (OpOperand &init : op.getDpsInitsMutable())
-    if (op.payloadUsesValueFromOperand(&init))
-      reads.push_back(init.get());
-  std::optional<double> readBytes = distinctBytes(reads);
-  std::optional<double> written = distinctBytes(
-      SmallVector<Value>(op->getResults().begin(), op->getResults().end()));
-  if (!readBytes || !written)
+  std::optional<double> bytes = loopBytes(op, reads);
+  if (!bytes)
     return std::nullopt;
-  work.bytes = *readBytes + *written;
+  work.bytes = *bytes;
   return work;
 }
 
