@@ -148,15 +148,16 @@ struct KilnFuseElementwisePass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    std::unique_ptr<CostModel> model;
+    std::unique_ptr<CostModel> owned;
     if (!costModel.empty()) {
       std::string error;
-      model = createCostModel(costModel, vectorBits, error);
-      if (!model && !error.empty()) {
+      owned = createCostModel(costModel, vectorBits, error);
+      if (!owned && !error.empty()) {
         module.emitError("kiln-fuse-elementwise: ") << error;
         return signalPassFailure();
       }
     }
+    model = owned.get(); // null: the single-use rule
     target.vectorBits = vectorBits;
     target.l2Bytes = l2Bytes;
     if (failed(fuse()))
@@ -167,7 +168,7 @@ struct KilnFuseElementwisePass
     // this repeats a few rounds.
     SmallVector<Attribute> notes;
     for (int round = 0; model && round < 4; ++round) {
-      if (!decideRecomputes(*model, notes))
+      if (!decideRecomputes(notes))
         break;
       if (failed(fuse()))
         return signalPassFailure();
@@ -193,7 +194,7 @@ struct KilnFuseElementwisePass
 
 private:
   LoopTarget target;
-  bool withModel() const { return !costModel.empty(); }
+  const CostModel *model = nullptr; // set for the run of runOnOperation
 
   /// Upstream elementwise fusion into all-parallel consumers, of producers
   /// with a single use or marked for recomputation. With a model, a single
@@ -211,7 +212,7 @@ private:
             return producer->hasOneUse();
           if (!producer->hasOneUse() || producer->hasAttr(kKeptAttr))
             return false;
-          return !withModel() || !recomputes(producer, consumer);
+          return !model || !recomputes(producer, consumer);
         });
     return applyPatternsGreedily(getOperation(), std::move(patterns));
   }
@@ -219,19 +220,18 @@ private:
   /// Whether fusing `producer` into `consumer` evaluates it at more
   /// points than its own (a broadcast); unmeasurable loops are not held
   /// back.
-  bool recomputes(Operation *producer, linalg::LinalgOp consumer) const {
+  static bool recomputes(Operation *producer, linalg::LinalgOp consumer) {
     auto p = dyn_cast<linalg::GenericOp>(producer);
     auto c = dyn_cast<linalg::GenericOp>(consumer.getOperation());
-    std::optional<LoopWork> own = p ? loopWorkOf(p, target) : std::nullopt;
-    std::optional<LoopWork> user = c ? loopWorkOf(c, target) : std::nullopt;
-    return own && user && user->iterations > own->iterations;
+    std::optional<double> own = p ? loopPoints(p) : std::nullopt;
+    std::optional<double> user = c ? loopPoints(c) : std::nullopt;
+    return own && user && *user > *own;
   }
 
   /// Decides each producer whose fusion would recompute it: recompute
   /// (a clone per fusable use, marked for fuse()) or keep (marked).
   /// Returns whether it cloned anything.
-  bool decideRecomputes(const CostModel &model,
-                        SmallVectorImpl<Attribute> &notes) {
+  bool decideRecomputes(SmallVectorImpl<Attribute> &notes) {
     SmallVector<linalg::GenericOp> producers;
     getOperation().walk([&](linalg::GenericOp op) {
       if (!op->hasAttr(kKeptAttr) && !op->hasAttr(kRecomputeAttr))
@@ -248,7 +248,7 @@ private:
                        [&](Operation *user) { return touched.contains(user); }))
         continue;
       std::optional<FusionVerdict> verdict =
-          judgeRecompute(producer, model, target);
+          judgeRecompute(producer, *model, target);
       if (!verdict)
         continue;
       notes.push_back(
@@ -264,16 +264,13 @@ private:
       builder.setInsertionPointAfter(producer);
       for (OpOperand &use :
            llvm::make_early_inc_range(producer->getResult(0).getUses())) {
-        auto user = dyn_cast<linalg::GenericOp>(use.getOwner());
-        if (!user || user.getNumLoops() != user.getNumParallelLoops() ||
-            !user.hasPureTensorSemantics() ||
-            !linalg::areElementwiseOpsFusable(&use))
+        if (!isRecomputableUse(use))
           continue;
         Operation *copy = builder.clone(*producer);
         copy->setAttr(kRecomputeAttr, UnitAttr::get(&getContext()));
+        touched.insert(use.getOwner());
         use.set(copy->getResult(0));
         touched.insert(copy);
-        touched.insert(user);
         cloned = true;
       }
       touched.insert(producer);

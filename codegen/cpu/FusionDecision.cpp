@@ -1,5 +1,4 @@
-//===- FusionDecision.cpp - fuse-or-not by predicted cost
-//------------------===//
+//===- FusionDecision.cpp - fuse-or-not by predicted cost -----------------===//
 //
 // Part of kiln.
 //
@@ -149,19 +148,33 @@ std::string shapeText(Type type) {
 
 } // namespace
 
+std::optional<double> mlir::kiln::loopPoints(linalg::GenericOp op) {
+  if (!isAllParallelTensorGeneric(op))
+    return std::nullopt;
+  double points = 1;
+  for (int64_t extent : op.getStaticLoopRanges()) {
+    if (ShapedType::isDynamic(extent))
+      return std::nullopt;
+    points *= double(extent);
+  }
+  return points;
+}
+
+bool mlir::kiln::isRecomputableUse(OpOperand &use) {
+  auto user = dyn_cast<linalg::GenericOp>(use.getOwner());
+  return isAllParallelTensorGeneric(user) &&
+         linalg::areElementwiseOpsFusable(&use);
+}
+
 std::optional<LoopWork> mlir::kiln::loopWorkOf(linalg::GenericOp op,
                                                const LoopTarget &target) {
-  if (!isAllParallelTensorGeneric(op))
+  std::optional<double> points = loopPoints(op);
+  if (!points)
     return std::nullopt;
   LoopWork work;
   work.vectorBits = target.vectorBits;
   work.l2Bytes = target.l2Bytes;
-  work.iterations = 1;
-  for (int64_t extent : op.getStaticLoopRanges()) {
-    if (ShapedType::isDynamic(extent))
-      return std::nullopt;
-    work.iterations *= double(extent);
-  }
+  work.iterations = *points;
   work.vectorOps = bodyVectorOps(op);
   SmallVector<Value> reads;
   for (OpOperand *input : op.getDpsInputOperands())
@@ -185,12 +198,11 @@ mlir::kiln::judgeRecompute(linalg::GenericOp producer, const CostModel &model,
   SmallVector<linalg::GenericOp> users;
   bool stays = false;
   for (OpOperand &use : producer->getResult(0).getUses()) {
-    auto user = dyn_cast<linalg::GenericOp>(use.getOwner());
-    if (!isAllParallelTensorGeneric(user) ||
-        !linalg::areElementwiseOpsFusable(&use)) {
+    if (!isRecomputableUse(use)) {
       stays = true;
       continue;
     }
+    auto user = cast<linalg::GenericOp>(use.getOwner());
     if (!llvm::is_contained(users, user))
       users.push_back(user);
   }

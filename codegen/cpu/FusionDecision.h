@@ -1,5 +1,4 @@
-//===- FusionDecision.h - fuse-or-not by predicted cost ------------*- C++
-//-*-===//
+//===- FusionDecision.h - fuse-or-not by predicted cost --------*- C++ -*-===//
 //
 // Part of kiln. The elementwise fusions that recompute work are decisions:
 // a producer broadcast into a larger consumer recomputes its body once per
@@ -25,6 +24,14 @@ struct LoopTarget {
   unsigned vectorBits = 256;
   uint64_t l2Bytes = 1024 * 1024;
 };
+
+/// The points of `op`'s iteration space; nullopt unless it is an
+/// all-parallel generic on tensors with static loop ranges.
+std::optional<double> loopPoints(linalg::GenericOp op);
+
+/// Whether `use` is an all-parallel generic the producer of its value can
+/// be fused into (and so recomputed in).
+bool isRecomputableUse(OpOperand &use);
 
 /// `op` as a loop nest: its points, its body's ops and the bytes of its
 /// operands and results. Nullopt unless it is an all-parallel generic on
