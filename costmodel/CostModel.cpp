@@ -10,6 +10,9 @@
 #include "costmodel/ShippedModels.h"
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <map>
+#include <mutex>
 
 using namespace mlir::kiln;
 
@@ -137,9 +140,30 @@ std::unique_ptr<CostModel> mlir::kiln::createStubModel() {
   return std::make_unique<StubModel>();
 }
 
-std::unique_ptr<CostModel> mlir::kiln::createCostModel(const std::string &spec,
-                                                       unsigned vectorBits,
-                                                       std::string &error) {
+namespace {
+/// Learned models loaded so far, by what identifies their contents. Never
+/// freed: XGBoost's own statics may be gone by the time this map's
+/// destructor would run at exit.
+std::shared_ptr<const CostModel> loadLearnedOnce(const std::string &key,
+                                                 const std::string &pathOrJson,
+                                                 std::string &error) {
+  static std::mutex mutex;
+  static auto *loaded =
+      new std::map<std::string, std::shared_ptr<const CostModel>>();
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = loaded->find(key);
+  if (it != loaded->end())
+    return it->second;
+  std::shared_ptr<const CostModel> model = loadXGBoostModel(pathOrJson, error);
+  if (model)
+    loaded->emplace(key, model);
+  return model;
+}
+} // namespace
+
+std::shared_ptr<const CostModel>
+mlir::kiln::createCostModel(const std::string &spec, unsigned vectorBits,
+                            std::string &error) {
   if (spec.empty() || spec == "analytic")
     return createAnalyticModel();
   if (spec == "stub")
@@ -148,7 +172,15 @@ std::unique_ptr<CostModel> mlir::kiln::createCostModel(const std::string &spec,
     const char *json = shippedModelFor(vectorBits);
     if (!json)
       return nullptr; // none ships for this target: the caller's default
-    return loadXGBoostModel(json, error);
+    return loadLearnedOnce("shipped:" + std::to_string(vectorBits), json,
+                           error);
   }
-  return loadXGBoostModel(spec, error);
+  std::error_code ec, timeEc;
+  uintmax_t size = std::filesystem::file_size(spec, ec);
+  auto modified = std::filesystem::last_write_time(spec, timeEc);
+  if (ec || timeEc)
+    return loadXGBoostModel(spec, error); // reports what is wrong with it
+  std::string key = "file:" + spec + ":" + std::to_string(size) + ":" +
+                    std::to_string(modified.time_since_epoch().count());
+  return loadLearnedOnce(key, spec, error);
 }

@@ -104,10 +104,13 @@ std::unique_ptr<CostModel> loadXGBoostModel(const std::string &pathOrJson,
 
 /// "analytic", "stub", "learned" (the model shipped for `vectorBits`-wide
 /// x86-64; null with `error` empty when none ships) or a model file path.
-/// Null with `error` set when a model cannot be loaded.
-std::unique_ptr<CostModel> createCostModel(const std::string &spec,
-                                           unsigned vectorBits,
-                                           std::string &error);
+/// Null with `error` set when a model cannot be loaded. A learned model is
+/// loaded once per process and shared (the driver checks it, then two
+/// passes use it; the shipped JSON takes tens of ms to parse); a file is
+/// loaded again when its size or modification time changed.
+std::shared_ptr<const CostModel> createCostModel(const std::string &spec,
+                                                 unsigned vectorBits,
+                                                 std::string &error);
 
 /// Whether a candidate predicted at `best` ns should replace the default
 /// predicted at `fallback` ns under `margin` (CostModel::decisionMargin).

@@ -148,7 +148,7 @@ struct KilnFuseElementwisePass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    std::unique_ptr<CostModel> owned;
+    std::shared_ptr<const CostModel> owned;
     if (!costModel.empty()) {
       std::string error;
       owned = createCostModel(costModel, vectorBits, error);

@@ -196,7 +196,7 @@ struct KilnLowerContractionsPass
     target.l2Bytes = l2Bytes;
     target.hasVnni = vnni;
     target.pmaddwdBits = pmaddwdBits;
-    std::unique_ptr<CostModel> model;
+    std::shared_ptr<const CostModel> model;
     if (!costModel.empty()) {
       std::string error;
       model = createCostModel(costModel, vectorBits, error);

@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <gtest/gtest.h>
 #include <random>
+#include <unistd.h>
 
 using namespace mlir::kiln;
 
@@ -109,9 +112,9 @@ TEST(Metrics, DecisionMarginKeepsTheHandWrittenPick) {
   EXPECT_FALSE(marginBeats(1, 3, 2.5));
 }
 
-TEST(XGBoost, LearnsASyntheticCostAndRoundTrips) {
-  // Latency = flops / (rate that grows with mr, saturating at 8): the model
-  // must rank a shape's configurations by mr.
+// Latency = flops / (rate that grows with mr, saturating at 8): a model
+// must rank a shape's configurations by mr.
+static std::vector<Sample> syntheticSamples() {
   std::mt19937 rng(3);
   std::vector<Sample> samples;
   for (int shape = 0; shape < 30; ++shape) {
@@ -126,6 +129,11 @@ TEST(XGBoost, LearnsASyntheticCostAndRoundTrips) {
       samples.push_back(s);
     }
   }
+  return samples;
+}
+
+TEST(XGBoost, LearnsASyntheticCostAndRoundTrips) {
+  std::vector<Sample> samples = syntheticSamples();
   for (TrainObjective o :
        {TrainObjective::RegressionLogLatency, TrainObjective::PairwiseRank}) {
     std::string error;
@@ -187,13 +195,43 @@ TEST(XGBoost, ShippedModelsCoverWhatCollectDraws) {
   // not GPT-2's 50257-wide logits.
   for (unsigned bits : {256u, 512u}) {
     std::string error;
-    std::unique_ptr<CostModel> model = createCostModel("learned", bits, error);
+    std::shared_ptr<const CostModel> model =
+        createCostModel("learned", bits, error);
     ASSERT_TRUE(model) << error;
     EXPECT_TRUE(model->covers(kernel(64, 4096, 4096, 6, 16, 512)));
     EXPECT_TRUE(model->covers(kernel(4096, 4096, 4608, 6, 16, 512)));
     EXPECT_FALSE(model->covers(kernel(128, 50257, 768, 6, 16, 512)));
     EXPECT_FALSE(model->covers(kernel(1, 768, 8192, 1, 16, 512)));
   }
+}
+
+TEST(CostModels, LoadsEachLearnedModelOnce) {
+  std::string error;
+  std::shared_ptr<const CostModel> shipped =
+      createCostModel("learned", 512, error);
+  ASSERT_TRUE(shipped) << error;
+  EXPECT_EQ(createCostModel("learned", 512, error), shipped);
+  EXPECT_NE(createCostModel("learned", 256, error), shipped);
+  // A file is loaded again once its contents change.
+  std::string path = testing::TempDir() + "kiln_costmodel_once_" +
+                     std::to_string(::getpid()) + ".json";
+  auto write = [&](double margin) {
+    std::string json =
+        trainXGBoost(syntheticSamples(), TrainObjective::RegressionLogLatency,
+                     error, margin);
+    ASSERT_FALSE(json.empty()) << error;
+    std::ofstream(path) << json;
+  };
+  write(0.15);
+  std::shared_ptr<const CostModel> first = createCostModel(path, 512, error);
+  ASSERT_TRUE(first) << error;
+  EXPECT_EQ(createCostModel(path, 512, error), first);
+  write(0.5);
+  std::shared_ptr<const CostModel> second = createCostModel(path, 512, error);
+  ASSERT_TRUE(second) << error;
+  EXPECT_NE(second, first);
+  EXPECT_NEAR(second->decisionMargin(), 0.5, 1e-9);
+  std::remove(path.c_str());
 }
 
 TEST(KernelExtents, ParsesWhatItPrints) {
