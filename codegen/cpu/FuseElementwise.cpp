@@ -148,16 +148,16 @@ struct KilnFuseElementwisePass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    std::shared_ptr<const CostModel> owned;
+    std::shared_ptr<const CostModel> loaded;
     if (!costModel.empty()) {
       std::string error;
-      owned = createCostModel(costModel, vectorBits, error);
-      if (!owned && !error.empty()) {
+      loaded = createCostModel(costModel, vectorBits, error);
+      if (!loaded && !error.empty()) {
         module.emitError("kiln-fuse-elementwise: ") << error;
         return signalPassFailure();
       }
     }
-    model = owned.get(); // null: the single-use rule
+    model = loaded.get(); // null: the single-use rule
     target.vectorBits = vectorBits;
     target.l2Bytes = l2Bytes;
     if (failed(fuse()))
