@@ -911,16 +911,9 @@ private:
             Value full = arith::CmpIOp::create(
                 pb, l, arith::CmpIPredicate::ult, panel,
                 arith::ConstantIndexOp::create(pb, l, panels - 1));
-            scf::IfOp::create(
-                pb, l, full,
-                [&](OpBuilder &tb, Location tl) {
-                  body(tb, tl, Value());
-                  scf::YieldOp::create(tb, tl);
-                },
-                [&](OpBuilder &eb, Location el) {
-                  raggedBody(eb, el);
-                  scf::YieldOp::create(eb, el);
-                });
+            emitIfElse(
+                pb, l, full, [&](OpBuilder &tb) { body(tb, l, Value()); },
+                [&](OpBuilder &eb) { raggedBody(eb, l); });
           }
         });
     std::string text =
