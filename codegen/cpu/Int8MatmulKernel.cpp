@@ -540,29 +540,40 @@ public:
         [&](OpBuilder &pb, Location l, ValueRange ivs) {
           panel = ivs[0];
           nStart = arith::MulIOp::create(pb, l, panel, cst(pb, l, nr));
-          masks.assign(nv, Value());
           columns.clear();
-          for (int64_t v = 0; v < nv; ++v) {
-            Value start =
-                arith::AddIOp::create(pb, l, nStart,
-                                      cst(pb, l, v * layout.lanes));
-            columns.push_back(start);
-            if (q.n % nr == 0)
-              continue;
-            Value left = arith::SubIOp::create(pb, l, cst(pb, l, q.n), start);
-            Value valid = arith::MaxSIOp::create(
-                pb, l,
-                arith::MinSIOp::create(pb, l, left, cst(pb, l, layout.lanes)),
-                cst(pb, l, 0));
-            masks[v] = vector::CreateMaskOp::create(
-                pb, l, VectorType::get({layout.lanes}, pb.getI1Type()),
-                ArrayRef<OpFoldResult>{valid});
-          }
+          for (int64_t v = 0; v < nv; ++v)
+            columns.push_back(arith::AddIOp::create(
+                pb, l, nStart, cst(pb, l, v * layout.lanes)));
           Value row = arith::MulIOp::create(pb, l, ivs[1], cst(pb, l, mr));
-          emitRaggedBlock(pb, l, ivs[1], q.m, mr,
-                          [&](OpBuilder &tb, int64_t rows) {
-                            emitTile(tb, l, row, rows);
-                          });
+          // Masks only in the ragged last panel (the columns it has of
+          // each vector), so full panels load and store C unmasked.
+          auto tiles = [&](OpBuilder &ob, bool last) {
+            masks.assign(nv, Value());
+            for (int64_t v = 0; v < nv && last; ++v) {
+              int64_t valid = std::clamp<int64_t>(
+                  q.n - (panels - 1) * nr - v * layout.lanes, 0,
+                  layout.lanes);
+              masks[v] = vector::CreateMaskOp::create(
+                  ob, l, VectorType::get({layout.lanes}, ob.getI1Type()),
+                  ArrayRef<OpFoldResult>{ob.getIndexAttr(valid)});
+            }
+            emitRaggedBlock(ob, l, ivs[1], q.m, mr,
+                            [&](OpBuilder &tb, int64_t rows) {
+                              emitTile(tb, l, row, rows);
+                            });
+          };
+          if (q.n % nr == 0) {
+            tiles(pb, false);
+          } else if (panels == 1) {
+            tiles(pb, true);
+          } else {
+            Value full = arith::CmpIOp::create(
+                pb, l, arith::CmpIPredicate::ult, panel,
+                cst(pb, l, panels - 1));
+            emitIfElse(
+                pb, l, full, [&](OpBuilder &tb) { tiles(tb, false); },
+                [&](OpBuilder &eb) { tiles(eb, true); });
+          }
         });
   }
 

@@ -41,7 +41,8 @@
 // On AVX2 (no VNNI) 2 k per lane. K = 10 is 5 words of two i16 (the
 // u8 values); the weights [panel][K / 2][nr * 2] bytes in panels of 16
 // columns, sign-extended to i16 and multiplied pairwise by pmaddwd into
-// 8 i32 lanes.
+// 8 i32 lanes. N = 20 is a full panel, stored unmasked, and a ragged one,
+// the only one with masks (an scf.if on the panel).
 // PAIRS-DAG:   memref.global "private" constant @{{.*}}_pairs : memref<2x5x32xi8>
 // PAIRS-DAG:   memref.global "private" constant @{{.*}}_colsum : memref<2x16xi32>
 // PAIRS-LABEL: func.func @gemm
@@ -49,6 +50,8 @@
 // PAIRS:       arith.trunci %{{.*}} : vector<16xi32> to vector<16xi16>
 // PAIRS:       vector.bitcast %{{.*}} : vector<16xi16> to vector<8xi32>
 // PAIRS:       vector.maskedstore %[[XW]]{{.*}} : memref<5x5xi32>, vector<8xi1>, vector<8xi32>
+// PAIRS:       %[[FULL:.*]] = arith.cmpi ult, %{{.*}}, %c1
+// PAIRS:       scf.if %[[FULL]] {
 // PAIRS:       scf.for {{.*}} -> (vector<8xi32>,
 // PAIRS:         memref.load %[[XW]]
 // PAIRS:         vector.bitcast %{{.*}} : vector<8xi32> to vector<16xi16>
@@ -56,6 +59,10 @@
 // PAIRS:         llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%{{.*}}, %{{.*}}) : (vector<16xi16>, vector<16xi16>) -> vector<8xi32>
 // PAIRS:         arith.addi %{{.*}} : vector<8xi32>
 // PAIRS:       arith.sitofp %{{.*}} : vector<8xi32> to vector<8xf32>
+// PAIRS-NOT:   vector.maskedstore
+// PAIRS:       vector.store %{{.*}} : memref<5x20xf32>, vector<8xf32>
+// PAIRS-NOT:   vector.maskedstore
+// PAIRS:       } else {
 // PAIRS:       vector.maskedstore %{{.*}} : memref<5x20xf32>, vector<8xi1>, vector<8xf32>
 func.func @gemm(%x: tensor<5x10xf32>, %bias: tensor<20xf32>) -> tensor<5x20xf32> {
   %w = arith.constant dense<[[-5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3], [2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4], [-2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0], [5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4], [1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3], [-3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1], [4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5], [0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2], [-4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2], [3, -5, -2, 1, 4, -4, -1, 2, 5, -3, 0, 3, -5, -2, 1, 4, -4, -1, 2, 5]]> : tensor<10x20xi8>
