@@ -551,8 +551,7 @@ public:
             masks.assign(nv, Value());
             for (int64_t v = 0; v < nv && last; ++v) {
               int64_t valid = std::clamp<int64_t>(
-                  q.n - (panels - 1) * nr - v * layout.lanes, 0,
-                  layout.lanes);
+                  q.n - (panels - 1) * nr - v * layout.lanes, 0, layout.lanes);
               masks[v] = vector::CreateMaskOp::create(
                   ob, l, VectorType::get({layout.lanes}, ob.getI1Type()),
                   ArrayRef<OpFoldResult>{ob.getIndexAttr(valid)});
@@ -567,9 +566,8 @@ public:
           } else if (panels == 1) {
             tiles(pb, true);
           } else {
-            Value full = arith::CmpIOp::create(
-                pb, l, arith::CmpIPredicate::ult, panel,
-                cst(pb, l, panels - 1));
+            Value full = arith::CmpIOp::create(pb, l, arith::CmpIPredicate::ult,
+                                               panel, cst(pb, l, panels - 1));
             emitIfElse(
                 pb, l, full, [&](OpBuilder &tb) { tiles(tb, false); },
                 [&](OpBuilder &eb) { tiles(eb, true); });
