@@ -547,31 +547,20 @@ public:
           Value row = arith::MulIOp::create(pb, l, ivs[1], cst(pb, l, mr));
           // Masks only in the ragged last panel (the columns it has of
           // each vector), so full panels load and store C unmasked.
-          auto tiles = [&](OpBuilder &ob, bool last) {
-            masks.assign(nv, Value());
-            for (int64_t v = 0; v < nv && last; ++v) {
-              int64_t valid = std::clamp<int64_t>(
-                  q.n - (panels - 1) * nr - v * layout.lanes, 0, layout.lanes);
-              masks[v] = vector::CreateMaskOp::create(
-                  ob, l, VectorType::get({layout.lanes}, ob.getI1Type()),
-                  ArrayRef<OpFoldResult>{ob.getIndexAttr(valid)});
-            }
-            emitRaggedBlock(ob, l, ivs[1], q.m, mr,
-                            [&](OpBuilder &tb, int64_t rows) {
-                              emitTile(tb, l, row, rows);
-                            });
-          };
-          if (q.n % nr == 0) {
-            tiles(pb, false);
-          } else if (panels == 1) {
-            tiles(pb, true);
-          } else {
-            Value full = arith::CmpIOp::create(pb, l, arith::CmpIPredicate::ult,
-                                               panel, cst(pb, l, panels - 1));
-            emitIfElse(
-                pb, l, full, [&](OpBuilder &tb) { tiles(tb, false); },
-                [&](OpBuilder &eb) { tiles(eb, true); });
-          }
+          emitRaggedBlock(
+              pb, l, panel, q.n, nr, [&](OpBuilder &ob, int64_t width) {
+                masks.assign(nv, Value());
+                for (int64_t v = 0; v < nv && width < nr; ++v)
+                  masks[v] = vector::CreateMaskOp::create(
+                      ob, l, VectorType::get({layout.lanes}, ob.getI1Type()),
+                      ArrayRef<OpFoldResult>{
+                          ob.getIndexAttr(std::clamp<int64_t>(
+                              width - v * layout.lanes, 0, layout.lanes))});
+                emitRaggedBlock(ob, l, ivs[1], q.m, mr,
+                                [&](OpBuilder &tb, int64_t rows) {
+                                  emitTile(tb, l, row, rows);
+                                });
+              });
         });
   }
 

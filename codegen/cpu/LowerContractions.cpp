@@ -799,7 +799,6 @@ private:
     int64_t nr = config.nr, kc = config.kc;
     int64_t n = mm.n(), k = mm.k();
     int64_t panels = (n + nr - 1) / nr;
-    bool ragged = n % nr != 0;
 
     memref::GlobalOp packedB;
     if (pairMode)
@@ -876,45 +875,33 @@ private:
               pb, l, panel, arith::ConstantIndexOp::create(pb, l, nr));
           Value zeroVec = arith::ConstantOp::create(
               pb, l, vecType, DenseElementsAttr::get(vecType, 0.0f));
-          auto body = [&](OpBuilder &sb, Location sl, Value mask) {
-            if (packedB || direct) {
-              emitPanel(sb, sl, mm, config, loopValues, panel, nStart, mask,
-                        zeroVec, bPacked, direct, Value());
-              return;
-            }
-            // Runtime packing needs a per-thread stack buffer, released
-            // at the end of each iteration (memref.alloca_scope would not
-            // survive scf-to-cf, which runs before memref-to-llvm).
-            Value saved = LLVM::StackSaveOp::create(
-                sb, sl, LLVM::LLVMPointerType::get(sb.getContext()));
-            Value stack = memref::AllocaOp::create(
-                sb, sl, MemRefType::get({std::min(kc, k), nr}, f32),
-                sb.getI64IntegerAttr(64));
-            emitPanel(sb, sl, mm, config, loopValues, panel, nStart, mask,
-                      zeroVec, bPacked, direct, stack);
-            LLVM::StackRestoreOp::create(sb, sl, saved);
-          };
-          auto raggedBody = [&](OpBuilder &sb, Location sl) {
-            Value mask = vector::CreateMaskOp::create(
-                sb, sl, maskType,
-                ArrayRef<OpFoldResult>{sb.getIndexAttr(n % nr)});
-            body(sb, sl, mask);
-          };
-          if (!ragged) {
-            body(pb, l, Value());
-          } else if (panels == 1) {
-            raggedBody(pb, l);
-          } else {
-            // Only the last panel is masked: masked loads and stores of C
-            // on every panel cost the 128x768x50257 logits matmul ~6% of
-            // its samples (vmaskmovps stores, AVX2).
-            Value full = arith::CmpIOp::create(
-                pb, l, arith::CmpIPredicate::ult, panel,
-                arith::ConstantIndexOp::create(pb, l, panels - 1));
-            emitIfElse(
-                pb, l, full, [&](OpBuilder &tb) { body(tb, l, Value()); },
-                [&](OpBuilder &eb) { raggedBody(eb, l); });
-          }
+          // Only the ragged last panel is masked: masked loads and stores
+          // of C on every panel cost the 128x768x50257 logits matmul ~6%
+          // of its samples (vmaskmovps stores, AVX2).
+          emitRaggedBlock(
+              pb, l, panel, n, nr, [&](OpBuilder &sb, int64_t columns) {
+                Value mask;
+                if (columns < nr)
+                  mask = vector::CreateMaskOp::create(
+                      sb, l, maskType,
+                      ArrayRef<OpFoldResult>{sb.getIndexAttr(columns)});
+                if (packedB || direct) {
+                  emitPanel(sb, l, mm, config, loopValues, panel, nStart, mask,
+                            zeroVec, bPacked, direct, Value());
+                  return;
+                }
+                // Runtime packing needs a per-thread stack buffer, released
+                // at the end of each iteration (memref.alloca_scope would not
+                // survive scf-to-cf, which runs before memref-to-llvm).
+                Value saved = LLVM::StackSaveOp::create(
+                    sb, l, LLVM::LLVMPointerType::get(sb.getContext()));
+                Value stack = memref::AllocaOp::create(
+                    sb, l, MemRefType::get({std::min(kc, k), nr}, f32),
+                    sb.getI64IntegerAttr(64));
+                emitPanel(sb, l, mm, config, loopValues, panel, nStart, mask,
+                          zeroVec, bPacked, direct, stack);
+                LLVM::StackRestoreOp::create(sb, l, saved);
+              });
         });
     std::string text =
         (Twine("matmul batch ") + Twine(shape.batch) + " M " + Twine(mm.m()) +

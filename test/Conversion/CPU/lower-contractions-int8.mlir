@@ -50,7 +50,7 @@
 // PAIRS:       arith.trunci %{{.*}} : vector<16xi32> to vector<16xi16>
 // PAIRS:       vector.bitcast %{{.*}} : vector<16xi16> to vector<8xi32>
 // PAIRS:       vector.maskedstore %[[XW]]{{.*}} : memref<5x5xi32>, vector<8xi1>, vector<8xi32>
-// PAIRS:       %[[FULL:.*]] = arith.cmpi ult, %{{.*}}, %c1
+// PAIRS:       %[[FULL:.*]] = arith.cmpi slt, %{{.*}}, %c1
 // PAIRS:       scf.if %[[FULL]] {
 // PAIRS:       scf.for {{.*}} -> (vector<8xi32>,
 // PAIRS:         memref.load %[[XW]]

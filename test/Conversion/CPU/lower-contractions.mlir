@@ -22,7 +22,7 @@
 // CHECK: vector.maskedstore %[[AF]]
 // CHECK-NOT: memref.store {{.*}}, %[[A]]
 // CHECK: scf.parallel
-// CHECK: %[[FULL:.*]] = arith.cmpi ult, %{{.*}}, %c1
+// CHECK: %[[FULL:.*]] = arith.cmpi slt, %{{.*}}, %c1
 // CHECK: scf.if %[[FULL]] {
 // CHECK-NOT: vector.mask
 // CHECK: vector.load %arg1
