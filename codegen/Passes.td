@@ -309,7 +309,7 @@ def KilnOutlineParallelPass
     wrapper), and replaces each outermost `scf.parallel` in it whose
     estimated work (iterations x ops of the body, nested loops multiplied
     by their trip counts) reaches `min-parallel-work`, or which reads at
-    least `min-parallel-weight-bytes` (when set) of constant globals
+    least `min-parallel-weight-bytes` (0: off) of constant globals
     (weights: each thread then streams its share from its own cache; such a
     loop keeps its serial form for 1-thread contexts), by a call to
     `kiln_exec_parallel_for(exec, items, @<kernel>_par<i>, data)`. The new
@@ -326,7 +326,7 @@ def KilnOutlineParallelPass
            /*default=*/"131072",
            "Estimated ops below which a parallel loop stays serial">,
     Option<"minParallelWeightBytes", "min-parallel-weight-bytes", "int64_t",
-           /*default=*/"0",
+           /*default=*/"131072",
            "Bytes of constant globals (weights) read from which a parallel "
            "loop is split even below min-parallel-work (0: off)">,
     Option<"minParallelItems", "min-parallel-items", "int64_t",

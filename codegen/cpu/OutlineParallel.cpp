@@ -106,6 +106,26 @@ std::optional<int64_t> tripCount(Value lb, Value ub, Value step) {
   return *u <= *l ? 0 : (*u - *l + *s - 1) / *s;
 }
 
+/// The most trips of a block loop's inner loop, from lb to min(lb + C, ub)
+/// (a K block of a tiled kernel: C per block, the last one shorter).
+std::optional<int64_t> maxBlockTrips(Value lb, Value ub, Value step) {
+  std::optional<int64_t> s = getConstantIntValue(step);
+  auto min = ub.getDefiningOp<arith::MinSIOp>();
+  if (!s || *s <= 0 || !min)
+    return std::nullopt;
+  for (Value bound : {min.getLhs(), min.getRhs()}) {
+    auto add = bound.getDefiningOp<arith::AddIOp>();
+    if (!add)
+      continue;
+    for (auto [base, offset] : {std::pair(add.getLhs(), add.getRhs()),
+                                std::pair(add.getRhs(), add.getLhs())})
+      if (base == lb)
+        if (std::optional<int64_t> c = getConstantIntValue(offset))
+          return *c <= 0 ? 0 : (*c + *s - 1) / *s;
+  }
+  return std::nullopt;
+}
+
 /// Whether `memref` is a constant global of `globals` (the weights),
 /// directly or through views of it.
 bool isConstantGlobal(Value memref, const SymbolTable &globals) {
@@ -173,9 +193,10 @@ Work estimateWork(Block &block, const SymbolTable *globals) {
       int64_t unknown = kUnknownTrips;
       if (auto max = loop->getAttrOfType<IntegerAttr>("kiln.max_trips"))
         unknown = max.getInt();
-      trips = tripCount(loop.getLowerBound(), loop.getUpperBound(),
-                        loop.getStep())
-                  .value_or(unknown);
+      Value lb = loop.getLowerBound(), ub = loop.getUpperBound(),
+            step = loop.getStep();
+      trips = tripCount(lb, ub, step)
+                  .value_or(maxBlockTrips(lb, ub, step).value_or(unknown));
     } else if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
       for (auto [lb, ub, step] : llvm::zip(
                loop.getLowerBound(), loop.getUpperBound(), loop.getStep()))

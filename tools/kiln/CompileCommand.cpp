@@ -104,8 +104,8 @@ cl::opt<long long> parallelMinWeightBytes(
     cl::desc("Bytes of weights a parallel loop reads from which it is split "
              "even below --parallel-min-work (a small GEMV streams its "
              "weights, and each thread then streams its share; the loop "
-             "keeps its serial form for 1-thread contexts); pays where cores "
-             "hand work over in ~100 ns; e.g. 131072 (default: 0, off)"),
+             "keeps its serial form for 1-thread contexts); 0 turns it off "
+             "(default: 131072)"),
     cl::init(-1), cl::value_desc("N"), cl::sub(kiln::compileCommand),
     cl::cat(category));
 cl::opt<bool> winograd(

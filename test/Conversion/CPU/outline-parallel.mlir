@@ -1,6 +1,7 @@
 // RUN: %kiln_opt %s --kiln-outline-parallel --split-input-file | FileCheck %s
 // RUN: %kiln_opt %s --kiln-outline-parallel=min-parallel-work=1 --split-input-file | FileCheck %s --check-prefix=LOW
-// RUN: %kiln_opt %s --kiln-outline-parallel=min-parallel-weight-bytes=131072 --split-input-file | FileCheck %s --check-prefix=WB
+// RUN: %kiln_opt %s --kiln-outline-parallel --split-input-file | FileCheck %s --check-prefix=WB
+// RUN: %kiln_opt %s --kiln-outline-parallel=min-parallel-weight-bytes=0 --split-input-file | FileCheck %s --check-prefix=OFF
 
 // A big elementwise loop: the kernel gets the exec argument, the loop
 // becomes a dispatch of 64 items (the leading dim reaches
@@ -169,14 +170,14 @@ func.func @helper(%in: memref<65536xf32>) {
 // -----
 
 // A GEMV-like loop below min-parallel-work (256 x 8 x ~17 units) that
-// streams 128 KiB of a constant global (the weights) stays serial by
-// default; with min-parallel-weight-bytes it is split (each thread reads
-// its share from its own cache) and, being short, keeps its serial form
-// for a 1-thread context. The same loop over a mutable global stays serial
-// either way.
-// CHECK-LABEL: func.func @weights
-// CHECK-NOT: kiln_exec_parallel_for
-// CHECK: return
+// streams 128 KiB of a constant global (the weights) is split by default
+// (min-parallel-weight-bytes 131072: each thread reads its share from its
+// own cache) and, being short, keeps its serial form for a 1-thread
+// context; with min-parallel-weight-bytes=0 it stays serial. The same loop
+// over a mutable global stays serial either way.
+// OFF-LABEL: func.func @weights
+// OFF-NOT: kiln_exec_parallel_for
+// OFF: return
 // WB-LABEL: func.func @weights
 // WB: %[[T:.*]] = call @kiln_exec_num_threads(%{{.*}}) : (!llvm.ptr) -> i32
 // WB: %[[M:.*]] = arith.cmpi sgt, %[[T]], %{{.*}} : i32
@@ -232,6 +233,46 @@ func.func @activations(%x: memref<128xf32>, %y: memref<256xf32>, %ws: memref<64x
     }
     %r = vector.reduction <add>, %acc : vector<16xf32> into f32
     memref.store %r, %y[%n] : memref<256xf32>
+    scf.reduce
+  }
+  return
+}
+
+// -----
+
+// The GEMV kernel's K loop runs inside a block loop, from the block's start
+// to min(start + 256, K): a bound that is no constant, counted as the block
+// (256 trips of a 128-byte read per panel, 256 KiB in all), not as an
+// unknown loop's 64 trips (64 KiB, which left the loop serial).
+// WB-LABEL: func.func @blocked_weights
+// WB: scf.if
+// WB: call @kiln_exec_parallel_for
+// OFF-LABEL: func.func @blocked_weights
+// OFF-NOT: kiln_exec_parallel_for
+// OFF: return
+memref.global "private" constant @packed : memref<8x256x32xf32> = dense<1.0>
+func.func @blocked_weights(%x: memref<256xf32>, %y: memref<256xf32>, %ws: memref<64xi8> {kiln.workspace}) attributes {kiln.entry} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c32 = arith.constant 32 : index
+  %c256 = arith.constant 256 : index
+  %zero = arith.constant dense<0.0> : vector<32xf32>
+  %w = memref.get_global @packed : memref<8x256x32xf32>
+  scf.parallel (%p) = (%c0) to (%c8) step (%c1) {
+    %n = arith.muli %p, %c32 : index
+    scf.for %kb = %c0 to %c256 step %c256 {
+      %end = arith.addi %kb, %c256 : index
+      %ub = arith.minsi %end, %c256 : index
+      %acc = scf.for %k = %kb to %ub step %c1 iter_args(%s = %zero) -> vector<32xf32> {
+        %wv = vector.load %w[%p, %k, %c0] : memref<8x256x32xf32>, vector<32xf32>
+        %xs = memref.load %x[%k] : memref<256xf32>
+        %xv = vector.broadcast %xs : f32 to vector<32xf32>
+        %t = vector.fma %xv, %wv, %s : vector<32xf32>
+        scf.yield %t : vector<32xf32>
+      }
+      vector.store %acc, %y[%n] : memref<256xf32>, vector<32xf32>
+    }
     scf.reduce
   }
   return
