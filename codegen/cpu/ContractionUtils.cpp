@@ -346,25 +346,29 @@ memref::GlobalOp createConstantGlobal(memref::GlobalOp near, StringRef name,
 
 } // namespace mlir::kiln
 
-void mlir::kiln::prefetchAhead(OpBuilder &b, Location loc, Value buffer,
-                               ArrayRef<Value> indices, unsigned stepDim,
-                               int64_t bytesPerStep, int64_t bytes) {
-  auto cst = [&](int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  };
-  int64_t steps = std::max<int64_t>(
-      1, kWeightPrefetchBytes / std::max<int64_t>(1, bytesPerStep));
-  SmallVector<Value> ahead(indices.begin(), indices.end());
-  ahead[stepDim] = arith::AddIOp::create(b, loc, ahead[stepDim], cst(steps));
+void mlir::kiln::prefetchLines(OpBuilder &b, Location loc, Value buffer,
+                               ArrayRef<Value> indices, int64_t bytes,
+                               bool isWrite) {
   auto type = cast<MemRefType>(buffer.getType());
   int64_t elementBytes = type.getElementTypeBitWidth() / 8;
   int64_t perLine = std::max<int64_t>(1, 64 / elementBytes);
   for (int64_t e = 0; e < bytes / elementBytes; e += perLine) {
-    SmallVector<Value> at = ahead;
+    SmallVector<Value> at(indices.begin(), indices.end());
     if (e)
-      at.back() = arith::AddIOp::create(b, loc, at.back(), cst(e));
-    // A prefetch never faults: past the buffer's end it is a no-op.
-    memref::PrefetchOp::create(b, loc, buffer, at, /*isWrite=*/false,
+      at.back() = arith::AddIOp::create(
+          b, loc, at.back(), arith::ConstantIndexOp::create(b, loc, e));
+    memref::PrefetchOp::create(b, loc, buffer, at, isWrite,
                                /*localityHint=*/3, /*isDataCache=*/true);
   }
+}
+
+void mlir::kiln::prefetchAhead(OpBuilder &b, Location loc, Value buffer,
+                               ArrayRef<Value> indices, unsigned stepDim,
+                               int64_t bytesPerStep, int64_t bytes) {
+  int64_t steps = std::max<int64_t>(1, kWeightPrefetchBytes /
+                                           std::max<int64_t>(1, bytesPerStep));
+  SmallVector<Value> ahead(indices.begin(), indices.end());
+  ahead[stepDim] = arith::AddIOp::create(
+      b, loc, ahead[stepDim], arith::ConstantIndexOp::create(b, loc, steps));
+  prefetchLines(b, loc, buffer, ahead, bytes, /*isWrite=*/false);
 }

@@ -100,7 +100,13 @@ uint16_t bf16Bits(float v);
 constexpr int64_t kWeightPrefetchBytes = 8192;
 
 /// Prefetches, one per 64-byte line, the `bytes` of `buffer` from
-/// `indices` along its (contiguous) last dim, with `indices[stepDim]` moved
+/// `indices` along its (contiguous) last dim, for reading or (`isWrite`)
+/// for writing. A prefetch never faults: past the buffer's end it is a
+/// no-op.
+void prefetchLines(OpBuilder &b, Location loc, Value buffer,
+                   ArrayRef<Value> indices, int64_t bytes, bool isWrite);
+
+/// prefetchLines for reading, with `indices[stepDim]` moved
 /// kWeightPrefetchBytes ahead in a stream that reads `bytesPerStep` bytes
 /// per step of that dim.
 void prefetchAhead(OpBuilder &b, Location loc, Value buffer,

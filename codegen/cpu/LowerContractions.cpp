@@ -862,7 +862,8 @@ private:
     // slower, hence the bound.
     auto cType = cast<MemRefType>(mm.c.getType());
     prefetchC = cType.hasStaticShape() &&
-                cType.getNumElements() * 4 >= 8 * int64_t(target.l2Bytes);
+                cType.getNumElements() * cType.getElementTypeBitWidth() / 8 >=
+                    8 * int64_t(target.l2Bytes);
 
     SmallVector<Value> lbs, ubs, steps;
     for (unsigned d : mm.batchDims) {
@@ -1092,27 +1093,18 @@ private:
   }
 
   /// Prefetches, for writing, the C lines the next row tile of this panel
-  /// will store (its rows past M are no-ops: a prefetch never faults).
+  /// will store (its rows past M are no-ops).
   void prefetchNextTile(OpBuilder &b, Location loc, Matmul &mm,
                         SmallVector<Value> loopValues, Value row, Value nStart,
                         VectorType vecType) {
     Value out =
         fusion->epilogue && !fusion->storeY ? fusion->epilogueOut : mm.c;
-    auto cst = [&](int64_t v) -> Value {
-      return arith::ConstantIndexOp::create(b, loc, v);
-    };
     loopValues[mm.nDim] = nStart;
     for (int64_t r = 0; r < tileRows; ++r) {
-      loopValues[mm.mDim] =
-          arith::AddIOp::create(b, loc, row, cst(tileRows + r));
-      SmallVector<Value> idx = indicesFor(b, loc, mm.mapC, loopValues);
-      for (int64_t e = 0; e < vecType.getNumElements(); e += 16) {
-        SmallVector<Value> at = idx;
-        if (e)
-          at.back() = arith::AddIOp::create(b, loc, at.back(), cst(e));
-        memref::PrefetchOp::create(b, loc, out, at, /*isWrite=*/true,
-                                   /*localityHint=*/3, /*isDataCache=*/true);
-      }
+      loopValues[mm.mDim] = arith::AddIOp::create(
+          b, loc, row, arith::ConstantIndexOp::create(b, loc, tileRows + r));
+      prefetchLines(b, loc, out, indicesFor(b, loc, mm.mapC, loopValues),
+                    vecType.getNumElements() * 4, /*isWrite=*/true);
     }
   }
 
