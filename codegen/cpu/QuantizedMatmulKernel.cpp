@@ -11,17 +11,25 @@
 //           xs += A[r, k]
 //         y += acc * s[g]  (- xs * zero[g] * s[g] with zero points)
 //
+// (WordMask, below, computes x's scaled copy and the xs of every group
+// once, before the panels.)
+//
 // Weights are packed at compile time into one byte stream of blocks (one
 // panel by one group), each block 8, 4 or 2 bits per value: 2 when all its
 // values and zero points fit (mixed 2/4-bit weights, with a per-block
 // width and offset table), else 4, else 8. Sub-byte values are read as
 // 16 or 64 times their value (no byte shifts right on x86), so the packed
 // scales carry 1/16 or 1/64; scales are stored in fp16 when that is exact.
-// With AVX-512, sub-byte values sit 8 or 16 to a 32-bit word, one word per
-// column, and become f32 by one shift and one vpermps table lookup per 16
-// columns; elsewhere 2 or 4 to a byte, converted by shifts, widening and
-// int -> float. The inner loop streams packed weights once and
-// dequantizes in registers: the dequantized matrix never exists.
+// With 256-bit or wider vectors, sub-byte values sit 8 or 16 to a 32-bit
+// word, one word per column. AVX-512 turns them into f32 by one shift and
+// one vpermps table lookup per 16 columns; AVX2 masks each in place and
+// converts it (one width for all blocks: WordMask) or, with mixed widths,
+// moves each to the word's top bits (a shift and a mask) and converts the
+// word, an integer 2^24 times the byte reading, which the group's sum
+// drops by an exact power of two (WordShift). Narrower targets keep 2 or
+// 4 to a byte, converted by shifts, widening and int -> float. The inner
+// loop streams packed weights once and dequantizes in registers: the
+// dequantized matrix never exists.
 //
 //===----------------------------------------------------------------------===//
 
@@ -99,6 +107,22 @@ std::optional<QuantizedMatmul> match(linalg::GenericOp op) {
 /// How the weights of one (panel, group) block are stored.
 enum class BlockBits { Eight = 8, Four = 4, Two = 2 };
 
+/// How the kernel turns sub-byte values into f32: from bytes (byte shifts,
+/// widening, int -> float), or from 32-bit words by a 16-entry table
+/// (vpermps, AVX-512F), by moving each value to the word's top bits
+/// (shift, mask, int -> float: AVX2, where a table would take two permutes
+/// and a blend), or by masking each in place (WordMask, below).
+///
+/// WordMask (AVX2, one width for all blocks): values are stored unsigned
+/// (signed ones plus half their range, which becomes their zero point);
+/// value j of a word masked in place is the integer u * 2^(width j), exact
+/// in f32, and multiplies x[k] * 2^-(width j), scaled once per matmul
+/// before the panels start (the last value is shifted down instead: its
+/// top bit is the sign's). The zero point times the group's sum of x,
+/// also computed up front, comes off per group. One and, one convert and
+/// one FMA per vector of values: a quarter fewer vector ops than WordShift.
+enum class Decode { Bytes, WordTable, WordShift, WordMask };
+
 /// The packed constants of one quantized matmul.
 struct Packed {
   /// One byte stream: block (panel p, group g) starts at offset(p, g) and
@@ -114,10 +138,15 @@ struct Packed {
   /// Mixed widths: [panel][group] i8 bits and i32 byte offsets.
   memref::GlobalOp blockBits, blockOffsets;
   BlockBits uniform = BlockBits::Eight; // when not mixed
+  /// Values (and zero points) signed as stored: WordShift stores unsigned
+  /// ones minus half their range (its reading keeps the sign bit),
+  /// WordMask signed ones plus half (its reading has none).
   bool isSigned = false;
   bool halfScales = false;
-  /// Sub-byte blocks stored in 32-bit words, read by table lookup.
-  bool words = false;
+  /// How sub-byte blocks are read.
+  Decode decode = Decode::Bytes;
+  /// Sub-byte blocks stored in 32-bit units (every decode but Bytes).
+  bool words() const { return decode != Decode::Bytes; }
   int64_t rowBytes = 0; // bytes of one panel's K (uniform layouts)
   /// Bytes of weights, scales, zero points and tables as stored.
   int64_t storedBytes = 0;
@@ -132,14 +161,25 @@ int64_t valuesPerUnit(BlockBits bits, bool words) {
   return 8 * unitBytes(bits, words) / int64_t(bits);
 }
 
-/// Whether the target looks sub-byte values up in a 16-entry f32 table
-/// (vpermps on 512-bit vectors, AVX-512F): one shift and one permute per
-/// 16 values, instead of byte shifts, two widenings and an int -> float
-/// conversion.
-bool hasTableLookup(const CpuTarget &target) {
-  return target.pmaddwdBits != 0 && target.vectorBits >= 512;
+/// How the target reads sub-byte values: a 16-entry f32 table (vpermps on
+/// 512-bit vectors, AVX-512F: one shift and one permute per 16 values);
+/// words by masks on 256-bit vectors (no byte widening: on Zen 3 the
+/// bytes' pmovsxbd and pshufd held the shuffle ports and a 4-bit GEMV to
+/// 40% of the memory bandwidth; pack falls back to shifts for mixed
+/// widths); bytes elsewhere.
+Decode decodeFor(const CpuTarget &target) {
+  if (target.pmaddwdBits != 0 && target.vectorBits >= 512)
+    return Decode::WordTable;
+  return target.vectorBits >= 256 ? Decode::WordMask : Decode::Bytes;
 }
-float multiplier(BlockBits bits) {
+/// Decode::WordShift reads a value as 2^24 times its byte reading (at the
+/// top of 32 bits, not of 8).
+constexpr float kWordShiftUnscale = 1.0f / 16777216.0f;
+/// The multiple of a value the kernel reads (byte decoding: the value in a
+/// byte's top bits; WordMask: the value itself, x carrying the rest).
+float multiplier(BlockBits bits, Decode decode) {
+  if (decode == Decode::WordMask)
+    return 1.0f;
   return bits == BlockBits::Four ? 16.0f : bits == BlockBits::Two ? 64.0f : 1.0f;
 }
 
@@ -157,22 +197,26 @@ std::optional<uint16_t> halfBits(float v) {
 /// How the weights are stored ("2 per byte", "4 or 2 bits per block
 /// (mixed)", ...), for --report.
 std::string describeWidths(const Packed &p) {
-  std::string lookup = p.words ? " (table lookup)" : "";
+  std::string lookup = !p.words()                      ? ""
+                       : p.decode == Decode::WordTable ? " (table lookup)"
+                       : p.decode == Decode::WordMask  ? " (mask decode)"
+                                                       : " (shift decode)";
   std::string half = p.halfScales ? ", fp16 scales" : "";
   if (p.blockBits)
     return "4 or 2 bits per block (mixed), " +
-           std::string(p.words ? "in 32-bit words" : "in bytes") + lookup +
+           std::string(p.words() ? "in 32-bit words" : "in bytes") + lookup +
            half;
-  int64_t per = valuesPerUnit(p.uniform, p.words);
-  return (Twine(per) + (p.words ? " per word" : " per byte") + lookup + half)
+  int64_t per = valuesPerUnit(p.uniform, p.words());
+  return (Twine(per) + (p.words() ? " per word" : " per byte") + lookup + half)
       .str();
 }
 
 /// Packs weights, scales and zero points for panels of `nr` columns
-/// (sub-byte blocks in 32-bit words when `words` and every block's rows
-/// split into whole words), or returns an empty Packed when a constant
-/// cannot be read.
-Packed pack(QuantizedMatmul q, int64_t nr, bool words) {
+/// (sub-byte blocks in 32-bit words when `decode` reads words and every
+/// block's rows split into whole words), or returns an empty Packed when a
+/// constant cannot be read.
+Packed pack(QuantizedMatmul q, int64_t nr, Decode decode) {
+  bool words = decode != Decode::Bytes;
   std::optional<std::vector<char>> w = readGlobalBytes(q.weights);
   std::optional<std::vector<float>> s = readF32Global(q.scales);
   std::optional<std::vector<char>> z;
@@ -233,10 +277,27 @@ Packed pack(QuantizedMatmul q, int64_t nr, bool words) {
   chooseWidths();
   // Words need 8 (4-bit) or 16 (2-bit) k per row: a group length that is
   // not a multiple (a short last group) keeps bytes rather than 8 bits.
-  if (words && widths[0] == BlockBits::Eight && !mixed) {
+  // WordMask scales x per width: mixed widths shift, which reads values
+  // signed, recentring unsigned ones against their zero points (without
+  // zero points: bytes).
+  if (decode == Decode::WordMask && mixed)
+    decode = q.unsignedValues && !q.zeros ? Decode::Bytes : Decode::WordShift;
+  if (words &&
+      (decode == Decode::Bytes || (widths[0] == BlockBits::Eight && !mixed))) {
     words = false;
     chooseWidths();
   }
+  if (!words)
+    decode = Decode::Bytes;
+  // What is subtracted from stored values and zero points: half the range
+  // from unsigned ones read signed (WordShift), minus that from signed
+  // ones read unsigned (WordMask).
+  int recentre = decode == Decode::WordShift && q.unsignedValues   ? 1
+                 : decode == Decode::WordMask && !q.unsignedValues ? -1
+                                                                   : 0;
+  auto centre = [&](int64_t p, int64_t gi) {
+    return recentre * (1 << (int(widths[p * groups + gi]) - 1));
+  };
 
   std::vector<char> stream;
   std::vector<int32_t> offsets(panels * groups);
@@ -250,7 +311,7 @@ Packed pack(QuantizedMatmul q, int64_t nr, bool words) {
         for (int64_t c = 0; c < nr; ++c) {
           uint32_t unit = 0;
           for (int64_t j = 0; j < per && p * nr + c < n; ++j)
-            unit |= (uint32_t(value(r + j, p * nr + c)) &
+            unit |= (uint32_t(value(r + j, p * nr + c) - centre(p, gi)) &
                      ((1u << int(bits)) - 1))
                     << (j * int(bits));
           // Little-endian, as the kernel's word loads read it.
@@ -266,11 +327,12 @@ Packed pack(QuantizedMatmul q, int64_t nr, bool words) {
     for (int64_t gi = 0; gi < groups; ++gi)
       for (int64_t c = 0; c < nr && p * nr + c < n; ++c) {
         int64_t col = p * nr + c;
-        float v = (*s)[gi * n + col] / multiplier(widths[p * groups + gi]);
+        float v =
+            (*s)[gi * n + col] / multiplier(widths[p * groups + gi], decode);
         sp[(p * groups + gi) * nr + c] = v;
         half &= halfBits(v).has_value();
         if (z)
-          zp[(p * groups + gi) * nr + c] = (*z)[gi * n + col];
+          zp[(p * groups + gi) * nr + c] = char(zero(gi, col) - centre(p, gi));
       }
 
   // SymbolTable makes the names unique.
@@ -278,9 +340,9 @@ Packed pack(QuantizedMatmul q, int64_t nr, bool words) {
   MLIRContext *ctx = q.op.getContext();
   Type i8 = IntegerType::get(ctx, 8);
   Packed result;
-  result.isSigned = !q.unsignedValues;
+  result.isSigned = recentre == 0 ? !q.unsignedValues : recentre > 0;
   result.halfScales = half;
-  result.words = words;
+  result.decode = decode;
   result.uniform = widths[0];
   result.rowBytes = int64_t(stream.size()) / panels;
   result.weights = createConstantGlobal(q.weights, base + "_packed",
@@ -341,6 +403,8 @@ public:
       blockBits = get(packed.blockBits);
       blockOffsets = get(packed.blockOffsets);
     }
+    if (packed.decode == Decode::WordMask)
+      emitScaledInput(b, loc);
     int64_t panels = (q.n + nr - 1) / nr;
     scf::ParallelOp::create(
         b, loc, ValueRange{cst(b, loc, 0)}, ValueRange{cst(b, loc, panels)},
@@ -368,6 +432,53 @@ private:
   int64_t nr, mr;
   TileFusion &fusion;
   Value wp, sp, zp, blockBits, blockOffsets, panel, nStart, mask;
+  /// WordMask: x[r, k] * 2^-(width j) for value j of its word, and the
+  /// sums of x per (row, group).
+  Value scaledA, groupSums;
+
+  /// WordMask's inputs, once before the panels: per row and group, each x
+  /// times its value's power of two, and the group's sum of x.
+  void emitScaledInput(OpBuilder &b, Location loc) {
+    Type f32 = b.getF32Type();
+    int64_t gs = q.quant.getGroup();
+    int width = int(packed.uniform), per = 32 / width;
+    scaledA = memref::AllocOp::create(b, loc, MemRefType::get({q.m, q.k}, f32),
+                                      b.getI64IntegerAttr(64));
+    groupSums = memref::AllocOp::create(
+        b, loc, MemRefType::get({q.m, q.groups}, f32), b.getI64IntegerAttr(64));
+    auto rows = scf::ForOp::create(b, loc, cst(b, loc, 0), cst(b, loc, q.m),
+                                   cst(b, loc, 1));
+    OpBuilder rb = OpBuilder::atBlockBegin(rows.getBody());
+    Value r = rows.getInductionVar();
+    auto groups = scf::ForOp::create(rb, loc, cst(rb, loc, 0),
+                                     cst(rb, loc, q.groups), cst(rb, loc, 1));
+    OpBuilder gb = OpBuilder::atBlockBegin(groups.getBody());
+    Value g = groups.getInductionVar();
+    Value k0 = arith::MulIOp::create(gb, loc, g, cst(gb, loc, gs));
+    Value kEnd = arith::MinSIOp::create(
+        gb, loc, arith::AddIOp::create(gb, loc, k0, cst(gb, loc, gs)),
+        cst(gb, loc, q.k));
+    Value zero = arith::ConstantOp::create(gb, loc, gb.getF32FloatAttr(0.0f));
+    auto units = scf::ForOp::create(
+        gb, loc, k0, kEnd, cst(gb, loc, per), ValueRange{zero},
+        [&](OpBuilder &ub, Location ul, Value kk, ValueRange sum) {
+          Value total = sum[0];
+          for (int j = 0; j < per; ++j) {
+            Value kj = arith::AddIOp::create(ub, ul, kk, cst(ub, ul, j));
+            Value x = memref::LoadOp::create(ub, ul, q.a, ValueRange{r, kj});
+            total = arith::AddFOp::create(ub, ul, total, x);
+            // The last value is read shifted down to the low bits.
+            float power = j == per - 1 ? 1.0f : std::ldexp(1.0f, -width * j);
+            Value scaled = arith::MulFOp::create(
+                ub, ul, x,
+                arith::ConstantOp::create(ub, ul, ub.getF32FloatAttr(power)));
+            memref::StoreOp::create(ub, ul, scaled, scaledA, ValueRange{r, kj});
+          }
+          scf::YieldOp::create(ub, ul, total);
+        });
+    memref::StoreOp::create(gb, loc, units.getResult(0), groupSums,
+                            ValueRange{r, g});
+  }
 
   static Value cst(OpBuilder &b, Location loc, int64_t v) {
     return arith::ConstantIndexOp::create(b, loc, v);
@@ -422,9 +533,9 @@ private:
     if (!blockBits) {
       // Uniform width: block (p, g) starts at p * rowBytes + the bytes of
       // the k0 / per rows before it.
-      int64_t per = valuesPerUnit(packed.uniform, packed.words);
+      int64_t per = valuesPerUnit(packed.uniform, packed.words());
       int64_t blockBytes = q.quant.getGroup() / per * nr *
-                           unitBytes(packed.uniform, packed.words);
+                           unitBytes(packed.uniform, packed.words());
       Value start = arith::AddIOp::create(
           b, loc, arith::MulIOp::create(b, loc, panel, cst(b, loc, packed.rowBytes)),
           arith::MulIOp::create(b, loc, g, cst(b, loc, blockBytes)));
@@ -457,8 +568,10 @@ private:
                                ValueRange y, BlockBits bits, Value start) {
     VectorType vt = vecType(b);
     int64_t rows = rowValues.size(), gs = q.quant.getGroup();
-    bool sums = static_cast<bool>(zp);
-    int64_t per = valuesPerUnit(bits, packed.words);
+    bool masked = packed.decode == Decode::WordMask;
+    // Sums of A in the loop for the zero points (WordMask has them ready).
+    bool sums = zp && !masked;
+    int64_t per = valuesPerUnit(bits, packed.words());
     // Independent FMA chains per row (the k of a unit split between
     // them): a one-row GEMV with one chain per vector waits on the FMA
     // latency, not on the loads.
@@ -483,7 +596,7 @@ private:
               kb, kl, start,
               arith::MulIOp::create(
                   kb, kl, unitRow,
-                  cst(kb, kl, nr * unitBytes(bits, packed.words))));
+                  cst(kb, kl, nr * unitBytes(bits, packed.words()))));
           SmallVector<Value> columns = loadColumns(kb, kl, at, bits);
           SmallVector<Value> next(carried.begin(), carried.end());
           for (int64_t r = 0; r < rows; ++r) {
@@ -491,7 +604,7 @@ private:
               Value kj = j ? arith::AddIOp::create(kb, kl, kk, cst(kb, kl, j))
                                  .getResult()
                            : kk;
-              Value a = memref::LoadOp::create(kb, kl, q.a,
+              Value a = memref::LoadOp::create(kb, kl, masked ? scaledA : q.a,
                                                ValueRange{rowValues[r], kj});
               Value splat = vector::BroadcastOp::create(kb, kl, vt, a);
               Value &acc = next[r * chains + int64_t(j) % chains];
@@ -510,15 +623,26 @@ private:
     if (packed.halfScales)
       scale = arith::ExtFOp::create(b, loc, vt, scale);
     Value zeroTerm;
-    if (sums) {
+    // WordMask's zero points: stored ones, or half the range of signed
+    // values it stores unsigned (none for unsigned values without them).
+    bool zeroFromHalf = masked && !zp && !q.unsignedValues;
+    if (zp || zeroFromHalf) {
       // zero * s, with s the packed scale times the block's multiplier.
-      Value z = vector::LoadOp::create(b, loc,
-                                       VectorType::get({nr}, b.getI8Type()), zp,
-                                       ValueRange{panel, g, cst(b, loc, 0)});
-      z = packed.isSigned ? arith::SIToFPOp::create(b, loc, vt, z).getResult()
-                          : arith::UIToFPOp::create(b, loc, vt, z).getResult();
+      Value z;
+      if (zeroFromHalf) {
+        z = arith::ConstantOp::create(
+            b, loc, vt,
+            DenseElementsAttr::get(vt, float(1 << (int(bits) - 1))));
+      } else {
+        z = vector::LoadOp::create(b, loc, VectorType::get({nr}, b.getI8Type()),
+                                   zp, ValueRange{panel, g, cst(b, loc, 0)});
+        z = packed.isSigned
+                ? arith::SIToFPOp::create(b, loc, vt, z).getResult()
+                : arith::UIToFPOp::create(b, loc, vt, z).getResult();
+      }
       Value mult = arith::ConstantOp::create(
-          b, loc, vt, DenseElementsAttr::get(vt, multiplier(bits)));
+          b, loc, vt,
+          DenseElementsAttr::get(vt, multiplier(bits, packed.decode)));
       zeroTerm = arith::MulFOp::create(
           b, loc, arith::MulFOp::create(b, loc, z, scale), mult);
     }
@@ -535,11 +659,20 @@ private:
         if (width % 2)
           partial[width / 2] = partial[width - 1];
       }
-      Value acc = vector::FMAOp::create(b, loc, partial[0], scale, y[r]);
-      if (sums) {
+      Value sum = partial[0];
+      if (packed.decode == Decode::WordShift && bits != BlockBits::Eight)
+        sum = arith::MulFOp::create(
+            b, loc, sum,
+            arith::ConstantOp::create(
+                b, loc, vt, DenseElementsAttr::get(vt, kWordShiftUnscale)));
+      Value acc = vector::FMAOp::create(b, loc, sum, scale, y[r]);
+      if (zeroTerm) {
+        Value xSum = sums ? loop.getResult(sumsAt + r)
+                          : memref::LoadOp::create(b, loc, groupSums,
+                                                   ValueRange{rowValues[r], g})
+                                .getResult();
         Value negSum = vector::BroadcastOp::create(
-            b, loc, vt,
-            arith::NegFOp::create(b, loc, loop.getResult(sumsAt + r)));
+            b, loc, vt, arith::NegFOp::create(b, loc, xSum));
         acc = vector::FMAOp::create(b, loc, negSum, zeroTerm, acc);
       }
       result.push_back(acc);
@@ -552,8 +685,10 @@ private:
   /// in a byte's top bits, i.e. times their block's multiplier.
   SmallVector<Value> loadColumns(OpBuilder &b, Location loc, Value at,
                                  BlockBits bits) {
-    if (packed.words && bits != BlockBits::Eight)
-      return lookUpColumns(b, loc, at, bits);
+    if (packed.words() && bits != BlockBits::Eight)
+      return packed.decode == Decode::WordTable
+                 ? lookUpColumns(b, loc, at, bits)
+                 : wordColumns(b, loc, at, bits);
     VectorType vt = vecType(b);
     VectorType byteType = VectorType::get({nr}, b.getI8Type());
     Value bytes = vector::LoadOp::create(b, loc, byteType, wp, ValueRange{at});
@@ -588,6 +723,54 @@ private:
     return columns;
   }
 
+  /// The panel's 32-bit words at byte `at`, prefetching ahead.
+  Value loadWords(OpBuilder &b, Location loc, Value at) {
+    Value bytes = vector::LoadOp::create(
+        b, loc, VectorType::get({4 * nr}, b.getI8Type()), wp, ValueRange{at});
+    prefetchAhead(b, loc, wp, {at}, 0, 1, 4 * nr);
+    return vector::BitCastOp::create(
+        b, loc, VectorType::get({nr}, b.getI32Type()), bytes);
+  }
+
+  /// loadColumns for 32-bit words without a table. WordShift: value j
+  /// shifted to the word's top bits and the bits below masked off, so the
+  /// word is the signed value times 2^(32 - width), 2^24 times the byte
+  /// reading's multiple (emitBlock scales the sum back); no shift for the
+  /// first value's mask, no mask for the last's shift. WordMask: value j
+  /// masked in place, u * 2^(width j) (the scaled x makes up the power);
+  /// the last, under the sign bit, shifted down instead.
+  SmallVector<Value> wordColumns(OpBuilder &b, Location loc, Value at,
+                                 BlockBits bits) {
+    auto wordsType = VectorType::get({nr}, b.getI32Type());
+    auto splat = [&](uint32_t v) -> Value {
+      return arith::ConstantOp::create(
+          b, loc, wordsType,
+          DenseElementsAttr::get(wordsType, b.getI32IntegerAttr(int32_t(v))));
+    };
+    Value words = loadWords(b, loc, at);
+    int width = int(bits), count = 32 / width;
+    uint32_t low = (1u << width) - 1;
+    SmallVector<Value> columns;
+    for (int j = 0; j < count; ++j) {
+      Value v = words;
+      if (packed.decode == Decode::WordMask) {
+        v = j == count - 1
+                ? arith::ShRUIOp::create(b, loc, words, splat(32 - width))
+                      .getResult()
+                : arith::AndIOp::create(b, loc, words,
+                                        splat(low << (width * j)))
+                      .getResult();
+      } else {
+        if (int up = 32 - width * (j + 1))
+          v = arith::ShLIOp::create(b, loc, v, splat(up));
+        if (j)
+          v = arith::AndIOp::create(b, loc, v, splat(~0u << (32 - width)));
+      }
+      columns.push_back(arith::SIToFPOp::create(b, loc, vecType(b), v));
+    }
+    return columns;
+  }
+
   /// loadColumns for 32-bit words: value j of each word shifted to the
   /// low bits and looked up (vpermps reads an index's low 4 bits) in a
   /// table of the 16 values a byte's top bits can hold; 2-bit values see
@@ -597,10 +780,7 @@ private:
     constexpr int64_t kTableLanes = 16;
     Type i32 = b.getI32Type(), f32 = b.getF32Type();
     auto wordsType = VectorType::get({nr}, i32);
-    Value bytes = vector::LoadOp::create(
-        b, loc, VectorType::get({4 * nr}, b.getI8Type()), wp, ValueRange{at});
-    prefetchAhead(b, loc, wp, {at}, 0, 1, 4 * nr);
-    Value words = vector::BitCastOp::create(b, loc, wordsType, bytes);
+    Value words = loadWords(b, loc, at);
     int width = int(bits);
     SmallVector<float> entries;
     for (int i = 0; i < kTableLanes; ++i) {
@@ -651,13 +831,20 @@ bool mlir::kiln::lowerQuantizedMatmul(
   std::optional<QuantizedMatmul> q = match(op);
   if (!q)
     return false;
-  // Two vectors of columns per panel; row tiles sized so the group and
-  // running accumulators (2 x mr x 2 vectors) leave registers for the
-  // dequantized columns.
+  // Two vectors of columns per panel; row tiles of 4 rows with 32
+  // registers (the group and running accumulators, 2 x mr x 2 vectors,
+  // leave room for the dequantized columns) and with AVX2's masked words,
+  // where the running sums spill but each decoded vector serves 4 rows
+  // (the w4 GPT-2's 128-token prefill on Zen 3: fastest of 5, 622-697 ms
+  // -> 490-514 ms); else 2.
   int64_t lanes = std::max<int64_t>(target.vectorBits / 32, 4);
   int64_t nr = 2 * lanes;
-  int64_t mr = std::min<int64_t>(q->m, target.vectorRegisters >= 32 ? 4 : 2);
-  Packed packed = pack(*q, nr, hasTableLookup(target) && nr % 16 == 0);
+  Decode decode = decodeFor(target);
+  int64_t mr = std::min<int64_t>(
+      q->m, target.vectorRegisters >= 32 || decode == Decode::WordMask ? 4 : 2);
+  if (decode == Decode::WordTable && nr % 16)
+    decode = Decode::Bytes;
+  Packed packed = pack(*q, nr, decode);
   if (!packed.weights)
     return false;
   TileFusion fusion = findTileFusion(op, q->c, {1});
