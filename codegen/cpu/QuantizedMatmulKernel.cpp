@@ -385,9 +385,10 @@ Packed pack(QuantizedMatmul q, int64_t nr, Decode decode) {
 /// Emits the kernel; `rowsPerTile` is mr.
 class Emitter {
 public:
-  Emitter(QuantizedMatmul q, const Packed &packed, int64_t nr,
-          int64_t mr, TileFusion &fusion)
-      : q(q), packed(packed), nr(nr), mr(mr), fusion(fusion) {}
+  /// `kc` > 0 selects the decoded-panel form (see emitDecodedPanel).
+  Emitter(QuantizedMatmul q, const Packed &packed, int64_t nr, int64_t mr,
+          int64_t kc, TileFusion &fusion)
+      : q(q), packed(packed), nr(nr), mr(mr), kc(kc), fusion(fusion) {}
 
   void emit() {
     OpBuilder b(q.op);
@@ -403,7 +404,7 @@ public:
       blockBits = get(packed.blockBits);
       blockOffsets = get(packed.blockOffsets);
     }
-    if (packed.decode == Decode::WordMask)
+    if (packed.decode == Decode::WordMask && !kc)
       emitScaledInput(b, loc);
     int64_t panels = (q.n + nr - 1) / nr;
     scf::ParallelOp::create(
@@ -420,6 +421,10 @@ public:
                 pb, l, VectorType::get({nr}, pb.getI1Type()),
                 ArrayRef<OpFoldResult>{valid});
           }
+          if (kc) {
+            emitDecodedPanel(pb, l);
+            return;
+          }
           emitTiles(pb, l, q.m, mr, [&](OpBuilder &rb, Value row, int64_t rows) {
             emitTile(rb, l, row, rows);
           });
@@ -429,7 +434,7 @@ public:
 private:
   QuantizedMatmul q;
   const Packed &packed;
-  int64_t nr, mr;
+  int64_t nr, mr, kc;
   TileFusion &fusion;
   Value wp, sp, zp, blockBits, blockOffsets, panel, nStart, mask;
   /// WordMask: x[r, k] * 2^-(width j) for value j of its word, and the
@@ -525,22 +530,204 @@ private:
     }
   }
 
+  /// Uniform width: block (panel, g) starts at panel * rowBytes + the
+  /// bytes of the k0 / per rows before it.
+  Value uniformBlockStart(OpBuilder &b, Location loc, Value g) {
+    int64_t per = valuesPerUnit(packed.uniform, packed.words());
+    int64_t blockBytes = q.quant.getGroup() / per * nr *
+                         unitBytes(packed.uniform, packed.words());
+    return arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(b, loc, panel, cst(b, loc, packed.rowBytes)),
+        arith::MulIOp::create(b, loc, g, cst(b, loc, blockBytes)));
+  }
+
+  /// The decoded-panel form, for many rows (a prefill): per K block of
+  /// kc, the panel's weights are dequantized once into a stack buffer
+  /// (kc x nr f32, in L1), which every row tile then reads as an f32
+  /// GEMM's packed B: one vector load per k for mr rows' FMAs, where the
+  /// in-register form decodes the weights again for every tile of mr rows.
+  /// Partial sums go through C between K blocks, as in the f32 GEMM.
+  void emitDecodedPanel(OpBuilder &b, Location loc) {
+    Value saved = LLVM::StackSaveOp::create(
+        b, loc, LLVM::LLVMPointerType::get(b.getContext()));
+    Value stack = memref::AllocaOp::create(
+        b, loc, MemRefType::get({kc, nr}, b.getF32Type()),
+        b.getI64IntegerAttr(64));
+    int64_t gs = q.quant.getGroup();
+    scf::ForOp::create(
+        b, loc, cst(b, loc, 0), cst(b, loc, q.k), cst(b, loc, kc), ValueRange{},
+        [&](OpBuilder &kb, Location l, Value p, ValueRange) {
+          Value kEnd = arith::MinSIOp::create(
+              kb, l, arith::AddIOp::create(kb, l, p, cst(kb, l, kc)),
+              cst(kb, l, q.k));
+          // kc is a multiple of the group: the block's groups are whole.
+          Value gBegin = arith::DivUIOp::create(kb, l, p, cst(kb, l, gs));
+          Value gEnd = arith::DivUIOp::create(
+              kb, l, arith::AddIOp::create(kb, l, kEnd, cst(kb, l, gs - 1)),
+              cst(kb, l, gs));
+          scf::ForOp::create(
+              kb, l, gBegin, gEnd, cst(kb, l, 1), ValueRange{},
+              [&](OpBuilder &gb, Location gl, Value g, ValueRange) {
+                emitDecodeGroup(gb, gl, g, p, stack);
+                scf::YieldOp::create(gb, gl);
+              });
+          emitTiles(kb, l, q.m, mr,
+                    [&](OpBuilder &rb, Value row, int64_t rows) {
+                      emitDecodedTile(rb, l, row, rows, p, kEnd, stack);
+                    });
+          scf::YieldOp::create(kb, l);
+        });
+    LLVM::StackRestoreOp::create(b, loc, saved);
+  }
+
+  /// stack[k - p] = the dequantized weights of group g's k, over the
+  /// panel's columns: value * packed scale * what the decoding leaves
+  /// over (WordShift's 2^-24, WordMask's 2^-(width j)) - zero * scale.
+  void emitDecodeGroup(OpBuilder &b, Location loc, Value g, Value p,
+                       Value stack) {
+    VectorType vt = vecType(b);
+    BlockBits bits = packed.uniform;
+    int64_t gs = q.quant.getGroup();
+    int64_t per = valuesPerUnit(bits, packed.words());
+    Value start = uniformBlockStart(b, loc, g);
+    Value scale = loadScale(b, loc, g);
+    Value zeroTerm = emitZeroTerm(b, loc, g, bits, scale);
+    Value negZero = zeroTerm
+                        ? arith::NegFOp::create(b, loc, zeroTerm).getResult()
+                        : Value();
+    SmallVector<Value> scales;
+    for (int64_t j = 0; j < per; ++j) {
+      float rest = 1.0f;
+      if (packed.decode == Decode::WordShift && bits != BlockBits::Eight)
+        rest = kWordShiftUnscale;
+      else if (packed.decode == Decode::WordMask && j != per - 1)
+        rest = std::ldexp(1.0f, -int(bits) * int(j));
+      scales.push_back(
+          rest == 1.0f ? scale
+                       : arith::MulFOp::create(
+                             b, loc, scale,
+                             arith::ConstantOp::create(
+                                 b, loc, vt, DenseElementsAttr::get(vt, rest)))
+                             .getResult());
+    }
+    Value k0 = arith::MulIOp::create(b, loc, g, cst(b, loc, gs));
+    Value kEnd = arith::MinSIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, k0, cst(b, loc, gs)),
+        cst(b, loc, q.k));
+    scf::ForOp::create(
+        b, loc, k0, kEnd, cst(b, loc, per), ValueRange{},
+        [&](OpBuilder &ub, Location ul, Value kk, ValueRange) {
+          SmallVector<Value> columns = loadUnit(ub, ul, start, k0, kk, bits);
+          Value slot = arith::SubIOp::create(ub, ul, kk, p);
+          for (auto [j, column] : llvm::enumerate(columns)) {
+            Value w = negZero ? vector::FMAOp::create(ub, ul, column, scales[j],
+                                                      negZero)
+                                    .getResult()
+                              : arith::MulFOp::create(ub, ul, column, scales[j])
+                                    .getResult();
+            Value row = j ? arith::AddIOp::create(ub, ul, slot, cst(ub, ul, j))
+                                .getResult()
+                          : slot;
+            vector::StoreOp::create(ub, ul, w, stack,
+                                    ValueRange{row, cst(ub, ul, 0)});
+          }
+          scf::YieldOp::create(ub, ul);
+        });
+  }
+
+  /// `rows` rows from `row` over k in [p, kEnd) of the decoded panel: y
+  /// starts from C's init (the fused fill in the first K block, the partial
+  /// sums after it) and leaves through the fused epilogue after the last.
+  void emitDecodedTile(OpBuilder &b, Location loc, Value row, int64_t rows,
+                       Value p, Value kEnd, Value stack) {
+    VectorType vt = vecType(b);
+    SmallVector<Value> rowValues;
+    for (int64_t r = 0; r < rows; ++r)
+      rowValues.push_back(
+          r ? arith::AddIOp::create(b, loc, row, cst(b, loc, r)).getResult()
+            : row);
+    auto loadC = [&](OpBuilder &ob) {
+      SmallVector<Value> values;
+      for (int64_t r = 0; r < rows; ++r) {
+        SmallVector<Value> idx = {rowValues[r], nStart};
+        values.push_back(
+            mask ? vector::MaskedLoadOp::create(
+                       ob, loc, vt, q.c, idx, mask,
+                       arith::ConstantOp::create(
+                           ob, loc, vt, DenseElementsAttr::get(vt, 0.0f)))
+                       .getResult()
+                 : vector::LoadOp::create(ob, loc, vt, q.c, idx).getResult());
+      }
+      return values;
+    };
+    auto prologueInit = [&](OpBuilder &ob) {
+      SmallVector<Value> values;
+      for (int64_t r = 0; r < rows; ++r)
+        values.push_back(
+            emitPrologue(ob, loc, fusion, {rowValues[r], nStart}, vt));
+      return values;
+    };
+    bool oneBlock = q.k <= kc;
+    SmallVector<Value> init;
+    if (!fusion.prologue)
+      init = loadC(b);
+    else if (oneBlock)
+      init = prologueInit(b);
+    else
+      init = emitSelect(b, loc,
+                        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                              p, cst(b, loc, 0)),
+                        SmallVector<Type>(rows, vt), prologueInit, loadC);
+    auto loop = scf::ForOp::create(
+        b, loc, p, kEnd, cst(b, loc, 1), init,
+        [&](OpBuilder &kb, Location kl, Value kk, ValueRange acc) {
+          Value w = vector::LoadOp::create(
+              kb, kl, vt, stack,
+              ValueRange{arith::SubIOp::create(kb, kl, kk, p), cst(kb, kl, 0)});
+          SmallVector<Value> next;
+          for (int64_t r = 0; r < rows; ++r) {
+            Value a = memref::LoadOp::create(kb, kl, q.a,
+                                             ValueRange{rowValues[r], kk});
+            next.push_back(vector::FMAOp::create(
+                kb, kl, vector::BroadcastOp::create(kb, kl, vt, a), w, acc[r]));
+          }
+          scf::YieldOp::create(kb, kl, next);
+        });
+    auto storePartial = [&](OpBuilder &ob) {
+      for (int64_t r = 0; r < rows; ++r)
+        storeVector(ob, loc, loop.getResult(r), q.c, {rowValues[r], nStart},
+                    mask);
+    };
+    auto storeFinal = [&](OpBuilder &ob) {
+      for (int64_t r = 0; r < rows; ++r) {
+        SmallVector<Value> idx = {rowValues[r], nStart};
+        Value y = loop.getResult(r);
+        if (fusion.storeY)
+          storeVector(ob, loc, y, q.c, idx, mask);
+        storeVector(ob, loc, emitEpilogue(ob, loc, fusion, idx, y, mask),
+                    fusion.epilogueOut, idx, mask);
+      }
+    };
+    if (!fusion.epilogue)
+      storePartial(b);
+    else if (oneBlock)
+      storeFinal(b);
+    else
+      emitIfElse(b, loc,
+                 arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, kEnd,
+                                       cst(b, loc, q.k)),
+                 storeFinal, storePartial);
+  }
+
   /// One group: y plus the group's contribution, for its block's width
   /// (a branch on the block table when widths are mixed).
   SmallVector<Value> emitGroup(OpBuilder &b, Location loc,
                                ArrayRef<Value> rowValues, Value g,
                                ValueRange y) {
-    if (!blockBits) {
-      // Uniform width: block (p, g) starts at p * rowBytes + the bytes of
-      // the k0 / per rows before it.
-      int64_t per = valuesPerUnit(packed.uniform, packed.words());
-      int64_t blockBytes = q.quant.getGroup() / per * nr *
-                           unitBytes(packed.uniform, packed.words());
-      Value start = arith::AddIOp::create(
-          b, loc, arith::MulIOp::create(b, loc, panel, cst(b, loc, packed.rowBytes)),
-          arith::MulIOp::create(b, loc, g, cst(b, loc, blockBytes)));
-      return emitBlock(b, loc, rowValues, g, y, packed.uniform, start);
-    }
+    if (!blockBits)
+      return emitBlock(b, loc, rowValues, g, y, packed.uniform,
+                       uniformBlockStart(b, loc, g));
     Value bits = memref::LoadOp::create(b, loc, blockBits, ValueRange{panel, g});
     Value start = arith::IndexCastOp::create(
         b, loc, b.getIndexType(),
@@ -590,14 +777,7 @@ private:
     auto loop = scf::ForOp::create(
         b, loc, k0, kEnd, cst(b, loc, per), init,
         [&](OpBuilder &kb, Location kl, Value kk, ValueRange carried) {
-          Value unitRow = arith::DivUIOp::create(
-              kb, kl, arith::SubIOp::create(kb, kl, kk, k0), cst(kb, kl, per));
-          Value at = arith::AddIOp::create(
-              kb, kl, start,
-              arith::MulIOp::create(
-                  kb, kl, unitRow,
-                  cst(kb, kl, nr * unitBytes(bits, packed.words()))));
-          SmallVector<Value> columns = loadColumns(kb, kl, at, bits);
+          SmallVector<Value> columns = loadUnit(kb, kl, start, k0, kk, bits);
           SmallVector<Value> next(carried.begin(), carried.end());
           for (int64_t r = 0; r < rows; ++r) {
             for (auto [j, column] : llvm::enumerate(columns)) {
@@ -616,36 +796,8 @@ private:
           }
           scf::YieldOp::create(kb, kl, next);
         });
-    Value scale = vector::LoadOp::create(
-        b, loc, VectorType::get({nr}, packed.halfScales ? b.getF16Type()
-                                                        : b.getF32Type()),
-        sp, ValueRange{panel, g, cst(b, loc, 0)});
-    if (packed.halfScales)
-      scale = arith::ExtFOp::create(b, loc, vt, scale);
-    Value zeroTerm;
-    // WordMask's zero points: stored ones, or half the range of signed
-    // values it stores unsigned (none for unsigned values without them).
-    bool zeroFromHalf = masked && !zp && !q.unsignedValues;
-    if (zp || zeroFromHalf) {
-      // zero * s, with s the packed scale times the block's multiplier.
-      Value z;
-      if (zeroFromHalf) {
-        z = arith::ConstantOp::create(
-            b, loc, vt,
-            DenseElementsAttr::get(vt, float(1 << (int(bits) - 1))));
-      } else {
-        z = vector::LoadOp::create(b, loc, VectorType::get({nr}, b.getI8Type()),
-                                   zp, ValueRange{panel, g, cst(b, loc, 0)});
-        z = packed.isSigned
-                ? arith::SIToFPOp::create(b, loc, vt, z).getResult()
-                : arith::UIToFPOp::create(b, loc, vt, z).getResult();
-      }
-      Value mult = arith::ConstantOp::create(
-          b, loc, vt,
-          DenseElementsAttr::get(vt, multiplier(bits, packed.decode)));
-      zeroTerm = arith::MulFOp::create(
-          b, loc, arith::MulFOp::create(b, loc, z, scale), mult);
-    }
+    Value scale = loadScale(b, loc, g);
+    Value zeroTerm = emitZeroTerm(b, loc, g, bits, scale);
     SmallVector<Value> result;
     for (int64_t r = 0; r < rows; ++r) {
       // The chains summed pairwise (a fixed order: thread-count independent).
@@ -678,6 +830,61 @@ private:
       result.push_back(acc);
     }
     return result;
+  }
+
+  /// The packed scales of block (panel, g), as f32.
+  Value loadScale(OpBuilder &b, Location loc, Value g) {
+    Value scale = vector::LoadOp::create(
+        b, loc,
+        VectorType::get({nr},
+                        packed.halfScales ? b.getF16Type() : b.getF32Type()),
+        sp, ValueRange{panel, g, cst(b, loc, 0)});
+    if (packed.halfScales)
+      scale = arith::ExtFOp::create(b, loc, vecType(b), scale);
+    return scale;
+  }
+
+  /// zero * s for block (panel, g), s the packed `scale` times the block's
+  /// multiplier, or a null Value without zero points. WordMask's zero
+  /// points: stored ones, or half the range of signed values it stores
+  /// unsigned (none for unsigned values without them).
+  Value emitZeroTerm(OpBuilder &b, Location loc, Value g, BlockBits bits,
+                     Value scale) {
+    VectorType vt = vecType(b);
+    bool zeroFromHalf =
+        packed.decode == Decode::WordMask && !zp && !q.unsignedValues;
+    if (!zp && !zeroFromHalf)
+      return Value();
+    Value z;
+    if (zeroFromHalf) {
+      z = arith::ConstantOp::create(
+          b, loc, vt, DenseElementsAttr::get(vt, float(1 << (int(bits) - 1))));
+    } else {
+      z = vector::LoadOp::create(b, loc, VectorType::get({nr}, b.getI8Type()),
+                                 zp, ValueRange{panel, g, cst(b, loc, 0)});
+      z = packed.isSigned ? arith::SIToFPOp::create(b, loc, vt, z).getResult()
+                          : arith::UIToFPOp::create(b, loc, vt, z).getResult();
+    }
+    Value mult = arith::ConstantOp::create(
+        b, loc, vt,
+        DenseElementsAttr::get(vt, multiplier(bits, packed.decode)));
+    return arith::MulFOp::create(b, loc,
+                                 arith::MulFOp::create(b, loc, z, scale), mult);
+  }
+
+  /// loadColumns for the unit row of k `kk` in the block of group start
+  /// `k0` stored from byte `start`.
+  SmallVector<Value> loadUnit(OpBuilder &b, Location loc, Value start, Value k0,
+                              Value kk, BlockBits bits) {
+    int64_t per = valuesPerUnit(bits, packed.words());
+    Value unitRow = arith::DivUIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, kk, k0), cst(b, loc, per));
+    Value at = arith::AddIOp::create(
+        b, loc, start,
+        arith::MulIOp::create(
+            b, loc, unitRow,
+            cst(b, loc, nr * unitBytes(bits, packed.words()))));
+    return loadColumns(b, loc, at, bits);
   }
 
   /// The weights of the consecutive k that share the unit row at `at`, as
@@ -824,6 +1031,11 @@ private:
 
 } // namespace
 
+/// Rows from which a quantized matmul decodes each panel once per K block
+/// instead of once per row tile, and that block's length.
+constexpr int64_t kDecodedPanelMinRows = 16;
+constexpr int64_t kDecodedPanelK = 256;
+
 bool mlir::kiln::lowerQuantizedMatmul(
     linalg::GenericOp op, const CpuTarget &target,
     SmallVectorImpl<memref::GlobalOp> &packedSources,
@@ -847,8 +1059,17 @@ bool mlir::kiln::lowerQuantizedMatmul(
   Packed packed = pack(*q, nr, decode);
   if (!packed.weights)
     return false;
+  // Many rows of one width: decoded panels (emitDecodedPanel), K blocks
+  // of about kDecodedPanelK, tiles of as many rows as the f32 GEMM's.
+  int64_t kc = 0;
+  if (q->m >= kDecodedPanelMinRows && !packed.blockBits) {
+    int64_t gs = q->quant.getGroup();
+    kc = std::min(std::max<int64_t>(kDecodedPanelK / gs, 1) * gs,
+                  (q->k + gs - 1) / gs * gs);
+    mr = target.vectorRegisters >= 32 ? 8 : 6;
+  }
   TileFusion fusion = findTileFusion(op, q->c, {1});
-  Emitter(*q, packed, nr, mr, fusion).emit();
+  Emitter(*q, packed, nr, mr, kc, fusion).emit();
   std::string bitsText;
   llvm::raw_string_ostream(bitsText)
       << llvm::format("%.2f", 8.0 * double(packed.storedBytes) /
@@ -859,8 +1080,9 @@ bool mlir::kiln::lowerQuantizedMatmul(
          " K " + Twine(q->k) + ", w" + Twine(q->quant.getBits()) + " group " +
          Twine(q->quant.getGroup()) + (q->zeros ? " asymmetric" : "") +
          ", weights packed " + describeWidths(packed) + ", " + bitsText +
-         " bits/weight stored" +
-         ", tile " + Twine(mr) + "x" + Twine(nr) + describeFusion(fusion))
+         " bits/weight stored" + ", tile " + Twine(mr) + "x" + Twine(nr) +
+         (kc ? ", panel decoded per kc " + Twine(kc) : Twine()) +
+         describeFusion(fusion))
             .str();
   packedSources.push_back(q->weights);
   packedSources.push_back(q->scales);

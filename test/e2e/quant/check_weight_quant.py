@@ -223,6 +223,15 @@ def main():
     case(args, "w2_uniform_avx2", (2, 256), 256, 128, 40, "w2w4", 64, False,
          "16 per word (mask decode)", ["--target-features=-avx512f"],
          wide_fraction=0.0)
+    # Many rows: panels decoded once per K block (K 600: blocks of 256, 256
+    # and 88, the last group short), tiles of 6 or 8 rows and a ragged one.
+    case(args, "prefill_w4_asym", (37, 600), 600, 96, 40, "w4", 32, False, w4)
+    case(args, "prefill_w4_avx2", (2, 19, 600), 600, 96, 40, "w4", 32,
+         True, "8 per word (mask decode)", ["--target-features=-avx512f"])
+    case(args, "prefill_w4_sse", (21, 600), 600, 96, 40, "w4", 32, True,
+         "2 per byte", ["--target-features=-avx"])
+    case(args, "prefill_w8", (24, 300), 300, 64, 50, "w8", 128, False,
+         "1 per byte")
     if failures:
         print(f"{len(failures)} check(s) failed")
         return 1
