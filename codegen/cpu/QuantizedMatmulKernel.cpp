@@ -1035,6 +1035,9 @@ private:
 /// instead of once per row tile, and that block's length.
 constexpr int64_t kDecodedPanelMinRows = 16;
 constexpr int64_t kDecodedPanelK = 256;
+/// The largest decoded block, on the stack of whichever thread runs the
+/// panel (a group of up to 1024 k at 32 columns).
+constexpr int64_t kDecodedPanelMaxBytes = 128 * 1024;
 
 bool mlir::kiln::lowerQuantizedMatmul(
     linalg::GenericOp op, const CpuTarget &target,
@@ -1061,12 +1064,17 @@ bool mlir::kiln::lowerQuantizedMatmul(
     return false;
   // Many rows of one width: decoded panels (emitDecodedPanel), K blocks
   // of about kDecodedPanelK, tiles of as many rows as the f32 GEMM's.
+  // Groups too long for a stack buffer (a block holds whole groups) keep
+  // the in-register kernel.
   int64_t kc = 0;
   if (q->m >= kDecodedPanelMinRows && !packed.blockBits) {
     int64_t gs = q->quant.getGroup();
-    kc = std::min(std::max<int64_t>(kDecodedPanelK / gs, 1) * gs,
-                  (q->k + gs - 1) / gs * gs);
-    mr = target.vectorRegisters >= 32 ? 8 : 6;
+    // One block of all K also holds whole groups (the last may be short).
+    kc = std::min(std::max<int64_t>(kDecodedPanelK / gs, 1) * gs, q->k);
+    if (kc * nr * 4 > kDecodedPanelMaxBytes)
+      kc = 0;
+    else
+      mr = target.vectorRegisters >= 32 ? 8 : 6;
   }
   TileFusion fusion = findTileFusion(op, q->c, {1});
   Emitter(*q, packed, nr, mr, kc, fusion).emit();

@@ -117,7 +117,7 @@ def host_has_avx512():
 
 
 def case(args, name, x_shape, k, hidden, n, mode, group, symmetric, packing,
-         extra_flags=(), wide_fraction=0.25):
+         extra_flags=(), wide_fraction=0.25, first_decoded=None):
     bits = {"w8": 8, "w4": 4, "w2w4": 2}[mode]
     work = os.path.join(args.work, name)
     os.makedirs(work, exist_ok=True)
@@ -134,6 +134,10 @@ def case(args, name, x_shape, k, hidden, n, mode, group, symmetric, packing,
     report = run([args.kiln, "compile", onnx_path, "-o", so, *flags,
                   "--report", "--report-runs=0"])
     kernels = [l for l in report.splitlines() if "quantized matmul" in l]
+    if first_decoded is not None and kernels:
+        check(("panel decoded" in kernels[0]) == first_decoded,
+              f"{name}: first layer {'' if first_decoded else 'not '}"
+              f"decoded per panel: {kernels[0].strip()}")
     check(len(kernels) == 2 and all(packing in l for l in kernels),
           f"{name}: two fused quantized kernels, weights {packing}: "
           + " | ".join(l.strip() for l in kernels))
@@ -232,6 +236,10 @@ def main():
          "2 per byte", ["--target-features=-avx"])
     case(args, "prefill_w8", (24, 300), 300, 64, 50, "w8", 128, False,
          "1 per byte")
+    # A group of 4096 k: too long for a decoded block (over 128 KiB of
+    # stack), so the first layer keeps the in-register kernel at 16 rows.
+    case(args, "long_group_w8", (16, 4096), 4096, 40, 24, "w8", 4096, True,
+         "1 per byte", first_decoded=False)
     if failures:
         print(f"{len(failures)} check(s) failed")
         return 1
