@@ -445,7 +445,6 @@ private:
   /// times its value's power of two, and the group's sum of x.
   void emitScaledInput(OpBuilder &b, Location loc) {
     Type f32 = b.getF32Type();
-    int64_t gs = q.quant.getGroup();
     int width = int(packed.uniform), per = 32 / width;
     scaledA = memref::AllocOp::create(b, loc, MemRefType::get({q.m, q.k}, f32),
                                       b.getI64IntegerAttr(64));
@@ -459,10 +458,7 @@ private:
                                      cst(rb, loc, q.groups), cst(rb, loc, 1));
     OpBuilder gb = OpBuilder::atBlockBegin(groups.getBody());
     Value g = groups.getInductionVar();
-    Value k0 = arith::MulIOp::create(gb, loc, g, cst(gb, loc, gs));
-    Value kEnd = arith::MinSIOp::create(
-        gb, loc, arith::AddIOp::create(gb, loc, k0, cst(gb, loc, gs)),
-        cst(gb, loc, q.k));
+    auto [k0, kEnd] = groupBounds(gb, loc, g);
     Value zero = arith::ConstantOp::create(gb, loc, gb.getF32FloatAttr(0.0f));
     auto units = scf::ForOp::create(
         gb, loc, k0, kEnd, cst(gb, loc, per), ValueRange{zero},
@@ -492,42 +488,79 @@ private:
     return VectorType::get({nr}, b.getF32Type());
   }
 
-  /// `rows` rows from `row`: y starts as C's init (or the fused fill),
-  /// collects every group, then is stored (through the fused epilogue).
-  void emitTile(OpBuilder &b, Location loc, Value row, int64_t rows) {
-    VectorType vt = vecType(b);
+  /// The k range [k0, kEnd) of group g (the last may be short).
+  std::pair<Value, Value> groupBounds(OpBuilder &b, Location loc, Value g) {
+    int64_t gs = q.quant.getGroup();
+    Value k0 = arith::MulIOp::create(b, loc, g, cst(b, loc, gs));
+    Value kEnd = arith::MinSIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, k0, cst(b, loc, gs)),
+        cst(b, loc, q.k));
+    return {k0, kEnd};
+  }
+
+  /// The tile's rows: row, row + 1, ...
+  SmallVector<Value> tileRows(OpBuilder &b, Location loc, Value row,
+                              int64_t rows) {
     SmallVector<Value> rowValues;
     for (int64_t r = 0; r < rows; ++r)
       rowValues.push_back(arith::AddIOp::create(b, loc, row, cst(b, loc, r)));
-    SmallVector<Value> init;
-    for (int64_t r = 0; r < rows; ++r) {
-      SmallVector<Value> idx = {rowValues[r], nStart};
-      if (fusion.prologue)
-        init.push_back(emitPrologue(b, loc, fusion, idx, vt));
-      else if (mask)
-        init.push_back(vector::MaskedLoadOp::create(
-            b, loc, vt, q.c, idx, mask,
-            arith::ConstantOp::create(b, loc, vt,
-                                      DenseElementsAttr::get(vt, 0.0f))));
-      else
-        init.push_back(vector::LoadOp::create(b, loc, vt, q.c, idx));
+    return rowValues;
+  }
+
+  /// C's panel columns in each row (masked in a ragged panel).
+  SmallVector<Value> loadC(OpBuilder &b, Location loc,
+                           ArrayRef<Value> rowValues) {
+    VectorType vt = vecType(b);
+    SmallVector<Value> values;
+    for (Value row : rowValues) {
+      SmallVector<Value> idx = {row, nStart};
+      values.push_back(
+          mask ? vector::MaskedLoadOp::create(
+                     b, loc, vt, q.c, idx, mask,
+                     arith::ConstantOp::create(
+                         b, loc, vt, DenseElementsAttr::get(vt, 0.0f)))
+                     .getResult()
+               : vector::LoadOp::create(b, loc, vt, q.c, idx).getResult());
     }
+    return values;
+  }
+
+  /// The fused fill's value in each row.
+  SmallVector<Value> prologueRows(OpBuilder &b, Location loc,
+                                  ArrayRef<Value> rowValues) {
+    SmallVector<Value> values;
+    for (Value row : rowValues)
+      values.push_back(emitPrologue(b, loc, fusion, {row, nStart}, vecType(b)));
+    return values;
+  }
+
+  /// Stores each row's y: into C, and after the last k (`final`) through
+  /// the fused epilogue (C then only when it is still read).
+  void storeRows(OpBuilder &b, Location loc, ArrayRef<Value> rowValues,
+                 ValueRange ys, bool final) {
+    for (auto [row, y] : llvm::zip(rowValues, ys)) {
+      SmallVector<Value> idx = {row, nStart};
+      bool epilogue = final && fusion.epilogue;
+      if (!epilogue || fusion.storeY)
+        storeVector(b, loc, y, q.c, idx, mask);
+      if (epilogue)
+        storeVector(b, loc, emitEpilogue(b, loc, fusion, idx, y, mask),
+                    fusion.epilogueOut, idx, mask);
+    }
+  }
+
+  /// `rows` rows from `row`: y starts as C's init (or the fused fill),
+  /// collects every group, then is stored (through the fused epilogue).
+  void emitTile(OpBuilder &b, Location loc, Value row, int64_t rows) {
+    SmallVector<Value> rowValues = tileRows(b, loc, row, rows);
+    SmallVector<Value> init = fusion.prologue ? prologueRows(b, loc, rowValues)
+                                              : loadC(b, loc, rowValues);
     auto groups = scf::ForOp::create(
         b, loc, cst(b, loc, 0), cst(b, loc, q.groups), cst(b, loc, 1), init,
         [&](OpBuilder &gb, Location gl, Value g, ValueRange y) {
           scf::YieldOp::create(gb, gl, emitGroup(gb, gl, rowValues, g, y));
         });
-    for (int64_t r = 0; r < rows; ++r) {
-      SmallVector<Value> idx = {rowValues[r], nStart};
-      Value y = groups.getResult(r);
-      auto store = [&](Value v, Value base) {
-        storeVector(b, loc, v, base, idx, mask);
-      };
-      if (!fusion.epilogue || fusion.storeY)
-        store(y, q.c);
-      if (fusion.epilogue)
-        store(emitEpilogue(b, loc, fusion, idx, y, mask), fusion.epilogueOut);
-    }
+    storeRows(b, loc, rowValues, groups.getResults(), /*final=*/true);
   }
 
   /// Uniform width: block (panel, g) starts at panel * rowBytes + the
@@ -588,7 +621,6 @@ private:
                        Value stack) {
     VectorType vt = vecType(b);
     BlockBits bits = packed.uniform;
-    int64_t gs = q.quant.getGroup();
     int64_t per = valuesPerUnit(bits, packed.words());
     Value start = uniformBlockStart(b, loc, g);
     Value scale = loadScale(b, loc, g);
@@ -611,10 +643,7 @@ private:
                                  b, loc, vt, DenseElementsAttr::get(vt, rest)))
                              .getResult());
     }
-    Value k0 = arith::MulIOp::create(b, loc, g, cst(b, loc, gs));
-    Value kEnd = arith::MinSIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, k0, cst(b, loc, gs)),
-        cst(b, loc, q.k));
+    auto [k0, kEnd] = groupBounds(b, loc, g);
     scf::ForOp::create(
         b, loc, k0, kEnd, cst(b, loc, per), ValueRange{},
         [&](OpBuilder &ub, Location ul, Value kk, ValueRange) {
@@ -642,43 +671,22 @@ private:
   void emitDecodedTile(OpBuilder &b, Location loc, Value row, int64_t rows,
                        Value p, Value kEnd, Value stack) {
     VectorType vt = vecType(b);
-    SmallVector<Value> rowValues;
-    for (int64_t r = 0; r < rows; ++r)
-      rowValues.push_back(
-          r ? arith::AddIOp::create(b, loc, row, cst(b, loc, r)).getResult()
-            : row);
-    auto loadC = [&](OpBuilder &ob) {
-      SmallVector<Value> values;
-      for (int64_t r = 0; r < rows; ++r) {
-        SmallVector<Value> idx = {rowValues[r], nStart};
-        values.push_back(
-            mask ? vector::MaskedLoadOp::create(
-                       ob, loc, vt, q.c, idx, mask,
-                       arith::ConstantOp::create(
-                           ob, loc, vt, DenseElementsAttr::get(vt, 0.0f)))
-                       .getResult()
-                 : vector::LoadOp::create(ob, loc, vt, q.c, idx).getResult());
-      }
-      return values;
-    };
+    SmallVector<Value> rowValues = tileRows(b, loc, row, rows);
+    auto loadPartial = [&](OpBuilder &ob) { return loadC(ob, loc, rowValues); };
     auto prologueInit = [&](OpBuilder &ob) {
-      SmallVector<Value> values;
-      for (int64_t r = 0; r < rows; ++r)
-        values.push_back(
-            emitPrologue(ob, loc, fusion, {rowValues[r], nStart}, vt));
-      return values;
+      return prologueRows(ob, loc, rowValues);
     };
     bool oneBlock = q.k <= kc;
     SmallVector<Value> init;
     if (!fusion.prologue)
-      init = loadC(b);
+      init = loadPartial(b);
     else if (oneBlock)
       init = prologueInit(b);
     else
       init = emitSelect(b, loc,
                         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                               p, cst(b, loc, 0)),
-                        SmallVector<Type>(rows, vt), prologueInit, loadC);
+                        SmallVector<Type>(rows, vt), prologueInit, loadPartial);
     auto loop = scf::ForOp::create(
         b, loc, p, kEnd, cst(b, loc, 1), init,
         [&](OpBuilder &kb, Location kl, Value kk, ValueRange acc) {
@@ -695,19 +703,10 @@ private:
           scf::YieldOp::create(kb, kl, next);
         });
     auto storePartial = [&](OpBuilder &ob) {
-      for (int64_t r = 0; r < rows; ++r)
-        storeVector(ob, loc, loop.getResult(r), q.c, {rowValues[r], nStart},
-                    mask);
+      storeRows(ob, loc, rowValues, loop.getResults(), /*final=*/false);
     };
     auto storeFinal = [&](OpBuilder &ob) {
-      for (int64_t r = 0; r < rows; ++r) {
-        SmallVector<Value> idx = {rowValues[r], nStart};
-        Value y = loop.getResult(r);
-        if (fusion.storeY)
-          storeVector(ob, loc, y, q.c, idx, mask);
-        storeVector(ob, loc, emitEpilogue(ob, loc, fusion, idx, y, mask),
-                    fusion.epilogueOut, idx, mask);
-      }
+      storeRows(ob, loc, rowValues, loop.getResults(), /*final=*/true);
     };
     if (!fusion.epilogue)
       storePartial(b);
@@ -754,7 +753,7 @@ private:
                                ArrayRef<Value> rowValues, Value g,
                                ValueRange y, BlockBits bits, Value start) {
     VectorType vt = vecType(b);
-    int64_t rows = rowValues.size(), gs = q.quant.getGroup();
+    int64_t rows = rowValues.size();
     bool masked = packed.decode == Decode::WordMask;
     // Sums of A in the loop for the zero points (WordMask has them ready).
     bool sums = zp && !masked;
@@ -763,10 +762,7 @@ private:
     // them): a one-row GEMV with one chain per vector waits on the FMA
     // latency, not on the loads.
     int64_t chains = std::clamp<int64_t>(4 / rows, 1, per);
-    Value k0 = arith::MulIOp::create(b, loc, g, cst(b, loc, gs));
-    Value kEnd = arith::MinSIOp::create(
-        b, loc, arith::AddIOp::create(b, loc, k0, cst(b, loc, gs)),
-        cst(b, loc, q.k));
+    auto [k0, kEnd] = groupBounds(b, loc, g);
     Value zeroVec = arith::ConstantOp::create(
         b, loc, vt, DenseElementsAttr::get(vt, 0.0f));
     SmallVector<Value> init(rows * chains, zeroVec);
